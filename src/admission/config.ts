@@ -1,0 +1,136 @@
+/**
+ * Room configuration: the fields, their defaults and their validation.
+ *
+ * Defaults come from the Worker's vars (wrangler.toml); ops override single
+ * fields per room through the admin API. A patch is validated as a whole and
+ * either applies entirely or changes nothing.
+ */
+import * as v from "valibot";
+
+export const MODES = ["open", "hold", "closed"] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface RoomConfig {
+  /** Most concurrent admitted listeners (live leases). */
+  capacity: number;
+  /** Most new admissions per minute. */
+  admitPerMinute: number;
+  /** open: admit while seats are free; hold: everyone waits; closed: event over. */
+  mode: Mode;
+}
+
+/** Timings that are deployment-wide rather than per room. */
+export interface Timings {
+  passTtlMs: number;
+  claimWindowMs: number;
+  ticketTtlMs: number;
+}
+
+const MAX_SEATS = 100_000_000;
+
+const capacity = v.pipe(
+  v.number("must be a number"),
+  v.integer("must be a whole number"),
+  v.minValue(0, "must be 0 or more"),
+  v.maxValue(MAX_SEATS, `must be at most ${MAX_SEATS}`),
+);
+const admitPerMinute = v.pipe(
+  v.number("must be a number"),
+  v.integer("must be a whole number"),
+  v.minValue(1, "must be at least 1"),
+  v.maxValue(MAX_SEATS, `must be at most ${MAX_SEATS}`),
+);
+const mode = v.picklist(MODES, `must be one of ${MODES.join(", ")}`);
+
+/** A PATCH body: any subset of the fields, nothing else. */
+export const RoomConfigPatchSchema = v.strictObject({
+  capacity: v.optional(capacity),
+  admitPerMinute: v.optional(admitPerMinute),
+  mode: v.optional(mode),
+});
+
+export type RoomConfigPatch = v.InferOutput<typeof RoomConfigPatchSchema>;
+
+const FullConfigSchema = v.object({ capacity, admitPerMinute, mode });
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export type PatchResult =
+  | { ok: true; patch: RoomConfigPatch }
+  | { ok: false; errors: FieldError[] };
+
+/** Validate an untrusted PATCH body. */
+export function parsePatch(input: unknown): PatchResult {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return { ok: false, errors: [{ field: "", message: "must be a JSON object" }] };
+  }
+  const unknown = Object.keys(input).filter((k) => !Object.hasOwn(RoomConfigPatchSchema.entries, k));
+  if (unknown.length > 0) {
+    return {
+      ok: false,
+      errors: unknown.map((field) => ({ field, message: "is not a config field" })),
+    };
+  }
+  const result = v.safeParse(RoomConfigPatchSchema, input);
+  if (result.success) return { ok: true, patch: result.output };
+  return {
+    ok: false,
+    errors: result.issues.map((issue) => ({
+      field: v.getDotPath(issue) ?? "",
+      message: issue.message,
+    })),
+  };
+}
+
+/** The config a room runs with: defaults overlaid with its overrides. */
+export function effectiveConfig(defaults: RoomConfig, overrides: RoomConfigPatch): RoomConfig {
+  return {
+    capacity: overrides.capacity ?? defaults.capacity,
+    admitPerMinute: overrides.admitPerMinute ?? defaults.admitPerMinute,
+    mode: overrides.mode ?? defaults.mode,
+  };
+}
+
+export interface ConfigVars {
+  DEFAULT_CAPACITY?: string;
+  DEFAULT_ADMIT_PER_MINUTE?: string;
+  DEFAULT_MODE?: string;
+  PASS_TTL_SECONDS?: string;
+  CLAIM_WINDOW_SECONDS?: string;
+  TICKET_TTL_SECONDS?: string;
+}
+
+/** Room defaults from the Worker's vars; a bad var is a deployment error. */
+export function defaultsFromVars(vars: ConfigVars): RoomConfig {
+  const raw = {
+    capacity: Number(vars.DEFAULT_CAPACITY ?? 1000),
+    admitPerMinute: Number(vars.DEFAULT_ADMIT_PER_MINUTE ?? 600),
+    mode: vars.DEFAULT_MODE ?? "open",
+  };
+  const result = v.safeParse(FullConfigSchema, raw);
+  if (!result.success) {
+    const detail = result.issues.map((i) => `${v.getDotPath(i)} ${i.message}`).join("; ");
+    throw new Error(`invalid room defaults in vars: ${detail}`);
+  }
+  return result.output;
+}
+
+function seconds(name: string, value: string | undefined, fallback: number): number {
+  const n = value === undefined || value === "" ? fallback : Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 7 * 24 * 3600) {
+    throw new Error(`invalid ${name}: ${value}`);
+  }
+  return n * 1000;
+}
+
+/** Deployment-wide timings from the Worker's vars. */
+export function timingsFromVars(vars: ConfigVars): Timings {
+  return {
+    passTtlMs: seconds("PASS_TTL_SECONDS", vars.PASS_TTL_SECONDS, 60),
+    claimWindowMs: seconds("CLAIM_WINDOW_SECONDS", vars.CLAIM_WINDOW_SECONDS, 30),
+    ticketTtlMs: seconds("TICKET_TTL_SECONDS", vars.TICKET_TTL_SECONDS, 6 * 3600),
+  };
+}

@@ -1,0 +1,354 @@
+/**
+ * The admission ledger of one room: queue sequence, cursor, seat leases and
+ * reservations, and the decisions that move them.
+ *
+ * Pure policy over an injected synchronous store: every operation takes `now`
+ * and changes nothing but the store, so the Durable Object (SQLite store), the
+ * tests and the simulator (in-memory store) run this very code.
+ *
+ * The model:
+ * - `join` hands out the next sequence number (`tail`). A listener's place in
+ *   line is its number minus the `cursor`.
+ * - `advance` calls the next listeners by moving the cursor, as far as free
+ *   seats and the rate allow. Each call reserves a seat for a claim window.
+ * - `claim` turns a call into a lease (a seat), at most one per listener; a
+ *   reservation not claimed within its window returns to the pool, so
+ *   abandoned tickets at the head never freeze the queue.
+ *
+ * Strict cap: a lease is granted only while `live < capacity` (and, when it
+ * does not consume a reservation, while `live + reserved < capacity`), so at no
+ * instant are there more live leases than the capacity in force.
+ */
+import type { RoomConfig, Timings } from "./config.ts";
+import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
+import { type Bucket, burstOf, msUntilToken, refill } from "./rate.ts";
+
+export interface Lease {
+  /** Lease id: the `sid` of every pass for this seat. */
+  sid: string;
+  /** The listener (the ticket's `sub`). */
+  sub: string;
+  seq: number;
+  grantedAt: number;
+  expiresAt: number;
+}
+
+/** Listeners called together: seats reserved for them until `expiresAt`. */
+export interface CallBatch {
+  id: number;
+  fromSeq: number;
+  toSeq: number;
+  expiresAt: number;
+  outstanding: number;
+}
+
+export interface Counters {
+  /** Last sequence number handed out (0: none yet). */
+  tail: number;
+  /** Sequence numbers up to this one have been called. */
+  cursor: number;
+  /** Live leases. */
+  live: number;
+  /** Seats reserved for called listeners who have not claimed yet. */
+  reserved: number;
+  bucket: Bucket;
+  flow: Flow;
+  admittedTotal: number;
+  peakLive: number;
+  peakAt: number | null;
+  left: number;
+  expired: number;
+  abandoned: number;
+}
+
+/** Synchronous storage the ledger runs on (SQLite in a Durable Object, maps in tests). */
+export interface LedgerStore {
+  loadCounters(): Counters | null;
+  saveCounters(counters: Counters): void;
+  leaseBySub(sub: string): Lease | null;
+  leaseBySid(sid: string): Lease | null;
+  putLease(lease: Lease): void;
+  deleteLease(sid: string): void;
+  /** Leases with `expiresAt <= now`, earliest first. */
+  expiredLeases(now: number, limit: number): Lease[];
+  earliestLeaseExpiry(): number | null;
+  /** The batch whose range holds `seq`, if any is left. */
+  batchContaining(seq: number): CallBatch | null;
+  addBatch(batch: Omit<CallBatch, "id">): void;
+  setBatchOutstanding(id: number, outstanding: number): void;
+  deleteBatch(id: number): void;
+  /** Batches with `expiresAt <= now`. */
+  expiredBatches(now: number, limit: number): CallBatch[];
+  earliestBatchExpiry(): number | null;
+  /** Remember that this listener's seat has ended, until `until`. */
+  markSpent(sub: string, until: number): void;
+  isSpent(sub: string, now: number): boolean;
+  pruneSpent(now: number): void;
+}
+
+/** What the edge needs to answer waiting polls without asking again. */
+export interface RoomView {
+  mode: RoomConfig["mode"];
+  capacity: number;
+  admitPerMinute: number;
+  cursor: number;
+  tail: number;
+  live: number;
+  reserved: number;
+  /** Listeners called per second over the last minute. */
+  flowPerSecond: number;
+  /** When this view was taken (ms). */
+  at: number;
+}
+
+export type ClaimOutcome =
+  | { kind: "admitted"; lease: Lease; fresh: boolean }
+  | { kind: "waiting"; reason: "not_called" | "full" | "hold" }
+  | { kind: "closed" }
+  | { kind: "spent" };
+
+export type RenewOutcome = { kind: "renewed"; lease: Lease } | { kind: "gone" };
+
+export interface JoinOutcome {
+  seq: number;
+  claim: ClaimOutcome;
+}
+
+export interface LedgerDeps {
+  /** A new unguessable lease id. */
+  newId(): string;
+}
+
+const EXPIRE_BATCH = 500;
+
+export function initialCounters(now: number, admitPerMinute: number): Counters {
+  return {
+    tail: 0,
+    cursor: 0,
+    live: 0,
+    reserved: 0,
+    bucket: { tokens: burstOf(admitPerMinute), at: now },
+    flow: emptyFlow(now),
+    admittedTotal: 0,
+    peakLive: 0,
+    peakAt: null,
+    left: 0,
+    expired: 0,
+    abandoned: 0,
+  };
+}
+
+export class Ledger {
+  readonly #store: LedgerStore;
+  readonly #deps: LedgerDeps;
+  #config: RoomConfig;
+  readonly #timings: Timings;
+  #c: Counters;
+
+  constructor(store: LedgerStore, config: RoomConfig, timings: Timings, deps: LedgerDeps, now: number) {
+    this.#store = store;
+    this.#deps = deps;
+    this.#config = config;
+    this.#timings = timings;
+    this.#c = store.loadCounters() ?? initialCounters(now, config.admitPerMinute);
+  }
+
+  get config(): RoomConfig {
+    return this.#config;
+  }
+
+  get counters(): Readonly<Counters> {
+    return this.#c;
+  }
+
+  /** Re-read counters from the store (after a failed operation was rolled back). */
+  reload(now: number): void {
+    this.#c = this.#store.loadCounters() ?? initialCounters(now, this.#config.admitPerMinute);
+  }
+
+  /** Apply a new config; lowering capacity evicts nobody, it only stops calls. */
+  setConfig(config: RoomConfig, now: number): void {
+    this.#config = config;
+    this.settle(now);
+  }
+
+  /** Take the next place in line; claims at once when the turn has already come. */
+  join(sub: string, now: number): JoinOutcome {
+    this.#settleNoSave(now);
+    this.#c.tail += 1;
+    const seq = this.#c.tail;
+    this.#advance(now);
+    const claim = this.#claim(sub, seq, now);
+    this.#save();
+    return { seq, claim };
+  }
+
+  /** Turn this listener's call into a seat; idempotent per listener. */
+  claim(sub: string, seq: number, now: number): ClaimOutcome {
+    this.#settleNoSave(now);
+    const outcome = this.#claim(sub, seq, now);
+    this.#save();
+    return outcome;
+  }
+
+  /** Extend a live lease by one pass lifetime. */
+  renew(sid: string, sub: string, now: number): RenewOutcome {
+    this.#settleNoSave(now);
+    const lease = this.#store.leaseBySid(sid);
+    if (lease === null || lease.sub !== sub) {
+      this.#save();
+      return { kind: "gone" };
+    }
+    const renewed = { ...lease, expiresAt: now + this.#timings.passTtlMs };
+    this.#store.putLease(renewed);
+    this.#save();
+    return { kind: "renewed", lease: renewed };
+  }
+
+  /** Give a seat back; the listener's ticket cannot claim again. Idempotent. */
+  leave(sid: string, sub: string, now: number): boolean {
+    this.#settleNoSave(now);
+    const lease = this.#store.leaseBySid(sid);
+    let released = false;
+    if (lease !== null && lease.sub === sub) {
+      this.#end(lease, now);
+      this.#c.left += 1;
+      released = true;
+      this.#advance(now);
+    }
+    this.#save();
+    return released;
+  }
+
+  /** Expire what is due and call whoever can be called. */
+  settle(now: number): void {
+    this.#settleNoSave(now);
+    this.#save();
+  }
+
+  /** When the ledger next needs to run without a request (alarm), or null. */
+  nextWake(now: number): number | null {
+    const times: number[] = [];
+    const lease = this.#store.earliestLeaseExpiry();
+    if (lease !== null) times.push(lease);
+    const batch = this.#store.earliestBatchExpiry();
+    if (batch !== null) times.push(batch);
+    if (this.#config.mode === "open" && this.#waiting() > 0 && this.#free() > 0) {
+      const bucket = refill(this.#c.bucket, this.#config.admitPerMinute, now);
+      times.push(bucket.at + Math.max(1, msUntilToken(bucket, this.#config.admitPerMinute)));
+    }
+    return times.length === 0 ? null : Math.max(now, Math.min(...times));
+  }
+
+  view(now: number): RoomView {
+    return {
+      mode: this.#config.mode,
+      capacity: this.#config.capacity,
+      admitPerMinute: this.#config.admitPerMinute,
+      cursor: this.#c.cursor,
+      tail: this.#c.tail,
+      live: this.#c.live,
+      reserved: this.#c.reserved,
+      flowPerSecond: ratePerSecond(this.#c.flow, now),
+      at: now,
+    };
+  }
+
+  #waiting(): number {
+    return this.#c.tail - this.#c.cursor;
+  }
+
+  #free(): number {
+    return Math.max(0, this.#config.capacity - this.#c.live - this.#c.reserved);
+  }
+
+  #save(): void {
+    this.#store.saveCounters(this.#c);
+  }
+
+  #settleNoSave(now: number): void {
+    for (;;) {
+      const due = this.#store.expiredLeases(now, EXPIRE_BATCH);
+      for (const lease of due) {
+        this.#end(lease, now);
+        this.#c.expired += 1;
+      }
+      if (due.length < EXPIRE_BATCH) break;
+    }
+    for (;;) {
+      const due = this.#store.expiredBatches(now, EXPIRE_BATCH);
+      for (const batch of due) {
+        this.#c.reserved -= batch.outstanding;
+        this.#c.abandoned += batch.outstanding;
+        this.#store.deleteBatch(batch.id);
+      }
+      if (due.length < EXPIRE_BATCH) break;
+    }
+    this.#store.pruneSpent(now);
+    this.#advance(now);
+  }
+
+  #end(lease: Lease, now: number): void {
+    this.#store.deleteLease(lease.sid);
+    this.#store.markSpent(lease.sub, now + this.#timings.ticketTtlMs);
+    this.#c.live -= 1;
+  }
+
+  /** Call as many waiting listeners as free seats and the rate allow. */
+  #advance(now: number): void {
+    this.#c.bucket = refill(this.#c.bucket, this.#config.admitPerMinute, now);
+    if (this.#config.mode !== "open") return;
+    const n = Math.min(this.#waiting(), this.#free(), Math.floor(this.#c.bucket.tokens));
+    if (n <= 0) return;
+    this.#store.addBatch({
+      fromSeq: this.#c.cursor + 1,
+      toSeq: this.#c.cursor + n,
+      expiresAt: now + this.#timings.claimWindowMs,
+      outstanding: n,
+    });
+    this.#c.cursor += n;
+    this.#c.reserved += n;
+    this.#c.bucket = { tokens: this.#c.bucket.tokens - n, at: this.#c.bucket.at };
+    this.#c.flow = record(this.#c.flow, now, n);
+  }
+
+  #claim(sub: string, seq: number, now: number): ClaimOutcome {
+    const existing = this.#store.leaseBySub(sub);
+    if (existing !== null) return { kind: "admitted", lease: existing, fresh: false };
+    if (this.#config.mode === "closed") return { kind: "closed" };
+    if (this.#store.isSpent(sub, now)) return { kind: "spent" };
+    if (this.#config.mode === "hold") return { kind: "waiting", reason: "hold" };
+    if (seq > this.#c.cursor) return { kind: "waiting", reason: "not_called" };
+    if (this.#c.live >= this.#config.capacity) return { kind: "waiting", reason: "full" };
+
+    const batch = this.#store.batchContaining(seq);
+    if (batch !== null && batch.outstanding > 0) {
+      this.#store.setBatchOutstanding(batch.id, batch.outstanding - 1);
+      this.#c.reserved -= 1;
+    } else {
+      // A late claim: its reservation lapsed. It may take a seat nobody else
+      // holds a reservation for, and pays a rate token again.
+      if (this.#c.live + this.#c.reserved >= this.#config.capacity) {
+        return { kind: "waiting", reason: "full" };
+      }
+      if (this.#c.bucket.tokens < 1) return { kind: "waiting", reason: "full" };
+      this.#c.bucket = { tokens: this.#c.bucket.tokens - 1, at: this.#c.bucket.at };
+    }
+
+    const lease: Lease = {
+      sid: this.#deps.newId(),
+      sub,
+      seq,
+      grantedAt: now,
+      expiresAt: now + this.#timings.passTtlMs,
+    };
+    this.#store.putLease(lease);
+    this.#c.live += 1;
+    this.#c.admittedTotal += 1;
+    if (this.#c.live > this.#c.peakLive) {
+      this.#c.peakLive = this.#c.live;
+      this.#c.peakAt = now;
+    }
+    return { kind: "admitted", lease, fresh: true };
+  }
+}

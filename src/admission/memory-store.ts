@@ -1,0 +1,82 @@
+/**
+ * An in-memory LedgerStore: what the tests and the simulator run the ledger
+ * on. Same contract as the SQLite store of the Durable Object.
+ */
+import type { CallBatch, Counters, Lease, LedgerStore } from "./ledger.ts";
+
+export class MemoryLedgerStore implements LedgerStore {
+  #counters: Counters | null = null;
+  readonly leases = new Map<string, Lease>();
+  readonly #bySub = new Map<string, string>();
+  readonly batches = new Map<number, CallBatch>();
+  readonly #spent = new Map<string, number>();
+  #nextBatchId = 1;
+
+  loadCounters(): Counters | null {
+    return this.#counters === null ? null : structuredClone(this.#counters);
+  }
+  saveCounters(counters: Counters): void {
+    this.#counters = structuredClone(counters);
+  }
+  leaseBySub(sub: string): Lease | null {
+    const sid = this.#bySub.get(sub);
+    return sid === undefined ? null : (this.leases.get(sid) ?? null);
+  }
+  leaseBySid(sid: string): Lease | null {
+    return this.leases.get(sid) ?? null;
+  }
+  putLease(lease: Lease): void {
+    this.leases.set(lease.sid, { ...lease });
+    this.#bySub.set(lease.sub, lease.sid);
+  }
+  deleteLease(sid: string): void {
+    const lease = this.leases.get(sid);
+    if (lease === undefined) return;
+    this.leases.delete(sid);
+    this.#bySub.delete(lease.sub);
+  }
+  expiredLeases(now: number, limit: number): Lease[] {
+    return [...this.leases.values()]
+      .filter((l) => l.expiresAt <= now)
+      .sort((a, b) => a.expiresAt - b.expiresAt)
+      .slice(0, limit);
+  }
+  earliestLeaseExpiry(): number | null {
+    let min: number | null = null;
+    for (const l of this.leases.values()) if (min === null || l.expiresAt < min) min = l.expiresAt;
+    return min;
+  }
+  batchContaining(seq: number): CallBatch | null {
+    for (const b of this.batches.values()) if (b.fromSeq <= seq && seq <= b.toSeq) return { ...b };
+    return null;
+  }
+  addBatch(batch: Omit<CallBatch, "id">): void {
+    const id = this.#nextBatchId++;
+    this.batches.set(id, { ...batch, id });
+  }
+  setBatchOutstanding(id: number, outstanding: number): void {
+    const b = this.batches.get(id);
+    if (b !== undefined) b.outstanding = outstanding;
+  }
+  deleteBatch(id: number): void {
+    this.batches.delete(id);
+  }
+  expiredBatches(now: number, limit: number): CallBatch[] {
+    return [...this.batches.values()].filter((b) => b.expiresAt <= now).slice(0, limit);
+  }
+  earliestBatchExpiry(): number | null {
+    let min: number | null = null;
+    for (const b of this.batches.values()) if (min === null || b.expiresAt < min) min = b.expiresAt;
+    return min;
+  }
+  markSpent(sub: string, until: number): void {
+    this.#spent.set(sub, until);
+  }
+  isSpent(sub: string, now: number): boolean {
+    const until = this.#spent.get(sub);
+    return until !== undefined && until > now;
+  }
+  pruneSpent(now: number): void {
+    for (const [sub, until] of this.#spent) if (until <= now) this.#spent.delete(sub);
+  }
+}

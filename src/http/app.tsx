@@ -1,0 +1,223 @@
+/**
+ * The edge Worker's routes: listener endpoints, the guarded room path, the
+ * JWKS and the admin API. Policy lives in ../admission; this layer only turns
+ * HTTP into flow calls and flow answers into cookies, pages and JSON.
+ */
+import { type Context, Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { proxy, RETRY_AFTER_SECONDS } from "../origin/proxy.ts";
+import { demoOrigin } from "../origin/demo.tsx";
+import { keyRing } from "../tokens/keys.ts";
+import { admin } from "./admin.ts";
+import { clearTokenCookie, presented, setTokenCookie } from "./credentials.ts";
+import { type ErrorCode, fail, tokenError } from "./errors.ts";
+import { type FlowAnswer, RoomDesk } from "./queue-flow.ts";
+import { ROOM_ID } from "./room-id.ts";
+import { WaitingPage } from "./waiting-page.tsx";
+
+type AppEnv = { Bindings: Env; Variables: { desk: RoomDesk } };
+
+/** Largest Cookie or Authorization header accepted. */
+const MAX_CREDENTIAL_HEADER = 8 * 1024;
+
+export const app = new Hono<AppEnv>();
+
+app.use("*", async (c, next) => {
+  const cookie = c.req.header("cookie");
+  const auth = c.req.header("authorization");
+  if ((cookie?.length ?? 0) > MAX_CREDENTIAL_HEADER || (auth?.length ?? 0) > MAX_CREDENTIAL_HEADER) {
+    return fail(c, "headers_too_large");
+  }
+  await next();
+});
+
+const withRoom = async (c: Context<AppEnv>, next: () => Promise<void>) => {
+  const room = c.req.param("room") ?? "";
+  if (!ROOM_ID.test(room)) return fail(c, "bad_room");
+  c.set("desk", await RoomDesk.open(c.env, room));
+  await next();
+  return undefined;
+};
+
+app.get("/_spillway/jwks.json", async (c) => {
+  const keys = await keyRing(c.env);
+  return c.json(keys.jwks, 200, { "cache-control": "public, max-age=300" });
+});
+
+app.route("/_spillway/admin", admin);
+
+/** Cookies for what the flow handed out, then the answer as JSON. */
+function applyTokens(c: Context<AppEnv>, answer: FlowAnswer & { kind: "status" }): void {
+  const { room, settings } = c.var.desk;
+  if (answer.newTicket !== undefined) {
+    setTokenCookie(c, "ticket", room, answer.newTicket, settings.timings.ticketTtlMs / 1000);
+  }
+  if (answer.newPass !== undefined) {
+    setTokenCookie(c, "pass", room, answer.newPass.token, answer.newPass.exp - c.var.desk.now / 1000);
+  }
+}
+
+function answerJson(c: Context<AppEnv>, answer: FlowAnswer): Response {
+  c.header("cache-control", "no-store");
+  switch (answer.kind) {
+    case "status":
+      applyTokens(c, answer);
+      if (answer.status.state === "queued") c.header("retry-after", String(answer.status.pollAfterSeconds));
+      return c.json(answer.status);
+    case "spent":
+      clearTokenCookie(c, "ticket", c.var.desk.room);
+      clearTokenCookie(c, "pass", c.var.desk.room);
+      return fail(c, "seat_ended");
+    case "seat_ended":
+      clearTokenCookie(c, "pass", c.var.desk.room);
+      return fail(c, "seat_ended");
+  }
+}
+
+/** The ticket the request holds, verified; an error code when it presents a bad one. */
+async function heldTicket(c: Context<AppEnv>) {
+  const p = presented(c, "ticket", c.var.desk.room);
+  if (p === null) return { ticket: null, error: null, from: null } as const;
+  const v = await c.var.desk.checkTicket(p.token);
+  if (v.ok) return { ticket: v.claims, error: null, from: p.from } as const;
+  return { ticket: null, error: tokenError(v.reason), from: p.from } as const;
+}
+
+async function heldPass(c: Context<AppEnv>) {
+  const p = presented(c, "pass", c.var.desk.room);
+  if (p === null) return { pass: null, error: null, from: null } as const;
+  const v = await c.var.desk.checkPass(p.token);
+  if (v.ok) return { pass: v.claims, token: p.token, error: null, from: p.from } as const;
+  return { pass: null, error: tokenError(v.reason), from: p.from } as const;
+}
+
+app.post("/_spillway/rooms/:room/join", withRoom, async (c) => {
+  const held = await heldTicket(c);
+  if (held.error !== null && held.from === "bearer") return fail(c, held.error);
+  const desk = c.var.desk;
+  if (held.ticket !== null) {
+    const answer = await desk.status(held.ticket);
+    if (answer.kind === "status" && answer.status.state !== "closed") {
+      answer.status.ticket = presented(c, "ticket", desk.room)!.token;
+    }
+    return answerJson(c, answer);
+  }
+  return answerJson(c, await desk.join());
+});
+
+app.get("/_spillway/rooms/:room/status", withRoom, async (c) => {
+  const held = await heldTicket(c);
+  if (held.error !== null) return fail(c, held.error);
+  if (held.ticket === null) return fail(c, "ticket_required");
+  return answerJson(c, await c.var.desk.status(held.ticket));
+});
+
+app.post("/_spillway/rooms/:room/heartbeat", withRoom, async (c) => {
+  const held = await heldPass(c);
+  if (held.error !== null) return fail(c, held.error);
+  if (held.pass === null) return fail(c, "pass_required");
+  return answerJson(c, await c.var.desk.heartbeat(held.pass));
+});
+
+app.post("/_spillway/rooms/:room/leave", withRoom, async (c) => {
+  const held = await heldPass(c);
+  if (held.error !== null) return fail(c, held.error);
+  if (held.pass === null) return fail(c, "pass_required");
+  const released = await c.var.desk.leave(held.pass);
+  clearTokenCookie(c, "ticket", c.var.desk.room);
+  clearTokenCookie(c, "pass", c.var.desk.room);
+  c.header("cache-control", "no-store");
+  return c.json({ room: c.var.desk.room, left: true, released });
+});
+
+/** Forward an admitted request to the origin (or the demo origin). */
+async function toOrigin(c: Context<AppEnv>, token: string, bearerWasPass: boolean): Promise<Response> {
+  const desk = c.var.desk;
+  const origin = desk.settings.origin;
+  if (origin === null) {
+    const req = new Request(c.req.raw.url, { method: c.req.method, headers: { "spillway-pass": token, accept: c.req.header("accept") ?? "" } });
+    return demoOrigin(req, {
+      jwks: desk.keys.jwks,
+      issuer: desk.settings.issuer,
+      heartbeatSeconds: Math.max(1, Math.floor(desk.settings.timings.passTtlMs / 3000)),
+      now: desk.now,
+    });
+  }
+  const result = await proxy(c.req.raw, origin, token, bearerWasPass);
+  if (result.ok) return result.response;
+  console.warn("origin unreachable", String(result.error));
+  return fail(c, "origin_unreachable", undefined, { "retry-after": RETRY_AFTER_SECONDS });
+}
+
+function wantsJson(c: Context<AppEnv>): boolean {
+  return (c.req.header("accept") ?? "").includes("application/json");
+}
+
+/** The guarded room path: a valid pass goes to the origin; anyone else waits. */
+async function guarded(c: Context<AppEnv>): Promise<Response> {
+  const desk = c.var.desk;
+  const pass = await heldPass(c);
+  if (pass.error !== null) {
+    if (pass.from === "bearer") return fail(c, pass.error);
+    clearTokenCookie(c, "pass", desk.room);
+  }
+  if (pass.pass !== null) {
+    let token = pass.token;
+    let seatEnded = false;
+    if (desk.wantsRenewal(pass.pass)) {
+      const renewed = await desk.heartbeat(pass.pass);
+      if (renewed.kind === "status" && renewed.newPass !== undefined) {
+        applyTokens(c, renewed);
+        token = renewed.newPass.token;
+      } else {
+        seatEnded = true;
+        clearTokenCookie(c, "pass", desk.room);
+      }
+    }
+    if (!seatEnded) {
+      const response = await toOrigin(c, token, pass.from === "bearer");
+      // Keep the Set-Cookie of a renewal on the origin's response.
+      const out = new Response(response.body, response);
+      c.res.headers.forEach((v, k) => {
+        if (k === "set-cookie") out.headers.append(k, v);
+      });
+      return out;
+    }
+    if (pass.from === "bearer") return fail(c, "seat_ended");
+  }
+
+  const ticket = await heldTicket(c);
+  if (ticket.error !== null) {
+    if (ticket.from === "bearer") return fail(c, ticket.error);
+    clearTokenCookie(c, "ticket", desk.room);
+  }
+  let answer = ticket.ticket !== null ? await desk.status(ticket.ticket) : await desk.join();
+  if (answer.kind === "spent" && ticket.from !== "bearer") {
+    clearTokenCookie(c, "ticket", desk.room);
+    answer = await desk.join();
+  }
+  if (wantsJson(c) || answer.kind !== "status") return answerJson(c, answer);
+
+  applyTokens(c, answer);
+  c.header("cache-control", "no-store");
+  const target = new URL(c.req.url);
+  if (answer.status.state === "admitted") {
+    return c.redirect(target.pathname + target.search, 303);
+  }
+  c.header("retry-after", String(answer.status.pollAfterSeconds));
+  return c.html(<WaitingPage status={answer.status} target={target.pathname + target.search} />);
+}
+
+app.all("/rooms/:room", withRoom, guarded);
+app.all("/rooms/:room/*", withRoom, guarded);
+
+app.notFound((c) => fail(c, "not_found"));
+
+app.onError((err, c) => {
+  if (err instanceof HTTPException) {
+    const code: ErrorCode = err.status === 413 ? "body_too_large" : err.status === 404 ? "not_found" : "invalid_body";
+    return fail(c, code);
+  }
+  console.error("spillway fault", err);
+  return fail(c, "internal");
+});

@@ -1,0 +1,90 @@
+/**
+ * Where listeners' tokens travel: cookies for browsers, `Authorization:
+ * Bearer` for apps. Cookies are per room, HttpOnly, SameSite=Lax, and Secure
+ * with the `__Host-` prefix everywhere but on localhost.
+ */
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { decodeProtectedHeader } from "jose";
+import { PASS_TYP, TICKET_TYP } from "../tokens/claims.ts";
+
+export type TokenKind = "ticket" | "pass";
+
+const COOKIE_BASE = "spillway";
+
+/** True when the request is served from this machine (http cookies allowed). */
+export function isLocal(url: URL): boolean {
+  const h = url.hostname;
+  return h === "localhost" || h.endsWith(".localhost") || h.startsWith("127.") || h === "[::1]";
+}
+
+function cookieName(kind: TokenKind, room: string, secure: boolean): string {
+  return `${secure ? "__Host-" : ""}${COOKIE_BASE}-${kind}-${room}`;
+}
+
+/** Is this cookie one of Spillway's own (to strip before the origin)? */
+export function isSpillwayCookie(name: string): boolean {
+  return name.startsWith(`${COOKIE_BASE}-`) || name.startsWith(`__Host-${COOKIE_BASE}-`);
+}
+
+/** The bearer token, or null. */
+export function bearerOf(c: Context): string | null {
+  const h = c.req.header("authorization");
+  if (h === undefined) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m ? m[1]! : null;
+}
+
+/** The kind a token says it is (unverified; only used to route it to its verifier). */
+export function claimedKind(token: string): TokenKind | null {
+  try {
+    const { typ } = decodeProtectedHeader(token);
+    if (typ === TICKET_TYP) return "ticket";
+    if (typ === PASS_TYP) return "pass";
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+export interface Presented {
+  token: string;
+  from: "bearer" | "cookie";
+}
+
+/** The token of this kind the request presents: a bearer of that kind first, else the cookie. */
+export function presented(c: Context, kind: TokenKind, room: string): Presented | null {
+  const bearer = bearerOf(c);
+  if (bearer !== null && claimedKind(bearer) === kind) return { token: bearer, from: "bearer" };
+  const cookie = getCookie(c, cookieName(kind, room, true)) ?? getCookie(c, cookieName(kind, room, false));
+  if (cookie !== undefined && cookie !== "") return { token: cookie, from: "cookie" };
+  return null;
+}
+
+/** Set the cookie for a token, living as long as the token. */
+export function setTokenCookie(c: Context, kind: TokenKind, room: string, token: string, maxAgeSeconds: number): void {
+  const secure = !isLocal(new URL(c.req.url));
+  setCookie(c, cookieName(kind, room, secure), token, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "Lax",
+    secure,
+    maxAge: Math.max(1, Math.floor(maxAgeSeconds)),
+  });
+}
+
+/** Remove the cookie for a token kind. */
+export function clearTokenCookie(c: Context, kind: TokenKind, room: string): void {
+  const secure = !isLocal(new URL(c.req.url));
+  deleteCookie(c, cookieName(kind, room, secure), { path: "/", secure });
+}
+
+/** The Cookie header without Spillway's own cookies, or null when nothing is left. */
+export function foreignCookies(header: string | null): string | null {
+  if (header === null) return null;
+  const kept = header
+    .split(";")
+    .map((p) => p.trim())
+    .filter((p) => p !== "" && !isSpillwayCookie(p.split("=", 1)[0]!.trim()));
+  return kept.length === 0 ? null : kept.join("; ");
+}

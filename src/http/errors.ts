@@ -1,0 +1,98 @@
+/**
+ * Wire errors: one code per expected failure, one status per code, one JSON
+ * shape. Messages on the wire stay generic; details go to logs.
+ */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { TokenRefusal } from "../tokens/claims.ts";
+
+export type ErrorCode =
+  | "bad_room"
+  | "not_found"
+  | "method_not_allowed"
+  | "ticket_required"
+  | "pass_required"
+  | "invalid_token"
+  | "token_expired"
+  | "seat_ended"
+  | "unauthorized"
+  | "invalid_body"
+  | "body_too_large"
+  | "headers_too_large"
+  | "origin_unreachable"
+  | "unavailable"
+  | "internal";
+
+const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+  bad_room: 400,
+  not_found: 404,
+  method_not_allowed: 405,
+  ticket_required: 401,
+  pass_required: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  seat_ended: 409,
+  unauthorized: 401,
+  invalid_body: 400,
+  body_too_large: 413,
+  headers_too_large: 431,
+  origin_unreachable: 502,
+  unavailable: 503,
+  internal: 500,
+};
+
+const MESSAGES: Record<ErrorCode, string> = {
+  bad_room: "Room ids are 1 to 64 characters of A-Z, a-z, 0-9, _ and -.",
+  not_found: "There is nothing here.",
+  method_not_allowed: "This method is not allowed here.",
+  ticket_required: "A queue ticket is required: join the room first.",
+  pass_required: "An admission pass is required.",
+  invalid_token: "The token is not valid for this room.",
+  token_expired: "The token has expired.",
+  seat_ended: "This seat has ended; join the room again.",
+  unauthorized: "An admin token is required.",
+  invalid_body: "The request body is not valid.",
+  body_too_large: "The request body is too large.",
+  headers_too_large: "The request headers are too large.",
+  origin_unreachable: "The room's origin cannot be reached right now; try again shortly.",
+  unavailable: "Spillway is busy; try again shortly.",
+  internal: "Something went wrong in Spillway.",
+};
+
+export function statusOf(code: ErrorCode): ContentfulStatusCode {
+  return STATUS[code];
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; fields?: { field: string; message: string }[] };
+}
+
+export function errorBody(code: ErrorCode, extra?: Partial<ErrorBody["error"]>): ErrorBody {
+  return { error: { code, message: MESSAGES[code], ...extra } };
+}
+
+/** Answer with the JSON error shape and the status of `code`. */
+export function fail(
+  c: Context,
+  code: ErrorCode,
+  extra?: Partial<ErrorBody["error"]>,
+  headers?: Record<string, string>,
+): Response {
+  return c.json(errorBody(code, extra), STATUS[code], headers);
+}
+
+/** The wire error for a refused token: expiry is told apart, the rest is one code. */
+export function tokenError(reason: TokenRefusal): ErrorCode {
+  switch (reason) {
+    case "expired":
+      return "token_expired";
+    case "malformed":
+    case "bad_signature":
+    case "wrong_kind":
+    case "wrong_room":
+    case "wrong_issuer":
+    case "bad_claims":
+    case "unknown_key":
+      return "invalid_token";
+  }
+}

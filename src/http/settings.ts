@@ -1,0 +1,31 @@
+/**
+ * Deployment settings read from the Worker's vars and secrets, parsed once
+ * per env object.
+ */
+import { type Timings, timingsFromVars } from "../admission/config.ts";
+
+export interface Settings {
+  issuer: string;
+  timings: Timings;
+  /** Where admitted requests go; null: the built-in demo origin. */
+  origin: URL | null;
+}
+
+const parsed = new WeakMap<object, Settings>();
+
+export function settingsOf(env: Env): Settings {
+  let s = parsed.get(env);
+  if (s === undefined) {
+    const originVar = (env.ORIGIN_URL ?? "").trim();
+    let origin: URL | null = null;
+    if (originVar !== "") {
+      origin = new URL(originVar);
+      if (origin.protocol !== "http:" && origin.protocol !== "https:") {
+        throw new Error(`ORIGIN_URL must be http(s): ${originVar}`);
+      }
+    }
+    s = { issuer: env.TOKEN_ISSUER || "spillway", timings: timingsFromVars(env), origin };
+    parsed.set(env, s);
+  }
+  return s;
+}

@@ -1,0 +1,69 @@
+/**
+ * The status JSON of the contract, built from what the edge knows.
+ */
+import { etaSeconds, pollAfterSeconds, positionOf } from "../admission/position.ts";
+import type { RoomView } from "../admission/ledger.ts";
+
+export type ListenerState = "prequeue" | "queued" | "admitted" | "overflow" | "closed";
+
+export interface StatusBody {
+  room: string;
+  state: ListenerState;
+  position: number | null;
+  ahead: number | null;
+  etaSeconds: number | null;
+  pollAfterSeconds: number;
+  ticket?: string;
+  pass?: string;
+  passExpiresAt?: string;
+  startsAt: string | null;
+  recordingUrl: string | null;
+}
+
+/**
+ * A waiting listener's status: the ticket's place against the view, or the
+ * front of the line when the turn has come but no seat is free yet.
+ */
+export function queuedStatus(room: string, seq: number, view: RoomView, random: () => number): StatusBody {
+  const position = positionOf(seq, view) ?? 1;
+  const eta = etaSeconds(position, view);
+  return {
+    room,
+    state: "queued",
+    position,
+    ahead: position - 1,
+    etaSeconds: eta,
+    pollAfterSeconds: pollAfterSeconds(position, eta, random),
+    startsAt: null,
+    recordingUrl: null,
+  };
+}
+
+/** An admitted listener's status: poll again (heartbeat) at a third of the pass lifetime. */
+export function admittedStatus(room: string, pass: string, exp: number, passTtlMs: number): StatusBody {
+  return {
+    room,
+    state: "admitted",
+    position: null,
+    ahead: null,
+    etaSeconds: null,
+    pollAfterSeconds: Math.max(1, Math.floor(passTtlMs / 3000)),
+    pass,
+    passExpiresAt: new Date(exp * 1000).toISOString(),
+    startsAt: null,
+    recordingUrl: null,
+  };
+}
+
+export function closedStatus(room: string): StatusBody {
+  return {
+    room,
+    state: "closed",
+    position: null,
+    ahead: null,
+    etaSeconds: null,
+    pollAfterSeconds: 60,
+    startsAt: null,
+    recordingUrl: null,
+  };
+}

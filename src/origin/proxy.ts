@@ -1,0 +1,52 @@
+/**
+ * Proxy mode: an admitted request goes on to ORIGIN_URL with the pass in
+ * `Spillway-Pass`, without Spillway's cookies or the listener's bearer pass.
+ * An origin that cannot be reached gives a 502 with Retry-After; the seat
+ * stays with its listener until the pass expires, so nothing leaks.
+ */
+import { foreignCookies } from "../http/credentials.ts";
+
+export const PASS_HEADER = "Spillway-Pass";
+const RETRY_AFTER_SECONDS = "5";
+
+/** Hop-by-hop headers that must not be forwarded. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+
+/** The request as the origin should see it. */
+export function originRequest(request: Request, origin: URL, pass: string, bearerWasPass: boolean): Request {
+  const url = new URL(request.url);
+  const target = new URL(url.pathname + url.search, origin);
+  const headers = new Headers(request.headers);
+  for (const h of HOP_BY_HOP) headers.delete(h);
+  const cookies = foreignCookies(headers.get("cookie"));
+  if (cookies === null) headers.delete("cookie");
+  else headers.set("cookie", cookies);
+  if (bearerWasPass) headers.delete("authorization");
+  headers.set(PASS_HEADER, pass);
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  return new Request(target, {
+    method: request.method,
+    headers,
+    body: hasBody ? request.body : null,
+    redirect: "manual",
+  });
+}
+
+export type ProxyResult = { ok: true; response: Response } | { ok: false; error: unknown };
+
+/** Send to the origin; a network failure is a result, not a throw. */
+export async function proxy(request: Request, origin: URL, pass: string, bearerWasPass: boolean): Promise<ProxyResult> {
+  try {
+    const response = await fetch(originRequest(request, origin, pass, bearerWasPass));
+    if ((response.status === 502 || response.status === 503 || response.status === 504) && !response.headers.has("retry-after")) {
+      const withRetry = new Response(response.body, response);
+      withRetry.headers.set("retry-after", RETRY_AFTER_SECONDS);
+      return { ok: true, response: withRetry };
+    }
+    return { ok: true, response };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+export { RETRY_AFTER_SECONDS };

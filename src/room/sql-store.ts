@@ -1,0 +1,159 @@
+/**
+ * The ledger's store on a Durable Object's SQLite database.
+ *
+ * Schema changes are numbered migrations applied in order at construction;
+ * a shipped migration is never edited, the next one is added.
+ */
+import type { CallBatch, Counters, Lease, LedgerStore } from "../admission/ledger.ts";
+
+const MIGRATIONS: readonly string[] = [
+  // 1: config, counters, leases, call batches, spent tickets
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE leases (
+     sid TEXT PRIMARY KEY,
+     sub TEXT NOT NULL UNIQUE,
+     seq INTEGER NOT NULL,
+     granted_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX leases_expiry ON leases (expires_at);
+   CREATE TABLE batches (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     from_seq INTEGER NOT NULL,
+     to_seq INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     outstanding INTEGER NOT NULL
+   );
+   CREATE INDEX batches_range ON batches (to_seq);
+   CREATE INDEX batches_expiry ON batches (expires_at);
+   CREATE TABLE spent (sub TEXT PRIMARY KEY, until INTEGER NOT NULL);
+   CREATE INDEX spent_until ON spent (until);`,
+];
+
+/** Bring the schema up to date; safe to call on every start. */
+export function migrate(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const row = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
+  let version = row?.version ?? 0;
+  if (row === undefined) sql.exec("INSERT INTO schema_version (version) VALUES (0)");
+  for (; version < MIGRATIONS.length; version++) {
+    sql.exec(MIGRATIONS[version]!);
+    sql.exec("UPDATE schema_version SET version = ?", version + 1);
+  }
+}
+
+type LeaseRow = { sid: string; sub: string; seq: number; granted_at: number; expires_at: number };
+type BatchRow = { id: number; from_seq: number; to_seq: number; expires_at: number; outstanding: number };
+
+function toLease(r: LeaseRow): Lease {
+  return { sid: r.sid, sub: r.sub, seq: r.seq, grantedAt: r.granted_at, expiresAt: r.expires_at };
+}
+
+function toBatch(r: BatchRow): CallBatch {
+  return { id: r.id, fromSeq: r.from_seq, toSeq: r.to_seq, expiresAt: r.expires_at, outstanding: r.outstanding };
+}
+
+export class SqlLedgerStore implements LedgerStore {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+  }
+
+  getMeta<T>(key: string): T | null {
+    const row = this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+    return row === undefined ? null : (JSON.parse(row.value) as T);
+  }
+
+  setMeta(key: string, value: unknown): void {
+    this.#sql.exec(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      key,
+      JSON.stringify(value),
+    );
+  }
+
+  loadCounters(): Counters | null {
+    return this.getMeta<Counters>("counters");
+  }
+  saveCounters(counters: Counters): void {
+    this.setMeta("counters", counters);
+  }
+  leaseBySub(sub: string): Lease | null {
+    const r = this.#sql.exec<LeaseRow>("SELECT * FROM leases WHERE sub = ?", sub).toArray()[0];
+    return r === undefined ? null : toLease(r);
+  }
+  leaseBySid(sid: string): Lease | null {
+    const r = this.#sql.exec<LeaseRow>("SELECT * FROM leases WHERE sid = ?", sid).toArray()[0];
+    return r === undefined ? null : toLease(r);
+  }
+  putLease(l: Lease): void {
+    this.#sql.exec(
+      `INSERT INTO leases (sid, sub, seq, granted_at, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(sid) DO UPDATE SET expires_at = excluded.expires_at`,
+      l.sid,
+      l.sub,
+      l.seq,
+      l.grantedAt,
+      l.expiresAt,
+    );
+  }
+  deleteLease(sid: string): void {
+    this.#sql.exec("DELETE FROM leases WHERE sid = ?", sid);
+  }
+  expiredLeases(now: number, limit: number): Lease[] {
+    return this.#sql
+      .exec<LeaseRow>("SELECT * FROM leases WHERE expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit)
+      .toArray()
+      .map(toLease);
+  }
+  earliestLeaseExpiry(): number | null {
+    return this.#sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM leases").one().t;
+  }
+  batchContaining(seq: number): CallBatch | null {
+    const r = this.#sql
+      .exec<BatchRow>("SELECT * FROM batches WHERE to_seq >= ? ORDER BY to_seq LIMIT 1", seq)
+      .toArray()[0];
+    return r === undefined || r.from_seq > seq ? null : toBatch(r);
+  }
+  addBatch(b: Omit<CallBatch, "id">): void {
+    this.#sql.exec(
+      "INSERT INTO batches (from_seq, to_seq, expires_at, outstanding) VALUES (?, ?, ?, ?)",
+      b.fromSeq,
+      b.toSeq,
+      b.expiresAt,
+      b.outstanding,
+    );
+  }
+  setBatchOutstanding(id: number, outstanding: number): void {
+    this.#sql.exec("UPDATE batches SET outstanding = ? WHERE id = ?", outstanding, id);
+  }
+  deleteBatch(id: number): void {
+    this.#sql.exec("DELETE FROM batches WHERE id = ?", id);
+  }
+  expiredBatches(now: number, limit: number): CallBatch[] {
+    return this.#sql
+      .exec<BatchRow>("SELECT * FROM batches WHERE expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit)
+      .toArray()
+      .map(toBatch);
+  }
+  earliestBatchExpiry(): number | null {
+    return this.#sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM batches").one().t;
+  }
+  markSpent(sub: string, until: number): void {
+    this.#sql.exec(
+      "INSERT INTO spent (sub, until) VALUES (?, ?) ON CONFLICT(sub) DO UPDATE SET until = excluded.until",
+      sub,
+      until,
+    );
+  }
+  isSpent(sub: string, now: number): boolean {
+    return this.#sql.exec("SELECT 1 FROM spent WHERE sub = ? AND until > ?", sub, now).toArray().length > 0;
+  }
+  pruneSpent(now: number): void {
+    this.#sql.exec("DELETE FROM spent WHERE until <= ?", now);
+  }
+  countLeases(): number {
+    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases").one().n;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Per-isolate cache of each room's view (cursor, capacity, mode), so waiting
+ * polls are answered from the signed ticket and a view at most 1 s old
+ * instead of a Durable Object call each. Concurrent misses share one fetch.
+ */
+import type { RoomView } from "../admission/ledger.ts";
+
+export const VIEW_TTL_MS = 1_000;
+const MAX_ROOMS = 1_000;
+
+interface Entry {
+  view: RoomView | null;
+  fetchedAt: number;
+  pending: Promise<RoomView> | null;
+}
+
+const entries = new Map<string, Entry>();
+
+/** The room's view, fetched with `load` when the cached one is older than the TTL. */
+export async function cachedView(room: string, now: number, load: () => Promise<RoomView>): Promise<RoomView> {
+  let entry = entries.get(room);
+  if (entry?.view && now - entry.fetchedAt < VIEW_TTL_MS) return entry.view;
+  if (entry?.pending) return entry.pending;
+  if (entry === undefined) {
+    if (entries.size >= MAX_ROOMS) {
+      const oldest = entries.keys().next().value;
+      if (oldest !== undefined) entries.delete(oldest);
+    }
+    entry = { view: null, fetchedAt: 0, pending: null };
+    entries.set(room, entry);
+  }
+  const e = entry;
+  e.pending = load().then(
+    (view) => {
+      e.view = view;
+      e.fetchedAt = now;
+      e.pending = null;
+      return view;
+    },
+    (err: unknown) => {
+      e.pending = null;
+      throw err;
+    },
+  );
+  return e.pending;
+}
+
+/** Replace the cached view with a fresher one learnt from a Durable Object answer. */
+export function rememberView(room: string, view: RoomView, now: number): void {
+  const entry = entries.get(room);
+  if (entry === undefined) entries.set(room, { view, fetchedAt: now, pending: null });
+  else if (entry.pending === null) {
+    entry.view = view;
+    entry.fetchedAt = now;
+  }
+}
+
+/** Forget every cached view (tests; after an admin change in this isolate). */
+export function forgetViews(room?: string): void {
+  if (room === undefined) entries.clear();
+  else entries.delete(room);
+}

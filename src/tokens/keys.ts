@@ -1,0 +1,80 @@
+/**
+ * Signing keys, imported once per isolate and reused.
+ *
+ * - Tickets: HS256 with TICKET_KEY (base64url, at least 32 bytes). Only
+ *   Spillway ever verifies a ticket, so a fast symmetric key is right.
+ * - Passes: ES256 with PASS_KEYS, a JSON array of private JWKs each with a
+ *   `kid`; the first signs, all verify, and their public halves are the JWKS
+ *   an origin uses. An origin can verify a pass but never mint one.
+ */
+import { base64url, type JWK, type JSONWebKeySet } from "jose";
+
+export interface PassSigningKey {
+  kid: string;
+  key: CryptoKey;
+}
+
+export interface KeyRing {
+  ticket: Uint8Array;
+  passSigner: PassSigningKey;
+  /** Public pass keys by kid. */
+  passVerifiers: Map<string, CryptoKey>;
+  jwks: JSONWebKeySet;
+}
+
+export interface KeyVars {
+  TICKET_KEY: string;
+  PASS_KEYS: string;
+}
+
+let cached: { source: string; ring: Promise<KeyRing> } | null = null;
+
+/** The key ring for these secrets; imported on first use in the isolate. */
+export function keyRing(vars: KeyVars): Promise<KeyRing> {
+  const source = `${vars.TICKET_KEY}\u0000${vars.PASS_KEYS}`;
+  if (cached?.source !== source) {
+    const ring = importRing(vars);
+    ring.catch(() => {
+      if (cached?.ring === ring) cached = null;
+    });
+    cached = { source, ring };
+  }
+  return cached.ring;
+}
+
+const PUBLIC_EC_FIELDS = ["kty", "crv", "x", "y", "kid"] as const;
+
+async function importRing(vars: KeyVars): Promise<KeyRing> {
+  if (!vars.TICKET_KEY) throw new Error("TICKET_KEY is not set");
+  const ticket = base64url.decode(vars.TICKET_KEY);
+  if (ticket.byteLength < 32) throw new Error("TICKET_KEY must be at least 32 bytes (base64url)");
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(vars.PASS_KEYS);
+  } catch {
+    throw new Error("PASS_KEYS is not JSON");
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) throw new Error("PASS_KEYS must be a non-empty JSON array of JWKs");
+
+  const verifiers = new Map<string, CryptoKey>();
+  const publicJwks: JWK[] = [];
+  let signer: PassSigningKey | null = null;
+  for (const jwk of parsed as JWK[]) {
+    if (jwk.kty !== "EC" || jwk.crv !== "P-256" || typeof jwk.kid !== "string" || typeof jwk.d !== "string") {
+      throw new Error("each PASS_KEYS entry must be a private EC P-256 JWK with a kid");
+    }
+    const pub: JWK = { alg: "ES256", use: "sig" };
+    for (const f of PUBLIC_EC_FIELDS) pub[f] = jwk[f];
+    const algorithm = { name: "ECDSA", namedCurve: "P-256" };
+    const verifyKey = await crypto.subtle.importKey("jwk", pub as JsonWebKey, algorithm, false, ["verify"]);
+    verifiers.set(jwk.kid, verifyKey);
+    publicJwks.push(pub);
+    if (signer === null) {
+      const { alg: _alg, key_ops: _ops, use: _use, ...priv } = jwk;
+      const key = await crypto.subtle.importKey("jwk", priv as JsonWebKey, algorithm, false, ["sign"]);
+      signer = { kid: jwk.kid, key };
+    }
+  }
+  return { ticket, passSigner: signer!, passVerifiers: verifiers, jwks: { keys: publicJwks } };
+}
