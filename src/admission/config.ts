@@ -58,9 +58,7 @@ export interface FieldError {
   message: string;
 }
 
-export type PatchResult =
-  | { ok: true; patch: RoomConfigPatch }
-  | { ok: false; errors: FieldError[] };
+export type PatchResult = { ok: true; patch: RoomConfigPatch } | { ok: false; errors: FieldError[] };
 
 /** Validate an untrusted PATCH body. */
 export function parsePatch(input: unknown): PatchResult {
@@ -103,12 +101,17 @@ export interface ConfigVars {
   TICKET_TTL_SECONDS?: string;
 }
 
-/** Room defaults from the Worker's vars; a bad var is a deployment error. */
+/** A var's value, or undefined when it is unset or blank. */
+function given(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+/** Room defaults from the Worker's vars (blank means unset); a bad var is a deployment error. */
 export function defaultsFromVars(vars: ConfigVars): RoomConfig {
   const raw = {
-    capacity: Number(vars.DEFAULT_CAPACITY ?? 1000),
-    admitPerMinute: Number(vars.DEFAULT_ADMIT_PER_MINUTE ?? 600),
-    mode: vars.DEFAULT_MODE ?? "open",
+    capacity: Number(given(vars.DEFAULT_CAPACITY) ?? 1000),
+    admitPerMinute: Number(given(vars.DEFAULT_ADMIT_PER_MINUTE) ?? 600),
+    mode: given(vars.DEFAULT_MODE) ?? "open",
   };
   const result = v.safeParse(FullConfigSchema, raw);
   if (!result.success) {
@@ -119,7 +122,8 @@ export function defaultsFromVars(vars: ConfigVars): RoomConfig {
 }
 
 function seconds(name: string, value: string | undefined, fallback: number): number {
-  const n = value === undefined || value === "" ? fallback : Number(value);
+  const v = given(value);
+  const n = v === undefined ? fallback : Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 7 * 24 * 3600) {
     throw new Error(`invalid ${name}: ${value}`);
   }

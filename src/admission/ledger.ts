@@ -18,10 +18,24 @@
  * Strict cap: a lease is granted only while `live < capacity` (and, when it
  * does not consume a reservation, while `live + reserved < capacity`), so at no
  * instant are there more live leases than the capacity in force.
+ *
+ * A pass cannot be un-issued, so `leave` does not free the seat at once: the
+ * lease's pass is revoked (the edge refuses it once its cached view, at most
+ * `EDGE_VIEW_TTL_MS` old, shows the revocation) and the seat is freed
+ * `REVOCATION_DELAY_MS` later, when no edge can still accept the old pass.
+ * Should the revocation list be full, the seat simply stays taken until the
+ * pass's own expiry. Either way no more seats hold usable passes than the cap.
  */
 import type { RoomConfig, Timings } from "./config.ts";
 import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { type Bucket, burstOf, msUntilToken, refill } from "./rate.ts";
+
+/** The longest an edge isolate may answer from a cached room view. */
+export const EDGE_VIEW_TTL_MS = 1_000;
+/** How long after `leave` the seat is freed: twice the view TTL, for clock skew. */
+export const REVOCATION_DELAY_MS = 2 * EDGE_VIEW_TTL_MS;
+/** The most revoked passes a room publishes to the edge at once. */
+export const MAX_REVOKED = 1_000;
 
 export interface Lease {
   /** Lease id: the `sid` of every pass for this seat. */
@@ -31,6 +45,8 @@ export interface Lease {
   seq: number;
   grantedAt: number;
   expiresAt: number;
+  /** When the listener gave the seat back; the seat is freed at `expiresAt`. */
+  leftAt: number | null;
 }
 
 /** Listeners called together: seats reserved for them until `expiresAt`. */
@@ -84,6 +100,11 @@ export interface LedgerStore {
   markSpent(sub: string, until: number): void;
   isSpent(sub: string, now: number): boolean;
   pruneSpent(now: number): void;
+  /** Refuse this lease's passes at the edge until `until`. */
+  revoke(sid: string, until: number): void;
+  /** Lease ids whose passes are refused at `now`. */
+  revokedSids(now: number, limit: number): string[];
+  pruneRevoked(now: number): void;
 }
 
 /** What the edge needs to answer waiting polls without asking again. */
@@ -97,6 +118,8 @@ export interface RoomView {
   reserved: number;
   /** Listeners called per second over the last minute. */
   flowPerSecond: number;
+  /** Lease ids given back whose passes must be refused. */
+  revoked: string[];
   /** When this view was taken (ms). */
   at: number;
 }
@@ -195,7 +218,7 @@ export class Ledger {
   renew(sid: string, sub: string, now: number): RenewOutcome {
     this.#settleNoSave(now);
     const lease = this.#store.leaseBySid(sid);
-    if (lease === null || lease.sub !== sub) {
+    if (lease === null || lease.sub !== sub || lease.leftAt !== null) {
       this.#save();
       return { kind: "gone" };
     }
@@ -205,16 +228,24 @@ export class Ledger {
     return { kind: "renewed", lease: renewed };
   }
 
-  /** Give a seat back; the listener's ticket cannot claim again. Idempotent. */
+  /**
+   * Give a seat back; the listener's ticket cannot claim again. The pass is
+   * revoked and the seat freed `REVOCATION_DELAY_MS` later. Idempotent: false
+   * when there was no seat to give back.
+   */
   leave(sid: string, sub: string, now: number): boolean {
     this.#settleNoSave(now);
     const lease = this.#store.leaseBySid(sid);
     let released = false;
-    if (lease !== null && lease.sub === sub) {
-      this.#end(lease, now);
+    if (lease !== null && lease.sub === sub && lease.leftAt === null) {
+      let expiresAt = lease.expiresAt;
+      if (this.#store.revokedSids(now, MAX_REVOKED).length < MAX_REVOKED) {
+        this.#store.revoke(sid, lease.expiresAt);
+        expiresAt = Math.min(lease.expiresAt, now + REVOCATION_DELAY_MS);
+      }
+      this.#store.putLease({ ...lease, expiresAt, leftAt: now });
       this.#c.left += 1;
       released = true;
-      this.#advance(now);
     }
     this.#save();
     return released;
@@ -234,8 +265,12 @@ export class Ledger {
     const batch = this.#store.earliestBatchExpiry();
     if (batch !== null) times.push(batch);
     if (this.#config.mode === "open" && this.#waiting() > 0 && this.#free() > 0) {
+      // Wake when a token beyond the earmarked ones has refilled (if it can).
       const bucket = refill(this.#c.bucket, this.#config.admitPerMinute, now);
-      times.push(bucket.at + Math.max(1, msUntilToken(bucket, this.#config.admitPerMinute)));
+      const spare = { tokens: bucket.tokens - this.#c.reserved, at: bucket.at };
+      if (this.#c.reserved + 1 <= burstOf(this.#config.admitPerMinute)) {
+        times.push(bucket.at + Math.max(1, msUntilToken(spare, this.#config.admitPerMinute)));
+      }
     }
     return times.length === 0 ? null : Math.max(now, Math.min(...times));
   }
@@ -250,6 +285,7 @@ export class Ledger {
       live: this.#c.live,
       reserved: this.#c.reserved,
       flowPerSecond: ratePerSecond(this.#c.flow, now),
+      revoked: this.#store.revokedSids(now, MAX_REVOKED),
       at: now,
     };
   }
@@ -271,7 +307,7 @@ export class Ledger {
       const due = this.#store.expiredLeases(now, EXPIRE_BATCH);
       for (const lease of due) {
         this.#end(lease, now);
-        this.#c.expired += 1;
+        if (lease.leftAt === null) this.#c.expired += 1;
       }
       if (due.length < EXPIRE_BATCH) break;
     }
@@ -285,6 +321,7 @@ export class Ledger {
       if (due.length < EXPIRE_BATCH) break;
     }
     this.#store.pruneSpent(now);
+    this.#store.pruneRevoked(now);
     this.#advance(now);
   }
 
@@ -298,7 +335,8 @@ export class Ledger {
   #advance(now: number): void {
     this.#c.bucket = refill(this.#c.bucket, this.#config.admitPerMinute, now);
     if (this.#config.mode !== "open") return;
-    const n = Math.min(this.#waiting(), this.#free(), Math.floor(this.#c.bucket.tokens));
+    // Each reservation earmarks a token that its claim will spend.
+    const n = Math.min(this.#waiting(), this.#free(), Math.floor(this.#c.bucket.tokens - this.#c.reserved));
     if (n <= 0) return;
     this.#store.addBatch({
       fromSeq: this.#c.cursor + 1,
@@ -308,13 +346,14 @@ export class Ledger {
     });
     this.#c.cursor += n;
     this.#c.reserved += n;
-    this.#c.bucket = { tokens: this.#c.bucket.tokens - n, at: this.#c.bucket.at };
     this.#c.flow = record(this.#c.flow, now, n);
   }
 
   #claim(sub: string, seq: number, now: number): ClaimOutcome {
     const existing = this.#store.leaseBySub(sub);
-    if (existing !== null) return { kind: "admitted", lease: existing, fresh: false };
+    if (existing !== null) {
+      return existing.leftAt === null ? { kind: "admitted", lease: existing, fresh: false } : { kind: "spent" };
+    }
     if (this.#config.mode === "closed") return { kind: "closed" };
     if (this.#store.isSpent(sub, now)) return { kind: "spent" };
     if (this.#config.mode === "hold") return { kind: "waiting", reason: "hold" };
@@ -323,17 +362,20 @@ export class Ledger {
 
     const batch = this.#store.batchContaining(seq);
     if (batch !== null && batch.outstanding > 0) {
+      // Its earmarked token is there: tokens never fall below reservations.
       this.#store.setBatchOutstanding(batch.id, batch.outstanding - 1);
       this.#c.reserved -= 1;
     } else {
-      // A late claim: its reservation lapsed. It may take a seat nobody else
-      // holds a reservation for, and pays a rate token again.
+      // A late claim: its reservation lapsed. It may take a seat and a token
+      // that no reservation holds.
       if (this.#c.live + this.#c.reserved >= this.#config.capacity) {
         return { kind: "waiting", reason: "full" };
       }
-      if (this.#c.bucket.tokens < 1) return { kind: "waiting", reason: "full" };
-      this.#c.bucket = { tokens: this.#c.bucket.tokens - 1, at: this.#c.bucket.at };
+      if (this.#c.bucket.tokens - this.#c.reserved < 1) return { kind: "waiting", reason: "full" };
     }
+    // The admission itself spends the token, so passes issued, not calls,
+    // are what the rate bounds.
+    this.#c.bucket = { tokens: this.#c.bucket.tokens - 1, at: this.#c.bucket.at };
 
     const lease: Lease = {
       sid: this.#deps.newId(),
@@ -341,6 +383,7 @@ export class Ledger {
       seq,
       grantedAt: now,
       expiresAt: now + this.#timings.passTtlMs,
+      leftAt: null,
     };
     this.#store.putLease(lease);
     this.#c.live += 1;

@@ -10,6 +10,7 @@ export class MemoryLedgerStore implements LedgerStore {
   readonly #bySub = new Map<string, string>();
   readonly batches = new Map<number, CallBatch>();
   readonly #spent = new Map<string, number>();
+  readonly revoked = new Map<string, number>();
   #nextBatchId = 1;
 
   loadCounters(): Counters | null {
@@ -78,5 +79,17 @@ export class MemoryLedgerStore implements LedgerStore {
   }
   pruneSpent(now: number): void {
     for (const [sub, until] of this.#spent) if (until <= now) this.#spent.delete(sub);
+  }
+  revoke(sid: string, until: number): void {
+    this.revoked.set(sid, until);
+  }
+  revokedSids(now: number, limit: number): string[] {
+    return [...this.revoked]
+      .filter(([, until]) => until > now)
+      .slice(0, limit)
+      .map(([sid]) => sid);
+  }
+  pruneRevoked(now: number): void {
+    for (const [sid, until] of this.revoked) if (until <= now) this.revoked.delete(sid);
   }
 }

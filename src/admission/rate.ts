@@ -2,9 +2,13 @@
  * Admission rate: a token bucket per room.
  *
  * Tokens refill at `admitPerMinute / 60` per second up to a burst of one sixth
- * of a minute's worth (at least 1). Calling a listener to claim a seat takes a
- * token, so new admissions in any 60 s window stay within
- * `admitPerMinute + burst(admitPerMinute)`.
+ * of a minute's worth (at least 1). Every admission (a pass for a new seat)
+ * spends a token, so new admissions in any 60 s window stay within
+ * `admitPerMinute + burst(admitPerMinute)`. Calling a listener earmarks a
+ * token for its claim, so calls never outrun the tokens.
+ *
+ * Lowering `admitPerMinute` never takes tokens away (they may be earmarked);
+ * it only stops the refill until the bucket is below the new burst.
  */
 
 export interface Bucket {
@@ -22,7 +26,7 @@ export function burstOf(admitPerMinute: number): number {
 export function refill(bucket: Bucket, admitPerMinute: number, now: number): Bucket {
   const elapsed = Math.max(0, now - bucket.at);
   const burst = burstOf(admitPerMinute);
-  const tokens = Math.min(burst, bucket.tokens + (elapsed * admitPerMinute) / 60_000);
+  const tokens = Math.max(bucket.tokens, Math.min(burst, bucket.tokens + (elapsed * admitPerMinute) / 60_000));
   return { tokens, at: Math.max(now, bucket.at) };
 }
 

@@ -20,7 +20,7 @@ export async function newPassKey(now = new Date()): Promise<JsonWebKey & { kid: 
     "sign",
     "verify",
   ])) as CryptoKeyPair;
-  const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  const jwk = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey;
   const day = now.toISOString().slice(0, 10);
   const kid = `pass-${day}-${b64url(crypto.getRandomValues(new Uint8Array(4)))}`;
   return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, d: jwk.d, kid };

@@ -13,6 +13,7 @@ import { clearTokenCookie, presented, setTokenCookie } from "./credentials.ts";
 import { type ErrorCode, fail, tokenError } from "./errors.ts";
 import { type FlowAnswer, RoomDesk } from "./queue-flow.ts";
 import { ROOM_ID } from "./room-id.ts";
+import { forgetViews, isRevoked } from "../room/view-cache.ts";
 import { WaitingPage } from "./waiting-page.tsx";
 
 type AppEnv = { Bindings: Env; Variables: { desk: RoomDesk } };
@@ -124,6 +125,8 @@ app.post("/_spillway/rooms/:room/leave", withRoom, async (c) => {
   if (held.error !== null) return fail(c, held.error);
   if (held.pass === null) return fail(c, "pass_required");
   const released = await c.var.desk.leave(held.pass);
+  // This isolate refuses the old pass at once; others within the view TTL.
+  forgetViews(c.var.desk.room);
   clearTokenCookie(c, "ticket", c.var.desk.room);
   clearTokenCookie(c, "pass", c.var.desk.room);
   c.header("cache-control", "no-store");
@@ -135,7 +138,10 @@ async function toOrigin(c: Context<AppEnv>, token: string, bearerWasPass: boolea
   const desk = c.var.desk;
   const origin = desk.settings.origin;
   if (origin === null) {
-    const req = new Request(c.req.raw.url, { method: c.req.method, headers: { "spillway-pass": token, accept: c.req.header("accept") ?? "" } });
+    const req = new Request(c.req.raw.url, {
+      method: c.req.method,
+      headers: { "spillway-pass": token, accept: c.req.header("accept") ?? "" },
+    });
     return demoOrigin(req, {
       jwks: desk.keys.jwks,
       issuer: desk.settings.issuer,
@@ -153,34 +159,41 @@ function wantsJson(c: Context<AppEnv>): boolean {
   return (c.req.header("accept") ?? "").includes("application/json");
 }
 
+/** Refuse a bad token; a bad cookie is also cleared so that a reload starts afresh. */
+function refuseCookie(c: Context<AppEnv>, kind: "ticket" | "pass", code: ErrorCode): Response {
+  clearTokenCookie(c, kind, c.var.desk.room);
+  return fail(c, code);
+}
+
 /** The guarded room path: a valid pass goes to the origin; anyone else waits. */
 async function guarded(c: Context<AppEnv>): Promise<Response> {
   const desk = c.var.desk;
   const pass = await heldPass(c);
   if (pass.error !== null) {
-    if (pass.from === "bearer") return fail(c, pass.error);
+    // A lapsed cookie is normal (continue as a ticket holder); anything else is refused.
+    if (pass.from === "bearer" || pass.error !== "token_expired") return refuseCookie(c, "pass", pass.error);
     clearTokenCookie(c, "pass", desk.room);
   }
   if (pass.pass !== null) {
     let token = pass.token;
-    let seatEnded = false;
-    if (desk.wantsRenewal(pass.pass)) {
+    // A pass whose listener left is refused here before its seat is reused.
+    let seatEnded = isRevoked(await desk.view(), pass.pass.sid);
+    if (!seatEnded && desk.wantsRenewal(pass.pass)) {
       const renewed = await desk.heartbeat(pass.pass);
       if (renewed.kind === "status" && renewed.newPass !== undefined) {
         applyTokens(c, renewed);
         token = renewed.newPass.token;
       } else {
         seatEnded = true;
-        clearTokenCookie(c, "pass", desk.room);
       }
     }
-    if (!seatEnded) {
+    if (seatEnded) {
+      clearTokenCookie(c, "pass", desk.room);
+    } else {
       const response = await toOrigin(c, token, pass.from === "bearer");
       // Keep the Set-Cookie of a renewal on the origin's response.
       const out = new Response(response.body, response);
-      c.res.headers.forEach((v, k) => {
-        if (k === "set-cookie") out.headers.append(k, v);
-      });
+      for (const cookie of c.res.headers.getSetCookie()) out.headers.append("set-cookie", cookie);
       return out;
     }
     if (pass.from === "bearer") return fail(c, "seat_ended");
@@ -188,7 +201,7 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
 
   const ticket = await heldTicket(c);
   if (ticket.error !== null) {
-    if (ticket.from === "bearer") return fail(c, ticket.error);
+    if (ticket.from === "bearer" || ticket.error !== "token_expired") return refuseCookie(c, "ticket", ticket.error);
     clearTokenCookie(c, "ticket", desk.room);
   }
   let answer = ticket.ticket !== null ? await desk.status(ticket.ticket) : await desk.join();

@@ -63,7 +63,9 @@ export function WaitingPage(props: { status: StatusBody; target: string }) {
         <noscript>
           <meta http-equiv="refresh" content={String(s.pollAfterSeconds)} />
         </noscript>
-        <title>{closed ? "The event is over" : "You are in line"} · {s.room}</title>
+        <title>
+          {closed ? "The event is over" : "You are in line"} · {s.room}
+        </title>
         <style>{raw(STYLE)}</style>
       </head>
       <body>

@@ -59,7 +59,9 @@ function RoomPage(props: { room: string; claims: JWTPayload; heartbeatSeconds: n
         <main id="room" data-room={props.room} data-heartbeat={String(props.heartbeatSeconds)}>
           <p class="live">● LIVE</p>
           <h1>{props.room}</h1>
-          <p>You are in the live room (demo origin). This page verified your admission pass with the public JWKS alone.</p>
+          <p>
+            You are in the live room (demo origin). This page verified your admission pass with the public JWKS alone.
+          </p>
           <p>
             Requested path: <code>{props.path}</code>
           </p>
@@ -89,27 +91,32 @@ function RoomPage(props: { room: string; claims: JWTPayload; heartbeatSeconds: n
 const demo = new Hono<{ Bindings: DemoOptions }>();
 
 demo.all("/rooms/:room/*", async (c) => {
-    const opts = c.env;
-    const room = c.req.param("room");
-    const token = c.req.header(PASS_HEADER);
-    if (token === undefined) return c.text("no admission pass", 401);
-    try {
-      const { payload } = await jwtVerify(token, createLocalJWKSet(opts.jwks), {
-        algorithms: ["ES256"],
-        typ: PASS_TYP,
-        issuer: opts.issuer,
-        audience: room,
-        currentDate: new Date(opts.now),
-      });
-      if (c.req.header("accept")?.includes("application/json")) {
-        return c.json({ room, live: true, claims: payload });
-      }
-      return c.html(
-        <RoomPage room={room} claims={payload} heartbeatSeconds={opts.heartbeatSeconds} path={new URL(c.req.url).pathname} />,
-      );
-    } catch {
-      return c.text("admission pass refused", 403);
+  const opts = c.env;
+  const room = c.req.param("room");
+  const token = c.req.header(PASS_HEADER);
+  if (token === undefined) return c.text("no admission pass", 401);
+  try {
+    const { payload } = await jwtVerify(token, createLocalJWKSet(opts.jwks), {
+      algorithms: ["ES256"],
+      typ: PASS_TYP,
+      issuer: opts.issuer,
+      audience: room,
+      currentDate: new Date(opts.now),
+    });
+    if (c.req.header("accept")?.includes("application/json")) {
+      return c.json({ room, live: true, claims: payload });
     }
+    return c.html(
+      <RoomPage
+        room={room}
+        claims={payload}
+        heartbeatSeconds={opts.heartbeatSeconds}
+        path={new URL(c.req.url).pathname}
+      />,
+    );
+  } catch {
+    return c.text("admission pass refused", 403);
+  }
 });
 
 demo.all("/rooms/:room", (c) => c.redirect(`/rooms/${c.req.param("room")}/`, 302));

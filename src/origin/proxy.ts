@@ -38,7 +38,10 @@ export type ProxyResult = { ok: true; response: Response } | { ok: false; error:
 export async function proxy(request: Request, origin: URL, pass: string, bearerWasPass: boolean): Promise<ProxyResult> {
   try {
     const response = await fetch(originRequest(request, origin, pass, bearerWasPass));
-    if ((response.status === 502 || response.status === 503 || response.status === 504) && !response.headers.has("retry-after")) {
+    if (
+      (response.status === 502 || response.status === 503 || response.status === 504) &&
+      !response.headers.has("retry-after")
+    ) {
       const withRetry = new Response(response.body, response);
       withRetry.headers.set("retry-after", RETRY_AFTER_SECONDS);
       return { ok: true, response: withRetry };

@@ -7,14 +7,15 @@
 import type { CallBatch, Counters, Lease, LedgerStore } from "../admission/ledger.ts";
 
 const MIGRATIONS: readonly string[] = [
-  // 1: config, counters, leases, call batches, spent tickets
+  // 1: config, counters, leases, call batches, spent tickets, revoked passes
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE TABLE leases (
      sid TEXT PRIMARY KEY,
      sub TEXT NOT NULL UNIQUE,
      seq INTEGER NOT NULL,
      granted_at INTEGER NOT NULL,
-     expires_at INTEGER NOT NULL
+     expires_at INTEGER NOT NULL,
+     left_at INTEGER
    );
    CREATE INDEX leases_expiry ON leases (expires_at);
    CREATE TABLE batches (
@@ -27,7 +28,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX batches_range ON batches (to_seq);
    CREATE INDEX batches_expiry ON batches (expires_at);
    CREATE TABLE spent (sub TEXT PRIMARY KEY, until INTEGER NOT NULL);
-   CREATE INDEX spent_until ON spent (until);`,
+   CREATE INDEX spent_until ON spent (until);
+   CREATE TABLE revoked (sid TEXT PRIMARY KEY, until INTEGER NOT NULL);
+   CREATE INDEX revoked_until ON revoked (until);`,
 ];
 
 /** Bring the schema up to date; safe to call on every start. */
@@ -42,11 +45,25 @@ export function migrate(sql: SqlStorage): void {
   }
 }
 
-type LeaseRow = { sid: string; sub: string; seq: number; granted_at: number; expires_at: number };
+type LeaseRow = {
+  sid: string;
+  sub: string;
+  seq: number;
+  granted_at: number;
+  expires_at: number;
+  left_at: number | null;
+};
 type BatchRow = { id: number; from_seq: number; to_seq: number; expires_at: number; outstanding: number };
 
 function toLease(r: LeaseRow): Lease {
-  return { sid: r.sid, sub: r.sub, seq: r.seq, grantedAt: r.granted_at, expiresAt: r.expires_at };
+  return {
+    sid: r.sid,
+    sub: r.sub,
+    seq: r.seq,
+    grantedAt: r.granted_at,
+    expiresAt: r.expires_at,
+    leftAt: r.left_at,
+  };
 }
 
 function toBatch(r: BatchRow): CallBatch {
@@ -89,13 +106,14 @@ export class SqlLedgerStore implements LedgerStore {
   }
   putLease(l: Lease): void {
     this.#sql.exec(
-      `INSERT INTO leases (sid, sub, seq, granted_at, expires_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT(sid) DO UPDATE SET expires_at = excluded.expires_at`,
+      `INSERT INTO leases (sid, sub, seq, granted_at, expires_at, left_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(sid) DO UPDATE SET expires_at = excluded.expires_at, left_at = excluded.left_at`,
       l.sid,
       l.sub,
       l.seq,
       l.grantedAt,
       l.expiresAt,
+      l.leftAt,
     );
   }
   deleteLease(sid: string): void {
@@ -152,6 +170,22 @@ export class SqlLedgerStore implements LedgerStore {
   }
   pruneSpent(now: number): void {
     this.#sql.exec("DELETE FROM spent WHERE until <= ?", now);
+  }
+  revoke(sid: string, until: number): void {
+    this.#sql.exec(
+      "INSERT INTO revoked (sid, until) VALUES (?, ?) ON CONFLICT(sid) DO UPDATE SET until = excluded.until",
+      sid,
+      until,
+    );
+  }
+  revokedSids(now: number, limit: number): string[] {
+    return this.#sql
+      .exec<{ sid: string }>("SELECT sid FROM revoked WHERE until > ? LIMIT ?", now, limit)
+      .toArray()
+      .map((r) => r.sid);
+  }
+  pruneRevoked(now: number): void {
+    this.#sql.exec("DELETE FROM revoked WHERE until <= ?", now);
   }
   countLeases(): number {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases").one().n;

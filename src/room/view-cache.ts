@@ -3,9 +3,9 @@
  * polls are answered from the signed ticket and a view at most 1 s old
  * instead of a Durable Object call each. Concurrent misses share one fetch.
  */
-import type { RoomView } from "../admission/ledger.ts";
+import { EDGE_VIEW_TTL_MS, type RoomView } from "../admission/ledger.ts";
 
-export const VIEW_TTL_MS = 1_000;
+export const VIEW_TTL_MS = EDGE_VIEW_TTL_MS;
 const MAX_ROOMS = 1_000;
 
 interface Entry {
@@ -59,4 +59,17 @@ export function rememberView(room: string, view: RoomView, now: number): void {
 export function forgetViews(room?: string): void {
   if (room === undefined) entries.clear();
   else entries.delete(room);
+}
+
+const revokedSets = new WeakMap<RoomView, Set<string>>();
+
+/** Has this lease's pass been revoked (its listener left), as far as the view knows? */
+export function isRevoked(view: RoomView, sid: string): boolean {
+  if (view.revoked.length === 0) return false;
+  let set = revokedSets.get(view);
+  if (set === undefined) {
+    set = new Set(view.revoked);
+    revokedSets.set(view, set);
+  }
+  return set.has(sid);
 }

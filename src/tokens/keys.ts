@@ -55,7 +55,8 @@ async function importRing(vars: KeyVars): Promise<KeyRing> {
   } catch {
     throw new Error("PASS_KEYS is not JSON");
   }
-  if (!Array.isArray(parsed) || parsed.length === 0) throw new Error("PASS_KEYS must be a non-empty JSON array of JWKs");
+  if (!Array.isArray(parsed) || parsed.length === 0)
+    throw new Error("PASS_KEYS must be a non-empty JSON array of JWKs");
 
   const verifiers = new Map<string, CryptoKey>();
   const publicJwks: JWK[] = [];
