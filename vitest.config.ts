@@ -22,6 +22,8 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
+            // Explicit bindings win over a developer's .dev.vars.
+            miniflare: { bindings: { ...keys, ADMIN_TOKEN: "test-admin-token" } },
           }),
         ],
         test: {

@@ -1,0 +1,79 @@
+/** Small HTTP helpers for talking to a running Worker. */
+
+export interface Reply<T = unknown> {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed body (read as T) when it is JSON, else undefined. */
+  json: T;
+}
+
+/** The status JSON of the contract (the fields these tests read). */
+export interface StatusJson {
+  room: string;
+  state: string;
+  position: number | null;
+  ahead: number | null;
+  etaSeconds: number | null;
+  pollAfterSeconds: number;
+  ticket?: string;
+  pass?: string;
+  passExpiresAt?: string;
+}
+
+export interface ErrorJson {
+  error: { code: string; message: string };
+}
+
+export interface ConfigJson {
+  room: string;
+  config: { capacity: number; admitPerMinute: number; mode: string };
+}
+
+export interface StatsJson {
+  room: string;
+  active: number;
+  capacity: number;
+  queued: number;
+}
+
+export async function send<T = unknown>(url: string, init: RequestInit = {}): Promise<Reply<T>> {
+  const res = await fetch(url, { redirect: "manual", ...init });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json: json as T };
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+/** The status JSON of a join (taking a new place in line). */
+export async function join(base: string, room: string): Promise<Reply<StatusJson>> {
+  return send<StatusJson>(`${base}/_spillway/rooms/${room}/join`, {
+    method: "POST",
+    headers: { accept: "application/json" },
+  });
+}
+
+/** Admin API call with a JSON body. */
+export async function adminCall<T = unknown>(
+  base: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...bearer(token) };
+  let payload: string | undefined;
+  if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    payload = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  return send<T>(`${base}/_spillway/admin${path}`, { method, headers, body: payload });
+}

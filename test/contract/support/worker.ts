@@ -1,0 +1,198 @@
+/**
+ * Run Spillway the way a user does: `npm start -- <wrangler dev args>`, i.e.
+ * `node src/cli/start.ts --port … --ip 127.0.0.1 --var … --persist-to …`,
+ * and talk to it over HTTP only.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { stripVTControlCharacters } from "node:util";
+
+/** The project root (where package.json and wrangler.toml live). */
+export const PROJECT_ROOT = resolve(import.meta.dirname, "../../..");
+
+const READY_BANNER = "Spillway is running.";
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      if (address === null || typeof address === "string") {
+        server.close();
+        reject(new Error("could not read the port of a probe listener"));
+        return;
+      }
+      server.close(() => resolvePort(address.port));
+    });
+  });
+}
+
+/** A fresh empty directory for `--persist-to`. */
+export function tempDir(prefix = "spillway-contract-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export interface WorkerOptions {
+  /** Given as `--var ADMIN_TOKEN:<token>`. */
+  adminToken: string;
+  /** Given as `--var ORIGIN_URL:<url>`; omitted: the demo origin. */
+  originUrl?: string;
+  /** Further `--var NAME:value` pairs. */
+  vars?: Record<string, string>;
+  /** `--port`; a free one when omitted. */
+  port?: number;
+  /** `--persist-to`; a temporary directory (removed on stop) when omitted. */
+  persistTo?: string;
+}
+
+export interface RunningWorker {
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+  readonly port: number;
+  readonly adminToken: string;
+  readonly persistTo: string;
+  /** Everything the start script printed so far (stdout and stderr). */
+  output(): string;
+  /** Stop the start script, wrangler and workerd (the whole process group). */
+  stop(): Promise<void>;
+}
+
+function stripAnsi(text: string): string {
+  return stripVTControlCharacters(text);
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
+
+/** Stop a detached child and everything in its process group. */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  if (!groupAlive(pid)) return;
+  signalGroup(pid, "SIGTERM");
+  if (await waitUntil(() => !groupAlive(pid), STOP_TIMEOUT_MS)) return;
+  signalGroup(pid, "SIGKILL");
+  if (!(await waitUntil(() => !groupAlive(pid), 5_000))) {
+    throw new Error(`process group ${pid} did not exit after SIGKILL`);
+  }
+}
+
+/** Start Spillway with `src/cli/start.ts` and wait for its ready banner. */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const port = options.port ?? (await freePort());
+  const ownsPersistDir = options.persistTo === undefined;
+  const persistTo = options.persistTo ?? (await tempDir());
+
+  const args = [
+    "src/cli/start.ts",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--var",
+    `ADMIN_TOKEN:${options.adminToken}`,
+  ];
+  if (options.originUrl !== undefined) args.push("--var", `ORIGIN_URL:${options.originUrl}`);
+  for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
+  args.push("--persist-to", persistTo);
+
+  // A user's shell, not the test runner's secrets.
+  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+  for (const name of ["ADMIN_TOKEN", "TICKET_KEY", "PASS_KEYS"]) delete env[name];
+
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+
+  let output = "";
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once("exit", (code, signal) => r({ code, signal })),
+  );
+
+  const ready = new Promise<void>((resolveReady, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`Spillway did not print "${READY_BANNER}" within ${START_TIMEOUT_MS / 1000} s`));
+    }, START_TIMEOUT_MS);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      if (stripAnsi(output).includes(READY_BANNER)) {
+        clearTimeout(timer);
+        resolveReady();
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`the start script exited before it was ready (code ${code}, signal ${signal})`));
+    });
+  });
+
+  const stop = async () => {
+    try {
+      await stopGroup(child);
+    } finally {
+      if (ownsPersistDir) await rm(persistTo, { recursive: true, force: true });
+    }
+  };
+
+  try {
+    await ready;
+  } catch (err) {
+    await stop().catch(() => undefined);
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `${reason}\n--- command: ${process.execPath} ${args.join(" ")}\n--- output:\n${stripAnsi(output)}`,
+      { cause: err },
+    );
+  }
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    adminToken: options.adminToken,
+    persistTo,
+    output: () => stripAnsi(output),
+    stop,
+  };
+}

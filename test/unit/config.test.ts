@@ -1,0 +1,228 @@
+import { describe, expect, it } from "vitest";
+import {
+  defaultsFromVars,
+  effectiveConfig,
+  type FieldError,
+  parsePatch,
+  type RoomConfig,
+  timingsFromVars,
+} from "../../src/admission/config.ts";
+
+function errorsOf(input: unknown): FieldError[] {
+  const result = parsePatch(input);
+  if (result.ok) throw new Error(`expected rejection of ${JSON.stringify(input)}`);
+  return result.errors;
+}
+
+function fieldsOf(input: unknown): string[] {
+  return [...new Set(errorsOf(input).map((e) => e.field))].sort();
+}
+
+describe("parsePatch", () => {
+  it("accepts an empty patch", () => {
+    expect(parsePatch({})).toEqual({ ok: true, patch: {} });
+  });
+
+  it("accepts each field alone and all together", () => {
+    expect(parsePatch({ capacity: 50 })).toEqual({ ok: true, patch: { capacity: 50 } });
+    expect(parsePatch({ admitPerMinute: 120 })).toEqual({ ok: true, patch: { admitPerMinute: 120 } });
+    expect(parsePatch({ mode: "hold" })).toEqual({ ok: true, patch: { mode: "hold" } });
+    expect(parsePatch({ capacity: 7, admitPerMinute: 60, mode: "closed" })).toEqual({
+      ok: true,
+      patch: { capacity: 7, admitPerMinute: 60, mode: "closed" },
+    });
+  });
+
+  it("accepts every mode", () => {
+    for (const mode of ["open", "hold", "closed"]) {
+      expect(parsePatch({ mode })).toEqual({ ok: true, patch: { mode } });
+    }
+  });
+
+  it("accepts the bounds: capacity 0, admitPerMinute 1, and the maximum of 100,000,000", () => {
+    expect(parsePatch({ capacity: 0 }).ok).toBe(true);
+    expect(parsePatch({ admitPerMinute: 1 }).ok).toBe(true);
+    expect(parsePatch({ capacity: 100_000_000, admitPerMinute: 100_000_000 }).ok).toBe(true);
+  });
+
+  it("accepts a parsed JSON body", () => {
+    expect(parsePatch(JSON.parse('{"capacity": 12, "mode": "open"}'))).toEqual({
+      ok: true,
+      patch: { capacity: 12, mode: "open" },
+    });
+  });
+
+  it("rejects unknown fields, naming each one", () => {
+    const errors = errorsOf({ capacity: 5, colour: "blue", maxQueue: 10 });
+    expect(errors.map((e) => e.field).sort()).toEqual(["colour", "maxQueue"]);
+    for (const e of errors) expect(e.message).toMatch(/not a config field/);
+  });
+
+  it("rejects keys that exist on Object.prototype", () => {
+    expect(fieldsOf({ toString: 1 })).toEqual(["toString"]);
+    expect(fieldsOf({ constructor: 1 })).toEqual(["constructor"]);
+    expect(fieldsOf(JSON.parse('{"__proto__": {"capacity": 1}}'))).toEqual(["__proto__"]);
+  });
+
+  it("rejects wrong types with a field-level error", () => {
+    expect(fieldsOf({ capacity: "10" })).toEqual(["capacity"]);
+    expect(fieldsOf({ capacity: null })).toEqual(["capacity"]);
+    expect(fieldsOf({ capacity: true })).toEqual(["capacity"]);
+    expect(fieldsOf({ admitPerMinute: [60] })).toEqual(["admitPerMinute"]);
+    expect(fieldsOf({ mode: 1 })).toEqual(["mode"]);
+    expect(errorsOf({ capacity: "10" })[0]?.message).toMatch(/number/);
+  });
+
+  it("rejects a mode that is not one of open, hold, closed", () => {
+    for (const mode of ["overflow", "OPEN", "", "paused"]) {
+      const errors = errorsOf({ mode });
+      expect(errors.map((e) => e.field)).toEqual(["mode"]);
+      expect(errors[0]?.message).toMatch(/open, hold, closed/);
+    }
+  });
+
+  it("rejects non-integers", () => {
+    expect(fieldsOf({ capacity: 1.5 })).toEqual(["capacity"]);
+    expect(fieldsOf({ admitPerMinute: 59.9 })).toEqual(["admitPerMinute"]);
+    expect(errorsOf({ capacity: 1.5 })[0]?.message).toMatch(/whole/);
+  });
+
+  it("rejects NaN and infinities", () => {
+    expect(fieldsOf({ capacity: Number.NaN })).toEqual(["capacity"]);
+    expect(fieldsOf({ capacity: Number.POSITIVE_INFINITY })).toEqual(["capacity"]);
+    expect(fieldsOf({ admitPerMinute: Number.NEGATIVE_INFINITY })).toEqual(["admitPerMinute"]);
+  });
+
+  it("rejects negatives and values out of range", () => {
+    expect(fieldsOf({ capacity: -1 })).toEqual(["capacity"]);
+    expect(fieldsOf({ admitPerMinute: 0 })).toEqual(["admitPerMinute"]);
+    expect(fieldsOf({ admitPerMinute: -60 })).toEqual(["admitPerMinute"]);
+    expect(fieldsOf({ capacity: 100_000_001 })).toEqual(["capacity"]);
+    expect(fieldsOf({ admitPerMinute: 100_000_001 })).toEqual(["admitPerMinute"]);
+  });
+
+  it("reports every bad field, not only the first", () => {
+    expect(fieldsOf({ capacity: -1, admitPerMinute: 0, mode: "x" })).toEqual(["admitPerMinute", "capacity", "mode"]);
+  });
+
+  it("rejects the whole patch when one field is bad (nothing partial comes back)", () => {
+    const result = parsePatch({ capacity: 10, mode: "nope" });
+    expect(result.ok).toBe(false);
+    expect("patch" in result).toBe(false);
+  });
+
+  it("rejects non-objects with an error on the body itself", () => {
+    for (const input of [null, undefined, [], [{ capacity: 1 }], "capacity=1", 42, true]) {
+      const errors = errorsOf(input);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]?.field).toBe("");
+      expect(errors[0]?.message).toMatch(/object/);
+    }
+  });
+});
+
+describe("effectiveConfig", () => {
+  const defaults: RoomConfig = { capacity: 1000, admitPerMinute: 600, mode: "open" };
+
+  it("is the defaults when nothing is overridden", () => {
+    expect(effectiveConfig(defaults, {})).toEqual(defaults);
+  });
+
+  it("overlays each overridden field and keeps the rest", () => {
+    expect(effectiveConfig(defaults, { capacity: 10 })).toEqual({ capacity: 10, admitPerMinute: 600, mode: "open" });
+    expect(effectiveConfig(defaults, { admitPerMinute: 6, mode: "hold" })).toEqual({
+      capacity: 1000,
+      admitPerMinute: 6,
+      mode: "hold",
+    });
+  });
+
+  it("honours a capacity override of 0 (not treated as missing)", () => {
+    expect(effectiveConfig(defaults, { capacity: 0 }).capacity).toBe(0);
+  });
+
+  it("does not modify its inputs", () => {
+    const overrides = { capacity: 3 };
+    effectiveConfig(defaults, overrides);
+    expect(defaults).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open" });
+    expect(overrides).toEqual({ capacity: 3 });
+  });
+});
+
+describe("defaultsFromVars", () => {
+  it("falls back to 1000 seats, 600 per minute, open when vars are missing", () => {
+    expect(defaultsFromVars({})).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open" });
+  });
+
+  it("reads numbers and the mode from the vars", () => {
+    expect(defaultsFromVars({ DEFAULT_CAPACITY: "25", DEFAULT_ADMIT_PER_MINUTE: "90", DEFAULT_MODE: "hold" })).toEqual({
+      capacity: 25,
+      admitPerMinute: 90,
+      mode: "hold",
+    });
+  });
+
+  it("throws on a non-numeric, fractional or negative capacity", () => {
+    expect(() => defaultsFromVars({ DEFAULT_CAPACITY: "lots" })).toThrow(/capacity/);
+    expect(() => defaultsFromVars({ DEFAULT_CAPACITY: "2.5" })).toThrow(/capacity/);
+    expect(() => defaultsFromVars({ DEFAULT_CAPACITY: "-1" })).toThrow(/capacity/);
+  });
+
+  it("throws on an admission rate below 1", () => {
+    expect(() => defaultsFromVars({ DEFAULT_ADMIT_PER_MINUTE: "0" })).toThrow(/admitPerMinute/);
+    expect(() => defaultsFromVars({ DEFAULT_ADMIT_PER_MINUTE: "x" })).toThrow(/admitPerMinute/);
+  });
+
+  it("throws on an unknown mode", () => {
+    expect(() => defaultsFromVars({ DEFAULT_MODE: "overflowing" })).toThrow(/mode/);
+  });
+
+  it("reads a blank DEFAULT_MODE as unset (open)", () => {
+    expect(defaultsFromVars({ DEFAULT_MODE: "" }).mode).toBe("open");
+    expect(defaultsFromVars({ DEFAULT_MODE: "  " }).mode).toBe("open");
+  });
+
+  it("does not read an empty or blank DEFAULT_CAPACITY as a capacity of 0", () => {
+    // A blank var is either the default or a deployment error, never "admit nobody".
+    for (const blank of ["", "  "]) {
+      let capacity: number | "rejected";
+      try {
+        capacity = defaultsFromVars({ DEFAULT_CAPACITY: blank }).capacity;
+      } catch {
+        capacity = "rejected";
+      }
+      expect(capacity).not.toBe(0);
+    }
+  });
+});
+
+describe("timingsFromVars", () => {
+  it("defaults to a 60 s pass, a 30 s claim window and a 6 h ticket", () => {
+    expect(timingsFromVars({})).toEqual({ passTtlMs: 60_000, claimWindowMs: 30_000, ticketTtlMs: 21_600_000 });
+  });
+
+  it("converts seconds to milliseconds", () => {
+    expect(timingsFromVars({ PASS_TTL_SECONDS: "90", CLAIM_WINDOW_SECONDS: "5", TICKET_TTL_SECONDS: "3600" })).toEqual({
+      passTtlMs: 90_000,
+      claimWindowMs: 5_000,
+      ticketTtlMs: 3_600_000,
+    });
+  });
+
+  it("treats an empty var as unset", () => {
+    expect(timingsFromVars({ PASS_TTL_SECONDS: "" }).passTtlMs).toBe(60_000);
+  });
+
+  it("accepts 1 s and one week, the bounds", () => {
+    expect(timingsFromVars({ CLAIM_WINDOW_SECONDS: "1" }).claimWindowMs).toBe(1_000);
+    expect(timingsFromVars({ TICKET_TTL_SECONDS: String(7 * 24 * 3600) }).ticketTtlMs).toBe(7 * 24 * 3600 * 1000);
+  });
+
+  it("throws on zero, negatives, fractions, text and more than a week, naming the var", () => {
+    expect(() => timingsFromVars({ PASS_TTL_SECONDS: "0" })).toThrow(/PASS_TTL_SECONDS/);
+    expect(() => timingsFromVars({ PASS_TTL_SECONDS: "-30" })).toThrow(/PASS_TTL_SECONDS/);
+    expect(() => timingsFromVars({ CLAIM_WINDOW_SECONDS: "1.5" })).toThrow(/CLAIM_WINDOW_SECONDS/);
+    expect(() => timingsFromVars({ CLAIM_WINDOW_SECONDS: "soon" })).toThrow(/CLAIM_WINDOW_SECONDS/);
+    expect(() => timingsFromVars({ TICKET_TTL_SECONDS: String(7 * 24 * 3600 + 1) })).toThrow(/TICKET_TTL_SECONDS/);
+  });
+});

@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import { REVOCATION_DELAY_MS } from "../../src/admission/ledger.ts";
+import { VIEW_TTL_MS } from "../../src/room/view-cache.ts";
+import { call, passClaims, patchRoom, roomName, stats, type Status, useManualClock } from "./helpers.ts";
+
+const t = useManualClock();
+
+const CAPACITY = 50;
+const LISTENERS = 220;
+const SEAT_REUSE_MS = Math.max(VIEW_TTL_MS, REVOCATION_DELAY_MS) + 100;
+
+async function postJoin(room: string): Promise<Status> {
+  const res = await call(`/_spillway/rooms/${room}/join`, { method: "POST" });
+  expect(res.status).toBe(200);
+  return res.json<Status>();
+}
+
+async function poll(room: string, ticket: string): Promise<Status> {
+  const res = await call(`/_spillway/rooms/${room}/status`, { headers: { authorization: `Bearer ${ticket}` } });
+  expect(res.status).toBe(200);
+  return res.json<Status>();
+}
+
+/** Every pass handed out, keyed by listener: the seats (sids) they name. */
+class PassBook {
+  readonly sidsBySub = new Map<string, Set<string>>();
+  readonly allSids = new Set<string>();
+
+  record(body: Status): void {
+    if (body.pass === undefined) return;
+    expect(body.state).toBe("admitted");
+    const claims = passClaims(body.pass);
+    const sids = this.sidsBySub.get(claims.sub) ?? new Set<string>();
+    sids.add(claims.sid);
+    this.sidsBySub.set(claims.sub, sids);
+    this.allSids.add(claims.sid);
+  }
+}
+
+describe("strict cap", () => {
+  it("never hands out more distinct seats than the capacity under concurrent joins and claims", async () => {
+    const room = roomName("cap");
+    await patchRoom(room, { capacity: CAPACITY });
+    const book = new PassBook();
+
+    const joined = await Promise.all(Array.from({ length: LISTENERS }, () => postJoin(room)));
+    for (const body of joined) book.record(body);
+    const tickets = joined.map((b) => b.ticket!);
+    expect(new Set(tickets).size).toBe(LISTENERS);
+    expect(book.allSids.size).toBeLessThanOrEqual(CAPACITY);
+
+    for (let round = 0; round < 3; round++) {
+      t.clock.advance(1_100);
+      const polled = await Promise.all(tickets.map((ticket) => poll(room, ticket)));
+      for (const body of polled) book.record(body);
+      expect(book.allSids.size).toBeLessThanOrEqual(CAPACITY);
+      const s = await stats(room);
+      expect(s.active).toBeLessThanOrEqual(CAPACITY);
+    }
+
+    // The room filled up: every seat is taken, each by one listener with one sid.
+    expect(book.allSids.size).toBe(CAPACITY);
+    expect(book.sidsBySub.size).toBe(CAPACITY);
+    for (const sids of book.sidsBySub.values()) expect(sids.size).toBe(1);
+
+    const s = await stats(room);
+    expect(s.active).toBe(CAPACITY);
+    expect(s.peakConcurrent).toBe(CAPACITY);
+    expect(s.admittedTotal).toBe(CAPACITY);
+    expect(s.joined).toBe(LISTENERS);
+    expect(s.queued).toBe(LISTENERS - CAPACITY);
+  });
+
+  it("returns the same seat to an admitted listener who polls again, however often and concurrently", async () => {
+    const room = roomName("cap-retry");
+    await patchRoom(room, { capacity: 5 });
+    const first = await postJoin(room);
+    expect(first.state).toBe("admitted");
+    const sid = passClaims(first.pass!).sid;
+
+    const retries = await Promise.all(Array.from({ length: 30 }, () => poll(room, first.ticket!)));
+    for (const body of retries) {
+      expect(body.state).toBe("admitted");
+      expect(passClaims(body.pass!).sid).toBe(sid);
+    }
+    const s = await stats(room);
+    expect(s.active).toBe(1);
+    expect(s.admittedTotal).toBe(1);
+  });
+
+  it("keeps the cap when seats free up while many waiting listeners claim at once", async () => {
+    const room = roomName("cap-churn");
+    const capacity = 10;
+    await patchRoom(room, { capacity });
+    const book = new PassBook();
+
+    const joined = await Promise.all(Array.from({ length: 80 }, () => postJoin(room)));
+    for (const body of joined) book.record(body);
+    const holders = joined.filter((b) => b.pass !== undefined);
+    expect(holders.length).toBe(capacity);
+
+    // Half the audience leaves while everyone else polls concurrently.
+    const leaving = holders.slice(0, 5);
+    const tickets = joined.filter((b) => !leaving.includes(b)).map((b) => b.ticket!);
+    t.clock.advance(1_100);
+    const [leavesRes, polled] = await Promise.all([
+      Promise.all(
+        leaving.map((b) =>
+          call(`/_spillway/rooms/${room}/leave`, { method: "POST", headers: { authorization: `Bearer ${b.pass}` } }),
+        ),
+      ),
+      Promise.all(tickets.map((ticket) => poll(room, ticket))),
+    ]);
+    for (const body of polled) book.record(body);
+    for (const r of leavesRes) expect(await r.json()).toMatchObject({ left: true, released: true });
+
+    // Past the edge view's lifetime and the delay before a given-back seat is reused.
+    t.clock.advance(SEAT_REUSE_MS);
+    const again = await Promise.all(tickets.map((ticket) => poll(room, ticket)));
+    for (const body of again) book.record(body);
+
+    // Five left and five came in: 15 seats granted over time, never more than 10 at once.
+    expect(book.allSids.size).toBe(capacity + leaving.length);
+    const live = again.filter((b) => b.state === "admitted");
+    expect(live.length).toBe(capacity);
+    const s = await stats(room);
+    expect(s.active).toBe(capacity);
+    expect(s.peakConcurrent).toBe(capacity);
+    expect(s.left).toBe(leaving.length);
+  });
+});

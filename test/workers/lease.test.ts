@@ -1,0 +1,204 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { REVOCATION_DELAY_MS } from "../../src/admission/ledger.ts";
+import {
+  bearer,
+  call,
+  type ErrorJson,
+  heartbeat,
+  join,
+  leave,
+  passClaims,
+  patchRoom,
+  roomName,
+  stats,
+  type Status,
+  status,
+  useManualClock,
+} from "./helpers.ts";
+
+const t = useManualClock();
+
+const PASS_TTL_MS = Number(env.PASS_TTL_SECONDS) * 1000;
+
+/** The counters the Room last wrote to its storage (no settling on the way). */
+async function storedCounters(
+  room: string,
+): Promise<{ live: number; expired: number; reserved: number; left: number }> {
+  return runInDurableObject(env.ROOM.getByName(room), (_instance, state) => {
+    const row = state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'counters'").one();
+    return JSON.parse(row.value) as { live: number; expired: number; reserved: number; left: number };
+  });
+}
+
+/** A room of one seat: the first listener holds it, the second waits at the front. */
+async function oneSeatTwoListeners(room: string) {
+  await patchRoom(room, { capacity: 1 });
+  const holder = (await join(room)).body;
+  const waiter = (await join(room)).body;
+  expect(holder.state).toBe("admitted");
+  expect(waiter).toMatchObject({ state: "queued", position: 1 });
+  return { holder, waiter };
+}
+
+describe("leases", () => {
+  it("ends the seat of a listener who stops heartbeating once the pass lifetime is over, and calls the next", async () => {
+    expect(PASS_TTL_MS).toBe(60_000);
+    const room = roomName("lease-expire");
+    const { holder, waiter } = await oneSeatTwoListeners(room);
+    expect((await stats(room)).active).toBe(1);
+
+    // Just before the end of the lifetime, the alarm ends nothing.
+    t.clock.advance(PASS_TTL_MS - 1_000);
+    await runDurableObjectAlarm(env.ROOM.getByName(room));
+    expect((await storedCounters(room)).live).toBe(1);
+
+    t.clock.advance(2_000);
+    expect(await runDurableObjectAlarm(env.ROOM.getByName(room))).toBe(true);
+    // The alarm itself expired the lease and called the waiting listener.
+    const stored = await storedCounters(room);
+    expect(stored).toMatchObject({ live: 0, expired: 1, reserved: 1 });
+
+    const s = await stats(room);
+    expect(s.active).toBe(0);
+    expect(s.expired).toBe(1);
+    expect(s.called).toBe(1);
+
+    const next = await status(room, waiter.ticket!);
+    expect(next.body.state).toBe("admitted");
+    const pass = passClaims(next.body.pass!);
+    expect(pass.sid).not.toBe(passClaims(holder.pass!).sid);
+    expect((await stats(room)).active).toBe(1);
+  });
+
+  it("renews the pass on heartbeat: same sid, later exp, and the seat outlives the first pass", async () => {
+    const room = roomName("lease-renew");
+    const { holder, waiter } = await oneSeatTwoListeners(room);
+    const first = passClaims(holder.pass!);
+
+    t.clock.advance(20_000);
+    const res = await heartbeat(room, holder.pass!);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json\b/);
+    const body = await res.json<Status>();
+    expect(body.state).toBe("admitted");
+    const renewed = passClaims(body.pass!);
+    expect(renewed.sid).toBe(first.sid);
+    expect(renewed.sub).toBe(first.sub);
+    expect(renewed.exp).toBeGreaterThan(first.exp);
+    expect(renewed.exp - first.exp).toBeGreaterThanOrEqual(19);
+    expect(body.passExpiresAt).toBe(new Date(renewed.exp * 1000).toISOString());
+
+    // Past the first pass's expiry: the renewed lease still holds the seat.
+    t.clock.advance(PASS_TTL_MS - 20_000 + 5_000);
+    await runDurableObjectAlarm(env.ROOM.getByName(room));
+    const s = await stats(room);
+    expect(s.active).toBe(1);
+    expect(s.expired).toBe(0);
+    const again = await heartbeat(room, body.pass!);
+    expect(again.status).toBe(200);
+    expect(passClaims((await again.json<Status>()).pass!).sid).toBe(first.sid);
+    expect((await status(room, waiter.ticket!)).body.state).toBe("queued");
+  });
+
+  it("answers 409 seat_ended to a heartbeat after the listener left, and 401 token_expired once the pass expired", async () => {
+    const room = roomName("lease-ended");
+    const { holder } = await oneSeatTwoListeners(room);
+
+    expect((await leave(room, holder.pass!)).status).toBe(200);
+    const afterLeave = await heartbeat(room, holder.pass!);
+    expect(afterLeave.status).toBe(409);
+    expect((await afterLeave.json<ErrorJson>()).error.code).toBe("seat_ended");
+
+    // A listener whose seat expired presents an expired pass.
+    const room2 = roomName("lease-ended-exp");
+    const other = await oneSeatTwoListeners(room2);
+    t.clock.advance(PASS_TTL_MS + 1_000);
+    await runDurableObjectAlarm(env.ROOM.getByName(room2));
+    const afterExpiry = await heartbeat(room2, other.holder.pass!);
+    expect(afterExpiry.status).toBe(401);
+    expect((await afterExpiry.json<ErrorJson>()).error.code).toBe("token_expired");
+    // The seat was not given back to the expired listener: it went to the next in line.
+    const s2 = await stats(room2);
+    expect(s2.active).toBe(0);
+    expect(s2.called).toBe(1);
+  });
+
+  it("ends the seat of a listener who is called but never claims, so the queue does not freeze", async () => {
+    const room = roomName("lease-abandon");
+    await patchRoom(room, { capacity: 1 });
+    const holder = (await join(room)).body;
+    const ghost = (await join(room)).body;
+    const third = (await join(room)).body;
+    expect(third).toMatchObject({ state: "queued", position: 2 });
+
+    // The holder leaves; the ghost is called but never polls.
+    await leave(room, holder.pass!);
+    t.clock.advance(REVOCATION_DELAY_MS + 100);
+    await runDurableObjectAlarm(env.ROOM.getByName(room));
+    expect((await stats(room)).called).toBe(1);
+
+    // After the claim window the reservation lapses and the third is called.
+    t.clock.advance(Number(env.CLAIM_WINDOW_SECONDS) * 1000 + 1_000);
+    expect(await runDurableObjectAlarm(env.ROOM.getByName(room))).toBe(true);
+    const s = await stats(room);
+    expect(s.abandoned).toBe(1);
+    // The latecomer finds its seat given to the next in line and waits rather than taking it.
+    const late = await status(room, ghost.ticket!);
+    expect(late.body.state).toBe("queued");
+    expect(late.body.pass).toBeUndefined();
+    expect((await status(room, third.ticket!)).body.state).toBe("admitted");
+    expect((await stats(room)).active).toBe(1);
+  });
+
+  it("makes leave idempotent: a second leave releases nothing and the seat is freed once", async () => {
+    const room = roomName("lease-leave");
+    const { holder, waiter } = await oneSeatTwoListeners(room);
+
+    const first = await leave(room, holder.pass!);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ room, left: true, released: true });
+    const second = await leave(room, holder.pass!);
+    expect(second.status).toBe(200);
+    expect(await second.json()).toMatchObject({ room, left: true, released: false });
+
+    t.clock.advance(REVOCATION_DELAY_MS + 100);
+    await runDurableObjectAlarm(env.ROOM.getByName(room));
+    const third = await leave(room, holder.pass!);
+    expect(third.status).toBe(200);
+    expect(await third.json()).toMatchObject({ released: false });
+
+    const s = await stats(room);
+    expect(s.left).toBe(1);
+    expect(s.active).toBe(0);
+    expect(s.called).toBe(1);
+
+    const next = await status(room, waiter.ticket!);
+    expect(next.body.state).toBe("admitted");
+    const after = await stats(room);
+    expect(after.active).toBe(1);
+    expect(after.admittedTotal).toBe(2);
+  });
+
+  it("refuses a given-back pass on the guarded path and does not let its ticket claim again", async () => {
+    const room = roomName("lease-revoked");
+    const { holder } = await oneSeatTwoListeners(room);
+    const before = await call(`/rooms/${room}/live`, {
+      headers: { ...bearer(holder.pass!), accept: "application/json" },
+    });
+    expect(before.status).toBe(200);
+    expect(await before.json()).toMatchObject({ live: true });
+
+    await leave(room, holder.pass!);
+    const after = await call(`/rooms/${room}/live`, {
+      headers: { ...bearer(holder.pass!), accept: "application/json" },
+    });
+    expect(after.status).toBe(409);
+    expect((await after.json<ErrorJson>()).error.code).toBe("seat_ended");
+
+    const reclaim = await call(`/_spillway/rooms/${room}/status`, { headers: bearer(holder.ticket!) });
+    expect(reclaim.status).toBe(409);
+    expect((await reclaim.json<ErrorJson>()).error.code).toBe("seat_ended");
+  });
+});
