@@ -34,7 +34,12 @@ export interface RoomStats {
   abandoned: number;
   joined: number;
   admissionsPerMinute: number;
+  /** Calls this room's Durable Object has served, by kind (this call included). */
+  doCalls: CallCounts;
 }
+
+export type CallKind = "join" | "claim" | "renew" | "leave" | "view" | "admin" | "alarm";
+export type CallCounts = Partial<Record<CallKind, number>>;
 
 export interface ConfigState {
   room: string;
@@ -81,12 +86,17 @@ export class Room extends DurableObject<Env> {
   }
 
   /** Run one ledger operation atomically, then keep the alarm in step. */
-  async #run<T>(op: (now: number) => T): Promise<T> {
+  async #run<T>(kind: CallKind, op: (now: number) => T): Promise<T> {
     if (this.#initError !== null) throw this.#initError;
     const now = clock.now();
     let result: T;
     try {
-      result = this.ctx.storage.transactionSync(() => op(now));
+      result = this.ctx.storage.transactionSync(() => {
+        const calls = this.#store.getMeta<CallCounts>("calls") ?? {};
+        calls[kind] = (calls[kind] ?? 0) + 1;
+        this.#store.setMeta("calls", calls);
+        return op(now);
+      });
     } catch (err) {
       this.#ledger.reload(now);
       throw err;
@@ -113,7 +123,7 @@ export class Room extends DurableObject<Env> {
 
   /** Take a place in line; admitted at once when a seat is free and nobody is ahead. */
   async join(room: string, sub: string): Promise<JoinOutcome & { view: RoomView }> {
-    return this.#run((now) => {
+    return this.#run("join", (now) => {
       this.#remember(room);
       const outcome = this.#ledger.join(sub, now);
       return { ...outcome, view: this.#ledger.view(now) };
@@ -122,32 +132,32 @@ export class Room extends DurableObject<Env> {
 
   /** Claim the seat this listener was called for (idempotent). */
   async claim(sub: string, seq: number): Promise<{ claim: ClaimOutcome; view: RoomView }> {
-    return this.#run((now) => ({ claim: this.#ledger.claim(sub, seq, now), view: this.#ledger.view(now) }));
+    return this.#run("claim", (now) => ({ claim: this.#ledger.claim(sub, seq, now), view: this.#ledger.view(now) }));
   }
 
   async renew(sid: string, sub: string): Promise<RenewOutcome> {
-    return this.#run((now) => this.#ledger.renew(sid, sub, now));
+    return this.#run("renew", (now) => this.#ledger.renew(sid, sub, now));
   }
 
   async leave(sid: string, sub: string): Promise<boolean> {
-    return this.#run((now) => this.#ledger.leave(sid, sub, now));
+    return this.#run("leave", (now) => this.#ledger.leave(sid, sub, now));
   }
 
   /** The numbers the edge caches for waiting polls. */
   async view(): Promise<RoomView> {
-    return this.#run((now) => {
+    return this.#run("view", (now) => {
       this.#ledger.settle(now);
       return this.#ledger.view(now);
     });
   }
 
   async getConfig(room: string): Promise<ConfigState> {
-    return this.#run(() => ({ room, config: this.#ledger.config, overrides: { ...this.#overrides } }));
+    return this.#run("admin", () => ({ room, config: this.#ledger.config, overrides: { ...this.#overrides } }));
   }
 
   /** Apply a validated patch; all of it or nothing. */
   async patchConfig(room: string, patch: RoomConfigPatch): Promise<ConfigState> {
-    return this.#run((now) => {
+    return this.#run("admin", (now) => {
       this.#remember(room);
       const overrides = { ...this.#overrides, ...patch };
       this.#store.setMeta("overrides", overrides);
@@ -158,7 +168,7 @@ export class Room extends DurableObject<Env> {
   }
 
   async stats(room: string): Promise<RoomStats> {
-    return this.#run((now) => {
+    return this.#run("admin", (now) => {
       this.#ledger.settle(now);
       const c = this.#ledger.counters;
       const view = this.#ledger.view(now);
@@ -178,6 +188,7 @@ export class Room extends DurableObject<Env> {
         abandoned: c.abandoned,
         joined: c.tail,
         admissionsPerMinute: Math.round(view.flowPerSecond * 60 * 10) / 10,
+        doCalls: this.#store.getMeta<CallCounts>("calls") ?? {},
       };
     });
   }
@@ -185,6 +196,6 @@ export class Room extends DurableObject<Env> {
   /** Expire leases and reservations that are due, call the next listeners. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
-    await this.#run((now) => this.#ledger.settle(now));
+    await this.#run("alarm", (now) => this.#ledger.settle(now));
   }
 }
