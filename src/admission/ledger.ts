@@ -27,13 +27,19 @@
  * pass's own expiry. Either way no more seats hold usable passes than the cap.
  */
 import type { RoomConfig, Timings } from "./config.ts";
+import type { ArrivalBin } from "./arrivals.ts";
 import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { type Bucket, burstOf, msUntilToken, refill } from "./rate.ts";
 
 /** The longest an edge isolate may answer from a cached room view. */
 export const EDGE_VIEW_TTL_MS = 1_000;
-/** How long after `leave` the seat is freed: twice the view TTL, for clock skew. */
-export const REVOCATION_DELAY_MS = 2 * EDGE_VIEW_TTL_MS;
+/**
+ * How long after `leave` the seat is freed: long enough for the revocation
+ * to travel shard → coordinator → every shard's copy of the view → every
+ * edge's cached view (each hop at most about a second), with a second to
+ * spare for clock skew.
+ */
+export const REVOCATION_DELAY_MS = 5 * EDGE_VIEW_TTL_MS;
 /** The most revoked passes a room publishes to the edge at once. */
 export const MAX_REVOKED = 1_000;
 
@@ -77,6 +83,13 @@ export interface Counters {
   abandoned: number;
 }
 
+/**
+ * What the ledger runs with: a room's config, or for a shard of a sharded
+ * room the allowance its coordinator gave it (`capacity`) and how far it may
+ * call (`callThrough`; null: as far as seats and tokens allow).
+ */
+export type LedgerConfig = RoomConfig & { callThrough?: number | null };
+
 /** Synchronous storage the ledger runs on (SQLite in a Durable Object, maps in tests). */
 export interface LedgerStore {
   loadCounters(): Counters | null;
@@ -105,6 +118,12 @@ export interface LedgerStore {
   /** Lease ids whose passes are refused at `now`. */
   revokedSids(now: number, limit: number): string[];
   pruneRevoked(now: number): void;
+  /** Count an arrival with sequence number `seq` in second `bin`. */
+  recordArrival(bin: number, seq: number): void;
+  /** Arrival bins from second `fromBin` on, oldest first. */
+  arrivalBins(fromBin: number): ArrivalBin[];
+  /** Forget bins whose every arrival has been called (last seq <= cursor). */
+  pruneArrivals(cursor: number): void;
 }
 
 /** What the edge needs to answer waiting polls without asking again. */
@@ -164,11 +183,11 @@ export function initialCounters(now: number, admitPerMinute: number): Counters {
 export class Ledger {
   readonly #store: LedgerStore;
   readonly #deps: LedgerDeps;
-  #config: RoomConfig;
+  #config: LedgerConfig;
   readonly #timings: Timings;
   #c: Counters;
 
-  constructor(store: LedgerStore, config: RoomConfig, timings: Timings, deps: LedgerDeps, now: number) {
+  constructor(store: LedgerStore, config: LedgerConfig, timings: Timings, deps: LedgerDeps, now: number) {
     this.#store = store;
     this.#deps = deps;
     this.#config = config;
@@ -176,7 +195,7 @@ export class Ledger {
     this.#c = store.loadCounters() ?? initialCounters(now, config.admitPerMinute);
   }
 
-  get config(): RoomConfig {
+  get config(): LedgerConfig {
     return this.#config;
   }
 
@@ -190,7 +209,7 @@ export class Ledger {
   }
 
   /** Apply a new config; lowering capacity evicts nobody, it only stops calls. */
-  setConfig(config: RoomConfig, now: number): void {
+  setConfig(config: LedgerConfig, now: number): void {
     this.#config = config;
     this.settle(now);
   }
@@ -200,6 +219,7 @@ export class Ledger {
     this.#settleNoSave(now);
     this.#c.tail += 1;
     const seq = this.#c.tail;
+    this.#store.recordArrival(Math.floor(now / 1000), seq);
     this.#advance(now);
     const claim = this.#claim(sub, seq, now);
     this.#save();
@@ -290,8 +310,11 @@ export class Ledger {
     };
   }
 
+  /** Waiting listeners this ledger may call now (bounded by `callThrough`). */
   #waiting(): number {
-    return this.#c.tail - this.#c.cursor;
+    const limit = this.#config.callThrough;
+    const through = limit === undefined || limit === null ? this.#c.tail : Math.min(this.#c.tail, limit);
+    return Math.max(0, through - this.#c.cursor);
   }
 
   #free(): number {
@@ -322,6 +345,7 @@ export class Ledger {
     }
     this.#store.pruneSpent(now);
     this.#store.pruneRevoked(now);
+    this.#store.pruneArrivals(this.#c.cursor);
     this.#advance(now);
   }
 

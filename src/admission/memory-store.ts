@@ -2,15 +2,21 @@
  * An in-memory LedgerStore: what the tests and the simulator run the ledger
  * on. Same contract as the SQLite store of the Durable Object.
  */
+import type { ArrivalBin } from "./arrivals.ts";
+import type { CoordinatorCore, CoordinatorStore, ShardRecord } from "./coordinator.ts";
 import type { CallBatch, Counters, Lease, LedgerStore } from "./ledger.ts";
+import type { ShardLocal, ShardLocalStore } from "./shard.ts";
 
-export class MemoryLedgerStore implements LedgerStore {
+export class MemoryLedgerStore implements LedgerStore, ShardLocalStore {
+  #local: ShardLocal | null = null;
   #counters: Counters | null = null;
   readonly leases = new Map<string, Lease>();
   readonly #bySub = new Map<string, string>();
   readonly batches = new Map<number, CallBatch>();
   readonly #spent = new Map<string, number>();
   readonly revoked = new Map<string, number>();
+  /** Arrival bins, oldest first. */
+  bins: ArrivalBin[] = [];
   #nextBatchId = 1;
 
   loadCounters(): Counters | null {
@@ -91,5 +97,60 @@ export class MemoryLedgerStore implements LedgerStore {
   }
   pruneRevoked(now: number): void {
     for (const [sid, until] of this.revoked) if (until <= now) this.revoked.delete(sid);
+  }
+  recordArrival(bin: number, seq: number): void {
+    const last = this.bins[this.bins.length - 1];
+    if (last !== undefined && last.bin === bin) last.count += 1;
+    else this.bins.push({ bin, firstSeq: seq, count: 1 });
+  }
+  arrivalBins(fromBin: number): ArrivalBin[] {
+    return this.bins.filter((b) => b.bin >= fromBin).map((b) => ({ ...b }));
+  }
+  pruneArrivals(cursor: number): void {
+    let drop = 0;
+    while (drop < this.bins.length && this.bins[drop]!.firstSeq + this.bins[drop]!.count - 1 <= cursor) drop++;
+    if (drop > 0) this.bins.splice(0, drop);
+  }
+  loadLocal(): ShardLocal | null {
+    return this.#local === null ? null : { ...this.#local };
+  }
+  saveLocal(local: ShardLocal): void {
+    this.#local = { ...local };
+  }
+}
+
+/** An in-memory CoordinatorStore: keeps copies, so a new Coordinator over it models a restart. */
+export class MemoryCoordinatorStore implements CoordinatorStore {
+  #core: CoordinatorCore | null = null;
+  readonly #shards = new Map<number, ShardRecord>();
+  readonly #bins = new Map<number, Map<number, ArrivalBin>>();
+
+  loadCore(): CoordinatorCore | null {
+    return this.#core === null ? null : structuredClone(this.#core);
+  }
+  saveCore(core: CoordinatorCore): void {
+    this.#core = structuredClone(core);
+  }
+  loadShards(): ShardRecord[] {
+    return [...this.#shards.values()].map((r) => structuredClone(r));
+  }
+  saveShard(record: ShardRecord): void {
+    this.#shards.set(record.shard, structuredClone(record));
+  }
+  loadBins(): { shard: number; bins: ArrivalBin[] }[] {
+    return [...this.#bins].map(([shard, m]) => ({ shard, bins: [...m.values()].map((b) => ({ ...b })) }));
+  }
+  saveBins(shard: number, bins: ArrivalBin[]): void {
+    let m = this.#bins.get(shard);
+    if (m === undefined) {
+      m = new Map();
+      this.#bins.set(shard, m);
+    }
+    for (const b of bins) m.set(b.bin, { ...b });
+  }
+  dropCalledBins(shard: number, through: number): void {
+    const m = this.#bins.get(shard);
+    if (m === undefined) return;
+    for (const [bin, b] of m) if (b.firstSeq + b.count - 1 <= through) m.delete(bin);
   }
 }

@@ -4,6 +4,7 @@
  * Schema changes are numbered migrations applied in order at construction;
  * a shipped migration is never edited, the next one is added.
  */
+import type { ArrivalBin } from "../admission/arrivals.ts";
 import type { CallBatch, Counters, Lease, LedgerStore } from "../admission/ledger.ts";
 
 const MIGRATIONS: readonly string[] = [
@@ -31,6 +32,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX spent_until ON spent (until);
    CREATE TABLE revoked (sid TEXT PRIMARY KEY, until INTEGER NOT NULL);
    CREATE INDEX revoked_until ON revoked (until);`,
+  // 2: arrivals per second, for cross-shard order
+  `CREATE TABLE arrivals (bin INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, count INTEGER NOT NULL);`,
 ];
 
 /** Bring the schema up to date; safe to call on every start. */
@@ -186,6 +189,26 @@ export class SqlLedgerStore implements LedgerStore {
   }
   pruneRevoked(now: number): void {
     this.#sql.exec("DELETE FROM revoked WHERE until <= ?", now);
+  }
+  recordArrival(bin: number, seq: number): void {
+    this.#sql.exec(
+      `INSERT INTO arrivals (bin, first_seq, count) VALUES (?, ?, 1)
+       ON CONFLICT(bin) DO UPDATE SET count = count + 1`,
+      bin,
+      seq,
+    );
+  }
+  arrivalBins(fromBin: number): ArrivalBin[] {
+    return this.#sql
+      .exec<{ bin: number; first_seq: number; count: number }>(
+        "SELECT bin, first_seq, count FROM arrivals WHERE bin >= ? ORDER BY bin",
+        fromBin,
+      )
+      .toArray()
+      .map((r) => ({ bin: r.bin, firstSeq: r.first_seq, count: r.count }));
+  }
+  pruneArrivals(cursor: number): void {
+    this.#sql.exec("DELETE FROM arrivals WHERE first_seq + count - 1 <= ?", cursor);
   }
   countLeases(): number {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases").one().n;

@@ -1,0 +1,46 @@
+/**
+ * A tiny room origin for the proxied-pass case: answers every request with a
+ * short HLS playlist and counts what it served (and whether the pass arrived).
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+
+const PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nsegment-1.aac\n";
+
+export interface BenchOrigin {
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+  /** Requests answered so far, and how many of them carried a `Spillway-Pass`. */
+  counts(): { served: number; withPass: number };
+  close(): Promise<void>;
+}
+
+export async function startOrigin(): Promise<BenchOrigin> {
+  let served = 0;
+  let withPass = 0;
+  const server = createServer((req, res) => {
+    served += 1;
+    if (req.headers["spillway-pass"] !== undefined) withPass += 1;
+    req.resume();
+    res.writeHead(200, {
+      "content-type": "application/vnd.apple.mpegurl",
+      "content-length": Buffer.byteLength(PLAYLIST),
+      "cache-control": "no-store",
+    });
+    res.end(PLAYLIST);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    counts: () => ({ served, withPass }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,537 @@
+/**
+ * The coordinator of a sharded room: one per room, it decides how many seats
+ * each shard may hold and whom each shard may call, so that the strict cap,
+ * the admission rate and first-in-first-out (to one second) hold across
+ * every shard.
+ *
+ * Shards sync with it about once a second: a shard sends a report (what it
+ * holds, its cursor, its arrivals per second) and gets back an order (its new
+ * allowance, how far it may call, the room's mode, and the room-wide view the
+ * edge answers waiting polls from). A sync is atomic at the shard, so the
+ * order applies to exactly the state that was reported.
+ *
+ * Strict cap, by construction: the coordinator counts for every shard the
+ * larger of the allowance it last ordered and the allowance the shard last
+ * confirmed, and never lets their sum exceed `capacity`. A shard never holds
+ * more than its allowance (live + reserved <= capacity of its ledger), and an
+ * allowance only grows through an order, so the room never holds more seats
+ * than `capacity` — whatever order is lost, and whichever shard restarts.
+ *
+ * Rate: tokens refill at `admitPerMinute` like a single room's bucket. Every
+ * seat a shard could fill (its reservations and unused allowance) earmarks a
+ * token; admissions reported by shards spend them. So admissions in any
+ * 60 s window stay within `admitPerMinute + burst`.
+ *
+ * Order: arrivals are counted per second on each shard. The coordinator
+ * walks those seconds oldest first across all shards and hands each shard
+ * exactly its share, so nobody is called while someone who arrived more
+ * than a second earlier still waits (except on a shard that is lost, whose
+ * listeners are called when it is back).
+ *
+ * Pure: every call takes `now`; state lives in memory and is written through
+ * the injected store.
+ */
+import { type ArrivalBin, uncalledIn } from "./arrivals.ts";
+import type { RoomConfig } from "./config.ts";
+import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
+import { type Bucket, burstOf, refill } from "./rate.ts";
+
+/** Shards sync this often while they have anything to do. */
+export const SYNC_INTERVAL_MS = 1_000;
+/** A shard silent for this long no longer holds back the order of others. */
+export const LOST_AFTER_MS = 5 * SYNC_INTERVAL_MS;
+/** Fewest seats a shard may admit at once on its own while nobody waits anywhere. */
+export const SPARE_FLOOR = 4;
+/** Most revoked passes the view carries. */
+export const MAX_VIEW_REVOKED = 2_000;
+
+/** What a shard tells the coordinator. */
+export interface ShardReport {
+  shard: number;
+  /** Version of the last order this shard applied (0: none yet). */
+  appliedVersion: number;
+  /** The allowance in force at the shard. */
+  capacity: number;
+  live: number;
+  reserved: number;
+  /** Last sequence number called on this shard. */
+  cursor: number;
+  /** Last sequence number handed out on this shard. */
+  tail: number;
+  admittedTotal: number;
+  left: number;
+  expired: number;
+  abandoned: number;
+  /** Arrival bins from the last acknowledged `completeBefore` on (full counts). */
+  bins: ArrivalBin[];
+  /** Every arrival before this second is in the bins reported so far. */
+  completeBefore: number;
+  /** Lease ids whose passes are revoked. */
+  revoked: string[];
+}
+
+/** What the coordinator tells a shard. */
+export interface ShardOrder {
+  version: number;
+  /** The shard's allowance: live + reserved may not exceed it. */
+  capacity: number;
+  /** Call no further than this sequence number; null: as far as the allowance allows. */
+  callThrough: number | null;
+  mode: RoomConfig["mode"];
+  view: GlobalView;
+}
+
+/** The room-wide picture an edge answers waiting polls from. */
+export interface GlobalView {
+  mode: RoomConfig["mode"];
+  capacity: number;
+  admitPerMinute: number;
+  /** Per shard: sequence numbers up to this one have been called. */
+  cursors: Record<number, number>;
+  /** Listeners not yet called, per second of arrival, from `binStart`. */
+  binStart: number;
+  remaining: number[];
+  /** Arrivals per second and calls per second over the last minute. */
+  arrivalsPerSecond: number;
+  flowPerSecond: number;
+  live: number;
+  revoked: string[];
+  at: number;
+}
+
+export interface ShardRecord {
+  shard: number;
+  /** The allowance the shard last confirmed having. */
+  confirmed: number;
+  /** The allowance last ordered. */
+  sent: number;
+  sentVersion: number;
+  /** Sequence numbers the shard has called or been ordered to call. */
+  through: number;
+  live: number;
+  reserved: number;
+  cursor: number;
+  tail: number;
+  admittedTotal: number;
+  left: number;
+  expired: number;
+  abandoned: number;
+  completeBefore: number;
+  lastSync: number;
+  revoked: string[];
+}
+
+export interface CoordinatorCore {
+  version: number;
+  bucket: Bucket;
+  calls: Flow;
+  arrivals: Flow;
+  peakLive: number;
+  peakAt: number | null;
+}
+
+/** Storage for the coordinator: write-through of its in-memory state. */
+export interface CoordinatorStore {
+  loadCore(): CoordinatorCore | null;
+  saveCore(core: CoordinatorCore): void;
+  loadShards(): ShardRecord[];
+  saveShard(record: ShardRecord): void;
+  /** All stored bins, any order. */
+  loadBins(): { shard: number; bins: ArrivalBin[] }[];
+  /** Insert or replace these bins of a shard. */
+  saveBins(shard: number, bins: ArrivalBin[]): void;
+  /** Delete a shard's bins whose every arrival is called. */
+  dropCalledBins(shard: number, through: number): void;
+}
+
+/** Room-wide totals for stats. */
+export interface RoomTotals {
+  live: number;
+  reserved: number;
+  waiting: number;
+  joined: number;
+  admittedTotal: number;
+  left: number;
+  expired: number;
+  abandoned: number;
+  peakLive: number;
+  peakAt: number | null;
+  allowance: number;
+  shards: number;
+  activeShards: number;
+  flowPerSecond: number;
+  arrivalsPerSecond: number;
+}
+
+function initialCore(now: number, admitPerMinute: number): CoordinatorCore {
+  return {
+    version: 0,
+    bucket: { tokens: burstOf(admitPerMinute), at: now },
+    calls: emptyFlow(now),
+    arrivals: emptyFlow(now),
+    peakLive: 0,
+    peakAt: null,
+  };
+}
+
+function newRecord(shard: number, now: number): ShardRecord {
+  return {
+    shard,
+    confirmed: 0,
+    sent: 0,
+    sentVersion: 0,
+    through: 0,
+    live: 0,
+    reserved: 0,
+    cursor: 0,
+    tail: 0,
+    admittedTotal: 0,
+    left: 0,
+    expired: 0,
+    abandoned: 0,
+    completeBefore: Math.floor(now / 1000),
+    lastSync: now,
+    revoked: [],
+  };
+}
+
+export class Coordinator {
+  readonly #store: CoordinatorStore;
+  #config: RoomConfig;
+  #core: CoordinatorCore;
+  readonly #shards = new Map<number, ShardRecord>();
+  /** Per shard, its uncalled arrival bins, oldest first. */
+  readonly #bins = new Map<number, ArrivalBin[]>();
+  /** The same bins by second, then shard. */
+  readonly #bySecond = new Map<number, Map<number, ArrivalBin>>();
+  /** Listeners not yet called (or ordered to be), per second, all shards. */
+  readonly #uncalled = new Map<number, number>();
+  /** Seconds that may have uncalled listeners, ascending (stale entries skipped, then compacted). */
+  #seconds: number[] = [];
+  #view: GlobalView | null = null;
+
+  constructor(store: CoordinatorStore, config: RoomConfig, now: number) {
+    this.#store = store;
+    this.#config = config;
+    this.#core = store.loadCore() ?? initialCore(now, config.admitPerMinute);
+    for (const r of store.loadShards()) this.#shards.set(r.shard, r);
+    for (const { shard, bins } of store.loadBins()) {
+      const sorted = [...bins].sort((a, b) => a.bin - b.bin);
+      this.#bins.set(shard, sorted);
+      const through = this.#shards.get(shard)?.through ?? 0;
+      for (const b of sorted) {
+        this.#index(shard, b);
+        this.#addUncalled(b.bin, uncalledIn(b, through));
+      }
+    }
+  }
+
+  get config(): RoomConfig {
+    return this.#config;
+  }
+
+  /** New room config: takes effect at each shard's next sync. Lowering capacity evicts nobody. */
+  setConfig(config: RoomConfig): void {
+    this.#config = config;
+    this.#view = null;
+  }
+
+  /** Take a shard's report and answer with its order. */
+  sync(report: ShardReport, now: number): ShardOrder {
+    const rec = this.#shards.get(report.shard) ?? newRecord(report.shard, now);
+    this.#shards.set(report.shard, rec);
+    this.#absorb(rec, report, now);
+
+    const held = report.live + report.reserved;
+    const others = this.#othersAccounted(report.shard);
+    const avail = Math.max(0, this.#config.capacity - others.seats - held);
+    this.#core.bucket = refill(this.#core.bucket, this.#config.admitPerMinute, now);
+    const tokens = Math.max(0, Math.floor(this.#core.bucket.tokens - others.earmarked - report.reserved));
+    const budget = this.#config.mode === "open" ? Math.min(avail, tokens) : 0;
+
+    const plan = this.#plan(budget, report.shard, now);
+    const calls = plan.mine;
+    let spare = 0;
+    if (plan.othersWaiting === 0 && budget > calls) {
+      const active = Math.max(1, this.#activeCount(now));
+      const share = Math.ceil((budget - calls) / active);
+      const demand = Math.ceil(2 * this.#arrivalRateOf(report.shard));
+      spare = Math.min(budget - calls, share, Math.max(SPARE_FLOOR, demand));
+    }
+
+    const target = held + calls + spare;
+    this.#core.version += 1;
+    rec.sent = target;
+    rec.sentVersion = this.#core.version;
+    this.#setThrough(rec, rec.cursor + calls);
+    if (calls > 0) this.#core.calls = record(this.#core.calls, now, calls);
+
+    this.#store.saveShard(rec);
+    this.#store.saveCore(this.#core);
+    return {
+      version: rec.sentVersion,
+      capacity: target,
+      callThrough: spare > 0 ? null : rec.through,
+      mode: this.#config.mode,
+      view: this.view(now),
+    };
+  }
+
+  /** The room-wide view (recomputed at most once per change). */
+  view(now: number): GlobalView {
+    if (this.#view !== null && now - this.#view.at < SYNC_INTERVAL_MS) return this.#view;
+    const cursors: Record<number, number> = {};
+    let live = 0;
+    const revoked: string[] = [];
+    for (const r of this.#shards.values()) {
+      cursors[r.shard] = r.through;
+      live += r.live;
+      for (const sid of r.revoked) if (revoked.length < MAX_VIEW_REVOKED) revoked.push(sid);
+    }
+    const seconds = this.#liveSeconds();
+    const binStart = seconds.length > 0 ? seconds[0]! : Math.floor(now / 1000);
+    const remaining: number[] = [];
+    for (const second of seconds) remaining[second - binStart] = this.#uncalled.get(second) ?? 0;
+    for (let i = 0; i < remaining.length; i++) remaining[i] ??= 0;
+    this.#view = {
+      mode: this.#config.mode,
+      capacity: this.#config.capacity,
+      admitPerMinute: this.#config.admitPerMinute,
+      cursors,
+      binStart,
+      remaining,
+      arrivalsPerSecond: ratePerSecond(this.#core.arrivals, now),
+      flowPerSecond: ratePerSecond(this.#core.calls, now),
+      live,
+      revoked,
+      at: now,
+    };
+    return this.#view;
+  }
+
+  /** Room-wide totals, as of each shard's last report. */
+  totals(now: number): RoomTotals {
+    const t: RoomTotals = {
+      live: 0,
+      reserved: 0,
+      waiting: 0,
+      joined: 0,
+      admittedTotal: 0,
+      left: 0,
+      expired: 0,
+      abandoned: 0,
+      peakLive: this.#core.peakLive,
+      peakAt: this.#core.peakAt,
+      allowance: 0,
+      shards: this.#shards.size,
+      activeShards: this.#activeCount(now),
+      flowPerSecond: ratePerSecond(this.#core.calls, now),
+      arrivalsPerSecond: ratePerSecond(this.#core.arrivals, now),
+    };
+    for (const r of this.#shards.values()) {
+      t.live += r.live;
+      t.reserved += r.reserved;
+      t.waiting += r.tail - r.cursor;
+      t.joined += r.tail;
+      t.admittedTotal += r.admittedTotal;
+      t.left += r.left;
+      t.expired += r.expired;
+      t.abandoned += r.abandoned;
+      t.allowance += Math.max(r.confirmed, r.sent);
+    }
+    return t;
+  }
+
+  /** Seats the coordinator counts as given out, all shards (never above capacity unless it was lowered). */
+  accountedSeats(): number {
+    let n = 0;
+    for (const r of this.#shards.values()) n += Math.max(r.confirmed, r.sent);
+    return n;
+  }
+
+  #absorb(rec: ShardRecord, report: ShardReport, now: number): void {
+    // Admissions since the last report spend their earmarked tokens.
+    const admitted = Math.max(0, report.admittedTotal - rec.admittedTotal);
+    if (admitted > 0) {
+      this.#core.bucket = refill(this.#core.bucket, this.#config.admitPerMinute, now);
+      this.#core.bucket = { tokens: this.#core.bucket.tokens - admitted, at: this.#core.bucket.at };
+    }
+    const joined = Math.max(0, report.tail - rec.tail);
+    if (joined > 0) this.#core.arrivals = record(this.#core.arrivals, now, joined);
+
+    rec.confirmed = report.capacity;
+    if (report.appliedVersion === rec.sentVersion) rec.sent = report.capacity;
+    // An order that never arrived: the shard calls only as far as it was told before.
+    const through = report.appliedVersion === rec.sentVersion ? Math.max(rec.through, report.cursor) : report.cursor;
+    rec.live = report.live;
+    rec.reserved = report.reserved;
+    rec.tail = report.tail;
+    rec.admittedTotal = report.admittedTotal;
+    rec.left = report.left;
+    rec.expired = report.expired;
+    rec.abandoned = report.abandoned;
+    rec.completeBefore = Math.max(rec.completeBefore, report.completeBefore);
+    rec.lastSync = now;
+    rec.revoked = report.revoked;
+    rec.cursor = report.cursor;
+
+    if (report.bins.length > 0) this.#mergeBins(rec, report.bins);
+    this.#setThrough(rec, through);
+
+    let live = 0;
+    for (const r of this.#shards.values()) live += r.live;
+    if (live > this.#core.peakLive) {
+      this.#core.peakLive = live;
+      this.#core.peakAt = now;
+    }
+  }
+
+  #mergeBins(rec: ShardRecord, incoming: ArrivalBin[]): void {
+    const bins = this.#bins.get(rec.shard) ?? [];
+    const changed: ArrivalBin[] = [];
+    for (const b of incoming) {
+      const i = bins.findIndex((x) => x.bin === b.bin);
+      const before = i >= 0 ? uncalledIn(bins[i]!, rec.through) : 0;
+      const after = uncalledIn(b, rec.through);
+      if (after === 0 && before === 0) continue;
+      const copy = { ...b };
+      if (i >= 0) bins[i] = copy;
+      else bins.push(copy);
+      this.#index(rec.shard, copy);
+      this.#addUncalled(b.bin, after - before);
+      changed.push(b);
+    }
+    bins.sort((a, b) => a.bin - b.bin);
+    this.#bins.set(rec.shard, bins);
+    if (changed.length > 0) this.#store.saveBins(rec.shard, changed);
+  }
+
+  /** Move a shard's called-through mark, keeping the per-second uncalled totals right. */
+  #setThrough(rec: ShardRecord, through: number): void {
+    const old = rec.through;
+    rec.through = through;
+    if (through === old) return;
+    const bins = this.#bins.get(rec.shard) ?? [];
+    for (const b of bins) {
+      const delta = uncalledIn(b, through) - uncalledIn(b, old);
+      if (delta !== 0) this.#addUncalled(b.bin, delta);
+    }
+    const kept = bins.filter((b) => uncalledIn(b, through) > 0);
+    if (kept.length !== bins.length) {
+      for (const b of bins) if (uncalledIn(b, through) === 0) this.#bySecond.get(b.bin)?.delete(rec.shard);
+      this.#bins.set(rec.shard, kept);
+      this.#store.dropCalledBins(rec.shard, through);
+    }
+  }
+
+  #index(shard: number, b: ArrivalBin): void {
+    let m = this.#bySecond.get(b.bin);
+    if (m === undefined) {
+      m = new Map();
+      this.#bySecond.set(b.bin, m);
+    }
+    m.set(shard, b);
+  }
+
+  #addUncalled(second: number, delta: number): void {
+    if (delta === 0) return;
+    const before = this.#uncalled.get(second) ?? 0;
+    const n = before + delta;
+    if (n <= 0) {
+      this.#uncalled.delete(second);
+      this.#bySecond.delete(second);
+      return;
+    }
+    this.#uncalled.set(second, n);
+    if (before === 0) {
+      const last = this.#seconds[this.#seconds.length - 1];
+      if (last === undefined || last < second) this.#seconds.push(second);
+      else if (!this.#seconds.includes(second)) {
+        this.#seconds.push(second);
+        this.#seconds.sort((a, b) => a - b);
+      }
+    }
+  }
+
+  /** Seconds with uncalled listeners, ascending; drops stale entries. */
+  #liveSeconds(): number[] {
+    let start = 0;
+    while (start < this.#seconds.length && !this.#uncalled.has(this.#seconds[start]!)) start++;
+    if (start > 0) this.#seconds = this.#seconds.slice(start);
+    if (this.#seconds.length > 2 * this.#uncalled.size + 64) {
+      this.#seconds = this.#seconds.filter((x) => this.#uncalled.has(x));
+    }
+    return this.#seconds.filter((x) => this.#uncalled.has(x));
+  }
+
+  #othersAccounted(shard: number): { seats: number; earmarked: number } {
+    let seats = 0;
+    let earmarked = 0;
+    for (const r of this.#shards.values()) {
+      if (r.shard === shard) continue;
+      const accounted = Math.max(r.confirmed, r.sent);
+      seats += accounted;
+      earmarked += r.reserved + Math.max(0, accounted - r.live - r.reserved);
+    }
+    return { seats, earmarked };
+  }
+
+  #isActive(r: ShardRecord, now: number): boolean {
+    const idle = r.tail === r.cursor && r.live + r.reserved === 0 && Math.max(r.confirmed, r.sent) === 0;
+    return !idle && now - r.lastSync < LOST_AFTER_MS;
+  }
+
+  #activeCount(now: number): number {
+    let n = 0;
+    for (const r of this.#shards.values()) if (this.#isActive(r, now)) n++;
+    return n;
+  }
+
+  #arrivalRateOf(shard: number): number {
+    const bins = this.#bins.get(shard);
+    if (bins === undefined || bins.length === 0) return 0;
+    const last = bins[bins.length - 1]!;
+    return last.count;
+  }
+
+  /**
+   * Share `budget` calls out oldest second first, across all active shards,
+   * and return this shard's part. Only seconds every active shard has fully
+   * reported are called. Within the last, partly served second, shards take
+   * turns in an order that rotates with the second. `othersWaiting` counts
+   * listeners of other active shards the budget could not serve.
+   */
+  #plan(budget: number, self: number, now: number): { mine: number; othersWaiting: number } {
+    let completeBefore = Infinity;
+    let othersWaiting = 0;
+    const active = new Set<number>();
+    for (const r of this.#shards.values()) {
+      if (!this.#isActive(r, now)) continue;
+      active.add(r.shard);
+      completeBefore = Math.min(completeBefore, r.completeBefore);
+      if (r.shard !== self) othersWaiting += Math.max(0, r.tail - r.through);
+    }
+    let left = budget;
+    let mine = 0;
+    for (const second of this.#seconds) {
+      if (left === 0 || second >= completeBefore) break;
+      const entries = this.#bySecond.get(second);
+      if (entries === undefined) continue;
+      const waiting: { shard: number; n: number }[] = [];
+      for (const [shard, b] of entries) {
+        if (!active.has(shard)) continue;
+        const n = uncalledIn(b, this.#shards.get(shard)?.through ?? 0);
+        if (n > 0) waiting.push({ shard, n });
+      }
+      const turn = (shard: number) => (((shard - second) % 7919) + 7919) % 7919;
+      waiting.sort((x, y) => turn(x.shard) - turn(y.shard));
+      for (const w of waiting) {
+        const take = Math.min(w.n, left);
+        left -= take;
+        if (w.shard === self) mine += take;
+        else othersWaiting -= take;
+      }
+    }
+    return { mine, othersWaiting: Math.max(0, othersWaiting) };
+  }
+}

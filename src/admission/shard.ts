@@ -1,0 +1,114 @@
+/**
+ * One shard of a sharded room: a Ledger for the listeners that hash to it,
+ * plus the glue of its sync with the coordinator (build a report, apply an
+ * order). The Durable Object and the simulator both drive this.
+ *
+ * The shard's ledger runs with the allowance and call limit of its last
+ * order; the admission rate is the coordinator's business, so the ledger's
+ * own bucket is unlimited.
+ */
+import type { Timings } from "./config.ts";
+import { MAX_VIEW_REVOKED, type GlobalView, type ShardOrder, type ShardReport } from "./coordinator.ts";
+import { Ledger, type LedgerDeps, type LedgerStore } from "./ledger.ts";
+
+/** A shard's ledger never limits the rate itself. */
+export const UNLIMITED_RATE = 1e12;
+
+/** What a shard remembers of its syncs. */
+export interface ShardLocal {
+  appliedVersion: number;
+  /** Bins before this second were acknowledged by the coordinator. */
+  ackedBefore: number;
+  capacity: number;
+  callThrough: number | null;
+  mode: ShardOrder["mode"];
+}
+
+export interface ShardLocalStore {
+  loadLocal(): ShardLocal | null;
+  saveLocal(local: ShardLocal): void;
+}
+
+function initialLocal(): ShardLocal {
+  return { appliedVersion: 0, ackedBefore: 0, capacity: 0, callThrough: 0, mode: "open" };
+}
+
+export class Shard {
+  readonly index: number;
+  readonly ledger: Ledger;
+  readonly #store: LedgerStore;
+  readonly #localStore: ShardLocalStore;
+  #local: ShardLocal;
+  /** The latest room-wide view, as of the last order (memory only). */
+  view: GlobalView | null = null;
+
+  constructor(
+    index: number,
+    store: LedgerStore,
+    localStore: ShardLocalStore,
+    timings: Timings,
+    deps: LedgerDeps,
+    now: number,
+  ) {
+    this.index = index;
+    this.#store = store;
+    this.#localStore = localStore;
+    this.#local = localStore.loadLocal() ?? initialLocal();
+    this.ledger = new Ledger(store, this.#ledgerConfig(), timings, deps, now);
+  }
+
+  get local(): Readonly<ShardLocal> {
+    return this.#local;
+  }
+
+  #ledgerConfig() {
+    return {
+      capacity: this.#local.capacity,
+      admitPerMinute: UNLIMITED_RATE,
+      mode: this.#local.mode,
+      callThrough: this.#local.callThrough,
+    };
+  }
+
+  /** The report for a sync at `now` (settles the ledger first). */
+  report(now: number): ShardReport {
+    this.ledger.settle(now);
+    const c = this.ledger.counters;
+    return {
+      shard: this.index,
+      appliedVersion: this.#local.appliedVersion,
+      capacity: this.#local.capacity,
+      live: c.live,
+      reserved: c.reserved,
+      cursor: c.cursor,
+      tail: c.tail,
+      admittedTotal: c.admittedTotal,
+      left: c.left,
+      expired: c.expired,
+      abandoned: c.abandoned,
+      bins: this.#store.arrivalBins(this.#local.ackedBefore),
+      completeBefore: Math.floor(now / 1000),
+      revoked: this.#store.revokedSids(now, MAX_VIEW_REVOKED),
+    };
+  }
+
+  /** Apply the order answering `report`; lowering the allowance evicts nobody. */
+  apply(order: ShardOrder, report: ShardReport, now: number): void {
+    this.#local = {
+      appliedVersion: order.version,
+      ackedBefore: report.completeBefore,
+      capacity: order.capacity,
+      callThrough: order.callThrough,
+      mode: order.mode,
+    };
+    this.#localStore.saveLocal(this.#local);
+    this.view = order.view;
+    this.ledger.setConfig(this.#ledgerConfig(), now);
+  }
+
+  /** Does this shard need to sync on its own (anything waiting, held or allowed)? */
+  busy(): boolean {
+    const c = this.ledger.counters;
+    return c.tail > c.cursor || c.live + c.reserved > 0 || this.#local.capacity > 0;
+  }
+}
