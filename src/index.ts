@@ -2,11 +2,12 @@
  * Spillway: an edge admission controller for live audio rooms.
  *
  * The Worker (Hono app) guards `/rooms/:room/*` and serves `/_spillway/*`;
- * the Room Durable Object keeps each room's admission ledger.
+ * each room's admission state lives in a RoomCoordinator and its RoomShards.
  */
 import { app } from "./http/app.tsx";
 
-export { Room } from "./room/room.ts";
+export { RoomCoordinator } from "./room/room-coordinator.ts";
+export { RoomShard } from "./room/room-shard.ts";
 
 export default {
   fetch: app.fetch,

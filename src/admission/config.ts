@@ -10,13 +10,19 @@ import * as v from "valibot";
 export const MODES = ["open", "hold", "closed"] as const;
 export type Mode = (typeof MODES)[number];
 
-export interface RoomConfig {
+/** The limits admission policy works with. */
+export interface AdmissionLimits {
   /** Most concurrent admitted listeners (live leases). */
   capacity: number;
   /** Most new admissions per minute. */
   admitPerMinute: number;
   /** open: admit while seats are free; hold: everyone waits; closed: event over. */
   mode: Mode;
+}
+
+export interface RoomConfig extends AdmissionLimits {
+  /** Shard objects new arrivals are spread over (by a stable hash of the listener). */
+  shards: number;
 }
 
 /** Timings that are deployment-wide rather than per room. */
@@ -41,17 +47,25 @@ const admitPerMinute = v.pipe(
   v.maxValue(MAX_SEATS, `must be at most ${MAX_SEATS}`),
 );
 const mode = v.picklist(MODES, `must be one of ${MODES.join(", ")}`);
+export const MAX_SHARDS = 1024;
+const shards = v.pipe(
+  v.number("must be a number"),
+  v.integer("must be a whole number"),
+  v.minValue(1, "must be at least 1"),
+  v.maxValue(MAX_SHARDS, `must be at most ${MAX_SHARDS}`),
+);
 
 /** A PATCH body: any subset of the fields, nothing else. */
 export const RoomConfigPatchSchema = v.strictObject({
   capacity: v.optional(capacity),
   admitPerMinute: v.optional(admitPerMinute),
   mode: v.optional(mode),
+  shards: v.optional(shards),
 });
 
 export type RoomConfigPatch = v.InferOutput<typeof RoomConfigPatchSchema>;
 
-const FullConfigSchema = v.object({ capacity, admitPerMinute, mode });
+const FullConfigSchema = v.object({ capacity, admitPerMinute, mode, shards });
 
 export interface FieldError {
   field: string;
@@ -89,6 +103,7 @@ export function effectiveConfig(defaults: RoomConfig, overrides: RoomConfigPatch
     capacity: overrides.capacity ?? defaults.capacity,
     admitPerMinute: overrides.admitPerMinute ?? defaults.admitPerMinute,
     mode: overrides.mode ?? defaults.mode,
+    shards: overrides.shards ?? defaults.shards,
   };
 }
 
@@ -96,6 +111,7 @@ export interface ConfigVars {
   DEFAULT_CAPACITY?: string;
   DEFAULT_ADMIT_PER_MINUTE?: string;
   DEFAULT_MODE?: string;
+  DEFAULT_SHARDS?: string;
   PASS_TTL_SECONDS?: string;
   CLAIM_WINDOW_SECONDS?: string;
   TICKET_TTL_SECONDS?: string;
@@ -112,6 +128,7 @@ export function defaultsFromVars(vars: ConfigVars): RoomConfig {
     capacity: Number(given(vars.DEFAULT_CAPACITY) ?? 1000),
     admitPerMinute: Number(given(vars.DEFAULT_ADMIT_PER_MINUTE) ?? 600),
     mode: given(vars.DEFAULT_MODE) ?? "open",
+    shards: Number(given(vars.DEFAULT_SHARDS) ?? 1),
   };
   const result = v.safeParse(FullConfigSchema, raw);
   if (!result.success) {

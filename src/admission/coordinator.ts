@@ -32,7 +32,10 @@
  * the injected store.
  */
 import { type ArrivalBin, uncalledIn } from "./arrivals.ts";
-import type { RoomConfig } from "./config.ts";
+import type { AdmissionLimits } from "./config.ts";
+
+/** What the coordinator runs with: the room's limits and (for the edge) its shard count. */
+export type CoordinatorConfig = AdmissionLimits & { shards?: number };
 import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { type Bucket, burstOf, refill } from "./rate.ts";
 
@@ -77,15 +80,17 @@ export interface ShardOrder {
   capacity: number;
   /** Call no further than this sequence number; null: as far as the allowance allows. */
   callThrough: number | null;
-  mode: RoomConfig["mode"];
+  mode: AdmissionLimits["mode"];
   view: GlobalView;
 }
 
 /** The room-wide picture an edge answers waiting polls from. */
 export interface GlobalView {
-  mode: RoomConfig["mode"];
+  mode: AdmissionLimits["mode"];
   capacity: number;
   admitPerMinute: number;
+  /** Shards new arrivals are spread over. */
+  shards: number;
   /** Per shard: sequence numbers up to this one have been called. */
   cursors: Record<number, number>;
   /** Listeners not yet called, per second of arrival, from `binStart`. */
@@ -118,6 +123,8 @@ export interface ShardRecord {
   abandoned: number;
   completeBefore: number;
   lastSync: number;
+  /** Arrivals per second on this shard between its last two syncs. */
+  arrivalRate: number;
   revoked: string[];
 }
 
@@ -191,13 +198,14 @@ function newRecord(shard: number, now: number): ShardRecord {
     abandoned: 0,
     completeBefore: Math.floor(now / 1000),
     lastSync: now,
+    arrivalRate: 0,
     revoked: [],
   };
 }
 
 export class Coordinator {
   readonly #store: CoordinatorStore;
-  #config: RoomConfig;
+  #config: CoordinatorConfig;
   #core: CoordinatorCore;
   readonly #shards = new Map<number, ShardRecord>();
   /** Per shard, its uncalled arrival bins, oldest first. */
@@ -209,8 +217,10 @@ export class Coordinator {
   /** Seconds that may have uncalled listeners, ascending (stale entries skipped, then compacted). */
   #seconds: number[] = [];
   #view: GlobalView | null = null;
+  /** Cursors, audience or revocations changed since the view was built. */
+  #stale = false;
 
-  constructor(store: CoordinatorStore, config: RoomConfig, now: number) {
+  constructor(store: CoordinatorStore, config: CoordinatorConfig, now: number) {
     this.#store = store;
     this.#config = config;
     this.#core = store.loadCore() ?? initialCore(now, config.admitPerMinute);
@@ -226,12 +236,12 @@ export class Coordinator {
     }
   }
 
-  get config(): RoomConfig {
+  get config(): CoordinatorConfig {
     return this.#config;
   }
 
   /** New room config: takes effect at each shard's next sync. Lowering capacity evicts nobody. */
-  setConfig(config: RoomConfig): void {
+  setConfig(config: CoordinatorConfig): void {
     this.#config = config;
     this.#view = null;
   }
@@ -252,10 +262,13 @@ export class Coordinator {
     const plan = this.#plan(budget, report.shard, now);
     const calls = plan.mine;
     let spare = 0;
-    if (plan.othersWaiting === 0 && budget > calls) {
+    const quiet = rec.arrivalRate === 0 && report.tail === report.cursor;
+    if (plan.othersWaiting === 0 && budget > calls && !quiet) {
+      // Nobody waits elsewhere: let this shard seat its own arrivals at once,
+      // about two seconds' worth, and no more than its share of what is free.
       const active = Math.max(1, this.#activeCount(now));
       const share = Math.ceil((budget - calls) / active);
-      const demand = Math.ceil(2 * this.#arrivalRateOf(report.shard));
+      const demand = Math.ceil(2 * rec.arrivalRate);
       spare = Math.min(budget - calls, share, Math.max(SPARE_FLOOR, demand));
     }
 
@@ -268,6 +281,7 @@ export class Coordinator {
 
     this.#store.saveShard(rec);
     this.#store.saveCore(this.#core);
+    this.#stale = true;
     return {
       version: rec.sentVersion,
       capacity: target,
@@ -279,7 +293,36 @@ export class Coordinator {
 
   /** The room-wide view (recomputed at most once per change). */
   view(now: number): GlobalView {
-    if (this.#view !== null && now - this.#view.at < SYNC_INTERVAL_MS) return this.#view;
+    // The per-second counts are rebuilt at most once per sync interval; the
+    // cursors, the audience and the revocations are always current.
+    if (this.#view === null || now - this.#view.at >= SYNC_INTERVAL_MS) {
+      const seconds = this.#liveSeconds();
+      const binStart = seconds.length > 0 ? seconds[0]! : Math.floor(now / 1000);
+      const remaining: number[] = [];
+      for (const second of seconds) remaining[second - binStart] = this.#uncalled.get(second) ?? 0;
+      for (let i = 0; i < remaining.length; i++) remaining[i] ??= 0;
+      this.#view = {
+        mode: this.#config.mode,
+        capacity: this.#config.capacity,
+        admitPerMinute: this.#config.admitPerMinute,
+        shards: this.#config.shards ?? 1,
+        ...this.#current(),
+        binStart,
+        remaining,
+        arrivalsPerSecond: ratePerSecond(this.#core.arrivals, now),
+        flowPerSecond: ratePerSecond(this.#core.calls, now),
+        at: now,
+      };
+      this.#stale = false;
+    } else if (this.#stale) {
+      this.#view = { ...this.#view, ...this.#current() };
+      this.#stale = false;
+    }
+    return this.#view;
+  }
+
+  /** The parts of the view that change with every sync. */
+  #current(): Pick<GlobalView, "cursors" | "live" | "revoked"> {
     const cursors: Record<number, number> = {};
     let live = 0;
     const revoked: string[] = [];
@@ -288,25 +331,7 @@ export class Coordinator {
       live += r.live;
       for (const sid of r.revoked) if (revoked.length < MAX_VIEW_REVOKED) revoked.push(sid);
     }
-    const seconds = this.#liveSeconds();
-    const binStart = seconds.length > 0 ? seconds[0]! : Math.floor(now / 1000);
-    const remaining: number[] = [];
-    for (const second of seconds) remaining[second - binStart] = this.#uncalled.get(second) ?? 0;
-    for (let i = 0; i < remaining.length; i++) remaining[i] ??= 0;
-    this.#view = {
-      mode: this.#config.mode,
-      capacity: this.#config.capacity,
-      admitPerMinute: this.#config.admitPerMinute,
-      cursors,
-      binStart,
-      remaining,
-      arrivalsPerSecond: ratePerSecond(this.#core.arrivals, now),
-      flowPerSecond: ratePerSecond(this.#core.calls, now),
-      live,
-      revoked,
-      at: now,
-    };
-    return this.#view;
+    return { cursors, live, revoked };
   }
 
   /** Room-wide totals, as of each shard's last report. */
@@ -342,6 +367,11 @@ export class Coordinator {
     return t;
   }
 
+  /** Indices of the shards that have synced, ascending. */
+  shardIndices(): number[] {
+    return [...this.#shards.keys()].sort((a, b) => a - b);
+  }
+
   /** Seats the coordinator counts as given out, all shards (never above capacity unless it was lowered). */
   accountedSeats(): number {
     let n = 0;
@@ -358,6 +388,7 @@ export class Coordinator {
     }
     const joined = Math.max(0, report.tail - rec.tail);
     if (joined > 0) this.#core.arrivals = record(this.#core.arrivals, now, joined);
+    rec.arrivalRate = (joined * 1000) / Math.max(1000, now - rec.lastSync);
 
     rec.confirmed = report.capacity;
     if (report.appliedVersion === rec.sentVersion) rec.sent = report.capacity;
@@ -485,13 +516,6 @@ export class Coordinator {
     let n = 0;
     for (const r of this.#shards.values()) if (this.#isActive(r, now)) n++;
     return n;
-  }
-
-  #arrivalRateOf(shard: number): number {
-    const bins = this.#bins.get(shard);
-    if (bins === undefined || bins.length === 0) return 0;
-    const last = bins[bins.length - 1]!;
-    return last.count;
   }
 
   /**

@@ -26,7 +26,7 @@
  * Should the revocation list be full, the seat simply stays taken until the
  * pass's own expiry. Either way no more seats hold usable passes than the cap.
  */
-import type { RoomConfig, Timings } from "./config.ts";
+import type { AdmissionLimits, Timings } from "./config.ts";
 import type { ArrivalBin } from "./arrivals.ts";
 import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { type Bucket, burstOf, msUntilToken, refill } from "./rate.ts";
@@ -88,7 +88,7 @@ export interface Counters {
  * room the allowance its coordinator gave it (`capacity`) and how far it may
  * call (`callThrough`; null: as far as seats and tokens allow).
  */
-export type LedgerConfig = RoomConfig & { callThrough?: number | null };
+export type LedgerConfig = AdmissionLimits & { callThrough?: number | null };
 
 /** Synchronous storage the ledger runs on (SQLite in a Durable Object, maps in tests). */
 export interface LedgerStore {
@@ -128,7 +128,7 @@ export interface LedgerStore {
 
 /** What the edge needs to answer waiting polls without asking again. */
 export interface RoomView {
-  mode: RoomConfig["mode"];
+  mode: AdmissionLimits["mode"];
   capacity: number;
   admitPerMinute: number;
   cursor: number;

@@ -1,31 +1,7 @@
 /**
- * What a waiting listener is told: position, estimate and when to ask again.
- *
- * Computed at the edge from the signed ticket's sequence number and the
- * room's cursor, so a waiting poll needs no Durable Object call.
+ * When a waiting listener should ask again (the place and the estimate come
+ * from ./estimate.ts).
  */
-import type { RoomView } from "./ledger.ts";
-
-/** 1-based place among those still waiting, or null when the turn has come. */
-export function positionOf(seq: number, view: RoomView): number | null {
-  return seq > view.cursor ? seq - view.cursor : null;
-}
-
-/**
- * Seconds until this position is called: position ÷ the measured flow, or
- * the configured rate when seats are free and nothing has flowed yet. Null
- * when the queue is not moving and nothing says when it will.
- */
-export function etaSeconds(position: number, view: RoomView): number | null {
-  if (view.mode !== "open") return null;
-  let perSecond = view.flowPerSecond;
-  if (perSecond <= 0 && view.live + view.reserved < view.capacity) {
-    perSecond = view.admitPerMinute / 60;
-  }
-  if (perSecond <= 0) return null;
-  return Math.ceil(position / perSecond);
-}
-
 /**
  * Seconds until the next poll: short near the front, longer further back,
  * never longer than half the estimate, with ±20 % jitter so that listeners who

@@ -6,6 +6,8 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { parsePatch } from "../admission/config.ts";
+import { addCounts } from "../room/calls.ts";
+import { shardName } from "../room/room-shard.ts";
 import { forgetViews } from "../room/view-cache.ts";
 import { bearerOf } from "./credentials.ts";
 import { fail } from "./errors.ts";
@@ -44,7 +46,7 @@ admin.use("/rooms/:room", bodyLimit({ maxSize: 16 * 1024, onError: (c) => fail(c
 
 admin.get("/rooms/:room", async (c) => {
   const room = c.req.param("room");
-  return c.json(await c.env.ROOM.getByName(room).getConfig(room));
+  return c.json(await c.env.ROOM_COORDINATOR.getByName(room).getConfig(room));
 });
 
 admin.patch("/rooms/:room", async (c) => {
@@ -57,14 +59,21 @@ admin.patch("/rooms/:room", async (c) => {
   }
   const parsed = parsePatch(body);
   if (!parsed.ok) return fail(c, "invalid_body", { fields: parsed.errors });
-  const state = await c.env.ROOM.getByName(room).patchConfig(room, parsed.patch);
+  const state = await c.env.ROOM_COORDINATOR.getByName(room).patchConfig(room, parsed.patch);
   forgetViews(room);
   return c.json(state);
 });
 
 admin.get("/rooms/:room/stats", async (c) => {
   const room = c.req.param("room");
-  return c.json(await c.env.ROOM.getByName(room).stats(room));
+  const coordinator = c.env.ROOM_COORDINATOR.getByName(room);
+  // Every shard reports first, so the numbers are exact rather than up to a second old.
+  const { shardIndices } = await coordinator.stats(room);
+  const shard = (i: number) => c.env.ROOM_SHARD.getByName(shardName(room, i));
+  await Promise.all(shardIndices.map((i) => shard(i).syncNow(room, i)));
+  const stats = await coordinator.stats(room);
+  const shardCalls = await Promise.all(stats.shardIndices.map((i) => shard(i).calls()));
+  return c.json({ ...stats, doCalls: addCounts(stats.doCalls, ...shardCalls) });
 });
 
 admin.all("*", (c) => fail(c, "not_found"));

@@ -1,18 +1,22 @@
 /**
  * The listener's path through the queue: join, wait, claim, renew, leave.
  *
- * Shared by the JSON endpoints and the guarded room path. A waiting poll is
- * answered from the ticket and the cached room view; only a listener whose
- * turn has come (or who holds a seat) calls the room's Durable Object.
+ * Shared by the JSON endpoints and the guarded room path. A listener belongs
+ * to one shard (a stable hash of its id, fixed in its ticket and pass). A
+ * waiting poll is answered from the ticket and the cached room-wide view;
+ * only a listener whose turn has come (or who holds a seat) calls its shard.
  */
+import type { GlobalView } from "../admission/coordinator.ts";
+import { estimatePlace } from "../admission/estimate.ts";
+import type { ClaimOutcome } from "../admission/ledger.ts";
 import { clock } from "../clock.ts";
-import type { ClaimOutcome, RoomView } from "../admission/ledger.ts";
+import { shardName } from "../room/room-shard.ts";
 import { cachedView, rememberView } from "../room/view-cache.ts";
 import type { TokenRefusal } from "../tokens/claims.ts";
 import { keyRing, type KeyRing } from "../tokens/keys.ts";
-import { issuePass, verifyPass, type PassClaims } from "../tokens/pass.ts";
-import { issueTicket, verifyTicket, type TicketClaims } from "../tokens/ticket.ts";
-import { settingsOf, type Settings } from "./settings.ts";
+import { issuePass, type PassClaims, verifyPass } from "../tokens/pass.ts";
+import { issueTicket, type TicketClaims, verifyTicket } from "../tokens/ticket.ts";
+import { type Settings, settingsOf } from "./settings.ts";
 import { admittedStatus, closedStatus, queuedStatus, type StatusBody } from "./status.ts";
 
 /** What the flow decided; the HTTP layer turns it into cookies and a body. */
@@ -20,6 +24,24 @@ export type FlowAnswer =
   | { kind: "status"; status: StatusBody; newTicket?: string; newPass?: { token: string; exp: number } }
   | { kind: "spent" }
   | { kind: "seat_ended" };
+
+/** This isolate's pick among a room's shards for view reads, so reads spread over shards. */
+const isolateSeed = Math.floor(Math.random() * 0x7fffffff);
+
+/** Whole seconds for the wire. */
+function etaOf(seconds: number | null): number | null {
+  return seconds === null ? null : Math.ceil(seconds);
+}
+
+/** A listener id's shard: FNV-1a of the id, modulo the shard count. */
+export function shardOf(sub: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < sub.length; i++) {
+    h ^= sub.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % Math.max(1, shards);
+}
 
 export class RoomDesk {
   readonly room: string;
@@ -44,8 +66,8 @@ export class RoomDesk {
     return this.#keys;
   }
 
-  #stub() {
-    return this.#env.ROOM.getByName(this.room);
+  #shard(index: number) {
+    return this.#env.ROOM_SHARD.getByName(shardName(this.room, index));
   }
 
   #opts() {
@@ -60,8 +82,12 @@ export class RoomDesk {
     return verifyPass(this.#keys, token, this.#opts());
   }
 
-  async view(): Promise<RoomView> {
-    return cachedView(this.room, this.now, () => this.#stub().view());
+  /** The room-wide view, at most a second old in this isolate, read from one of the room's shards. */
+  async view(): Promise<GlobalView> {
+    return cachedView(this.room, this.now, (previous) => {
+      const index = isolateSeed % Math.max(1, previous?.shards ?? 1);
+      return this.#shard(index).view(this.room, index);
+    });
   }
 
   /** Take a place in line (and a seat at once when one is free). */
@@ -69,17 +95,21 @@ export class RoomDesk {
     const view = await this.view();
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room) };
     const sub = crypto.randomUUID();
-    const joined = await this.#stub().join(this.room, sub);
-    rememberView(this.room, joined.view, this.now);
+    const shard = shardOf(sub, view.shards);
+    const joined = await this.#shard(shard).join(this.room, shard, sub);
+    if (joined.view !== null) rememberView(this.room, joined.view, this.now);
     const ticket = await issueTicket(this.#keys, {
       issuer: this.settings.issuer,
       room: this.room,
       sub,
+      shard,
       seq: joined.seq,
+      at: joined.at,
       now: this.now,
       ttlMs: this.settings.timings.ticketTtlMs,
     });
-    const answer = await this.#fromClaim(joined.claim, sub, joined.seq, joined.view);
+    const claims = { shard, seq: joined.seq, at: joined.at };
+    const answer = await this.#fromClaim(joined.claim, sub, claims, joined.view ?? view);
     if (answer.kind === "status") {
       answer.status.ticket = ticket;
       answer.newTicket = ticket;
@@ -91,19 +121,19 @@ export class RoomDesk {
   async status(ticket: TicketClaims): Promise<FlowAnswer> {
     const view = await this.view();
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room) };
-    if (ticket.seq > view.cursor) {
-      return { kind: "status", status: queuedStatus(this.room, ticket.seq, view, clock.random) };
+    const place = estimatePlace(ticket, view);
+    if (place.position !== null) {
+      return { kind: "status", status: queuedStatus(this.room, place.position, etaOf(place.etaSeconds), clock.random) };
     }
-    const claimed = await this.#stub().claim(ticket.sub, ticket.seq);
-    rememberView(this.room, claimed.view, this.now);
-    return this.#fromClaim(claimed.claim, ticket.sub, ticket.seq, claimed.view);
+    const claim = await this.#shard(ticket.shard).claim(this.room, ticket.shard, ticket.sub, ticket.seq);
+    return this.#fromClaim(claim, ticket.sub, ticket, view);
   }
 
   /** Renew a seat's pass; `seat_ended` when the lease is gone. */
   async heartbeat(pass: PassClaims): Promise<FlowAnswer> {
-    const renewed = await this.#stub().renew(pass.sid, pass.sub);
+    const renewed = await this.#shard(pass.shard).renew(this.room, pass.shard, pass.sid, pass.sub);
     if (renewed.kind === "gone") return { kind: "seat_ended" };
-    const newPass = await this.#signPass(pass.sub, renewed.lease.sid, renewed.lease.expiresAt);
+    const newPass = await this.#signPass(pass.sub, pass.shard, renewed.lease.sid, renewed.lease.expiresAt);
     return {
       kind: "status",
       status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs),
@@ -113,7 +143,7 @@ export class RoomDesk {
 
   /** Give the seat back. */
   async leave(pass: PassClaims): Promise<boolean> {
-    return this.#stub().leave(pass.sid, pass.sub);
+    return this.#shard(pass.shard).leave(this.room, pass.shard, pass.sid, pass.sub);
   }
 
   /** Should this pass be renewed while it is used (past half its life)? */
@@ -121,29 +151,40 @@ export class RoomDesk {
     return pass.exp * 1000 - this.now < this.settings.timings.passTtlMs / 2;
   }
 
-  async #signPass(sub: string, sid: string, expiresAt: number) {
+  async #signPass(sub: string, shard: number, sid: string, expiresAt: number) {
     return issuePass(this.#keys, {
       issuer: this.settings.issuer,
       room: this.room,
       sub,
       sid,
+      shard,
       now: this.now,
       expiresAt,
     });
   }
 
-  async #fromClaim(claim: ClaimOutcome, sub: string, seq: number, view: RoomView): Promise<FlowAnswer> {
+  async #fromClaim(
+    claim: ClaimOutcome,
+    sub: string,
+    place: { shard: number; seq: number; at: number },
+    view: GlobalView,
+  ): Promise<FlowAnswer> {
     switch (claim.kind) {
       case "admitted": {
-        const newPass = await this.#signPass(sub, claim.lease.sid, claim.lease.expiresAt);
+        const newPass = await this.#signPass(sub, place.shard, claim.lease.sid, claim.lease.expiresAt);
         return {
           kind: "status",
           status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs),
           newPass,
         };
       }
-      case "waiting":
-        return { kind: "status", status: queuedStatus(this.room, seq, view, clock.random) };
+      case "waiting": {
+        // Called but no seat yet (or not called): at the front, or where the view places it.
+        const e = estimatePlace(place, view);
+        const position = e.position ?? 1;
+        const eta = e.position === null ? null : etaOf(e.etaSeconds);
+        return { kind: "status", status: queuedStatus(this.room, position, eta, clock.random) };
+      }
       case "closed":
         return { kind: "status", status: closedStatus(this.room) };
       case "spent":

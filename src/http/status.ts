@@ -1,8 +1,7 @@
 /**
  * The status JSON of the contract, built from what the edge knows.
  */
-import { etaSeconds, pollAfterSeconds, positionOf } from "../admission/position.ts";
-import type { RoomView } from "../admission/ledger.ts";
+import { pollAfterSeconds } from "../admission/position.ts";
 
 export type ListenerState = "prequeue" | "queued" | "admitted" | "overflow" | "closed";
 
@@ -20,13 +19,8 @@ export interface StatusBody {
   recordingUrl: string | null;
 }
 
-/**
- * A waiting listener's status: the ticket's place against the view, or the
- * front of the line when the turn has come but no seat is free yet.
- */
-export function queuedStatus(room: string, seq: number, view: RoomView, random: () => number): StatusBody {
-  const position = positionOf(seq, view) ?? 1;
-  const eta = etaSeconds(position, view);
+/** A waiting listener's status: its place (1 at the front) and the estimated wait. */
+export function queuedStatus(room: string, position: number, eta: number | null, random: () => number): StatusBody {
   return {
     room,
     state: "queued",

@@ -6,6 +6,9 @@
  */
 import type { ArrivalBin } from "../admission/arrivals.ts";
 import type { CallBatch, Counters, Lease, LedgerStore } from "../admission/ledger.ts";
+import type { ShardLocal, ShardLocalStore } from "../admission/shard.ts";
+
+import { runMigrations } from "./migrations.ts";
 
 const MIGRATIONS: readonly string[] = [
   // 1: config, counters, leases, call batches, spent tickets, revoked passes
@@ -38,14 +41,7 @@ const MIGRATIONS: readonly string[] = [
 
 /** Bring the schema up to date; safe to call on every start. */
 export function migrate(sql: SqlStorage): void {
-  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-  const row = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
-  let version = row?.version ?? 0;
-  if (row === undefined) sql.exec("INSERT INTO schema_version (version) VALUES (0)");
-  for (; version < MIGRATIONS.length; version++) {
-    sql.exec(MIGRATIONS[version]!);
-    sql.exec("UPDATE schema_version SET version = ?", version + 1);
-  }
+  runMigrations(sql, MIGRATIONS);
 }
 
 type LeaseRow = {
@@ -73,7 +69,7 @@ function toBatch(r: BatchRow): CallBatch {
   return { id: r.id, fromSeq: r.from_seq, toSeq: r.to_seq, expiresAt: r.expires_at, outstanding: r.outstanding };
 }
 
-export class SqlLedgerStore implements LedgerStore {
+export class SqlLedgerStore implements LedgerStore, ShardLocalStore {
   readonly #sql: SqlStorage;
 
   constructor(sql: SqlStorage) {
@@ -209,6 +205,12 @@ export class SqlLedgerStore implements LedgerStore {
   }
   pruneArrivals(cursor: number): void {
     this.#sql.exec("DELETE FROM arrivals WHERE first_seq + count - 1 <= ?", cursor);
+  }
+  loadLocal(): ShardLocal | null {
+    return this.getMeta<ShardLocal>("local");
+  }
+  saveLocal(local: ShardLocal): void {
+    this.setMeta("local", local);
   }
   countLeases(): number {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases").one().n;

@@ -3,7 +3,8 @@
  * polls are answered from the signed ticket and a view at most 1 s old
  * instead of a Durable Object call each. Concurrent misses share one fetch.
  */
-import { EDGE_VIEW_TTL_MS, type RoomView } from "../admission/ledger.ts";
+import type { GlobalView as RoomView } from "../admission/coordinator.ts";
+import { EDGE_VIEW_TTL_MS } from "../admission/ledger.ts";
 
 export const VIEW_TTL_MS = EDGE_VIEW_TTL_MS;
 const MAX_ROOMS = 1_000;
@@ -17,7 +18,11 @@ interface Entry {
 const entries = new Map<string, Entry>();
 
 /** The room's view, fetched with `load` when the cached one is older than the TTL. */
-export async function cachedView(room: string, now: number, load: () => Promise<RoomView>): Promise<RoomView> {
+export async function cachedView(
+  room: string,
+  now: number,
+  load: (previous: RoomView | null) => Promise<RoomView>,
+): Promise<RoomView> {
   let entry = entries.get(room);
   if (entry?.view && now - entry.fetchedAt < VIEW_TTL_MS) return entry.view;
   if (entry?.pending) return entry.pending;
@@ -30,7 +35,7 @@ export async function cachedView(room: string, now: number, load: () => Promise<
     entries.set(room, entry);
   }
   const e = entry;
-  e.pending = load().then(
+  e.pending = load(e.view).then(
     (view) => {
       e.view = view;
       e.fetchedAt = now;
@@ -49,7 +54,7 @@ export async function cachedView(room: string, now: number, load: () => Promise<
 export function rememberView(room: string, view: RoomView, now: number): void {
   const entry = entries.get(room);
   if (entry === undefined) entries.set(room, { view, fetchedAt: now, pending: null });
-  else if (entry.pending === null) {
+  else if (entry.pending === null && (entry.view === null || view.at >= entry.view.at)) {
     entry.view = view;
     entry.fetchedAt = now;
   }

@@ -10,6 +10,8 @@ export interface PassClaims {
   room: string;
   sub: string;
   sid: string;
+  /** The shard holding the seat. */
+  shard: number;
   iat: number;
   exp: number;
 }
@@ -19,6 +21,7 @@ export interface PassInput {
   room: string;
   sub: string;
   sid: string;
+  shard: number;
   now: number;
   /** The lease's expiry (ms); the pass never outlives it. */
   expiresAt: number;
@@ -27,7 +30,7 @@ export interface PassInput {
 /** Sign a pass for a seat. Its `exp` is rounded down so it never outlives the lease. */
 export async function issuePass(keys: KeyRing, p: PassInput): Promise<{ token: string; exp: number }> {
   const exp = Math.floor(p.expiresAt / 1000);
-  const token = await new SignJWT({ sid: p.sid })
+  const token = await new SignJWT({ sid: p.sid, shard: p.shard })
     .setProtectedHeader({ alg: "ES256", typ: PASS_TYP, kid: keys.passSigner.kid })
     .setIssuer(p.issuer)
     .setAudience(p.room)
@@ -56,11 +59,16 @@ export async function verifyPass(
       issuer: opts.issuer,
       audience: opts.room,
       currentDate: new Date(opts.now),
-      requiredClaims: ["sub", "iat", "exp", "sid"],
+      requiredClaims: ["sub", "iat", "exp", "sid", "shard"],
     });
-    const sid = payload["sid"];
+    const { sid, shard } = payload;
     if (typeof sid !== "string" || typeof payload.sub !== "string") return { ok: false, reason: "bad_claims" };
-    return { ok: true, claims: { room: opts.room, sub: payload.sub, sid, iat: payload.iat!, exp: payload.exp! } };
+    if (typeof shard !== "number" || !Number.isSafeInteger(shard) || shard < 0)
+      return { ok: false, reason: "bad_claims" };
+    return {
+      ok: true,
+      claims: { room: opts.room, sub: payload.sub, sid, shard, iat: payload.iat!, exp: payload.exp! },
+    };
   } catch (err) {
     return { ok: false, reason: refusalOf(err) };
   }

@@ -9,7 +9,10 @@ import type { KeyRing } from "./keys.ts";
 export interface TicketClaims {
   room: string;
   sub: string;
+  /** The shard holding this listener's place, its number there, and when it arrived (ms). */
+  shard: number;
   seq: number;
+  at: number;
   iat: number;
   exp: number;
 }
@@ -18,7 +21,10 @@ export interface TicketInput {
   issuer: string;
   room: string;
   sub: string;
+  shard: number;
   seq: number;
+  /** Arrival time (ms). */
+  at: number;
   now: number;
   ttlMs: number;
 }
@@ -26,7 +32,7 @@ export interface TicketInput {
 /** Sign a ticket for a place in line. */
 export async function issueTicket(keys: KeyRing, t: TicketInput): Promise<string> {
   const iat = Math.floor(t.now / 1000);
-  return new SignJWT({ seq: t.seq })
+  return new SignJWT({ shard: t.shard, seq: t.seq, at: t.at })
     .setProtectedHeader({ alg: "HS256", typ: TICKET_TYP })
     .setIssuer(t.issuer)
     .setAudience(t.room)
@@ -34,6 +40,10 @@ export async function issueTicket(keys: KeyRing, t: TicketInput): Promise<string
     .setIssuedAt(iat)
     .setExpirationTime(iat + Math.floor(t.ttlMs / 1000))
     .sign(keys.ticket);
+}
+
+function isCount(v: unknown, min: number): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= min;
 }
 
 /** Verify a ticket for this room; any failure is a typed refusal. */
@@ -50,15 +60,15 @@ export async function verifyTicket(
       issuer: opts.issuer,
       audience: opts.room,
       currentDate: new Date(opts.now),
-      requiredClaims: ["sub", "iat", "exp", "seq"],
+      requiredClaims: ["sub", "iat", "exp", "seq", "shard", "at"],
     });
-    const seq = payload["seq"];
-    if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1 || typeof payload.sub !== "string") {
+    const { seq, shard, at } = payload;
+    if (!isCount(seq, 1) || !isCount(shard, 0) || !isCount(at, 0) || typeof payload.sub !== "string") {
       return { ok: false, reason: "bad_claims" };
     }
     return {
       ok: true,
-      claims: { room: opts.room, sub: payload.sub, seq, iat: payload.iat!, exp: payload.exp! },
+      claims: { room: opts.room, sub: payload.sub, shard, seq, at, iat: payload.iat!, exp: payload.exp! },
     };
   } catch (err) {
     return { ok: false, reason: refusalOf(err) };

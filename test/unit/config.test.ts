@@ -122,18 +122,24 @@ describe("parsePatch", () => {
 });
 
 describe("effectiveConfig", () => {
-  const defaults: RoomConfig = { capacity: 1000, admitPerMinute: 600, mode: "open" };
+  const defaults: RoomConfig = { capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1 };
 
   it("is the defaults when nothing is overridden", () => {
     expect(effectiveConfig(defaults, {})).toEqual(defaults);
   });
 
   it("overlays each overridden field and keeps the rest", () => {
-    expect(effectiveConfig(defaults, { capacity: 10 })).toEqual({ capacity: 10, admitPerMinute: 600, mode: "open" });
+    expect(effectiveConfig(defaults, { capacity: 10 })).toEqual({
+      capacity: 10,
+      admitPerMinute: 600,
+      mode: "open",
+      shards: 1,
+    });
     expect(effectiveConfig(defaults, { admitPerMinute: 6, mode: "hold" })).toEqual({
       capacity: 1000,
       admitPerMinute: 6,
       mode: "hold",
+      shards: 1,
     });
   });
 
@@ -144,28 +150,36 @@ describe("effectiveConfig", () => {
   it("does not modify its inputs", () => {
     const overrides = { capacity: 3 };
     effectiveConfig(defaults, overrides);
-    expect(defaults).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open" });
+    expect(defaults).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1 });
     expect(overrides).toEqual({ capacity: 3 });
   });
 });
 
 describe("defaultsFromVars", () => {
   it("falls back to 1000 seats, 600 per minute, open when vars are missing", () => {
-    expect(defaultsFromVars({})).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open" });
+    expect(defaultsFromVars({})).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1 });
   });
 
   it("reads numbers and the mode from the vars", () => {
-    expect(defaultsFromVars({ DEFAULT_CAPACITY: "25", DEFAULT_ADMIT_PER_MINUTE: "90", DEFAULT_MODE: "hold" })).toEqual({
-      capacity: 25,
-      admitPerMinute: 90,
-      mode: "hold",
-    });
+    expect(
+      defaultsFromVars({
+        DEFAULT_CAPACITY: "25",
+        DEFAULT_ADMIT_PER_MINUTE: "90",
+        DEFAULT_MODE: "hold",
+        DEFAULT_SHARDS: "4",
+      }),
+    ).toEqual({ capacity: 25, admitPerMinute: 90, mode: "hold", shards: 4 });
   });
 
   it("throws on a non-numeric, fractional or negative capacity", () => {
     expect(() => defaultsFromVars({ DEFAULT_CAPACITY: "lots" })).toThrow(/capacity/);
     expect(() => defaultsFromVars({ DEFAULT_CAPACITY: "2.5" })).toThrow(/capacity/);
     expect(() => defaultsFromVars({ DEFAULT_CAPACITY: "-1" })).toThrow(/capacity/);
+  });
+
+  it("throws on a shard count outside 1–1024", () => {
+    expect(() => defaultsFromVars({ DEFAULT_SHARDS: "0" })).toThrow(/shards/);
+    expect(() => defaultsFromVars({ DEFAULT_SHARDS: "1025" })).toThrow(/shards/);
   });
 
   it("throws on an admission rate below 1", () => {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Mode, RoomConfig, Timings } from "../../src/admission/config.ts";
+import type { Mode, AdmissionLimits, Timings } from "../../src/admission/config.ts";
 import { EDGE_VIEW_TTL_MS, Ledger } from "../../src/admission/ledger.ts";
 import { MemoryLedgerStore } from "../../src/admission/memory-store.ts";
 import { burstOf } from "../../src/admission/rate.ts";
@@ -76,7 +76,7 @@ interface RunLog {
  * Runs the commands against a Ledger on a MemoryLedgerStore, checking the
  * invariants after every step. Returns the admission and token-spend times.
  */
-function run(initial: RoomConfig, cmds: Cmd[]): RunLog {
+function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
   const store = new MemoryLedgerStore();
   let ids = 0;
   const deps = { newId: () => `sid-${++ids}` };
@@ -355,7 +355,7 @@ function runCrowd(crowd: Crowd): { calls: number[]; admissions: number[] } {
   const store = new MemoryLedgerStore();
   let ids = 0;
   const deps = { newId: () => `sid-${++ids}` };
-  const open: RoomConfig = { capacity: crowd.capacity, admitPerMinute: crowd.admitPerMinute, mode: "open" };
+  const open: AdmissionLimits = { capacity: crowd.capacity, admitPerMinute: crowd.admitPerMinute, mode: "open" };
   let now = T0;
   const ledger = new Ledger(store, crowd.opensAt === 0 ? open : { ...open, mode: "hold" }, timings, deps, now);
   const state = crowd.listeners.map(() => ({ seq: 0, calledAt: null as number | null, done: false }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RoomConfig, Timings } from "../../src/admission/config.ts";
+import type { AdmissionLimits, Timings } from "../../src/admission/config.ts";
 import { type ClaimOutcome, type Lease, Ledger, MAX_REVOKED, REVOCATION_DELAY_MS } from "../../src/admission/ledger.ts";
 import { MemoryLedgerStore } from "../../src/admission/memory-store.ts";
 import { burstOf } from "../../src/admission/rate.ts";
@@ -10,11 +10,11 @@ const CLAIM_WINDOW = 30_000;
 const DELAY = REVOCATION_DELAY_MS;
 const timings: Timings = { passTtlMs: PASS_TTL, claimWindowMs: CLAIM_WINDOW, ticketTtlMs: 6 * 3_600_000 };
 
-function setup(config: Partial<RoomConfig> = {}, now = T0) {
+function setup(config: Partial<AdmissionLimits> = {}, now = T0) {
   const store = new MemoryLedgerStore();
   let ids = 0;
   const deps = { newId: () => `sid-${++ids}` };
-  const full: RoomConfig = { capacity: 3, admitPerMinute: 600, mode: "open", ...config };
+  const full: AdmissionLimits = { capacity: 3, admitPerMinute: 600, mode: "open", ...config };
   const ledger = new Ledger(store, full, timings, deps, now);
   return { store, ledger, deps };
 }
@@ -552,7 +552,7 @@ describe("restart", () => {
     const a = admitted(joins[0]!.claim);
     const b = admitted(joins[1]!.claim);
     ledger.leave(a.sid, "a", T0 + 1_000);
-    const config: RoomConfig = { capacity: 3, admitPerMinute: 600, mode: "open" };
+    const config: AdmissionLimits = { capacity: 3, admitPerMinute: 600, mode: "open" };
     // Restart while a's seat is between leave and release.
     const mid = new Ledger(store, config, timings, deps, T0 + 1_500);
     expect(mid.counters).toEqual(ledger.counters);

@@ -1,93 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { RoomView } from "../../src/admission/ledger.ts";
-import { etaSeconds, pollAfterSeconds, positionOf } from "../../src/admission/position.ts";
+import { pollAfterSeconds } from "../../src/admission/position.ts";
 import { ManualClock } from "../../src/clock.ts";
 
 const T0 = 1_700_000_000_000;
-
-function view(over: Partial<RoomView> = {}): RoomView {
-  return {
-    mode: "open",
-    capacity: 100,
-    admitPerMinute: 60,
-    cursor: 10,
-    tail: 50,
-    live: 100,
-    reserved: 0,
-    flowPerSecond: 0,
-    revoked: [],
-    at: T0,
-    ...over,
-  };
-}
-
-describe("positionOf", () => {
-  it("is the 1-based place after the cursor", () => {
-    expect(positionOf(11, view({ cursor: 10 }))).toBe(1);
-    expect(positionOf(15, view({ cursor: 10 }))).toBe(5);
-    expect(positionOf(1, view({ cursor: 0 }))).toBe(1);
-  });
-
-  it("is null once the cursor has reached the number", () => {
-    expect(positionOf(10, view({ cursor: 10 }))).toBeNull();
-    expect(positionOf(3, view({ cursor: 10 }))).toBeNull();
-  });
-
-  it("equals the number of waiting listeners up to and including this one (property)", () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 1, max: 1e6 }), (cursor, k) => {
-        expect(positionOf(cursor + k, view({ cursor }))).toBe(k);
-      }),
-    );
-  });
-});
-
-describe("etaSeconds", () => {
-  it("is null when the room is not open", () => {
-    expect(etaSeconds(5, view({ mode: "hold", flowPerSecond: 3 }))).toBeNull();
-    expect(etaSeconds(5, view({ mode: "closed", flowPerSecond: 3 }))).toBeNull();
-  });
-
-  it("divides the position by the measured flow, rounding up", () => {
-    expect(etaSeconds(10, view({ flowPerSecond: 2 }))).toBe(5);
-    expect(etaSeconds(11, view({ flowPerSecond: 2 }))).toBe(6);
-    expect(etaSeconds(1, view({ flowPerSecond: 3 }))).toBe(1);
-  });
-
-  it("uses the configured rate when nothing has flowed yet but seats are free", () => {
-    // 120 per minute = 2 per second.
-    expect(etaSeconds(9, view({ admitPerMinute: 120, capacity: 10, live: 4, reserved: 5 }))).toBe(5);
-  });
-
-  it("prefers the measured flow over the configured rate", () => {
-    expect(etaSeconds(10, view({ admitPerMinute: 6000, capacity: 10, live: 0, flowPerSecond: 1 }))).toBe(10);
-  });
-
-  it("is null when nothing flows and no seat is free", () => {
-    expect(etaSeconds(5, view({ capacity: 10, live: 10, reserved: 0 }))).toBeNull();
-    expect(etaSeconds(5, view({ capacity: 10, live: 6, reserved: 4 }))).toBeNull();
-    expect(etaSeconds(5, view({ capacity: 0, live: 0, reserved: 0 }))).toBeNull();
-  });
-
-  it("is positive and does not shrink as the position grows (property)", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 1e6 }),
-        fc.integer({ min: 0, max: 1e6 }),
-        fc.double({ min: 0.001, max: 1e4, noNaN: true }),
-        (position, extra, flowPerSecond) => {
-          const v = view({ flowPerSecond });
-          const a = etaSeconds(position, v);
-          const b = etaSeconds(position + extra, v);
-          expect(a).not.toBeNull();
-          expect(a).toBeGreaterThanOrEqual(1);
-          expect(b).toBeGreaterThanOrEqual(a as number);
-        },
-      ),
-    );
-  });
-});
 
 describe("pollAfterSeconds", () => {
   const middle = () => 0.5; // no jitter: 0.8 + 0.4 * 0.5 = 1

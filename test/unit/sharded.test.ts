@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RoomConfig, Timings } from "../../src/admission/config.ts";
+import type { AdmissionLimits, Timings } from "../../src/admission/config.ts";
 import { Coordinator } from "../../src/admission/coordinator.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/admission/memory-store.ts";
 import { Shard } from "../../src/admission/shard.ts";
@@ -7,7 +7,7 @@ import { Shard } from "../../src/admission/shard.ts";
 const T0 = Date.UTC(2026, 0, 1);
 const timings: Timings = { passTtlMs: 600_000, claimWindowMs: 30_000, ticketTtlMs: 3_600_000 };
 
-function room(n: number, config: RoomConfig) {
+function room(n: number, config: AdmissionLimits) {
   let id = 0;
   const deps = { newId: () => `sid-${++id}` };
   const coordinator = new Coordinator(new MemoryCoordinatorStore(), config, T0);

@@ -9,6 +9,7 @@ import {
   passClaims,
   patchRoom,
   roomName,
+  shardStub,
   stats,
   type Status,
   status,
@@ -21,13 +22,13 @@ const MARK = Symbol.for("spillway-test-instance-mark");
 
 /** Tag the running instance, to tell afterwards whether a fresh one took over. */
 async function markInstance(room: string): Promise<void> {
-  await runInDurableObject(env.ROOM.getByName(room), (instance) => {
+  await runInDurableObject(shardStub(room), (instance) => {
     (instance as unknown as Record<symbol, boolean>)[MARK] = true;
   });
 }
 
 async function isMarked(room: string): Promise<boolean> {
-  return runInDurableObject(env.ROOM.getByName(room), (instance) => {
+  return runInDurableObject(shardStub(room), (instance) => {
     return (instance as unknown as Record<symbol, boolean>)[MARK] === true;
   });
 }
@@ -81,7 +82,7 @@ describe("nothing lost across restarts", () => {
     await markInstance(room);
     expect(await isMarked(room)).toBe(true);
 
-    await evictDurableObject(env.ROOM.getByName(room));
+    await evictDurableObject(shardStub(room));
     expect(await isMarked(room)).toBe(false);
 
     await expectNothingLost(room, bodies);
@@ -101,11 +102,11 @@ describe("nothing lost across restarts", () => {
   it("keeps the lease expiry alarm across an eviction", async () => {
     const room = roomName("dur-alarm");
     const bodies = await busyRoom(room);
-    await evictDurableObject(env.ROOM.getByName(room));
+    await evictDurableObject(shardStub(room));
 
     // Nobody heartbeats: after the pass lifetime the alarm of the new instance ends both leases.
     t.clock.advance(Number(env.PASS_TTL_SECONDS) * 1000 + 1_000);
-    expect(await runDurableObjectAlarm(env.ROOM.getByName(room))).toBe(true);
+    expect(await runDurableObjectAlarm(shardStub(room))).toBe(true);
     const s = await stats(room);
     expect(s.active).toBe(0);
     expect(s.expired).toBe(2);

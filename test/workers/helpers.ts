@@ -9,7 +9,7 @@ import { afterEach, beforeEach } from "vitest";
 import { app } from "../../src/http/app.tsx";
 import { ManualClock, setClock } from "../../src/clock.ts";
 import { forgetViews } from "../../src/room/view-cache.ts";
-import type { RoomStats, ConfigState } from "../../src/room/room.ts";
+import type { ConfigState, RoomStats } from "../../src/room/room-coordinator.ts";
 
 export const BASE = "http://localhost";
 export const ADMIN = "Bearer test-admin-token";
@@ -137,3 +137,8 @@ export const b64url = {
     return out;
   },
 };
+
+/** The Durable Object of shard `index` of a room (rooms have one shard by default). */
+export function shardStub(room: string, index = 0) {
+  return env.ROOM_SHARD.getByName(`${room}:${index}`);
+}

@@ -179,7 +179,7 @@ describe("admin PATCH validation", () => {
   it("applies a valid body as a whole", async () => {
     const room = roomName("adm-good");
     const state = await patchRoom(room, { capacity: 4, admitPerMinute: 30, mode: "hold" });
-    expect(state.config).toEqual({ capacity: 4, admitPerMinute: 30, mode: "hold" });
+    expect(state.config).toEqual({ capacity: 4, admitPerMinute: 30, mode: "hold", shards: 1 });
     expect((await getConfig(room)).overrides).toEqual({ capacity: 4, admitPerMinute: 30, mode: "hold" });
     expect((await stats(room)).capacity).toBe(4);
   });

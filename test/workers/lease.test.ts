@@ -12,6 +12,7 @@ import {
   passClaims,
   patchRoom,
   roomName,
+  shardStub,
   stats,
   type Status,
   status,
@@ -26,7 +27,7 @@ const PASS_TTL_MS = Number(env.PASS_TTL_SECONDS) * 1000;
 async function storedCounters(
   room: string,
 ): Promise<{ live: number; expired: number; reserved: number; left: number }> {
-  return runInDurableObject(env.ROOM.getByName(room), (_instance, state) => {
+  return runInDurableObject(shardStub(room), (_instance, state) => {
     const row = state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'counters'").one();
     return JSON.parse(row.value) as { live: number; expired: number; reserved: number; left: number };
   });
@@ -51,11 +52,11 @@ describe("leases", () => {
 
     // Just before the end of the lifetime, the alarm ends nothing.
     t.clock.advance(PASS_TTL_MS - 1_000);
-    await runDurableObjectAlarm(env.ROOM.getByName(room));
+    await runDurableObjectAlarm(shardStub(room));
     expect((await storedCounters(room)).live).toBe(1);
 
     t.clock.advance(2_000);
-    expect(await runDurableObjectAlarm(env.ROOM.getByName(room))).toBe(true);
+    expect(await runDurableObjectAlarm(shardStub(room))).toBe(true);
     // The alarm itself expired the lease and called the waiting listener.
     const stored = await storedCounters(room);
     expect(stored).toMatchObject({ live: 0, expired: 1, reserved: 1 });
@@ -92,7 +93,7 @@ describe("leases", () => {
 
     // Past the first pass's expiry: the renewed lease still holds the seat.
     t.clock.advance(PASS_TTL_MS - 20_000 + 5_000);
-    await runDurableObjectAlarm(env.ROOM.getByName(room));
+    await runDurableObjectAlarm(shardStub(room));
     const s = await stats(room);
     expect(s.active).toBe(1);
     expect(s.expired).toBe(0);
@@ -115,7 +116,7 @@ describe("leases", () => {
     const room2 = roomName("lease-ended-exp");
     const other = await oneSeatTwoListeners(room2);
     t.clock.advance(PASS_TTL_MS + 1_000);
-    await runDurableObjectAlarm(env.ROOM.getByName(room2));
+    await runDurableObjectAlarm(shardStub(room2));
     const afterExpiry = await heartbeat(room2, other.holder.pass!);
     expect(afterExpiry.status).toBe(401);
     expect((await afterExpiry.json<ErrorJson>()).error.code).toBe("token_expired");
@@ -136,12 +137,12 @@ describe("leases", () => {
     // The holder leaves; the ghost is called but never polls.
     await leave(room, holder.pass!);
     t.clock.advance(REVOCATION_DELAY_MS + 100);
-    await runDurableObjectAlarm(env.ROOM.getByName(room));
+    await runDurableObjectAlarm(shardStub(room));
     expect((await stats(room)).called).toBe(1);
 
     // After the claim window the reservation lapses and the third is called.
     t.clock.advance(Number(env.CLAIM_WINDOW_SECONDS) * 1000 + 1_000);
-    expect(await runDurableObjectAlarm(env.ROOM.getByName(room))).toBe(true);
+    expect(await runDurableObjectAlarm(shardStub(room))).toBe(true);
     const s = await stats(room);
     expect(s.abandoned).toBe(1);
     // The latecomer finds its seat given to the next in line and waits rather than taking it.
@@ -164,7 +165,7 @@ describe("leases", () => {
     expect(await second.json()).toMatchObject({ room, left: true, released: false });
 
     t.clock.advance(REVOCATION_DELAY_MS + 100);
-    await runDurableObjectAlarm(env.ROOM.getByName(room));
+    await runDurableObjectAlarm(shardStub(room));
     const third = await leave(room, holder.pass!);
     expect(third.status).toBe(200);
     expect(await third.json()).toMatchObject({ released: false });

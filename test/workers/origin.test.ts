@@ -9,6 +9,7 @@ import {
   passClaims,
   patchRoom,
   roomName,
+  shardStub,
   stats,
   type Status,
   status,
@@ -89,7 +90,7 @@ describe("origin unreachable", () => {
 
     // No more heartbeats: once the lease ends, the alarm frees the seat for the next listener.
     t.clock.advance(PASS_TTL_MS + 1_000);
-    expect(await runDurableObjectAlarm(env.ROOM.getByName(room))).toBe(true);
+    expect(await runDurableObjectAlarm(shardStub(room))).toBe(true);
     const s = await stats(room);
     expect(s.active).toBe(0);
     expect(s.expired).toBe(1);

@@ -1,0 +1,85 @@
+/**
+ * A waiting listener's place in a sharded room, estimated at the edge from
+ * its signed ticket and the room-wide view (`GlobalView`), with no Durable
+ * Object call: the ticket carries the listener's shard, its sequence number
+ * on that shard and the time it arrived.
+ *
+ * - Its turn has come when its sequence number is at or below the shard's
+ *   cursor in the view.
+ * - Otherwise those ahead of it are the listeners still waiting from every
+ *   earlier second (the view counts them per second of arrival, all shards
+ *   together), plus the share of its own second that arrived before it
+ *   (`(at % 1000) / 1000` of that second's count). Seconds the view does not
+ *   reach yet are counted at the view's arrival rate.
+ * - Never fewer than the listeners ahead of it on its own shard.
+ * - The estimate is its position divided by the measured flow (listeners
+ *   called per second over the last minute), or by the configured rate while
+ *   seats are free and nothing has flowed yet; unknown (null) when nothing
+ *   flows or the room is not open.
+ *
+ * Pure; the simulator (sim/) runs this very function to measure how honest
+ * the estimate is.
+ */
+import type { GlobalView } from "./coordinator.ts";
+
+/** What a queue ticket says about its holder's place. */
+export interface TicketPlace {
+  shard: number;
+  /** Sequence number on its shard. */
+  seq: number;
+  /** Arrival (ms since the epoch). */
+  at: number;
+}
+
+export interface PlaceEstimate {
+  /** 1-based place among those still waiting; null when the turn has come. */
+  position: number | null;
+  /** Listeners ahead; null when the turn has come. */
+  ahead: number | null;
+  /** Seconds until the turn comes (not rounded); 0 when it has; null when unknown. */
+  etaSeconds: number | null;
+}
+
+/** Running sums of `view.remaining`, computed once per view (views are immutable). */
+const prefixes = new WeakMap<GlobalView, Float64Array>();
+
+function prefixOf(view: GlobalView): Float64Array {
+  let prefix = prefixes.get(view);
+  if (prefix === undefined) {
+    prefix = new Float64Array(view.remaining.length + 1);
+    for (let i = 0; i < view.remaining.length; i++) prefix[i + 1] = prefix[i]! + (view.remaining[i] ?? 0);
+    prefixes.set(view, prefix);
+  }
+  return prefix;
+}
+
+/** Listeners ahead of a ticket that has not been called, by the view. */
+export function aheadOf(ticket: TicketPlace, view: GlobalView): number {
+  const second = Math.floor(ticket.at / 1000);
+  const fraction = (ticket.at - second * 1000) / 1000;
+  const index = second - view.binStart;
+  const known = view.remaining.length;
+  if (index < 0) return 0;
+  let ahead = prefixOf(view)[Math.min(index, known)]!;
+  if (index > known) ahead += (index - known) * view.arrivalsPerSecond;
+  const own = index < known ? (view.remaining[index] ?? 0) : view.arrivalsPerSecond;
+  ahead += fraction * own;
+  return Math.max(0, Math.round(ahead));
+}
+
+/** Position and estimate of a ticket's holder, from the view alone. */
+export function estimatePlace(ticket: TicketPlace, view: GlobalView): PlaceEstimate {
+  const cursor = view.cursors[ticket.shard] ?? 0;
+  if (ticket.seq <= cursor) return { position: null, ahead: null, etaSeconds: 0 };
+  // Those ahead on its own shard are known exactly: that is the answer when
+  // the room has one shard, and a floor for the estimate otherwise.
+  const local = ticket.seq - cursor - 1;
+  const single = Object.keys(view.cursors).length <= 1;
+  const ahead = single ? local : Math.max(aheadOf(ticket, view), local);
+  const position = ahead + 1;
+  // Nothing flowed lately but seats are free: the configured rate is the honest guess.
+  let perSecond = view.flowPerSecond;
+  if (perSecond <= 0 && view.live < view.capacity) perSecond = view.admitPerMinute / 60;
+  const etaSeconds = view.mode === "open" && perSecond > 0 ? position / perSecond : null;
+  return { position, ahead, etaSeconds };
+}

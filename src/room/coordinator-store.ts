@@ -1,0 +1,93 @@
+/**
+ * The coordinator's store on its Durable Object's SQLite database: the core
+ * (version, bucket, flows), one row per shard, and the shards' uncalled
+ * arrival bins. Numbered migrations, never edited once shipped.
+ */
+import type { ArrivalBin } from "../admission/arrivals.ts";
+import type { CoordinatorCore, CoordinatorStore, ShardRecord } from "../admission/coordinator.ts";
+
+import { runMigrations } from "./migrations.ts";
+
+const MIGRATIONS: readonly string[] = [
+  // 1: meta, shards, bins
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE shards (shard INTEGER PRIMARY KEY, data TEXT NOT NULL);
+   CREATE TABLE bins (
+     shard INTEGER NOT NULL,
+     bin INTEGER NOT NULL,
+     first_seq INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     PRIMARY KEY (shard, bin)
+   );`,
+];
+
+export function migrateCoordinator(sql: SqlStorage): void {
+  runMigrations(sql, MIGRATIONS);
+}
+
+export class SqlCoordinatorStore implements CoordinatorStore {
+  readonly #sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.#sql = sql;
+  }
+
+  getMeta<T>(key: string): T | null {
+    const row = this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+    return row === undefined ? null : (JSON.parse(row.value) as T);
+  }
+
+  setMeta(key: string, value: unknown): void {
+    this.#sql.exec(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      key,
+      JSON.stringify(value),
+    );
+  }
+
+  loadCore(): CoordinatorCore | null {
+    return this.getMeta<CoordinatorCore>("core");
+  }
+  saveCore(core: CoordinatorCore): void {
+    this.setMeta("core", core);
+  }
+  loadShards(): ShardRecord[] {
+    return this.#sql
+      .exec<{ data: string }>("SELECT data FROM shards ORDER BY shard")
+      .toArray()
+      .map((r) => JSON.parse(r.data) as ShardRecord);
+  }
+  saveShard(record: ShardRecord): void {
+    this.#sql.exec(
+      "INSERT INTO shards (shard, data) VALUES (?, ?) ON CONFLICT(shard) DO UPDATE SET data = excluded.data",
+      record.shard,
+      JSON.stringify(record),
+    );
+  }
+  loadBins(): { shard: number; bins: ArrivalBin[] }[] {
+    const byShard = new Map<number, ArrivalBin[]>();
+    for (const r of this.#sql
+      .exec<{ shard: number; bin: number; first_seq: number; count: number }>("SELECT * FROM bins")
+      .toArray()) {
+      const list = byShard.get(r.shard) ?? [];
+      list.push({ bin: r.bin, firstSeq: r.first_seq, count: r.count });
+      byShard.set(r.shard, list);
+    }
+    return [...byShard].map(([shard, bins]) => ({ shard, bins }));
+  }
+  saveBins(shard: number, bins: ArrivalBin[]): void {
+    for (const b of bins) {
+      this.#sql.exec(
+        `INSERT INTO bins (shard, bin, first_seq, count) VALUES (?, ?, ?, ?)
+         ON CONFLICT(shard, bin) DO UPDATE SET first_seq = excluded.first_seq, count = excluded.count`,
+        shard,
+        b.bin,
+        b.firstSeq,
+        b.count,
+      );
+    }
+  }
+  dropCalledBins(shard: number, through: number): void {
+    this.#sql.exec("DELETE FROM bins WHERE shard = ? AND first_seq + count - 1 <= ?", shard, through);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * RoomCoordinator: the Durable Object that coordinates one room's shards.
+ *
+ * A thin shell around the pure Coordinator: it owns the room's config (the
+ * deployment defaults overlaid with the room's overrides), answers shard
+ * syncs with orders, and serves the admin API. Each call runs in one
+ * synchronous SQLite transaction, so a sync's report and order are stored
+ * together or not at all.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { defaultsFromVars, effectiveConfig, type RoomConfig, type RoomConfigPatch } from "../admission/config.ts";
+import { Coordinator, type GlobalView, type ShardOrder, type ShardReport } from "../admission/coordinator.ts";
+import { clock } from "../clock.ts";
+import { type CallCounts, type CallKind, countCall } from "./calls.ts";
+import { migrateCoordinator, SqlCoordinatorStore } from "./coordinator-store.ts";
+
+export interface ConfigState {
+  room: string;
+  config: RoomConfig;
+  /** Fields set for this room; the rest are the deployment defaults. */
+  overrides: RoomConfigPatch;
+}
+
+export interface RoomStats {
+  room: string;
+  /** Admitted listeners holding a seat now. */
+  active: number;
+  capacity: number;
+  admitPerMinute: number;
+  mode: RoomConfig["mode"];
+  /** Listeners waiting for their turn. */
+  queued: number;
+  /** Listeners whose turn has come and who have not claimed their seat yet. */
+  called: number;
+  joined: number;
+  admittedTotal: number;
+  peakConcurrent: number;
+  peakAt: string | null;
+  left: number;
+  expired: number;
+  abandoned: number;
+  admissionsPerMinute: number;
+  arrivalsPerMinute: number;
+  shards: number;
+  activeShards: number;
+  /** Seats the coordinator has handed to shards (never above capacity unless it was lowered). */
+  allowance: number;
+  /** Shards that have ever synced, by index. */
+  shardIndices: number[];
+  /** Calls this coordinator has served, by kind. */
+  doCalls: CallCounts;
+}
+
+export class RoomCoordinator extends DurableObject<Env> {
+  #store!: SqlCoordinatorStore;
+  #coordinator!: Coordinator;
+  #defaults!: RoomConfig;
+  #overrides: RoomConfigPatch = {};
+  #initError: unknown = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      try {
+        migrateCoordinator(ctx.storage.sql);
+        this.#store = new SqlCoordinatorStore(ctx.storage.sql);
+        this.#defaults = defaultsFromVars(env);
+        this.#overrides = this.#store.getMeta<RoomConfigPatch>("overrides") ?? {};
+        this.#coordinator = new Coordinator(this.#store, this.#config(), clock.now());
+      } catch (err) {
+        // Keep the input gate usable: remember the failure and report it per call.
+        this.#initError = err;
+      }
+    });
+  }
+
+  #config(): RoomConfig {
+    return effectiveConfig(this.#defaults, this.#overrides);
+  }
+
+  #run<T>(kind: CallKind, room: string, op: (now: number) => T): T {
+    if (this.#initError !== null) throw this.#initError;
+    const now = clock.now();
+    return this.ctx.storage.transactionSync(() => {
+      countCall(this.#store, kind);
+      if (this.#store.getMeta<string>("room") === null) this.#store.setMeta("room", room);
+      return op(now);
+    });
+  }
+
+  /** A shard's sync: its report in, its order out. */
+  async sync(room: string, report: ShardReport): Promise<ShardOrder> {
+    return this.#run("sync", room, (now) => this.#coordinator.sync(report, now));
+  }
+
+  /** The room-wide view (admin and tests; edges read it from shards). */
+  async view(room: string): Promise<GlobalView> {
+    return this.#run("view", room, (now) => this.#coordinator.view(now));
+  }
+
+  async getConfig(room: string): Promise<ConfigState> {
+    return this.#run("admin", room, () => ({ room, config: this.#config(), overrides: { ...this.#overrides } }));
+  }
+
+  /** Apply a validated patch, all of it or nothing; shards see it at their next sync. */
+  async patchConfig(room: string, patch: RoomConfigPatch): Promise<ConfigState> {
+    return this.#run("admin", room, () => {
+      const overrides = { ...this.#overrides, ...patch };
+      this.#store.setMeta("overrides", overrides);
+      this.#overrides = overrides;
+      this.#coordinator.setConfig(this.#config());
+      return { room, config: this.#config(), overrides: { ...overrides } };
+    });
+  }
+
+  async stats(room: string): Promise<RoomStats> {
+    return this.#run("admin", room, (now) => {
+      const t = this.#coordinator.totals(now);
+      const config = this.#config();
+      return {
+        room,
+        active: t.live,
+        capacity: config.capacity,
+        admitPerMinute: config.admitPerMinute,
+        mode: config.mode,
+        queued: t.waiting,
+        called: t.reserved,
+        joined: t.joined,
+        admittedTotal: t.admittedTotal,
+        peakConcurrent: t.peakLive,
+        peakAt: t.peakAt === null ? null : new Date(t.peakAt).toISOString(),
+        left: t.left,
+        expired: t.expired,
+        abandoned: t.abandoned,
+        admissionsPerMinute: Math.round(t.flowPerSecond * 600) / 10,
+        arrivalsPerMinute: Math.round(t.arrivalsPerSecond * 600) / 10,
+        shards: config.shards,
+        activeShards: t.activeShards,
+        allowance: t.allowance,
+        shardIndices: this.#coordinator.shardIndices(),
+        doCalls: this.#store.getMeta<CallCounts>("calls") ?? {},
+      };
+    });
+  }
+}

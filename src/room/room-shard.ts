@@ -1,0 +1,213 @@
+/**
+ * RoomShard: the Durable Object holding one shard of a room — the listeners
+ * whose id hashes to it: their places in line, seats and reservations.
+ *
+ * A thin shell around the pure Shard (a Ledger plus its sync glue). Every
+ * call runs in one synchronous SQLite transaction. A sync with the
+ * coordinator runs under blockConcurrencyWhile, so the order it brings back
+ * applies to exactly the state that was reported. One alarm is kept at the
+ * earlier of the ledger's next wake-up and the next sync while busy.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { timingsFromVars } from "../admission/config.ts";
+import { type GlobalView, MAX_VIEW_REVOKED, SYNC_INTERVAL_MS } from "../admission/coordinator.ts";
+import type { ClaimOutcome, RenewOutcome } from "../admission/ledger.ts";
+import { Shard } from "../admission/shard.ts";
+import { clock } from "../clock.ts";
+import { type CallCounts, type CallKind, countCall } from "./calls.ts";
+import { migrate, SqlLedgerStore } from "./sql-store.ts";
+
+export interface ShardJoin {
+  seq: number;
+  /** When the shard took the arrival (ms); orders listeners across shards. */
+  at: number;
+  claim: ClaimOutcome;
+  /** The room-wide view, with this shard's cursor as it is now. */
+  view: GlobalView | null;
+}
+
+interface Identity {
+  room: string;
+  index: number;
+}
+
+/** The name of shard `index` of `room` (room ids never contain ':'). */
+export function shardName(room: string, index: number): string {
+  return `${room}:${index}`;
+}
+
+export class RoomShard extends DurableObject<Env> {
+  #store!: SqlLedgerStore;
+  #shard: Shard | null = null;
+  #identity: Identity | null = null;
+  #lastSync = 0;
+  #alarmAt: number | null = null;
+  #initError: unknown = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      try {
+        migrate(ctx.storage.sql);
+        this.#store = new SqlLedgerStore(ctx.storage.sql);
+        this.#identity = this.#store.getMeta<Identity>("identity");
+        if (this.#identity !== null) this.#shard = this.#newShard(this.#identity.index);
+        this.#alarmAt = await ctx.storage.getAlarm();
+      } catch (err) {
+        this.#initError = err;
+      }
+    });
+  }
+
+  #newShard(index: number): Shard {
+    return new Shard(
+      index,
+      this.#store,
+      this.#store,
+      timingsFromVars(this.env),
+      { newId: () => crypto.randomUUID() },
+      clock.now(),
+    );
+  }
+
+  /** The shard, created on the first call that names it. */
+  #ensure(room: string, index: number): Shard {
+    if (this.#initError !== null) throw this.#initError;
+    if (this.#shard === null) {
+      this.#identity = { room, index };
+      this.#store.setMeta("identity", this.#identity);
+      this.#shard = this.#newShard(index);
+    }
+    return this.#shard;
+  }
+
+  #run<T>(kind: CallKind, shard: Shard, op: (now: number) => T): T {
+    const now = clock.now();
+    try {
+      return this.ctx.storage.transactionSync(() => {
+        countCall(this.#store, kind);
+        return op(now);
+      });
+    } catch (err) {
+      shard.ledger.reload(now);
+      throw err;
+    }
+  }
+
+  /** Report to the coordinator and apply its order, atomically for this shard. */
+  async #sync(): Promise<void> {
+    const shard = this.#shard;
+    const identity = this.#identity;
+    if (shard === null || identity === null) return;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      const report = this.#run("sync", shard, (now) => shard.report(now));
+      const stub = this.env.ROOM_COORDINATOR.getByName(identity.room);
+      try {
+        const order = await stub.sync(identity.room, report);
+        this.#run("sync", shard, (now) => shard.apply(order, report, now));
+        this.#lastSync = clock.now();
+      } catch (err) {
+        // Keep the allowance in force; try again on the next alarm.
+        console.warn("shard sync failed", identity.room, identity.index, String(err));
+      }
+    });
+    await this.#schedule();
+  }
+
+  #syncDue(now: number): boolean {
+    return now - this.#lastSync >= SYNC_INTERVAL_MS;
+  }
+
+  async #schedule(): Promise<void> {
+    const shard = this.#shard;
+    if (shard === null) return;
+    const now = clock.now();
+    let wake = shard.ledger.nextWake(now);
+    if (shard.busy()) {
+      const next = Math.max(now, this.#lastSync + SYNC_INTERVAL_MS);
+      wake = wake === null ? next : Math.min(wake, next);
+    }
+    if (wake === this.#alarmAt) return;
+    if (wake === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(wake);
+    this.#alarmAt = wake;
+  }
+
+  /** Take a place in line; admitted at once when this shard has a free seat and nobody waits. */
+  async join(room: string, index: number, sub: string): Promise<ShardJoin> {
+    const shard = this.#ensure(room, index);
+    let out = this.#run("join", shard, (now) => ({ ...shard.ledger.join(sub, now), at: now }));
+    const alone = shard.ledger.counters.tail - shard.ledger.counters.cursor === 1;
+    if (out.claim.kind === "waiting" && (alone || this.#syncDue(clock.now()))) {
+      // No free seat here: ask the coordinator now rather than at the next tick — at
+      // once for the first one waiting (the others wait behind it anyway).
+      await this.#sync();
+      const claim = this.#run("claim", shard, (now) => shard.ledger.claim(sub, out.seq, now));
+      out = { ...out, claim };
+    } else {
+      await this.#schedule();
+    }
+    return { seq: out.seq, at: out.at, claim: out.claim, view: this.#freshView(shard) };
+  }
+
+  /** Claim the seat this listener was called for (idempotent). */
+  async claim(room: string, index: number, sub: string, seq: number): Promise<ClaimOutcome> {
+    const shard = this.#ensure(room, index);
+    const claim = this.#run("claim", shard, (now) => shard.ledger.claim(sub, seq, now));
+    await this.#schedule();
+    return claim;
+  }
+
+  async renew(room: string, index: number, sid: string, sub: string): Promise<RenewOutcome> {
+    const shard = this.#ensure(room, index);
+    const out = this.#run("renew", shard, (now) => shard.ledger.renew(sid, sub, now));
+    await this.#schedule();
+    return out;
+  }
+
+  async leave(room: string, index: number, sid: string, sub: string): Promise<boolean> {
+    const shard = this.#ensure(room, index);
+    const out = this.#run("leave", shard, (now) => shard.ledger.leave(sid, sub, now));
+    await this.#schedule();
+    return out;
+  }
+
+  /** The room-wide view as this shard last heard it, refreshed when older than a sync interval. */
+  async view(room: string, index: number): Promise<GlobalView> {
+    const shard = this.#ensure(room, index);
+    this.#run("view", shard, () => undefined);
+    if (shard.view === null || this.#syncDue(clock.now())) await this.#sync();
+    const view = this.#freshView(shard);
+    if (view === null) throw new Error("no view: the coordinator could not be reached");
+    return view;
+  }
+
+  /** The last room-wide view with what this shard knows better: its cursor and its revocations. */
+  #freshView(shard: Shard): GlobalView | null {
+    const view = shard.view;
+    if (view === null) return null;
+    const own = this.#store.revokedSids(clock.now(), MAX_VIEW_REVOKED);
+    const known = new Set(view.revoked);
+    const revoked = [...view.revoked, ...own.filter((sid) => !known.has(sid))];
+    return { ...view, cursors: { ...view.cursors, [shard.index]: shard.ledger.counters.cursor }, revoked };
+  }
+
+  /** Sync now (admin: exact stats). */
+  async syncNow(room: string, index: number): Promise<void> {
+    this.#ensure(room, index);
+    await this.#sync();
+  }
+
+  async calls(): Promise<CallCounts> {
+    return this.#store.getMeta<CallCounts>("calls") ?? {};
+  }
+
+  override async alarm(): Promise<void> {
+    this.#alarmAt = null;
+    const shard = this.#shard;
+    if (shard === null) return;
+    this.#run("alarm", shard, (now) => shard.ledger.settle(now));
+    if (shard.busy() && this.#syncDue(clock.now())) await this.#sync();
+    else await this.#schedule();
+  }
+}
