@@ -257,19 +257,30 @@ export class Coordinator {
     const avail = Math.max(0, this.#config.capacity - others.seats - held);
     this.#core.bucket = refill(this.#core.bucket, this.#config.admitPerMinute, now);
     const tokens = Math.max(0, Math.floor(this.#core.bucket.tokens - others.earmarked - report.reserved));
-    const budget = this.#config.mode === "open" ? Math.min(avail, tokens) : 0;
 
-    const plan = this.#plan(budget, report.shard, now);
+    // Seats others could take now exclude those this shard has freed but not
+    // yet given back (they are released only once the shard confirms).
+    const shared = Math.max(0, this.#config.capacity - others.seats - Math.max(report.capacity, held));
+    const plan =
+      this.#config.mode === "open"
+        ? this.#plan(
+            { shared: Math.min(shared, avail), own: avail - Math.min(shared, avail), tokens },
+            report.shard,
+            now,
+          )
+        : this.#plan({ shared: 0, own: 0, tokens: 0 }, report.shard, now);
     const calls = plan.mine;
     let spare = 0;
     const quiet = rec.arrivalRate === 0 && report.tail === report.cursor;
-    if (plan.othersWaiting === 0 && budget > calls && !quiet) {
+    // Spare comes only out of what the plan left over (seats it gave to
+    // other shards' listeners stay theirs until those shards sync).
+    if (plan.othersWaiting === 0 && plan.left > 0 && !quiet) {
       // Nobody waits elsewhere: let this shard seat its own arrivals at once,
       // about two seconds' worth, and no more than its share of what is free.
       const active = Math.max(1, this.#activeCount(now));
-      const share = Math.ceil((budget - calls) / active);
+      const share = Math.ceil(plan.left / active);
       const demand = Math.ceil(2 * rec.arrivalRate);
-      spare = Math.min(budget - calls, share, Math.max(SPARE_FLOOR, demand));
+      spare = Math.min(plan.left, share, Math.max(SPARE_FLOOR, demand));
     }
 
     const target = held + calls + spare;
@@ -519,13 +530,20 @@ export class Coordinator {
   }
 
   /**
-   * Share `budget` calls out oldest second first, across all active shards,
-   * and return this shard's part. Only seconds every active shard has fully
-   * reported are called. Within the last, partly served second, shards take
-   * turns in an order that rotates with the second. `othersWaiting` counts
-   * listeners of other active shards the budget could not serve.
+   * Share calls out oldest second first, across all active shards, and
+   * return this shard's part. Only seconds every active shard has fully
+   * reported are called. Within one second, shards take turns in an order
+   * that rotates with the second. `shared` seats may go to anyone, `own`
+   * seats (freed here, not yet given back) only to this shard; the walk stops
+   * at the first listener it cannot serve, so nobody younger is called ahead
+   * of it. `othersWaiting` counts listeners of other active shards left
+   * waiting; `left` is what no listener in line needed.
    */
-  #plan(budget: number, self: number, now: number): { mine: number; othersWaiting: number } {
+  #plan(
+    pools: { shared: number; own: number; tokens: number },
+    self: number,
+    now: number,
+  ): { mine: number; othersWaiting: number; left: number } {
     let completeBefore = Infinity;
     let othersWaiting = 0;
     const active = new Set<number>();
@@ -535,10 +553,10 @@ export class Coordinator {
       completeBefore = Math.min(completeBefore, r.completeBefore);
       if (r.shard !== self) othersWaiting += Math.max(0, r.tail - r.through);
     }
-    let left = budget;
+    let { shared, own, tokens } = pools;
     let mine = 0;
-    for (const second of this.#seconds) {
-      if (left === 0 || second >= completeBefore) break;
+    walk: for (const second of this.#seconds) {
+      if (tokens === 0 || second >= completeBefore) break;
       const entries = this.#bySecond.get(second);
       if (entries === undefined) continue;
       const waiting: { shard: number; n: number }[] = [];
@@ -550,12 +568,22 @@ export class Coordinator {
       const turn = (shard: number) => (((shard - second) % 7919) + 7919) % 7919;
       waiting.sort((x, y) => turn(x.shard) - turn(y.shard));
       for (const w of waiting) {
-        const take = Math.min(w.n, left);
-        left -= take;
-        if (w.shard === self) mine += take;
-        else othersWaiting -= take;
+        let take: number;
+        if (w.shard === self) {
+          take = Math.min(w.n, own + shared, tokens);
+          const fromOwn = Math.min(take, own);
+          own -= fromOwn;
+          shared -= take - fromOwn;
+          mine += take;
+        } else {
+          take = Math.min(w.n, shared, tokens);
+          shared -= take;
+          othersWaiting -= take;
+        }
+        tokens -= take;
+        if (take < w.n) break walk;
       }
     }
-    return { mine, othersWaiting: Math.max(0, othersWaiting) };
+    return { mine, othersWaiting: Math.max(0, othersWaiting), left: Math.min(own + shared, tokens) };
   }
 }

@@ -74,7 +74,7 @@ export function estimatePlace(ticket: TicketPlace, view: GlobalView): PlaceEstim
   // Those ahead on its own shard are known exactly: that is the answer when
   // the room has one shard, and a floor for the estimate otherwise.
   const local = ticket.seq - cursor - 1;
-  const single = Object.keys(view.cursors).length <= 1;
+  const single = view.shards <= 1;
   const ahead = single ? local : Math.max(aheadOf(ticket, view), local);
   const position = ahead + 1;
   // Nothing flowed lately but seats are free: the configured rate is the honest guess.

@@ -141,9 +141,9 @@ export class MemoryLedgerStore implements LedgerStore, ShardLocalStore {
     while (heap.size > 0 && this.leases.get(heap.topValue()!)?.expiresAt !== heap.topKey()) heap.pop();
   }
   expiredLeases(now: number, limit: number): Lease[] {
-    this.#liveLeaseTop();
     const heap = this.#leaseExpiry;
     const due: Lease[] = [];
+    // Every lease has an entry at its expiry: none due when no entry is.
     if (heap.size === 0 || heap.topKey()! > now) return due;
     const seen = new Set<string>();
     while (due.length < limit && heap.size > 0 && heap.topKey()! <= now) {
@@ -211,7 +211,6 @@ export class MemoryLedgerStore implements LedgerStore, ShardLocalStore {
     while (heap.size > 0 && !this.batches.has(heap.topValue()!)) heap.pop();
   }
   expiredBatches(now: number, limit: number): CallBatch[] {
-    this.#liveBatchTop();
     const heap = this.#batchExpiry;
     const due: CallBatch[] = [];
     while (due.length < limit && heap.size > 0 && heap.topKey()! <= now) {
