@@ -78,6 +78,8 @@ export interface ShardOrder {
   version: number;
   /** The shard's allowance: live + reserved may not exceed it. */
   capacity: number;
+  /** Grant a new lease only while live leases are below this (at most the allowance). */
+  liveLimit: number;
   /** Call no further than this sequence number; null: as far as the allowance allows. */
   callThrough: number | null;
   mode: AdmissionLimits["mode"];
@@ -264,11 +266,18 @@ export class Coordinator {
     const plan =
       this.#config.mode === "open"
         ? this.#plan(
-            { shared: Math.min(shared, avail), own: avail - Math.min(shared, avail), tokens },
+            {
+              shared: Math.min(shared, avail),
+              own: avail - Math.min(shared, avail),
+              tokens,
+              // Tokens earmarked for seats this shard has not given back yet stay
+              // earmarked for other shards until it confirms, like the seats.
+              othersTokens: Math.max(0, tokens - Math.max(0, report.capacity - held)),
+            },
             report.shard,
             now,
           )
-        : this.#plan({ shared: 0, own: 0, tokens: 0 }, report.shard, now);
+        : this.#plan({ shared: 0, own: 0, tokens: 0, othersTokens: 0 }, report.shard, now);
     const calls = plan.mine;
     let spare = 0;
     const quiet = rec.arrivalRate === 0 && report.tail === report.cursor;
@@ -277,13 +286,18 @@ export class Coordinator {
     if (plan.othersWaiting === 0 && plan.left > 0 && !quiet) {
       // Nobody waits elsewhere: let this shard seat its own arrivals at once,
       // about two seconds' worth, and no more than its share of what is free.
-      const active = Math.max(1, this.#activeCount(now));
-      const share = Math.ceil(plan.left / active);
+      // Shards that have not reported their newest arrivals may need seats too:
+      // share over every shard of the room, not only the busy ones.
+      const among = Math.max(1, this.#config.shards ?? 1, this.#shards.size);
+      const share = Math.floor(plan.left / among);
       const demand = Math.ceil(2 * rec.arrivalRate);
       spare = Math.min(plan.left, share, Math.max(SPARE_FLOOR, demand));
     }
 
     const target = held + calls + spare;
+    // Seats this shard may fill with new leases: below what the room can still
+    // hold, so a lowered capacity stops claims of seats reserved earlier.
+    const liveLimit = Math.max(0, this.#config.capacity - others.seats);
     this.#core.version += 1;
     rec.sent = target;
     rec.sentVersion = this.#core.version;
@@ -296,6 +310,7 @@ export class Coordinator {
     return {
       version: rec.sentVersion,
       capacity: target,
+      liveLimit,
       callThrough: spare > 0 ? null : rec.through,
       mode: this.#config.mode,
       view: this.view(now),
@@ -417,8 +432,9 @@ export class Coordinator {
     rec.revoked = report.revoked;
     rec.cursor = report.cursor;
 
-    if (report.bins.length > 0) this.#mergeBins(rec, report.bins);
+    // Through first: a lost order may have marked bins called that are not.
     this.#setThrough(rec, through);
+    if (report.bins.length > 0) this.#mergeBins(rec, report.bins);
 
     let live = 0;
     for (const r of this.#shards.values()) live += r.live;
@@ -540,7 +556,7 @@ export class Coordinator {
    * waiting; `left` is what no listener in line needed.
    */
   #plan(
-    pools: { shared: number; own: number; tokens: number },
+    pools: { shared: number; own: number; tokens: number; othersTokens: number },
     self: number,
     now: number,
   ): { mine: number; othersWaiting: number; left: number } {
@@ -553,7 +569,7 @@ export class Coordinator {
       completeBefore = Math.min(completeBefore, r.completeBefore);
       if (r.shard !== self) othersWaiting += Math.max(0, r.tail - r.through);
     }
-    let { shared, own, tokens } = pools;
+    let { shared, own, tokens, othersTokens } = pools;
     let mine = 0;
     walk: for (const second of this.#seconds) {
       if (tokens === 0 || second >= completeBefore) break;
@@ -567,7 +583,8 @@ export class Coordinator {
       }
       const turn = (shard: number) => (((shard - second) % 7919) + 7919) % 7919;
       waiting.sort((x, y) => turn(x.shard) - turn(y.shard));
-      for (const w of waiting) {
+      const partial = this.#shareOut(waiting, self, { shared, own, tokens });
+      for (const w of partial ?? waiting) {
         let take: number;
         if (w.shard === self) {
           take = Math.min(w.n, own + shared, tokens);
@@ -576,14 +593,53 @@ export class Coordinator {
           shared -= take - fromOwn;
           mine += take;
         } else {
-          take = Math.min(w.n, shared, tokens);
+          take = Math.min(w.n, shared, tokens, othersTokens);
+          othersTokens -= take;
           shared -= take;
           othersWaiting -= take;
         }
         tokens -= take;
-        if (take < w.n) break walk;
+        othersTokens = Math.min(othersTokens, tokens);
+        if (partial === null && take < w.n) break walk;
       }
+      if (partial !== null) break;
     }
     return { mine, othersWaiting: Math.max(0, othersWaiting), left: Math.min(own + shared, tokens) };
+  }
+
+  /**
+   * A second the pools cannot serve whole is shared out in proportion to
+   * each shard's waiting listeners (the rounding remainder in turn order), so
+   * every shard works through that second at the same pace: shards that sync
+   * later still find their earliest arrivals of the second next in line, and
+   * nobody called elsewhere arrived much later than they did. Null when the
+   * pools serve the whole second.
+   */
+  #shareOut(
+    waiting: { shard: number; n: number }[],
+    self: number,
+    pools: { shared: number; own: number; tokens: number },
+  ): { shard: number; n: number }[] | null {
+    let total = 0;
+    let selfWaiting = 0;
+    for (const w of waiting) {
+      total += w.n;
+      if (w.shard === self) selfWaiting = w.n;
+    }
+    const budget = Math.min(pools.tokens, pools.shared + Math.min(pools.own, selfWaiting));
+    if (budget >= total) return null;
+    let given = 0;
+    const shares = waiting.map((w) => {
+      const n = Math.floor((budget * w.n) / total);
+      given += n;
+      return { shard: w.shard, n };
+    });
+    for (let i = 0; given < budget && i < shares.length; i++) {
+      if (shares[i]!.n < waiting[i]!.n) {
+        shares[i]!.n += 1;
+        given += 1;
+      }
+    }
+    return shares;
   }
 }

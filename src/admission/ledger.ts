@@ -85,10 +85,12 @@ export interface Counters {
 
 /**
  * What the ledger runs with: a room's config, or for a shard of a sharded
- * room the allowance its coordinator gave it (`capacity`) and how far it may
- * call (`callThrough`; null: as far as seats and tokens allow).
+ * room the allowance its coordinator gave it (`capacity`), below how many
+ * live leases it may grant new ones (`liveLimit`; lower than the allowance
+ * only while the room's capacity was lowered) and how far it may call
+ * (`callThrough`; null: as far as seats and tokens allow).
  */
-export type LedgerConfig = AdmissionLimits & { callThrough?: number | null };
+export type LedgerConfig = AdmissionLimits & { callThrough?: number | null; liveLimit?: number };
 
 /** Synchronous storage the ledger runs on (SQLite in a Durable Object, maps in tests). */
 export interface LedgerStore {
@@ -382,7 +384,9 @@ export class Ledger {
     if (this.#store.isSpent(sub, now)) return { kind: "spent" };
     if (this.#config.mode === "hold") return { kind: "waiting", reason: "hold" };
     if (seq > this.#c.cursor) return { kind: "waiting", reason: "not_called" };
-    if (this.#c.live >= this.#config.capacity) return { kind: "waiting", reason: "full" };
+    if (this.#c.live >= Math.min(this.#config.capacity, this.#config.liveLimit ?? Infinity)) {
+      return { kind: "waiting", reason: "full" };
+    }
 
     const batch = this.#store.batchContaining(seq);
     if (batch !== null && batch.outstanding > 0) {

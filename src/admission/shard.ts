@@ -20,6 +20,7 @@ export interface ShardLocal {
   /** Bins before this second were acknowledged by the coordinator. */
   ackedBefore: number;
   capacity: number;
+  liveLimit: number;
   callThrough: number | null;
   mode: ShardOrder["mode"];
 }
@@ -30,7 +31,7 @@ export interface ShardLocalStore {
 }
 
 function initialLocal(): ShardLocal {
-  return { appliedVersion: 0, ackedBefore: 0, capacity: 0, callThrough: 0, mode: "open" };
+  return { appliedVersion: 0, ackedBefore: 0, capacity: 0, liveLimit: 0, callThrough: 0, mode: "open" };
 }
 
 export class Shard {
@@ -67,6 +68,7 @@ export class Shard {
       admitPerMinute: UNLIMITED_RATE,
       mode: this.#local.mode,
       callThrough: this.#local.callThrough,
+      liveLimit: this.#local.liveLimit ?? this.#local.capacity,
     };
   }
 
@@ -86,7 +88,9 @@ export class Shard {
       left: c.left,
       expired: c.expired,
       abandoned: c.abandoned,
-      bins: this.#store.arrivalBins(this.#local.ackedBefore),
+      // Every second with someone not yet called (called ones are pruned), so a
+      // coordinator that lost track through a lost order learns them again.
+      bins: this.#store.arrivalBins(0),
       completeBefore: Math.floor(now / 1000),
       revoked: this.#store.revokedSids(now, MAX_VIEW_REVOKED),
     };
@@ -98,6 +102,7 @@ export class Shard {
       appliedVersion: order.version,
       ackedBefore: report.completeBefore,
       capacity: order.capacity,
+      liveLimit: order.liveLimit,
       callThrough: order.callThrough,
       mode: order.mode,
     };

@@ -1,0 +1,274 @@
+import { describe, expect, it } from "vitest";
+import type { AdmissionLimits, Timings } from "../../src/admission/config.ts";
+import { Coordinator, LOST_AFTER_MS, type ShardOrder, SPARE_FLOOR } from "../../src/admission/coordinator.ts";
+import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/admission/memory-store.ts";
+import { Shard } from "../../src/admission/shard.ts";
+
+const T0 = Date.UTC(2026, 0, 1);
+const SECOND = Math.floor(T0 / 1000);
+const timings: Timings = { passTtlMs: 600_000, claimWindowMs: 30_000, ticketTtlMs: 3_600_000 };
+
+/** A room of `n` shards and a coordinator on in-memory stores; times are ms after T0. */
+function room(n: number, limits: AdmissionLimits) {
+  let id = 0;
+  const deps = { newId: () => `sid-${++id}` };
+  let config = limits;
+  const coordinator = new Coordinator(new MemoryCoordinatorStore(), config, T0);
+  const stores = Array.from({ length: n }, () => new MemoryLedgerStore());
+  const shards = stores.map((store, i) => new Shard(i, store, store, timings, deps, T0));
+  let joined = 0;
+  return {
+    coordinator,
+    shards,
+    /** Report, order, apply; with `lost`, the order never reaches the shard. */
+    sync(i: number, at: number, lost = false): ShardOrder {
+      const s = shards[i]!;
+      const report = s.report(T0 + at);
+      const order = coordinator.sync(report, T0 + at);
+      if (!lost) s.apply(order, report, T0 + at);
+      return order;
+    },
+    join(i: number, at: number) {
+      const sub = `l${++joined}`;
+      const out = shards[i]!.ledger.join(sub, T0 + at);
+      return { sub, seq: out.seq, admitted: out.claim.kind === "admitted" };
+    },
+    claim(i: number, l: { sub: string; seq: number }, at: number) {
+      return shards[i]!.ledger.claim(l.sub, l.seq, T0 + at);
+    },
+    setLimits(next: Partial<AdmissionLimits>) {
+      config = { ...config, ...next };
+      coordinator.setConfig(config);
+    },
+    cursor: (i: number) => shards[i]!.ledger.counters.cursor,
+    live: () => shards.reduce((a, s) => a + s.ledger.counters.live, 0),
+    /** Allowances in force at the shards. */
+    allowances: () => shards.reduce((a, s) => a + s.local.capacity, 0),
+  };
+}
+
+describe("Coordinator", () => {
+  it("does not let a lost order take the room over its cap", () => {
+    const r = room(2, { capacity: 4, admitPerMinute: 600, mode: "open" });
+    // Nobody waits anywhere: shard 0 gets a spare allowance of all 4 seats.
+    const a0 = r.join(0, 0);
+    const first = r.sync(0, 0);
+    expect(first.capacity).toBe(4);
+    expect(first.callThrough).toBeNull();
+    // Shard 1's listeners find no seat left.
+    const b = [r.join(1, 100), r.join(1, 100), r.join(1, 100), r.join(1, 100)];
+    expect(r.sync(1, 200).capacity).toBe(0);
+    // Shard 0 is ordered down to what it holds, but the order is lost: it keeps its 4...
+    expect(r.sync(0, 1_000, true).capacity).toBe(1);
+    expect(r.shards[0]!.local.capacity).toBe(4);
+    expect(r.coordinator.accountedSeats()).toBe(4);
+    // ...and fills them on its own.
+    expect(r.claim(0, a0, 1_100).kind).toBe("admitted");
+    for (let k = 0; k < 3; k++) expect(r.join(0, 1_100).admitted).toBe(true);
+    expect(r.live()).toBe(4);
+    // The coordinator still counts them, so shard 1 gets nothing.
+    for (const at of [1_200, 2_200, 3_200]) {
+      expect(r.sync(1, at).capacity).toBe(0);
+      expect(r.cursor(1)).toBe(0);
+      expect(r.allowances()).toBeLessThanOrEqual(4);
+      expect(r.coordinator.accountedSeats()).toBeLessThanOrEqual(4);
+    }
+    for (const l of b) expect(r.claim(1, l, 3_300).kind).toBe("waiting");
+    expect(r.live()).toBe(4);
+  });
+
+  it("reclaims an allowance lowered with capacity only once the shard confirms it", () => {
+    const r = room(2, { capacity: 6, admitPerMinute: 600, mode: "open" });
+    const a = [r.join(0, 0), r.join(0, 0)];
+    expect(r.sync(0, 0).capacity).toBe(SPARE_FLOOR);
+    for (const l of a) expect(r.claim(0, l, 100).kind).toBe("admitted");
+    r.setLimits({ capacity: 3 });
+    const b0 = r.join(1, 500);
+    // Shard 0 still holds an allowance of 4: nothing for shard 1.
+    expect(r.sync(1, 600).capacity).toBe(0);
+    // Shard 0 is ordered down to the 2 it holds...
+    expect(r.sync(0, 1_000).capacity).toBe(2);
+    expect(r.shards[0]!.local.capacity).toBe(2);
+    // ...but until it confirms, the coordinator still counts the 4 it had.
+    expect(r.coordinator.accountedSeats()).toBe(4);
+    expect(r.sync(1, 1_100).capacity).toBe(0);
+    expect(r.cursor(1)).toBe(0);
+    // Its next report confirms the 2; the freed seat goes to shard 1's listener.
+    r.sync(0, 2_000);
+    expect(r.coordinator.accountedSeats()).toBe(2);
+    expect(r.sync(1, 2_100).capacity).toBe(1);
+    expect(r.cursor(1)).toBe(1);
+    expect(r.claim(1, b0, 2_200).kind).toBe("admitted");
+    expect(r.live()).toBe(3);
+  });
+
+  it("grants no pass above a lowered capacity once the shard has its order", () => {
+    const r = room(2, { capacity: 3, admitPerMinute: 600, mode: "open" });
+    const a = [r.join(0, 0), r.join(0, 0), r.join(0, 0)];
+    r.sync(0, 0); // all three are called: their seats are reserved
+    expect(r.claim(0, a[0]!, 100).kind).toBe("admitted");
+    r.setLimits({ capacity: 1 });
+    r.sync(0, 1_000);
+    r.sync(1, 1_000);
+    // The room holds 1 live lease, at its new capacity: the other two must wait (nobody is evicted).
+    expect(r.claim(0, a[1]!, 1_100).kind).toBe("waiting");
+    expect(r.claim(0, a[2]!, 1_100).kind).toBe("waiting");
+    expect(r.live()).toBe(1);
+  });
+
+  it("does not let a lost shard block calls on the others", () => {
+    const r = room(2, { capacity: 10, admitPerMinute: 600, mode: "hold" });
+    const a0 = r.join(0, 200);
+    r.sync(0, 900); // shard 0 reports its listener, then falls silent
+    const b0 = r.join(1, 1_500);
+    r.sync(1, 1_900);
+    r.setLimits({ mode: "open" });
+    // While shard 0 may still report, the second b0 arrived in is not complete: b0 waits.
+    for (const at of [2_100, 3_100, 4_100, 5_100, 900 + LOST_AFTER_MS - 100]) {
+      r.sync(1, at);
+      expect(r.cursor(1)).toBe(0);
+    }
+    // Silent for LOST_AFTER_MS, shard 0 no longer holds anyone back.
+    r.sync(1, 900 + LOST_AFTER_MS);
+    expect(r.cursor(1)).toBe(1);
+    expect(r.claim(1, b0, 6_000).kind).toBe("admitted");
+    // Back again, its own listener is called at its first sync.
+    r.sync(0, 7_000);
+    expect(r.cursor(0)).toBe(1);
+    expect(r.claim(0, a0, 7_100).kind).toBe("admitted");
+  });
+
+  it("calls nobody in hold mode", () => {
+    const r = room(3, { capacity: 30, admitPerMinute: 600, mode: "hold" });
+    const waiting: { shard: number; l: ReturnType<typeof r.join> }[] = [];
+    for (let t = 0; t < 10_000; t += 250) {
+      if (t < 5_000) waiting.push({ shard: (t / 250) % 3, l: r.join((t / 250) % 3, t) });
+      if (t % 1_000 === 0) {
+        for (let i = 0; i < 3; i++) {
+          const order = r.sync(i, t + 10 * i);
+          expect(order.mode).toBe("hold");
+          expect(order.capacity).toBe(0);
+        }
+      }
+      for (const { shard, l } of waiting) expect(r.claim(shard, l, t)).toEqual({ kind: "waiting", reason: "hold" });
+    }
+    expect([0, 1, 2].map(r.cursor)).toEqual([0, 0, 0]);
+    expect(r.coordinator.accountedSeats()).toBe(0);
+    // Open again: everyone is called and seated.
+    r.setLimits({ mode: "open" });
+    for (const at of [10_000, 11_000]) for (let i = 0; i < 3; i++) r.sync(i, at + 10 * i);
+    for (const { shard, l } of waiting) expect(r.claim(shard, l, 11_500).kind).toBe("admitted");
+    expect(r.live()).toBe(waiting.length);
+  });
+
+  it("gives a spare allowance only while nobody waits on another shard", () => {
+    const r = room(2, { capacity: 10, admitPerMinute: 600, mode: "open" });
+    r.join(0, 100);
+    const spare = r.sync(0, 200);
+    expect(spare.callThrough).toBeNull();
+    expect(spare.capacity).toBeGreaterThan(1);
+    // Shard 1's listener waits for its second to be reported everywhere: no spare for shard 1...
+    const b0 = r.join(1, 300);
+    const order1 = r.sync(1, 400);
+    expect(order1.callThrough).toBe(0);
+    expect(order1.capacity).toBe(0);
+    // ...and, while it waits, none for shard 0 either: only what it holds.
+    const order0 = r.sync(0, 1_200);
+    expect(order0.callThrough).not.toBeNull();
+    expect(order0.capacity).toBe(1);
+    r.sync(1, 1_400);
+    expect(r.cursor(1)).toBe(1);
+    expect(r.claim(1, b0, 1_500).kind).toBe("admitted");
+    // Nobody waits any more: shard 0 gets a spare allowance again and seats a newcomer at once.
+    r.join(0, 2_100);
+    const again = r.sync(0, 2_200);
+    expect(again.callThrough).toBeNull();
+    expect(again.capacity).toBeGreaterThan(r.shards[0]!.ledger.counters.live + r.shards[0]!.ledger.counters.reserved);
+    expect(r.join(0, 2_300).admitted).toBe(true);
+  });
+
+  it("shows per-shard cursors and per-second remaining counts that add up to those not yet called", () => {
+    const r = room(3, { capacity: 4, admitPerMinute: 600, mode: "hold" });
+    for (let k = 0; k < 2; k++) r.join(0, 100);
+    r.join(1, 1_100);
+    for (let k = 0; k < 3; k++) r.join(2, 2_100);
+    for (let i = 0; i < 3; i++) r.sync(i, 3_000 + i);
+    const held = r.coordinator.view(T0 + 4_000);
+    expect(held.cursors).toEqual({ 0: 0, 1: 0, 2: 0 });
+    expect(held.binStart).toBe(SECOND);
+    expect(held.remaining).toEqual([2, 1, 3]);
+
+    // Open with 4 seats: the 2 + 1 of the first two seconds and 1 of the 3 in the third.
+    r.setLimits({ mode: "open" });
+    for (let i = 0; i < 3; i++) r.sync(i, 4_000 + i);
+    expect([0, 1, 2].map(r.cursor)).toEqual([2, 1, 1]);
+    const view = r.coordinator.view(T0 + 5_000);
+    expect(view.cursors).toEqual({ 0: 2, 1: 1, 2: 1 });
+    expect(view.binStart).toBe(SECOND + 2);
+    expect(view.remaining).toEqual([2]);
+    const notCalled = r.shards.reduce((a, s) => a + s.ledger.counters.tail - s.ledger.counters.cursor, 0);
+    expect(view.remaining.reduce((a, b) => a + b, 0)).toBe(notCalled);
+  });
+
+  it("keeps a listener's place in line when the order calling it is lost", () => {
+    const r = room(2, { capacity: 1, admitPerMinute: 600, mode: "hold" });
+    const a0 = r.join(0, 0);
+    r.sync(0, 500);
+    r.sync(0, 1_500);
+    r.join(1, 2_000); // two seconds after a0
+    r.sync(0, 2_500);
+    r.sync(1, 2_500);
+    r.setLimits({ mode: "open" });
+    // The order calling a0 is lost; shard 0's next sync tells the coordinator a0 was not called.
+    r.sync(0, 3_500, true);
+    r.sync(1, 3_600);
+    r.sync(0, 4_500);
+    // The view still counts a0 among those not yet called...
+    const view = r.coordinator.view(T0 + 5_500);
+    const notCalled = r.shards.reduce((a, s) => a + s.ledger.counters.tail - view.cursors[s.index]!, 0);
+    expect(view.remaining.reduce((a, b) => a + b, 0)).toBe(notCalled);
+    // ...and the one seat goes to a0, who arrived first.
+    r.sync(1, 4_600);
+    r.sync(0, 5_500);
+    r.sync(1, 5_600);
+    expect(r.cursor(0)).toBe(1);
+    expect(r.cursor(1)).toBe(0);
+    expect(r.claim(0, a0, 5_700).kind).toBe("admitted");
+  });
+
+  it("calls a listener by the next sync of its shard once a later arrival elsewhere is called, when tokens are short", () => {
+    const r = room(2, { capacity: 10, admitPerMinute: 30, mode: "hold" });
+    for (let k = 0; k < 5; k++) r.join(0, 0);
+    const b1 = r.join(1, 1_500);
+    for (const at of [500, 1_900, 2_500]) for (let i = 0; i < 2; i++) r.sync(i, at);
+    r.setLimits({ mode: "open" });
+    // Shard 0's five take every token; their seats are reserved and never claimed.
+    r.sync(0, 3_000);
+    expect(r.cursor(0)).toBe(5);
+    const a6 = r.join(0, 10_000); // 8.5 s after b1
+    for (let at = 3_100; at < 32_100; at += 1_000) {
+      r.sync(1, at);
+      r.sync(0, at + 900);
+    }
+    expect(r.cursor(1)).toBe(0);
+    // The reservations lapse at 33 s: a6 may be called then only if b1 is called at its shard's next sync.
+    r.sync(0, 33_000);
+    r.sync(1, 33_100);
+    expect(r.cursor(0) < a6.seq || r.cursor(1) >= b1.seq).toBe(true);
+  });
+
+  it("seats a newcomer on its own only if nobody who came more than a second earlier still waits elsewhere", () => {
+    const r = room(2, { capacity: 2, admitPerMinute: 30, mode: "open" });
+    r.sync(0, 0);
+    r.sync(1, 0);
+    const b0 = r.join(1, 0);
+    r.join(0, 0);
+    r.sync(0, 1_000); // shard 1 has not reported b0 yet: shard 0 gets both seats
+    r.sync(1, 1_000); // b0 is reported; no seat is left for it
+    const late = r.join(0, 1_001); // 1001 ms after b0
+    r.sync(0, 2_000);
+    r.sync(1, 2_000);
+    // Either the newcomer waited, or b0 has been called by its shard's next sync.
+    expect(!late.admitted || r.cursor(1) >= b0.seq).toBe(true);
+  });
+});

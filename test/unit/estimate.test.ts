@@ -1,0 +1,109 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { GlobalView } from "../../src/admission/coordinator.ts";
+import { aheadOf, estimatePlace } from "../../src/admission/estimate.ts";
+
+const S0 = 1_767_225_600; // a whole second (epoch seconds)
+const ms = (second: number, offset = 0) => (S0 + second) * 1000 + offset;
+
+function view(over: Partial<GlobalView> = {}): GlobalView {
+  return {
+    mode: "open",
+    capacity: 1_000,
+    admitPerMinute: 600,
+    shards: 4,
+    cursors: { 0: 10, 1: 20, 2: 30, 3: 40 },
+    binStart: S0,
+    remaining: [100, 200, 300],
+    arrivalsPerSecond: 50,
+    flowPerSecond: 25,
+    live: 1_000,
+    revoked: [],
+    at: ms(3),
+    ...over,
+  };
+}
+
+describe("estimatePlace", () => {
+  it("says the turn has come when the sequence number is at or below the shard's cursor", () => {
+    expect(estimatePlace({ shard: 1, seq: 20, at: ms(1) }, view())).toEqual({
+      position: null,
+      ahead: null,
+      etaSeconds: 0,
+    });
+    expect(estimatePlace({ shard: 1, seq: 3, at: ms(1) }, view())).toEqual({
+      position: null,
+      ahead: null,
+      etaSeconds: 0,
+    });
+  });
+
+  it("counts those waiting from earlier seconds plus the share of its own second that came before it", () => {
+    // Second 2, a quarter of the way in: 100 + 200 + 0.25 × 300.
+    const e = estimatePlace({ shard: 0, seq: 11, at: ms(2, 250) }, view());
+    expect(e.ahead).toBe(375);
+    expect(e.position).toBe(376);
+    expect(e.etaSeconds).toBeCloseTo(376 / 25);
+  });
+
+  it("counts seconds the view does not reach yet at the arrival rate", () => {
+    // Second 5: all three known seconds, seconds 3 and 4 at 50/s, half of second 5 at 50/s.
+    expect(aheadOf({ shard: 0, seq: 11, at: ms(5, 500) }, view())).toBe(600 + 100 + 25);
+  });
+
+  it("counts nobody from other shards ahead of an arrival older than every waiting second", () => {
+    expect(aheadOf({ shard: 0, seq: 11, at: ms(-3) }, view())).toBe(0);
+    expect(estimatePlace({ shard: 0, seq: 11, at: ms(-3) }, view()).position).toBe(1);
+  });
+
+  it("never counts fewer than those waiting ahead on its own shard", () => {
+    // 500 ahead on shard 0 alone, more than the per-second counts say.
+    const e = estimatePlace({ shard: 0, seq: 511, at: ms(0, 100) }, view());
+    expect(e.ahead).toBe(500);
+  });
+
+  it("is exact from the cursor when the room has one shard", () => {
+    const one = view({ shards: 1, cursors: { 0: 10 }, remaining: [5_000] });
+    expect(estimatePlace({ shard: 0, seq: 18, at: ms(0, 900) }, one).ahead).toBe(7);
+  });
+
+  it("has no estimate when the room is not open", () => {
+    expect(estimatePlace({ shard: 0, seq: 11, at: ms(1) }, view({ mode: "hold" })).etaSeconds).toBeNull();
+    expect(estimatePlace({ shard: 0, seq: 11, at: ms(1) }, view({ mode: "closed" })).etaSeconds).toBeNull();
+  });
+
+  it("uses the configured rate while nothing flows and seats are free, and has no estimate when full", () => {
+    const free = view({ flowPerSecond: 0, live: 10, admitPerMinute: 120 });
+    const e = estimatePlace({ shard: 0, seq: 11, at: ms(0) }, free);
+    expect(e.etaSeconds).toBeCloseTo(e.position! / 2);
+    expect(estimatePlace({ shard: 0, seq: 11, at: ms(0) }, view({ flowPerSecond: 0 })).etaSeconds).toBeNull();
+  });
+
+  it("gives the same answer for the same view, time after time", () => {
+    const v = view();
+    const a = estimatePlace({ shard: 2, seq: 31, at: ms(1, 400) }, v);
+    const b = estimatePlace({ shard: 2, seq: 31, at: ms(1, 400) }, v);
+    expect(b).toEqual(a);
+  });
+
+  it("never puts a later arrival on the same shard ahead of an earlier one (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: 0, maxLength: 30 }),
+        fc.integer({ min: -5, max: 40 }),
+        fc.integer({ min: 0, max: 30_000 }),
+        fc.integer({ min: 1, max: 1_000 }),
+        fc.integer({ min: 0, max: 5_000 }),
+        (remaining, firstSecond, gapMs, gapSeq, arrivals) => {
+          const v = view({ remaining, arrivalsPerSecond: arrivals / 10 });
+          const at = ms(firstSecond, 0);
+          const a = estimatePlace({ shard: 0, seq: 11, at }, v);
+          const b = estimatePlace({ shard: 0, seq: 11 + gapSeq, at: at + gapMs }, v);
+          expect(b.position!).toBeGreaterThanOrEqual(a.position!);
+          expect(a.position!).toBeGreaterThanOrEqual(1);
+          expect(b.etaSeconds!).toBeGreaterThanOrEqual(a.etaSeconds!);
+        },
+      ),
+    );
+  });
+});

@@ -1,0 +1,894 @@
+/**
+ * Properties of a sharded room: one Coordinator and 1–5 Shards (each a Ledger
+ * on its own MemoryLedgerStore), driven by random interleavings of joins,
+ * claims, renewals, leaves, syncs (some of whose replies are lost), shard and
+ * coordinator restarts and config changes over simulated time. Every
+ * invariant is checked after every command.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { AdmissionLimits, Mode, Timings } from "../../src/admission/config.ts";
+import { Coordinator, type ShardReport, SYNC_INTERVAL_MS } from "../../src/admission/coordinator.ts";
+import type { ClaimOutcome } from "../../src/admission/ledger.ts";
+import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/admission/memory-store.ts";
+import { Shard } from "../../src/admission/shard.ts";
+
+// Whole seconds, so arrival seconds are easy to read in counterexamples.
+const T0 = Date.UTC(2026, 0, 1);
+// Short lifetimes, so passes and claim windows run out within a run; tickets outlive every run.
+const timings: Timings = { passTtlMs: 20_000, claimWindowMs: 5_000, ticketTtlMs: 24 * 3_600_000 };
+
+type Cmd =
+  | { t: "join"; shard: number; count: number }
+  | { t: "claim"; who: number }
+  | { t: "claimAll" }
+  | { t: "renew"; who: number }
+  | { t: "leave"; who: number }
+  | { t: "wait"; ms: number }
+  | { t: "sync"; shard: number }
+  | { t: "syncAll" }
+  | { t: "lostSync"; shard: number }
+  /** Time passes, every shard syncs (the replies in `lost` never arrive), everyone called claims. */
+  | { t: "tick"; ms: number; lost: number[] }
+  | { t: "restartShard"; shard: number }
+  | { t: "restartCoordinator" }
+  | { t: "capacity"; capacity: number }
+  | { t: "config"; admitPerMinute: number | null; mode: Mode };
+
+interface Listener {
+  sub: string;
+  shard: number;
+  seq: number;
+  joinedAt: number;
+  /** When its shard's cursor first reached its number. */
+  calledAt: number | null;
+  /** The operation that called it (operations are numbered in order). */
+  calledOp: number | null;
+  /** The one lease it was ever granted. */
+  sid: string | null;
+  left: boolean;
+}
+
+/** Which invariants a run checks (each test checks its own, so one broken invariant fails one test). */
+interface Checks {
+  /** Capacity is only ever raised: the room holds at most `capacity`, always. */
+  capRaised?: boolean;
+  /** Allowances: each shard within its own, their sum within capacity, the coordinator counting at least them. */
+  allowances?: boolean;
+  /** A pass is granted only while the room's live leases are below the capacity in force at that shard. */
+  capLowered?: boolean;
+  /** Sequence numbers, one lease per listener, idempotent claims, renewals and leaves. */
+  identity?: boolean;
+  /** The coordinator's view: per-shard cursors and remaining-per-second that add up. */
+  view?: boolean;
+  /** Restarts keep leases, cursors, queue positions, allowances and the coordinator's picture. */
+  restarts?: boolean;
+}
+
+/** Fails with `message` unless `cond` (cheaper than expect() in the hot loops). */
+function check(cond: boolean, message: () => string): void {
+  if (!cond) expect.fail(message());
+}
+
+/** A sharded room on in-memory stores, with the listeners' side of the story. */
+class Room {
+  now = T0;
+  /** Operations so far (joins, claims, syncs, ...). */
+  op = 0;
+  config: AdmissionLimits;
+  readonly coordinatorStore = new MemoryCoordinatorStore();
+  coordinator: Coordinator;
+  readonly stores: MemoryLedgerStore[];
+  readonly shards: Shard[];
+  readonly listeners: Listener[] = [];
+  readonly bySub = new Map<string, Listener>();
+  /** Room capacity when each shard applied its last order: a lowering is in force at a shard from then on. */
+  readonly capacityAtOrder: number[];
+  readonly lastReport: (ShardReport | null)[];
+  readonly lastSync: number[];
+  /** Times of fresh admissions (first successful claims), all shards. */
+  readonly admissions: number[] = [];
+  readonly #seqs: Set<number>[];
+  readonly #sids = new Set<string>();
+  #ids = 0;
+  readonly deps = { newId: () => `sid-${++this.#ids}` };
+  /** Called right after a shard applied an order (FIFO checks hook in here). */
+  afterApply: ((shard: number) => void) | null = null;
+
+  constructor(
+    n: number,
+    config: AdmissionLimits,
+    readonly checks: Checks,
+  ) {
+    this.config = config;
+    this.coordinator = new Coordinator(this.coordinatorStore, config, this.now);
+    this.stores = Array.from({ length: n }, () => new MemoryLedgerStore());
+    this.shards = this.stores.map((_, i) => this.#newShard(i));
+    this.capacityAtOrder = this.stores.map(() => config.capacity);
+    this.lastReport = this.stores.map(() => null);
+    this.lastSync = this.stores.map(() => this.now);
+    this.#seqs = this.stores.map(() => new Set<number>());
+  }
+
+  #newShard(i: number): Shard {
+    const store = this.stores[i]!;
+    return new Shard(i, store, store, timings, this.deps, this.now);
+  }
+
+  /** Leases whose passes are unexpired, all shards (a left seat counts until it is freed). */
+  roomLive(): number {
+    let n = 0;
+    for (const store of this.stores) for (const lease of store.leases.values()) if (lease.expiresAt > this.now) n++;
+    return n;
+  }
+
+  /** Allowances in force at the shards (what their ledgers run with). */
+  allowancesInForce(): number {
+    return this.shards.reduce((a, s) => a + s.local.capacity, 0);
+  }
+
+  /** Record whoever the shards' cursors have reached. */
+  observe(): void {
+    for (const l of this.listeners) {
+      if (l.calledAt === null && l.seq <= this.shards[l.shard]!.ledger.counters.cursor) {
+        l.calledAt = this.now;
+        l.calledOp = this.op;
+      }
+    }
+  }
+
+  /** Listeners whose turn has come (claims are only tried for them). */
+  called(): Listener[] {
+    return this.listeners.filter((l) => l.seq <= this.shards[l.shard]!.ledger.counters.cursor);
+  }
+
+  join(i: number): Listener {
+    this.op++;
+    const shard = this.shards[i]!;
+    const tail = shard.ledger.counters.tail;
+    const admittedBefore = shard.ledger.counters.admittedTotal;
+    const sub = `u${this.listeners.length}`;
+    const out = shard.ledger.join(sub, this.now);
+    const l: Listener = {
+      sub,
+      shard: i,
+      seq: out.seq,
+      joinedAt: this.now,
+      calledAt: null,
+      calledOp: null,
+      sid: null,
+      left: false,
+    };
+    if (this.checks.identity) {
+      // No sequence number is handed out twice on a shard.
+      check(out.seq === tail + 1 && !this.#seqs[i]!.has(out.seq), () => `shard ${i} handed out ${out.seq} again`);
+    }
+    this.#seqs[i]!.add(out.seq);
+    this.listeners.push(l);
+    this.bySub.set(sub, l);
+    this.#onClaim(l, out.claim, admittedBefore);
+    this.observe();
+    // As the shard's Durable Object does: the first one waiting makes it sync at once.
+    const c = shard.ledger.counters;
+    if (this.eagerSync && out.claim.kind === "waiting" && c.tail - c.cursor === 1) this.sync(i);
+    return l;
+  }
+
+  /** Sync a shard as soon as a join leaves its first listener waiting (RoomShard does). */
+  eagerSync = false;
+
+  claim(l: Listener): void {
+    this.op++;
+    const ledger = this.shards[l.shard]!.ledger;
+    const admittedBefore = ledger.counters.admittedTotal;
+    this.#onClaim(l, ledger.claim(l.sub, l.seq, this.now), admittedBefore);
+    this.observe();
+  }
+
+  #onClaim(l: Listener, out: ClaimOutcome, admittedBefore: number): void {
+    const ledger = this.shards[l.shard]!.ledger;
+    if (out.kind === "admitted") {
+      const lease = out.lease;
+      if (this.checks.identity) {
+        check(lease.sub === l.sub && lease.seq === l.seq, () => `${l.sub} was given ${lease.sub}'s lease`);
+        check(lease.seq <= ledger.counters.cursor, () => `${l.sub} admitted before it was called`);
+      }
+      if (out.fresh) {
+        if (this.checks.identity) {
+          // A listener is granted one lease, ever; lease ids are never reused.
+          check(l.sid === null, () => `${l.sub} was granted a second lease ${lease.sid} (first: ${l.sid})`);
+          check(!this.#sids.has(lease.sid), () => `lease id ${lease.sid} granted twice`);
+          check(ledger.counters.admittedTotal === admittedBefore + 1, () => `admittedTotal did not count ${l.sub}`);
+        }
+        l.sid = lease.sid;
+        this.#sids.add(lease.sid);
+        this.admissions.push(this.now);
+        if (this.checks.capLowered) {
+          // Capacity changes reach a shard with its next order; a lowering is in force there from then on.
+          const inForce = Math.max(this.config.capacity, this.capacityAtOrder[l.shard]!);
+          const live = this.roomLive();
+          check(
+            live <= inForce,
+            () =>
+              `pass granted to ${l.sub} on shard ${l.shard} at +${this.now - T0} ms takes the room to ${live} ` +
+              `live leases, capacity in force there ${inForce}`,
+          );
+        }
+        if (this.checks.capRaised) {
+          const live = this.roomLive();
+          check(live <= this.config.capacity, () => `${live} live leases, capacity ${this.config.capacity}`);
+        }
+      } else if (this.checks.identity) {
+        // A retried claim returns the same lease and takes nothing.
+        check(lease.sid === l.sid, () => `${l.sub}'s retry got lease ${lease.sid}, not ${l.sid}`);
+        check(ledger.counters.admittedTotal === admittedBefore, () => `${l.sub}'s retry counted as an admission`);
+      }
+    } else if (this.checks.identity) {
+      check(out.kind !== "spent" || l.sid !== null, () => `${l.sub} is spent without ever having a seat`);
+      check(
+        out.kind !== "waiting" || out.reason !== "not_called" || l.seq > ledger.counters.cursor,
+        () => `${l.sub} was called but told not_called`,
+      );
+      check(
+        l.sid === null || l.left || this.stores[l.shard]!.leaseBySid(l.sid) === null,
+        () => `${l.sub} holds a live lease but its claim answered ${out.kind}`,
+      );
+    }
+  }
+
+  renew(l: Listener): void {
+    this.op++;
+    const store = this.stores[l.shard]!;
+    const sid = l.sid ?? "no-such-sid";
+    const before = store.leaseBySid(sid);
+    const out = this.shards[l.shard]!.ledger.renew(sid, l.sub, this.now);
+    if (this.checks.identity) {
+      const renewable = before !== null && before.leftAt === null && before.expiresAt > this.now;
+      check(out.kind === (renewable ? "renewed" : "gone"), () => `renewal of ${l.sub}'s lease answered ${out.kind}`);
+      if (out.kind === "renewed") {
+        check(out.lease.sid === sid, () => `renewal of ${sid} answered ${out.lease.sid}`);
+        check(out.lease.expiresAt === this.now + timings.passTtlMs, () => `renewal of ${sid} did not extend it`);
+      }
+    }
+    this.observe();
+  }
+
+  leave(l: Listener): void {
+    this.op++;
+    const store = this.stores[l.shard]!;
+    const sid = l.sid ?? "no-such-sid";
+    const before = store.leaseBySid(sid);
+    const released = this.shards[l.shard]!.ledger.leave(sid, l.sub, this.now);
+    if (this.checks.identity) {
+      const held = before !== null && before.leftAt === null && before.expiresAt > this.now;
+      check(released === held, () => `leave of ${l.sub} answered ${released}, seat held: ${held}`);
+    }
+    if (released) l.left = true;
+    this.observe();
+  }
+
+  /** A sync; with `lost`, the coordinator takes the report but its order never reaches the shard. */
+  sync(i: number, lost = false): void {
+    this.op++;
+    const shard = this.shards[i]!;
+    const report = shard.report(this.now);
+    const order = this.coordinator.sync(report, this.now);
+    this.lastReport[i] = report;
+    this.lastSync[i] = this.now;
+    if (this.checks.allowances) {
+      // An order never evicts: it leaves room for what the shard holds.
+      check(
+        order.capacity >= report.live + report.reserved,
+        () => `shard ${i} ordered an allowance of ${order.capacity} while it holds ${report.live + report.reserved}`,
+      );
+    }
+    if (!lost) {
+      shard.apply(order, report, this.now);
+      this.capacityAtOrder[i] = this.config.capacity;
+      check(shard.local.capacity === order.capacity, () => `shard ${i} did not take its allowance`);
+    }
+    this.observe();
+    if (this.checks.view) this.#checkView();
+    if (!lost) this.afterApply?.(i);
+  }
+
+  #checkView(): void {
+    // A fresh view (the coordinator caches it for up to a second).
+    this.coordinator.setConfig(this.config);
+    const view = this.coordinator.view(this.now);
+    let waiting = 0;
+    for (let i = 0; i < this.shards.length; i++) {
+      const report = this.lastReport[i];
+      if (report === null || report === undefined) {
+        expect(view.cursors[i]).toBeUndefined();
+        continue;
+      }
+      const cursor = view.cursors[i]!;
+      expect(cursor).toBeGreaterThanOrEqual(report.cursor);
+      expect(cursor).toBeLessThanOrEqual(report.tail);
+      waiting += report.tail - cursor;
+    }
+    for (const n of view.remaining) expect(n).toBeGreaterThanOrEqual(0);
+    const remaining = view.remaining.reduce((a, b) => a + b, 0);
+    expect(remaining, "view.remaining does not add up to the listeners not yet called").toBe(waiting);
+  }
+
+  restartShard(i: number): void {
+    this.op++;
+    const old = this.shards[i]!;
+    const counters = structuredClone(old.ledger.counters);
+    const local = { ...old.local };
+    const ledgerConfig = { ...old.ledger.config };
+    const leases = structuredClone([...this.stores[i]!.leases.values()]);
+    const positions = this.listeners.filter((l) => l.shard === i).map((l) => l.seq - counters.cursor);
+    const next = this.#newShard(i);
+    if (this.checks.restarts) {
+      // Counters are saved by every operation (a shard that never ran one starts afresh either way).
+      if (this.stores[i]!.loadCounters() !== null) expect(next.ledger.counters).toEqual(counters);
+      expect(next.local).toEqual(local);
+      expect(next.ledger.config).toEqual(ledgerConfig);
+      expect([...this.stores[i]!.leases.values()]).toEqual(leases);
+      const after = this.listeners.filter((l) => l.shard === i).map((l) => l.seq - next.ledger.counters.cursor);
+      expect(after).toEqual(positions);
+      for (const l of this.listeners) {
+        const lease = l.shard === i && l.sid !== null ? this.stores[i]!.leaseBySid(l.sid) : null;
+        if (lease !== null && lease.leftAt === null && lease.expiresAt > this.now) {
+          // The listener's seat survives: a retried claim returns it.
+          const out = next.ledger.claim(l.sub, l.seq, this.now);
+          expect(out.kind === "admitted" && !out.fresh && out.lease.sid === l.sid).toBe(true);
+        }
+      }
+    }
+    this.shards[i] = next;
+    this.observe();
+  }
+
+  restartCoordinator(): void {
+    this.op++;
+    const old = this.coordinator;
+    old.setConfig(this.config);
+    const view = old.view(this.now);
+    const totals = old.totals(this.now);
+    const accounted = old.accountedSeats();
+    const next = new Coordinator(this.coordinatorStore, this.config, this.now);
+    if (this.checks.restarts) {
+      expect(next.accountedSeats()).toBe(accounted);
+      expect(next.totals(this.now)).toEqual(totals);
+      expect(next.view(this.now)).toEqual(view);
+    }
+    this.coordinator = next;
+  }
+
+  setConfig(config: AdmissionLimits): void {
+    this.op++;
+    this.config = config;
+    this.coordinator.setConfig(config);
+  }
+
+  /** Invariants that hold between any two commands. */
+  checkStep(before: Snapshot): void {
+    const { checks } = this;
+    this.shards.forEach((shard, i) => {
+      const store = this.stores[i]!;
+      const c = shard.ledger.counters;
+      // The ledger agrees with its store, and the queue only moves forward.
+      check(c.live === store.leases.size, () => `shard ${i}: live ${c.live} but ${store.leases.size} leases`);
+      let outstanding = 0;
+      for (const b of store.batches.values()) outstanding += b.outstanding;
+      check(c.reserved === outstanding, () => `shard ${i}: reserved ${c.reserved} but ${outstanding} outstanding`);
+      check(c.cursor >= before.cursors[i]!, () => `shard ${i}: cursor went back`);
+      check(c.tail >= before.tails[i]!, () => `shard ${i}: tail went back`);
+      check(c.cursor <= c.tail, () => `shard ${i}: cursor ${c.cursor} past tail ${c.tail}`);
+      if (checks.allowances || checks.capRaised) {
+        check(
+          c.live + c.reserved <= shard.local.capacity,
+          () =>
+            `shard ${i} holds ${c.live} live + ${c.reserved} reserved, more than its allowance ${shard.local.capacity}`,
+        );
+      }
+      if (checks.identity) {
+        const subs = new Set<string>();
+        for (const lease of store.leases.values()) {
+          // One lease per listener; the lease is the one it was granted, on its own shard.
+          check(!subs.has(lease.sub), () => `${lease.sub} holds two leases`);
+          subs.add(lease.sub);
+          const l = this.bySub.get(lease.sub);
+          check(l?.shard === i && l.sid === lease.sid, () => `lease ${lease.sid} of ${lease.sub} was never granted`);
+          check(lease.seq <= c.cursor, () => `lease ${lease.sid} for an uncalled number`);
+        }
+      }
+    });
+    const inForce = this.allowancesInForce();
+    const accounted = this.coordinator.accountedSeats();
+    const roomLive = this.roomLive();
+    const cap = this.config.capacity;
+    if (checks.capRaised) {
+      const held = this.shards.reduce((a, s) => a + s.ledger.counters.live + s.ledger.counters.reserved, 0);
+      check(roomLive <= cap, () => `${roomLive} live leases, capacity ${cap}`);
+      check(held <= cap, () => `${held} seats held or reserved, capacity ${cap}`);
+      check(inForce <= cap, () => `allowances in force add up to ${inForce}, capacity ${cap}`);
+      check(accounted <= cap, () => `coordinator accounts ${accounted} seats, capacity ${cap}`);
+    }
+    if (checks.allowances) {
+      // Lowering capacity takes nothing away, but no allowance grows past it.
+      check(
+        inForce <= Math.max(cap, before.inForce),
+        () => `allowances in force grew from ${before.inForce} to ${inForce}, capacity ${cap}`,
+      );
+      check(
+        accounted <= Math.max(cap, before.accounted),
+        () => `accounted seats grew from ${before.accounted} to ${accounted}, capacity ${cap}`,
+      );
+      // The coordinator counts at least what the shards may hold.
+      check(accounted >= inForce, () => `coordinator accounts ${accounted} seats, shards' allowances are ${inForce}`);
+    }
+    if (checks.capLowered) {
+      const inForceAnywhere = Math.max(cap, ...this.capacityAtOrder);
+      check(
+        roomLive <= Math.max(inForceAnywhere, before.roomLive),
+        () => `${roomLive} live leases (before: ${before.roomLive}), capacity in force at most ${inForceAnywhere}`,
+      );
+    }
+  }
+
+  snapshot(): Snapshot {
+    return {
+      roomLive: this.roomLive(),
+      inForce: this.allowancesInForce(),
+      accounted: this.coordinator.accountedSeats(),
+      cursors: this.shards.map((s) => s.ledger.counters.cursor),
+      tails: this.shards.map((s) => s.ledger.counters.tail),
+    };
+  }
+}
+
+interface Snapshot {
+  roomLive: number;
+  inForce: number;
+  accounted: number;
+  cursors: number[];
+  tails: number[];
+}
+
+interface Scenario {
+  shards: number;
+  config: AdmissionLimits;
+  cmds: Cmd[];
+}
+
+/** Runs the commands, checking after every one; capacity commands only raise it when `raiseOnly`. */
+function run(s: Scenario, checks: Checks, raiseOnly = false): Room {
+  const room = new Room(s.shards, s.config, checks);
+  const pick = <T>(xs: T[], w: number): T | undefined => (xs.length === 0 ? undefined : xs[w % xs.length]);
+  for (const cmd of s.cmds) {
+    const before = room.snapshot();
+    switch (cmd.t) {
+      case "join":
+        for (let k = 0; k < cmd.count; k++) room.join(cmd.shard % s.shards);
+        break;
+      case "claim": {
+        const l = pick(room.called(), cmd.who);
+        if (l !== undefined) room.claim(l);
+        break;
+      }
+      case "claimAll":
+        for (const l of room.called()) if (l.sid === null) room.claim(l);
+        break;
+      case "renew": {
+        const l = pick(room.listeners, cmd.who);
+        if (l !== undefined) room.renew(l);
+        break;
+      }
+      case "leave": {
+        const l = pick(room.listeners, cmd.who);
+        if (l !== undefined) room.leave(l);
+        break;
+      }
+      case "wait":
+        room.now += cmd.ms;
+        break;
+      case "sync":
+        room.sync(cmd.shard % s.shards);
+        break;
+      case "syncAll":
+        for (let i = 0; i < s.shards; i++) room.sync(i);
+        break;
+      case "lostSync":
+        room.sync(cmd.shard % s.shards, true);
+        break;
+      case "tick":
+        room.now += cmd.ms;
+        for (let i = 0; i < s.shards; i++) room.sync(i, cmd.lost.includes(i));
+        for (const l of room.called()) if (l.sid === null) room.claim(l);
+        break;
+      case "restartShard":
+        room.restartShard(cmd.shard % s.shards);
+        break;
+      case "restartCoordinator":
+        room.restartCoordinator();
+        break;
+      case "capacity":
+        room.setConfig({
+          ...room.config,
+          capacity: raiseOnly ? Math.max(room.config.capacity, cmd.capacity) : cmd.capacity,
+        });
+        break;
+      case "config":
+        room.setConfig({
+          ...room.config,
+          admitPerMinute: cmd.admitPerMinute ?? room.config.admitPerMinute,
+          mode: cmd.mode,
+        });
+        break;
+    }
+    room.checkStep(before);
+  }
+  return room;
+}
+
+const shardIx = fc.nat({ max: 4 });
+const who = fc.nat({ max: 1_000 });
+const modeArb = fc.constantFrom<Mode>("open", "open", "open", "open", "hold", "closed");
+
+interface Mix {
+  /** Capacities a command or the initial config sets. */
+  capacity: { min: number; max: number };
+  /** admitPerMinute stays as it started. */
+  fixedRate: boolean;
+  /** Longest ordinary wait (ms); one wait in seven is longer, past claim windows and pass lifetimes. */
+  maxWait: number;
+  /** Command weights, over the defaults. */
+  weights?: Partial<Record<Cmd["t"], number>>;
+}
+
+const DEFAULT_WEIGHTS: Record<Cmd["t"], number> = {
+  join: 8,
+  claim: 4,
+  claimAll: 5,
+  renew: 2,
+  leave: 3,
+  wait: 8,
+  sync: 6,
+  syncAll: 4,
+  lostSync: 3,
+  tick: 4,
+  restartShard: 1,
+  restartCoordinator: 1,
+  capacity: 2,
+  config: 1,
+};
+
+function commandArb(mix: Mix): fc.Arbitrary<Cmd> {
+  const w = { ...DEFAULT_WEIGHTS, ...mix.weights };
+  const capacity = fc.integer(mix.capacity);
+  const arbs: Record<Cmd["t"], fc.Arbitrary<Cmd>> = {
+    join: fc.record({ shard: shardIx, count: fc.integer({ min: 1, max: 4 }) }).map<Cmd>((r) => ({ t: "join", ...r })),
+    claim: who.map<Cmd>((x) => ({ t: "claim", who: x })),
+    claimAll: fc.constant<Cmd>({ t: "claimAll" }),
+    renew: who.map<Cmd>((x) => ({ t: "renew", who: x })),
+    leave: who.map<Cmd>((x) => ({ t: "leave", who: x })),
+    wait: fc
+      .oneof(
+        { weight: 6, arbitrary: fc.integer({ min: 0, max: mix.maxWait }) },
+        { weight: 1, arbitrary: fc.integer({ min: 4_000, max: 25_000 }) },
+      )
+      .map<Cmd>((ms) => ({ t: "wait", ms })),
+    sync: shardIx.map<Cmd>((i) => ({ t: "sync", shard: i })),
+    syncAll: fc.constant<Cmd>({ t: "syncAll" }),
+    lostSync: shardIx.map<Cmd>((i) => ({ t: "lostSync", shard: i })),
+    tick: fc
+      .record({
+        ms: fc.integer({ min: 0, max: 1_500 }),
+        lost: fc.oneof(
+          { weight: 3, arbitrary: fc.constant<number[]>([]) },
+          { weight: 1, arbitrary: fc.array(shardIx) },
+        ),
+      })
+      .map<Cmd>((r) => ({ t: "tick", ...r })),
+    restartShard: shardIx.map<Cmd>((i) => ({ t: "restartShard", shard: i })),
+    restartCoordinator: fc.constant<Cmd>({ t: "restartCoordinator" }),
+    capacity: capacity.map<Cmd>((c) => ({ t: "capacity", capacity: c })),
+    config: fc
+      .record({
+        admitPerMinute: mix.fixedRate ? fc.constant(null) : fc.integer({ min: 1, max: 240 }),
+        mode: modeArb,
+      })
+      .map<Cmd>((r) => ({ t: "config", ...r })),
+  };
+  const entries = (Object.keys(arbs) as Cmd["t"][]).filter((t) => w[t] > 0);
+  return fc.oneof(...entries.map((t) => ({ weight: w[t], arbitrary: arbs[t] })));
+}
+
+function scenarioArb(mix: Mix, maxCommands: number, rate: fc.Arbitrary<number>): fc.Arbitrary<Scenario> {
+  return fc.record({
+    shards: fc.integer({ min: 1, max: 5 }),
+    config: fc.record({ capacity: fc.integer(mix.capacity), admitPerMinute: rate, mode: modeArb }),
+    cmds: fc.array(commandArb(mix), { minLength: 1, maxLength: maxCommands, size: "max" }),
+  });
+}
+
+// Small rooms stress the cap; in the rate test seats are plenty and the rate is the limit.
+const SMALL: Mix = { capacity: { min: 0, max: 8 }, fixedRate: false, maxWait: 3_000 };
+const RATE: Mix = {
+  capacity: { min: 10, max: 60 },
+  fixedRate: true,
+  maxWait: 5_000,
+  weights: {
+    tick: 30,
+    join: 12,
+    leave: 6,
+    wait: 4,
+    claim: 2,
+    claimAll: 2,
+    sync: 3,
+    syncAll: 2,
+    lostSync: 1,
+    capacity: 1,
+  },
+};
+const anyRate = fc.oneof(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 600 }));
+
+// A failing run is shrunk for at most this long, then reported as it stands (a run
+// that finds nothing within the limit passes).
+const SHRINK_LIMIT = { interruptAfterTimeLimit: 4_000, markInterruptAsFailure: false };
+
+/** The burst the README and docs/sharding.md promise: a sixth of a minute's worth, at least 1. */
+const DOCUMENTED_BURST = (admitPerMinute: number) => Math.max(1, Math.ceil(admitPerMinute / 6));
+
+/** The most events in any window [t, t + 60 s). */
+function maxPerMinute(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let max = 0;
+  let j = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    while (sorted[j]! < sorted[i]! - 59_999) j++;
+    max = Math.max(max, i - j + 1);
+  }
+  return max;
+}
+
+describe("a sharded room under random interleavings", () => {
+  it("never holds more than capacity while capacity is only raised (lost orders and restarts included)", () => {
+    fc.assert(
+      fc.property(scenarioArb(SMALL, 120, anyRate), (s) => {
+        run(s, { capRaised: true }, true);
+      }),
+      { numRuns: 150, ...SHRINK_LIMIT },
+    );
+  });
+
+  it("keeps every shard within its allowance and the allowances within capacity, as the coordinator counts them", () => {
+    fc.assert(
+      fc.property(scenarioArb(SMALL, 120, anyRate), (s) => {
+        run(s, { allowances: true });
+      }),
+      { numRuns: 150, ...SHRINK_LIMIT },
+    );
+  });
+
+  it("grants a pass only below the capacity in force at the shard, even after capacity is lowered", () => {
+    fc.assert(
+      fc.property(scenarioArb(SMALL, 120, anyRate), (s) => {
+        run(s, { capLowered: true });
+      }),
+      { numRuns: 150, ...SHRINK_LIMIT },
+    );
+  });
+
+  it("hands out each sequence number once, one lease per listener, and the same lease on a retry", () => {
+    fc.assert(
+      fc.property(scenarioArb(SMALL, 120, anyRate), (s) => {
+        run(s, { identity: true });
+      }),
+      { numRuns: 150, ...SHRINK_LIMIT },
+    );
+  });
+
+  it("keeps a view whose remaining-per-second adds up to the listeners not yet called", () => {
+    fc.assert(
+      fc.property(scenarioArb(SMALL, 120, anyRate), (s) => {
+        run(s, { view: true });
+      }),
+      { numRuns: 150, ...SHRINK_LIMIT },
+    );
+  });
+
+  it("loses no lease, cursor, queue position or allowance on a shard or coordinator restart", () => {
+    fc.assert(
+      fc.property(scenarioArb(SMALL, 120, anyRate), (s) => {
+        run(s, { restarts: true, allowances: true, identity: true });
+      }),
+      { numRuns: 100, ...SHRINK_LIMIT },
+    );
+  });
+
+  it("admits at most admitPerMinute + burst listeners in any 60 s, across all shards", () => {
+    fc.assert(
+      fc.property(scenarioArb(RATE, 250, fc.integer({ min: 1, max: 30 })), (s) => {
+        const room = run(s, {});
+        const apm = s.config.admitPerMinute;
+        expect(maxPerMinute(room.admissions)).toBeLessThanOrEqual(apm + DOCUMENTED_BURST(apm));
+      }),
+      { numRuns: 120, ...SHRINK_LIMIT },
+    );
+  });
+});
+
+/*
+ * First in, first out across shards: what is guaranteed, and at what grain.
+ *
+ * A shard counts its arrivals per whole second of the clock and reports them
+ * at its syncs. At a sync the coordinator walks those seconds oldest first
+ * across all active shards — only seconds that every active shard has
+ * reported to their end (`completeBefore`) — and stops at the first listener
+ * it cannot serve. So the grain is the second of arrival: within one second
+ * there is no order across shards (two listeners 999 ms apart may be called
+ * either way round), while listeners of different seconds, and so any two
+ * who arrived more than 1000 ms apart, are called oldest second first.
+ *
+ * A shard learns its share only at its own sync: when shard A is given calls
+ * for second s, the walk has set seats and tokens aside for shard B's
+ * listeners of earlier seconds, and B calls them at its next sync. So, for
+ * shards that sync every SYNC_INTERVAL_MS (and at once when a join leaves
+ * their first listener waiting, as RoomShard does), the property checks
+ * SPEC invariant 3: once someone is called on one shard, everyone on another
+ * shard who arrived more than a second before them is called by that
+ * shard's next sync, at most one sync interval later. (That
+ * holds only if what the walk sets aside for B is what B can take at its
+ * next sync: not seats or tokens that A has freed but the coordinator still
+ * counts as A's until A confirms.) With syncs a second apart, a listener who
+ * arrived before a shard's last sync has been reported, so nobody can be
+ * overtaken unseen by more than that.
+ *
+ * Listeners a shard seats on its own, out of a spare allowance handed out
+ * while nobody waits anywhere, are held to the same rule: they must not be
+ * called while someone of an earlier second waits on another shard beyond
+ * that shard's next sync.
+ *
+ * This property checks the rule at every sync, in a room whose shards all
+ * sync on time and lose no reply. A shard silent for LOST_AFTER_MS no longer
+ * holds the others back, and a lost reply can make the coordinator believe a
+ * shard called listeners it did not; both are covered in coordinator.test.ts.
+ */
+
+type FifoCmd =
+  | { t: "join"; shard: number; count: number }
+  | { t: "claimAll" }
+  | { t: "claim"; who: number }
+  | { t: "leave"; who: number }
+  | { t: "wait"; ms: number }
+  | { t: "sync"; shard: number }
+  | { t: "restartShard"; shard: number }
+  | { t: "restartCoordinator" };
+
+interface FifoScenario {
+  shards: number;
+  capacity: number;
+  admitPerMinute: number;
+  /** When each shard's first sync falls within the first second. */
+  phases: number[];
+  cmds: FifoCmd[];
+}
+
+const fifoCmdArb: fc.Arbitrary<FifoCmd> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc
+      .record({ shard: shardIx, count: fc.integer({ min: 1, max: 3 }) })
+      .map<FifoCmd>((r) => ({ t: "join", ...r })),
+  },
+  { weight: 4, arbitrary: fc.constant<FifoCmd>({ t: "claimAll" }) },
+  { weight: 2, arbitrary: who.map<FifoCmd>((w) => ({ t: "claim", who: w })) },
+  { weight: 3, arbitrary: who.map<FifoCmd>((w) => ({ t: "leave", who: w })) },
+  {
+    weight: 8,
+    arbitrary: fc
+      .oneof(
+        { weight: 6, arbitrary: fc.integer({ min: 0, max: 1_500 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 1_500, max: 8_000 }) },
+      )
+      .map<FifoCmd>((ms) => ({ t: "wait", ms })),
+  },
+  { weight: 3, arbitrary: shardIx.map<FifoCmd>((i) => ({ t: "sync", shard: i })) },
+  { weight: 1, arbitrary: shardIx.map<FifoCmd>((i) => ({ t: "restartShard", shard: i })) },
+  { weight: 1, arbitrary: fc.constant<FifoCmd>({ t: "restartCoordinator" }) },
+);
+
+const fifoScenarioArb: fc.Arbitrary<FifoScenario> = fc.integer({ min: 2, max: 5 }).chain((shards) =>
+  fc.record({
+    shards: fc.constant(shards),
+    capacity: fc.integer({ min: 1, max: 8 }),
+    admitPerMinute: fc.oneof(fc.integer({ min: 30, max: 120 }), fc.integer({ min: 120, max: 1_200 })),
+    phases: fc.array(fc.integer({ min: 0, max: SYNC_INTERVAL_MS - 1 }), { minLength: shards, maxLength: shards }),
+    cmds: fc.array(fifoCmdArb, { minLength: 1, maxLength: 150, size: "max" }),
+  }),
+);
+
+const describeListener = (l: Listener) =>
+  `${l.sub} (shard ${l.shard}, seq ${l.seq}, joined +${l.joinedAt - T0} ms` +
+  (l.calledAt === null ? ")" : `, called +${l.calledAt - T0} ms)`);
+
+/** Runs a room whose shards all sync every SYNC_INTERVAL_MS and lose no reply, checking FIFO at every sync. */
+function runFifo(s: FifoScenario): Room {
+  const config: AdmissionLimits = { capacity: s.capacity, admitPerMinute: s.admitPerMinute, mode: "open" };
+  const room = new Room(s.shards, config, { allowances: true, identity: true, restarts: true });
+  room.eagerSync = true;
+  s.phases.forEach((p, i) => (room.lastSync[i] = T0 - SYNC_INTERVAL_MS + p));
+
+  room.afterApply = (x) => {
+    // The latest arrival of anyone called on another shard before this sync...
+    let latest: Listener | null = null;
+    for (const l of room.listeners) {
+      if (l.shard === x || l.calledOp === null || l.calledOp >= room.op) continue;
+      if (latest === null || l.joinedAt > latest.joinedAt) latest = l;
+    }
+    if (latest === null) return;
+    // ...and nobody who arrived more than a second before it is left uncalled here
+    // once this shard has synced (SPEC invariant 3).
+    for (const m of room.listeners) {
+      if (m.shard !== x || m.calledAt !== null || m.joinedAt >= latest.joinedAt - 1000) continue;
+      expect.fail(
+        `FIFO: ${describeListener(latest)} was called, but at shard ${x}'s next sync (+${room.now - T0} ms) ` +
+          `${describeListener(m)}, who arrived more than a second earlier, is still not called`,
+      );
+    }
+  };
+
+  const pick = <T>(xs: T[], w: number): T | undefined => (xs.length === 0 ? undefined : xs[w % xs.length]);
+  for (const cmd of s.cmds) {
+    const before = room.snapshot();
+    switch (cmd.t) {
+      case "join":
+        for (let k = 0; k < cmd.count; k++) room.join(cmd.shard % s.shards);
+        break;
+      case "claimAll":
+        for (const l of room.called()) if (l.sid === null) room.claim(l);
+        break;
+      case "claim": {
+        const l = pick(room.called(), cmd.who);
+        if (l !== undefined) room.claim(l);
+        break;
+      }
+      case "leave": {
+        const l = pick(room.listeners, cmd.who);
+        if (l !== undefined) room.leave(l);
+        break;
+      }
+      case "wait": {
+        // Time passes; every shard syncs when its interval is up.
+        const until = room.now + cmd.ms;
+        for (;;) {
+          const due = Math.min(...room.lastSync) + SYNC_INTERVAL_MS;
+          if (due > until) break;
+          room.now = Math.max(room.now, due);
+          const order = room.lastSync.map((t, i) => ({ t, i })).sort((a, b) => a.t - b.t || a.i - b.i);
+          for (const { t, i } of order) if (t + SYNC_INTERVAL_MS <= room.now) room.sync(i);
+        }
+        room.now = until;
+        break;
+      }
+      case "sync":
+        room.sync(cmd.shard % s.shards);
+        break;
+      case "restartShard":
+        room.restartShard(cmd.shard % s.shards);
+        break;
+      case "restartCoordinator":
+        room.restartCoordinator();
+        break;
+    }
+    room.checkStep(before);
+  }
+  return room;
+}
+
+describe("a sharded room whose shards all sync every second", () => {
+  it("calls listeners in order of their second of arrival, across shards, within one sync", () => {
+    fc.assert(
+      fc.property(fifoScenarioArb, (s) => {
+        runFifo(s);
+      }),
+      { numRuns: 300, ...SHRINK_LIMIT },
+    );
+  });
+});
