@@ -1,11 +1,12 @@
 /**
- * Load generation with autocannon's programmatic API: a short warm-up, then
- * the measured run. Latency percentiles are computed here from every
- * response's own time (autocannon's histogram rounds to whole milliseconds).
+ * Load generation with autocannon's programmatic API, in this process (no
+ * worker threads): a warm-up run, then the measured run. Latency percentiles
+ * are computed here from every response's own time (autocannon's histogram
+ * rounds to whole milliseconds).
  */
-import autocannon from "autocannon";
+import autocannon, { type Instance, type RawRequest, type Results } from "autocannon";
 
-/** One request shape; `setup` may change it per request (e.g. rotate credentials). */
+/** One request shape; `nextHeaders` may vary it per request (e.g. rotate credentials). */
 export interface LoadRequest {
   method: "GET" | "POST";
   path: string;
@@ -19,7 +20,6 @@ export interface LoadOptions {
   request: LoadRequest;
   connections: number;
   durationSeconds: number;
-  warmupSeconds: number;
 }
 
 export interface LoadResult {
@@ -32,26 +32,6 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   statusCodes: Record<string, number>;
-}
-
-interface RawRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-}
-
-interface Results {
-  duration: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  requests: { total: number };
-  statusCodeStats: Record<string, { count: number }>;
-}
-
-interface Instance extends PromiseLike<Results> {
-  on(event: "response", listener: (client: unknown, status: number, bytes: number, ms: number) => void): void;
-  stop(): void;
 }
 
 let current: Instance | null = null;
@@ -87,7 +67,7 @@ async function fire(options: LoadOptions, seconds: number, latencies: number[] |
         },
       },
     ],
-  }) as Instance;
+  });
   current = instance;
   if (latencies !== null) instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
   try {
@@ -97,9 +77,13 @@ async function fire(options: LoadOptions, seconds: number, latencies: number[] |
   }
 }
 
-/** Warm up, then measure. */
+/** Load without measuring (JIT, caches and connections warm up). */
+export async function warmUp(options: LoadOptions, seconds: number): Promise<void> {
+  if (seconds > 0) await fire(options, seconds, null);
+}
+
+/** The measured run. */
 export async function measure(options: LoadOptions): Promise<LoadResult> {
-  if (options.warmupSeconds > 0) await fire(options, options.warmupSeconds, null);
   const latencies: number[] = [];
   const r = await fire(options, options.durationSeconds, latencies);
   const sorted = Float64Array.from(latencies).sort();

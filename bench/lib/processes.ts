@@ -5,6 +5,7 @@
  * remembered so that `stopAll` can end them on failure or Ctrl-C.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { stripVTControlCharacters } from "node:util";
 
 const STOP_TIMEOUT_MS = 10_000;
@@ -25,6 +26,10 @@ export interface LaunchOptions {
 
 export interface Launched {
   readonly name: string;
+  /** CPU clock ticks used so far by each live process of its group (null where /proc is missing). */
+  cpuTicks(): Map<number, number> | null;
+  /** How often the output said the server was reloading (wrangler reloads when sources change). */
+  reloads(): number;
   /** The last few KiB of output, ANSI codes removed. */
   tail(): string;
   stop(): Promise<void>;
@@ -81,9 +86,12 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
   // Keep only a bounded tail: wrangler logs a line per request under load.
   let tail = "";
   let readyFound = false;
+  let reloads = 0;
   let onReady: () => void = () => undefined;
   const collect = (chunk: Buffer) => {
-    tail = (tail + chunk.toString("utf8")).slice(-TAIL_CHARS);
+    const text = chunk.toString("utf8");
+    if (text.includes("Reloading local server")) reloads += 1;
+    tail = (tail + text).slice(-TAIL_CHARS);
     if (!readyFound && options.ready.test(stripVTControlCharacters(tail))) {
       readyFound = true;
       onReady();
@@ -94,6 +102,8 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
 
   const launched: Launched = {
     name: options.name,
+    cpuTicks: () => (child.pid === undefined ? null : groupCpuTicks(child.pid)),
+    reloads: () => reloads,
     tail: () => stripVTControlCharacters(tail),
     stop: async () => {
       running.delete(launched);
@@ -131,6 +141,47 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
     );
   }
   return launched;
+}
+
+/** Linux reports process times in clock ticks of 1/100 s (USER_HZ). */
+export const TICKS_PER_SECOND = 100;
+
+/**
+ * User + system CPU ticks of each live process in a process group, read from
+ * /proc/<pid>/stat; null when /proc cannot be read (not Linux).
+ */
+export function groupCpuTicks(pgid: number): Map<number, number> | null {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after the parenthesised command name: state ppid pgrp … utime(14) stime(15).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) !== pgid) continue;
+    out.set(Number(pid), Number(fields[11]) + Number(fields[12]));
+  }
+  return out;
+}
+
+/**
+ * CPU seconds a process group used between two readings: each process's
+ * increase (all of it for processes started in between). Processes that
+ * exited in between are missing from the second reading and not counted.
+ */
+export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
+  return ticks / TICKS_PER_SECOND;
 }
 
 /** Stop every process still running, all at once. */

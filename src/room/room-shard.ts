@@ -81,11 +81,12 @@ export class RoomShard extends DurableObject<Env> {
     return this.#shard;
   }
 
-  #run<T>(kind: CallKind, shard: Shard, op: (now: number) => T): T {
+  /** One transaction; `kind` names the incoming call it serves (null: work of its own, like a sync). */
+  #run<T>(kind: CallKind | null, shard: Shard, op: (now: number) => T): T {
     const now = clock.now();
     try {
       return this.ctx.storage.transactionSync(() => {
-        countCall(this.#store, kind);
+        if (kind !== null) countCall(this.#store, kind);
         return op(now);
       });
     } catch (err) {
@@ -100,11 +101,12 @@ export class RoomShard extends DurableObject<Env> {
     const identity = this.#identity;
     if (shard === null || identity === null) return;
     await this.ctx.blockConcurrencyWhile(async () => {
-      const report = this.#run("sync", shard, (now) => shard.report(now));
+      // The coordinator counts the sync; the shard's own steps are not calls to it.
+      const report = this.#run(null, shard, (now) => shard.report(now));
       const stub = this.env.ROOM_COORDINATOR.getByName(identity.room);
       try {
         const order = await stub.sync(identity.room, report);
-        this.#run("sync", shard, (now) => shard.apply(order, report, now));
+        this.#run(null, shard, (now) => shard.apply(order, report, now));
         this.#lastSync = clock.now();
       } catch (err) {
         // Keep the allowance in force; try again on the next alarm.
@@ -142,7 +144,7 @@ export class RoomShard extends DurableObject<Env> {
       // No free seat here: ask the coordinator now rather than at the next tick — at
       // once for the first one waiting (the others wait behind it anyway).
       await this.#sync();
-      const claim = this.#run("claim", shard, (now) => shard.ledger.claim(sub, out.seq, now));
+      const claim = this.#run(null, shard, (now) => shard.ledger.claim(sub, out.seq, now));
       out = { ...out, claim };
     } else {
       await this.#schedule();
