@@ -36,7 +36,7 @@ import type { AdmissionLimits } from "./config.ts";
 
 /** What the coordinator runs with: the room's limits and (for the edge) its shard count. */
 export type CoordinatorConfig = AdmissionLimits & { shards?: number };
-import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
+import { activeRatePerSecond, emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { type Bucket, burstOf, refill } from "./rate.ts";
 
 /** Shards sync this often while they have anything to do. */
@@ -98,7 +98,7 @@ export interface GlobalView {
   /** Listeners not yet called, per second of arrival, from `binStart`. */
   binStart: number;
   remaining: number[];
-  /** Arrivals per second and calls per second over the last minute. */
+  /** Arrivals and calls per second lately: over the last minute, or since they started if later. */
   arrivalsPerSecond: number;
   flowPerSecond: number;
   live: number;
@@ -335,8 +335,8 @@ export class Coordinator {
         ...this.#current(),
         binStart,
         remaining,
-        arrivalsPerSecond: ratePerSecond(this.#core.arrivals, now),
-        flowPerSecond: ratePerSecond(this.#core.calls, now),
+        arrivalsPerSecond: activeRatePerSecond(this.#core.arrivals, now),
+        flowPerSecond: activeRatePerSecond(this.#core.calls, now),
         at: now,
       };
       this.#stale = false;
@@ -355,7 +355,7 @@ export class Coordinator {
     for (const r of this.#shards.values()) {
       cursors[r.shard] = r.through;
       live += r.live;
-      for (const sid of r.revoked) if (revoked.length < MAX_VIEW_REVOKED) revoked.push(sid);
+      for (let i = 0; i < r.revoked.length && revoked.length < MAX_VIEW_REVOKED; i++) revoked.push(r.revoked[i]!);
     }
     return { cursors, live, revoked };
   }

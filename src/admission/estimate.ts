@@ -13,14 +13,16 @@
  *   reach yet are counted at the view's arrival rate.
  * - Never fewer than the listeners ahead of it on its own shard.
  * - The estimate is its position divided by the measured flow (listeners
- *   called per second over the last minute), or by the configured rate while
- *   seats are free and nothing has flowed yet; unknown (null) when nothing
- *   flows or the room is not open.
+ *   called per second lately), or by the configured rate while seats are
+ *   free and nothing has flowed yet, plus the couple of seconds it takes the
+ *   listener to notice its turn and claim (NOTICE_SECONDS); unknown (null)
+ *   when nothing flows or the room is not open.
  *
  * Pure; the simulator (sim/) runs this very function to measure how honest
  * the estimate is.
  */
-import type { GlobalView } from "./coordinator.ts";
+import { type GlobalView, SYNC_INTERVAL_MS } from "./coordinator.ts";
+import { EDGE_VIEW_TTL_MS } from "./ledger.ts";
 
 /** What a queue ticket says about its holder's place. */
 export interface TicketPlace {
@@ -36,7 +38,7 @@ export interface PlaceEstimate {
   position: number | null;
   /** Listeners ahead; null when the turn has come. */
   ahead: number | null;
-  /** Seconds until the turn comes (not rounded); 0 when it has; null when unknown. */
+  /** Seconds until it holds a seat (not rounded); 0 when its turn has come; null when unknown. */
   etaSeconds: number | null;
 }
 
@@ -67,6 +69,15 @@ export function aheadOf(ticket: TicketPlace, view: GlobalView): number {
   return Math.max(0, Math.round(ahead));
 }
 
+/**
+ * From a call to the listener holding its seat: the edge learns of the call
+ * through a shard's copy of the view (refreshed at that shard's sync, about
+ * once a second) and its own cached copy (up to EDGE_VIEW_TTL_MS old), and
+ * the listener claims at its next poll (every 2 s or so near the front):
+ * about two seconds in all, measured by the simulator.
+ */
+export const NOTICE_SECONDS = (SYNC_INTERVAL_MS + EDGE_VIEW_TTL_MS) / 1000;
+
 /** Position and estimate of a ticket's holder, from the view alone. */
 export function estimatePlace(ticket: TicketPlace, view: GlobalView): PlaceEstimate {
   const cursor = view.cursors[ticket.shard] ?? 0;
@@ -80,6 +91,6 @@ export function estimatePlace(ticket: TicketPlace, view: GlobalView): PlaceEstim
   // Nothing flowed lately but seats are free: the configured rate is the honest guess.
   let perSecond = view.flowPerSecond;
   if (perSecond <= 0 && view.live < view.capacity) perSecond = view.admitPerMinute / 60;
-  const etaSeconds = view.mode === "open" && perSecond > 0 ? position / perSecond : null;
+  const etaSeconds = view.mode === "open" && perSecond > 0 ? position / perSecond + NOTICE_SECONDS : null;
   return { position, ahead, etaSeconds };
 }

@@ -47,3 +47,26 @@ export function ratePerSecond(flow: Flow, now: number): number {
   const spanMs = (BINS - 1) * BIN_MS + Math.max(1_000, now - rolled.binStart);
   return (total * 1000) / spanMs;
 }
+
+/**
+ * Calls per second since the oldest bin of the last minute that has any:
+ * the rate as the queue has flowed lately, not diluted by quiet time before
+ * it started to flow (at the start of an event the last minute is mostly
+ * silence, and `ratePerSecond` would understate the flow several times
+ * over). Once calls have gone on for a minute it equals `ratePerSecond`.
+ */
+export function activeRatePerSecond(flow: Flow, now: number): number {
+  const rolled = roll(flow, now);
+  let total = 0;
+  let oldest = -1;
+  for (let i = 0; i < rolled.bins.length; i++) {
+    const n = rolled.bins[i]!;
+    if (n > 0) {
+      total += n;
+      oldest = i;
+    }
+  }
+  if (oldest < 0) return 0;
+  const spanMs = oldest * BIN_MS + Math.max(1_000, now - rolled.binStart);
+  return (total * 1000) / spanMs;
+}

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { GlobalView } from "../../src/admission/coordinator.ts";
-import { aheadOf, estimatePlace } from "../../src/admission/estimate.ts";
+import { aheadOf, estimatePlace, NOTICE_SECONDS } from "../../src/admission/estimate.ts";
 
 const S0 = 1_767_225_600; // a whole second (epoch seconds)
 const ms = (second: number, offset = 0) => (S0 + second) * 1000 + offset;
@@ -43,7 +43,8 @@ describe("estimatePlace", () => {
     const e = estimatePlace({ shard: 0, seq: 11, at: ms(2, 250) }, view());
     expect(e.ahead).toBe(375);
     expect(e.position).toBe(376);
-    expect(e.etaSeconds).toBeCloseTo(376 / 25);
+    // Position ÷ flow, plus the time to notice the turn and claim.
+    expect(e.etaSeconds).toBeCloseTo(376 / 25 + NOTICE_SECONDS);
   });
 
   it("counts seconds the view does not reach yet at the arrival rate", () => {
@@ -75,7 +76,7 @@ describe("estimatePlace", () => {
   it("uses the configured rate while nothing flows and seats are free, and has no estimate when full", () => {
     const free = view({ flowPerSecond: 0, live: 10, admitPerMinute: 120 });
     const e = estimatePlace({ shard: 0, seq: 11, at: ms(0) }, free);
-    expect(e.etaSeconds).toBeCloseTo(e.position! / 2);
+    expect(e.etaSeconds).toBeCloseTo(e.position! / 2 + NOTICE_SECONDS);
     expect(estimatePlace({ shard: 0, seq: 11, at: ms(0) }, view({ flowPerSecond: 0 })).etaSeconds).toBeNull();
   });
 

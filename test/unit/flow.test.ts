@@ -1,6 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BIN_MS, BINS, emptyFlow, type Flow, ratePerSecond, record, roll } from "../../src/admission/flow.ts";
+import {
+  activeRatePerSecond,
+  BIN_MS,
+  BINS,
+  emptyFlow,
+  type Flow,
+  ratePerSecond,
+  record,
+  roll,
+} from "../../src/admission/flow.ts";
 
 // A bin boundary, so offsets below read as seconds into the bin.
 const T0 = 1_700_000_000_000;
@@ -126,6 +135,45 @@ describe("ratePerSecond", () => {
           const fewer = record(emptyFlow(T0), now, n);
           const more = record(emptyFlow(T0), now, n + extra);
           expect(ratePerSecond(more, now)).toBeGreaterThan(ratePerSecond(fewer, now));
+        },
+      ),
+    );
+  });
+});
+
+describe("activeRatePerSecond", () => {
+  it("is 0 when nothing has flowed in the last minute", () => {
+    expect(activeRatePerSecond(emptyFlow(T0), T0 + 5_000)).toBe(0);
+  });
+
+  it("measures a flow that has just started over the time it has flowed, not the whole minute", () => {
+    let flow = emptyFlow(T0);
+    for (let s = 0; s < 5; s++) flow = record(flow, T0 + s * 1_000, 100);
+    // 500 calls over 5 s: ratePerSecond spreads them over a minute.
+    expect(activeRatePerSecond(flow, T0 + 5_000)).toBeCloseTo(100);
+    expect(ratePerSecond(flow, T0 + 5_000)).toBeLessThan(10);
+  });
+
+  it("equals ratePerSecond once calls have gone on for a minute", () => {
+    let flow = emptyFlow(T0);
+    for (let s = 0; s < 120; s++) flow = record(flow, T0 + s * 1_000, 3);
+    const now = T0 + 119_500;
+    expect(activeRatePerSecond(flow, now)).toBeCloseTo(ratePerSecond(flow, now));
+  });
+
+  it("is never below ratePerSecond (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ at: fc.integer({ min: 0, max: 120_000 }), n: fc.integer({ min: 0, max: 50 }) }), {
+          maxLength: 40,
+        }),
+        fc.integer({ min: 0, max: 30_000 }),
+        (calls, after) => {
+          let flow = emptyFlow(T0);
+          const sorted = [...calls].sort((a, b) => a.at - b.at);
+          for (const c of sorted) flow = record(flow, T0 + c.at, c.n);
+          const now = T0 + (sorted[sorted.length - 1]?.at ?? 0) + after;
+          expect(activeRatePerSecond(flow, now)).toBeGreaterThanOrEqual(ratePerSecond(flow, now) - 1e-9);
         },
       ),
     );

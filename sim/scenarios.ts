@@ -1,0 +1,160 @@
+/**
+ * The simulated events: who arrives when, what the room allows, and what
+ * goes wrong. Arrival curves are per second; counts are made whole by
+ * carrying the fractions over, so a scenario's total is exact and the same
+ * for every seed (the seed moves arrivals within their second, network
+ * delays, poll jitter, listening times and patience).
+ */
+
+export interface Scenario {
+  name: string;
+  summary: string;
+  /**
+   * Listeners one simulated listener stands for (1: every listener is
+   * simulated). With a cohort of w, capacity, the admission rate and arrivals
+   * are divided by w, and every count that listeners drive (listeners, seats,
+   * joins, claims, heartbeats, leaves, waiting polls, their SQLite rows) is
+   * multiplied back by w; syncs, alarms and view reads are not scaled.
+   */
+  cohort: number;
+  /** Default shard count, and why. */
+  shards: number;
+  shardsWhy: string;
+  capacity: number;
+  admitPerMinute: number;
+  /** Arrivals per second at second `s` (before rounding), for `s` in [0, arrivalSeconds). */
+  rate: (s: number) => number;
+  arrivalSeconds: number;
+  /** Simulated time in all, from the first arrival. */
+  durationSeconds: number;
+  passTtlMs: number;
+  claimWindowMs: number;
+  /** Mean listening time of an admitted listener (exponential); most leave after it. */
+  meanListenSeconds: number;
+  /** Share of waiting listeners who give up, after an exponential time of this mean. */
+  impatient: { share: number; meanSeconds: number };
+  /** Capacity changes by ops during the event. */
+  capacityChanges: { atSecond: number; capacity: number }[];
+  /** One shard cut off from the coordinator for a while (its sync requests and replies are lost). */
+  outage: { shard: number; fromSecond: number; toSecond: number } | null;
+}
+
+const MINUTE = 60;
+
+/** A crowd that builds up over `rampS` seconds, then thins out towards a floor. */
+function surge(total: number, seconds: number, rampS: number, decayS: number, floor: number): (s: number) => number {
+  const shape = (s: number) => Math.min(1, (s + 0.5) / rampS) * (floor + (1 - floor) * Math.exp(-s / decayS));
+  let sum = 0;
+  for (let s = 0; s < seconds; s++) sum += shape(s);
+  return (s) => (total * shape(s)) / sum;
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+  steady: {
+    name: "steady",
+    summary: "200 arrivals/s for 10 min, well below capacity",
+    cohort: 1,
+    shards: 16,
+    shardsWhy: "200 joins/s, ~1.6k heartbeats/s and 1,200 view reads/s: 16 shards keep each near 200 requests/s",
+    capacity: 100_000,
+    admitPerMinute: 30_000,
+    rate: () => 200,
+    arrivalSeconds: 10 * MINUTE,
+    durationSeconds: 11 * MINUTE,
+    passTtlMs: 60_000,
+    claimWindowMs: 30_000,
+    meanListenSeconds: 4 * MINUTE,
+    impatient: { share: 0.05, meanSeconds: 120 },
+    capacityChanges: [],
+    outage: null,
+  },
+  flash: {
+    name: "flash",
+    summary: "1.4M arrive within 4 min (most in the first two) for 1M seats, admitted at 480k/min",
+    cohort: 2,
+    shards: 128,
+    shardsWhy: "peak ~20k joins/s + 8k claims/s + heartbeats and view reads: 128 shards keep the busiest near 350/s",
+    capacity: 1_000_000,
+    admitPerMinute: 480_000,
+    rate: surge(1_400_000, 4 * MINUTE, 20, 60, 0.05),
+    arrivalSeconds: 4 * MINUTE,
+    durationSeconds: 10 * MINUTE,
+    passTtlMs: 15 * 60_000,
+    claimWindowMs: 30_000,
+    meanListenSeconds: 30 * MINUTE,
+    impatient: { share: 0.1, meanSeconds: 180 },
+    capacityChanges: [],
+    outage: null,
+  },
+  "8m": {
+    name: "8m",
+    summary:
+      "10M arrive within 10 min (a surge, then a long tail) for 8M seats; the origin takes 1M new listeners a minute",
+    cohort: 10,
+    shards: 256,
+    shardsWhy:
+      "peak ~34k joins/s + ~17k claims/s + heartbeats and view reads: 128 shards would take ~450 requests/s " +
+      "each on average, too close to 500 with hash imbalance and claim bursts; 256 keep the busiest near 400, " +
+      "and the coordinator's ~1 sync per shard per second stays under 500",
+    capacity: 8_000_000,
+    admitPerMinute: 1_000_000,
+    rate: surge(10_000_000, 10 * MINUTE, 30, 180, 0.25),
+    arrivalSeconds: 10 * MINUTE,
+    durationSeconds: 12 * MINUTE,
+    passTtlMs: 15 * 60_000,
+    claimWindowMs: 30_000,
+    meanListenSeconds: 30 * MINUTE,
+    impatient: { share: 0.1, meanSeconds: 180 },
+    capacityChanges: [],
+    outage: null,
+  },
+  shrink: {
+    name: "shrink",
+    summary: "400 arrivals/s for 10 min; at 5 min ops cut capacity from 100k to 60k",
+    cohort: 1,
+    shards: 16,
+    shardsWhy: "400 joins/s, ~3k heartbeats/s and 1,200 view reads/s: 16 shards keep each near 300 requests/s",
+    capacity: 100_000,
+    admitPerMinute: 30_000,
+    rate: () => 400,
+    arrivalSeconds: 10 * MINUTE,
+    durationSeconds: 15 * MINUTE,
+    passTtlMs: 60_000,
+    claimWindowMs: 30_000,
+    meanListenSeconds: 5 * MINUTE,
+    impatient: { share: 0.05, meanSeconds: 300 },
+    capacityChanges: [{ atSecond: 5 * MINUTE, capacity: 60_000 }],
+    outage: null,
+  },
+  "shard-loss": {
+    name: "shard-loss",
+    summary: "600 arrivals/s for 5 min then 100/s, admitted at 400/s; shard 3 is cut off from 2:00 to 3:00",
+    cohort: 1,
+    shards: 16,
+    shardsWhy: "600 joins/s plus heartbeats: 16 shards keep each near 200 requests/s",
+    capacity: 100_000,
+    admitPerMinute: 24_000,
+    rate: (s) => (s < 5 * MINUTE ? 600 : 100),
+    arrivalSeconds: 10 * MINUTE,
+    durationSeconds: 12 * MINUTE,
+    passTtlMs: 60_000,
+    claimWindowMs: 30_000,
+    meanListenSeconds: 5 * MINUTE,
+    impatient: { share: 0.05, meanSeconds: 300 },
+    capacityChanges: [],
+    outage: { shard: 3, fromSecond: 2 * MINUTE, toSecond: 3 * MINUTE },
+  },
+};
+
+/** Whole arrivals (of cohorts of `cohort` listeners) per second, fractions carried over. */
+export function arrivalCounts(scenario: Scenario, cohort: number): Int32Array {
+  const counts = new Int32Array(scenario.arrivalSeconds);
+  let carry = 0;
+  for (let s = 0; s < scenario.arrivalSeconds; s++) {
+    const exact = scenario.rate(s) / cohort + carry;
+    counts[s] = Math.floor(exact);
+    carry = exact - counts[s]!;
+  }
+  if (carry > 0.5) counts[scenario.arrivalSeconds - 1]! += 1;
+  return counts;
+}
