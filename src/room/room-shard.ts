@@ -109,7 +109,9 @@ export class RoomShard extends DurableObject<Env> {
         this.#run(null, shard, (now) => shard.apply(order, report, now));
         this.#lastSync = clock.now();
       } catch (err) {
-        // Keep the allowance in force; try again on the next alarm.
+        // Keep the allowance in force; try again a sync interval later, not at
+        // every call (a storm of retries would starve this shard's listeners).
+        this.#lastSync = clock.now();
         console.warn("shard sync failed", identity.room, identity.index, String(err));
       }
     });
