@@ -6,6 +6,7 @@
 import type { ArrivalBin } from "../admission/arrivals.ts";
 import type { CoordinatorCore, CoordinatorStore, ShardRecord } from "../admission/coordinator.ts";
 
+import { MetaTable } from "./meta-table.ts";
 import { runMigrations } from "./migrations.ts";
 
 const MIGRATIONS: readonly string[] = [
@@ -25,26 +26,7 @@ export function migrateCoordinator(sql: SqlStorage): void {
   runMigrations(sql, MIGRATIONS);
 }
 
-export class SqlCoordinatorStore implements CoordinatorStore {
-  readonly #sql: SqlStorage;
-
-  constructor(sql: SqlStorage) {
-    this.#sql = sql;
-  }
-
-  getMeta<T>(key: string): T | null {
-    const row = this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
-    return row === undefined ? null : (JSON.parse(row.value) as T);
-  }
-
-  setMeta(key: string, value: unknown): void {
-    this.#sql.exec(
-      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-      key,
-      JSON.stringify(value),
-    );
-  }
-
+export class SqlCoordinatorStore extends MetaTable implements CoordinatorStore {
   loadCore(): CoordinatorCore | null {
     return this.getMeta<CoordinatorCore>("core");
   }
@@ -52,13 +34,13 @@ export class SqlCoordinatorStore implements CoordinatorStore {
     this.setMeta("core", core);
   }
   loadShards(): ShardRecord[] {
-    return this.#sql
+    return this.sql
       .exec<{ data: string }>("SELECT data FROM shards ORDER BY shard")
       .toArray()
       .map((r) => JSON.parse(r.data) as ShardRecord);
   }
   saveShard(record: ShardRecord): void {
-    this.#sql.exec(
+    this.sql.exec(
       "INSERT INTO shards (shard, data) VALUES (?, ?) ON CONFLICT(shard) DO UPDATE SET data = excluded.data",
       record.shard,
       JSON.stringify(record),
@@ -66,7 +48,7 @@ export class SqlCoordinatorStore implements CoordinatorStore {
   }
   loadBins(): { shard: number; bins: ArrivalBin[] }[] {
     const byShard = new Map<number, ArrivalBin[]>();
-    for (const r of this.#sql
+    for (const r of this.sql
       .exec<{ shard: number; bin: number; first_seq: number; count: number }>("SELECT * FROM bins")
       .toArray()) {
       const list = byShard.get(r.shard) ?? [];
@@ -77,7 +59,7 @@ export class SqlCoordinatorStore implements CoordinatorStore {
   }
   saveBins(shard: number, bins: ArrivalBin[]): void {
     for (const b of bins) {
-      this.#sql.exec(
+      this.sql.exec(
         `INSERT INTO bins (shard, bin, first_seq, count) VALUES (?, ?, ?, ?)
          ON CONFLICT(shard, bin) DO UPDATE SET first_seq = excluded.first_seq, count = excluded.count`,
         shard,
@@ -88,6 +70,6 @@ export class SqlCoordinatorStore implements CoordinatorStore {
     }
   }
   dropCalledBins(shard: number, through: number): void {
-    this.#sql.exec("DELETE FROM bins WHERE shard = ? AND first_seq + count - 1 <= ?", shard, through);
+    this.sql.exec("DELETE FROM bins WHERE shard = ? AND first_seq + count - 1 <= ?", shard, through);
   }
 }

@@ -8,6 +8,7 @@ import type { ArrivalBin } from "../admission/arrivals.ts";
 import type { CallBatch, Counters, Lease, LedgerStore } from "../admission/ledger.ts";
 import type { ShardLocal, ShardLocalStore } from "../admission/shard.ts";
 
+import { MetaTable } from "./meta-table.ts";
 import { runMigrations } from "./migrations.ts";
 
 const MIGRATIONS: readonly string[] = [
@@ -69,26 +70,7 @@ function toBatch(r: BatchRow): CallBatch {
   return { id: r.id, fromSeq: r.from_seq, toSeq: r.to_seq, expiresAt: r.expires_at, outstanding: r.outstanding };
 }
 
-export class SqlLedgerStore implements LedgerStore, ShardLocalStore {
-  readonly #sql: SqlStorage;
-
-  constructor(sql: SqlStorage) {
-    this.#sql = sql;
-  }
-
-  getMeta<T>(key: string): T | null {
-    const row = this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
-    return row === undefined ? null : (JSON.parse(row.value) as T);
-  }
-
-  setMeta(key: string, value: unknown): void {
-    this.#sql.exec(
-      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-      key,
-      JSON.stringify(value),
-    );
-  }
-
+export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocalStore {
   loadCounters(): Counters | null {
     return this.getMeta<Counters>("counters");
   }
@@ -96,15 +78,15 @@ export class SqlLedgerStore implements LedgerStore, ShardLocalStore {
     this.setMeta("counters", counters);
   }
   leaseBySub(sub: string): Lease | null {
-    const r = this.#sql.exec<LeaseRow>("SELECT * FROM leases WHERE sub = ?", sub).toArray()[0];
+    const r = this.sql.exec<LeaseRow>("SELECT * FROM leases WHERE sub = ?", sub).toArray()[0];
     return r === undefined ? null : toLease(r);
   }
   leaseBySid(sid: string): Lease | null {
-    const r = this.#sql.exec<LeaseRow>("SELECT * FROM leases WHERE sid = ?", sid).toArray()[0];
+    const r = this.sql.exec<LeaseRow>("SELECT * FROM leases WHERE sid = ?", sid).toArray()[0];
     return r === undefined ? null : toLease(r);
   }
   putLease(l: Lease): void {
-    this.#sql.exec(
+    this.sql.exec(
       `INSERT INTO leases (sid, sub, seq, granted_at, expires_at, left_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(sid) DO UPDATE SET expires_at = excluded.expires_at, left_at = excluded.left_at`,
       l.sid,
@@ -116,25 +98,25 @@ export class SqlLedgerStore implements LedgerStore, ShardLocalStore {
     );
   }
   deleteLease(sid: string): void {
-    this.#sql.exec("DELETE FROM leases WHERE sid = ?", sid);
+    this.sql.exec("DELETE FROM leases WHERE sid = ?", sid);
   }
   expiredLeases(now: number, limit: number): Lease[] {
-    return this.#sql
+    return this.sql
       .exec<LeaseRow>("SELECT * FROM leases WHERE expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit)
       .toArray()
       .map(toLease);
   }
   earliestLeaseExpiry(): number | null {
-    return this.#sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM leases").one().t;
+    return this.sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM leases").one().t;
   }
   batchContaining(seq: number): CallBatch | null {
-    const r = this.#sql
+    const r = this.sql
       .exec<BatchRow>("SELECT * FROM batches WHERE to_seq >= ? ORDER BY to_seq LIMIT 1", seq)
       .toArray()[0];
     return r === undefined || r.from_seq > seq ? null : toBatch(r);
   }
   addBatch(b: Omit<CallBatch, "id">): void {
-    this.#sql.exec(
+    this.sql.exec(
       "INSERT INTO batches (from_seq, to_seq, expires_at, outstanding) VALUES (?, ?, ?, ?)",
       b.fromSeq,
       b.toSeq,
@@ -143,51 +125,51 @@ export class SqlLedgerStore implements LedgerStore, ShardLocalStore {
     );
   }
   setBatchOutstanding(id: number, outstanding: number): void {
-    this.#sql.exec("UPDATE batches SET outstanding = ? WHERE id = ?", outstanding, id);
+    this.sql.exec("UPDATE batches SET outstanding = ? WHERE id = ?", outstanding, id);
   }
   deleteBatch(id: number): void {
-    this.#sql.exec("DELETE FROM batches WHERE id = ?", id);
+    this.sql.exec("DELETE FROM batches WHERE id = ?", id);
   }
   expiredBatches(now: number, limit: number): CallBatch[] {
-    return this.#sql
+    return this.sql
       .exec<BatchRow>("SELECT * FROM batches WHERE expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit)
       .toArray()
       .map(toBatch);
   }
   earliestBatchExpiry(): number | null {
-    return this.#sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM batches").one().t;
+    return this.sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM batches").one().t;
   }
   markSpent(sub: string, until: number): void {
-    this.#sql.exec(
+    this.sql.exec(
       "INSERT INTO spent (sub, until) VALUES (?, ?) ON CONFLICT(sub) DO UPDATE SET until = excluded.until",
       sub,
       until,
     );
   }
   isSpent(sub: string, now: number): boolean {
-    return this.#sql.exec("SELECT 1 FROM spent WHERE sub = ? AND until > ?", sub, now).toArray().length > 0;
+    return this.sql.exec("SELECT 1 FROM spent WHERE sub = ? AND until > ?", sub, now).toArray().length > 0;
   }
   pruneSpent(now: number): void {
-    this.#sql.exec("DELETE FROM spent WHERE until <= ?", now);
+    this.sql.exec("DELETE FROM spent WHERE until <= ?", now);
   }
   revoke(sid: string, until: number): void {
-    this.#sql.exec(
+    this.sql.exec(
       "INSERT INTO revoked (sid, until) VALUES (?, ?) ON CONFLICT(sid) DO UPDATE SET until = excluded.until",
       sid,
       until,
     );
   }
   revokedSids(now: number, limit: number): string[] {
-    return this.#sql
+    return this.sql
       .exec<{ sid: string }>("SELECT sid FROM revoked WHERE until > ? LIMIT ?", now, limit)
       .toArray()
       .map((r) => r.sid);
   }
   pruneRevoked(now: number): void {
-    this.#sql.exec("DELETE FROM revoked WHERE until <= ?", now);
+    this.sql.exec("DELETE FROM revoked WHERE until <= ?", now);
   }
   recordArrival(bin: number, seq: number): void {
-    this.#sql.exec(
+    this.sql.exec(
       `INSERT INTO arrivals (bin, first_seq, count) VALUES (?, ?, 1)
        ON CONFLICT(bin) DO UPDATE SET count = count + 1`,
       bin,
@@ -195,7 +177,7 @@ export class SqlLedgerStore implements LedgerStore, ShardLocalStore {
     );
   }
   arrivalBins(fromBin: number): ArrivalBin[] {
-    return this.#sql
+    return this.sql
       .exec<{ bin: number; first_seq: number; count: number }>(
         "SELECT bin, first_seq, count FROM arrivals WHERE bin >= ? ORDER BY bin",
         fromBin,
@@ -204,7 +186,7 @@ export class SqlLedgerStore implements LedgerStore, ShardLocalStore {
       .map((r) => ({ bin: r.bin, firstSeq: r.first_seq, count: r.count }));
   }
   pruneArrivals(cursor: number): void {
-    this.#sql.exec("DELETE FROM arrivals WHERE first_seq + count - 1 <= ?", cursor);
+    this.sql.exec("DELETE FROM arrivals WHERE first_seq + count - 1 <= ?", cursor);
   }
   loadLocal(): ShardLocal | null {
     return this.getMeta<ShardLocal>("local");
@@ -213,6 +195,6 @@ export class SqlLedgerStore implements LedgerStore, ShardLocalStore {
     this.setMeta("local", local);
   }
   countLeases(): number {
-    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases").one().n;
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases").one().n;
   }
 }
