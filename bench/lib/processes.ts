@@ -4,9 +4,10 @@
  * group (wrangler and workerd included). Every process started here is
  * remembered so that `stopAll` can end them on failure or Ctrl-C.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { stripVTControlCharacters } from "node:util";
+import { signalGroup, stopGroup } from "../../src/cli/process-group.ts";
 
 const STOP_TIMEOUT_MS = 10_000;
 /** How much of a child's output is kept for error messages. */
@@ -37,42 +38,6 @@ export interface Launched {
 
 /** Every started process still to be stopped, with its process group id. */
 const running = new Map<Launched, number | undefined>();
-
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
-}
-
-/** SIGTERM the child's process group, then SIGKILL what is left. */
-async function stopGroup(child: ChildProcess): Promise<void> {
-  const pid = child.pid;
-  if (pid === undefined || !groupAlive(pid)) return;
-  signalGroup(pid, "SIGTERM");
-  if (await waitUntil(() => !groupAlive(pid), STOP_TIMEOUT_MS)) return;
-  signalGroup(pid, "SIGKILL");
-  await waitUntil(() => !groupAlive(pid), 5_000);
-}
 
 /** Start a process and resolve once it is ready; on any failure it is stopped again. */
 export async function launch(options: LaunchOptions): Promise<Launched> {
@@ -107,7 +72,7 @@ export async function launch(options: LaunchOptions): Promise<Launched> {
     tail: () => stripVTControlCharacters(tail),
     stop: async () => {
       running.delete(launched);
-      await stopGroup(child);
+      await stopGroup(child, STOP_TIMEOUT_MS);
     },
   };
   running.set(launched, child.pid);

@@ -3,12 +3,13 @@
  * `node src/cli/start.ts --port … --ip 127.0.0.1 --var … --persist-to …`,
  * and talk to it over HTTP only.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stripVTControlCharacters } from "node:util";
+import { stopGroup } from "../../../src/cli/process-group.ts";
 
 /** The project root (where package.json and wrangler.toml live). */
 export const PROJECT_ROOT = resolve(import.meta.dirname, "../../..");
@@ -67,45 +68,6 @@ export interface RunningWorker {
 
 function stripAnsi(text: string): string {
   return stripVTControlCharacters(text);
-}
-
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
-}
-
-/** Stop a detached child and everything in its process group. */
-async function stopGroup(child: ChildProcess): Promise<void> {
-  const pid = child.pid;
-  if (pid === undefined) return;
-  if (!groupAlive(pid)) return;
-  signalGroup(pid, "SIGTERM");
-  if (await waitUntil(() => !groupAlive(pid), STOP_TIMEOUT_MS)) return;
-  signalGroup(pid, "SIGKILL");
-  if (!(await waitUntil(() => !groupAlive(pid), 5_000))) {
-    throw new Error(`process group ${pid} did not exit after SIGKILL`);
-  }
 }
 
 /** Start Spillway with `src/cli/start.ts` and wait for its ready banner. */
@@ -170,7 +132,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const stop = async () => {
     try {
-      await stopGroup(child);
+      await stopGroup(child, STOP_TIMEOUT_MS);
     } finally {
       if (ownsPersistDir) await rm(persistTo, { recursive: true, force: true });
     }
