@@ -17,8 +17,6 @@ export const UNLIMITED_RATE = 1e12;
 /** What a shard remembers of its syncs. */
 export interface ShardLocal {
   appliedVersion: number;
-  /** Bins before this second were acknowledged by the coordinator. */
-  ackedBefore: number;
   capacity: number;
   liveLimit: number;
   callThrough: number | null;
@@ -31,7 +29,7 @@ export interface ShardLocalStore {
 }
 
 function initialLocal(): ShardLocal {
-  return { appliedVersion: 0, ackedBefore: 0, capacity: 0, liveLimit: 0, callThrough: 0, mode: "open" };
+  return { appliedVersion: 0, capacity: 0, liveLimit: 0, callThrough: 0, mode: "open" };
 }
 
 export class Shard {
@@ -97,10 +95,9 @@ export class Shard {
   }
 
   /** Apply the order answering `report`; lowering the allowance evicts nobody. */
-  apply(order: ShardOrder, report: ShardReport, now: number): void {
+  apply(order: ShardOrder, _report: ShardReport, now: number): void {
     this.#local = {
       appliedVersion: order.version,
-      ackedBefore: report.completeBefore,
       capacity: order.capacity,
       liveLimit: order.liveLimit,
       callThrough: order.callThrough,

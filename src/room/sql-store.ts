@@ -194,7 +194,4 @@ export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocal
   saveLocal(local: ShardLocal): void {
     this.setMeta("local", local);
   }
-  countLeases(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases").one().n;
-  }
 }

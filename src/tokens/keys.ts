@@ -15,7 +15,8 @@ export interface PassSigningKey {
 }
 
 export interface KeyRing {
-  ticket: Uint8Array;
+  /** HMAC-SHA-256 key for tickets, imported once. */
+  ticket: CryptoKey;
   passSigner: PassSigningKey;
   /** Public pass keys by kid. */
   passVerifiers: Map<string, CryptoKey>;
@@ -46,8 +47,12 @@ const PUBLIC_EC_FIELDS = ["kty", "crv", "x", "y", "kid"] as const;
 
 async function importRing(vars: KeyVars): Promise<KeyRing> {
   if (!vars.TICKET_KEY) throw new Error("TICKET_KEY is not set");
-  const ticket = base64url.decode(vars.TICKET_KEY);
-  if (ticket.byteLength < 32) throw new Error("TICKET_KEY must be at least 32 bytes (base64url)");
+  const ticketBytes = base64url.decode(vars.TICKET_KEY);
+  if (ticketBytes.byteLength < 32) throw new Error("TICKET_KEY must be at least 32 bytes (base64url)");
+  const ticket = await crypto.subtle.importKey("raw", ticketBytes, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
 
   let parsed: unknown;
   try {
