@@ -5,13 +5,14 @@
  * - One request at a time. A sync with the coordinator runs under
  *   blockConcurrencyWhile: from the report until the order is applied (or
  *   the call fails), requests wait in `deferred` and run afterwards, in order.
- * - Syncs happen when due (a second after the last one) on the alarm while
+ * - Syncs happen when due (once a new round of the clock has begun, see
+ *   syncDue) on the alarm while
  *   the shard is busy, on an edge's view read, and at once when a join finds
  *   no free seat for the first one waiting. A failed sync leaves the last
  *   sync time as it was, so the next trigger tries again.
  */
 import type { GlobalView, ShardOrder, ShardReport } from "../src/admission/coordinator.ts";
-import { SYNC_INTERVAL_MS } from "../src/admission/coordinator.ts";
+import { nextSyncAt, syncDue } from "../src/admission/rounds.ts";
 import type { Shard } from "../src/admission/shard.ts";
 import type { CountingLedgerStore } from "./stores.ts";
 
@@ -37,14 +38,18 @@ export class ShardShell {
   /** The shard's view with its own cursor, for estimates at join (rebuilt when the view changes). */
   #own: { base: GlobalView; view: GlobalView } | null = null;
 
-  constructor(index: number, shard: Shard, store: CountingLedgerStore) {
+  /** Simulated time 0, ms since the epoch (the shard's clock reads t0 + t). */
+  readonly #t0: number;
+
+  constructor(index: number, shard: Shard, store: CountingLedgerStore, t0: number) {
+    this.#t0 = t0;
     this.index = index;
     this.shard = shard;
     this.store = store;
   }
 
   syncDue(t: number): boolean {
-    return t - this.lastSync >= SYNC_INTERVAL_MS;
+    return syncDue(this.lastSync, t);
   }
 
   defer(code: number): void {
@@ -65,7 +70,11 @@ export class ShardShell {
 
   /** When the alarm should next fire, as the shell schedules it (null: none). */
   nextAlarm(t: number): number | null {
-    return this.shard.busy() ? Math.max(t, this.lastSync + SYNC_INTERVAL_MS) : null;
+    const wake = this.shard.ledger.nextWake(this.#t0 + t);
+    const ledger = wake === null ? null : wake - this.#t0;
+    if (!this.shard.busy()) return ledger;
+    const sync = nextSyncAt(this.lastSync, t);
+    return ledger === null ? sync : Math.min(ledger, sync);
   }
 
   /**
@@ -77,8 +86,11 @@ export class ShardShell {
     const base = this.shard.view;
     if (base === null) return null;
     const cursor = this.shard.ledger.counters.cursor;
-    if (snapshot) return { ...base, cursors: { ...base.cursors, [this.index]: cursor } };
-    if (this.#own?.base !== base) this.#own = { base, view: { ...base, cursors: { ...base.cursors } } };
+    // Its own cursor is known exactly, not paced.
+    const paces = { ...base.paces };
+    delete paces[this.index];
+    if (snapshot) return { ...base, cursors: { ...base.cursors, [this.index]: cursor }, paces };
+    if (this.#own?.base !== base) this.#own = { base, view: { ...base, cursors: { ...base.cursors }, paces } };
     this.#own.view.cursors[this.index] = cursor;
     return this.#own.view;
   }

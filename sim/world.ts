@@ -104,7 +104,7 @@ export class World {
     const timings = { passTtlMs: this.sc.passTtlMs, claimWindowMs: this.sc.claimWindowMs, ticketTtlMs: 6 * 3_600_000 };
     this.shells = Array.from({ length: o.shards }, (_, i) => {
       const store = new CountingLedgerStore(this.rows);
-      return new ShardShell(i, new Shard(i, store, store, timings, deps, T0), store);
+      return new ShardShell(i, new Shard(i, store, store, timings, deps, T0), store, T0);
     });
     this.#views = new Array<null>(o.isolates).fill(null);
     this.calls = new CallTracker(this.l, this.stats, o.shards, this.sc.outage?.shard ?? null);
@@ -244,7 +244,7 @@ export class World {
     const e =
       view === null
         ? null
-        : estimatePlace({ shard: shell.index, seq: this.l.seq[id]!, at: T0 + this.l.joinedAt[id]! }, view);
+        : estimatePlace({ shard: shell.index, seq: this.l.seq[id]!, at: T0 + this.l.joinedAt[id]! }, view, T0 + t);
     this.l.etaAtJoin[id] = e?.etaSeconds ?? NaN;
     this.#schedulePoll(id, t, e?.position ?? null, e?.etaSeconds ?? null);
   }
@@ -362,7 +362,9 @@ export class World {
     }
     const view = this.#views[Math.floor(this.#rand() * this.o.isolates)] ?? null;
     const e =
-      view === null ? null : estimatePlace({ shard: l.shard[id]!, seq: l.seq[id]!, at: T0 + l.joinedAt[id]! }, view);
+      view === null
+        ? null
+        : estimatePlace({ shard: l.shard[id]!, seq: l.seq[id]!, at: T0 + l.joinedAt[id]! }, view, T0 + t);
     if (e !== null && e.position === null) return this.#dispatch(CLAIM + KINDS * id, t);
     this.stats.edgePolls += this.o.cohort;
     this.#schedulePoll(id, t, e?.position ?? null, e?.etaSeconds ?? null);

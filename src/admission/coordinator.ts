@@ -38,9 +38,9 @@ import type { AdmissionLimits } from "./config.ts";
 export type CoordinatorConfig = AdmissionLimits & { shards?: number };
 import { activeRatePerSecond, emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { type Bucket, burstOf, refill } from "./rate.ts";
+import { type Pace, paceWindow, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
 
-/** Shards sync this often while they have anything to do. */
-export const SYNC_INTERVAL_MS = 1_000;
+export { SYNC_INTERVAL_MS };
 /** A shard silent for this long no longer holds back the order of others. */
 export const LOST_AFTER_MS = 5 * SYNC_INTERVAL_MS;
 /** Fewest seats a shard may admit at once on its own while nobody waits anywhere. */
@@ -82,6 +82,14 @@ export interface ShardOrder {
   liveLimit: number;
   /** Call no further than this sequence number; null: as far as the allowance allows. */
   callThrough: number | null;
+  /** Spread the calls up to `callThrough` over this window (null: call them at once). */
+  pace: Pace | null;
+  /**
+   * With `callThrough` null (a spare allowance): seat arrivals freely only
+   * until this time, the end of the round (the shard's next sync renews it
+   * while nobody waits elsewhere); null: no calls beyond `callThrough`.
+   */
+  openUntil: number | null;
   mode: AdmissionLimits["mode"];
   view: GlobalView;
 }
@@ -93,8 +101,10 @@ export interface GlobalView {
   admitPerMinute: number;
   /** Shards new arrivals are spread over. */
   shards: number;
-  /** Per shard: sequence numbers up to this one have been called. */
+  /** Per shard: sequence numbers up to this one have been called, or are being called (see `paces`). */
   cursors: Record<number, number>;
+  /** Shards calling a batch paced over a window: the cursor at `now` is `pacedThrough(cursors[shard], pace, now)`. */
+  paces: Record<number, Pace>;
   /** Listeners not yet called, per second of arrival, from `binStart`. */
   binStart: number;
   remaining: number[];
@@ -115,6 +125,8 @@ export interface ShardRecord {
   sentVersion: number;
   /** Sequence numbers the shard has called or been ordered to call. */
   through: number;
+  /** How the calls of its last order are spread over time (absent or null: at once). */
+  pace?: Pace | null;
   live: number;
   reserved: number;
   cursor: number;
@@ -254,30 +266,44 @@ export class Coordinator {
     this.#shards.set(report.shard, rec);
     this.#absorb(rec, report, now);
 
-    const held = report.live + report.reserved;
+    // Calls of the last order still being paced stay ordered and keep their
+    // seats and tokens (as far as the allowance in force and the room still
+    // hold them); any other listener ordered but not called (no seat came
+    // free) is walked again.
+    const open = this.#config.mode === "open";
     const others = this.#othersAccounted(report.shard);
+    const seated = report.live + report.reserved;
+    const pacing = open && rec.pace !== undefined && rec.pace !== null && now < rec.pace.end;
+    const room = Math.min(report.capacity, this.#config.capacity - others.seats) - seated;
+    const pending = pacing ? Math.max(0, Math.min(rec.through - rec.cursor, room)) : 0;
+    const held = seated + pending;
     const avail = Math.max(0, this.#config.capacity - others.seats - held);
-    this.#core.bucket = refill(this.#core.bucket, this.#config.admitPerMinute, now);
-    const tokens = Math.max(0, Math.floor(this.#core.bucket.tokens - others.earmarked - report.reserved));
+    // With several shards active, every sync of a round sees the tokens of the
+    // round's start, walks the same seconds and paces its calls over the same
+    // window (see rounds.ts), so shards that sync later in the round do not
+    // call further than earlier ones. A lone shard needs none of that.
+    const rounds = this.#activeCount(now, report.shard) > 1;
+    this.#core.bucket = refill(this.#core.bucket, this.#config.admitPerMinute, rounds ? roundStart(now) : now);
+    const tokens = Math.max(0, Math.floor(this.#core.bucket.tokens - others.earmarked - report.reserved - pending));
 
     // Seats others could take now exclude those this shard has freed but not
     // yet given back (they are released only once the shard confirms).
     const shared = Math.max(0, this.#config.capacity - others.seats - Math.max(report.capacity, held));
-    const plan =
-      this.#config.mode === "open"
-        ? this.#plan(
-            {
-              shared: Math.min(shared, avail),
-              own: avail - Math.min(shared, avail),
-              tokens,
-              // Tokens earmarked for seats this shard has not given back yet stay
-              // earmarked for other shards until it confirms, like the seats.
-              othersTokens: Math.max(0, tokens - Math.max(0, report.capacity - held)),
-            },
-            report.shard,
-            now,
-          )
-        : this.#plan({ shared: 0, own: 0, tokens: 0, othersTokens: 0 }, report.shard, now);
+    const plan = open
+      ? this.#plan(
+          {
+            shared: Math.min(shared, avail),
+            own: avail - Math.min(shared, avail),
+            tokens,
+            // Tokens earmarked for seats this shard has not given back yet stay
+            // earmarked for other shards until it confirms, like the seats.
+            othersTokens: Math.max(0, tokens - Math.max(0, report.capacity - held)),
+          },
+          report.shard,
+          now,
+          rounds,
+        )
+      : this.#plan({ shared: 0, own: 0, tokens: 0, othersTokens: 0 }, report.shard, now, rounds);
     const calls = plan.mine;
     let spare = 0;
     const quiet = rec.arrivalRate === 0 && report.tail === report.cursor;
@@ -301,7 +327,9 @@ export class Coordinator {
     this.#core.version += 1;
     rec.sent = target;
     rec.sentVersion = this.#core.version;
-    this.#setThrough(rec, rec.cursor + calls);
+    const through = rec.cursor + pending + calls;
+    this.#setThrough(rec, through);
+    rec.pace = rounds && through > rec.cursor && spare === 0 ? { from: rec.cursor, ...paceWindow(now) } : null;
     if (calls > 0) this.#core.calls = record(this.#core.calls, now, calls);
 
     this.#store.saveShard(rec);
@@ -312,6 +340,8 @@ export class Coordinator {
       capacity: target,
       liveLimit,
       callThrough: spare > 0 ? null : rec.through,
+      pace: rec.pace,
+      openUntil: spare > 0 ? paceWindow(now).end : null,
       mode: this.#config.mode,
       view: this.view(now),
     };
@@ -332,7 +362,7 @@ export class Coordinator {
         capacity: this.#config.capacity,
         admitPerMinute: this.#config.admitPerMinute,
         shards: this.#config.shards ?? 1,
-        ...this.#current(),
+        ...this.#current(now),
         binStart,
         remaining,
         arrivalsPerSecond: activeRatePerSecond(this.#core.arrivals, now),
@@ -341,23 +371,26 @@ export class Coordinator {
       };
       this.#stale = false;
     } else if (this.#stale) {
-      this.#view = { ...this.#view, ...this.#current() };
+      this.#view = { ...this.#view, ...this.#current(now) };
       this.#stale = false;
     }
     return this.#view;
   }
 
   /** The parts of the view that change with every sync. */
-  #current(): Pick<GlobalView, "cursors" | "live" | "revoked"> {
+  #current(now: number): Pick<GlobalView, "cursors" | "paces" | "live" | "revoked"> {
     const cursors: Record<number, number> = {};
+    const paces: Record<number, Pace> = {};
     let live = 0;
     const revoked: string[] = [];
     for (const r of this.#shards.values()) {
       cursors[r.shard] = r.through;
+      if (r.pace !== undefined && r.pace !== null && r.pace.end > now && r.through > r.pace.from)
+        paces[r.shard] = r.pace;
       live += r.live;
       for (let i = 0; i < r.revoked.length && revoked.length < MAX_VIEW_REVOKED; i++) revoked.push(r.revoked[i]!);
     }
-    return { cursors, live, revoked };
+    return { cursors, paces, live, revoked };
   }
 
   /** Room-wide totals, as of each shard's last report. */
@@ -409,7 +442,7 @@ export class Coordinator {
     // Admissions since the last report spend their earmarked tokens.
     const admitted = Math.max(0, report.admittedTotal - rec.admittedTotal);
     if (admitted > 0) {
-      this.#core.bucket = refill(this.#core.bucket, this.#config.admitPerMinute, now);
+      this.#core.bucket = refill(this.#core.bucket, this.#config.admitPerMinute, roundStart(now));
       this.#core.bucket = { tokens: this.#core.bucket.tokens - admitted, at: this.#core.bucket.at };
     }
     const joined = Math.max(0, report.tail - rec.tail);
@@ -449,9 +482,12 @@ export class Coordinator {
     const changed: ArrivalBin[] = [];
     for (const b of incoming) {
       const i = bins.findIndex((x) => x.bin === b.bin);
+      if (i >= 0 && bins[i]!.count === b.count && bins[i]!.firstSeq === b.firstSeq) continue;
       const before = i >= 0 ? uncalledIn(bins[i]!, rec.through) : 0;
       const after = uncalledIn(b, rec.through);
-      if (after === 0 && before === 0) continue;
+      // Bins the shard has called through are done; others are kept even when
+      // ordered, in case the order is walked again.
+      if (i < 0 && uncalledIn(b, Math.min(rec.through, rec.cursor)) === 0) continue;
       const copy = { ...b };
       if (i >= 0) bins[i] = copy;
       else bins.push(copy);
@@ -474,11 +510,14 @@ export class Coordinator {
       const delta = uncalledIn(b, through) - uncalledIn(b, old);
       if (delta !== 0) this.#addUncalled(b.bin, delta);
     }
-    const kept = bins.filter((b) => uncalledIn(b, through) > 0);
+    // A bin goes once the shard has called all of it; until then an order
+    // that is walked again (the shard could not call it) finds it.
+    const done = Math.min(through, rec.cursor);
+    const kept = bins.filter((b) => uncalledIn(b, done) > 0);
     if (kept.length !== bins.length) {
-      for (const b of bins) if (uncalledIn(b, through) === 0) this.#bySecond.get(b.bin)?.delete(rec.shard);
+      for (const b of bins) if (uncalledIn(b, done) === 0) this.#unindex(rec.shard, b.bin);
       this.#bins.set(rec.shard, kept);
-      this.#store.dropCalledBins(rec.shard, through);
+      this.#store.dropCalledBins(rec.shard, done);
     }
   }
 
@@ -491,13 +530,19 @@ export class Coordinator {
     m.set(shard, b);
   }
 
+  #unindex(shard: number, second: number): void {
+    const m = this.#bySecond.get(second);
+    m?.delete(shard);
+    if (m?.size === 0) this.#bySecond.delete(second);
+  }
+
   #addUncalled(second: number, delta: number): void {
     if (delta === 0) return;
     const before = this.#uncalled.get(second) ?? 0;
     const n = before + delta;
     if (n <= 0) {
+      // Its bins stay indexed until their shards have called them (see #setThrough).
       this.#uncalled.delete(second);
-      this.#bySecond.delete(second);
       return;
     }
     this.#uncalled.set(second, n);
@@ -539,9 +584,10 @@ export class Coordinator {
     return !idle && now - r.lastSync < LOST_AFTER_MS;
   }
 
-  #activeCount(now: number): number {
+  /** Active shards (`self` counts as active). */
+  #activeCount(now: number, self = -1): number {
     let n = 0;
-    for (const r of this.#shards.values()) if (this.#isActive(r, now)) n++;
+    for (const r of this.#shards.values()) if (r.shard === self || this.#isActive(r, now)) n++;
     return n;
   }
 
@@ -559,8 +605,11 @@ export class Coordinator {
     pools: { shared: number; own: number; tokens: number; othersTokens: number },
     self: number,
     now: number,
+    rounds: boolean,
   ): { mine: number; othersWaiting: number; left: number } {
-    let completeBefore = Infinity;
+    // In rounds, only seconds that every shard had reported by the round's
+    // start, so every sync of a round walks the same seconds.
+    let completeBefore = rounds ? Math.floor(roundStart(now) / 1000) - 1 : Infinity;
     let othersWaiting = 0;
     const active = new Set<number>();
     for (const r of this.#shards.values()) {

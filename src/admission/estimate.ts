@@ -5,7 +5,7 @@
  * on that shard and the time it arrived.
  *
  * - Its turn has come when its sequence number is at or below the shard's
- *   cursor in the view.
+ *   cursor in the view (as paced at that moment: see rounds.ts).
  * - Otherwise those ahead of it are the listeners still waiting from every
  *   earlier second (the view counts them per second of arrival, all shards
  *   together), plus the share of its own second that arrived before it
@@ -21,7 +21,8 @@
  * Pure; the simulator (sim/) runs this very function to measure how honest
  * the estimate is.
  */
-import { type GlobalView, SYNC_INTERVAL_MS } from "./coordinator.ts";
+import type { GlobalView } from "./coordinator.ts";
+import { pacedThrough, SYNC_INTERVAL_MS } from "./rounds.ts";
 import { EDGE_VIEW_TTL_MS } from "./ledger.ts";
 
 /** What a queue ticket says about its holder's place. */
@@ -78,9 +79,14 @@ export function aheadOf(ticket: TicketPlace, view: GlobalView): number {
  */
 export const NOTICE_SECONDS = (SYNC_INTERVAL_MS + EDGE_VIEW_TTL_MS) / 1000;
 
-/** Position and estimate of a ticket's holder, from the view alone. */
-export function estimatePlace(ticket: TicketPlace, view: GlobalView): PlaceEstimate {
-  const cursor = view.cursors[ticket.shard] ?? 0;
+/** How far `shard` has called at `now`, by the view (its batch paced over the round, see rounds.ts). */
+export function calledThrough(view: GlobalView, shard: number, now: number): number {
+  return pacedThrough(view.cursors[shard] ?? 0, view.paces?.[shard], now);
+}
+
+/** Position and estimate of a ticket's holder at `now`, from the view alone. */
+export function estimatePlace(ticket: TicketPlace, view: GlobalView, now: number): PlaceEstimate {
+  const cursor = calledThrough(view, ticket.shard, now);
   if (ticket.seq <= cursor) return { position: null, ahead: null, etaSeconds: 0 };
   // Those ahead on its own shard are known exactly: that is the answer when
   // the room has one shard, and a floor for the estimate otherwise.

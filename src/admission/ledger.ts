@@ -30,6 +30,7 @@ import type { AdmissionLimits, Timings } from "./config.ts";
 import type { ArrivalBin } from "./arrivals.ts";
 import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { type Bucket, burstOf, msUntilToken, refill } from "./rate.ts";
+import { nextPaceStep, type Pace, pacedThrough } from "./rounds.ts";
 
 /** The longest an edge isolate may answer from a cached room view. */
 export const EDGE_VIEW_TTL_MS = 1_000;
@@ -88,9 +89,16 @@ export interface Counters {
  * room the allowance its coordinator gave it (`capacity`), below how many
  * live leases it may grant new ones (`liveLimit`; lower than the allowance
  * only while the room's capacity was lowered) and how far it may call
- * (`callThrough`; null: as far as seats and tokens allow).
+ * (`callThrough`; null: as far as seats and tokens allow), spread over
+ * time as `pace` says (see rounds.ts).
  */
-export type LedgerConfig = AdmissionLimits & { callThrough?: number | null; liveLimit?: number };
+export type LedgerConfig = AdmissionLimits & {
+  callThrough?: number | null;
+  liveLimit?: number;
+  pace?: Pace | null;
+  /** With `callThrough` null: call freely only until this time (ms; null: no end). */
+  openUntil?: number | null;
+};
 
 /** Synchronous storage the ledger runs on (SQLite in a Durable Object, maps in tests). */
 export interface LedgerStore {
@@ -286,7 +294,13 @@ export class Ledger {
     if (lease !== null) times.push(lease);
     const batch = this.#store.earliestBatchExpiry();
     if (batch !== null) times.push(batch);
-    if (this.#config.mode === "open" && this.#waiting() > 0 && this.#free() > 0) {
+    // A paced batch goes on calling without requests.
+    const limit = this.#config.callThrough;
+    if (this.#config.mode === "open" && this.#free() > 0 && typeof limit === "number") {
+      const step = this.#c.cursor < Math.min(limit, this.#c.tail) ? nextPaceStep(limit, this.#config.pace, now) : null;
+      if (step !== null) times.push(step);
+    }
+    if (this.#config.mode === "open" && this.#waiting(now) > 0 && this.#free() > 0) {
       // Wake when a token beyond the earmarked ones has refilled (if it can).
       const bucket = refill(this.#c.bucket, this.#config.admitPerMinute, now);
       const spare = { tokens: bucket.tokens - this.#c.reserved, at: bucket.at };
@@ -312,11 +326,23 @@ export class Ledger {
     };
   }
 
-  /** Waiting listeners this ledger may call now (bounded by `callThrough`). */
-  #waiting(): number {
+  /** Waiting listeners this ledger may call now (bounded by `callThrough`, as paced). */
+  #waiting(now: number): number {
     const limit = this.#config.callThrough;
-    const through = limit === undefined || limit === null ? this.#c.tail : Math.min(this.#c.tail, limit);
+    const until = this.#config.openUntil;
+    let through: number;
+    if (limit !== undefined && limit !== null)
+      through = Math.min(this.#c.tail, pacedThrough(limit, this.#config.pace, now));
+    else through = typeof until === "number" && now >= until ? this.#c.cursor : this.#c.tail;
     return Math.max(0, through - this.#c.cursor);
+  }
+
+  /** Listeners the batch being paced will still call (their seats are spoken for). */
+  #pacedAhead(now: number): number {
+    const limit = this.#config.callThrough;
+    const pace = this.#config.pace;
+    if (typeof limit !== "number" || pace === undefined || pace === null || now >= pace.end) return 0;
+    return Math.max(0, Math.min(limit, this.#c.tail) - this.#c.cursor);
   }
 
   #free(): number {
@@ -362,7 +388,7 @@ export class Ledger {
     this.#c.bucket = refill(this.#c.bucket, this.#config.admitPerMinute, now);
     if (this.#config.mode !== "open") return;
     // Each reservation earmarks a token that its claim will spend.
-    const n = Math.min(this.#waiting(), this.#free(), Math.floor(this.#c.bucket.tokens - this.#c.reserved));
+    const n = Math.min(this.#waiting(now), this.#free(), Math.floor(this.#c.bucket.tokens - this.#c.reserved));
     if (n <= 0) return;
     this.#store.addBatch({
       fromSeq: this.#c.cursor + 1,
@@ -395,8 +421,8 @@ export class Ledger {
       this.#c.reserved -= 1;
     } else {
       // A late claim: its reservation lapsed. It may take a seat and a token
-      // that no reservation holds.
-      if (this.#c.live + this.#c.reserved >= this.#config.capacity) {
+      // that no reservation holds, and that no call being paced will need.
+      if (this.#c.live + this.#c.reserved + this.#pacedAhead(now) >= this.#config.capacity) {
         return { kind: "waiting", reason: "full" };
       }
       if (this.#c.bucket.tokens - this.#c.reserved < 1) return { kind: "waiting", reason: "full" };

@@ -10,6 +10,7 @@
 import type { Timings } from "./config.ts";
 import { MAX_VIEW_REVOKED, type GlobalView, type ShardOrder, type ShardReport } from "./coordinator.ts";
 import { Ledger, type LedgerDeps, type LedgerStore } from "./ledger.ts";
+import type { Pace } from "./rounds.ts";
 
 /** A shard's ledger never limits the rate itself. */
 export const UNLIMITED_RATE = 1e12;
@@ -20,6 +21,10 @@ export interface ShardLocal {
   capacity: number;
   liveLimit: number;
   callThrough: number | null;
+  /** How the calls up to `callThrough` are spread over time (absent: at once). */
+  pace?: Pace | null;
+  /** With `callThrough` null: until when (absent or null: no end). */
+  openUntil?: number | null;
   mode: ShardOrder["mode"];
 }
 
@@ -66,6 +71,8 @@ export class Shard {
       admitPerMinute: UNLIMITED_RATE,
       mode: this.#local.mode,
       callThrough: this.#local.callThrough,
+      pace: this.#local.pace ?? null,
+      openUntil: this.#local.openUntil ?? null,
       liveLimit: this.#local.liveLimit ?? this.#local.capacity,
     };
   }
@@ -101,6 +108,8 @@ export class Shard {
       capacity: order.capacity,
       liveLimit: order.liveLimit,
       callThrough: order.callThrough,
+      pace: order.pace,
+      openUntil: order.openUntil,
       mode: order.mode,
     };
     this.#localStore.saveLocal(this.#local);

@@ -121,7 +121,7 @@ export class RoomDesk {
   async status(ticket: TicketClaims): Promise<FlowAnswer> {
     const view = await this.view();
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room) };
-    const place = estimatePlace(ticket, view);
+    const place = estimatePlace(ticket, view, this.now);
     if (place.position !== null) {
       return { kind: "status", status: queuedStatus(this.room, place.position, etaOf(place.etaSeconds), clock.random) };
     }
@@ -180,7 +180,7 @@ export class RoomDesk {
       }
       case "waiting": {
         // Called but no seat yet (or not called): at the front, or where the view places it.
-        const e = estimatePlace(place, view);
+        const e = estimatePlace(place, view, this.now);
         const position = e.position ?? 1;
         const eta = e.position === null ? null : etaOf(e.etaSeconds);
         return { kind: "status", status: queuedStatus(this.room, position, eta, clock.random) };

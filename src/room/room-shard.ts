@@ -10,7 +10,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { timingsFromVars } from "../admission/config.ts";
-import { type GlobalView, MAX_VIEW_REVOKED, SYNC_INTERVAL_MS } from "../admission/coordinator.ts";
+import { type GlobalView, MAX_VIEW_REVOKED } from "../admission/coordinator.ts";
+import { nextSyncAt, syncDue } from "../admission/rounds.ts";
 import type { ClaimOutcome, RenewOutcome } from "../admission/ledger.ts";
 import { Shard } from "../admission/shard.ts";
 import { clock } from "../clock.ts";
@@ -119,7 +120,7 @@ export class RoomShard extends DurableObject<Env> {
   }
 
   #syncDue(now: number): boolean {
-    return now - this.#lastSync >= SYNC_INTERVAL_MS;
+    return syncDue(this.#lastSync, now);
   }
 
   async #schedule(): Promise<void> {
@@ -128,7 +129,7 @@ export class RoomShard extends DurableObject<Env> {
     const now = clock.now();
     let wake = shard.ledger.nextWake(now);
     if (shard.busy()) {
-      const next = Math.max(now, this.#lastSync + SYNC_INTERVAL_MS);
+      const next = nextSyncAt(this.#lastSync, now);
       wake = wake === null ? next : Math.min(wake, next);
     }
     if (wake === this.#alarmAt) return;
@@ -193,7 +194,10 @@ export class RoomShard extends DurableObject<Env> {
     const own = this.#store.revokedSids(clock.now(), MAX_VIEW_REVOKED);
     const known = new Set(view.revoked);
     const revoked = [...view.revoked, ...own.filter((sid) => !known.has(sid))];
-    return { ...view, cursors: { ...view.cursors, [shard.index]: shard.ledger.counters.cursor }, revoked };
+    // Its own cursor is known exactly, not paced.
+    const paces = { ...view.paces };
+    delete paces[shard.index];
+    return { ...view, cursors: { ...view.cursors, [shard.index]: shard.ledger.counters.cursor }, paces, revoked };
   }
 
   /** Sync now (admin: exact stats). */

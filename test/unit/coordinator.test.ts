@@ -40,6 +40,10 @@ function room(n: number, limits: AdmissionLimits) {
       config = { ...config, ...next };
       coordinator.setConfig(config);
     },
+    /** Every shard's alarm fires at `at`: it calls what its order paced up to then. */
+    settleAll(at: number) {
+      for (const s of shards) s.ledger.settle(T0 + at);
+    },
     cursor: (i: number) => shards[i]!.ledger.counters.cursor,
     live: () => shards.reduce((a, s) => a + s.ledger.counters.live, 0),
     /** Allowances in force at the shards. */
@@ -62,11 +66,10 @@ describe("Coordinator", () => {
     expect(r.sync(0, 1_000, true).capacity).toBe(1);
     expect(r.shards[0]!.local.capacity).toBe(4);
     expect(r.coordinator.accountedSeats()).toBe(4);
-    // ...and fills them on its own.
+    // ...(its spare lapsed with its round, so it seats no more arrivals on its own)...
     expect(r.claim(0, a0, 1_100).kind).toBe("admitted");
-    for (let k = 0; k < 3; k++) expect(r.join(0, 1_100).admitted).toBe(true);
-    expect(r.live()).toBe(4);
-    // The coordinator still counts them, so shard 1 gets nothing.
+    expect(r.join(0, 1_100).admitted).toBe(false);
+    // ...and the coordinator still counts all 4, so shard 1 gets nothing.
     for (const at of [1_200, 2_200, 3_200]) {
       expect(r.sync(1, at).capacity).toBe(0);
       expect(r.cursor(1)).toBe(0);
@@ -74,7 +77,7 @@ describe("Coordinator", () => {
       expect(r.coordinator.accountedSeats()).toBeLessThanOrEqual(4);
     }
     for (const l of b) expect(r.claim(1, l, 3_300).kind).toBe("waiting");
-    expect(r.live()).toBe(4);
+    expect(r.live()).toBe(1);
   });
 
   it("reclaims an allowance lowered with capacity only once the shard confirms it", () => {
@@ -97,8 +100,11 @@ describe("Coordinator", () => {
     r.sync(0, 2_000);
     expect(r.coordinator.accountedSeats()).toBe(2);
     expect(r.sync(1, 2_100).capacity).toBe(1);
+    // The call is paced over the rest of the round.
+    expect(r.cursor(1)).toBe(0);
+    r.settleAll(3_000);
     expect(r.cursor(1)).toBe(1);
-    expect(r.claim(1, b0, 2_200).kind).toBe("admitted");
+    expect(r.claim(1, b0, 3_100).kind).toBe("admitted");
     expect(r.live()).toBe(3);
   });
 
@@ -201,6 +207,7 @@ describe("Coordinator", () => {
     // Open with 4 seats: the 2 + 1 of the first two seconds and 1 of the 3 in the third.
     r.setLimits({ mode: "open" });
     for (let i = 0; i < 3; i++) r.sync(i, 4_000 + i);
+    r.settleAll(5_000);
     expect([0, 1, 2].map(r.cursor)).toEqual([2, 1, 1]);
     const view = r.coordinator.view(T0 + 5_000);
     expect(view.cursors).toEqual({ 0: 2, 1: 1, 2: 1 });
@@ -236,7 +243,7 @@ describe("Coordinator", () => {
     expect(r.claim(0, a0, 5_700).kind).toBe("admitted");
   });
 
-  it("calls a listener by the next sync of its shard once a later arrival elsewhere is called, when tokens are short", () => {
+  it("calls a listener within the round of its shard's next sync once a later arrival elsewhere is called, when tokens are short", () => {
     const r = room(2, { capacity: 10, admitPerMinute: 30, mode: "hold" });
     for (let k = 0; k < 5; k++) r.join(0, 0);
     const b1 = r.join(1, 1_500);
@@ -244,6 +251,7 @@ describe("Coordinator", () => {
     r.setLimits({ mode: "open" });
     // Shard 0's five take every token; their seats are reserved and never claimed.
     r.sync(0, 3_000);
+    r.settleAll(4_000);
     expect(r.cursor(0)).toBe(5);
     const a6 = r.join(0, 10_000); // 8.5 s after b1
     for (let at = 3_100; at < 32_100; at += 1_000) {
@@ -254,6 +262,7 @@ describe("Coordinator", () => {
     // The reservations lapse at 33 s: a6 may be called then only if b1 is called at its shard's next sync.
     r.sync(0, 33_000);
     r.sync(1, 33_100);
+    r.settleAll(34_000);
     expect(r.cursor(0) < a6.seq || r.cursor(1) >= b1.seq).toBe(true);
   });
 

@@ -5,6 +5,8 @@ import { aheadOf, estimatePlace, NOTICE_SECONDS } from "../../src/admission/esti
 
 const S0 = 1_767_225_600; // a whole second (epoch seconds)
 const ms = (second: number, offset = 0) => (S0 + second) * 1000 + offset;
+/** When the polls in these tests are answered. */
+const NOW = ms(3, 500);
 
 function view(over: Partial<GlobalView> = {}): GlobalView {
   return {
@@ -13,6 +15,7 @@ function view(over: Partial<GlobalView> = {}): GlobalView {
     admitPerMinute: 600,
     shards: 4,
     cursors: { 0: 10, 1: 20, 2: 30, 3: 40 },
+    paces: {},
     binStart: S0,
     remaining: [100, 200, 300],
     arrivalsPerSecond: 50,
@@ -26,12 +29,12 @@ function view(over: Partial<GlobalView> = {}): GlobalView {
 
 describe("estimatePlace", () => {
   it("says the turn has come when the sequence number is at or below the shard's cursor", () => {
-    expect(estimatePlace({ shard: 1, seq: 20, at: ms(1) }, view())).toEqual({
+    expect(estimatePlace({ shard: 1, seq: 20, at: ms(1) }, view(), NOW)).toEqual({
       position: null,
       ahead: null,
       etaSeconds: 0,
     });
-    expect(estimatePlace({ shard: 1, seq: 3, at: ms(1) }, view())).toEqual({
+    expect(estimatePlace({ shard: 1, seq: 3, at: ms(1) }, view(), NOW)).toEqual({
       position: null,
       ahead: null,
       etaSeconds: 0,
@@ -40,7 +43,7 @@ describe("estimatePlace", () => {
 
   it("counts those waiting from earlier seconds plus the share of its own second that came before it", () => {
     // Second 2, a quarter of the way in: 100 + 200 + 0.25 × 300.
-    const e = estimatePlace({ shard: 0, seq: 11, at: ms(2, 250) }, view());
+    const e = estimatePlace({ shard: 0, seq: 11, at: ms(2, 250) }, view(), NOW);
     expect(e.ahead).toBe(375);
     expect(e.position).toBe(376);
     // Position ÷ flow, plus the time to notice the turn and claim.
@@ -54,36 +57,36 @@ describe("estimatePlace", () => {
 
   it("counts nobody from other shards ahead of an arrival older than every waiting second", () => {
     expect(aheadOf({ shard: 0, seq: 11, at: ms(-3) }, view())).toBe(0);
-    expect(estimatePlace({ shard: 0, seq: 11, at: ms(-3) }, view()).position).toBe(1);
+    expect(estimatePlace({ shard: 0, seq: 11, at: ms(-3) }, view(), NOW).position).toBe(1);
   });
 
   it("never counts fewer than those waiting ahead on its own shard", () => {
     // 500 ahead on shard 0 alone, more than the per-second counts say.
-    const e = estimatePlace({ shard: 0, seq: 511, at: ms(0, 100) }, view());
+    const e = estimatePlace({ shard: 0, seq: 511, at: ms(0, 100) }, view(), NOW);
     expect(e.ahead).toBe(500);
   });
 
   it("is exact from the cursor when the room has one shard", () => {
     const one = view({ shards: 1, cursors: { 0: 10 }, remaining: [5_000] });
-    expect(estimatePlace({ shard: 0, seq: 18, at: ms(0, 900) }, one).ahead).toBe(7);
+    expect(estimatePlace({ shard: 0, seq: 18, at: ms(0, 900) }, one, NOW).ahead).toBe(7);
   });
 
   it("has no estimate when the room is not open", () => {
-    expect(estimatePlace({ shard: 0, seq: 11, at: ms(1) }, view({ mode: "hold" })).etaSeconds).toBeNull();
-    expect(estimatePlace({ shard: 0, seq: 11, at: ms(1) }, view({ mode: "closed" })).etaSeconds).toBeNull();
+    expect(estimatePlace({ shard: 0, seq: 11, at: ms(1) }, view({ mode: "hold" }), NOW).etaSeconds).toBeNull();
+    expect(estimatePlace({ shard: 0, seq: 11, at: ms(1) }, view({ mode: "closed" }), NOW).etaSeconds).toBeNull();
   });
 
   it("uses the configured rate while nothing flows and seats are free, and has no estimate when full", () => {
     const free = view({ flowPerSecond: 0, live: 10, admitPerMinute: 120 });
-    const e = estimatePlace({ shard: 0, seq: 11, at: ms(0) }, free);
+    const e = estimatePlace({ shard: 0, seq: 11, at: ms(0) }, free, NOW);
     expect(e.etaSeconds).toBeCloseTo(e.position! / 2 + NOTICE_SECONDS);
-    expect(estimatePlace({ shard: 0, seq: 11, at: ms(0) }, view({ flowPerSecond: 0 })).etaSeconds).toBeNull();
+    expect(estimatePlace({ shard: 0, seq: 11, at: ms(0) }, view({ flowPerSecond: 0 }), NOW).etaSeconds).toBeNull();
   });
 
   it("gives the same answer for the same view, time after time", () => {
     const v = view();
-    const a = estimatePlace({ shard: 2, seq: 31, at: ms(1, 400) }, v);
-    const b = estimatePlace({ shard: 2, seq: 31, at: ms(1, 400) }, v);
+    const a = estimatePlace({ shard: 2, seq: 31, at: ms(1, 400) }, v, NOW);
+    const b = estimatePlace({ shard: 2, seq: 31, at: ms(1, 400) }, v, NOW);
     expect(b).toEqual(a);
   });
 
@@ -98,8 +101,8 @@ describe("estimatePlace", () => {
         (remaining, firstSecond, gapMs, gapSeq, arrivals) => {
           const v = view({ remaining, arrivalsPerSecond: arrivals / 10 });
           const at = ms(firstSecond, 0);
-          const a = estimatePlace({ shard: 0, seq: 11, at }, v);
-          const b = estimatePlace({ shard: 0, seq: 11 + gapSeq, at: at + gapMs }, v);
+          const a = estimatePlace({ shard: 0, seq: 11, at }, v, NOW);
+          const b = estimatePlace({ shard: 0, seq: 11 + gapSeq, at: at + gapMs }, v, NOW);
           expect(b.position!).toBeGreaterThanOrEqual(a.position!);
           expect(a.position!).toBeGreaterThanOrEqual(1);
           expect(b.etaSeconds!).toBeGreaterThanOrEqual(a.etaSeconds!);

@@ -8,7 +8,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AdmissionLimits, Mode, Timings } from "../../src/admission/config.ts";
-import { Coordinator, type ShardReport, SYNC_INTERVAL_MS } from "../../src/admission/coordinator.ts";
+import { Coordinator, type ShardReport } from "../../src/admission/coordinator.ts";
+import { PACE_DELAY_MS, roundStart, SYNC_INTERVAL_MS, syncDue } from "../../src/admission/rounds.ts";
 import type { ClaimOutcome } from "../../src/admission/ledger.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/admission/memory-store.ts";
 import { Shard } from "../../src/admission/shard.ts";
@@ -42,8 +43,6 @@ interface Listener {
   joinedAt: number;
   /** When its shard's cursor first reached its number. */
   calledAt: number | null;
-  /** The operation that called it (operations are numbered in order). */
-  calledOp: number | null;
   /** The one lease it was ever granted. */
   sid: string | null;
   left: boolean;
@@ -92,8 +91,6 @@ class Room {
   readonly #sids = new Set<string>();
   #ids = 0;
   readonly deps = { newId: () => `sid-${++this.#ids}` };
-  /** Called right after a shard applied an order (FIFO checks hook in here). */
-  afterApply: ((shard: number) => void) | null = null;
 
   constructor(
     n: number,
@@ -129,12 +126,24 @@ class Room {
 
   /** Record whoever the shards' cursors have reached. */
   observe(): void {
+    const called: Listener[] = [];
     for (const l of this.listeners) {
       if (l.calledAt === null && l.seq <= this.shards[l.shard]!.ledger.counters.cursor) {
         l.calledAt = this.now;
-        l.calledOp = this.op;
+        called.push(l);
       }
     }
+    if (called.length > 0) this.onCalled?.(called);
+  }
+
+  /** Told of the listeners each operation called (FIFO checks hook in here). */
+  onCalled: ((called: Listener[]) => void) | null = null;
+
+  /** A shard's alarm: it expires what is due and calls whom it may. */
+  settle(i: number): void {
+    this.op++;
+    this.shards[i]!.ledger.settle(this.now);
+    this.observe();
   }
 
   /** Listeners whose turn has come (claims are only tried for them). */
@@ -155,7 +164,6 @@ class Room {
       seq: out.seq,
       joinedAt: this.now,
       calledAt: null,
-      calledOp: null,
       sid: null,
       left: false,
     };
@@ -289,7 +297,6 @@ class Room {
     }
     this.observe();
     if (this.checks.view) this.#checkView();
-    if (!lost) this.afterApply?.(i);
   }
 
   #checkView(): void {
@@ -714,41 +721,31 @@ describe("a sharded room under random interleavings", () => {
   });
 });
 
-/*
- * First in, first out across shards: what is guaranteed, and at what grain.
+/**
+ * First in, first out across shards (SPEC invariant 3), as the shards of a
+ * room run it: every shard syncs at the start of each round of the clock
+ * (SYNC_INTERVAL_MS), a few milliseconds apart (its network delay), and at
+ * once when a join leaves its first listener waiting; between syncs it wakes
+ * when its ledger asks to (alarms), which is when it calls the batch it was
+ * ordered, paced over the round (see src/admission/rounds.ts).
  *
- * A shard counts its arrivals per whole second of the clock and reports them
- * at its syncs. At a sync the coordinator walks those seconds oldest first
- * across all active shards — only seconds that every active shard has
- * reported to their end (`completeBefore`) — and stops at the first listener
- * it cannot serve. So the grain is the second of arrival: within one second
- * there is no order across shards (two listeners 999 ms apart may be called
- * either way round), while listeners of different seconds, and so any two
- * who arrived more than 1000 ms apart, are called oldest second first.
- *
- * A shard learns its share only at its own sync: when shard A is given calls
- * for second s, the walk has set seats and tokens aside for shard B's
- * listeners of earlier seconds, and B calls them at its next sync. So, for
- * shards that sync every SYNC_INTERVAL_MS (and at once when a join leaves
- * their first listener waiting, as RoomShard does), the property checks
- * SPEC invariant 3: once someone is called on one shard, everyone on another
- * shard who arrived more than a second before them is called by that
- * shard's next sync, at most one sync interval later. (That
- * holds only if what the walk sets aside for B is what B can take at its
- * next sync: not seats or tokens that A has freed but the coordinator still
- * counts as A's until A confirms.) With syncs a second apart, a listener who
- * arrived before a shard's last sync has been reported, so nobody can be
- * overtaken unseen by more than that.
+ * Within one second of arrival there is no order across shards (two
+ * listeners 999 ms apart may be called either way round). Across seconds,
+ * every sync of a round walks the same seconds with the tokens of the round's
+ * start, and every shard paces its part of the walk over the same window; but
+ * seats freed on one shard reach the others only once that shard has
+ * confirmed them, so a later sync of a round may find seats an earlier one
+ * did not. So the property checks: once someone is called, everyone on any
+ * shard who arrived more than a second before them is called by the end of
+ * the next round (the end of the pace window of that shard's next sync).
  *
  * Listeners a shard seats on its own, out of a spare allowance handed out
- * while nobody waits anywhere, are held to the same rule: they must not be
- * called while someone of an earlier second waits on another shard beyond
- * that shard's next sync.
+ * while nobody waits anywhere, are held to the same rule.
  *
- * This property checks the rule at every sync, in a room whose shards all
- * sync on time and lose no reply. A shard silent for LOST_AFTER_MS no longer
- * holds the others back, and a lost reply can make the coordinator believe a
- * shard called listeners it did not; both are covered in coordinator.test.ts.
+ * A shard silent for LOST_AFTER_MS no longer holds the others back, and a
+ * lost reply can make the coordinator believe a shard called listeners it did
+ * not; both are covered in coordinator.test.ts, so every shard here syncs on
+ * time and loses no reply.
  */
 
 type FifoCmd =
@@ -757,7 +754,6 @@ type FifoCmd =
   | { t: "claim"; who: number }
   | { t: "leave"; who: number }
   | { t: "wait"; ms: number }
-  | { t: "sync"; shard: number }
   | { t: "restartShard"; shard: number }
   | { t: "restartCoordinator" };
 
@@ -765,8 +761,8 @@ interface FifoScenario {
   shards: number;
   capacity: number;
   admitPerMinute: number;
-  /** When each shard's first sync falls within the first second. */
-  phases: number[];
+  /** How long after a round starts each shard's sync reaches the coordinator (below PACE_DELAY_MS). */
+  delays: number[];
   cmds: FifoCmd[];
 }
 
@@ -789,7 +785,6 @@ const fifoCmdArb: fc.Arbitrary<FifoCmd> = fc.oneof(
       )
       .map<FifoCmd>((ms) => ({ t: "wait", ms })),
   },
-  { weight: 3, arbitrary: shardIx.map<FifoCmd>((i) => ({ t: "sync", shard: i })) },
   { weight: 1, arbitrary: shardIx.map<FifoCmd>((i) => ({ t: "restartShard", shard: i })) },
   { weight: 1, arbitrary: fc.constant<FifoCmd>({ t: "restartCoordinator" }) },
 );
@@ -799,7 +794,7 @@ const fifoScenarioArb: fc.Arbitrary<FifoScenario> = fc.integer({ min: 2, max: 5 
     shards: fc.constant(shards),
     capacity: fc.integer({ min: 1, max: 8 }),
     admitPerMinute: fc.oneof(fc.integer({ min: 30, max: 120 }), fc.integer({ min: 120, max: 1_200 })),
-    phases: fc.array(fc.integer({ min: 0, max: SYNC_INTERVAL_MS - 1 }), { minLength: shards, maxLength: shards }),
+    delays: fc.array(fc.integer({ min: 0, max: PACE_DELAY_MS - 1 }), { minLength: shards, maxLength: shards }),
     cmds: fc.array(fifoCmdArb, { minLength: 1, maxLength: 150, size: "max" }),
   }),
 );
@@ -808,30 +803,68 @@ const describeListener = (l: Listener) =>
   `${l.sub} (shard ${l.shard}, seq ${l.seq}, joined +${l.joinedAt - T0} ms` +
   (l.calledAt === null ? ")" : `, called +${l.calledAt - T0} ms)`);
 
-/** Runs a room whose shards all sync every SYNC_INTERVAL_MS and lose no reply, checking FIFO at every sync. */
+/** Someone who must be called by `deadline`, because `because` (who arrived over a second later) was called. */
+interface Owed {
+  who: Listener;
+  because: Listener;
+  deadline: number;
+}
+
+/** Runs a room whose shards sync every round and lose no reply, checking FIFO whenever anyone is called. */
 function runFifo(s: FifoScenario): Room {
   const config: AdmissionLimits = { capacity: s.capacity, admitPerMinute: s.admitPerMinute, mode: "open" };
   const room = new Room(s.shards, config, { allowances: true, identity: true, restarts: true });
   room.eagerSync = true;
-  s.phases.forEach((p, i) => (room.lastSync[i] = T0 - SYNC_INTERVAL_MS + p));
+  const owed: Owed[] = [];
 
-  room.afterApply = (x) => {
-    // The latest arrival of anyone called on another shard before this sync...
-    let latest: Listener | null = null;
-    for (const l of room.listeners) {
-      if (l.shard === x || l.calledOp === null || l.calledOp >= room.op) continue;
-      if (latest === null || l.joinedAt > latest.joinedAt) latest = l;
+  room.onCalled = (called) => {
+    for (const l of called) {
+      for (const m of room.listeners) {
+        if (m.calledAt !== null || m.joinedAt >= l.joinedAt - SYNC_INTERVAL_MS) continue;
+        owed.push({ who: m, because: l, deadline: roundStart(room.now) + 2 * SYNC_INTERVAL_MS });
+      }
     }
-    if (latest === null) return;
-    // ...and nobody who arrived more than a second before it is left uncalled here
-    // once this shard has synced (SPEC invariant 3).
-    for (const m of room.listeners) {
-      if (m.shard !== x || m.calledAt !== null || m.joinedAt >= latest.joinedAt - 1000) continue;
-      expect.fail(
-        `FIFO: ${describeListener(latest)} was called, but at shard ${x}'s next sync (+${room.now - T0} ms) ` +
-          `${describeListener(m)}, who arrived more than a second earlier, is still not called`,
-      );
+  };
+  const settleOwed = () => {
+    for (let i = owed.length - 1; i >= 0; i--) {
+      const o = owed[i]!;
+      if (o.who.calledAt !== null) owed.splice(i, 1);
+      else if (room.now > o.deadline) {
+        expect.fail(
+          `FIFO: ${describeListener(o.because)} was called, but ${describeListener(o.who)}, who arrived more ` +
+            `than a second earlier, is still not called at +${room.now - T0} ms`,
+        );
+      }
     }
+  };
+
+  /**
+   * Time passes to `until`: shards sync at each round (after their delays)
+   * and their alarms fire when set (each shard sets its alarm to its
+   * ledger's next wake-up after everything it does).
+   */
+  const passTime = (until: number) => {
+    const wake = (i: number) => room.shards[i]!.ledger.nextWake(room.now);
+    const alarms = room.shards.map((_, i) => wake(i));
+    for (;;) {
+      for (let i = 0; i < s.shards; i++) {
+        const at = alarms[i];
+        if (at !== null && at !== undefined && at <= room.now) room.settle(i);
+        alarms[i] = wake(i);
+      }
+      settleOwed();
+      const round = roundStart(room.now);
+      const syncs = [round, round + SYNC_INTERVAL_MS]
+        .flatMap((r) => s.delays.map((d, i) => ({ at: r + d, i })))
+        .filter((x) => x.at > room.now || (x.at === room.now && syncDue(room.lastSync[x.i]!, x.at)));
+      const times = alarms.filter((t): t is number => t !== null && t > room.now);
+      const next = Math.min(...syncs.map((x) => x.at), ...times);
+      if (next > until) break;
+      room.now = next;
+      for (const x of syncs) if (x.at === next && syncDue(room.lastSync[x.i]!, next)) room.sync(x.i);
+    }
+    room.now = until;
+    settleOwed();
   };
 
   const pick = <T>(xs: T[], w: number): T | undefined => (xs.length === 0 ? undefined : xs[w % xs.length]);
@@ -854,21 +887,8 @@ function runFifo(s: FifoScenario): Room {
         if (l !== undefined) room.leave(l);
         break;
       }
-      case "wait": {
-        // Time passes; every shard syncs when its interval is up.
-        const until = room.now + cmd.ms;
-        for (;;) {
-          const due = Math.min(...room.lastSync) + SYNC_INTERVAL_MS;
-          if (due > until) break;
-          room.now = Math.max(room.now, due);
-          const order = room.lastSync.map((t, i) => ({ t, i })).sort((a, b) => a.t - b.t || a.i - b.i);
-          for (const { t, i } of order) if (t + SYNC_INTERVAL_MS <= room.now) room.sync(i);
-        }
-        room.now = until;
-        break;
-      }
-      case "sync":
-        room.sync(cmd.shard % s.shards);
+      case "wait":
+        passTime(room.now + cmd.ms);
         break;
       case "restartShard":
         room.restartShard(cmd.shard % s.shards);
@@ -879,11 +899,13 @@ function runFifo(s: FifoScenario): Room {
     }
     room.checkStep(before);
   }
+  // Everyone owed a call gets it in time.
+  passTime(room.now + 2 * SYNC_INTERVAL_MS);
   return room;
 }
 
-describe("a sharded room whose shards all sync every second", () => {
-  it("calls listeners in order of their second of arrival, across shards, within one sync", () => {
+describe("a sharded room whose shards sync every round", () => {
+  it("calls everyone who arrived over a second before someone called by the end of the next round", () => {
     fc.assert(
       fc.property(fifoScenarioArb, (s) => {
         runFifo(s);

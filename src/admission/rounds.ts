@@ -1,0 +1,69 @@
+/**
+ * Sync rounds and paced calls. Pure.
+ *
+ * Rounds: shards sync in rounds aligned to the clock. A sync is due once a
+ * new round (a whole SYNC_INTERVAL_MS of wall time) has begun since the
+ * last one, and a busy shard's alarm is set for the start of the next
+ * round, so every shard hears the coordinator's walk within a network round
+ * trip of the others.
+ *
+ * Paced calls: at a round the coordinator may let every shard call a few
+ * seconds' worth of arrivals at once (a room drains faster than it filled).
+ * Shards hear their orders at slightly different moments, so calling a
+ * batch the moment it arrives would call one shard's younger listeners
+ * while another shard's older ones still wait for their order. So a shard
+ * calls its batch evenly over a window that is the same for every order of
+ * a round: from PACE_DELAY_MS after the round starts (by then every shard
+ * has its order) to the start of the next round. Every shard walks through
+ * the same seconds of arrival at the same pace, on the clock, and the edge
+ * computes the same paced cursor from the view without asking anyone.
+ */
+
+/** Shards sync this often while they have anything to do. */
+export const SYNC_INTERVAL_MS = 1_000;
+
+/** When the round holding `now` began. */
+export function roundStart(now: number): number {
+  return Math.floor(now / SYNC_INTERVAL_MS) * SYNC_INTERVAL_MS;
+}
+
+/** A sync is due: a new round has begun since the last one. */
+export function syncDue(lastSync: number, now: number): boolean {
+  return Math.floor(now / SYNC_INTERVAL_MS) > Math.floor(lastSync / SYNC_INTERVAL_MS);
+}
+
+/** When a busy shard should next sync: the start of the round after its last sync (now if that has passed). */
+export function nextSyncAt(lastSync: number, now: number): number {
+  return Math.max(now, (Math.floor(lastSync / SYNC_INTERVAL_MS) + 1) * SYNC_INTERVAL_MS);
+}
+
+/** Calls of a round start this long after it begins: long enough for every shard's order to arrive. */
+export const PACE_DELAY_MS = 200;
+/** While a batch is being paced, a shard wakes at least this often to go on calling. */
+export const PACE_STEP_MS = 100;
+
+/** A batch of calls spread over a window: from cursor `from` at `start` to the ordered cursor at `end` (ms). */
+export interface Pace {
+  from: number;
+  start: number;
+  end: number;
+}
+
+/** The pacing window of an order given at `now`: the rest of its round, after PACE_DELAY_MS. */
+export function paceWindow(now: number): { start: number; end: number } {
+  const round = roundStart(now);
+  return { start: round + PACE_DELAY_MS, end: round + SYNC_INTERVAL_MS };
+}
+
+/** How far a shard ordered to call through `through` may have called at `now` (never behind `pace.from`). */
+export function pacedThrough(through: number, pace: Pace | null | undefined, now: number): number {
+  if (pace === null || pace === undefined || now >= pace.end || through <= pace.from) return through;
+  if (now <= pace.start) return pace.from;
+  return pace.from + Math.floor(((through - pace.from) * (now - pace.start)) / (pace.end - pace.start));
+}
+
+/** When a paced batch should next call more, or null when it has nothing left to pace. */
+export function nextPaceStep(through: number, pace: Pace | null | undefined, now: number): number | null {
+  if (pace === null || pace === undefined || through <= pace.from || now >= pace.end) return null;
+  return Math.min(pace.end, Math.max(pace.start, now + PACE_STEP_MS));
+}
