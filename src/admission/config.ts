@@ -7,7 +7,7 @@
  */
 import * as v from "valibot";
 
-export const MODES = ["open", "hold", "closed"] as const;
+export const MODES = ["open", "hold", "overflow", "closed"] as const;
 export type Mode = (typeof MODES)[number];
 
 /** The limits admission policy works with. */
@@ -16,13 +16,41 @@ export interface AdmissionLimits {
   capacity: number;
   /** Most new admissions per minute. */
   admitPerMinute: number;
-  /** open: admit while seats are free; hold: everyone waits; closed: event over. */
+  /**
+   * open: admit while seats are free; hold: everyone waits; overflow: those
+   * in line are admitted as seats free up, new arrivals are offered the
+   * recording; closed: event over.
+   */
   mode: Mode;
 }
 
-export interface RoomConfig extends AdmissionLimits {
+/** What listeners are told, and when they are offered the recording instead of a wait. */
+export interface ListenerRules {
+  /** An arrival (or a listener in line) whose estimated wait exceeds this is offered the recording; null: no limit. */
+  maxWaitSeconds: number | null;
+  /** An arrival who would be beyond this many in line is offered the recording, with no place; null: no limit. */
+  maxQueue: number | null;
+  /** Before this moment (ISO 8601), arrivals wait in a prequeue and nobody is admitted; null: no start time. */
+  startsAt: string | null;
+  /** At `startsAt`, put those who prequeued in a random order (seeded, recorded). */
+  shuffleAtStart: boolean;
+  /** Where the recording is or will be (http or https); null: not yet known. */
+  recordingUrl: string | null;
+}
+
+export interface RoomConfig extends AdmissionLimits, ListenerRules {
   /** Shard objects new arrivals are spread over (by a stable hash of the listener). */
   shards: number;
+}
+
+/** Does this mode call waiting listeners as seats free up? */
+export function calls(mode: Mode): boolean {
+  return mode === "open" || mode === "overflow";
+}
+
+/** The mode in force at `now`: nobody is admitted before the start. */
+export function modeAt(mode: Mode, startsAt: number | null | undefined, now: number): Mode {
+  return calls(mode) && typeof startsAt === "number" && now < startsAt ? "hold" : mode;
 }
 
 /** Timings that are deployment-wide rather than per room. */
@@ -55,17 +83,65 @@ const shards = v.pipe(
   v.maxValue(MAX_SHARDS, `must be at most ${MAX_SHARDS}`),
 );
 
+const MAX_WAIT_SECONDS = 7 * 24 * 3600;
+const maxWaitSeconds = v.nullable(
+  v.pipe(
+    v.number("must be a number or null"),
+    v.integer("must be a whole number"),
+    v.minValue(1, "must be at least 1"),
+    v.maxValue(MAX_WAIT_SECONDS, `must be at most ${MAX_WAIT_SECONDS}`),
+  ),
+);
+const maxQueue = v.nullable(
+  v.pipe(
+    v.number("must be a number or null"),
+    v.integer("must be a whole number"),
+    v.minValue(0, "must be 0 or more"),
+    v.maxValue(MAX_SEATS, `must be at most ${MAX_SEATS}`),
+  ),
+);
+const startsAt = v.nullable(
+  v.pipe(
+    v.string("must be an ISO 8601 date-time or null"),
+    v.isoTimestamp("must be an ISO 8601 date-time such as 2026-11-22T19:00:00Z"),
+  ),
+);
+const shuffleAtStart = v.boolean("must be true or false");
+const recordingUrl = v.nullable(
+  v.pipe(
+    v.string("must be a URL or null"),
+    v.maxLength(2048, "must be at most 2048 characters"),
+    v.url("must be an absolute URL"),
+    v.check((u) => /^https?:\/\//i.test(u), "must be an http or https URL"),
+  ),
+);
+
 /** A PATCH body: any subset of the fields, nothing else. */
 export const RoomConfigPatchSchema = v.strictObject({
   capacity: v.optional(capacity),
   admitPerMinute: v.optional(admitPerMinute),
   mode: v.optional(mode),
   shards: v.optional(shards),
+  maxWaitSeconds: v.optional(maxWaitSeconds),
+  maxQueue: v.optional(maxQueue),
+  startsAt: v.optional(startsAt),
+  shuffleAtStart: v.optional(shuffleAtStart),
+  recordingUrl: v.optional(recordingUrl),
 });
 
 export type RoomConfigPatch = v.InferOutput<typeof RoomConfigPatchSchema>;
 
-const FullConfigSchema = v.object({ capacity, admitPerMinute, mode, shards });
+const FullConfigSchema = v.object({
+  capacity,
+  admitPerMinute,
+  mode,
+  shards,
+  maxWaitSeconds,
+  maxQueue,
+  startsAt,
+  shuffleAtStart,
+  recordingUrl,
+});
 
 export interface FieldError {
   field: string;
@@ -104,6 +180,12 @@ export function effectiveConfig(defaults: RoomConfig, overrides: RoomConfigPatch
     admitPerMinute: overrides.admitPerMinute ?? defaults.admitPerMinute,
     mode: overrides.mode ?? defaults.mode,
     shards: overrides.shards ?? defaults.shards,
+    // These may be set back to null: an override present as null wins.
+    maxWaitSeconds: overrides.maxWaitSeconds !== undefined ? overrides.maxWaitSeconds : defaults.maxWaitSeconds,
+    maxQueue: overrides.maxQueue !== undefined ? overrides.maxQueue : defaults.maxQueue,
+    startsAt: overrides.startsAt !== undefined ? overrides.startsAt : defaults.startsAt,
+    shuffleAtStart: overrides.shuffleAtStart ?? defaults.shuffleAtStart,
+    recordingUrl: overrides.recordingUrl !== undefined ? overrides.recordingUrl : defaults.recordingUrl,
   };
 }
 
@@ -112,6 +194,8 @@ export interface ConfigVars {
   DEFAULT_ADMIT_PER_MINUTE?: string;
   DEFAULT_MODE?: string;
   DEFAULT_SHARDS?: string;
+  DEFAULT_MAX_WAIT_SECONDS?: string;
+  DEFAULT_MAX_QUEUE?: string;
   PASS_TTL_SECONDS?: string;
   CLAIM_WINDOW_SECONDS?: string;
   TICKET_TTL_SECONDS?: string;
@@ -122,6 +206,12 @@ function given(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value.trim();
 }
 
+/** A var that may be unset: null when blank, otherwise its number (validated with the rest). */
+function optionalNumber(value: string | undefined): number | null {
+  const v = given(value);
+  return v === undefined ? null : Number(v);
+}
+
 /** Room defaults from the Worker's vars (blank means unset); a bad var is a deployment error. */
 export function defaultsFromVars(vars: ConfigVars): RoomConfig {
   const raw = {
@@ -129,6 +219,11 @@ export function defaultsFromVars(vars: ConfigVars): RoomConfig {
     admitPerMinute: Number(given(vars.DEFAULT_ADMIT_PER_MINUTE) ?? 600),
     mode: given(vars.DEFAULT_MODE) ?? "open",
     shards: Number(given(vars.DEFAULT_SHARDS) ?? 1),
+    maxWaitSeconds: optionalNumber(vars.DEFAULT_MAX_WAIT_SECONDS),
+    maxQueue: optionalNumber(vars.DEFAULT_MAX_QUEUE),
+    startsAt: null,
+    shuffleAtStart: false,
+    recordingUrl: null,
   };
   const result = v.safeParse(FullConfigSchema, raw);
   if (!result.success) {

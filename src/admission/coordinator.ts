@@ -32,11 +32,12 @@
  * the injected store.
  */
 import { type ArrivalBin, uncalledIn } from "./arrivals.ts";
-import type { AdmissionLimits } from "./config.ts";
+import { type AdmissionLimits, calls as modeCalls, type ListenerRules, modeAt } from "./config.ts";
 
-/** What the coordinator runs with: the room's limits and (for the edge) its shard count. */
-export type CoordinatorConfig = AdmissionLimits & { shards?: number };
+/** What the coordinator runs with: the room's limits and, for the edge, its shard count and listener rules. */
+export type CoordinatorConfig = AdmissionLimits & { shards?: number } & Partial<ListenerRules>;
 import { activeRatePerSecond, emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
+import { current, effectiveLimits, healthy, observe, type OriginHealth, type OriginSignal } from "./health.ts";
 import { type Bucket, burstOf, refill } from "./rate.ts";
 import { type Pace, paceWindow, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
 
@@ -101,6 +102,12 @@ export interface GlobalView {
   admitPerMinute: number;
   /** Shards new arrivals are spread over. */
   shards: number;
+  /** What listeners are told, and when they are offered the recording (see ListenerRules). */
+  maxWaitSeconds: number | null;
+  maxQueue: number | null;
+  /** The start (ms), or null. */
+  startsAt: number | null;
+  recordingUrl: string | null;
   /** Per shard: sequence numbers up to this one have been called, or are being called (see `paces`). */
   cursors: Record<number, number>;
   /** Shards calling a batch paced over a window: the cursor at `now` is `pacedThrough(cursors[shard], pace, now)`. */
@@ -149,6 +156,8 @@ export interface CoordinatorCore {
   arrivals: Flow;
   peakLive: number;
   peakAt: number | null;
+  /** The origin's health (absent in records written before it was kept: healthy). */
+  health?: OriginHealth;
 }
 
 /** Storage for the coordinator: write-through of its in-memory state. */
@@ -182,6 +191,12 @@ export interface RoomTotals {
   activeShards: number;
   flowPerSecond: number;
   arrivalsPerSecond: number;
+  /** The limits in force (below the configured ones while the origin struggles). */
+  effectiveCapacity: number;
+  effectiveAdmitPerMinute: number;
+  /** The origin's health factor (1: healthy) and distress reports received. */
+  originFactor: number;
+  originDistress: number;
 }
 
 function initialCore(now: number, admitPerMinute: number): CoordinatorCore {
@@ -254,6 +269,34 @@ export class Coordinator {
     return this.#config;
   }
 
+  /** The limits the room runs with at `now`: the config's, lowered while the origin struggles. */
+  limits(now: number): CoordinatorConfig {
+    return effectiveLimits(this.#config, this.#core.health ?? healthy(now), now);
+  }
+
+  /** The mode in force: `hold` before the start. */
+  #modeAt(now: number): AdmissionLimits["mode"] {
+    const starts = this.#config.startsAt;
+    return modeAt(this.#config.mode, typeof starts === "string" ? Date.parse(starts) : null, now);
+  }
+
+  /** The origin's health as of `now`. */
+  health(now: number): OriginHealth {
+    return current(this.#core.health ?? healthy(now), now);
+  }
+
+  /** An edge's report of the origin's answers; distress lowers the limits (see health.ts). */
+  reportOrigin(signal: OriginSignal, now: number): OriginHealth {
+    const before = this.#core.health ?? healthy(now);
+    const after = observe(before, signal, now);
+    if (after.factor !== before.factor || after.distress !== before.distress) {
+      this.#core.health = after;
+      this.#store.saveCore(this.#core);
+      this.#view = null;
+    }
+    return this.health(now);
+  }
+
   /** New room config: takes effect at each shard's next sync. Lowering capacity evicts nobody. */
   setConfig(config: CoordinatorConfig): void {
     this.#config = config;
@@ -265,30 +308,33 @@ export class Coordinator {
     const rec = this.#shards.get(report.shard) ?? newRecord(report.shard, now);
     this.#shards.set(report.shard, rec);
     this.#absorb(rec, report, now);
+    // The limits in force: the configured ones, lowered while the origin struggles.
+    const limits = this.limits(now);
 
     // Calls of the last order still being paced stay ordered and keep their
     // seats and tokens (as far as the allowance in force and the room still
     // hold them); any other listener ordered but not called (no seat came
     // free) is walked again.
-    const open = this.#config.mode === "open";
+    const mode = this.#modeAt(now);
+    const open = modeCalls(mode);
     const others = this.#othersAccounted(report.shard);
     const seated = report.live + report.reserved;
     const pacing = open && rec.pace !== undefined && rec.pace !== null && now < rec.pace.end;
-    const room = Math.min(report.capacity, this.#config.capacity - others.seats) - seated;
+    const room = Math.min(report.capacity, limits.capacity - others.seats) - seated;
     const pending = pacing ? Math.max(0, Math.min(rec.through - rec.cursor, room)) : 0;
     const held = seated + pending;
-    const avail = Math.max(0, this.#config.capacity - others.seats - held);
+    const avail = Math.max(0, limits.capacity - others.seats - held);
     // With several shards active, every sync of a round sees the tokens of the
     // round's start, walks the same seconds and paces its calls over the same
     // window (see rounds.ts), so shards that sync later in the round do not
     // call further than earlier ones. A lone shard needs none of that.
     const rounds = this.#activeCount(now, report.shard) > 1;
-    this.#core.bucket = refill(this.#core.bucket, this.#config.admitPerMinute, rounds ? roundStart(now) : now);
+    this.#core.bucket = refill(this.#core.bucket, limits.admitPerMinute, rounds ? roundStart(now) : now);
     const tokens = Math.max(0, Math.floor(this.#core.bucket.tokens - others.earmarked - report.reserved - pending));
 
     // Seats others could take now exclude those this shard has freed but not
     // yet given back (they are released only once the shard confirms).
-    const shared = Math.max(0, this.#config.capacity - others.seats - Math.max(report.capacity, held));
+    const shared = Math.max(0, limits.capacity - others.seats - Math.max(report.capacity, held));
     const plan = open
       ? this.#plan(
           {
@@ -323,7 +369,7 @@ export class Coordinator {
     const target = held + calls + spare;
     // Seats this shard may fill with new leases: below what the room can still
     // hold, so a lowered capacity stops claims of seats reserved earlier.
-    const liveLimit = Math.max(0, this.#config.capacity - others.seats);
+    const liveLimit = Math.max(0, limits.capacity - others.seats);
     this.#core.version += 1;
     rec.sent = target;
     rec.sentVersion = this.#core.version;
@@ -342,7 +388,7 @@ export class Coordinator {
       callThrough: spare > 0 ? null : rec.through,
       pace: rec.pace,
       openUntil: spare > 0 ? paceWindow(now).end : null,
-      mode: this.#config.mode,
+      mode,
       view: this.view(now),
     };
   }
@@ -358,10 +404,14 @@ export class Coordinator {
       for (const second of seconds) remaining[second - binStart] = this.#uncalled.get(second) ?? 0;
       for (let i = 0; i < remaining.length; i++) remaining[i] ??= 0;
       this.#view = {
-        mode: this.#config.mode,
-        capacity: this.#config.capacity,
-        admitPerMinute: this.#config.admitPerMinute,
+        mode: this.#modeAt(now),
+        capacity: this.limits(now).capacity,
+        admitPerMinute: this.limits(now).admitPerMinute,
         shards: this.#config.shards ?? 1,
+        maxWaitSeconds: this.#config.maxWaitSeconds ?? null,
+        maxQueue: this.#config.maxQueue ?? null,
+        startsAt: typeof this.#config.startsAt === "string" ? Date.parse(this.#config.startsAt) : null,
+        recordingUrl: this.#config.recordingUrl ?? null,
         ...this.#current(now),
         binStart,
         remaining,
@@ -411,6 +461,10 @@ export class Coordinator {
       activeShards: this.#activeCount(now),
       flowPerSecond: ratePerSecond(this.#core.calls, now),
       arrivalsPerSecond: ratePerSecond(this.#core.arrivals, now),
+      effectiveCapacity: this.limits(now).capacity,
+      effectiveAdmitPerMinute: this.limits(now).admitPerMinute,
+      originFactor: this.health(now).factor,
+      originDistress: this.health(now).distress,
     };
     for (const r of this.#shards.values()) {
       t.live += r.live;
@@ -442,7 +496,7 @@ export class Coordinator {
     // Admissions since the last report spend their earmarked tokens.
     const admitted = Math.max(0, report.admittedTotal - rec.admittedTotal);
     if (admitted > 0) {
-      this.#core.bucket = refill(this.#core.bucket, this.#config.admitPerMinute, roundStart(now));
+      this.#core.bucket = refill(this.#core.bucket, this.limits(now).admitPerMinute, roundStart(now));
       this.#core.bucket = { tokens: this.#core.bucket.tokens - admitted, at: this.#core.bucket.at };
     }
     const joined = Math.max(0, report.tail - rec.tail);

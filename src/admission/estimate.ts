@@ -21,6 +21,7 @@
  * Pure; the simulator (sim/) runs this very function to measure how honest
  * the estimate is.
  */
+import { calls } from "./config.ts";
 import type { GlobalView } from "./coordinator.ts";
 import { pacedThrough, SYNC_INTERVAL_MS } from "./rounds.ts";
 import { EDGE_VIEW_TTL_MS } from "./ledger.ts";
@@ -94,9 +95,13 @@ export function estimatePlace(ticket: TicketPlace, view: GlobalView, now: number
   const single = view.shards <= 1;
   const ahead = single ? local : Math.max(aheadOf(ticket, view), local);
   const position = ahead + 1;
+  return { position, ahead, etaSeconds: etaAt(position, view) };
+}
+
+/** Seconds until the listener at `position` holds a seat, by the view; null when nothing flows or nobody is admitted. */
+export function etaAt(position: number, view: GlobalView): number | null {
   // Nothing flowed lately but seats are free: the configured rate is the honest guess.
   let perSecond = view.flowPerSecond;
   if (perSecond <= 0 && view.live < view.capacity) perSecond = view.admitPerMinute / 60;
-  const etaSeconds = view.mode === "open" && perSecond > 0 ? position / perSecond + NOTICE_SECONDS : null;
-  return { position, ahead, etaSeconds };
+  return calls(view.mode) && perSecond > 0 ? position / perSecond + NOTICE_SECONDS : null;
 }

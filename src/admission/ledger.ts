@@ -26,7 +26,7 @@
  * Should the revocation list be full, the seat simply stays taken until the
  * pass's own expiry. Either way no more seats hold usable passes than the cap.
  */
-import type { AdmissionLimits, Timings } from "./config.ts";
+import { type AdmissionLimits, calls, type Timings } from "./config.ts";
 import type { ArrivalBin } from "./arrivals.ts";
 import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { type Bucket, burstOf, msUntilToken, refill } from "./rate.ts";
@@ -296,11 +296,11 @@ export class Ledger {
     if (batch !== null) times.push(batch);
     // A paced batch goes on calling without requests.
     const limit = this.#config.callThrough;
-    if (this.#config.mode === "open" && this.#free() > 0 && typeof limit === "number") {
+    if (calls(this.#config.mode) && this.#free() > 0 && typeof limit === "number") {
       const step = this.#c.cursor < Math.min(limit, this.#c.tail) ? nextPaceStep(limit, this.#config.pace, now) : null;
       if (step !== null) times.push(step);
     }
-    if (this.#config.mode === "open" && this.#waiting(now) > 0 && this.#free() > 0) {
+    if (calls(this.#config.mode) && this.#waiting(now) > 0 && this.#free() > 0) {
       // Wake when a token beyond the earmarked ones has refilled (if it can).
       const bucket = refill(this.#c.bucket, this.#config.admitPerMinute, now);
       const spare = { tokens: bucket.tokens - this.#c.reserved, at: bucket.at };
@@ -386,7 +386,7 @@ export class Ledger {
   /** Call as many waiting listeners as free seats and the rate allow. */
   #advance(now: number): void {
     this.#c.bucket = refill(this.#c.bucket, this.#config.admitPerMinute, now);
-    if (this.#config.mode !== "open") return;
+    if (!calls(this.#config.mode)) return;
     // Each reservation earmarks a token that its claim will spend.
     const n = Math.min(this.#waiting(now), this.#free(), Math.floor(this.#c.bucket.tokens - this.#c.reserved));
     if (n <= 0) return;

@@ -10,6 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { defaultsFromVars, effectiveConfig, type RoomConfig, type RoomConfigPatch } from "../admission/config.ts";
 import { Coordinator, type GlobalView, type ShardOrder, type ShardReport } from "../admission/coordinator.ts";
+import type { OriginHealth, OriginSignal } from "../admission/health.ts";
 import { clock } from "../clock.ts";
 import { type CallCounts, type CallKind, countCall } from "./calls.ts";
 import { migrateCoordinator, SqlCoordinatorStore } from "./coordinator-store.ts";
@@ -25,8 +26,14 @@ export interface RoomStats {
   room: string;
   /** Admitted listeners holding a seat now. */
   active: number;
+  /** As configured. */
   capacity: number;
   admitPerMinute: number;
+  /** In force: lower than configured while the origin struggles (see origin). */
+  effectiveCapacity: number;
+  effectiveAdmitPerMinute: number;
+  /** The origin's health: the share of the configured limits in force, and distress reports so far. */
+  origin: { factor: number; distress: number };
   mode: RoomConfig["mode"];
   /** Listeners waiting for their turn. */
   queued: number;
@@ -98,6 +105,11 @@ export class RoomCoordinator extends DurableObject<Env> {
     return this.#run("view", room, (now) => this.#coordinator.view(now));
   }
 
+  /** An edge's report of how the origin answered (see src/admission/health.ts). */
+  async reportOrigin(room: string, signal: OriginSignal): Promise<OriginHealth> {
+    return this.#run("origin", room, (now) => this.#coordinator.reportOrigin(signal, now));
+  }
+
   async getConfig(room: string): Promise<ConfigState> {
     return this.#run("admin", room, () => ({ room, config: this.#config(), overrides: { ...this.#overrides } }));
   }
@@ -122,6 +134,9 @@ export class RoomCoordinator extends DurableObject<Env> {
         active: t.live,
         capacity: config.capacity,
         admitPerMinute: config.admitPerMinute,
+        effectiveCapacity: t.effectiveCapacity,
+        effectiveAdmitPerMinute: t.effectiveAdmitPerMinute,
+        origin: { factor: Math.round(t.originFactor * 1000) / 1000, distress: t.originDistress },
         mode: config.mode,
         queued: t.waiting,
         called: t.reserved,

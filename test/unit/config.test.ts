@@ -3,6 +3,7 @@ import {
   defaultsFromVars,
   effectiveConfig,
   type FieldError,
+  modeAt,
   parsePatch,
   type RoomConfig,
   timingsFromVars,
@@ -53,8 +54,8 @@ describe("parsePatch", () => {
   });
 
   it("rejects unknown fields, naming each one", () => {
-    const errors = errorsOf({ capacity: 5, colour: "blue", maxQueue: 10 });
-    expect(errors.map((e) => e.field).sort()).toEqual(["colour", "maxQueue"]);
+    const errors = errorsOf({ capacity: 5, colour: "blue", maxQueueLength: 10 });
+    expect(errors.map((e) => e.field).sort()).toEqual(["colour", "maxQueueLength"]);
     for (const e of errors) expect(e.message).toMatch(/not a config field/);
   });
 
@@ -73,11 +74,11 @@ describe("parsePatch", () => {
     expect(errorsOf({ capacity: "10" })[0]?.message).toMatch(/number/);
   });
 
-  it("rejects a mode that is not one of open, hold, closed", () => {
-    for (const mode of ["overflow", "OPEN", "", "paused"]) {
+  it("rejects a mode that is not one of open, hold, overflow, closed", () => {
+    for (const mode of ["OPEN", "", "paused", "overflowing"]) {
       const errors = errorsOf({ mode });
       expect(errors.map((e) => e.field)).toEqual(["mode"]);
-      expect(errors[0]?.message).toMatch(/open, hold, closed/);
+      expect(errors[0]?.message).toMatch(/open, hold, overflow, closed/);
     }
   });
 
@@ -121,8 +122,52 @@ describe("parsePatch", () => {
   });
 });
 
+describe("parsePatch: listener rules", () => {
+  it("accepts the rules and null to clear them", () => {
+    const r = parsePatch({
+      maxWaitSeconds: 600,
+      maxQueue: 0,
+      startsAt: "2026-11-22T19:00:00Z",
+      shuffleAtStart: true,
+      recordingUrl: "https://example.com/recording",
+      mode: "overflow",
+    });
+    expect(r.ok).toBe(true);
+    expect(parsePatch({ maxWaitSeconds: null, maxQueue: null, startsAt: null, recordingUrl: null }).ok).toBe(true);
+  });
+
+  it("refuses bad values field by field", () => {
+    const r = parsePatch({
+      maxWaitSeconds: 0,
+      maxQueue: -1,
+      startsAt: "tomorrow",
+      shuffleAtStart: "yes",
+      recordingUrl: "javascript:alert(1)",
+    });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.errors.map((e) => e.field).sort()).toEqual(
+        ["maxQueue", "maxWaitSeconds", "recordingUrl", "shuffleAtStart", "startsAt"].sort(),
+      );
+    }
+    expect(parsePatch({ recordingUrl: "ftp://example.com/x" }).ok).toBe(false);
+  });
+});
+
+describe("modeAt", () => {
+  const start = Date.UTC(2026, 10, 22, 19);
+  it("holds an open or overflowing room until the start, and changes nothing else", () => {
+    expect(modeAt("open", start, start - 1)).toBe("hold");
+    expect(modeAt("overflow", start, start - 1)).toBe("hold");
+    expect(modeAt("open", start, start)).toBe("open");
+    expect(modeAt("closed", start, start - 1)).toBe("closed");
+    expect(modeAt("open", null, 0)).toBe("open");
+  });
+});
+
 describe("effectiveConfig", () => {
-  const defaults: RoomConfig = { capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1 };
+  const rules = { maxWaitSeconds: null, maxQueue: null, startsAt: null, shuffleAtStart: false, recordingUrl: null };
+  const defaults: RoomConfig = { capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1, ...rules };
 
   it("is the defaults when nothing is overridden", () => {
     expect(effectiveConfig(defaults, {})).toEqual(defaults);
@@ -134,13 +179,24 @@ describe("effectiveConfig", () => {
       admitPerMinute: 600,
       mode: "open",
       shards: 1,
+      ...rules,
     });
     expect(effectiveConfig(defaults, { admitPerMinute: 6, mode: "hold" })).toEqual({
       capacity: 1000,
       admitPerMinute: 6,
       mode: "hold",
       shards: 1,
+      ...rules,
     });
+  });
+
+  it("lets a nullable field be set back to null, over a default that has a value", () => {
+    const withLimit = { ...defaults, maxWaitSeconds: 600 };
+    expect(effectiveConfig(withLimit, {}).maxWaitSeconds).toBe(600);
+    expect(effectiveConfig(withLimit, { maxWaitSeconds: null }).maxWaitSeconds).toBeNull();
+    expect(effectiveConfig(defaults, { recordingUrl: "https://example.com/r" }).recordingUrl).toBe(
+      "https://example.com/r",
+    );
   });
 
   it("honours a capacity override of 0 (not treated as missing)", () => {
@@ -150,14 +206,16 @@ describe("effectiveConfig", () => {
   it("does not modify its inputs", () => {
     const overrides = { capacity: 3 };
     effectiveConfig(defaults, overrides);
-    expect(defaults).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1 });
+    expect(defaults).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1, ...rules });
     expect(overrides).toEqual({ capacity: 3 });
   });
 });
 
 describe("defaultsFromVars", () => {
+  const rules = { maxWaitSeconds: null, maxQueue: null, startsAt: null, shuffleAtStart: false, recordingUrl: null };
+
   it("falls back to 1000 seats, 600 per minute, open when vars are missing", () => {
-    expect(defaultsFromVars({})).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1 });
+    expect(defaultsFromVars({})).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1, ...rules });
   });
 
   it("reads numbers and the mode from the vars", () => {
@@ -168,7 +226,7 @@ describe("defaultsFromVars", () => {
         DEFAULT_MODE: "hold",
         DEFAULT_SHARDS: "4",
       }),
-    ).toEqual({ capacity: 25, admitPerMinute: 90, mode: "hold", shards: 4 });
+    ).toEqual({ capacity: 25, admitPerMinute: 90, mode: "hold", shards: 4, ...rules });
   });
 
   it("throws on a non-numeric, fractional or negative capacity", () => {

@@ -179,7 +179,17 @@ describe("admin PATCH validation", () => {
   it("applies a valid body as a whole", async () => {
     const room = roomName("adm-good");
     const state = await patchRoom(room, { capacity: 4, admitPerMinute: 30, mode: "hold" });
-    expect(state.config).toEqual({ capacity: 4, admitPerMinute: 30, mode: "hold", shards: 1 });
+    expect(state.config).toEqual({
+      capacity: 4,
+      admitPerMinute: 30,
+      mode: "hold",
+      shards: 1,
+      maxWaitSeconds: null,
+      maxQueue: null,
+      startsAt: null,
+      shuffleAtStart: false,
+      recordingUrl: null,
+    });
     expect((await getConfig(room)).overrides).toEqual({ capacity: 4, admitPerMinute: 30, mode: "hold" });
     expect((await stats(room)).capacity).toBe(4);
   });

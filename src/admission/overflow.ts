@@ -1,0 +1,51 @@
+/**
+ * When a listener is offered the recording instead of a wait ("overflow").
+ *
+ * - In `overflow` mode every new arrival is offered it.
+ * - An arrival who would be beyond `maxQueue` in line is offered it with no
+ *   place in line.
+ * - An arrival, or a listener already in line, whose honest estimate exceeds
+ *   `maxWaitSeconds` is offered it, and may keep (or take) a place instead.
+ *
+ * Decided at the edge from the room-wide view, with no Durable Object call;
+ * the simulator runs the same functions. An unknown estimate (nothing flows)
+ * never sends anyone to the recording on its own. Pure.
+ */
+import type { GlobalView } from "./coordinator.ts";
+import { aheadOf, etaAt, type PlaceEstimate } from "./estimate.ts";
+
+export type OverflowReason = "mode" | "max_wait" | "max_queue";
+
+export interface OverflowOffer {
+  reason: OverflowReason;
+  /** May the listener wait in line instead (take or keep a place)? */
+  canKeepPlace: boolean;
+  /** The estimate of the wait in line, when known. */
+  etaSeconds: number | null;
+}
+
+/** Listeners waiting room-wide ahead of someone arriving at `now`, by the view. */
+export function queueLength(view: GlobalView, now: number): number {
+  return aheadOf({ shard: 0, seq: 0, at: now }, view);
+}
+
+/** For an arrival, before it takes a place: the offer, or null to let it join. */
+export function offerAtArrival(view: GlobalView, now: number): OverflowOffer | null {
+  const ahead = queueLength(view, now);
+  const etaSeconds = etaAt(ahead + 1, view);
+  const full = view.maxQueue !== null && ahead >= view.maxQueue;
+  if (view.mode === "overflow") return { reason: "mode", canKeepPlace: !full, etaSeconds };
+  if (view.mode !== "open") return null;
+  if (full) return { reason: "max_queue", canKeepPlace: false, etaSeconds };
+  if (view.maxWaitSeconds !== null && etaSeconds !== null && etaSeconds > view.maxWaitSeconds) {
+    return { reason: "max_wait", canKeepPlace: true, etaSeconds };
+  }
+  return null;
+}
+
+/** For a listener in line who has not chosen to keep its place: the offer, or null to go on waiting. */
+export function offerInLine(place: PlaceEstimate, view: GlobalView): OverflowOffer | null {
+  if (place.position === null || view.maxWaitSeconds === null || place.etaSeconds === null) return null;
+  if (place.etaSeconds <= view.maxWaitSeconds) return null;
+  return { reason: "max_wait", canKeepPlace: true, etaSeconds: place.etaSeconds };
+}
