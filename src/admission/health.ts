@@ -21,7 +21,7 @@ export const CUT = 0.5;
 /** The factor never falls below this. */
 export const FLOOR = 0.1;
 /** Without distress for this long, the factor grows by GROW_STEP. */
-export const GROW_EVERY_MS = 5_000;
+export const GROW_EVERY_MS = 10_000;
 export const GROW_STEP = 0.1;
 /** Distress within this long of the last cut does not cut again. */
 export const CUT_COOLDOWN_MS = 5_000;
