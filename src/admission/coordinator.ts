@@ -35,10 +35,14 @@ import { type ArrivalBin, uncalledIn } from "./arrivals.ts";
 import { type AdmissionLimits, calls as modeCalls, type ListenerRules, modeAt } from "./config.ts";
 
 /** What the coordinator runs with: the room's limits and, for the edge, its shard count and listener rules. */
-export type CoordinatorConfig = AdmissionLimits & { shards?: number } & Partial<ListenerRules>;
+export type CoordinatorConfig = AdmissionLimits & {
+  shards?: number;
+  shuffleSeed?: number | null;
+} & Partial<ListenerRules>;
 import { activeRatePerSecond, emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { current, effectiveLimits, healthy, observe, type OriginHealth, type OriginSignal } from "./health.ts";
 import { type Bucket, burstOf, refill } from "./rate.ts";
+import type { Draw } from "./shuffle.ts";
 import { type Pace, paceWindow, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
 
 export { SYNC_INTERVAL_MS };
@@ -72,6 +76,8 @@ export interface ShardReport {
   completeBefore: number;
   /** Lease ids whose passes are revoked. */
   revoked: string[];
+  /** The prequeue's random order, once drawn at the start (absent or null: none). */
+  draw?: Draw | null;
 }
 
 /** What the coordinator tells a shard. */
@@ -91,6 +97,9 @@ export interface ShardOrder {
    * while nobody waits elsewhere); null: no calls beyond `callThrough`.
    */
   openUntil: number | null;
+  /** The start (ms), and this shard's seed for the prequeue's draw at the start (null: arrival order). */
+  startsAt: number | null;
+  shuffleSeed: number | null;
   mode: AdmissionLimits["mode"];
   view: GlobalView;
 }
@@ -112,6 +121,8 @@ export interface GlobalView {
   cursors: Record<number, number>;
   /** Shards calling a batch paced over a window: the cursor at `now` is `pacedThrough(cursors[shard], pace, now)`. */
   paces: Record<number, Pace>;
+  /** Shards whose prequeue was drawn in a random order at the start: a sequence number's place is `rankOf(seq, draw)`. */
+  draws?: Record<number, Draw>;
   /** Listeners not yet called, per second of arrival, from `binStart`. */
   binStart: number;
   remaining: number[];
@@ -147,6 +158,7 @@ export interface ShardRecord {
   /** Arrivals per second on this shard between its last two syncs. */
   arrivalRate: number;
   revoked: string[];
+  draw?: Draw | null;
 }
 
 export interface CoordinatorCore {
@@ -276,8 +288,19 @@ export class Coordinator {
 
   /** The mode in force: `hold` before the start. */
   #modeAt(now: number): AdmissionLimits["mode"] {
+    return modeAt(this.#config.mode, this.#startsAt(), now);
+  }
+
+  #startsAt(): number | null {
     const starts = this.#config.startsAt;
-    return modeAt(this.#config.mode, typeof starts === "string" ? Date.parse(starts) : null, now);
+    return typeof starts === "string" ? Date.parse(starts) : null;
+  }
+
+  /** Each shard draws its prequeue with a seed of its own, derived from the room's recorded one. */
+  #shuffleSeed(shard: number): number | null {
+    const seed = this.#config.shuffleSeed;
+    if (this.#config.shuffleAtStart !== true || typeof seed !== "number") return null;
+    return (seed + Math.imul(shard, 0x9e3779b9)) >>> 0;
   }
 
   /** The origin's health as of `now`. */
@@ -388,6 +411,8 @@ export class Coordinator {
       callThrough: spare > 0 ? null : rec.through,
       pace: rec.pace,
       openUntil: spare > 0 ? paceWindow(now).end : null,
+      startsAt: this.#startsAt(),
+      shuffleSeed: this.#shuffleSeed(report.shard),
       mode,
       view: this.view(now),
     };
@@ -410,7 +435,7 @@ export class Coordinator {
         shards: this.#config.shards ?? 1,
         maxWaitSeconds: this.#config.maxWaitSeconds ?? null,
         maxQueue: this.#config.maxQueue ?? null,
-        startsAt: typeof this.#config.startsAt === "string" ? Date.parse(this.#config.startsAt) : null,
+        startsAt: this.#startsAt(),
         recordingUrl: this.#config.recordingUrl ?? null,
         ...this.#current(now),
         binStart,
@@ -428,19 +453,21 @@ export class Coordinator {
   }
 
   /** The parts of the view that change with every sync. */
-  #current(now: number): Pick<GlobalView, "cursors" | "paces" | "live" | "revoked"> {
+  #current(now: number): Pick<GlobalView, "cursors" | "paces" | "draws" | "live" | "revoked"> {
     const cursors: Record<number, number> = {};
     const paces: Record<number, Pace> = {};
+    const draws: Record<number, Draw> = {};
     let live = 0;
     const revoked: string[] = [];
     for (const r of this.#shards.values()) {
       cursors[r.shard] = r.through;
       if (r.pace !== undefined && r.pace !== null && r.pace.end > now && r.through > r.pace.from)
         paces[r.shard] = r.pace;
+      if (r.draw !== undefined && r.draw !== null && r.through < r.draw.to) draws[r.shard] = r.draw;
       live += r.live;
       for (let i = 0; i < r.revoked.length && revoked.length < MAX_VIEW_REVOKED; i++) revoked.push(r.revoked[i]!);
     }
-    return { cursors, paces, live, revoked };
+    return { cursors, paces, draws, live, revoked };
   }
 
   /** Room-wide totals, as of each shard's last report. */
@@ -517,6 +544,7 @@ export class Coordinator {
     rec.completeBefore = Math.max(rec.completeBefore, report.completeBefore);
     rec.lastSync = now;
     rec.revoked = report.revoked;
+    rec.draw = report.draw ?? null;
     rec.cursor = report.cursor;
 
     // Through first: a lost order may have marked bins called that are not.

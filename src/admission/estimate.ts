@@ -24,6 +24,7 @@
 import { calls } from "./config.ts";
 import type { GlobalView } from "./coordinator.ts";
 import { pacedThrough, SYNC_INTERVAL_MS } from "./rounds.ts";
+import { type Draw, rankOf } from "./shuffle.ts";
 import { EDGE_VIEW_TTL_MS } from "./ledger.ts";
 
 /** What a queue ticket says about its holder's place. */
@@ -88,14 +89,27 @@ export function calledThrough(view: GlobalView, shard: number, now: number): num
 /** Position and estimate of a ticket's holder at `now`, from the view alone. */
 export function estimatePlace(ticket: TicketPlace, view: GlobalView, now: number): PlaceEstimate {
   const cursor = calledThrough(view, ticket.shard, now);
-  if (ticket.seq <= cursor) return { position: null, ahead: null, etaSeconds: 0 };
+  const draw = view.draws?.[ticket.shard];
+  const rank = rankOf(ticket.seq, draw);
+  if (rank <= cursor) return { position: null, ahead: null, etaSeconds: 0 };
   // Those ahead on its own shard are known exactly: that is the answer when
   // the room has one shard, and a floor for the estimate otherwise.
-  const local = ticket.seq - cursor - 1;
+  const local = rank - cursor - 1;
   const single = view.shards <= 1;
-  const ahead = single ? local : Math.max(aheadOf(ticket, view), local);
+  const ahead = single ? local : Math.max(aheadOf(placeInDraw(ticket, rank, draw, view), view), local);
   const position = ahead + 1;
   return { position, ahead, etaSeconds: etaAt(position, view) };
+}
+
+/**
+ * A drawn prequeue counts as one second, just before the start; a listener's
+ * place in it is its rank's share of the draw.
+ */
+function placeInDraw(ticket: TicketPlace, rank: number, draw: Draw | undefined, view: GlobalView): TicketPlace {
+  if (draw === undefined || rank <= draw.from || rank > draw.to || view.startsAt === null) return ticket;
+  const second = Math.floor(view.startsAt / 1000) - 1;
+  const share = (rank - draw.from - 1) / (draw.to - draw.from);
+  return { ...ticket, at: second * 1000 + Math.floor(999 * share) };
 }
 
 /** Seconds until the listener at `position` holds a seat, by the view; null when nothing flows or nobody is admitted. */

@@ -31,6 +31,7 @@ import type { ArrivalBin } from "./arrivals.ts";
 import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { type Bucket, burstOf, msUntilToken, refill } from "./rate.ts";
 import { nextPaceStep, type Pace, pacedThrough } from "./rounds.ts";
+import { type Draw, rankOf } from "./shuffle.ts";
 
 /** The longest an edge isolate may answer from a cached room view. */
 export const EDGE_VIEW_TTL_MS = 1_000;
@@ -82,6 +83,10 @@ export interface Counters {
   left: number;
   expired: number;
   abandoned: number;
+  /** The start (ms) whose prequeue has been drawn (absent: none yet). */
+  drawnFor?: number;
+  /** The prequeue's random order, drawn at the start (absent or null: none). */
+  draw?: Draw | null;
 }
 
 /**
@@ -98,6 +103,10 @@ export type LedgerConfig = AdmissionLimits & {
   pace?: Pace | null;
   /** With `callThrough` null: call freely only until this time (ms; null: no end). */
   openUntil?: number | null;
+  /** The start (ms): arrivals before it are the prequeue (null: none). */
+  startsAt?: number | null;
+  /** Seed of the prequeue's random order at the start (null: arrival order). */
+  shuffleSeed?: number | null;
 };
 
 /** Synchronous storage the ledger runs on (SQLite in a Durable Object, maps in tests). */
@@ -229,7 +238,7 @@ export class Ledger {
     this.#settleNoSave(now);
     this.#c.tail += 1;
     const seq = this.#c.tail;
-    this.#store.recordArrival(Math.floor(now / 1000), seq);
+    this.#store.recordArrival(this.#arrivalSecond(now), seq);
     this.#advance(now);
     const claim = this.#claim(sub, seq, now);
     this.#save();
@@ -353,7 +362,31 @@ export class Ledger {
     this.#store.saveCounters(this.#c);
   }
 
+  /**
+   * The second an arrival counts in. A prequeue to be shuffled counts as one
+   * second, just before the start: its listeners are equals, and the order
+   * among them is the draw's.
+   */
+  #arrivalSecond(now: number): number {
+    const { startsAt, shuffleSeed } = this.#config;
+    if (typeof startsAt === "number" && typeof shuffleSeed === "number" && now < startsAt) {
+      return Math.floor(startsAt / 1000) - 1;
+    }
+    return Math.floor(now / 1000);
+  }
+
+  /** At the start, once: draw the prequeue's order (everyone waiting then) when asked to shuffle. */
+  #drawAtStart(now: number): void {
+    const { startsAt, shuffleSeed } = this.#config;
+    if (typeof startsAt !== "number" || now < startsAt || this.#c.drawnFor === startsAt) return;
+    this.#c.drawnFor = startsAt;
+    if (typeof shuffleSeed === "number" && this.#c.tail > this.#c.cursor + 1) {
+      this.#c.draw = { seed: shuffleSeed, from: this.#c.cursor, to: this.#c.tail };
+    }
+  }
+
   #settleNoSave(now: number): void {
+    this.#drawAtStart(now);
     for (;;) {
       const due = this.#store.expiredLeases(now, EXPIRE_BATCH);
       for (const lease of due) {
@@ -409,12 +442,13 @@ export class Ledger {
     if (this.#config.mode === "closed") return { kind: "closed" };
     if (this.#store.isSpent(sub, now)) return { kind: "spent" };
     if (this.#config.mode === "hold") return { kind: "waiting", reason: "hold" };
-    if (seq > this.#c.cursor) return { kind: "waiting", reason: "not_called" };
+    const rank = rankOf(seq, this.#c.draw);
+    if (rank > this.#c.cursor) return { kind: "waiting", reason: "not_called" };
     if (this.#c.live >= Math.min(this.#config.capacity, this.#config.liveLimit ?? Infinity)) {
       return { kind: "waiting", reason: "full" };
     }
 
-    const batch = this.#store.batchContaining(seq);
+    const batch = this.#store.batchContaining(rank);
     if (batch !== null && batch.outstanding > 0) {
       // Its earmarked token is there: tokens never fall below reservations.
       this.#store.setBatchOutstanding(batch.id, batch.outstanding - 1);

@@ -25,6 +25,9 @@ export interface ShardLocal {
   pace?: Pace | null;
   /** With `callThrough` null: until when (absent or null: no end). */
   openUntil?: number | null;
+  /** The start (ms) and the seed of the prequeue's draw (absent or null: none). */
+  startsAt?: number | null;
+  shuffleSeed?: number | null;
   mode: ShardOrder["mode"];
 }
 
@@ -73,6 +76,8 @@ export class Shard {
       callThrough: this.#local.callThrough,
       pace: this.#local.pace ?? null,
       openUntil: this.#local.openUntil ?? null,
+      startsAt: this.#local.startsAt ?? null,
+      shuffleSeed: this.#local.shuffleSeed ?? null,
       liveLimit: this.#local.liveLimit ?? this.#local.capacity,
     };
   }
@@ -98,6 +103,7 @@ export class Shard {
       bins: this.#store.arrivalBins(0),
       completeBefore: Math.floor(now / 1000),
       revoked: this.#store.revokedSids(now, MAX_VIEW_REVOKED),
+      draw: c.draw ?? null,
     };
   }
 
@@ -110,6 +116,8 @@ export class Shard {
       callThrough: order.callThrough,
       pace: order.pace,
       openUntil: order.openUntil,
+      startsAt: order.startsAt,
+      shuffleSeed: order.shuffleSeed,
       mode: order.mode,
     };
     this.#localStore.saveLocal(this.#local);

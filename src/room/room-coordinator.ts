@@ -11,6 +11,7 @@ import { DurableObject } from "cloudflare:workers";
 import { defaultsFromVars, effectiveConfig, type RoomConfig, type RoomConfigPatch } from "../admission/config.ts";
 import { Coordinator, type GlobalView, type ShardOrder, type ShardReport } from "../admission/coordinator.ts";
 import type { OriginHealth, OriginSignal } from "../admission/health.ts";
+import { seedFrom } from "../admission/shuffle.ts";
 import { clock } from "../clock.ts";
 import { type CallCounts, type CallKind, countCall } from "./calls.ts";
 import { migrateCoordinator, SqlCoordinatorStore } from "./coordinator-store.ts";
@@ -20,6 +21,8 @@ export interface ConfigState {
   config: RoomConfig;
   /** Fields set for this room; the rest are the deployment defaults. */
   overrides: RoomConfigPatch;
+  /** The seed of the prequeue's random order at the start (recorded so the draw can be redone), or null. */
+  shuffleSeed: number | null;
 }
 
 export interface RoomStats {
@@ -73,7 +76,7 @@ export class RoomCoordinator extends DurableObject<Env> {
         this.#store = new SqlCoordinatorStore(ctx.storage.sql);
         this.#defaults = defaultsFromVars(env);
         this.#overrides = this.#store.getMeta<RoomConfigPatch>("overrides") ?? {};
-        this.#coordinator = new Coordinator(this.#store, this.#config(), clock.now());
+        this.#coordinator = new Coordinator(this.#store, this.#coordinatorConfig(), clock.now());
       } catch (err) {
         // Keep the input gate usable: remember the failure and report it per call.
         this.#initError = err;
@@ -83,6 +86,17 @@ export class RoomCoordinator extends DurableObject<Env> {
 
   #config(): RoomConfig {
     return effectiveConfig(this.#defaults, this.#overrides);
+  }
+
+  /** The config plus the recorded shuffle seed, drawn (with the injected randomness) when first needed. */
+  #coordinatorConfig(): RoomConfig & { shuffleSeed: number | null } {
+    const config = this.#config();
+    let seed = this.#store.getMeta<number>("shuffleSeed");
+    if (config.shuffleAtStart && seed === null) {
+      seed = seedFrom(clock.random);
+      this.#store.setMeta("shuffleSeed", seed);
+    }
+    return { ...config, shuffleSeed: seed };
   }
 
   #run<T>(kind: CallKind, room: string, op: (now: number) => T): T {
@@ -111,7 +125,7 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   async getConfig(room: string): Promise<ConfigState> {
-    return this.#run("admin", room, () => ({ room, config: this.#config(), overrides: { ...this.#overrides } }));
+    return this.#run("admin", room, () => this.#state(room));
   }
 
   /** Apply a validated patch, all of it or nothing; shards see it at their next sync. */
@@ -120,9 +134,14 @@ export class RoomCoordinator extends DurableObject<Env> {
       const overrides = { ...this.#overrides, ...patch };
       this.#store.setMeta("overrides", overrides);
       this.#overrides = overrides;
-      this.#coordinator.setConfig(this.#config());
-      return { room, config: this.#config(), overrides: { ...overrides } };
+      this.#coordinator.setConfig(this.#coordinatorConfig());
+      return this.#state(room);
     });
+  }
+
+  #state(room: string): ConfigState {
+    const shuffleSeed = this.#store.getMeta<number>("shuffleSeed");
+    return { room, config: this.#config(), overrides: { ...this.#overrides }, shuffleSeed };
   }
 
   async stats(room: string): Promise<RoomStats> {
