@@ -5,8 +5,8 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { decodeProtectedHeader } from "jose";
 import { PASS_TYP, TICKET_TYP } from "../tokens/claims.ts";
+import { type CompactJws, readCompactJws } from "../tokens/compact-jws.ts";
 
 export type TokenKind = "ticket" | "pass";
 
@@ -36,28 +36,27 @@ export function bearerOf(c: Context): string | null {
 }
 
 /** The kind a token says it is (unverified; only used to route it to its verifier). */
-export function claimedKind(token: string): TokenKind | null {
-  try {
-    const { typ } = decodeProtectedHeader(token);
-    if (typ === TICKET_TYP) return "ticket";
-    if (typ === PASS_TYP) return "pass";
-    return null;
-  } catch {
-    return null;
-  }
+export function claimedKind(jws: CompactJws): TokenKind | null {
+  const { typ } = jws.header;
+  if (typ === TICKET_TYP) return "ticket";
+  if (typ === PASS_TYP) return "pass";
+  return null;
 }
 
 export interface Presented {
   token: string;
   from: "bearer" | "cookie";
+  /** A bearer token as read for its kind, for its verifier to reuse (null for a cookie). */
+  jws: CompactJws | null;
 }
 
 /** The token of this kind the request presents: a bearer of that kind first, else the cookie. */
 export function presented(c: Context, kind: TokenKind, room: string): Presented | null {
   const bearer = bearerOf(c);
-  if (bearer !== null && claimedKind(bearer) === kind) return { token: bearer, from: "bearer" };
+  const jws = bearer === null ? null : readCompactJws(bearer);
+  if (jws !== null && claimedKind(jws) === kind) return { token: jws.token, from: "bearer", jws };
   const cookie = getCookie(c, cookieName(kind, room, true)) ?? getCookie(c, cookieName(kind, room, false));
-  if (cookie !== undefined && cookie !== "") return { token: cookie, from: "cookie" };
+  if (cookie !== undefined && cookie !== "") return { token: cookie, from: "cookie", jws: null };
   return null;
 }
 

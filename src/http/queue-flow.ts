@@ -13,6 +13,7 @@ import { clock } from "../clock.ts";
 import { shardName } from "../room/room-shard.ts";
 import { cachedView, rememberView } from "../room/view-cache.ts";
 import type { TokenRefusal } from "../tokens/claims.ts";
+import type { CompactJws } from "../tokens/compact-jws.ts";
 import { keyRing, type KeyRing } from "../tokens/keys.ts";
 import { issuePass, type PassClaims, verifyPass } from "../tokens/pass.ts";
 import { issueTicket, type TicketClaims, verifyTicket } from "../tokens/ticket.ts";
@@ -74,7 +75,9 @@ export class RoomDesk {
     return { issuer: this.settings.issuer, room: this.room, now: this.now };
   }
 
-  async checkTicket(token: string): Promise<{ ok: true; claims: TicketClaims } | { ok: false; reason: TokenRefusal }> {
+  async checkTicket(
+    token: string | CompactJws,
+  ): Promise<{ ok: true; claims: TicketClaims } | { ok: false; reason: TokenRefusal }> {
     return verifyTicket(this.#keys, token, this.#opts());
   }
 

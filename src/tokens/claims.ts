@@ -22,21 +22,24 @@ export type TokenRefusal =
 
 export type Verified<T> = { ok: true; claims: T } | { ok: false; reason: TokenRefusal };
 
+/** The refusal for a claim (or the `typ` header) that is missing or does not hold. */
+export function refusalOfClaim(claim: string): TokenRefusal {
+  switch (claim) {
+    case "aud":
+      return "wrong_room";
+    case "iss":
+      return "wrong_issuer";
+    case "typ":
+      return "wrong_kind";
+    default:
+      return "bad_claims";
+  }
+}
+
 /** Map a jose error to a refusal reason, by its code (never its message). */
 export function refusalOf(err: unknown): TokenRefusal {
   if (err instanceof errors.JWTExpired) return "expired";
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    switch (err.claim) {
-      case "aud":
-        return "wrong_room";
-      case "iss":
-        return "wrong_issuer";
-      case "typ":
-        return "wrong_kind";
-      default:
-        return "bad_claims";
-    }
-  }
+  if (err instanceof errors.JWTClaimValidationFailed) return refusalOfClaim(err.claim);
   if (err instanceof errors.JWSSignatureVerificationFailed) return "bad_signature";
   if (err instanceof errors.JOSEAlgNotAllowed) return "wrong_kind";
   if (err instanceof errors.JWKSNoMatchingKey) return "unknown_key";

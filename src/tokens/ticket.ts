@@ -2,8 +2,10 @@
  * Queue tickets: HS256 JWTs that carry the listener's sequence number, so a
  * waiting poll knows its place from the ticket alone.
  */
-import { jwtVerify, SignJWT } from "jose";
-import { MAX_TOKEN_LENGTH, refusalOf, TICKET_TYP, type Verified } from "./claims.ts";
+import { SignJWT } from "jose";
+import { MAX_TOKEN_LENGTH, TICKET_TYP, type Verified } from "./claims.ts";
+import { type CompactJws, readCompactJws } from "./compact-jws.ts";
+import { verifyHs256Jwt } from "./hs256.ts";
 import type { KeyRing } from "./keys.ts";
 
 export interface TicketClaims {
@@ -46,31 +48,35 @@ function isCount(v: unknown, min: number): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= min;
 }
 
-/** Verify a ticket for this room; any failure is a typed refusal. */
+const TICKET_CLAIMS = ["sub", "iat", "exp", "seq", "shard", "at"] as const;
+
+/**
+ * Verify a ticket for this room; any failure is a typed refusal. Takes the
+ * token, or the `CompactJws` the request already read it into (see
+ * credentials.ts), so that its header is decoded once.
+ */
 export async function verifyTicket(
   keys: KeyRing,
-  token: string,
+  token: string | CompactJws,
   opts: { issuer: string; room: string; now: number },
 ): Promise<Verified<TicketClaims>> {
-  if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: "malformed" };
-  try {
-    const { payload } = await jwtVerify(token, keys.ticket, {
-      algorithms: ["HS256"],
-      typ: TICKET_TYP,
-      issuer: opts.issuer,
-      audience: opts.room,
-      currentDate: new Date(opts.now),
-      requiredClaims: ["sub", "iat", "exp", "seq", "shard", "at"],
-    });
-    const { seq, shard, at } = payload;
-    if (!isCount(seq, 1) || !isCount(shard, 0) || !isCount(at, 0) || typeof payload.sub !== "string") {
-      return { ok: false, reason: "bad_claims" };
-    }
-    return {
-      ok: true,
-      claims: { room: opts.room, sub: payload.sub, shard, seq, at, iat: payload.iat!, exp: payload.exp! },
-    };
-  } catch (err) {
-    return { ok: false, reason: refusalOf(err) };
+  const text = typeof token === "string" ? token : token.token;
+  if (text.length > MAX_TOKEN_LENGTH) return { ok: false, reason: "malformed" };
+  const jws = typeof token === "string" ? readCompactJws(token) : token;
+  if (jws === null) return { ok: false, reason: "malformed" };
+  const verified = await verifyHs256Jwt(keys.ticket, jws, {
+    typ: TICKET_TYP,
+    issuer: opts.issuer,
+    audience: opts.room,
+    now: opts.now,
+    required: TICKET_CLAIMS,
+  });
+  if (!verified.ok) return verified;
+  const { sub, seq, shard, at, iat, exp } = verified.claims;
+  if (!isCount(seq, 1) || !isCount(shard, 0) || !isCount(at, 0) || typeof sub !== "string") {
+    return { ok: false, reason: "bad_claims" };
   }
+  // Always true here (required, and numbers when present); narrows the types.
+  if (typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "bad_claims" };
+  return { ok: true, claims: { room: opts.room, sub, shard, seq, at, iat, exp } };
 }
