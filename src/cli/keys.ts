@@ -12,6 +12,7 @@ export interface KeySet {
   ADMIN_TOKEN: string;
   TICKET_KEY: string;
   PASS_KEYS: string;
+  OVERFLOW_KEY: string;
 }
 
 /** A new ES256 private JWK with a kid derived from the date and randomness. */
@@ -32,6 +33,7 @@ export async function newKeySet(): Promise<KeySet> {
     ADMIN_TOKEN: b64url(crypto.getRandomValues(new Uint8Array(24))),
     TICKET_KEY: b64url(crypto.getRandomValues(new Uint8Array(32))),
     PASS_KEYS: JSON.stringify([await newPassKey()]),
+    OVERFLOW_KEY: b64url(crypto.getRandomValues(new Uint8Array(32))),
   };
 }
 
@@ -42,6 +44,7 @@ export function toDevVars(keys: KeySet): string {
     `ADMIN_TOKEN=${keys.ADMIN_TOKEN}`,
     `TICKET_KEY=${keys.TICKET_KEY}`,
     `PASS_KEYS='${keys.PASS_KEYS}'`,
+    `OVERFLOW_KEY=${keys.OVERFLOW_KEY}`,
     "",
   ].join("\n");
 }

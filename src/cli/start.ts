@@ -7,11 +7,11 @@
  * ready, prints the URLs to open and the admin token to use.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
-import { newKeySet, parseDevVars, toDevVars } from "./keys.ts";
+import { type KeySet, newKeySet, parseDevVars, toDevVars } from "./keys.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const devVarsPath = join(root, ".dev.vars");
@@ -36,7 +36,16 @@ if (!existsSync(devVarsPath)) {
   writeFileSync(devVarsPath, toDevVars(await newKeySet()), { mode: 0o600 });
   console.log(`Created ${devVarsPath} with fresh dev keys and a random admin token.`);
 }
-const devVars = parseDevVars(readFileSync(devVarsPath, "utf8"));
+let devVars = parseDevVars(readFileSync(devVarsPath, "utf8"));
+// A .dev.vars from an older version may lack a secret added since: add a fresh one.
+const fresh = await newKeySet();
+const missing = (Object.keys(fresh) as (keyof KeySet)[]).filter((name) => devVars[name] === undefined);
+if (missing.length > 0) {
+  const lines = missing.map((name) => (name === "PASS_KEYS" ? `${name}='${fresh[name]}'` : `${name}=${fresh[name]}`));
+  appendFileSync(devVarsPath, `${lines.join("\n")}\n`);
+  console.log(`Added ${missing.join(", ")} to ${devVarsPath}.`);
+  devVars = parseDevVars(readFileSync(devVarsPath, "utf8"));
+}
 const given = vars();
 const adminToken = given["ADMIN_TOKEN"] ?? devVars["ADMIN_TOKEN"] ?? "(not set)";
 const tokenSource = given["ADMIN_TOKEN"] !== undefined ? "--var" : devVarsPath;

@@ -5,10 +5,10 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { PASS_TYP, TICKET_TYP } from "../tokens/claims.ts";
+import { OVERFLOW_TYP, PASS_TYP, TICKET_TYP } from "../tokens/claims.ts";
 import { type CompactJws, readCompactJws } from "../tokens/compact-jws.ts";
 
-export type TokenKind = "ticket" | "pass";
+export type TokenKind = "ticket" | "pass" | "overflow";
 
 const COOKIE_BASE = "spillway";
 
@@ -40,6 +40,7 @@ export function claimedKind(jws: CompactJws): TokenKind | null {
   const { typ } = jws.header;
   if (typ === TICKET_TYP) return "ticket";
   if (typ === PASS_TYP) return "pass";
+  if (typ === OVERFLOW_TYP) return "overflow";
   return null;
 }
 

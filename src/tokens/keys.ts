@@ -3,6 +3,8 @@
  *
  * - Tickets: HS256 with TICKET_KEY (base64url, at least 32 bytes). Only
  *   Spillway ever verifies a ticket, so a fast symmetric key is right.
+ * - Overflow tokens (an offer of the recording): HS256 with OVERFLOW_KEY, a
+ *   key of their own, so neither kind can ever pass for the other.
  * - Passes: ES256 with PASS_KEYS, a JSON array of private JWKs each with a
  *   `kid`; the first signs, all verify, and their public halves are the JWKS
  *   an origin uses. An origin can verify a pass but never mint one.
@@ -17,6 +19,8 @@ export interface PassSigningKey {
 export interface KeyRing {
   /** HMAC-SHA-256 key for tickets, imported once. */
   ticket: CryptoKey;
+  /** HMAC-SHA-256 key for overflow tokens, imported once. */
+  overflow: CryptoKey;
   passSigner: PassSigningKey;
   /** Public pass keys by kid. */
   passVerifiers: Map<string, CryptoKey>;
@@ -26,13 +30,14 @@ export interface KeyRing {
 export interface KeyVars {
   TICKET_KEY: string;
   PASS_KEYS: string;
+  OVERFLOW_KEY: string;
 }
 
 let cached: { source: string; ring: Promise<KeyRing> } | null = null;
 
 /** The key ring for these secrets; imported on first use in the isolate. */
 export function keyRing(vars: KeyVars): Promise<KeyRing> {
-  const source = `${vars.TICKET_KEY}\u0000${vars.PASS_KEYS}`;
+  const source = `${vars.TICKET_KEY}\u0000${vars.PASS_KEYS}\u0000${vars.OVERFLOW_KEY}`;
   if (cached?.source !== source) {
     const ring = importRing(vars);
     ring.catch(() => {
@@ -46,13 +51,8 @@ export function keyRing(vars: KeyVars): Promise<KeyRing> {
 const PUBLIC_EC_FIELDS = ["kty", "crv", "x", "y", "kid"] as const;
 
 async function importRing(vars: KeyVars): Promise<KeyRing> {
-  if (!vars.TICKET_KEY) throw new Error("TICKET_KEY is not set");
-  const ticketBytes = base64url.decode(vars.TICKET_KEY);
-  if (ticketBytes.byteLength < 32) throw new Error("TICKET_KEY must be at least 32 bytes (base64url)");
-  const ticket = await crypto.subtle.importKey("raw", ticketBytes, { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-    "verify",
-  ]);
+  const ticket = await hmacKey("TICKET_KEY", vars.TICKET_KEY);
+  const overflow = await hmacKey("OVERFLOW_KEY", vars.OVERFLOW_KEY);
 
   let parsed: unknown;
   try {
@@ -82,5 +82,13 @@ async function importRing(vars: KeyVars): Promise<KeyRing> {
       signer = { kid: jwk.kid, key };
     }
   }
-  return { ticket, passSigner: signer!, passVerifiers: verifiers, jwks: { keys: publicJwks } };
+  return { ticket, overflow, passSigner: signer!, passVerifiers: verifiers, jwks: { keys: publicJwks } };
+}
+
+/** An HMAC-SHA-256 key from a base64url secret of at least 32 bytes. */
+async function hmacKey(name: string, secret: string | undefined): Promise<CryptoKey> {
+  if (!secret) throw new Error(`${name} is not set`);
+  const bytes = base64url.decode(secret);
+  if (bytes.byteLength < 32) throw new Error(`${name} must be at least 32 bytes (base64url)`);
+  return crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
