@@ -8,8 +8,9 @@
  *   `maxWaitSeconds` is offered it, and may keep (or take) a place instead.
  *
  * Decided at the edge from the room-wide view, with no Durable Object call;
- * the simulator runs the same functions. An unknown estimate (nothing flows)
- * never sends anyone to the recording on its own. Pure.
+ * the simulator runs the same functions. A room that is full and admits
+ * nobody (nothing flows) has no end to its wait in sight: that counts as
+ * longer than `maxWaitSeconds`. Pure.
  */
 import type { GlobalView } from "./coordinator.ts";
 import { aheadOf, etaAt, type PlaceEstimate } from "./estimate.ts";
@@ -37,15 +38,19 @@ export function offerAtArrival(view: GlobalView, now: number): OverflowOffer | n
   if (view.mode === "overflow") return { reason: "mode", canKeepPlace: !full, etaSeconds };
   if (view.mode !== "open") return null;
   if (full) return { reason: "max_queue", canKeepPlace: false, etaSeconds };
-  if (view.maxWaitSeconds !== null && etaSeconds !== null && etaSeconds > view.maxWaitSeconds) {
-    return { reason: "max_wait", canKeepPlace: true, etaSeconds };
-  }
+  if (tooLong(etaSeconds, view)) return { reason: "max_wait", canKeepPlace: true, etaSeconds };
   return null;
+}
+
+/** Is a wait of `eta` longer than the room allows? An unknown one is, while the room is full. */
+function tooLong(eta: number | null, view: GlobalView): boolean {
+  if (view.maxWaitSeconds === null) return false;
+  if (eta === null) return view.live >= view.capacity;
+  return eta > view.maxWaitSeconds;
 }
 
 /** For a listener in line who has not chosen to keep its place: the offer, or null to go on waiting. */
 export function offerInLine(place: PlaceEstimate, view: GlobalView): OverflowOffer | null {
-  if (place.position === null || view.maxWaitSeconds === null || place.etaSeconds === null) return null;
-  if (place.etaSeconds <= view.maxWaitSeconds) return null;
+  if (place.position === null || view.mode !== "open" || !tooLong(place.etaSeconds, view)) return null;
   return { reason: "max_wait", canKeepPlace: true, etaSeconds: place.etaSeconds };
 }

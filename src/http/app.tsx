@@ -7,6 +7,8 @@ import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { proxy, RETRY_AFTER_SECONDS } from "../origin/proxy.ts";
 import { demoOrigin } from "../origin/demo.tsx";
+import { originTally, readAnswer, withoutSignals } from "../origin/signals.ts";
+import type { PassClaims } from "../tokens/pass.ts";
 import { keyRing } from "../tokens/keys.ts";
 import { admin } from "./admin.ts";
 import { clearTokenCookie, presented, setTokenCookie } from "./credentials.ts";
@@ -57,12 +59,21 @@ function applyTokens(c: Context<AppEnv>, answer: FlowAnswer & { kind: "status" }
   if (answer.newPass !== undefined) {
     setTokenCookie(c, "pass", room, answer.newPass.token, answer.newPass.exp - c.get("desk").now / 1000);
   }
+  if (answer.newOverflow !== undefined) {
+    setTokenCookie(c, "overflow", room, answer.newOverflow, settings.timings.ticketTtlMs / 1000);
+  }
+}
+
+/** Has the listener chosen to keep (or take) a place in line over the recording offer? (`?keep=1`) */
+function keepsPlace(c: Context<AppEnv>): boolean {
+  const keep = c.req.query("keep");
+  return keep === "1" || keep === "true";
 }
 
 /** Headers of every flow answer: never cached; a waiting listener is also told when to poll again. */
 function answerHeaders(answer: FlowAnswer): Record<string, string> {
   const headers: Record<string, string> = { "cache-control": "no-store" };
-  if (answer.kind === "status" && answer.status.state === "queued") {
+  if (answer.kind === "status" && answer.status.state !== "admitted" && answer.status.state !== "closed") {
     headers["retry-after"] = String(answer.status.pollAfterSeconds);
   }
   return headers;
@@ -93,7 +104,8 @@ function answerJson(c: Context<AppEnv>, answer: FlowAnswer): Response {
  * answers (answerJson keeps those).
  */
 function plainStatusJson(answer: FlowAnswer): Response | null {
-  if (answer.kind !== "status" || answer.newTicket !== undefined || answer.newPass !== undefined) return null;
+  if (answer.kind !== "status") return null;
+  if (answer.newTicket !== undefined || answer.newPass !== undefined || answer.newOverflow !== undefined) return null;
   const headers = { ...answerHeaders(answer), "content-type": "application/json" };
   return new Response(JSON.stringify(answer.status), { headers });
 }
@@ -105,6 +117,14 @@ async function heldTicket(c: Context<AppEnv>) {
   const v = await c.get("desk").checkTicket(p.jws ?? p.token);
   if (v.ok) return { ticket: v.claims, error: null, from: p.from } as const;
   return { ticket: null, error: tokenError(v.reason), from: p.from } as const;
+}
+
+/** The overflow token the request holds, verified (a bad one is ignored: it only ever shows the offer). */
+async function heldOverflow(c: Context<AppEnv>) {
+  const p = presented(c, "overflow", c.get("desk").room);
+  if (p === null) return null;
+  const v = await c.get("desk").checkOverflow(p.token);
+  return v.ok ? v.claims : null;
 }
 
 async function heldPass(c: Context<AppEnv>) {
@@ -120,20 +140,25 @@ app.post("/_spillway/rooms/:room/join", withRoom, async (c) => {
   if (held.error !== null && held.from === "bearer") return fail(c, held.error);
   const desk = c.get("desk");
   if (held.ticket !== null) {
-    const answer = await desk.status(held.ticket);
+    const answer = await desk.status(held.ticket, keepsPlace(c));
     if (answer.kind === "status" && answer.status.state !== "closed") {
       answer.status.ticket = presented(c, "ticket", desk.room)!.token;
     }
     return answerJson(c, answer);
   }
-  return answerJson(c, await desk.join());
+  return answerJson(c, await desk.join(keepsPlace(c)));
 });
 
 app.get("/_spillway/rooms/:room/status", withRoom, async (c) => {
   const held = await heldTicket(c);
   if (held.error !== null) return fail(c, held.error);
-  if (held.ticket === null) return fail(c, "ticket_required");
-  const answer = await c.get("desk").status(held.ticket);
+  if (held.ticket === null) {
+    // A listener who took the recording offer polls with its overflow token.
+    const overflow = await heldOverflow(c);
+    if (overflow === null) return fail(c, "ticket_required");
+    return answerJson(c, await c.get("desk").overflow(overflow));
+  }
+  const answer = await c.get("desk").status(held.ticket, keepsPlace(c));
   return plainStatusJson(answer) ?? answerJson(c, answer);
 });
 
@@ -157,8 +182,33 @@ app.post("/_spillway/rooms/:room/leave", withRoom, async (c) => {
   return c.json({ room: c.get("desk").room, left: true, released });
 });
 
-/** Forward an admitted request to the origin (or the demo origin). */
-async function toOrigin(c: Context<AppEnv>, token: string, bearerWasPass: boolean): Promise<Response> {
+/** Forward an admitted request to the origin (or the demo origin), and heed what the origin signals. */
+async function toOrigin(
+  c: Context<AppEnv>,
+  pass: PassClaims,
+  token: string,
+  bearerWasPass: boolean,
+): Promise<Response> {
+  const { response, reached } = await forward(c, token, bearerWasPass);
+  const desk = c.get("desk");
+  const answer = readAnswer(reached ? response : null);
+  const distress = originTally.add(desk.room, answer, desk.now);
+  if (distress !== null) {
+    const report = c.env.ROOM_COORDINATOR.getByName(desk.room).reportOrigin(desk.room, distress);
+    c.executionCtx.waitUntil(report.catch((err: unknown) => console.warn("origin report failed", String(err))));
+  }
+  if (answer.release) {
+    // The origin says this listener has left: free the seat, as a leave would.
+    c.executionCtx.waitUntil(desk.leave(pass).catch((err: unknown) => console.warn("release failed", String(err))));
+  }
+  return withoutSignals(response);
+}
+
+async function forward(
+  c: Context<AppEnv>,
+  token: string,
+  bearerWasPass: boolean,
+): Promise<{ response: Response; reached: boolean }> {
   const desk = c.get("desk");
   const origin = desk.settings.origin;
   if (origin === null) {
@@ -166,17 +216,18 @@ async function toOrigin(c: Context<AppEnv>, token: string, bearerWasPass: boolea
       method: c.req.method,
       headers: { "spillway-pass": token, accept: c.req.header("accept") ?? "" },
     });
-    return demoOrigin(req, {
+    const response = await demoOrigin(req, {
       jwks: desk.keys.jwks,
       issuer: desk.settings.issuer,
       heartbeatSeconds: Math.max(1, Math.floor(desk.settings.timings.passTtlMs / 3000)),
       now: desk.now,
     });
+    return { response, reached: true };
   }
   const result = await proxy(c.req.raw, origin, token, bearerWasPass);
-  if (result.ok) return result.response;
+  if (result.ok) return { response: result.response, reached: true };
   console.warn("origin unreachable", String(result.error));
-  return fail(c, "origin_unreachable", undefined, { "retry-after": RETRY_AFTER_SECONDS });
+  return { response: fail(c, "origin_unreachable", undefined, { "retry-after": RETRY_AFTER_SECONDS }), reached: false };
 }
 
 function wantsJson(c: Context<AppEnv>): boolean {
@@ -214,7 +265,7 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     if (seatEnded) {
       clearTokenCookie(c, "pass", desk.room);
     } else {
-      const response = await toOrigin(c, token, pass.from === "bearer");
+      const response = await toOrigin(c, pass.pass, token, pass.from === "bearer");
       // Keep the Set-Cookie of a renewal on the origin's response.
       const out = new Response(response.body, response);
       for (const cookie of c.res.headers.getSetCookie()) out.headers.append("set-cookie", cookie);
@@ -228,10 +279,17 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     if (ticket.from === "bearer" || ticket.error !== "token_expired") return refuseCookie(c, "ticket", ticket.error);
     clearTokenCookie(c, "ticket", desk.room);
   }
-  let answer = ticket.ticket !== null ? await desk.status(ticket.ticket) : await desk.join();
+  const keep = keepsPlace(c);
+  const overflow = ticket.ticket === null && !keep ? await heldOverflow(c) : null;
+  let answer =
+    ticket.ticket !== null
+      ? await desk.status(ticket.ticket, keep)
+      : overflow !== null
+        ? await desk.overflow(overflow)
+        : await desk.join(keep);
   if (answer.kind === "spent" && ticket.from !== "bearer") {
     clearTokenCookie(c, "ticket", desk.room);
-    answer = await desk.join();
+    answer = await desk.join(keep);
   }
   if (wantsJson(c) || answer.kind !== "status") return answerJson(c, answer);
 
@@ -242,7 +300,7 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     return c.redirect(target.pathname + target.search, 303);
   }
   c.header("retry-after", String(answer.status.pollAfterSeconds));
-  return c.html(<WaitingPage status={answer.status} target={target.pathname + target.search} />);
+  return c.html(<WaitingPage status={answer.status} target={target.pathname + target.search} keep={keep} />);
 }
 
 app.all("/rooms/:room", withRoom, guarded);

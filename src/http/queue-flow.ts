@@ -8,6 +8,7 @@
  */
 import type { GlobalView } from "../admission/coordinator.ts";
 import { estimatePlace } from "../admission/estimate.ts";
+import { offerAtArrival, offerInLine, type OverflowOffer } from "../admission/overflow.ts";
 import type { ClaimOutcome } from "../admission/ledger.ts";
 import { clock } from "../clock.ts";
 import { shardName } from "../room/room-shard.ts";
@@ -15,14 +16,28 @@ import { cachedView, rememberView } from "../room/view-cache.ts";
 import type { TokenRefusal } from "../tokens/claims.ts";
 import type { CompactJws } from "../tokens/compact-jws.ts";
 import { keyRing, type KeyRing } from "../tokens/keys.ts";
+import { issueOverflow, type OverflowClaims, verifyOverflow } from "../tokens/overflow.ts";
 import { issuePass, type PassClaims, verifyPass } from "../tokens/pass.ts";
 import { issueTicket, type TicketClaims, verifyTicket } from "../tokens/ticket.ts";
 import { type Settings, settingsOf } from "./settings.ts";
-import { admittedStatus, closedStatus, queuedStatus, type StatusBody } from "./status.ts";
+import {
+  admittedStatus,
+  closedStatus,
+  overflowStatus,
+  prequeueStatus,
+  queuedStatus,
+  type StatusBody,
+} from "./status.ts";
 
 /** What the flow decided; the HTTP layer turns it into cookies and a body. */
 export type FlowAnswer =
-  | { kind: "status"; status: StatusBody; newTicket?: string; newPass?: { token: string; exp: number } }
+  | {
+      kind: "status";
+      status: StatusBody;
+      newTicket?: string;
+      newPass?: { token: string; exp: number };
+      newOverflow?: string;
+    }
   | { kind: "spent" }
   | { kind: "seat_ended" };
 
@@ -81,6 +96,10 @@ export class RoomDesk {
     return verifyTicket(this.#keys, token, this.#opts());
   }
 
+  async checkOverflow(token: string) {
+    return verifyOverflow(this.#keys, token, this.#opts());
+  }
+
   async checkPass(token: string): Promise<{ ok: true; claims: PassClaims } | { ok: false; reason: TokenRefusal }> {
     return verifyPass(this.#keys, token, this.#opts());
   }
@@ -93,11 +112,19 @@ export class RoomDesk {
     });
   }
 
-  /** Take a place in line (and a seat at once when one is free). */
-  async join(): Promise<FlowAnswer> {
+  /**
+   * Take a place in line (and a seat at once when one is free). An arrival
+   * the room's rules send to the recording gets the offer instead, and no
+   * place, unless it asks to `keep` one and the queue allows it.
+   */
+  async join(keep = false): Promise<FlowAnswer> {
     const view = await this.view();
-    if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room) };
+    if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
     const sub = crypto.randomUUID();
+    if (!this.#beforeStart(view)) {
+      const offer = offerAtArrival(view, this.now);
+      if (offer !== null && !(keep && offer.canKeepPlace)) return this.#offer(sub, offer, view);
+    }
     const shard = shardOf(sub, view.shards);
     const joined = await this.#shard(shard).join(this.room, shard, sub);
     if (joined.view !== null) rememberView(this.room, joined.view, this.now);
@@ -120,16 +147,32 @@ export class RoomDesk {
     return answer;
   }
 
-  /** Where a ticket holder stands; claims the seat when the turn has come. */
-  async status(ticket: TicketClaims): Promise<FlowAnswer> {
+  /**
+   * Where a ticket holder stands; claims the seat when the turn has come. A
+   * listener whose estimate has grown past `maxWaitSeconds` is offered the
+   * recording, and keeps its ticket; with `keep` it has chosen to wait.
+   */
+  async status(ticket: TicketClaims, keep = false): Promise<FlowAnswer> {
     const view = await this.view();
-    if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room) };
+    if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
+    if (this.#beforeStart(view)) return { kind: "status", status: prequeueStatus(this.room, this.now, view) };
     const place = estimatePlace(ticket, view, this.now);
     if (place.position !== null) {
-      return { kind: "status", status: queuedStatus(this.room, place.position, etaOf(place.etaSeconds), clock.random) };
+      const offer = keep ? null : offerInLine(place, view);
+      if (offer !== null) return this.#offer(ticket.sub, offer, view);
+      const eta = etaOf(place.etaSeconds);
+      return { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) };
     }
     const claim = await this.#shard(ticket.shard).claim(this.room, ticket.shard, ticket.sub, ticket.seq);
     return this.#fromClaim(claim, ticket.sub, ticket, view);
+  }
+
+  /** Where a listener who took the recording offer stands: the link once posted, or the room's end. */
+  async overflow(claims: OverflowClaims): Promise<FlowAnswer> {
+    const view = await this.view();
+    if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
+    const offer = offerAtArrival(view, this.now) ?? { reason: claims.reason, canKeepPlace: true, etaSeconds: null };
+    return { kind: "status", status: overflowStatus(this.room, offer, view) };
   }
 
   /** Renew a seat's pass; `seat_ended` when the lease is gone. */
@@ -137,11 +180,30 @@ export class RoomDesk {
     const renewed = await this.#shard(pass.shard).renew(this.room, pass.shard, pass.sid, pass.sub);
     if (renewed.kind === "gone") return { kind: "seat_ended" };
     const newPass = await this.#signPass(pass.sub, pass.shard, renewed.lease.sid, renewed.lease.expiresAt);
+    const view = await this.view();
     return {
       kind: "status",
-      status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs),
+      status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs, view),
       newPass,
     };
+  }
+
+  #beforeStart(view: GlobalView): view is GlobalView & { startsAt: number } {
+    return view.startsAt !== null && this.now < view.startsAt;
+  }
+
+  /** Offer the recording, with an overflow token to come back with. */
+  async #offer(sub: string, offer: OverflowOffer, view: GlobalView): Promise<FlowAnswer> {
+    const token = await issueOverflow(this.#keys, {
+      issuer: this.settings.issuer,
+      room: this.room,
+      sub,
+      reason: offer.reason,
+      now: this.now,
+      ttlMs: this.settings.timings.ticketTtlMs,
+    });
+    const status = { ...overflowStatus(this.room, offer, view), overflowToken: token };
+    return { kind: "status", status, newOverflow: token };
   }
 
   /** Give the seat back. */
@@ -177,19 +239,22 @@ export class RoomDesk {
         const newPass = await this.#signPass(sub, place.shard, claim.lease.sid, claim.lease.expiresAt);
         return {
           kind: "status",
-          status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs),
+          status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs, view),
           newPass,
         };
       }
       case "waiting": {
+        if (claim.reason === "hold" && this.#beforeStart(view)) {
+          return { kind: "status", status: prequeueStatus(this.room, this.now, view) };
+        }
         // Called but no seat yet (or not called): at the front, or where the view places it.
         const e = estimatePlace(place, view, this.now);
         const position = e.position ?? 1;
         const eta = e.position === null ? null : etaOf(e.etaSeconds);
-        return { kind: "status", status: queuedStatus(this.room, position, eta, clock.random) };
+        return { kind: "status", status: queuedStatus(this.room, position, eta, clock.random, view) };
       }
       case "closed":
-        return { kind: "status", status: closedStatus(this.room) };
+        return { kind: "status", status: closedStatus(this.room, view) };
       case "spent":
         return { kind: "spent" };
     }

@@ -1,7 +1,9 @@
 /**
- * The status JSON of the contract, built from what the edge knows.
+ * The status JSON of the contract, built from what the edge knows. Every
+ * answer carries the room's start time and recording link (from the view).
  */
 import { pollAfterSeconds } from "../admission/position.ts";
+import type { OverflowOffer, OverflowReason } from "../admission/overflow.ts";
 
 export type ListenerState = "prequeue" | "queued" | "admitted" | "overflow" | "closed";
 
@@ -17,10 +19,30 @@ export interface StatusBody {
   passExpiresAt?: string;
   startsAt: string | null;
   recordingUrl: string | null;
+  /** With state overflow: why the recording is offered, and whether a place in line may be kept or taken. */
+  offer?: { reason: OverflowReason; canKeepPlace: boolean };
+  /** With state overflow, when first offered: the overflow token (apps send it back to poll for the recording). */
+  overflowToken?: string;
+}
+
+/** What every answer tells about the room. */
+export interface RoomFacts {
+  startsAt: number | null;
+  recordingUrl: string | null;
+}
+
+function facts(f: RoomFacts): Pick<StatusBody, "startsAt" | "recordingUrl"> {
+  return { startsAt: f.startsAt === null ? null : new Date(f.startsAt).toISOString(), recordingUrl: f.recordingUrl };
 }
 
 /** A waiting listener's status: its place (1 at the front) and the estimated wait. */
-export function queuedStatus(room: string, position: number, eta: number | null, random: () => number): StatusBody {
+export function queuedStatus(
+  room: string,
+  position: number,
+  eta: number | null,
+  random: () => number,
+  f: RoomFacts,
+): StatusBody {
   return {
     room,
     state: "queued",
@@ -28,13 +50,41 @@ export function queuedStatus(room: string, position: number, eta: number | null,
     ahead: position - 1,
     etaSeconds: eta,
     pollAfterSeconds: pollAfterSeconds(position, eta, random),
-    startsAt: null,
-    recordingUrl: null,
+    ...facts(f),
+  };
+}
+
+/** Before the start: a place in the prequeue; polls come closer together as the start nears. */
+export function prequeueStatus(room: string, now: number, f: RoomFacts & { startsAt: number }): StatusBody {
+  const untilStart = Math.max(0, Math.ceil((f.startsAt - now) / 1000));
+  return {
+    room,
+    state: "prequeue",
+    position: null,
+    ahead: null,
+    etaSeconds: untilStart,
+    pollAfterSeconds: Math.min(30, Math.max(1, Math.ceil(untilStart / 2))),
+    ...facts(f),
+  };
+}
+
+/** The recording is offered: the live room is full (or its wait too long). */
+export function overflowStatus(room: string, offer: OverflowOffer, f: RoomFacts): StatusBody {
+  return {
+    room,
+    state: "overflow",
+    position: null,
+    ahead: null,
+    etaSeconds: offer.etaSeconds === null ? null : Math.ceil(offer.etaSeconds),
+    // Slow polls: the answer changes only when the recording is posted or the room closes.
+    pollAfterSeconds: 30,
+    offer: { reason: offer.reason, canKeepPlace: offer.canKeepPlace },
+    ...facts(f),
   };
 }
 
 /** An admitted listener's status: poll again (heartbeat) at a third of the pass lifetime. */
-export function admittedStatus(room: string, pass: string, exp: number, passTtlMs: number): StatusBody {
+export function admittedStatus(room: string, pass: string, exp: number, passTtlMs: number, f: RoomFacts): StatusBody {
   return {
     room,
     state: "admitted",
@@ -44,12 +94,11 @@ export function admittedStatus(room: string, pass: string, exp: number, passTtlM
     pollAfterSeconds: Math.max(1, Math.floor(passTtlMs / 3000)),
     pass,
     passExpiresAt: new Date(exp * 1000).toISOString(),
-    startsAt: null,
-    recordingUrl: null,
+    ...facts(f),
   };
 }
 
-export function closedStatus(room: string): StatusBody {
+export function closedStatus(room: string, f: RoomFacts): StatusBody {
   return {
     room,
     state: "closed",
@@ -57,7 +106,6 @@ export function closedStatus(room: string): StatusBody {
     ahead: null,
     etaSeconds: null,
     pollAfterSeconds: 60,
-    startsAt: null,
-    recordingUrl: null,
+    ...facts(f),
   };
 }

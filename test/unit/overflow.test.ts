@@ -51,8 +51,12 @@ describe("offers of the recording", () => {
     expect(offerAtArrival(view({ mode: "overflow", maxQueue: 10 }), NOW)).toMatchObject({ canKeepPlace: false });
   });
 
-  it("does not send anyone away on an unknown estimate, nor while the room holds or is closed", () => {
-    expect(offerAtArrival(view({ maxWaitSeconds: 1, flowPerSecond: 0 }), NOW)).toBeNull();
+  it("counts a full room that admits nobody as too long a wait, and sends nobody away while it holds or is closed", () => {
+    expect(offerAtArrival(view({ maxWaitSeconds: 1, flowPerSecond: 0 }), NOW)).toMatchObject({
+      reason: "max_wait",
+      etaSeconds: null,
+    });
+    expect(offerAtArrival(view({ flowPerSecond: 0 }), NOW)).toBeNull(); // no maxWaitSeconds
     expect(offerAtArrival(view({ maxWaitSeconds: 1, mode: "hold" }), NOW)).toBeNull();
     expect(offerAtArrival(view({ maxWaitSeconds: 1, mode: "closed" }), NOW)).toBeNull();
   });

@@ -3,6 +3,7 @@
  * Shared helpers for the Workers integration tests: calls to the Worker, the
  * admin API, a manual clock per test, and token decoding.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterEach, beforeEach } from "vitest";
@@ -34,9 +35,13 @@ export function call(path: string, init?: RequestInit): Promise<Response> {
 }
 
 /** Call the Worker's app with some vars changed (settings are per env object). */
-export function callWith(vars: Partial<Env>, path: string, init?: RequestInit): Promise<Response> {
+export async function callWith(vars: Partial<Env>, path: string, init?: RequestInit): Promise<Response> {
   const url = path.startsWith("http") ? path : BASE + path;
-  return Promise.resolve(app.fetch(new Request(url, { redirect: "manual", ...init }), { ...env, ...vars }));
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(url, { redirect: "manual", ...init }), { ...env, ...vars }, ctx);
+  // Work the Worker left running after its answer (origin reports, releases) is done before the test goes on.
+  await waitOnExecutionContext(ctx);
+  return res;
 }
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
