@@ -311,7 +311,11 @@ export class Coordinator {
   /** An edge's report of the origin's answers; distress lowers the limits (see health.ts). */
   reportOrigin(signal: OriginSignal, now: number): OriginHealth {
     const before = this.#core.health ?? healthy(now);
-    const after = observe(before, signal, now);
+    let live = 0;
+    for (const r of this.#shards.values()) live += r.live;
+    // Cut only while the limits still let anyone in: below the audience, a
+    // cut stops nothing more and only slows the way back.
+    const after = observe(before, signal, now, this.limits(now).capacity > live);
     if (after.factor !== before.factor || after.distress !== before.distress) {
       this.#core.health = after;
       this.#store.saveCore(this.#core);
@@ -331,8 +335,9 @@ export class Coordinator {
     const rec = this.#shards.get(report.shard) ?? newRecord(report.shard, now);
     this.#shards.set(report.shard, rec);
     this.#absorb(rec, report, now);
-    // The limits in force: the configured ones, lowered while the origin struggles.
-    const limits = this.limits(now);
+    // The limits in force: the configured ones, lowered while the origin
+    // struggles, as of the round's start (every sync of a round alike).
+    const limits = this.limits(roundStart(now));
 
     // Calls of the last order still being paced stay ordered and keep their
     // seats and tokens (as far as the allowance in force and the room still

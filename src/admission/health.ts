@@ -22,7 +22,7 @@ export const CUT = 0.5;
 export const FLOOR = 0.1;
 /** Without distress for this long, the factor grows by GROW_STEP. */
 export const GROW_EVERY_MS = 10_000;
-export const GROW_STEP = 0.1;
+export const GROW_STEP = 0.05;
 /** Distress within this long of the last cut does not cut again. */
 export const CUT_COOLDOWN_MS = 5_000;
 /** A `Spillway-Load` at or above this is distress. */
@@ -67,12 +67,17 @@ export function isDistress(signal: OriginSignal): boolean {
   return signal.overloaded > 0 || (signal.load !== null && signal.load >= DISTRESS_LOAD);
 }
 
-/** Take an edge's report. */
-export function observe(h: OriginHealth, signal: OriginSignal, now: number): OriginHealth {
+/**
+ * Take an edge's report. `mayCut` false: the limits already stop every
+ * admission (the audience is above them and can only shrink as listeners
+ * leave), so a cut would only slow the recovery: the distress holds the
+ * factor where it is instead.
+ */
+export function observe(h: OriginHealth, signal: OriginSignal, now: number, mayCut = true): OriginHealth {
   const up = current(h, now);
   if (!isDistress(signal)) return up;
   const distress = up.distress + 1;
-  if (up.cutAt !== null && now - up.cutAt < CUT_COOLDOWN_MS) return { ...up, distress, at: now };
+  if (!mayCut || (up.cutAt !== null && now - up.cutAt < CUT_COOLDOWN_MS)) return { ...up, distress, at: now };
   return { factor: Math.max(FLOOR, up.factor * CUT), cutAt: now, at: now, distress };
 }
 

@@ -98,3 +98,17 @@ describe("a coordinator whose origin struggles", () => {
     expect(again.limits(T0 + 10).capacity).toBe(50);
   });
 });
+
+describe("cutting while the audience is above the limits", () => {
+  it("holds the factor instead of cutting again, and cuts once the audience has drained below the limits", () => {
+    let h = observe(healthy(T0), overloaded, T0);
+    h = observe(h, overloaded, T0 + CUT_COOLDOWN_MS, false);
+    expect(h.factor).toBe(0.5);
+    expect(h.distress).toBe(2);
+    // Distress keeps the factor from growing back meanwhile.
+    h = observe(h, overloaded, T0 + GROW_EVERY_MS + 1, false);
+    expect(current(h, T0 + GROW_EVERY_MS + 2).factor).toBe(0.5);
+    h = observe(h, overloaded, T0 + 3 * CUT_COOLDOWN_MS, true);
+    expect(h.factor).toBe(0.25);
+  });
+});
