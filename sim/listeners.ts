@@ -8,6 +8,13 @@ export const WAITING = 1;
 export const ADMITTED = 2;
 export const LEFT = 3;
 export const GAVE_UP = 4;
+/** Went to the recording when offered it (at arrival: never joined; or from the line). */
+export const TO_RECORDING = 5;
+
+/** Out of the line without a seat: gave up, or went to the recording. */
+export function outOfLine(state: number): boolean {
+  return state === GAVE_UP || state === TO_RECORDING;
+}
 
 /** "No time yet" in the time arrays. */
 export const NEVER = -1;
@@ -88,7 +95,7 @@ export class FifoTracker {
     const l = this.#listeners;
     while (
       this.#head < l.reached &&
-      (this.#done(this.#head) || l.state[this.#head] === GAVE_UP || l.shard[this.#head] === this.#exclude)
+      (this.#done(this.#head) || outOfLine(l.state[this.#head]!) || l.shard[this.#head] === this.#exclude)
     ) {
       this.#head++;
     }
@@ -119,7 +126,7 @@ export class FifoTracker {
     let n = 0;
     for (let i = 0; i < this.overHead.length; i++) {
       const head = this.overHead[i]!;
-      if (l.state[head] === GAVE_UP) continue;
+      if (outOfLine(l.state[head]!)) continue;
       const called = l.calledAt[head] === NEVER ? end : l.calledAt[head]!;
       if (called - this.overAt[i]! > lagMs) n++;
     }

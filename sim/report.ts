@@ -4,7 +4,9 @@
  */
 import { costOf, perMillion, PRICES } from "./cost.ts";
 import { countAbove, quantiles } from "./listeners.ts";
-import { SYNC_ROUND_MS, type World } from "./world.ts";
+import type { Origin } from "./origin.ts";
+import type { Overflow } from "./overflow.ts";
+import { SYNC_ROUND_MS, T0, type World } from "./world.ts";
 
 export type Result = Record<string, number | string | boolean | null>;
 
@@ -23,8 +25,10 @@ export function resultOf(w: World, wallSeconds: number, peakRssMb: number): Resu
   const fifoOver1 = countAbove(w.calls.fifoCall.samples, w.calls.fifoCall.count, 1);
   const fifoBeyond = w.calls.fifoCall.overBeyond(SYNC_ROUND_MS, sc.durationSeconds * 1000);
   const c = st.calls;
-  const doRequests = c.join + c.claim + c.renew + c.leave + c.view + c.alarm + st.syncs;
-  const workerRequests = c.join + st.edgePolls + c.claim + c.renew + c.leave;
+  // Origin reports are coordinator requests; arrivals sent to the recording
+  // are Worker requests answered at the edge (both 0 unless modelled).
+  const doRequests = c.join + c.claim + c.renew + c.leave + c.view + c.alarm + st.syncs + st.originReports;
+  const workerRequests = c.join + st.edgePolls + c.claim + c.renew + c.leave + (w.overflow?.sentAtArrival ?? 0);
   const cost = costOf({
     workerRequests,
     doRequests,
@@ -110,6 +114,8 @@ export function resultOf(w: World, wallSeconds: number, peakRssMb: number): Resu
     const [others] = quantiles(w.calls.fifoCallOthers.samples, w.calls.fifoCallOthers.count, [0.99]);
     r.fifoDisplacementP99OtherShardsSeconds = round(others);
   }
+  if (w.origin !== null) Object.assign(r, originResult(w, w.origin));
+  if (w.overflow !== null) Object.assign(r, overflowResult(w, w.overflow));
   r.costWorkersUsd = round(cost.workersUsd, 2);
   r.costDoRequestsUsd = round(cost.doRequestsUsd, 2);
   r.costDoDurationUsd = round(cost.doDurationUsd, 2);
@@ -117,7 +123,89 @@ export function resultOf(w: World, wallSeconds: number, peakRssMb: number): Resu
   return r;
 }
 
+/** The origin's failure and what the room did about it (origin.ts). */
+function originResult(w: World, o: Origin): Result {
+  const end = T0 + w.sc.durationSeconds * 1000;
+  return {
+    originReportingIsolates: o.model.reportingIsolates,
+    originDistressReports: o.reports,
+    doOriginReports: w.stats.originReports,
+    originDistressCountedByCoordinator: w.coordinator.health(end).distress,
+    originReportsPerSecondAllIsolatesPeak: Math.round(o.peakReportsAllIsolates),
+    effectiveCapacityMin: o.effectiveCapacityMin,
+    effectiveCapacityMinAtSecond: o.effectiveCapacityMinAtSecond,
+    effectiveCapacityAtEnd: o.effectiveCapacityAtEnd,
+    originOverloadedSeconds: o.overloadedSeconds,
+    originOverloadedAnswers: Math.round(o.overloadedAnswers),
+    originOverloadedShareMax: round(o.maxOverloadedShare, 4),
+    audienceFitOriginAtSecond: o.drainedAtSecond,
+    originOverloadedShareMaxAfterFit: round(o.maxOverloadedShareAfterDrain, 4),
+    maxLiveDropPerSecond: o.maxLiveDrop,
+    maxLiveDropAtSecond: o.maxLiveDropAtSecond,
+    maxLeavesPerSecond: o.maxLeavesPerSecond,
+    evicted: w.stats.lostSeats * w.o.cohort + o.unseatedAtEnd,
+  };
+}
+
+/** The offer of the recording and what listeners made of it (overflow.ts). */
+function overflowResult(w: World, f: Overflow): Result {
+  return {
+    arrivals: w.counts.reduce((a, c) => a + c, 0) * w.o.cohort,
+    maxWaitSeconds: f.model.rules.maxWaitSeconds,
+    maxQueue: f.model.rules.maxQueue,
+    keepPlaceShare: f.model.keepPlaceShare,
+    offeredRecording: f.offeredTotal,
+    offeredRecordingForMaxWait: f.offered.max_wait,
+    offeredRecordingForMaxQueue: f.offered.max_queue,
+    offeredRecordingForMode: f.offered.mode,
+    keptPlaceAfterOffer: f.kept,
+    sentToRecording: f.sentToRecording,
+    sentToRecordingAtArrival: f.sentAtArrival,
+    sentToRecordingFromLine: f.sentFromLine,
+  };
+}
+
 const n = (x: unknown) => (typeof x === "number" ? x.toLocaleString("en-US") : String(x));
+
+const clock = (second: number) => `${Math.floor(second / 60)}:${String(second % 60).padStart(2, "0")}`;
+
+function originLines(r: Result, o: Origin, isolates: number): string[] {
+  const fit = r.audienceFitOriginAtSecond;
+  const lines = [
+    "Origin",
+    `  ${n(r.originDistressReports)} distress reports from ${r.originReportingIsolates} of ${n(isolates)} isolates ` +
+      `(the coordinator counted ${n(r.originDistressCountedByCoordinator)}; all ${n(isolates)} would send up to ` +
+      `${n(r.originReportsPerSecondAllIsolatesPeak)} a second)`,
+    `  effective capacity lowest ${n(r.effectiveCapacityMin)} at ${clock(Number(r.effectiveCapacityMinAtSecond))}, ` +
+      `${n(r.effectiveCapacityAtEnd)} at the end`,
+    `  503s in ${n(r.originOverloadedSeconds)} s, ~${n(r.originOverloadedAnswers)} answers in all, share at most ` +
+      `${r.originOverloadedShareMax}; after the audience first fitted the origin again ` +
+      `(${typeof fit === "number" ? clock(fit) : "never"}) at most ${r.originOverloadedShareMaxAfterFit}`,
+    `  live fell at most ${n(r.maxLiveDropPerSecond)} in one second (at ${clock(Number(r.maxLiveDropAtSecond))}; ` +
+      `most leaves in one second ${n(r.maxLeavesPerSecond)}); evicted ${n(r.evicted)}`,
+    "    time       live  effective capacity  origin serves    waiting  503 share  sent to recording",
+  ];
+  for (const s of o.samples) {
+    lines.push(
+      `  ${clock(s.second).padStart(6)} ${n(s.live).padStart(10)} ${n(s.effectiveCapacity).padStart(19)} ` +
+        `${n(s.served).padStart(14)} ${n(s.waiting).padStart(10)} ${s.overloadedShare.toFixed(3).padStart(10)} ` +
+        `${n(s.sentToRecording).padStart(18)}`,
+    );
+  }
+  return lines;
+}
+
+function overflowLines(r: Result): string[] {
+  return [
+    `Overflow (maxWaitSeconds ${r.maxWaitSeconds ?? "none"}, maxQueue ${r.maxQueue ?? "none"}; ` +
+      `${Number(r.keepPlaceShare) * 100} % of those offered keep a place when they may)`,
+    `  offered the recording ${n(r.offeredRecording)} (max wait ${n(r.offeredRecordingForMaxWait)}, ` +
+      `max queue ${n(r.offeredRecordingForMaxQueue)}, overflow mode ${n(r.offeredRecordingForMode)}); ` +
+      `kept a place ${n(r.keptPlaceAfterOffer)}`,
+    `  sent to the recording ${n(r.sentToRecording)}: ${n(r.sentToRecordingAtArrival)} at arrival ` +
+      `(of ${n(r.arrivals)} arrivals; they never joined), ${n(r.sentToRecordingFromLine)} from the line`,
+  ];
+}
 
 export function textOf(r: Result, w: World): string {
   const sc = w.sc;
@@ -156,6 +244,8 @@ export function textOf(r: Result, w: World): string {
         `FIFO p99 among the other shards ${r.fifoDisplacementP99OtherShardsSeconds} s`,
     );
   }
+  if (w.origin !== null) lines.push("", ...originLines(r, w.origin, w.o.isolates));
+  if (w.overflow !== null) lines.push("", ...overflowLines(r));
   lines.push(
     "",
     "Waits and estimates",
@@ -166,7 +256,8 @@ export function textOf(r: Result, w: World): string {
     "Load",
     `  busiest Durable Object ${n(r.peakDoRequestsPerSecond)} req/s (shards ${n(r.peakShardRequestsPerSecond)}, coordinator ${n(r.peakCoordinatorRequestsPerSecond)})`,
     `  DO calls ${n(r.doRequests)} = joins ${n(r.doJoins)} + claims ${n(r.doClaims)} + heartbeats ${n(r.doRenews)} + leaves ${n(r.doLeaves)}` +
-      ` + view reads ${n(r.doViewReads)} + syncs ${n(r.doSyncs)} + alarms ${n(r.doAlarms)}`,
+      ` + view reads ${n(r.doViewReads)} + syncs ${n(r.doSyncs)} + alarms ${n(r.doAlarms)}` +
+      (r.doOriginReports === undefined ? "" : ` + origin reports ${n(r.doOriginReports)}`),
     `  ${r.doCallsPerListener} DO calls per listener; ${n(r.edgePolls)} waiting polls answered at the edge, ` +
       `${r.doCallsPerWaitingPoll} DO calls per waiting poll`,
     "",

@@ -5,6 +5,8 @@
  * for every seed (the seed moves arrivals within their second, network
  * delays, poll jitter, listening times and patience).
  */
+import { melting, type OriginModel } from "./origin.ts";
+import type { OverflowModel } from "./overflow.ts";
 
 export interface Scenario {
   name: string;
@@ -37,6 +39,10 @@ export interface Scenario {
   capacityChanges: { atSecond: number; capacity: number }[];
   /** One shard cut off from the coordinator for a while (its sync requests and replies are lost). */
   outage: { shard: number; fromSecond: number; toSecond: number } | null;
+  /** The origin, its 503s and the edge's reports of them (null: the origin always copes). */
+  origin: OriginModel | null;
+  /** Rules for a full room (maxWaitSeconds...) and how listeners take the recording (null: no rules). */
+  overflow: OverflowModel | null;
 }
 
 const MINUTE = 60;
@@ -67,6 +73,8 @@ export const SCENARIOS: Record<string, Scenario> = {
     impatient: { share: 0.05, meanSeconds: 120 },
     capacityChanges: [],
     outage: null,
+    origin: null,
+    overflow: null,
   },
   flash: {
     name: "flash",
@@ -85,6 +93,8 @@ export const SCENARIOS: Record<string, Scenario> = {
     impatient: { share: 0.1, meanSeconds: 180 },
     capacityChanges: [],
     outage: null,
+    origin: null,
+    overflow: null,
   },
   "8m": {
     name: "8m",
@@ -107,6 +117,8 @@ export const SCENARIOS: Record<string, Scenario> = {
     impatient: { share: 0.1, meanSeconds: 180 },
     capacityChanges: [],
     outage: null,
+    origin: null,
+    overflow: null,
   },
   shrink: {
     name: "shrink",
@@ -125,6 +137,8 @@ export const SCENARIOS: Record<string, Scenario> = {
     impatient: { share: 0.05, meanSeconds: 300 },
     capacityChanges: [{ atSecond: 5 * MINUTE, capacity: 60_000 }],
     outage: null,
+    origin: null,
+    overflow: null,
   },
   "shard-loss": {
     name: "shard-loss",
@@ -143,6 +157,56 @@ export const SCENARIOS: Record<string, Scenario> = {
     impatient: { share: 0.05, meanSeconds: 300 },
     capacityChanges: [],
     outage: { shard: 3, fromSecond: 2 * MINUTE, toSecond: 3 * MINUTE },
+    origin: null,
+    overflow: null,
+  },
+  // The origin melts under a full room: edge isolates report its 503s, the
+  // coordinator's AIMD (src/admission/health.ts) lowers the effective limits,
+  // admissions stop until the audience has drained below them (nobody is
+  // evicted), then the limits grow back and probe the origin again.
+  "origin-melt": {
+    name: "origin-melt",
+    summary:
+      "900 arrivals/s as doors open, 400/s from 2 min to 11 min, for 100k seats (maxWaitSeconds 300); " +
+      "from 5:00 the origin falls to 45 % of capacity over a minute",
+    cohort: 1,
+    shards: 24,
+    shardsWhy:
+      "900 joins/s and as many claims at the doors, ~3k heartbeats/s and 1,200 view reads/s: the busiest of 16 " +
+      "shards would take ~530 requests/s in the burst, 24 keep it near 400",
+    capacity: 100_000,
+    admitPerMinute: 60_000,
+    // The doors-open burst fills the room (and starts a line) before the
+    // origin melts: with 5 minutes of listening at 400 arrivals/s alone the
+    // audience would approach its 120k steady state too slowly.
+    rate: (s) => (s < 2 * MINUTE ? 900 : 400),
+    arrivalSeconds: 11 * MINUTE,
+    durationSeconds: 12 * MINUTE,
+    passTtlMs: 60_000,
+    claimWindowMs: 30_000,
+    // Five minutes on average: the audience drains from 100k to the origin's
+    // 45k in about four minutes, leaving three to watch the limits grow back.
+    meanListenSeconds: 5 * MINUTE,
+    impatient: { share: 0.05, meanSeconds: 300 },
+    capacityChanges: [],
+    outage: null,
+    origin: {
+      // Serves the whole room until 5:00, then 45k from 6:00 on.
+      servesAt: melting(100_000, 5 * MINUTE, MINUTE, 0.45),
+      // One audio segment every 4 s per listener: ~21 answers a second per
+      // isolate at 100k live over 1,200 isolates.
+      requestsPerListenerPerSecond: 0.25,
+      // A sample of the 1,200, each reporting at most once a second and only
+      // seconds with a 503; all of them would send up to one report each a
+      // second (originReportsPerSecondAllIsolatesPeak in the results).
+      reportingIsolates: 100,
+    },
+    // Arrivals and listeners in line whose estimate exceeds 5 minutes are
+    // offered the recording; 30 % of them keep (take) a place instead.
+    overflow: {
+      rules: { maxWaitSeconds: 300, maxQueue: null, recordingUrl: "https://recordings.example/melt" },
+      keepPlaceShare: 0.3,
+    },
   },
 };
 

@@ -2,7 +2,7 @@
  * What the simulator counts while it runs: requests per Durable Object per
  * simulated second, the cap at every step, waits and estimates.
  */
-import { GAVE_UP, type Listeners, NEVER } from "./listeners.ts";
+import { type Listeners, NEVER, outOfLine } from "./listeners.ts";
 
 export type ShardCall = "join" | "claim" | "renew" | "leave" | "view" | "alarm";
 
@@ -16,6 +16,8 @@ export class Stats {
   readonly calls: Record<ShardCall, number> = { join: 0, claim: 0, renew: 0, leave: 0, view: 0, alarm: 0 };
   /** Syncs the coordinator received. */
   syncs = 0;
+  /** Origin distress reports the coordinator received from edge isolates (see origin.ts). */
+  originReports = 0;
   edgePolls = 0;
   claimsWaiting = 0;
   lostSyncs = 0;
@@ -23,6 +25,8 @@ export class Stats {
   lostSeats = 0;
   freedEarly = 0;
   gaveUp = 0;
+  /** Listeners who left the line for the recording (see overflow.ts). */
+  toRecording = 0;
   admittedTotal = 0;
   admittedAtJoin = 0;
   /** Requests this second, per shard; and at the coordinator. */
@@ -78,6 +82,11 @@ export class Stats {
 
   coordinatorRequest(): void {
     this.syncs += 1;
+    this.#coordinatorThisSecond += 1;
+  }
+
+  originReport(): void {
+    this.originReports += 1;
     this.#coordinatorThisSecond += 1;
   }
 
@@ -145,7 +154,7 @@ export class Stats {
   }
 
   waiting(): number {
-    return this.#l.joined - this.admittedTotal - this.gaveUp;
+    return this.#l.joined - this.admittedTotal - this.gaveUp - this.toRecording;
   }
 
   /** At the end: who is still waiting, and for how long the first of them has. */
@@ -153,7 +162,7 @@ export class Stats {
     const l = this.#l;
     this.waitingAtEnd = this.waiting();
     for (let id = 0; id < l.reached; id++) {
-      if (l.admittedAt[id] === NEVER && l.state[id] !== GAVE_UP) {
+      if (l.admittedAt[id] === NEVER && !outOfLine(l.state[id]!)) {
         this.oldestWaitingSeconds = (end - l.at[id]!) / 1000;
         break;
       }

@@ -17,6 +17,8 @@
  * - Seated listeners renew at half the pass lifetime and leave after an
  *   exponential listening time; some waiting listeners give up.
  * The edge↔shard hop is not delayed (it adds the same ~0.1 s to everyone).
+ * Scenarios may add the origin and its failures (origin.ts) and the offer
+ * of the recording to a full room (overflow.ts).
  */
 import { Coordinator, SYNC_INTERVAL_MS } from "../src/admission/coordinator.ts";
 import { estimatePlace } from "../src/admission/estimate.ts";
@@ -28,6 +30,8 @@ import { Calendar, KINDS } from "./calendar.ts";
 import { Arrivals } from "./arrivals.ts";
 import { ADMITTED, GAVE_UP, LEFT, Listeners, WAITING } from "./listeners.ts";
 import { arrivalCounts, type Scenario } from "./scenarios.ts";
+import { Origin } from "./origin.ts";
+import { Overflow, scaledRules } from "./overflow.ts";
 import { ShardShell } from "./shell.ts";
 import { Stats } from "./stats.ts";
 import { CallTracker } from "./tracker.ts";
@@ -44,6 +48,10 @@ const POLL = 6;
 const READ_TICK = 7;
 const AT_COORDINATOR = 8;
 const REPLY = 9;
+/** A listener at the edge, before it joins (only with overflow rules). */
+const ARRIVE = 10;
+/** A modelled edge isolate reports the origin's answers (only with an origin model). */
+const ORIGIN_REPORT = 11;
 const SHIFT = 4;
 
 /** Simulated time starts here (a whole second). */
@@ -76,6 +84,8 @@ export class World {
   readonly coordinator: Coordinator;
   readonly shells: ShardShell[];
   readonly calls: CallTracker;
+  readonly origin: Origin | null;
+  readonly overflow: Overflow | null;
   readonly #clock: ManualClock;
   readonly #rand: () => number;
   readonly #cal = new Calendar();
@@ -97,7 +107,8 @@ export class World {
     this.#clock = new ManualClock(T0, o.seed);
     this.#rand = () => this.#clock.random();
     const admitPerMinute = Math.max(1, this.#scaled(this.sc.admitPerMinute));
-    const config = { capacity: this.capacity, admitPerMinute, mode: "open" as const, shards: o.shards };
+    const rules = this.sc.overflow === null ? {} : scaledRules(this.sc.overflow, w);
+    const config = { capacity: this.capacity, admitPerMinute, mode: "open" as const, shards: o.shards, ...rules };
     this.coordinator = new Coordinator(new CountingCoordinatorStore(this.rows), config, T0);
     let sid = 0;
     const deps = { newId: () => "s" + (++sid).toString(36) };
@@ -109,6 +120,12 @@ export class World {
     this.#views = new Array<null>(o.isolates).fill(null);
     this.calls = new CallTracker(this.l, this.stats, o.shards, this.sc.outage?.shard ?? null);
     this.#arrivals = new Arrivals(this.l, this.counts, o.shards, this.sc, this.#rand);
+    const room = { coordinator: this.coordinator, stats: this.stats, listeners: this.l, shells: this.shells };
+    const sentToRecording = () => this.overflow?.sentToRecording ?? 0;
+    const edge = { rand: this.#rand, t0: T0, cohort: w, isolates: o.isolates, sentToRecording };
+    this.origin = this.sc.origin === null ? null : new Origin(this.sc.origin, { ...room, ...edge });
+    this.overflow =
+      this.sc.overflow === null ? null : new Overflow(this.sc.overflow, this.l, this.stats, this.#rand, w);
   }
 
   /** Run the whole scenario. */
@@ -118,6 +135,7 @@ export class World {
     for (let ms = 0; ms < this.#end; ms++) this.#cal.run(ms, onSecond, dispatch);
     this.stats.closeSecond();
     this.stats.finish(this.#end);
+    this.origin?.finish(this.#end);
   }
 
   /** A count of listeners in simulated listeners (cohorts). */
@@ -151,7 +169,9 @@ export class World {
       this.coordinator.setConfig({ ...this.coordinator.config, capacity });
       st.capacityCut(sec * 1000, capacity);
     }
-    this.#arrivals.second(sec, (id) => this.#at(this.l.at[id]!, JOIN, id));
+    const arrive = this.overflow === null ? JOIN : ARRIVE;
+    this.#arrivals.second(sec, (id) => this.#at(this.l.at[id]!, arrive, id));
+    this.origin?.second(sec, (t, isolate) => this.#at(t, ORIGIN_REPORT, isolate));
     const I = this.o.isolates;
     for (let k = 0; k < I; k++) this.#at(sec * 1000 + Math.floor((k * 1000) / I), READ_TICK, k);
     if (sec > 0 && sec % 60 === 0) st.progress(sec, (performance.now() - this.#wallStart) / 1000, this.o.progress);
@@ -175,6 +195,11 @@ export class World {
         return this.#atCoordinator(this.shells[x]!, t);
       case REPLY:
         return this.#reply(this.shells[x]!, t);
+      case ARRIVE:
+        if (this.overflow!.atArrival(x, this.#edgeView(), T0 + t)) this.#dispatch(JOIN + KINDS * x, t);
+        return;
+      case ORIGIN_REPORT:
+        return this.origin!.report(x, t);
     }
   }
 
@@ -360,14 +385,20 @@ export class World {
       this.stats.gaveUp += 1;
       return;
     }
-    const view = this.#views[Math.floor(this.#rand() * this.o.isolates)] ?? null;
+    const view = this.#edgeView();
     const e =
       view === null
         ? null
         : estimatePlace({ shard: l.shard[id]!, seq: l.seq[id]!, at: T0 + l.joinedAt[id]! }, view, T0 + t);
     if (e !== null && e.position === null) return this.#dispatch(CLAIM + KINDS * id, t);
     this.stats.edgePolls += this.o.cohort;
+    if (this.overflow !== null && view !== null && e !== null && !this.overflow.inLine(id, e, view)) return;
     this.#schedulePoll(id, t, e?.position ?? null, e?.etaSeconds ?? null);
+  }
+
+  /** The view cached in the edge isolate a request lands on (null: it has none yet). */
+  #edgeView(): ReturnType<ShardShell["freshView"]> {
+    return this.#views[Math.floor(this.#rand() * this.o.isolates)] ?? null;
   }
 
   #admit(id: number, t: number, atJoin: boolean): void {
