@@ -19,6 +19,10 @@ export interface StatusJson {
   ticket?: string;
   pass?: string;
   passExpiresAt?: string;
+  startsAt?: string | null;
+  recordingUrl?: string | null;
+  offer?: { reason: string; canKeepPlace: boolean };
+  overflowToken?: string;
 }
 
 export interface ErrorJson {
@@ -34,6 +38,10 @@ export interface StatsJson {
   room: string;
   active: number;
   capacity: number;
+  admitPerMinute: number;
+  effectiveCapacity: number;
+  effectiveAdmitPerMinute: number;
+  origin: { factor: number; distress: number };
   queued: number;
 }
 

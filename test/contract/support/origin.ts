@@ -1,6 +1,7 @@
 /**
  * A stand-in room origin: records every request it receives and answers
- * 200 with JSON describing what it saw.
+ * with JSON describing what it saw, with the status and headers a test sets
+ * (200 and none by default).
  */
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,11 +20,14 @@ export interface RecordingOrigin {
   readonly port: number;
   /** Every request received, oldest first. */
   readonly requests: SeenRequest[];
+  /** What it answers from now on. */
+  answer: { status: number; headers: Record<string, string> };
   close(): Promise<void>;
 }
 
 export async function startOrigin(): Promise<RecordingOrigin> {
   const requests: SeenRequest[] = [];
+  const answer = { status: 200, headers: {} as Record<string, string> };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -36,7 +40,11 @@ export async function startOrigin(): Promise<RecordingOrigin> {
       };
       requests.push(seen);
       const body = JSON.stringify({ origin: "recording", ...seen });
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      res.writeHead(origin.answer.status, {
+        ...origin.answer.headers,
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body),
+      });
       res.end(body);
     });
   });
@@ -45,14 +53,16 @@ export async function startOrigin(): Promise<RecordingOrigin> {
     server.listen(0, "127.0.0.1", () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  return {
+  const origin: RecordingOrigin = {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    answer,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
       }),
   };
+  return origin;
 }
