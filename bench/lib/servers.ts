@@ -40,7 +40,7 @@ function wranglerEnv(): NodeJS.ProcessEnv {
     WRANGLER_SEND_METRICS: "false",
     CLOUDFLARE_CF_FETCH_ENABLED: "false",
   };
-  for (const name of ["ADMIN_TOKEN", "TICKET_KEY", "PASS_KEYS"]) delete env[name];
+  for (const name of ["ADMIN_TOKEN", "TICKET_KEY", "PASS_KEYS", "OVERFLOW_KEY"]) delete env[name];
   return env;
 }
 
@@ -110,7 +110,9 @@ export function startSpillway(options: { adminToken: string; originUrl: string }
   return startWrangler("Spillway (wrangler.toml)", "wrangler.toml", async (persistTo) => {
     const keys = await newKeySet();
     const envFile = join(persistTo, "bench-secrets.env");
-    const lines = [`TICKET_KEY=${keys.TICKET_KEY}`, `PASS_KEYS='${keys.PASS_KEYS}'`, ""];
+    // Every signing secret; the admin token comes as a --var.
+    const { ADMIN_TOKEN: _admin, ...secrets } = keys;
+    const lines = [...Object.entries(secrets).map(([name, value]) => `${name}='${value}'`), ""];
     await writeFile(envFile, lines.join("\n"), { mode: 0o600 });
     return [
       "--env-file",

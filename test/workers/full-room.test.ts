@@ -85,6 +85,37 @@ describe("modes", () => {
   });
 });
 
+describe("every mode transition", () => {
+  const MODES = ["open", "hold", "overflow", "closed"] as const;
+  /** What a new arrival gets in each mode, in a room with free seats. */
+  const ARRIVAL: Record<(typeof MODES)[number], string> = {
+    open: "admitted",
+    hold: "queued",
+    overflow: "overflow",
+    closed: "closed",
+  };
+  const pairs = MODES.flatMap((from) => MODES.filter((to) => to !== from).map((to) => [from, to] as const));
+
+  it.each(pairs)("%s → %s: the next arrival and the next poll see the new mode within 2 s", async (from, to) => {
+    const room = roomName(`${from}-${to}`);
+    await patchRoom(room, { capacity: 100, mode: from });
+    wait(2_000);
+    expect((await join(room)).body.state).toBe(ARRIVAL[from]);
+    // Someone waiting in line (a hold room's arrival) polls across the change.
+    await patchRoom(room, { mode: "hold" });
+    wait(2_000);
+    const inLine = (await join(room)).body;
+    await patchRoom(room, { mode: from });
+    wait(2_000);
+    await patchRoom(room, { mode: to });
+    wait(2_000);
+    expect((await join(room)).body.state).toBe(ARRIVAL[to]);
+    const polled = (await poll(room, inLine.ticket!)).state;
+    // Those in line are admitted in open and overflow, wait in hold, and are told in closed.
+    expect(polled).toBe({ open: "admitted", hold: "queued", overflow: "admitted", closed: "closed" }[to]);
+  });
+});
+
 describe("prequeue and a fair start", () => {
   it("answers prequeue with startsAt before the start, and admits in arrival order at it", async () => {
     const room = roomName("preq");
