@@ -24,6 +24,12 @@ const SCRIPT = `
   var delay=Number(root.dataset.poll)||5;
   function fmt(s){ if(s==null) return 'unknown'; if(s<60) return 'under a minute'; var m=Math.round(s/60); return 'about '+m+' minute'+(m===1?'':'s'); }
   function text(id,v){ var e=document.getElementById(id); if(e) e.textContent=v; }
+  function clock(s){ var h=Math.floor(s/3600), m=Math.floor(s%3600/60), x=s%60; return (h?h+':'+(m<10?'0':''):'')+m+':'+(x<10?'0':'')+x; }
+  var left=null, tick=null;
+  function countdown(s){
+    left=s; text('eta',clock(left));
+    if(tick===null) tick=setInterval(function(){ if(left>0){ left--; text('eta',clock(left)); } },1000);
+  }
   function show(st){
     if(st.state==='admitted'){ text('state','It is your turn. Taking you in…'); location.replace(target); return false; }
     if((st.state==='overflow'||st.state==='closed')&&st.recordingUrl){ location.replace(st.recordingUrl); return false; }
@@ -34,9 +40,12 @@ const SCRIPT = `
       text('ahead',st.ahead==null?'–':String(st.ahead));
       text('eta',fmt(st.etaSeconds));
     }
-    if(st.state==='prequeue') text('eta',fmt(st.etaSeconds));
+    if(st.state==='prequeue'&&st.etaSeconds!=null) countdown(st.etaSeconds);
     return true;
   }
+  if(root.dataset.state==='prequeue'&&root.dataset.eta) countdown(Number(root.dataset.eta));
+  var when=document.querySelector('time[datetime]');
+  if(when&&when.getAttribute('datetime')) when.textContent=new Date(when.getAttribute('datetime')).toLocaleString();
   function poll(){
     fetch('/_spillway/rooms/'+encodeURIComponent(room)+'/status'+(keep?'?keep=1':''),{headers:{accept:'application/json'},credentials:'same-origin'})
       .then(function(r){ return r.json().then(function(b){ return {ok:r.ok, body:b}; }); })
@@ -186,6 +195,7 @@ export function WaitingPage(props: { status: StatusBody; target: string; keep: b
           data-poll={String(s.pollAfterSeconds)}
           data-state={s.state}
           data-keep={props.keep ? "1" : "0"}
+          data-eta={s.etaSeconds === null ? "" : String(s.etaSeconds)}
         >
           <h1>{s.room}</h1>
           {s.state === "prequeue" ? <Prequeue s={s} /> : null}
