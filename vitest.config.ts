@@ -5,6 +5,11 @@ import { newKeySet } from "./src/cli/keys.ts";
 // Fresh secrets for the Workers tests (read back from `env` by the tests).
 // Set in process.env, where wrangler looks for required secrets.
 const keys = await newKeySet();
+/** Named admin tokens for the Workers tests: one that may write, one that may only read. */
+const ADMIN_TOKENS = JSON.stringify([
+  { name: "ops-alice", token: "test-token-ops-alice", access: "write" },
+  { name: "wallboard", token: "test-token-read-only", access: "read" },
+]);
 Object.assign(process.env, keys, { ADMIN_TOKEN: "test-admin-token" });
 
 export default defineConfig({
@@ -23,7 +28,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             // Explicit bindings win over a developer's .dev.vars.
-            miniflare: { bindings: { ...keys, ADMIN_TOKEN: "test-admin-token" } },
+            miniflare: { bindings: { ...keys, ADMIN_TOKEN: "test-admin-token", ADMIN_TOKENS } },
           }),
         ],
         test: {

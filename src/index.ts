@@ -8,6 +8,7 @@ import { app } from "./http/app.tsx";
 
 export { RoomCoordinator } from "./room/room-coordinator.ts";
 export { RoomShard } from "./room/room-shard.ts";
+export { RoomDirectory } from "./room/room-directory.ts";
 
 export default {
   fetch: app.fetch,

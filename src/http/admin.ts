@@ -1,39 +1,47 @@
 /**
- * Ops endpoints under /_spillway/admin: a room's config and live numbers.
- * Every route needs `Authorization: Bearer <ADMIN_TOKEN>`; without it, 401
- * and no data. Responses are never cached.
+ * Ops endpoints under /_spillway/admin: rooms, a room's config, its live
+ * numbers, its audit trail, and releasing a seat. Every route needs an admin
+ * token (`Authorization: Bearer <token>`, see admin-tokens.ts): without one,
+ * 401 and no data; a read-only token that tries to change anything, 403.
+ * Responses are never cached.
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { parsePatch } from "../admission/config.ts";
 import { addCounts } from "../room/calls.ts";
 import { shardName } from "../room/room-shard.ts";
 import { forgetViews } from "../room/view-cache.ts";
+import { DIRECTORY_NAME } from "../room/room-directory.ts";
+import { adminTokens, type AdminIdentity, identify } from "./admin-tokens.ts";
 import { bearerOf } from "./credentials.ts";
+import { RoomDesk } from "./queue-flow.ts";
 import { fail } from "./errors.ts";
 import { ROOM_ID } from "./room-id.ts";
 
-const encoder = new TextEncoder();
+type AdminEnv = { Bindings: Env; Variables: { admin: AdminIdentity } };
 
-/** Compare secrets in constant time (hashes first, so lengths do not leak). */
-export async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(given)),
-    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
-  ]);
-  return crypto.subtle.timingSafeEqual(a, b) && expected !== "";
-}
+export const admin = new Hono<AdminEnv>();
 
-export const admin = new Hono<{ Bindings: Env }>();
+/** Methods that only read. */
+const READS = new Set(["GET", "HEAD"]);
 
 admin.use("*", async (c, next) => {
   c.header("cache-control", "no-store");
   const token = bearerOf(c);
-  if (token === null || !(await sameSecret(token, c.env.ADMIN_TOKEN ?? ""))) {
+  const tokens = adminTokens(c.env as Env & { ADMIN_TOKENS?: string });
+  const who = token === null ? null : await identify(token, tokens);
+  if (who === null) {
     return fail(c, "unauthorized", undefined, { "www-authenticate": 'Bearer realm="spillway-admin"' });
   }
+  if (!READS.has(c.req.method) && who.access !== "write") return fail(c, "forbidden");
+  c.set("admin", who);
   await next();
   c.header("cache-control", "no-store");
+});
+
+admin.get("/rooms", async (c) => {
+  const rooms = await c.env.ROOM_DIRECTORY.getByName(DIRECTORY_NAME).list();
+  return c.json({ rooms });
 });
 
 const roomIdGuard: MiddlewareHandler = async (c, next) => {
@@ -43,6 +51,17 @@ const roomIdGuard: MiddlewareHandler = async (c, next) => {
 admin.use("/rooms/:room", roomIdGuard);
 admin.use("/rooms/:room/*", roomIdGuard);
 admin.use("/rooms/:room", bodyLimit({ maxSize: 16 * 1024, onError: (c) => fail(c, "body_too_large") }));
+admin.use("/rooms/:room/release", bodyLimit({ maxSize: 16 * 1024, onError: (c) => fail(c, "body_too_large") }));
+
+/** The JSON object a request carries, or null (not JSON, or not an object). */
+async function jsonObject(c: Context): Promise<Record<string, unknown> | null> {
+  try {
+    const body: unknown = await c.req.json();
+    return typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
 
 admin.get("/rooms/:room", async (c) => {
   const room = c.req.param("room");
@@ -57,9 +76,10 @@ admin.patch("/rooms/:room", async (c) => {
   } catch {
     return fail(c, "invalid_body", { message: "The body must be a JSON object." });
   }
+  // Not an object (an array, null): a field-level error on the body itself.
   const parsed = parsePatch(body);
   if (!parsed.ok) return fail(c, "invalid_body", { fields: parsed.errors });
-  const state = await c.env.ROOM_COORDINATOR.getByName(room).patchConfig(room, parsed.patch);
+  const state = await c.env.ROOM_COORDINATOR.getByName(room).patchConfig(room, parsed.patch, c.get("admin").name);
   forgetViews(room);
   return c.json(state);
 });
@@ -74,6 +94,34 @@ admin.get("/rooms/:room/stats", async (c) => {
   const stats = await coordinator.stats(room);
   const shardCalls = await Promise.all(stats.shardIndices.map((i) => shard(i).calls()));
   return c.json({ ...stats, doCalls: addCounts(stats.doCalls, ...shardCalls) });
+});
+
+admin.get("/rooms/:room/audit", async (c) => {
+  const room = c.req.param("room");
+  const limit = Number(c.req.query("limit") ?? 100);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    return fail(c, "invalid_body", { fields: [{ field: "limit", message: "must be a whole number from 1 to 1000" }] });
+  }
+  return c.json(await c.env.ROOM_COORDINATOR.getByName(room).audit(room, limit));
+});
+
+/** Free one listener's seat, as its own leave would (an origin's "participant left" webhook). */
+admin.post("/rooms/:room/release", async (c) => {
+  const room = c.req.param("room");
+  const body = await jsonObject(c);
+  const token = body?.["pass"];
+  if (typeof token !== "string") {
+    return fail(c, "invalid_body", { fields: [{ field: "pass", message: "must be the listener's pass (a JWT)" }] });
+  }
+  const desk = await RoomDesk.open(c.env, room);
+  const verified = await desk.checkPass(token);
+  if (!verified.ok) {
+    if (verified.reason === "expired") return c.json({ room, released: false, reason: "pass_expired" });
+    return fail(c, "invalid_body", {
+      fields: [{ field: "pass", message: `is not a valid pass here (${verified.reason})` }],
+    });
+  }
+  return c.json({ room, released: await desk.leave(verified.claims) });
 });
 
 admin.all("*", (c) => fail(c, "not_found"));

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "token_expired"
   | "seat_ended"
   | "unauthorized"
+  | "forbidden"
   | "invalid_body"
   | "body_too_large"
   | "headers_too_large"
@@ -33,6 +34,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   token_expired: 401,
   seat_ended: 409,
   unauthorized: 401,
+  forbidden: 403,
   invalid_body: 400,
   body_too_large: 413,
   headers_too_large: 431,
@@ -51,6 +53,7 @@ const MESSAGES: Record<ErrorCode, string> = {
   token_expired: "The token has expired.",
   seat_ended: "This seat has ended; join the room again.",
   unauthorized: "An admin token is required.",
+  forbidden: "This admin token may read but not change anything.",
   invalid_body: "The request body is not valid.",
   body_too_large: "The request body is too large.",
   headers_too_large: "The request headers are too large.",

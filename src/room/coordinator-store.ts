@@ -20,13 +20,45 @@ const MIGRATIONS: readonly string[] = [
      count INTEGER NOT NULL,
      PRIMARY KEY (shard, bin)
    );`,
+  // 2: the audit trail of config changes
+  `CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     by TEXT NOT NULL,
+     changes TEXT NOT NULL
+   );`,
 ];
+
+/** One config change: who (the admin token's name), when, each field from → to. */
+export interface AuditEntry {
+  at: string;
+  by: string;
+  changes: Record<string, { from: unknown; to: unknown }>;
+}
 
 export function migrateCoordinator(sql: SqlStorage): void {
   runMigrations(sql, MIGRATIONS);
 }
 
 export class SqlCoordinatorStore extends MetaTable implements CoordinatorStore {
+  addAudit(at: number, by: string, changes: AuditEntry["changes"]): void {
+    this.sql.exec("INSERT INTO audit (at, by, changes) VALUES (?, ?, ?)", at, by, JSON.stringify(changes));
+  }
+  /** The latest `limit` entries, oldest first. */
+  audit(limit: number): AuditEntry[] {
+    return this.sql
+      .exec<{ at: number; by: string; changes: string }>(
+        "SELECT at, by, changes FROM (SELECT * FROM audit ORDER BY id DESC LIMIT ?) ORDER BY id",
+        limit,
+      )
+      .toArray()
+      .map((r) => ({
+        at: new Date(r.at).toISOString(),
+        by: r.by,
+        changes: JSON.parse(r.changes) as AuditEntry["changes"],
+      }));
+  }
+
   loadCore(): CoordinatorCore | null {
     return this.getMeta<CoordinatorCore>("core");
   }

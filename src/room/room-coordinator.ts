@@ -14,7 +14,8 @@ import type { OriginHealth, OriginSignal } from "../admission/health.ts";
 import { seedFrom } from "../admission/shuffle.ts";
 import { clock } from "../clock.ts";
 import { type CallCounts, type CallKind, countCall } from "./calls.ts";
-import { migrateCoordinator, SqlCoordinatorStore } from "./coordinator-store.ts";
+import { type AuditEntry, migrateCoordinator, SqlCoordinatorStore } from "./coordinator-store.ts";
+import { DIRECTORY_NAME } from "./room-directory.ts";
 
 export interface ConfigState {
   room: string;
@@ -104,7 +105,11 @@ export class RoomCoordinator extends DurableObject<Env> {
     const now = clock.now();
     return this.ctx.storage.transactionSync(() => {
       countCall(this.#store, kind);
-      if (this.#store.getMeta<string>("room") === null) this.#store.setMeta("room", room);
+      if (this.#store.getMeta<string>("room") === null) {
+        this.#store.setMeta("room", room);
+        // Known from now on to the room directory (ops list rooms there).
+        this.ctx.waitUntil(this.env.ROOM_DIRECTORY.getByName(DIRECTORY_NAME).add(room, now));
+      }
       return op(now);
     });
   }
@@ -128,10 +133,17 @@ export class RoomCoordinator extends DurableObject<Env> {
     return this.#run("admin", room, () => this.#state(room));
   }
 
-  /** Apply a validated patch, all of it or nothing; shards see it at their next sync. */
-  async patchConfig(room: string, patch: RoomConfigPatch): Promise<ConfigState> {
-    return this.#run("admin", room, () => {
+  /** Apply a validated patch, all of it or nothing, and record who changed what; shards see it at their next sync. */
+  async patchConfig(room: string, patch: RoomConfigPatch, by = "admin"): Promise<ConfigState> {
+    return this.#run("admin", room, (now) => {
+      const before = this.#config();
       const overrides = { ...this.#overrides, ...patch };
+      const after = effectiveConfig(this.#defaults, overrides);
+      const changes: AuditEntry["changes"] = {};
+      for (const key of Object.keys(patch) as (keyof RoomConfig)[]) {
+        if (before[key] !== after[key]) changes[key] = { from: before[key], to: after[key] };
+      }
+      if (Object.keys(changes).length > 0) this.#store.addAudit(now, by, changes);
       this.#store.setMeta("overrides", overrides);
       this.#overrides = overrides;
       this.#coordinator.setConfig(this.#coordinatorConfig());
@@ -142,6 +154,11 @@ export class RoomCoordinator extends DurableObject<Env> {
   #state(room: string): ConfigState {
     const shuffleSeed = this.#store.getMeta<number>("shuffleSeed");
     return { room, config: this.#config(), overrides: { ...this.#overrides }, shuffleSeed };
+  }
+
+  /** The latest config changes, oldest first. */
+  async audit(room: string, limit: number): Promise<{ room: string; entries: AuditEntry[] }> {
+    return this.#run("admin", room, () => ({ room, entries: this.#store.audit(limit) }));
   }
 
   async stats(room: string): Promise<RoomStats> {
