@@ -96,6 +96,11 @@ admin.get("/rooms/:room/stats", async (c) => {
   return c.json({ ...stats, doCalls: addCounts(stats.doCalls, ...shardCalls) });
 });
 
+admin.get("/rooms/:room/history", async (c) => {
+  const room = c.req.param("room");
+  return c.json(await c.env.ROOM_COORDINATOR.getByName(room).history(room));
+});
+
 admin.get("/rooms/:room/audit", async (c) => {
   const room = c.req.param("room");
   const limit = Number(c.req.query("limit") ?? 100);

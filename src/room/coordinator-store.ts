@@ -27,7 +27,21 @@ const MIGRATIONS: readonly string[] = [
      by TEXT NOT NULL,
      changes TEXT NOT NULL
    );`,
+  // 3: samples of the room's numbers over the last hour, for the dashboard
+  `CREATE TABLE samples (at INTEGER PRIMARY KEY, data TEXT NOT NULL);`,
 ];
+
+/** The room's numbers at one moment (the dashboard's charts). */
+export interface Sample {
+  at: string;
+  live: number;
+  capacity: number;
+  effectiveCapacity: number;
+  queued: number;
+  admissionsPerMinute: number;
+  arrivalsPerMinute: number;
+  originFactor: number;
+}
 
 /** One config change: who (the admin token's name), when, each field from → to. */
 export interface AuditEntry {
@@ -41,6 +55,22 @@ export function migrateCoordinator(sql: SqlStorage): void {
 }
 
 export class SqlCoordinatorStore extends MetaTable implements CoordinatorStore {
+  /** Keep a sample, and forget those older than `keepMs`. */
+  addSample(at: number, sample: Sample, keepMs: number): void {
+    this.sql.exec("INSERT OR REPLACE INTO samples (at, data) VALUES (?, ?)", at, JSON.stringify(sample));
+    this.sql.exec("DELETE FROM samples WHERE at < ?", at - keepMs);
+  }
+  lastSampleAt(): number | null {
+    return this.sql.exec<{ at: number | null }>("SELECT MAX(at) AS at FROM samples").one().at;
+  }
+  /** Samples since `from` (ms), oldest first. */
+  samples(from: number): Sample[] {
+    return this.sql
+      .exec<{ data: string }>("SELECT data FROM samples WHERE at >= ? ORDER BY at", from)
+      .toArray()
+      .map((r) => JSON.parse(r.data) as Sample);
+  }
+
   addAudit(at: number, by: string, changes: AuditEntry["changes"]): void {
     this.sql.exec("INSERT INTO audit (at, by, changes) VALUES (?, ?, ?)", at, by, JSON.stringify(changes));
   }

@@ -14,7 +14,11 @@ import type { OriginHealth, OriginSignal } from "../admission/health.ts";
 import { seedFrom } from "../admission/shuffle.ts";
 import { clock } from "../clock.ts";
 import { type CallCounts, type CallKind, countCall } from "./calls.ts";
-import { type AuditEntry, migrateCoordinator, SqlCoordinatorStore } from "./coordinator-store.ts";
+import { type AuditEntry, migrateCoordinator, type Sample, SqlCoordinatorStore } from "./coordinator-store.ts";
+
+/** The dashboard's charts: a sample every 10 s, kept for an hour. */
+const SAMPLE_EVERY_MS = 10_000;
+const HISTORY_MS = 3_600_000;
 import { DIRECTORY_NAME } from "./room-directory.ts";
 
 export interface ConfigState {
@@ -116,7 +120,41 @@ export class RoomCoordinator extends DurableObject<Env> {
 
   /** A shard's sync: its report in, its order out. */
   async sync(room: string, report: ShardReport): Promise<ShardOrder> {
-    return this.#run("sync", room, (now) => this.#coordinator.sync(report, now));
+    return this.#run("sync", room, (now) => {
+      const order = this.#coordinator.sync(report, now);
+      this.#sample(now);
+      return order;
+    });
+  }
+
+  /** At most every SAMPLE_EVERY_MS while the room is busy (or watched): its numbers, for the last hour's charts. */
+  #sample(now: number): void {
+    const last = this.#store.lastSampleAt();
+    if (last !== null && now - last < SAMPLE_EVERY_MS) return;
+    const t = this.#coordinator.totals(now);
+    const config = this.#config();
+    this.#store.addSample(
+      now,
+      {
+        at: new Date(now).toISOString(),
+        live: t.live,
+        capacity: config.capacity,
+        effectiveCapacity: t.effectiveCapacity,
+        queued: t.waiting,
+        admissionsPerMinute: Math.round(t.flowPerSecond * 600) / 10,
+        arrivalsPerMinute: Math.round(t.arrivalsPerSecond * 600) / 10,
+        originFactor: Math.round(t.originFactor * 1000) / 1000,
+      },
+      HISTORY_MS,
+    );
+  }
+
+  /** The room's samples over the last hour, oldest first. */
+  async history(room: string): Promise<{ room: string; everySeconds: number; samples: Sample[] }> {
+    return this.#run("admin", room, (now) => {
+      this.#sample(now);
+      return { room, everySeconds: SAMPLE_EVERY_MS / 1000, samples: this.#store.samples(now - HISTORY_MS) };
+    });
   }
 
   /** The room-wide view (admin and tests; edges read it from shards). */

@@ -15,9 +15,10 @@ import {
   roomName,
   stats,
   useManualClock,
+  advance,
 } from "./helpers.ts";
 
-useManualClock();
+const t = useManualClock();
 
 const ALICE = "Bearer test-token-ops-alice";
 const READ_ONLY = "Bearer test-token-read-only";
@@ -145,5 +146,34 @@ describe("rooms and releases", () => {
       body: JSON.stringify({ pass: listener.pass }),
     });
     expect(await again.json()).toEqual({ room, released: false });
+  });
+});
+
+describe("history", () => {
+  it("keeps a sample every 10 s for an hour: live against capacity, the line, admissions", async () => {
+    const room = roomName("adm-hist");
+    await patchRoom(room, { capacity: 2 });
+    for (let k = 0; k < 3; k++) await join(room);
+    const read = async () => {
+      const res = await admin(`/rooms/${room}/history`, READ_ONLY);
+      expect(res.status).toBe(200);
+      return res.json<{
+        everySeconds: number;
+        samples: { at: string; live: number; capacity: number; queued: number }[];
+      }>();
+    };
+    // The numbers as of the shards' reports (stats makes every shard report).
+    advance(t.clock, 10_000);
+    await stats(room);
+    const first = await read();
+    expect(first.everySeconds).toBe(10);
+    expect(first.samples.at(-1)).toMatchObject({ live: 2, capacity: 2, queued: 1 });
+    const n = first.samples.length;
+    advance(t.clock, 5_000);
+    expect((await read()).samples.length).toBe(n);
+    advance(t.clock, 5_000);
+    expect((await read()).samples.length).toBe(n + 1);
+    advance(t.clock, 3_700_000);
+    expect((await read()).samples.length).toBe(1);
   });
 });
