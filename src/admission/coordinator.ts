@@ -43,6 +43,7 @@ import { activeRatePerSecond, emptyFlow, type Flow, ratePerSecond, record } from
 import { current, effectiveLimits, healthy, observe, type OriginHealth, type OriginSignal } from "./health.ts";
 import { type Bucket, burstOf, refill } from "./rate.ts";
 import type { Draw } from "./shuffle.ts";
+import { addWaits, noWaits } from "./waits.ts";
 import { type Pace, paceWindow, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
 
 export { SYNC_INTERVAL_MS };
@@ -78,6 +79,9 @@ export interface ShardReport {
   revoked: string[];
   /** The prequeue's random order, once drawn at the start (absent or null: none). */
   draw?: Draw | null;
+  /** How long its admitted listeners waited (waits.ts), and arrivals it counted as offered the recording. */
+  waits?: number[];
+  overflowed?: number;
 }
 
 /** What the coordinator tells a shard. */
@@ -159,6 +163,8 @@ export interface ShardRecord {
   arrivalRate: number;
   revoked: string[];
   draw?: Draw | null;
+  waits?: number[];
+  overflowed?: number;
 }
 
 export interface CoordinatorCore {
@@ -209,6 +215,9 @@ export interface RoomTotals {
   /** The origin's health factor (1: healthy) and distress reports received. */
   originFactor: number;
   originDistress: number;
+  /** Waits of admitted listeners (waits.ts), all shards. */
+  waits: number[];
+  overflowed: number;
 }
 
 function initialCore(now: number, admitPerMinute: number): CoordinatorCore {
@@ -497,6 +506,8 @@ export class Coordinator {
       effectiveAdmitPerMinute: this.limits(now).admitPerMinute,
       originFactor: this.health(now).factor,
       originDistress: this.health(now).distress,
+      waits: noWaits(),
+      overflowed: 0,
     };
     for (const r of this.#shards.values()) {
       t.live += r.live;
@@ -508,6 +519,8 @@ export class Coordinator {
       t.expired += r.expired;
       t.abandoned += r.abandoned;
       t.allowance += Math.max(r.confirmed, r.sent);
+      t.waits = addWaits(t.waits, r.waits);
+      t.overflowed += r.overflowed ?? 0;
     }
     return t;
   }
@@ -550,6 +563,8 @@ export class Coordinator {
     rec.lastSync = now;
     rec.revoked = report.revoked;
     rec.draw = report.draw ?? null;
+    rec.waits = report.waits ?? rec.waits;
+    rec.overflowed = report.overflowed ?? rec.overflowed;
     rec.cursor = report.cursor;
 
     // Through first: a lost order may have marked bins called that are not.

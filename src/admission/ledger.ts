@@ -32,6 +32,7 @@ import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { type Bucket, burstOf, msUntilToken, refill } from "./rate.ts";
 import { nextPaceStep, type Pace, pacedThrough } from "./rounds.ts";
 import { type Draw, rankOf } from "./shuffle.ts";
+import { withWait } from "./waits.ts";
 
 /** The longest an edge isolate may answer from a cached room view. */
 export const EDGE_VIEW_TTL_MS = 1_000;
@@ -87,6 +88,10 @@ export interface Counters {
   drawnFor?: number;
   /** The prequeue's random order, drawn at the start (absent or null: none). */
   draw?: Draw | null;
+  /** How long admitted listeners waited (see waits.ts; absent: none yet). */
+  waits?: number[];
+  /** Arrivals offered the recording instead of a place, counted here for the room's stats. */
+  overflowed?: number;
 }
 
 /**
@@ -240,15 +245,15 @@ export class Ledger {
     const seq = this.#c.tail;
     this.#store.recordArrival(this.#arrivalSecond(now), seq);
     this.#advance(now);
-    const claim = this.#claim(sub, seq, now);
+    const claim = this.#claim(sub, seq, now, now);
     this.#save();
     return { seq, claim };
   }
 
-  /** Turn this listener's call into a seat; idempotent per listener. */
-  claim(sub: string, seq: number, now: number): ClaimOutcome {
+  /** Turn this listener's call into a seat; idempotent per listener. `arrivedAt` (ms) counts its wait. */
+  claim(sub: string, seq: number, now: number, arrivedAt?: number): ClaimOutcome {
     this.#settleNoSave(now);
-    const outcome = this.#claim(sub, seq, now);
+    const outcome = this.#claim(sub, seq, now, arrivedAt);
     this.#save();
     return outcome;
   }
@@ -434,7 +439,13 @@ export class Ledger {
     this.#c.flow = record(this.#c.flow, now, n);
   }
 
-  #claim(sub: string, seq: number, now: number): ClaimOutcome {
+  /** Count an arrival the edge offered the recording instead of a place. */
+  noteOverflow(): void {
+    this.#c.overflowed = (this.#c.overflowed ?? 0) + 1;
+    this.#save();
+  }
+
+  #claim(sub: string, seq: number, now: number, arrivedAt?: number): ClaimOutcome {
     const existing = this.#store.leaseBySub(sub);
     if (existing !== null) {
       return existing.leftAt === null ? { kind: "admitted", lease: existing, fresh: false } : { kind: "spent" };
@@ -476,6 +487,7 @@ export class Ledger {
     this.#store.putLease(lease);
     this.#c.live += 1;
     this.#c.admittedTotal += 1;
+    if (arrivedAt !== undefined) this.#c.waits = withWait(this.#c.waits, Math.max(0, now - arrivedAt) / 1000);
     if (this.#c.live > this.#c.peakLive) {
       this.#c.peakLive = this.#c.live;
       this.#c.peakAt = now;

@@ -104,6 +104,8 @@ export class Shard {
       completeBefore: Math.floor(now / 1000),
       revoked: this.#store.revokedSids(now, MAX_VIEW_REVOKED),
       draw: c.draw ?? null,
+      waits: c.waits ?? [],
+      overflowed: c.overflowed ?? 0,
     };
   }
 

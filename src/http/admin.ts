@@ -13,7 +13,9 @@ import { shardName } from "../room/room-shard.ts";
 import { forgetViews } from "../room/view-cache.ts";
 import { DIRECTORY_NAME } from "../room/room-directory.ts";
 import { adminTokens, type AdminIdentity, identify } from "./admin-tokens.ts";
+import type { RoomStats } from "../room/room-coordinator.ts";
 import { bearerOf } from "./credentials.ts";
+import { prometheusText } from "./metrics.ts";
 import { RoomDesk } from "./queue-flow.ts";
 import { fail } from "./errors.ts";
 import { ROOM_ID } from "./room-id.ts";
@@ -84,16 +86,27 @@ admin.patch("/rooms/:room", async (c) => {
   return c.json(state);
 });
 
-admin.get("/rooms/:room/stats", async (c) => {
-  const room = c.req.param("room");
-  const coordinator = c.env.ROOM_COORDINATOR.getByName(room);
-  // Every shard reports first, so the numbers are exact rather than up to a second old.
+/** A room's stats, exact: every shard reports first, rather than up to a second old. */
+async function exactStats(env: Env, room: string): Promise<RoomStats> {
+  const coordinator = env.ROOM_COORDINATOR.getByName(room);
   const { shardIndices } = await coordinator.stats(room);
-  const shard = (i: number) => c.env.ROOM_SHARD.getByName(shardName(room, i));
+  const shard = (i: number) => env.ROOM_SHARD.getByName(shardName(room, i));
   await Promise.all(shardIndices.map((i) => shard(i).syncNow(room, i)));
   const stats = await coordinator.stats(room);
   const shardCalls = await Promise.all(stats.shardIndices.map((i) => shard(i).calls()));
-  return c.json({ ...stats, doCalls: addCounts(stats.doCalls, ...shardCalls) });
+  return { ...stats, doCalls: addCounts(stats.doCalls, ...shardCalls) };
+}
+
+admin.get("/rooms/:room/stats", async (c) => c.json(await exactStats(c.env, c.req.param("room"))));
+
+/** Prometheus text for one room (`?room=`) or every room. */
+admin.get("/metrics", async (c) => {
+  const one = c.req.query("room");
+  if (one !== undefined && !ROOM_ID.test(one)) return fail(c, "bad_room");
+  const rooms =
+    one !== undefined ? [one] : (await c.env.ROOM_DIRECTORY.getByName(DIRECTORY_NAME).list()).map((r) => r.room);
+  const stats = await Promise.all(rooms.map((room) => exactStats(c.env, room)));
+  return c.text(prometheusText(stats), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });
 
 admin.get("/rooms/:room/history", async (c) => {

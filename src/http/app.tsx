@@ -38,7 +38,7 @@ app.use("*", async (c, next) => {
 const withRoom = async (c: Context<AppEnv>, next: () => Promise<void>) => {
   const room = c.req.param("room") ?? "";
   if (!ROOM_ID.test(room)) return fail(c, "bad_room");
-  c.set("desk", await RoomDesk.open(c.env, room));
+  c.set("desk", await RoomDesk.open(c.env, room, (work) => c.executionCtx.waitUntil(work)));
   await next();
   return undefined;
 };

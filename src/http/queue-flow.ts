@@ -66,16 +66,28 @@ export class RoomDesk {
   readonly #keys: KeyRing;
   readonly now: number;
 
-  private constructor(env: Env, room: string, keys: KeyRing, now: number) {
+  /** Work to finish after the answer (the request's waitUntil). */
+  readonly #background: (work: Promise<unknown>) => void;
+
+  private constructor(
+    env: Env,
+    room: string,
+    keys: KeyRing,
+    now: number,
+    background: (work: Promise<unknown>) => void,
+  ) {
     this.#env = env;
+    this.#background = (work) =>
+      background(work.catch((err: unknown) => console.warn("background work failed", String(err))));
     this.room = room;
     this.settings = settingsOf(env);
     this.#keys = keys;
     this.now = now;
   }
 
-  static async open(env: Env, room: string): Promise<RoomDesk> {
-    return new RoomDesk(env, room, await keyRing(env), clock.now());
+  /** `background` runs work after the answer (the request's waitUntil); without one, it runs unawaited. */
+  static async open(env: Env, room: string, background?: (work: Promise<unknown>) => void): Promise<RoomDesk> {
+    return new RoomDesk(env, room, await keyRing(env), clock.now(), background ?? ((work) => void work));
   }
 
   get keys(): KeyRing {
@@ -123,7 +135,12 @@ export class RoomDesk {
     const sub = crypto.randomUUID();
     if (!this.#beforeStart(view)) {
       const offer = offerAtArrival(view, this.now);
-      if (offer !== null && !(keep && offer.canKeepPlace)) return this.#offer(sub, offer, view);
+      if (offer !== null && !(keep && offer.canKeepPlace)) {
+        // Counted by the shard the listener would have joined, after the answer.
+        const shard = shardOf(sub, view.shards);
+        this.#background(this.#shard(shard).noteOverflow(this.room, shard));
+        return this.#offer(sub, offer, view);
+      }
     }
     const shard = shardOf(sub, view.shards);
     const joined = await this.#shard(shard).join(this.room, shard, sub);
@@ -163,7 +180,7 @@ export class RoomDesk {
       const eta = etaOf(place.etaSeconds);
       return { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) };
     }
-    const claim = await this.#shard(ticket.shard).claim(this.room, ticket.shard, ticket.sub, ticket.seq);
+    const claim = await this.#shard(ticket.shard).claim(this.room, ticket.shard, ticket.sub, ticket.seq, ticket.at);
     return this.#fromClaim(claim, ticket.sub, ticket, view);
   }
 

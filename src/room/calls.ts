@@ -4,7 +4,8 @@
  * counts in its SQLite meta table.
  */
 
-export type CallKind = "join" | "claim" | "renew" | "leave" | "view" | "sync" | "admin" | "alarm" | "origin";
+export type CallKind =
+  "join" | "claim" | "renew" | "leave" | "view" | "sync" | "admin" | "alarm" | "origin" | "overflow";
 export type CallCounts = Partial<Record<CallKind, number>>;
 
 interface MetaStore {

@@ -12,6 +12,7 @@ import { defaultsFromVars, effectiveConfig, type RoomConfig, type RoomConfigPatc
 import { Coordinator, type GlobalView, type ShardOrder, type ShardReport } from "../admission/coordinator.ts";
 import type { OriginHealth, OriginSignal } from "../admission/health.ts";
 import { seedFrom } from "../admission/shuffle.ts";
+import { waitQuantile } from "../admission/waits.ts";
 import { clock } from "../clock.ts";
 import { type CallCounts, type CallKind, countCall } from "./calls.ts";
 import { type AuditEntry, migrateCoordinator, type Sample, SqlCoordinatorStore } from "./coordinator-store.ts";
@@ -43,8 +44,17 @@ export interface RoomStats {
   /** The origin's health: the share of the configured limits in force, and distress reports so far. */
   origin: { factor: number; distress: number };
   mode: RoomConfig["mode"];
-  /** Listeners waiting for their turn. */
+  /** Listeners waiting for their turn (before the start: 0, see prequeued). */
   queued: number;
+  /** Listeners waiting for the start. */
+  prequeued: number;
+  /** Arrivals offered the recording instead of a place. */
+  overflowed: number;
+  /** Listeners who took a place (each ticket is one listener; one who clears its cookies and comes back counts again). */
+  uniqueListeners: number;
+  /** How long admitted listeners waited, from arrival to seat: at most this for half of them, and for nine in ten (bucket upper edges; null: nobody yet). */
+  waitP50Seconds: number | null;
+  waitP90Seconds: number | null;
   /** Listeners whose turn has come and who have not claimed their seat yet. */
   called: number;
   joined: number;
@@ -203,6 +213,7 @@ export class RoomCoordinator extends DurableObject<Env> {
     return this.#run("admin", room, (now) => {
       const t = this.#coordinator.totals(now);
       const config = this.#config();
+      const beforeStart = config.startsAt !== null && now < Date.parse(config.startsAt);
       return {
         room,
         active: t.live,
@@ -212,7 +223,12 @@ export class RoomCoordinator extends DurableObject<Env> {
         effectiveAdmitPerMinute: t.effectiveAdmitPerMinute,
         origin: { factor: Math.round(t.originFactor * 1000) / 1000, distress: t.originDistress },
         mode: config.mode,
-        queued: t.waiting,
+        queued: beforeStart ? 0 : t.waiting,
+        prequeued: beforeStart ? t.waiting : 0,
+        overflowed: t.overflowed,
+        uniqueListeners: t.joined,
+        waitP50Seconds: waitQuantile(t.waits, 0.5),
+        waitP90Seconds: waitQuantile(t.waits, 0.9),
         called: t.reserved,
         joined: t.joined,
         admittedTotal: t.admittedTotal,

@@ -147,7 +147,7 @@ export class RoomShard extends DurableObject<Env> {
       // No free seat here: ask the coordinator now rather than at the next tick — at
       // once for the first one waiting (the others wait behind it anyway).
       await this.#sync();
-      const claim = this.#run(null, shard, (now) => shard.ledger.claim(sub, out.seq, now));
+      const claim = this.#run(null, shard, (now) => shard.ledger.claim(sub, out.seq, now, out.at));
       out = { ...out, claim };
     } else {
       await this.#schedule();
@@ -156,11 +156,18 @@ export class RoomShard extends DurableObject<Env> {
   }
 
   /** Claim the seat this listener was called for (idempotent). */
-  async claim(room: string, index: number, sub: string, seq: number): Promise<ClaimOutcome> {
+  /** Claim a called listener's seat; `arrivedAt` (its ticket's arrival, ms) counts its wait. */
+  async claim(room: string, index: number, sub: string, seq: number, arrivedAt?: number): Promise<ClaimOutcome> {
     const shard = this.#ensure(room, index);
-    const claim = this.#run("claim", shard, (now) => shard.ledger.claim(sub, seq, now));
+    const claim = this.#run("claim", shard, (now) => shard.ledger.claim(sub, seq, now, arrivedAt));
     await this.#schedule();
     return claim;
+  }
+
+  /** Count an arrival the edge offered the recording instead of a place (for the room's stats). */
+  async noteOverflow(room: string, index: number): Promise<void> {
+    const shard = this.#ensure(room, index);
+    this.#run("overflow", shard, () => shard.ledger.noteOverflow());
   }
 
   async renew(room: string, index: number, sid: string, sub: string): Promise<RenewOutcome> {

@@ -9,6 +9,7 @@ import {
   call,
   type ErrorJson,
   getConfig,
+  leave,
   heartbeat,
   join,
   patchRoom,
@@ -175,5 +176,64 @@ describe("history", () => {
     expect((await read()).samples.length).toBe(n + 1);
     advance(t.clock, 3_700_000);
     expect((await read()).samples.length).toBe(1);
+  });
+});
+
+describe("honest numbers", () => {
+  it("gives exactly the expected stats after a known sequence of joins, admissions, leaves and overflows", async () => {
+    const room = roomName("adm-stats");
+    await patchRoom(room, { capacity: 2, maxQueue: 1 });
+    const a = (await join(room)).body;
+    const b = (await join(room)).body;
+    expect([a.state, b.state]).toEqual(["admitted", "admitted"]);
+    const c = (await join(room)).body;
+    expect(c.state).toBe("queued");
+    advance(t.clock, 2_000); // the edge's view sees the line
+    expect((await join(room)).body.state).toBe("overflow");
+    expect((await join(room)).body.state).toBe("overflow");
+    expect((await leave(room, a.pass!)).status).toBe(200);
+    advance(t.clock, 7_000); // the seat is freed 5 s after the leave
+    const res = await call(`/_spillway/rooms/${room}/status`, { headers: { authorization: `Bearer ${c.ticket}` } });
+    expect((await res.json<{ state: string }>()).state).toBe("admitted");
+
+    const s = await stats(room);
+    expect(s).toMatchObject({
+      active: 2,
+      capacity: 2,
+      queued: 0,
+      prequeued: 0,
+      called: 0,
+      overflowed: 2,
+      uniqueListeners: 3,
+      joined: 3,
+      admittedTotal: 3,
+      left: 1,
+      expired: 0,
+      abandoned: 0,
+      peakConcurrent: 2,
+      // a and b were seated at once (under 1 s), c after 9 s (the 10 s bucket).
+      waitP50Seconds: 1,
+      waitP90Seconds: 10,
+    });
+  });
+});
+
+describe("Prometheus metrics", () => {
+  it("exposes each room's numbers as text, behind a token", async () => {
+    const room = roomName("adm-prom");
+    await patchRoom(room, { capacity: 4 });
+    await join(room);
+    expect((await admin(`/metrics?room=${room}`, null)).status).toBe(401);
+    const res = await admin(`/metrics?room=${room}`, READ_ONLY);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    expect(text).toContain(`spillway_live{room="${room}"} 1`);
+    expect(text).toContain(`spillway_capacity{room="${room}"} 4`);
+    expect(text).toContain("# TYPE spillway_admitted_total counter");
+    expect(text).toMatch(new RegExp(`spillway_do_calls_total\\{room="${room}",kind="join"\\} [1-9]`));
+    expect((await admin("/metrics?room=bad%20room", ADMIN)).status).toBe(400);
+    // Every room, from the directory.
+    expect(await (await admin("/metrics", ADMIN)).text()).toContain(`room="${room}"`);
   });
 });
