@@ -20,6 +20,7 @@ import { type AuditEntry, migrateCoordinator, type Sample, SqlCoordinatorStore }
 /** The dashboard's charts: a sample every 10 s, kept for an hour. */
 const SAMPLE_EVERY_MS = 10_000;
 const HISTORY_MS = 3_600_000;
+import { writeAnalytics } from "./analytics.ts";
 import { DIRECTORY_NAME } from "./room-directory.ts";
 
 export interface ConfigState {
@@ -143,20 +144,19 @@ export class RoomCoordinator extends DurableObject<Env> {
     if (last !== null && now - last < SAMPLE_EVERY_MS) return;
     const t = this.#coordinator.totals(now);
     const config = this.#config();
-    this.#store.addSample(
-      now,
-      {
-        at: new Date(now).toISOString(),
-        live: t.live,
-        capacity: config.capacity,
-        effectiveCapacity: t.effectiveCapacity,
-        queued: t.waiting,
-        admissionsPerMinute: Math.round(t.flowPerSecond * 600) / 10,
-        arrivalsPerMinute: Math.round(t.arrivalsPerSecond * 600) / 10,
-        originFactor: Math.round(t.originFactor * 1000) / 1000,
-      },
-      HISTORY_MS,
-    );
+    const sample: Sample = {
+      at: new Date(now).toISOString(),
+      live: t.live,
+      capacity: config.capacity,
+      effectiveCapacity: t.effectiveCapacity,
+      queued: t.waiting,
+      admissionsPerMinute: Math.round(t.flowPerSecond * 600) / 10,
+      arrivalsPerMinute: Math.round(t.arrivalsPerSecond * 600) / 10,
+      originFactor: Math.round(t.originFactor * 1000) / 1000,
+    };
+    this.#store.addSample(now, sample, HISTORY_MS);
+    const room = this.#store.getMeta<string>("room");
+    if (room !== null) writeAnalytics(this.env as Env & { ANALYTICS?: AnalyticsEngineDataset }, room, sample);
   }
 
   /** The room's samples over the last hour, oldest first. */
