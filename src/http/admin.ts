@@ -3,7 +3,8 @@
  * numbers, its audit trail, and releasing a seat. Every route needs an admin
  * token (`Authorization: Bearer <token>`, see admin-tokens.ts): without one,
  * 401 and no data; a read-only token that tries to change anything, 403.
- * Responses are never cached.
+ * Responses are never cached. The one exception is the dashboard's page
+ * shell (dashboard.tsx), which holds no data and signs in with a token itself.
  */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -15,6 +16,7 @@ import { DIRECTORY_NAME } from "../room/room-directory.ts";
 import { adminTokens, type AdminIdentity, identify } from "./admin-tokens.ts";
 import type { RoomStats } from "../room/room-coordinator.ts";
 import { bearerOf } from "./credentials.ts";
+import { dashboardPage } from "./dashboard.tsx";
 import { prometheusText } from "./metrics.ts";
 import { RoomDesk } from "./queue-flow.ts";
 import { fail } from "./errors.ts";
@@ -26,6 +28,19 @@ export const admin = new Hono<AdminEnv>();
 
 /** Methods that only read. */
 const READS = new Set(["GET", "HEAD"]);
+
+/**
+ * Where the dashboard's page is served without a token: exactly these paths
+ * (Hono merges a sub-app's "/" into the bare mount path, so the trailing
+ * slash is matched here by hand). Anything below them needs a token.
+ */
+const DASHBOARD_PATHS = new Set(["/_spillway/admin", "/_spillway/admin/"]);
+
+// Before the token check: the page is an empty shell, its data comes from the routes below.
+admin.use("*", async (c, next) => {
+  if (READS.has(c.req.method) && DASHBOARD_PATHS.has(c.req.path)) return dashboardPage(c);
+  await next();
+});
 
 admin.use("*", async (c, next) => {
   c.header("cache-control", "no-store");
