@@ -9,7 +9,14 @@
 export interface SeriesDef {
   /** The field of `GET /_spillway/admin/rooms/:room/history` samples it plots. */
   key:
-    "live" | "capacity" | "effectiveCapacity" | "queued" | "admissionsPerMinute" | "arrivalsPerMinute" | "originFactor";
+    | "live"
+    | "capacity"
+    | "effectiveCapacity"
+    | "queued"
+    | "overflowed"
+    | "admissionsPerMinute"
+    | "arrivalsPerMinute"
+    | "originFactor";
   label: string;
   /** CSS class that gives the line its colour and dash pattern. */
   cls: string;
@@ -40,8 +47,11 @@ export const CHARTS: ChartDef[] = [
   },
   {
     id: "chart-queue",
-    title: "Queue length",
-    series: [{ key: "queued", label: "Queued", cls: "s-queue" }],
+    title: "Queue length and overflow",
+    series: [
+      { key: "queued", label: "Queued", cls: "s-queue" },
+      { key: "overflowed", label: "Offered the recording (total)", cls: "s-over" },
+    ],
     max: null,
   },
   {

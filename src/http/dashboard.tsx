@@ -52,7 +52,7 @@ svg.chart{width:100%;height:auto;display:block;background:var(--bg);border-radiu
 .dot{fill:var(--c)}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:.25rem 1rem;padding:0;margin:.35rem 0 0;font-size:.85rem;color:var(--muted)}
 .key{display:inline-block;width:1.4rem;border-top:3px solid var(--c);vertical-align:middle;margin-right:.35rem}
-.s-live{--c:#2563eb}.s-cap{--c:#16a34a}.s-eff{--c:#d97706}.s-queue{--c:#9333ea}.s-adm{--c:#0891b2}.s-arr{--c:#64748b}.s-origin{--c:#dc2626}
+.s-live{--c:#2563eb}.s-cap{--c:#16a34a}.s-eff{--c:#d97706}.s-queue{--c:#9333ea}.s-over{--c:#be185d}.s-adm{--c:#0891b2}.s-arr{--c:#64748b}.s-origin{--c:#dc2626}
 .s-cap.line{stroke-dasharray:7 4}.s-eff.line{stroke-dasharray:2 3}.s-arr.line{stroke-dasharray:5 3}
 .s-cap.key{border-top-style:dashed}.s-eff.key{border-top-style:dotted}.s-arr.key{border-top-style:dashed}
 .controls{display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:.75rem 1rem}

@@ -16,6 +16,7 @@ export const ANALYTICS_DOUBLES = [
   "admissionsPerMinute",
   "arrivalsPerMinute",
   "originFactor",
+  "overflowed",
 ] as const;
 
 export function analyticsPoint(room: string, sample: Sample): AnalyticsEngineDataPoint {

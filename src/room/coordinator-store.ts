@@ -38,6 +38,8 @@ export interface Sample {
   capacity: number;
   effectiveCapacity: number;
   queued: number;
+  /** Arrivals offered the recording so far (a running total). */
+  overflowed: number;
   admissionsPerMinute: number;
   arrivalsPerMinute: number;
   originFactor: number;

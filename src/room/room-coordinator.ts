@@ -150,6 +150,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       capacity: config.capacity,
       effectiveCapacity: t.effectiveCapacity,
       queued: t.waiting,
+      overflowed: t.overflowed,
       admissionsPerMinute: Math.round(t.flowPerSecond * 600) / 10,
       arrivalsPerMinute: Math.round(t.arrivalsPerSecond * 600) / 10,
       originFactor: Math.round(t.originFactor * 1000) / 1000,

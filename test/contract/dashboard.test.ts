@@ -145,7 +145,7 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
     expect(await p().locator("#stat-active").textContent()).toMatch(/^\d+$/);
     expect(await p().locator("#stat-origin").textContent()).toBe("1.00");
 
-    const charts = { "chart-live": 3, "chart-queue": 1, "chart-rate": 2, "chart-origin": 1 };
+    const charts = { "chart-live": 3, "chart-queue": 2, "chart-rate": 2, "chart-origin": 1 };
     for (const [id, lines] of Object.entries(charts)) {
       await expect.poll(() => pointsPerLine(id)).toHaveLength(lines);
       expect(await p().locator(`#${id}-d`).textContent()).toMatch(/sample/);

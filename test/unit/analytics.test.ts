@@ -8,6 +8,7 @@ const sample: Sample = {
   capacity: 50,
   effectiveCapacity: 25,
   queued: 7,
+  overflowed: 3,
   admissionsPerMinute: 12,
   arrivalsPerMinute: 30,
   originFactor: 0.5,
@@ -17,7 +18,7 @@ describe("Analytics Engine", () => {
   it("writes one point per sample, indexed by room, doubles in the documented order", () => {
     const points: AnalyticsEngineDataPoint[] = [];
     writeAnalytics({ ANALYTICS: { writeDataPoint: (p) => void points.push(p!) } }, "demo", sample);
-    expect(points).toEqual([{ indexes: ["demo"], blobs: ["demo"], doubles: [40, 50, 25, 7, 12, 30, 0.5] }]);
+    expect(points).toEqual([{ indexes: ["demo"], blobs: ["demo"], doubles: [40, 50, 25, 7, 12, 30, 0.5, 3] }]);
     expect(analyticsPoint("demo", sample).doubles).toHaveLength(ANALYTICS_DOUBLES.length);
   });
 
