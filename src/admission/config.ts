@@ -38,7 +38,19 @@ export interface ListenerRules {
   recordingUrl: string | null;
 }
 
-export interface RoomConfig extends AdmissionLimits, ListenerRules {
+/** How the waiting room looks: operator text is always shown as text, never markup. */
+export interface Branding {
+  /** The room's title on the waiting page (null: the room id). */
+  title: string | null;
+  /** An https image shown at the top of the page. */
+  logoUrl: string | null;
+  /** The accent colour, `#rrggbb`. */
+  accentColor: string | null;
+  /** A short message from the hosts, shown under the title. */
+  message: string | null;
+}
+
+export interface RoomConfig extends AdmissionLimits, ListenerRules, Branding {
   /** Shard objects new arrivals are spread over (by a stable hash of the listener). */
   shards: number;
 }
@@ -116,6 +128,39 @@ const recordingUrl = v.nullable(
   ),
 );
 
+/** Operator text: no control characters (a line break is allowed in the message). */
+const NO_CONTROLS = /^[^\u0000-\u0009\u000b-\u001f\u007f]*$/u;
+const title = v.nullable(
+  v.pipe(
+    v.string("must be text or null"),
+    v.trim(),
+    v.minLength(1, "must not be empty (null to clear)"),
+    v.maxLength(120, "must be at most 120 characters"),
+    v.regex(NO_CONTROLS, "must not contain control characters"),
+    v.regex(/^[^\n]*$/u, "must be one line"),
+  ),
+);
+const message = v.nullable(
+  v.pipe(
+    v.string("must be text or null"),
+    v.trim(),
+    v.minLength(1, "must not be empty (null to clear)"),
+    v.maxLength(500, "must be at most 500 characters"),
+    v.regex(NO_CONTROLS, "must not contain control characters"),
+  ),
+);
+const logoUrl = v.nullable(
+  v.pipe(
+    v.string("must be a URL or null"),
+    v.maxLength(2048, "must be at most 2048 characters"),
+    v.url("must be an absolute URL"),
+    v.check((u) => /^https:\/\//i.test(u), "must be an https URL"),
+  ),
+);
+const accentColor = v.nullable(
+  v.pipe(v.string("must be a colour or null"), v.regex(/^#[0-9a-fA-F]{6}$/u, "must be a colour like #1f4fd1")),
+);
+
 /** A PATCH body: any subset of the fields, nothing else. */
 export const RoomConfigPatchSchema = v.strictObject({
   capacity: v.optional(capacity),
@@ -127,6 +172,10 @@ export const RoomConfigPatchSchema = v.strictObject({
   startsAt: v.optional(startsAt),
   shuffleAtStart: v.optional(shuffleAtStart),
   recordingUrl: v.optional(recordingUrl),
+  title: v.optional(title),
+  logoUrl: v.optional(logoUrl),
+  accentColor: v.optional(accentColor),
+  message: v.optional(message),
 });
 
 export type RoomConfigPatch = v.InferOutput<typeof RoomConfigPatchSchema>;
@@ -141,6 +190,10 @@ const FullConfigSchema = v.object({
   startsAt,
   shuffleAtStart,
   recordingUrl,
+  title,
+  logoUrl,
+  accentColor,
+  message,
 });
 
 export interface FieldError {
@@ -186,6 +239,10 @@ export function effectiveConfig(defaults: RoomConfig, overrides: RoomConfigPatch
     startsAt: overrides.startsAt !== undefined ? overrides.startsAt : defaults.startsAt,
     shuffleAtStart: overrides.shuffleAtStart ?? defaults.shuffleAtStart,
     recordingUrl: overrides.recordingUrl !== undefined ? overrides.recordingUrl : defaults.recordingUrl,
+    title: overrides.title !== undefined ? overrides.title : defaults.title,
+    logoUrl: overrides.logoUrl !== undefined ? overrides.logoUrl : defaults.logoUrl,
+    accentColor: overrides.accentColor !== undefined ? overrides.accentColor : defaults.accentColor,
+    message: overrides.message !== undefined ? overrides.message : defaults.message,
   };
 }
 
@@ -224,6 +281,10 @@ export function defaultsFromVars(vars: ConfigVars): RoomConfig {
     startsAt: null,
     shuffleAtStart: false,
     recordingUrl: null,
+    title: null,
+    logoUrl: null,
+    accentColor: null,
+    message: null,
   };
   const result = v.safeParse(FullConfigSchema, raw);
   if (!result.success) {

@@ -32,13 +32,14 @@
  * the injected store.
  */
 import { type ArrivalBin, uncalledIn } from "./arrivals.ts";
-import { type AdmissionLimits, calls as modeCalls, type ListenerRules, modeAt } from "./config.ts";
+import { type AdmissionLimits, type Branding, calls as modeCalls, type ListenerRules, modeAt } from "./config.ts";
 
 /** What the coordinator runs with: the room's limits and, for the edge, its shard count and listener rules. */
 export type CoordinatorConfig = AdmissionLimits & {
   shards?: number;
   shuffleSeed?: number | null;
-} & Partial<ListenerRules>;
+} & Partial<ListenerRules> &
+  Partial<Branding>;
 import { activeRatePerSecond, emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { current, effectiveLimits, healthy, observe, type OriginHealth, type OriginSignal } from "./health.ts";
 import { type Bucket, burstOf, refill } from "./rate.ts";
@@ -121,6 +122,8 @@ export interface GlobalView {
   /** The start (ms), or null. */
   startsAt: number | null;
   recordingUrl: string | null;
+  /** How the waiting room looks (operator text: shown as text, never markup). */
+  branding: Branding;
   /** Per shard: sequence numbers up to this one have been called, or are being called (see `paces`). */
   cursors: Record<number, number>;
   /** Shards calling a batch paced over a window: the cursor at `now` is `pacedThrough(cursors[shard], pace, now)`. */
@@ -451,6 +454,12 @@ export class Coordinator {
         maxQueue: this.#config.maxQueue ?? null,
         startsAt: this.#startsAt(),
         recordingUrl: this.#config.recordingUrl ?? null,
+        branding: {
+          title: this.#config.title ?? null,
+          logoUrl: this.#config.logoUrl ?? null,
+          accentColor: this.#config.accentColor ?? null,
+          message: this.#config.message ?? null,
+        },
         ...this.#current(now),
         binStart,
         remaining,

@@ -82,6 +82,10 @@ describe("spillway config", () => {
         "startsAt        null   default",
         "shuffleAtStart  false  default",
         "recordingUrl    null   default",
+        "title           null   default",
+        "logoUrl         null   default",
+        "accentColor     null   default",
+        "message         null   default",
         "",
       ].join("\n"),
     );
@@ -372,7 +376,7 @@ describe("usage", () => {
       expect((await run(["help", ...command.split(" ")])).out).toBe(help.out);
     }
     expect((await run(["config", "set", "-h"])).out).toContain(
-      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl.",
+      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl, title, logoUrl, accentColor, message.",
     );
   });
 

@@ -23,6 +23,10 @@ export const DEFAULTS: RoomConfig = {
   startsAt: null,
   shuffleAtStart: false,
   recordingUrl: null,
+  title: null,
+  logoUrl: null,
+  accentColor: null,
+  message: null,
 };
 
 /** Typed as the Worker's RoomStats, so a change there shows here first. */

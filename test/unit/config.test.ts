@@ -133,7 +133,18 @@ describe("parsePatch: listener rules", () => {
       mode: "overflow",
     });
     expect(r.ok).toBe(true);
-    expect(parsePatch({ maxWaitSeconds: null, maxQueue: null, startsAt: null, recordingUrl: null }).ok).toBe(true);
+    expect(
+      parsePatch({
+        maxWaitSeconds: null,
+        maxQueue: null,
+        startsAt: null,
+        recordingUrl: null,
+        title: null,
+        logoUrl: null,
+        accentColor: null,
+        message: null,
+      }).ok,
+    ).toBe(true);
   });
 
   it("refuses bad values field by field", () => {
@@ -166,7 +177,17 @@ describe("modeAt", () => {
 });
 
 describe("effectiveConfig", () => {
-  const rules = { maxWaitSeconds: null, maxQueue: null, startsAt: null, shuffleAtStart: false, recordingUrl: null };
+  const rules = {
+    maxWaitSeconds: null,
+    maxQueue: null,
+    startsAt: null,
+    shuffleAtStart: false,
+    recordingUrl: null,
+    title: null,
+    logoUrl: null,
+    accentColor: null,
+    message: null,
+  };
   const defaults: RoomConfig = { capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1, ...rules };
 
   it("is the defaults when nothing is overridden", () => {
@@ -212,7 +233,17 @@ describe("effectiveConfig", () => {
 });
 
 describe("defaultsFromVars", () => {
-  const rules = { maxWaitSeconds: null, maxQueue: null, startsAt: null, shuffleAtStart: false, recordingUrl: null };
+  const rules = {
+    maxWaitSeconds: null,
+    maxQueue: null,
+    startsAt: null,
+    shuffleAtStart: false,
+    recordingUrl: null,
+    title: null,
+    logoUrl: null,
+    accentColor: null,
+    message: null,
+  };
 
   it("falls back to 1000 seats, 600 per minute, open when vars are missing", () => {
     expect(defaultsFromVars({})).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1, ...rules });
@@ -296,5 +327,36 @@ describe("timingsFromVars", () => {
     expect(() => timingsFromVars({ CLAIM_WINDOW_SECONDS: "1.5" })).toThrow(/CLAIM_WINDOW_SECONDS/);
     expect(() => timingsFromVars({ CLAIM_WINDOW_SECONDS: "soon" })).toThrow(/CLAIM_WINDOW_SECONDS/);
     expect(() => timingsFromVars({ TICKET_TTL_SECONDS: String(7 * 24 * 3600 + 1) })).toThrow(/TICKET_TTL_SECONDS/);
+  });
+});
+
+describe("parsePatch: branding", () => {
+  it("accepts a title, an https logo, a colour and a message, and null to clear them", () => {
+    const r = parsePatch({
+      title: "  Town hall <live>  ",
+      logoUrl: "https://example.com/logo.png",
+      accentColor: "#1F4FD1",
+      message: "Doors open at seven.\nBring questions.",
+    });
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.patch.title).toBe("Town hall <live>"); // trimmed; markup stays text, escaped where shown
+    expect(parsePatch({ title: null, logoUrl: null, accentColor: null, message: null }).ok).toBe(true);
+  });
+
+  it("refuses what is not text, a plain-http or script logo, a colour that is not #rrggbb, and control characters", () => {
+    const fields = (input: unknown) => {
+      const r = parsePatch(input);
+      return r.ok ? [] : r.errors.map((e) => e.field);
+    };
+    expect(fields({ title: "" })).toEqual(["title"]);
+    expect(fields({ title: "a\u0007b" })).toEqual(["title"]);
+    expect(fields({ title: "two\nlines" })).toEqual(["title"]);
+    expect(fields({ title: "x".repeat(121) })).toEqual(["title"]);
+    expect(fields({ logoUrl: "http://example.com/logo.png" })).toEqual(["logoUrl"]);
+    expect(fields({ logoUrl: "javascript:alert(1)" })).toEqual(["logoUrl"]);
+    expect(fields({ accentColor: "red" })).toEqual(["accentColor"]);
+    expect(fields({ accentColor: "#12345g" })).toEqual(["accentColor"]);
+    expect(fields({ message: "x".repeat(501) })).toEqual(["message"]);
+    expect(fields({ message: 5 })).toEqual(["message"]);
   });
 });

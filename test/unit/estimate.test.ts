@@ -18,6 +18,7 @@ function view(over: Partial<GlobalView> = {}): GlobalView {
     maxQueue: null,
     startsAt: null,
     recordingUrl: null,
+    branding: { title: null, logoUrl: null, accentColor: null, message: null },
     cursors: { 0: 10, 1: 20, 2: 30, 3: 40 },
     paces: {},
     binStart: S0,

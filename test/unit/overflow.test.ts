@@ -17,6 +17,7 @@ function view(over: Partial<GlobalView> = {}): GlobalView {
     maxQueue: null,
     startsAt: null,
     recordingUrl: null,
+    branding: { title: null, logoUrl: null, accentColor: null, message: null },
     cursors: { 0: 0 },
     paces: {},
     binStart: S0,

@@ -189,6 +189,10 @@ describe("admin PATCH validation", () => {
       startsAt: null,
       shuffleAtStart: false,
       recordingUrl: null,
+      title: null,
+      logoUrl: null,
+      accentColor: null,
+      message: null,
     });
     expect((await getConfig(room)).overrides).toEqual({ capacity: 4, admitPerMinute: 30, mode: "hold" });
     expect((await stats(room)).capacity).toBe(4);
