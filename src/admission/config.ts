@@ -129,14 +129,20 @@ const recordingUrl = v.nullable(
 );
 
 /** Operator text: no control characters (a line break is allowed in the message). */
-const NO_CONTROLS = /^[^\u0000-\u0009\u000b-\u001f\u007f]*$/u;
+function noControls(text: string): boolean {
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if ((c < 0x20 && c !== 0x0a) || c === 0x7f) return false;
+  }
+  return true;
+}
 const title = v.nullable(
   v.pipe(
     v.string("must be text or null"),
     v.trim(),
     v.minLength(1, "must not be empty (null to clear)"),
     v.maxLength(120, "must be at most 120 characters"),
-    v.regex(NO_CONTROLS, "must not contain control characters"),
+    v.check(noControls, "must not contain control characters"),
     v.regex(/^[^\n]*$/u, "must be one line"),
   ),
 );
@@ -146,7 +152,7 @@ const message = v.nullable(
     v.trim(),
     v.minLength(1, "must not be empty (null to clear)"),
     v.maxLength(500, "must be at most 500 characters"),
-    v.regex(NO_CONTROLS, "must not contain control characters"),
+    v.check(noControls, "must not contain control characters"),
   ),
 );
 const logoUrl = v.nullable(
