@@ -56,6 +56,12 @@ export interface Lease {
   expiresAt: number;
   /** When the listener gave the seat back; the seat is freed at `expiresAt`. */
   leftAt: number | null;
+  /**
+   * The seat's generation: every claim with the ticket (a second device, or
+   * a retry) moves the seat to the newest claimant and bumps it; a pass of an
+   * older generation can no longer renew (absent: 0).
+   */
+  gen?: number;
 }
 
 /** Listeners called together: seats reserved for them until `expiresAt`. */
@@ -259,10 +265,11 @@ export class Ledger {
   }
 
   /** Extend a live lease by one pass lifetime. */
-  renew(sid: string, sub: string, now: number): RenewOutcome {
+  renew(sid: string, sub: string, now: number, gen?: number): RenewOutcome {
     this.#settleNoSave(now);
     const lease = this.#store.leaseBySid(sid);
-    if (lease === null || lease.sub !== sub || lease.leftAt !== null) {
+    const superseded = gen !== undefined && gen !== (lease?.gen ?? 0);
+    if (lease === null || lease.sub !== sub || lease.leftAt !== null || superseded) {
       this.#save();
       return { kind: "gone" };
     }
@@ -448,7 +455,11 @@ export class Ledger {
   #claim(sub: string, seq: number, now: number, arrivedAt?: number): ClaimOutcome {
     const existing = this.#store.leaseBySub(sub);
     if (existing !== null) {
-      return existing.leftAt === null ? { kind: "admitted", lease: existing, fresh: false } : { kind: "spent" };
+      if (existing.leftAt !== null) return { kind: "spent" };
+      // One ticket, one listener: the newest claim holds the seat.
+      const moved = { ...existing, gen: (existing.gen ?? 0) + 1 };
+      this.#store.putLease(moved);
+      return { kind: "admitted", lease: moved, fresh: false };
     }
     if (this.#config.mode === "closed") return { kind: "closed" };
     if (this.#store.isSpent(sub, now)) return { kind: "spent" };

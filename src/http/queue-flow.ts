@@ -9,7 +9,7 @@
 import type { GlobalView } from "../admission/coordinator.ts";
 import { estimatePlace } from "../admission/estimate.ts";
 import { offerAtArrival, offerInLine, type OverflowOffer } from "../admission/overflow.ts";
-import type { ClaimOutcome } from "../admission/ledger.ts";
+import type { ClaimOutcome, Lease } from "../admission/ledger.ts";
 import { clock } from "../clock.ts";
 import { shardName } from "../room/room-shard.ts";
 import { cachedView, rememberView } from "../room/view-cache.ts";
@@ -194,9 +194,9 @@ export class RoomDesk {
 
   /** Renew a seat's pass; `seat_ended` when the lease is gone. */
   async heartbeat(pass: PassClaims): Promise<FlowAnswer> {
-    const renewed = await this.#shard(pass.shard).renew(this.room, pass.shard, pass.sid, pass.sub);
+    const renewed = await this.#shard(pass.shard).renew(this.room, pass.shard, pass.sid, pass.sub, pass.gen);
     if (renewed.kind === "gone") return { kind: "seat_ended" };
-    const newPass = await this.#signPass(pass.sub, pass.shard, renewed.lease.sid, renewed.lease.expiresAt);
+    const newPass = await this.#signPass(pass.sub, pass.shard, renewed.lease);
     const view = await this.view();
     return {
       kind: "status",
@@ -233,13 +233,16 @@ export class RoomDesk {
     return pass.exp * 1000 - this.now < this.settings.timings.passTtlMs / 2;
   }
 
-  async #signPass(sub: string, shard: number, sid: string, expiresAt: number) {
+  async #signPass(sub: string, shard: number, lease: Lease) {
+    const { sid, expiresAt } = lease;
+    const gen = lease.gen ?? 0;
     return issuePass(this.#keys, {
       issuer: this.settings.issuer,
       room: this.room,
       sub,
       sid,
       shard,
+      gen,
       now: this.now,
       expiresAt,
     });
@@ -253,7 +256,7 @@ export class RoomDesk {
   ): Promise<FlowAnswer> {
     switch (claim.kind) {
       case "admitted": {
-        const newPass = await this.#signPass(sub, place.shard, claim.lease.sid, claim.lease.expiresAt);
+        const newPass = await this.#signPass(sub, place.shard, claim.lease);
         return {
           kind: "status",
           status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs, view),

@@ -170,9 +170,10 @@ export class RoomShard extends DurableObject<Env> {
     this.#run("overflow", shard, () => shard.ledger.noteOverflow());
   }
 
-  async renew(room: string, index: number, sid: string, sub: string): Promise<RenewOutcome> {
+  /** Renew a seat; a pass of an older generation (the seat moved to another device) cannot. */
+  async renew(room: string, index: number, sid: string, sub: string, gen?: number): Promise<RenewOutcome> {
     const shard = this.#ensure(room, index);
-    const out = this.#run("renew", shard, (now) => shard.ledger.renew(sid, sub, now));
+    const out = this.#run("renew", shard, (now) => shard.ledger.renew(sid, sub, now, gen));
     await this.#schedule();
     return out;
   }

@@ -38,6 +38,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX revoked_until ON revoked (until);`,
   // 2: arrivals per second, for cross-shard order
   `CREATE TABLE arrivals (bin INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, count INTEGER NOT NULL);`,
+  // 3: a seat's generation (one ticket, one listener)
+  `ALTER TABLE leases ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Bring the schema up to date; safe to call on every start. */
@@ -52,6 +54,7 @@ type LeaseRow = {
   granted_at: number;
   expires_at: number;
   left_at: number | null;
+  gen: number | null;
 };
 type BatchRow = { id: number; from_seq: number; to_seq: number; expires_at: number; outstanding: number };
 
@@ -63,6 +66,7 @@ function toLease(r: LeaseRow): Lease {
     grantedAt: r.granted_at,
     expiresAt: r.expires_at,
     leftAt: r.left_at,
+    gen: r.gen ?? 0,
   };
 }
 
@@ -87,14 +91,15 @@ export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocal
   }
   putLease(l: Lease): void {
     this.sql.exec(
-      `INSERT INTO leases (sid, sub, seq, granted_at, expires_at, left_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(sid) DO UPDATE SET expires_at = excluded.expires_at, left_at = excluded.left_at`,
+      `INSERT INTO leases (sid, sub, seq, granted_at, expires_at, left_at, gen) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(sid) DO UPDATE SET expires_at = excluded.expires_at, left_at = excluded.left_at, gen = excluded.gen`,
       l.sid,
       l.sub,
       l.seq,
       l.grantedAt,
       l.expiresAt,
       l.leftAt,
+      l.gen ?? 0,
     );
   }
   deleteLease(sid: string): void {

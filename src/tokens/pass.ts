@@ -1,6 +1,9 @@
 /**
  * Admission passes: ES256 JWTs with a `kid`, verifiable by anyone holding the
  * JWKS. `sid` is the seat's lease id; every renewal of one seat keeps it.
+ * `gen` is the seat's generation: a claim with the same ticket from another
+ * device moves the seat there, and a pass of an older generation can no
+ * longer renew (absent in passes signed before it existed: 0).
  */
 import { decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import { MAX_TOKEN_LENGTH, PASS_TYP, refusalOf, type Verified } from "./claims.ts";
@@ -12,6 +15,7 @@ export interface PassClaims {
   sid: string;
   /** The shard holding the seat. */
   shard: number;
+  gen: number;
   iat: number;
   exp: number;
 }
@@ -22,6 +26,7 @@ export interface PassInput {
   sub: string;
   sid: string;
   shard: number;
+  gen: number;
   now: number;
   /** The lease's expiry (ms); the pass never outlives it. */
   expiresAt: number;
@@ -30,7 +35,7 @@ export interface PassInput {
 /** Sign a pass for a seat. Its `exp` is rounded down so it never outlives the lease. */
 export async function issuePass(keys: KeyRing, p: PassInput): Promise<{ token: string; exp: number }> {
   const exp = Math.floor(p.expiresAt / 1000);
-  const token = await new SignJWT({ sid: p.sid, shard: p.shard })
+  const token = await new SignJWT({ sid: p.sid, shard: p.shard, gen: p.gen })
     .setProtectedHeader({ alg: "ES256", typ: PASS_TYP, kid: keys.passSigner.kid })
     .setIssuer(p.issuer)
     .setAudience(p.room)
@@ -62,12 +67,14 @@ export async function verifyPass(
       requiredClaims: ["sub", "iat", "exp", "sid", "shard"],
     });
     const { sid, shard } = payload;
+    const gen = payload["gen"] ?? 0;
+    if (typeof gen !== "number" || !Number.isSafeInteger(gen) || gen < 0) return { ok: false, reason: "bad_claims" };
     if (typeof sid !== "string" || typeof payload.sub !== "string") return { ok: false, reason: "bad_claims" };
     if (typeof shard !== "number" || !Number.isSafeInteger(shard) || shard < 0)
       return { ok: false, reason: "bad_claims" };
     return {
       ok: true,
-      claims: { room: opts.room, sub: payload.sub, sid, shard, iat: payload.iat!, exp: payload.exp! },
+      claims: { room: opts.room, sub: payload.sub, sid, shard, gen, iat: payload.iat!, exp: payload.exp! },
     };
   } catch (err) {
     return { ok: false, reason: refusalOf(err) };

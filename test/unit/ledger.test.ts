@@ -81,7 +81,8 @@ describe("join", () => {
     const { ledger, store, joins } = fiveJoined();
     const first = admitted(joins[0]!.claim);
     const again = ledger.join("a", T0 + 1_000);
-    expect(again.claim).toEqual({ kind: "admitted", lease: first, fresh: false });
+    // The same seat (its next generation: the newest claim holds it).
+    expect(again.claim).toEqual({ kind: "admitted", lease: { ...first, gen: 1 }, fresh: false });
     expect(store.leases.size).toBe(3);
     expect([...store.leases.values()].filter((l) => l.sub === "a")).toHaveLength(1);
     expectConsistent(ledger, store);
@@ -197,7 +198,7 @@ describe("claim", () => {
     ledger.settle(T0 + 1_000 + DELAY);
     const first = admitted(ledger.claim("d", 4, T0 + 4_000));
     const retry = ledger.claim("d", 4, T0 + 5_000);
-    expect(retry).toEqual({ kind: "admitted", lease: first, fresh: false });
+    expect(retry).toEqual({ kind: "admitted", lease: { ...first, gen: 1 }, fresh: false });
     expect(ledger.counters.live).toBe(3);
     expect(ledger.counters.admittedTotal).toBe(4);
     expect(store.leases.size).toBe(3);
@@ -564,7 +565,7 @@ describe("restart", () => {
     const after = new Ledger(store, config, timings, deps, now);
     expect(after.counters).toEqual(mid.counters);
     expect(after.counters.cursor).toBe(4);
-    expect(after.claim("b", 2, now)).toEqual({ kind: "admitted", lease: b, fresh: false });
+    expect(after.claim("b", 2, now)).toEqual({ kind: "admitted", lease: { ...b, gen: 1 }, fresh: false });
     expect(after.claim("a", 1, now)).toEqual({ kind: "spent" });
     const d = admitted(after.claim("d", 4, now));
     expect(d.seq).toBe(4);
@@ -607,5 +608,27 @@ describe("counters", () => {
     }
     expect(ledger.counters.peakLive).toBeGreaterThanOrEqual(store.leases.size);
     expect(ledger.counters.admittedTotal).toBeGreaterThanOrEqual(store.leases.size);
+  });
+});
+
+describe("one ticket, one listener", () => {
+  it("moves the seat to the newest claim with the same ticket: the older pass can no longer renew", () => {
+    const { ledger, store } = setup({ capacity: 1 });
+    const { seq, claim } = ledger.join("a", T0);
+    const first = admitted(claim);
+    expect(first.gen ?? 0).toBe(0);
+    // The same ticket claims again (a second device): same seat, next generation, no second seat.
+    const second = ledger.claim("a", seq, T0 + 1_000);
+    expect(second).toMatchObject({ kind: "admitted", fresh: false });
+    const moved = admitted(second);
+    expect(moved.sid).toBe(first.sid);
+    expect(moved.gen).toBe(1);
+    expect(ledger.counters.live).toBe(1);
+    expect(ledger.counters.admittedTotal).toBe(1);
+    expect(ledger.renew(first.sid, "a", T0 + 2_000, 0)).toEqual({ kind: "gone" });
+    expect(ledger.renew(first.sid, "a", T0 + 2_000, 1).kind).toBe("renewed");
+    // A caller that does not know generations (no gen) still renews.
+    expect(ledger.renew(first.sid, "a", T0 + 3_000).kind).toBe("renewed");
+    expectConsistent(ledger, store);
   });
 });

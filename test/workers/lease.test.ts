@@ -203,3 +203,21 @@ describe("leases", () => {
     expect((await reclaim.json<ErrorJson>()).error.code).toBe("seat_ended");
   });
 });
+
+describe("one ticket, one listener", () => {
+  it("moves the seat to a second device claiming with the same ticket; the first device's pass no longer renews", async () => {
+    const room = roomName("two-devices");
+    await patchRoom(room, { capacity: 1 });
+    const first = (await join(room)).body;
+    expect(first.state).toBe("admitted");
+    // The same ticket on another device: the same seat, a new pass.
+    const second = (await status(room, first.ticket!)).body;
+    expect(second.state).toBe("admitted");
+    expect(passClaims(second.pass!).sid).toBe(passClaims(first.pass!).sid);
+    expect((await heartbeat(room, first.pass!)).status).toBe(409);
+    expect((await heartbeat(room, second.pass!)).status).toBe(200);
+    const s = await stats(room);
+    expect(s.active).toBe(1);
+    expect(s.admittedTotal).toBe(1);
+  });
+});
