@@ -16,6 +16,7 @@ import { type ErrorCode, fail, tokenError } from "./errors.ts";
 import { type FlowAnswer, RoomDesk } from "./queue-flow.ts";
 import { ROOM_ID } from "./room-id.ts";
 import { forgetViews, isRevoked } from "../room/view-cache.ts";
+import { OPENAPI_PATH, openApiJson } from "./openapi.ts";
 import { WaitingPage } from "./waiting-page.tsx";
 
 /** The room's desk is read with `c.get("desk")`: `c.var` copies every variable into a new object per read. */
@@ -47,6 +48,11 @@ app.get("/_spillway/jwks.json", async (c) => {
   const keys = await keyRing(c.env);
   return c.json(keys.jwks, 200, { "cache-control": "public, max-age=300" });
 });
+
+/** The OpenAPI document of this contract, generated from the schemas the code's types come from. */
+app.get(OPENAPI_PATH, (c) =>
+  c.body(openApiJson(), 200, { "content-type": "application/json", "cache-control": "public, max-age=300" }),
+);
 
 app.route("/_spillway/admin", admin);
 

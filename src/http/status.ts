@@ -2,28 +2,18 @@
  * The status JSON of the contract, built from what the edge knows. Every
  * answer carries the room's start time and recording link (from the view).
  */
+import type { InferOutput } from "valibot";
 import { pollAfterSeconds } from "../admission/position.ts";
-import type { OverflowOffer, OverflowReason } from "../admission/overflow.ts";
+import type { OverflowOffer } from "../admission/overflow.ts";
+import type { ListenerStateSchema, StatusSchema } from "./schemas.ts";
 
-export type ListenerState = "prequeue" | "queued" | "admitted" | "overflow" | "closed";
+export type ListenerState = InferOutput<typeof ListenerStateSchema>;
 
-export interface StatusBody {
-  room: string;
-  state: ListenerState;
-  position: number | null;
-  ahead: number | null;
-  etaSeconds: number | null;
-  pollAfterSeconds: number;
-  ticket?: string;
-  pass?: string;
-  passExpiresAt?: string;
-  startsAt: string | null;
-  recordingUrl: string | null;
-  /** With state overflow: why the recording is offered, and whether a place in line may be kept or taken. */
-  offer?: { reason: OverflowReason; canKeepPlace: boolean };
-  /** With state overflow, when first offered: the overflow token (apps send it back to poll for the recording). */
-  overflowToken?: string;
-}
+/**
+ * The status JSON, as its schema (schemas.ts) defines it: the OpenAPI
+ * document is generated from the same schema, so the two cannot drift.
+ */
+export type StatusBody = InferOutput<typeof StatusSchema>;
 
 /** What every answer tells about the room. */
 export interface RoomFacts {
