@@ -17,7 +17,8 @@ import { type FlowAnswer, RoomDesk } from "./queue-flow.ts";
 import { ROOM_ID } from "./room-id.ts";
 import { forgetViews, isRevoked } from "../room/view-cache.ts";
 import { OPENAPI_PATH, openApiJson } from "./openapi.ts";
-import { WaitingPage } from "./waiting-page.tsx";
+import { chooseLanguage } from "./waiting/language.ts";
+import { waitingPage } from "./waiting/page.tsx";
 
 /** The room's desk is read with `c.get("desk")`: `c.var` copies every variable into a new object per read. */
 type AppEnv = { Bindings: Env; Variables: { desk: RoomDesk } };
@@ -306,7 +307,15 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     return c.redirect(target.pathname + target.search, 303);
   }
   c.header("retry-after", String(answer.status.pollAfterSeconds));
-  return c.html(<WaitingPage status={answer.status} target={target.pathname + target.search} keep={keep} />);
+  // The view the answer came from (cached in this isolate): the room's branding.
+  const view = await desk.view();
+  return waitingPage(c, {
+    status: answer.status,
+    target: target.pathname + target.search,
+    keep,
+    branding: view.branding,
+    language: chooseLanguage(c.req.query("lang"), c.req.header("accept-language")),
+  });
 }
 
 app.all("/rooms/:room", withRoom, guarded);

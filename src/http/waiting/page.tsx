@@ -1,0 +1,207 @@
+/**
+ * The waiting page: a listener's place, the people ahead and an honest
+ * estimate, in the listener's language, under the room's branding.
+ *
+ * Server-rendered and complete without JavaScript (a meta refresh inside
+ * <noscript> reloads it at `pollAfterSeconds`); with JavaScript it polls the
+ * status endpoint instead and updates in place (./script.ts). It is personal
+ * (it shows one listener's place), so it is never cached, and a strict
+ * Content-Security-Policy with a fresh nonce per response lets only its own
+ * inline script and style run. Operator text (title, message) is rendered by
+ * JSX as text, never as markup; the accent colour and logo URL are checked
+ * again before they are used (./branding.ts).
+ */
+import type { Context } from "hono";
+import { raw } from "hono/html";
+import type { Branding } from "../../admission/config.ts";
+import type { StatusBody } from "../status.ts";
+import { type PageBranding, pageBranding } from "./branding.ts";
+import { fill } from "./format.ts";
+import { type Catalog, catalog, CATALOGS, LANGS } from "./i18n/index.ts";
+import { clientText } from "./i18n/types.ts";
+import type { LanguageChoice } from "./language.ts";
+import { langUrl } from "./links.ts";
+import { PAGE_SCRIPT } from "./script.ts";
+import { Admitted, Closed, Overflow, Prequeue, Queued, type StateProps } from "./states.tsx";
+import { pageStyle } from "./style.ts";
+
+export interface WaitingPageProps {
+  status: StatusBody;
+  /** The page's own path and query. */
+  target: string;
+  /** The listener chose to keep a place over the recording offer (`?keep=1`). */
+  keep: boolean;
+  /** The room's branding from the desk's view. */
+  branding: Partial<Branding> | undefined;
+  language: LanguageChoice;
+  /** This response's CSP nonce. */
+  nonce: string;
+}
+
+/** A fresh nonce for one response. */
+export function newNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(18));
+  return btoa(String.fromCharCode(...bytes));
+}
+
+/**
+ * Only the page's own nonced script and style; images from https (the
+ * room's logo) or inline; fetches to this origin (the status polls). A meta
+ * refresh and the script's navigation are not governed by CSP, so both work.
+ */
+export function waitingPagePolicy(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    "img-src https: data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+/** Headers of the page: personal, so never cached; no framing, no sniffing, no referrer to the logo's host. */
+export function waitingPageHeaders(nonce: string): Record<string, string> {
+  return {
+    "cache-control": "no-store",
+    "content-security-policy": waitingPagePolicy(nonce),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+  };
+}
+
+/** The body of the current state (admitted has its own section). */
+function StateBody(props: StateProps) {
+  switch (props.s.state) {
+    case "prequeue":
+      return <Prequeue {...props} />;
+    case "queued":
+      return <Queued {...props} />;
+    case "overflow":
+      return <Overflow {...props} />;
+    case "closed":
+      return <Closed {...props} />;
+    case "admitted":
+      return null;
+  }
+}
+
+function Brand({ brand, t }: { brand: PageBranding; t: Catalog }) {
+  return (
+    <header class="brand">
+      {brand.logoUrl === null ? null : (
+        <img src={brand.logoUrl} alt={fill(t.logoAlt, { title: brand.title })} width="48" height="48" />
+      )}
+      {/* Operator text may be in any script: its own direction, whatever the page's. */}
+      <h1 dir="auto">{brand.title}</h1>
+    </header>
+  );
+}
+
+function HostMessage({ message, t }: { message: string | null; t: Catalog }) {
+  if (message === null) return null;
+  return (
+    <section class="message" aria-labelledby="message-title">
+      <h2 id="message-title">{t.hostMessage}</h2>
+      <p dir="auto">{message}</p>
+    </section>
+  );
+}
+
+/** Links to the page in every other language; the current one is marked, not linked away. */
+function Languages({ language, target, t }: { language: LanguageChoice; target: string; t: Catalog }) {
+  return (
+    <nav class="langs" aria-label={t.languages}>
+      <ul>
+        {LANGS.map((code) => (
+          <li>
+            <a
+              href={langUrl(target, code)}
+              hreflang={code}
+              lang={code}
+              dir={CATALOGS[code].dir}
+              aria-current={code === language.lang ? "true" : undefined}
+            >
+              {CATALOGS[code].name}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
+/** What the script starts from: the state as rendered, and the messages it needs later. */
+function scriptData(props: WaitingPageProps, brand: PageBranding, t: Catalog): Record<string, string> {
+  const s = props.status;
+  const num = (n: number | null) => (n === null ? "" : String(n));
+  return {
+    "data-room": s.room,
+    "data-title": brand.title,
+    "data-target": props.target,
+    "data-state": s.state,
+    "data-poll": String(s.pollAfterSeconds),
+    "data-keep": props.keep ? "1" : "0",
+    "data-position": num(s.position),
+    "data-ahead": num(s.ahead),
+    "data-eta": num(s.etaSeconds),
+    "data-starts": s.startsAt ?? "",
+    "data-can-keep": s.offer?.canKeepPlace === true ? "1" : "0",
+    "data-locale": props.language.locale,
+    // JSON in an attribute: JSX escapes it, and the script parses it as data.
+    "data-text": JSON.stringify(clientText(t)),
+  };
+}
+
+export function WaitingPage(props: WaitingPageProps) {
+  const s = props.status;
+  const { lang, locale } = props.language;
+  const t = catalog(lang);
+  const brand = pageBranding(s.room, props.branding);
+  const heading = t.heading[s.state];
+  const stateProps: StateProps = { s, t, locale, target: props.target };
+  return (
+    <>
+      {raw("<!doctype html>")}
+      <html lang={lang} dir={t.dir}>
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="referrer" content="no-referrer" />
+          {/* Without JavaScript the page reloads itself when the next poll is due. */}
+          <noscript>
+            <meta http-equiv="refresh" content={String(s.pollAfterSeconds)} />
+          </noscript>
+          <link rel="icon" href="data:," />
+          <title>{`${heading} · ${brand.title}`}</title>
+          <style nonce={props.nonce}>{raw(pageStyle(brand))}</style>
+        </head>
+        <body>
+          <main id="spillway" {...scriptData(props, brand, t)}>
+            <Brand brand={brand} t={t} />
+            <HostMessage message={brand.message} t={t} />
+            {s.state === "admitted" ? null : (
+              <section id="current" aria-labelledby="state-title">
+                <h2 id="state-title">{heading}</h2>
+                <StateBody {...stateProps} />
+              </section>
+            )}
+            <Admitted t={t} target={props.target} hidden={s.state !== "admitted"} />
+            <p id="announce" class="sr-only" aria-live="polite" aria-atomic="true"></p>
+            <Languages language={props.language} target={props.target} t={t} />
+          </main>
+          <script nonce={props.nonce}>{raw(PAGE_SCRIPT)}</script>
+        </body>
+      </html>
+    </>
+  );
+}
+
+/** Answer the waiting page (the caller has set the flow's cookies and `retry-after`). */
+export function waitingPage(c: Context, props: Omit<WaitingPageProps, "nonce">): Response | Promise<Response> {
+  const nonce = newNonce();
+  for (const [name, value] of Object.entries(waitingPageHeaders(nonce))) c.header(name, value);
+  return c.html(<WaitingPage {...props} nonce={nonce} />);
+}
