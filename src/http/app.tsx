@@ -248,7 +248,38 @@ function refuseCookie(c: Context<AppEnv>, kind: "ticket" | "pass", code: ErrorCo
 }
 
 /** The guarded room path: a valid pass goes to the origin; anyone else waits. */
+/** Query parameters a token must never travel in (URLs end up in logs, histories and Referer headers). */
+const TOKEN_PARAMS = ["ticket", "pass", "token", "overflow"];
+
+/**
+ * A token found in the URL is moved out of it: a valid ticket or pass of this
+ * room becomes its cookie, anything else is dropped, and the browser is sent
+ * (303) to the same URL without it. Null when the URL carries none.
+ */
+async function tokenOutOfUrl(c: Context<AppEnv>): Promise<Response | null> {
+  const url = new URL(c.req.url);
+  const found = TOKEN_PARAMS.filter((name) => url.searchParams.has(name));
+  if (found.length === 0) return null;
+  const desk = c.get("desk");
+  for (const name of found) {
+    const token = url.searchParams.get(name) ?? "";
+    url.searchParams.delete(name);
+    const ticket = await desk.checkTicket(token);
+    if (ticket.ok) {
+      setTokenCookie(c, "ticket", desk.room, token, ticket.claims.exp - desk.now / 1000);
+      continue;
+    }
+    const pass = await desk.checkPass(token);
+    if (pass.ok) setTokenCookie(c, "pass", desk.room, token, pass.claims.exp - desk.now / 1000);
+  }
+  c.header("cache-control", "no-store");
+  c.header("referrer-policy", "no-referrer");
+  return c.redirect(url.pathname + url.search, 303);
+}
+
 async function guarded(c: Context<AppEnv>): Promise<Response> {
+  const moved = await tokenOutOfUrl(c);
+  if (moved !== null) return moved;
   const desk = c.get("desk");
   const pass = await heldPass(c);
   if (pass.error !== null) {
