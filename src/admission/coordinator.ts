@@ -440,6 +440,7 @@ export class Coordinator {
     // The per-second counts are rebuilt at most once per sync interval; the
     // cursors, the audience and the revocations are always current.
     if (this.#view === null || now - this.#view.at >= SYNC_INTERVAL_MS) {
+      const limits = this.limits(now);
       const seconds = this.#liveSeconds();
       const binStart = seconds.length > 0 ? seconds[0]! : Math.floor(now / 1000);
       const remaining: number[] = [];
@@ -447,8 +448,8 @@ export class Coordinator {
       for (let i = 0; i < remaining.length; i++) remaining[i] ??= 0;
       this.#view = {
         mode: this.#modeAt(now),
-        capacity: this.limits(now).capacity,
-        admitPerMinute: this.limits(now).admitPerMinute,
+        capacity: limits.capacity,
+        admitPerMinute: limits.admitPerMinute,
         shards: this.#config.shards ?? 1,
         maxWaitSeconds: this.#config.maxWaitSeconds ?? null,
         maxQueue: this.#config.maxQueue ?? null,
@@ -495,6 +496,8 @@ export class Coordinator {
 
   /** Room-wide totals, as of each shard's last report. */
   totals(now: number): RoomTotals {
+    const limits = this.limits(now);
+    const health = this.health(now);
     const t: RoomTotals = {
       live: 0,
       reserved: 0,
@@ -511,10 +514,10 @@ export class Coordinator {
       activeShards: this.#activeCount(now),
       flowPerSecond: ratePerSecond(this.#core.calls, now),
       arrivalsPerSecond: ratePerSecond(this.#core.arrivals, now),
-      effectiveCapacity: this.limits(now).capacity,
-      effectiveAdmitPerMinute: this.limits(now).admitPerMinute,
-      originFactor: this.health(now).factor,
-      originDistress: this.health(now).distress,
+      effectiveCapacity: limits.capacity,
+      effectiveAdmitPerMinute: limits.admitPerMinute,
+      originFactor: health.factor,
+      originDistress: health.distress,
       waits: noWaits(),
       overflowed: 0,
     };

@@ -58,18 +58,35 @@ async function digest(text: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", encoder.encode(text));
 }
 
-/** Compare secrets in constant time (hashes first, so lengths do not leak). */
-export async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([digest(given), digest(expected)]);
-  return crypto.subtle.timingSafeEqual(a, b) && expected !== "";
+/** A configured token as compared: its identity and the hash of its secret. */
+interface PreparedToken extends AdminIdentity {
+  digest: ArrayBuffer;
 }
 
-/** The identity a presented token belongs to, or null. Every token is compared, match or not. */
-export async function identify(given: string, tokens: NamedToken[]): Promise<AdminIdentity | null> {
+let prepared: { source: string; tokens: Promise<PreparedToken[]> } | null = null;
+
+/** The configured tokens, parsed and hashed once per isolate (again only when the secrets change). */
+export function preparedTokens(vars: { ADMIN_TOKEN?: string; ADMIN_TOKENS?: string }): Promise<PreparedToken[]> {
+  const source = `${vars.ADMIN_TOKEN ?? ""}\u0000${vars.ADMIN_TOKENS ?? ""}`;
+  if (prepared?.source !== source) {
+    const tokens = Promise.all(
+      adminTokens(vars).map(async (t) => ({ name: t.name, access: t.access, digest: await digest(t.token) })),
+    );
+    prepared = { source, tokens };
+  }
+  return prepared.tokens;
+}
+
+/**
+ * The identity a presented token belongs to, or null. Hashes are compared
+ * in constant time (so lengths do not leak either), and every token is
+ * compared, match or not.
+ */
+export async function identify(given: string, tokens: PreparedToken[]): Promise<AdminIdentity | null> {
   const presented = await digest(given);
   let found: AdminIdentity | null = null;
   for (const t of tokens) {
-    const same = crypto.subtle.timingSafeEqual(presented, await digest(t.token));
+    const same = crypto.subtle.timingSafeEqual(presented, t.digest);
     if (same && found === null) found = { name: t.name, access: t.access };
   }
   return found;

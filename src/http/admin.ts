@@ -13,7 +13,7 @@ import { addCounts } from "../room/calls.ts";
 import { shardName } from "../room/room-shard.ts";
 import { forgetViews } from "../room/view-cache.ts";
 import { DIRECTORY_NAME } from "../room/room-directory.ts";
-import { adminTokens, type AdminIdentity, identify } from "./admin-tokens.ts";
+import { type AdminIdentity, identify, preparedTokens } from "./admin-tokens.ts";
 import type { RoomStats } from "../room/room-coordinator.ts";
 import { bearerOf } from "./credentials.ts";
 import { dashboardPage } from "./dashboard.tsx";
@@ -45,7 +45,7 @@ admin.use("*", async (c, next) => {
 admin.use("*", async (c, next) => {
   c.header("cache-control", "no-store");
   const token = bearerOf(c);
-  const tokens = adminTokens(c.env as Env & { ADMIN_TOKENS?: string });
+  const tokens = await preparedTokens(c.env as Env & { ADMIN_TOKENS?: string });
   const who = token === null ? null : await identify(token, tokens);
   if (who === null) {
     return fail(c, "unauthorized", undefined, { "www-authenticate": 'Bearer realm="spillway-admin"' });

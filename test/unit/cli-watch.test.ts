@@ -2,6 +2,7 @@
  * `spillway watch`: the terminal frame, the log line, --json, redrawing in
  * place, a failed refresh during the watch, and stopping on Ctrl-C.
  */
+import type { ServerResponse } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../../src/cli/ops/admin-client.ts";
 import { main } from "../../src/cli/ops/main.ts";
@@ -127,6 +128,41 @@ describe("watch --once", () => {
   });
 });
 
+/**
+ * Watch "demo" every 10 ms: the second refresh is answered by `second` (the
+ * stand-in's own answer otherwise), and the third stops the watch. Returns
+ * how many refreshes the stand-in saw.
+ */
+async function watchWithSecondAnswer(
+  out: Capture,
+  err: Capture,
+  second: (res: ServerResponse) => void,
+): Promise<number> {
+  const interrupt = new AbortController();
+  let calls = 0;
+  standIn.override = (_req, res) => {
+    calls++;
+    if (calls === 2) {
+      second(res);
+      return true;
+    }
+    if (calls === 3) interrupt.abort();
+    return false;
+  };
+  await watchRoom({
+    client: client(),
+    room: "demo",
+    intervalMs: 10,
+    once: false,
+    json: false,
+    out,
+    err,
+    signal: interrupt.signal,
+    now: () => NOW,
+  });
+  return calls;
+}
+
 describe("watch (refreshing)", () => {
   it("redraws the frame in place on a terminal, and stops cleanly on Ctrl-C", async () => {
     const out = new Capture(true, 200);
@@ -162,28 +198,9 @@ describe("watch (refreshing)", () => {
 
   it("starts a new screen when the terminal was resized, and keeps a many-line problem to its lines", async () => {
     const out = new Capture(true, 120);
-    const interrupt = new AbortController();
-    let calls = 0;
-    standIn.override = (_req, res) => {
-      calls++;
-      if (calls === 2) {
-        out.columns = 90;
-        json(res, 400, { error: { code: "invalid_body", message: "x", fields: [{ field: "a", message: "b" }] } });
-        return true;
-      }
-      if (calls === 3) interrupt.abort();
-      return false;
-    };
-    await watchRoom({
-      client: client(),
-      room: "demo",
-      intervalMs: 10,
-      once: false,
-      json: false,
-      out,
-      err: new Capture(),
-      signal: interrupt.signal,
-      now: () => NOW,
+    await watchWithSecondAnswer(out, new Capture(), (res) => {
+      out.columns = 90;
+      json(res, 400, { error: { code: "invalid_body", message: "x", fields: [{ field: "a", message: "b" }] } });
     });
     const frames = out.text.split(new RegExp(`${ESC}\\[H${ESC}\\[2J|${ESC}\\[\\d+A\r${ESC}\\[J`));
     expect(out.text).toContain(`${ESC}[H${ESC}[2J`);
@@ -194,27 +211,8 @@ describe("watch (refreshing)", () => {
 
   it("keeps the last numbers and says so when a later refresh fails, then carries on", async () => {
     const out = new Capture(true, 300);
-    const interrupt = new AbortController();
-    let calls = 0;
-    standIn.override = (_req, res) => {
-      calls++;
-      if (calls === 2) {
-        res.writeHead(502, { "content-type": "text/html" }).end("<h1>Bad gateway</h1>");
-        return true;
-      }
-      if (calls === 3) interrupt.abort();
-      return false;
-    };
-    await watchRoom({
-      client: client(),
-      room: "demo",
-      intervalMs: 10,
-      once: false,
-      json: false,
-      out,
-      err: new Capture(),
-      signal: interrupt.signal,
-      now: () => NOW,
+    const calls = await watchWithSecondAnswer(out, new Capture(), (res) => {
+      res.writeHead(502, { "content-type": "text/html" }).end("<h1>Bad gateway</h1>");
     });
     expect(out.text).toContain(
       `! 19:00:05 ${standIn.url} answered GET /_spillway/admin/rooms/demo/stats with 502 and text/html, not JSON`,
@@ -226,27 +224,8 @@ describe("watch (refreshing)", () => {
   it("piped: a line per refresh, problems to stderr", async () => {
     const out = new Capture(false);
     const err = new Capture(false);
-    const interrupt = new AbortController();
-    let calls = 0;
-    standIn.override = (_req, res) => {
-      calls++;
-      if (calls === 2) {
-        json(res, 503, { error: { code: "unavailable", message: "Spillway is busy; try again shortly." } });
-        return true;
-      }
-      if (calls === 3) interrupt.abort();
-      return false;
-    };
-    await watchRoom({
-      client: client(),
-      room: "demo",
-      intervalMs: 10,
-      once: false,
-      json: false,
-      out,
-      err,
-      signal: interrupt.signal,
-      now: () => NOW,
+    await watchWithSecondAnswer(out, err, (res) => {
+      json(res, 503, { error: { code: "unavailable", message: "Spillway is busy; try again shortly." } });
     });
     expect(out.text.trim().split("\n")).toHaveLength(2);
     expect(err.text).toBe(

@@ -176,18 +176,20 @@ describe("modeAt", () => {
   });
 });
 
+/** Every listener rule and branding field unset, as the defaults have them. */
+const rules = {
+  maxWaitSeconds: null,
+  maxQueue: null,
+  startsAt: null,
+  shuffleAtStart: false,
+  recordingUrl: null,
+  title: null,
+  logoUrl: null,
+  accentColor: null,
+  message: null,
+};
+
 describe("effectiveConfig", () => {
-  const rules = {
-    maxWaitSeconds: null,
-    maxQueue: null,
-    startsAt: null,
-    shuffleAtStart: false,
-    recordingUrl: null,
-    title: null,
-    logoUrl: null,
-    accentColor: null,
-    message: null,
-  };
   const defaults: RoomConfig = { capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1, ...rules };
 
   it("is the defaults when nothing is overridden", () => {
@@ -233,18 +235,6 @@ describe("effectiveConfig", () => {
 });
 
 describe("defaultsFromVars", () => {
-  const rules = {
-    maxWaitSeconds: null,
-    maxQueue: null,
-    startsAt: null,
-    shuffleAtStart: false,
-    recordingUrl: null,
-    title: null,
-    logoUrl: null,
-    accentColor: null,
-    message: null,
-  };
-
   it("falls back to 1000 seats, 600 per minute, open when vars are missing", () => {
     expect(defaultsFromVars({})).toEqual({ capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1, ...rules });
   });
