@@ -40,7 +40,7 @@ function wranglerEnv(): NodeJS.ProcessEnv {
     WRANGLER_SEND_METRICS: "false",
     CLOUDFLARE_CF_FETCH_ENABLED: "false",
   };
-  for (const name of ["ADMIN_TOKEN", "TICKET_KEY", "PASS_KEYS", "OVERFLOW_KEY"]) delete env[name];
+  for (const name of ["ADMIN_TOKEN", "TICKET_KEY", "PASS_KEYS", "OVERFLOW_KEY", "CHALLENGE_KEY"]) delete env[name];
   return env;
 }
 

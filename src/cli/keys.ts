@@ -13,6 +13,7 @@ export interface KeySet {
   TICKET_KEY: string;
   PASS_KEYS: string;
   OVERFLOW_KEY: string;
+  CHALLENGE_KEY: string;
 }
 
 /** A new ES256 private JWK with a kid derived from the date and randomness. */
@@ -34,6 +35,7 @@ export async function newKeySet(): Promise<KeySet> {
     TICKET_KEY: b64url(crypto.getRandomValues(new Uint8Array(32))),
     PASS_KEYS: JSON.stringify([await newPassKey()]),
     OVERFLOW_KEY: b64url(crypto.getRandomValues(new Uint8Array(32))),
+    CHALLENGE_KEY: b64url(crypto.getRandomValues(new Uint8Array(32))),
   };
 }
 
@@ -45,6 +47,7 @@ export function toDevVars(keys: KeySet): string {
     `TICKET_KEY=${keys.TICKET_KEY}`,
     `PASS_KEYS='${keys.PASS_KEYS}'`,
     `OVERFLOW_KEY=${keys.OVERFLOW_KEY}`,
+    `CHALLENGE_KEY=${keys.CHALLENGE_KEY}`,
     "",
   ].join("\n");
 }

@@ -4,6 +4,7 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ChallengeOffer } from "../admission/pow.ts";
 import type { TokenRefusal } from "../tokens/claims.ts";
 
 export type ErrorCode =
@@ -20,6 +21,10 @@ export type ErrorCode =
   | "invalid_body"
   | "body_too_large"
   | "headers_too_large"
+  | "challenge_required"
+  | "challenge_failed"
+  | "challenge_used"
+  | "too_many_joins"
   | "origin_unreachable"
   | "unavailable"
   | "internal";
@@ -38,6 +43,10 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_body: 400,
   body_too_large: 413,
   headers_too_large: 431,
+  challenge_required: 401,
+  challenge_failed: 401,
+  challenge_used: 409,
+  too_many_joins: 429,
   origin_unreachable: 502,
   unavailable: 503,
   internal: 500,
@@ -57,6 +66,12 @@ const MESSAGES: Record<ErrorCode, string> = {
   invalid_body: "The request body is not valid.",
   body_too_large: "The request body is too large.",
   headers_too_large: "The request headers are too large.",
+  challenge_required:
+    "This room asks for a short proof of work before a place in line: solve the challenge and join again.",
+  challenge_failed:
+    "The challenge solution is not valid (wrong, expired or for another room): ask for a new challenge.",
+  challenge_used: "This challenge has already been used: ask for a new one.",
+  too_many_joins: "Too many places taken from this address; try again shortly.",
   origin_unreachable: "The room's origin cannot be reached right now; try again shortly.",
   unavailable: "Spillway is busy; try again shortly.",
   internal: "Something went wrong in Spillway.",
@@ -67,7 +82,13 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
 }
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; fields?: { field: string; message: string }[] };
+  error: {
+    code: ErrorCode;
+    message: string;
+    fields?: { field: string; message: string }[];
+    /** With `challenge_required`: the challenge to solve. */
+    challenge?: ChallengeOffer;
+  };
 }
 
 export function errorBody(code: ErrorCode, extra?: Partial<ErrorBody["error"]>): ErrorBody {

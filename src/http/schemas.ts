@@ -15,6 +15,7 @@
 import * as v from "valibot";
 import { MODES, RoomConfigPatchSchema } from "../admission/config.ts";
 import type { OverflowReason } from "../admission/overflow.ts";
+import { MAX_CHALLENGE_BITS, POW_ALGORITHM } from "../admission/pow.ts";
 import type { AuditEntry, Sample } from "../room/coordinator-store.ts";
 import type { ConfigState, RoomStats } from "../room/room-coordinator.ts";
 import type { RoomEntry } from "../room/room-directory.ts";
@@ -185,9 +186,34 @@ export const ERROR_CODES = [
   "internal",
   "origin_unreachable",
   "unavailable",
+  "challenge_required",
+  "challenge_failed",
+  "challenge_used",
+  "too_many_joins",
 ] as const satisfies readonly ErrorCode[];
 
 export const ErrorCodeSchema = v.picklist(ERROR_CODES);
+
+/** A proof-of-work challenge (under-attack mode); see pow.ts for how it is solved. */
+export const ChallengeOfferSchema = v.pipe(
+  v.object({
+    token: v.pipe(v.string(), v.description("The signed challenge: send it back as the `Spillway-Challenge` header.")),
+    id: v.pipe(v.string(), v.description("Hash the UTF-8 text `<id>:<nonce>`.")),
+    bits: v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(0),
+      v.maxValue(MAX_CHALLENGE_BITS),
+      v.description("Leading zero bits the SHA-256 of `<id>:<nonce>` must have."),
+    ),
+    algorithm: v.literal(POW_ALGORITHM),
+    expiresAt: v.pipe(isoTime, v.description("After this the challenge is refused; ask for a new one.")),
+  }),
+  v.description(
+    "Find a decimal nonce such that SHA-256(`<id>:<nonce>`) starts with `bits` zero bits, then join with " +
+      "`Spillway-Challenge: <token>` and `Spillway-Solution: <nonce>`. A solved challenge works once.",
+  ),
+);
 
 export const FieldErrorSchema = v.object({
   field: v.pipe(v.string(), v.description("The field's dotted path ('' for the body itself).")),
@@ -200,6 +226,9 @@ export const ErrorBodySchema = v.pipe(
       code: ErrorCodeSchema,
       message: v.pipe(v.string(), v.description("For people; generic on purpose (details go to Spillway's logs).")),
       fields: v.optional(v.pipe(v.array(FieldErrorSchema), v.description("With `invalid_body`: what is wrong."))),
+      challenge: v.optional(
+        v.pipe(ChallengeOfferSchema, v.description("With `challenge_required`: the challenge to solve.")),
+      ),
     }),
   }),
   v.description("Every error: a 4xx for a client's mistake, a 5xx only for Spillway's own faults."),

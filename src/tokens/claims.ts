@@ -7,6 +7,7 @@ import { errors } from "jose";
 export const TICKET_TYP = "spillway-ticket+jwt";
 export const PASS_TYP = "spillway-pass+jwt";
 export const OVERFLOW_TYP = "spillway-overflow+jwt";
+export const CHALLENGE_TYP = "spillway-challenge+jwt";
 
 /** Tokens longer than this are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 4096;

@@ -5,6 +5,7 @@
  *   Spillway ever verifies a ticket, so a fast symmetric key is right.
  * - Overflow tokens (an offer of the recording): HS256 with OVERFLOW_KEY, a
  *   key of their own, so neither kind can ever pass for the other.
+ * - Proof-of-work challenges (under-attack mode): HS256 with CHALLENGE_KEY.
  * - Passes: ES256 with PASS_KEYS, a JSON array of private JWKs each with a
  *   `kid`; the first signs, all verify, and their public halves are the JWKS
  *   an origin uses. An origin can verify a pass but never mint one.
@@ -21,6 +22,8 @@ export interface KeyRing {
   ticket: CryptoKey;
   /** HMAC-SHA-256 key for overflow tokens, imported once. */
   overflow: CryptoKey;
+  /** HMAC-SHA-256 key for proof-of-work challenges, imported once. */
+  challenge: CryptoKey;
   passSigner: PassSigningKey;
   /** Public pass keys by kid. */
   passVerifiers: Map<string, CryptoKey>;
@@ -31,13 +34,14 @@ export interface KeyVars {
   TICKET_KEY: string;
   PASS_KEYS: string;
   OVERFLOW_KEY: string;
+  CHALLENGE_KEY: string;
 }
 
 let cached: { source: string; ring: Promise<KeyRing> } | null = null;
 
 /** The key ring for these secrets; imported on first use in the isolate. */
 export function keyRing(vars: KeyVars): Promise<KeyRing> {
-  const source = `${vars.TICKET_KEY}\u0000${vars.PASS_KEYS}\u0000${vars.OVERFLOW_KEY}`;
+  const source = `${vars.TICKET_KEY}\u0000${vars.PASS_KEYS}\u0000${vars.OVERFLOW_KEY}\u0000${vars.CHALLENGE_KEY}`;
   if (cached?.source !== source) {
     const ring = importRing(vars);
     ring.catch(() => {
@@ -53,6 +57,7 @@ const PUBLIC_EC_FIELDS = ["kty", "crv", "x", "y", "kid"] as const;
 async function importRing(vars: KeyVars): Promise<KeyRing> {
   const ticket = await hmacKey("TICKET_KEY", vars.TICKET_KEY);
   const overflow = await hmacKey("OVERFLOW_KEY", vars.OVERFLOW_KEY);
+  const challenge = await hmacKey("CHALLENGE_KEY", vars.CHALLENGE_KEY);
 
   let parsed: unknown;
   try {
@@ -82,7 +87,7 @@ async function importRing(vars: KeyVars): Promise<KeyRing> {
       signer = { kid: jwk.kid, key };
     }
   }
-  return { ticket, overflow, passSigner: signer!, passVerifiers: verifiers, jwks: { keys: publicJwks } };
+  return { ticket, overflow, challenge, passSigner: signer!, passVerifiers: verifiers, jwks: { keys: publicJwks } };
 }
 
 /** An HMAC-SHA-256 key from a base64url secret of at least 32 bytes. */

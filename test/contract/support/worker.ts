@@ -91,7 +91,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   // A user's shell, not the test runner's secrets.
   const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false" };
-  for (const name of ["ADMIN_TOKEN", "TICKET_KEY", "PASS_KEYS", "OVERFLOW_KEY"]) delete env[name];
+  for (const name of ["ADMIN_TOKEN", "TICKET_KEY", "PASS_KEYS", "OVERFLOW_KEY", "CHALLENGE_KEY"]) delete env[name];
 
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
