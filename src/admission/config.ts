@@ -6,6 +6,7 @@
  * either applies entirely or changes nothing.
  */
 import * as v from "valibot";
+import { MAX_CHALLENGE_BITS } from "./pow.ts";
 
 export const MODES = ["open", "hold", "overflow", "closed"] as const;
 export type Mode = (typeof MODES)[number];
@@ -50,7 +51,17 @@ export interface Branding {
   message: string | null;
 }
 
-export interface RoomConfig extends AdmissionLimits, ListenerRules, Branding {
+/** Under-attack mode: what an arrival must show before it gets a place in line. */
+export interface Protection {
+  /**
+   * Proof of work asked of every new arrival before a ticket is issued, in
+   * leading zero bits of SHA-256 (see pow.ts): each bit doubles the work;
+   * 0 turns under-attack mode off.
+   */
+  challengeBits: number;
+}
+
+export interface RoomConfig extends AdmissionLimits, ListenerRules, Branding, Protection {
   /** Shard objects new arrivals are spread over (by a stable hash of the listener). */
   shards: number;
 }
@@ -167,6 +178,13 @@ const accentColor = v.nullable(
   v.pipe(v.string("must be a colour or null"), v.regex(/^#[0-9a-fA-F]{6}$/u, "must be a colour like #1f4fd1")),
 );
 
+const challengeBits = v.pipe(
+  v.number("must be a number"),
+  v.integer("must be a whole number"),
+  v.minValue(0, "must be 0 (off) or more"),
+  v.maxValue(MAX_CHALLENGE_BITS, `must be at most ${MAX_CHALLENGE_BITS}`),
+);
+
 /** A PATCH body: any subset of the fields, nothing else. */
 export const RoomConfigPatchSchema = v.strictObject({
   capacity: v.optional(capacity),
@@ -182,6 +200,7 @@ export const RoomConfigPatchSchema = v.strictObject({
   logoUrl: v.optional(logoUrl),
   accentColor: v.optional(accentColor),
   message: v.optional(message),
+  challengeBits: v.optional(challengeBits),
 });
 
 export type RoomConfigPatch = v.InferOutput<typeof RoomConfigPatchSchema>;
@@ -200,6 +219,7 @@ const FullConfigSchema = v.object({
   logoUrl,
   accentColor,
   message,
+  challengeBits,
 });
 
 export interface FieldError {
@@ -249,6 +269,7 @@ export function effectiveConfig(defaults: RoomConfig, overrides: RoomConfigPatch
     logoUrl: overrides.logoUrl !== undefined ? overrides.logoUrl : defaults.logoUrl,
     accentColor: overrides.accentColor !== undefined ? overrides.accentColor : defaults.accentColor,
     message: overrides.message !== undefined ? overrides.message : defaults.message,
+    challengeBits: overrides.challengeBits ?? defaults.challengeBits,
   };
 }
 
@@ -291,6 +312,7 @@ export function defaultsFromVars(vars: ConfigVars): RoomConfig {
     logoUrl: null,
     accentColor: null,
     message: null,
+    challengeBits: 0,
   };
   const result = v.safeParse(FullConfigSchema, raw);
   if (!result.success) {

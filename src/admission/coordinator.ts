@@ -32,14 +32,22 @@
  * the injected store.
  */
 import { type ArrivalBin, uncalledIn } from "./arrivals.ts";
-import { type AdmissionLimits, type Branding, calls as modeCalls, type ListenerRules, modeAt } from "./config.ts";
+import {
+  type AdmissionLimits,
+  type Branding,
+  calls as modeCalls,
+  type ListenerRules,
+  modeAt,
+  type Protection,
+} from "./config.ts";
 
 /** What the coordinator runs with: the room's limits and, for the edge, its shard count and listener rules. */
 export type CoordinatorConfig = AdmissionLimits & {
   shards?: number;
   shuffleSeed?: number | null;
 } & Partial<ListenerRules> &
-  Partial<Branding>;
+  Partial<Branding> &
+  Partial<Protection>;
 import { activeRatePerSecond, emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
 import { current, effectiveLimits, healthy, observe, type OriginHealth, type OriginSignal } from "./health.ts";
 import { type Bucket, burstOf, refill } from "./rate.ts";
@@ -83,6 +91,8 @@ export interface ShardReport {
   /** How long its admitted listeners waited (waits.ts), and arrivals it counted as offered the recording. */
   waits?: number[];
   overflowed?: number;
+  /** Arrivals that took their place with a solved challenge (under-attack mode). */
+  solved?: number;
 }
 
 /** What the coordinator tells a shard. */
@@ -124,6 +134,8 @@ export interface GlobalView {
   recordingUrl: string | null;
   /** How the waiting room looks (operator text: shown as text, never markup). */
   branding: Branding;
+  /** Under-attack mode: the proof of work asked of new arrivals (0: none). */
+  challengeBits: number;
   /** Per shard: sequence numbers up to this one have been called, or are being called (see `paces`). */
   cursors: Record<number, number>;
   /** Shards calling a batch paced over a window: the cursor at `now` is `pacedThrough(cursors[shard], pace, now)`. */
@@ -168,6 +180,21 @@ export interface ShardRecord {
   draw?: Draw | null;
   waits?: number[];
   overflowed?: number;
+  solved?: number;
+}
+
+/** What edges saw of new arrivals in under-attack mode (reported in batches, see arrival-tally.ts). */
+export interface EdgeArrivals {
+  /** Challenges handed out. */
+  challenged: number;
+  /** Solutions refused: wrong, expired, forged, for another room, or used before. */
+  failed: number;
+  /** Joins refused by the per-client limit. */
+  limited: number;
+}
+
+export function noEdgeArrivals(): EdgeArrivals {
+  return { challenged: 0, failed: 0, limited: 0 };
 }
 
 export interface CoordinatorCore {
@@ -179,6 +206,8 @@ export interface CoordinatorCore {
   peakAt: number | null;
   /** The origin's health (absent in records written before it was kept: healthy). */
   health?: OriginHealth;
+  /** Arrivals as edges saw them in under-attack mode (absent: none reported yet). */
+  edge?: EdgeArrivals;
 }
 
 /** Storage for the coordinator: write-through of its in-memory state. */
@@ -221,6 +250,9 @@ export interface RoomTotals {
   /** Waits of admitted listeners (waits.ts), all shards. */
   waits: number[];
   overflowed: number;
+  /** Arrivals that took a place with a solved challenge (exact), and what edges reported of the rest. */
+  solved: number;
+  edge: EdgeArrivals;
 }
 
 function initialCore(now: number, admitPerMinute: number): CoordinatorCore {
@@ -334,6 +366,19 @@ export class Coordinator {
       this.#view = null;
     }
     return this.health(now);
+  }
+
+  /** An edge's batch of what it saw of new arrivals in under-attack mode; adds to the room's running totals. */
+  reportArrivals(seen: EdgeArrivals): EdgeArrivals {
+    const total = this.#core.edge ?? noEdgeArrivals();
+    const add = (n: number) => (Number.isSafeInteger(n) && n > 0 ? n : 0);
+    this.#core.edge = {
+      challenged: total.challenged + add(seen.challenged),
+      failed: total.failed + add(seen.failed),
+      limited: total.limited + add(seen.limited),
+    };
+    this.#store.saveCore(this.#core);
+    return { ...this.#core.edge };
   }
 
   /** New room config: takes effect at each shard's next sync. Lowering capacity evicts nobody. */
@@ -461,6 +506,7 @@ export class Coordinator {
           accentColor: this.#config.accentColor ?? null,
           message: this.#config.message ?? null,
         },
+        challengeBits: this.#config.challengeBits ?? 0,
         ...this.#current(now),
         binStart,
         remaining,
@@ -520,6 +566,8 @@ export class Coordinator {
       originDistress: health.distress,
       waits: noWaits(),
       overflowed: 0,
+      solved: 0,
+      edge: { ...(this.#core.edge ?? noEdgeArrivals()) },
     };
     for (const r of this.#shards.values()) {
       t.live += r.live;
@@ -533,6 +581,7 @@ export class Coordinator {
       t.allowance += Math.max(r.confirmed, r.sent);
       t.waits = addWaits(t.waits, r.waits);
       t.overflowed += r.overflowed ?? 0;
+      t.solved += r.solved ?? 0;
     }
     return t;
   }
@@ -577,6 +626,7 @@ export class Coordinator {
     rec.draw = report.draw ?? null;
     rec.waits = report.waits ?? rec.waits;
     rec.overflowed = report.overflowed ?? rec.overflowed;
+    rec.solved = report.solved ?? rec.solved;
     rec.cursor = report.cursor;
 
     // Through first: a lost order may have marked bins called that are not.

@@ -98,6 +98,8 @@ export interface Counters {
   waits?: number[];
   /** Arrivals offered the recording instead of a place, counted here for the room's stats. */
   overflowed?: number;
+  /** Arrivals that took their place with a solved challenge (under-attack mode). */
+  solved?: number;
 }
 
 /**
@@ -444,6 +446,12 @@ export class Ledger {
     this.#c.cursor += n;
     this.#c.reserved += n;
     this.#c.flow = record(this.#c.flow, now, n);
+  }
+
+  /** Count an arrival that took its place with a solved challenge. */
+  noteSolved(): void {
+    this.#c.solved = (this.#c.solved ?? 0) + 1;
+    this.#save();
   }
 
   /** Count an arrival the edge offered the recording instead of a place. */

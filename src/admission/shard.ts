@@ -106,6 +106,7 @@ export class Shard {
       draw: c.draw ?? null,
       waits: c.waits ?? [],
       overflowed: c.overflowed ?? 0,
+      solved: c.solved ?? 0,
     };
   }
 

@@ -74,10 +74,10 @@ export const CHARTS: ChartDef[] = [
 /** A room setting the dashboard can change, and the kind of input it takes. */
 export interface ControlDef {
   /** The field of the PATCH body and of the room's config. */
-  field: "capacity" | "admitPerMinute" | "mode" | "recordingUrl";
+  field: "capacity" | "admitPerMinute" | "mode" | "recordingUrl" | "challengeBits";
   label: string;
-  /** seats: whole number ≥ 0; rate: whole number ≥ 1; mode: one of the modes; url: a URL or empty for none. */
-  kind: "seats" | "rate" | "mode" | "url";
+  /** seats, bits: whole number ≥ 0; rate: whole number ≥ 1; mode: one of the modes; url: a URL or empty for none. */
+  kind: "seats" | "rate" | "mode" | "url" | "bits";
 }
 
 export const CONTROLS: ControlDef[] = [
@@ -85,4 +85,5 @@ export const CONTROLS: ControlDef[] = [
   { field: "admitPerMinute", label: "Admissions per minute", kind: "rate" },
   { field: "mode", label: "Mode", kind: "mode" },
   { field: "recordingUrl", label: "Recording URL", kind: "url" },
+  { field: "challengeBits", label: "Under attack: proof of work (bits, 0 off)", kind: "bits" },
 ];

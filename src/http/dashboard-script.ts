@@ -206,6 +206,9 @@ export const DASHBOARD_SCRIPT = `
     setText("stat-distress", s.origin ? s.origin.distress + " distress" : "");
     setText("stat-peak", num(s.peakConcurrent));
     setText("stat-peak-at", s.peakAt ? "at " + clock(s.peakAt) : "");
+    var ch = s.challenge;
+    setText("stat-solved", ch && (ch.bits > 0 || ch.issued > 0) ? num(ch.solved) : "off");
+    setText("stat-challenges", ch ? num(ch.issued) + " issued, " + num(ch.failed) + " refused, " + num(ch.limited) + " limited" : "");
     var meter = $("stat-fill");
     meter.max = Math.max(1, s.effectiveCapacity);
     meter.value = Math.min(s.active, meter.max);

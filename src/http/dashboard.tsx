@@ -155,6 +155,7 @@ function Numbers() {
         <Stat id="stat-mode" label="Mode" />
         <Stat id="stat-origin" label="Origin factor" extra="stat-distress" />
         <Stat id="stat-peak" label="Peak live" extra="stat-peak-at" />
+        <Stat id="stat-solved" label="Challenges solved" extra="stat-challenges" />
       </dl>
       <meter id="stat-fill" min={0} max={1} value={0} aria-label="Live listeners against the capacity in force"></meter>
     </section>
@@ -206,7 +207,7 @@ function Field(props: { control: ControlDef }) {
       ) : kind === "url" ? (
         <input id={id} type="url" inputmode="url" placeholder="https://… (empty: none)" aria-describedby={described} />
       ) : (
-        <input id={id} type="number" min={kind === "seats" ? 0 : 1} step={1} aria-describedby={described} />
+        <input id={id} type="number" min={kind === "rate" ? 1 : 0} step={1} aria-describedby={described} />
       )}
       <span class="now" id={`now-${field}`}></span>
       <p class="err" id={`err-${field}`}></p>

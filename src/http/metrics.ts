@@ -90,6 +90,36 @@ const METRICS: Metric[] = [
     help: "Distress reports from the edge.",
     value: (s) => s.origin.distress,
   },
+  {
+    name: "challenge_bits",
+    type: "gauge",
+    help: "Proof of work asked of new arrivals, in bits (0: under-attack mode off).",
+    value: (s) => s.challenge.bits,
+  },
+  {
+    name: "challenges_issued_total",
+    type: "counter",
+    help: "Challenges handed out.",
+    value: (s) => s.challenge.issued,
+  },
+  {
+    name: "challenges_solved_total",
+    type: "counter",
+    help: "Arrivals that took a place with a solved challenge.",
+    value: (s) => s.challenge.solved,
+  },
+  {
+    name: "challenges_failed_total",
+    type: "counter",
+    help: "Challenge solutions refused (wrong, expired, forged or reused).",
+    value: (s) => s.challenge.failed,
+  },
+  {
+    name: "joins_limited_total",
+    type: "counter",
+    help: "Joins refused by the per-client limit.",
+    value: (s) => s.challenge.limited,
+  },
 ];
 
 function sample(value: number): string {

@@ -312,6 +312,19 @@ export const RoomStatsSchema = v.object({
   allowance: v.pipe(wholeNumber(0), v.description("Seats the coordinator has handed to shards.")),
   shardIndices: v.pipe(v.array(wholeNumber(0)), v.description("Shards that have ever synced.")),
   doCalls: v.pipe(v.record(v.string(), v.number()), v.description("Durable Object calls by kind.")),
+  challenge: v.pipe(
+    v.object({
+      bits: v.pipe(wholeNumber(0), v.description("The proof of work in force (0: under-attack mode off).")),
+      issued: v.pipe(wholeNumber(0), v.description("Challenges handed out (edges report these in batches).")),
+      solved: v.pipe(wholeNumber(0), v.description("Arrivals that took a place with a solved challenge.")),
+      failed: v.pipe(wholeNumber(0), v.description("Solutions refused: wrong, expired, forged or used before.")),
+      limited: v.pipe(wholeNumber(0), v.description("Joins refused by the per-client limit.")),
+      unchallenged: v.pipe(wholeNumber(0), v.description("Arrivals that took a place with no challenge asked.")),
+    }),
+    v.description(
+      "Under-attack mode: a crowd solves the challenges it is given; an attack leaves most unsolved, or forges them.",
+    ),
+  ),
 });
 
 export const SampleSchema = v.object({

@@ -5,7 +5,7 @@
  */
 
 export type CallKind =
-  "join" | "claim" | "renew" | "leave" | "view" | "sync" | "admin" | "alarm" | "origin" | "overflow";
+  "join" | "claim" | "renew" | "leave" | "view" | "sync" | "admin" | "alarm" | "origin" | "overflow" | "arrivals";
 export type CallCounts = Partial<Record<CallKind, number>>;
 
 interface MetaStore {

@@ -9,7 +9,13 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { defaultsFromVars, effectiveConfig, type RoomConfig, type RoomConfigPatch } from "../admission/config.ts";
-import { Coordinator, type GlobalView, type ShardOrder, type ShardReport } from "../admission/coordinator.ts";
+import {
+  Coordinator,
+  type EdgeArrivals,
+  type GlobalView,
+  type ShardOrder,
+  type ShardReport,
+} from "../admission/coordinator.ts";
 import type { OriginHealth, OriginSignal } from "../admission/health.ts";
 import { seedFrom } from "../admission/shuffle.ts";
 import { waitQuantile } from "../admission/waits.ts";
@@ -75,6 +81,30 @@ export interface RoomStats {
   shardIndices: number[];
   /** Calls this coordinator has served, by kind. */
   doCalls: CallCounts;
+  /** Under-attack mode: arrivals that solved the challenge and those that did not (see ChallengeStats). */
+  challenge: ChallengeStats;
+}
+
+/**
+ * New arrivals under a proof-of-work challenge, so ops can tell a crowd
+ * (most challenges solved) from an attack (challenges handed out in the
+ * thousands and never solved, or solutions forged). `solved` and
+ * `unchallenged` are exact (counted by the shards that seated them); the
+ * rest is reported by edges in batches (at most every 5 s per isolate).
+ */
+export interface ChallengeStats {
+  /** The difficulty in force (0: under-attack mode off). */
+  bits: number;
+  /** Challenges handed out. */
+  issued: number;
+  /** Arrivals that took a place with a solved challenge. */
+  solved: number;
+  /** Solutions refused: wrong, expired, forged, for another room, or used before. */
+  failed: number;
+  /** Joins refused by the per-client limit. */
+  limited: number;
+  /** Arrivals that took a place without a challenge (mode off when they came). */
+  unchallenged: number;
 }
 
 export class RoomCoordinator extends DurableObject<Env> {
@@ -173,6 +203,11 @@ export class RoomCoordinator extends DurableObject<Env> {
     return this.#run("view", room, (now) => this.#coordinator.view(now));
   }
 
+  /** An edge's batch of what it saw of new arrivals in under-attack mode (see src/http/arrival-tally.ts). */
+  async reportArrivals(room: string, seen: EdgeArrivals): Promise<EdgeArrivals> {
+    return this.#run("arrivals", room, () => this.#coordinator.reportArrivals(seen));
+  }
+
   /** An edge's report of how the origin answered (see src/admission/health.ts). */
   async reportOrigin(room: string, signal: OriginSignal): Promise<OriginHealth> {
     return this.#run("origin", room, (now) => this.#coordinator.reportOrigin(signal, now));
@@ -245,6 +280,14 @@ export class RoomCoordinator extends DurableObject<Env> {
         allowance: t.allowance,
         shardIndices: this.#coordinator.shardIndices(),
         doCalls: this.#store.getMeta<CallCounts>("calls") ?? {},
+        challenge: {
+          bits: config.challengeBits,
+          issued: t.edge.challenged,
+          solved: t.solved,
+          failed: t.edge.failed,
+          limited: t.edge.limited,
+          unchallenged: Math.max(0, t.joined - t.solved),
+        },
       };
     });
   }

@@ -140,14 +140,28 @@ export class RoomShard extends DurableObject<Env> {
 
   /** Take a place in line; admitted at once when this shard has a free seat and nobody waits. */
   async join(room: string, index: number, sub: string): Promise<ShardJoin> {
+    return (await this.#join(room, index, sub, null))!;
+  }
+
+  /** A join; with `spend`, only when spending (in the same transaction) succeeds — null when it does not. */
+  async #join(
+    room: string,
+    index: number,
+    sub: string,
+    spend: ((now: number) => boolean) | null,
+  ): Promise<ShardJoin | null> {
     const shard = this.#ensure(room, index);
-    let out = this.#run("join", shard, (now) => ({ ...shard.ledger.join(sub, now), at: now }));
+    let out = this.#run("join", shard, (now) =>
+      spend !== null && !spend(now) ? null : { ...shard.ledger.join(sub, now), at: now },
+    );
+    if (out === null) return null;
     const alone = shard.ledger.counters.tail - shard.ledger.counters.cursor === 1;
     if (out.claim.kind === "waiting" && (alone || this.#syncDue(clock.now()))) {
       // No free seat here: ask the coordinator now rather than at the next tick — at
       // once for the first one waiting (the others wait behind it anyway).
       await this.#sync();
-      const claim = this.#run(null, shard, (now) => shard.ledger.claim(sub, out.seq, now, out.at));
+      const arrived = out;
+      const claim = this.#run(null, shard, (now) => shard.ledger.claim(sub, arrived.seq, now, arrived.at));
       out = { ...out, claim };
     } else {
       await this.#schedule();
@@ -155,7 +169,19 @@ export class RoomShard extends DurableObject<Env> {
     return { seq: out.seq, at: out.at, claim: out.claim, view: this.#freshView(shard) };
   }
 
-  /** Claim the seat this listener was called for (idempotent). */
+  /**
+   * Take a place with a solved challenge (under-attack mode): the challenge
+   * id is the listener's id, and it works once — null when it was used
+   * before (until `until`, when the edge refuses it anyway).
+   */
+  async joinSolved(room: string, index: number, sub: string, until: number): Promise<ShardJoin | null> {
+    return this.#join(room, index, sub, (now) => {
+      if (!this.#store.spendChallenge(sub, until, now)) return false;
+      this.#ensure(room, index).ledger.noteSolved();
+      return true;
+    });
+  }
+
   /** Claim a called listener's seat; `arrivedAt` (its ticket's arrival, ms) counts its wait. */
   async claim(room: string, index: number, sub: string, seq: number, arrivedAt?: number): Promise<ClaimOutcome> {
     const shard = this.#ensure(room, index);

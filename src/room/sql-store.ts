@@ -40,6 +40,9 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE arrivals (bin INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, count INTEGER NOT NULL);`,
   // 3: a seat's generation (one ticket, one listener)
   `ALTER TABLE leases ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;`,
+  // 4: solved challenges (under-attack mode), each usable once until it expires
+  `CREATE TABLE challenges (id TEXT PRIMARY KEY, until INTEGER NOT NULL);
+   CREATE INDEX challenges_until ON challenges (until);`,
 ];
 
 /** Bring the schema up to date; safe to call on every start. */
@@ -156,6 +159,17 @@ export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocal
   }
   pruneSpent(now: number): void {
     this.sql.exec("DELETE FROM spent WHERE until <= ?", now);
+  }
+  /**
+   * Spend a solved challenge: true the first time its id is seen, false
+   * after. Ids are kept until the challenge expires (it is refused at the
+   * edge after that anyway), and expired ones are pruned here.
+   */
+  spendChallenge(id: string, until: number, now: number): boolean {
+    this.sql.exec("DELETE FROM challenges WHERE until <= ?", now);
+    if (this.sql.exec("SELECT 1 FROM challenges WHERE id = ?", id).toArray().length > 0) return false;
+    this.sql.exec("INSERT INTO challenges (id, until) VALUES (?, ?)", id, until);
+    return true;
   }
   revoke(sid: string, until: number): void {
     this.sql.exec(

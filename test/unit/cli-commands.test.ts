@@ -86,6 +86,7 @@ describe("spillway config", () => {
         "logoUrl         null   default",
         "accentColor     null   default",
         "message         null   default",
+        "challengeBits   0      default",
         "",
       ].join("\n"),
     );
@@ -376,7 +377,7 @@ describe("usage", () => {
       expect((await run(["help", ...command.split(" ")])).out).toBe(help.out);
     }
     expect((await run(["config", "set", "-h"])).out).toContain(
-      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl, title, logoUrl, accentColor, message.",
+      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl, title, logoUrl, accentColor, message, challengeBits.",
     );
   });
 

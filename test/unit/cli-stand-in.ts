@@ -27,6 +27,7 @@ export const DEFAULTS: RoomConfig = {
   logoUrl: null,
   accentColor: null,
   message: null,
+  challengeBits: 0,
 };
 
 /** Typed as the Worker's RoomStats, so a change there shows here first. */
@@ -61,6 +62,7 @@ export function sampleStats(room = "demo"): RoomStats {
     allowance: 830,
     shardIndices: [0, 1, 2, 3],
     doCalls: { sync: 120, admin: 4 },
+    challenge: { bits: 0, issued: 0, solved: 0, failed: 0, limited: 0, unchallenged: 2500 },
   };
 }
 

@@ -187,6 +187,7 @@ const rules = {
   logoUrl: null,
   accentColor: null,
   message: null,
+  challengeBits: 0,
 };
 
 describe("effectiveConfig", () => {

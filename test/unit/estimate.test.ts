@@ -19,6 +19,7 @@ function view(over: Partial<GlobalView> = {}): GlobalView {
     startsAt: null,
     recordingUrl: null,
     branding: { title: null, logoUrl: null, accentColor: null, message: null },
+    challengeBits: 0,
     cursors: { 0: 10, 1: 20, 2: 30, 3: 40 },
     paces: {},
     binStart: S0,

@@ -18,6 +18,7 @@ function view(over: Partial<GlobalView> = {}): GlobalView {
     startsAt: null,
     recordingUrl: null,
     branding: { title: null, logoUrl: null, accentColor: null, message: null },
+    challengeBits: 0,
     cursors: { 0: 0 },
     paces: {},
     binStart: S0,
