@@ -5,11 +5,14 @@
  * 401 and no data; a read-only token that tries to change anything, 403.
  * Responses are never cached. The one exception is the dashboard's page
  * shell (dashboard.tsx), which holds no data and signs in with a token itself.
+ * Every Durable Object call goes through durableCall: when one fails, the
+ * app answers 503 `unavailable` with `Retry-After`, and nothing was applied.
  */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { parsePatch } from "../admission/config.ts";
 import { addCounts } from "../room/calls.ts";
+import { durableCall } from "../room/durable-call.ts";
 import { shardName } from "../room/room-shard.ts";
 import { forgetViews } from "../room/view-cache.ts";
 import { DIRECTORY_NAME } from "../room/room-directory.ts";
@@ -57,9 +60,13 @@ admin.use("*", async (c, next) => {
 });
 
 admin.get("/rooms", async (c) => {
-  const rooms = await c.env.ROOM_DIRECTORY.getByName(DIRECTORY_NAME).list();
-  return c.json({ rooms });
+  return c.json({ rooms: await roomList(c.env) });
 });
+
+/** Every room, from the directory. */
+function roomList(env: Env) {
+  return durableCall("rooms", () => env.ROOM_DIRECTORY.getByName(DIRECTORY_NAME).list());
+}
 
 const roomIdGuard: MiddlewareHandler = async (c, next) => {
   if (!ROOM_ID.test(c.req.param("room") ?? "")) return fail(c, "bad_room");
@@ -82,7 +89,8 @@ async function jsonObject(c: Context): Promise<Record<string, unknown> | null> {
 
 admin.get("/rooms/:room", async (c) => {
   const room = c.req.param("room");
-  return c.json(await c.env.ROOM_COORDINATOR.getByName(room).getConfig(room));
+  const coordinator = c.env.ROOM_COORDINATOR.getByName(room);
+  return c.json(await durableCall("getConfig", () => coordinator.getConfig(room)));
 });
 
 admin.patch("/rooms/:room", async (c) => {
@@ -96,7 +104,12 @@ admin.patch("/rooms/:room", async (c) => {
   // Not an object (an array, null): a field-level error on the body itself.
   const parsed = parsePatch(body);
   if (!parsed.ok) return fail(c, "invalid_body", { fields: parsed.errors });
-  const state = await c.env.ROOM_COORDINATOR.getByName(room).patchConfig(room, parsed.patch, c.get("admin").name);
+  const coordinator = c.env.ROOM_COORDINATOR.getByName(room);
+  const name = c.get("admin").name;
+  // Not retried: a change applied twice would be audited twice.
+  const state = await durableCall("patchConfig", () => coordinator.patchConfig(room, parsed.patch, name), {
+    retry: false,
+  });
   forgetViews(room);
   return c.json(state);
 });
@@ -104,11 +117,11 @@ admin.patch("/rooms/:room", async (c) => {
 /** A room's stats, exact: every shard reports first, rather than up to a second old. */
 async function exactStats(env: Env, room: string): Promise<RoomStats> {
   const coordinator = env.ROOM_COORDINATOR.getByName(room);
-  const { shardIndices } = await coordinator.stats(room);
+  const { shardIndices } = await durableCall("stats", () => coordinator.stats(room));
   const shard = (i: number) => env.ROOM_SHARD.getByName(shardName(room, i));
-  await Promise.all(shardIndices.map((i) => shard(i).syncNow(room, i)));
-  const stats = await coordinator.stats(room);
-  const shardCalls = await Promise.all(stats.shardIndices.map((i) => shard(i).calls()));
+  await Promise.all(shardIndices.map((i) => durableCall("syncNow", () => shard(i).syncNow(room, i))));
+  const stats = await durableCall("stats", () => coordinator.stats(room));
+  const shardCalls = await Promise.all(stats.shardIndices.map((i) => durableCall("calls", () => shard(i).calls())));
   return { ...stats, doCalls: addCounts(stats.doCalls, ...shardCalls) };
 }
 
@@ -118,15 +131,15 @@ admin.get("/rooms/:room/stats", async (c) => c.json(await exactStats(c.env, c.re
 admin.get("/metrics", async (c) => {
   const one = c.req.query("room");
   if (one !== undefined && !ROOM_ID.test(one)) return fail(c, "bad_room");
-  const rooms =
-    one !== undefined ? [one] : (await c.env.ROOM_DIRECTORY.getByName(DIRECTORY_NAME).list()).map((r) => r.room);
+  const rooms = one !== undefined ? [one] : (await roomList(c.env)).map((r) => r.room);
   const stats = await Promise.all(rooms.map((room) => exactStats(c.env, room)));
   return c.text(prometheusText(stats), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });
 
 admin.get("/rooms/:room/history", async (c) => {
   const room = c.req.param("room");
-  return c.json(await c.env.ROOM_COORDINATOR.getByName(room).history(room));
+  const coordinator = c.env.ROOM_COORDINATOR.getByName(room);
+  return c.json(await durableCall("history", () => coordinator.history(room)));
 });
 
 admin.get("/rooms/:room/audit", async (c) => {
@@ -135,7 +148,8 @@ admin.get("/rooms/:room/audit", async (c) => {
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
     return fail(c, "invalid_body", { fields: [{ field: "limit", message: "must be a whole number from 1 to 1000" }] });
   }
-  return c.json(await c.env.ROOM_COORDINATOR.getByName(room).audit(room, limit));
+  const coordinator = c.env.ROOM_COORDINATOR.getByName(room);
+  return c.json(await durableCall("audit", () => coordinator.audit(room, limit)));
 });
 
 /** Free one listener's seat, as its own leave would (an origin's "participant left" webhook). */

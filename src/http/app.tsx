@@ -2,6 +2,10 @@
  * The edge Worker's routes: listener endpoints, the guarded room path, the
  * JWKS and the admin API. Policy lives in ../admission; this layer only turns
  * HTTP into flow calls and flow answers into cookies, pages and JSON.
+ *
+ * When a Durable Object cannot be reached, the flow's answers carry the
+ * failure policy that applied (failure-policy.ts, docs/failure-policy.md);
+ * here it becomes the `Spillway-Policy` and `Retry-After` headers.
  */
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -11,11 +15,14 @@ import { originTally, readAnswer, withoutSignals } from "../origin/signals.ts";
 import type { PassClaims } from "../tokens/pass.ts";
 import { keyRing } from "../tokens/keys.ts";
 import { admin } from "./admin.ts";
+import { clock } from "../clock.ts";
+import { durableCall, DurableFailure } from "../room/durable-call.ts";
 import { clearTokenCookie, presented, setTokenCookie } from "./credentials.ts";
 import { type ErrorCode, fail, tokenError } from "./errors.ts";
-import { type FlowAnswer, RoomDesk } from "./queue-flow.ts";
+import { failureRetryAfter, POLICY, POLICY_HEADER, type PolicyApplied } from "./failure-policy.ts";
+import { type Degraded, type FlowAnswer, RoomDesk } from "./queue-flow.ts";
 import { ROOM_ID } from "./room-id.ts";
-import { forgetViews, isRevoked } from "../room/view-cache.ts";
+import { expireView, isRevoked } from "../room/view-cache.ts";
 import { OPENAPI_PATH, openApiJson } from "./openapi.ts";
 import { chooseLanguage } from "./waiting/language.ts";
 import { waitingPage } from "./waiting/page.tsx";
@@ -77,13 +84,61 @@ function keepsPlace(c: Context<AppEnv>): boolean {
   return keep === "1" || keep === "true";
 }
 
-/** Headers of every flow answer: never cached; a waiting listener is also told when to poll again. */
+/**
+ * Headers of every flow answer: never cached; a waiting listener is also
+ * told when to poll again; an answer the failure policy made names it.
+ */
 function answerHeaders(answer: FlowAnswer): Record<string, string> {
   const headers: Record<string, string> = { "cache-control": "no-store" };
   if (answer.kind === "status" && answer.status.state !== "admitted" && answer.status.state !== "closed") {
     headers["retry-after"] = String(answer.status.pollAfterSeconds);
   }
+  if ((answer.kind === "status" || answer.kind === "unavailable") && answer.degraded !== undefined) {
+    Object.assign(headers, degradedHeaders(answer.degraded));
+  }
   return headers;
+}
+
+/** What an answer shaped by a failure carries: the policy, when to try again, never cached. */
+function degradedHeaders(degraded: Degraded): Record<string, string> {
+  return {
+    "cache-control": "no-store",
+    "retry-after": String(degraded.retryAfterSeconds),
+    [POLICY_HEADER]: degraded.policy,
+  };
+}
+
+/** 503 `unavailable`: a Durable Object could not be reached and nothing was done; try again after `Retry-After`. */
+function unavailable(c: Context, policy: PolicyApplied | null): Response {
+  const retryAfterSeconds = failureRetryAfter(clock.random);
+  const headers: Record<string, string> =
+    policy === null
+      ? { "cache-control": "no-store", "retry-after": String(retryAfterSeconds) }
+      : degradedHeaders({ policy, retryAfterSeconds });
+  return fail(c, "unavailable", undefined, headers);
+}
+
+/**
+ * A browser's page while the room's state cannot be reached and there is
+ * nothing better to show: it reloads itself after `Retry-After`. A stand-in
+ * for a "reconnecting" state of the waiting page (English only for now).
+ */
+function reconnectingPage(c: Context<AppEnv>, degraded: Degraded, waiting: boolean): Response {
+  const seconds = degraded.retryAfterSeconds;
+  const what = waiting
+    ? "You are still in line. The room cannot be reached just now."
+    : "The room cannot take new listeners just now.";
+  const html =
+    `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<meta http-equiv="refresh" content="${seconds}"><title>Reconnecting</title></head>` +
+    `<body><main><h1>Reconnecting</h1><p>${what} This page tries again in ${seconds} seconds.</p></main></body></html>`;
+  return c.html(html, waiting ? 200 : 503, {
+    ...degradedHeaders(degraded),
+    "content-security-policy": "default-src 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+  });
 }
 
 function answerJson(c: Context<AppEnv>, answer: FlowAnswer): Response {
@@ -99,6 +154,8 @@ function answerJson(c: Context<AppEnv>, answer: FlowAnswer): Response {
     case "seat_ended":
       clearTokenCookie(c, "pass", c.get("desk").room);
       return fail(c, "seat_ended");
+    case "unavailable":
+      return fail(c, "unavailable");
   }
 }
 
@@ -180,9 +237,16 @@ app.post("/_spillway/rooms/:room/leave", withRoom, async (c) => {
   const held = await heldPass(c);
   if (held.error !== null) return fail(c, held.error);
   if (held.pass === null) return fail(c, "pass_required");
-  const released = await c.get("desk").leave(held.pass);
+  let released: boolean;
+  try {
+    released = await c.get("desk").leave(held.pass);
+  } catch (err) {
+    if (!(err instanceof DurableFailure)) throw err;
+    // Nothing changed: the seat and its pass go on until the pass expires or a leave gets through.
+    return unavailable(c, POLICY.pass);
+  }
   // This isolate refuses the old pass at once; others within the view TTL.
-  forgetViews(c.get("desk").room);
+  expireView(c.get("desk").room, held.pass.sid);
   clearTokenCookie(c, "ticket", c.get("desk").room);
   clearTokenCookie(c, "pass", c.get("desk").room);
   c.header("cache-control", "no-store");
@@ -201,7 +265,9 @@ async function toOrigin(
   const answer = readAnswer(reached ? response : null);
   const distress = originTally.add(desk.room, answer, desk.now);
   if (distress !== null) {
-    const report = c.env.ROOM_COORDINATOR.getByName(desk.room).reportOrigin(desk.room, distress);
+    // Not retried: a report counted twice would cut the limits twice.
+    const coordinator = c.env.ROOM_COORDINATOR.getByName(desk.room);
+    const report = durableCall("reportOrigin", () => coordinator.reportOrigin(desk.room, distress), { retry: false });
     c.executionCtx.waitUntil(report.catch((err: unknown) => console.warn("origin report failed", String(err))));
   }
   if (answer.release) {
@@ -289,13 +355,19 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
   }
   if (pass.pass !== null) {
     let token = pass.token;
-    // A pass whose listener left is refused here before its seat is reused.
-    let seatEnded = isRevoked(await desk.view(), pass.pass.sid);
+    // A pass whose listener left is refused here before its seat is reused. When the view
+    // cannot be read, the last known one still refuses what it knows of (policy `pass`).
+    const known = await desk.viewOrLast();
+    let onPass = known.degraded;
+    let seatEnded = known.view !== null && isRevoked(known.view, pass.pass.sid);
     if (!seatEnded && desk.wantsRenewal(pass.pass)) {
       const renewed = await desk.heartbeat(pass.pass);
       if (renewed.kind === "status" && renewed.newPass !== undefined) {
         applyTokens(c, renewed);
         token = renewed.newPass.token;
+      } else if (renewed.kind === "unavailable") {
+        // Not renewed this time: the current pass verifies at the edge until it expires.
+        onPass = true;
       } else {
         seatEnded = true;
       }
@@ -307,6 +379,10 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
       // Keep the Set-Cookie of a renewal on the origin's response.
       const out = new Response(response.body, response);
       for (const cookie of c.res.headers.getSetCookie()) out.headers.append("set-cookie", cookie);
+      if (onPass) {
+        out.headers.set(POLICY_HEADER, POLICY.pass);
+        out.headers.set("cache-control", "no-store");
+      }
       return out;
     }
     if (pass.from === "bearer") return fail(c, "seat_ended");
@@ -329,7 +405,13 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     clearTokenCookie(c, "ticket", desk.room);
     answer = await desk.join(keep);
   }
+  if (answer.kind === "unavailable" && !wantsJson(c)) return reconnectingPage(c, answer.degraded, false);
   if (wantsJson(c) || answer.kind !== "status") return answerJson(c, answer);
+  if (answer.degraded !== undefined && answer.status.state === "queued" && answer.status.position === null) {
+    // Still in line, but no view tells where: nothing honest to show but "reconnecting".
+    applyTokens(c, answer);
+    return reconnectingPage(c, answer.degraded, true);
+  }
 
   applyTokens(c, answer);
   c.header("cache-control", "no-store");
@@ -338,13 +420,14 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     return c.redirect(target.pathname + target.search, 303);
   }
   c.header("retry-after", String(answer.status.pollAfterSeconds));
-  // The view the answer came from (cached in this isolate): the room's branding.
-  const view = await desk.view();
+  if (answer.degraded !== undefined) c.header(POLICY_HEADER, answer.degraded.policy);
+  // The view the answer came from (cached in this isolate, or the last known one): the room's branding.
+  const { view } = await desk.viewOrLast();
   return waitingPage(c, {
     status: answer.status,
     target: target.pathname + target.search,
     keep,
-    branding: view.branding,
+    branding: view?.branding,
     language: chooseLanguage(c.req.query("lang"), c.req.header("accept-language")),
   });
 }
@@ -358,6 +441,10 @@ app.onError((err, c) => {
   if (err instanceof HTTPException) {
     const code: ErrorCode = err.status === 413 ? "body_too_large" : err.status === 404 ? "not_found" : "invalid_body";
     return fail(c, code);
+  }
+  if (err instanceof DurableFailure) {
+    // An admin read or change whose Durable Object could not be reached: nothing was applied.
+    return unavailable(c, null);
   }
   console.error("spillway fault", err);
   return fail(c, "internal");

@@ -5,20 +5,29 @@
  * to one shard (a stable hash of its id, fixed in its ticket and pass). A
  * waiting poll is answered from the ticket and the cached room-wide view;
  * only a listener whose turn has come (or who holds a seat) calls its shard.
+ *
+ * Every Durable Object call goes through durableCall (retries, backoff,
+ * one typed failure). When one fails, the answer follows the failure policy
+ * (failure-policy.ts): a ticket holder is answered as still waiting from the
+ * last known view, a new arrival is refused (or offered the recording), a
+ * renewal is refused while the current pass goes on working; never is a
+ * pass signed without the shard's seat.
  */
 import type { GlobalView } from "../admission/coordinator.ts";
 import { estimatePlace } from "../admission/estimate.ts";
 import { offerAtArrival, offerInLine, type OverflowOffer } from "../admission/overflow.ts";
-import type { ClaimOutcome, Lease } from "../admission/ledger.ts";
+import type { ClaimOutcome, Lease, RenewOutcome } from "../admission/ledger.ts";
 import { clock } from "../clock.ts";
-import { shardName } from "../room/room-shard.ts";
-import { cachedView, rememberView } from "../room/view-cache.ts";
+import { durableCall, DurableFailure } from "../room/durable-call.ts";
+import { shardName, type ShardJoin } from "../room/room-shard.ts";
+import { cachedView, lastKnownView, rememberView } from "../room/view-cache.ts";
 import type { TokenRefusal } from "../tokens/claims.ts";
 import type { CompactJws } from "../tokens/compact-jws.ts";
 import { keyRing, type KeyRing } from "../tokens/keys.ts";
 import { issueOverflow, type OverflowClaims, verifyOverflow } from "../tokens/overflow.ts";
 import { issuePass, type PassClaims, verifyPass } from "../tokens/pass.ts";
 import { issueTicket, type TicketClaims, verifyTicket } from "../tokens/ticket.ts";
+import { failureRetryAfter, POLICY, type PolicyApplied } from "./failure-policy.ts";
 import { type Settings, settingsOf } from "./settings.ts";
 import {
   admittedStatus,
@@ -26,8 +35,15 @@ import {
   overflowStatus,
   prequeueStatus,
   queuedStatus,
+  type RoomFacts,
   type StatusBody,
 } from "./status.ts";
+
+/** How a failed Durable Object call shaped an answer: the policy applied and when to try again. */
+export interface Degraded {
+  policy: PolicyApplied;
+  retryAfterSeconds: number;
+}
 
 /** What the flow decided; the HTTP layer turns it into cookies and a body. */
 export type FlowAnswer =
@@ -37,12 +53,27 @@ export type FlowAnswer =
       newTicket?: string;
       newPass?: { token: string; exp: number };
       newOverflow?: string;
+      /** Present when the answer comes from the failure policy. */
+      degraded?: Degraded;
     }
   | { kind: "spent" }
-  | { kind: "seat_ended" };
+  | { kind: "seat_ended" }
+  /** A Durable Object call failed and nothing can be answered but "try again later" (503). */
+  | { kind: "unavailable"; degraded: Degraded };
 
 /** This isolate's pick among a room's shards for view reads, so reads spread over shards. */
 const isolateSeed = Math.floor(Math.random() * 0x7fffffff);
+/** Failed view reads in this isolate: each moves the next read to another shard of the room. */
+let viewFailures = 0;
+
+/** What the answers tell about a room whose view is not known. */
+const UNKNOWN_ROOM: RoomFacts = { startsAt: null, recordingUrl: null };
+
+/** The failure, when `err` is one; anything else is rethrown. */
+function failureOf(err: unknown): DurableFailure {
+  if (err instanceof DurableFailure) return err;
+  throw err;
+}
 
 /** Whole seconds for the wire. */
 function etaOf(seconds: number | null): number | null {
@@ -116,12 +147,49 @@ export class RoomDesk {
     return verifyPass(this.#keys, token, this.#opts());
   }
 
-  /** The room-wide view, at most a second old in this isolate, read from one of the room's shards. */
+  /**
+   * The room-wide view, at most a second old in this isolate, read from one
+   * of the room's shards. Throws a DurableFailure when it cannot be read.
+   */
   async view(): Promise<GlobalView> {
-    return cachedView(this.room, this.now, (previous) => {
-      const index = isolateSeed % Math.max(1, previous?.shards ?? 1);
-      return this.#shard(index).view(this.room, index);
+    return cachedView(this.room, this.now, async (previous) => {
+      const index = (isolateSeed + viewFailures) % Math.max(1, previous?.shards ?? 1);
+      try {
+        return await durableCall("view", () => this.#shard(index).view(this.room, index));
+      } catch (err) {
+        viewFailures += 1;
+        throw err;
+      }
     });
+  }
+
+  /** The view, or the failure that kept it from being read. */
+  async #tryView(): Promise<GlobalView | DurableFailure> {
+    try {
+      return await this.view();
+    } catch (err) {
+      return failureOf(err);
+    }
+  }
+
+  /** The last known view, up to a few minutes old, for answers the failure policy makes; null when none. */
+  lastView(): GlobalView | null {
+    return lastKnownView(this.room, this.now);
+  }
+
+  /**
+   * The freshest view that can be had without failing: the view, else the
+   * last known one (`degraded` then true), else null.
+   */
+  async viewOrLast(): Promise<{ view: GlobalView | null; degraded: boolean }> {
+    const view = await this.#tryView();
+    if (view instanceof DurableFailure) return { view: this.lastView(), degraded: true };
+    return { view, degraded: false };
+  }
+
+  /** When to try again after a failure, jittered (failure-policy.ts). */
+  #degraded(policy: PolicyApplied): Degraded {
+    return { policy, retryAfterSeconds: failureRetryAfter(clock.random) };
   }
 
   /**
@@ -130,7 +198,8 @@ export class RoomDesk {
    * place, unless it asks to `keep` one and the queue allows it.
    */
   async join(keep = false): Promise<FlowAnswer> {
-    const view = await this.view();
+    const view = await this.#tryView();
+    if (view instanceof DurableFailure) return this.#refuseArrival();
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
     const sub = crypto.randomUUID();
     if (!this.#beforeStart(view)) {
@@ -138,12 +207,15 @@ export class RoomDesk {
       if (offer !== null && !(keep && offer.canKeepPlace)) {
         // Counted by the shard the listener would have joined, after the answer.
         const shard = shardOf(sub, view.shards);
-        this.#background(this.#shard(shard).noteOverflow(this.room, shard));
+        this.#background(
+          durableCall("noteOverflow", () => this.#shard(shard).noteOverflow(this.room, shard), { retry: false }),
+        );
         return this.#offer(sub, offer, view);
       }
     }
     const shard = shardOf(sub, view.shards);
-    const joined = await this.#shard(shard).join(this.room, shard, sub);
+    const joined = await this.#takePlace(shard, sub);
+    if (joined instanceof DurableFailure) return this.#refuseArrival();
     if (joined.view !== null) rememberView(this.room, joined.view, this.now);
     const ticket = await issueTicket(this.#keys, {
       issuer: this.settings.issuer,
@@ -164,13 +236,23 @@ export class RoomDesk {
     return answer;
   }
 
+  /** The shard's join: a place in line; never retried (a repeated join would take a second place). */
+  async #takePlace(shard: number, sub: string): Promise<ShardJoin | DurableFailure> {
+    try {
+      return await durableCall("join", () => this.#shard(shard).join(this.room, shard, sub), { retry: false });
+    } catch (err) {
+      return failureOf(err);
+    }
+  }
+
   /**
    * Where a ticket holder stands; claims the seat when the turn has come. A
    * listener whose estimate has grown past `maxWaitSeconds` is offered the
    * recording, and keeps its ticket; with `keep` it has chosen to wait.
    */
   async status(ticket: TicketClaims, keep = false): Promise<FlowAnswer> {
-    const view = await this.view();
+    const view = await this.#tryView();
+    if (view instanceof DurableFailure) return this.#stillWaiting(ticket, this.lastView(), false);
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
     if (this.#beforeStart(view)) return { kind: "status", status: prequeueStatus(this.room, this.now, view) };
     const place = estimatePlace(ticket, view, this.now);
@@ -180,27 +262,110 @@ export class RoomDesk {
       const eta = etaOf(place.etaSeconds);
       return { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) };
     }
-    const claim = await this.#shard(ticket.shard).claim(this.room, ticket.shard, ticket.sub, ticket.seq, ticket.at);
+    let claim: ClaimOutcome;
+    try {
+      // Safe to repeat: a claim never takes a second seat.
+      claim = await durableCall<ClaimOutcome>("claim", () =>
+        this.#shard(ticket.shard).claim(this.room, ticket.shard, ticket.sub, ticket.seq, ticket.at),
+      );
+    } catch (err) {
+      failureOf(err);
+      return this.#stillWaiting(ticket, view, true);
+    }
     return this.#fromClaim(claim, ticket.sub, ticket, view);
+  }
+
+  /**
+   * A ticket holder when its shard or the view cannot be reached: still
+   * waiting, its place kept. The place comes from `view` (the last known
+   * one); at the front when its turn had come (`turnCame`: the claim
+   * failed); unknown (null) when no view is known at all.
+   */
+  #stillWaiting(ticket: TicketClaims, view: GlobalView | null, turnCame: boolean): FlowAnswer {
+    const degraded = this.#degraded(POLICY.wait);
+    let status: StatusBody;
+    if (view === null) {
+      status = queuedStatus(this.room, 1, null, clock.random, UNKNOWN_ROOM);
+      status = { ...status, position: null, ahead: null };
+    } else if (this.#beforeStart(view)) {
+      status = prequeueStatus(this.room, this.now, view);
+    } else {
+      const place = turnCame ? null : estimatePlace(ticket, view, this.now);
+      const waiting = place !== null && place.position !== null;
+      status = queuedStatus(
+        this.room,
+        place?.position ?? 1,
+        waiting ? etaOf(place.etaSeconds) : null,
+        clock.random,
+        view,
+      );
+    }
+    status.pollAfterSeconds = degraded.retryAfterSeconds;
+    return { kind: "status", status, degraded };
+  }
+
+  /**
+   * A new arrival that cannot get a place: admissions fail closed (no place
+   * and no pass without the shard). With FAILURE_POLICY=recording and a
+   * recording link in the last known view, it is offered the recording.
+   */
+  async #refuseArrival(): Promise<FlowAnswer> {
+    const last = this.lastView();
+    if (this.settings.failurePolicy === "recording" && last !== null && last.recordingUrl !== null) {
+      const degraded = this.#degraded(POLICY.recording);
+      const answer = await this.#offer(
+        crypto.randomUUID(),
+        { reason: "mode", canKeepPlace: false, etaSeconds: null },
+        last,
+      );
+      if (answer.kind === "status") {
+        answer.status.pollAfterSeconds = degraded.retryAfterSeconds;
+        answer.degraded = degraded;
+      }
+      return answer;
+    }
+    return { kind: "unavailable", degraded: this.#degraded(POLICY.closed) };
   }
 
   /** Where a listener who took the recording offer stands: the link once posted, or the room's end. */
   async overflow(claims: OverflowClaims): Promise<FlowAnswer> {
-    const view = await this.view();
+    const view = await this.#tryView();
+    if (view instanceof DurableFailure) {
+      // The offer stands, from the last known view; without one, try again later.
+      const last = this.lastView();
+      if (last === null) return { kind: "unavailable", degraded: this.#degraded(POLICY.closed) };
+      const degraded = this.#degraded(POLICY.recording);
+      const offer = { reason: claims.reason, canKeepPlace: false, etaSeconds: null };
+      const status = { ...overflowStatus(this.room, offer, last), pollAfterSeconds: degraded.retryAfterSeconds };
+      return { kind: "status", status, degraded };
+    }
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
     const offer = offerAtArrival(view, this.now) ?? { reason: claims.reason, canKeepPlace: true, etaSeconds: null };
     return { kind: "status", status: overflowStatus(this.room, offer, view) };
   }
 
-  /** Renew a seat's pass; `seat_ended` when the lease is gone. */
+  /**
+   * Renew a seat's pass; `seat_ended` when the lease is gone; `unavailable`
+   * (policy `pass`) when the shard cannot be reached: the current pass goes
+   * on working until it expires.
+   */
   async heartbeat(pass: PassClaims): Promise<FlowAnswer> {
-    const renewed = await this.#shard(pass.shard).renew(this.room, pass.shard, pass.sid, pass.sub, pass.gen);
+    let renewed: RenewOutcome;
+    try {
+      renewed = await durableCall<RenewOutcome>("renew", () =>
+        this.#shard(pass.shard).renew(this.room, pass.shard, pass.sid, pass.sub, pass.gen),
+      );
+    } catch (err) {
+      failureOf(err);
+      return { kind: "unavailable", degraded: this.#degraded(POLICY.pass) };
+    }
     if (renewed.kind === "gone") return { kind: "seat_ended" };
     const newPass = await this.#signPass(pass.sub, pass.shard, renewed.lease);
-    const view = await this.view();
+    // The seat is renewed: a view that cannot be read only leaves the room's facts out of date.
+    const facts = (await this.viewOrLast()).view ?? UNKNOWN_ROOM;
     return {
       kind: "status",
-      status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs, view),
+      status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs, facts),
       newPass,
     };
   }
@@ -223,9 +388,9 @@ export class RoomDesk {
     return { kind: "status", status, newOverflow: token };
   }
 
-  /** Give the seat back. */
+  /** Give the seat back (safe to repeat). Throws a DurableFailure when the shard cannot be reached. */
   async leave(pass: PassClaims): Promise<boolean> {
-    return this.#shard(pass.shard).leave(this.room, pass.shard, pass.sid, pass.sub);
+    return durableCall("leave", () => this.#shard(pass.shard).leave(this.room, pass.shard, pass.sid, pass.sub));
   }
 
   /** Should this pass be renewed while it is used (past half its life)? */

@@ -3,12 +3,15 @@
  * per env object.
  */
 import { type Timings, timingsFromVars } from "../admission/config.ts";
+import { type FailurePolicy, parseFailurePolicy } from "./failure-policy.ts";
 
 export interface Settings {
   issuer: string;
   timings: Timings;
   /** Where admitted requests go; null: the built-in demo origin. */
   origin: URL | null;
+  /** What a new arrival gets when its shard cannot be reached (docs/failure-policy.md). */
+  failurePolicy: FailurePolicy;
 }
 
 const parsed = new WeakMap<object, Settings>();
@@ -24,7 +27,8 @@ export function settingsOf(env: Env): Settings {
         throw new Error(`ORIGIN_URL must be http(s): ${originVar}`);
       }
     }
-    s = { issuer: env.TOKEN_ISSUER || "spillway", timings: timingsFromVars(env), origin };
+    const failurePolicy = parseFailurePolicy(env.FAILURE_POLICY);
+    s = { issuer: env.TOKEN_ISSUER || "spillway", timings: timingsFromVars(env), origin, failurePolicy };
     parsed.set(env, s);
   }
   return s;

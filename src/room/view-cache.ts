@@ -2,62 +2,116 @@
  * Per-isolate cache of each room's view (cursor, capacity, mode), so waiting
  * polls are answered from the signed ticket and a view at most 1 s old
  * instead of a Durable Object call each. Concurrent misses share one fetch.
+ *
+ * When a fetch fails, the failure is remembered for 1–2 s (jittered per
+ * isolate), and every request in that time gets the same failure without a
+ * call of its own: an object that cannot answer is not asked by every
+ * request of every isolate. The last view fetched stays available as the
+ * "last known" view for up to STALE_VIEW_MAX_MS, so that the failure policy
+ * can still place waiting listeners and check revocations from it.
  */
 import type { GlobalView as RoomView } from "../admission/coordinator.ts";
 import { EDGE_VIEW_TTL_MS } from "../admission/ledger.ts";
+import { clock } from "../clock.ts";
 
 export const VIEW_TTL_MS = EDGE_VIEW_TTL_MS;
+/** How old a view may be and still serve the failure policy (never a normal answer). */
+export const STALE_VIEW_MAX_MS = 5 * 60_000;
 const MAX_ROOMS = 1_000;
 
 interface Entry {
   view: RoomView | null;
   fetchedAt: number;
   pending: Promise<RoomView> | null;
+  /** After a failed fetch: no new fetch before this time; the failure is answered instead. */
+  retryAt: number;
+  failure: unknown;
+  /** False once the view is known to be out of date (a leave in this isolate): refetch even within the TTL. */
+  fresh: boolean;
 }
 
 const entries = new Map<string, Entry>();
 
-/** The room's view, fetched with `load` when the cached one is older than the TTL. */
-export async function cachedView(
-  room: string,
-  now: number,
-  load: (previous: RoomView | null) => Promise<RoomView>,
-): Promise<RoomView> {
+function entryOf(room: string): Entry {
   let entry = entries.get(room);
-  if (entry?.view && now - entry.fetchedAt < VIEW_TTL_MS) return entry.view;
-  if (entry?.pending) return entry.pending;
   if (entry === undefined) {
     if (entries.size >= MAX_ROOMS) {
       const oldest = entries.keys().next().value;
       if (oldest !== undefined) entries.delete(oldest);
     }
-    entry = { view: null, fetchedAt: 0, pending: null };
+    entry = { view: null, fetchedAt: 0, pending: null, retryAt: 0, failure: null, fresh: false };
     entries.set(room, entry);
   }
-  const e = entry;
+  return entry;
+}
+
+/**
+ * The room's view, fetched with `load` when the cached one is older than the
+ * TTL. Throws what `load` threw, and throws it again without a new fetch
+ * until the failure's hold has passed.
+ */
+export async function cachedView(
+  room: string,
+  now: number,
+  load: (previous: RoomView | null) => Promise<RoomView>,
+): Promise<RoomView> {
+  const existing = entries.get(room);
+  if (existing?.view && existing.fresh && now - existing.fetchedAt < VIEW_TTL_MS) return existing.view;
+  if (existing?.pending) return existing.pending;
+  if (existing !== undefined && now < existing.retryAt) throw existing.failure;
+  const e = existing ?? entryOf(room);
   e.pending = load(e.view).then(
     (view) => {
       e.view = view;
       e.fetchedAt = now;
+      e.fresh = true;
       e.pending = null;
+      e.retryAt = 0;
+      e.failure = null;
       return view;
     },
     (err: unknown) => {
       e.pending = null;
+      e.retryAt = now + VIEW_TTL_MS * (1 + clock.random());
+      e.failure = err;
       throw err;
     },
   );
   return e.pending;
 }
 
+/** The last view fetched for the room if it is at most STALE_VIEW_MAX_MS old, else null (for the failure policy). */
+export function lastKnownView(room: string, now: number): RoomView | null {
+  const entry = entries.get(room);
+  if (entry?.view == null || now - entry.fetchedAt > STALE_VIEW_MAX_MS) return null;
+  return entry.view;
+}
+
 /** Replace the cached view with a fresher one learnt from a Durable Object answer. */
 export function rememberView(room: string, view: RoomView, now: number): void {
   const entry = entries.get(room);
-  if (entry === undefined) entries.set(room, { view, fetchedAt: now, pending: null });
+  if (entry === undefined)
+    entries.set(room, { view, fetchedAt: now, pending: null, retryAt: 0, failure: null, fresh: true });
   else if (entry.pending === null && (entry.view === null || view.at >= entry.view.at)) {
     entry.view = view;
     entry.fetchedAt = now;
+    entry.fresh = true;
+    entry.retryAt = 0;
+    entry.failure = null;
   }
+}
+
+/**
+ * A listener left: the next request refetches the view, and until one
+ * arrives the last known view already refuses the left pass (so a failed
+ * refetch cannot let it back in).
+ */
+export function expireView(room: string, revokedSid: string): void {
+  const entry = entries.get(room);
+  if (entry?.view == null) return;
+  const view = entry.view;
+  if (!view.revoked.includes(revokedSid)) entry.view = { ...view, revoked: [...view.revoked, revokedSid] };
+  entry.fresh = false;
 }
 
 /** Forget every cached view (tests; after an admin change in this isolate). */

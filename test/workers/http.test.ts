@@ -193,6 +193,7 @@ describe("admin PATCH validation", () => {
       logoUrl: null,
       accentColor: null,
       message: null,
+      challengeBits: 0,
     });
     expect((await getConfig(room)).overrides).toEqual({ capacity: 4, admitPerMinute: 30, mode: "hold" });
     expect((await stats(room)).capacity).toBe(4);
