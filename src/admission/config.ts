@@ -123,10 +123,25 @@ const maxQueue = v.nullable(
     v.maxValue(MAX_SEATS, `must be at most ${MAX_SEATS}`),
   ),
 );
+/**
+ * A start time everything downstream can read: `Date.parse` takes it (ISO
+ * 8601 also allows offsets like `+05` or ` -0800` that it does not), and its
+ * calendar date exists (no 31 February).
+ */
+function readableTime(text: string): boolean {
+  if (!Number.isFinite(Date.parse(text))) return false;
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (m === null) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
 const startsAt = v.nullable(
   v.pipe(
     v.string("must be an ISO 8601 date-time or null"),
     v.isoTimestamp("must be an ISO 8601 date-time such as 2026-11-22T19:00:00Z"),
+    v.check(readableTime, "must be a real date and time, in UTC (Z) or with an offset like +05:30"),
   ),
 );
 const shuffleAtStart = v.boolean("must be true or false");

@@ -60,6 +60,8 @@ export { SYNC_INTERVAL_MS };
 export const LOST_AFTER_MS = 5 * SYNC_INTERVAL_MS;
 /** Fewest seats a shard may admit at once on its own while nobody waits anywhere. */
 export const SPARE_FLOOR = 4;
+/** Most seconds of arrivals the view carries one by one. */
+export const MAX_VIEW_SECONDS = 3_600;
 /** Most revoked passes the view carries. */
 export const MAX_VIEW_REVOKED = 2_000;
 
@@ -488,9 +490,13 @@ export class Coordinator {
       const limits = this.limits(now);
       const seconds = this.#liveSeconds();
       const binStart = seconds.length > 0 ? seconds[0]! : Math.floor(now / 1000);
-      const remaining: number[] = [];
-      for (const second of seconds) remaining[second - binStart] = this.#uncalled.get(second) ?? 0;
-      for (let i = 0; i < remaining.length; i++) remaining[i] ??= 0;
+      // Dense from the oldest second waiting, at most MAX_VIEW_SECONDS long: later
+      // seconds (a prequeue filed under a start that was since moved or cleared)
+      // count in the last one, so the view stays small whatever the spread.
+      const span = seconds.length > 0 ? Math.min(MAX_VIEW_SECONDS, seconds[seconds.length - 1]! - binStart + 1) : 0;
+      const remaining: number[] = new Array<number>(span).fill(0);
+      for (const second of seconds)
+        remaining[Math.min(second - binStart, span - 1)]! += this.#uncalled.get(second) ?? 0;
       this.#view = {
         mode: this.#modeAt(now),
         capacity: limits.capacity,

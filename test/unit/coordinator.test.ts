@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { AdmissionLimits, Timings } from "../../src/admission/config.ts";
-import { Coordinator, LOST_AFTER_MS, type ShardOrder, SPARE_FLOOR } from "../../src/admission/coordinator.ts";
+import {
+  Coordinator,
+  LOST_AFTER_MS,
+  MAX_VIEW_SECONDS,
+  type ShardOrder,
+  SPARE_FLOOR,
+} from "../../src/admission/coordinator.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/admission/memory-store.ts";
 import { Shard } from "../../src/admission/shard.ts";
 
@@ -279,5 +285,21 @@ describe("Coordinator", () => {
     r.sync(1, 2_000);
     // Either the newcomer waited, or b0 has been called by its shard's next sync.
     expect(!late.admitted || r.cursor(1) >= b0.seq).toBe(true);
+  });
+});
+
+describe("the view's arrival seconds", () => {
+  it("stay at most MAX_VIEW_SECONDS long however far apart the waiting seconds are, and count everyone", () => {
+    const r = room(1, { capacity: 0, admitPerMinute: 600, mode: "open" });
+    r.join(0, 0);
+    r.join(0, 0);
+    const report = r.shards[0]!.report(T0 + 1_000);
+    // A third listener filed ten million seconds on (a prequeue under a far start since cleared).
+    const far = { bin: SECOND + 10_000_000, firstSeq: report.tail + 1, count: 1 };
+    r.coordinator.sync({ ...report, tail: report.tail + 1, bins: [...report.bins, far] }, T0 + 1_000);
+    const view = r.coordinator.view(T0 + 2_000);
+    expect(view.remaining.length).toBeLessThanOrEqual(MAX_VIEW_SECONDS);
+    expect(view.remaining.reduce((a, b) => a + b, 0)).toBe(3);
+    expect(view.remaining[0]).toBe(2);
   });
 });

@@ -161,3 +161,23 @@ describe("queue order and places", () => {
     expect(a.passExpiresAt).toBe(new Date(exp * 1000).toISOString());
   });
 });
+
+describe("a shuffled prequeue whose far start is cleared", () => {
+  it("keeps the room syncing and admitting everyone in line", async () => {
+    const room = roomName("q-far-start");
+    await patchRoom(room, { mode: "hold" });
+    const first = [(await join(room)).body, (await join(room)).body];
+    await patchRoom(room, { startsAt: "2096-01-01T00:00:00Z", shuffleAtStart: true });
+    t.clock.advance(2_000);
+    const prequeued = [(await join(room)).body, (await join(room)).body];
+    expect(prequeued.map((b) => b.state)).toEqual(["prequeue", "prequeue"]);
+    // Seconds from now to the start's: the view must not span them one by one.
+    await patchRoom(room, { startsAt: null, shuffleAtStart: false, mode: "open", capacity: 5 });
+    t.clock.advance(2_000);
+    expect((await join(room)).body.state).not.toBe("prequeue");
+    t.clock.advance(2_000);
+    const polled = await Promise.all([...first, ...prequeued].map((b) => status(room, b.ticket!)));
+    expect(polled.map((p) => p.body.state)).toEqual(["admitted", "admitted", "admitted", "admitted"]);
+    expect((await stats(room)).active).toBe(5);
+  }, 20_000);
+});
