@@ -138,10 +138,14 @@ function readableTime(text: string): boolean {
 }
 
 const startsAt = v.nullable(
-  v.pipe(
-    v.string("must be an ISO 8601 date-time or null"),
-    v.isoTimestamp("must be an ISO 8601 date-time such as 2026-11-22T19:00:00Z"),
-    v.check(readableTime, "must be a real date and time, in UTC (Z) or with an offset like +05:30"),
+  // One message per bad value: the readability check only runs on an ISO 8601 timestamp.
+  v.config(
+    v.pipe(
+      v.string("must be an ISO 8601 date-time or null"),
+      v.isoTimestamp("must be an ISO 8601 date-time such as 2026-11-22T19:00:00Z"),
+      v.check(readableTime, "must be a real date and time, in UTC (Z) or with an offset like +05:30"),
+    ),
+    { abortPipeEarly: true },
   ),
 );
 const shuffleAtStart = v.boolean("must be true or false");

@@ -26,9 +26,19 @@ import { expireView, isRevoked } from "../room/view-cache.ts";
 import { OPENAPI_PATH, openApiJson } from "./openapi.ts";
 import { chooseLanguage } from "./waiting/language.ts";
 import { waitingPage } from "./waiting/page.tsx";
+import { challengePage } from "./waiting/challenge-page.tsx";
+import { CHALLENGE_WORKER_PATH, challengeWorkerResponse } from "./waiting/challenge-worker.ts";
 
 /** The room's desk is read with `c.get("desk")`: `c.var` copies every variable into a new object per read. */
-type AppEnv = { Bindings: Env; Variables: { desk: RoomDesk } };
+type AppEnv = { Bindings: Env; Variables: { desk: RoomDesk; fromOrigin: boolean } };
+
+/**
+ * Headers every answer of Spillway's own carries (not the origin's answers it
+ * forwards): nothing in it may run or be framed unless the answer says
+ * otherwise (pages set a CSP with their script nonce), no type sniffing, and
+ * no caching unless the answer says it may be.
+ */
+const OWN_ANSWER_CSP = "default-src 'none'; frame-ancestors 'none'";
 
 /** Largest Cookie or Authorization header accepted. */
 const MAX_CREDENTIAL_HEADER = 8 * 1024;
@@ -42,6 +52,12 @@ app.use("*", async (c, next) => {
     return fail(c, "headers_too_large");
   }
   await next();
+  if (c.get("fromOrigin") === true) return;
+  const headers = c.res.headers;
+  if (!headers.has("content-security-policy")) headers.set("content-security-policy", OWN_ANSWER_CSP);
+  headers.set("x-content-type-options", "nosniff");
+  // Only what says it may be cached (the JWKS, the OpenAPI document, the solver script) is.
+  if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
 });
 
 const withRoom = async (c: Context<AppEnv>, next: () => Promise<void>) => {
@@ -63,6 +79,9 @@ app.get(OPENAPI_PATH, (c) =>
 );
 
 app.route("/_spillway/admin", admin);
+
+/** The waiting page's proof-of-work solver (under-attack mode), a Web Worker script. */
+app.get(CHALLENGE_WORKER_PATH, () => challengeWorkerResponse());
 
 /** Cookies for what the flow handed out, then the answer as JSON. */
 function applyTokens(c: Context<AppEnv>, answer: FlowAnswer & { kind: "status" }): void {
@@ -156,6 +175,10 @@ function answerJson(c: Context<AppEnv>, answer: FlowAnswer): Response {
       return fail(c, "seat_ended");
     case "unavailable":
       return fail(c, "unavailable");
+    case "challenge":
+      return fail(c, answer.code, { challenge: answer.challenge });
+    case "limited":
+      return fail(c, "too_many_joins", undefined, { "retry-after": String(answer.retryAfterSeconds) });
   }
 }
 
@@ -210,7 +233,7 @@ app.post("/_spillway/rooms/:room/join", withRoom, async (c) => {
     }
     return answerJson(c, answer);
   }
-  return answerJson(c, await desk.join(keepsPlace(c)));
+  return answerJson(c, await desk.join(keepsPlace(c), c.req.raw.headers));
 });
 
 app.get("/_spillway/rooms/:room/status", withRoom, async (c) => {
@@ -383,6 +406,7 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
         out.headers.set(POLICY_HEADER, POLICY.pass);
         out.headers.set("cache-control", "no-store");
       }
+      c.set("fromOrigin", true);
       return out;
     }
     if (pass.from === "bearer") return fail(c, "seat_ended");
@@ -400,10 +424,22 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
       ? await desk.status(ticket.ticket, keep)
       : overflow !== null
         ? await desk.overflow(overflow)
-        : await desk.join(keep);
+        : await desk.join(keep, c.req.raw.headers);
   if (answer.kind === "spent" && ticket.from !== "bearer") {
     clearTokenCookie(c, "ticket", desk.room);
-    answer = await desk.join(keep);
+    answer = await desk.join(keep, c.req.raw.headers);
+  }
+  if (answer.kind === "challenge" && !wantsJson(c)) {
+    // A browser solves the challenge on the page, in a Web Worker, and joins by itself.
+    const target = new URL(c.req.url);
+    const { view } = await desk.viewOrLast();
+    return challengePage(c, {
+      room: desk.room,
+      challenge: answer.challenge,
+      target: target.pathname + target.search,
+      branding: view?.branding,
+      language: chooseLanguage(c.req.query("lang"), c.req.header("accept-language")),
+    });
   }
   if (answer.kind === "unavailable" && !wantsJson(c)) return reconnectingPage(c, answer.degraded, false);
   if (wantsJson(c) || answer.kind !== "status") return answerJson(c, answer);

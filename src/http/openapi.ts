@@ -58,7 +58,7 @@ interface Response {
 
 interface Parameter {
   name: string;
-  in: "path" | "query";
+  in: "path" | "query" | "header";
   required: boolean;
   description: string;
   schema: JsonSchema;
@@ -203,6 +203,13 @@ const HEADERS = {
     schema: { type: "integer", minimum: 1 },
   },
   NoStore: { description: "Answers about one listener or one room are never cached.", schema: { const: "no-store" } },
+  SpillwayPolicy: {
+    description:
+      "Present when the failure policy shaped the answer (a Durable Object could not be reached): `wait` (still " +
+      "in line, placed from the last known view), `pass` (served on the current pass), `closed` (no new place " +
+      "now) or `recording` (offered the recording instead). See docs/failure-policy.md.",
+    schema: { enum: ["wait", "pass", "closed", "recording"] },
+  },
   PublicCache: { description: "Public, the same for everyone.", schema: { const: "public, max-age=300" } },
   SetCookie: {
     description:
@@ -237,6 +244,24 @@ const PARAMETERS = {
     required: true,
     description: "Anything below the room, passed on to the origin; `/rooms/{room}` itself behaves the same.",
     schema: { type: "string" },
+  },
+  Challenge: {
+    name: "Spillway-Challenge",
+    in: "header",
+    required: false,
+    description:
+      "Under-attack mode: the `token` of the challenge a `challenge_required` error handed out, sent back with " +
+      "its solution.",
+    schema: { type: "string" },
+  },
+  Solution: {
+    name: "Spillway-Solution",
+    in: "header",
+    required: false,
+    description:
+      "Under-attack mode: a decimal nonce such that SHA-256 of `<challenge id>:<nonce>` starts with the " +
+      "challenge's `bits` zero bits.",
+    schema: { type: "string", pattern: "^[0-9]{1,32}$" },
   },
   AuditLimit: {
     name: "limit",
@@ -307,6 +332,8 @@ const json = (schema: JsonSchema, examples?: Record<string, Ref>): Record<string
 /** Headers that go with an error code. */
 const ERROR_HEADERS: Partial<Record<ErrorCode, Record<string, Ref>>> = {
   origin_unreachable: { "Retry-After": headerRef("RetryAfter") },
+  unavailable: { "Retry-After": headerRef("RetryAfter"), "Spillway-Policy": headerRef("SpillwayPolicy") },
+  too_many_joins: { "Retry-After": headerRef("RetryAfter") },
   unauthorized: { "WWW-Authenticate": headerRef("WwwAuthenticate") },
 };
 
@@ -334,8 +361,10 @@ function errorResponses(codes: ErrorCode[]): Record<string, Response> {
 /** Codes any listener request may meet. */
 const LISTENER_ERRORS: ErrorCode[] = ["bad_room", "headers_too_large", "internal"];
 /** Codes any admin request may meet. */
-const ADMIN_ERRORS: ErrorCode[] = ["unauthorized", "headers_too_large", "internal"];
+const ADMIN_ERRORS: ErrorCode[] = ["unauthorized", "headers_too_large", "internal", "unavailable"];
 const TOKEN_ERRORS: ErrorCode[] = ["invalid_token", "token_expired"];
+/** Codes a new arrival may meet in under-attack mode. */
+const ARRIVAL_ERRORS: ErrorCode[] = ["challenge_required", "challenge_failed", "challenge_used", "too_many_joins"];
 
 const EXAMPLE_START = Date.UTC(2026, 10, 22, 19, 0, 0);
 const EXAMPLE_ROOM = "demo";
@@ -391,6 +420,7 @@ function statusResponse(description: string, otherContent: Record<string, MediaT
       "Retry-After": headerRef("RetryAfter"),
       "Cache-Control": headerRef("NoStore"),
       "Set-Cookie": headerRef("SetCookie"),
+      "Spillway-Policy": headerRef("SpillwayPolicy"),
     },
     content: { ...json(schemaRef("Status"), examples), ...otherContent },
   };
@@ -420,12 +450,14 @@ function listenerPaths(): Record<string, PathItem> {
         description:
           "Answers the status JSON with a `ticket` (and a `pass` when a seat is free at once). Sent with a valid " +
           "ticket, it never takes a second place: it answers that ticket's status. Keep the ticket and retry with " +
-          "it: a join without one takes a new place.",
-        parameters: [parameterRef("Keep")],
+          "it: a join without one takes a new place. In under-attack mode a new arrival first gets 401 " +
+          "`challenge_required` with `error.challenge`; it joins again with the solution in `Spillway-Challenge` " +
+          "and `Spillway-Solution` (a solution works once).",
+        parameters: [parameterRef("Keep"), parameterRef("Challenge"), parameterRef("Solution")],
         security: anyOf(["ticket"], true),
         responses: {
           "200": statusResponse("Where the listener stands now."),
-          ...errorResponses([...LISTENER_ERRORS, ...TOKEN_ERRORS, "seat_ended"]),
+          ...errorResponses([...LISTENER_ERRORS, ...TOKEN_ERRORS, "seat_ended", ...ARRIVAL_ERRORS, "unavailable"]),
         },
       },
     },
@@ -443,7 +475,7 @@ function listenerPaths(): Record<string, PathItem> {
         security: anyOf(["ticket", "overflowToken"]),
         responses: {
           "200": statusResponse("Where the listener stands now."),
-          ...errorResponses([...LISTENER_ERRORS, "ticket_required", ...TOKEN_ERRORS, "seat_ended"]),
+          ...errorResponses([...LISTENER_ERRORS, "ticket_required", ...TOKEN_ERRORS, "seat_ended", "unavailable"]),
         },
       },
     },
@@ -459,7 +491,7 @@ function listenerPaths(): Record<string, PathItem> {
         security: anyOf(["pass"]),
         responses: {
           "200": statusResponse("The seat is kept: a renewed pass."),
-          ...errorResponses([...LISTENER_ERRORS, "pass_required", ...TOKEN_ERRORS, "seat_ended"]),
+          ...errorResponses([...LISTENER_ERRORS, "pass_required", ...TOKEN_ERRORS, "seat_ended", "unavailable"]),
         },
       },
     },
@@ -476,7 +508,7 @@ function listenerPaths(): Record<string, PathItem> {
             headers: { "Cache-Control": headerRef("NoStore"), "Set-Cookie": headerRef("SetCookie") },
             content: json(schemaRef("LeaveAnswer")),
           },
-          ...errorResponses([...LISTENER_ERRORS, "pass_required", ...TOKEN_ERRORS]),
+          ...errorResponses([...LISTENER_ERRORS, "pass_required", ...TOKEN_ERRORS, "unavailable"]),
         },
       },
     },
@@ -491,7 +523,7 @@ function listenerPaths(): Record<string, PathItem> {
           "the way past half its lifetime. Without one: joins (or keeps waiting) and answers the status JSON with " +
           "`Accept: application/json`, or the waiting page otherwise; a browser whose turn has come is redirected " +
           "(303) to the same URL with its pass cookie.",
-        parameters: [parameterRef("Keep")],
+        parameters: [parameterRef("Keep"), parameterRef("Challenge"), parameterRef("Solution")],
         security: anyOf(["pass", "ticket", "overflowToken"], true),
         responses: {
           "200": statusResponse(
@@ -503,7 +535,14 @@ function listenerPaths(): Record<string, PathItem> {
             description: "A browser whose turn has come: the same URL again, now with its pass cookie.",
             headers: { "Set-Cookie": headerRef("SetCookie") },
           },
-          ...errorResponses([...LISTENER_ERRORS, ...TOKEN_ERRORS, "seat_ended", "origin_unreachable"]),
+          ...errorResponses([
+            ...LISTENER_ERRORS,
+            ...TOKEN_ERRORS,
+            "seat_ended",
+            "origin_unreachable",
+            ...ARRIVAL_ERRORS,
+            "unavailable",
+          ]),
         },
       },
     },

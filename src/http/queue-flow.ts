@@ -13,7 +13,8 @@
  * renewal is refused while the current pass goes on working; never is a
  * pass signed without the shard's seat.
  */
-import type { GlobalView } from "../admission/coordinator.ts";
+import type { EdgeArrivals, GlobalView } from "../admission/coordinator.ts";
+import type { ChallengeOffer } from "../admission/pow.ts";
 import { estimatePlace } from "../admission/estimate.ts";
 import { offerAtArrival, offerInLine, type OverflowOffer } from "../admission/overflow.ts";
 import type { ClaimOutcome, Lease, RenewOutcome } from "../admission/ledger.ts";
@@ -28,7 +29,9 @@ import { issueOverflow, type OverflowClaims, verifyOverflow } from "../tokens/ov
 import { issuePass, type PassClaims, verifyPass } from "../tokens/pass.ts";
 import { issueTicket, type TicketClaims, verifyTicket } from "../tokens/ticket.ts";
 import { failureRetryAfter, POLICY, type PolicyApplied } from "./failure-policy.ts";
+import { joinLimiter } from "./join-limit.ts";
 import { type Settings, settingsOf } from "./settings.ts";
+import { gateArrival, newChallenge, tally } from "./under-attack.ts";
 import {
   admittedStatus,
   closedStatus,
@@ -59,7 +62,11 @@ export type FlowAnswer =
   | { kind: "spent" }
   | { kind: "seat_ended" }
   /** A Durable Object call failed and nothing can be answered but "try again later" (503). */
-  | { kind: "unavailable"; degraded: Degraded };
+  | { kind: "unavailable"; degraded: Degraded }
+  /** Under-attack mode: no place without a solved challenge; here is one to solve. */
+  | { kind: "challenge"; code: "challenge_required" | "challenge_failed" | "challenge_used"; challenge: ChallengeOffer }
+  /** Under-attack mode: this client has taken too many places lately. */
+  | { kind: "limited"; retryAfterSeconds: number };
 
 /** This isolate's pick among a room's shards for view reads, so reads spread over shards. */
 const isolateSeed = Math.floor(Math.random() * 0x7fffffff);
@@ -197,11 +204,14 @@ export class RoomDesk {
    * the room's rules send to the recording gets the offer instead, and no
    * place, unless it asks to `keep` one and the queue allows it.
    */
-  async join(keep = false): Promise<FlowAnswer> {
+  async join(keep = false, headers: Headers = new Headers()): Promise<FlowAnswer> {
     const view = await this.#tryView();
     if (view instanceof DurableFailure) return this.#refuseArrival();
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
-    const sub = crypto.randomUUID();
+    const gate = await gateArrival({ ...this.#gateBase(view), headers, limiter: joinLimiter(this.#env) });
+    if (gate.kind === "challenge" || gate.kind === "limited") return gate;
+    const solved = gate.kind === "solved" ? gate : null;
+    const sub = solved?.sub ?? crypto.randomUUID();
     if (!this.#beforeStart(view)) {
       const offer = offerAtArrival(view, this.now);
       if (offer !== null && !(keep && offer.canKeepPlace)) {
@@ -214,8 +224,14 @@ export class RoomDesk {
       }
     }
     const shard = shardOf(sub, view.shards);
-    const joined = await this.#takePlace(shard, sub);
+    const joined = await this.#takePlace(shard, sub, solved?.until ?? null);
     if (joined instanceof DurableFailure) return this.#refuseArrival();
+    if (joined === null) {
+      // The solution was spent before: refused, with a new challenge.
+      const base = this.#gateBase(view);
+      tally(base, "failed");
+      return { kind: "challenge", code: "challenge_used", challenge: await newChallenge(base) };
+    }
     if (joined.view !== null) rememberView(this.room, joined.view, this.now);
     const ticket = await issueTicket(this.#keys, {
       issuer: this.settings.issuer,
@@ -236,13 +252,39 @@ export class RoomDesk {
     return answer;
   }
 
-  /** The shard's join: a place in line; never retried (a repeated join would take a second place). */
-  async #takePlace(shard: number, sub: string): Promise<ShardJoin | DurableFailure> {
+  /**
+   * The shard's join: a place in line; never retried (a repeated join would
+   * take a second place, and a solved challenge is spent by the first). With
+   * a solved challenge (`until`: when it expires) null when it was spent before.
+   */
+  async #takePlace(shard: number, sub: string, until: number | null): Promise<ShardJoin | null | DurableFailure> {
+    const stub = this.#shard(shard);
     try {
-      return await durableCall("join", () => this.#shard(shard).join(this.room, shard, sub), { retry: false });
+      return until === null
+        ? await durableCall("join", () => stub.join(this.room, shard, sub), { retry: false })
+        : await durableCall("join", () => stub.joinSolved(this.room, shard, sub, until), { retry: false });
     } catch (err) {
       return failureOf(err);
     }
+  }
+
+  /** What the arrival gate needs of this desk: the room, its keys, now, and where its counts go. */
+  #gateBase(view: GlobalView) {
+    return {
+      room: this.room,
+      issuer: this.settings.issuer,
+      keys: this.#keys,
+      now: this.now,
+      bits: view.challengeBits ?? 0,
+      report: (batch: EdgeArrivals) =>
+        this.#background(
+          durableCall(
+            "reportArrivals",
+            () => this.#env.ROOM_COORDINATOR.getByName(this.room).reportArrivals(this.room, batch),
+            { retry: false },
+          ),
+        ),
+    };
   }
 
   /**

@@ -12,18 +12,17 @@
  * again before they are used (./branding.ts).
  */
 import type { Context } from "hono";
-import { raw } from "hono/html";
 import type { Branding } from "../../admission/config.ts";
 import type { StatusBody } from "../status.ts";
 import { type PageBranding, pageBranding } from "./branding.ts";
-import { fill } from "./format.ts";
-import { type Catalog, catalog, CATALOGS, LANGS } from "./i18n/index.ts";
+import { type Catalog, catalog } from "./i18n/index.ts";
 import { clientText } from "./i18n/types.ts";
 import type { LanguageChoice } from "./language.ts";
-import { langUrl } from "./links.ts";
+import { Brand, HostMessage, Languages, newNonce, PageDocument, pageHeaders, pagePolicy } from "./layout.tsx";
 import { PAGE_SCRIPT } from "./script.ts";
 import { Admitted, Closed, Overflow, Prequeue, Queued, type StateProps } from "./states.tsx";
-import { pageStyle } from "./style.ts";
+
+export { newNonce };
 
 export interface WaitingPageProps {
   status: StatusBody;
@@ -38,38 +37,18 @@ export interface WaitingPageProps {
   nonce: string;
 }
 
-/** A fresh nonce for one response. */
-export function newNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(18));
-  return btoa(String.fromCharCode(...bytes));
-}
-
 /**
  * Only the page's own nonced script and style; images from https (the
  * room's logo) or inline; fetches to this origin (the status polls). A meta
  * refresh and the script's navigation are not governed by CSP, so both work.
  */
 export function waitingPagePolicy(nonce: string): string {
-  return [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src 'nonce-${nonce}'`,
-    "img-src https: data:",
-    "connect-src 'self'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; ");
+  return pagePolicy(nonce);
 }
 
 /** Headers of the page: personal, so never cached; no framing, no sniffing, no referrer to the logo's host. */
 export function waitingPageHeaders(nonce: string): Record<string, string> {
-  return {
-    "cache-control": "no-store",
-    "content-security-policy": waitingPagePolicy(nonce),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-  };
+  return pageHeaders(waitingPagePolicy(nonce));
 }
 
 /** The body of the current state (admitted has its own section). */
@@ -86,51 +65,6 @@ function StateBody(props: StateProps) {
     case "admitted":
       return null;
   }
-}
-
-function Brand({ brand, t }: { brand: PageBranding; t: Catalog }) {
-  return (
-    <header class="brand">
-      {brand.logoUrl === null ? null : (
-        <img src={brand.logoUrl} alt={fill(t.logoAlt, { title: brand.title })} width="48" height="48" />
-      )}
-      {/* Operator text may be in any script: its own direction, whatever the page's. */}
-      <h1 dir="auto">{brand.title}</h1>
-    </header>
-  );
-}
-
-function HostMessage({ message, t }: { message: string | null; t: Catalog }) {
-  if (message === null) return null;
-  return (
-    <section class="message" aria-labelledby="message-title">
-      <h2 id="message-title">{t.hostMessage}</h2>
-      <p dir="auto">{message}</p>
-    </section>
-  );
-}
-
-/** Links to the page in every other language; the current one is marked, not linked away. */
-function Languages({ language, target, t }: { language: LanguageChoice; target: string; t: Catalog }) {
-  return (
-    <nav class="langs" aria-label={t.languages}>
-      <ul>
-        {LANGS.map((code) => (
-          <li>
-            <a
-              href={langUrl(target, code)}
-              hreflang={code}
-              lang={code}
-              dir={CATALOGS[code].dir}
-              aria-current={code === language.lang ? "true" : undefined}
-            >
-              {CATALOGS[code].name}
-            </a>
-          </li>
-        ))}
-      </ul>
-    </nav>
-  );
 }
 
 /** What the script starts from: the state as rendered, and the messages it needs later. */
@@ -163,39 +97,34 @@ export function WaitingPage(props: WaitingPageProps) {
   const heading = t.heading[s.state];
   const stateProps: StateProps = { s, t, locale, target: props.target };
   return (
-    <>
-      {raw("<!doctype html>")}
-      <html lang={lang} dir={t.dir}>
-        <head>
-          <meta charset="utf-8" />
-          <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <meta name="referrer" content="no-referrer" />
-          {/* Without JavaScript the page reloads itself when the next poll is due. */}
-          <noscript>
-            <meta http-equiv="refresh" content={String(s.pollAfterSeconds)} />
-          </noscript>
-          <link rel="icon" href="data:," />
-          <title>{`${heading} · ${brand.title}`}</title>
-          <style nonce={props.nonce}>{raw(pageStyle(brand))}</style>
-        </head>
-        <body>
-          <main id="spillway" {...scriptData(props, brand, t)}>
-            <Brand brand={brand} t={t} />
-            <HostMessage message={brand.message} t={t} />
-            {s.state === "admitted" ? null : (
-              <section id="current" aria-labelledby="state-title">
-                <h2 id="state-title">{heading}</h2>
-                <StateBody {...stateProps} />
-              </section>
-            )}
-            <Admitted t={t} target={props.target} hidden={s.state !== "admitted"} />
-            <p id="announce" class="sr-only" aria-live="polite" aria-atomic="true"></p>
-            <Languages language={props.language} target={props.target} t={t} />
-          </main>
-          <script nonce={props.nonce}>{raw(PAGE_SCRIPT)}</script>
-        </body>
-      </html>
-    </>
+    <PageDocument
+      lang={lang}
+      t={t}
+      title={`${heading} · ${brand.title}`}
+      brand={brand}
+      nonce={props.nonce}
+      script={PAGE_SCRIPT}
+      head={
+        /* Without JavaScript the page reloads itself when the next poll is due. */
+        <noscript>
+          <meta http-equiv="refresh" content={String(s.pollAfterSeconds)} />
+        </noscript>
+      }
+    >
+      <main id="spillway" {...scriptData(props, brand, t)}>
+        <Brand brand={brand} t={t} />
+        <HostMessage message={brand.message} t={t} />
+        {s.state === "admitted" ? null : (
+          <section id="current" aria-labelledby="state-title">
+            <h2 id="state-title">{heading}</h2>
+            <StateBody {...stateProps} />
+          </section>
+        )}
+        <Admitted t={t} target={props.target} hidden={s.state !== "admitted"} />
+        <p id="announce" class="sr-only" aria-live="polite" aria-atomic="true"></p>
+        <Languages language={props.language} target={props.target} t={t} />
+      </main>
+    </PageDocument>
   );
 }
 

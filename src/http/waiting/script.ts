@@ -11,12 +11,18 @@
  *   only when `shouldAnnounce` says it is worth it;
  * - when the turn comes, shows and focuses a heading that says so, then walks
  *   into the room (`location.replace`, so Back does not return to the line);
- * - any other change of state reloads the page, which the server renders.
+ * - any other change of state reloads the page, which the server renders;
+ * - a poll that fails (a network error, a 5xx, a 429) is retried after an
+ *   exponential backoff with full jitter, capped at a minute and never sooner
+ *   than a Retry-After (`backoffSeconds` in ./backoff.ts); the first success
+ *   resets it.
  *
- * RULES_JS and FORMAT_JS are the JavaScript twins of ./rules.ts and
- * ./format.ts: test/unit/waiting-rules.test.ts runs both over the same inputs.
+ * RULES_JS, FORMAT_JS and BACKOFF_JS are the JavaScript twins of ./rules.ts,
+ * ./format.ts and ./backoff.ts: test/unit/waiting-rules.test.ts and
+ * test/unit/backoff.test.ts run both over the same inputs.
  */
 import { ANNOUNCE_INTERVAL_MS, ANNOUNCE_NEAR, RANGE_HIGH, RANGE_LOW } from "./rules.ts";
+import { BACKOFF_JS } from "./backoff.ts";
 import { START_TIME_OPTIONS } from "./format.ts";
 
 /** How long the "it's your turn" heading is shown (and read) before the page walks in. */
@@ -109,7 +115,7 @@ var locale = data.locale, room = data.room, target = data.target, state = data.s
 var keep = data.keep === "1";
 var delay = Number(data.poll) || 5;
 var FIRST_KEY = "spillway:first:" + room;
-var timer = 0, inflight = false, paused = false, failures = 0, ticking = 0, deadline = 0, announced = null;
+var timer = 0, inflight = false, paused = false, failures = 0, retryAfter = null, ticking = 0, deadline = 0, announced = null;
 
 function $(id) { return document.getElementById(id); }
 function setText(id, value) {
@@ -207,11 +213,11 @@ function show(st) {
   else if (st.state === "overflow") showOverflow(st);
   return true;
 }
-function schedule(seconds) {
+function schedule(seconds, jittered) {
   clearTimeout(timer);
   timer = 0;
   if (document.hidden) { paused = true; return; }
-  timer = setTimeout(poll, seconds * 1000 * (0.9 + Math.random() * 0.2));
+  timer = setTimeout(poll, seconds * 1000 * (jittered ? 1 : 0.9 + Math.random() * 0.2));
 }
 function poll() {
   timer = 0;
@@ -221,9 +227,13 @@ function poll() {
   var url = "/_spillway/rooms/" + encodeURIComponent(room) + "/status" + (keep ? "?keep=1" : "");
   fetch(url, { headers: { accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
     .then(function (res) {
+      // Busy or failing: back off (below), no sooner than its Retry-After.
+      if (res.status === 429 || res.status >= 500) {
+        retryAfter = retryAfterSeconds(res.headers.get("retry-after"), Date.now());
+        throw new Error("status " + res.status);
+      }
       // A refused ticket (lapsed, or its seat ended): the page itself knows what to do next.
-      if (res.status >= 400 && res.status < 500) { location.replace(target); return null; }
-      if (!res.ok) throw new Error("status " + res.status);
+      if (res.status >= 400) { location.replace(target); return null; }
       return res.json();
     })
     .then(function (st) {
@@ -235,9 +245,12 @@ function poll() {
       }
     })
     .catch(function () {
+      // A network error or a failing answer: exponential backoff with full jitter, reset by the next success.
       inflight = false;
       failures += 1;
-      schedule(Math.min(60, delay * Math.pow(2, failures)));
+      var wait = backoffSeconds(failures, delay, retryAfter);
+      retryAfter = null;
+      schedule(wait, true);
     });
 }
 document.addEventListener("visibilitychange", function () {
@@ -264,4 +277,4 @@ else { show(initial); schedule(delay); }
 `;
 
 /** The whole script, in its own scope. */
-export const PAGE_SCRIPT = `(function () {\n"use strict";\n${RULES_JS}${FORMAT_JS}${PAGE_JS}})();`;
+export const PAGE_SCRIPT = `(function () {\n"use strict";\n${RULES_JS}${FORMAT_JS}${BACKOFF_JS}${PAGE_JS}})();`;

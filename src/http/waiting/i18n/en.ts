@@ -52,4 +52,17 @@ export const en: Catalog = {
   logoAlt: "{title} logo",
   hostMessage: "From the hosts",
   languages: "Language",
+  challenge: {
+    heading: "Checking your browser",
+    intro: "Checking your browser before you join the line — this takes a few seconds.",
+    why: "This room is protected from automated traffic right now, so your browser solves a short puzzle first. The puzzle installs nothing and reads nothing about you or your device.",
+    progressLabel: "Progress of the check",
+    still: "Still checking. Keep this page open.",
+    done: "Done. Taking your place in line…",
+    retry: "The connection failed. Trying again shortly.",
+    busy: "Many people are joining right now. Trying again shortly.",
+    unsupported: "This browser can’t run the check. Please try an up-to-date browser.",
+    noscript: "JavaScript is needed to join the line while this room is protected. Turn it on, then reload this page.",
+    keepOpen: "Keep this page open. It takes you to the line by itself.",
+  },
 };

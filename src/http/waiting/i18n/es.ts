@@ -52,4 +52,18 @@ export const es: Catalog = {
   logoAlt: "Logotipo de {title}",
   hostMessage: "Mensaje de la organización",
   languages: "Idioma",
+  challenge: {
+    heading: "Comprobando tu navegador",
+    intro: "Estamos comprobando tu navegador antes de que entres en la fila; tarda unos segundos.",
+    why: "Esta sala está protegida contra el tráfico automatizado en este momento, así que tu navegador resuelve antes un pequeño reto. El reto no instala nada ni lee nada sobre ti o tu dispositivo.",
+    progressLabel: "Avance de la comprobación",
+    still: "Seguimos comprobando. Mantén esta página abierta.",
+    done: "Listo. Te estamos poniendo en la fila…",
+    retry: "Falló la conexión. Lo intentaremos de nuevo en breve.",
+    busy: "Mucha gente está entrando ahora mismo. Lo intentaremos de nuevo en breve.",
+    unsupported: "Este navegador no puede hacer la comprobación. Prueba con un navegador actualizado.",
+    noscript:
+      "Se necesita JavaScript para entrar en la fila mientras la sala está protegida. Actívalo y vuelve a cargar esta página.",
+    keepOpen: "Mantén esta página abierta: te llevará a la fila por sí sola.",
+  },
 };

@@ -53,4 +53,18 @@ export const fr: Catalog = {
   logoAlt: "Logo de {title}",
   hostMessage: "Le mot des organisateurs",
   languages: "Langue",
+  challenge: {
+    heading: "Vérification de votre navigateur",
+    intro: "Nous vérifions votre navigateur avant de vous placer dans la file — cela prend quelques secondes.",
+    why: "Ce salon est protégé contre le trafic automatisé en ce moment\u00a0: votre navigateur résout d’abord une courte énigme. Cette énigme n’installe rien et ne lit rien sur vous ni sur votre appareil.",
+    progressLabel: "Avancement de la vérification",
+    still: "Vérification en cours. Gardez cette page ouverte.",
+    done: "C’est fait. Nous vous plaçons dans la file…",
+    retry: "La connexion a échoué. Nouvel essai dans un instant.",
+    busy: "Beaucoup de personnes arrivent en même temps. Nouvel essai dans un instant.",
+    unsupported: "Ce navigateur ne peut pas effectuer la vérification. Essayez avec un navigateur à jour.",
+    noscript:
+      "JavaScript est nécessaire pour rejoindre la file tant que ce salon est protégé. Activez-le, puis rechargez cette page.",
+    keepOpen: "Gardez cette page ouverte\u00a0: elle vous mènera à la file toute seule.",
+  },
 };

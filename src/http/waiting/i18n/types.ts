@@ -92,6 +92,30 @@ export interface Catalog {
   hostMessage: string;
   /** Label of the language links. */
   languages: string;
+  /** Under-attack mode: the browser solves a short proof of work before it joins the line. */
+  challenge: {
+    /** The page's heading (and the tab's title). */
+    heading: string;
+    /** What is happening, and that it is short. */
+    intro: string;
+    /** Why, honestly: the room is protected; nothing is installed or collected by it. */
+    why: string;
+    /** Label of the progress bar. */
+    progressLabel: string;
+    /** Said once the check has run for a while. */
+    still: string;
+    /** The check passed: the page is taking a place in line. */
+    done: string;
+    /** A network error or a fault: the page tries again by itself. */
+    retry: string;
+    /** Many people are joining at once (429): the page tries again by itself. */
+    busy: string;
+    /** This browser cannot run the check (no Web Workers or no Web Crypto). */
+    unsupported: string;
+    /** Shown without JavaScript. */
+    noscript: string;
+    keepOpen: string;
+  };
 }
 
 /** The messages the page script needs after the page has loaded (sent to it as JSON). */
@@ -100,6 +124,15 @@ export type ClientText = Pick<Catalog, "eta" | "announce" | "next"> & {
   opensAt: Catalog["prequeue"]["opensAt"];
   canKeep: Catalog["overflow"]["canKeep"];
 };
+
+/** The messages the challenge page's script needs (sent to it as JSON). */
+export type ChallengeClientText = Pick<Catalog["challenge"], "still" | "done" | "retry" | "busy" | "unsupported">;
+
+/** The subset of a catalog the challenge page's script uses. */
+export function challengeClientText(t: Catalog): ChallengeClientText {
+  const { still, done, retry, busy, unsupported } = t.challenge;
+  return { still, done, retry, busy, unsupported };
+}
 
 /** The subset of a catalog the script uses. */
 export function clientText(t: Catalog): ClientText {
