@@ -332,3 +332,30 @@ describe("the guarded room path", () => {
     expect(s.joined).toBe(1);
   });
 });
+
+describe("headers on personal answers", () => {
+  it("puts a CSP, nosniff and no-store on Spillway's own answers, and leaves the origin's answers alone", async () => {
+    const room = roomName("csp");
+    await patchRoom(room, { capacity: 1 });
+    const joined = await call(`/_spillway/rooms/${room}/join`, { method: "POST" });
+    const { pass, ticket } = await joined.json<Status>();
+    const polled = await call(`/_spillway/rooms/${room}/status`, { headers: bearer(ticket!) });
+    const refused = await call(`/_spillway/rooms/${room}/status`);
+    const beat = await call(`/_spillway/rooms/${room}/heartbeat`, { method: "POST", headers: bearer(pass!) });
+    const adminRead = await call(`/_spillway/admin/rooms/${room}`, { headers: { authorization: ADMIN } });
+    for (const [name, res] of Object.entries({ joined, polled, refused, beat, adminRead })) {
+      expect(res.headers.get("content-security-policy"), name).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers.get("x-content-type-options"), name).toBe("nosniff");
+      expect(res.headers.get("cache-control"), name).toBe("no-store");
+    }
+    // The waiting page keeps its own policy (with its script nonce).
+    await patchRoom(room, { capacity: 0 });
+    const page = await call(`/rooms/${room}/`, { headers: { accept: "text/html" } });
+    expect(page.headers.get("content-security-policy")).toMatch(/script-src 'nonce-/);
+
+    // What the origin (here the demo room) answers is forwarded as it is.
+    const origin = await call(`/rooms/${room}/`, { headers: { accept: "text/html", ...bearer(pass!) } });
+    expect(origin.status).toBe(200);
+    expect(origin.headers.get("content-security-policy")).not.toBe("default-src 'none'; frame-ancestors 'none'");
+  });
+});
