@@ -27,6 +27,7 @@ import { OPENAPI_PATH, openApiJson } from "./openapi.ts";
 import { chooseLanguage } from "./waiting/language.ts";
 import { waitingPage } from "./waiting/page.tsx";
 import { challengePage } from "./waiting/challenge-page.tsx";
+import { reconnectingPage } from "./waiting/reconnecting.ts";
 import { CHALLENGE_WORKER_PATH, challengeWorkerResponse } from "./waiting/challenge-worker.ts";
 
 /** The room's desk is read with `c.get("desk")`: `c.var` copies every variable into a new object per read. */
@@ -137,26 +138,14 @@ function unavailable(c: Context, policy: PolicyApplied | null): Response {
   return fail(c, "unavailable", undefined, headers);
 }
 
-/**
- * A browser's page while the room's state cannot be reached and there is
- * nothing better to show: it reloads itself after `Retry-After`. A stand-in
- * for a "reconnecting" state of the waiting page (English only for now).
- */
-function reconnectingPage(c: Context<AppEnv>, degraded: Degraded, waiting: boolean): Response {
-  const seconds = degraded.retryAfterSeconds;
-  const what = waiting
-    ? "You are still in line. The room cannot be reached just now."
-    : "The room cannot take new listeners just now.";
-  const html =
-    `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
-    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
-    `<meta http-equiv="refresh" content="${seconds}"><title>Reconnecting</title></head>` +
-    `<body><main><h1>Reconnecting</h1><p>${what} This page tries again in ${seconds} seconds.</p></main></body></html>`;
-  return c.html(html, waiting ? 200 : 503, {
-    ...degradedHeaders(degraded),
-    "content-security-policy": "default-src 'none'",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+/** The page a browser gets while the room's state cannot be reached (waiting/reconnecting.ts). */
+function reconnecting(c: Context<AppEnv>, degraded: Degraded, waiting: boolean) {
+  const language = chooseLanguage(c.req.query("lang"), c.req.header("accept-language"));
+  return reconnectingPage(c, {
+    seconds: degraded.retryAfterSeconds,
+    waiting,
+    language,
+    headers: degradedHeaders(degraded),
   });
 }
 
@@ -441,12 +430,12 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
       language: chooseLanguage(c.req.query("lang"), c.req.header("accept-language")),
     });
   }
-  if (answer.kind === "unavailable" && !wantsJson(c)) return reconnectingPage(c, answer.degraded, false);
+  if (answer.kind === "unavailable" && !wantsJson(c)) return reconnecting(c, answer.degraded, false);
   if (wantsJson(c) || answer.kind !== "status") return answerJson(c, answer);
   if (answer.degraded !== undefined && answer.status.state === "queued" && answer.status.position === null) {
     // Still in line, but no view tells where: nothing honest to show but "reconnecting".
     applyTokens(c, answer);
-    return reconnectingPage(c, answer.degraded, true);
+    return reconnecting(c, answer.degraded, true);
   }
 
   applyTokens(c, answer);

@@ -264,7 +264,12 @@ describe("a waiting listener while its shard is down", () => {
     expect(page.headers.get(POLICY_HEADER)).toBe("wait");
     expect(page.headers.get("cache-control")).toBe("no-store");
     const seconds = expectJitteredRetryAfter(page);
-    expect(await page.text()).toContain(`<meta http-equiv="refresh" content="${seconds}">`);
+    expect(await page.text()).toContain(`<meta http-equiv="refresh" content="${seconds}" />`);
+    // In the listener's language, right to left where it is.
+    const he = await fetchApp(f.env, `/rooms/${room}/live?lang=he`, { headers: { accept: "text/html" } });
+    const heText = await he.text();
+    expect(heText).toContain('<html lang="he" dir="rtl">');
+    expect(heText).toContain("החדר לא יכול לקבל מאזינים חדשים כרגע.");
   });
 
   it("on the guarded path gets the waiting page with its place, marked wait", async () => {
@@ -309,7 +314,12 @@ describe("a new arrival while its shard is down", () => {
     expect(page.status).toBe(503);
     expect(page.headers.get(POLICY_HEADER)).toBe("closed");
     const seconds = expectJitteredRetryAfter(page);
-    expect(await page.text()).toContain(`<meta http-equiv="refresh" content="${seconds}">`);
+    expect(await page.text()).toContain(`<meta http-equiv="refresh" content="${seconds}" />`);
+    // In the listener's language, right to left where it is.
+    const he = await fetchApp(f.env, `/rooms/${room}/live?lang=he`, { headers: { accept: "text/html" } });
+    const heText = await he.text();
+    expect(heText).toContain('<html lang="he" dir="rtl">');
+    expect(heText).toContain("החדר לא יכול לקבל מאזינים חדשים כרגע.");
 
     const app = await fetchApp(f.env, `/rooms/${room}/live`, { headers: { accept: "application/json" } });
     expect(app.status).toBe(503);

@@ -52,6 +52,12 @@ export const en: Catalog = {
   logoAlt: "{title} logo",
   hostMessage: "From the hosts",
   languages: "Language",
+  reconnecting: {
+    heading: "Reconnecting",
+    waiting: "You are still in line: your place is kept. The room cannot be reached just now.",
+    arriving: "The room cannot take new listeners just now.",
+    retryIn: "This page tries again in {seconds}.",
+  },
   challenge: {
     heading: "Checking your browser",
     intro: "Checking your browser before you join the line — this takes a few seconds.",

@@ -52,6 +52,12 @@ export const es: Catalog = {
   logoAlt: "Logotipo de {title}",
   hostMessage: "Mensaje de la organización",
   languages: "Idioma",
+  reconnecting: {
+    heading: "Reconectando",
+    waiting: "Sigues en la fila: tu lugar se mantiene. Ahora mismo no se puede contactar con la sala.",
+    arriving: "La sala no puede recibir nuevos oyentes en este momento.",
+    retryIn: "Esta página lo intentará de nuevo en {seconds}.",
+  },
   challenge: {
     heading: "Comprobando tu navegador",
     intro: "Estamos comprobando tu navegador antes de que entres en la fila; tarda unos segundos.",

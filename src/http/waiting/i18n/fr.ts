@@ -53,6 +53,12 @@ export const fr: Catalog = {
   logoAlt: "Logo de {title}",
   hostMessage: "Le mot des organisateurs",
   languages: "Langue",
+  reconnecting: {
+    heading: "Reconnexion",
+    waiting: "Vous êtes toujours dans la file\u00a0: votre place est gardée. Le salon est injoignable pour le moment.",
+    arriving: "Le salon ne peut pas accueillir de nouveaux auditeurs pour le moment.",
+    retryIn: "Cette page réessaie dans {seconds}.",
+  },
   challenge: {
     heading: "Vérification de votre navigateur",
     intro: "Nous vérifions votre navigateur avant de vous placer dans la file — cela prend quelques secondes.",

@@ -52,6 +52,12 @@ export const he: Catalog = {
   logoAlt: "הלוגו של {title}",
   hostMessage: "הודעה מהמארגנים",
   languages: "שפה",
+  reconnecting: {
+    heading: "מתחברים מחדש",
+    waiting: "אתם עדיין בתור: המקום שלכם שמור. אי אפשר להגיע לחדר כרגע.",
+    arriving: "החדר לא יכול לקבל מאזינים חדשים כרגע.",
+    retryIn: "הדף ינסה שוב בעוד {seconds}.",
+  },
   challenge: {
     heading: "בודקים את הדפדפן",
     intro: "בודקים את הדפדפן לפני ההצטרפות לתור — זה לוקח כמה שניות.",

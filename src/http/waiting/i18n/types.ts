@@ -93,6 +93,16 @@ export interface Catalog {
   /** Label of the language links. */
   languages: string;
   /** Under-attack mode: the browser solves a short proof of work before it joins the line. */
+  /** While the room's state cannot be reached (the failure policy): the page reloads itself. */
+  reconnecting: {
+    heading: string;
+    /** To a listener in line: its place is kept. */
+    waiting: string;
+    /** To a new arrival: no place can be taken just now. */
+    arriving: string;
+    /** `{seconds}` is a formatted duration ("8 seconds"). */
+    retryIn: Template<"seconds">;
+  };
   challenge: {
     /** The page's heading (and the tab's title). */
     heading: string;
