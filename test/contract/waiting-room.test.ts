@@ -10,12 +10,13 @@
  */
 import { copyFile, mkdir, rm } from "node:fs/promises";
 import { join as joinPath } from "node:path";
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seriousViolations } from "./support/axe.ts";
-import { browserSkipReason, launchChromium } from "./support/browser.ts";
+import { browserSkipReason } from "./support/browser.ts";
 import { adminCall, join, type StatusJson } from "./support/http.ts";
-import { PROJECT_ROOT, type RunningWorker, startWorker } from "./support/worker.ts";
+import { listenerBrowser } from "./support/listener-browser.ts";
+import { PROJECT_ROOT } from "./support/worker.ts";
 
 /**
  * The browser globals the callbacks run inside the page use. This project's
@@ -52,53 +53,18 @@ const SCREENSHOT_DIR = joinPath(PROJECT_ROOT, "test/contract/screenshots/waiting
 const DOCS_SCREENSHOT_DIR = joinPath(PROJECT_ROOT, "docs/screenshots");
 /** Refresh the committed screenshots of the docs only when asked to (tests never change tracked files otherwise). */
 const UPDATE_DOCS = process.env["UPDATE_DOC_SCREENSHOTS"] === "1";
-const VIEWPORT = { width: 420, height: 800 };
 /** Set by an init script when the page moves focus to the "it's your turn" heading. */
 const FOCUS_KEY = "test:admitted-focus";
 
 const skipReason = browserSkipReason();
 if (skipReason !== null) console.warn(`waiting room browser test ${skipReason}`);
 
-let worker: RunningWorker | undefined;
-let browser: Browser | undefined;
-const contexts: BrowserContext[] = [];
-/** Script errors, CSP refusals and dialogs, from every page the tests open. */
-const pageErrors: string[] = [];
-const dialogs: string[] = [];
-
-function w(): RunningWorker {
-  if (worker === undefined) throw new Error("the Worker did not start");
-  return worker;
-}
-
-function uniqueRoom(prefix: string): string {
-  return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
-}
-
-async function patch(room: string, body: Record<string, unknown>): Promise<void> {
-  const reply = await adminCall(w().url, ADMIN_TOKEN, "PATCH", `/rooms/${room}`, body);
-  expect(reply.status, reply.text).toBe(200);
-}
-
-/** A listener's browser: its own context (cookies, session storage), a phone-sized window. */
-async function listener(options: BrowserContextOptions = {}): Promise<Page> {
-  if (browser === undefined) throw new Error("the browser did not start");
-  const context = await browser.newContext({ viewport: VIEWPORT, locale: "en-US", ...options });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  page.on("pageerror", (err) => pageErrors.push(`pageerror: ${err.message}`));
-  page.on("console", (msg) => {
-    // The demo room's page has no icon, so Chromium asks for /favicon.ico (a 404): not the waiting page's doing.
-    if (msg.type() !== "error" || msg.location().url.endsWith("/favicon.ico")) return;
-    pageErrors.push(`${msg.text()} (on ${page.url()}, from ${msg.location().url})`);
-  });
-  page.on("dialog", (dialog) => {
-    dialogs.push(dialog.message());
-    void dialog.dismiss();
-  });
-  return page;
-}
+const { pageErrors, dialogs, w, uniqueRoom, patch, listener, ...harness } = listenerBrowser({
+  adminToken: ADMIN_TOKEN,
+  pageTimeout: 10_000,
+  // Script errors and CSP refusals in one list, dialogs in another (a test checks that its page opened none).
+  dialogs: "apart",
+});
 
 /** `n` formatted as the page's script formats it for `locale`. */
 function localNumber(page: Page, locale: string, n: number): Promise<string> {
@@ -113,17 +79,13 @@ async function screenshot(page: Page, name: string): Promise<string> {
 
 describe.skipIf(skipReason !== null)("the waiting room in Chromium", () => {
   beforeAll(async () => {
-    [worker, browser] = await Promise.all([startWorker({ adminToken: ADMIN_TOKEN }), launchChromium()]);
+    await harness.start();
     await rm(SCREENSHOT_DIR, { recursive: true, force: true });
     await mkdir(SCREENSHOT_DIR, { recursive: true });
     if (UPDATE_DOCS) await mkdir(DOCS_SCREENSHOT_DIR, { recursive: true });
   });
 
-  afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
-    await worker?.stop();
-  });
+  afterAll(() => harness.stop());
 
   it("shows a queued listener its place, lets it fall, announces it, and walks into the room when seats free up", async () => {
     const room = uniqueRoom("wr-line");

@@ -10,6 +10,7 @@ import { pageBranding, textOn } from "../../src/http/waiting/branding.ts";
 import { CATALOGS, type Lang, LANGS } from "../../src/http/waiting/i18n/index.ts";
 import { acceptedLanguages, chooseLanguage } from "../../src/http/waiting/language.ts";
 import { call, join, patchRoom, roomName, type Status, useManualClock } from "./helpers.ts";
+import { escaped, expectNoncedCsp } from "./page-checks.ts";
 
 useManualClock();
 
@@ -19,16 +20,6 @@ const RTL: readonly Lang[] = ["ar", "he"];
 
 type PageState = "prequeue" | "queued" | "overflow" | "closed";
 const STATES: readonly PageState[] = ["prequeue", "queued", "overflow", "closed"];
-
-/** Text as the page's HTML carries it. */
-function escaped(text: string): string {
-  return text
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;")
-    .replaceAll("'", "&#39;");
-}
 
 async function page(path: string, headers: Record<string, string> = {}): Promise<{ res: Response; html: string }> {
   const res = await call(path, { headers: { accept: "text/html", ...headers } });
@@ -220,14 +211,7 @@ describe("headers", () => {
     const { res, html } = await page(`/rooms/${room}/`);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-    const csp = res.headers.get("content-security-policy") ?? "";
-    const nonce = /script-src 'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)?.[1];
-    expect(nonce).toBeDefined();
-    expect(csp).toContain(`style-src 'nonce-${nonce}'`);
-    expect(csp).toContain("default-src 'none'");
-    expect(csp).toContain("connect-src 'self'");
-    expect(html).toContain(`<script nonce="${nonce}">`);
-    expect(html).toContain(`<style nonce="${nonce}">`);
+    const { csp } = expectNoncedCsp(res, html);
     // A fresh nonce per response.
     const again = await page(`/rooms/${room}/`);
     expect(again.res.headers.get("content-security-policy")).not.toBe(csp);
