@@ -149,6 +149,14 @@ async function oneSeatTaken(e: Env, room: string) {
   return { pass: first.pass!, ticket: second.ticket! };
 }
 
+/** A room whose one seat was taken and given back: the listener waiting behind it (its ticket) is called next. */
+async function turnCome(e: Env, room: string): Promise<string> {
+  const { pass, ticket } = await oneSeatTaken(e, room);
+  await fetchApp(e, `/_spillway/rooms/${room}/leave`, { method: "POST", headers: bearer(pass) });
+  t.clock.advance(SEAT_REUSE_MS);
+  return ticket;
+}
+
 describe("a waiting listener while its shard is down", () => {
   it("is answered as still waiting from the last known view, and is admitted on the same ticket once the shard is back", async () => {
     const f = faultyEnv();
@@ -184,9 +192,7 @@ describe("a waiting listener while its shard is down", () => {
   it("whose turn has come is told it is at the front (eta unknown) when the claim fails, and claims the seat once the shard is back", async () => {
     const f = faultyEnv();
     const room = roomName("fp-front");
-    const { pass, ticket } = await oneSeatTaken(f.env, room);
-    await fetchApp(f.env, `/_spillway/rooms/${room}/leave`, { method: "POST", headers: bearer(pass) });
-    t.clock.advance(SEAT_REUSE_MS);
+    const ticket = await turnCome(f.env, room);
 
     f.fail("shard", { ...RETRYABLE, methods: ["claim"] });
     const res = await statusVia(f.env, room, ticket);
@@ -207,9 +213,7 @@ describe("a waiting listener while its shard is down", () => {
   it("is tried once per request on an overloaded shard, and not at all while the failure is held", async () => {
     const f = faultyEnv();
     const room = roomName("fp-overload");
-    const { pass, ticket } = await oneSeatTaken(f.env, room);
-    await fetchApp(f.env, `/_spillway/rooms/${room}/leave`, { method: "POST", headers: bearer(pass) });
-    t.clock.advance(SEAT_REUSE_MS);
+    const ticket = await turnCome(f.env, room);
 
     // The claim is overloaded: one attempt, no retry.
     f.fail("shard", { ...OVERLOADED, methods: ["claim"] });
@@ -470,9 +474,7 @@ describe("the strict cap while a shard is down", () => {
   it("issues no pass: arrivals, waiting listeners and those whose turn came all go without", async () => {
     const f = faultyEnv();
     const room = roomName("fp-cap");
-    const { pass, ticket } = await oneSeatTaken(f.env, room);
-    await fetchApp(f.env, `/_spillway/rooms/${room}/leave`, { method: "POST", headers: bearer(pass) });
-    t.clock.advance(SEAT_REUSE_MS);
+    const ticket = await turnCome(f.env, room);
 
     f.fail("shard", RETRYABLE);
     const answers: Response[] = [];
