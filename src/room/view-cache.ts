@@ -1,7 +1,10 @@
 /**
  * Per-isolate cache of each room's view (cursor, capacity, mode), so waiting
  * polls are answered from the signed ticket and a view at most 1 s old
- * instead of a Durable Object call each. Concurrent misses share one fetch.
+ * instead of a Durable Object call each. One request fetches at a time; while
+ * it does, other requests answer from the view in hand (never awaiting
+ * another request's I/O, which workerd refuses under load); only an isolate
+ * with no view at all fetches for each request that needs one.
  *
  * When a fetch fails, the failure is remembered for 1–2 s (jittered per
  * isolate), and every request in that time gets the same failure without a
@@ -57,7 +60,11 @@ export async function cachedView(
 ): Promise<RoomView> {
   const existing = entries.get(room);
   if (existing?.view && existing.fresh && now - existing.fetchedAt < VIEW_TTL_MS) return existing.view;
-  if (existing?.pending) return existing.pending;
+  // A fetch under way was started by another request: answer from the view in hand
+  // rather than wait on that request's I/O (a request must not await another's).
+  if (existing?.pending && existing.view !== null && now - existing.fetchedAt < STALE_VIEW_MAX_MS) {
+    return existing.view;
+  }
   if (existing !== undefined && now < existing.retryAt) throw existing.failure;
   const e = existing ?? entryOf(room);
   e.pending = load(e.view).then(
