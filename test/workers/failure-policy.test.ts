@@ -149,6 +149,24 @@ async function oneSeatTaken(e: Env, room: string) {
   return { pass: first.pass!, ticket: second.ticket! };
 }
 
+/**
+ * A browser's "reconnecting" page: it reloads itself after Retry-After, and
+ * speaks the listener's language (asked again at `hePath`, in Hebrew: right to left).
+ */
+async function expectReconnecting(
+  page: Response,
+  e: Env,
+  hePath: string,
+  headers: Record<string, string>,
+  heText: string,
+): Promise<void> {
+  const seconds = expectJitteredRetryAfter(page);
+  expect(await page.text()).toContain(`<meta http-equiv="refresh" content="${seconds}" />`);
+  const he = await (await fetchApp(e, hePath, { headers: { ...headers, accept: "text/html" } })).text();
+  expect(he).toContain('<html lang="he" dir="rtl">');
+  expect(he).toContain(heText);
+}
+
 /** A room whose one seat was taken and given back: the listener waiting behind it (its ticket) is called next. */
 async function turnCome(e: Env, room: string): Promise<string> {
   const { pass, ticket } = await oneSeatTaken(e, room);
@@ -267,13 +285,13 @@ describe("a waiting listener while its shard is down", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get(POLICY_HEADER)).toBe("wait");
     expect(page.headers.get("cache-control")).toBe("no-store");
-    const seconds = expectJitteredRetryAfter(page);
-    expect(await page.text()).toContain(`<meta http-equiv="refresh" content="${seconds}" />`);
-    // In the listener's language, right to left where it is.
-    const he = await fetchApp(f.env, `/rooms/${room}/live?lang=he`, { headers: { accept: "text/html" } });
-    const heText = await he.text();
-    expect(heText).toContain('<html lang="he" dir="rtl">');
-    expect(heText).toContain("החדר לא יכול לקבל מאזינים חדשים כרגע.");
+    await expectReconnecting(
+      page,
+      f.env,
+      `/rooms/${room}/live?lang=he`,
+      bearer(ticket),
+      "אתם עדיין בתור: המקום שלכם שמור.",
+    );
   });
 
   it("on the guarded path gets the waiting page with its place, marked wait", async () => {
@@ -317,13 +335,7 @@ describe("a new arrival while its shard is down", () => {
     const page = await fetchApp(f.env, `/rooms/${room}/live`, { headers: { accept: "text/html" } });
     expect(page.status).toBe(503);
     expect(page.headers.get(POLICY_HEADER)).toBe("closed");
-    const seconds = expectJitteredRetryAfter(page);
-    expect(await page.text()).toContain(`<meta http-equiv="refresh" content="${seconds}" />`);
-    // In the listener's language, right to left where it is.
-    const he = await fetchApp(f.env, `/rooms/${room}/live?lang=he`, { headers: { accept: "text/html" } });
-    const heText = await he.text();
-    expect(heText).toContain('<html lang="he" dir="rtl">');
-    expect(heText).toContain("החדר לא יכול לקבל מאזינים חדשים כרגע.");
+    await expectReconnecting(page, f.env, `/rooms/${room}/live?lang=he`, {}, "החדר לא יכול לקבל מאזינים חדשים כרגע.");
 
     const app = await fetchApp(f.env, `/rooms/${room}/live`, { headers: { accept: "application/json" } });
     expect(app.status).toBe(503);
