@@ -94,3 +94,32 @@ describe("the spillway process", () => {
     expect(ran.stdout).toMatch(/ demo live=812 capacity=1000 /);
   });
 });
+
+describe("npm run keys", () => {
+  const script = join(root, "src", "cli", "keys-print.ts");
+
+  it("prints a whole key set as JSON, one secret each, for wrangler secret bulk", async () => {
+    const ran = await runProcess(node24, [script, "--json"]);
+    expect(ran.code).toBe(0);
+    const keys = JSON.parse(ran.stdout) as Record<string, string>;
+    expect(Object.keys(keys).sort()).toEqual(
+      ["ADMIN_TOKEN", "CHALLENGE_KEY", "OVERFLOW_KEY", "PASS_KEYS", "TICKET_KEY"].sort(),
+    );
+    for (const name of ["TICKET_KEY", "OVERFLOW_KEY", "CHALLENGE_KEY"]) {
+      expect(Buffer.from(keys[name]!, "base64url").byteLength, name).toBe(32);
+    }
+    // Three HMAC keys, all different: no kind can pass for another.
+    expect(new Set([keys["TICKET_KEY"], keys["OVERFLOW_KEY"], keys["CHALLENGE_KEY"]]).size).toBe(3);
+  });
+
+  it("--pass-key prints one new private pass key with a kid, to put in front of PASS_KEYS", async () => {
+    const ran = await runProcess(node24, [script, "--pass-key"]);
+    expect(ran.code).toBe(0);
+    const jwk = JSON.parse(ran.stdout) as Record<string, string>;
+    expect(jwk).toMatchObject({ kty: "EC", crv: "P-256" });
+    expect(jwk["kid"]).toMatch(/^pass-\d{4}-\d{2}-\d{2}-/);
+    expect(typeof jwk["d"]).toBe("string");
+    const key = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+    expect(key.type).toBe("private");
+  });
+});
