@@ -115,10 +115,10 @@ describe("npm run keys", () => {
   it("--pass-key prints one new private pass key with a kid, to put in front of PASS_KEYS", async () => {
     const ran = await runProcess(node24, [script, "--pass-key"]);
     expect(ran.code).toBe(0);
-    const jwk = JSON.parse(ran.stdout) as Record<string, string>;
+    const jwk = JSON.parse(ran.stdout) as JsonWebKey & { kid?: string };
     expect(jwk).toMatchObject({ kty: "EC", crv: "P-256" });
-    expect(jwk["kid"]).toMatch(/^pass-\d{4}-\d{2}-\d{2}-/);
-    expect(typeof jwk["d"]).toBe("string");
+    expect(jwk.kid).toMatch(/^pass-\d{4}-\d{2}-\d{2}-/);
+    expect(typeof jwk.d).toBe("string");
     const key = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
     expect(key.type).toBe("private");
   });
