@@ -166,25 +166,18 @@ function noControls(text: string): boolean {
   }
   return true;
 }
-const title = v.nullable(
-  v.pipe(
+/** Operator text of at most `max` characters: trimmed, never empty (null clears it), no controls. */
+function operatorText(max: number) {
+  return v.pipe(
     v.string("must be text or null"),
     v.trim(),
     v.minLength(1, "must not be empty (null to clear)"),
-    v.maxLength(120, "must be at most 120 characters"),
+    v.maxLength(max, `must be at most ${max} characters`),
     v.check(noControls, "must not contain control characters"),
-    v.regex(/^[^\n]*$/u, "must be one line"),
-  ),
-);
-const message = v.nullable(
-  v.pipe(
-    v.string("must be text or null"),
-    v.trim(),
-    v.minLength(1, "must not be empty (null to clear)"),
-    v.maxLength(500, "must be at most 500 characters"),
-    v.check(noControls, "must not contain control characters"),
-  ),
-);
+  );
+}
+const title = v.nullable(v.pipe(operatorText(120), v.regex(/^[^\n]*$/u, "must be one line")));
+const message = v.nullable(operatorText(500));
 const logoUrl = v.nullable(
   v.pipe(
     v.string("must be a URL or null"),

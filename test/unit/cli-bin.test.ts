@@ -7,8 +7,8 @@
 import { spawn } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type StandIn, startStandIn, WRITE_TOKEN } from "./cli-stand-in.ts";
+import { describe, expect, it } from "vitest";
+import { useStandIn, WRITE_TOKEN } from "./cli-stand-in.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin?: Record<string, string> };
@@ -70,19 +70,13 @@ describe("the spillway bin", () => {
 });
 
 describe("the spillway process", () => {
-  let standIn: StandIn;
-  beforeAll(async () => {
-    standIn = await startStandIn();
-  });
-  afterAll(async () => {
-    await standIn.close();
-  });
+  const standIn = useStandIn();
 
   it("watch: Ctrl-C (SIGINT) after the first line exits 0", { timeout: 15_000 }, async () => {
     let sent = false;
     const ran = await runProcess(
       node24,
-      [binPath, "watch", "demo", "--url", standIn.url, "--token", WRITE_TOKEN],
+      [binPath, "watch", "demo", "--url", standIn().url, "--token", WRITE_TOKEN],
       (text, kill) => {
         if (!sent && text.includes("\n")) {
           sent = true;

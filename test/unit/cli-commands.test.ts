@@ -5,41 +5,22 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/ops/main.ts";
 import { networkReason, unreachable } from "../../src/cli/ops/admin-client.ts";
-import {
-  Capture,
-  closedPort,
-  fakePass,
-  json,
-  READ_TOKEN,
-  type StandIn,
-  startStandIn,
-  WRITE_TOKEN,
-} from "./cli-stand-in.ts";
+import { Capture, closedPort, fakePass, json, READ_TOKEN, useStandIn, WRITE_TOKEN } from "./cli-stand-in.ts";
 
 const NOW = new Date("2026-11-22T19:00:00Z");
-let standIn: StandIn;
-
-beforeAll(async () => {
-  standIn = await startStandIn();
+const standIn = useStandIn((s) => {
+  s.requests.length = 0;
 });
-afterAll(async () => {
-  await standIn.close();
-});
-afterEach(() => {
-  standIn.override = null;
-  standIn.requests.length = 0;
-});
-
 /** Run one command line with SPILLWAY_URL/SPILLWAY_TOKEN pointing at the stand-in unless `env` says otherwise. */
 async function run(argv: string[], env: Record<string, string | undefined> = {}) {
   const stdout = new Capture();
   const stderr = new Capture();
   const code = await main({
     argv,
-    env: { SPILLWAY_URL: standIn.url, SPILLWAY_TOKEN: WRITE_TOKEN, ...env },
+    env: { SPILLWAY_URL: standIn().url, SPILLWAY_TOKEN: WRITE_TOKEN, ...env },
     stdout,
     stderr,
     now: () => NOW,
@@ -52,7 +33,7 @@ describe("spillway rooms", () => {
     const { code, out, err } = await run(["rooms"]);
     expect({ code, err }).toEqual({ code: 0, err: "" });
     expect(out).toBe(["ROOM  FIRST SEEN (UTC)", "demo  2026-11-22 17:00:00Z  2 h ago", ""].join("\n"));
-    expect(standIn.requests).toMatchObject([
+    expect(standIn().requests).toMatchObject([
       { method: "GET", path: "/_spillway/admin/rooms", authorization: `Bearer ${WRITE_TOKEN}` },
     ]);
   });
@@ -104,7 +85,7 @@ describe("spillway config", () => {
       "startsAt=2026-11-22T20:00:00Z",
     ]);
     expect({ code, err }).toEqual({ code: 0, err: "" });
-    expect(standIn.requests[0]).toMatchObject({
+    expect(standIn().requests[0]).toMatchObject({
       method: "PATCH",
       path: "/_spillway/admin/rooms/town-hall",
       body: { capacity: 50, shuffleAtStart: true, maxQueue: null, mode: "overflow", startsAt: "2026-11-22T20:00:00Z" },
@@ -158,7 +139,7 @@ describe("spillway config", () => {
       expect(code, argv.join(" ")).toBe(2);
       expect(err, argv.join(" ")).toMatch(/^spillway: .+\nRun "spillway config( set)? --help" for usage\.\n$/);
     }
-    expect(standIn.requests).toEqual([]);
+    expect(standIn().requests).toEqual([]);
   });
 });
 
@@ -180,7 +161,7 @@ describe("spillway audit", () => {
   it("says so when nothing was changed, and --json gives the entries as sent", async () => {
     expect((await run(["audit", "quiet-room"])).out).toBe("No config changes recorded for quiet-room.\n");
     const { out } = await run(["audit", "demo", "--json"]);
-    expect(JSON.parse(out)).toEqual({ room: "demo", entries: standIn.audit.get("demo") });
+    expect(JSON.parse(out)).toEqual({ room: "demo", entries: standIn().audit.get("demo") });
   });
 
   it("a read-only token may read it", async () => {
@@ -194,7 +175,7 @@ describe("spillway release", () => {
     const { code, out } = await run(["release", "demo", pass]);
     expect(code).toBe(0);
     expect(out).toBe("demo: released seat seat-1 (listener listener-7).\n");
-    expect(standIn.requests[0]).toMatchObject({
+    expect(standIn().requests[0]).toMatchObject({
       method: "POST",
       path: "/_spillway/admin/rooms/demo/release",
       body: { pass },
@@ -221,11 +202,11 @@ describe("spillway release", () => {
     const other = await run(["release", "demo", fakePass({ aud: "other-room", sid: "s" })]);
     expect(other.code).toBe(2);
     expect(other.err).toContain('this pass is for room "other-room", not "demo"');
-    expect(standIn.requests).toEqual([]);
+    expect(standIn().requests).toEqual([]);
   });
 
   it("shows the Worker's field error for a pass it refuses", async () => {
-    standIn.override = (_req, res) => {
+    standIn().override = (_req, res) => {
       json(res, 400, {
         error: {
           code: "invalid_body",
@@ -238,7 +219,7 @@ describe("spillway release", () => {
     const { code, err } = await run(["release", "demo", fakePass({ aud: "demo" })]);
     expect(code).toBe(1);
     expect(err).toBe(
-      `spillway: ${standIn.url} refused POST /_spillway/admin/rooms/demo/release (400 invalid_body: The request body is not valid)\n` +
+      `spillway: ${standIn().url} refused POST /_spillway/admin/rooms/demo/release (400 invalid_body: The request body is not valid)\n` +
         "  pass: is not a valid pass here (bad_signature)\n",
     );
   });
@@ -276,7 +257,7 @@ describe("errors", () => {
     const { code, err } = await run(["rooms", "--token", "wrong-token"]);
     expect(code).toBe(1);
     expect(err).toBe(
-      `spillway: the token was refused by ${standIn.url} (401 unauthorized: An admin token is required). ` +
+      `spillway: the token was refused by ${standIn().url} (401 unauthorized: An admin token is required). ` +
         "The token from --token must be one of the Worker's admin tokens (ADMIN_TOKEN or ADMIN_TOKENS); " +
         "set it with --token or SPILLWAY_TOKEN.\n",
     );
@@ -286,7 +267,7 @@ describe("errors", () => {
     const { code, err } = await run(["rooms"], { SPILLWAY_TOKEN: undefined });
     expect(code).toBe(2);
     expect(err).toContain("spillway: no admin token: pass --token <token> or set SPILLWAY_TOKEN");
-    expect(standIn.requests).toEqual([]);
+    expect(standIn().requests).toEqual([]);
   });
 
   it("a room id the Worker would refuse is a usage error (exit 2), and nothing is sent", async () => {
@@ -299,7 +280,7 @@ describe("errors", () => {
       expect(code).toBe(2);
       expect(err).toMatch(/is not a room id: room ids are 1 to 64 characters of A-Z, a-z, 0-9, _ and -\n/);
     }
-    expect(standIn.requests).toEqual([]);
+    expect(standIn().requests).toEqual([]);
   });
 
   it("an answer that is not JSON: says what came back and asks whether --url is the Worker", async () => {
@@ -322,7 +303,7 @@ describe("errors", () => {
   });
 
   it("JSON of another shape, and an endpoint the Worker lacks, are told apart", async () => {
-    standIn.override = (req, res) => {
+    standIn().override = (req, res) => {
       if (req.url?.endsWith("/audit"))
         json(res, 404, { error: { code: "not_found", message: "There is nothing here." } });
       else json(res, 200, { hello: "world" });
@@ -333,34 +314,34 @@ describe("errors", () => {
     expect(shape.err).toContain("answered GET /_spillway/admin/rooms with JSON this CLI does not read (rooms:");
     const missing = await run(["audit", "demo"]);
     expect(missing.err).toBe(
-      `spillway: ${standIn.url} has nothing at GET /_spillway/admin/rooms/demo/audit (404 not_found: There is nothing here). ` +
+      `spillway: ${standIn().url} has nothing at GET /_spillway/admin/rooms/demo/audit (404 not_found: There is nothing here). ` +
         "Is --url the Spillway Worker, and does its version have this endpoint?\n",
     );
   });
 
   it("a redirect is not followed (the token stays home); it names where it points", async () => {
-    standIn.override = (_req, res) => {
+    standIn().override = (_req, res) => {
       res.writeHead(301, { location: "https://live.example.com/_spillway/admin/rooms" }).end();
       return true;
     };
     const { code, err } = await run(["rooms"]);
     expect(code).toBe(1);
     expect(err).toBe(
-      `spillway: ${standIn.url} redirects GET /_spillway/admin/rooms to https://live.example.com/_spillway/admin/rooms; ` +
+      `spillway: ${standIn().url} redirects GET /_spillway/admin/rooms to https://live.example.com/_spillway/admin/rooms; ` +
         "set --url to where the Worker answers (https). This request sent the token unencrypted: " +
         "if that was over the internet, replace it.\n",
     );
   });
 
   it("a Worker error (5xx) shows its code and message", async () => {
-    standIn.override = (_req, res) => {
+    standIn().override = (_req, res) => {
       json(res, 503, { error: { code: "unavailable", message: "Spillway is busy; try again shortly." } });
       return true;
     };
     const { code, err } = await run(["config", "get", "demo"]);
     expect(code).toBe(1);
     expect(err).toBe(
-      `spillway: ${standIn.url} refused GET /_spillway/admin/rooms/demo (503 unavailable: Spillway is busy; try again shortly)\n`,
+      `spillway: ${standIn().url} refused GET /_spillway/admin/rooms/demo (503 unavailable: Spillway is busy; try again shortly)\n`,
     );
   });
 });
@@ -403,23 +384,23 @@ describe("usage", () => {
       expect(err, argv.join(" ")).toContain(message);
       expect(err, argv.join(" ")).toMatch(/\nRun "spillway (rooms |watch )?--help" for usage\.\n$/);
     }
-    expect(standIn.requests).toEqual([]);
+    expect(standIn().requests).toEqual([]);
   });
 
   it("--url wins over SPILLWAY_URL, and --version names the Node.js that runs it", async () => {
-    const { code } = await run(["rooms", "--url", standIn.url], { SPILLWAY_URL: "http://127.0.0.1:1" });
+    const { code } = await run(["rooms", "--url", standIn().url], { SPILLWAY_URL: "http://127.0.0.1:1" });
     expect(code).toBe(0);
     const version = await run(["--version"]);
     expect(version.out).toBe(`spillway 0.1.0 (Node.js ${process.version})\n`);
   });
 
   it("a command interrupted by Ctrl-C exits 130 without a message", async () => {
-    standIn.override = () => true; // never answers
+    standIn().override = () => true; // never answers
     const interrupt = new AbortController();
     const stderr = new Capture();
     const done = main({
       argv: ["rooms"],
-      env: { SPILLWAY_URL: standIn.url, SPILLWAY_TOKEN: WRITE_TOKEN },
+      env: { SPILLWAY_URL: standIn().url, SPILLWAY_TOKEN: WRITE_TOKEN },
       stdout: new Capture(),
       stderr,
       signal: interrupt.signal,

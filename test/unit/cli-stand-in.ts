@@ -7,28 +7,21 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { effectiveConfig, parsePatch, type RoomConfig, type RoomConfigPatch } from "../../src/admission/config.ts";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import {
+  defaultsFromVars,
+  effectiveConfig,
+  parsePatch,
+  type RoomConfig,
+  type RoomConfigPatch,
+} from "../../src/admission/config.ts";
 import type { RoomStats } from "../../src/room/room-coordinator.ts";
 
 export const WRITE_TOKEN = "writer-token-for-tests";
 export const READ_TOKEN = "reader-token-for-tests";
 
-export const DEFAULTS: RoomConfig = {
-  capacity: 1000,
-  admitPerMinute: 600,
-  mode: "open",
-  shards: 1,
-  maxWaitSeconds: null,
-  maxQueue: null,
-  startsAt: null,
-  shuffleAtStart: false,
-  recordingUrl: null,
-  title: null,
-  logoUrl: null,
-  accentColor: null,
-  message: null,
-  challengeBits: 0,
-};
+/** The Worker's own room defaults (no vars set). */
+export const DEFAULTS: RoomConfig = defaultsFromVars({});
 
 /** Typed as the Worker's RoomStats, so a change there shows here first. */
 export function sampleStats(room = "demo"): RoomStats {
@@ -254,4 +247,28 @@ export class Capture {
   get text(): string {
     return this.#text;
   }
+}
+
+/**
+ * One stand-in for a test file: started before its tests, closed after them,
+ * its override cleared and `reset` applied after each test. Read it with the
+ * function returned (it exists once the file's tests run).
+ */
+export function useStandIn(reset: (standIn: StandIn) => void = () => undefined): () => StandIn {
+  let standIn: StandIn | undefined;
+  beforeAll(async () => {
+    standIn = await startStandIn();
+  });
+  afterAll(async () => {
+    await standIn?.close();
+  });
+  afterEach(() => {
+    if (standIn === undefined) return;
+    standIn.override = null;
+    reset(standIn);
+  });
+  return () => {
+    if (standIn === undefined) throw new Error("the stand-in is not running");
+    return standIn;
+  };
 }

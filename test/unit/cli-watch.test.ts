@@ -3,32 +3,21 @@
  * place, a failed refresh during the watch, and stopping on Ctrl-C.
  */
 import type { ServerResponse } from "node:http";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AdminClient } from "../../src/cli/ops/admin-client.ts";
 import { main } from "../../src/cli/ops/main.ts";
 import { bar, percent } from "../../src/cli/ops/format.ts";
 import { statsFrame, watchRoom } from "../../src/cli/ops/watch.ts";
-import { Capture, json, sampleStats, type StandIn, startStandIn, WRITE_TOKEN } from "./cli-stand-in.ts";
+import { Capture, json, sampleStats, useStandIn, WRITE_TOKEN } from "./cli-stand-in.ts";
 
 const NOW = new Date("2026-11-22T19:00:05Z");
-let standIn: StandIn;
-
-beforeAll(async () => {
-  standIn = await startStandIn();
-});
-afterAll(async () => {
-  await standIn.close();
-});
-afterEach(() => {
-  standIn.override = null;
-  standIn.stats.set("demo", sampleStats());
-});
+const standIn = useStandIn((s) => s.stats.set("demo", sampleStats()));
 
 async function run(argv: string[], stdout: Capture, signal?: AbortSignal) {
   const stderr = new Capture();
   const code = await main({
     argv,
-    env: { SPILLWAY_URL: standIn.url, SPILLWAY_TOKEN: WRITE_TOKEN },
+    env: { SPILLWAY_URL: standIn().url, SPILLWAY_TOKEN: WRITE_TOKEN },
     stdout,
     stderr,
     now: () => NOW,
@@ -39,7 +28,7 @@ async function run(argv: string[], stdout: Capture, signal?: AbortSignal) {
 
 function client(): AdminClient {
   return new AdminClient({
-    url: new URL(standIn.url),
+    url: new URL(standIn().url),
     urlSource: "--url",
     token: WRITE_TOKEN,
     tokenSource: "--token",
@@ -55,7 +44,7 @@ describe("watch --once", () => {
     expect(out).toBe(
       `${ESC}[?25l` +
         [
-          `demo at ${standIn.url} · 19:00:05 UTC`,
+          `demo at ${standIn().url} · 19:00:05 UTC`,
           "",
           "  live       812 of 1,000 seats  [########################------]  81%",
           "  capacity   1,000 (all in force)",
@@ -118,7 +107,7 @@ describe("watch --once", () => {
   });
 
   it("a first refresh that fails ends the watch with exit 1", async () => {
-    standIn.override = (_req, res) => {
+    standIn().override = (_req, res) => {
       json(res, 401, { error: { code: "unauthorized", message: "An admin token is required." } });
       return true;
     };
@@ -140,7 +129,7 @@ async function watchWithSecondAnswer(
 ): Promise<number> {
   const interrupt = new AbortController();
   let calls = 0;
-  standIn.override = (_req, res) => {
+  standIn().override = (_req, res) => {
     calls++;
     if (calls === 2) {
       second(res);
@@ -215,7 +204,7 @@ describe("watch (refreshing)", () => {
       res.writeHead(502, { "content-type": "text/html" }).end("<h1>Bad gateway</h1>");
     });
     expect(out.text).toContain(
-      `! 19:00:05 ${standIn.url} answered GET /_spillway/admin/rooms/demo/stats with 502 and text/html, not JSON`,
+      `! 19:00:05 ${standIn().url} answered GET /_spillway/admin/rooms/demo/stats with 502 and text/html, not JSON`,
     );
     expect(out.text).toContain("(the numbers are from 19:00:05; retrying)");
     expect(calls).toBeGreaterThanOrEqual(3);
@@ -229,7 +218,7 @@ describe("watch (refreshing)", () => {
     });
     expect(out.text.trim().split("\n")).toHaveLength(2);
     expect(err.text).toBe(
-      `2026-11-22T19:00:05.000Z ${standIn.url} refused GET /_spillway/admin/rooms/demo/stats (503 unavailable: Spillway is busy; try again shortly)\n`,
+      `2026-11-22T19:00:05.000Z ${standIn().url} refused GET /_spillway/admin/rooms/demo/stats (503 unavailable: Spillway is busy; try again shortly)\n`,
     );
   });
 

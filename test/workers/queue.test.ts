@@ -171,7 +171,8 @@ describe("a shuffled prequeue whose far start is cleared", () => {
     t.clock.advance(2_000);
     const prequeued = [(await join(room)).body, (await join(room)).body];
     expect(prequeued.map((b) => b.state)).toEqual(["prequeue", "prequeue"]);
-    // Seconds from now to the start's: the view must not span them one by one.
+    // Cleared: those who prequeued (filed under the far start's second) are called with the rest.
+    // (That the room's view stays small meanwhile is coordinator.test.ts's "view's arrival seconds".)
     await patchRoom(room, { startsAt: null, shuffleAtStart: false, mode: "open", capacity: 5 });
     t.clock.advance(2_000);
     expect((await join(room)).body.state).not.toBe("prequeue");
