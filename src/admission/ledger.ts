@@ -181,7 +181,15 @@ export type ClaimOutcome =
   | { kind: "closed" }
   | { kind: "spent" };
 
-export type RenewOutcome = { kind: "renewed"; lease: Lease } | { kind: "gone" };
+/**
+ * Why a seat is no longer a listener's: it gave the seat back (`left`: a leave
+ * from any device, a release by ops or the origin), its ticket claimed the
+ * seat on a newer device (`moved`), or its lease ran out (`lapsed`; also what
+ * a lease id nobody holds reads as).
+ */
+export type SeatEnd = "left" | "moved" | "lapsed";
+
+export type RenewOutcome = { kind: "renewed"; lease: Lease } | { kind: "gone"; reason: SeatEnd };
 
 export interface JoinOutcome {
   seq: number;
@@ -210,6 +218,14 @@ export function initialCounters(now: number, admitPerMinute: number): Counters {
     expired: 0,
     abandoned: 0,
   };
+}
+
+/** Why a pass (`sub`, generation `gen`) no longer holds `lease`, or null while it does. */
+export function seatEnd(lease: Lease | null, sub: string, gen?: number): SeatEnd | null {
+  if (lease === null || lease.sub !== sub) return "lapsed";
+  if (lease.leftAt !== null) return "left";
+  if (gen !== undefined && gen !== (lease.gen ?? 0)) return "moved";
+  return null;
 }
 
 export class Ledger {
@@ -266,14 +282,19 @@ export class Ledger {
     return outcome;
   }
 
+  /** The lease with this id, or null (reads only). */
+  lease(sid: string): Lease | null {
+    return this.#store.leaseBySid(sid);
+  }
+
   /** Extend a live lease by one pass lifetime. */
   renew(sid: string, sub: string, now: number, gen?: number): RenewOutcome {
     this.#settleNoSave(now);
     const lease = this.#store.leaseBySid(sid);
-    const superseded = gen !== undefined && gen !== (lease?.gen ?? 0);
-    if (lease === null || lease.sub !== sub || lease.leftAt !== null || superseded) {
+    const reason = seatEnd(lease, sub, gen);
+    if (reason !== null || lease === null) {
       this.#save();
-      return { kind: "gone" };
+      return { kind: "gone", reason: reason ?? "lapsed" };
     }
     const renewed = { ...lease, expiresAt: now + this.#timings.passTtlMs };
     this.#store.putLease(renewed);

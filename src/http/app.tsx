@@ -9,7 +9,9 @@
  */
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { proxy, RETRY_AFTER_SECONDS } from "../origin/proxy.ts";
+import { isWebSocketUpgrade, proxy, RETRY_AFTER_SECONDS } from "../origin/proxy.ts";
+import { holdRoundMs, type TieOptions, tieSocket, tieStream } from "../origin/seat-tie.ts";
+import type { HoldAnswer } from "../room/seat-holds.ts";
 import { demoOrigin } from "../origin/demo.tsx";
 import { originTally, readAnswer, withoutSignals } from "../origin/signals.ts";
 import type { PassClaims } from "../tokens/pass.ts";
@@ -161,7 +163,7 @@ function answerJson(c: Context<AppEnv>, answer: FlowAnswer): Response {
       return fail(c, "seat_ended");
     case "seat_ended":
       clearTokenCookie(c, "pass", c.get("desk").room);
-      return fail(c, "seat_ended");
+      return fail(c, "seat_ended", answer.reason === undefined ? undefined : { reason: answer.reason });
     case "unavailable":
       return fail(c, "unavailable");
     case "challenge":
@@ -271,7 +273,7 @@ async function toOrigin(
   pass: PassClaims,
   token: string,
   bearerWasPass: boolean,
-): Promise<Response> {
+): Promise<{ response: Response; reached: boolean }> {
   const { response, reached } = await forward(c, token, bearerWasPass);
   const desk = c.get("desk");
   const answer = readAnswer(reached ? response : null);
@@ -286,7 +288,7 @@ async function toOrigin(
     // The origin says this listener has left: free the seat, as a leave would.
     c.executionCtx.waitUntil(desk.leave(pass).catch((err: unknown) => console.warn("release failed", String(err))));
   }
-  return withoutSignals(response);
+  return { response: withoutSignals(response), reached };
 }
 
 async function forward(
@@ -313,6 +315,66 @@ async function forward(
   if (result.ok) return { response: result.response, reached: true };
   console.warn("origin unreachable", String(result.error));
   return { response: fail(c, "origin_unreachable", undefined, { "retry-after": RETRY_AFTER_SECONDS }), reached: false };
+}
+
+/** A zero-length hold: is the seat still this pass's, and until when? `unknown` when the shard cannot say. */
+async function firstRound(c: Context<AppEnv>, pass: PassClaims): Promise<HoldAnswer | { kind: "unknown" }> {
+  const keeper = c.get("desk").keeper(pass);
+  const holder = crypto.randomUUID();
+  try {
+    const answer = await keeper.hold(holder, 0);
+    c.executionCtx.waitUntil(keeper.letGo(holder).catch(() => undefined));
+    return answer;
+  } catch (err) {
+    if (!(err instanceof DurableFailure)) throw err;
+    return { kind: "unknown" };
+  }
+}
+
+/**
+ * The origin's answer as the listener gets it, living no longer than the
+ * seat (origin/seat-tie.ts): a WebSocket is relayed and closed when the seat
+ * ends, a body still streaming is cut. A renewal's cookie rides along.
+ */
+function seatBound(
+  c: Context<AppEnv>,
+  response: Response,
+  pass: PassClaims | null,
+  expiresAt: number,
+  onPass: boolean,
+): Response {
+  const desk = c.get("desk");
+  const cookies = c.res.headers.getSetCookie();
+  if (pass === null) {
+    // Spillway's own answer (the origin could not be reached): nothing to tie.
+    return withRenewal(new Response(response.body, response), cookies, onPass);
+  }
+  const tie: TieOptions = {
+    keeper: desk.keeper(pass),
+    expiresAt,
+    roundMs: holdRoundMs(desk.settings.timings.passTtlMs),
+    now: () => clock.now(),
+    newId: () => crypto.randomUUID(),
+    background: (work) => c.executionCtx.waitUntil(work.catch((err: unknown) => console.warn("seat tie", String(err)))),
+  };
+  if (response.webSocket !== null && response.webSocket !== undefined) {
+    const headers = new Headers();
+    const protocol = response.headers.get("sec-websocket-protocol");
+    if (protocol !== null) headers.set("sec-websocket-protocol", protocol);
+    for (const cookie of cookies) headers.append("set-cookie", cookie);
+    return tieSocket(response.webSocket, tie, headers);
+  }
+  return withRenewal(tieStream(response, tie), cookies, onPass);
+}
+
+/** Keep the Set-Cookie of a renewal on the answer; name the policy when the pass alone let it through. */
+function withRenewal(out: Response, cookies: string[], onPass: boolean): Response {
+  for (const cookie of cookies) out.headers.append("set-cookie", cookie);
+  if (onPass) {
+    out.headers.set(POLICY_HEADER, POLICY.pass);
+    out.headers.set("cache-control", "no-store");
+  }
+  return out;
 }
 
 function wantsJson(c: Context<AppEnv>): boolean {
@@ -365,8 +427,10 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     if (pass.from === "bearer" || pass.error !== "token_expired") return refuseCookie(c, "pass", pass.error);
     clearTokenCookie(c, "pass", desk.room);
   }
+  let seatGone = false;
   if (pass.pass !== null) {
     let token = pass.token;
+    let expiresAt = pass.pass.exp * 1000;
     // A pass whose listener left is refused here before its seat is reused. When the view
     // cannot be read, the last known one still refuses what it knows of (policy `pass`).
     const known = await desk.viewOrLast();
@@ -377,6 +441,7 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
       if (renewed.kind === "status" && renewed.newPass !== undefined) {
         applyTokens(c, renewed);
         token = renewed.newPass.token;
+        expiresAt = renewed.newPass.exp * 1000;
       } else if (renewed.kind === "unavailable") {
         // Not renewed this time: the current pass verifies at the edge until it expires.
         onPass = true;
@@ -384,22 +449,24 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
         seatEnded = true;
       }
     }
+    if (!seatEnded && isWebSocketUpgrade(c.req.raw)) {
+      // A socket is held from its first message: its seat is checked before the origin hears of it.
+      const first = await firstRound(c, pass.pass);
+      if (first.kind === "ended") seatEnded = true;
+      else if (first.kind === "held") expiresAt = first.expiresAt;
+    }
     if (seatEnded) {
       clearTokenCookie(c, "pass", desk.room);
+      seatGone = true;
     } else {
-      const response = await toOrigin(c, pass.pass, token, pass.from === "bearer");
-      // Keep the Set-Cookie of a renewal on the origin's response.
-      const out = new Response(response.body, response);
-      for (const cookie of c.res.headers.getSetCookie()) out.headers.append("set-cookie", cookie);
-      if (onPass) {
-        out.headers.set(POLICY_HEADER, POLICY.pass);
-        out.headers.set("cache-control", "no-store");
-      }
+      const { response, reached } = await toOrigin(c, pass.pass, token, pass.from === "bearer");
       c.set("fromOrigin", true);
-      return out;
+      return seatBound(c, response, reached ? pass.pass : null, expiresAt, onPass);
     }
     if (pass.from === "bearer") return fail(c, "seat_ended");
   }
+  // A WebSocket never waits in line: without a valid pass it is refused, and never reaches the origin.
+  if (isWebSocketUpgrade(c.req.raw)) return fail(c, seatGone ? "seat_ended" : "pass_required");
 
   const ticket = await heldTicket(c);
   if (ticket.error !== null) {

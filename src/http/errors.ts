@@ -2,6 +2,7 @@
  * Wire errors: one code per expected failure, one status per code, one JSON
  * shape. Messages on the wire stay generic; details go to logs.
  */
+import type { SeatEnd } from "../admission/ledger.ts";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ChallengeOffer } from "../admission/pow.ts";
@@ -88,6 +89,8 @@ export interface ErrorBody {
     fields?: { field: string; message: string }[];
     /** With `challenge_required`: the challenge to solve. */
     challenge?: ChallengeOffer;
+    /** With `seat_ended`, when known: why the seat ended. */
+    reason?: SeatEnd;
   };
 }
 

@@ -17,9 +17,11 @@ import type { EdgeArrivals, GlobalView } from "../admission/coordinator.ts";
 import type { ChallengeOffer } from "../admission/pow.ts";
 import { estimatePlace } from "../admission/estimate.ts";
 import { offerAtArrival, offerInLine, type OverflowOffer } from "../admission/overflow.ts";
-import type { ClaimOutcome, Lease, RenewOutcome } from "../admission/ledger.ts";
+import type { ClaimOutcome, Lease, RenewOutcome, SeatEnd } from "../admission/ledger.ts";
 import { clock } from "../clock.ts";
 import { durableCall, DurableFailure } from "../room/durable-call.ts";
+import type { SeatKeeper } from "../origin/seat-tie.ts";
+import type { HoldAnswer } from "../room/seat-holds.ts";
 import { shardName, type ShardJoin } from "../room/room-shard.ts";
 import { cachedView, lastKnownView, rememberView } from "../room/view-cache.ts";
 import type { TokenRefusal } from "../tokens/claims.ts";
@@ -60,7 +62,7 @@ export type FlowAnswer =
       degraded?: Degraded;
     }
   | { kind: "spent" }
-  | { kind: "seat_ended" }
+  | { kind: "seat_ended"; reason?: SeatEnd }
   /** A Durable Object call failed and nothing can be answered but "try again later" (503). */
   | { kind: "unavailable"; degraded: Degraded }
   /** Under-attack mode: no place without a solved challenge; here is one to solve. */
@@ -401,7 +403,7 @@ export class RoomDesk {
       failureOf(err);
       return { kind: "unavailable", degraded: this.#degraded(POLICY.pass) };
     }
-    if (renewed.kind === "gone") return { kind: "seat_ended" };
+    if (renewed.kind === "gone") return { kind: "seat_ended", reason: renewed.reason };
     const newPass = await this.#signPass(pass.sub, pass.shard, renewed.lease);
     // The seat is renewed: a view that cannot be read only leaves the room's facts out of date.
     const facts = (await this.viewOrLast()).view ?? UNKNOWN_ROOM;
@@ -433,6 +435,24 @@ export class RoomDesk {
   /** Give the seat back (safe to repeat). Throws a DurableFailure when the shard cannot be reached. */
   async leave(pass: PassClaims): Promise<boolean> {
     return durableCall("leave", () => this.#shard(pass.shard).leave(this.room, pass.shard, pass.sid, pass.sub));
+  }
+
+  /** The seat of `pass` as a held connection keeps it (origin/seat-tie.ts). */
+  keeper(pass: PassClaims): SeatKeeper {
+    const stub = this.#shard(pass.shard);
+    const { room } = this;
+    return {
+      // One round is a long call: not retried here, the connection's own loop calls again.
+      hold: (holder, waitMs) =>
+        durableCall<HoldAnswer>(
+          "hold",
+          () => stub.hold(room, pass.shard, pass.sid, pass.sub, pass.gen, holder, waitMs),
+          {
+            retry: false,
+          },
+        ),
+      letGo: (holder) => durableCall("letGo", () => stub.letGo(room, pass.shard, pass.sid, holder)),
+    };
   }
 
   /** Should this pass be renewed while it is used (past half its life)? */

@@ -229,6 +229,15 @@ export const ErrorBodySchema = v.pipe(
       challenge: v.optional(
         v.pipe(ChallengeOfferSchema, v.description("With `challenge_required`: the challenge to solve.")),
       ),
+      reason: v.optional(
+        v.pipe(
+          v.picklist(["left", "moved", "lapsed"]),
+          v.description(
+            "With `seat_ended`, when known: `left` (given back from any device, or released by ops or the origin), " +
+              "`moved` (the ticket claimed the seat on a newer device), `lapsed` (not renewed in time).",
+          ),
+        ),
+      ),
     }),
   }),
   v.description("Every error: a 4xx for a client's mistake, a 5xx only for Spillway's own faults."),

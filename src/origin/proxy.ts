@@ -12,12 +12,19 @@ const RETRY_AFTER_SECONDS = "5";
 /** Hop-by-hop headers that must not be forwarded. */
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
-/** The request as the origin should see it. */
+/** Is this request a WebSocket handshake? */
+export function isWebSocketUpgrade(request: Request): boolean {
+  return (request.headers.get("upgrade") ?? "").trim().toLowerCase() === "websocket";
+}
+
+/** The request as the origin should see it (a WebSocket handshake keeps its `Upgrade`). */
 export function originRequest(request: Request, origin: URL, pass: string, bearerWasPass: boolean): Request {
   const url = new URL(request.url);
   const target = new URL(url.pathname + url.search, origin);
   const headers = new Headers(request.headers);
+  const upgrade = isWebSocketUpgrade(request);
   for (const h of HOP_BY_HOP) headers.delete(h);
+  if (upgrade) headers.set("upgrade", "websocket");
   const cookies = foreignCookies(headers.get("cookie"));
   if (cookies === null) headers.delete("cookie");
   else headers.set("cookie", cookies);

@@ -5,7 +5,18 @@
  */
 
 export type CallKind =
-  "join" | "claim" | "renew" | "leave" | "view" | "sync" | "admin" | "alarm" | "origin" | "overflow" | "arrivals";
+  | "join"
+  | "claim"
+  | "renew"
+  | "hold"
+  | "leave"
+  | "view"
+  | "sync"
+  | "admin"
+  | "alarm"
+  | "origin"
+  | "overflow"
+  | "arrivals";
 export type CallCounts = Partial<Record<CallKind, number>>;
 
 interface MetaStore {

@@ -12,11 +12,15 @@ import { DurableObject } from "cloudflare:workers";
 import { timingsFromVars } from "../admission/config.ts";
 import { type GlobalView, MAX_VIEW_REVOKED } from "../admission/coordinator.ts";
 import { nextSyncAt, syncDue } from "../admission/rounds.ts";
-import type { ClaimOutcome, RenewOutcome } from "../admission/ledger.ts";
+import { type ClaimOutcome, type RenewOutcome, seatEnd } from "../admission/ledger.ts";
 import { Shard } from "../admission/shard.ts";
 import { clock } from "../clock.ts";
 import { type CallCounts, type CallKind, countCall } from "./calls.ts";
+import { type HoldAnswer, SeatHolds } from "./seat-holds.ts";
 import { migrate, SqlLedgerStore } from "./sql-store.ts";
+
+/** The longest one round of a held connection's call may wait (the edge asks for less). */
+export const MAX_HOLD_ROUND_MS = 60_000;
 
 export interface ShardJoin {
   seq: number;
@@ -44,6 +48,8 @@ export class RoomShard extends DurableObject<Env> {
   #lastSync = 0;
   #alarmAt: number | null = null;
   #initError: unknown = null;
+  /** The connections holding this shard's seats now (memory only: see seat-holds.ts). */
+  readonly #holds = new SeatHolds();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -182,12 +188,58 @@ export class RoomShard extends DurableObject<Env> {
     });
   }
 
-  /** Claim a called listener's seat; `arrivedAt` (its ticket's arrival, ms) counts its wait. */
+  /**
+   * Claim a called listener's seat; `arrivedAt` (its ticket's arrival, ms)
+   * counts its wait. A claim that moves a seat to a newer device answers once
+   * the older device's held connections have closed.
+   */
   async claim(room: string, index: number, sub: string, seq: number, arrivedAt?: number): Promise<ClaimOutcome> {
     const shard = this.#ensure(room, index);
     const claim = this.#run("claim", shard, (now) => shard.ledger.claim(sub, seq, now, arrivedAt));
     await this.#schedule();
+    if (claim.kind === "admitted" && !claim.fresh) {
+      await this.#holds.end(claim.lease.sid, "moved", claim.lease.gen ?? 0);
+    }
     return claim;
+  }
+
+  /**
+   * One round of a held connection (a proxied stream or WebSocket) on seat
+   * `sid`: renews the lease, then answers after `waitMs` (`held`: call again
+   * before `expiresAt`) or as soon as the seat ends (`ended`: cut it).
+   */
+  async hold(
+    room: string,
+    index: number,
+    sid: string,
+    sub: string,
+    gen: number,
+    holder: string,
+    waitMs: number,
+  ): Promise<HoldAnswer> {
+    const shard = this.#ensure(room, index);
+    const out = this.#run("hold", shard, (now) => shard.ledger.renew(sid, sub, now, gen));
+    await this.#schedule();
+    if (out.kind === "gone") {
+      this.#holds.letGo(sid, holder);
+      return { kind: "ended", reason: out.reason };
+    }
+    // A connection of an older generation still held here goes now.
+    void this.#holds.end(sid, "moved", gen);
+    const round = Math.max(0, Math.min(waitMs, MAX_HOLD_ROUND_MS));
+    return this.#holds.wait(sid, holder, gen, round, out.lease.expiresAt);
+  }
+
+  /** The edge closed a held connection of seat `sid` (safe to repeat). */
+  async letGo(room: string, index: number, sid: string, holder: string): Promise<void> {
+    const shard = this.#ensure(room, index);
+    this.#run("hold", shard, () => undefined);
+    this.#holds.letGo(sid, holder);
+  }
+
+  /** Held connections of this shard now (tests, stats). */
+  async holders(): Promise<number> {
+    return this.#holds.size;
   }
 
   /** Count an arrival the edge offered the recording instead of a place (for the room's stats). */
@@ -204,10 +256,12 @@ export class RoomShard extends DurableObject<Env> {
     return out;
   }
 
+  /** Give a seat back; its held connections are cut at once. */
   async leave(room: string, index: number, sid: string, sub: string): Promise<boolean> {
     const shard = this.#ensure(room, index);
     const out = this.#run("leave", shard, (now) => shard.ledger.leave(sid, sub, now));
     await this.#schedule();
+    if (out) void this.#holds.end(sid, "left");
     return out;
   }
 
@@ -219,6 +273,15 @@ export class RoomShard extends DurableObject<Env> {
     const view = this.#freshView(shard);
     if (view === null) throw new Error("no view: the coordinator could not be reached");
     return view;
+  }
+
+  /** Held connections whose seat has gone (lease expired without a renewal) are cut. */
+  #endLapsedHolds(shard: Shard): void {
+    for (const sid of this.#holds.sids()) {
+      const lease = shard.ledger.lease(sid);
+      if (lease === null) void this.#holds.end(sid, "lapsed");
+      else if (lease.leftAt !== null) void this.#holds.end(sid, seatEnd(lease, lease.sub) ?? "left");
+    }
   }
 
   /** The last room-wide view with what this shard knows better: its cursor and its revocations. */
@@ -249,6 +312,7 @@ export class RoomShard extends DurableObject<Env> {
     const shard = this.#shard;
     if (shard === null) return;
     this.#run("alarm", shard, (now) => shard.ledger.settle(now));
+    this.#endLapsedHolds(shard);
     if (shard.busy() && this.#syncDue(clock.now())) await this.#sync();
     else await this.#schedule();
   }

@@ -149,7 +149,7 @@ describe("leave", () => {
     const { ledger, joins } = fiveJoined();
     const a = admitted(joins[0]!.claim);
     ledger.leave(a.sid, "a", T0 + 1_000);
-    expect(ledger.renew(a.sid, "a", T0 + 1_500)).toEqual({ kind: "gone" });
+    expect(ledger.renew(a.sid, "a", T0 + 1_500)).toEqual({ kind: "gone", reason: "left" });
   });
 
   it("keeps the pass revoked until the lease's own expiry, after the seat is freed", () => {
@@ -243,9 +243,9 @@ describe("renew", () => {
   it("is gone for an unknown sid, someone else's sid, or an expired lease", () => {
     const { ledger, joins } = fiveJoined();
     const a = admitted(joins[0]!.claim);
-    expect(ledger.renew("no-such-sid", "a", T0 + 1)).toEqual({ kind: "gone" });
-    expect(ledger.renew(a.sid, "b", T0 + 1)).toEqual({ kind: "gone" });
-    expect(ledger.renew(a.sid, "a", T0 + PASS_TTL)).toEqual({ kind: "gone" });
+    expect(ledger.renew("no-such-sid", "a", T0 + 1)).toEqual({ kind: "gone", reason: "lapsed" });
+    expect(ledger.renew(a.sid, "b", T0 + 1)).toEqual({ kind: "gone", reason: "lapsed" });
+    expect(ledger.renew(a.sid, "a", T0 + PASS_TTL)).toEqual({ kind: "gone", reason: "lapsed" });
   });
 });
 
@@ -625,7 +625,7 @@ describe("one ticket, one listener", () => {
     expect(moved.gen).toBe(1);
     expect(ledger.counters.live).toBe(1);
     expect(ledger.counters.admittedTotal).toBe(1);
-    expect(ledger.renew(first.sid, "a", T0 + 2_000, 0)).toEqual({ kind: "gone" });
+    expect(ledger.renew(first.sid, "a", T0 + 2_000, 0)).toEqual({ kind: "gone", reason: "moved" });
     expect(ledger.renew(first.sid, "a", T0 + 2_000, 1).kind).toBe("renewed");
     // A caller that does not know generations (no gen) still renews.
     expect(ledger.renew(first.sid, "a", T0 + 3_000).kind).toBe("renewed");

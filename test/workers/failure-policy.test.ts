@@ -15,7 +15,7 @@
  * - an overloaded error is tried once per request, a retryable one at most
  *   three times, a join never twice; no pass is issued while a shard is down.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { REVOCATION_DELAY_MS } from "../../src/admission/ledger.ts";
@@ -32,6 +32,7 @@ import {
   passClaims,
   patchRoom,
   roomName,
+  settled,
   stats,
   type Status,
   useManualClock,
@@ -121,8 +122,7 @@ function faultyEnv() {
 async function fetchApp(e: Env, path: string, init?: RequestInit): Promise<Response> {
   const ctx = createExecutionContext();
   const res = await app.fetch(new Request(BASE + path, { redirect: "manual", ...init }), e, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+  return settled(res, ctx);
 }
 
 const joinVia = (e: Env, room: string, headers?: Record<string, string>) =>

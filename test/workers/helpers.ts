@@ -39,9 +39,18 @@ export async function callWith(vars: Partial<Env>, path: string, init?: RequestI
   const url = path.startsWith("http") ? path : BASE + path;
   const ctx = createExecutionContext();
   const res = await app.fetch(new Request(url, { redirect: "manual", ...init }), { ...env, ...vars }, ctx);
-  // Work the Worker left running after its answer (origin reports, releases) is done before the test goes on.
+  return settled(res, ctx);
+}
+
+/**
+ * The answer read in full, once the work the Worker left running after it
+ * (origin reports, releases, a held body's seat) is done. The body is read
+ * first: a proxied body holds its seat until it has been read.
+ */
+export async function settled(res: Response, ctx: ExecutionContext): Promise<Response> {
+  const body = res.body === null ? null : await res.arrayBuffer();
   await waitOnExecutionContext(ctx);
-  return res;
+  return new Response(body, res);
 }
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });

@@ -1,0 +1,220 @@
+/**
+ * The tie between a held connection and its seat, on fake timers: a held
+ * stream keeps calling its shard once a round and is never cut while the seat
+ * is its own; it is cut at once when the shard says the seat ended, and, when
+ * the shard cannot be reached, no later than the lease it last saw renewed.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { SeatEnd } from "../../src/admission/ledger.ts";
+import {
+  ANSWER_SLACK_MS,
+  HOLD_AFTER_MS,
+  holdRoundMs,
+  SAFETY_MARGIN_MS,
+  type SeatKeeper,
+  type TieOptions,
+  tieStream,
+  watchSeat,
+} from "../../src/origin/seat-tie.ts";
+import type { HoldAnswer } from "../../src/room/seat-holds.ts";
+
+const PASS_TTL_MS = 60_000;
+const T0 = Date.UTC(2026, 0, 1);
+
+/** A shard stand-in: renews on each call and answers after the round, or ends the seat when told. */
+class FakeShard implements SeatKeeper {
+  calls: { holder: string; waitMs: number; at: number }[] = [];
+  letGoes: string[] = [];
+  mode: "up" | "down" | "silent" = "up";
+  #pending: ((a: HoldAnswer) => void)[] = [];
+
+  hold(holder: string, waitMs: number): Promise<HoldAnswer> {
+    this.calls.push({ holder, waitMs, at: Date.now() });
+    if (this.mode === "down") return Promise.reject(new Error("unreachable"));
+    if (this.mode === "silent") return new Promise(() => undefined);
+    const expiresAt = Date.now() + PASS_TTL_MS;
+    return new Promise((resolve) => {
+      this.#pending.push(resolve);
+      setTimeout(() => resolve({ kind: "held", expiresAt }), waitMs);
+    });
+  }
+
+  async letGo(holder: string): Promise<void> {
+    this.letGoes.push(holder);
+  }
+
+  end(reason: SeatEnd): void {
+    for (const answer of this.#pending.splice(0)) answer({ kind: "ended", reason });
+  }
+}
+
+function options(shard: FakeShard, work: Promise<unknown>[] = []): TieOptions {
+  let n = 0;
+  return {
+    keeper: shard,
+    expiresAt: Date.now() + PASS_TTL_MS,
+    roundMs: holdRoundMs(PASS_TTL_MS),
+    now: () => Date.now(),
+    newId: () => `holder-${++n}`,
+    background: (p) => void work.push(p),
+  };
+}
+
+/** A promise's state without waiting for it. */
+async function state<T>(p: Promise<T>): Promise<{ settled: false } | { settled: true; value: T }> {
+  const marker = Symbol();
+  const v = await Promise.race([p, Promise.resolve(marker)]);
+  return v === marker ? { settled: false } : { settled: true, value: v as T };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(T0);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("watchSeat", () => {
+  it("holds a live stream's seat for as long as it is connected, one call a round", async () => {
+    const shard = new FakeShard();
+    const open = new Promise<void>(() => undefined);
+    const watching = watchSeat(options(shard), "h", true, open);
+    await vi.advanceTimersByTimeAsync(10 * PASS_TTL_MS);
+    expect(await state(watching)).toEqual({ settled: false });
+    // Every call renews before the lease it last saw, less the margin, runs out.
+    const round = holdRoundMs(PASS_TTL_MS);
+    expect(round).toBe((PASS_TTL_MS - SAFETY_MARGIN_MS - ANSWER_SLACK_MS) / 2);
+    for (let i = 1; i < shard.calls.length; i++) {
+      expect(shard.calls[i]!.at - shard.calls[i - 1]!.at).toBeLessThanOrEqual(PASS_TTL_MS - SAFETY_MARGIN_MS);
+    }
+    // About two calls a minute at a 60 s pass lifetime.
+    const perMinute = shard.calls.length / 10;
+    expect(perMinute).toBeGreaterThanOrEqual(2);
+    expect(perMinute).toBeLessThanOrEqual(2.2);
+  });
+
+  it("answers why as soon as the shard ends the seat", async () => {
+    const shard = new FakeShard();
+    const watching = watchSeat(options(shard), "h", true, new Promise(() => undefined));
+    await vi.advanceTimersByTimeAsync(45_000);
+    shard.end("moved");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await state(watching)).toEqual({ settled: true, value: "moved" });
+  });
+
+  it("cuts a connection whose shard cannot be reached no later than its lease, less the margin", async () => {
+    const shard = new FakeShard();
+    const opts = options(shard);
+    const watching = watchSeat(opts, "h", true, new Promise(() => undefined));
+    await vi.advanceTimersByTimeAsync(40_000);
+    shard.mode = "down";
+    // The last renewal was at 29.25 s; its lease runs to 89.25 s.
+    const lastRenewal = shard.calls.at(-1)!.at;
+    let cutAt = 0;
+    void watching.then(() => (cutAt = Date.now()));
+    await vi.advanceTimersByTimeAsync(2 * PASS_TTL_MS);
+    expect(await state(watching)).toEqual({ settled: true, value: "lapsed" });
+    expect(cutAt).toBeLessThanOrEqual(lastRenewal + PASS_TTL_MS - SAFETY_MARGIN_MS);
+    expect(cutAt).toBeGreaterThan(lastRenewal + PASS_TTL_MS - SAFETY_MARGIN_MS - 1_000);
+  });
+
+  it("cuts a connection whose hold call never answers at the lease's deadline", async () => {
+    const shard = new FakeShard();
+    shard.mode = "silent";
+    const opts = options(shard);
+    const watching = watchSeat(opts, "h", true, new Promise(() => undefined));
+    await vi.advanceTimersByTimeAsync(PASS_TTL_MS - SAFETY_MARGIN_MS - 1);
+    expect(await state(watching)).toEqual({ settled: false });
+    await vi.advanceTimersByTimeAsync(2);
+    expect(await state(watching)).toEqual({ settled: true, value: "lapsed" });
+  });
+
+  it("costs nothing for an answer of known length that ends within HOLD_AFTER_MS", async () => {
+    const shard = new FakeShard();
+    let close!: () => void;
+    const closed = new Promise<void>((r) => (close = r));
+    const watching = watchSeat(options(shard), "h", false, closed);
+    await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS - 100);
+    close();
+    expect(await watching).toBeNull();
+    expect(shard.calls).toEqual([]);
+  });
+
+  it("starts holding an answer of known length that is still streaming after HOLD_AFTER_MS", async () => {
+    const shard = new FakeShard();
+    void watchSeat(options(shard), "h", false, new Promise(() => undefined));
+    await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS + 1);
+    expect(shard.calls).toHaveLength(1);
+    expect(shard.calls[0]!.at).toBe(T0 + HOLD_AFTER_MS);
+  });
+});
+
+describe("tieStream", () => {
+  /** An endless origin body; `cancelled` settles when the proxy cancels it. */
+  function endlessBody() {
+    let cancelled!: (reason: unknown) => void;
+    const wasCancelled = new Promise<unknown>((r) => (cancelled = r));
+    let n = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((r) => setTimeout(r, 100));
+        controller.enqueue(new Uint8Array([n++ % 256]));
+      },
+      cancel: (reason) => cancelled(reason),
+    });
+    return { body, wasCancelled };
+  }
+
+  it("cuts the stream when the seat ends: the origin's body is cancelled, the listener's ends, the shard is told", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const origin = endlessBody();
+    const cuts: SeatEnd[] = [];
+    const out = tieStream(
+      new Response(origin.body, { headers: { "content-type": "audio/mpeg" } }),
+      options(shard, work),
+      (r) => cuts.push(r),
+    );
+    expect(out.headers.get("content-type")).toBe("audio/mpeg");
+    const reader = out.body!.getReader();
+    const got: number[] = [];
+    const reading = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return "ended";
+        got.push(...value);
+      }
+    })();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(got.length).toBeGreaterThan(10);
+    shard.end("left");
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await state(reading)).toEqual({ settled: true, value: "ended" });
+    expect(await state(origin.wasCancelled)).toMatchObject({ settled: true });
+    await Promise.all(work);
+    expect(cuts).toEqual(["left"]);
+    expect(shard.letGoes).toEqual(["holder-1"]);
+  });
+
+  it("lets go of the seat's hold when the listener goes away, and cancels the origin", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const origin = endlessBody();
+    const cuts: SeatEnd[] = [];
+    const out = tieStream(new Response(origin.body), options(shard, work), (r) => cuts.push(r));
+    await vi.advanceTimersByTimeAsync(1_000);
+    await out.body!.cancel("listener went away");
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await state(origin.wasCancelled)).toMatchObject({ settled: true });
+    await Promise.all(work);
+    expect(cuts).toEqual([]);
+    expect(shard.letGoes).toEqual(["holder-1"]);
+  });
+
+  it("passes an answer without a body as it is", () => {
+    const shard = new FakeShard();
+    const res = new Response(null, { status: 204 });
+    expect(tieStream(res, options(shard))).toBe(res);
+  });
+});

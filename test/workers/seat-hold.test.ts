@@ -1,0 +1,102 @@
+/**
+ * The shard's side of held connections (RoomShard.hold / letGo), inside
+ * workerd: a round renews the lease, a leave or a newer device answers the
+ * pending round at once with why, a claim that moves the seat waits for the
+ * older device's connection to let go, and a lease that lapsed ends its
+ * holders when the alarm runs.
+ */
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { HoldAnswer } from "../../src/room/seat-holds.ts";
+import {
+  advance,
+  type ErrorJson,
+  heartbeat,
+  join,
+  leave,
+  passClaims,
+  patchRoom,
+  roomName,
+  shardStub,
+  status,
+  useManualClock,
+} from "./helpers.ts";
+
+const t = useManualClock();
+const PASS_TTL_MS = Number(env.PASS_TTL_SECONDS) * 1000;
+
+/** An admitted listener of a fresh one-seat room, with its pass's claims. */
+async function seated(prefix: string) {
+  const room = roomName(prefix);
+  await patchRoom(room, { capacity: 1 });
+  const body = (await join(room)).body;
+  expect(body.state).toBe("admitted");
+  const claims = passClaims(body.pass!);
+  return { room, body, claims, shard: shardStub(room, claims.shard) };
+}
+
+function holdOf(s: Awaited<ReturnType<typeof seated>>, holder: string, waitMs: number, gen = s.claims.gen) {
+  return s.shard.hold(s.room, s.claims.shard, s.claims.sid, s.claims.sub, gen, holder, waitMs) as Promise<HoldAnswer>;
+}
+
+describe("RoomShard.hold", () => {
+  it("renews the lease: a held seat outlives its pass lifetime without a heartbeat", async () => {
+    const s = await seated("hold-renew");
+    for (let i = 0; i < 3; i++) {
+      advance(t.clock, PASS_TTL_MS - 5_000);
+      const answer = await holdOf(s, "conn", 0);
+      expect(answer).toEqual({ kind: "held", expiresAt: t.clock.now() + PASS_TTL_MS });
+    }
+    // Past the first pass's lifetime three times over, the seat is still this listener's.
+    expect((await join(s.room)).body.state).toBe("queued");
+  });
+
+  it("answers a pending round at once when the seat is given back", async () => {
+    const s = await seated("hold-leave");
+    const round = holdOf(s, "conn", 60_000);
+    expect((await leave(s.room, s.body.pass!)).status).toBe(200);
+    expect(await round).toEqual({ kind: "ended", reason: "left" });
+    expect(await holdOf(s, "conn", 0)).toEqual({ kind: "ended", reason: "left" });
+  });
+
+  it("a claim that moves the seat ends the older device's round, and answers once it let go", async () => {
+    const s = await seated("hold-moved");
+    const round = holdOf(s, "phone", 60_000);
+    const order: string[] = [];
+    void round.then(async (answer) => {
+      order.push(`phone:${answer.kind === "ended" ? answer.reason : answer.kind}`);
+      await s.shard.letGo(s.room, s.claims.shard, s.claims.sid, "phone");
+    });
+    const moved = await status(s.room, s.body.ticket!);
+    order.push("claim answered");
+    expect(moved.body.state).toBe("admitted");
+    expect(order).toEqual(["phone:moved", "claim answered"]);
+    // The older generation can hold no more; the newer one can.
+    expect(await holdOf(s, "phone", 0)).toEqual({ kind: "ended", reason: "moved" });
+    const newer = passClaims(moved.body.pass!);
+    expect(newer.gen).toBe(s.claims.gen + 1);
+    expect((await holdOf(s, "laptop", 0, newer.gen)).kind).toBe("held");
+  });
+
+  it("ends the holders of a lease that lapsed when the alarm runs", async () => {
+    const s = await seated("hold-lapse");
+    expect((await holdOf(s, "conn", 0)).kind).toBe("held");
+    const round = holdOf(s, "conn", 60_000);
+    advance(t.clock, PASS_TTL_MS + 1);
+    expect(await runDurableObjectAlarm(s.shard)).toBe(true);
+    expect(await round).toEqual({ kind: "ended", reason: "lapsed" });
+    expect(await s.shard.holders()).toBe(0);
+  });
+
+  it("a heartbeat of an older generation says the seat moved", async () => {
+    const s = await seated("hold-reason");
+    await status(s.room, s.body.ticket!);
+    const res = await heartbeat(s.room, s.body.pass!);
+    expect(res.status).toBe(409);
+    expect((await res.json<ErrorJson & { error: { reason?: string } }>()).error).toMatchObject({
+      code: "seat_ended",
+      reason: "moved",
+    });
+  });
+});
