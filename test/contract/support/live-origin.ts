@@ -1,0 +1,116 @@
+/**
+ * A stand-in live-audio origin that counts its own listeners, the way a real
+ * one does: every open stream and every open WebSocket is one listener, and
+ * the most ever open at once is kept (`peak`). Tests judge the strict cap by
+ * this count, never by Spillway's.
+ *
+ * - `GET /rooms/<room>/stream`: an endless paced answer with no length (a
+ *   chunk every STREAM_TICK_MS), like an Icecast mount.
+ * - `GET /rooms/<room>/bye`: answers with `Spillway-Command: release`.
+ * - WebSocket on `/rooms/<room>/socket`: answers each message with
+ *   `echo:<message>` (binary echoed as is), and records how each closed.
+ * - anything else: a small JSON answer of known length.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+
+export const STREAM_TICK_MS = 100;
+const CHUNK = Buffer.alloc(1_000, 0x55);
+
+export interface ClosedSocket {
+  code: number;
+  reason: string;
+}
+
+export interface LiveOrigin {
+  readonly url: string;
+  /** Listeners connected now (streams + sockets), as the origin counts them. */
+  listeners(): number;
+  /** The most listeners connected at once since the start (or the last reset). */
+  readonly peak: number;
+  resetPeak(): void;
+  /** The `Spillway-Pass` header of every stream and socket opened, in order. */
+  readonly passes: string[];
+  /** How each socket closed, as the origin saw it. */
+  readonly closedSockets: ClosedSocket[];
+  /** Handshakes that reached the origin (with or without a pass). */
+  readonly handshakes: number;
+  close(): Promise<void>;
+}
+
+export async function startLiveOrigin(): Promise<LiveOrigin> {
+  const streams = new Set<ServerResponse>();
+  const sockets = new Set<WebSocket>();
+  const passes: string[] = [];
+  const closedSockets: ClosedSocket[] = [];
+  const state = { peak: 0, handshakes: 0 };
+  const count = () => streams.size + sockets.size;
+  const note = () => (state.peak = Math.max(state.peak, count()));
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0]!;
+    if (/^\/rooms\/[^/]+\/stream$/.test(path)) {
+      passes.push(String(req.headers["spillway-pass"] ?? ""));
+      res.writeHead(200, { "content-type": "audio/mpeg", "cache-control": "no-store" });
+      streams.add(res);
+      note();
+      const tick = setInterval(() => res.write(CHUNK), STREAM_TICK_MS);
+      res.write(CHUNK);
+      const end = () => {
+        clearInterval(tick);
+        streams.delete(res);
+      };
+      res.on("close", end);
+      req.on("close", end);
+      return;
+    }
+    if (/^\/rooms\/[^/]+\/bye$/.test(path)) {
+      res.writeHead(200, { "content-type": "text/plain", "spillway-command": "release", "content-length": "3" });
+      res.end("bye");
+      return;
+    }
+    const body = JSON.stringify({ path });
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+
+  const wss = new WebSocketServer({ noServer: true });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    state.handshakes += 1;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      passes.push(String(req.headers["spillway-pass"] ?? ""));
+      sockets.add(ws);
+      note();
+      ws.on("message", (data, isBinary) => ws.send(isBinary ? data : `echo:${String(data)}`, { binary: isBinary }));
+      ws.on("close", (code, reason) => {
+        sockets.delete(ws);
+        closedSockets.push({ code, reason: reason.toString("utf8") });
+      });
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    listeners: count,
+    get peak() {
+      return state.peak;
+    },
+    resetPeak: () => (state.peak = count()),
+    passes,
+    closedSockets,
+    get handshakes() {
+      return state.handshakes;
+    },
+    close: async () => {
+      for (const ws of sockets) ws.terminate();
+      for (const res of streams) res.destroy();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
