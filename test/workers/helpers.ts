@@ -102,6 +102,10 @@ export interface PassPayload {
   iat: number;
   exp: number;
   sid: string;
+  /** The shard holding the seat. */
+  shard: number;
+  /** The seat's generation. */
+  gen: number;
 }
 
 export function passClaims(token: string): PassPayload {
