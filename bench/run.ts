@@ -24,6 +24,8 @@ import { parseArgs } from "node:util";
 import { send, type StatusJson } from "../test/contract/support/http.ts";
 import { PROJECT_ROOT } from "../test/contract/support/worker.ts";
 import { type LoadOptions, type LoadRequest, type LoadResult, measure, stopLoad, warmUp } from "./lib/load.ts";
+import { PRICES } from "../sim/cost.ts";
+import { type HeldResult, measureHeld, ROWS_WRITTEN_PER_ROUND } from "./lib/held.ts";
 import { startOrigin, type BenchOrigin } from "./lib/origin.ts";
 import { cpuSecondsBetween, killAllNow, stopAll } from "./lib/processes.ts";
 import { type CaseRow, table, type Target, targetLines } from "./lib/report.ts";
@@ -35,7 +37,9 @@ const USAGE = `Usage: npm run bench [-- --json] [--connections N] [--duration S]
   --json           also print the results as one JSON object (the last stdout line)
   --connections N  concurrent connections per case (default 10)
   --duration S     measured seconds per case (default 8)
-  --warmup S       unmeasured seconds before each case (default 2)`;
+  --warmup S       unmeasured seconds before each case (default 2)
+  --held N         listeners holding a live stream in the held-stream case (default 100; 0 skips it)
+  --held-seconds S how long they hold it, measured (default 60)`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -43,6 +47,8 @@ const { values: flags } = parseArgs({
     connections: { type: "string", default: "10" },
     duration: { type: "string", default: "8" },
     warmup: { type: "string", default: "2" },
+    held: { type: "string", default: "100" },
+    "held-seconds": { type: "string", default: "60" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -64,12 +70,15 @@ function positiveNumber(name: string, text: string, allowZero = false): number {
 const CONNECTIONS = Math.round(positiveNumber("connections", flags.connections));
 const DURATION_S = positiveNumber("duration", flags.duration);
 const WARMUP_S = positiveNumber("warmup", flags.warmup, true);
+const HELD_LISTENERS = Math.round(positiveNumber("held", flags.held, true));
+const HELD_SECONDS = positiveNumber("held-seconds", flags["held-seconds"]);
 
 /** Queued listeners whose tickets the waiting-poll case rotates through. */
 const QUEUED_LISTENERS = 200;
 /** Admitted listeners whose passes (or tickets) the pass and claim cases rotate through. */
 const ADMITTED_LISTENERS = 50;
 const ROOMS = { poll: "bench-poll", pass: "bench-pass", join: "bench-join", claim: "bench-claim" } as const;
+const HELD_ROOM = "bench-held";
 
 // ---------------------------------------------------------------- progress
 
@@ -307,6 +316,26 @@ async function main(): Promise<void> {
   }
   await baseline();
 
+  // The held-stream case: no load, only connected listeners, so it runs on its own.
+  let held: HeldResult | null = null;
+  if (HELD_LISTENERS > 0) {
+    if (interrupted) throw new Interrupted();
+    progress(`held stream: ${HELD_LISTENERS} listeners on an endless stream for ${HELD_SECONDS} s`);
+    const reloadsBefore = spillway.reloads();
+    held = await measureHeld(spillway.url, rooms, HELD_ROOM, HELD_LISTENERS, HELD_SECONDS, progress);
+    if (spillway.reloads() !== reloadsBefore) {
+      warnings.push(
+        "held stream: wrangler reloaded Spillway during the case (source files changed): it cut the streams",
+      );
+    }
+    progress(
+      `  ${held.calls} Durable Object calls (${Object.entries(held.byKind)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ")}): ${held.callsPerListenerMinute.toFixed(2)} per listener-minute; ${held.cut} streams cut`,
+    );
+    if (held.cut > 0) warnings.push(`held stream: ${held.cut} of ${held.listeners} entitled streams were cut`);
+  }
+
   // ------------------------------------------------------------ results
   const stats = (ms: Measured[]) => ({
     rps: mean(ms.map((m) => m.result.rps)),
@@ -462,6 +491,19 @@ async function main(): Promise<void> {
       join: num(summary.join.m.cpuUsPerRequest, 0),
       claim: num(summary.claim.m.cpuUsPerRequest, 0),
     },
+    held:
+      held === null
+        ? null
+        : {
+            listeners: held.listeners,
+            seconds: held.seconds,
+            cut: held.cut,
+            minBytes: held.minBytes,
+            doCalls: held.byKind,
+            doCallsPerListenerMinute: round(held.callsPerListenerMinute, 3),
+            costPerMillionListenerHoursUsd: round(held.costPerMillionListenerHoursUsd, 2),
+            shardHourUsd: round(held.shardHourUsd, 5),
+          },
     targets: {
       pollRatio: { target: ">= 0.8", met: targets[0]!.met },
       pollP99: { target: "<= pollBaselineP99Ms + 3", met: targets[1]!.met },
@@ -491,6 +533,17 @@ async function main(): Promise<void> {
     targetLines(targets),
     idleNote,
   ];
+  if (held !== null) {
+    out.push(
+      "",
+      `Held stream: ${held.listeners} listeners on an endless stream for ${held.seconds} s, no heartbeats`,
+      `  ${held.callsPerListenerMinute.toFixed(2)} Durable Object calls per connected listener per minute` +
+        ` (${held.calls} calls; ${held.cut} streams cut, each received at least ${held.minBytes} bytes)`,
+      `  $${held.costPerMillionListenerHoursUsd.toFixed(2)} per million listener-hours` +
+        ` (DO requests $${PRICES.doRequestPerMillion}/M + ${ROWS_WRITTEN_PER_ROUND} rows written a round at $${PRICES.rowWrittenPerMillion}/M),` +
+        ` plus $${held.shardHourUsd.toFixed(4)} per shard-hour of Durable Object duration, shared by the shard's listeners`,
+    );
+  }
   if (warnings.length > 0) out.push("", "Warnings:", ...warnings.map((w) => `  ! ${w}`));
   out.push("", `Results written to ${relative(process.cwd(), resultsFile)}`);
   console.log(out.join("\n"));

@@ -142,6 +142,19 @@ export class SeatEnded extends Error {
   }
 }
 
+/** The options with a keeper that notes whether it was ever called (no call: nothing to let go of). */
+function holding(opts: TieOptions): { opts: TieOptions; called: () => boolean } {
+  let called = false;
+  const keeper: SeatKeeper = {
+    hold: (holder, waitMs) => {
+      called = true;
+      return opts.keeper.hold(holder, waitMs);
+    },
+    letGo: (holder) => opts.keeper.letGo(holder),
+  };
+  return { opts: { ...opts, keeper }, called: () => called };
+}
+
 /** An identity stream for the body: of fixed length when the answer says its length (workerd), else open. */
 function passThrough(length: number | null): TransformStream<Uint8Array, Uint8Array> {
   if (length !== null && typeof FixedLengthStream === "function") return new FixedLengthStream(length);
@@ -170,7 +183,8 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
     () => undefined,
   );
   const holder = opts.newId();
-  const watched = watchSeat(opts, holder, length === null, piped).then(async (reason) => {
+  const held = holding(opts);
+  const watched = watchSeat(held.opts, holder, length === null, piped).then(async (reason) => {
     if (reason !== null) {
       onCut?.(reason);
       abort.abort(new SeatEnded(reason));
@@ -180,7 +194,7 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
       const writer = writable.getWriter();
       await (length === null ? writer.close() : writer.abort(new SeatEnded(reason))).catch(() => undefined);
     }
-    await opts.keeper.letGo(holder);
+    if (held.called()) await opts.keeper.letGo(holder);
   });
   opts.background(watched);
   return new Response(readable, response);

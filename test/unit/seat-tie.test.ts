@@ -212,6 +212,17 @@ describe("tieStream", () => {
     expect(shard.letGoes).toEqual(["holder-1"]);
   });
 
+  it("costs no call at all for a short answer of known length", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const out = tieStream(new Response("#EXTM3U\n", { headers: { "content-length": "8" } }), options(shard, work));
+    expect(await out.text()).toBe("#EXTM3U\n");
+    await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS * 2);
+    await Promise.all(work);
+    expect(shard.calls).toEqual([]);
+    expect(shard.letGoes).toEqual([]);
+  });
+
   it("passes an answer without a body as it is", () => {
     const shard = new FakeShard();
     const res = new Response(null, { status: 204 });
