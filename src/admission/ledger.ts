@@ -149,6 +149,8 @@ export interface LedgerStore {
   revoke(sid: string, until: number): void;
   /** Lease ids whose passes are refused at `now`. */
   revokedSids(now: number, limit: number): string[];
+  /** Is this lease's pass refused at `now` (its listener gave the seat back)? */
+  isRevoked(sid: string, now: number): boolean;
   pruneRevoked(now: number): void;
   /** Count an arrival with sequence number `seq` in second `bin`. */
   recordArrival(bin: number, seq: number): void;
@@ -294,7 +296,9 @@ export class Ledger {
     const reason = seatEnd(lease, sub, gen);
     if (reason !== null || lease === null) {
       this.#save();
-      return { kind: "gone", reason: reason ?? "lapsed" };
+      // A seat given back and since freed is still told apart from one that lapsed, while its revocation lasts.
+      const left = lease === null && this.#store.isRevoked(sid, now);
+      return { kind: "gone", reason: left ? "left" : (reason ?? "lapsed") };
     }
     const renewed = { ...lease, expiresAt: now + this.#timings.passTtlMs };
     this.#store.putLease(renewed);

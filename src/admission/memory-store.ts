@@ -242,6 +242,10 @@ export class MemoryLedgerStore implements LedgerStore, ShardLocalStore {
       if (until !== undefined && until <= now) this.#spent.delete(sub);
     }
   }
+  isRevoked(sid: string, now: number): boolean {
+    return (this.revoked.get(sid) ?? -Infinity) > now;
+  }
+
   revoke(sid: string, until: number): void {
     this.revoked.set(sid, until);
     this.#revokedExpiry.push(until, sid);

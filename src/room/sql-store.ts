@@ -184,6 +184,10 @@ export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocal
       .toArray()
       .map((r) => r.sid);
   }
+  isRevoked(sid: string, now: number): boolean {
+    return this.sql.exec("SELECT 1 FROM revoked WHERE sid = ? AND until > ?", sid, now).toArray().length > 0;
+  }
+
   pruneRevoked(now: number): void {
     this.sql.exec("DELETE FROM revoked WHERE until <= ?", now);
   }

@@ -152,6 +152,16 @@ describe("leave", () => {
     expect(ledger.renew(a.sid, "a", T0 + 1_500)).toEqual({ kind: "gone", reason: "left" });
   });
 
+  it("says a seat was left, not lapsed, after it is freed and while its revocation lasts", () => {
+    const { ledger, joins } = fiveJoined();
+    const a = admitted(joins[0]!.claim);
+    ledger.leave(a.sid, "a", T0 + 1_000);
+    ledger.settle(T0 + 1_000 + DELAY);
+    expect(ledger.renew(a.sid, "a", T0 + 1_000 + DELAY + 1)).toEqual({ kind: "gone", reason: "left" });
+    // Once the pass itself has expired, nothing tells it apart from a lapse.
+    expect(ledger.renew(a.sid, "a", T0 + PASS_TTL + 1)).toEqual({ kind: "gone", reason: "lapsed" });
+  });
+
   it("keeps the pass revoked until the lease's own expiry, after the seat is freed", () => {
     const { ledger, joins } = fiveJoined();
     const a = admitted(joins[0]!.claim);
