@@ -12,6 +12,7 @@ import { HTTPException } from "hono/http-exception";
 import { isWebSocketUpgrade, proxy, RETRY_AFTER_SECONDS } from "../origin/proxy.ts";
 import { holdRoundMs, type TieOptions, tieSocket, tieStream } from "../origin/seat-tie.ts";
 import type { HoldAnswer } from "../room/seat-holds.ts";
+import type { SeatEnd } from "../admission/ledger.ts";
 import { demoOrigin } from "../origin/demo.tsx";
 import { originTally, readAnswer, withoutSignals } from "../origin/signals.ts";
 import type { PassClaims } from "../tokens/pass.ts";
@@ -317,14 +318,14 @@ async function forward(
   return { response: fail(c, "origin_unreachable", undefined, { "retry-after": RETRY_AFTER_SECONDS }), reached: false };
 }
 
-/** A zero-length hold: is the seat still this pass's, and until when? `unknown` when the shard cannot say. */
+/**
+ * A zero-length hold: is the seat still this pass's, and until when?
+ * `unknown` when the shard cannot say. (The shard forgets a holder that does
+ * not call again, so this one needs no goodbye.)
+ */
 async function firstRound(c: Context<AppEnv>, pass: PassClaims): Promise<HoldAnswer | { kind: "unknown" }> {
-  const keeper = c.get("desk").keeper(pass);
-  const holder = crypto.randomUUID();
   try {
-    const answer = await keeper.hold(holder, 0);
-    c.executionCtx.waitUntil(keeper.letGo(holder).catch(() => undefined));
-    return answer;
+    return await c.get("desk").keeper(pass).hold(crypto.randomUUID(), 0);
   } catch (err) {
     if (!(err instanceof DurableFailure)) throw err;
     return { kind: "unknown" };
@@ -428,6 +429,7 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     clearTokenCookie(c, "pass", desk.room);
   }
   let seatGone = false;
+  let endedBecause: SeatEnd | undefined;
   if (pass.pass !== null) {
     let token = pass.token;
     let expiresAt = pass.pass.exp * 1000;
@@ -452,8 +454,10 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     if (!seatEnded && isWebSocketUpgrade(c.req.raw)) {
       // A socket is held from its first message: its seat is checked before the origin hears of it.
       const first = await firstRound(c, pass.pass);
-      if (first.kind === "ended") seatEnded = true;
-      else if (first.kind === "held") expiresAt = first.expiresAt;
+      if (first.kind === "ended") {
+        seatEnded = true;
+        endedBecause = first.reason;
+      } else if (first.kind === "held") expiresAt = first.expiresAt;
     }
     if (seatEnded) {
       clearTokenCookie(c, "pass", desk.room);
@@ -466,7 +470,10 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     if (pass.from === "bearer") return fail(c, "seat_ended");
   }
   // A WebSocket never waits in line: without a valid pass it is refused, and never reaches the origin.
-  if (isWebSocketUpgrade(c.req.raw)) return fail(c, seatGone ? "seat_ended" : "pass_required");
+  if (isWebSocketUpgrade(c.req.raw)) {
+    if (!seatGone) return fail(c, "pass_required");
+    return fail(c, "seat_ended", endedBecause === undefined ? undefined : { reason: endedBecause });
+  }
 
   const ticket = await heldTicket(c);
   if (ticket.error !== null) {
