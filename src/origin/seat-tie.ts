@@ -39,6 +39,16 @@ export const LAST_CALL_GRACE_MS = 1_000;
 export const ANSWER_SLACK_MS = 500;
 /** Pause after a failed hold call before the next one. */
 export const RETRY_AFTER_FAILURE_MS = 500;
+/**
+ * How long a stream cut because its seat moved to a newer device waits
+ * before it says goodbye to the shard (whose claim answers the newer device
+ * only then, or after LET_GO_WAIT_MS): an origin counts a closed connection
+ * out only when it next writes to it (Icecast: at its next chunks of the
+ * stream, 0.35–0.85 s at 64 kbit/s), and must never count both devices.
+ */
+export const ORIGIN_NOTICE_MS = 1_500;
+/** A wait that nothing cuts short. */
+const NEVER = new Promise<void>(() => undefined);
 
 /**
  * The round a held connection asks for with a pass lifetime of `passTtlMs`:
@@ -193,6 +203,8 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
       // as a broken answer when a length was promised and not met.
       const writer = writable.getWriter();
       await (length === null ? writer.close() : writer.abort(new SeatEnded(reason))).catch(() => undefined);
+      // Moved: the origin counts this connection out before the newer device is answered.
+      if (reason === "moved") await (opts.sleep ?? timerSleep)(ORIGIN_NOTICE_MS, NEVER);
     }
     if (held.called()) await opts.keeper.letGo(holder);
   });

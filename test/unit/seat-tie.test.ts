@@ -10,6 +10,7 @@ import {
   ANSWER_SLACK_MS,
   HOLD_AFTER_MS,
   holdRoundMs,
+  ORIGIN_NOTICE_MS,
   SAFETY_MARGIN_MS,
   type SeatKeeper,
   type TieOptions,
@@ -194,6 +195,24 @@ describe("tieStream", () => {
     expect(await state(origin.wasCancelled)).toMatchObject({ settled: true });
     await Promise.all(work);
     expect(cuts).toEqual(["left"]);
+    expect(shard.letGoes).toEqual(["holder-1"]);
+  });
+
+  it("cut because the seat moved, says goodbye only once the origin has had time to count it out", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const origin = endlessBody();
+    const out = tieStream(new Response(origin.body), options(shard, work));
+    const reading = out.body!.pipeTo(new WritableStream());
+    await vi.advanceTimersByTimeAsync(1_000);
+    shard.end("moved");
+    await vi.advanceTimersByTimeAsync(200);
+    // Cut at once on both sides; the shard (whose claim answers the newer device) hears of it later.
+    expect(await state(reading)).toEqual({ settled: true, value: undefined });
+    expect(await state(origin.wasCancelled)).toMatchObject({ settled: true });
+    expect(shard.letGoes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(ORIGIN_NOTICE_MS);
+    await Promise.all(work);
     expect(shard.letGoes).toEqual(["holder-1"]);
   });
 
