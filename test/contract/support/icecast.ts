@@ -883,14 +883,15 @@ export function listen(
         }
         for (const wake of waiters) wake();
       });
+      // Set before the waiters wake, so that a `bytes()` waiting on a cut stream fails at once as ended.
+      let isEnded = false;
       const ended = new Promise<void>((done) => {
         res.once("close", () => {
+          isEnded = true;
           done();
           for (const wake of waiters) wake();
         });
       });
-      let isEnded = false;
-      void ended.then(() => (isEnded = true));
       req.on("error", () => undefined); // a hang-up after the answer is not an error here
       resolve({
         status: res.statusCode ?? 0,
@@ -979,7 +980,9 @@ export async function ffprobe(
     target = input;
   } else {
     scratch = await tempDir("spillway-ffprobe-");
-    target = join(scratch, "probe.bin");
+    // No extension: ffprobe weighs a name's extension when it guesses the format, and a
+    // ".bin" makes it read an MP3 that starts mid-frame (any live stream) as "Binary text".
+    target = join(scratch, "probe");
     await writeFile(target, input);
   }
   const args = ["-v", "error", "-show_streams", "-show_format", "-of", "json"];

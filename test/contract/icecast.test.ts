@@ -1,0 +1,610 @@
+/**
+ * Spillway in front of a real Icecast (Debian's icecast2, fed live MP3 by
+ * ffmpeg): what its listeners hear, and what Icecast itself counts. Each
+ * room has its own mount, `/rooms/<room>/stream.mp3`, which is both the
+ * guarded path and the Icecast mount; Spillway's origin is the releasing
+ * front (test/contract/support/icecast.ts), which streams everything to
+ * Icecast and answers `/rooms/<room>/bye` with `Spillway-Command: release`.
+ *
+ * Throughout every test a sampler reads Icecast's own listener count
+ * (status-json) every 150 ms; each test asserts that the most Icecast ever
+ * counted on its mount stayed within the room's capacity, and the counts are
+ * printed at the end. Every scenario rests on the seat/stream tie
+ * (src/origin/seat-tie.ts): without it a held stream would neither keep its
+ * seat past one pass lifetime (someone waiting would be let in next to it)
+ * nor be cut when its seat ends.
+ *
+ * The scenarios that give a seat back with the listener's pass (c, e, f) do
+ * it while that pass is valid: past its `exp` it is refused, though the
+ * stream still holds the seat — a known gap, characterised by the "KNOWN BUG"
+ * test. The newer-device scenario (d) holds Icecast to one listener because
+ * a moving claim waits for Icecast to count the older connection out
+ * (ORIGIN_NOTICE_MS in src/room/seat-holds.ts).
+ */
+import { rm } from "node:fs/promises";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { eventually, pause } from "./support/held.ts";
+import { adminCall, bearer, join, send, type StatsJson, type StatusJson } from "./support/http.ts";
+import {
+  audioSummary,
+  ffprobe,
+  listen,
+  type ReleasingFront,
+  requireDebian,
+  type RunningIcecast,
+  type RunningSource,
+  startIcecast,
+  startReleasingFront,
+  startSource,
+  type StreamListener,
+} from "./support/icecast.ts";
+import { type ListenerSampler, sampleListeners } from "./support/listener-count.ts";
+import { freePort, type RunningWorker, startWorker, tempDir } from "./support/worker.ts";
+
+/** Short leases, so that several lifetimes pass within a test. */
+const PASS_TTL_SECONDS = 4;
+const LIFETIME_MS = PASS_TTL_SECONDS * 1000;
+/**
+ * The restart test's lease: Spillway is down for 3–5 s (stop ≈ 1 s, start
+ * ≈ 3 s), and a seat must outlive that to still be its listener's (nothing
+ * can renew it while Spillway is down; a round renews it only every half
+ * lifetime).
+ */
+const RESTART_PASS_TTL_SECONDS = 12;
+/** How soon Spillway must cut a stream whose seat ended. */
+const CUT_WITHIN_MS = 3_000;
+/** How soon Icecast must count a cut listener out (it notices at its next write). */
+const DROP_WITHIN_MS = 5_000;
+/** The sampler's period. */
+const SAMPLE_EVERY_MS = 150;
+/** The longest the sampler may go without an answer from Icecast, for its peak to mean anything. */
+const SAMPLE_GAP_LIMIT_MS = 2_000;
+
+/** Every room these tests use; each has its own mount, `/rooms/<room>/stream.mp3`. */
+const ROOMS = [
+  "live",
+  "live-held",
+  "live-leave",
+  "live-moved",
+  "live-bye",
+  "live-ops",
+  "live-shrink",
+  "live-late",
+  "live-restart",
+];
+
+let icecast: RunningIcecast | undefined;
+/** The show on each room's mount, started before the tests so that Icecast has a burst to send at once. */
+const shows = new Map<string, RunningSource>();
+let front: ReleasingFront | undefined;
+let worker: RunningWorker | undefined;
+let sampler: ListenerSampler | undefined;
+
+function ice(): RunningIcecast {
+  if (icecast === undefined) throw new Error("Icecast did not start");
+  return icecast;
+}
+
+function spillway(): RunningWorker {
+  if (worker === undefined) throw new Error("Spillway did not start");
+  return worker;
+}
+
+function counts(): ListenerSampler {
+  if (sampler === undefined) throw new Error("the sampler did not start");
+  return sampler;
+}
+
+// ---------------------------------------------------------------------------
+// One live room per test: its mount, its show, its listeners, its peak.
+
+/** A listener connected through Spillway, as a player holds it. */
+interface Tuned extends StreamListener {
+  isEnded(): boolean;
+}
+
+interface Scenario {
+  title: string;
+  room: string;
+  mount: string;
+  capacity: number;
+  worker: RunningWorker;
+  startedAt: number;
+  listeners: Tuned[];
+  /** Filled by capHeld: what the sampler saw. */
+  peak?: number;
+  samples?: number;
+  gapMs?: number;
+  /** Timings and facts worth reporting. */
+  notes: Record<string, string | number>;
+}
+
+const scenarios: Scenario[] = [];
+let current: Scenario | undefined;
+
+function mountOf(room: string): string {
+  return `/rooms/${room}/stream.mp3`;
+}
+
+/** Configure `room` (capacity, fast admissions) and start judging the peak on its mount (its show is on). */
+async function liveRoom(title: string, room: string, capacity: number, w = spillway()): Promise<Scenario> {
+  const mount = mountOf(room);
+  expect(shows.has(room), `${room} has a show`).toBe(true);
+  expect(await ice().listeners(mount), "nobody listens before the test").toBe(0);
+  const res = await adminCall(w.url, w.adminToken, "PATCH", `/rooms/${room}`, { capacity, admitPerMinute: 600 });
+  expect(res.status).toBe(200);
+  const scenario: Scenario = {
+    title,
+    room,
+    mount,
+    capacity,
+    worker: w,
+    startedAt: Date.now(),
+    listeners: [],
+    notes: {},
+  };
+  scenarios.push(scenario);
+  current = scenario;
+  return scenario;
+}
+
+function streamUrl(s: Scenario, w = s.worker): string {
+  return `${w.url}${s.mount}`;
+}
+
+/** Open the room's stream through Spillway with `pass`, and keep reading it. */
+async function tune(s: Scenario, pass: string, w = s.worker): Promise<Tuned> {
+  const listener = await listen(streamUrl(s, w), { headers: bearer(pass), keepBytes: 64_000 });
+  let ended = false;
+  void listener.ended.then(() => (ended = true));
+  const tuned: Tuned = Object.assign(listener, { isEnded: () => ended });
+  s.listeners.push(tuned);
+  return tuned;
+}
+
+/**
+ * An ended seat's pass opens no stream: 409 `seat_ended`, or 401
+ * `token_expired` once the pass itself has expired. (An accepted one would
+ * be counted by Icecast, and by the sampler.)
+ */
+async function expectRefused(s: Scenario, pass: string): Promise<void> {
+  const attempt = await tune(s, pass);
+  attempt.close();
+  const expired = (claimsOf(pass).exp as number) * 1000 <= Date.now();
+  expect(attempt.status).toBe(expired ? 401 : 409);
+}
+
+/** The stream is MP3 audio a decoder reads. */
+async function plays(listener: Tuned): Promise<void> {
+  expect(listener.status).toBe(200);
+  expect(listener.headers["content-type"]).toBe("audio/mpeg");
+  const audio = audioSummary(await ffprobe(await listener.bytes(32_000)));
+  expect(audio.codec).toBe("mp3");
+  expect(audio.sampleRate).toBeGreaterThan(0);
+}
+
+/**
+ * The strict cap as Icecast counts it: the most listeners it ever counted on
+ * the room's mount since `since` is at most `capacity`. Recorded for the report.
+ */
+function capHeld(s: Scenario, capacity = s.capacity, since = s.startedAt): number {
+  const peak = counts().peak(s.mount, since);
+  const samples = counts().samples(since);
+  const gapMs = counts().longestGapMs(since);
+  if (since === s.startedAt) Object.assign(s, { peak, samples, gapMs });
+  const over = counts().above(s.mount, capacity, since);
+  if (over.samples > 0) {
+    // Say when, against the test's own clock, for the report.
+    s.notes.overCapacity = `${over.samples} samples, ${over.firstAt! - s.startedAt}–${over.lastAt! - s.startedAt} ms`;
+  }
+  expect(samples, "the sampler read Icecast's count").toBeGreaterThan(0);
+  expect(gapMs, "the sampler read Icecast's count without long gaps").toBeLessThan(SAMPLE_GAP_LIMIT_MS);
+  expect(peak, `Icecast counted ${peak} listeners on ${s.mount} (capacity ${capacity})`).toBeLessThanOrEqual(capacity);
+  return peak;
+}
+
+async function admitted(s: Scenario, w = s.worker): Promise<{ pass: string; ticket: string }> {
+  const res = await join(w.url, s.room);
+  expect(res.status).toBe(200);
+  expect(res.json.state).toBe("admitted");
+  return { pass: res.json.pass!, ticket: res.json.ticket! };
+}
+
+async function queued(s: Scenario, w = s.worker): Promise<string> {
+  const res = await join(w.url, s.room);
+  expect(res.status).toBe(200);
+  expect(res.json.state).toBe("queued");
+  return res.json.ticket!;
+}
+
+async function statusOf(s: Scenario, ticket: string, w = s.worker) {
+  return send<StatusJson>(`${w.url}/_spillway/rooms/${s.room}/status`, {
+    headers: { ...bearer(ticket), accept: "application/json" },
+  });
+}
+
+async function stats(s: Scenario, w = s.worker): Promise<StatsJson> {
+  const res = await adminCall<StatsJson>(w.url, w.adminToken, "GET", `/rooms/${s.room}/stats`);
+  expect(res.status).toBe(200);
+  return res.json;
+}
+
+/** Poll a waiting ticket until its turn comes; its pass, and how long it took. */
+async function admittedLater(s: Scenario, ticket: string, withinMs: number, what: string, w = s.worker) {
+  const start = Date.now();
+  let pass: string | undefined;
+  await eventually(
+    async () => {
+      pass = (await statusOf(s, ticket, w)).json.pass;
+      return pass !== undefined;
+    },
+    withinMs,
+    what,
+  );
+  return { pass: pass!, ms: Date.now() - start };
+}
+
+/** How long until `check` holds (ms). */
+async function timed(check: () => boolean, withinMs: number, what: string): Promise<number> {
+  const start = Date.now();
+  await eventually(check, withinMs, what);
+  return Date.now() - start;
+}
+
+/** The claims of a JWT (read, not verified: the test only compares them). */
+function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as Record<string, unknown>;
+}
+
+/**
+ * Hold for `ms`, checking every second that each stream keeps flowing (not
+ * ended, more bytes), that Icecast counts `listeners`, and that every waiting
+ * ticket is still waiting (each poll would claim the seat if it were free).
+ */
+async function holdFor(
+  s: Scenario,
+  ms: number,
+  streams: Tuned[],
+  waiting: string[],
+  listeners: number,
+  w = s.worker,
+): Promise<void> {
+  const until = Date.now() + ms;
+  let last = streams.map((l) => l.received());
+  while (Date.now() < until) {
+    await pause(1_000);
+    for (const l of streams) expect(l.isEnded(), "a held stream was cut").toBe(false);
+    const now = streams.map((l) => l.received());
+    now.forEach((n, i) => expect(n, "a held stream stopped flowing").toBeGreaterThan(last[i]!));
+    last = now;
+    expect(await ice().listeners(s.mount)).toBe(listeners);
+    for (const ticket of waiting) expect((await statusOf(s, ticket, w)).json.state).toBe("queued");
+  }
+}
+
+beforeAll(async () => {
+  await requireDebian(["icecast2", "ffmpeg", "ffprobe"]);
+  icecast = await startIcecast({ maxSources: ROOMS.length + 2 });
+  sampler = sampleListeners(icecast, SAMPLE_EVERY_MS);
+  const started = await Promise.all(ROOMS.map((room) => startSource(icecast!, mountOf(room))));
+  started.forEach((show, i) => shows.set(ROOMS[i]!, show));
+  front = await startReleasingFront(icecast);
+  worker = await startWorker({
+    adminToken: `icecast-${crypto.randomUUID()}`,
+    originUrl: front.url,
+    vars: { PASS_TTL_SECONDS: String(PASS_TTL_SECONDS) },
+  });
+});
+
+afterEach(async () => {
+  const s = current;
+  current = undefined;
+  if (s === undefined) return;
+  if (s.peak === undefined) {
+    // The test failed before judging its peak: still report what Icecast counted.
+    s.peak = counts().peak(s.mount, s.startedAt);
+    s.samples = counts().samples(s.startedAt);
+    s.gapMs = counts().longestGapMs(s.startedAt);
+    s.notes.failed = "yes";
+  }
+  for (const l of s.listeners) l.close();
+  // The next test on this Icecast starts with nobody listening here.
+  await ice().waitForListeners(s.mount, 0, DROP_WITHIN_MS);
+});
+
+afterAll(async () => {
+  await sampler?.stop();
+  try {
+    await worker?.stop();
+  } finally {
+    await icecast?.stop();
+  }
+  const lines = scenarios.map((s) => {
+    const notes = Object.entries(s.notes).map(([k, v]) => `${k}=${v}`);
+    return (
+      `  ${s.title.padEnd(34)} capacity ${s.capacity}  Icecast max ${s.peak}  ` +
+      `(${s.samples} samples, longest gap ${s.gapMs} ms)  ${notes.join(" ")}`
+    );
+  });
+  console.log(`Icecast's own listener counts, per scenario:\n${lines.join("\n")}`);
+});
+
+describe("Spillway in front of a real Icecast", () => {
+  it("a. delivers real MP3 audio from Icecast, and goes on delivering it past a lease lifetime", async () => {
+    const s = await liveRoom("a. audio arrives", "live", 1);
+    const a = await admitted(s);
+    const listener = await tune(s, a.pass);
+    await plays(listener);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+
+    // No heartbeat: the stream itself keeps the seat, and the audio keeps coming (64 kbit/s ≈ 8 kB/s).
+    const before = listener.received();
+    await pause(LIFETIME_MS + 1_000);
+    expect(listener.isEnded()).toBe(false);
+    expect(listener.received() - before).toBeGreaterThan(20_000);
+    expect((await stats(s)).active).toBe(1);
+    expect(await ice().listeners(s.mount)).toBe(1);
+    s.notes.bytes = listener.received();
+    capHeld(s);
+  });
+
+  it("b. keeps held streams seated without heartbeats; the next listener waits until the stream closes", async () => {
+    const s = await liveRoom("b. held without heartbeats", "live-held", 1);
+    const a = await admitted(s);
+    const first = await tune(s, a.pass);
+    await plays(first);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+    const next = await queued(s);
+
+    // Three lease lifetimes and more, with no heartbeat: A is never cut, B never admitted.
+    await holdFor(s, 3 * LIFETIME_MS + 500, [first], [next], 1);
+    expect((await stats(s)).active).toBe(1);
+
+    first.close();
+    s.notes.droppedMs = await ice().waitForListeners(s.mount, 0, DROP_WITHIN_MS);
+    // The lease, last renewed by the stream, lapses; then B's turn comes.
+    const turn = await admittedLater(s, next, 3 * LIFETIME_MS, "the waiting listener is admitted after A closed");
+    s.notes.admittedAfterCloseMs = turn.ms;
+    const second = await tune(s, turn.pass);
+    await plays(second);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+    capHeld(s);
+  });
+
+  it("c. cuts the stream when the seat is given back from another device; the next listener then plays", async () => {
+    const s = await liveRoom("c. leave from another device", "live-leave", 1);
+    const a = await admitted(s);
+    const phone = await tune(s, a.pass);
+    await plays(phone);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+    const next = await queued(s);
+
+    // Another device (no connection of the stream's) leaves with the same pass, while it is
+    // valid (past its exp it is refused: see "KNOWN BUG" below).
+    const left = await send<{ released: boolean }>(`${s.worker.url}/_spillway/rooms/${s.room}/leave`, {
+      method: "POST",
+      headers: bearer(a.pass),
+    });
+    expect(left.json.released).toBe(true);
+    s.notes.cutMs = await timed(() => phone.isEnded(), CUT_WITHIN_MS, "the stream ends after the leave");
+    s.notes.droppedMs = await ice().waitForListeners(s.mount, 0, DROP_WITHIN_MS);
+    await expectRefused(s, a.pass);
+
+    const turn = await admittedLater(s, next, 3 * LIFETIME_MS, "the next listener gets the seat");
+    s.notes.nextAdmittedMs = turn.ms;
+    const second = await tune(s, turn.pass);
+    await plays(second);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+    capHeld(s);
+  });
+
+  it("d. moves the seat to a newer device: the older device's stream ends, the newer one plays", async () => {
+    const s = await liveRoom("d. ticket claimed on a newer device", "live-moved", 1);
+    const a = await admitted(s);
+    const laptop = await tune(s, a.pass);
+    await plays(laptop);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+    await holdFor(s, LIFETIME_MS + 500, [laptop], [], 1);
+
+    const claimedAt = Date.now();
+    const moved = await statusOf(s, a.ticket);
+    s.notes.claimAnsweredAt = Date.now() - s.startedAt;
+    s.notes.claimMs = Date.now() - claimedAt;
+    expect(moved.json.state).toBe("admitted");
+    const pass = moved.json.pass!;
+    expect(claimsOf(pass).sid).toBe(claimsOf(a.pass).sid);
+    expect(claimsOf(pass).gen).toBeGreaterThan(claimsOf(a.pass).gen as number);
+    s.notes.cutMs = await timed(() => laptop.isEnded(), CUT_WITHIN_MS, "the older device's stream ends");
+    // By the time the newer device has its pass, Icecast has counted the older one out.
+    expect(await ice().listeners(s.mount)).toBe(0);
+
+    const phone = await tune(s, pass);
+    s.notes.newerStreamAt = Date.now() - s.startedAt;
+    await plays(phone);
+    await ice().waitForListeners(s.mount, 1, DROP_WITHIN_MS);
+    await expectRefused(s, a.pass);
+    // The newer device keeps it across a lifetime.
+    await holdFor(s, LIFETIME_MS, [phone], [], 1);
+    capHeld(s);
+  });
+
+  it("e. cuts the stream when the origin answers Spillway-Command: release for its pass", async () => {
+    const s = await liveRoom("e. origin says release", "live-bye", 1);
+    const a = await admitted(s);
+    const listener = await tune(s, a.pass);
+    await plays(listener);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+
+    // Within the pass's lifetime: a request with an expired pass is refused by Spillway and
+    // never reaches the origin (so the origin cannot answer it with a release).
+    expect(claimsOf(a.pass).exp as number).toBeGreaterThan(Date.now() / 1000);
+    const bye = await send(`${s.worker.url}/rooms/${s.room}/bye`, { headers: bearer(a.pass) });
+    expect(bye.status).toBe(200);
+    expect(bye.headers.get("spillway-command")).toBeNull();
+    expect(front!.releases).toContain(`/rooms/${s.room}/bye`);
+    s.notes.cutMs = await timed(() => listener.isEnded(), CUT_WITHIN_MS, "the stream ends after the release");
+    s.notes.droppedMs = await ice().waitForListeners(s.mount, 0, DROP_WITHIN_MS);
+    await expectRefused(s, a.pass);
+    capHeld(s);
+  });
+
+  it("f. cuts the stream when ops release the seat", async () => {
+    const s = await liveRoom("f. ops release", "live-ops", 1);
+    const a = await admitted(s);
+    const listener = await tune(s, a.pass);
+    await plays(listener);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+    // While the pass is valid (past its exp, ops are told `pass_expired`: see "KNOWN BUG" below).
+    const res = await adminCall<{ released: boolean }>(
+      s.worker.url,
+      s.worker.adminToken,
+      "POST",
+      `/rooms/${s.room}/release`,
+      { pass: a.pass },
+    );
+    expect(res.json.released).toBe(true);
+    s.notes.cutMs = await timed(() => listener.isEnded(), CUT_WITHIN_MS, "the stream ends after the release");
+    s.notes.droppedMs = await ice().waitForListeners(s.mount, 0, DROP_WITHIN_MS);
+    await expectRefused(s, a.pass);
+    capHeld(s);
+  });
+
+  it("g. lowering capacity while streams play cuts nobody and lets nobody new in", async () => {
+    const s = await liveRoom("g. capacity 2 → 1", "live-shrink", 2);
+    const a = await admitted(s);
+    const b = await admitted(s);
+    const streams = [await tune(s, a.pass), await tune(s, b.pass)];
+    for (const l of streams) await plays(l);
+    await ice().waitForListeners(s.mount, 2, 5_000);
+
+    const patched = await adminCall(s.worker.url, s.worker.adminToken, "PATCH", `/rooms/${s.room}`, { capacity: 1 });
+    expect(patched.status).toBe(200);
+    const c = await queued(s);
+
+    // Two lifetimes: both keep playing (nobody evicted), C keeps waiting.
+    await holdFor(s, 2 * LIFETIME_MS, streams, [c], 2);
+
+    // One closes: the room is at its new capacity, so still nobody new.
+    streams[0]!.close();
+    await ice().waitForListeners(s.mount, 1, DROP_WITHIN_MS);
+    const atOne = Date.now();
+    await holdFor(s, LIFETIME_MS + 1_500, [streams[1]!], [c], 1);
+    expect(await stats(s)).toMatchObject({ active: 1, capacity: 1 });
+    s.notes.maxAfterOneClosed = capHeld(s, 1, atOne);
+    capHeld(s);
+  });
+
+  /*
+   * A known gap, characterised here rather than hidden: the tie renews a held
+   * stream's seat but not its listener's pass, and giving a seat back still
+   * requires a pass that has not expired. So once a listener has streamed
+   * past one pass lifetime without heartbeats (which the tie says it need
+   * not send), its seat cannot be given back by any of the three ways while
+   * the stream plays on. This test asserts today's behaviour and will fail
+   * once that is fixed: then turn it into the scenarios c, e and f run past
+   * a pass lifetime.
+   */
+  it("KNOWN BUG: past its pass's exp, a held stream's seat cannot be given back, and Icecast keeps counting it", async () => {
+    const s = await liveRoom("KNOWN BUG: give back, pass expired", "live-late", 1);
+    const a = await admitted(s);
+    const listener = await tune(s, a.pass);
+    await plays(listener);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+    // No heartbeat, as the tie allows: the pass expires, the seat does not.
+    await holdFor(s, LIFETIME_MS + 500, [listener], [], 1);
+    expect(claimsOf(a.pass).exp as number).toBeLessThan(Date.now() / 1000);
+
+    // Leave from another device: refused.
+    const left = await send(`${s.worker.url}/_spillway/rooms/${s.room}/leave`, {
+      method: "POST",
+      headers: bearer(a.pass),
+    });
+    s.notes.leave = `${left.status} ${left.json === undefined ? "" : JSON.stringify(left.json)}`;
+    expect(left.status).toBe(401);
+    expect((left.json as { error: { code: string } }).error.code).toBe("token_expired");
+    // Ops release: told the seat "lapses on its own" (schemas.ts), which it does not.
+    const released = await adminCall(s.worker.url, s.worker.adminToken, "POST", `/rooms/${s.room}/release`, {
+      pass: a.pass,
+    });
+    s.notes.opsRelease = `${released.status} ${JSON.stringify(released.json)}`;
+    expect(released.json).toEqual({ room: s.room, released: false, reason: "pass_expired" });
+    // The origin's release: the request carrying the pass never reaches it.
+    const releasesBefore = front!.releases.length;
+    const bye = await send(`${s.worker.url}/rooms/${s.room}/bye`, { headers: bearer(a.pass) });
+    s.notes.originRelease = `${bye.status}, reached the origin: ${front!.releases.length > releasesBefore}`;
+    expect(bye.status).toBe(401);
+    expect(front!.releases.length).toBe(releasesBefore);
+
+    // Meanwhile the stream plays on, the seat is still taken, and Icecast still counts it.
+    await holdFor(s, 2_000, [listener], [], 1);
+    expect((await stats(s)).active).toBe(1);
+    capHeld(s);
+  });
+});
+
+describe("Spillway restarted while streams play", () => {
+  const ADMIN = `icecast-restart-${crypto.randomUUID()}`;
+  let persistTo = "";
+  let restarted: RunningWorker | undefined;
+
+  afterAll(async () => {
+    try {
+      await restarted?.stop();
+    } finally {
+      if (persistTo !== "") await rm(persistTo, { recursive: true, force: true });
+    }
+  });
+
+  it("h. keeps the seat across a restart: the listener reconnects and plays, the next one still waits", async () => {
+    const port = await freePort();
+    persistTo = await tempDir("spillway-icecast-restart-");
+    const start = () =>
+      startWorker({
+        adminToken: ADMIN,
+        originUrl: ice().url,
+        port,
+        persistTo,
+        vars: { PASS_TTL_SECONDS: String(RESTART_PASS_TTL_SECONDS) },
+      });
+    restarted = await start();
+    const s = await liveRoom("h. Spillway restart", "live-restart", 1, restarted);
+    const a = await admitted(s);
+    const before = await tune(s, a.pass);
+    await plays(before);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+    const next = await queued(s);
+
+    // Spillway goes away: the stream through it breaks, and Icecast counts nobody.
+    const downAt = Date.now();
+    await restarted.stop();
+    restarted = undefined;
+    await eventually(() => before.isEnded(), CUT_WITHIN_MS, "the stream breaks with Spillway");
+    s.notes.droppedMs = await ice().waitForListeners(s.mount, 0, DROP_WITHIN_MS);
+    // No stream may reach Icecast while Spillway is down: the earlier one is gone.
+    restarted = await start();
+    s.notes.downMs = Date.now() - downAt;
+    expect(restarted.url).toBe(`http://127.0.0.1:${port}`);
+
+    // A reconnects as an app does: with its pass while it is valid, else its ticket's new pass.
+    let again = await tune(s, a.pass);
+    s.notes.reconnectedWith = "pass";
+    if (again.status === 401) {
+      again.close();
+      const claimed = await statusOf(s, a.ticket);
+      expect(claimed.json.state).toBe("admitted");
+      again = await tune(s, claimed.json.pass!);
+      s.notes.reconnectedWith = "ticket";
+    }
+    const reconnectedAt = Date.now();
+    await plays(again);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+    expect((await statusOf(s, next)).json.state).toBe("queued");
+
+    // Past every lease the seat had before the restart or got by the reconnect itself:
+    // only the stream's own hold keeps it, and the next listener still waits.
+    const holdMs = reconnectedAt + RESTART_PASS_TTL_SECONDS * 1000 + 2_500 - Date.now();
+    await holdFor(s, holdMs, [again], [next], 1);
+    expect(await stats(s)).toMatchObject({ active: 1, queued: 1 });
+    capHeld(s);
+  }, 90_000);
+});
