@@ -28,7 +28,8 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             // Explicit bindings win over a developer's .dev.vars.
-            miniflare: { bindings: { ...keys, ADMIN_TOKEN: "test-admin-token", ADMIN_TOKENS } },
+            // Any room id is served, as in the local demo (tests of ROOMS set it per call).
+            miniflare: { bindings: { ...keys, ADMIN_TOKEN: "test-admin-token", ADMIN_TOKENS, ROOMS: "*" } },
           }),
         ],
         test: {

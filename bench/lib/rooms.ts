@@ -3,6 +3,7 @@
  * (admin PATCH, join), and reading the Durable Object call counters from the
  * admin stats.
  */
+import { ROOMS_REFRESH_MS } from "../../src/http/room-gate.ts";
 import { adminCall, join, type StatusJson } from "../../test/contract/support/http.ts";
 
 /** Durable Object calls by kind, as `GET /_spillway/admin/rooms/:room/stats` reports them. */
@@ -17,6 +18,7 @@ export interface RoomPatch {
 export class Rooms {
   readonly base: string;
   readonly #adminToken: string;
+  readonly #created = new Set<string>();
 
   constructor(base: string, adminToken: string) {
     this.base = base;
@@ -26,6 +28,11 @@ export class Rooms {
   async configure(room: string, patch: RoomPatch): Promise<void> {
     const reply = await adminCall(this.base, this.#adminToken, "PATCH", `/rooms/${room}`, patch);
     if (reply.status !== 200) throw new Error(`PATCH room ${room} answered ${reply.status}: ${reply.text}`);
+    if (!this.#created.has(room)) {
+      // A room ops just created is served by every isolate within ROOMS_REFRESH_MS (ROOMS=ops).
+      this.#created.add(room);
+      await new Promise((r) => setTimeout(r, ROOMS_REFRESH_MS));
+    }
   }
 
   /** `count` new listeners join, a few at a time; every one must end in `expected`. */

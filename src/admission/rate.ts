@@ -7,8 +7,11 @@
  * `admitPerMinute + burst(admitPerMinute)`. Calling a listener earmarks a
  * token for its claim, so calls never outrun the tokens.
  *
- * Lowering `admitPerMinute` never takes tokens away (they may be earmarked);
- * it only stops the refill until the bucket is below the new burst.
+ * Lowering `admitPerMinute` takes effect at once: the bucket never holds
+ * more than the burst of the rate in force, so tokens beyond the new burst
+ * are dropped. (Tokens already earmarked for called listeners may then leave
+ * the bucket below zero; it refills from there, and no one new is called
+ * until it is above the earmarks again.)
  */
 
 export interface Bucket {
@@ -26,7 +29,8 @@ export function burstOf(admitPerMinute: number): number {
 export function refill(bucket: Bucket, admitPerMinute: number, now: number): Bucket {
   const elapsed = Math.max(0, now - bucket.at);
   const burst = burstOf(admitPerMinute);
-  const tokens = Math.max(bucket.tokens, Math.min(burst, bucket.tokens + (elapsed * admitPerMinute) / 60_000));
+  // Never more than the burst of the rate in force: a lowered rate takes effect at once.
+  const tokens = Math.min(burst, bucket.tokens + (elapsed * admitPerMinute) / 60_000);
   return { tokens, at: Math.max(now, bucket.at) };
 }
 

@@ -51,8 +51,11 @@ const adminToken = given["ADMIN_TOKEN"] ?? devVars["ADMIN_TOKEN"] ?? "(not set)"
 const tokenSource = given["ADMIN_TOKEN"] !== undefined ? "--var" : devVarsPath;
 const origin = given["ORIGIN_URL"] ?? "";
 
+// The local demo serves any room id; a deployment serves only rooms ops created (ROOMS in wrangler.toml).
+const devArgs = given["ROOMS"] === undefined ? [...args, "--var", "ROOMS:*"] : args;
+
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
-const child = spawn(wrangler, ["dev", ...args], {
+const child = spawn(wrangler, ["dev", ...devArgs], {
   cwd: root,
   stdio: ["inherit", "pipe", "pipe"],
   env: {

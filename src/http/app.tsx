@@ -20,11 +20,14 @@ import { keyRing } from "../tokens/keys.ts";
 import { admin } from "./admin.ts";
 import { clock } from "../clock.ts";
 import { durableCall, DurableFailure } from "../room/durable-call.ts";
-import { clearTokenCookie, presented, setTokenCookie } from "./credentials.ts";
+import { clearStrayCookies, clearTokenCookie, presented, setTokenCookie, strayCookies } from "./credentials.ts";
 import { type ErrorCode, fail, tokenError } from "./errors.ts";
 import { failureRetryAfter, POLICY, POLICY_HEADER, type PolicyApplied } from "./failure-policy.ts";
 import { type Degraded, type FlowAnswer, RoomDesk } from "./queue-flow.ts";
 import { ROOM_ID } from "./room-id.ts";
+import { knownRooms } from "./room-gate.ts";
+import { settingsOf } from "./settings.ts";
+import { DIRECTORY_NAME } from "../room/room-directory.ts";
 import { expireView, isRevoked } from "../room/view-cache.ts";
 import { OPENAPI_PATH, openApiJson } from "./openapi.ts";
 import { chooseLanguage } from "./waiting/language.ts";
@@ -67,10 +70,29 @@ app.use("*", async (c, next) => {
 const withRoom = async (c: Context<AppEnv>, next: () => Promise<void>) => {
   const room = c.req.param("room") ?? "";
   if (!ROOM_ID.test(room)) return fail(c, "bad_room");
+  const served = await servesRoom(c, room);
+  if (served !== true) return served === false ? fail(c, "not_found") : unavailable(c, null);
   c.set("desk", await RoomDesk.open(c.env, room, (work) => c.executionCtx.waitUntil(work)));
   await next();
+  // Plain-named cookies tossed from a sibling subdomain are ignored, and cleared here.
+  const stray = strayCookies(c, room);
+  if (stray.length > 0 && c.res.status !== 101) clearStrayCookies(c.res.headers, room, stray);
   return undefined;
 };
+
+/** Does this deployment serve `room` (ROOMS, room-gate.ts)? null when the room directory cannot be read. */
+async function servesRoom(c: Context<AppEnv>, room: string): Promise<boolean | null> {
+  const load = async () => {
+    const directory = c.env.ROOM_DIRECTORY.getByName(DIRECTORY_NAME);
+    return (await durableCall("rooms", () => directory.list())).map((entry) => entry.room);
+  };
+  try {
+    return await knownRooms.serves(settingsOf(c.env).rooms, room, clock.now(), load);
+  } catch (err) {
+    if (!(err instanceof DurableFailure)) throw err;
+    return null;
+  }
+}
 
 app.get("/_spillway/jwks.json", async (c) => {
   const keys = await keyRing(c.env);
@@ -402,23 +424,33 @@ async function tokenOutOfUrl(c: Context<AppEnv>): Promise<Response | null> {
   const found = TOKEN_PARAMS.filter((name) => url.searchParams.has(name));
   if (found.length === 0) return null;
   const desk = c.get("desk");
+  // A link never replaces a valid token the browser already holds (a crafted link could swap it).
+  const holds = { ticket: (await heldTicket(c)).ticket !== null, pass: (await heldPass(c)).pass !== null };
   for (const name of found) {
     const token = url.searchParams.get(name) ?? "";
     url.searchParams.delete(name);
     const ticket = await desk.checkTicket(token);
     if (ticket.ok) {
-      setTokenCookie(c, "ticket", desk.room, token, ticket.claims.exp - desk.now / 1000);
+      if (!holds.ticket) setTokenCookie(c, "ticket", desk.room, token, ticket.claims.exp - desk.now / 1000);
       continue;
     }
     const pass = await desk.checkPass(token);
-    if (pass.ok) setTokenCookie(c, "pass", desk.room, token, pass.claims.exp - desk.now / 1000);
+    if (pass.ok && !holds.pass) setTokenCookie(c, "pass", desk.room, token, pass.claims.exp - desk.now / 1000);
   }
   c.header("cache-control", "no-store");
   c.header("referrer-policy", "no-referrer");
   return c.redirect(url.pathname + url.search, 303);
 }
 
+/**
+ * A guarded path whose escapes hide a separator (`%2F`, `%5C`) or a literal
+ * backslash: an origin that decodes before it routes could read another
+ * room's path in it (`/rooms/a/..%2Fb/x`), so it is refused, never forwarded.
+ */
+const HIDDEN_SEPARATOR = /%2f|%5c|\\/i;
+
 async function guarded(c: Context<AppEnv>): Promise<Response> {
+  if (HIDDEN_SEPARATOR.test(new URL(c.req.url).pathname)) return fail(c, "bad_path");
   const moved = await tokenOutOfUrl(c);
   if (moved !== null) return moved;
   const desk = c.get("desk");

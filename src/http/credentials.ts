@@ -51,14 +51,41 @@ export interface Presented {
   jws: CompactJws | null;
 }
 
-/** The token of this kind the request presents: a bearer of that kind first, else the cookie. */
+/**
+ * The token of this kind the request presents: a bearer of that kind first,
+ * else the cookie. Off localhost only the `__Host-` cookie counts: a plain
+ * name can be set by a sibling subdomain (cookie tossing), so it is ignored
+ * (and cleared, see strayCookies).
+ */
 export function presented(c: Context, kind: TokenKind, room: string): Presented | null {
   const bearer = bearerOf(c);
   const jws = bearer === null ? null : readCompactJws(bearer);
   if (jws !== null && claimedKind(jws) === kind) return { token: jws.token, from: "bearer", jws };
-  const cookie = getCookie(c, cookieName(kind, room, true)) ?? getCookie(c, cookieName(kind, room, false));
+  const cookie = getCookie(c, cookieName(kind, room, !isLocal(new URL(c.req.url))));
   if (cookie !== undefined && cookie !== "") return { token: cookie, from: "cookie", jws: null };
   return null;
+}
+
+const KINDS: TokenKind[] = ["ticket", "pass", "overflow"];
+
+/**
+ * Plain-named Spillway cookies of this room on a host where Spillway only
+ * sets `__Host-` ones: nobody but a sibling subdomain can have set them.
+ * They are never read; the answer clears them (clearStrayCookies).
+ */
+export function strayCookies(c: Context, room: string): TokenKind[] {
+  if (isLocal(new URL(c.req.url))) return [];
+  return KINDS.filter((kind) => getCookie(c, cookieName(kind, room, false)) !== undefined);
+}
+
+/** Clear plain-named cookies on the answer (host-only; one set for a parent domain cannot be reached from here). */
+export function clearStrayCookies(headers: Headers, room: string, kinds: TokenKind[]): void {
+  for (const kind of kinds) {
+    headers.append(
+      "set-cookie",
+      `${cookieName(kind, room, false)}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`,
+    );
+  }
 }
 
 /** Set the cookie for a token, living as long as the token. */
@@ -79,11 +106,16 @@ export function clearTokenCookie(c: Context, kind: TokenKind, room: string): voi
   deleteCookie(c, cookieName(kind, room, secure), { path: "/", secure });
 }
 
-/** The Cookie header without Spillway's own cookies, or null when nothing is left. */
+/**
+ * The Cookie header without Spillway's own cookies, or null when nothing is
+ * left. Several Cookie lines may arrive merged with ", " (as the runtime
+ * joins repeated headers), so a pair is also cut where ", " is followed by a
+ * cookie name (cookie values never hold a comma, RFC 6265).
+ */
 export function foreignCookies(header: string | null): string | null {
   if (header === null) return null;
   const kept = header
-    .split(";")
+    .split(/;|,\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)/)
     .map((p) => p.trim())
     .filter((p) => p !== "" && !isSpillwayCookie(p.split("=", 1)[0]!.trim()));
   return kept.length === 0 ? null : kept.join("; ");

@@ -10,6 +10,7 @@ import type { TokenRefusal } from "../tokens/claims.ts";
 
 export type ErrorCode =
   | "bad_room"
+  | "bad_path"
   | "not_found"
   | "method_not_allowed"
   | "ticket_required"
@@ -32,6 +33,7 @@ export type ErrorCode =
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   bad_room: 400,
+  bad_path: 400,
   not_found: 404,
   method_not_allowed: 405,
   ticket_required: 401,
@@ -55,6 +57,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
 
 const MESSAGES: Record<ErrorCode, string> = {
   bad_room: "Room ids are 1 to 64 characters of A-Z, a-z, 0-9, _ and -.",
+  bad_path: "A room path may not hide a slash or a backslash in an escape (%2F, %5C).",
   not_found: "There is nothing here.",
   method_not_allowed: "This method is not allowed here.",
   ticket_required: "A queue ticket is required: join the room first.",

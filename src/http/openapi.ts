@@ -537,6 +537,7 @@ function listenerPaths(): Record<string, PathItem> {
           },
           ...errorResponses([
             ...LISTENER_ERRORS,
+            "bad_path",
             ...TOKEN_ERRORS,
             "seat_ended",
             "origin_unreachable",

@@ -171,6 +171,7 @@ export const JwksSchema = v.pipe(
 /** Every wire error code (errors.ts gives each its status and message). */
 export const ERROR_CODES = [
   "bad_room",
+  "bad_path",
   "invalid_body",
   "ticket_required",
   "pass_required",

@@ -4,6 +4,7 @@
  */
 import { type Timings, timingsFromVars } from "../admission/config.ts";
 import { type FailurePolicy, parseFailurePolicy } from "./failure-policy.ts";
+import { parseRooms, type RoomsPolicy } from "./room-gate.ts";
 
 export interface Settings {
   issuer: string;
@@ -12,6 +13,8 @@ export interface Settings {
   origin: URL | null;
   /** What a new arrival gets when its shard cannot be reached (docs/failure-policy.md). */
   failurePolicy: FailurePolicy;
+  /** Which room ids are served (room-gate.ts). */
+  rooms: RoomsPolicy;
 }
 
 const parsed = new WeakMap<object, Settings>();
@@ -28,7 +31,8 @@ export function settingsOf(env: Env): Settings {
       }
     }
     const failurePolicy = parseFailurePolicy(env.FAILURE_POLICY);
-    s = { issuer: env.TOKEN_ISSUER || "spillway", timings: timingsFromVars(env), origin, failurePolicy };
+    const rooms = parseRooms(env.ROOMS);
+    s = { issuer: env.TOKEN_ISSUER || "spillway", timings: timingsFromVars(env), origin, failurePolicy, rooms };
     parsed.set(env, s);
   }
   return s;

@@ -5,12 +5,25 @@
  * stays with its listener until the pass expires, so nothing leaks.
  */
 import { foreignCookies } from "../http/credentials.ts";
+import { readCompactJws } from "../tokens/compact-jws.ts";
 
 export const PASS_HEADER = "Spillway-Pass";
 const RETRY_AFTER_SECONDS = "5";
 
 /** Hop-by-hop headers that must not be forwarded. */
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+
+/** Request headers that are Spillway's business only (under-attack mode's challenge and solution). */
+const SPILLWAY_REQUEST_HEADERS = ["spillway-challenge", "spillway-solution"];
+
+/** Does this Authorization value carry one of Spillway's tokens (any kind: its JOSE `typ` says so)? */
+export function carriesSpillwayToken(authorization: string | null): boolean {
+  if (authorization === null) return false;
+  const m = /^\s*Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (m === null) return false;
+  const typ = readCompactJws(m[1]!)?.header.typ;
+  return typeof typ === "string" && typ.toLowerCase().startsWith("spillway-");
+}
 
 /** Is this request a WebSocket handshake? */
 export function isWebSocketUpgrade(request: Request): boolean {
@@ -28,7 +41,9 @@ export function originRequest(request: Request, origin: URL, pass: string, beare
   const cookies = foreignCookies(headers.get("cookie"));
   if (cookies === null) headers.delete("cookie");
   else headers.set("cookie", cookies);
-  if (bearerWasPass) headers.delete("authorization");
+  // Nothing of Spillway's own goes on: no token of any kind in Authorization, no challenge headers.
+  if (bearerWasPass || carriesSpillwayToken(headers.get("authorization"))) headers.delete("authorization");
+  for (const h of SPILLWAY_REQUEST_HEADERS) headers.delete(h);
   headers.set(PASS_HEADER, pass);
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   return new Request(target, {

@@ -46,6 +46,36 @@ describe("refill", () => {
     expect(bucket).toEqual({ tokens: 0, at: T0 });
   });
 
+  it("a lowered rate takes effect at once: tokens beyond its burst are dropped", () => {
+    // Full at 600/min (burst 100), then the room is set to 60/min (burst 10).
+    const full: Bucket = { tokens: burstOf(600), at: T0 };
+    expect(refill(full, 60, T0).tokens).toBe(burstOf(60));
+    // Ten seconds later: the new burst, not a token more.
+    expect(refill(full, 60, T0 + 10_000).tokens).toBe(burstOf(60));
+  });
+
+  it("within any bucket history, admissions in a window stay within the rate in force plus its burst (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6_000 }),
+        fc.integer({ min: 1, max: 6_000 }),
+        fc.integer({ min: 1_000, max: 120_000 }),
+        (before, after, window) => {
+          // A bucket full at the old rate, lowered or raised, then spent as fast as it allows.
+          let bucket: Bucket = { tokens: burstOf(before), at: T0 };
+          let admitted = 0;
+          for (let t = 0; t <= window; t += 100) {
+            bucket = refill(bucket, after, T0 + t);
+            const n = Math.floor(bucket.tokens);
+            admitted += n;
+            bucket = { tokens: bucket.tokens - n, at: bucket.at };
+          }
+          expect(admitted).toBeLessThanOrEqual(burstOf(after) + Math.ceil((window * after) / 60_000));
+        },
+      ),
+    );
+  });
+
   it("never exceeds the burst and never loses tokens as time passes (property)", () => {
     fc.assert(
       fc.property(
