@@ -57,6 +57,9 @@ export const DEMO_PAGE_SCRIPT = `
   function ended(reason){
     if(over) return;
     over=true; clearInterval(timer); stopAudio();
+    // The seat is no longer this page's: its Leave would end the seat another device now holds.
+    document.getElementById('leave').disabled=true;
+    var live=document.querySelector('.live'); if(live) live.textContent='Seat ended';
     status.dataset.state='ended';
     if(reason) status.dataset.reason=reason;
     status.textContent=['Your seat has ended.', REASONS[reason]||'', 'Reload to join again.'].filter(Boolean).join(' ');

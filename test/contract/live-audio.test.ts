@@ -196,6 +196,8 @@ async function cutExplained(listen: Watched, reason: "left" | "moved"): Promise<
   expect(first).toMatchObject({ paused: true, src: null, error: null });
   expect(later.currentTime).toBe(first.currentTime);
   expect(await page.locator("#play").isDisabled()).toBe(true);
+  // Its Leave no longer works either: the seat may be another device's now.
+  expect(await page.locator("#leave").isDisabled()).toBe(true);
 
   // Spillway ended the stream's answer cleanly, and the audio ended without a media error;
   // then (and not the periodic heartbeat, due only later) the page asked, and heard 409 seat_ended.
