@@ -10,7 +10,7 @@
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { isWebSocketUpgrade, proxy, RETRY_AFTER_SECONDS } from "../origin/proxy.ts";
-import { holdRoundMs, type TieOptions, tieSocket, tieStream } from "../origin/seat-tie.ts";
+import { answerSlackMs, holdRoundMs, type TieOptions, tieSocket, tieStream } from "../origin/seat-tie.ts";
 import type { HoldAnswer } from "../room/seat-holds.ts";
 import type { SeatEnd } from "../admission/ledger.ts";
 import { demoOrigin } from "../origin/demo.tsx";
@@ -228,10 +228,12 @@ async function heldOverflow(c: Context<AppEnv>) {
   return v.ok ? v.claims : null;
 }
 
-async function heldPass(c: Context<AppEnv>) {
+/** The pass the request holds, verified; `leaving`: accepted past its `exp` (see RoomDesk.checkLeavingPass). */
+async function heldPass(c: Context<AppEnv>, leaving = false) {
   const p = presented(c, "pass", c.get("desk").room);
   if (p === null) return { pass: null, error: null, from: null } as const;
-  const v = await c.get("desk").checkPass(p.token);
+  const desk = c.get("desk");
+  const v = leaving ? await desk.checkLeavingPass(p.token) : await desk.checkPass(p.token);
   if (v.ok) return { pass: v.claims, token: p.token, error: null, from: p.from } as const;
   return { pass: null, error: tokenError(v.reason), from: p.from } as const;
 }
@@ -271,7 +273,7 @@ app.post("/_spillway/rooms/:room/heartbeat", withRoom, async (c) => {
 });
 
 app.post("/_spillway/rooms/:room/leave", withRoom, async (c) => {
-  const held = await heldPass(c);
+  const held = await heldPass(c, true);
   if (held.error !== null) return fail(c, held.error);
   if (held.pass === null) return fail(c, "pass_required");
   let released: boolean;
@@ -376,6 +378,7 @@ function seatBound(
     keeper: desk.keeper(pass),
     expiresAt,
     roundMs: holdRoundMs(desk.settings.timings.passTtlMs),
+    slackMs: answerSlackMs(desk.settings.timings.passTtlMs),
     now: () => clock.now(),
     newId: () => crypto.randomUUID(),
     background: (work) => c.executionCtx.waitUntil(work.catch((err: unknown) => console.warn("seat tie", String(err)))),

@@ -28,7 +28,7 @@ import type { TokenRefusal } from "../tokens/claims.ts";
 import type { CompactJws } from "../tokens/compact-jws.ts";
 import { keyRing, type KeyRing } from "../tokens/keys.ts";
 import { issueOverflow, type OverflowClaims, verifyOverflow } from "../tokens/overflow.ts";
-import { issuePass, type PassClaims, verifyPass } from "../tokens/pass.ts";
+import { issuePass, type PassClaims, verifyPass, verifyPassAnyAge } from "../tokens/pass.ts";
 import { issueTicket, type TicketClaims, verifyTicket } from "../tokens/ticket.ts";
 import { failureRetryAfter, POLICY, type PolicyApplied } from "./failure-policy.ts";
 import { joinLimiter } from "./join-limit.ts";
@@ -154,6 +154,13 @@ export class RoomDesk {
 
   async checkPass(token: string): Promise<{ ok: true; claims: PassClaims } | { ok: false; reason: TokenRefusal }> {
     return verifyPass(this.#keys, token, this.#opts());
+  }
+
+  /** A pass presented to give its seat back: accepted past its `exp` (a held stream outlives it). */
+  async checkLeavingPass(
+    token: string,
+  ): Promise<{ ok: true; claims: PassClaims } | { ok: false; reason: TokenRefusal }> {
+    return verifyPassAnyAge(this.#keys, token, this.#opts());
   }
 
   /**

@@ -52,6 +52,21 @@ describe("RoomShard.hold", () => {
     expect((await join(s.room)).body.state).toBe("queued");
   });
 
+  it("a held seat can be given back with a pass past its exp (the hostile corpus: a forged one cannot)", async () => {
+    const s = await seated("hold-late-leave");
+    advance(t.clock, PASS_TTL_MS - 5_000);
+    expect((await holdOf(s, "conn", 0)).kind).toBe("held");
+    advance(t.clock, 10_000);
+    // The pass has expired; the seat, renewed by its stream, has not.
+    expect(s.claims.exp * 1000).toBeLessThan(t.clock.now());
+    expect((await heartbeat(s.room, s.body.pass!)).status).toBe(401);
+    const round = holdOf(s, "conn", 60_000);
+    const res = await leave(s.room, s.body.pass!);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ released: true });
+    expect(await round).toEqual({ kind: "ended", reason: "left" });
+  });
+
   it("answers a pending round at once when the seat is given back", async () => {
     const s = await seated("hold-leave");
     const round = holdOf(s, "conn", 60_000);
