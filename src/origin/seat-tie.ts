@@ -35,8 +35,20 @@ export const HOLD_AFTER_MS = 2_000;
 export const SAFETY_MARGIN_MS = 1_000;
 /** When the known lease has already run out, how long a renewal may take before the connection is cut. */
 export const LAST_CALL_GRACE_MS = 1_000;
-/** Time allowed for a hold call to travel and answer, on top of its round. */
+/** The least time allowed for a hold call to travel and answer, on top of its round. */
 export const ANSWER_SLACK_MS = 500;
+/** The most: a runtime stalled for a second or two must not cut an entitled listener. */
+export const MAX_ANSWER_SLACK_MS = 3_000;
+
+/**
+ * Time allowed for a hold call to travel and answer, on top of its round: a
+ * quarter of the pass lifetime, within ANSWER_SLACK_MS…MAX_ANSWER_SLACK_MS
+ * (3 s at the default 60 s: a round's answer may come that late and the
+ * connection is still not cut).
+ */
+export function answerSlackMs(passTtlMs: number): number {
+  return Math.min(MAX_ANSWER_SLACK_MS, Math.max(ANSWER_SLACK_MS, Math.floor(passTtlMs / 4)));
+}
 /** Pause after a failed hold call before the next one. */
 export const RETRY_AFTER_FAILURE_MS = 500;
 /**
@@ -56,7 +68,7 @@ const NEVER = new Promise<void>(() => undefined);
  * next call must renew before the lease it saw, less the margin, runs out.
  */
 export function holdRoundMs(passTtlMs: number): number {
-  return Math.max(0, Math.floor((passTtlMs - SAFETY_MARGIN_MS - ANSWER_SLACK_MS) / 2));
+  return Math.max(0, Math.floor((passTtlMs - SAFETY_MARGIN_MS - answerSlackMs(passTtlMs)) / 2));
 }
 
 /** WebSocket close codes for a seat that ended (the reason text is `seat_ended:<reason>`). */
@@ -76,6 +88,8 @@ export interface TieOptions {
   expiresAt: number;
   /** How long one hold call waits in the shard at most (holdRoundMs). */
   roundMs: number;
+  /** Time allowed for a call's answer on top of its round (answerSlackMs; ANSWER_SLACK_MS when absent). */
+  slackMs?: number;
   now: () => number;
   /** A fresh holder id. */
   newId: () => string;
@@ -117,7 +131,7 @@ export async function watchSeat(opts: TieOptions, holder: string, holdNow: boole
       expiresAt - SAFETY_MARGIN_MS,
       now + (expiresAt - SAFETY_MARGIN_MS <= now ? LAST_CALL_GRACE_MS : 0),
     );
-    const round = Math.max(0, Math.min(opts.roundMs, deadline - now - ANSWER_SLACK_MS));
+    const round = Math.max(0, Math.min(opts.roundMs, deadline - now - (opts.slackMs ?? ANSWER_SLACK_MS)));
     const call: Promise<Step> = opts.keeper.hold(holder, round).then(
       (answer) => ({ kind: "answer", answer }),
       () => ({ kind: "failed" }),

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { SeatEnd } from "../../src/admission/ledger.ts";
 import {
-  ANSWER_SLACK_MS,
+  answerSlackMs,
   HOLD_AFTER_MS,
   holdRoundMs,
   ORIGIN_NOTICE_MS,
@@ -27,6 +27,8 @@ class FakeShard implements SeatKeeper {
   calls: { holder: string; waitMs: number; at: number }[] = [];
   letGoes: string[] = [];
   mode: "up" | "down" | "silent" = "up";
+  /** How late each answer comes after its round (a stalled runtime). */
+  lateMs = 0;
   #pending: ((a: HoldAnswer) => void)[] = [];
 
   hold(holder: string, waitMs: number): Promise<HoldAnswer> {
@@ -36,7 +38,7 @@ class FakeShard implements SeatKeeper {
     const expiresAt = Date.now() + PASS_TTL_MS;
     return new Promise((resolve) => {
       this.#pending.push(resolve);
-      setTimeout(() => resolve({ kind: "held", expiresAt }), waitMs);
+      setTimeout(() => resolve({ kind: "held", expiresAt }), waitMs + this.lateMs);
     });
   }
 
@@ -55,6 +57,7 @@ function options(shard: FakeShard, work: Promise<unknown>[] = []): TieOptions {
     keeper: shard,
     expiresAt: Date.now() + PASS_TTL_MS,
     roundMs: holdRoundMs(PASS_TTL_MS),
+    slackMs: answerSlackMs(PASS_TTL_MS),
     now: () => Date.now(),
     newId: () => `holder-${++n}`,
     background: (p) => void work.push(p),
@@ -85,7 +88,7 @@ describe("watchSeat", () => {
     expect(await state(watching)).toEqual({ settled: false });
     // Every call renews before the lease it last saw, less the margin, runs out.
     const round = holdRoundMs(PASS_TTL_MS);
-    expect(round).toBe((PASS_TTL_MS - SAFETY_MARGIN_MS - ANSWER_SLACK_MS) / 2);
+    expect(round).toBe((PASS_TTL_MS - SAFETY_MARGIN_MS - answerSlackMs(PASS_TTL_MS)) / 2);
     for (let i = 1; i < shard.calls.length; i++) {
       expect(shard.calls[i]!.at - shard.calls[i - 1]!.at).toBeLessThanOrEqual(PASS_TTL_MS - SAFETY_MARGIN_MS);
     }
@@ -93,6 +96,14 @@ describe("watchSeat", () => {
     const perMinute = shard.calls.length / 10;
     expect(perMinute).toBeGreaterThanOrEqual(2);
     expect(perMinute).toBeLessThanOrEqual(2.2);
+  });
+
+  it("does not cut an entitled listener whose answers come late, up to the slack", async () => {
+    const shard = new FakeShard();
+    shard.lateMs = answerSlackMs(PASS_TTL_MS) - 100;
+    const watching = watchSeat(options(shard), "h", true, new Promise(() => undefined));
+    await vi.advanceTimersByTimeAsync(10 * PASS_TTL_MS);
+    expect(await state(watching)).toEqual({ settled: false });
   });
 
   it("answers why as soon as the shard ends the seat", async () => {
