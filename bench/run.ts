@@ -538,7 +538,8 @@ async function main(): Promise<void> {
       "",
       `Held stream: ${held.listeners} listeners on an endless stream for ${held.seconds} s, no heartbeats`,
       `  ${held.callsPerListenerMinute.toFixed(2)} Durable Object calls per connected listener per minute` +
-        ` (${held.calls} calls; ${held.cut} streams cut, each received at least ${held.minBytes} bytes)`,
+        ` (hold rounds ${held.byKind.hold ?? 0}; the room's own syncs ${held.byKind.sync ?? 0} and alarms ${held.byKind.alarm ?? 0}` +
+        ` in the same ${held.seconds} s, whatever its audience; ${held.cut} streams cut, each received at least ${held.minBytes} bytes)`,
       `  $${held.costPerMillionListenerHoursUsd.toFixed(2)} per million listener-hours` +
         ` (DO requests $${PRICES.doRequestPerMillion}/M + ${ROWS_WRITTEN_PER_ROUND} rows written a round at $${PRICES.rowWrittenPerMillion}/M),` +
         ` plus $${held.shardHourUsd.toFixed(4)} per shard-hour of Durable Object duration, shared by the shard's listeners`,

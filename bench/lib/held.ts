@@ -3,8 +3,9 @@
  *
  * Opens `listeners` endless streams through Spillway (each with its own
  * pass), keeps them open for `seconds` with no heartbeat at all, and counts
- * the room's Durable Object calls in that time (the seats' own hold rounds,
- * src/origin/seat-tie.ts). Every stream must still be flowing at the end:
+ * the room's Durable Object calls in that time: the seats' own hold rounds
+ * (src/origin/seat-tie.ts) per listener, and the shard's syncs and alarms,
+ * which do not grow with the audience, apart. Every stream must still be flowing at the end:
  * an entitled listener is never cut. Cost at list prices (sim/cost.ts):
  * Durable Object requests and the SQLite rows each round writes; the
  * shard's duration is per object, not per listener, and is given apart.
@@ -23,6 +24,7 @@ export interface HeldResult {
   cut: number;
   /** The fewest bytes any stream received. */
   minBytes: number;
+  /** Every call the room's objects took in the window, and by kind. */
   calls: number;
   byKind: Record<string, number>;
   callsPerListenerMinute: number;
@@ -84,7 +86,9 @@ export async function measureHeld(
     byKind[kind] = d;
     calls += d;
   }
-  const callsPerListenerMinute = calls / listeners / (seconds / 60);
+  // The connections' own calls (hold rounds and goodbyes); the room's syncs and alarms
+  // run per shard whatever its audience, and are reported apart.
+  const callsPerListenerMinute = (byKind.hold ?? 0) / listeners / (seconds / 60);
   const perListenerHour = callsPerListenerMinute * 60;
   const costPerMillionListenerHoursUsd =
     perListenerHour * (PRICES.doRequestPerMillion + ROWS_WRITTEN_PER_ROUND * PRICES.rowWrittenPerMillion);
