@@ -199,7 +199,10 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
   const body = response.body;
   if (body === null) return response;
   const length = declaredLength(response);
-  const { readable, writable } = passThrough(length);
+  // A compressed answer's length is the compressed one, while the body arrives decoded:
+  // only an uncompressed answer keeps its fixed length on the way through.
+  const encoding = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+  const { readable, writable } = passThrough(encoding === "identity" ? length : null);
   const abort = new AbortController();
   // Settles when the body is through, the listener went away, or the seat cut it.
   const piped = body.pipeTo(writable, { signal: abort.signal, preventAbort: true }).then(

@@ -10,7 +10,7 @@ import { request } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { adminCall, bearer, type ErrorJson, join, send, type StatusJson } from "./support/http.ts";
 import { eventually, holdSocket, holdStream, pause } from "./support/held.ts";
-import { type LiveOrigin, startLiveOrigin } from "./support/live-origin.ts";
+import { type LiveOrigin, PACKED_TEXT, startLiveOrigin } from "./support/live-origin.ts";
 import { type RunningWorker, startWorker } from "./support/worker.ts";
 
 /** Short leases, so that several lifetimes pass within a test. */
@@ -198,6 +198,14 @@ describe("a live stream through Spillway", () => {
     expect(bye.headers.get("spillway-command")).toBeNull();
     await eventually(() => stream.isEnded(), CUT_WITHIN_MS, "the stream ends after the origin's release");
     await eventually(() => origin.listeners() === 0, CUT_WITHIN_MS, "the origin counts nobody");
+  });
+
+  it("an ordinary compressed answer of known length comes through whole", async () => {
+    const name = await room(1);
+    const a = await admitted(name);
+    const res = await fetch(`${base()}/rooms/${name}/packed`, { headers: bearer(a.pass) });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(PACKED_TEXT);
   });
 
   it("is cut when ops release the seat", async () => {

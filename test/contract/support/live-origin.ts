@@ -7,6 +7,7 @@
  * - `GET /rooms/<room>/stream`: an endless paced answer with no length (a
  *   chunk every STREAM_TICK_MS), like an Icecast mount.
  * - `GET /rooms/<room>/bye`: answers with `Spillway-Command: release`.
+ * - `GET /rooms/<room>/packed`: a gzipped answer with its (compressed) length.
  * - WebSocket on `/rooms/<room>/socket`: answers each message with
  *   `echo:<message>` (binary echoed as is), and records how each closed.
  * - anything else: a small JSON answer of known length.
@@ -14,9 +15,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { type WebSocket, WebSocketServer } from "ws";
 
 export const STREAM_TICK_MS = 100;
+/** What `…/packed` answers, gzipped. */
+export const PACKED_TEXT = "#EXTM3U\n".repeat(2_000);
 const CHUNK = Buffer.alloc(1_000, 0x55);
 
 export interface ClosedSocket {
@@ -64,6 +68,17 @@ export async function startLiveOrigin(): Promise<LiveOrigin> {
       };
       res.on("close", end);
       req.on("close", end);
+      return;
+    }
+    if (/^\/rooms\/[^/]+\/packed$/.test(path)) {
+      // A compressed answer of known (compressed) length, as origins send pages and playlists.
+      const packed = gzipSync(Buffer.from(PACKED_TEXT));
+      res.writeHead(200, {
+        "content-type": "text/plain",
+        "content-encoding": "gzip",
+        "content-length": String(packed.length),
+      });
+      res.end(packed);
       return;
     }
     if (/^\/rooms\/[^/]+\/bye$/.test(path)) {
