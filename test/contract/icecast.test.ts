@@ -202,9 +202,15 @@ function capHeld(s: Scenario, capacity = s.capacity, since = s.startedAt): numbe
   return peak;
 }
 
+/** The next listener of a room with a free seat, admitted (at its join, or its next poll: see seat-tie.test.ts). */
 async function admitted(s: Scenario, w = s.worker): Promise<{ pass: string; ticket: string }> {
   const res = await join(w.url, s.room);
   expect(res.status).toBe(200);
+  if (res.json.state === "queued") {
+    expect(res.json.position).toBe(1);
+    const turn = await admittedLater(s, res.json.ticket!, 3_000, "the first in line of a room with a free seat", w);
+    return { pass: turn.pass, ticket: res.json.ticket! };
+  }
   expect(res.json.state).toBe("admitted");
   return { pass: res.json.pass!, ticket: res.json.ticket! };
 }
