@@ -12,7 +12,7 @@
  */
 import { request } from "node:http";
 import { PRICES } from "../../sim/cost.ts";
-import type { Rooms } from "./rooms.ts";
+import { callsBetween, type Rooms } from "./rooms.ts";
 
 /** Rows one hold round writes: the lease, the ledger's counters, the call count. */
 export const ROWS_WRITTEN_PER_ROUND = 3;
@@ -77,15 +77,7 @@ export async function measureHeld(
   const cut = streams.filter((s) => s.ended).length;
   const minBytes = Math.min(...streams.map((s) => s.bytes));
   for (const s of streams) s.close();
-  const byKind: Record<string, number> = {};
-  let calls = 0;
-  for (const [kind, n] of Object.entries(after)) {
-    if (kind === "admin") continue;
-    const d = n - (before[kind] ?? 0);
-    if (d === 0) continue;
-    byKind[kind] = d;
-    calls += d;
-  }
+  const { total: calls, byKind } = callsBetween(before, after);
   // The connections' own calls (hold rounds and goodbyes); the room's syncs and alarms
   // run per shard whatever its audience, and are reported apart.
   const callsPerListenerMinute = (byKind.hold ?? 0) / listeners / (seconds / 60);

@@ -74,8 +74,12 @@ const KINDS: TokenKind[] = ["ticket", "pass", "overflow"];
  * They are never read; the answer clears them (clearStrayCookies).
  */
 export function strayCookies(c: Context, room: string): TokenKind[] {
+  // The waiting poll's path: no cookie (apps), or no plain Spillway name in it, costs one string search.
+  const header = c.req.header("cookie");
+  if (header === undefined || !header.includes(`${COOKIE_BASE}-`)) return [];
   if (isLocal(new URL(c.req.url))) return [];
-  return KINDS.filter((kind) => getCookie(c, cookieName(kind, room, false)) !== undefined);
+  const all = getCookie(c);
+  return KINDS.filter((kind) => all[cookieName(kind, room, false)] !== undefined);
 }
 
 /** Clear plain-named cookies on the answer (host-only; one set for a parent domain cannot be reached from here). */
