@@ -214,10 +214,14 @@ async function main(): Promise<void> {
   let idleCalls: { total: number; byKind: CallCounts } = { total: 0, byKind: {} };
   let claimers: StatusJson[] = [];
   let servedBefore = origin.counts();
-  const stateOf = async (room: string, ticket: string) =>
+  /** A listener's state; with its pass, asked from the device that holds the seat. */
+  const stateOf = async (room: string, ticket: string, pass?: string) =>
     (
       await send<{ state?: string }>(`${spillway.url}/_spillway/rooms/${room}/status`, {
-        headers: { authorization: `Bearer ${ticket}` },
+        headers: {
+          authorization: `Bearer ${ticket}`,
+          ...(pass === undefined ? {} : { cookie: `spillway-pass-${room}=${pass}` }),
+        },
       })
     ).json?.state;
   const spillwayCases: SpillwayCase[] = [
@@ -285,14 +289,20 @@ async function main(): Promise<void> {
         progress(`setting up room ${ROOMS.claim}: ${ADMITTED_LISTENERS} admitted listeners`);
         await rooms.configure(ROOMS.claim, { capacity: 1_000, admitPerMinute: 60_000, mode: "open" });
         claimers = await rooms.joinMany(ROOMS.claim, ADMITTED_LISTENERS, "admitted");
+        // From the device that holds the seat: its pass goes along as a browser's cookie does
+        // (the ticket alone would be another device's, and move the seat).
+        let i = 0;
         return {
           method: "GET",
           path: `/_spillway/rooms/${ROOMS.claim}/status`,
-          nextHeaders: bearerRotation(claimers.map((c) => c.ticket!)),
+          nextHeaders: () => {
+            const c = claimers[i++ % claimers.length]!;
+            return { authorization: `Bearer ${c.ticket!}`, cookie: `spillway-pass-${ROOMS.claim}=${c.pass!}` };
+          },
         };
       },
       check: async () => {
-        const state = await stateOf(ROOMS.claim, claimers[0]!.ticket!);
+        const state = await stateOf(ROOMS.claim, claimers[0]!.ticket!, claimers[0]!.pass!);
         if (state !== "admitted") warnings.push(`after the claim load the first claimer is "${state}"`);
       },
     },

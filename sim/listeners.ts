@@ -64,6 +64,11 @@ export class Listeners {
   static sub(id: number): string {
     return "l" + id.toString(36);
   }
+
+  /** The listener a ticket's `sub` names (the inverse of `sub`). */
+  static id(sub: string): number {
+    return parseInt(sub.slice(1), 36);
+  }
 }
 
 /**

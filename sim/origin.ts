@@ -19,8 +19,10 @@
  *   and, if any was a 503, reports them once: one coordinator request. A
  *   report without distress would change nothing (observe() only lets the
  *   factor grow back with time), so an isolate that saw none sends none.
- * - "Live" is the ledger's live leases: a listener who left keeps its lease
- *   for REVOCATION_DELAY_MS more, a few seconds of overstatement.
+ * - "Live" is the ledger's live leases: a listener who left keeps its seat
+ *   until the coordinator confirms its revocation (CONFIRM_AFTER_MS after it
+ *   is listed, a few seconds) or, when the room's list is full, until its
+ *   lease expires: an overstatement of seconds, at most a pass lifetime.
  */
 import type { Coordinator } from "../src/admission/coordinator.ts";
 import { ADMITTED, type Listeners } from "./listeners.ts";

@@ -2,8 +2,10 @@
  * The simulator's results: one flat object (the --json line) and a
  * readable report of it.
  */
+import { PASS_VIEW_MAX_AGE_MS } from "../src/admission/coordinator.ts";
 import { costOf, perMillion, PRICES } from "./cost.ts";
 import { countAbove, quantiles } from "./listeners.ts";
+import type { MassLeave } from "./mass-leave.ts";
 import type { Origin } from "./origin.ts";
 import type { Overflow } from "./overflow.ts";
 import { SYNC_ROUND_MS, T0, type World } from "./world.ts";
@@ -26,9 +28,21 @@ export function resultOf(w: World, wallSeconds: number, peakRssMb: number): Resu
   const fifoBeyond = w.calls.fifoCall.overBeyond(SYNC_ROUND_MS, sc.durationSeconds * 1000);
   const c = st.calls;
   // Origin reports are coordinator requests; arrivals sent to the recording
-  // are Worker requests answered at the edge (both 0 unless modelled).
+  // are Worker requests answered at the edge, and so are left passes
+  // presented again (all 0 unless modelled; the left passes' renewals at
+  // their shard are among the heartbeats).
   const doRequests = c.join + c.claim + c.renew + c.leave + c.view + c.alarm + st.syncs + st.originReports;
-  const workerRequests = c.join + st.edgePolls + c.claim + c.renew + c.leave + (w.overflow?.sentAtArrival ?? 0);
+  const leftPassRequests = (w.massLeave?.counts.requests ?? 0) * k;
+  const leftPassRenewals = (w.massLeave?.shardRenewals ?? 0) * k;
+  const workerRequests =
+    c.join +
+    st.edgePolls +
+    c.claim +
+    c.renew -
+    leftPassRenewals +
+    c.leave +
+    (w.overflow?.sentAtArrival ?? 0) +
+    leftPassRequests;
   const cost = costOf({
     workerRequests,
     doRequests,
@@ -52,7 +66,9 @@ export function resultOf(w: World, wallSeconds: number, peakRssMb: number): Resu
     admittedAtJoin: st.admittedAtJoin * k,
     gaveUp: st.gaveUp * k,
     left: c.leave,
-    leftFreedWithin5s: st.freedEarly * k,
+    leftFreedOnConfirmation: st.freedOnConfirm * k,
+    leftFreedAtExpiry: st.freedAtExpiry * k,
+    leftSeatsHeldAtEnd: c.leave - (st.freedOnConfirm + st.freedAtExpiry) * k,
     waitingAtEnd: st.waitingAtEnd * k,
     oldestWaitingSeconds: round(st.oldestWaitingSeconds, 1),
     peakLive: st.peakLive * k,
@@ -116,6 +132,7 @@ export function resultOf(w: World, wallSeconds: number, peakRssMb: number): Resu
   }
   if (w.origin !== null) Object.assign(r, originResult(w, w.origin));
   if (w.overflow !== null) Object.assign(r, overflowResult(w, w.overflow));
+  if (w.massLeave !== null) Object.assign(r, massLeaveResult(w, w.massLeave));
   r.costWorkersUsd = round(cost.workersUsd, 2);
   r.costDoRequestsUsd = round(cost.doRequestsUsd, 2);
   r.costDoDurationUsd = round(cost.doDurationUsd, 2);
@@ -165,6 +182,45 @@ function overflowResult(w: World, f: Overflow): Result {
   };
 }
 
+/** The mass leave, the refill, and the left passes presented again (mass-leave.ts). */
+function massLeaveResult(w: World, m: MassLeave): Result {
+  const k = w.o.cohort;
+  const since = (t: number | null, from: number | null) =>
+    t === null || from === null ? null : round((t - from) / 1000, 1);
+  const c = m.counts;
+  return {
+    massLeaveAtSecond: m.model.atSecond,
+    massLeaveOverSeconds: m.model.overSeconds,
+    massLeavers: m.leavers * k,
+    lastLeaveAtSeconds: m.lastLeaveMs === null ? null : round(m.lastLeaveMs / 1000, 1),
+    listeningLowest: m.lowestListening === Infinity ? null : m.lowestListening * k,
+    listeningLowestAtSeconds: round(m.lowestListeningAtMs / 1000, 1),
+    refillSeconds: since(m.refilledAtMs, m.startMs),
+    refillAfterLastLeaveSeconds: since(m.refilledAtMs, m.lastLeaveMs),
+    refillTo99PercentSeconds: since(m.refilled99AtMs, m.startMs),
+    revocationListSize: w.revocationListSize * k,
+    revocationsListedPeak: m.peakListed * k,
+    revocationsListedPeakAtSeconds: round(m.peakListedAtMs / 1000, 1),
+    leftPassRetryMs: m.model.retryMs,
+    leftPassRequests: c.requests * k,
+    leftPassRefusedByView: c.refusedByView * k,
+    leftPassAskedShardStaleView: c.askedShardStaleView * k,
+    leftPassAskedShardToRenew: c.askedShardToRenew * k,
+    leftPassRefusedByShard: c.refusedByShard * k,
+    leftPassServedWhileSeatHeld: c.servedWhileHeld * k,
+    leftPassServedAfterFree: c.servedAfterFree * k,
+    distinctSeatsServedPeak: m.peakDistinct * k,
+    distinctSeatsServedPeakAtSecond: m.peakDistinctAtSecond,
+    distinctSeatsServedPeakLeftListeners: m.peakDistinctLeftServed * k,
+    leftListenersServedPerSecondPeak: m.peakLeftServed * k,
+    leftListenersServedPerSecondPeakAtSecond: m.peakLeftServedAtSecond,
+    leftListenersServedPerSecondPeakDistinctSeats: m.peakLeftServedDistinct * k,
+    leftPassServedFromViewAgedAtMostMs: m.maxServedViewAgeMs,
+    passViewMaxAgeMs: PASS_VIEW_MAX_AGE_MS,
+    distinctSeatsCapacity: m.capacity * k,
+  };
+}
+
 const n = (x: unknown) => (typeof x === "number" ? x.toLocaleString("en-US") : String(x));
 
 const clock = (second: number) => `${Math.floor(second / 60)}:${String(second % 60).padStart(2, "0")}`;
@@ -195,6 +251,39 @@ function originLines(r: Result, o: Origin, isolates: number): string[] {
   return lines;
 }
 
+function massLeaveLines(r: Result, cohort: number): string[] {
+  const sec = (x: unknown) => (typeof x === "number" ? `${x} s` : "never");
+  return [
+    `Mass leave (everyone seated at ${clock(Number(r.massLeaveAtSecond))} leaves within ${r.massLeaveOverSeconds} s; ` +
+      `left listeners present their pass again every ~${Number(r.leftPassRetryMs) / 1000} s until it expires)`,
+    `  ${n(r.massLeavers)} left, the last at ${r.lastLeaveAtSeconds} s; seated and not left fell to ` +
+      `${n(r.listeningLowest)} (at ${r.listeningLowestAtSeconds} s)`,
+    `  seats given back freed on the coordinator's confirmation ${n(r.leftFreedOnConfirmation)}, at lease expiry ` +
+      `${n(r.leftFreedAtExpiry)}, still held at the end ${n(r.leftSeatsHeldAtEnd)}; revocations listed at most ` +
+      `${n(r.revocationsListedPeak)} of ${n(r.revocationListSize)} (at ${r.revocationsListedPeakAtSeconds} s)`,
+    `  refill: back at capacity ${sec(r.refillSeconds)} after the first leave (${sec(r.refillAfterLastLeaveSeconds)} ` +
+      `after the last), 99 % after ${sec(r.refillTo99PercentSeconds)}`,
+    `  left passes presented ${n(r.leftPassRequests)}: refused from the edge's view ${n(r.leftPassRefusedByView)}, ` +
+      `sent to their shard ${n(Number(r.leftPassAskedShardStaleView) + Number(r.leftPassAskedShardToRenew))} ` +
+      `(view too old to vouch ${n(r.leftPassAskedShardStaleView)}, pass due for renewal ` +
+      `${n(r.leftPassAskedShardToRenew)}) and refused there ${n(r.leftPassRefusedByShard)}, ` +
+      `served while their seat was still held ${n(r.leftPassServedWhileSeatHeld)}`,
+    `  left passes served after their seat was freed ${n(r.leftPassServedAfterFree)} (must be 0)`,
+    `  distinct seats served at the origin in one second at most ${n(r.distinctSeatsServedPeak)} of ` +
+      `${n(r.distinctSeatsCapacity)} (second ${r.distinctSeatsServedPeakAtSecond}, ` +
+      `${n(r.distinctSeatsServedPeakLeftListeners)} of them left listeners; must not exceed capacity); ` +
+      `most left listeners served in one second ${n(r.leftListenersServedPerSecondPeak)} (second ` +
+      `${r.leftListenersServedPerSecondPeakAtSecond}, ${n(r.leftListenersServedPerSecondPeakDistinctSeats)} distinct seats ` +
+      `in all then)`,
+    `  left passes were served from views at most ${n(r.leftPassServedFromViewAgedAtMostMs)} ms old ` +
+      `(an edge honours passes from views up to ${n(r.passViewMaxAgeMs)} ms old)`,
+    cohort === 1
+      ? "  (every listener simulated)"
+      : `  (counts are cohorts of ${cohort} multiplied back: a left pass served counts its whole cohort; the ` +
+        `revocation list and the shards' reports hold ${n(r.revocationListSize)} listeners' worth)`,
+  ];
+}
+
 function overflowLines(r: Result): string[] {
   return [
     `Overflow (maxWaitSeconds ${r.maxWaitSeconds ?? "none"}, maxQueue ${r.maxQueue ?? "none"}; ` +
@@ -221,7 +310,8 @@ export function textOf(r: Result, w: World): string {
     "Audience",
     `  listeners ${n(r.listeners)}, admitted ${n(r.admitted)} (${n(r.admittedAtJoin)} seated as they joined), ` +
       `gave up ${n(r.gaveUp)}, still waiting at the end ${n(r.waitingAtEnd)} (longest ${r.oldestWaitingSeconds} s)`,
-    `  left ${n(r.left)} (seat freed within 5 s for ${n(r.leftFreedWithin5s)}; the rest at pass expiry), ` +
+    `  left ${n(r.left)} (seat freed on the coordinator's confirmation for ${n(r.leftFreedOnConfirmation)}, ` +
+      `at lease expiry for ${n(r.leftFreedAtExpiry)}, still held at the end ${n(r.leftSeatsHeldAtEnd)}), ` +
       `seats lost to expiry ${n(r.lostSeats)}`,
     `  capacity ${n(r.capacity)}, admitPerMinute ${n(r.admitPerMinute)}, peak live ${n(r.peakLive)}, 99 % full after ${r.secondsTo99PercentFull ?? "-"} s`,
     "",
@@ -246,6 +336,7 @@ export function textOf(r: Result, w: World): string {
   }
   if (w.origin !== null) lines.push("", ...originLines(r, w.origin, w.o.isolates));
   if (w.overflow !== null) lines.push("", ...overflowLines(r));
+  if (w.massLeave !== null) lines.push("", ...massLeaveLines(r, w.o.cohort));
   lines.push(
     "",
     "Waits and estimates",

@@ -4,7 +4,9 @@
  *
  * Runs one scenario of sim/scenarios.ts through the real admission code on
  * simulated time and prints a report; with --json the last line of stdout is
- * the results as one JSON object. Progress goes to stderr.
+ * the results as one JSON object. Progress goes to stderr. Exits 1 when a
+ * scenario's hard checks fail (mass-leave: a left pass served after its seat
+ * was freed, more distinct seats served than the capacity).
  */
 import { parseArgs } from "node:util";
 import { resultOf, textOf } from "./report.ts";
@@ -81,7 +83,9 @@ function main(): number {
   const result = resultOf(world, wall, rssMb);
   process.stdout.write(textOf(result, world) + "\n");
   if (values.json) process.stdout.write(JSON.stringify(result) + "\n");
-  return 0;
+  const failures = world.massLeave?.failures(cohort) ?? [];
+  for (const f of failures) process.stderr.write(`FAILED: ${f}\n`);
+  return failures.length > 0 ? 1 : 0;
 }
 
 process.exitCode = main();

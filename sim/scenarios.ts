@@ -5,6 +5,7 @@
  * for every seed (the seed moves arrivals within their second, network
  * delays, poll jitter, listening times and patience).
  */
+import type { MassLeaveModel } from "./mass-leave.ts";
 import { melting, type OriginModel } from "./origin.ts";
 import type { OverflowModel } from "./overflow.ts";
 
@@ -31,7 +32,7 @@ export interface Scenario {
   durationSeconds: number;
   passTtlMs: number;
   claimWindowMs: number;
-  /** Mean listening time of an admitted listener (exponential); most leave after it. */
+  /** Mean listening time of an admitted listener (exponential); most leave after it (Infinity: nobody leaves on their own). */
   meanListenSeconds: number;
   /** Share of waiting listeners who give up, after an exponential time of this mean. */
   impatient: { share: number; meanSeconds: number };
@@ -43,6 +44,8 @@ export interface Scenario {
   origin: OriginModel | null;
   /** Rules for a full room (maxWaitSeconds...) and how listeners take the recording (null: no rules). */
   overflow: OverflowModel | null;
+  /** Everyone seated leaves at once, and left listeners keep presenting their passes (null: none; see mass-leave.ts). */
+  massLeave: MassLeaveModel | null;
 }
 
 const MINUTE = 60;
@@ -75,6 +78,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     outage: null,
     origin: null,
     overflow: null,
+    massLeave: null,
   },
   flash: {
     name: "flash",
@@ -95,6 +99,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     outage: null,
     origin: null,
     overflow: null,
+    massLeave: null,
   },
   "8m": {
     name: "8m",
@@ -119,6 +124,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     outage: null,
     origin: null,
     overflow: null,
+    massLeave: null,
   },
   shrink: {
     name: "shrink",
@@ -139,6 +145,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     outage: null,
     origin: null,
     overflow: null,
+    massLeave: null,
   },
   "shard-loss": {
     name: "shard-loss",
@@ -159,6 +166,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     outage: { shard: 3, fromSecond: 2 * MINUTE, toSecond: 3 * MINUTE },
     origin: null,
     overflow: null,
+    massLeave: null,
   },
   // The origin melts under a full room: edge isolates report its 503s, the
   // coordinator's AIMD (src/admission/health.ts) lowers the effective limits,
@@ -207,6 +215,41 @@ export const SCENARIOS: Record<string, Scenario> = {
       rules: { maxWaitSeconds: 300, maxQueue: null, recordingUrl: "https://recordings.example/melt" },
       keepPlaceShare: 0.3,
     },
+    massLeave: null,
+  },
+  // A full room empties at once (the stream ended, say, and everyone was
+  // told to go) while a crowd waits. Every seat given back stays taken until
+  // the coordinator confirms its revocation or the lease expires, while the
+  // left listeners keep presenting their passes: the refill shows how fast
+  // the seats come back, the edge that no left pass is served once its seat
+  // could be someone else's.
+  "mass-leave": {
+    name: "mass-leave",
+    summary:
+      "100k seated listeners all leave within 30 s from 2:30 while 120k wait; the crowd refills the room. " +
+      "Every left listener presents its old pass again every second until it expires",
+    cohort: 1,
+    shards: 16,
+    shardsWhy:
+      "2.5k joins/s to fill the room, ~3.3k heartbeats/s and 1,200 view reads/s: 16 shards keep each near 450 " +
+      "requests/s (the left passes' renewals at the edge come on top; see the report)",
+    capacity: 100_000,
+    // Fast enough that the refill waits for seats, not for tokens.
+    admitPerMinute: 300_000,
+    // 100k arrive in 40 s and are seated; 120k more arrive from 0:40 to 1:40 and wait.
+    rate: (s) => (s < 40 ? 2_500 : 2_000),
+    arrivalSeconds: 100,
+    durationSeconds: 6 * MINUTE,
+    passTtlMs: 60_000,
+    claimWindowMs: 30_000,
+    // Nobody leaves but in the mass leave, so the refill is seen on its own.
+    meanListenSeconds: Infinity,
+    impatient: { share: 0, meanSeconds: 1 },
+    capacityChanges: [],
+    outage: null,
+    origin: null,
+    overflow: null,
+    massLeave: { atSecond: 150, overSeconds: 30, retryMs: 1_000 },
   },
 };
 

@@ -6,10 +6,18 @@
  *   blockConcurrencyWhile: from the report until the order is applied (or
  *   the call fails), requests wait in `deferred` and run afterwards, in order.
  * - Syncs happen when due (once a new round of the clock has begun, see
- *   syncDue) on the alarm while
- *   the shard is busy, on an edge's view read, and at once when a join finds
- *   no free seat for the first one waiting. A failed sync leaves the last
- *   sync time as it was, so the next trigger tries again.
+ *   syncDue) on the alarm while the shard is busy, on an edge's view read,
+ *   right after a leave (so the revocation is listed at once), and at once
+ *   when a join finds no free seat for the first one waiting. A failed sync
+ *   counts as the round's sync too (the shard backs off rather than retry at
+ *   every request): the next is tried a round later.
+ * - The order's `confirmed` revocations free their seats as it is applied
+ *   (Shard.apply); a seat given back is otherwise held until its lease
+ *   expires.
+ * - A view read answers the shard's last view with its own cursor and its
+ *   own revoked passes added (RoomShard#freshView).
+ * Not modelled: claims from a second device (the `moving` seat), held
+ * connections.
  */
 import type { GlobalView, ShardOrder, ShardReport } from "../src/admission/coordinator.ts";
 import { nextSyncAt, syncDue } from "../src/admission/rounds.ts";
@@ -20,7 +28,7 @@ export class ShardShell {
   readonly index: number;
   readonly shard: Shard;
   readonly store: CountingLedgerStore;
-  /** Last successful sync (ms since the start). */
+  /** Last sync, successful or failed (ms since the start). */
   lastSync = -Infinity;
   /** A sync is in flight: requests wait. */
   blocked = false;
@@ -37,15 +45,20 @@ export class ShardShell {
   replyAt = 0;
   /** The shard's view with its own cursor, for estimates at join (rebuilt when the view changes). */
   #own: { base: GlobalView; view: GlobalView } | null = null;
+  /** Its own revoked passes as last answered to a view read (the same array while they are the same). */
+  #ownLast: readonly string[] = [];
 
   /** Simulated time 0, ms since the epoch (the shard's clock reads t0 + t). */
   readonly #t0: number;
+  /** Most of its own revoked passes a view read adds (MAX_VIEW_REVOKED, in simulated listeners). */
+  readonly #ownRevoked: number;
 
-  constructor(index: number, shard: Shard, store: CountingLedgerStore, t0: number) {
+  constructor(index: number, shard: Shard, store: CountingLedgerStore, t0: number, ownRevoked: number) {
     this.#t0 = t0;
     this.index = index;
     this.shard = shard;
     this.store = store;
+    this.#ownRevoked = ownRevoked;
   }
 
   syncDue(t: number): boolean {
@@ -78,20 +91,77 @@ export class ShardShell {
   }
 
   /**
-   * The view as this shard answers it: its last view with its own cursor.
-   * `snapshot` gives a copy to keep (an edge's cache); otherwise a reused
-   * object, valid until the next call.
+   * The view for this shard's own estimates (at a join): its last view with
+   * its own cursor. A reused object, valid until the next call.
    */
-  freshView(snapshot: boolean): GlobalView | null {
+  freshView(): GlobalView | null {
     const base = this.shard.view;
     if (base === null) return null;
-    const cursor = this.shard.ledger.counters.cursor;
-    // Its own cursor is known exactly, not paced.
-    const paces = { ...base.paces };
-    delete paces[this.index];
-    if (snapshot) return { ...base, cursors: { ...base.cursors, [this.index]: cursor }, paces };
-    if (this.#own?.base !== base) this.#own = { base, view: { ...base, cursors: { ...base.cursors }, paces } };
-    this.#own.view.cursors[this.index] = cursor;
+    if (this.#own?.base !== base)
+      this.#own = { base, view: { ...base, cursors: { ...base.cursors }, paces: ownPaces(base, this.index) } };
+    this.#own.view.cursors[this.index] = this.shard.ledger.counters.cursor;
     return this.#own.view;
   }
+
+  /**
+   * The view as a view read at `t` answers it, for an edge to keep: the last
+   * view with its own cursor, and its own revoked passes (the first
+   * MAX_VIEW_REVOKED of them, scaled) added to the room's list, as
+   * RoomShard#freshView does. The two lists are kept apart (see EdgeView);
+   * the shard's own are kept only when the edge checks passes (`keepOwn`),
+   * but always read (and their rows counted).
+   */
+  viewAnswer(t: number, keepOwn: boolean): EdgeView | null {
+    const base = this.shard.view;
+    if (base === null) return null;
+    const own = this.store.revokedSids(this.#t0 + t, this.#ownRevoked);
+    const cursors = { ...base.cursors, [this.index]: this.shard.ledger.counters.cursor };
+    const view = { ...base, cursors, paces: ownPaces(base, this.index) };
+    return { view, own: keepOwn ? this.#sameAsLast(own) : [] };
+  }
+
+  /** These own revoked passes, as the last array answered when they are the same (its set is then reused). */
+  #sameAsLast(sids: string[]): readonly string[] {
+    const last = this.#ownLast;
+    if (last.length !== sids.length || !last.every((sid, i) => sid === sids[i])) this.#ownLast = sids;
+    return this.#ownLast;
+  }
+}
+
+/**
+ * A view as an edge isolate keeps it: what a shard's view read answered.
+ * The shard adds its own revoked passes to the room's list; the simulator
+ * keeps them apart (`own`), so that lists of thousands are not merged for
+ * every one of the 1,200 reads a second, and `listed` checks both.
+ */
+export interface EdgeView {
+  /** The room's view with the shard's own cursor; `revoked` is the room's list. */
+  view: GlobalView;
+  /** The shard's own revoked passes it added. */
+  own: readonly string[];
+}
+
+/** A set of each list looked up (lists are shared by many views and never change). */
+const sets = new WeakMap<readonly string[], Set<string>>();
+
+function has(list: readonly string[], sid: string): boolean {
+  if (list.length === 0) return false;
+  let set = sets.get(list);
+  if (set === undefined) {
+    set = new Set(list);
+    sets.set(list, set);
+  }
+  return set.has(sid);
+}
+
+/** Does the edge refuse this pass from this view, the shard's own revoked passes included (isRevoked, view-cache.ts)? */
+export function listed(e: EdgeView, sid: string): boolean {
+  return has(e.view.revoked, sid) || has(e.own, sid);
+}
+
+/** The paces of a view but this shard's: its own cursor is known exactly, not paced. */
+function ownPaces(view: GlobalView, index: number): GlobalView["paces"] {
+  const paces = { ...view.paces };
+  delete paces[index];
+  return paces;
 }

@@ -23,7 +23,9 @@ export class Stats {
   lostSyncs = 0;
   lostReplies = 0;
   lostSeats = 0;
-  freedEarly = 0;
+  /** Seats given back and freed: on the coordinator's confirmation of the revocation, or at lease expiry. */
+  freedOnConfirm = 0;
+  freedAtExpiry = 0;
   gaveUp = 0;
   /** Listeners who left the line for the recording (see overflow.ts). */
   toRecording = 0;

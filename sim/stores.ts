@@ -3,10 +3,16 @@
  * Durable Objects' stores would read and write for the same calls (for the
  * cost model). One row per row-sized call; a query counts the rows it
  * returns (at least one, for the index lookup); an insert into a table that
- * is pruned later (spent listeners, revoked passes) counts its delete too.
+ * is pruned later (spent listeners, revoked passes, published revocations)
+ * counts its delete too.
  */
 import type { ArrivalBin } from "../src/admission/arrivals.ts";
-import type { CoordinatorCore, ShardRecord } from "../src/admission/coordinator.ts";
+import {
+  CLOCK_SKEW_MS,
+  type CoordinatorCore,
+  type Publication,
+  type ShardRecord,
+} from "../src/admission/coordinator.ts";
 import type { CallBatch, Counters, Lease } from "../src/admission/ledger.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../src/admission/memory-store.ts";
 import type { ShardLocal } from "../src/admission/shard.ts";
@@ -20,6 +26,12 @@ export interface Rows {
 
 export class CountingLedgerStore extends MemoryLedgerStore {
   readonly rows: Rows;
+  /**
+   * Ended leases (given back) whose seat was freed since the simulator last
+   * looked: on confirmation, or at expiry (`expiresAt` at or before the
+   * operation's time). The simulator drains it after every operation.
+   */
+  readonly freedEnded: Lease[] = [];
 
   constructor(rows: Rows) {
     super();
@@ -53,6 +65,8 @@ export class CountingLedgerStore extends MemoryLedgerStore {
   }
   override deleteLease(sid: string): void {
     this.rows.written += this.rows.weight;
+    const lease = super.leaseBySid(sid);
+    if (lease !== null && lease.leftAt !== null) this.freedEnded.push(lease);
     super.deleteLease(sid);
   }
   override expiredLeases(now: number, limit: number): Lease[] {
@@ -101,9 +115,24 @@ export class CountingLedgerStore extends MemoryLedgerStore {
     this.rows.read += this.rows.weight;
     super.pruneSpent(now);
   }
-  override revoke(sid: string, until: number): void {
+  override revoke(sid: string, until: number, reason: "left" | "moved"): void {
     this.rows.written += 2 * this.rows.weight;
-    super.revoke(sid, until);
+    super.revoke(sid, until, reason);
+  }
+  override revocation(sid: string, now: number): "left" | "moved" | null {
+    this.rows.read += this.rows.weight;
+    return super.revocation(sid, now);
+  }
+  override endingLeases(limit: number): Lease[] {
+    const leases = super.endingLeases(limit);
+    this.rows.read += Math.max(1, leases.length) * this.rows.weight;
+    return leases;
+  }
+  override endingCount(): number {
+    // A count over the index of ended leases reads each of them.
+    const n = super.endingCount();
+    this.rows.read += Math.max(1, n) * this.rows.weight;
+    return n;
   }
   override revokedSids(now: number, limit: number): string[] {
     const sids = super.revokedSids(now, limit);
@@ -137,6 +166,8 @@ export class CountingLedgerStore extends MemoryLedgerStore {
 
 export class CountingCoordinatorStore extends MemoryCoordinatorStore {
   readonly rows: Rows;
+  /** The coordinator's published revocations as written through this store: lease id → `until`. */
+  readonly published = new Map<string, number>();
 
   constructor(rows: Rows) {
     super();
@@ -159,5 +190,23 @@ export class CountingCoordinatorStore extends MemoryCoordinatorStore {
     this.rows.read += 1;
     this.rows.written += 1;
     super.dropCalledBins(shard, through);
+  }
+  override addPublications(publications: Publication[]): void {
+    // Each is deleted again once its passes have expired.
+    this.rows.written += 2 * publications.length;
+    for (const p of publications) this.published.set(p.sid, p.until);
+    super.addPublications(publications);
+  }
+  override dropPublications(before: number): void {
+    this.rows.read += 1;
+    for (const [sid, until] of this.published) if (until <= before) this.published.delete(sid);
+    super.dropPublications(before);
+  }
+
+  /** Revocations the coordinator lists at `now` (it drops one once `until + CLOCK_SKEW_MS` has passed). */
+  listedAt(now: number): number {
+    let n = 0;
+    for (const until of this.published.values()) if (until + CLOCK_SKEW_MS > now) n++;
+    return n;
   }
 }

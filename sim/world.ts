@@ -15,43 +15,65 @@
  * - Shards behave as src/room/room-shard.ts (see shell.ts); shard and
  *   coordinator talk over a network with 20–80 ms each way.
  * - Seated listeners renew at half the pass lifetime and leave after an
- *   exponential listening time; some waiting listeners give up.
+ *   exponential listening time; some waiting listeners give up. A seat given
+ *   back stays taken until the coordinator confirms its revocation (a few
+ *   seconds) or its lease expires.
+ * - The room's revocation list, a shard's report of its ended leases and
+ *   the revoked passes a shard adds to a view hold MAX_VIEW_REVOKED passes;
+ *   one simulated listener stands for a cohort, so the simulation lets them
+ *   hold MAX_VIEW_REVOKED ÷ cohort: never more listeners than the real room.
  * The edge↔shard hop is not delayed (it adds the same ~0.1 s to everyone).
- * Scenarios may add the origin and its failures (origin.ts) and the offer
- * of the recording to a full room (overflow.ts).
+ * Scenarios may add the origin and its failures (origin.ts), the offer of
+ * the recording to a full room (overflow.ts), and a mass leave whose left
+ * listeners keep presenting their passes at the edge (mass-leave.ts).
  */
-import { Coordinator, SYNC_INTERVAL_MS } from "../src/admission/coordinator.ts";
+import {
+  CLOCK_SKEW_MS,
+  Coordinator,
+  type GlobalView,
+  MAX_VIEW_REVOKED,
+  type ShardReport,
+  SYNC_INTERVAL_MS,
+} from "../src/admission/coordinator.ts";
 import { estimatePlace } from "../src/admission/estimate.ts";
-import { type ClaimOutcome, MAX_REVOKED, REVOCATION_DELAY_MS } from "../src/admission/ledger.ts";
+import type { ClaimOutcome, Lease } from "../src/admission/ledger.ts";
 import { pollAfterSeconds } from "../src/admission/position.ts";
 import { Shard } from "../src/admission/shard.ts";
 import { ManualClock } from "../src/clock.ts";
+import { vouchesForPasses } from "../src/room/view-cache.ts";
 import { Calendar, KINDS } from "./calendar.ts";
 import { Arrivals } from "./arrivals.ts";
 import { ADMITTED, GAVE_UP, LEFT, Listeners, WAITING } from "./listeners.ts";
+import { MassLeave } from "./mass-leave.ts";
 import { arrivalCounts, type Scenario } from "./scenarios.ts";
 import { Origin } from "./origin.ts";
 import { Overflow, scaledRules } from "./overflow.ts";
-import { ShardShell } from "./shell.ts";
+import { type EdgeView, listed, ShardShell } from "./shell.ts";
 import { Stats } from "./stats.ts";
 import { CallTracker } from "./tracker.ts";
 import { CountingCoordinatorStore, CountingLedgerStore, type Rows } from "./stores.ts";
 
-// Event kinds. Shard requests (JOIN..ALARM) wait while their shard syncs.
+// Event kinds. Shard requests (JOIN..PASS_RENEW) wait while their shard syncs.
 const JOIN = 0;
 const CLAIM = 1;
 const RENEW = 2;
 const LEAVE = 3;
 const VIEW = 4;
 const ALARM = 5;
-const POLL = 6;
-const READ_TICK = 7;
-const AT_COORDINATOR = 8;
-const REPLY = 9;
+/** The edge asks a left pass's shard to renew it (only with a mass leave). */
+const PASS_RENEW = 6;
+const POLL = 7;
+const READ_TICK = 8;
+const AT_COORDINATOR = 9;
+const REPLY = 10;
 /** A listener at the edge, before it joins (only with overflow rules). */
-const ARRIVE = 10;
+const ARRIVE = 11;
 /** A modelled edge isolate reports the origin's answers (only with an origin model). */
-const ORIGIN_REPORT = 11;
+const ORIGIN_REPORT = 12;
+/** A listener who left presents its old pass at the edge (only with a mass leave). */
+const LEFT_PASS = 13;
+/** The last kind that is a shard request. */
+const LAST_SHARD_REQUEST = PASS_RENEW;
 const SHIFT = 4;
 
 /** Simulated time starts here (a whole second). */
@@ -86,10 +108,15 @@ export class World {
   readonly calls: CallTracker;
   readonly origin: Origin | null;
   readonly overflow: Overflow | null;
+  readonly massLeave: MassLeave | null;
+  /** Most revocations the room lists, and a shard reports, in simulated listeners (MAX_VIEW_REVOKED ÷ cohort). */
+  readonly revocationListSize: number;
+  readonly #coordinatorStore: CountingCoordinatorStore;
   readonly #clock: ManualClock;
   readonly #rand: () => number;
   readonly #cal = new Calendar();
-  readonly #views: (ReturnType<ShardShell["freshView"]> | null)[];
+  /** The view cached in each edge isolate (null: none yet). */
+  readonly #views: (EdgeView | null)[];
   readonly #arrivals: Arrivals;
   readonly #end: number;
   readonly #wallStart = performance.now();
@@ -109,13 +136,15 @@ export class World {
     const admitPerMinute = Math.max(1, this.#scaled(this.sc.admitPerMinute));
     const rules = this.sc.overflow === null ? {} : scaledRules(this.sc.overflow, w);
     const config = { capacity: this.capacity, admitPerMinute, mode: "open" as const, shards: o.shards, ...rules };
-    this.coordinator = new Coordinator(new CountingCoordinatorStore(this.rows), config, T0);
+    this.#coordinatorStore = new CountingCoordinatorStore(this.rows);
+    this.coordinator = new Coordinator(this.#coordinatorStore, config, T0);
+    this.revocationListSize = Math.max(1, Math.floor(MAX_VIEW_REVOKED / w));
     let sid = 0;
     const deps = { newId: () => "s" + (++sid).toString(36) };
     const timings = { passTtlMs: this.sc.passTtlMs, claimWindowMs: this.sc.claimWindowMs, ticketTtlMs: 6 * 3_600_000 };
     this.shells = Array.from({ length: o.shards }, (_, i) => {
       const store = new CountingLedgerStore(this.rows);
-      return new ShardShell(i, new Shard(i, store, store, timings, deps, T0), store, T0);
+      return new ShardShell(i, new Shard(i, store, store, timings, deps, T0), store, T0, this.revocationListSize);
     });
     this.#views = new Array<null>(o.isolates).fill(null);
     this.calls = new CallTracker(this.l, this.stats, o.shards, this.sc.outage?.shard ?? null);
@@ -126,6 +155,7 @@ export class World {
     this.origin = this.sc.origin === null ? null : new Origin(this.sc.origin, { ...room, ...edge });
     this.overflow =
       this.sc.overflow === null ? null : new Overflow(this.sc.overflow, this.l, this.stats, this.#rand, w);
+    this.massLeave = this.sc.massLeave === null ? null : new MassLeave(this.sc.massLeave, total, this.capacity);
   }
 
   /** Run the whole scenario. */
@@ -136,6 +166,7 @@ export class World {
     this.stats.closeSecond();
     this.stats.finish(this.#end);
     this.origin?.finish(this.#end);
+    this.massLeave?.finish();
   }
 
   /** A count of listeners in simulated listeners (cohorts). */
@@ -169,6 +200,8 @@ export class World {
       this.coordinator.setConfig({ ...this.coordinator.config, capacity });
       st.capacityCut(sec * 1000, capacity);
     }
+    this.massLeave?.second(sec);
+    if (this.sc.massLeave?.atSecond === sec) this.#massLeave(sec);
     const arrive = this.overflow === null ? JOIN : ARRIVE;
     this.#arrivals.second(sec, (id) => this.#at(this.l.at[id]!, arrive, id));
     this.origin?.second(sec, (t, isolate) => this.#at(t, ORIGIN_REPORT, isolate));
@@ -180,7 +213,7 @@ export class World {
   #dispatch(code: number, t: number): void {
     const kind = code & (KINDS - 1);
     const x = code >>> SHIFT;
-    if (kind <= ALARM) {
+    if (kind <= LAST_SHARD_REQUEST) {
       const shell = this.shells[kind === VIEW ? x % this.o.shards : kind === ALARM ? x : this.l.shard[x]!]!;
       if (shell.blocked) shell.defer(code);
       else this.#request(shell, code, t);
@@ -200,6 +233,8 @@ export class World {
         return;
       case ORIGIN_REPORT:
         return this.origin!.report(x, t);
+      case LEFT_PASS:
+        return this.#leftPass(x, t);
     }
   }
 
@@ -210,7 +245,7 @@ export class World {
     const s = shell.index;
     const now = T0 + t;
     const ledger = shell.shard.ledger;
-    this.rows.weight = kind <= LEAVE ? this.o.cohort : 1;
+    this.rows.weight = kind <= LEAVE || kind === PASS_RENEW ? this.o.cohort : 1;
     switch (kind) {
       case JOIN: {
         const l = this.l;
@@ -234,7 +269,7 @@ export class World {
         this.stats.request(s, "claim");
         const out = ledger.claim(this.l.subs[x]!, this.l.seq[x]!, now);
         this.#afterOp(s, t);
-        if (out.kind === "admitted") this.#admit(x, t, false);
+        if (out.kind === "admitted") this.#admit(x, t, false, out.lease);
         else {
           this.stats.claimsWaiting += this.o.cohort;
           this.#schedulePoll(x, t, null, null);
@@ -243,12 +278,12 @@ export class World {
       }
       case RENEW:
       case LEAVE:
-        this.#seated(shell, kind, x, t);
+        if (this.#seated(shell, kind, x, t)) return;
         break;
       case VIEW:
         this.stats.request(s, "view");
         if (shell.shard.view === null || shell.syncDue(t)) return this.#startSync(shell, t, code);
-        this.#views[x] = shell.freshView(true);
+        this.#views[x] = shell.viewAnswer(t, this.massLeave !== null);
         break;
       case ALARM:
         if (shell.alarmAt !== t) return;
@@ -258,14 +293,17 @@ export class World {
         this.#afterOp(s, t);
         if (shell.shard.busy() && shell.syncDue(t)) return this.#startSync(shell, t, -1);
         break;
+      case PASS_RENEW:
+        this.#passRenew(shell, x, t);
+        break;
     }
     this.#schedule(shell, t);
   }
 
   /** The join's answer: seated, or a position, an estimate and when to poll. */
   #joined(shell: ShardShell, id: number, t: number, claim: ClaimOutcome): void {
-    if (claim.kind === "admitted") return this.#admit(id, t, true);
-    const view = shell.freshView(false);
+    if (claim.kind === "admitted") return this.#admit(id, t, true, claim.lease);
+    const view = shell.freshView();
     const e =
       view === null
         ? null
@@ -274,25 +312,29 @@ export class World {
     this.#schedulePoll(id, t, e?.position ?? null, e?.etaSeconds ?? null);
   }
 
-  #seated(shell: ShardShell, kind: number, id: number, t: number): void {
+  /** A renewal or a leave of a seated listener; true when it started a sync (which schedules the alarm). */
+  #seated(shell: ShardShell, kind: number, id: number, t: number): boolean {
     const l = this.l;
-    if (l.state[id] !== ADMITTED) return;
+    if (l.state[id] !== ADMITTED) return false;
     const sub = l.subs[id]!;
     const lease = shell.store.peekLease(sub);
     const now = T0 + t;
     if (kind === LEAVE) {
       l.state[id] = LEFT;
-      if (lease === null) return;
+      if (lease === null) return false;
       this.stats.request(shell.index, "leave");
-      // A shard revokes at most MAX_REVOKED passes at once, and one simulated
-      // listener stands for a cohort: past MAX_REVOKED / cohort revocations
-      // the real list would be full, so the seat is kept until its pass
-      // expires, as the ledger does then (the listener just stops renewing).
-      if (shell.store.revoked.size >= MAX_REVOKED / this.o.cohort) return;
-      shell.shard.ledger.leave(lease.sid, sub, now);
+      // The pass is revoked; the seat stays taken until the coordinator
+      // confirms the revocation (or the lease expires).
+      const left = shell.shard.ledger.leave(lease.sid, sub, now);
       this.#afterOp(shell.index, t);
-      if (shell.store.peekLease(sub)?.expiresAt === now + REVOCATION_DELAY_MS) this.stats.freedEarly += 1;
-      return;
+      if (left && this.massLeave !== null) {
+        this.massLeave.left(id, t, t >= this.massLeave.startMs);
+        this.#at(t + this.#retryAfter(), LEFT_PASS, id);
+      }
+      // The revocation is listed at the next sync: now, when one is due (RoomShard.leave).
+      if (!left || !shell.syncDue(t)) return false;
+      this.#startSync(shell, t, -1);
+      return true;
     }
     this.stats.request(shell.index, "renew");
     const out = lease === null ? null : shell.shard.ledger.renew(lease.sid, sub, now);
@@ -300,7 +342,65 @@ export class World {
     if (out?.kind !== "renewed") {
       this.stats.lostSeats += 1;
       l.state[id] = LEFT;
-    } else if (t + this.sc.passTtlMs / 2 < this.#end) this.#at(t + this.sc.passTtlMs / 2, RENEW, id);
+      this.massLeave?.lost(t);
+    } else {
+      this.massLeave?.renewed(id, out.lease.expiresAt - T0);
+      if (t + this.sc.passTtlMs / 2 < this.#end) this.#at(t + this.sc.passTtlMs / 2, RENEW, id);
+    }
+    return false;
+  }
+
+  /** Every listener seated at second `sec` leaves within the mass leave's window. */
+  #massLeave(sec: number): void {
+    const over = this.sc.massLeave!.overSeconds * 1000;
+    const l = this.l;
+    for (let id = 0; id < l.reached; id++) {
+      if (l.state[id] === ADMITTED) this.#at(sec * 1000 + Math.floor(this.#rand() * over), LEAVE, id);
+    }
+  }
+
+  /** When a left listener presents its pass again (ms from now). */
+  #retryAfter(): number {
+    return Math.max(1, Math.round(this.sc.massLeave!.retryMs * (0.8 + 0.4 * this.#rand())));
+  }
+
+  /**
+   * A left listener presents its old pass at the edge (app.tsx, guarded):
+   * refused when the isolate's view lists it; the shard is asked when the
+   * view does not vouch for passes or the pass wants renewing; otherwise it
+   * is served at the origin. It comes back until the pass no longer verifies.
+   */
+  #leftPass(id: number, t: number): void {
+    const ml = this.massLeave!;
+    if (!ml.passValid(id, t)) return;
+    ml.counts.requests += 1;
+    const now = T0 + t;
+    const cached = this.#isolateView();
+    const view = cached?.view ?? null;
+    const sid = ml.sids[id]!;
+    if (cached !== null && listed(cached, sid)) ml.counts.refusedByView += 1;
+    else if (view === null || !vouchesForPasses(view, now)) {
+      ml.counts.askedShardStaleView += 1;
+      this.#dispatch(PASS_RENEW + KINDS * id, t);
+    } else if (ml.passEnd[id]! - t < this.sc.passTtlMs / 2) {
+      ml.counts.askedShardToRenew += 1;
+      this.#dispatch(PASS_RENEW + KINDS * id, t);
+    } else ml.served(id, t, now - view.asOf);
+    const next = t + this.#retryAfter();
+    if (next < this.#end && ml.passValid(id, next)) this.#at(next, LEFT_PASS, id);
+  }
+
+  /** The edge renews a left listener's pass at its shard (a heartbeat): the shard knows the seat was given back. */
+  #passRenew(shell: ShardShell, id: number, t: number): void {
+    const ml = this.massLeave!;
+    this.stats.request(shell.index, "renew");
+    ml.shardRenewals += 1;
+    const out = shell.shard.ledger.renew(ml.sids[id]!, this.l.subs[id]!, T0 + t);
+    this.#afterOp(shell.index, t);
+    if (out.kind === "renewed") {
+      ml.renewed(id, out.lease.expiresAt - T0);
+      ml.served(id, t, null);
+    } else ml.counts.refusedByShard += 1;
   }
 
   #schedule(shell: ShardShell, t: number): void {
@@ -317,7 +417,11 @@ export class World {
     this.rows.weight = 1;
     shell.blocked = true;
     shell.syncFor = cause;
-    shell.report = shell.shard.report(T0 + t);
+    const report = shell.shard.report(T0 + t);
+    // A shard reports at most MAX_VIEW_REVOKED ended leases: as many real listeners' worth.
+    const cap = this.revocationListSize;
+    shell.report =
+      this.o.cohort > 1 && report.ending.length > cap ? { ...report, ending: report.ending.slice(0, cap) } : report;
     this.#afterOp(shell.index, t);
     const there = this.#delay();
     shell.replyAt = t + there + this.#delay();
@@ -333,10 +437,30 @@ export class World {
   #atCoordinator(shell: ShardShell, t: number): void {
     this.stats.coordinatorRequest();
     this.rows.weight = 1;
-    const order = this.coordinator.sync(shell.report!, T0 + t);
+    const order = this.coordinator.sync(this.#listable(shell.report!, T0 + t), T0 + t);
+    this.massLeave?.listedNow(this.coordinator.publishedCount(), t);
     if (this.#inOutage(shell.index, shell.replyAt) || this.#inOutage(shell.index, t)) this.stats.lostReplies += 1;
     else shell.order = order;
     this.#at(shell.replyAt, REPLY, shell.index);
+  }
+
+  /**
+   * The report as the coordinator may list it: with cohorts, the room's list
+   * holds MAX_VIEW_REVOKED ÷ cohort simulated listeners (as many real ones
+   * as the real list), so ended leases it has no room for are left out, as
+   * the coordinator leaves them out once its list is full.
+   */
+  #listable(report: ShardReport, now: number): ShardReport {
+    if (this.o.cohort === 1 || report.ending.length === 0) return report;
+    const published = this.#coordinatorStore.published;
+    let room = this.revocationListSize - this.#coordinatorStore.listedAt(now);
+    const ending = report.ending.filter((r) => {
+      if (published.has(r.sid)) return true;
+      if (r.until + CLOCK_SKEW_MS <= now || room <= 0) return false;
+      room -= 1;
+      return true;
+    });
+    return ending.length === report.ending.length ? report : { ...report, ending };
   }
 
   /** The sync's answer (or its failure) is back: apply it, answer who waited, run the waiting requests. */
@@ -345,9 +469,10 @@ export class World {
     this.rows.weight = 1;
     if (shell.order !== null) {
       shell.shard.apply(shell.order, shell.report!, T0 + t);
-      shell.lastSync = t;
       this.#afterOp(s, t);
     }
+    // A failed sync backs off a round as well (RoomShard#sync).
+    shell.lastSync = t;
     shell.order = null;
     shell.report = null;
     shell.blocked = false;
@@ -355,7 +480,7 @@ export class World {
     shell.syncFor = -1;
     if (cause >= 0) {
       const x = cause >>> SHIFT;
-      if ((cause & (KINDS - 1)) === VIEW) this.#views[x] = shell.freshView(true);
+      if ((cause & (KINDS - 1)) === VIEW) this.#views[x] = shell.viewAnswer(t, this.massLeave !== null);
       else {
         this.rows.weight = this.o.cohort;
         const claim = shell.shard.ledger.claim(this.l.subs[x]!, this.l.seq[x]!, T0 + t);
@@ -397,22 +522,38 @@ export class World {
   }
 
   /** The view cached in the edge isolate a request lands on (null: it has none yet). */
-  #edgeView(): ReturnType<ShardShell["freshView"]> {
+  #edgeView(): GlobalView | null {
+    return this.#isolateView()?.view ?? null;
+  }
+
+  /** The view an edge isolate keeps, its shard's own revoked passes apart (see EdgeView). */
+  #isolateView(): EdgeView | null {
     return this.#views[Math.floor(this.#rand() * this.o.isolates)] ?? null;
   }
 
-  #admit(id: number, t: number, atJoin: boolean): void {
+  #admit(id: number, t: number, atJoin: boolean, lease: Lease): void {
     const l = this.l;
     l.state[id] = ADMITTED;
     l.admittedAt[id] = t;
     this.calls.fifoPass.one(id, t);
     this.stats.admitted(id, t, atJoin);
+    this.massLeave?.admitted(id, lease.sid, lease.expiresAt - T0, t);
     const leaveAt = t + this.#exp(this.sc.meanListenSeconds * 1000);
     if (leaveAt < this.#end) this.#at(leaveAt, LEAVE, id);
     if (t + this.sc.passTtlMs / 2 < this.#end) this.#at(t + this.sc.passTtlMs / 2, RENEW, id);
   }
 
   #afterOp(s: number, t: number): void {
-    this.calls.after(s, this.shells[s]!.shard.ledger.counters, t);
+    const shell = this.shells[s]!;
+    this.calls.after(s, shell.shard.ledger.counters, t);
+    const freed = shell.store.freedEnded;
+    if (freed.length === 0) return;
+    for (const lease of freed) {
+      // Expired leases are freed before confirmations are looked at (the ledger settles first).
+      if (lease.expiresAt <= T0 + t) this.stats.freedAtExpiry += 1;
+      else this.stats.freedOnConfirm += 1;
+      this.massLeave?.freed(Listeners.id(lease.sub), t);
+    }
+    freed.length = 0;
   }
 }

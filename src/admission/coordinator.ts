@@ -64,6 +64,36 @@ export const SPARE_FLOOR = 4;
 export const MAX_VIEW_SECONDS = 3_600;
 /** Most revoked passes the view carries. */
 export const MAX_VIEW_REVOKED = 2_000;
+/**
+ * An edge honours a pass only from a view whose revocations were current at
+ * most this long ago (`GlobalView.asOf`); with an older view it asks the
+ * seat's shard instead (see app.tsx).
+ */
+export const PASS_VIEW_MAX_AGE_MS = 3_000;
+/** How far two machines' clocks may disagree, allowed for wherever one's time is compared with another's. */
+export const CLOCK_SKEW_MS = 1_000;
+/**
+ * A revocation published this long ago is in every view an edge may still
+ * honour a pass from: its seat can be reused.
+ */
+export const CONFIRM_AFTER_MS = PASS_VIEW_MAX_AGE_MS + CLOCK_SKEW_MS;
+
+/** A pass that can no longer be honoured: its lease id and the latest `exp` any of its passes has (ms). */
+export interface RevokedPass {
+  sid: string;
+  until: number;
+  /** Its seat moved to another device of the ticket (kept when confirmed), rather than given back (freed). */
+  moved?: boolean;
+}
+
+/**
+ * A revocation in the room's list: listed from `at` (coordinator time) until
+ * every pass of it has expired. Its seat is freed CONFIRM_AFTER_MS after `at`.
+ */
+export interface Publication extends RevokedPass {
+  shard: number;
+  at: number;
+}
 
 /** What a shard tells the coordinator. */
 export interface ShardReport {
@@ -86,8 +116,10 @@ export interface ShardReport {
   bins: ArrivalBin[];
   /** Every arrival before this second is in the bins reported so far. */
   completeBefore: number;
-  /** Lease ids whose passes are revoked. */
-  revoked: string[];
+  /** Ended leases still holding their seat, longest ended first: to be listed, then confirmed. */
+  ending: RevokedPass[];
+  /** How many there are (the list above may be cut short). */
+  endingCount?: number;
   /** The prequeue's random order, once drawn at the start (absent or null: none). */
   draw?: Draw | null;
   /** How long its admitted listeners waited (waits.ts), and arrivals it counted as offered the recording. */
@@ -119,6 +151,8 @@ export interface ShardOrder {
   shuffleSeed: number | null;
   mode: AdmissionLimits["mode"];
   view: GlobalView;
+  /** Ended leases of this shard whose passes no edge can still honour: free their seats. */
+  confirmed: string[];
 }
 
 /** The room-wide picture an edge answers waiting polls from. */
@@ -151,8 +185,12 @@ export interface GlobalView {
   arrivalsPerSecond: number;
   flowPerSecond: number;
   live: number;
+  /** Lease ids whose passes must be refused: every revocation published up to `asOf` whose passes are unexpired. */
   revoked: string[];
+  /** When the per-second counts were taken (ms). */
   at: number;
+  /** When the coordinator answered with this view: the revocations are complete as of then (ms). */
+  asOf: number;
 }
 
 export interface ShardRecord {
@@ -178,7 +216,8 @@ export interface ShardRecord {
   lastSync: number;
   /** Arrivals per second on this shard between its last two syncs. */
   arrivalRate: number;
-  revoked: string[];
+  /** Ended leases still holding their seat (revocation not yet confirmed), as last reported. */
+  ending?: number;
   draw?: Draw | null;
   waits?: number[];
   overflowed?: number;
@@ -224,6 +263,11 @@ export interface CoordinatorStore {
   saveBins(shard: number, bins: ArrivalBin[]): void;
   /** Delete a shard's bins whose every arrival is called. */
   dropCalledBins(shard: number, through: number): void;
+  /** The published revocations (see Publication). */
+  loadPublications(): Publication[];
+  addPublications(publications: Publication[]): void;
+  /** Forget publications whose passes have all expired (`until` at or before `before`). */
+  dropPublications(before: number): void;
 }
 
 /** Room-wide totals for stats. */
@@ -236,6 +280,10 @@ export interface RoomTotals {
   left: number;
   expired: number;
   abandoned: number;
+  /** Seats whose lease ended (given back, or moving to another device) and that wait for their revocation to be confirmed. */
+  ending: number;
+  /** Revocations in the room's list now. */
+  revocationsListed: number;
   peakLive: number;
   peakAt: number | null;
   allowance: number;
@@ -286,7 +334,6 @@ function newRecord(shard: number, now: number): ShardRecord {
     completeBefore: Math.floor(now / 1000),
     lastSync: now,
     arrivalRate: 0,
-    revoked: [],
   };
 }
 
@@ -306,12 +353,20 @@ export class Coordinator {
   #view: GlobalView | null = null;
   /** Cursors, audience or revocations changed since the view was built. */
   #stale = false;
+  /** The room's revocation list, in publication order (at most MAX_VIEW_REVOKED). */
+  readonly #published = new Map<string, Publication>();
+  /** The earliest `until` among publications (prune when passed). */
+  #nextUnpublish = Infinity;
 
   constructor(store: CoordinatorStore, config: CoordinatorConfig, now: number) {
     this.#store = store;
     this.#config = config;
     this.#core = store.loadCore() ?? initialCore(now, config.admitPerMinute);
     for (const r of store.loadShards()) this.#shards.set(r.shard, r);
+    for (const p of store.loadPublications().sort((a, b) => a.at - b.at)) {
+      this.#published.set(p.sid, p);
+      this.#nextUnpublish = Math.min(this.#nextUnpublish, p.until);
+    }
     for (const { shard, bins } of store.loadBins()) {
       const sorted = [...bins].sort((a, b) => a.bin - b.bin);
       this.#bins.set(shard, sorted);
@@ -389,10 +444,68 @@ export class Coordinator {
     this.#view = null;
   }
 
+  /**
+   * List a shard's ended leases in the room's revocations (while there is
+   * room) and say which of them are confirmed: listed long enough ago that
+   * every view an edge may honour a pass from carries them. Confirmed seats
+   * are freed at the shard; the rest stay taken (at worst until their
+   * passes expire), so no pass is honoured once its seat can be reused.
+   */
+  #publish(report: ShardReport, now: number): { sids: string[]; freed: number } {
+    this.#unpublishExpired(now);
+    const fresh: Publication[] = [];
+    const confirmed: string[] = [];
+    let freed = 0;
+    for (const r of report.ending ?? []) {
+      let p = this.#published.get(r.sid);
+      if (p === undefined) {
+        if (this.#published.size >= MAX_VIEW_REVOKED || r.until + CLOCK_SKEW_MS <= now) continue;
+        p = { sid: r.sid, until: r.until, shard: report.shard, at: now };
+        this.#published.set(p.sid, p);
+        this.#nextUnpublish = Math.min(this.#nextUnpublish, p.until);
+        fresh.push(p);
+      } else if (p.shard === report.shard && p.at + CONFIRM_AFTER_MS <= now) {
+        confirmed.push(p.sid);
+        if (r.moved !== true) freed += 1;
+      }
+    }
+    if (fresh.length > 0) {
+      this.#store.addPublications(fresh);
+      this.#stale = true;
+    }
+    return { sids: confirmed, freed };
+  }
+
+  /** Publications whose passes have all expired (on every clock) leave the list. */
+  #unpublishExpired(now: number): void {
+    if (this.#nextUnpublish + CLOCK_SKEW_MS > now) return;
+    let next = Infinity;
+    for (const [sid, p] of this.#published) {
+      if (p.until + CLOCK_SKEW_MS <= now) this.#published.delete(sid);
+      else next = Math.min(next, p.until);
+    }
+    this.#nextUnpublish = next;
+    this.#store.dropPublications(now - CLOCK_SKEW_MS);
+    this.#stale = true;
+  }
+
+  /** Revocations listed now (tests, stats). */
+  publishedCount(): number {
+    return this.#published.size;
+  }
+
   /** Take a shard's report and answer with its order. */
-  sync(report: ShardReport, now: number): ShardOrder {
+  sync(reported: ShardReport, now: number): ShardOrder {
+    let report = reported;
     const rec = this.#shards.get(report.shard) ?? newRecord(report.shard, now);
     this.#shards.set(report.shard, rec);
+    // Seats confirmed now are free once the shard applies this order (atomically with
+    // the report): plan with them free, rather than a round later.
+    const confirmed = this.#publish(report, now);
+    if (confirmed.sids.length > 0) {
+      const ending = (report.endingCount ?? report.ending.length) - confirmed.sids.length;
+      report = { ...report, live: Math.max(0, report.live - confirmed.freed), endingCount: Math.max(0, ending) };
+    }
     this.#absorb(rec, report, now);
     // The limits in force: the configured ones, lowered while the origin
     // struggles, as of the round's start (every sync of a round alike).
@@ -479,6 +592,7 @@ export class Coordinator {
       shuffleSeed: this.#shuffleSeed(report.shard),
       mode,
       view: this.view(now),
+      confirmed: confirmed.sids,
     };
   }
 
@@ -519,11 +633,15 @@ export class Coordinator {
         arrivalsPerSecond: activeRatePerSecond(this.#core.arrivals, now),
         flowPerSecond: activeRatePerSecond(this.#core.calls, now),
         at: now,
+        asOf: now,
       };
       this.#stale = false;
     } else if (this.#stale) {
-      this.#view = { ...this.#view, ...this.#current(now) };
+      this.#view = { ...this.#view, ...this.#current(now), asOf: now };
       this.#stale = false;
+    } else if (this.#view.asOf !== now) {
+      // Nothing changed: the same list, now known current as of now.
+      this.#view = { ...this.#view, asOf: now };
     }
     return this.#view;
   }
@@ -534,14 +652,14 @@ export class Coordinator {
     const paces: Record<number, Pace> = {};
     const draws: Record<number, Draw> = {};
     let live = 0;
-    const revoked: string[] = [];
+    this.#unpublishExpired(now);
+    const revoked = [...this.#published.keys()];
     for (const r of this.#shards.values()) {
       cursors[r.shard] = r.through;
       if (r.pace !== undefined && r.pace !== null && r.pace.end > now && r.through > r.pace.from)
         paces[r.shard] = r.pace;
       if (r.draw !== undefined && r.draw !== null && r.through < r.draw.to) draws[r.shard] = r.draw;
       live += r.live;
-      for (let i = 0; i < r.revoked.length && revoked.length < MAX_VIEW_REVOKED; i++) revoked.push(r.revoked[i]!);
     }
     return { cursors, paces, draws, live, revoked };
   }
@@ -559,6 +677,8 @@ export class Coordinator {
       left: 0,
       expired: 0,
       abandoned: 0,
+      ending: 0,
+      revocationsListed: this.#published.size,
       peakLive: this.#core.peakLive,
       peakAt: this.#core.peakAt,
       allowance: 0,
@@ -582,6 +702,7 @@ export class Coordinator {
       t.joined += r.tail;
       t.admittedTotal += r.admittedTotal;
       t.left += r.left;
+      t.ending += r.ending ?? 0;
       t.expired += r.expired;
       t.abandoned += r.abandoned;
       t.allowance += Math.max(r.confirmed, r.sent);
@@ -628,7 +749,7 @@ export class Coordinator {
     rec.abandoned = report.abandoned;
     rec.completeBefore = Math.max(rec.completeBefore, report.completeBefore);
     rec.lastSync = now;
-    rec.revoked = report.revoked;
+    rec.ending = report.endingCount ?? report.ending?.length ?? 0;
     rec.draw = report.draw ?? null;
     rec.waits = report.waits ?? rec.waits;
     rec.overflowed = report.overflowed ?? rec.overflowed;

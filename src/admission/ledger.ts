@@ -20,11 +20,18 @@
  * instant are there more live leases than the capacity in force.
  *
  * A pass cannot be un-issued, so `leave` does not free the seat at once: the
- * lease's pass is revoked (the edge refuses it once its cached view, at most
- * `EDGE_VIEW_TTL_MS` old, shows the revocation) and the seat is freed
- * `REVOCATION_DELAY_MS` later, when no edge can still accept the old pass.
- * Should the revocation list be full, the seat simply stays taken until the
- * pass's own expiry. Either way no more seats hold usable passes than the cap.
+ * lease's pass is revoked and the seat stays taken until either the pass
+ * could no longer be honoured anywhere — the room's coordinator confirms
+ * (`confirmRevoked`) once the revocation is in every view an edge may still
+ * honour passes from, see coordinator.ts — or the lease's own expiry, which
+ * no pass of it outlives. Whatever the number of leaves, no seat is reused
+ * while a pass of its last holder could still be served.
+ *
+ * One ticket, one listener: a claim from another device does not hand the
+ * same seat over. It ends the seat like a leave (`moved`), and once that is
+ * confirmed (or the lease expires) the seat passes, as a new lease with a new
+ * id, to the ticket's next claim — so at no moment may two devices' passes
+ * be honoured for one seat.
  */
 import { type AdmissionLimits, calls, type Timings } from "./config.ts";
 import type { ArrivalBin } from "./arrivals.ts";
@@ -36,15 +43,8 @@ import { withWait } from "./waits.ts";
 
 /** The longest an edge isolate may answer from a cached room view. */
 export const EDGE_VIEW_TTL_MS = 1_000;
-/**
- * How long after `leave` the seat is freed: long enough for the revocation
- * to travel shard → coordinator → every shard's copy of the view → every
- * edge's cached view (each hop at most about a second), with a second to
- * spare for clock skew.
- */
-export const REVOCATION_DELAY_MS = 5 * EDGE_VIEW_TTL_MS;
-/** The most revoked passes a room publishes to the edge at once. */
-export const MAX_REVOKED = 1_000;
+/** The most of its own revoked passes a ledger's view lists (the room's list is the coordinator's). */
+export const MAX_OWN_REVOKED = 2_000;
 
 export interface Lease {
   /** Lease id: the `sid` of every pass for this seat. */
@@ -54,8 +54,18 @@ export interface Lease {
   seq: number;
   grantedAt: number;
   expiresAt: number;
-  /** When the listener gave the seat back; the seat is freed at `expiresAt`. */
+  /**
+   * When the seat ended (given back, or moved to another device); the seat is
+   * freed when the coordinator confirms the revocation, or at `expiresAt`.
+   */
   leftAt: number | null;
+  /** Why it ended, when `leftAt` is set (absent: `left`). */
+  endedBy?: "left" | "moved" | null;
+  /**
+   * Set on a seat moved from another lease (that lease's id) until the
+   * ticket's next claim takes it; nobody holds a pass for it before.
+   */
+  movedFrom?: string | null;
   /**
    * The seat's generation: every claim with the ticket (a second device, or
    * a retry) moves the seat to the newest claimant and bumps it; a pass of an
@@ -145,13 +155,17 @@ export interface LedgerStore {
   markSpent(sub: string, until: number): void;
   isSpent(sub: string, now: number): boolean;
   pruneSpent(now: number): void;
-  /** Refuse this lease's passes at the edge until `until`. */
-  revoke(sid: string, until: number): void;
+  /** Refuse this lease's passes at the edge until `until`, saying why. */
+  revoke(sid: string, until: number, reason: "left" | "moved"): void;
   /** Lease ids whose passes are refused at `now`. */
   revokedSids(now: number, limit: number): string[];
-  /** Is this lease's pass refused at `now` (its listener gave the seat back)? */
-  isRevoked(sid: string, now: number): boolean;
+  /** Why this lease's passes are refused at `now` (given back, or moved), or null. */
+  revocation(sid: string, now: number): "left" | "moved" | null;
   pruneRevoked(now: number): void;
+  /** Leases that have ended but still hold their seat, longest ended first. */
+  endingLeases(limit: number): Lease[];
+  /** How many leases have ended but still hold their seat. */
+  endingCount(): number;
   /** Count an arrival with sequence number `seq` in second `bin`. */
   recordArrival(bin: number, seq: number): void;
   /** Arrival bins from second `fromBin` on, oldest first. */
@@ -177,9 +191,17 @@ export interface RoomView {
   at: number;
 }
 
+/**
+ * What a claim gets. `admitted` with `fresh` false: the seat its ticket
+ * already holds on this device (`holding` named it). `waiting` with
+ * `moving`: the seat is moving to this device and is its own once no pass
+ * of the previous device can be honoured (a few seconds; claim again).
+ * `spent`: the ticket has had its seat (given back or lapsed), or — to the
+ * device whose key names a seat that moved away — is another device's now.
+ */
 export type ClaimOutcome =
   | { kind: "admitted"; lease: Lease; fresh: boolean }
-  | { kind: "waiting"; reason: "not_called" | "full" | "hold" }
+  | { kind: "waiting"; reason: "not_called" | "full" | "hold" | "moving" }
   | { kind: "closed" }
   | { kind: "spent" };
 
@@ -225,7 +247,9 @@ export function initialCounters(now: number, admitPerMinute: number): Counters {
 /** Why a pass (`sub`, generation `gen`) no longer holds `lease`, or null while it does. */
 export function seatEnd(lease: Lease | null, sub: string, gen?: number): SeatEnd | null {
   if (lease === null || lease.sub !== sub) return "lapsed";
-  if (lease.leftAt !== null) return "left";
+  if (lease.leftAt !== null) return lease.endedBy ?? "left";
+  // A seat moved here is nobody's until the ticket's next claim takes it.
+  if (lease.movedFrom != null) return "lapsed";
   if (gen !== undefined && gen !== (lease.gen ?? 0)) return "moved";
   return null;
 }
@@ -276,10 +300,17 @@ export class Ledger {
     return { seq, claim };
   }
 
-  /** Turn this listener's call into a seat; idempotent per listener. `arrivedAt` (ms) counts its wait. */
-  claim(sub: string, seq: number, now: number, arrivedAt?: number): ClaimOutcome {
+  /**
+   * Turn this listener's call into a seat. `arrivedAt` (ms) counts its wait.
+   * `key` names the claiming device's seat: the lease id of a pass it
+   * presents with its ticket, or a new unguessable id the caller made for
+   * this claim — the lease id of a seat it grants, so the same claim retried
+   * gets the same seat. A claim whose key is not the seat's comes from
+   * another device: the seat moves (see `ClaimOutcome`).
+   */
+  claim(sub: string, seq: number, now: number, arrivedAt?: number, key?: string): ClaimOutcome {
     this.#settleNoSave(now);
-    const outcome = this.#claim(sub, seq, now, arrivedAt);
+    const outcome = this.#claim(sub, seq, now, arrivedAt, key);
     this.#save();
     return outcome;
   }
@@ -296,9 +327,9 @@ export class Ledger {
     const reason = seatEnd(lease, sub, gen);
     if (reason !== null || lease === null) {
       this.#save();
-      // A seat given back and since freed is still told apart from one that lapsed, while its revocation lasts.
-      const left = lease === null && this.#store.isRevoked(sid, now);
-      return { kind: "gone", reason: left ? "left" : (reason ?? "lapsed") };
+      // A seat given back (or moved) and since freed is still told apart from one that lapsed, while its revocation lasts.
+      const revoked = lease === null ? this.#store.revocation(sid, now) : null;
+      return { kind: "gone", reason: revoked ?? reason ?? "lapsed" };
     }
     const renewed = { ...lease, expiresAt: now + this.#timings.passTtlMs };
     this.#store.putLease(renewed);
@@ -308,25 +339,53 @@ export class Ledger {
 
   /**
    * Give a seat back; the listener's ticket cannot claim again. The pass is
-   * revoked and the seat freed `REVOCATION_DELAY_MS` later. Idempotent: false
-   * when there was no seat to give back.
+   * revoked; the seat is freed once the revocation is confirmed
+   * (`confirmRevoked`) or at the lease's expiry. Giving back a seat that is
+   * moving to another device gives up the move too. Idempotent: false when
+   * there was no seat to give back.
    */
   leave(sid: string, sub: string, now: number): boolean {
     this.#settleNoSave(now);
     const lease = this.#store.leaseBySid(sid);
     let released = false;
-    if (lease !== null && lease.sub === sub && lease.leftAt === null) {
-      let expiresAt = lease.expiresAt;
-      if (this.#store.revokedSids(now, MAX_REVOKED).length < MAX_REVOKED) {
-        this.#store.revoke(sid, lease.expiresAt);
-        expiresAt = Math.min(lease.expiresAt, now + REVOCATION_DELAY_MS);
+    if (lease !== null && lease.sub === sub && lease.movedFrom == null && lease.endedBy !== "left") {
+      if (lease.leftAt === null) {
+        this.#store.revoke(sid, lease.expiresAt, "left");
+        this.#store.putLease({ ...lease, leftAt: now, endedBy: "left" });
+      } else {
+        // It was moving: the seat now goes to nobody.
+        this.#store.putLease({ ...lease, endedBy: "left" });
       }
-      this.#store.putLease({ ...lease, expiresAt, leftAt: now });
       this.#c.left += 1;
       released = true;
     }
     this.#save();
     return released;
+  }
+
+  /**
+   * The passes of these ended leases can no longer be honoured anywhere (the
+   * coordinator says so): their seats are freed now — or, for a seat that
+   * moved, handed to its ticket's next claim. Unknown or live ids are skipped.
+   */
+  confirmRevoked(sids: readonly string[], now: number): void {
+    this.#settleNoSave(now);
+    for (const sid of sids) {
+      const lease = this.#store.leaseBySid(sid);
+      if (lease !== null && lease.leftAt !== null) this.#release(lease, now);
+    }
+    this.#advance(now);
+    this.#save();
+  }
+
+  /** Ended leases still holding their seat, longest ended first (what a shard asks to have confirmed). */
+  ending(limit: number): Lease[] {
+    return this.#store.endingLeases(limit);
+  }
+
+  /** How many ended leases still hold their seat. */
+  endingCount(): number {
+    return this.#store.endingCount();
   }
 
   /** Expire what is due and call whoever can be called. */
@@ -369,7 +428,7 @@ export class Ledger {
       live: this.#c.live,
       reserved: this.#c.reserved,
       flowPerSecond: ratePerSecond(this.#c.flow, now),
-      revoked: this.#store.revokedSids(now, MAX_REVOKED),
+      revoked: this.#store.revokedSids(now, MAX_OWN_REVOKED),
       at: now,
     };
   }
@@ -429,8 +488,8 @@ export class Ledger {
     for (;;) {
       const due = this.#store.expiredLeases(now, EXPIRE_BATCH);
       for (const lease of due) {
-        this.#end(lease, now);
         if (lease.leftAt === null) this.#c.expired += 1;
+        this.#release(lease, now);
       }
       if (due.length < EXPIRE_BATCH) break;
     }
@@ -453,6 +512,29 @@ export class Ledger {
     this.#store.deleteLease(lease.sid);
     this.#store.markSpent(lease.sub, now + this.#timings.ticketTtlMs);
     this.#c.live -= 1;
+  }
+
+  /**
+   * An ended (or expired) lease lets go of its seat: freed, or — when it
+   * moved to another device of its ticket — handed over as a new lease that
+   * the ticket's next claim takes within a claim window.
+   */
+  #release(lease: Lease, now: number): void {
+    if (lease.leftAt === null || lease.endedBy !== "moved") {
+      this.#end(lease, now);
+      return;
+    }
+    this.#store.deleteLease(lease.sid);
+    this.#store.putLease({
+      sid: this.#deps.newId(),
+      sub: lease.sub,
+      seq: lease.seq,
+      grantedAt: now,
+      expiresAt: now + this.#timings.claimWindowMs,
+      leftAt: null,
+      gen: (lease.gen ?? 0) + 1,
+      movedFrom: lease.sid,
+    });
   }
 
   /** Call as many waiting listeners as free seats and the rate allow. */
@@ -485,14 +567,51 @@ export class Ledger {
     this.#save();
   }
 
-  #claim(sub: string, seq: number, now: number, arrivedAt?: number): ClaimOutcome {
+  /**
+   * The lease id for a new seat: the claim's key when it was never a lease's
+   * (a key naming a lease that ended — an older device's pass — is revoked
+   * and may still be listed, so its seat gets a new id).
+   */
+  #leaseId(key: string | undefined, now: number): string {
+    const usable =
+      key !== undefined &&
+      key !== "" &&
+      this.#store.leaseBySid(key) === null &&
+      this.#store.revocation(key, now) === null;
+    return usable ? key : this.#deps.newId();
+  }
+
+  #claim(sub: string, seq: number, now: number, arrivedAt?: number, key?: string): ClaimOutcome {
     const existing = this.#store.leaseBySub(sub);
+    // A device whose seat moved to another of the ticket's devices does not take it back on its
+    // own (two devices would pass the seat to and fro): for it, the ticket is spent.
+    if (key !== undefined && key !== existing?.sid && this.#store.revocation(key, now) === "moved") {
+      return { kind: "spent" };
+    }
     if (existing !== null) {
-      if (existing.leftAt !== null) return { kind: "spent" };
-      // One ticket, one listener: the newest claim holds the seat.
-      const moved = { ...existing, gen: (existing.gen ?? 0) + 1 };
-      this.#store.putLease(moved);
-      return { kind: "admitted", lease: moved, fresh: false };
+      // The device that holds the seat asks again (a retry, or its pass lapsed): it keeps it.
+      if (key === existing.sid && existing.leftAt === null) return { kind: "admitted", lease: existing, fresh: false };
+      if (existing.leftAt !== null) {
+        return existing.endedBy === "moved" ? { kind: "waiting", reason: "moving" } : { kind: "spent" };
+      }
+      if (existing.movedFrom != null) {
+        // The seat that moved here: this claim takes it, under its own key, with a pass lifetime.
+        const taken = {
+          ...existing,
+          sid: this.#leaseId(key, now),
+          movedFrom: null,
+          grantedAt: now,
+          expiresAt: now + this.#timings.passTtlMs,
+        };
+        this.#store.deleteLease(existing.sid);
+        this.#store.putLease(taken);
+        return { kind: "admitted", lease: taken, fresh: true };
+      }
+      // One ticket, one listener: another device's claim ends this seat here,
+      // and the seat is that device's once no pass of this one can be honoured.
+      this.#store.revoke(existing.sid, existing.expiresAt, "moved");
+      this.#store.putLease({ ...existing, leftAt: now, endedBy: "moved" });
+      return { kind: "waiting", reason: "moving" };
     }
     if (this.#config.mode === "closed") return { kind: "closed" };
     if (this.#store.isSpent(sub, now)) return { kind: "spent" };
@@ -521,7 +640,7 @@ export class Ledger {
     this.#c.bucket = { tokens: this.#c.bucket.tokens - 1, at: this.#c.bucket.at };
 
     const lease: Lease = {
-      sid: this.#deps.newId(),
+      sid: this.#leaseId(key, now),
       sub,
       seq,
       grantedAt: now,

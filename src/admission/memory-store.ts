@@ -10,7 +10,7 @@
  * maps, which stay the source of truth, and dropped when it reaches the top.
  */
 import type { ArrivalBin } from "./arrivals.ts";
-import type { CoordinatorCore, CoordinatorStore, ShardRecord } from "./coordinator.ts";
+import type { CoordinatorCore, CoordinatorStore, Publication, ShardRecord } from "./coordinator.ts";
 import type { CallBatch, Counters, Lease, LedgerStore } from "./ledger.ts";
 import type { ShardLocal, ShardLocalStore } from "./shard.ts";
 
@@ -103,6 +103,9 @@ export class MemoryLedgerStore implements LedgerStore, ShardLocalStore {
   readonly #spent = new Map<string, number>();
   readonly #spentExpiry = new MinHeap<string>();
   readonly revoked = new Map<string, number>();
+  readonly #revokedFor = new Map<string, "left" | "moved">();
+  /** Ended leases still holding their seat, in the order they ended. */
+  readonly #ending = new Map<string, number>();
   readonly #revokedExpiry = new MinHeap<string>();
   /** The unexpired revoked ids while none has expired, per limit asked for. */
   #revokedCache: { limit: number; sids: string[] } | null = null;
@@ -126,6 +129,8 @@ export class MemoryLedgerStore implements LedgerStore, ShardLocalStore {
   putLease(lease: Lease): void {
     const before = this.leases.get(lease.sid);
     this.leases.set(lease.sid, { ...lease });
+    if (lease.leftAt === null) this.#ending.delete(lease.sid);
+    else if (!this.#ending.has(lease.sid)) this.#ending.set(lease.sid, lease.leftAt);
     if (before?.sub !== lease.sub) this.#bySub.set(lease.sub, lease.sid);
     if (before === undefined || before.expiresAt !== lease.expiresAt)
       this.#leaseExpiry.push(lease.expiresAt, lease.sid);
@@ -134,7 +139,20 @@ export class MemoryLedgerStore implements LedgerStore, ShardLocalStore {
     const lease = this.leases.get(sid);
     if (lease === undefined) return;
     this.leases.delete(sid);
-    this.#bySub.delete(lease.sub);
+    this.#ending.delete(sid);
+    if (this.#bySub.get(lease.sub) === sid) this.#bySub.delete(lease.sub);
+  }
+  endingCount(): number {
+    return this.#ending.size;
+  }
+  endingLeases(limit: number): Lease[] {
+    const out: Lease[] = [];
+    for (const sid of this.#ending.keys()) {
+      if (out.length >= limit) break;
+      const lease = this.leases.get(sid);
+      if (lease !== undefined) out.push({ ...lease });
+    }
+    return out;
   }
   #liveLeaseTop(): void {
     const heap = this.#leaseExpiry;
@@ -242,12 +260,14 @@ export class MemoryLedgerStore implements LedgerStore, ShardLocalStore {
       if (until !== undefined && until <= now) this.#spent.delete(sub);
     }
   }
-  isRevoked(sid: string, now: number): boolean {
-    return (this.revoked.get(sid) ?? -Infinity) > now;
+  revocation(sid: string, now: number): "left" | "moved" | null {
+    if ((this.revoked.get(sid) ?? -Infinity) <= now) return null;
+    return this.#revokedFor.get(sid) ?? "left";
   }
 
-  revoke(sid: string, until: number): void {
+  revoke(sid: string, until: number, reason: "left" | "moved"): void {
     this.revoked.set(sid, until);
+    this.#revokedFor.set(sid, reason);
     this.#revokedExpiry.push(until, sid);
     this.#revokedCache = null;
   }
@@ -285,6 +305,7 @@ export class MemoryLedgerStore implements LedgerStore, ShardLocalStore {
       const until = this.revoked.get(sid);
       if (until !== undefined && until <= now) {
         this.revoked.delete(sid);
+        this.#revokedFor.delete(sid);
         this.#revokedCache = null;
       }
     }
@@ -315,6 +336,17 @@ export class MemoryCoordinatorStore implements CoordinatorStore {
   #core: CoordinatorCore | null = null;
   readonly #shards = new Map<number, ShardRecord>();
   readonly #bins = new Map<number, Map<number, ArrivalBin>>();
+  readonly #publications = new Map<string, Publication>();
+
+  loadPublications(): Publication[] {
+    return [...this.#publications.values()].map((p) => ({ ...p }));
+  }
+  addPublications(publications: Publication[]): void {
+    for (const p of publications) this.#publications.set(p.sid, { ...p });
+  }
+  dropPublications(before: number): void {
+    for (const [sid, p] of this.#publications) if (p.until <= before) this.#publications.delete(sid);
+  }
 
   loadCore(): CoordinatorCore | null {
     return this.#core === null ? null : copyData(this.#core);

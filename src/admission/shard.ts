@@ -102,7 +102,10 @@ export class Shard {
       // coordinator that lost track through a lost order learns them again.
       bins: this.#store.arrivalBins(0),
       completeBefore: Math.floor(now / 1000),
-      revoked: this.#store.revokedSids(now, MAX_VIEW_REVOKED),
+      endingCount: this.ledger.endingCount(),
+      ending: this.ledger
+        .ending(MAX_VIEW_REVOKED)
+        .map((l) => ({ sid: l.sid, until: l.expiresAt, moved: l.endedBy === "moved" })),
       draw: c.draw ?? null,
       waits: c.waits ?? [],
       overflowed: c.overflowed ?? 0,
@@ -126,6 +129,8 @@ export class Shard {
     this.#localStore.saveLocal(this.#local);
     this.view = order.view;
     this.ledger.setConfig(this.#ledgerConfig(), now);
+    // Seats whose passes no edge can still honour are free (or go to the device they moved to).
+    if (order.confirmed !== undefined && order.confirmed.length > 0) this.ledger.confirmRevoked(order.confirmed, now);
   }
 
   /** Does this shard need to sync on its own (anything waiting, held or allowed)? */

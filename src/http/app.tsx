@@ -28,7 +28,7 @@ import { ROOM_ID } from "./room-id.ts";
 import { knownRooms } from "./room-gate.ts";
 import { settingsOf } from "./settings.ts";
 import { DIRECTORY_NAME } from "../room/room-directory.ts";
-import { expireView, isRevoked } from "../room/view-cache.ts";
+import { expireView, isRevoked, vouchesForPasses } from "../room/view-cache.ts";
 import { OPENAPI_PATH, openApiJson } from "./openapi.ts";
 import { chooseLanguage } from "./waiting/language.ts";
 import { waitingPage } from "./waiting/page.tsx";
@@ -238,12 +238,22 @@ async function heldPass(c: Context<AppEnv>, leaving = false) {
   return { pass: null, error: tokenError(v.reason), from: p.from } as const;
 }
 
+/**
+ * The seat this device holds, when it sends a pass of the ticket's listener
+ * along with the ticket (a browser's cookie; lapsed or not): its claim keeps
+ * that seat. Without one, a claim of a seated ticket is another device's.
+ */
+async function holdingSeat(c: Context<AppEnv>, sub: string): Promise<string | undefined> {
+  const pass = (await heldPass(c, true)).pass;
+  return pass?.sub === sub ? pass.sid : undefined;
+}
+
 app.post("/_spillway/rooms/:room/join", withRoom, async (c) => {
   const held = await heldTicket(c);
   if (held.error !== null && held.from === "bearer") return fail(c, held.error);
   const desk = c.get("desk");
   if (held.ticket !== null) {
-    const answer = await desk.status(held.ticket, keepsPlace(c));
+    const answer = await desk.status(held.ticket, keepsPlace(c), await holdingSeat(c, held.ticket.sub));
     if (answer.kind === "status" && answer.status.state !== "closed") {
       answer.status.ticket = presented(c, "ticket", desk.room)!.token;
     }
@@ -261,7 +271,7 @@ app.get("/_spillway/rooms/:room/status", withRoom, async (c) => {
     if (overflow === null) return fail(c, "ticket_required");
     return answerJson(c, await c.get("desk").overflow(overflow));
   }
-  const answer = await c.get("desk").status(held.ticket, keepsPlace(c));
+  const answer = await c.get("desk").status(held.ticket, keepsPlace(c), await holdingSeat(c, held.ticket.sub));
   return plainStatusJson(answer) ?? answerJson(c, answer);
 });
 
@@ -458,9 +468,12 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
   if (moved !== null) return moved;
   const desk = c.get("desk");
   const pass = await heldPass(c);
+  // The seat a lapsed pass names: a claim with the ticket from this device keeps that seat.
+  let holding: PassClaims | null = null;
   if (pass.error !== null) {
     // A lapsed cookie is normal (continue as a ticket holder); anything else is refused.
     if (pass.from === "bearer" || pass.error !== "token_expired") return refuseCookie(c, "pass", pass.error);
+    holding = (await heldPass(c, true)).pass;
     clearTokenCookie(c, "pass", desk.room);
   }
   let seatGone = false;
@@ -468,22 +481,27 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
   if (pass.pass !== null) {
     let token = pass.token;
     let expiresAt = pass.pass.exp * 1000;
-    // A pass whose listener left is refused here before its seat is reused. When the view
-    // cannot be read, the last known one still refuses what it knows of (policy `pass`).
+    // A pass whose seat ended is refused here before its seat is reused: the room's view lists
+    // it. Only a recent view can say so (a seat is reused once its revocation is in every
+    // view that recent); with an older one, or none, the seat's own shard is asked instead.
     const known = await desk.viewOrLast();
     let onPass = known.degraded;
     let seatEnded = known.view !== null && isRevoked(known.view, pass.pass.sid);
-    if (!seatEnded && desk.wantsRenewal(pass.pass)) {
+    const vouched = known.view !== null && vouchesForPasses(known.view, desk.now);
+    if (!seatEnded && (!vouched || desk.wantsRenewal(pass.pass))) {
       const renewed = await desk.heartbeat(pass.pass);
       if (renewed.kind === "status" && renewed.newPass !== undefined) {
         applyTokens(c, renewed);
         token = renewed.newPass.token;
         expiresAt = renewed.newPass.exp * 1000;
       } else if (renewed.kind === "unavailable") {
+        // Neither a recent view nor the shard can tell whether the seat is still this pass's.
+        if (!vouched) return wantsJson(c) ? answerJson(c, renewed) : reconnecting(c, renewed.degraded, false);
         // Not renewed this time: the current pass verifies at the edge until it expires.
         onPass = true;
       } else {
         seatEnded = true;
+        if (renewed.kind === "seat_ended") endedBecause = renewed.reason;
       }
     }
     if (!seatEnded && isWebSocketUpgrade(c.req.raw)) {
@@ -497,12 +515,16 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     if (seatEnded) {
       clearTokenCookie(c, "pass", desk.room);
       seatGone = true;
+      // This device's seat: a claim with the ticket from here cannot take back a seat that moved away.
+      holding = pass.pass;
     } else {
       const { response, reached } = await toOrigin(c, pass.pass, token, pass.from === "bearer");
       c.set("fromOrigin", true);
       return seatBound(c, response, reached ? pass.pass : null, expiresAt, onPass);
     }
-    if (pass.from === "bearer") return fail(c, "seat_ended");
+    if (pass.from === "bearer") {
+      return fail(c, "seat_ended", endedBecause === undefined ? undefined : { reason: endedBecause });
+    }
   }
   // A WebSocket never waits in line: without a valid pass it is refused, and never reaches the origin.
   if (isWebSocketUpgrade(c.req.raw)) {
@@ -519,7 +541,7 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
   const overflow = ticket.ticket === null && !keep ? await heldOverflow(c) : null;
   let answer =
     ticket.ticket !== null
-      ? await desk.status(ticket.ticket, keep)
+      ? await desk.status(ticket.ticket, keep, holding?.sub === ticket.ticket.sub ? holding.sid : undefined)
       : overflow !== null
         ? await desk.overflow(overflow)
         : await desk.join(keep, c.req.raw.headers);

@@ -18,7 +18,7 @@ export function isLocal(url: URL): boolean {
   return h === "localhost" || h.endsWith(".localhost") || h.startsWith("127.") || h === "[::1]";
 }
 
-function cookieName(kind: TokenKind, room: string, secure: boolean): string {
+export function cookieName(kind: TokenKind, room: string, secure: boolean): string {
   return `${secure ? "__Host-" : ""}${COOKIE_BASE}-${kind}-${room}`;
 }
 

@@ -12,10 +12,11 @@
  *                 `Retry-After` (FAILURE_POLICY=closed, the default).
  * - `recording` — a new arrival was offered the recording instead, from the
  *                 last known view's link (FAILURE_POLICY=recording).
- * - `pass`      — an admitted listener goes on with its current pass, which
- *                 verifies at the edge: the origin is served, or a heartbeat
- *                 or leave is refused with 503 and `Retry-After` while the
- *                 pass keeps working until it expires.
+ * - `pass`      — an admitted listener's pass could not be checked with the
+ *                 room's shards: it is served from the last known view while
+ *                 that is recent (PASS_VIEW_MAX_AGE_MS), else refused with 503
+ *                 and `Retry-After` (its seat may be someone else's by then);
+ *                 a heartbeat or leave is refused with 503 and `Retry-After`.
  * Every such answer is `Cache-Control: no-store`.
  *
  * Admissions always fail closed: a pass is only ever issued by the shard

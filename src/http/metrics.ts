@@ -58,6 +58,12 @@ const METRICS: Metric[] = [
   { name: "left_total", type: "counter", help: "Seats given back.", value: (s) => s.left },
   { name: "expired_total", type: "counter", help: "Seats ended by an expired pass.", value: (s) => s.expired },
   {
+    name: "leaving",
+    type: "gauge",
+    help: "Seats given back or moved, held until their revocation is confirmed.",
+    value: (s) => s.leaving,
+  },
+  {
     name: "abandoned_total",
     type: "counter",
     help: "Calls nobody claimed within the claim window.",

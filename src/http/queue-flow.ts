@@ -300,8 +300,10 @@ export class RoomDesk {
    * Where a ticket holder stands; claims the seat when the turn has come. A
    * listener whose estimate has grown past `maxWaitSeconds` is offered the
    * recording, and keeps its ticket; with `keep` it has chosen to wait.
+   * `holding`: the lease id of a pass this device presents with its ticket
+   * (its own seat, which it keeps); a claim from another device moves it.
    */
-  async status(ticket: TicketClaims, keep = false): Promise<FlowAnswer> {
+  async status(ticket: TicketClaims, keep = false, holding?: string): Promise<FlowAnswer> {
     const view = await this.#tryView();
     if (view instanceof DurableFailure) return this.#stillWaiting(ticket, this.lastView(), false);
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
@@ -314,10 +316,12 @@ export class RoomDesk {
       return { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) };
     }
     let claim: ClaimOutcome;
+    // This device's seat: the one its lapsed pass names, else a new id for the seat this claim may take.
+    const key = holding ?? crypto.randomUUID();
     try {
-      // Safe to repeat: a claim never takes a second seat.
+      // Safe to repeat: a claim never takes a second seat, and its retry (same key) gets the same one.
       claim = await durableCall<ClaimOutcome>("claim", () =>
-        this.#shard(ticket.shard).claim(this.room, ticket.shard, ticket.sub, ticket.seq, ticket.at),
+        this.#shard(ticket.shard).claim(this.room, ticket.shard, ticket.sub, ticket.seq, ticket.at, key),
       );
     } catch (err) {
       failureOf(err);

@@ -313,6 +313,11 @@ export const RoomStatsSchema = v.object({
   peakConcurrent: v.pipe(wholeNumber(0), v.description("Most listeners live at once.")),
   peakAt: v.pipe(v.nullable(isoTime), v.description("When peakConcurrent was reached.")),
   left: wholeNumber(0),
+  leaving: v.pipe(
+    wholeNumber(0),
+    v.description("Seats given back or moved whose revocation is not yet confirmed (counted in active)."),
+  ),
+  revocationsListed: v.pipe(wholeNumber(0), v.description("Revocations in the room's list now.")),
   expired: wholeNumber(0),
   abandoned: v.pipe(wholeNumber(0), v.description("Calls nobody claimed.")),
   admissionsPerMinute: v.pipe(v.number(), v.description("Over the last minute.")),

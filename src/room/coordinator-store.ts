@@ -4,7 +4,7 @@
  * arrival bins. Numbered migrations, never edited once shipped.
  */
 import type { ArrivalBin } from "../admission/arrivals.ts";
-import type { CoordinatorCore, CoordinatorStore, ShardRecord } from "../admission/coordinator.ts";
+import type { CoordinatorCore, CoordinatorStore, Publication, ShardRecord } from "../admission/coordinator.ts";
 
 import { MetaTable } from "./meta-table.ts";
 import { runMigrations } from "./migrations.ts";
@@ -29,6 +29,14 @@ const MIGRATIONS: readonly string[] = [
    );`,
   // 3: samples of the room's numbers over the last hour, for the dashboard
   `CREATE TABLE samples (at INTEGER PRIMARY KEY, data TEXT NOT NULL);`,
+  // 4: the room's published revocations (coordinator.ts, Publication)
+  `CREATE TABLE publications (
+     sid TEXT PRIMARY KEY,
+     shard INTEGER NOT NULL,
+     until INTEGER NOT NULL,
+     at INTEGER NOT NULL
+   );
+   CREATE INDEX publications_until ON publications (until);`,
 ];
 
 /** The room's numbers at one moment (the dashboard's charts). */
@@ -135,5 +143,26 @@ export class SqlCoordinatorStore extends MetaTable implements CoordinatorStore {
   }
   dropCalledBins(shard: number, through: number): void {
     this.sql.exec("DELETE FROM bins WHERE shard = ? AND first_seq + count - 1 <= ?", shard, through);
+  }
+  loadPublications(): Publication[] {
+    return this.sql
+      .exec<{ sid: string; shard: number; until: number; at: number }>(
+        "SELECT sid, shard, until, at FROM publications ORDER BY at",
+      )
+      .toArray();
+  }
+  addPublications(publications: Publication[]): void {
+    for (const p of publications) {
+      this.sql.exec(
+        "INSERT OR REPLACE INTO publications (sid, shard, until, at) VALUES (?, ?, ?, ?)",
+        p.sid,
+        p.shard,
+        p.until,
+        p.at,
+      );
+    }
+  }
+  dropPublications(before: number): void {
+    this.sql.exec("DELETE FROM publications WHERE until <= ?", before);
   }
 }

@@ -69,6 +69,13 @@ export interface RoomStats {
   peakConcurrent: number;
   peakAt: string | null;
   left: number;
+  /**
+   * Seats given back or moving to another device whose revocation is not yet
+   * confirmed: still counted in `active`, since their passes could be served.
+   */
+  leaving: number;
+  /** Revocations in the room's list now (at most 2,000; see docs/sharding.md). */
+  revocationsListed: number;
   expired: number;
   abandoned: number;
   admissionsPerMinute: number;
@@ -271,6 +278,8 @@ export class RoomCoordinator extends DurableObject<Env> {
         peakConcurrent: t.peakLive,
         peakAt: t.peakAt === null ? null : new Date(t.peakAt).toISOString(),
         left: t.left,
+        leaving: t.ending,
+        revocationsListed: t.revocationsListed,
         expired: t.expired,
         abandoned: t.abandoned,
         admissionsPerMinute: Math.round(t.flowPerSecond * 600) / 10,

@@ -190,16 +190,32 @@ export class RoomShard extends DurableObject<Env> {
 
   /**
    * Claim a called listener's seat; `arrivedAt` (its ticket's arrival, ms)
-   * counts its wait. A claim that moves a seat to a newer device answers once
-   * the older device's held connections have closed.
+   * counts its wait, `key` names the claiming device's seat (Ledger.claim).
+   * A claim from another device than the seat's ends the
+   * seat there at once (its held connections are cut) and answers `moving`:
+   * the seat is this device's once no edge can honour the other's pass. The
+   * claim that takes a moved seat answers once the connections it moved
+   * from have closed.
    */
-  async claim(room: string, index: number, sub: string, seq: number, arrivedAt?: number): Promise<ClaimOutcome> {
+  async claim(
+    room: string,
+    index: number,
+    sub: string,
+    seq: number,
+    arrivedAt?: number,
+    key?: string,
+  ): Promise<ClaimOutcome> {
     const shard = this.#ensure(room, index);
-    const claim = this.#run("claim", shard, (now) => shard.ledger.claim(sub, seq, now, arrivedAt));
-    await this.#schedule();
-    if (claim.kind === "admitted" && !claim.fresh) {
-      await this.#holds.end(claim.lease.sid, "moved", claim.lease.gen ?? 0);
+    const prior = this.#store.leaseBySub(sub);
+    const claim = this.#run("claim", shard, (now) => shard.ledger.claim(sub, seq, now, arrivedAt, key));
+    if (claim.kind === "waiting" && claim.reason === "moving" && prior !== null && prior.leftAt === null) {
+      // Just moved: cut the other device's connections, and get the revocation listed now.
+      void this.#holds.end(prior.sid, "moved");
+      if (this.#syncDue(clock.now())) await this.#sync();
+    } else if (claim.kind === "admitted" && claim.fresh && prior?.movedFrom != null) {
+      await this.#holds.end(prior.movedFrom, "moved");
     }
+    await this.#schedule();
     return claim;
   }
 
@@ -260,8 +276,10 @@ export class RoomShard extends DurableObject<Env> {
   async leave(room: string, index: number, sid: string, sub: string): Promise<boolean> {
     const shard = this.#ensure(room, index);
     const out = this.#run("leave", shard, (now) => shard.ledger.leave(sid, sub, now));
-    await this.#schedule();
     if (out) void this.#holds.end(sid, "left");
+    // The revocation is listed at the next sync: now, when one is due.
+    if (out && this.#syncDue(clock.now())) await this.#sync();
+    else await this.#schedule();
     return out;
   }
 

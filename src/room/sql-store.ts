@@ -43,6 +43,11 @@ const MIGRATIONS: readonly string[] = [
   // 4: solved challenges (under-attack mode), each usable once until it expires
   `CREATE TABLE challenges (id TEXT PRIMARY KEY, until INTEGER NOT NULL);
    CREATE INDEX challenges_until ON challenges (until);`,
+  // 5: why a seat ended (left, moved), a seat moved to its ticket's next claim, why a pass was revoked
+  `ALTER TABLE leases ADD COLUMN ended_by TEXT;
+   ALTER TABLE leases ADD COLUMN moved_from TEXT;
+   CREATE INDEX leases_ended ON leases (left_at) WHERE left_at IS NOT NULL;
+   ALTER TABLE revoked ADD COLUMN reason TEXT NOT NULL DEFAULT 'left';`,
 ];
 
 /** Bring the schema up to date; safe to call on every start. */
@@ -58,6 +63,8 @@ type LeaseRow = {
   expires_at: number;
   left_at: number | null;
   gen: number | null;
+  ended_by: string | null;
+  moved_from: string | null;
 };
 type BatchRow = { id: number; from_seq: number; to_seq: number; expires_at: number; outstanding: number };
 
@@ -70,6 +77,8 @@ function toLease(r: LeaseRow): Lease {
     expiresAt: r.expires_at,
     leftAt: r.left_at,
     gen: r.gen ?? 0,
+    endedBy: r.ended_by === "moved" ? "moved" : r.left_at === null ? null : "left",
+    movedFrom: r.moved_from,
   };
 }
 
@@ -94,8 +103,10 @@ export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocal
   }
   putLease(l: Lease): void {
     this.sql.exec(
-      `INSERT INTO leases (sid, sub, seq, granted_at, expires_at, left_at, gen) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(sid) DO UPDATE SET expires_at = excluded.expires_at, left_at = excluded.left_at, gen = excluded.gen`,
+      `INSERT INTO leases (sid, sub, seq, granted_at, expires_at, left_at, gen, ended_by, moved_from)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(sid) DO UPDATE SET granted_at = excluded.granted_at, expires_at = excluded.expires_at,
+         left_at = excluded.left_at, gen = excluded.gen, ended_by = excluded.ended_by, moved_from = excluded.moved_from`,
       l.sid,
       l.sub,
       l.seq,
@@ -103,6 +114,8 @@ export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocal
       l.expiresAt,
       l.leftAt,
       l.gen ?? 0,
+      l.leftAt === null ? null : (l.endedBy ?? "left"),
+      l.movedFrom ?? null,
     );
   }
   deleteLease(sid: string): void {
@@ -171,11 +184,13 @@ export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocal
     this.sql.exec("INSERT INTO challenges (id, until) VALUES (?, ?)", id, until);
     return true;
   }
-  revoke(sid: string, until: number): void {
+  revoke(sid: string, until: number, reason: "left" | "moved"): void {
     this.sql.exec(
-      "INSERT INTO revoked (sid, until) VALUES (?, ?) ON CONFLICT(sid) DO UPDATE SET until = excluded.until",
+      `INSERT INTO revoked (sid, until, reason) VALUES (?, ?, ?)
+       ON CONFLICT(sid) DO UPDATE SET until = excluded.until, reason = excluded.reason`,
       sid,
       until,
+      reason,
     );
   }
   revokedSids(now: number, limit: number): string[] {
@@ -184,10 +199,23 @@ export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocal
       .toArray()
       .map((r) => r.sid);
   }
-  isRevoked(sid: string, now: number): boolean {
-    return this.sql.exec("SELECT 1 FROM revoked WHERE sid = ? AND until > ?", sid, now).toArray().length > 0;
+  revocation(sid: string, now: number): "left" | "moved" | null {
+    const r = this.sql
+      .exec<{ reason: string }>("SELECT reason FROM revoked WHERE sid = ? AND until > ?", sid, now)
+      .toArray()[0];
+    if (r === undefined) return null;
+    return r.reason === "moved" ? "moved" : "left";
   }
-
+  endingCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE left_at IS NOT NULL").one().n;
+  }
+  /** Ended leases are indexed (left_at is null for every other). */
+  endingLeases(limit: number): Lease[] {
+    return this.sql
+      .exec<LeaseRow>("SELECT * FROM leases WHERE left_at IS NOT NULL ORDER BY left_at LIMIT ?", limit)
+      .toArray()
+      .map(toLease);
+  }
   pruneRevoked(now: number): void {
     this.sql.exec("DELETE FROM revoked WHERE until <= ?", now);
   }

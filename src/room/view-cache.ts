@@ -13,7 +13,7 @@
  * "last known" view for up to STALE_VIEW_MAX_MS, so that the failure policy
  * can still place waiting listeners and check revocations from it.
  */
-import type { GlobalView as RoomView } from "../admission/coordinator.ts";
+import { type GlobalView as RoomView, PASS_VIEW_MAX_AGE_MS } from "../admission/coordinator.ts";
 import { EDGE_VIEW_TTL_MS } from "../admission/ledger.ts";
 import { clock } from "../clock.ts";
 
@@ -94,14 +94,28 @@ export function lastKnownView(room: string, now: number): RoomView | null {
   return entry.view;
 }
 
-/** Replace the cached view with a fresher one learnt from a Durable Object answer. */
+/**
+ * Is this view recent enough to honour a pass from: were its revocations
+ * current at most PASS_VIEW_MAX_AGE_MS ago? (A seat is reused only once its
+ * revocation is in every such view, see coordinator.ts.)
+ */
+export function vouchesForPasses(view: RoomView, now: number): boolean {
+  return now - view.asOf <= PASS_VIEW_MAX_AGE_MS;
+}
+
+/**
+ * Replace the cached view with a fresher one learnt from a Durable Object
+ * answer. It counts as fetched when its revocations were current (a shard's
+ * copy may be older than the answer), so an old copy is soon read again.
+ */
 export function rememberView(room: string, view: RoomView, now: number): void {
   const entry = entries.get(room);
+  const fetchedAt = Math.min(now, view.asOf);
   if (entry === undefined)
-    entries.set(room, { view, fetchedAt: now, pending: null, retryAt: 0, failure: null, fresh: true });
-  else if (entry.pending === null && (entry.view === null || view.at >= entry.view.at)) {
+    entries.set(room, { view, fetchedAt, pending: null, retryAt: 0, failure: null, fresh: true });
+  else if (entry.pending === null && (entry.view === null || view.asOf >= entry.view.asOf)) {
     entry.view = view;
-    entry.fetchedAt = now;
+    entry.fetchedAt = fetchedAt;
     entry.fresh = true;
     entry.retryAt = 0;
     entry.failure = null;

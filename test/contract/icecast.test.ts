@@ -23,7 +23,7 @@
 import { rm } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eventually, pause } from "./support/held.ts";
-import { adminCall, bearer, join, send, type StatsJson, type StatusJson } from "./support/http.ts";
+import { adminCall, bearer, claimsOf, join, send, type StatsJson, type StatusJson } from "./support/http.ts";
 import {
   audioSummary,
   ffprobe,
@@ -54,6 +54,8 @@ const RESTART_PASS_TTL_SECONDS = 12;
 const CUT_WITHIN_MS = 3_000;
 /** How soon Icecast must count a cut listener out (it notices at its next write). */
 const DROP_WITHIN_MS = 5_000;
+/** About how long until a seat given back or moved can be reused (its revocation listed, then confirmed). */
+const CONFIRM_MS = 6_000;
 /** The sampler's period. */
 const SAMPLE_EVERY_MS = 150;
 /** The longest the sampler may go without an answer from Icecast, for its peak to mean anything. */
@@ -256,11 +258,6 @@ async function timed(check: () => boolean, withinMs: number, what: string): Prom
   return Date.now() - start;
 }
 
-/** The claims of a JWT (read, not verified: the test only compares them). */
-function claimsOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as Record<string, unknown>;
-}
-
 /**
  * Hold for `ms`, checking every second that each stream keeps flowing (not
  * ended, more bytes), that Icecast counts `listeners`, and that every waiting
@@ -412,14 +409,17 @@ describe("Spillway in front of a real Icecast", () => {
     await holdFor(s, LIFETIME_MS + 500, [laptop], [], 1);
 
     const claimedAt = Date.now();
-    const moved = await statusOf(s, a.ticket);
+    const moving = await statusOf(s, a.ticket);
     s.notes.claimAnsweredAt = Date.now() - s.startedAt;
     s.notes.claimMs = Date.now() - claimedAt;
-    expect(moved.json.state).toBe("admitted");
-    const pass = moved.json.pass!;
-    expect(claimsOf(pass).sid).toBe(claimsOf(a.pass).sid);
-    expect(claimsOf(pass).gen).toBeGreaterThan(claimsOf(a.pass).gen as number);
+    // The newer device waits while the older pass is refused everywhere; the older stream is cut now.
+    expect(moving.json).toMatchObject({ state: "queued", position: 1 });
     s.notes.cutMs = await timed(() => laptop.isEnded(), CUT_WITHIN_MS, "the older device's stream ends");
+    const turn = await admittedLater(s, a.ticket, 3 * CONFIRM_MS, "the newer device gets the seat");
+    s.notes.movedAfterMs = Date.now() - claimedAt;
+    const pass = turn.pass;
+    expect(claimsOf(pass).sid).not.toBe(claimsOf(a.pass).sid);
+    expect(claimsOf(pass).gen).toBeGreaterThan(claimsOf(a.pass).gen as number);
     // By the time the newer device has its pass, Icecast has counted the older one out.
     expect(await ice().listeners(s.mount)).toBe(0);
 

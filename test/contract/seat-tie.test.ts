@@ -8,7 +8,7 @@
  */
 import { request } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { adminCall, bearer, type ErrorJson, join, send, type StatusJson } from "./support/http.ts";
+import { adminCall, bearer, claimsOf, type ErrorJson, join, send, type StatusJson } from "./support/http.ts";
 import { eventually, holdSocket, holdStream, pause } from "./support/held.ts";
 import { type LiveOrigin, PACKED_TEXT, startLiveOrigin } from "./support/live-origin.ts";
 import { type RunningWorker, startWorker } from "./support/worker.ts";
@@ -18,6 +18,8 @@ const PASS_TTL_SECONDS = 4;
 const LIFETIME_MS = PASS_TTL_SECONDS * 1000;
 /** How soon a cut must reach the origin. */
 const CUT_WITHIN_MS = 3_000;
+/** A seat moved to a newer device is that device's once the older pass is refused everywhere (about 5 s). */
+const MOVE_WITHIN_MS = 12_000;
 
 let origin: LiveOrigin;
 let worker: RunningWorker;
@@ -190,12 +192,20 @@ describe("a live stream through Spillway", () => {
     const first = await holdStream(streamUrl(name), bearer(a.pass));
     await eventually(() => first.bytes() > 0, 5_000, "the first device's stream flows");
 
-    const moved = await statusOf(name, a.ticket);
-    expect(moved.json.state).toBe("admitted");
-    expect(moved.json.pass).not.toBe(a.pass);
+    // The newer device waits (position 1) while the older device's pass is refused everywhere.
+    const moving = await statusOf(name, a.ticket);
+    expect(moving.json).toMatchObject({ state: "queued", position: 1 });
+    expect(moving.json.pass).toBeUndefined();
     await eventually(() => first.isEnded(), CUT_WITHIN_MS, "the older device's stream ends");
+    let pass: string | undefined;
+    await eventually(
+      async () => (pass = (await statusOf(name, a.ticket)).json.pass) !== undefined,
+      MOVE_WITHIN_MS,
+      "the newer device gets the seat",
+    );
+    expect(claimsOf(pass!).sid).not.toBe(claimsOf(a.pass).sid);
 
-    const second = await holdStream(streamUrl(name), bearer(moved.json.pass!));
+    const second = await holdStream(streamUrl(name), bearer(pass!));
     await eventually(() => second.bytes() > 5_000, 5_000, "the newer device's stream flows");
     expect(second.isEnded()).toBe(false);
     expect(origin.peak).toBe(1);
@@ -308,16 +318,22 @@ describe("a WebSocket through Spillway", () => {
     const name = await room(1);
     const a = await admitted(name);
     const socket = await holdSocket(socketUrl(name), bearer(a.pass));
-    const moved = await statusOf(name, a.ticket);
-    expect(moved.json.state).toBe("admitted");
+    const moving = await statusOf(name, a.ticket);
+    expect(moving.json.state).toBe("queued");
     const closed = await Promise.race([socket.closed, pause(CUT_WITHIN_MS).then(() => null)]);
     expect(closed).toEqual({ code: 4002, reason: "seat_ended:moved" });
+    let pass: string | undefined;
+    await eventually(
+      async () => (pass = (await statusOf(name, a.ticket)).json.pass) !== undefined,
+      MOVE_WITHIN_MS,
+      "the newer device gets the seat",
+    );
 
-    // The older pass cannot open another socket; the newer one can.
+    // The older pass cannot open another socket (refused as ended, or by now expired); the newer one can.
     const handshakes = origin.handshakes;
-    await expect(holdSocket(socketUrl(name), bearer(a.pass))).rejects.toThrow(/refused: 409/);
+    await expect(holdSocket(socketUrl(name), bearer(a.pass))).rejects.toThrow(/refused: 40[19]/);
     expect(origin.handshakes).toBe(handshakes);
-    const newer = await holdSocket(socketUrl(name), bearer(moved.json.pass!));
+    const newer = await holdSocket(socketUrl(name), bearer(pass!));
     expect(await newer.ask("again")).toBe("echo:again");
     expect(origin.peak).toBe(1);
     newer.socket.close(1000, "done");

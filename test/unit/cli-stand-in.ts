@@ -46,6 +46,8 @@ export function sampleStats(room = "demo"): RoomStats {
     peakConcurrent: 905,
     peakAt: "2026-11-22T18:52:10.000Z",
     left: 400,
+    leaving: 0,
+    revocationsListed: 0,
     expired: 88,
     abandoned: 5,
     admissionsPerMinute: 312.5,

@@ -29,6 +29,7 @@ function view(over: Partial<GlobalView> = {}): GlobalView {
     live: 1_000,
     revoked: [],
     at: ms(3),
+    asOf: ms(3),
     ...over,
   };
 }

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Mode, AdmissionLimits, Timings } from "../../src/admission/config.ts";
-import { EDGE_VIEW_TTL_MS, Ledger } from "../../src/admission/ledger.ts";
+import { type Lease, Ledger } from "../../src/admission/ledger.ts";
 import { MemoryLedgerStore } from "../../src/admission/memory-store.ts";
 import { burstOf } from "../../src/admission/rate.ts";
 
@@ -12,26 +12,42 @@ const timings: Timings = { passTtlMs: 60_000, claimWindowMs: 30_000, ticketTtlMs
 type Cmd =
   | { t: "join" }
   | { t: "rejoin"; who: number }
-  | { t: "claim"; who: number }
+  /** A claim from one of the listener's devices (0 is its first), with the key it last used unless `newKey`. */
+  | { t: "claim"; who: number; dev: number; newKey: boolean }
   | { t: "claimAll" }
-  | { t: "renew"; who: number }
-  | { t: "leave"; who: number }
+  | { t: "renew"; who: number; dev: number }
+  | { t: "leave"; who: number; dev: number }
+  /** The coordinator confirms some ended seats (`pick` chooses which), with a live and an unknown id thrown in. */
+  | { t: "confirm"; pick: number; noise: boolean }
   | { t: "wait"; ms: number }
   | { t: "settle" }
   | { t: "config"; capacity: number; admitPerMinute: number | null; mode: Mode }
   | { t: "restart" };
 
 const who = fc.nat({ max: 1_000 });
+const dev = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(0) },
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 2 }) },
+);
 const modeArb = fc.constantFrom<Mode>("open", "open", "open", "hold", "closed");
 
 function commandArb(fixedRate: boolean, maxCapacity: number): fc.Arbitrary<Cmd> {
   return fc.oneof(
     { weight: 5, arbitrary: fc.constant<Cmd>({ t: "join" }) },
     { weight: 1, arbitrary: who.map<Cmd>((w) => ({ t: "rejoin", who: w })) },
-    { weight: 6, arbitrary: who.map<Cmd>((w) => ({ t: "claim", who: w })) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .record({ who, dev, newKey: fc.boolean() })
+        .map<Cmd>((r) => ({ t: "claim", who: r.who, dev: r.dev, newKey: r.newKey })),
+    },
     { weight: 3, arbitrary: fc.constant<Cmd>({ t: "claimAll" }) },
-    { weight: 2, arbitrary: who.map<Cmd>((w) => ({ t: "renew", who: w })) },
-    { weight: 2, arbitrary: who.map<Cmd>((w) => ({ t: "leave", who: w })) },
+    { weight: 2, arbitrary: fc.record({ who, dev }).map<Cmd>((r) => ({ t: "renew", ...r })) },
+    { weight: 2, arbitrary: fc.record({ who, dev }).map<Cmd>((r) => ({ t: "leave", ...r })) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ pick: fc.nat(), noise: fc.boolean() }).map<Cmd>((r) => ({ t: "confirm", ...r })),
+    },
     {
       weight: 5,
       arbitrary: fc
@@ -53,16 +69,32 @@ function commandArb(fixedRate: boolean, maxCapacity: number): fc.Arbitrary<Cmd> 
   );
 }
 
+/** One of a listener's devices: the pass it holds, and the key its claims present while it holds none. */
+interface Device {
+  pass: string | null;
+  key: string | null;
+}
+
 interface Listener {
   sub: string;
   seq: number;
+  devices: Device[];
+  /** It was granted a seat (a fresh admission), which happens at most once. */
+  admitted: boolean;
 }
 
+/** A pass, as the model knows it: whose, until when, and whether its seat ended and was confirmed. */
 interface PassState {
+  sub: string;
   /** The latest expiry of any pass issued for this lease. */
   exp: number;
-  leftAt: number | null;
-  revoked: boolean;
+  gen: number;
+  endedAt: number | null;
+  endedBy: "left" | "moved" | null;
+  /** Why it was revoked when its seat ended (a move given up later is still revoked as moved). */
+  revokedAs: "left" | "moved" | null;
+  /** When the coordinator confirmed that no edge honours it any more (only ever after it ended). */
+  confirmedAt: number | null;
 }
 
 interface RunLog {
@@ -70,131 +102,294 @@ interface RunLog {
   admissions: number[];
   /** Times a rate token was spent: one per call, one per late claim. */
   spends: number[];
+  /** What the run exercised: seats moved and taken on another device, moves given up, seats freed by confirmation. */
+  movesTaken: number;
+  movesGivenUp: number;
+  freedByConfirm: number;
 }
 
 /**
  * Runs the commands against a Ledger on a MemoryLedgerStore, checking the
  * invariants after every step. Returns the admission and token-spend times.
+ *
+ * The model of passes: a pass may be honoured by some edge from when it is
+ * issued until it expires, unless its seat ended (left, or moved to another
+ * device) and the coordinator has since confirmed the revocation (the
+ * `confirm` steps stand for it). So the seat of such a pass must stay taken,
+ * and the room must never have more such passes than seats.
  */
 function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
   const store = new MemoryLedgerStore();
   let ids = 0;
   const deps = { newId: () => `sid-${++ids}` };
+  let keys = 0;
+  const newKey = () => `key-${++keys}`;
   let config = initial;
   let now = T0;
   let ledger = new Ledger(store, config, timings, deps, now);
 
   const listeners: Listener[] = [];
   const seqsSeen = new Set<number>();
-  const freshSid = new Map<string, string>(); // sub -> the one lease it was ever granted
   const passes = new Map<string, PassState>();
-  const log: RunLog = { admissions: [], spends: [] };
+  const log: RunLog = { admissions: [], spends: [], movesTaken: 0, movesGivenUp: 0, freedByConfirm: 0 };
 
   const pick = (w: number): Listener | undefined =>
     listeners.length === 0 ? undefined : listeners[w % listeners.length];
 
-  /** Distinct leases with a pass an edge would still accept at `t`. */
-  const usablePasses = (t: number): number => {
+  /** A pass some edge may still honour at `t`. */
+  const honoured = (p: PassState, t: number): boolean => p.exp > t && !(p.endedAt !== null && p.confirmedAt !== null);
+  const honouredPasses = (t: number): number => {
     let n = 0;
-    for (const p of passes.values()) {
-      if (p.exp <= t) continue;
-      if (p.leftAt !== null && p.revoked && t >= p.leftAt + EDGE_VIEW_TTL_MS) continue;
-      n++;
+    for (const p of passes.values()) if (honoured(p, t)) n++;
+    return n;
+  };
+  /**
+   * Seats in use at `t`: those with a pass some edge may honour, and those
+   * handed on (or, their old lease's time up, about to be) to the ticket's next claim.
+   */
+  const seatsInUse = (t: number): number => {
+    let n = honouredPasses(t);
+    for (const lease of store.leases.values()) {
+      if (lease.movedFrom != null && lease.expiresAt > t) n++;
+      else if (lease.leftAt !== null && lease.endedBy === "moved" && !honoured(passes.get(lease.sid)!, t)) n++;
     }
     return n;
   };
 
-  const onClaim = (
+  /** The key a device's claim presents: its pass while its seat is its own, else its claim key. */
+  const keyOf = (d: Device, fresh: boolean): string => {
+    const held = d.pass === null ? undefined : passes.get(d.pass);
+    if (held !== undefined && held.endedAt === null && held.exp > now) return d.pass!;
+    if (fresh || d.key === null) d.key = newKey();
+    return d.key;
+  };
+
+  const endPass = (sid: string, by: "left" | "moved") => {
+    const p = passes.get(sid)!;
+    expect(p.endedAt).toBeNull();
+    p.endedAt = now;
+    p.endedBy = by;
+    p.revokedAs = by;
+  };
+
+  /** A claim (or a join's claim) by `l` from device `d` with `key`, checked against the store as it was. */
+  const claimed = (
     l: Listener,
+    d: Device | null,
+    key: string | undefined,
     out: ReturnType<Ledger["claim"]>,
-    before: { admittedTotal: number; cursor: number },
+    before: { admittedTotal: number; cursor: number; live: number },
+    prior: Lease | null,
   ) => {
+    const held = heldAt(prior);
+    if (held !== null && held.leftAt === null && held.movedFrom == null) {
+      if (key === held.sid) {
+        // The device holding the seat asks again: it keeps it, unchanged.
+        expect(out).toEqual({ kind: "admitted", lease: held, fresh: false });
+      } else {
+        // Another device: the seat ends here and starts moving; it is still held.
+        expect(out).toEqual({ kind: "waiting", reason: "moving" });
+        expect(store.leaseBySid(held.sid)).toEqual({ ...held, leftAt: now, endedBy: "moved" });
+        expect(ledger.view(now).revoked).toContain(held.sid);
+        endPass(held.sid, "moved");
+      }
+      // No new seat (others' may have expired meanwhile).
+      expect(ledger.counters.admittedTotal).toBe(before.admittedTotal);
+      expect(ledger.counters.live).toBeLessThanOrEqual(before.live);
+      return;
+    }
+    if (held !== null && held.leftAt !== null) {
+      // Moving: nobody gets it before the move is confirmed. Given back: the ticket is spent.
+      expect(out).toEqual(held.endedBy === "moved" ? { kind: "waiting", reason: "moving" } : { kind: "spent" });
+      expect(store.leaseBySid(held.sid)).toEqual(held);
+      return;
+    }
+    if (out.kind === "spent") expect(l.admitted).toBe(true);
+    if (out.kind === "waiting") expect(out.reason).not.toBe("moving");
     if (out.kind !== "admitted") return;
     const lease = out.lease;
+    expect(out.fresh).toBe(true);
     expect(lease.sub).toBe(l.sub);
-    if (out.fresh) {
-      // A listener is granted at most one lease, ever (retries and spent tickets included).
-      expect(freshSid.has(l.sub)).toBe(false);
-      freshSid.set(l.sub, lease.sid);
-      expect(passes.has(lease.sid)).toBe(false);
-      passes.set(lease.sid, { exp: lease.expiresAt, leftAt: null, revoked: false });
+    expect(lease.movedFrom ?? null).toBeNull();
+    expect(lease.leftAt).toBeNull();
+    expect(lease.grantedAt).toBe(now);
+    expect(lease.expiresAt).toBe(now + timings.passTtlMs);
+    // A new lease id, the claim's key when it gave one.
+    expect(passes.has(lease.sid)).toBe(false);
+    if (key !== undefined) expect(lease.sid).toBe(key);
+    if (held !== null) {
+      // The seat moved here: the same seat, no admission, and no pass of the device it left is honoured now.
+      const from = passes.get(held.movedFrom!)!;
+      expect(from.endedBy).toBe("moved");
+      expect(honoured(from, now)).toBe(false);
+      expect(lease.seq).toBe(held.seq);
+      expect(lease.gen).toBe(held.gen);
+      expect(ledger.counters.admittedTotal).toBe(before.admittedTotal);
+      expect(ledger.counters.live).toBeLessThanOrEqual(before.live);
+      log.movesTaken++;
+    } else {
+      // A listener is granted a seat at most once, ever (retries, moves and spent tickets included).
+      expect(l.admitted).toBe(false);
+      l.admitted = true;
       // FIFO: only called numbers get seats.
       expect(lease.seq).toBeLessThanOrEqual(ledger.counters.cursor);
-      // Strict cap, counted in the store and in passes the edge would accept.
-      expect(store.leases.size).toBeLessThanOrEqual(config.capacity);
-      expect(usablePasses(now)).toBeLessThanOrEqual(config.capacity);
       expect(ledger.counters.admittedTotal).toBe(before.admittedTotal + 1);
       log.admissions.push(now);
-    } else {
-      // A retry returns the listener's one lease and takes nothing.
-      expect(lease.sid).toBe(freshSid.get(l.sub));
-      expect(ledger.counters.admittedTotal).toBe(before.admittedTotal);
     }
+    passes.set(lease.sid, {
+      sub: l.sub,
+      exp: lease.expiresAt,
+      gen: lease.gen ?? 0,
+      endedAt: null,
+      endedBy: null,
+      revokedAs: null,
+      confirmedAt: null,
+    });
+    if (d !== null) {
+      d.pass = lease.sid;
+      d.key = null;
+    }
+    // Strict cap, counted in the store and in passes some edge may honour (a seat handed on
+    // was in use before: lowering capacity takes nobody's seat).
+    expect(store.leases.size).toBeLessThanOrEqual(Math.max(config.capacity, before.live));
+    expect(seatsInUse(now)).toBeLessThanOrEqual(held !== null ? before.live : config.capacity);
+  };
+
+  /**
+   * What a listener's lease is once the claim at `now` has settled the ledger:
+   * gone if it expired, unless it was moving — the move completes at the old
+   * lease's expiry, as a seat handed on for one claim window.
+   */
+  const heldAt = (prior: Lease | null): Lease | null => {
+    if (prior === null || prior.expiresAt > now) return prior;
+    if (prior.leftAt === null || prior.endedBy !== "moved") return null;
+    return {
+      sid: "(handed on)",
+      sub: prior.sub,
+      seq: prior.seq,
+      grantedAt: now,
+      expiresAt: now + timings.claimWindowMs,
+      leftAt: null,
+      gen: (prior.gen ?? 0) + 1,
+      movedFrom: prior.sid,
+    };
+  };
+
+  const deviceOf = (l: Listener, i: number): Device => {
+    while (l.devices.length <= i) l.devices.push({ pass: null, key: null });
+    return l.devices[i]!;
+  };
+
+  const claim = (l: Listener, d: Device, fresh: boolean) => {
+    const key = keyOf(d, fresh);
+    const prior = store.leaseBySub(l.sub);
+    const before = structuredClone(ledger.counters);
+    claimed(l, d, key, ledger.claim(l.sub, l.seq, now, undefined, key), before, prior);
   };
 
   for (const cmd of cmds) {
     const before = structuredClone(ledger.counters);
     const sizeBefore = store.leases.size;
+    const inUseBefore = seatsInUse(now);
 
     switch (cmd.t) {
       case "join":
       case "rejoin": {
         let l: Listener;
         if (cmd.t === "join") {
-          l = { sub: `u${listeners.length}`, seq: 0 };
+          l = { sub: `u${listeners.length}`, seq: 0, devices: [], admitted: false };
           listeners.push(l);
         } else {
           const found = pick(cmd.who);
           if (found === undefined) break;
           l = found;
         }
+        const prior = store.leaseBySub(l.sub);
         const out = ledger.join(l.sub, now);
         expect(out.seq).toBe(before.tail + 1);
         expect(seqsSeen.has(out.seq)).toBe(false);
         seqsSeen.add(out.seq);
+        // A join comes from a device with no key; its seat (if granted) is that device's.
         l.seq = out.seq;
-        onClaim(l, out.claim, before);
+        const d = deviceOf(l, l.devices.length);
+        claimed(l, d, undefined, out.claim, before, prior);
         break;
       }
       case "claim": {
         const l = pick(cmd.who);
         if (l === undefined) break;
-        onClaim(l, ledger.claim(l.sub, l.seq, now), before);
+        claim(l, deviceOf(l, cmd.dev), cmd.newKey);
         break;
       }
       case "claimAll": {
-        // Everyone whose turn has come polls at the same instant.
+        // Everyone whose turn has come polls at the same instant, from its first device.
         for (const l of listeners) {
           if (l.seq > ledger.counters.cursor) continue;
-          const beforeOne = structuredClone(ledger.counters);
-          onClaim(l, ledger.claim(l.sub, l.seq, now), beforeOne);
+          claim(l, deviceOf(l, 0), false);
         }
         break;
       }
       case "renew": {
         const l = pick(cmd.who);
         if (l === undefined) break;
-        const sid = freshSid.get(l.sub) ?? "no-such-sid";
-        const out = ledger.renew(sid, l.sub, now);
+        const sid = deviceOf(l, cmd.dev).pass ?? "no-such-sid";
+        const p = passes.get(sid);
+        const lease = store.leaseBySid(sid);
+        const out = ledger.renew(sid, l.sub, now, p?.gen);
+        const renewable = lease !== null && lease.leftAt === null && lease.movedFrom == null && lease.expiresAt > now;
+        expect(out.kind).toBe(renewable ? "renewed" : "gone");
         if (out.kind === "renewed") {
-          const p = passes.get(sid);
           expect(p).toBeDefined();
-          expect(p!.leftAt).toBeNull();
+          expect(p!.endedAt).toBeNull();
           expect(p!.exp).toBeGreaterThan(now); // an expired pass is never revived
           expect(out.lease.sid).toBe(sid);
           p!.exp = Math.max(p!.exp, out.lease.expiresAt);
+        } else if (p === undefined || p.exp <= now) {
+          expect(out.reason).toBe("lapsed");
+        } else {
+          // A pass still unexpired is refused only because its seat ended, and says why
+          // (a seat left while it was moving may still read as moved once freed).
+          expect(p.endedBy).not.toBeNull();
+          expect([p.endedBy, p.revokedAs]).toContain(out.reason);
         }
         break;
       }
       case "leave": {
         const l = pick(cmd.who);
         if (l === undefined) break;
-        const sid = freshSid.get(l.sub) ?? "no-such-sid";
-        if (ledger.leave(sid, l.sub, now)) {
+        const sid = deviceOf(l, cmd.dev).pass ?? "no-such-sid";
+        const lease = store.leaseBySid(sid);
+        const released = ledger.leave(sid, l.sub, now);
+        // A seat is given back with a pass of it, once: also while it is moving (the move is then given up).
+        const held = lease !== null && lease.expiresAt > now && lease.movedFrom == null && lease.endedBy !== "left";
+        expect(released).toBe(held);
+        if (released) {
           const p = passes.get(sid)!;
-          expect(p.leftAt).toBeNull();
-          p.leftAt = now;
-          p.revoked = ledger.view(now).revoked.includes(sid);
+          if (p.endedAt === null) endPass(sid, "left");
+          else {
+            p.endedBy = "left";
+            log.movesGivenUp++;
+          }
+          expect(store.leaseBySid(sid)).toEqual({ ...lease, leftAt: p.endedAt, endedBy: "left" });
+          expect(ledger.counters.left).toBe(before.left + 1);
+        }
+        break;
+      }
+      case "confirm": {
+        // Any ended seats, in any order; the ledger must skip live and unknown ids.
+        const ended = [...passes.entries()].filter(([, p]) => p.endedAt !== null && p.confirmedAt === null);
+        const sids = ended.filter((_, i) => ((cmd.pick >> (i % 30)) & 1) === 1).map(([sid]) => sid);
+        if (cmd.noise) {
+          const live = [...store.leases.values()].find((lease) => lease.leftAt === null);
+          sids.push("no-such-sid");
+          if (live !== undefined) sids.unshift(live.sid);
+        }
+        ledger.confirmRevoked(sids, now);
+        for (const sid of sids) {
+          const p = passes.get(sid);
+          if (p === undefined || p.endedAt === null) continue;
+          if (p.exp > now && p.endedBy === "left") log.freedByConfirm++;
+          p.confirmedAt = now;
         }
         break;
       }
@@ -237,6 +432,7 @@ function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
     expect(c.reserved).toBeGreaterThanOrEqual(0);
     // Lowering capacity never evicts, and nothing grows past the cap.
     expect(store.leases.size).toBeLessThanOrEqual(Math.max(config.capacity, sizeBefore));
+    expect(seatsInUse(now)).toBeLessThanOrEqual(Math.max(config.capacity, inUseBefore));
     // One lease per listener.
     const subs = [...store.leases.values()].map((l) => l.sub);
     expect(new Set(subs).size).toBe(subs.length);
@@ -247,6 +443,33 @@ function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
     for (const lease of store.leases.values()) expect(lease.seq).toBeLessThanOrEqual(c.cursor);
     // Seats are only ever reserved within capacity.
     expect(c.live + c.reserved).toBeLessThanOrEqual(Math.max(config.capacity, before.live + before.reserved));
+
+    // A seat whose pass some edge may honour is held by that very lease: never freed nor handed on
+    // before its pass expires or its revocation is confirmed. And one listener, one such pass.
+    const perSub = new Map<string, number>();
+    for (const [sid, p] of passes) {
+      if (!honoured(p, now)) continue;
+      perSub.set(p.sub, (perSub.get(p.sub) ?? 0) + 1);
+      const lease = store.leaseBySid(sid);
+      expect(lease, `the seat of ${sid} (${p.sub}) was freed while its pass may be honoured`).not.toBeNull();
+      expect(lease!.expiresAt).toBe(p.exp);
+      expect(lease!.leftAt).toBe(p.endedAt);
+      if (p.endedBy !== null) expect(lease!.endedBy).toBe(p.endedBy);
+    }
+    for (const [sub, n] of perSub) expect(n, `${sub} has ${n} passes that may be honoured`).toBe(1);
+    for (const lease of store.leases.values()) {
+      if (lease.movedFrom == null) {
+        // Every lease in the store is one the model knows, ended when the model says so.
+        const p = passes.get(lease.sid);
+        expect(p).toBeDefined();
+        expect(lease.leftAt).toBe(p!.endedAt);
+      } else {
+        // A seat handed on: the pass it moved from is no longer honoured, and it waits one claim window at most.
+        expect(honoured(passes.get(lease.movedFrom)!, now)).toBe(false);
+        expect(lease.expiresAt).toBeLessThanOrEqual(now + timings.claimWindowMs);
+        expect(lease.leftAt).toBeNull();
+      }
+    }
 
     // Rate tokens spent in this step: every call, plus every claim that did not use a reservation.
     const calls = c.cursor - before.cursor;
@@ -283,16 +506,24 @@ const LARGE = 60;
 
 describe("Ledger under random interleavings", () => {
   it("keeps the cap, the queue order, one seat per listener and consistent counters", () => {
+    const seen = { movesTaken: 0, movesGivenUp: 0, freedByConfirm: 0 };
     fc.assert(
       fc.property(
         configArb(SMALL),
         fc.array(commandArb(false, SMALL), { minLength: 1, maxLength: 80, size: "max" }),
         (config, cmds) => {
-          run(config, cmds);
+          const log = run(config, cmds);
+          seen.movesTaken += log.movesTaken;
+          seen.movesGivenUp += log.movesGivenUp;
+          seen.freedByConfirm += log.freedByConfirm;
         },
       ),
       { numRuns: 300 },
     );
+    // The runs did exercise moves and confirmations.
+    expect(seen.movesTaken).toBeGreaterThan(0);
+    expect(seen.movesGivenUp).toBeGreaterThan(0);
+    expect(seen.freedByConfirm).toBeGreaterThan(0);
   });
 
   it("spends at most admitPerMinute + burst rate tokens in any 60 s", () => {

@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { AdmissionLimits, Timings } from "../../src/admission/config.ts";
-import { type ClaimOutcome, type Lease, Ledger, MAX_REVOKED, REVOCATION_DELAY_MS } from "../../src/admission/ledger.ts";
+import { type ClaimOutcome, type Lease, Ledger, MAX_OWN_REVOKED } from "../../src/admission/ledger.ts";
 import { MemoryLedgerStore } from "../../src/admission/memory-store.ts";
 import { burstOf } from "../../src/admission/rate.ts";
 
 const T0 = 1_700_000_000_000;
 const PASS_TTL = 60_000;
 const CLAIM_WINDOW = 30_000;
-const DELAY = REVOCATION_DELAY_MS;
+/** When the tests' coordinator confirms a revocation: any time will do for a ledger alone. */
+const CONFIRM = 5_000;
 const timings: Timings = { passTtlMs: PASS_TTL, claimWindowMs: CLAIM_WINDOW, ticketTtlMs: 6 * 3_600_000 };
 
 function setup(config: Partial<AdmissionLimits> = {}, now = T0) {
@@ -77,54 +78,128 @@ describe("join", () => {
     }
   });
 
-  it("never gives a listener who already holds a seat a second lease", () => {
+  it("never gives a listener who already holds a seat a second lease: joining again moves the seat", () => {
     const { ledger, store, joins } = fiveJoined();
     const first = admitted(joins[0]!.claim);
     const again = ledger.join("a", T0 + 1_000);
-    // The same seat (its next generation: the newest claim holds it).
-    expect(again.claim).toEqual({ kind: "admitted", lease: { ...first, gen: 1 }, fresh: false });
+    // A join carries no key: it comes from another device, and the seat starts moving to it.
+    expect(again.claim).toEqual({ kind: "waiting", reason: "moving" });
+    expect(store.leaseBySid(first.sid)).toMatchObject({ leftAt: T0 + 1_000, endedBy: "moved" });
     expect(store.leases.size).toBe(3);
     expect([...store.leases.values()].filter((l) => l.sub === "a")).toHaveLength(1);
+    expect(ledger.counters.live).toBe(3);
+    expect(ledger.counters.admittedTotal).toBe(3);
     expectConsistent(ledger, store);
   });
 });
 
 describe("leave", () => {
-  it("revokes the pass at once and frees the seat after the revocation delay, calling the next listener", () => {
+  it("revokes the pass at once and frees the seat once the revocation is confirmed, calling the next listener", () => {
     const { ledger, store, joins } = fiveJoined();
     const a = admitted(joins[0]!.claim);
 
     expect(ledger.leave(a.sid, "a", T0 + 1_000)).toBe(true);
     expect(ledger.counters.left).toBe(1);
     expect(ledger.view(T0 + 1_000).revoked).toContain(a.sid);
-    expect(store.leaseBySid(a.sid)?.leftAt).toBe(T0 + 1_000);
+    expect(store.revocation(a.sid, T0 + 1_000)).toBe("left");
+    // The lease ends, but keeps its expiry: no pass of it outlives that.
+    expect(store.leaseBySid(a.sid)).toEqual({ ...a, leftAt: T0 + 1_000, endedBy: "left" });
+    expect(ledger.ending(10)).toEqual([store.leaseBySid(a.sid)]);
     // Still counted until no edge can accept the old pass.
     expect(ledger.counters.live).toBe(3);
     expect(ledger.counters.cursor).toBe(3);
 
-    ledger.settle(T0 + 1_000 + DELAY - 1);
+    // Time alone frees nothing short of the lease's expiry.
+    ledger.settle(T0 + 30_000);
     expect(ledger.counters.live).toBe(3);
     expect(ledger.counters.cursor).toBe(3);
 
-    ledger.settle(T0 + 1_000 + DELAY);
+    const confirmedAt = T0 + 1_000 + CONFIRM;
+    ledger.confirmRevoked([a.sid], confirmedAt);
     expect(ledger.counters.live).toBe(2);
     expect(store.leaseBySid(a.sid)).toBeNull();
+    expect(ledger.ending(10)).toEqual([]);
     expect(ledger.counters.expired).toBe(0);
+    expect(ledger.counters.left).toBe(1);
+    // The freed seat calls the next listener at once.
     expect(ledger.counters.cursor).toBe(4);
     expect(ledger.counters.reserved).toBe(1);
-    expect(store.batchContaining(4)).toMatchObject({
-      outstanding: 1,
-      expiresAt: T0 + 1_000 + DELAY + CLAIM_WINDOW,
-    });
+    expect(store.batchContaining(4)).toMatchObject({ outstanding: 1, expiresAt: confirmedAt + CLAIM_WINDOW });
     expect(store.batchContaining(5)).toBeNull();
+    // The pass stays refused after the seat is freed.
+    expect(ledger.view(confirmedAt).revoked).toContain(a.sid);
     expectConsistent(ledger, store);
 
-    const d = admitted(ledger.claim("d", 4, T0 + 4_000));
+    const d = admitted(ledger.claim("d", 4, confirmedAt + 1_000));
     expect(d.seq).toBe(4);
     expect(d.sub).toBe("d");
     expect(ledger.counters.live).toBe(3);
     expect(ledger.counters.reserved).toBe(0);
-    expect(ledger.claim("e", 5, T0 + 4_000)).toEqual({ kind: "waiting", reason: "not_called" });
+    expect(ledger.claim("e", 5, confirmedAt + 1_000)).toEqual({ kind: "waiting", reason: "not_called" });
+    expectConsistent(ledger, store);
+  });
+
+  it("does not free a left seat before confirmation or expiry, whatever time passes short of expiry", () => {
+    const { ledger, store, joins } = fiveJoined();
+    const a = admitted(joins[0]!.claim);
+    ledger.leave(a.sid, "a", T0 + 1_000);
+    for (let t = T0 + 1_000; t < a.expiresAt; t += 997) {
+      ledger.settle(t);
+      expect(ledger.counters.live).toBe(3);
+      expect(ledger.counters.cursor).toBe(3);
+      expect(store.leaseBySid(a.sid)).not.toBeNull();
+    }
+    ledger.settle(a.expiresAt - 1);
+    expect(ledger.counters.live).toBe(3);
+    expect(store.leaseBySid(a.sid)).not.toBeNull();
+    // Confirming other seats, or nothing, frees nothing either.
+    ledger.confirmRevoked([], a.expiresAt - 1);
+    ledger.confirmRevoked(["no-such-sid"], a.expiresAt - 1);
+    expect(ledger.counters.live).toBe(3);
+
+    ledger.settle(a.expiresAt);
+    // The other two expired with it; a left seat does not count as expired.
+    expect(store.leaseBySid(a.sid)).toBeNull();
+    expect(ledger.counters.live).toBe(0);
+    expect(ledger.counters.expired).toBe(2);
+    expect(ledger.counters.cursor).toBe(5);
+    expectConsistent(ledger, store);
+  });
+
+  it("confirming an unknown, live or already freed lease id changes nothing", () => {
+    const { ledger, store, joins } = fiveJoined();
+    const [a, b] = joins.slice(0, 2).map((j) => admitted(j.claim));
+    ledger.leave(a!.sid, "a", T0 + 1_000);
+    ledger.confirmRevoked([a!.sid], T0 + 2_000);
+    const counters = structuredClone(ledger.counters);
+    const leases = structuredClone([...store.leases.values()]);
+    ledger.confirmRevoked(["no-such-sid", b!.sid, a!.sid, ""], T0 + 2_000);
+    expect(ledger.counters).toEqual(counters);
+    expect([...store.leases.values()]).toEqual(leases);
+    expect(store.leaseBySid(b!.sid)).toEqual(b);
+    // The live lease still renews and can still be given back.
+    expect(ledger.renew(b!.sid, "b", T0 + 3_000).kind).toBe("renewed");
+    expect(ledger.leave(b!.sid, "b", T0 + 3_000)).toBe(true);
+    expectConsistent(ledger, store);
+  });
+
+  it("frees only the confirmed seats, in any order and once each", () => {
+    const { ledger, store, joins } = fiveJoined();
+    const [a, b, c] = joins.slice(0, 3).map((j) => admitted(j.claim));
+    ledger.leave(a!.sid, "a", T0 + 1_000);
+    ledger.leave(b!.sid, "b", T0 + 2_000);
+    expect(ledger.ending(10).map((l) => l.sid)).toEqual([a!.sid, b!.sid]);
+    expect(ledger.ending(1).map((l) => l.sid)).toEqual([a!.sid]);
+    ledger.confirmRevoked([b!.sid, b!.sid, c!.sid], T0 + 7_000);
+    expect(ledger.counters.live).toBe(2);
+    expect(store.leaseBySid(a!.sid)).not.toBeNull();
+    expect(store.leaseBySid(b!.sid)).toBeNull();
+    expect(store.leaseBySid(c!.sid)).toEqual(c);
+    expect(ledger.counters.cursor).toBe(4);
+    expect(ledger.ending(10).map((l) => l.sid)).toEqual([a!.sid]);
+    ledger.confirmRevoked([a!.sid], T0 + 8_000);
+    expect(ledger.counters.live).toBe(1);
+    expect(ledger.counters.cursor).toBe(5);
     expectConsistent(ledger, store);
   });
 
@@ -137,8 +212,9 @@ describe("leave", () => {
 
     expect(ledger.leave(a.sid, "a", T0 + 1_000)).toBe(true);
     expect(ledger.leave(a.sid, "a", T0 + 1_001)).toBe(false);
-    ledger.settle(T0 + 1_000 + DELAY);
-    expect(ledger.leave(a.sid, "a", T0 + 1_000 + DELAY)).toBe(false);
+    expect(store.leaseBySid(a.sid)?.leftAt).toBe(T0 + 1_000);
+    ledger.confirmRevoked([a.sid], T0 + 1_000 + CONFIRM);
+    expect(ledger.leave(a.sid, "a", T0 + 1_000 + CONFIRM)).toBe(false);
     expect(ledger.counters.left).toBe(1);
     expect(ledger.counters.live).toBe(2);
     expect(ledger.counters.cursor).toBe(4);
@@ -150,23 +226,28 @@ describe("leave", () => {
     const a = admitted(joins[0]!.claim);
     ledger.leave(a.sid, "a", T0 + 1_000);
     expect(ledger.renew(a.sid, "a", T0 + 1_500)).toEqual({ kind: "gone", reason: "left" });
+    expect(ledger.renew(a.sid, "a", T0 + 1_500, 0)).toEqual({ kind: "gone", reason: "left" });
+    // A refused renewal extends nothing.
+    expect(ledger.lease(a.sid)?.expiresAt).toBe(a.expiresAt);
   });
 
   it("says a seat was left, not lapsed, after it is freed and while its revocation lasts", () => {
     const { ledger, joins } = fiveJoined();
     const a = admitted(joins[0]!.claim);
     ledger.leave(a.sid, "a", T0 + 1_000);
-    ledger.settle(T0 + 1_000 + DELAY);
-    expect(ledger.renew(a.sid, "a", T0 + 1_000 + DELAY + 1)).toEqual({ kind: "gone", reason: "left" });
+    ledger.confirmRevoked([a.sid], T0 + 1_000 + CONFIRM);
+    expect(ledger.lease(a.sid)).toBeNull();
+    expect(ledger.renew(a.sid, "a", T0 + 1_000 + CONFIRM + 1)).toEqual({ kind: "gone", reason: "left" });
+    expect(ledger.renew(a.sid, "a", T0 + PASS_TTL - 1)).toEqual({ kind: "gone", reason: "left" });
     // Once the pass itself has expired, nothing tells it apart from a lapse.
-    expect(ledger.renew(a.sid, "a", T0 + PASS_TTL + 1)).toEqual({ kind: "gone", reason: "lapsed" });
+    expect(ledger.renew(a.sid, "a", T0 + PASS_TTL)).toEqual({ kind: "gone", reason: "lapsed" });
   });
 
   it("keeps the pass revoked until the lease's own expiry, after the seat is freed", () => {
     const { ledger, joins } = fiveJoined();
     const a = admitted(joins[0]!.claim);
     ledger.leave(a.sid, "a", T0 + 1_000);
-    ledger.settle(T0 + 1_000 + DELAY);
+    ledger.confirmRevoked([a.sid], T0 + 1_000 + CONFIRM);
     expect(ledger.view(T0 + PASS_TTL - 1).revoked).toContain(a.sid);
     ledger.settle(T0 + PASS_TTL);
     expect(ledger.view(T0 + PASS_TTL).revoked).not.toContain(a.sid);
@@ -177,41 +258,79 @@ describe("leave", () => {
     const a = admitted(joins[0]!.claim);
     ledger.leave(a.sid, "a", T0 + PASS_TTL - 500);
     expect(store.leaseBySid(a.sid)?.expiresAt).toBe(T0 + PASS_TTL);
+    ledger.settle(T0 + PASS_TTL - 1);
+    expect(store.leaseBySid(a.sid)).not.toBeNull();
+    ledger.settle(T0 + PASS_TTL);
+    expect(store.leaseBySid(a.sid)).toBeNull();
+    expect(ledger.counters.expired).toBe(2);
+    expectConsistent(ledger, store);
   });
 
-  it("when the revocation list is full, the seat stays taken until the pass expires", () => {
-    const n = MAX_REVOKED + 1;
+  it("however many leave, no seat is freed by time alone, and every seat is back by its lease's expiry", () => {
+    const n = MAX_OWN_REVOKED + 5;
     const { ledger, store } = setup({ capacity: n, admitPerMinute: 6 * n });
     const leases = Array.from({ length: n }, (_, i) => admitted(ledger.join(`l${i}`, T0).claim));
-    for (const l of leases.slice(0, MAX_REVOKED)) ledger.leave(l.sid, l.sub, T0 + 1_000);
-    expect(ledger.view(T0 + 1_000).revoked).toHaveLength(MAX_REVOKED);
-
+    ledger.join("late", T0);
+    for (const l of leases) expect(ledger.leave(l.sid, l.sub, T0 + 1_000)).toBe(true);
+    // The ledger's own list is bounded; the seats are held whatever it lists.
+    expect(ledger.view(T0 + 1_000).revoked).toHaveLength(MAX_OWN_REVOKED);
+    expect(ledger.ending(n + 1)).toHaveLength(n);
+    for (const t of [T0 + 1_000 + CONFIRM, T0 + 30_000, T0 + PASS_TTL - 1]) {
+      ledger.settle(t);
+      expect(ledger.counters.live).toBe(n);
+      expect(ledger.counters.cursor).toBe(n);
+    }
+    // A confirmed seat is freed whether or not the ledger's own list shows its pass.
     const last = leases[n - 1]!;
-    expect(ledger.leave(last.sid, last.sub, T0 + 1_000)).toBe(true);
     expect(ledger.view(T0 + 1_000).revoked).not.toContain(last.sid);
-    expect(store.leaseBySid(last.sid)?.expiresAt).toBe(T0 + PASS_TTL);
-
-    ledger.settle(T0 + 1_000 + DELAY);
-    expect(ledger.counters.live).toBe(1);
-    expect(store.leaseBySid(last.sid)).not.toBeNull();
+    ledger.confirmRevoked([last.sid], T0 + PASS_TTL - 1);
+    expect(ledger.counters.live).toBe(n - 1);
+    expect(ledger.counters.cursor).toBe(n + 1);
     ledger.settle(T0 + PASS_TTL);
     expect(ledger.counters.live).toBe(0);
+    expect(ledger.ending(n)).toEqual([]);
+    expect(ledger.counters.left).toBe(n);
+    expect(ledger.counters.expired).toBe(0);
     expectConsistent(ledger, store);
   });
 });
 
 describe("claim", () => {
-  it("a retried claim returns the same lease and takes no second seat", () => {
+  it("a retried claim (the same key) returns the same lease and takes no second seat", () => {
     const { ledger, store, joins } = fiveJoined();
     const a = admitted(joins[0]!.claim);
     ledger.leave(a.sid, "a", T0 + 1_000);
-    ledger.settle(T0 + 1_000 + DELAY);
-    const first = admitted(ledger.claim("d", 4, T0 + 4_000));
-    const retry = ledger.claim("d", 4, T0 + 5_000);
-    expect(retry).toEqual({ kind: "admitted", lease: { ...first, gen: 1 }, fresh: false });
+    ledger.confirmRevoked([a.sid], T0 + 1_000 + CONFIRM);
+    const first = admitted(ledger.claim("d", 4, T0 + 7_000, T0, "key-d"));
+    // The key names the new seat.
+    expect(first.sid).toBe("key-d");
+    const counters = structuredClone(ledger.counters);
+    const retry = ledger.claim("d", 4, T0 + 8_000, T0, "key-d");
+    expect(retry).toEqual({ kind: "admitted", lease: first, fresh: false });
+    expect(store.leaseBySid("key-d")).toEqual(first);
     expect(ledger.counters.live).toBe(3);
     expect(ledger.counters.admittedTotal).toBe(4);
+    // Not counted again: no second admission, no second wait.
+    expect(ledger.counters.waits).toEqual(counters.waits);
+    expect(ledger.counters.peakLive).toBe(counters.peakLive);
     expect(store.leases.size).toBe(3);
+    expect(store.revocation("key-d", T0 + 8_000)).toBeNull();
+    expectConsistent(ledger, store);
+  });
+
+  it("a claim without a key gets a new lease id, as does one whose key names another seat", () => {
+    const { ledger, store } = setup({ capacity: 3, mode: "hold" });
+    for (const sub of ["a", "b", "c"]) ledger.join(sub, T0);
+    ledger.setConfig({ capacity: 3, admitPerMinute: 600, mode: "open" }, T0 + 1);
+    const a = admitted(ledger.claim("a", 1, T0 + 1));
+    expect(a.sid).toBe("sid-1");
+    const b = admitted(ledger.claim("b", 2, T0 + 1, T0, ""));
+    expect(b.sid).toBe("sid-2");
+    // c presents a's lease id (someone else's seat): it neither takes nor moves a's seat.
+    const c = admitted(ledger.claim("c", 3, T0 + 1, T0, a.sid));
+    expect(c.sid).toBe("sid-3");
+    expect(c.sub).toBe("c");
+    expect(store.leaseBySid(a.sid)).toEqual(a);
     expectConsistent(ledger, store);
   });
 
@@ -299,8 +418,8 @@ describe("reservations", () => {
     ledger.join("b", T0);
     ledger.join("c", T0);
     ledger.leave(a.sid, "a", T0 + 1_000);
-    const called = T0 + 1_000 + DELAY;
-    ledger.settle(called);
+    const called = T0 + 1_000 + CONFIRM;
+    ledger.confirmRevoked([a.sid], called);
     expect(ledger.counters.cursor).toBe(2);
     expect(ledger.counters.reserved).toBe(1);
 
@@ -328,8 +447,8 @@ describe("reservations", () => {
     admitted(ledger.join("b", T0).claim);
     ledger.join("c", T0);
     ledger.leave(a.sid, "a", T0 + 1_000);
-    ledger.settle(T0 + 1_000 + DELAY); // c called
-    ledger.settle(T0 + 1_000 + DELAY + CLAIM_WINDOW);
+    ledger.confirmRevoked([a.sid], T0 + 1_000 + CONFIRM); // c called
+    ledger.settle(T0 + 1_000 + CONFIRM + CLAIM_WINDOW);
     expect(ledger.counters.abandoned).toBe(1);
     expect(ledger.counters.reserved).toBe(0);
     const c = admitted(ledger.claim("c", 3, T0 + 40_000));
@@ -344,8 +463,8 @@ describe("reservations", () => {
     ledger.join("b", T0);
     ledger.join("c", T0);
     ledger.leave(a.sid, "a", T0 + 1_000);
-    const called = T0 + 1_000 + DELAY;
-    ledger.settle(called); // b called
+    const called = T0 + 1_000 + CONFIRM;
+    ledger.confirmRevoked([a.sid], called); // b called
     ledger.settle(called + CLAIM_WINDOW); // b abandoned, c called
     expect(ledger.claim("b", 2, called + CLAIM_WINDOW)).toEqual({ kind: "waiting", reason: "full" });
     expect(store.leaseBySub("b")).toBeNull();
@@ -358,10 +477,18 @@ describe("spent listeners", () => {
     const { ledger, store, joins } = fiveJoined();
     const a = admitted(joins[0]!.claim);
     ledger.leave(a.sid, "a", T0 + 1_000);
-    // Before and after the seat is freed.
+    // Before and after the seat is freed, with any key (its own pass's included).
     expect(ledger.claim("a", 1, T0 + 1_500)).toEqual({ kind: "spent" });
-    expect(ledger.claim("a", 1, T0 + 1_000 + DELAY)).toEqual({ kind: "spent" });
-    expect(ledger.join("a", T0 + 5_000).claim).toEqual({ kind: "spent" });
+    expect(ledger.claim("a", 1, T0 + 1_500, T0, a.sid)).toEqual({ kind: "spent" });
+    expect(ledger.claim("a", 1, T0 + 1_500, T0, "other-device")).toEqual({ kind: "spent" });
+    expect(ledger.join("a", T0 + 2_000).claim).toEqual({ kind: "spent" });
+    // Nothing of that moved the seat or freed it.
+    expect(store.leaseBySid(a.sid)).toMatchObject({ leftAt: T0 + 1_000, endedBy: "left" });
+    expect(ledger.counters.live).toBe(3);
+    ledger.confirmRevoked([a.sid], T0 + 1_000 + CONFIRM);
+    expect(ledger.claim("a", 1, T0 + 1_000 + CONFIRM)).toEqual({ kind: "spent" });
+    expect(ledger.claim("a", 1, T0 + 1_000 + CONFIRM, T0, a.sid)).toEqual({ kind: "spent" });
+    expect(ledger.join("a", T0 + 7_000).claim).toEqual({ kind: "spent" });
     expect(store.leaseBySub("a")).toBeNull();
   });
 
@@ -397,10 +524,10 @@ describe("modes", () => {
     const a = admitted(ledger.join("a", T0).claim);
     ledger.join("b", T0);
     ledger.leave(a.sid, "a", T0 + 1);
-    ledger.settle(T0 + 1 + DELAY);
+    ledger.confirmRevoked([a.sid], T0 + 1 + CONFIRM);
     expect(ledger.counters.cursor).toBe(2);
-    ledger.setConfig({ capacity: 1, admitPerMinute: 600, mode: "hold" }, T0 + 2 + DELAY);
-    expect(ledger.claim("b", 2, T0 + 3 + DELAY)).toEqual({ kind: "waiting", reason: "hold" });
+    ledger.setConfig({ capacity: 1, admitPerMinute: 600, mode: "hold" }, T0 + 2 + CONFIRM);
+    expect(ledger.claim("b", 2, T0 + 3 + CONFIRM)).toEqual({ kind: "waiting", reason: "hold" });
     expect(ledger.counters.live).toBe(0);
   });
 
@@ -422,22 +549,22 @@ describe("lowering capacity", () => {
     expect(ledger.counters.cursor).toBe(3);
 
     ledger.leave(a!.sid, "a", T0 + 2_000);
-    ledger.settle(T0 + 2_000 + DELAY);
+    ledger.confirmRevoked([a!.sid], T0 + 2_000 + CONFIRM);
     expect(ledger.counters.live).toBe(2);
     expect(ledger.counters.cursor).toBe(3);
-    expect(ledger.claim("d", 4, T0 + 2_000 + DELAY)).toEqual({ kind: "waiting", reason: "not_called" });
+    expect(ledger.claim("d", 4, T0 + 2_000 + CONFIRM)).toEqual({ kind: "waiting", reason: "not_called" });
 
     ledger.leave(b!.sid, "b", T0 + 10_000);
-    ledger.settle(T0 + 10_000 + DELAY);
+    ledger.confirmRevoked([b!.sid], T0 + 10_000 + CONFIRM);
     expect(ledger.counters.live).toBe(1);
     expect(ledger.counters.cursor).toBe(3);
 
     ledger.leave(c!.sid, "c", T0 + 20_000);
-    ledger.settle(T0 + 20_000 + DELAY);
+    ledger.confirmRevoked([c!.sid], T0 + 20_000 + CONFIRM);
     expect(ledger.counters.live).toBe(0);
     expect(ledger.counters.cursor).toBe(4);
-    admitted(ledger.claim("d", 4, T0 + 20_001 + DELAY));
-    expect(ledger.claim("e", 5, T0 + 20_001 + DELAY)).toEqual({ kind: "waiting", reason: "not_called" });
+    admitted(ledger.claim("d", 4, T0 + 20_001 + CONFIRM));
+    expect(ledger.claim("e", 5, T0 + 20_001 + CONFIRM)).toEqual({ kind: "waiting", reason: "not_called" });
     expect(store.leases.size).toBe(1);
     expectConsistent(ledger, store);
   });
@@ -536,12 +663,15 @@ describe("nextWake", () => {
     expect(ledger.counters.cursor).toBe(2);
   });
 
-  it("wakes when a left seat is due to be freed", () => {
+  it("wakes when a left seat's lease expires (confirmation comes with a sync, not an alarm)", () => {
     const { ledger } = setup({ capacity: 1 });
     const a = admitted(ledger.join("a", T0).claim);
     ledger.settle(T0 + CLAIM_WINDOW);
+    ledger.join("b", T0 + CLAIM_WINDOW);
     ledger.leave(a.sid, "a", T0 + 40_000);
-    expect(ledger.nextWake(T0 + 40_000)).toBe(T0 + 40_000 + DELAY);
+    expect(ledger.nextWake(T0 + 40_000)).toBe(a.expiresAt);
+    ledger.settle(a.expiresAt);
+    expect(ledger.counters.cursor).toBe(2);
   });
 
   it("has no rate wake in hold", () => {
@@ -568,14 +698,17 @@ describe("restart", () => {
     const mid = new Ledger(store, config, timings, deps, T0 + 1_500);
     expect(mid.counters).toEqual(ledger.counters);
     expect(mid.view(T0 + 1_500).revoked).toContain(a.sid);
+    expect(mid.ending(10).map((l) => l.sid)).toEqual([a.sid]);
     expect(mid.claim("a", 1, T0 + 1_500)).toEqual({ kind: "spent" });
-    mid.settle(T0 + 1_000 + DELAY); // d called
+    mid.settle(T0 + 1_000 + CONFIRM);
+    expect(mid.counters.cursor).toBe(3);
+    mid.confirmRevoked([a.sid], T0 + 1_000 + CONFIRM); // d called
 
-    const now = T0 + 1_000 + DELAY + 1;
+    const now = T0 + 1_000 + CONFIRM + 1;
     const after = new Ledger(store, config, timings, deps, now);
     expect(after.counters).toEqual(mid.counters);
     expect(after.counters.cursor).toBe(4);
-    expect(after.claim("b", 2, now)).toEqual({ kind: "admitted", lease: { ...b, gen: 1 }, fresh: false });
+    expect(after.claim("b", 2, now, T0, b.sid)).toEqual({ kind: "admitted", lease: b, fresh: false });
     expect(after.claim("a", 1, now)).toEqual({ kind: "spent" });
     const d = admitted(after.claim("d", 4, now));
     expect(d.seq).toBe(4);
@@ -602,8 +735,10 @@ describe("counters", () => {
     check();
     ledger.renew(leases.get("l1")!.sid, "l1", now);
     check();
-    now += DELAY;
+    now += CONFIRM;
     ledger.settle(now);
+    check();
+    ledger.confirmRevoked([first.sid], now);
     check();
     admitted(ledger.claim("l2", 3, now));
     check();
@@ -621,24 +756,271 @@ describe("counters", () => {
   });
 });
 
+/** a holds the only seat (claimed with key "dev-1"); b waits behind it. */
+function oneSeat() {
+  const ctx = setup({ capacity: 1, mode: "hold" });
+  const seq = ctx.ledger.join("a", T0).seq;
+  ctx.ledger.join("b", T0);
+  ctx.ledger.setConfig({ capacity: 1, admitPerMinute: 600, mode: "open" }, T0);
+  const a = admitted(ctx.ledger.claim("a", seq, T0, T0, "dev-1"));
+  return { ...ctx, seq, a };
+}
+
 describe("one ticket, one listener", () => {
-  it("moves the seat to the newest claim with the same ticket: the older pass can no longer renew", () => {
-    const { ledger, store } = setup({ capacity: 1 });
-    const { seq, claim } = ledger.join("a", T0);
-    const first = admitted(claim);
-    expect(first.gen ?? 0).toBe(0);
-    // The same ticket claims again (a second device): same seat, next generation, no second seat.
-    const second = ledger.claim("a", seq, T0 + 1_000);
-    expect(second).toMatchObject({ kind: "admitted", fresh: false });
-    const moved = admitted(second);
-    expect(moved.sid).toBe(first.sid);
-    expect(moved.gen).toBe(1);
+  it("the device holding the seat keeps it when it claims again with its lease id", () => {
+    const { ledger, store, seq, a } = oneSeat();
+    expect(a.sid).toBe("dev-1");
+    expect(a.gen ?? 0).toBe(0);
+    for (const t of [T0 + 1_000, T0 + 2_000]) {
+      expect(ledger.claim("a", seq, t, T0, "dev-1")).toEqual({ kind: "admitted", lease: a, fresh: false });
+    }
+    expect(ledger.renew(a.sid, "a", T0 + 3_000, 0).kind).toBe("renewed");
+    expect(ledger.counters.admittedTotal).toBe(1);
+    expect(ledger.view(T0 + 3_000).revoked).toEqual([]);
+    expectConsistent(ledger, store);
+  });
+
+  it("a claim from another device ends the seat here and answers moving, until the move is confirmed", () => {
+    const { ledger, store, seq, a } = oneSeat();
+    const counters = structuredClone(ledger.counters);
+    expect(ledger.claim("a", seq, T0 + 1_000, T0, "dev-2")).toEqual({ kind: "waiting", reason: "moving" });
+    // The seat is ended as moved, its pass refused everywhere, but it is still held: nobody else is called.
+    expect(store.leaseBySid(a.sid)).toEqual({ ...a, leftAt: T0 + 1_000, endedBy: "moved" });
+    expect(store.revocation(a.sid, T0 + 1_000)).toBe("moved");
+    expect(ledger.view(T0 + 1_000).revoked).toEqual([a.sid]);
+    expect(ledger.ending(10)).toEqual([store.leaseBySid(a.sid)]);
+    expect(ledger.counters.live).toBe(1);
+    expect(ledger.counters.cursor).toBe(1);
+    expect(ledger.counters.admittedTotal).toBe(counters.admittedTotal);
+    expect(ledger.counters.left).toBe(0);
+    // The old device can no longer renew, with or without its generation.
+    expect(ledger.renew(a.sid, "a", T0 + 1_500)).toEqual({ kind: "gone", reason: "moved" });
+    expect(ledger.renew(a.sid, "a", T0 + 1_500, 0)).toEqual({ kind: "gone", reason: "moved" });
+    expect(store.leaseBySid(a.sid)?.expiresAt).toBe(a.expiresAt);
+
+    // Every further claim of the ticket, from any device and however long, waits for the move.
+    for (let t = T0 + 2_000; t < a.expiresAt; t += 4_999) {
+      for (const key of ["dev-2", "dev-3", a.sid, undefined]) {
+        expect(ledger.claim("a", seq, t, T0, key)).toEqual({ kind: "waiting", reason: "moving" });
+      }
+      expect(ledger.join("a", t).claim).toEqual({ kind: "waiting", reason: "moving" });
+      expect(ledger.counters.live).toBe(1);
+      expect([...store.leases.values()]).toEqual([{ ...a, leftAt: T0 + 1_000, endedBy: "moved" }]);
+    }
+    expect(ledger.claim("b", 2, a.expiresAt - 1)).toEqual({ kind: "waiting", reason: "not_called" });
+    expectConsistent(ledger, store);
+  });
+
+  it("once the move is confirmed, the ticket's next claim takes the seat as a new lease under its key", () => {
+    const { ledger, store, seq, a } = oneSeat();
+    ledger.claim("a", seq, T0 + 1_000, T0, "dev-2");
+    const confirmedAt = T0 + 6_000;
+    ledger.confirmRevoked([a.sid], confirmedAt);
+    // Handed over, not freed: a new lease nobody holds a pass for yet, for one claim window.
+    const [moved] = [...store.leases.values()];
+    expect(store.leases.size).toBe(1);
+    expect(moved).toEqual({
+      sid: "sid-1",
+      sub: "a",
+      seq,
+      grantedAt: confirmedAt,
+      expiresAt: confirmedAt + CLAIM_WINDOW,
+      leftAt: null,
+      gen: 1,
+      movedFrom: a.sid,
+    });
+    expect(store.leaseBySub("a")).toEqual(moved);
+    expect(ledger.ending(10)).toEqual([]);
+    expect(ledger.counters.live).toBe(1);
+    expect(ledger.counters.cursor).toBe(1);
+    expect(ledger.counters.expired).toBe(0);
+    // The old pass stays refused, and still reads as moved.
+    expect(ledger.view(confirmedAt).revoked).toEqual([a.sid]);
+    expect(ledger.renew(a.sid, "a", confirmedAt + 1)).toEqual({ kind: "gone", reason: "moved" });
+    // Nobody holds the new lease yet: it neither renews nor can be given back.
+    expect(ledger.renew(moved!.sid, "a", confirmedAt + 1)).toEqual({ kind: "gone", reason: "lapsed" });
+    expect(ledger.leave(moved!.sid, "a", confirmedAt + 1)).toBe(false);
+
+    const takenAt = confirmedAt + 2_000;
+    const taken = ledger.claim("a", seq, takenAt, T0, "dev-2");
+    expect(taken).toEqual({
+      kind: "admitted",
+      fresh: true,
+      lease: {
+        sid: "dev-2",
+        sub: "a",
+        seq,
+        grantedAt: takenAt,
+        expiresAt: takenAt + PASS_TTL,
+        leftAt: null,
+        gen: 1,
+        movedFrom: null,
+      },
+    });
+    expect(store.leases.size).toBe(1);
+    expect(store.leaseBySid(moved!.sid)).toBeNull();
+    // The same seat: no new admission, no token, nobody called.
     expect(ledger.counters.live).toBe(1);
     expect(ledger.counters.admittedTotal).toBe(1);
-    expect(ledger.renew(first.sid, "a", T0 + 2_000, 0)).toEqual({ kind: "gone", reason: "moved" });
-    expect(ledger.renew(first.sid, "a", T0 + 2_000, 1).kind).toBe("renewed");
-    // A caller that does not know generations (no gen) still renews.
-    expect(ledger.renew(first.sid, "a", T0 + 3_000).kind).toBe("renewed");
+    expect(ledger.counters.cursor).toBe(1);
+    // Its retry keeps it; the new pass renews (its generation, or none); the old one's never does.
+    const lease = admitted(taken);
+    expect(ledger.claim("a", seq, takenAt + 1, T0, "dev-2")).toEqual({ kind: "admitted", lease, fresh: false });
+    expect(ledger.renew("dev-2", "a", takenAt + 2, 0)).toEqual({ kind: "gone", reason: "moved" });
+    expect(ledger.renew("dev-2", "a", takenAt + 2, 1).kind).toBe("renewed");
+    expect(ledger.renew("dev-2", "a", takenAt + 3).kind).toBe("renewed");
+    expect(ledger.renew(a.sid, "a", takenAt + 3)).toEqual({ kind: "gone", reason: "moved" });
+    // Once the old pass has expired, its id reads as any lapsed one.
+    expect(ledger.renew(a.sid, "a", a.expiresAt)).toEqual({ kind: "gone", reason: "lapsed" });
+    expect(ledger.view(a.expiresAt).revoked).toEqual([]);
     expectConsistent(ledger, store);
+  });
+
+  it("the seat goes to whichever device claims first after confirmation, under a new id when it has no key", () => {
+    const { ledger, store, seq, a } = oneSeat();
+    expect(ledger.claim("a", seq, T0 + 1_000, T0, "dev-2")).toEqual({ kind: "waiting", reason: "moving" });
+    ledger.confirmRevoked([a.sid], T0 + 6_000);
+    const taken = admitted(ledger.claim("a", seq, T0 + 7_000));
+    expect(taken.sid).toBe("sid-2");
+    expect(taken.movedFrom).toBeNull();
+    // dev-2, late, finds the seat on another device: it moves again.
+    expect(ledger.claim("a", seq, T0 + 8_000, T0, "dev-2")).toEqual({ kind: "waiting", reason: "moving" });
+    expect(store.leaseBySid(taken.sid)).toMatchObject({ leftAt: T0 + 8_000, endedBy: "moved" });
+    ledger.confirmRevoked([taken.sid], T0 + 13_000);
+    const again = admitted(ledger.claim("a", seq, T0 + 14_000, T0, "dev-2"));
+    expect(again).toMatchObject({ sid: "dev-2", gen: 2, movedFrom: null });
+    expect(ledger.counters.live).toBe(1);
+    expect(ledger.counters.admittedTotal).toBe(1);
+    expectConsistent(ledger, store);
+  });
+
+  it("a move never confirmed completes when the old lease expires", () => {
+    const { ledger, store, seq, a } = oneSeat();
+    ledger.claim("a", seq, T0 + 1_000, T0, "dev-2");
+    ledger.settle(a.expiresAt - 1);
+    expect(ledger.claim("a", seq, a.expiresAt - 1, T0, "dev-2")).toEqual({ kind: "waiting", reason: "moving" });
+    ledger.settle(a.expiresAt);
+    expect([...store.leases.values()]).toEqual([
+      {
+        sid: "sid-1",
+        sub: "a",
+        seq,
+        grantedAt: a.expiresAt,
+        expiresAt: a.expiresAt + CLAIM_WINDOW,
+        leftAt: null,
+        gen: 1,
+        movedFrom: a.sid,
+      },
+    ]);
+    // Handed over is not expired; nobody else is called.
+    expect(ledger.counters.expired).toBe(0);
+    expect(ledger.counters.live).toBe(1);
+    expect(ledger.counters.cursor).toBe(1);
+    expect(ledger.view(a.expiresAt).revoked).toEqual([]);
+    const taken = admitted(ledger.claim("a", seq, a.expiresAt + 1, T0, "dev-2"));
+    expect(taken).toMatchObject({ sid: "dev-2", expiresAt: a.expiresAt + 1 + PASS_TTL, movedFrom: null });
+    expectConsistent(ledger, store);
+  });
+
+  it("a moved seat not taken within the claim window is freed, and the ticket is spent", () => {
+    const { ledger, store, seq, a } = oneSeat();
+    ledger.claim("a", seq, T0 + 1_000, T0, "dev-2");
+    const confirmedAt = T0 + 6_000;
+    ledger.confirmRevoked([a.sid], confirmedAt);
+    ledger.settle(confirmedAt + CLAIM_WINDOW - 1);
+    expect(ledger.counters.live).toBe(1);
+    expect(ledger.counters.cursor).toBe(1);
+    ledger.settle(confirmedAt + CLAIM_WINDOW);
+    expect(store.leases.size).toBe(0);
+    expect(ledger.counters.live).toBe(0);
+    expect(ledger.counters.expired).toBe(1);
+    // The seat goes to the next listener; the ticket cannot come back, from any device.
+    expect(ledger.counters.cursor).toBe(2);
+    admitted(ledger.claim("b", 2, confirmedAt + CLAIM_WINDOW));
+    expect(ledger.claim("a", seq, confirmedAt + CLAIM_WINDOW, T0, "dev-2")).toEqual({ kind: "spent" });
+    expect(ledger.claim("a", seq, confirmedAt + CLAIM_WINDOW)).toEqual({ kind: "spent" });
+    expectConsistent(ledger, store);
+  });
+
+  it("leaving with the old pass while the seat is moving gives the seat up: nobody gets it", () => {
+    const { ledger, store, seq, a } = oneSeat();
+    ledger.claim("a", seq, T0 + 1_000, T0, "dev-2");
+    expect(ledger.leave(a.sid, "a", T0 + 2_000)).toBe(true);
+    expect(store.leaseBySid(a.sid)).toEqual({ ...a, leftAt: T0 + 1_000, endedBy: "left" });
+    expect(ledger.counters.left).toBe(1);
+    expect(ledger.leave(a.sid, "a", T0 + 2_500)).toBe(false);
+    expect(ledger.counters.left).toBe(1);
+    // Still held until confirmed; the ticket is done on every device.
+    expect(ledger.counters.live).toBe(1);
+    expect(ledger.view(T0 + 2_000).revoked).toEqual([a.sid]);
+    expect(ledger.claim("a", seq, T0 + 3_000, T0, "dev-2")).toEqual({ kind: "spent" });
+    expect(ledger.claim("a", seq, T0 + 3_000)).toEqual({ kind: "spent" });
+    expect(ledger.renew(a.sid, "a", T0 + 3_000).kind).toBe("gone");
+    ledger.confirmRevoked([a.sid], T0 + 6_000);
+    expect(store.leases.size).toBe(0);
+    expect(ledger.counters.live).toBe(0);
+    expect(ledger.counters.cursor).toBe(2);
+    expect(ledger.claim("a", seq, T0 + 7_000, T0, "dev-2")).toEqual({ kind: "spent" });
+    expectConsistent(ledger, store);
+  });
+
+  it("leaving while moving, never confirmed, frees the seat at the old lease's expiry", () => {
+    const { ledger, store, seq, a } = oneSeat();
+    ledger.claim("a", seq, T0 + 1_000, T0, "dev-2");
+    ledger.leave(a.sid, "a", T0 + 2_000);
+    ledger.settle(a.expiresAt - 1);
+    expect(ledger.counters.live).toBe(1);
+    ledger.settle(a.expiresAt);
+    expect(store.leases.size).toBe(0);
+    expect(ledger.counters.cursor).toBe(2);
+    expect(ledger.claim("a", seq, a.expiresAt, T0, "dev-2")).toEqual({ kind: "spent" });
+    expectConsistent(ledger, store);
+  });
+
+  it("the moved seat keeps its place under the cap: nobody else is seated while it moves", () => {
+    const { ledger, store, seq, a } = oneSeat();
+    ledger.setConfig({ capacity: 1, admitPerMinute: 600, mode: "open" }, T0 + 500);
+    ledger.claim("a", seq, T0 + 1_000, T0, "dev-2");
+    expect(ledger.claim("b", 2, T0 + 1_000)).toEqual({ kind: "waiting", reason: "not_called" });
+    ledger.confirmRevoked([a.sid], T0 + 6_000);
+    expect(ledger.counters.cursor).toBe(1);
+    expect(ledger.claim("b", 2, T0 + 6_000)).toEqual({ kind: "waiting", reason: "not_called" });
+    const taken = admitted(ledger.claim("a", seq, T0 + 7_000, T0, "dev-2"));
+    expect(ledger.counters.cursor).toBe(1);
+    // b's turn comes when the seat is given back for good.
+    ledger.leave(taken.sid, "a", T0 + 8_000);
+    expect(ledger.counters.cursor).toBe(1);
+    ledger.confirmRevoked([taken.sid], T0 + 13_000);
+    expect(ledger.counters.cursor).toBe(2);
+    admitted(ledger.claim("b", 2, T0 + 13_000));
+    expect(store.leases.size).toBe(1);
+    expectConsistent(ledger, store);
+  });
+
+  it("confirming a moved seat twice, or the new lease's id, hands nothing over again", () => {
+    const { ledger, store, seq, a } = oneSeat();
+    ledger.claim("a", seq, T0 + 1_000, T0, "dev-2");
+    ledger.confirmRevoked([a.sid], T0 + 6_000);
+    const leases = structuredClone([...store.leases.values()]);
+    const counters = structuredClone(ledger.counters);
+    ledger.confirmRevoked([a.sid, leases[0]!.sid], T0 + 6_000);
+    expect([...store.leases.values()]).toEqual(leases);
+    expect(ledger.counters).toEqual(counters);
+    expectConsistent(ledger, store);
+  });
+
+  it("a restart keeps a seat that is moving, and one moved but not yet taken", () => {
+    const { ledger, store, deps, seq, a } = oneSeat();
+    const config: AdmissionLimits = { capacity: 1, admitPerMinute: 600, mode: "open" };
+    ledger.claim("a", seq, T0 + 1_000, T0, "dev-2");
+    const mid = new Ledger(store, config, timings, deps, T0 + 2_000);
+    expect(mid.claim("a", seq, T0 + 2_000, T0, "dev-2")).toEqual({ kind: "waiting", reason: "moving" });
+    expect(mid.ending(10).map((l) => l.sid)).toEqual([a.sid]);
+    mid.confirmRevoked([a.sid], T0 + 6_000);
+    const after = new Ledger(store, config, timings, deps, T0 + 7_000);
+    expect(after.counters).toEqual(mid.counters);
+    expect(admitted(after.claim("a", seq, T0 + 7_000, T0, "dev-2")).sid).toBe("dev-2");
+    expect(after.renew(a.sid, "a", T0 + 7_000)).toEqual({ kind: "gone", reason: "moved" });
+    expectConsistent(after, store);
   });
 });

@@ -28,6 +28,7 @@ function view(over: Partial<GlobalView> = {}): GlobalView {
     live: 1_000,
     revoked: [],
     at: NOW,
+    asOf: NOW,
     ...over,
   };
 }

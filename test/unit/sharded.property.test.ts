@@ -1,16 +1,23 @@
 /**
  * Properties of a sharded room: one Coordinator and 1–5 Shards (each a Ledger
  * on its own MemoryLedgerStore), driven by random interleavings of joins,
- * claims, renewals, leaves, syncs (some of whose replies are lost), shard and
- * coordinator restarts and config changes over simulated time. Every
- * invariant is checked after every command.
+ * claims (some from a second device, which move the seat), renewals, leaves,
+ * syncs (some of whose replies are lost), shard and coordinator restarts and
+ * config changes over simulated time. Every invariant is checked after every
+ * command; whether a seat was freed before its time, after every operation.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AdmissionLimits, Mode, Timings } from "../../src/admission/config.ts";
-import { Coordinator, type ShardReport } from "../../src/admission/coordinator.ts";
+import {
+  CONFIRM_AFTER_MS,
+  Coordinator,
+  type GlobalView,
+  MAX_VIEW_REVOKED,
+  type ShardReport,
+} from "../../src/admission/coordinator.ts";
 import { PACE_DELAY_MS, roundStart, SYNC_INTERVAL_MS, syncDue } from "../../src/admission/rounds.ts";
-import type { ClaimOutcome } from "../../src/admission/ledger.ts";
+import type { ClaimOutcome, Lease } from "../../src/admission/ledger.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/admission/memory-store.ts";
 import { Shard } from "../../src/admission/shard.ts";
 
@@ -22,6 +29,8 @@ const timings: Timings = { passTtlMs: 20_000, claimWindowMs: 5_000, ticketTtlMs:
 type Cmd =
   | { t: "join"; shard: number; count: number }
   | { t: "claim"; who: number }
+  /** The listener's ticket claims from another device: its seat moves there. */
+  | { t: "claimElsewhere"; who: number }
   | { t: "claimAll" }
   | { t: "renew"; who: number }
   | { t: "leave"; who: number }
@@ -43,9 +52,13 @@ interface Listener {
   joinedAt: number;
   /** When its shard's cursor first reached its number. */
   calledAt: number | null;
-  /** The one lease it was ever granted. */
+  /** Its latest pass's lease id: the seat it was granted, or the one that moved to its newest device. */
   sid: string | null;
+  /** The key its newest device's claims present: that device's pass's lease id, or the id it made for its claims. */
+  key: string | null;
   left: boolean;
+  /** Its ticket can no longer claim (answered spent). */
+  spent: boolean;
 }
 
 /** Which invariants a run checks (each test checks its own, so one broken invariant fails one test). */
@@ -62,6 +75,12 @@ interface Checks {
   view?: boolean;
   /** Restarts keep leases, cursors, queue positions, allowances and the coordinator's picture. */
   restarts?: boolean;
+  /**
+   * Seats are freed early only once confirmed: a lease that leaves its store before its
+   * expiry was ended and its id listed in the room's revocations at least
+   * CONFIRM_AFTER_MS earlier; and the list keeps every id it published while its passes last.
+   */
+  release?: boolean;
 }
 
 /** Fails with `message` unless `cond` (cheaper than expect() in the hot loops). */
@@ -91,6 +110,18 @@ class Room {
   readonly #sids = new Set<string>();
   #ids = 0;
   readonly deps = { newId: () => `sid-${++this.#ids}` };
+  #keys = 0;
+  /** A key a device makes for its claims. */
+  newKey(): string {
+    return `key-${++this.#keys}`;
+  }
+  /** Every pass granted: its listener and the latest expiry of any pass of its lease. */
+  readonly passes = new Map<string, { sub: string; exp: number }>();
+  /** When each lease id first appeared in the room's revocation list (a view the coordinator gave out), until when its passes last. */
+  readonly published = new Map<string, { at: number; until: number }>();
+  /** Seats that moved to another device and were taken there, and seats freed early by a confirmation. */
+  movesTaken = 0;
+  freedByConfirm = 0;
 
   constructor(
     n: number,
@@ -112,11 +143,103 @@ class Room {
     return new Shard(i, store, store, timings, this.deps, this.now);
   }
 
-  /** Leases whose passes are unexpired, all shards (a left seat counts until it is freed). */
+  /**
+   * Leases whose passes are unexpired, all shards (a left seat counts until it is freed; a
+   * seat moving to another device until it is handed on, and then while it waits to be taken).
+   */
   roomLive(): number {
     let n = 0;
-    for (const store of this.stores) for (const lease of store.leases.values()) if (lease.expiresAt > this.now) n++;
+    for (const store of this.stores) {
+      for (const lease of store.leases.values()) if (lease.expiresAt > this.now || lease.endedBy === "moved") n++;
+    }
     return n;
+  }
+
+  /**
+   * Seats in use: passes some edge may still honour (unexpired, and not listed in the
+   * room's revocations CONFIRM_AFTER_MS ago or more), and seats handed on to a ticket's next claim.
+   */
+  seatsInUse(): number {
+    let n = 0;
+    for (const sid of this.passes.keys()) if (this.honoured(sid)) n++;
+    for (const store of this.stores) {
+      for (const lease of store.leases.values()) {
+        if (lease.movedFrom != null && lease.expiresAt > this.now) n++;
+        // A seat moving whose old pass no edge honours any more: it is handed on at the next sync (or settle).
+        else if (lease.leftAt !== null && lease.endedBy === "moved" && !this.honoured(lease.sid)) n++;
+      }
+    }
+    return n;
+  }
+
+  /** Might some edge still honour a pass of this lease? */
+  honoured(sid: string): boolean {
+    const p = this.passes.get(sid);
+    const listed = this.published.get(sid);
+    return p !== undefined && p.exp > this.now && (listed === undefined || listed.at + CONFIRM_AFTER_MS > this.now);
+  }
+
+  /** Every lease of every shard, as it stands (taken before an operation, checked after it). */
+  leasesNow(): Map<string, Lease>[] {
+    return this.stores.map((store) => new Map([...store.leases].map(([sid, lease]) => [sid, { ...lease }])));
+  }
+
+  /**
+   * No seat left its store before its lease expired unless it was ended and listed in the
+   * room's revocations CONFIRM_AFTER_MS ago or more, or it was a seat handed on that the
+   * ticket's next claim took.
+   */
+  checkReleases(before: Map<string, Lease>[]): void {
+    if (!this.checks.release) return;
+    before.forEach((leases, i) => {
+      const store = this.stores[i]!;
+      for (const [sid, lease] of leases) {
+        // Its passes' expiry, as granted (a lease never ends sooner than its passes).
+        const exp = Math.max(lease.expiresAt, this.passes.get(sid)?.exp ?? 0);
+        if (store.leases.has(sid) || exp <= this.now) continue;
+        if (lease.movedFrom != null) {
+          const taken = store.leaseBySub(lease.sub);
+          check(
+            taken !== null && taken.movedFrom == null && taken.grantedAt === this.now,
+            () => `the seat moved from ${lease.movedFrom} left shard ${i} before its claim window ended, untaken`,
+          );
+          continue;
+        }
+        check(lease.leftAt !== null, () => `live lease ${sid} on shard ${i} was freed before it expired`);
+        const listed = this.published.get(sid);
+        check(
+          listed !== undefined && listed.at + CONFIRM_AFTER_MS <= this.now,
+          () =>
+            `lease ${sid} on shard ${i} (ended +${lease.leftAt! - T0} ms, expiring +${lease.expiresAt - T0} ms) was ` +
+            `freed at +${this.now - T0} ms, ` +
+            (listed === undefined ? "never listed as revoked" : `listed only at +${listed.at - T0} ms`),
+        );
+        if (lease.endedBy !== "moved") this.freedByConfirm++;
+      }
+    });
+  }
+
+  /** A view the coordinator gave out: it lists every revocation published so far whose passes last. */
+  noteView(view: GlobalView): void {
+    const checking = this.checks.release === true;
+    if (checking) {
+      check(view.asOf === this.now, () => `a view given out at +${this.now - T0} ms is as of +${view.asOf - T0} ms`);
+      check(view.revoked.length <= MAX_VIEW_REVOKED, () => `the view lists ${view.revoked.length} revocations`);
+      const listed = new Set(view.revoked);
+      for (const [sid, p] of this.published) {
+        check(
+          listed.has(sid) || p.until <= view.asOf,
+          () => `revocation of ${sid} (listed at +${p.at - T0} ms, passes until +${p.until - T0} ms) left the view`,
+        );
+      }
+    }
+    for (const sid of view.revoked) {
+      if (this.published.has(sid)) continue;
+      // Only ended leases are listed, with the expiry of their passes.
+      const lease = this.stores.map((store) => store.leaseBySid(sid)).find((l) => l !== null) ?? null;
+      if (checking) check(lease !== null && lease.leftAt !== null, () => `the view lists ${sid}, no ended lease`);
+      this.published.set(sid, { at: this.now, until: lease?.expiresAt ?? this.passes.get(sid)?.exp ?? this.now });
+    }
   }
 
   /** Allowances in force at the shards (what their ledgers run with). */
@@ -142,8 +265,15 @@ class Room {
   /** A shard's alarm: it expires what is due and calls whom it may. */
   settle(i: number): void {
     this.op++;
+    const leases = this.leasesNow();
     this.shards[i]!.ledger.settle(this.now);
+    this.checkReleases(leases);
     this.observe();
+  }
+
+  /** Listeners who would claim now: called, and without a seat on their newest device (nor done). */
+  wantsSeat(l: Listener): boolean {
+    return !l.left && !l.spent && (l.sid === null || l.key !== l.sid);
   }
 
   /** Listeners whose turn has come (claims are only tried for them). */
@@ -157,7 +287,9 @@ class Room {
     const tail = shard.ledger.counters.tail;
     const admittedBefore = shard.ledger.counters.admittedTotal;
     const sub = `u${this.listeners.length}`;
+    const leases = this.leasesNow();
     const out = shard.ledger.join(sub, this.now);
+    this.checkReleases(leases);
     const l: Listener = {
       sub,
       shard: i,
@@ -165,7 +297,9 @@ class Room {
       joinedAt: this.now,
       calledAt: null,
       sid: null,
+      key: null,
       left: false,
+      spent: false,
     };
     if (this.checks.identity) {
       // No sequence number is handed out twice on a shard.
@@ -174,7 +308,7 @@ class Room {
     this.#seqs[i]!.add(out.seq);
     this.listeners.push(l);
     this.bySub.set(sub, l);
-    this.#onClaim(l, out.claim, admittedBefore);
+    this.#onClaim(l, out.claim, admittedBefore, undefined, null);
     this.observe();
     // As the shard's Durable Object does: the first one waiting makes it sync at once.
     const c = shard.ledger.counters;
@@ -185,32 +319,112 @@ class Room {
   /** Sync a shard as soon as a join leaves its first listener waiting (RoomShard does). */
   eagerSync = false;
 
-  claim(l: Listener): void {
+  /**
+   * A claim with the listener's ticket: from its newest device (the key it used last, or its
+   * pass's lease id), or with `elsewhere` from yet another device, which moves its seat there.
+   */
+  claim(l: Listener, elsewhere = false): void {
     this.op++;
+    const store = this.stores[l.shard]!;
     const ledger = this.shards[l.shard]!.ledger;
     const admittedBefore = ledger.counters.admittedTotal;
-    this.#onClaim(l, ledger.claim(l.sub, l.seq, this.now), admittedBefore);
+    if (elsewhere || l.key === null) l.key = this.newKey();
+    const key = l.key;
+    const prior = store.leaseBySub(l.sub);
+    const leases = this.leasesNow();
+    const out = ledger.claim(l.sub, l.seq, this.now, l.joinedAt, key);
+    this.checkReleases(leases);
+    this.#onClaim(l, out, admittedBefore, key, prior);
     this.observe();
   }
 
-  #onClaim(l: Listener, out: ClaimOutcome, admittedBefore: number): void {
+  #onClaim(l: Listener, out: ClaimOutcome, admittedBefore: number, key: string | undefined, prior: Lease | null): void {
     const ledger = this.shards[l.shard]!.ledger;
+    // The listener's seat as the claim found it (a lease that expired as it settled is gone, or handed on).
+    const live = prior !== null && prior.expiresAt > this.now;
+    const held = live && prior.leftAt === null && prior.movedFrom == null ? prior : null;
+    const handedOn =
+      (live && prior.movedFrom != null) || (prior !== null && !live && prior.endedBy === "moved") ? prior : null;
+    const moving = live && prior.leftAt !== null && prior.endedBy === "moved";
+    if (this.checks.identity) {
+      // The device holding the seat keeps it; any other device's claim moves it; a seat moving
+      // stays so until confirmed (or expired); a seat handed on goes to the next claim.
+      const expected =
+        held !== null
+          ? key === held.sid
+            ? "kept"
+            : "moving"
+          : moving
+            ? "moving"
+            : handedOn !== null
+              ? "taken"
+              : live && prior.leftAt !== null
+                ? "spent"
+                : null;
+      const got =
+        out.kind === "admitted"
+          ? out.fresh
+            ? admittedBefore === ledger.counters.admittedTotal
+              ? "taken"
+              : "granted"
+            : "kept"
+          : out.kind === "waiting" && out.reason === "moving"
+            ? "moving"
+            : out.kind;
+      check(
+        expected === null ? got !== "kept" && got !== "taken" && got !== "moving" : got === expected,
+        () => `${l.sub}'s claim (key ${key}, seat ${JSON.stringify(prior)}) answered ${JSON.stringify(out)}`,
+      );
+    }
+    if (held !== null && out.kind === "waiting" && out.reason === "moving") {
+      // Moved: its seat is still held here, ended, until the move is confirmed.
+      const ended = this.stores[l.shard]!.leaseBySid(held.sid);
+      check(
+        ended !== null && ended.leftAt === this.now && ended.endedBy === "moved",
+        () => `${held.sid} did not end when ${l.sub}'s seat moved`,
+      );
+    }
+    if (out.kind === "spent") l.spent = true;
     if (out.kind === "admitted") {
       const lease = out.lease;
       if (this.checks.identity) {
         check(lease.sub === l.sub && lease.seq === l.seq, () => `${l.sub} was given ${lease.sub}'s lease`);
         check(lease.seq <= ledger.counters.cursor, () => `${l.sub} admitted before it was called`);
       }
+      const taken = out.fresh && ledger.counters.admittedTotal === admittedBefore;
       if (out.fresh) {
         if (this.checks.identity) {
-          // A listener is granted one lease, ever; lease ids are never reused.
-          check(l.sid === null, () => `${l.sub} was granted a second lease ${lease.sid} (first: ${l.sid})`);
+          // A listener is admitted once, ever; a seat that moved is taken under a new lease id, the claim's key;
+          // lease ids are never reused.
+          check(
+            taken ? l.sid !== null && handedOn !== null : l.sid === null,
+            () => `${l.sub} was granted a second seat ${lease.sid} (first: ${l.sid})`,
+          );
           check(!this.#sids.has(lease.sid), () => `lease id ${lease.sid} granted twice`);
-          check(ledger.counters.admittedTotal === admittedBefore + 1, () => `admittedTotal did not count ${l.sub}`);
+          check(key === undefined || lease.sid === key, () => `${l.sub}'s claim with key ${key} got ${lease.sid}`);
+          check(
+            lease.expiresAt === this.now + timings.passTtlMs,
+            () => `${lease.sid} was granted without a pass lifetime`,
+          );
         }
         l.sid = lease.sid;
+        l.key = lease.sid;
         this.#sids.add(lease.sid);
-        this.admissions.push(this.now);
+        this.passes.set(lease.sid, { sub: l.sub, exp: lease.expiresAt });
+        if (taken) this.movesTaken++;
+        else this.admissions.push(this.now);
+        if (this.checks.release && handedOn !== null) {
+          // The seat's previous device can no longer be honoured anywhere.
+          const from = handedOn.movedFrom ?? handedOn.sid;
+          const listed = this.published.get(from);
+          const exp = this.passes.get(from)?.exp ?? 0;
+          check(
+            exp <= this.now || (listed !== undefined && listed.at + CONFIRM_AFTER_MS <= this.now),
+            () => `${l.sub}'s seat moved to ${lease.sid} while the pass of ${from} may still be honoured`,
+          );
+        }
+      }
+      if (out.fresh && !taken) {
         if (this.checks.capLowered) {
           // Capacity changes reach a shard with its next order; a lowering is in force there from then on.
           const inForce = Math.max(this.config.capacity, this.capacityAtOrder[l.shard]!);
@@ -224,22 +438,24 @@ class Room {
         }
         if (this.checks.capRaised) {
           const live = this.roomLive();
+          const inUse = this.seatsInUse();
           check(live <= this.config.capacity, () => `${live} live leases, capacity ${this.config.capacity}`);
+          check(inUse <= this.config.capacity, () => `${inUse} seats in use, capacity ${this.config.capacity}`);
         }
-      } else if (this.checks.identity) {
-        // A retried claim returns the same lease and takes nothing.
-        check(lease.sid === l.sid, () => `${l.sub}'s retry got lease ${lease.sid}, not ${l.sid}`);
+      } else if (!out.fresh && this.checks.identity) {
+        // A retried claim (the same key) returns the same lease and takes nothing.
+        check(lease.sid === l.sid && lease.sid === key, () => `${l.sub}'s retry got lease ${lease.sid}, not ${l.sid}`);
         check(ledger.counters.admittedTotal === admittedBefore, () => `${l.sub}'s retry counted as an admission`);
+      }
+      if (!out.fresh) {
+        const p = this.passes.get(lease.sid);
+        if (p !== undefined) p.exp = Math.max(p.exp, lease.expiresAt);
       }
     } else if (this.checks.identity) {
       check(out.kind !== "spent" || l.sid !== null, () => `${l.sub} is spent without ever having a seat`);
       check(
         out.kind !== "waiting" || out.reason !== "not_called" || l.seq > ledger.counters.cursor,
         () => `${l.sub} was called but told not_called`,
-      );
-      check(
-        l.sid === null || l.left || this.stores[l.shard]!.leaseBySid(l.sid) === null,
-        () => `${l.sub} holds a live lease but its claim answered ${out.kind}`,
       );
     }
   }
@@ -249,15 +465,22 @@ class Room {
     const store = this.stores[l.shard]!;
     const sid = l.sid ?? "no-such-sid";
     const before = store.leaseBySid(sid);
+    const leases = this.leasesNow();
     const out = this.shards[l.shard]!.ledger.renew(sid, l.sub, this.now);
+    this.checkReleases(leases);
     if (this.checks.identity) {
-      const renewable = before !== null && before.leftAt === null && before.expiresAt > this.now;
+      const renewable =
+        before !== null && before.leftAt === null && before.movedFrom == null && before.expiresAt > this.now;
       check(out.kind === (renewable ? "renewed" : "gone"), () => `renewal of ${l.sub}'s lease answered ${out.kind}`);
       if (out.kind === "renewed") {
         check(out.lease.sid === sid, () => `renewal of ${sid} answered ${out.lease.sid}`);
         check(out.lease.expiresAt === this.now + timings.passTtlMs, () => `renewal of ${sid} did not extend it`);
+      } else if (before !== null && before.leftAt !== null && before.expiresAt > this.now) {
+        // A pass whose seat ended says why.
+        check(out.reason === before.endedBy, () => `renewal of ended ${sid} answered ${out.reason}`);
       }
     }
+    if (out.kind === "renewed") this.passes.get(sid)!.exp = out.lease.expiresAt;
     this.observe();
   }
 
@@ -266,10 +489,21 @@ class Room {
     const store = this.stores[l.shard]!;
     const sid = l.sid ?? "no-such-sid";
     const before = store.leaseBySid(sid);
+    const leases = this.leasesNow();
     const released = this.shards[l.shard]!.ledger.leave(sid, l.sub, this.now);
+    this.checkReleases(leases);
     if (this.checks.identity) {
-      const held = before !== null && before.leftAt === null && before.expiresAt > this.now;
+      // A seat is given back once, with its pass; one moving to another device too (the move is given up).
+      const held =
+        before !== null && before.endedBy !== "left" && before.movedFrom == null && before.expiresAt > this.now;
       check(released === held, () => `leave of ${l.sub} answered ${released}, seat held: ${held}`);
+      if (released) {
+        const after = store.leaseBySid(sid);
+        check(
+          after !== null && after.endedBy === "left" && after.leftAt === (before!.leftAt ?? this.now),
+          () => `${sid} was given back but is ${JSON.stringify(after)}`,
+        );
+      }
     }
     if (released) l.left = true;
     this.observe();
@@ -279,15 +513,40 @@ class Room {
   sync(i: number, lost = false): void {
     this.op++;
     const shard = this.shards[i]!;
+    const store = this.stores[i]!;
+    const leases = this.leasesNow();
     const report = shard.report(this.now);
+    if (this.checks.release) {
+      // Every seat is back by its lease's expiry at the latest.
+      for (const lease of store.leases.values()) {
+        check(lease.expiresAt > this.now, () => `shard ${i} still holds ${lease.sid}, expired`);
+      }
+    }
     const order = this.coordinator.sync(report, this.now);
+    this.noteView(order.view);
     this.lastReport[i] = report;
     this.lastSync[i] = this.now;
+    // Seats the order confirms are freed as it applies (those that moved are handed on, still held).
+    const freed = order.confirmed.filter((sid) => {
+      const lease = store.leaseBySid(sid);
+      return lease !== null && lease.leftAt !== null && lease.endedBy !== "moved";
+    }).length;
+    if (this.checks.release) {
+      for (const sid of order.confirmed) {
+        const listed = this.published.get(sid);
+        check(
+          listed !== undefined && listed.at + CONFIRM_AFTER_MS <= this.now,
+          () => `shard ${i}'s ${sid} confirmed at +${this.now - T0} ms, listed ${listed?.at} `,
+        );
+      }
+    }
     if (this.checks.allowances) {
-      // An order never evicts: it leaves room for what the shard holds.
+      // An order never evicts: it leaves room for what the shard holds, less the seats it frees.
       check(
-        order.capacity >= report.live + report.reserved,
-        () => `shard ${i} ordered an allowance of ${order.capacity} while it holds ${report.live + report.reserved}`,
+        order.capacity >= report.live - freed + report.reserved,
+        () =>
+          `shard ${i} ordered an allowance of ${order.capacity} while it holds ${report.live + report.reserved} ` +
+          `and frees ${freed}`,
       );
     }
     if (!lost) {
@@ -295,6 +554,7 @@ class Room {
       this.capacityAtOrder[i] = this.config.capacity;
       check(shard.local.capacity === order.capacity, () => `shard ${i} did not take its allowance`);
     }
+    this.checkReleases(leases);
     this.observe();
     if (this.checks.view) this.#checkView();
   }
@@ -303,6 +563,7 @@ class Room {
     // A fresh view (the coordinator caches it for up to a second).
     this.coordinator.setConfig(this.config);
     const view = this.coordinator.view(this.now);
+    this.noteView(view);
     let waiting = 0;
     for (let i = 0; i < this.shards.length; i++) {
       const report = this.lastReport[i];
@@ -328,6 +589,8 @@ class Room {
     const ledgerConfig = { ...old.ledger.config };
     const leases = structuredClone([...this.stores[i]!.leases.values()]);
     const positions = this.listeners.filter((l) => l.shard === i).map((l) => l.seq - counters.cursor);
+    const ending = old.ledger.ending(MAX_VIEW_REVOKED);
+    const before = this.leasesNow();
     const next = this.#newShard(i);
     if (this.checks.restarts) {
       // Counters are saved by every operation (a shard that never ran one starts afresh either way).
@@ -337,15 +600,18 @@ class Room {
       expect([...this.stores[i]!.leases.values()]).toEqual(leases);
       const after = this.listeners.filter((l) => l.shard === i).map((l) => l.seq - next.ledger.counters.cursor);
       expect(after).toEqual(positions);
+      // Seats ended but not yet freed stay so, in the same order.
+      expect(next.ledger.ending(MAX_VIEW_REVOKED)).toEqual(ending);
       for (const l of this.listeners) {
         const lease = l.shard === i && l.sid !== null ? this.stores[i]!.leaseBySid(l.sid) : null;
         if (lease !== null && lease.leftAt === null && lease.expiresAt > this.now) {
-          // The listener's seat survives: a retried claim returns it.
-          const out = next.ledger.claim(l.sub, l.seq, this.now);
+          // The listener's seat survives: a retried claim from its device (its lease id) returns it.
+          const out = next.ledger.claim(l.sub, l.seq, this.now, l.joinedAt, l.sid!);
           expect(out.kind === "admitted" && !out.fresh && out.lease.sid === l.sid).toBe(true);
         }
       }
     }
+    this.checkReleases(before);
     this.shards[i] = next;
     this.observe();
   }
@@ -355,14 +621,19 @@ class Room {
     const old = this.coordinator;
     old.setConfig(this.config);
     const view = old.view(this.now);
+    this.noteView(view);
     const totals = old.totals(this.now);
     const accounted = old.accountedSeats();
+    const published = old.publishedCount();
     const next = new Coordinator(this.coordinatorStore, this.config, this.now);
     if (this.checks.restarts) {
       expect(next.accountedSeats()).toBe(accounted);
       expect(next.totals(this.now)).toEqual(totals);
+      // The room's revocations, when each was listed included, survive the restart.
+      expect(next.publishedCount()).toBe(published);
       expect(next.view(this.now)).toEqual(view);
     }
+    this.noteView(next.view(this.now));
     this.coordinator = next;
   }
 
@@ -400,7 +671,11 @@ class Room {
           check(!subs.has(lease.sub), () => `${lease.sub} holds two leases`);
           subs.add(lease.sub);
           const l = this.bySub.get(lease.sub);
-          check(l?.shard === i && l.sid === lease.sid, () => `lease ${lease.sid} of ${lease.sub} was never granted`);
+          // A seat handed on comes from the listener's latest pass.
+          check(
+            l?.shard === i && l.sid === (lease.movedFrom ?? lease.sid),
+            () => `lease ${lease.sid} of ${lease.sub} was never granted`,
+          );
           check(lease.seq <= c.cursor, () => `lease ${lease.sid} for an uncalled number`);
         }
       }
@@ -409,9 +684,11 @@ class Room {
     const accounted = this.coordinator.accountedSeats();
     const roomLive = this.roomLive();
     const cap = this.config.capacity;
+    const inUse = this.seatsInUse();
     if (checks.capRaised) {
       const held = this.shards.reduce((a, s) => a + s.ledger.counters.live + s.ledger.counters.reserved, 0);
       check(roomLive <= cap, () => `${roomLive} live leases, capacity ${cap}`);
+      check(inUse <= cap, () => `${inUse} seats in use (passes some edge may honour), capacity ${cap}`);
       check(held <= cap, () => `${held} seats held or reserved, capacity ${cap}`);
       check(inForce <= cap, () => `allowances in force add up to ${inForce}, capacity ${cap}`);
       check(accounted <= cap, () => `coordinator accounts ${accounted} seats, capacity ${cap}`);
@@ -435,12 +712,17 @@ class Room {
         roomLive <= Math.max(inForceAnywhere, before.roomLive),
         () => `${roomLive} live leases (before: ${before.roomLive}), capacity in force at most ${inForceAnywhere}`,
       );
+      check(
+        inUse <= Math.max(inForceAnywhere, before.inUse),
+        () => `${inUse} seats in use (before: ${before.inUse}), capacity in force at most ${inForceAnywhere}`,
+      );
     }
   }
 
   snapshot(): Snapshot {
     return {
       roomLive: this.roomLive(),
+      inUse: this.seatsInUse(),
       inForce: this.allowancesInForce(),
       accounted: this.coordinator.accountedSeats(),
       cursors: this.shards.map((s) => s.ledger.counters.cursor),
@@ -451,6 +733,7 @@ class Room {
 
 interface Snapshot {
   roomLive: number;
+  inUse: number;
   inForce: number;
   accounted: number;
   cursors: number[];
@@ -478,8 +761,13 @@ function run(s: Scenario, checks: Checks, raiseOnly = false): Room {
         if (l !== undefined) room.claim(l);
         break;
       }
+      case "claimElsewhere": {
+        const l = pick(room.called(), cmd.who);
+        if (l !== undefined) room.claim(l, true);
+        break;
+      }
       case "claimAll":
-        for (const l of room.called()) if (l.sid === null) room.claim(l);
+        for (const l of room.called()) if (room.wantsSeat(l)) room.claim(l);
         break;
       case "renew": {
         const l = pick(room.listeners, cmd.who);
@@ -506,7 +794,7 @@ function run(s: Scenario, checks: Checks, raiseOnly = false): Room {
       case "tick":
         room.now += cmd.ms;
         for (let i = 0; i < s.shards; i++) room.sync(i, cmd.lost.includes(i));
-        for (const l of room.called()) if (l.sid === null) room.claim(l);
+        for (const l of room.called()) if (room.wantsSeat(l)) room.claim(l);
         break;
       case "restartShard":
         room.restartShard(cmd.shard % s.shards);
@@ -551,6 +839,7 @@ interface Mix {
 const DEFAULT_WEIGHTS: Record<Cmd["t"], number> = {
   join: 8,
   claim: 4,
+  claimElsewhere: 2,
   claimAll: 5,
   renew: 2,
   leave: 3,
@@ -571,6 +860,7 @@ function commandArb(mix: Mix): fc.Arbitrary<Cmd> {
   const arbs: Record<Cmd["t"], fc.Arbitrary<Cmd>> = {
     join: fc.record({ shard: shardIx, count: fc.integer({ min: 1, max: 4 }) }).map<Cmd>((r) => ({ t: "join", ...r })),
     claim: who.map<Cmd>((x) => ({ t: "claim", who: x })),
+    claimElsewhere: who.map<Cmd>((x) => ({ t: "claimElsewhere", who: x })),
     claimAll: fc.constant<Cmd>({ t: "claimAll" }),
     renew: who.map<Cmd>((x) => ({ t: "renew", who: x })),
     leave: who.map<Cmd>((x) => ({ t: "leave", who: x })),
@@ -700,6 +990,21 @@ describe("a sharded room under random interleavings", () => {
     );
   });
 
+  it("frees a seat before its lease expires only once its revocation was listed CONFIRM_AFTER_MS before", () => {
+    const seen = { movesTaken: 0, freedByConfirm: 0 };
+    fc.assert(
+      fc.property(scenarioArb(SMALL, 120, anyRate), (s) => {
+        const room = run(s, { release: true, identity: true });
+        seen.movesTaken += room.movesTaken;
+        seen.freedByConfirm += room.freedByConfirm;
+      }),
+      { numRuns: 150, ...SHRINK_LIMIT },
+    );
+    // The runs did free seats by confirmation, and hand moved seats on.
+    expect(seen.freedByConfirm).toBeGreaterThan(0);
+    expect(seen.movesTaken).toBeGreaterThan(0);
+  });
+
   it("loses no lease, cursor, queue position or allowance on a shard or coordinator restart", () => {
     fc.assert(
       fc.property(scenarioArb(SMALL, 120, anyRate), (s) => {
@@ -752,6 +1057,7 @@ type FifoCmd =
   | { t: "join"; shard: number; count: number }
   | { t: "claimAll" }
   | { t: "claim"; who: number }
+  | { t: "claimElsewhere"; who: number }
   | { t: "leave"; who: number }
   | { t: "wait"; ms: number }
   | { t: "restartShard"; shard: number }
@@ -775,6 +1081,7 @@ const fifoCmdArb: fc.Arbitrary<FifoCmd> = fc.oneof(
   },
   { weight: 4, arbitrary: fc.constant<FifoCmd>({ t: "claimAll" }) },
   { weight: 2, arbitrary: who.map<FifoCmd>((w) => ({ t: "claim", who: w })) },
+  { weight: 1, arbitrary: who.map<FifoCmd>((w) => ({ t: "claimElsewhere", who: w })) },
   { weight: 3, arbitrary: who.map<FifoCmd>((w) => ({ t: "leave", who: w })) },
   {
     weight: 8,
@@ -813,7 +1120,7 @@ interface Owed {
 /** Runs a room whose shards sync every round and lose no reply, checking FIFO whenever anyone is called. */
 function runFifo(s: FifoScenario): Room {
   const config: AdmissionLimits = { capacity: s.capacity, admitPerMinute: s.admitPerMinute, mode: "open" };
-  const room = new Room(s.shards, config, { allowances: true, identity: true, restarts: true });
+  const room = new Room(s.shards, config, { allowances: true, identity: true, restarts: true, release: true });
   room.eagerSync = true;
   const owed: Owed[] = [];
 
@@ -875,11 +1182,16 @@ function runFifo(s: FifoScenario): Room {
         for (let k = 0; k < cmd.count; k++) room.join(cmd.shard % s.shards);
         break;
       case "claimAll":
-        for (const l of room.called()) if (l.sid === null) room.claim(l);
+        for (const l of room.called()) if (room.wantsSeat(l)) room.claim(l);
         break;
       case "claim": {
         const l = pick(room.called(), cmd.who);
         if (l !== undefined) room.claim(l);
+        break;
+      }
+      case "claimElsewhere": {
+        const l = pick(room.called(), cmd.who);
+        if (l !== undefined) room.claim(l, true);
         break;
       }
       case "leave": {

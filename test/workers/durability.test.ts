@@ -14,6 +14,7 @@ import {
   type Status,
   status,
   useManualClock,
+  statusHolding,
 } from "./helpers.ts";
 
 const t = useManualClock();
@@ -60,12 +61,12 @@ async function expectNothingLost(room: string, bodies: Status[]) {
   const fourth = await status(room, bodies[3]!.ticket!);
   expect(fourth.body).toMatchObject({ state: "queued", position: 2, ahead: 1 });
 
-  // The leases survive: a heartbeat renews the same seat, a retried claim finds it.
+  // The leases survive: a heartbeat renews the same seat, a retried claim from its device finds it.
   const sid = passClaims(bodies[0]!.pass!).sid;
   const renewed = await heartbeat(room, bodies[0]!.pass!);
   expect(renewed.status).toBe(200);
   expect(passClaims((await renewed.json<Status>()).pass!).sid).toBe(sid);
-  const reclaimed = await status(room, bodies[1]!.ticket!);
+  const reclaimed = await statusHolding(room, bodies[1]!.ticket!, bodies[1]!.pass!);
   expect(reclaimed.body.state).toBe("admitted");
   expect(passClaims(reclaimed.body.pass!).sid).toBe(passClaims(bodies[1]!.pass!).sid);
 

@@ -18,10 +18,10 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { REVOCATION_DELAY_MS } from "../../src/admission/ledger.ts";
 import { app } from "../../src/http/app.tsx";
 import { POLICY_HEADER, RETRY_AFTER_BASE_SECONDS } from "../../src/http/failure-policy.ts";
 import { MAX_RETRIES } from "../../src/room/durable-call.ts";
+import { PASS_VIEW_MAX_AGE_MS } from "../../src/admission/coordinator.ts";
 import { forgetViews, VIEW_TTL_MS } from "../../src/room/view-cache.ts";
 import {
   ADMIN,
@@ -36,6 +36,8 @@ import {
   stats,
   type Status,
   useManualClock,
+  letRevocationsThrough,
+  shardStub,
 } from "./helpers.ts";
 
 const t = useManualClock();
@@ -54,7 +56,6 @@ afterEach(() => {
 /** Past the cached view's TTL and a failed read's hold (1–2 s), without forgetting the last known view. */
 const PAST_HOLD_MS = 2 * VIEW_TTL_MS + 100;
 /** Past the delay before a given-back seat is reused. */
-const SEAT_REUSE_MS = REVOCATION_DELAY_MS + 2 * VIEW_TTL_MS + 100;
 
 type Namespace = "shard" | "coordinator";
 
@@ -171,7 +172,7 @@ async function expectReconnecting(
 async function turnCome(e: Env, room: string): Promise<string> {
   const { pass, ticket } = await oneSeatTaken(e, room);
   await fetchApp(e, `/_spillway/rooms/${room}/leave`, { method: "POST", headers: bearer(pass) });
-  t.clock.advance(SEAT_REUSE_MS);
+  await letRevocationsThrough(t.clock, room);
   return ticket;
 }
 
@@ -199,7 +200,7 @@ describe("a waiting listener while its shard is down", () => {
     expect(
       (await fetchApp(f.env, `/_spillway/rooms/${room}/leave`, { method: "POST", headers: bearer(pass) })).status,
     ).toBe(200);
-    t.clock.advance(SEAT_REUSE_MS);
+    await letRevocationsThrough(t.clock, room);
     const back = await statusVia(f.env, room, ticket);
     expect(back.headers.has(POLICY_HEADER)).toBe(false);
     const body = await back.json<Status>();
@@ -408,7 +409,7 @@ describe("a new arrival while its shard is down", () => {
 });
 
 describe("an admitted listener while its shard is down", () => {
-  it("reaches the origin on its pass (no renewal, no revocation check needed), policy pass", async () => {
+  it("reaches the origin on its pass while the last known view is recent, and is told to retry (503, policy pass) once nothing can vouch for its seat", async () => {
     const f = faultyEnv();
     const room = roomName("fp-pass");
     await patchRoom(room, { capacity: 10 });
@@ -418,21 +419,28 @@ describe("an admitted listener while its shard is down", () => {
     f.fail("shard", RETRYABLE);
     f.fail("coordinator", RETRYABLE);
     t.clock.advance(PAST_HOLD_MS);
+    // The last view is recent enough to still list every revocation: the pass is honoured from it.
+    expect(PAST_HOLD_MS).toBeLessThanOrEqual(PASS_VIEW_MAX_AGE_MS);
     const res = await fetchApp(f.env, `/rooms/${room}/live`, { headers: bearer(listener.pass!) });
     expect(res.status).toBe(200);
     expect(res.headers.get(POLICY_HEADER)).toBe("pass");
     expect(res.headers.get("cache-control")).toBe("no-store");
 
-    // Past half the pass's life a renewal is due; it fails, and the current pass still serves.
-    t.clock.advance(Number(env.PASS_TTL_SECONDS) * 600);
+    // Older than that, only the seat's shard could say the seat is still this pass's; it cannot
+    // be reached: the answer is to retry, the origin never hears of it, and the pass is kept.
+    t.clock.advance(PASS_VIEW_MAX_AGE_MS);
     f.reset();
-    const late = await fetchApp(f.env, `/rooms/${room}/live`, { headers: bearer(listener.pass!) });
-    expect(late.status).toBe(200);
+    const late = await fetchApp(f.env, `/rooms/${room}/live`, {
+      headers: { ...bearer(listener.pass!), accept: "application/json" },
+    });
+    expect(late.status).toBe(503);
     expect(late.headers.get(POLICY_HEADER)).toBe("pass");
+    expectJitteredRetryAfter(late);
+    expect((await late.json<ErrorJson>()).error.code).toBe("unavailable");
     expect(late.headers.get("set-cookie")).toBeNull();
     expect(f.count("shard.renew")).toBe(MAX_RETRIES + 1);
 
-    // A heartbeat cannot renew: 503 with Retry-After, and the pass goes on working.
+    // A heartbeat cannot renew: 503 with Retry-After, and the pass is kept for later.
     const beat = await fetchApp(f.env, `/_spillway/rooms/${room}/heartbeat`, {
       method: "POST",
       headers: bearer(listener.pass!),
@@ -461,6 +469,21 @@ describe("an admitted listener while its shard is down", () => {
     expect(renewed.status).toBe(200);
     const body = await renewed.json<Status>();
     expect(passClaims(body.pass!).sid).toBe(passClaims(listener.pass!).sid);
+  });
+
+  it("reaches the origin while the room's view cannot be read: past a recent view, the seat's own shard vouches for it", async () => {
+    const f = faultyEnv();
+    const room = roomName("fp-coord");
+    await patchRoom(room, { capacity: 10 });
+    const listener = await (await joinVia(f.env, room)).json<Status>();
+    f.fail("shard", { ...RETRYABLE, methods: ["view"] });
+    t.clock.advance(PASS_VIEW_MAX_AGE_MS + 1_000);
+    const renewals = async () => (await shardStub(room).calls()).renew ?? 0;
+    const before = await renewals();
+    const res = await fetchApp(f.env, `/rooms/${room}/live`, { headers: bearer(listener.pass!) });
+    expect(res.status).toBe(200);
+    // The last known view was too old to vouch from: the seat's shard renewed the seat instead.
+    expect(await renewals()).toBe(before + 1);
   });
 
   it("who left before the shard went down stays refused: the last known view remembers the leave", async () => {

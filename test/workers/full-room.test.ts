@@ -19,6 +19,7 @@ import {
   stats,
   type Status,
   useManualClock,
+  letRevocationsThrough,
 } from "./helpers.ts";
 
 const t = useManualClock();
@@ -53,7 +54,7 @@ describe("modes", () => {
     await patchRoom(room, { mode: "hold" });
     wait(2_000);
     expect((await leave(room, a.pass!)).status).toBe(200);
-    advance(t.clock, 7_000);
+    await letRevocationsThrough(t.clock, room);
     expect((await poll(room, b.ticket!)).state).toBe("queued");
     expect((await join(room)).body.state).toBe("queued");
 
@@ -161,7 +162,7 @@ describe("prequeue and a fair start", () => {
           expect((await leave(room, s.pass!)).status).toBe(200);
         }
       }
-      advance(t.clock, 6_000);
+      await letRevocationsThrough(t.clock, room);
     }
     expect(order.length).toBe(6);
     // The draw, redone from the recorded seed (one shard: shard 0's seed is the room's).
@@ -217,7 +218,7 @@ describe("overflow", () => {
     expect((await poll(room, kept.ticket!, "?keep=1")).state).toBe("queued");
     // A seat frees up: the one who kept its place is admitted.
     expect((await leave(room, seated.pass!)).status).toBe(200);
-    advance(t.clock, 7_000);
+    await letRevocationsThrough(t.clock, room);
     expect((await poll(room, kept.ticket!, "?keep=1")).state).toBe("admitted");
   });
 });
@@ -240,11 +241,11 @@ describe("a smaller live audience", () => {
     // Two leave: still at the new capacity, nobody new comes in.
     expect((await leave(room, seated[0]!.pass!)).status).toBe(200);
     expect((await leave(room, seated[1]!.pass!)).status).toBe(200);
-    advance(t.clock, 7_000);
+    await letRevocationsThrough(t.clock, room);
     expect((await poll(room, waiting.ticket!)).state).toBe("queued");
     // The last one leaves: the room is below capacity, the next is admitted.
     expect((await leave(room, seated[2]!.pass!)).status).toBe(200);
-    advance(t.clock, 7_000);
+    await letRevocationsThrough(t.clock, room);
     expect((await poll(room, waiting.ticket!)).state).toBe("admitted");
   });
 });

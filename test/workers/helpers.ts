@@ -10,6 +10,8 @@ import { afterEach, beforeEach } from "vitest";
 import { app } from "../../src/http/app.tsx";
 import { ManualClock, setClock } from "../../src/clock.ts";
 import { forgetViews } from "../../src/room/view-cache.ts";
+import { cookieName } from "../../src/http/credentials.ts";
+import { CONFIRM_AFTER_MS, SYNC_INTERVAL_MS } from "../../src/admission/coordinator.ts";
 import type { ConfigState, RoomStats } from "../../src/room/room-coordinator.ts";
 
 export const BASE = "http://localhost";
@@ -159,4 +161,33 @@ export const b64url = {
 /** The Durable Object of shard `index` of a room (rooms have one shard by default). */
 export function shardStub(room: string, index = 0) {
   return env.ROOM_SHARD.getByName(`${room}:${index}`);
+}
+
+/**
+ * After a leave (or a seat's move to another device): let time pass until
+ * the seat can be reused — a sync round for the revocation to be listed by
+ * the coordinator, then CONFIRM_AFTER_MS for every edge's view to carry it.
+ * The seat is freed at its shard's next sync (the next request that reads
+ * the room's view, or `syncNow`).
+ */
+export async function letRevocationsThrough(clock: ManualClock, room: string, shards = 1): Promise<void> {
+  advance(clock, SYNC_INTERVAL_MS);
+  for (let i = 0; i < shards; i++) await shardStub(room, i).syncNow(room, i);
+  advance(clock, CONFIRM_AFTER_MS + 100);
+}
+
+/**
+ * A status poll from the device that holds `pass`: a browser sends its pass
+ * cookie along with the ticket, and keeps its seat (a poll with the ticket
+ * alone is another device's, and moves the seat).
+ */
+export async function statusHolding(
+  room: string,
+  ticket: string,
+  pass: string,
+): Promise<{ res: Response; body: Status }> {
+  const res = await call(`/_spillway/rooms/${room}/status`, {
+    headers: { authorization: `Bearer ${ticket}`, cookie: `${cookieName("pass", room, false)}=${pass}` },
+  });
+  return { res, body: await res.json<Status>() };
 }

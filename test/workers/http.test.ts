@@ -12,6 +12,7 @@ import {
   stats,
   type Status,
   useManualClock,
+  statusHolding,
 } from "./helpers.ts";
 
 useManualClock();
@@ -339,7 +340,8 @@ describe("headers on personal answers", () => {
     await patchRoom(room, { capacity: 1 });
     const joined = await call(`/_spillway/rooms/${room}/join`, { method: "POST" });
     const { pass, ticket } = await joined.json<Status>();
-    const polled = await call(`/_spillway/rooms/${room}/status`, { headers: bearer(ticket!) });
+    // The device that holds the seat polls (with its pass cookie, as a browser does): it keeps the seat.
+    const polled = (await statusHolding(room, ticket!, pass!)).res;
     const refused = await call(`/_spillway/rooms/${room}/status`);
     const beat = await call(`/_spillway/rooms/${room}/heartbeat`, { method: "POST", headers: bearer(pass!) });
     const adminRead = await call(`/_spillway/admin/rooms/${room}`, { headers: { authorization: ADMIN } });

@@ -1,7 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { REVOCATION_DELAY_MS } from "../../src/admission/ledger.ts";
 import {
   bearer,
   call,
@@ -17,7 +16,12 @@ import {
   type Status,
   status,
   useManualClock,
+  letRevocationsThrough,
+  advance,
+  statusHolding,
 } from "./helpers.ts";
+import { VIEW_TTL_MS } from "../../src/room/view-cache.ts";
+import { cookieName } from "../../src/http/credentials.ts";
 
 const t = useManualClock();
 
@@ -136,7 +140,7 @@ describe("leases", () => {
 
     // The holder leaves; the ghost is called but never polls.
     await leave(room, holder.pass!);
-    t.clock.advance(REVOCATION_DELAY_MS + 100);
+    await letRevocationsThrough(t.clock, room);
     await runDurableObjectAlarm(shardStub(room));
     expect((await stats(room)).called).toBe(1);
 
@@ -164,7 +168,7 @@ describe("leases", () => {
     expect(second.status).toBe(200);
     expect(await second.json()).toMatchObject({ room, left: true, released: false });
 
-    t.clock.advance(REVOCATION_DELAY_MS + 100);
+    await letRevocationsThrough(t.clock, room);
     await runDurableObjectAlarm(shardStub(room));
     const third = await leave(room, holder.pass!);
     expect(third.status).toBe(200);
@@ -205,19 +209,101 @@ describe("leases", () => {
 });
 
 describe("one ticket, one listener", () => {
-  it("moves the seat to a second device claiming with the same ticket; the first device's pass no longer renews", async () => {
+  it("moves the seat to a second device: the first device's pass is refused, and the second gets the seat once no edge can honour the first", async () => {
     const room = roomName("two-devices");
     await patchRoom(room, { capacity: 1 });
     const first = (await join(room)).body;
     expect(first.state).toBe("admitted");
-    // The same ticket on another device: the same seat, a new pass.
+    const firstSid = passClaims(first.pass!).sid;
+
+    // The same ticket on another device: the seat moves there, but not at once.
     const second = (await status(room, first.ticket!)).body;
-    expect(second.state).toBe("admitted");
-    expect(passClaims(second.pass!).sid).toBe(passClaims(first.pass!).sid);
+    expect(second).toMatchObject({ state: "queued", position: 1 });
+    expect(second.pass).toBeUndefined();
+    // The first device's pass no longer renews, and past the edge's cached view it is refused.
+    const beat = await heartbeat(room, first.pass!);
+    expect(beat.status).toBe(409);
+    expect((await beat.json<ErrorJson>()).error).toMatchObject({ code: "seat_ended", reason: "moved" });
+    advance(t.clock, VIEW_TTL_MS + 100);
+    const refused = await call(`/rooms/${room}/live`, {
+      headers: { ...bearer(first.pass!), accept: "application/json" },
+    });
+    expect(refused.status).toBe(409);
+    expect((await refused.json<ErrorJson>()).error.code).toBe("seat_ended");
+    // Asking again changes nothing: still moving.
+    expect((await status(room, first.ticket!)).body.state).toBe("queued");
+
+    await letRevocationsThrough(t.clock, room);
+    const moved = (await status(room, first.ticket!)).body;
+    expect(moved.state).toBe("admitted");
+    const secondSid = passClaims(moved.pass!).sid;
+    expect(secondSid).not.toBe(firstSid);
+    expect((await heartbeat(room, moved.pass!)).status).toBe(200);
     expect((await heartbeat(room, first.pass!)).status).toBe(409);
-    expect((await heartbeat(room, second.pass!)).status).toBe(200);
+
+    // The first device, a browser, comes back with its cookies: it does not take the seat back
+    // (two devices would pass it to and fro); to it the ticket is spent, and it queues anew.
+    advance(t.clock, VIEW_TTL_MS + 100);
+    const back = await call(`/rooms/${room}/`, {
+      headers: {
+        accept: "application/json",
+        cookie: `${cookieName("pass", room, false)}=${first.pass}; ${cookieName("ticket", room, false)}=${first.ticket}`,
+      },
+    });
+    const answer = await back.json<Status>();
+    expect(answer).toMatchObject({ state: "queued", position: 1 });
+    expect(answer.ticket).not.toBe(first.ticket);
+    expect((await heartbeat(room, moved.pass!)).status).toBe(200);
     const s = await stats(room);
     expect(s.active).toBe(1);
     expect(s.admittedTotal).toBe(1);
+  });
+
+  it("keeps the seat on the device that polls again with its pass, however often", async () => {
+    const room = roomName("same-device");
+    await patchRoom(room, { capacity: 1 });
+    const first = (await join(room)).body;
+    const sid = passClaims(first.pass!).sid;
+    const again = await Promise.all(Array.from({ length: 10 }, () => statusHolding(room, first.ticket!, first.pass!)));
+    for (const { body } of again) {
+      expect(body.state).toBe("admitted");
+      expect(passClaims(body.pass!).sid).toBe(sid);
+    }
+    expect((await heartbeat(room, first.pass!)).status).toBe(200);
+  });
+
+  it("serves at most one of five devices rotating one ticket, at every moment", async () => {
+    const room = roomName("five-devices");
+    await patchRoom(room, { capacity: 1 });
+    const joined = (await join(room)).body;
+    const ticket = joined.ticket!;
+    const passes: (string | undefined)[] = [joined.pass, undefined, undefined, undefined, undefined];
+    const servedOn = new Set<number>();
+    for (let round = 0; round < 5 * 8; round++) {
+      const turn = Math.floor(round / 8);
+      // The device whose turn it is claims with the ticket (its pass along once it has one).
+      const mine = passes[turn];
+      const polled = mine === undefined ? await status(room, ticket) : await statusHolding(room, ticket, mine);
+      if (polled.body.pass !== undefined) passes[turn] = polled.body.pass;
+      // Every device keeps its pass alive and uses it.
+      const served: number[] = [];
+      for (let d = 0; d < passes.length; d++) {
+        const pass = passes[d];
+        if (pass === undefined) continue;
+        const beat = await heartbeat(room, pass);
+        if (beat.status === 200) passes[d] = (await beat.json<Status>()).pass;
+        const res = await call(`/rooms/${room}/live`, {
+          headers: { ...bearer(passes[d]!), accept: "application/json" },
+        });
+        await res.body?.cancel();
+        if (res.status === 200) served.push(d);
+      }
+      expect(served.length, `round ${round}: devices ${served.join(", ")} served`).toBeLessThanOrEqual(1);
+      for (const d of served) servedOn.add(d);
+      advance(t.clock, 1_100);
+    }
+    // The seat did move along: every device had it in its turn.
+    expect([...servedOn].sort()).toEqual([0, 1, 2, 3, 4]);
+    expect((await stats(room)).active).toBe(1);
   });
 });

@@ -1,12 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { REVOCATION_DELAY_MS } from "../../src/admission/ledger.ts";
-import { VIEW_TTL_MS } from "../../src/room/view-cache.ts";
-import { call, join, leave, passClaims, patchRoom, roomName, stats, status, useManualClock } from "./helpers.ts";
+import { cookieName } from "../../src/http/credentials.ts";
+import {
+  call,
+  join,
+  leave,
+  letRevocationsThrough,
+  passClaims,
+  patchRoom,
+  roomName,
+  stats,
+  status,
+  useManualClock,
+} from "./helpers.ts";
 
 const t = useManualClock();
 
 /** Past the edge's cached view and the delay before a given-back seat is reused. */
-const SEAT_REUSE_MS = Math.max(VIEW_TTL_MS, REVOCATION_DELAY_MS) + 100;
 
 /** Five joins into a room of three seats. */
 async function fiveIntoThree(room: string) {
@@ -56,7 +65,7 @@ describe("queue order and places", () => {
     expect(left.status).toBe(200);
     expect(await left.json()).toMatchObject({ room, left: true, released: true });
 
-    t.clock.advance(SEAT_REUSE_MS);
+    await letRevocationsThrough(t.clock, room);
 
     const next = await status(room, fourthTicket);
     expect(next.res.status).toBe(200);
@@ -88,7 +97,7 @@ describe("queue order and places", () => {
 
     // And again after the line has moved: still one place, now at the front.
     await leave(room, answers[0]!.body.pass!);
-    t.clock.advance(SEAT_REUSE_MS);
+    await letRevocationsThrough(t.clock, room);
     await status(room, answers[3]!.body.ticket!);
     const third = await join(room, { authorization: `Bearer ${fifth.ticket}` });
     expect(third.body).toMatchObject({ state: "queued", position: 1, ahead: 0, ticket: fifth.ticket });
@@ -98,12 +107,16 @@ describe("queue order and places", () => {
     expect(after.queued).toBe(1);
   });
 
-  it("keeps an admitted listener's seat when it joins again with its ticket", async () => {
+  it("keeps an admitted listener's seat when it joins again with its ticket from its device", async () => {
     const room = roomName("q-rejoin-seat");
     const answers = await fiveIntoThree(room);
     const first = answers[0]!.body;
 
-    const again = await join(room, { authorization: `Bearer ${first.ticket}` });
+    // Its device sends the pass along (a browser's cookie): the same seat.
+    const again = await join(room, {
+      authorization: `Bearer ${first.ticket}`,
+      cookie: `${cookieName("pass", room, false)}=${first.pass}`,
+    });
     expect(again.body.state).toBe("admitted");
     expect(again.body.ticket).toBe(first.ticket);
     expect(passClaims(again.body.pass!).sid).toBe(passClaims(first.pass!).sid);
@@ -144,7 +157,10 @@ describe("queue order and places", () => {
     expect(q.etaSeconds === null || typeof q.etaSeconds === "number").toBe(true);
 
     const admitted = await call(`/_spillway/rooms/${room}/status`, {
-      headers: { authorization: `Bearer ${answers[0]!.body.ticket}` },
+      headers: {
+        authorization: `Bearer ${answers[0]!.body.ticket}`,
+        cookie: `${cookieName("pass", room, false)}=${answers[0]!.body.pass}`,
+      },
     });
     expect(admitted.headers.get("content-type")).toMatch(/^application\/json\b/);
     const a = await admitted.json<Record<string, unknown>>();

@@ -21,6 +21,7 @@ import {
   shardStub,
   status,
   useManualClock,
+  letRevocationsThrough,
 } from "./helpers.ts";
 
 const t = useManualClock();
@@ -75,23 +76,45 @@ describe("RoomShard.hold", () => {
     expect(await holdOf(s, "conn", 0)).toEqual({ kind: "ended", reason: "left" });
   });
 
-  it("a claim that moves the seat ends the older device's round, and answers once it let go", async () => {
+  it("a claim from another device ends the older device's round at once; the claim that takes the moved seat answers once it let go", async () => {
     const s = await seated("hold-moved");
     const round = holdOf(s, "phone", 60_000);
     const order: string[] = [];
-    void round.then(async (answer) => {
+    let letGo: () => Promise<void> = async () => undefined;
+    const ended = round.then((answer) => {
       order.push(`phone:${answer.kind === "ended" ? answer.reason : answer.kind}`);
-      await s.shard.letGo(s.room, s.claims.shard, s.claims.sid, "phone");
+      letGo = async () => {
+        order.push("phone let go");
+        await s.shard.letGo(s.room, s.claims.shard, s.claims.sid, "phone");
+      };
     });
-    const moved = await status(s.room, s.body.ticket!);
-    order.push("claim answered");
+    // The laptop claims with the ticket: the phone's round ends now; the seat is the laptop's later.
+    const moving = await status(s.room, s.body.ticket!);
+    expect(moving.body.state).toBe("queued");
+    await ended;
+    expect(order).toEqual(["phone:moved"]);
+    // (Another connection of the phone's pass: refused. The phone's own stays open for now.)
+    expect(await holdOf(s, "tablet", 0)).toEqual({ kind: "ended", reason: "moved" });
+
+    await letRevocationsThrough(t.clock, s.room);
+    // The phone's connection is still open: the claim taking the seat waits for it.
+    const taking = status(s.room, s.body.ticket!).then((answer) => {
+      order.push("claim answered");
+      return answer;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await letGo();
+    const moved = await taking;
+    expect(order).toEqual(["phone:moved", "phone let go", "claim answered"]);
     expect(moved.body.state).toBe("admitted");
-    expect(order).toEqual(["phone:moved", "claim answered"]);
-    // The older generation can hold no more; the newer one can.
-    expect(await holdOf(s, "phone", 0)).toEqual({ kind: "ended", reason: "moved" });
     const newer = passClaims(moved.body.pass!);
+    expect(newer.sid).not.toBe(s.claims.sid);
     expect(newer.gen).toBe(s.claims.gen + 1);
-    expect((await holdOf(s, "laptop", 0, newer.gen)).kind).toBe("held");
+    expect(
+      await shardStub(s.room).hold(s.room, newer.shard, newer.sid, newer.sub, newer.gen, "laptop", 0),
+    ).toMatchObject({
+      kind: "held",
+    });
   });
 
   it("ends the holders of a lease that lapsed when the alarm runs", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REVOCATION_DELAY_MS } from "../../src/admission/ledger.ts";
+import { CONFIRM_AFTER_MS } from "../../src/admission/coordinator.ts";
 import { advance, join, leave, passClaims, patchRoom, roomName, stats, status, useManualClock } from "./helpers.ts";
 
 const t = useManualClock();
@@ -82,7 +82,7 @@ describe("a room with several shards", () => {
         }
       }
       // Shards report about every second (here: through the stats call).
-      for (let waited = 0; waited <= REVOCATION_DELAY_MS + 1_000; waited += 1_100) {
+      for (let waited = 0; waited <= CONFIRM_AFTER_MS + 2_000; waited += 1_100) {
         advance(t.clock, 1_100);
         await check();
       }

@@ -85,3 +85,8 @@ export async function adminCall<T = unknown>(
   }
   return send<T>(`${base}/_spillway/admin${path}`, { method, headers, body: payload });
 }
+
+/** The claims of a JWT (read, not verified: a test only compares them). */
+export function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as Record<string, unknown>;
+}
