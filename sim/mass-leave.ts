@@ -5,30 +5,54 @@
  * edge, about once a second, until the pass expires (hostile: a real client
  * is told its seat ended and drops the pass).
  *
- * The edge honours a presented pass the way src/http/app.tsx does, with the
- * real functions of src/room/view-cache.ts, from the view cached in the
- * isolate the request lands on (read from one shard once a second, and the
- * shard's copy is at most about a sync round old):
+ * The edge honours a presented pass the way src/http/app.tsx (guarded) does,
+ * from the view cached in the isolate the request lands on (read from one
+ * shard once a second, and the shard's copy is at most about a sync round
+ * old), with the real functions where they are pure (vouchesForPasses,
+ * passTrustMs):
  * - the view lists the pass's lease id (isRevoked; `listed` in shell.ts,
  *   which also checks the revoked passes the shard added): refused;
+ * - this isolate already learnt from the seat's shard that the seat ended
+ *   (endedHere, view-cache.ts; `EndedMemory` here): refused, no call;
  * - the view does not vouch for passes (older than PASS_VIEW_MAX_AGE_MS, see
- *   vouchesForPasses), the isolate has none, or the pass is past half its
- *   life (wantsRenewal): the seat's shard is asked (a renewal, which knows
- *   the truth: a seat given back is gone), and waits while the shard syncs;
+ *   vouchesForPasses), the isolate has none, or the pass is too old to be
+ *   honoured from a view (RoomDesk.wantsRenewal: older than passTrustMs,
+ *   ledger.ts, i.e. `exp` − now < passTtl − passTrustMs): the seat's shard
+ *   is asked (a renewal, which knows the truth: a seat
+ *   given back is gone), and waits while the shard syncs. Gone: refused, and
+ *   this isolate remembers it until the pass's `exp` (noteEnded). Renewed:
+ *   served. (Unavailable — the shard cannot be reached — is answered 503
+ *   and never served; the simulated edge always reaches its shards.)
  * - otherwise: served at the origin.
  * A pass past its `exp` (whole seconds, as signed) is refused by the token
- * check; the listener then has nothing left to present and stops. Not
- * modelled, to stay hostile: the leave's own isolate adding the revocation
- * to its view (expireView), and views that joins bring back (rememberView).
- * Also not modelled: clock skew (every machine reads the same simulated
- * clock, so CLOCK_SKEW_MS in CONFIRM_AFTER_MS is pure margin here) and a
- * shard the edge cannot reach (which app.tsx answers from a vouching view).
- * Seated listeners renew at half the pass lifetime (world.ts), so a left
- * pass has between half and all of its lifetime left when its holder leaves.
+ * check; the listener then has nothing left to present and stops.
+ *
+ * Which isolate: the edge isolates are locations of `isolatesPerLocation`
+ * each (run.ts assumes ~300 × 4); a listener's requests all reach its own
+ * location (anycast), each landing on one of its isolates at random. So a
+ * left pass costs its shard at most one renewal per isolate of its location
+ * once it is older than passTrustMs (a listener spread over every isolate
+ * would cost about one per request: `isolatesPerLocation` = isolates).
+ *
+ * A seat given back is freed when the coordinator confirms its revocation
+ * (CONFIRM_AFTER_MS after listing it), or else at its lease's new expiry,
+ * `releaseAt` (ledger.ts): passTrustMs plus CLOCK_SKEW_MS after the lease's
+ * last renewal, once its passes are all too old to be honoured from any
+ * view. Seated listeners renew every passTrustMs (world.ts: a listener's
+ * requests renew its pass on the way once it is that old), so a left pass
+ * has between passTtl − passTrustMs and all of its lifetime left when its
+ * holder leaves, and its seat is held for 1 s to passTrustMs + 1 s after
+ * the leave unless confirmed sooner.
+ *
+ * Not modelled, to stay hostile: the leave's own isolate adding the
+ * revocation to its view (expireView), and views that joins bring back
+ * (rememberView). Also not modelled: clock skew (every machine reads the
+ * same simulated clock, so CLOCK_SKEW_MS in CONFIRM_AFTER_MS and in
+ * releaseAt is pure margin here).
  *
  * What is measured:
  * - left passes served after their seat was freed (by the coordinator's
- *   confirmation, or at lease expiry): must be 0;
+ *   confirmation, or at release): must be 0;
  * - the distinct seats served at the origin in each second (calendar
  *   seconds): every listener seated and not left at some moment of the
  *   second — taken to be served, the worst case for this count: its pass is
@@ -36,7 +60,8 @@
  *   renewal — plus every left listener whose pass was served in that second
  *   and who had left before it began. Must never exceed the capacity;
  * - the refill: from the first leave until the listeners seated and not
- *   left are back at capacity (and at 99 % of it).
+ *   left are back at capacity (and at 99 % of it);
+ * - the renewals left passes cost their shards.
  *
  * Cohorts: one simulated listener stands for `cohort` listeners who behave
  * alike (same shard, same moments, same isolate). Every count here is in
@@ -46,7 +71,7 @@
  * (capacity ÷ cohort). The room's revocation list and a shard's report are
  * limited to MAX_VIEW_REVOKED ÷ cohort entries in the simulation (see
  * world.ts), so a cohort never lists, and has confirmed, more than the real
- * room would.
+ * room would; an isolate remembers MAX_ENDED ÷ cohort ended seats.
  */
 import { NEVER } from "./listeners.ts";
 
@@ -56,7 +81,15 @@ export interface MassLeaveModel {
   overSeconds: number;
   /** A left listener presents its pass again after this long (±20 %), until the pass expires. */
   retryMs: number;
+  /** Edge isolates per location: a listener's requests land on one of its location's, at random. */
+  isolatesPerLocation: number;
 }
+
+/**
+ * Most ended seats an isolate remembers per room (view-cache.ts MAX_ENDED,
+ * not exported there): the oldest go first.
+ */
+export const MAX_ENDED = 10_000;
 
 /** Why a left pass was not served, or where it was. */
 export interface LeftPassCounts {
@@ -64,9 +97,11 @@ export interface LeftPassCounts {
   requests: number;
   /** Refused from the isolate's view: it lists the lease id. */
   refusedByView: number;
+  /** Refused by the isolate without a call: its shard told this isolate before that the seat ended (endedHere). */
+  refusedInIsolate: number;
   /** Sent to the seat's shard because the view did not vouch for passes (too old, or none). */
   askedShardStaleView: number;
-  /** Sent to the seat's shard because the pass was past half its life (the edge renews it). */
+  /** Sent to the seat's shard because the pass was older than passTrustMs (wantsRenewal: the edge renews it). */
   askedShardToRenew: number;
   /** Refused by the shard (the seat was given back). */
   refusedByShard: number;
@@ -101,6 +136,7 @@ export class MassLeave {
   readonly counts: LeftPassCounts = {
     requests: 0,
     refusedByView: 0,
+    refusedInIsolate: 0,
     askedShardStaleView: 0,
     askedShardToRenew: 0,
     refusedByShard: 0,
@@ -111,6 +147,17 @@ export class MassLeave {
 
   /** Renewals of left passes their shards ran (each one Durable Object request, among the heartbeats). */
   shardRenewals = 0;
+  /** Most renewals one left listener's passes cost its shard. */
+  maxShardRenewalsPerLeaver = 0;
+  /** Per listener: renewals its left pass cost its shard. */
+  readonly #renewalsOf: Uint16Array;
+  /** Per isolate: the ended seats it learnt of from their shards (see EndedMemory), made when first needed. */
+  readonly #ended: (EndedMemory | null)[];
+  /** Per listener: the isolate whose renewal of its left pass is under way (to note the answer there). */
+  readonly #asking: Int32Array;
+  readonly #isolates: number;
+  readonly #locations: number;
+  readonly #maxEnded: number;
   /** Listeners who left in the mass leave. */
   leavers = 0;
   lastLeaveMs: number | null = null;
@@ -140,9 +187,19 @@ export class MassLeave {
   peakListed = 0;
   peakListedAtMs = 0;
 
-  constructor(model: MassLeaveModel, listeners: number, capacity: number) {
+  /**
+   * `capacity` in simulated listeners; `isolates` at the edge; `cohort`:
+   * listeners one simulated listener stands for.
+   */
+  constructor(model: MassLeaveModel, listeners: number, capacity: number, isolates = 1, cohort = 1) {
     this.model = model;
     this.capacity = capacity;
+    this.#isolates = isolates;
+    this.#locations = Math.max(1, Math.floor(isolates / Math.max(1, model.isolatesPerLocation)));
+    this.#maxEnded = Math.max(1, Math.floor(MAX_ENDED / cohort));
+    this.#ended = new Array<null>(isolates).fill(null);
+    this.#asking = new Int32Array(listeners).fill(-1);
+    this.#renewalsOf = new Uint16Array(listeners);
     this.sids = new Array<string>(listeners);
     this.passEnd = new Int32Array(listeners).fill(NEVER);
     this.leftAt = new Int32Array(listeners).fill(NEVER);
@@ -230,6 +287,41 @@ export class MassLeave {
     return t < this.passEnd[id]!;
   }
 
+  /**
+   * The isolate listener `id`'s request lands on (`r`: a uniform draw in
+   * [0, 1)): one of its location's, the location fixed per listener.
+   */
+  isolateOf(id: number, r: number): number {
+    const per = Math.min(this.model.isolatesPerLocation, this.#isolates);
+    const location = (Math.imul(id + 1, 0x9e3779b1) >>> 0) % this.#locations;
+    return (location * per + Math.floor(r * per)) % this.#isolates;
+  }
+
+  /** Has `isolate` learnt from its shard that listener `id`'s seat ended (endedHere)? */
+  endedHere(isolate: number, id: number, t: number): boolean {
+    return this.#ended[isolate]?.has(id, t) ?? false;
+  }
+
+  /** `isolate` asks listener `id`'s shard to renew its left pass. */
+  asking(id: number, isolate: number): void {
+    this.#asking[id] = isolate;
+  }
+
+  /** The shard answered a renewal of listener `id`'s left pass: gone (the isolate that asked remembers it) or renewed. */
+  shardAnswered(id: number, gone: boolean): void {
+    this.shardRenewals += 1;
+    const n = (this.#renewalsOf[id] = Math.min(0xffff, this.#renewalsOf[id]! + 1));
+    this.maxShardRenewalsPerLeaver = Math.max(this.maxShardRenewalsPerLeaver, n);
+    const isolate = this.#asking[id]!;
+    this.#asking[id] = -1;
+    if (!gone) return;
+    this.counts.refusedByShard += 1;
+    if (isolate < 0) return;
+    let memory = this.#ended[isolate];
+    if (memory == null) memory = this.#ended[isolate] = new EndedMemory(this.#maxEnded);
+    memory.note(id, this.passEnd[id]!);
+  }
+
   /** The room's revocation list had `listed` entries at `t`. */
   listedNow(listed: number, t: number): void {
     if (listed > this.peakListed) {
@@ -277,6 +369,38 @@ export class MassLeave {
       );
     }
     return out;
+  }
+}
+
+/**
+ * What one isolate learnt of ended seats from their shards
+ * (view-cache.ts noteEnded/endedHere, per room; the simulation has one room
+ * and names seats by listener): each until its pass's `exp`, at most `max`,
+ * the oldest noted going first.
+ */
+export class EndedMemory {
+  readonly #until = new Map<number, number>();
+  readonly #max: number;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#until.size;
+  }
+
+  note(id: number, until: number): void {
+    if (this.#until.size >= this.#max) this.#until.delete(this.#until.keys().next().value!);
+    this.#until.set(id, until);
+  }
+
+  has(id: number, now: number): boolean {
+    const until = this.#until.get(id);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#until.delete(id);
+    return false;
   }
 }
 

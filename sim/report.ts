@@ -204,9 +204,14 @@ function massLeaveResult(w: World, m: MassLeave): Result {
     leftPassRetryMs: m.model.retryMs,
     leftPassRequests: c.requests * k,
     leftPassRefusedByView: c.refusedByView * k,
+    leftPassRefusedInIsolate: c.refusedInIsolate * k,
     leftPassAskedShardStaleView: c.askedShardStaleView * k,
     leftPassAskedShardToRenew: c.askedShardToRenew * k,
     leftPassRefusedByShard: c.refusedByShard * k,
+    leftPassShardRenewals: m.shardRenewals * k,
+    leftPassShardRenewalsPerLeaver: round(m.shardRenewals / Math.max(1, m.leavers), 2),
+    leftPassShardRenewalsPerLeaverMax: m.maxShardRenewalsPerLeaver,
+    leftPassIsolatesPerLocation: m.model.isolatesPerLocation,
     leftPassServedWhileSeatHeld: c.servedWhileHeld * k,
     leftPassServedAfterFree: c.servedAfterFree * k,
     distinctSeatsServedPeak: m.peakDistinct * k,
@@ -258,16 +263,21 @@ function massLeaveLines(r: Result, cohort: number): string[] {
       `left listeners present their pass again every ~${Number(r.leftPassRetryMs) / 1000} s until it expires)`,
     `  ${n(r.massLeavers)} left, the last at ${r.lastLeaveAtSeconds} s; seated and not left fell to ` +
       `${n(r.listeningLowest)} (at ${r.listeningLowestAtSeconds} s)`,
-    `  seats given back freed on the coordinator's confirmation ${n(r.leftFreedOnConfirmation)}, at lease expiry ` +
-      `${n(r.leftFreedAtExpiry)}, still held at the end ${n(r.leftSeatsHeldAtEnd)}; revocations listed at most ` +
+    `  seats given back freed on the coordinator's confirmation ${n(r.leftFreedOnConfirmation)}, at release ` +
+      `(their passes too old for any view) ${n(r.leftFreedAtExpiry)}, still held at the end ` +
+      `${n(r.leftSeatsHeldAtEnd)}; revocations listed at most ` +
       `${n(r.revocationsListedPeak)} of ${n(r.revocationListSize)} (at ${r.revocationsListedPeakAtSeconds} s)`,
     `  refill: back at capacity ${sec(r.refillSeconds)} after the first leave (${sec(r.refillAfterLastLeaveSeconds)} ` +
       `after the last), 99 % after ${sec(r.refillTo99PercentSeconds)}`,
     `  left passes presented ${n(r.leftPassRequests)}: refused from the edge's view ${n(r.leftPassRefusedByView)}, ` +
+      `by an isolate their shard had told ${n(r.leftPassRefusedInIsolate)}, ` +
       `sent to their shard ${n(Number(r.leftPassAskedShardStaleView) + Number(r.leftPassAskedShardToRenew))} ` +
-      `(view too old to vouch ${n(r.leftPassAskedShardStaleView)}, pass due for renewal ` +
+      `(view too old to vouch ${n(r.leftPassAskedShardStaleView)}, pass too old to honour from a view ` +
       `${n(r.leftPassAskedShardToRenew)}) and refused there ${n(r.leftPassRefusedByShard)}, ` +
       `served while their seat was still held ${n(r.leftPassServedWhileSeatHeld)}`,
+    `  shard renewals for left passes ${n(r.leftPassShardRenewals)}: ${r.leftPassShardRenewalsPerLeaver} per ` +
+      `listener who left, at most ${n(r.leftPassShardRenewalsPerLeaverMax)} (each listener's requests land on the ` +
+      `${n(r.leftPassIsolatesPerLocation)} isolates of its location)`,
     `  left passes served after their seat was freed ${n(r.leftPassServedAfterFree)} (must be 0)`,
     `  distinct seats served at the origin in one second at most ${n(r.distinctSeatsServedPeak)} of ` +
       `${n(r.distinctSeatsCapacity)} (second ${r.distinctSeatsServedPeakAtSecond}, ` +
@@ -311,7 +321,7 @@ export function textOf(r: Result, w: World): string {
     `  listeners ${n(r.listeners)}, admitted ${n(r.admitted)} (${n(r.admittedAtJoin)} seated as they joined), ` +
       `gave up ${n(r.gaveUp)}, still waiting at the end ${n(r.waitingAtEnd)} (longest ${r.oldestWaitingSeconds} s)`,
     `  left ${n(r.left)} (seat freed on the coordinator's confirmation for ${n(r.leftFreedOnConfirmation)}, ` +
-      `at lease expiry for ${n(r.leftFreedAtExpiry)}, still held at the end ${n(r.leftSeatsHeldAtEnd)}), ` +
+      `at release for ${n(r.leftFreedAtExpiry)}, still held at the end ${n(r.leftSeatsHeldAtEnd)}), ` +
       `seats lost to expiry ${n(r.lostSeats)}`,
     `  capacity ${n(r.capacity)}, admitPerMinute ${n(r.admitPerMinute)}, peak live ${n(r.peakLive)}, 99 % full after ${r.secondsTo99PercentFull ?? "-"} s`,
     "",

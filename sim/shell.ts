@@ -13,14 +13,14 @@
  *   every request): the next is tried a round later.
  * - The order's `confirmed` revocations free their seats as it is applied
  *   (Shard.apply); a seat given back is otherwise held until its lease
- *   expires.
+ *   expires, at releaseAt (ledger.ts) since the leave.
  * - A view read answers the shard's last view with its own cursor and its
  *   own revoked passes added (RoomShard#freshView).
  * Not modelled: claims from a second device (the `moving` seat), held
  * connections.
  */
 import type { GlobalView, ShardOrder, ShardReport } from "../src/admission/coordinator.ts";
-import { nextSyncAt, syncDue } from "../src/admission/rounds.ts";
+import { nextSyncAt, SYNC_INTERVAL_MS, syncDue } from "../src/admission/rounds.ts";
 import type { Shard } from "../src/admission/shard.ts";
 import type { CountingLedgerStore } from "./stores.ts";
 
@@ -47,6 +47,8 @@ export class ShardShell {
   #own: { base: GlobalView; view: GlobalView } | null = null;
   /** Its own revoked passes as last answered to a view read (the same array while they are the same). */
   #ownLast: readonly string[] = [];
+  /** Its own revoked passes as last read: re-read once a sync interval, or after a leave here (RoomShard#ownRevoked). */
+  #ownRead: { t: number; sids: string[] } | null = null;
 
   /** Simulated time 0, ms since the epoch (the shard's clock reads t0 + t). */
   readonly #t0: number;
@@ -114,10 +116,18 @@ export class ShardShell {
   viewAnswer(t: number, keepOwn: boolean): EdgeView | null {
     const base = this.shard.view;
     if (base === null) return null;
-    const own = this.store.revokedSids(this.#t0 + t, this.#ownRevoked);
+    if (this.#ownRead === null || t - this.#ownRead.t >= SYNC_INTERVAL_MS) {
+      this.#ownRead = { t, sids: this.store.revokedSids(this.#t0 + t, this.#ownRevoked) };
+    }
+    const own = this.#ownRead.sids;
     const cursors = { ...base.cursors, [this.index]: this.shard.ledger.counters.cursor };
     const view = { ...base, cursors, paces: ownPaces(base, this.index) };
     return { view, own: keepOwn ? this.#sameAsLast(own) : [] };
+  }
+
+  /** A seat here ended: the next view read reads the shard's own revoked passes again. */
+  seatEnded(): void {
+    this.#ownRead = null;
   }
 
   /** These own revoked passes, as the last array answered when they are the same (its set is then reused). */

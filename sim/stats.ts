@@ -23,7 +23,11 @@ export class Stats {
   lostSyncs = 0;
   lostReplies = 0;
   lostSeats = 0;
-  /** Seats given back and freed: on the coordinator's confirmation of the revocation, or at lease expiry. */
+  /**
+   * Seats given back and freed: on the coordinator's confirmation of the
+   * revocation, or at the lease's expiry (which a leave brings forward to
+   * releaseAt, ledger.ts: once its passes are too old for any view).
+   */
   freedOnConfirm = 0;
   freedAtExpiry = 0;
   gaveUp = 0;

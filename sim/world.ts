@@ -14,10 +14,13 @@
  *   from one shard once a second (a DO call).
  * - Shards behave as src/room/room-shard.ts (see shell.ts); shard and
  *   coordinator talk over a network with 20–80 ms each way.
- * - Seated listeners renew at half the pass lifetime and leave after an
- *   exponential listening time; some waiting listeners give up. A seat given
- *   back stays taken until the coordinator confirms its revocation (a few
- *   seconds) or its lease expires.
+ * - Seated listeners renew every passTrustMs (ledger.ts: a pass that old is
+ *   renewed on its way through the edge; a page that heartbeats every third
+ *   of a lifetime renews at least as often) and leave after an exponential
+ *   listening time; some waiting listeners give up. A seat given back stays
+ *   taken until the coordinator confirms its revocation (a few seconds) or
+ *   until its lease's new expiry, `releaseAt` (passTrustMs and 1 s after its
+ *   last renewal).
  * - The room's revocation list, a shard's report of its ended leases and
  *   the revoked passes a shard adds to a view hold MAX_VIEW_REVOKED passes;
  *   one simulated listener stands for a cohort, so the simulation lets them
@@ -36,7 +39,7 @@ import {
   SYNC_INTERVAL_MS,
 } from "../src/admission/coordinator.ts";
 import { estimatePlace } from "../src/admission/estimate.ts";
-import type { ClaimOutcome, Lease } from "../src/admission/ledger.ts";
+import { type ClaimOutcome, type Lease, passTrustMs } from "../src/admission/ledger.ts";
 import { pollAfterSeconds } from "../src/admission/position.ts";
 import { Shard } from "../src/admission/shard.ts";
 import { ManualClock } from "../src/clock.ts";
@@ -119,12 +122,18 @@ export class World {
   readonly #views: (EdgeView | null)[];
   readonly #arrivals: Arrivals;
   readonly #end: number;
+  /** How often a seated listener renews: once its pass is too old to be honoured from a view (passTrustMs). */
+  readonly #renewEvery: number;
+  /** A pass with this long left or less is renewed on its way through the edge (RoomDesk.wantsRenewal). */
+  readonly #renewBelow: number;
   readonly #wallStart = performance.now();
 
   constructor(o: WorldOptions) {
     this.o = o;
     this.sc = o.scenario;
     this.#end = this.sc.durationSeconds * 1000;
+    this.#renewEvery = passTrustMs(this.sc.passTtlMs);
+    this.#renewBelow = this.sc.passTtlMs - passTrustMs(this.sc.passTtlMs);
     const w = o.cohort;
     this.counts = arrivalCounts(this.sc, w);
     const total = this.counts.reduce((a, c) => a + c, 0);
@@ -155,7 +164,8 @@ export class World {
     this.origin = this.sc.origin === null ? null : new Origin(this.sc.origin, { ...room, ...edge });
     this.overflow =
       this.sc.overflow === null ? null : new Overflow(this.sc.overflow, this.l, this.stats, this.#rand, w);
-    this.massLeave = this.sc.massLeave === null ? null : new MassLeave(this.sc.massLeave, total, this.capacity);
+    this.massLeave =
+      this.sc.massLeave === null ? null : new MassLeave(this.sc.massLeave, total, this.capacity, o.isolates, w);
   }
 
   /** Run the whole scenario. */
@@ -324,8 +334,9 @@ export class World {
       if (lease === null) return false;
       this.stats.request(shell.index, "leave");
       // The pass is revoked; the seat stays taken until the coordinator
-      // confirms the revocation (or the lease expires).
+      // confirms the revocation (or until releaseAt, the lease's new expiry).
       const left = shell.shard.ledger.leave(lease.sid, sub, now);
+      if (left) shell.seatEnded();
       this.#afterOp(shell.index, t);
       if (left && this.massLeave !== null) {
         this.massLeave.left(id, t, t >= this.massLeave.startMs);
@@ -345,7 +356,7 @@ export class World {
       this.massLeave?.lost(t);
     } else {
       this.massLeave?.renewed(id, out.lease.expiresAt - T0);
-      if (t + this.sc.passTtlMs / 2 < this.#end) this.#at(t + this.sc.passTtlMs / 2, RENEW, id);
+      if (t + this.#renewEvery < this.#end) this.#at(t + this.#renewEvery, RENEW, id);
     }
     return false;
   }
@@ -365,42 +376,52 @@ export class World {
   }
 
   /**
-   * A left listener presents its old pass at the edge (app.tsx, guarded):
-   * refused when the isolate's view lists it; the shard is asked when the
-   * view does not vouch for passes or the pass wants renewing; otherwise it
-   * is served at the origin. It comes back until the pass no longer verifies.
+   * A left listener presents its old pass at the edge (app.tsx, guarded), in
+   * one of its location's isolates: refused when the isolate's view lists it
+   * or the isolate learnt from the shard that the seat ended; the shard is
+   * asked when the view does not vouch for passes or the pass is older than
+   * passTrustMs; otherwise it is served at the origin. It comes back
+   * until the pass no longer verifies.
    */
   #leftPass(id: number, t: number): void {
     const ml = this.massLeave!;
     if (!ml.passValid(id, t)) return;
     ml.counts.requests += 1;
     const now = T0 + t;
-    const cached = this.#isolateView();
+    const isolate = ml.isolateOf(id, this.#rand());
+    const cached = this.#views[isolate] ?? null;
     const view = cached?.view ?? null;
     const sid = ml.sids[id]!;
     if (cached !== null && listed(cached, sid)) ml.counts.refusedByView += 1;
+    else if (ml.endedHere(isolate, id, t)) ml.counts.refusedInIsolate += 1;
     else if (view === null || !vouchesForPasses(view, now)) {
       ml.counts.askedShardStaleView += 1;
+      ml.asking(id, isolate);
       this.#dispatch(PASS_RENEW + KINDS * id, t);
-    } else if (ml.passEnd[id]! - t < this.sc.passTtlMs / 2) {
+    } else if (ml.passEnd[id]! - t <= this.#renewBelow) {
       ml.counts.askedShardToRenew += 1;
+      ml.asking(id, isolate);
       this.#dispatch(PASS_RENEW + KINDS * id, t);
     } else ml.served(id, t, now - view.asOf);
     const next = t + this.#retryAfter();
     if (next < this.#end && ml.passValid(id, next)) this.#at(next, LEFT_PASS, id);
   }
 
-  /** The edge renews a left listener's pass at its shard (a heartbeat): the shard knows the seat was given back. */
+  /**
+   * The edge renews a left listener's pass at its shard (a heartbeat): the
+   * shard knows the seat was given back, and the isolate that asked then
+   * refuses the pass without asking again (noteEnded).
+   */
   #passRenew(shell: ShardShell, id: number, t: number): void {
     const ml = this.massLeave!;
     this.stats.request(shell.index, "renew");
-    ml.shardRenewals += 1;
     const out = shell.shard.ledger.renew(ml.sids[id]!, this.l.subs[id]!, T0 + t);
     this.#afterOp(shell.index, t);
+    ml.shardAnswered(id, out.kind !== "renewed");
     if (out.kind === "renewed") {
       ml.renewed(id, out.lease.expiresAt - T0);
       ml.served(id, t, null);
-    } else ml.counts.refusedByShard += 1;
+    }
   }
 
   #schedule(shell: ShardShell, t: number): void {
@@ -540,7 +561,7 @@ export class World {
     this.massLeave?.admitted(id, lease.sid, lease.expiresAt - T0, t);
     const leaveAt = t + this.#exp(this.sc.meanListenSeconds * 1000);
     if (leaveAt < this.#end) this.#at(leaveAt, LEAVE, id);
-    if (t + this.sc.passTtlMs / 2 < this.#end) this.#at(t + this.sc.passTtlMs / 2, RENEW, id);
+    if (t + this.#renewEvery < this.#end) this.#at(t + this.#renewEvery, RENEW, id);
   }
 
   #afterOp(s: number, t: number): void {
@@ -549,7 +570,8 @@ export class World {
     const freed = shell.store.freedEnded;
     if (freed.length === 0) return;
     for (const lease of freed) {
-      // Expired leases are freed before confirmations are looked at (the ledger settles first).
+      // Expired leases (a leave set their expiry to releaseAt) are freed before
+      // confirmations are looked at (the ledger settles first).
       if (lease.expiresAt <= T0 + t) this.stats.freedAtExpiry += 1;
       else this.stats.freedOnConfirm += 1;
       this.massLeave?.freed(Listeners.id(lease.sub), t);

@@ -31,7 +31,7 @@ export class Rooms {
     if (!this.#created.has(room)) {
       // A room ops just created is served by every isolate within ROOMS_REFRESH_MS (ROOMS=ops).
       this.#created.add(room);
-      await new Promise((r) => setTimeout(r, ROOMS_REFRESH_MS));
+      await new Promise((r) => setTimeout(r, ROOMS_REFRESH_MS + 200));
     }
   }
 

@@ -31,6 +31,7 @@
  * Pure: every call takes `now`; state lives in memory and is written through
  * the injected store.
  */
+import { CLOCK_SKEW_MS } from "./ledger.ts";
 import { type ArrivalBin, uncalledIn } from "./arrivals.ts";
 import {
   type AdmissionLimits,
@@ -55,7 +56,7 @@ import type { Draw } from "./shuffle.ts";
 import { addWaits, noWaits } from "./waits.ts";
 import { type Pace, paceWindow, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
 
-export { SYNC_INTERVAL_MS };
+export { CLOCK_SKEW_MS, SYNC_INTERVAL_MS };
 /** A shard silent for this long no longer holds back the order of others. */
 export const LOST_AFTER_MS = 5 * SYNC_INTERVAL_MS;
 /** Fewest seats a shard may admit at once on its own while nobody waits anywhere. */
@@ -70,8 +71,6 @@ export const MAX_VIEW_REVOKED = 2_000;
  * seat's shard instead (see app.tsx).
  */
 export const PASS_VIEW_MAX_AGE_MS = 3_000;
-/** How far two machines' clocks may disagree, allowed for wherever one's time is compared with another's. */
-export const CLOCK_SKEW_MS = 1_000;
 /**
  * A revocation published this long ago is in every view an edge may still
  * honour a pass from: its seat can be reused.

@@ -23,9 +23,10 @@
  * lease's pass is revoked and the seat stays taken until either the pass
  * could no longer be honoured anywhere — the room's coordinator confirms
  * (`confirmRevoked`) once the revocation is in every view an edge may still
- * honour passes from, see coordinator.ts — or the lease's own expiry, which
- * no pass of it outlives. Whatever the number of leaves, no seat is reused
- * while a pass of its last holder could still be served.
+ * honour passes from, see coordinator.ts — or its passes are too old to be
+ * honoured from a view at all (`releaseAt`: edges ask the shard about
+ * those). Whatever the number of leaves, no seat is reused while a pass of
+ * its last holder could still be served.
  *
  * One ticket, one listener: a claim from another device does not hand the
  * same seat over. It ends the seat like a leave (`moved`), and once that is
@@ -45,6 +46,29 @@ import { withWait } from "./waits.ts";
 export const EDGE_VIEW_TTL_MS = 1_000;
 /** The most of its own revoked passes a ledger's view lists (the room's list is the coordinator's). */
 export const MAX_OWN_REVOKED = 2_000;
+/** How far two machines' clocks may disagree, allowed for wherever one's time is compared with another's. */
+export const CLOCK_SKEW_MS = 1_000;
+
+/**
+ * How young a pass must be for an edge to honour it from the room's view
+ * alone: half its lifetime. An older pass is renewed on its way to the
+ * origin, its shard deciding; so once every pass of an ended lease is older
+ * than this, no edge can honour it without asking. (Heartbeats come every
+ * third of a lifetime, so a heartbeating listener's pass is always younger.)
+ */
+export function passTrustMs(passTtlMs: number): number {
+  return Math.floor(passTtlMs / 2);
+}
+
+/**
+ * When an ended lease lets go of its seat unless confirmed earlier: once
+ * its passes (issued at its last renewal at the latest, `expiresAt` minus a
+ * pass lifetime) are too old to be honoured from any view, on any clock.
+ */
+export function releaseAt(lease: Lease, passTtlMs: number, now: number): number {
+  const lastIssued = lease.expiresAt - passTtlMs;
+  return Math.max(now, Math.min(lease.expiresAt, lastIssued + passTrustMs(passTtlMs) + CLOCK_SKEW_MS));
+}
 
 export interface Lease {
   /** Lease id: the `sid` of every pass for this seat. */
@@ -351,7 +375,8 @@ export class Ledger {
     if (lease !== null && lease.sub === sub && lease.movedFrom == null && lease.endedBy !== "left") {
       if (lease.leftAt === null) {
         this.#store.revoke(sid, lease.expiresAt, "left");
-        this.#store.putLease({ ...lease, leftAt: now, endedBy: "left" });
+        const expiresAt = releaseAt(lease, this.#timings.passTtlMs, now);
+        this.#store.putLease({ ...lease, leftAt: now, endedBy: "left", expiresAt });
       } else {
         // It was moving: the seat now goes to nobody.
         this.#store.putLease({ ...lease, endedBy: "left" });
@@ -610,7 +635,8 @@ export class Ledger {
       // One ticket, one listener: another device's claim ends this seat here,
       // and the seat is that device's once no pass of this one can be honoured.
       this.#store.revoke(existing.sid, existing.expiresAt, "moved");
-      this.#store.putLease({ ...existing, leftAt: now, endedBy: "moved" });
+      const expiresAt = releaseAt(existing, this.#timings.passTtlMs, now);
+      this.#store.putLease({ ...existing, leftAt: now, endedBy: "moved", expiresAt });
       return { kind: "waiting", reason: "moving" };
     }
     if (this.#config.mode === "closed") return { kind: "closed" };

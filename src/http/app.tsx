@@ -28,7 +28,7 @@ import { ROOM_ID } from "./room-id.ts";
 import { knownRooms } from "./room-gate.ts";
 import { settingsOf } from "./settings.ts";
 import { DIRECTORY_NAME } from "../room/room-directory.ts";
-import { expireView, isRevoked, vouchesForPasses } from "../room/view-cache.ts";
+import { endedHere, expireView, isRevoked, noteEnded, vouchesForPasses } from "../room/view-cache.ts";
 import { OPENAPI_PATH, openApiJson } from "./openapi.ts";
 import { chooseLanguage } from "./waiting/language.ts";
 import { waitingPage } from "./waiting/page.tsx";
@@ -388,6 +388,7 @@ function seatBound(
     keeper: desk.keeper(pass),
     expiresAt,
     roundMs: holdRoundMs(desk.settings.timings.passTtlMs),
+    passTtlMs: desk.settings.timings.passTtlMs,
     slackMs: answerSlackMs(desk.settings.timings.passTtlMs),
     now: () => clock.now(),
     newId: () => crypto.randomUUID(),
@@ -483,10 +484,12 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
     let expiresAt = pass.pass.exp * 1000;
     // A pass whose seat ended is refused here before its seat is reused: the room's view lists
     // it. Only a recent view can say so (a seat is reused once its revocation is in every
-    // view that recent); with an older one, or none, the seat's own shard is asked instead.
+    // view that recent), and only of a young pass (a seat is also reused once its passes are
+    // all older): otherwise the seat's own shard decides, as the pass is renewed on the way.
     const known = await desk.viewOrLast();
-    let onPass = known.degraded;
-    let seatEnded = known.view !== null && isRevoked(known.view, pass.pass.sid);
+    const onPass = known.degraded;
+    let seatEnded =
+      (known.view !== null && isRevoked(known.view, pass.pass.sid)) || endedHere(desk.room, pass.pass.sid, desk.now);
     const vouched = known.view !== null && vouchesForPasses(known.view, desk.now);
     if (!seatEnded && (!vouched || desk.wantsRenewal(pass.pass))) {
       const renewed = await desk.heartbeat(pass.pass);
@@ -495,13 +498,13 @@ async function guarded(c: Context<AppEnv>): Promise<Response> {
         token = renewed.newPass.token;
         expiresAt = renewed.newPass.exp * 1000;
       } else if (renewed.kind === "unavailable") {
-        // Neither a recent view nor the shard can tell whether the seat is still this pass's.
-        if (!vouched) return wantsJson(c) ? answerJson(c, renewed) : reconnecting(c, renewed.degraded, false);
-        // Not renewed this time: the current pass verifies at the edge until it expires.
-        onPass = true;
+        // Nothing can tell whether the seat is still this pass's: it may be someone else's.
+        return wantsJson(c) ? answerJson(c, renewed) : reconnecting(c, renewed.degraded, false);
       } else {
         seatEnded = true;
         if (renewed.kind === "seat_ended") endedBecause = renewed.reason;
+        // This isolate refuses it from now on without asking again.
+        noteEnded(desk.room, pass.pass.sid, pass.pass.exp * 1000);
       }
     }
     if (!seatEnded && isWebSocketUpgrade(c.req.raw)) {

@@ -17,7 +17,7 @@ import type { EdgeArrivals, GlobalView } from "../admission/coordinator.ts";
 import type { ChallengeOffer } from "../admission/pow.ts";
 import { estimatePlace } from "../admission/estimate.ts";
 import { offerAtArrival, offerInLine, type OverflowOffer } from "../admission/overflow.ts";
-import type { ClaimOutcome, Lease, RenewOutcome, SeatEnd } from "../admission/ledger.ts";
+import { type ClaimOutcome, type Lease, passTrustMs, type RenewOutcome, type SeatEnd } from "../admission/ledger.ts";
 import { clock } from "../clock.ts";
 import { durableCall, DurableFailure } from "../room/durable-call.ts";
 import type { SeatKeeper } from "../origin/seat-tie.ts";
@@ -466,9 +466,15 @@ export class RoomDesk {
     };
   }
 
-  /** Should this pass be renewed while it is used (past half its life)? */
+  /**
+   * Is this pass too old to be honoured from the room's view alone (past
+   * half its life, ledger.ts passTrustMs)? Then it is renewed on the way:
+   * its shard decides, and a seat freed without confirmation relies on that.
+   */
   wantsRenewal(pass: PassClaims): boolean {
-    return pass.exp * 1000 - this.now < this.settings.timings.passTtlMs / 2;
+    const ttl = this.settings.timings.passTtlMs;
+    // At the very moment the trust ends the seat may be freed: then it is too old already.
+    return pass.exp * 1000 - this.now <= ttl - passTrustMs(ttl);
   }
 
   async #signPass(sub: string, shard: number, lease: Lease) {

@@ -40,29 +40,26 @@ export function parseRooms(raw: string | undefined): RoomsPolicy {
 export class KnownRooms {
   #rooms: ReadonlySet<string> | null = null;
   #readAt = -Infinity;
-  #reading = false;
 
   /**
    * Is `room` served? Reads the directory with `load` when the copy is older
-   * than ROOMS_REFRESH_MS and the room is not in it. While another request
-   * reads it, answers from the copy in hand (a request never awaits another
-   * request's I/O; workerd refuses that under load). Throws what `load`
-   * throws.
+   * than ROOMS_REFRESH_MS and the room is not in it. A request never awaits
+   * another request's read (workerd refuses one request's I/O in another
+   * under load): while the copy is stale, each such request reads for
+   * itself, so a room ops just created is never refused for want of a read
+   * under way. Throws what `load` throws.
    */
   async serves(policy: RoomsPolicy, room: string, now: number, load: () => Promise<string[]>): Promise<boolean> {
     if (policy.any || policy.listed.has(room)) return true;
     if (!policy.byOps) return false;
     if (this.#rooms?.has(room) === true) return true;
-    if (this.#rooms !== null && (now - this.#readAt < ROOMS_REFRESH_MS || this.#reading)) return false;
-    this.#reading = true;
-    try {
-      const rooms = new Set(await load());
+    if (this.#rooms !== null && now - this.#readAt < ROOMS_REFRESH_MS) return false;
+    const rooms = new Set(await load());
+    if (now >= this.#readAt) {
       this.#rooms = rooms;
       this.#readAt = now;
-      return rooms.has(room);
-    } finally {
-      this.#reading = false;
     }
+    return rooms.has(room);
   }
 }
 

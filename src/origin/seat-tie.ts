@@ -9,24 +9,28 @@
  * WebSocket, is tied to its seat:
  *
  * - While it is open it keeps one long call open to the seat's shard
- *   (`RoomShard.hold`): each call renews the lease, then waits a round (half a
- *   pass lifetime) or until the seat ends. A connected listener therefore
- *   needs no heartbeat of its own, and costs two Durable Object calls a
- *   minute at the default 60 s pass lifetime (one per round), plus one when
- *   the connection closes.
+ *   (`RoomShard.hold`): each call renews the lease, then waits a round (27 s
+ *   at the default 60 s pass lifetime: renewed before half a lifetime has
+ *   passed, see `ownedUntil`) or until the seat ends. A connected listener
+ *   therefore needs no heartbeat of its own, and costs about two Durable
+ *   Object calls a minute, plus one when the connection closes.
  * - When the seat ends — a leave from any device, a release by ops or the
  *   origin, the ticket claimed on a newer device, a lapsed lease — the shard
  *   answers the pending call at once, and the connection is cut: the origin's
  *   body is cancelled (the origin sees its client go) and the listener's
  *   stream ends; a WebSocket is closed on both sides with a 4001–4003 code.
  * - When the shard cannot be reached, the connection goes on only as long as
- *   the seat is certainly still its own: until the last known lease expiry,
- *   less a margin. Past that, it is cut as `lapsed`; a seat is never shared.
+ *   the seat is certainly still its own, were it to have ended unseen: its
+ *   revocation confirmed (CONFIRM_AFTER_MS after the failure) or its passes too
+ *   old to be honoured anywhere (half a lifetime after its last renewal,
+ *   `ownedUntil`), less a margin. Past that, it is cut as `lapsed`; a seat is
+ *   never shared.
  *
  * Responses of known length start holding only when they are still streaming
  * after HOLD_AFTER_MS, so an ordinary page or segment costs no call at all.
  */
-import type { SeatEnd } from "../admission/ledger.ts";
+import { CONFIRM_AFTER_MS } from "../admission/coordinator.ts";
+import { CLOCK_SKEW_MS, passTrustMs, type SeatEnd } from "../admission/ledger.ts";
 import type { HoldAnswer } from "../room/seat-holds.ts";
 
 /** How long a known-length answer may stream before it holds its seat like a live stream. */
@@ -63,12 +67,24 @@ export const ORIGIN_NOTICE_MS = 1_500;
 const NEVER = new Promise<void>(() => undefined);
 
 /**
+ * Until when a seat renewed with lease expiry `expiresAt` is certainly its
+ * connection's, even if it ended unseen right after: an ended lease lets go
+ * of its seat once its passes (issued by its last renewal, `expiresAt` less a
+ * pass lifetime) are too old to be honoured from a view (ledger.ts releaseAt).
+ */
+export function ownedUntil(expiresAt: number, passTtlMs: number): number {
+  return Math.min(expiresAt, expiresAt - passTtlMs + passTrustMs(passTtlMs) + CLOCK_SKEW_MS);
+}
+
+/**
  * The round a held connection asks for with a pass lifetime of `passTtlMs`:
  * a call renews the lease when it arrives and answers a round later, and the
- * next call must renew before the lease it saw, less the margin, runs out.
+ * next call must renew before the seat the last one saw is no longer
+ * certainly its own (`ownedUntil`), less the margin and the answer's slack.
  */
 export function holdRoundMs(passTtlMs: number): number {
-  return Math.max(0, Math.floor((passTtlMs - SAFETY_MARGIN_MS - answerSlackMs(passTtlMs)) / 2));
+  const owned = ownedUntil(passTtlMs, passTtlMs);
+  return Math.max(0, Math.floor(owned - SAFETY_MARGIN_MS - answerSlackMs(passTtlMs)));
 }
 
 /** WebSocket close codes for a seat that ended (the reason text is `seat_ended:<reason>`). */
@@ -86,6 +102,11 @@ export interface TieOptions {
   keeper: SeatKeeper;
   /** Until when (ms) the seat is known to be this listener's: its pass's expiry, or a renewal's. */
   expiresAt: number;
+  /**
+   * The pass lifetime: a seat is certain only until `ownedUntil` of its last
+   * known expiry (absent: until that expiry itself).
+   */
+  passTtlMs?: number;
   /** How long one hold call waits in the shard at most (holdRoundMs). */
   roundMs: number;
   /** Time allowed for a call's answer on top of its round (answerSlackMs; ANSWER_SLACK_MS when absent). */
@@ -125,13 +146,24 @@ export async function watchSeat(opts: TieOptions, holder: string, holdNow: boole
     if (isClosed) return null;
   }
   let expiresAt = opts.expiresAt;
+  // After a call that failed, the seat may have ended unseen: certain only until its
+  // revocation could be confirmed. Reset by the next answer.
+  let doubtedUntil = Infinity;
+  const owned = () =>
+    Math.min(opts.passTtlMs === undefined ? expiresAt : ownedUntil(expiresAt, opts.passTtlMs), doubtedUntil);
   for (;;) {
     const now = opts.now();
-    const deadline = Math.max(
-      expiresAt - SAFETY_MARGIN_MS,
-      now + (expiresAt - SAFETY_MARGIN_MS <= now ? LAST_CALL_GRACE_MS : 0),
-    );
-    const round = Math.max(0, Math.min(opts.roundMs, deadline - now - (opts.slackMs ?? ANSWER_SLACK_MS)));
+    const slack = opts.slackMs ?? ANSWER_SLACK_MS;
+    let round = opts.roundMs;
+    // A call that does not fail is taken to renew the seat as it arrives (the shard answers it the
+    // moment the seat ends): its answer is due a round and the slack later. After a failure, or
+    // without a pass lifetime to reckon with, only what is known counts: it must answer before then.
+    let deadline = now + round + slack;
+    if (doubtedUntil !== Infinity || opts.passTtlMs === undefined) {
+      const certain = owned() - SAFETY_MARGIN_MS;
+      deadline = Math.max(certain, now + (certain <= now ? LAST_CALL_GRACE_MS : 0));
+      round = Math.max(0, Math.min(opts.roundMs, deadline - now - slack));
+    }
     const call: Promise<Step> = opts.keeper.hold(holder, round).then(
       (answer) => ({ kind: "answer", answer }),
       () => ({ kind: "failed" }),
@@ -147,11 +179,13 @@ export async function watchSeat(opts: TieOptions, holder: string, holdNow: boole
     if (step.kind === "answer") {
       if (step.answer.kind === "ended") return step.answer.reason;
       expiresAt = step.answer.expiresAt;
+      doubtedUntil = Infinity;
       continue;
     }
     // Not reached this time: try again shortly, while the seat is known to be ours.
-    if (opts.now() >= expiresAt - SAFETY_MARGIN_MS) return "lapsed" as SeatEnd;
-    await sleep(Math.min(RETRY_AFTER_FAILURE_MS, expiresAt - SAFETY_MARGIN_MS - opts.now()), done);
+    if (doubtedUntil === Infinity) doubtedUntil = opts.now() + CONFIRM_AFTER_MS;
+    if (opts.now() >= owned() - SAFETY_MARGIN_MS) return "lapsed" as SeatEnd;
+    await sleep(Math.min(RETRY_AFTER_FAILURE_MS, owned() - SAFETY_MARGIN_MS - opts.now()), done);
     if (isClosed) return null;
   }
 }

@@ -11,7 +11,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { timingsFromVars } from "../admission/config.ts";
 import { type GlobalView, MAX_VIEW_REVOKED } from "../admission/coordinator.ts";
-import { nextSyncAt, syncDue } from "../admission/rounds.ts";
+import { nextSyncAt, SYNC_INTERVAL_MS, syncDue } from "../admission/rounds.ts";
 import { type ClaimOutcome, type RenewOutcome, seatEnd } from "../admission/ledger.ts";
 import { Shard } from "../admission/shard.ts";
 import { clock } from "../clock.ts";
@@ -50,6 +50,11 @@ export class RoomShard extends DurableObject<Env> {
   #initError: unknown = null;
   /** The connections holding this shard's seats now (memory only: see seat-holds.ts). */
   readonly #holds = new SeatHolds();
+  /**
+   * This shard's own revoked lease ids as last read (memory only): re-read at
+   * most once a sync interval, and after a seat here ends, not at every view.
+   */
+  #ownRevoked: { at: number; sids: string[] } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -210,6 +215,7 @@ export class RoomShard extends DurableObject<Env> {
     const claim = this.#run("claim", shard, (now) => shard.ledger.claim(sub, seq, now, arrivedAt, key));
     if (claim.kind === "waiting" && claim.reason === "moving" && prior !== null && prior.leftAt === null) {
       // Just moved: cut the other device's connections, and get the revocation listed now.
+      this.#ownRevoked = null;
       void this.#holds.end(prior.sid, "moved");
       if (this.#syncDue(clock.now())) await this.#sync();
     } else if (claim.kind === "admitted" && claim.fresh && prior?.movedFrom != null) {
@@ -276,6 +282,7 @@ export class RoomShard extends DurableObject<Env> {
   async leave(room: string, index: number, sid: string, sub: string): Promise<boolean> {
     const shard = this.#ensure(room, index);
     const out = this.#run("leave", shard, (now) => shard.ledger.leave(sid, sub, now));
+    if (out) this.#ownRevoked = null;
     if (out) void this.#holds.end(sid, "left");
     // The revocation is listed at the next sync: now, when one is due.
     if (out && this.#syncDue(clock.now())) await this.#sync();
@@ -306,7 +313,11 @@ export class RoomShard extends DurableObject<Env> {
   #freshView(shard: Shard): GlobalView | null {
     const view = shard.view;
     if (view === null) return null;
-    const own = this.#store.revokedSids(clock.now(), MAX_VIEW_REVOKED);
+    const now = clock.now();
+    if (this.#ownRevoked === null || now - this.#ownRevoked.at >= SYNC_INTERVAL_MS) {
+      this.#ownRevoked = { at: now, sids: this.#store.revokedSids(now, MAX_VIEW_REVOKED) };
+    }
+    const own = this.#ownRevoked.sids;
     const known = new Set(view.revoked);
     const revoked = [...view.revoked, ...own.filter((sid) => !known.has(sid))];
     // Its own cursor is known exactly, not paced.

@@ -135,10 +135,45 @@ export function expireView(room: string, revokedSid: string): void {
   entry.fresh = false;
 }
 
-/** Forget every cached view (tests; after an admin change in this isolate). */
+/** Forget every cached view, and what this isolate learnt of ended seats (tests; after an admin change in this isolate). */
 export function forgetViews(room?: string): void {
-  if (room === undefined) entries.clear();
-  else entries.delete(room);
+  if (room === undefined) {
+    entries.clear();
+    ended.clear();
+  } else {
+    entries.delete(room);
+    ended.delete(room);
+  }
+}
+
+/** Most ended seats an isolate remembers per room (the oldest go first). */
+const MAX_ENDED = 10_000;
+/** Per room: lease ids this isolate learnt have ended (from their shard), until their passes expire. */
+const ended = new Map<string, Map<string, number>>();
+
+/**
+ * A shard said this seat has ended: refuse its passes here until `until`
+ * (their expiry) without asking again — a left listener presenting its pass
+ * over and over costs its shard one call per isolate, not one per request.
+ */
+export function noteEnded(room: string, sid: string, until: number): void {
+  let sids = ended.get(room);
+  if (sids === undefined) {
+    if (ended.size >= MAX_ROOMS) ended.delete(ended.keys().next().value!);
+    sids = new Map();
+    ended.set(room, sids);
+  }
+  if (sids.size >= MAX_ENDED) sids.delete(sids.keys().next().value!);
+  sids.set(sid, until);
+}
+
+/** Has this isolate learnt that the seat ended (and may its passes still be presented)? */
+export function endedHere(room: string, sid: string, now: number): boolean {
+  const until = ended.get(room)?.get(sid);
+  if (until === undefined) return false;
+  if (until > now) return true;
+  ended.get(room)!.delete(sid);
+  return false;
 }
 
 const revokedSets = new WeakMap<RoomView, Set<string>>();

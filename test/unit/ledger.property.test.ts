@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Mode, AdmissionLimits, Timings } from "../../src/admission/config.ts";
-import { type Lease, Ledger } from "../../src/admission/ledger.ts";
+import { CLOCK_SKEW_MS, type Lease, Ledger, passTrustMs } from "../../src/admission/ledger.ts";
 import { MemoryLedgerStore } from "../../src/admission/memory-store.ts";
 import { burstOf } from "../../src/admission/rate.ts";
 
@@ -88,6 +88,8 @@ interface PassState {
   sub: string;
   /** The latest expiry of any pass issued for this lease. */
   exp: number;
+  /** When the latest of them was issued (the grant, or the last renewal). */
+  issuedAt: number;
   gen: number;
   endedAt: number | null;
   endedBy: "left" | "moved" | null;
@@ -106,6 +108,20 @@ interface RunLog {
   movesTaken: number;
   movesGivenUp: number;
   freedByConfirm: number;
+  /** Left seats freed, unconfirmed, once their passes were too old to be honoured from a view. */
+  freedByRelease: number;
+  /** Renewals refused as left or moved after the seat was freed (the revocation outliving the release). */
+  toldAfterFree: number;
+}
+
+/**
+ * When an ended lease's passes can no longer be honoured from a view: an edge
+ * honours a pass from the room's view alone only while it is younger than
+ * passTrustMs, and clocks may disagree by CLOCK_SKEW_MS. Never before the
+ * lease ended, never after its passes expire.
+ */
+function releaseOf(p: PassState): number {
+  return Math.max(p.endedAt!, Math.min(p.exp, p.issuedAt + passTrustMs(timings.passTtlMs) + CLOCK_SKEW_MS));
 }
 
 /**
@@ -114,9 +130,11 @@ interface RunLog {
  *
  * The model of passes: a pass may be honoured by some edge from when it is
  * issued until it expires, unless its seat ended (left, or moved to another
- * device) and the coordinator has since confirmed the revocation (the
- * `confirm` steps stand for it). So the seat of such a pass must stay taken,
- * and the room must never have more such passes than seats.
+ * device) and either the coordinator has since confirmed the revocation (the
+ * `confirm` steps stand for it) or its passes are too old to be honoured from
+ * a view (`releaseOf`: edges ask the shard about those). So the seat of such a
+ * pass must stay taken, and the room must never have more such passes than
+ * seats; and an ended seat is held no longer than that.
  */
 function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
   const store = new MemoryLedgerStore();
@@ -131,13 +149,22 @@ function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
   const listeners: Listener[] = [];
   const seqsSeen = new Set<number>();
   const passes = new Map<string, PassState>();
-  const log: RunLog = { admissions: [], spends: [], movesTaken: 0, movesGivenUp: 0, freedByConfirm: 0 };
+  const log: RunLog = {
+    admissions: [],
+    spends: [],
+    movesTaken: 0,
+    movesGivenUp: 0,
+    freedByConfirm: 0,
+    freedByRelease: 0,
+    toldAfterFree: 0,
+  };
 
   const pick = (w: number): Listener | undefined =>
     listeners.length === 0 ? undefined : listeners[w % listeners.length];
 
-  /** A pass some edge may still honour at `t`. */
-  const honoured = (p: PassState, t: number): boolean => p.exp > t && !(p.endedAt !== null && p.confirmedAt !== null);
+  /** A pass some edge may still honour at `t`: unexpired, and if its seat ended, neither confirmed nor released. */
+  const honoured = (p: PassState, t: number): boolean =>
+    p.exp > t && (p.endedAt === null || (p.confirmedAt === null && t < releaseOf(p)));
   const honouredPasses = (t: number): number => {
     let n = 0;
     for (const p of passes.values()) if (honoured(p, t)) n++;
@@ -189,9 +216,10 @@ function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
       } else {
         // Another device: the seat ends here and starts moving; it is still held.
         expect(out).toEqual({ kind: "waiting", reason: "moving" });
-        expect(store.leaseBySid(held.sid)).toEqual({ ...held, leftAt: now, endedBy: "moved" });
-        expect(ledger.view(now).revoked).toContain(held.sid);
         endPass(held.sid, "moved");
+        const expiresAt = releaseOf(passes.get(held.sid)!);
+        expect(store.leaseBySid(held.sid)).toEqual({ ...held, leftAt: now, endedBy: "moved", expiresAt });
+        expect(ledger.view(now).revoked).toContain(held.sid);
       }
       // No new seat (others' may have expired meanwhile).
       expect(ledger.counters.admittedTotal).toBe(before.admittedTotal);
@@ -239,6 +267,7 @@ function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
     passes.set(lease.sid, {
       sub: l.sub,
       exp: lease.expiresAt,
+      issuedAt: now,
       gen: lease.gen ?? 0,
       endedAt: null,
       endedBy: null,
@@ -291,6 +320,8 @@ function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
     const before = structuredClone(ledger.counters);
     const sizeBefore = store.leases.size;
     const inUseBefore = seatsInUse(now);
+    // Ended seats still held (left, or moving to another device).
+    const endedBefore = [...store.leases.values()].filter((l) => l.leftAt !== null);
 
     switch (cmd.t) {
       case "join":
@@ -343,14 +374,21 @@ function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
           expect(p!.endedAt).toBeNull();
           expect(p!.exp).toBeGreaterThan(now); // an expired pass is never revived
           expect(out.lease.sid).toBe(sid);
+          expect(out.lease.expiresAt).toBe(now + timings.passTtlMs);
           p!.exp = Math.max(p!.exp, out.lease.expiresAt);
+          p!.issuedAt = now;
         } else if (p === undefined || p.exp <= now) {
           expect(out.reason).toBe("lapsed");
         } else {
-          // A pass still unexpired is refused only because its seat ended, and says why
+          // A pass still unexpired is refused only because its seat ended, and says why — also once
+          // the seat was freed (confirmed or released): the revocation lasts as long as the pass
           // (a seat left while it was moving may still read as moved once freed).
           expect(p.endedBy).not.toBeNull();
           expect([p.endedBy, p.revokedAs]).toContain(out.reason);
+          if (lease === null) {
+            expect(out.reason).toBe(p.revokedAs);
+            log.toldAfterFree++;
+          }
         }
         break;
       }
@@ -370,7 +408,13 @@ function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
             p.endedBy = "left";
             log.movesGivenUp++;
           }
-          expect(store.leaseBySid(sid)).toEqual({ ...lease, leftAt: p.endedAt, endedBy: "left" });
+          // Released when its passes are too old for a view (a move given up keeps the release it set).
+          expect(store.leaseBySid(sid)).toEqual({
+            ...lease,
+            leftAt: p.endedAt,
+            endedBy: "left",
+            expiresAt: releaseOf(p),
+          });
           expect(ledger.counters.left).toBe(before.left + 1);
         }
         break;
@@ -384,11 +428,17 @@ function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
           sids.push("no-such-sid");
           if (live !== undefined) sids.unshift(live.sid);
         }
+        // Left seats still held, not yet due for release: the confirmation frees them.
+        const early = sids.filter((sid) => {
+          const lease = store.leaseBySid(sid);
+          return lease !== null && lease.endedBy === "left" && lease.expiresAt > now;
+        });
         ledger.confirmRevoked(sids, now);
+        for (const sid of early) expect(store.leaseBySid(sid)).toBeNull();
+        log.freedByConfirm += early.length;
         for (const sid of sids) {
           const p = passes.get(sid);
           if (p === undefined || p.endedAt === null) continue;
-          if (p.exp > now && p.endedBy === "left") log.freedByConfirm++;
           p.confirmedAt = now;
         }
         break;
@@ -445,24 +495,46 @@ function run(initial: AdmissionLimits, cmds: Cmd[]): RunLog {
     expect(c.live + c.reserved).toBeLessThanOrEqual(Math.max(config.capacity, before.live + before.reserved));
 
     // A seat whose pass some edge may honour is held by that very lease: never freed nor handed on
-    // before its pass expires or its revocation is confirmed. And one listener, one such pass.
+    // before its pass expires, its revocation is confirmed or (ended) it is too old for a view.
+    // And one listener, one such pass.
     const perSub = new Map<string, number>();
     for (const [sid, p] of passes) {
       if (!honoured(p, now)) continue;
       perSub.set(p.sub, (perSub.get(p.sub) ?? 0) + 1);
       const lease = store.leaseBySid(sid);
       expect(lease, `the seat of ${sid} (${p.sub}) was freed while its pass may be honoured`).not.toBeNull();
-      expect(lease!.expiresAt).toBe(p.exp);
+      expect(lease!.expiresAt).toBe(p.endedAt === null ? p.exp : releaseOf(p));
       expect(lease!.leftAt).toBe(p.endedAt);
       if (p.endedBy !== null) expect(lease!.endedBy).toBe(p.endedBy);
     }
     for (const [sub, n] of perSub) expect(n, `${sub} has ${n} passes that may be honoured`).toBe(1);
+    // An ended seat freed (or handed on) in this step, unconfirmed, was due: its passes too old for a view.
+    for (const lease of endedBefore) {
+      if (store.leaseBySid(lease.sid) !== null) continue;
+      const p = passes.get(lease.sid)!;
+      if (p.confirmedAt !== null) continue;
+      expect(now, `the seat of ${lease.sid} was freed before its release`).toBeGreaterThanOrEqual(releaseOf(p));
+      if (lease.endedBy === "left" && now < p.exp) log.freedByRelease++;
+    }
+    // Whoever wakes the ledger then frees it: it asks to be woken by then.
+    let wake: number | null | undefined;
     for (const lease of store.leases.values()) {
       if (lease.movedFrom == null) {
         // Every lease in the store is one the model knows, ended when the model says so.
         const p = passes.get(lease.sid);
         expect(p).toBeDefined();
         expect(lease.leftAt).toBe(p!.endedAt);
+        if (lease.leftAt !== null) {
+          // An ended seat is held until its release (unless confirmed sooner), not a moment longer.
+          expect(lease.expiresAt).toBe(releaseOf(p!));
+          wake ??= ledger.nextWake(now);
+          expect(wake).not.toBeNull();
+          expect(wake!).toBeLessThanOrEqual(Math.max(now, lease.expiresAt));
+        }
+        // A ledger that has settled holds nothing past its time (a seat ended now may be due now).
+        if (cmd.t === "settle" || cmd.t === "confirm" || cmd.t === "config") {
+          expect(lease.expiresAt > now || (lease.leftAt === now && lease.expiresAt === now)).toBe(true);
+        }
       } else {
         // A seat handed on: the pass it moved from is no longer honoured, and it waits one claim window at most.
         expect(honoured(passes.get(lease.movedFrom)!, now)).toBe(false);
@@ -506,7 +578,7 @@ const LARGE = 60;
 
 describe("Ledger under random interleavings", () => {
   it("keeps the cap, the queue order, one seat per listener and consistent counters", () => {
-    const seen = { movesTaken: 0, movesGivenUp: 0, freedByConfirm: 0 };
+    const seen = { movesTaken: 0, movesGivenUp: 0, freedByConfirm: 0, freedByRelease: 0, toldAfterFree: 0 };
     fc.assert(
       fc.property(
         configArb(SMALL),
@@ -516,14 +588,18 @@ describe("Ledger under random interleavings", () => {
           seen.movesTaken += log.movesTaken;
           seen.movesGivenUp += log.movesGivenUp;
           seen.freedByConfirm += log.freedByConfirm;
+          seen.freedByRelease += log.freedByRelease;
+          seen.toldAfterFree += log.toldAfterFree;
         },
       ),
       { numRuns: 300 },
     );
-    // The runs did exercise moves and confirmations.
+    // The runs did exercise moves, confirmations, releases, and passes refused after their seat was freed.
     expect(seen.movesTaken).toBeGreaterThan(0);
     expect(seen.movesGivenUp).toBeGreaterThan(0);
     expect(seen.freedByConfirm).toBeGreaterThan(0);
+    expect(seen.freedByRelease).toBeGreaterThan(0);
+    expect(seen.toldAfterFree).toBeGreaterThan(0);
   });
 
   it("spends at most admitPerMinute + burst rate tokens in any 60 s", () => {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { AdmissionLimits, Timings } from "../../src/admission/config.ts";
-import { type ClaimOutcome, type Lease, Ledger, MAX_OWN_REVOKED } from "../../src/admission/ledger.ts";
+import {
+  CLOCK_SKEW_MS,
+  type ClaimOutcome,
+  type Lease,
+  Ledger,
+  MAX_OWN_REVOKED,
+  passTrustMs,
+  releaseAt,
+} from "../../src/admission/ledger.ts";
 import { MemoryLedgerStore } from "../../src/admission/memory-store.ts";
 import { burstOf } from "../../src/admission/rate.ts";
 
@@ -10,6 +18,13 @@ const CLAIM_WINDOW = 30_000;
 /** When the tests' coordinator confirms a revocation: any time will do for a ledger alone. */
 const CONFIRM = 5_000;
 const timings: Timings = { passTtlMs: PASS_TTL, claimWindowMs: CLAIM_WINDOW, ticketTtlMs: 6 * 3_600_000 };
+/**
+ * How long after its last renewal (or grant) an ended lease keeps its seat
+ * unless confirmed earlier: a pass is honoured from a view only while younger
+ * than passTrustMs, on any clock (CLOCK_SKEW_MS). The tests' times hold for any
+ * trust between a third and a half of the lifetime (21 s to 31 s here).
+ */
+const RELEASE_AFTER = passTrustMs(PASS_TTL) + CLOCK_SKEW_MS;
 
 function setup(config: Partial<AdmissionLimits> = {}, now = T0) {
   const store = new MemoryLedgerStore();
@@ -102,15 +117,18 @@ describe("leave", () => {
     expect(ledger.counters.left).toBe(1);
     expect(ledger.view(T0 + 1_000).revoked).toContain(a.sid);
     expect(store.revocation(a.sid, T0 + 1_000)).toBe("left");
-    // The lease ends, but keeps its expiry: no pass of it outlives that.
-    expect(store.leaseBySid(a.sid)).toEqual({ ...a, leftAt: T0 + 1_000, endedBy: "left" });
+    // The lease ends; it holds its seat at most until its pass (granted at T0) is too old to
+    // be honoured from a view, long before its expiry.
+    const release = T0 + RELEASE_AFTER;
+    expect(release).toBeLessThan(a.expiresAt);
+    expect(store.leaseBySid(a.sid)).toEqual({ ...a, leftAt: T0 + 1_000, endedBy: "left", expiresAt: release });
     expect(ledger.ending(10)).toEqual([store.leaseBySid(a.sid)]);
     // Still counted until no edge can accept the old pass.
     expect(ledger.counters.live).toBe(3);
     expect(ledger.counters.cursor).toBe(3);
 
-    // Time alone frees nothing short of the lease's expiry.
-    ledger.settle(T0 + 30_000);
+    // Time alone frees nothing short of that.
+    ledger.settle(release - 1);
     expect(ledger.counters.live).toBe(3);
     expect(ledger.counters.cursor).toBe(3);
 
@@ -139,30 +157,40 @@ describe("leave", () => {
     expectConsistent(ledger, store);
   });
 
-  it("does not free a left seat before confirmation or expiry, whatever time passes short of expiry", () => {
+  it("does not free a left seat before confirmation or its release, whatever time passes short of that", () => {
     const { ledger, store, joins } = fiveJoined();
     const a = admitted(joins[0]!.claim);
-    ledger.leave(a.sid, "a", T0 + 1_000);
-    for (let t = T0 + 1_000; t < a.expiresAt; t += 997) {
+    // Renewed at +4 s: its passes may be honoured from a view until +4 s + passTrustMs, on any clock a second more.
+    ledger.renew(a.sid, "a", T0 + 4_000);
+    ledger.leave(a.sid, "a", T0 + 5_000);
+    const release = T0 + 4_000 + RELEASE_AFTER;
+    expect(store.leaseBySid(a.sid)?.expiresAt).toBe(release);
+    for (let t = T0 + 5_000; t < release; t += 997) {
       ledger.settle(t);
       expect(ledger.counters.live).toBe(3);
       expect(ledger.counters.cursor).toBe(3);
       expect(store.leaseBySid(a.sid)).not.toBeNull();
     }
-    ledger.settle(a.expiresAt - 1);
+    ledger.settle(release - 1);
     expect(ledger.counters.live).toBe(3);
     expect(store.leaseBySid(a.sid)).not.toBeNull();
     // Confirming other seats, or nothing, frees nothing either.
-    ledger.confirmRevoked([], a.expiresAt - 1);
-    ledger.confirmRevoked(["no-such-sid"], a.expiresAt - 1);
+    ledger.confirmRevoked([], release - 1);
+    ledger.confirmRevoked(["no-such-sid"], release - 1);
     expect(ledger.counters.live).toBe(3);
+    expect(ledger.nextWake(release - 1)).toBe(release);
 
-    ledger.settle(a.expiresAt);
-    // The other two expired with it; a left seat does not count as expired.
+    // Then it is freed, long before its lease would have expired (+64 s), and d is called.
+    ledger.settle(release);
     expect(store.leaseBySid(a.sid)).toBeNull();
+    expect(ledger.counters.live).toBe(2);
+    expect(ledger.counters.cursor).toBe(4);
+    // A left seat does not count as expired.
+    expect(ledger.counters.expired).toBe(0);
+    expect(ledger.counters.left).toBe(1);
+    ledger.settle(T0 + PASS_TTL);
     expect(ledger.counters.live).toBe(0);
     expect(ledger.counters.expired).toBe(2);
-    expect(ledger.counters.cursor).toBe(5);
     expectConsistent(ledger, store);
   });
 
@@ -227,8 +255,8 @@ describe("leave", () => {
     ledger.leave(a.sid, "a", T0 + 1_000);
     expect(ledger.renew(a.sid, "a", T0 + 1_500)).toEqual({ kind: "gone", reason: "left" });
     expect(ledger.renew(a.sid, "a", T0 + 1_500, 0)).toEqual({ kind: "gone", reason: "left" });
-    // A refused renewal extends nothing.
-    expect(ledger.lease(a.sid)?.expiresAt).toBe(a.expiresAt);
+    // A refused renewal extends nothing: the seat is still released as the grant's passes set.
+    expect(ledger.lease(a.sid)?.expiresAt).toBe(T0 + RELEASE_AFTER);
   });
 
   it("says a seat was left, not lapsed, after it is freed and while its revocation lasts", () => {
@@ -253,20 +281,114 @@ describe("leave", () => {
     expect(ledger.view(T0 + PASS_TTL).revoked).not.toContain(a.sid);
   });
 
+  it("frees a left seat never confirmed at lastRenewal + passTrust + CLOCK_SKEW, and tells the pass why until it expires", () => {
+    const { ledger, store, joins } = fiveJoined();
+    const a = admitted(joins[0]!.claim);
+    // Renewed twice (a heartbeat every third of a lifetime); left a little after the last.
+    ledger.renew(a.sid, "a", T0 + 10_000);
+    const lastRenewal = T0 + 20_000;
+    expect(ledger.renew(a.sid, "a", lastRenewal)).toMatchObject({ lease: { expiresAt: lastRenewal + PASS_TTL } });
+    ledger.leave(a.sid, "a", T0 + 22_000);
+    const release = lastRenewal + passTrustMs(PASS_TTL) + CLOCK_SKEW_MS;
+    expect(release).toBeGreaterThan(T0 + 22_000);
+    expect(release).toBeLessThan(lastRenewal + PASS_TTL);
+    expect(store.leaseBySid(a.sid)).toMatchObject({ leftAt: T0 + 22_000, endedBy: "left", expiresAt: release });
+    // Once the first call's claim window is over, the release is what the ledger wakes for.
+    ledger.settle(T0 + CLAIM_WINDOW);
+    expect(ledger.nextWake(T0 + CLAIM_WINDOW)).toBe(release);
+
+    // Not a moment early: passes renewed at +20 s may be honoured from a view until then.
+    ledger.settle(release - 1);
+    expect(store.leaseBySid(a.sid)).not.toBeNull();
+    expect(ledger.counters.live).toBe(3);
+    expect(ledger.counters.cursor).toBe(3);
+    // Not late either: freed then, not at the lease's expiry (+80 s), and d is called.
+    ledger.settle(release);
+    expect(store.leaseBySid(a.sid)).toBeNull();
+    expect(ledger.ending(10)).toEqual([]);
+    expect(ledger.counters.live).toBe(2);
+    expect(ledger.counters.cursor).toBe(4);
+    expect(ledger.counters.expired).toBe(0);
+    admitted(ledger.claim("d", 4, release));
+
+    // The revocation outlives the release: the pass is refused as given back, and listed,
+    // until its own expiry; the ticket stays spent.
+    for (const t of [release, release + 1, lastRenewal + PASS_TTL - 1]) {
+      expect(ledger.renew(a.sid, "a", t)).toEqual({ kind: "gone", reason: "left" });
+      expect(ledger.view(t).revoked).toEqual([a.sid]);
+      expect(ledger.claim("a", 1, t)).toEqual({ kind: "spent" });
+    }
+    expect(ledger.renew(a.sid, "a", lastRenewal + PASS_TTL)).toEqual({ kind: "gone", reason: "lapsed" });
+    expect(ledger.view(lastRenewal + PASS_TTL).revoked).toEqual([]);
+    expectConsistent(ledger, store);
+  });
+
+  it("a confirmation before the release frees the seat then; one after it finds nothing to free", () => {
+    const { ledger, store, joins } = fiveJoined();
+    const [a, b] = joins.slice(0, 2).map((j) => admitted(j.claim));
+    ledger.leave(a!.sid, "a", T0 + 1_000);
+    ledger.leave(b!.sid, "b", T0 + 1_000);
+    // a is confirmed first (+6 s); b's confirmation comes only after its release.
+    ledger.confirmRevoked([a!.sid], T0 + 6_000);
+    expect(store.leaseBySid(a!.sid)).toBeNull();
+    expect(store.leaseBySid(b!.sid)).not.toBeNull();
+    ledger.settle(T0 + RELEASE_AFTER);
+    expect(store.leaseBySid(b!.sid)).toBeNull();
+    const counters = structuredClone(ledger.counters);
+    ledger.confirmRevoked([b!.sid], T0 + RELEASE_AFTER);
+    expect(ledger.counters).toEqual(counters);
+    expect(ledger.counters.live).toBe(1);
+    expect(ledger.counters.left).toBe(2);
+    expectConsistent(ledger, store);
+  });
+
+  it("frees a seat left once its passes are already too old to be honoured from a view at the next settle", () => {
+    const { ledger, store, joins } = fiveJoined();
+    const a = admitted(joins[0]!.claim);
+    ledger.renew(a.sid, "a", T0 + 5_000);
+    // Left when its passes are too old for any view: no edge can honour them from one any more.
+    const leftAt = T0 + 5_000 + RELEASE_AFTER;
+    ledger.leave(a.sid, "a", leftAt);
+    expect(store.leaseBySid(a.sid)).toMatchObject({ leftAt, endedBy: "left", expiresAt: leftAt });
+    expect(ledger.nextWake(leftAt)).toBe(leftAt);
+    ledger.settle(leftAt);
+    expect(store.leaseBySid(a.sid)).toBeNull();
+    expect(ledger.counters.live).toBe(2);
+    expect(ledger.counters.cursor).toBe(4);
+    // Its pass is still refused, as given back, until it expires.
+    expect(ledger.view(leftAt).revoked).toEqual([a.sid]);
+    expect(ledger.renew(a.sid, "a", T0 + 5_000 + PASS_TTL - 1)).toEqual({ kind: "gone", reason: "left" });
+    expect(ledger.renew(a.sid, "a", T0 + 5_000 + PASS_TTL)).toEqual({ kind: "gone", reason: "lapsed" });
+    expectConsistent(ledger, store);
+  });
+
   it("never holds the seat past the lease's own expiry", () => {
     const { ledger, store, joins } = fiveJoined();
     const a = admitted(joins[0]!.claim);
     ledger.leave(a.sid, "a", T0 + PASS_TTL - 500);
-    expect(store.leaseBySid(a.sid)?.expiresAt).toBe(T0 + PASS_TTL);
-    ledger.settle(T0 + PASS_TTL - 1);
-    expect(store.leaseBySid(a.sid)).not.toBeNull();
-    ledger.settle(T0 + PASS_TTL);
+    expect(store.leaseBySid(a.sid)?.expiresAt).toBe(T0 + PASS_TTL - 500);
+    ledger.settle(T0 + PASS_TTL - 500);
     expect(store.leaseBySid(a.sid)).toBeNull();
-    expect(ledger.counters.expired).toBe(2);
-    expectConsistent(ledger, store);
+    expect(ledger.counters.expired).toBe(0);
+
+    // A pass lifetime so short that a pass is honoured from a view (400 ms, +1 s of clock skew)
+    // almost until it expires: the seat is held until the lease's expiry, no longer.
+    const short: Timings = { ...timings, passTtlMs: 1_200 };
+    const s = new MemoryLedgerStore();
+    const tiny = new Ledger(s, { capacity: 1, admitPerMinute: 600, mode: "open" }, short, { newId: () => "x" }, T0);
+    const x = admitted(tiny.join("x", T0).claim);
+    tiny.join("y", T0);
+    tiny.leave(x.sid, "x", T0 + 100);
+    expect(s.leaseBySid(x.sid)?.expiresAt).toBe(T0 + 1_200);
+    tiny.settle(T0 + 1_199);
+    expect(tiny.counters.live).toBe(1);
+    tiny.settle(T0 + 1_200);
+    expect(tiny.counters.live).toBe(0);
+    expect(tiny.counters.cursor).toBe(2);
+    expectConsistent(tiny, s);
   });
 
-  it("however many leave, no seat is freed by time alone, and every seat is back by its lease's expiry", () => {
+  it("however many leave, no seat is freed by time alone before its release, and every seat is back by then", () => {
     const n = MAX_OWN_REVOKED + 5;
     const { ledger, store } = setup({ capacity: n, admitPerMinute: 6 * n });
     const leases = Array.from({ length: n }, (_, i) => admitted(ledger.join(`l${i}`, T0).claim));
@@ -275,7 +397,8 @@ describe("leave", () => {
     // The ledger's own list is bounded; the seats are held whatever it lists.
     expect(ledger.view(T0 + 1_000).revoked).toHaveLength(MAX_OWN_REVOKED);
     expect(ledger.ending(n + 1)).toHaveLength(n);
-    for (const t of [T0 + 1_000 + CONFIRM, T0 + 30_000, T0 + PASS_TTL - 1]) {
+    const release = T0 + RELEASE_AFTER;
+    for (const t of [T0 + 1_000 + CONFIRM, T0 + 15_000, release - 1]) {
       ledger.settle(t);
       expect(ledger.counters.live).toBe(n);
       expect(ledger.counters.cursor).toBe(n);
@@ -283,15 +406,62 @@ describe("leave", () => {
     // A confirmed seat is freed whether or not the ledger's own list shows its pass.
     const last = leases[n - 1]!;
     expect(ledger.view(T0 + 1_000).revoked).not.toContain(last.sid);
-    ledger.confirmRevoked([last.sid], T0 + PASS_TTL - 1);
+    ledger.confirmRevoked([last.sid], release - 1);
     expect(ledger.counters.live).toBe(n - 1);
     expect(ledger.counters.cursor).toBe(n + 1);
-    ledger.settle(T0 + PASS_TTL);
+    ledger.settle(release);
     expect(ledger.counters.live).toBe(0);
     expect(ledger.ending(n)).toEqual([]);
     expect(ledger.counters.left).toBe(n);
     expect(ledger.counters.expired).toBe(0);
+    // Every pass is still refused, as given back, until it expires (the ledger's list is bounded).
+    expect(ledger.view(release).revoked).toHaveLength(MAX_OWN_REVOKED);
+    expect(leases.every((l) => store.revocation(l.sid, T0 + PASS_TTL - 1) === "left")).toBe(true);
+    ledger.settle(T0 + PASS_TTL);
+    expect(ledger.view(T0 + PASS_TTL).revoked).toEqual([]);
     expectConsistent(ledger, store);
+  });
+});
+
+describe("releaseAt", () => {
+  const lease = (expiresAt: number): Lease => ({
+    sid: "s",
+    sub: "a",
+    seq: 1,
+    grantedAt: T0,
+    expiresAt,
+    leftAt: null,
+  });
+
+  it("trusts a heartbeating listener's pass from a view, and not for a whole lifetime", () => {
+    expect(CLOCK_SKEW_MS).toBe(1_000);
+    for (const ttl of [PASS_TTL, 20_000, 7_000]) {
+      const trust = passTrustMs(ttl);
+      expect(Number.isInteger(trust)).toBe(true);
+      // Heartbeats come every third of a lifetime: a heartbeating listener's pass is never too old.
+      expect(trust).toBeGreaterThanOrEqual(Math.floor(ttl / 3));
+      // And an ended lease lets go of its seat before its lease would have expired.
+      expect(trust + CLOCK_SKEW_MS).toBeLessThan(ttl);
+    }
+  });
+
+  it("is the last renewal plus passTrustMs plus the clock skew", () => {
+    // Renewed at T0 + 10 s (expiring at T0 + 70 s), ended at T0 + 12 s.
+    const release = releaseAt(lease(T0 + 70_000), PASS_TTL, T0 + 12_000);
+    expect(release).toBe(T0 + 10_000 + passTrustMs(PASS_TTL) + CLOCK_SKEW_MS);
+    expect(release).toBe(T0 + 10_000 + RELEASE_AFTER);
+    // The same lease with a 70 s lifetime was last renewed at T0.
+    expect(releaseAt(lease(T0 + 70_000), 70_000, T0 + 12_000)).toBe(T0 + passTrustMs(70_000) + CLOCK_SKEW_MS);
+  });
+
+  it("is never before the end, nor after the lease's expiry", () => {
+    // Ended when its passes are already too old for a view: at once.
+    const due = T0 + 10_000 + RELEASE_AFTER;
+    expect(releaseAt(lease(T0 + 70_000), PASS_TTL, due)).toBe(due);
+    expect(releaseAt(lease(T0 + 70_000), PASS_TTL, due + 5_000)).toBe(due + 5_000);
+    // A lifetime so short that the trust and the skew outlast it: its expiry.
+    expect(releaseAt(lease(T0 + 1_200), 1_200, T0 + 100)).toBe(T0 + 1_200);
+    expect(releaseAt(lease(T0 + 1_500), 1_500, T0)).toBe(T0 + 1_500);
   });
 });
 
@@ -610,11 +780,14 @@ describe("rate", () => {
     for (let t = T0 + 2_000; t <= T0 + 30_000; t += 1_000) ledger.settle(t);
 
     const admissions: number[] = [];
+    // Each claims until admitted (a claim without a key for a seat it holds would move it).
     const claimCalled = (now: number) => {
       for (const [sub, seq] of seqs) {
         if (seq > ledger.counters.cursor) continue;
         const out = ledger.claim(sub, seq, now);
-        if (out.kind === "admitted" && out.fresh) admissions.push(now);
+        if (out.kind !== "admitted") continue;
+        if (out.fresh) admissions.push(now);
+        seqs.delete(sub);
       }
     };
     claimCalled(T0 + 30_000);
@@ -663,14 +836,18 @@ describe("nextWake", () => {
     expect(ledger.counters.cursor).toBe(2);
   });
 
-  it("wakes when a left seat's lease expires (confirmation comes with a sync, not an alarm)", () => {
+  it("wakes when a left seat is released (confirmation comes with a sync, not an alarm)", () => {
     const { ledger } = setup({ capacity: 1 });
     const a = admitted(ledger.join("a", T0).claim);
     ledger.settle(T0 + CLAIM_WINDOW);
     ledger.join("b", T0 + CLAIM_WINDOW);
+    ledger.renew(a.sid, "a", T0 + 35_000); // the lease now ends at T0 + 95 s
     ledger.leave(a.sid, "a", T0 + 40_000);
-    expect(ledger.nextWake(T0 + 40_000)).toBe(a.expiresAt);
-    ledger.settle(a.expiresAt);
+    const release = T0 + 35_000 + RELEASE_AFTER;
+    expect(ledger.nextWake(T0 + 40_000)).toBe(release);
+    ledger.settle(release - 1);
+    expect(ledger.counters.cursor).toBe(1);
+    ledger.settle(release);
     expect(ledger.counters.cursor).toBe(2);
   });
 
@@ -784,8 +961,11 @@ describe("one ticket, one listener", () => {
     const { ledger, store, seq, a } = oneSeat();
     const counters = structuredClone(ledger.counters);
     expect(ledger.claim("a", seq, T0 + 1_000, T0, "dev-2")).toEqual({ kind: "waiting", reason: "moving" });
-    // The seat is ended as moved, its pass refused everywhere, but it is still held: nobody else is called.
-    expect(store.leaseBySid(a.sid)).toEqual({ ...a, leftAt: T0 + 1_000, endedBy: "moved" });
+    // The seat is ended as moved, its pass refused everywhere, but it is still held: nobody else is
+    // called. Unless confirmed sooner, it moves once its pass (granted at T0) is too old to be
+    // honoured from a view.
+    const release = T0 + RELEASE_AFTER;
+    expect(store.leaseBySid(a.sid)).toEqual({ ...a, leftAt: T0 + 1_000, endedBy: "moved", expiresAt: release });
     expect(store.revocation(a.sid, T0 + 1_000)).toBe("moved");
     expect(ledger.view(T0 + 1_000).revoked).toEqual([a.sid]);
     expect(ledger.ending(10)).toEqual([store.leaseBySid(a.sid)]);
@@ -796,18 +976,19 @@ describe("one ticket, one listener", () => {
     // The old device can no longer renew, with or without its generation.
     expect(ledger.renew(a.sid, "a", T0 + 1_500)).toEqual({ kind: "gone", reason: "moved" });
     expect(ledger.renew(a.sid, "a", T0 + 1_500, 0)).toEqual({ kind: "gone", reason: "moved" });
-    expect(store.leaseBySid(a.sid)?.expiresAt).toBe(a.expiresAt);
+    expect(store.leaseBySid(a.sid)?.expiresAt).toBe(release);
 
-    // Every further claim of the ticket, from any device and however long, waits for the move.
-    for (let t = T0 + 2_000; t < a.expiresAt; t += 4_999) {
+    // Every further claim of the ticket, from any device and however long short of that, waits for the move.
+    for (let t = T0 + 2_000; t < release; t += 1_999) {
       for (const key of ["dev-2", "dev-3", a.sid, undefined]) {
         expect(ledger.claim("a", seq, t, T0, key)).toEqual({ kind: "waiting", reason: "moving" });
       }
       expect(ledger.join("a", t).claim).toEqual({ kind: "waiting", reason: "moving" });
       expect(ledger.counters.live).toBe(1);
-      expect([...store.leases.values()]).toEqual([{ ...a, leftAt: T0 + 1_000, endedBy: "moved" }]);
+      expect([...store.leases.values()]).toEqual([{ ...a, leftAt: T0 + 1_000, endedBy: "moved", expiresAt: release }]);
     }
-    expect(ledger.claim("b", 2, a.expiresAt - 1)).toEqual({ kind: "waiting", reason: "not_called" });
+    expect(ledger.claim("a", seq, release - 1, T0, "dev-2")).toEqual({ kind: "waiting", reason: "moving" });
+    expect(ledger.claim("b", 2, release - 1)).toEqual({ kind: "waiting", reason: "not_called" });
     expectConsistent(ledger, store);
   });
 
@@ -894,19 +1075,24 @@ describe("one ticket, one listener", () => {
     expectConsistent(ledger, store);
   });
 
-  it("a move never confirmed completes when the old lease expires", () => {
+  it("a move never confirmed completes once the old passes are too old to be honoured from a view", () => {
     const { ledger, store, seq, a } = oneSeat();
-    ledger.claim("a", seq, T0 + 1_000, T0, "dev-2");
-    ledger.settle(a.expiresAt - 1);
-    expect(ledger.claim("a", seq, a.expiresAt - 1, T0, "dev-2")).toEqual({ kind: "waiting", reason: "moving" });
-    ledger.settle(a.expiresAt);
+    const lastRenewal = T0 + 10_000;
+    ledger.renew(a.sid, "a", lastRenewal);
+    ledger.claim("a", seq, T0 + 12_000, T0, "dev-2");
+    const release = lastRenewal + RELEASE_AFTER;
+    expect(store.leaseBySid(a.sid)?.expiresAt).toBe(release);
+    ledger.settle(release - 1);
+    expect(ledger.claim("a", seq, release - 1, T0, "dev-2")).toEqual({ kind: "waiting", reason: "moving" });
+    expect(store.leaseBySid(a.sid)).not.toBeNull();
+    ledger.settle(release);
     expect([...store.leases.values()]).toEqual([
       {
         sid: "sid-1",
         sub: "a",
         seq,
-        grantedAt: a.expiresAt,
-        expiresAt: a.expiresAt + CLAIM_WINDOW,
+        grantedAt: release,
+        expiresAt: release + CLAIM_WINDOW,
         leftAt: null,
         gen: 1,
         movedFrom: a.sid,
@@ -916,9 +1102,15 @@ describe("one ticket, one listener", () => {
     expect(ledger.counters.expired).toBe(0);
     expect(ledger.counters.live).toBe(1);
     expect(ledger.counters.cursor).toBe(1);
-    expect(ledger.view(a.expiresAt).revoked).toEqual([]);
-    const taken = admitted(ledger.claim("a", seq, a.expiresAt + 1, T0, "dev-2"));
-    expect(taken).toMatchObject({ sid: "dev-2", expiresAt: a.expiresAt + 1 + PASS_TTL, movedFrom: null });
+    // The old pass is still refused, as moved, until it expires (+70 s): the revocation outlives the move.
+    expect(ledger.view(release).revoked).toEqual([a.sid]);
+    expect(ledger.renew(a.sid, "a", release)).toEqual({ kind: "gone", reason: "moved" });
+    const taken = admitted(ledger.claim("a", seq, release + 1, T0, "dev-2"));
+    expect(taken).toMatchObject({ sid: "dev-2", expiresAt: release + 1 + PASS_TTL, movedFrom: null });
+    // The old device still cannot take it back.
+    expect(ledger.claim("a", seq, release + 2, T0, a.sid)).toEqual({ kind: "spent" });
+    expect(ledger.renew(a.sid, "a", lastRenewal + PASS_TTL - 1)).toEqual({ kind: "gone", reason: "moved" });
+    expect(ledger.renew(a.sid, "a", lastRenewal + PASS_TTL)).toEqual({ kind: "gone", reason: "lapsed" });
     expectConsistent(ledger, store);
   });
 
@@ -946,7 +1138,13 @@ describe("one ticket, one listener", () => {
     const { ledger, store, seq, a } = oneSeat();
     ledger.claim("a", seq, T0 + 1_000, T0, "dev-2");
     expect(ledger.leave(a.sid, "a", T0 + 2_000)).toBe(true);
-    expect(store.leaseBySid(a.sid)).toEqual({ ...a, leftAt: T0 + 1_000, endedBy: "left" });
+    // Still ended when it moved, and released when that set.
+    expect(store.leaseBySid(a.sid)).toEqual({
+      ...a,
+      leftAt: T0 + 1_000,
+      endedBy: "left",
+      expiresAt: T0 + RELEASE_AFTER,
+    });
     expect(ledger.counters.left).toBe(1);
     expect(ledger.leave(a.sid, "a", T0 + 2_500)).toBe(false);
     expect(ledger.counters.left).toBe(1);
@@ -964,16 +1162,20 @@ describe("one ticket, one listener", () => {
     expectConsistent(ledger, store);
   });
 
-  it("leaving while moving, never confirmed, frees the seat at the old lease's expiry", () => {
+  it("leaving while moving, never confirmed, frees the seat at the release the move set", () => {
     const { ledger, store, seq, a } = oneSeat();
     ledger.claim("a", seq, T0 + 1_000, T0, "dev-2");
-    ledger.leave(a.sid, "a", T0 + 2_000);
-    ledger.settle(a.expiresAt - 1);
+    // A leave later than the move neither delays nor hastens the release.
+    ledger.leave(a.sid, "a", T0 + 15_000);
+    const release = T0 + RELEASE_AFTER;
+    ledger.settle(release - 1);
     expect(ledger.counters.live).toBe(1);
-    ledger.settle(a.expiresAt);
+    ledger.settle(release);
     expect(store.leases.size).toBe(0);
     expect(ledger.counters.cursor).toBe(2);
-    expect(ledger.claim("a", seq, a.expiresAt, T0, "dev-2")).toEqual({ kind: "spent" });
+    expect(ledger.counters.expired).toBe(0);
+    expect(ledger.claim("a", seq, release, T0, "dev-2")).toEqual({ kind: "spent" });
+    expect(ledger.renew(a.sid, "a", release)).toEqual({ kind: "gone", reason: "moved" });
     expectConsistent(ledger, store);
   });
 

@@ -55,6 +55,20 @@ describe("KnownRooms", () => {
     expect(reads).toBe(2);
   });
 
+  it("serves a room just created to requests that come while another request is reading the directory", async () => {
+    const known = new KnownRooms();
+    const policy = parseRooms("ops");
+    await known.serves(policy, "old", T0, async () => ["old"]);
+    let release!: (rooms: string[]) => void;
+    const slow = new Promise<string[]>((resolve) => (release = resolve));
+    const later = T0 + ROOMS_REFRESH_MS;
+    const first = known.serves(policy, "new", later, () => slow);
+    // A second request reads for itself rather than be refused (or wait on the first one's read).
+    expect(await known.serves(policy, "new", later, async () => ["old", "new"])).toBe(true);
+    release(["old", "new"]);
+    expect(await first).toBe(true);
+  });
+
   it("throws what the directory read threw when there is no copy", async () => {
     const known = new KnownRooms();
     await expect(known.serves(parseRooms("ops"), "x", T0, () => Promise.reject(new Error("down")))).rejects.toThrow(

@@ -2,15 +2,18 @@
  * The tie between a held connection and its seat, on fake timers: a held
  * stream keeps calling its shard once a round and is never cut while the seat
  * is its own; it is cut at once when the shard says the seat ended, and, when
- * the shard cannot be reached, no later than the lease it last saw renewed.
+ * the shard cannot be reached, before the seat could be anyone else's had it
+ * ended unseen: its revocation confirmed, or its passes too old to honour.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CONFIRM_AFTER_MS } from "../../src/admission/coordinator.ts";
 import type { SeatEnd } from "../../src/admission/ledger.ts";
 import {
   answerSlackMs,
   HOLD_AFTER_MS,
   holdRoundMs,
   ORIGIN_NOTICE_MS,
+  ownedUntil,
   SAFETY_MARGIN_MS,
   type SeatKeeper,
   type TieOptions,
@@ -29,15 +32,15 @@ class FakeShard implements SeatKeeper {
   mode: "up" | "down" | "silent" = "up";
   /** How late each answer comes after its round (a stalled runtime). */
   lateMs = 0;
-  #pending: ((a: HoldAnswer) => void)[] = [];
+  #pending: { resolve: (a: HoldAnswer) => void; reject: (e: Error) => void }[] = [];
 
   hold(holder: string, waitMs: number): Promise<HoldAnswer> {
     this.calls.push({ holder, waitMs, at: Date.now() });
     if (this.mode === "down") return Promise.reject(new Error("unreachable"));
     if (this.mode === "silent") return new Promise(() => undefined);
     const expiresAt = Date.now() + PASS_TTL_MS;
-    return new Promise((resolve) => {
-      this.#pending.push(resolve);
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ resolve, reject });
       setTimeout(() => resolve({ kind: "held", expiresAt }), waitMs + this.lateMs);
     });
   }
@@ -47,7 +50,12 @@ class FakeShard implements SeatKeeper {
   }
 
   end(reason: SeatEnd): void {
-    for (const answer of this.#pending.splice(0)) answer({ kind: "ended", reason });
+    for (const answer of this.#pending.splice(0)) answer.resolve({ kind: "ended", reason });
+  }
+
+  /** The connection to the shard is lost: pending calls fail, whatever the shard was about to say. */
+  drop(): void {
+    for (const answer of this.#pending.splice(0)) answer.reject(new Error("connection lost"));
   }
 }
 
@@ -56,6 +64,7 @@ function options(shard: FakeShard, work: Promise<unknown>[] = []): TieOptions {
   return {
     keeper: shard,
     expiresAt: Date.now() + PASS_TTL_MS,
+    passTtlMs: PASS_TTL_MS,
     roundMs: holdRoundMs(PASS_TTL_MS),
     slackMs: answerSlackMs(PASS_TTL_MS),
     now: () => Date.now(),
@@ -86,16 +95,19 @@ describe("watchSeat", () => {
     const watching = watchSeat(options(shard), "h", true, open);
     await vi.advanceTimersByTimeAsync(10 * PASS_TTL_MS);
     expect(await state(watching)).toEqual({ settled: false });
-    // Every call renews before the lease it last saw, less the margin, runs out.
+    // Every call renews before the seat it last saw, less the margin, stops being certainly its own
+    // (half a pass lifetime and a second after the renewal: an ended lease is freed no sooner).
     const round = holdRoundMs(PASS_TTL_MS);
-    expect(round).toBe((PASS_TTL_MS - SAFETY_MARGIN_MS - answerSlackMs(PASS_TTL_MS)) / 2);
+    const owned = ownedUntil(PASS_TTL_MS, PASS_TTL_MS);
+    expect(owned).toBe(31_000);
+    expect(round).toBe(owned - SAFETY_MARGIN_MS - answerSlackMs(PASS_TTL_MS));
     for (let i = 1; i < shard.calls.length; i++) {
-      expect(shard.calls[i]!.at - shard.calls[i - 1]!.at).toBeLessThanOrEqual(PASS_TTL_MS - SAFETY_MARGIN_MS);
+      expect(shard.calls[i]!.at - shard.calls[i - 1]!.at).toBeLessThanOrEqual(owned - SAFETY_MARGIN_MS);
     }
-    // About two calls a minute at a 60 s pass lifetime.
+    // About 2.2 calls a minute at a 60 s pass lifetime (a round of 27 s).
     const perMinute = shard.calls.length / 10;
-    expect(perMinute).toBeGreaterThanOrEqual(2);
-    expect(perMinute).toBeLessThanOrEqual(2.2);
+    expect(perMinute).toBeGreaterThanOrEqual(2.1);
+    expect(perMinute).toBeLessThanOrEqual(2.3);
   });
 
   it("does not cut an entitled listener whose answers come late, up to the slack", async () => {
@@ -115,20 +127,52 @@ describe("watchSeat", () => {
     expect(await state(watching)).toEqual({ settled: true, value: "moved" });
   });
 
-  it("cuts a connection whose shard cannot be reached no later than its lease, less the margin", async () => {
+  it("cuts a connection whose shard cannot be reached before its seat could be reused, had it ended unseen", async () => {
     const shard = new FakeShard();
     const opts = options(shard);
     const watching = watchSeat(opts, "h", true, new Promise(() => undefined));
     await vi.advanceTimersByTimeAsync(40_000);
     shard.mode = "down";
-    // The last renewal was at 29.25 s; its lease runs to 89.25 s.
+    // The last renewal was at 27 s: certainly its own until 58 s, were the seat to end unseen.
     const lastRenewal = shard.calls.at(-1)!.at;
     let cutAt = 0;
     void watching.then(() => (cutAt = Date.now()));
     await vi.advanceTimersByTimeAsync(2 * PASS_TTL_MS);
     expect(await state(watching)).toEqual({ settled: true, value: "lapsed" });
-    expect(cutAt).toBeLessThanOrEqual(lastRenewal + PASS_TTL_MS - SAFETY_MARGIN_MS);
-    expect(cutAt).toBeGreaterThan(lastRenewal + PASS_TTL_MS - SAFETY_MARGIN_MS - 1_000);
+    // The first call that failed: from then on a revocation could be confirmed CONFIRM_AFTER_MS later.
+    const failedAt = shard.calls.find((c) => c.at > lastRenewal)!.at;
+    const certain = Math.min(ownedUntil(lastRenewal + PASS_TTL_MS, PASS_TTL_MS), failedAt + CONFIRM_AFTER_MS);
+    expect(cutAt).toBeLessThanOrEqual(certain - SAFETY_MARGIN_MS);
+    expect(cutAt).toBeGreaterThan(certain - SAFETY_MARGIN_MS - 1_000);
+  });
+
+  it("after a failed call, is cut within CONFIRM_AFTER_MS unless a call gets through again", async () => {
+    const shard = new FakeShard();
+    const watching = watchSeat(options(shard), "h", true, new Promise(() => undefined));
+    // Mid-round the shard answers nothing more (a lost connection): the pending call fails.
+    await vi.advanceTimersByTimeAsync(5_000);
+    shard.mode = "down";
+    // The seat may have ended just now, its answer lost with the connection.
+    shard.drop();
+    const downAt = Date.now();
+    let cutAt = 0;
+    void watching.then(() => (cutAt = Date.now()));
+    await vi.advanceTimersByTimeAsync(CONFIRM_AFTER_MS);
+    expect(await state(watching)).toEqual({ settled: true, value: "lapsed" });
+    expect(cutAt - downAt).toBeLessThanOrEqual(CONFIRM_AFTER_MS - SAFETY_MARGIN_MS);
+    expect(cutAt - downAt).toBeGreaterThan(CONFIRM_AFTER_MS - SAFETY_MARGIN_MS - 1_000);
+  });
+
+  it("a call that gets through after a failure clears the doubt", async () => {
+    const shard = new FakeShard();
+    const watching = watchSeat(options(shard), "h", true, new Promise(() => undefined));
+    await vi.advanceTimersByTimeAsync(holdRoundMs(PASS_TTL_MS) + 10);
+    shard.mode = "down";
+    shard.drop();
+    await vi.advanceTimersByTimeAsync(CONFIRM_AFTER_MS - SAFETY_MARGIN_MS - 1_500);
+    shard.mode = "up";
+    await vi.advanceTimersByTimeAsync(5 * PASS_TTL_MS);
+    expect(await state(watching)).toEqual({ settled: false });
   });
 
   it("cuts a connection whose hold call never answers at the lease's deadline", async () => {
@@ -136,7 +180,8 @@ describe("watchSeat", () => {
     shard.mode = "silent";
     const opts = options(shard);
     const watching = watchSeat(opts, "h", true, new Promise(() => undefined));
-    await vi.advanceTimersByTimeAsync(PASS_TTL_MS - SAFETY_MARGIN_MS - 1);
+    // A call that does not fail is taken to have renewed the seat; its answer is due a round and the slack later.
+    await vi.advanceTimersByTimeAsync(holdRoundMs(PASS_TTL_MS) + answerSlackMs(PASS_TTL_MS) - 1);
     expect(await state(watching)).toEqual({ settled: false });
     await vi.advanceTimersByTimeAsync(2);
     expect(await state(watching)).toEqual({ settled: true, value: "lapsed" });

@@ -17,7 +17,7 @@ import {
   type ShardReport,
 } from "../../src/admission/coordinator.ts";
 import { PACE_DELAY_MS, roundStart, SYNC_INTERVAL_MS, syncDue } from "../../src/admission/rounds.ts";
-import type { ClaimOutcome, Lease } from "../../src/admission/ledger.ts";
+import { CLOCK_SKEW_MS, type ClaimOutcome, type Lease, passTrustMs } from "../../src/admission/ledger.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/admission/memory-store.ts";
 import { Shard } from "../../src/admission/shard.ts";
 
@@ -25,6 +25,28 @@ import { Shard } from "../../src/admission/shard.ts";
 const T0 = Date.UTC(2026, 0, 1);
 // Short lifetimes, so passes and claim windows run out within a run; tickets outlive every run.
 const timings: Timings = { passTtlMs: 20_000, claimWindowMs: 5_000, ticketTtlMs: 24 * 3_600_000 };
+
+/** A pass granted, as the listeners' side knows it. */
+interface Pass {
+  sub: string;
+  /** The latest expiry of any pass of its lease. */
+  exp: number;
+  /** When the latest of them was issued (the grant, or the last renewal). */
+  issuedAt: number;
+  /** When its seat ended (given back, or moved to another device), and why it was revoked then. */
+  endedAt: number | null;
+  revokedAs: "left" | "moved" | null;
+}
+
+/**
+ * When an ended lease's passes can no longer be honoured from a view (an edge
+ * honours a pass from the room's view alone only while it is younger than
+ * passTrustMs, on clocks up to CLOCK_SKEW_MS apart): its seat is freed (or
+ * handed on) then at the latest, and no earlier unless confirmed.
+ */
+function releaseOf(p: Pass): number {
+  return Math.max(p.endedAt!, Math.min(p.exp, p.issuedAt + passTrustMs(timings.passTtlMs) + CLOCK_SKEW_MS));
+}
 
 type Cmd =
   | { t: "join"; shard: number; count: number }
@@ -76,9 +98,11 @@ interface Checks {
   /** Restarts keep leases, cursors, queue positions, allowances and the coordinator's picture. */
   restarts?: boolean;
   /**
-   * Seats are freed early only once confirmed: a lease that leaves its store before its
-   * expiry was ended and its id listed in the room's revocations at least
-   * CONFIRM_AFTER_MS earlier; and the list keeps every id it published while its passes last.
+   * Seats are freed early only once confirmed or released: a lease that leaves its store
+   * before its passes expire was ended and either its id listed in the room's revocations
+   * at least CONFIRM_AFTER_MS earlier, or its passes too old to be honoured from a view
+   * (`releaseOf`); every ended seat is held until its release, no longer; and the list keeps
+   * every id it published until that release.
    */
   release?: boolean;
 }
@@ -115,13 +139,20 @@ class Room {
   newKey(): string {
     return `key-${++this.#keys}`;
   }
-  /** Every pass granted: its listener and the latest expiry of any pass of its lease. */
-  readonly passes = new Map<string, { sub: string; exp: number }>();
-  /** When each lease id first appeared in the room's revocation list (a view the coordinator gave out), until when its passes last. */
+  /** Every pass granted, by lease id. */
+  readonly passes = new Map<string, Pass>();
+  /**
+   * When each lease id first appeared in the room's revocation list (a view the coordinator
+   * gave out), and until when it stays there: its seat's release.
+   */
   readonly published = new Map<string, { at: number; until: number }>();
-  /** Seats that moved to another device and were taken there, and seats freed early by a confirmation. */
+  /**
+   * Seats that moved to another device and were taken there; left seats freed early by a
+   * confirmation; ended seats freed (or handed on) at their release, unconfirmed.
+   */
   movesTaken = 0;
   freedByConfirm = 0;
+  freedByRelease = 0;
 
   constructor(
     n: number,
@@ -156,8 +187,9 @@ class Room {
   }
 
   /**
-   * Seats in use: passes some edge may still honour (unexpired, and not listed in the
-   * room's revocations CONFIRM_AFTER_MS ago or more), and seats handed on to a ticket's next claim.
+   * Seats in use: passes some edge may still honour (unexpired, not listed in the room's
+   * revocations CONFIRM_AFTER_MS ago or more, and if ended not yet released), and seats handed
+   * on to a ticket's next claim.
    */
   seatsInUse(): number {
     let n = 0;
@@ -175,8 +207,22 @@ class Room {
   /** Might some edge still honour a pass of this lease? */
   honoured(sid: string): boolean {
     const p = this.passes.get(sid);
+    if (p === undefined || p.exp <= this.now || this.confirmable(sid)) return false;
+    return p.endedAt === null || this.now < releaseOf(p);
+  }
+
+  /** Was this lease id listed in the room's revocations CONFIRM_AFTER_MS ago or more? */
+  confirmable(sid: string): boolean {
     const listed = this.published.get(sid);
-    return p !== undefined && p.exp > this.now && (listed === undefined || listed.at + CONFIRM_AFTER_MS > this.now);
+    return listed !== undefined && listed.at + CONFIRM_AFTER_MS <= this.now;
+  }
+
+  /** The seat of this pass ends now (unless it had already: a move given up keeps its end). */
+  #ended(sid: string, by: "left" | "moved"): void {
+    const p = this.passes.get(sid);
+    if (p === undefined || p.endedAt !== null) return;
+    p.endedAt = this.now;
+    p.revokedAs = by;
   }
 
   /** Every lease of every shard, as it stands (taken before an operation, checked after it). */
@@ -185,9 +231,9 @@ class Room {
   }
 
   /**
-   * No seat left its store before its lease expired unless it was ended and listed in the
-   * room's revocations CONFIRM_AFTER_MS ago or more, or it was a seat handed on that the
-   * ticket's next claim took.
+   * No seat left its store before its passes expired unless it was ended and listed in the
+   * room's revocations CONFIRM_AFTER_MS ago or more, or released (its passes too old to be
+   * honoured from a view), or it was a seat handed on that the ticket's next claim took.
    */
   checkReleases(before: Map<string, Lease>[]): void {
     if (!this.checks.release) return;
@@ -207,19 +253,27 @@ class Room {
         }
         check(lease.leftAt !== null, () => `live lease ${sid} on shard ${i} was freed before it expired`);
         const listed = this.published.get(sid);
+        const p = this.passes.get(sid)!;
+        const release = releaseOf(p);
+        const confirmed = this.confirmable(sid);
         check(
-          listed !== undefined && listed.at + CONFIRM_AFTER_MS <= this.now,
+          confirmed || this.now >= release,
           () =>
-            `lease ${sid} on shard ${i} (ended +${lease.leftAt! - T0} ms, expiring +${lease.expiresAt - T0} ms) was ` +
+            `lease ${sid} on shard ${i} (ended +${lease.leftAt! - T0} ms, released +${release - T0} ms) was ` +
             `freed at +${this.now - T0} ms, ` +
             (listed === undefined ? "never listed as revoked" : `listed only at +${listed.at - T0} ms`),
         );
-        if (lease.endedBy !== "moved") this.freedByConfirm++;
+        if (this.now < release) {
+          if (lease.endedBy !== "moved") this.freedByConfirm++;
+        } else if (!confirmed) this.freedByRelease++;
       }
     });
   }
 
-  /** A view the coordinator gave out: it lists every revocation published so far whose passes last. */
+  /**
+   * A view the coordinator gave out: it lists every revocation published so far until its
+   * seat's release (the `until` its shard reported: after it, passes are too old for a view).
+   */
   noteView(view: GlobalView): void {
     const checking = this.checks.release === true;
     if (checking) {
@@ -229,15 +283,22 @@ class Room {
       for (const [sid, p] of this.published) {
         check(
           listed.has(sid) || p.until <= view.asOf,
-          () => `revocation of ${sid} (listed at +${p.at - T0} ms, passes until +${p.until - T0} ms) left the view`,
+          () => `revocation of ${sid} (listed at +${p.at - T0} ms, released +${p.until - T0} ms) left the view`,
         );
       }
     }
     for (const sid of view.revoked) {
       if (this.published.has(sid)) continue;
-      // Only ended leases are listed, with the expiry of their passes.
+      // Only ended leases are listed, until their release.
       const lease = this.stores.map((store) => store.leaseBySid(sid)).find((l) => l !== null) ?? null;
-      if (checking) check(lease !== null && lease.leftAt !== null, () => `the view lists ${sid}, no ended lease`);
+      if (checking) {
+        check(lease !== null && lease.leftAt !== null, () => `the view lists ${sid}, no ended lease`);
+        const p = this.passes.get(sid);
+        check(
+          p !== undefined && p.endedAt !== null && lease!.expiresAt === releaseOf(p),
+          () => `the view lists ${sid}, ended ${JSON.stringify(p)}, until +${lease!.expiresAt - T0} ms`,
+        );
+      }
       this.published.set(sid, { at: this.now, until: lease?.expiresAt ?? this.passes.get(sid)?.exp ?? this.now });
     }
   }
@@ -377,7 +438,8 @@ class Room {
       );
     }
     if (held !== null && out.kind === "waiting" && out.reason === "moving") {
-      // Moved: its seat is still held here, ended, until the move is confirmed.
+      // Moved: its seat is still held here, ended, until the move is confirmed or released.
+      this.#ended(held.sid, "moved");
       const ended = this.stores[l.shard]!.leaseBySid(held.sid);
       check(
         ended !== null && ended.leftAt === this.now && ended.endedBy === "moved",
@@ -410,16 +472,21 @@ class Room {
         l.sid = lease.sid;
         l.key = lease.sid;
         this.#sids.add(lease.sid);
-        this.passes.set(lease.sid, { sub: l.sub, exp: lease.expiresAt });
+        this.passes.set(lease.sid, {
+          sub: l.sub,
+          exp: lease.expiresAt,
+          issuedAt: this.now,
+          endedAt: null,
+          revokedAs: null,
+        });
         if (taken) this.movesTaken++;
         else this.admissions.push(this.now);
         if (this.checks.release && handedOn !== null) {
           // The seat's previous device can no longer be honoured anywhere.
           const from = handedOn.movedFrom ?? handedOn.sid;
-          const listed = this.published.get(from);
-          const exp = this.passes.get(from)?.exp ?? 0;
+          const p = this.passes.get(from);
           check(
-            exp <= this.now || (listed !== undefined && listed.at + CONFIRM_AFTER_MS <= this.now),
+            p !== undefined && p.endedAt !== null && !this.honoured(from),
             () => `${l.sub}'s seat moved to ${lease.sid} while the pass of ${from} may still be honoured`,
           );
         }
@@ -478,9 +545,19 @@ class Room {
       } else if (before !== null && before.leftAt !== null && before.expiresAt > this.now) {
         // A pass whose seat ended says why.
         check(out.reason === before.endedBy, () => `renewal of ended ${sid} answered ${out.reason}`);
+      } else if (before === null) {
+        // Also once its seat was freed (confirmed or released), as long as the pass lasts.
+        const p = this.passes.get(sid);
+        if (p !== undefined && p.endedAt !== null && p.exp > this.now) {
+          check(out.reason === p.revokedAs, () => `renewal of freed ${sid} answered ${out.reason}`);
+        }
       }
     }
-    if (out.kind === "renewed") this.passes.get(sid)!.exp = out.lease.expiresAt;
+    if (out.kind === "renewed") {
+      const p = this.passes.get(sid)!;
+      p.exp = out.lease.expiresAt;
+      p.issuedAt = this.now;
+    }
     this.observe();
   }
 
@@ -505,7 +582,10 @@ class Room {
         );
       }
     }
-    if (released) l.left = true;
+    if (released) {
+      l.left = true;
+      this.#ended(sid, "left");
+    }
     this.observe();
   }
 
@@ -663,6 +743,17 @@ class Room {
           () =>
             `shard ${i} holds ${c.live} live + ${c.reserved} reserved, more than its allowance ${shard.local.capacity}`,
         );
+      }
+      if (checks.release) {
+        for (const lease of store.leases.values()) {
+          if (lease.movedFrom != null || lease.leftAt === null) continue;
+          // An ended seat is held until its release (unless confirmed sooner), not a moment longer.
+          const p = this.passes.get(lease.sid);
+          check(
+            p !== undefined && p.endedAt === lease.leftAt && lease.expiresAt === releaseOf(p),
+            () => `ended lease ${JSON.stringify(lease)} on shard ${i} is not released as ${JSON.stringify(p)} is`,
+          );
+        }
       }
       if (checks.identity) {
         const subs = new Set<string>();
@@ -990,18 +1081,20 @@ describe("a sharded room under random interleavings", () => {
     );
   });
 
-  it("frees a seat before its lease expires only once its revocation was listed CONFIRM_AFTER_MS before", () => {
-    const seen = { movesTaken: 0, freedByConfirm: 0 };
+  it("frees an ended seat before its passes expire only once listed CONFIRM_AFTER_MS before, or at its release", () => {
+    const seen = { movesTaken: 0, freedByConfirm: 0, freedByRelease: 0 };
     fc.assert(
       fc.property(scenarioArb(SMALL, 120, anyRate), (s) => {
         const room = run(s, { release: true, identity: true });
         seen.movesTaken += room.movesTaken;
         seen.freedByConfirm += room.freedByConfirm;
+        seen.freedByRelease += room.freedByRelease;
       }),
       { numRuns: 150, ...SHRINK_LIMIT },
     );
-    // The runs did free seats by confirmation, and hand moved seats on.
+    // The runs did free seats by confirmation and by release, and hand moved seats on.
     expect(seen.freedByConfirm).toBeGreaterThan(0);
+    expect(seen.freedByRelease).toBeGreaterThan(0);
     expect(seen.movesTaken).toBeGreaterThan(0);
   });
 

@@ -4,8 +4,15 @@
  * answers from the view in hand instead; without one it fetches its own.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { GlobalView } from "../../src/admission/coordinator.ts";
-import { cachedView, forgetViews, VIEW_TTL_MS } from "../../src/room/view-cache.ts";
+import { type GlobalView, PASS_VIEW_MAX_AGE_MS } from "../../src/admission/coordinator.ts";
+import {
+  cachedView,
+  endedHere,
+  forgetViews,
+  noteEnded,
+  VIEW_TTL_MS,
+  vouchesForPasses,
+} from "../../src/room/view-cache.ts";
 
 const view = (at: number) => ({ at }) as unknown as GlobalView;
 
@@ -35,5 +42,31 @@ describe("cachedView", () => {
     void cachedView("s", 0, () => never);
     const own = await cachedView("s", 0, async () => view(5));
     expect(own.at).toBe(5);
+  });
+});
+
+describe("what an isolate learnt of ended seats", () => {
+  it("refuses a seat's passes until their expiry, then forgets it", () => {
+    noteEnded("r", "sid-1", 10_000);
+    expect(endedHere("r", "sid-1", 9_999)).toBe(true);
+    expect(endedHere("r", "sid-2", 9_999)).toBe(false);
+    expect(endedHere("other", "sid-1", 9_999)).toBe(false);
+    expect(endedHere("r", "sid-1", 10_000)).toBe(false);
+    expect(endedHere("r", "sid-1", 5_000)).toBe(false);
+  });
+
+  it("keeps a bounded number per room, dropping the oldest first", () => {
+    for (let i = 0; i < 10_001; i++) noteEnded("r", `sid-${i}`, 1_000);
+    expect(endedHere("r", "sid-0", 0)).toBe(false);
+    expect(endedHere("r", "sid-1", 0)).toBe(true);
+    expect(endedHere("r", "sid-10000", 0)).toBe(true);
+  });
+});
+
+describe("vouchesForPasses", () => {
+  it("trusts a view's revocations for PASS_VIEW_MAX_AGE_MS after they were current, not longer", () => {
+    const v = { asOf: 1_000 } as unknown as GlobalView;
+    expect(vouchesForPasses(v, 1_000 + PASS_VIEW_MAX_AGE_MS)).toBe(true);
+    expect(vouchesForPasses(v, 1_001 + PASS_VIEW_MAX_AGE_MS)).toBe(false);
   });
 });

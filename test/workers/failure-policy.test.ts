@@ -22,6 +22,7 @@ import { app } from "../../src/http/app.tsx";
 import { POLICY_HEADER, RETRY_AFTER_BASE_SECONDS } from "../../src/http/failure-policy.ts";
 import { MAX_RETRIES } from "../../src/room/durable-call.ts";
 import { PASS_VIEW_MAX_AGE_MS } from "../../src/admission/coordinator.ts";
+import { passTrustMs } from "../../src/admission/ledger.ts";
 import { forgetViews, VIEW_TTL_MS } from "../../src/room/view-cache.ts";
 import {
   ADMIN,
@@ -41,6 +42,7 @@ import {
 } from "./helpers.ts";
 
 const t = useManualClock();
+const PASS_TTL_MS = Number(env.PASS_TTL_SECONDS) * 1000;
 
 let warn: MockInstance<typeof console.warn>;
 let error: MockInstance<typeof console.error>;
@@ -469,6 +471,28 @@ describe("an admitted listener while its shard is down", () => {
     expect(renewed.status).toBe(200);
     const body = await renewed.json<Status>();
     expect(passClaims(body.pass!).sid).toBe(passClaims(listener.pass!).sid);
+  });
+
+  it("is not served on a pass past half its life when its shard cannot renew it, however recent the view", async () => {
+    const f = faultyEnv();
+    const room = roomName("fp-old-pass");
+    await patchRoom(room, { capacity: 10 });
+    const listener = await (await joinVia(f.env, room)).json<Status>();
+    f.fail("shard", { ...RETRYABLE, methods: ["renew"] });
+    // Young: honoured from the view, no renewal asked.
+    expect((await fetchApp(f.env, `/rooms/${room}/live`, { headers: bearer(listener.pass!) })).status).toBe(200);
+    expect(f.count("shard.renew")).toBe(0);
+    // Older than half its lifetime, a seat freed without confirmation may be someone else's:
+    // only the shard can say, and it cannot now.
+    t.clock.advance(passTrustMs(PASS_TTL_MS) + 100);
+    forgetViews();
+    const old = await fetchApp(f.env, `/rooms/${room}/live`, {
+      headers: { ...bearer(listener.pass!), accept: "application/json" },
+    });
+    expect(old.status).toBe(503);
+    expect(old.headers.get(POLICY_HEADER)).toBe("pass");
+    expect((await old.json<ErrorJson>()).error.code).toBe("unavailable");
+    expect(f.count("shard.renew")).toBeGreaterThan(0);
   });
 
   it("reaches the origin while the room's view cannot be read: past a recent view, the seat's own shard vouches for it", async () => {
