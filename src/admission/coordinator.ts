@@ -458,7 +458,9 @@ export class Coordinator {
     for (const r of report.ending ?? []) {
       let p = this.#published.get(r.sid);
       if (p === undefined) {
-        if (this.#published.size >= MAX_VIEW_REVOKED || r.until + CLOCK_SKEW_MS <= now) continue;
+        // The list's room goes to ids it can free early: one released (`until`) before it
+        // could be confirmed gains nothing from it.
+        if (this.#published.size >= MAX_VIEW_REVOKED || r.until <= now + CONFIRM_AFTER_MS) continue;
         p = { sid: r.sid, until: r.until, shard: report.shard, at: now };
         this.#published.set(p.sid, p);
         this.#nextUnpublish = Math.min(this.#nextUnpublish, p.until);
