@@ -469,6 +469,9 @@ function listenerPaths(): Record<string, PathItem> {
         summary: "Where am I",
         description:
           "Sent with the ticket. When the turn has come this claims the seat and the answer includes the `pass`. " +
+          "The device that holds the seat sends its pass along (a browser's cookie) and keeps it; the ticket alone " +
+          "is another device's: the seat moves to it, answered `queued` (position 1) until no edge can honour the " +
+          "other device's pass (a few seconds). " +
           "Sent with an overflow token instead, it answers `overflow` (or `closed`) with the current " +
           "`recordingUrl`. Poll again after `pollAfterSeconds` (`Retry-After`).",
         parameters: [parameterRef("Keep")],

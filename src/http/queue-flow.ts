@@ -401,8 +401,8 @@ export class RoomDesk {
 
   /**
    * Renew a seat's pass; `seat_ended` when the lease is gone; `unavailable`
-   * (policy `pass`) when the shard cannot be reached: the current pass goes
-   * on working until it expires.
+   * (policy `pass`) when the shard cannot be reached: the current pass is
+   * honoured only while a recent view vouches for it and it is young.
    */
   async heartbeat(pass: PassClaims): Promise<FlowAnswer> {
     let renewed: RenewOutcome;
