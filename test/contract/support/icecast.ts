@@ -66,7 +66,7 @@ const execFileAsync = promisify(execFile);
 
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
-const SOURCE_READY_TIMEOUT_MS = 10_000;
+const SOURCE_READY_TIMEOUT_MS = 15_000;
 const SHOW_END_TIMEOUT_MS = 10_000;
 const STOCK_WEBROOT = "/usr/share/icecast2/web";
 const STOCK_ADMINROOT = "/usr/share/icecast2/admin";
@@ -623,6 +623,17 @@ export async function startSource(
   mount: string,
   options: SourceOptions = {},
 ): Promise<RunningSource> {
+  try {
+    return await startSourceOnce(icecast, mount, options);
+  } catch (err) {
+    // On a busy machine ffmpeg now and then never connects (no output, no exit): it is
+    // stopped, and one fresh ffmpeg gets a second chance before the error stands.
+    if (!(err instanceof Error) || !err.message.includes("to go live\n")) throw err;
+    return startSourceOnce(icecast, mount, options);
+  }
+}
+
+async function startSourceOnce(icecast: RunningIcecast, mount: string, options: SourceOptions): Promise<RunningSource> {
   const { ffmpeg } = await requireDebian(["ffmpeg"]);
   checkMount(mount);
   if ((await icecast.source(mount)) !== undefined) throw new Error(`a source already feeds ${mount}`);
