@@ -13,7 +13,7 @@
  * - the view lists the pass's lease id (isRevoked; `listed` in shell.ts,
  *   which also checks the revoked passes the shard added): refused;
  * - this isolate already learnt from the seat's shard that the seat ended
- *   (endedHere, view-cache.ts; `EndedMemory` here): refused, no call;
+ *   (endedHere, view-cache.ts; `EndedSeats`): refused, no call;
  * - the view does not vouch for passes (older than PASS_VIEW_MAX_AGE_MS, see
  *   vouchesForPasses), the isolate has none, or the pass is too old to be
  *   honoured from a view (RoomDesk.wantsRenewal: older than passTrustMs,
@@ -73,6 +73,7 @@
  * world.ts), so a cohort never lists, and has confirmed, more than the real
  * room would; an isolate remembers MAX_ENDED ÷ cohort ended seats.
  */
+import { EndedSeats, MAX_ENDED } from "../src/room/view-cache.ts";
 import { NEVER } from "./listeners.ts";
 
 export interface MassLeaveModel {
@@ -84,12 +85,6 @@ export interface MassLeaveModel {
   /** Edge isolates per location: a listener's requests land on one of its location's, at random. */
   isolatesPerLocation: number;
 }
-
-/**
- * Most ended seats an isolate remembers per room (view-cache.ts MAX_ENDED,
- * not exported there): the oldest go first.
- */
-export const MAX_ENDED = 10_000;
 
 /** Why a left pass was not served, or where it was. */
 export interface LeftPassCounts {
@@ -151,8 +146,8 @@ export class MassLeave {
   maxShardRenewalsPerLeaver = 0;
   /** Per listener: renewals its left pass cost its shard. */
   readonly #renewalsOf: Uint16Array;
-  /** Per isolate: the ended seats it learnt of from their shards (see EndedMemory), made when first needed. */
-  readonly #ended: (EndedMemory | null)[];
+  /** Per isolate: the ended seats it learnt of from their shards (view-cache.ts EndedSeats), made when first needed. */
+  readonly #ended: (EndedSeats<number> | null)[];
   /** Per listener: the isolate whose renewal of its left pass is under way (to note the answer there). */
   readonly #asking: Int32Array;
   readonly #isolates: number;
@@ -318,7 +313,7 @@ export class MassLeave {
     this.counts.refusedByShard += 1;
     if (isolate < 0) return;
     let memory = this.#ended[isolate];
-    if (memory == null) memory = this.#ended[isolate] = new EndedMemory(this.#maxEnded);
+    if (memory == null) memory = this.#ended[isolate] = new EndedSeats<number>(this.#maxEnded);
     memory.note(id, this.passEnd[id]!);
   }
 
@@ -369,38 +364,6 @@ export class MassLeave {
       );
     }
     return out;
-  }
-}
-
-/**
- * What one isolate learnt of ended seats from their shards
- * (view-cache.ts noteEnded/endedHere, per room; the simulation has one room
- * and names seats by listener): each until its pass's `exp`, at most `max`,
- * the oldest noted going first.
- */
-export class EndedMemory {
-  readonly #until = new Map<number, number>();
-  readonly #max: number;
-
-  constructor(max: number) {
-    this.#max = max;
-  }
-
-  get size(): number {
-    return this.#until.size;
-  }
-
-  note(id: number, until: number): void {
-    if (this.#until.size >= this.#max) this.#until.delete(this.#until.keys().next().value!);
-    this.#until.set(id, until);
-  }
-
-  has(id: number, now: number): boolean {
-    const until = this.#until.get(id);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.#until.delete(id);
-    return false;
   }
 }
 

@@ -244,6 +244,8 @@ async function heldPass(c: Context<AppEnv>, leaving = false) {
  * that seat. Without one, a claim of a seated ticket is another device's.
  */
 async function holdingSeat(c: Context<AppEnv>, sub: string): Promise<string | undefined> {
+  // The waiting poll's path: without a pass cookie, one string search and no token parsed.
+  if (!(c.req.header("cookie") ?? "").includes("-pass-")) return undefined;
   const pass = (await heldPass(c, true)).pass;
   return pass?.sub === sub ? pass.sid : undefined;
 }

@@ -147,9 +147,41 @@ export function forgetViews(room?: string): void {
 }
 
 /** Most ended seats an isolate remembers per room (the oldest go first). */
-const MAX_ENDED = 10_000;
-/** Per room: lease ids this isolate learnt have ended (from their shard), until their passes expire. */
-const ended = new Map<string, Map<string, number>>();
+export const MAX_ENDED = 10_000;
+
+/**
+ * Seats one isolate learnt have ended, from their shard, each until its
+ * passes expire; at most `max`, the oldest noted going first. (The
+ * simulator keeps one per simulated isolate.)
+ */
+export class EndedSeats<K> {
+  readonly #until = new Map<K, number>();
+  readonly #max: number;
+
+  constructor(max = MAX_ENDED) {
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#until.size;
+  }
+
+  note(seat: K, until: number): void {
+    if (this.#until.size >= this.#max) this.#until.delete(this.#until.keys().next().value!);
+    this.#until.set(seat, until);
+  }
+
+  has(seat: K, now: number): boolean {
+    const until = this.#until.get(seat);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#until.delete(seat);
+    return false;
+  }
+}
+
+/** Per room: the lease ids this isolate learnt have ended. */
+const ended = new Map<string, EndedSeats<string>>();
 
 /**
  * A shard said this seat has ended: refuse its passes here until `until`
@@ -157,23 +189,18 @@ const ended = new Map<string, Map<string, number>>();
  * over and over costs its shard one call per isolate, not one per request.
  */
 export function noteEnded(room: string, sid: string, until: number): void {
-  let sids = ended.get(room);
-  if (sids === undefined) {
+  let seats = ended.get(room);
+  if (seats === undefined) {
     if (ended.size >= MAX_ROOMS) ended.delete(ended.keys().next().value!);
-    sids = new Map();
-    ended.set(room, sids);
+    seats = new EndedSeats();
+    ended.set(room, seats);
   }
-  if (sids.size >= MAX_ENDED) sids.delete(sids.keys().next().value!);
-  sids.set(sid, until);
+  seats.note(sid, until);
 }
 
 /** Has this isolate learnt that the seat ended (and may its passes still be presented)? */
 export function endedHere(room: string, sid: string, now: number): boolean {
-  const until = ended.get(room)?.get(sid);
-  if (until === undefined) return false;
-  if (until > now) return true;
-  ended.get(room)!.delete(sid);
-  return false;
+  return ended.get(room)?.has(sid, now) ?? false;
 }
 
 const revokedSets = new WeakMap<RoomView, Set<string>>();

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MAX_VIEW_REVOKED } from "../../src/admission/coordinator.ts";
 import { CLOCK_SKEW_MS, passTrustMs } from "../../src/admission/ledger.ts";
-import { endedHere, forgetViews, noteEnded } from "../../src/room/view-cache.ts";
-import { EndedMemory, MassLeave, MAX_ENDED } from "../../sim/mass-leave.ts";
+import { MassLeave } from "../../sim/mass-leave.ts";
 import { NEVER } from "../../sim/listeners.ts";
 import { type Scenario, SCENARIOS } from "../../sim/scenarios.ts";
 import { World } from "../../sim/world.ts";
@@ -120,24 +119,6 @@ describe("the simulator's mass leave", () => {
     // Few requests of one listener land twice on the same of 120 isolates: the memory saves little.
     expect(m.maxShardRenewalsPerLeaver).toBeGreaterThan(10);
     expect(m.counts.refusedInIsolate).toBeLessThan(m.shardRenewals / 2);
-  });
-
-  it("remembers ended seats per isolate as the edge does (view-cache.ts noteEnded, endedHere)", () => {
-    const room = "sim-mass-leave-memory";
-    forgetViews(room);
-    const memory = new EndedMemory(MAX_ENDED);
-    // One more than an isolate keeps: the first is forgotten in both.
-    for (let id = 0; id <= MAX_ENDED; id++) {
-      noteEnded(room, `s${id}`, 5_000 + (id % 7) * 1_000);
-      memory.note(id, 5_000 + (id % 7) * 1_000);
-    }
-    expect(memory.size).toBe(MAX_ENDED);
-    for (const now of [4_000, 6_000, 9_000, 11_000, 12_000]) {
-      for (const id of [0, 1, 2, 6, 7, 500, MAX_ENDED - 1, MAX_ENDED]) {
-        expect(memory.has(id, now)).toBe(endedHere(room, `s${id}`, now));
-      }
-    }
-    forgetViews(room);
   });
 
   it("is deterministic for a seed", () => {
