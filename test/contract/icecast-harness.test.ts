@@ -72,7 +72,7 @@ describe("a real Icecast fed by ffmpeg", () => {
     await ice().waitForListeners(MOUNT, 2, 5_000);
     expect(await ice().listClients(MOUNT)).toHaveLength(2);
 
-    const audio = audioSummary(await ffprobe(await first.bytes(50_000)));
+    const audio = audioSummary(await ffprobe(await first.bytes(50_000), { format: "mp3" }));
     expect(audio.codec).toBe("mp3");
     expect(audio.sampleRate).toBe(44_100);
     expect(audio.durationSeconds).toBeGreaterThan(0);
@@ -118,7 +118,7 @@ describe("a real Icecast fed by ffmpeg", () => {
     expect(through.headers["content-type"]).toBe("audio/mpeg");
     expect(through.headers["spillway-command"]).toBeUndefined();
     await ice().waitForListeners(MOUNT, 1, 5_000);
-    expect(audioSummary(await ffprobe(await through.bytes(20_000))).codec).toBe("mp3");
+    expect(audioSummary(await ffprobe(await through.bytes(20_000), { format: "mp3" })).codec).toBe("mp3");
     through.close();
     await ice().waitForListeners(MOUNT, 0, 5_000);
     expect(front!.active()).toBe(0);

@@ -86,7 +86,7 @@ async function tuneIn(pass: string): Promise<StreamListener> {
   listeners.push(listener);
   expect(listener.status).toBe(200);
   expect(listener.headers["content-type"]).toBe("audio/mpeg");
-  const audio = audioSummary(await ffprobe(await listener.bytes(32_000)));
+  const audio = audioSummary(await ffprobe(await listener.bytes(32_000), { format: "mp3" }));
   expect(audio.codec).toBe("mp3");
   expect(audio.sampleRate).toBeGreaterThan(0);
   return listener;

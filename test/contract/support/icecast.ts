@@ -993,6 +993,9 @@ export async function ffprobe(
     scratch = await tempDir("spillway-ffprobe-");
     // No extension: ffprobe weighs a name's extension when it guesses the format, and a
     // ".bin" makes it read an MP3 that starts mid-frame (any live stream) as "Binary text".
+    // Even so its guess failed once on a live stream's bytes ("Invalid data"): callers that
+    // read a stream served as audio/mpeg name the format (`format: "mp3"`), and the
+    // MP3 demuxer itself then finds the frames, or fails.
     target = join(scratch, "probe");
     await writeFile(target, input);
   }
@@ -1010,7 +1013,7 @@ export async function ffprobe(
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new Error(
-      `ffprobe could not read ${typeof input === "string" ? input : `${input.length} bytes`}: ${detail}`,
+      `ffprobe could not read ${typeof input === "string" ? input : `${input.length} bytes (${headOf(input)})`}: ${detail}`,
       {
         cause: err,
       },
@@ -1018,6 +1021,11 @@ export async function ffprobe(
   } finally {
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The first 16 bytes as hex, to tell what a decoder was given. */
+function headOf(bytes: Uint8Array): string {
+  return `starting ${Buffer.from(bytes.subarray(0, 16)).toString("hex")}`;
 }
 
 /** The first audio stream of an ffprobe result as numbers; throws when there is none. */
