@@ -1,6 +1,35 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/**
+ * The folders of src/ by where their code runs, lowest first. A folder may
+ * import from the folders before it, never from those after it; cli/ runs in
+ * Node and takes only what runs anywhere.
+ */
+const LAYERS = ["policy", "tokens", "contract", "objects", "edge", "pages", "demo", "http"];
+/** Folders whose code must not need Hono: everything below the wiring and the pages. */
+const WITHOUT_HONO = new Set(["policy", "tokens", "contract", "objects", "edge"]);
+/** Pages and the demo origin sit side by side: the demo imports no page (pages come first, so they cannot import it). */
+const BESIDE = { demo: ["pages"] };
+
+function layerRule(folder, above) {
+  const patterns = [
+    {
+      regex: `^(\\.\\./)+(${above.join("|")})/`,
+      message: `src/${folder}/ runs lower than ${above.map((f) => `src/${f}/`).join(", ")}: move the shared piece down instead.`,
+    },
+  ];
+  if (WITHOUT_HONO.has(folder)) {
+    patterns.push({
+      regex: "^hono(/|$)",
+      message: `src/${folder}/ runs without Hono; Hono wiring lives in src/http/.`,
+    });
+  }
+  return { files: [`src/${folder}/**/*.{ts,tsx}`], rules: { "no-restricted-imports": ["error", { patterns }] } };
+}
+
+const layerRules = LAYERS.map((folder, i) => layerRule(folder, [...LAYERS.slice(i + 1), ...(BESIDE[folder] ?? [])]));
+
 export default tseslint.config(
   { ignores: ["node_modules/", ".wrangler/", "worker-configuration.d.ts", "bench/results/"] },
   js.configs.recommended,
@@ -9,6 +38,23 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error",
+    },
+  },
+  ...layerRules,
+  {
+    files: ["src/cli/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^(\\.\\./)+(objects|edge|pages|demo|http)/",
+              message: "src/cli/ runs in Node: it may use src/policy/, src/tokens/ and src/contract/ only.",
+            },
+          ],
+        },
+      ],
     },
   },
 );

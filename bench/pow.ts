@@ -9,7 +9,7 @@
  *   npm run bench:pow -- --json  the figures as JSON
  */
 import { chromium } from "playwright-core";
-import { SOLVER_JS } from "../src/http/waiting/challenge-worker.ts";
+import { SOLVER_JS } from "../src/pages/challenge/worker.ts";
 
 const TRIES = 1 << 16;
 const ROUNDS = 3;

@@ -3,15 +3,9 @@
  * random (seeded), numbered in arrival order, each hashed to its shard the
  * way the edge does it, and some of them impatient.
  */
+import { shardOf } from "../src/policy/shard.ts";
 import { Listeners } from "./listeners.ts";
 import type { Scenario } from "./scenarios.ts";
-
-/** FNV-1a of the listener id modulo the shard count: the edge's shardOf (src/http/queue-flow.ts). */
-export function shardOf(sub: string, shards: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < sub.length; i++) h = Math.imul(h ^ sub.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % Math.max(1, shards);
-}
 
 export class Arrivals {
   readonly #l: Listeners;

@@ -73,7 +73,7 @@
  * world.ts), so a cohort never lists, and has confirmed, more than the real
  * room would; an isolate remembers MAX_ENDED ÷ cohort ended seats.
  */
-import { EndedSeats, MAX_ENDED } from "../src/room/view-cache.ts";
+import { EndedSeats, MAX_ENDED } from "../src/edge/view-cache.ts";
 import { NEVER } from "./listeners.ts";
 
 export interface MassLeaveModel {

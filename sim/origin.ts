@@ -3,7 +3,7 @@
  * how much of the live audience it can serve, the 503s the edge sees when it
  * cannot, and the reports edge isolates send the coordinator. The reports go
  * to the real Coordinator.reportOrigin, so the effective limits follow the
- * real AIMD of src/admission/health.ts; this file only models the origin and
+ * real AIMD of src/policy/health.ts; this file only models the origin and
  * the edge's reporting, and measures the outcome.
  *
  * - Every live listener makes `requestsPerListenerPerSecond` requests through
@@ -24,7 +24,7 @@
  *   is listed, a few seconds) or, when the room's list is full, until its
  *   lease expires: an overstatement of seconds, at most a pass lifetime.
  */
-import type { Coordinator } from "../src/admission/coordinator.ts";
+import type { Coordinator } from "../src/policy/coordinator.ts";
 import { ADMITTED, type Listeners } from "./listeners.ts";
 import type { ShardShell } from "./shell.ts";
 import type { Stats } from "./stats.ts";

@@ -1,6 +1,6 @@
 /**
  * The offer of the recording, for scenarios with rules for a full room: the
- * edge asks the real functions of src/admission/overflow.ts with the view
+ * edge asks the real functions of src/policy/overflow.ts with the view
  * cached in the isolate a request lands on, and this file models what
  * listeners do with the offer.
  *
@@ -15,10 +15,10 @@
  *
  * Counts are in real listeners (cohorts multiplied back).
  */
-import type { ListenerRules } from "../src/admission/config.ts";
-import type { GlobalView } from "../src/admission/coordinator.ts";
-import type { PlaceEstimate } from "../src/admission/estimate.ts";
-import { offerAtArrival, offerInLine, type OverflowOffer, type OverflowReason } from "../src/admission/overflow.ts";
+import type { ListenerRules } from "../src/policy/config.ts";
+import type { GlobalView } from "../src/policy/coordinator.ts";
+import type { PlaceEstimate } from "../src/policy/estimate.ts";
+import { offerAtArrival, offerInLine, type OverflowOffer, type OverflowReason } from "../src/policy/overflow.ts";
 import { type Listeners, TO_RECORDING } from "./listeners.ts";
 import type { Stats } from "./stats.ts";
 

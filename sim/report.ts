@@ -2,7 +2,7 @@
  * The simulator's results: one flat object (the --json line) and a
  * readable report of it.
  */
-import { PASS_VIEW_MAX_AGE_MS } from "../src/admission/coordinator.ts";
+import { PASS_VIEW_MAX_AGE_MS } from "../src/policy/coordinator.ts";
 import { costOf, perMillion, PRICES } from "./cost.ts";
 import { countAbove, quantiles } from "./listeners.ts";
 import type { MassLeave } from "./mass-leave.ts";

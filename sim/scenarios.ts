@@ -169,7 +169,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     massLeave: null,
   },
   // The origin melts under a full room: edge isolates report its 503s, the
-  // coordinator's AIMD (src/admission/health.ts) lowers the effective limits,
+  // coordinator's AIMD (src/policy/health.ts) lowers the effective limits,
   // admissions stop until the audience has drained below them (nobody is
   // evicted), then the limits grow back and probe the origin again.
   "origin-melt": {

@@ -1,6 +1,6 @@
 /**
  * A shard's Durable Object, as the simulator models it: the pure Shard
- * (src/admission/shard.ts) wrapped the way src/room/room-shard.ts wraps it.
+ * (src/policy/shard.ts) wrapped the way src/objects/room-shard.ts wraps it.
  *
  * - One request at a time. A sync with the coordinator runs under
  *   blockConcurrencyWhile: from the report until the order is applied (or
@@ -19,9 +19,9 @@
  * Not modelled: claims from a second device (the `moving` seat), held
  * connections.
  */
-import type { GlobalView, ShardOrder, ShardReport } from "../src/admission/coordinator.ts";
-import { nextSyncAt, SYNC_INTERVAL_MS, syncDue } from "../src/admission/rounds.ts";
-import type { Shard } from "../src/admission/shard.ts";
+import type { GlobalView, ShardOrder, ShardReport } from "../src/policy/coordinator.ts";
+import { nextSyncAt, SYNC_INTERVAL_MS, syncDue } from "../src/policy/rounds.ts";
+import type { Shard } from "../src/policy/shard.ts";
 import type { CountingLedgerStore } from "./stores.ts";
 
 export class ShardShell {

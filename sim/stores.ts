@@ -6,16 +6,11 @@
  * is pruned later (spent listeners, revoked passes, published revocations)
  * counts its delete too.
  */
-import type { ArrivalBin } from "../src/admission/arrivals.ts";
-import {
-  CLOCK_SKEW_MS,
-  type CoordinatorCore,
-  type Publication,
-  type ShardRecord,
-} from "../src/admission/coordinator.ts";
-import type { CallBatch, Counters, Lease } from "../src/admission/ledger.ts";
-import { MemoryCoordinatorStore, MemoryLedgerStore } from "../src/admission/memory-store.ts";
-import type { ShardLocal } from "../src/admission/shard.ts";
+import type { ArrivalBin } from "../src/policy/arrivals.ts";
+import { CLOCK_SKEW_MS, type CoordinatorCore, type Publication, type ShardRecord } from "../src/policy/coordinator.ts";
+import type { CallBatch, Counters, Lease } from "../src/policy/ledger.ts";
+import { MemoryCoordinatorStore, MemoryLedgerStore } from "../src/policy/memory-store.ts";
+import type { ShardLocal } from "../src/policy/shard.ts";
 
 export interface Rows {
   read: number;

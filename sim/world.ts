@@ -12,7 +12,7 @@
  *   isolate's cached view (no DO call) until the view shows the listener's
  *   turn; then it claims its seat (a DO call). Each isolate reads the view
  *   from one shard once a second (a DO call).
- * - Shards behave as src/room/room-shard.ts (see shell.ts); shard and
+ * - Shards behave as src/objects/room-shard.ts (see shell.ts); shard and
  *   coordinator talk over a network with 20–80 ms each way.
  * - Seated listeners renew every passTrustMs (ledger.ts: a pass that old is
  *   renewed on its way through the edge; a page that heartbeats every third
@@ -37,13 +37,13 @@ import {
   MAX_VIEW_REVOKED,
   type ShardReport,
   SYNC_INTERVAL_MS,
-} from "../src/admission/coordinator.ts";
-import { estimatePlace } from "../src/admission/estimate.ts";
-import { type ClaimOutcome, type Lease, passTrustMs } from "../src/admission/ledger.ts";
-import { pollAfterSeconds } from "../src/admission/position.ts";
-import { Shard } from "../src/admission/shard.ts";
-import { ManualClock } from "../src/clock.ts";
-import { vouchesForPasses } from "../src/room/view-cache.ts";
+} from "../src/policy/coordinator.ts";
+import { estimatePlace } from "../src/policy/estimate.ts";
+import { type ClaimOutcome, type Lease, passTrustMs } from "../src/policy/ledger.ts";
+import { pollAfterSeconds } from "../src/policy/position.ts";
+import { Shard } from "../src/policy/shard.ts";
+import { ManualClock } from "../src/policy/clock.ts";
+import { vouchesForPasses } from "../src/edge/view-cache.ts";
 import { Calendar, KINDS } from "./calendar.ts";
 import { Arrivals } from "./arrivals.ts";
 import { ADMITTED, GAVE_UP, LEFT, Listeners, WAITING } from "./listeners.ts";

@@ -6,9 +6,9 @@
  */
 import { app } from "./http/app.tsx";
 
-export { RoomCoordinator } from "./room/room-coordinator.ts";
-export { RoomShard } from "./room/room-shard.ts";
-export { RoomDirectory } from "./room/room-directory.ts";
+export { RoomCoordinator } from "./objects/room-coordinator.ts";
+export { RoomShard } from "./objects/room-shard.ts";
+export { RoomDirectory } from "./objects/room-directory.ts";
 
 export default {
   fetch: app.fetch,

@@ -4,7 +4,7 @@
  * Opens `listeners` endless streams through Spillway (each with its own
  * pass), keeps them open for `seconds` with no heartbeat at all, and counts
  * the room's Durable Object calls in that time: the seats' own hold rounds
- * (src/origin/seat-tie.ts) per listener, and the shard's syncs and alarms,
+ * (src/edge/seat-tie.ts) per listener, and the shard's syncs and alarms,
  * which do not grow with the audience, apart. Every stream must still be flowing at the end:
  * an entitled listener is never cut. Cost at list prices (sim/cost.ts):
  * Durable Object requests and the SQLite rows each round writes; the

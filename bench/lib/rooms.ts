@@ -3,7 +3,7 @@
  * (admin PATCH, join), and reading the Durable Object call counters from the
  * admin stats.
  */
-import { ROOMS_REFRESH_MS } from "../../src/http/room-gate.ts";
+import { ROOMS_REFRESH_MS } from "../../src/edge/room-gate.ts";
 import { adminCall, join, type StatusJson } from "../../test/contract/support/http.ts";
 
 /** Durable Object calls by kind, as `GET /_spillway/admin/rooms/:room/stats` reports them. */

@@ -4,26 +4,26 @@
  * token (`Authorization: Bearer <token>`, see admin-tokens.ts): without one,
  * 401 and no data; a read-only token that tries to change anything, 403.
  * Responses are never cached. The one exception is the dashboard's page
- * shell (dashboard.tsx), which holds no data and signs in with a token itself.
+ * shell (page.tsx), which holds no data and signs in with a token itself.
  * Every Durable Object call goes through durableCall: when one fails, the
  * app answers 503 `unavailable` with `Retry-After`, and nothing was applied.
  */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { parsePatch } from "../admission/config.ts";
-import { addCounts } from "../room/calls.ts";
-import { durableCall } from "../room/durable-call.ts";
-import { shardName } from "../room/room-shard.ts";
-import { forgetViews } from "../room/view-cache.ts";
-import { DIRECTORY_NAME } from "../room/room-directory.ts";
-import { type AdminIdentity, identify, preparedTokens } from "./admin-tokens.ts";
-import type { RoomStats } from "../room/room-coordinator.ts";
-import { bearerOf } from "./credentials.ts";
-import { dashboardPage } from "./dashboard.tsx";
-import { prometheusText } from "./metrics.ts";
-import { RoomDesk } from "./queue-flow.ts";
-import { fail } from "./errors.ts";
-import { ROOM_ID } from "./room-id.ts";
+import { parsePatch } from "../policy/config.ts";
+import { addCounts } from "../objects/calls.ts";
+import { durableCall } from "../edge/durable-call.ts";
+import { shardName } from "../objects/room-shard.ts";
+import { forgetViews } from "../edge/view-cache.ts";
+import { DIRECTORY_NAME } from "../objects/room-directory.ts";
+import { type AdminIdentity, identify, preparedTokens } from "../edge/admin-tokens.ts";
+import type { RoomStats } from "../contract/schemas.ts";
+import { bearerOf } from "./cookies.ts";
+import { dashboardPage } from "../pages/dashboard/page.tsx";
+import { prometheusText } from "../contract/metrics.ts";
+import { RoomDesk } from "../edge/desk.ts";
+import { fail } from "./fail.ts";
+import { ROOM_ID } from "../policy/room-id.ts";
 
 type AdminEnv = { Bindings: Env; Variables: { admin: AdminIdentity } };
 

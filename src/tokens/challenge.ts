@@ -6,7 +6,7 @@
  * challenge is spent: the listener's shard refuses an id it has seen.
  */
 import { SignJWT } from "jose";
-import { CHALLENGE_TTL_MS, MAX_CHALLENGE_BITS } from "../admission/pow.ts";
+import { CHALLENGE_TTL_MS, MAX_CHALLENGE_BITS } from "../policy/pow.ts";
 import { CHALLENGE_TYP, MAX_TOKEN_LENGTH, type Verified } from "./claims.ts";
 import { readCompactJws } from "./compact-jws.ts";
 import { verifyHs256Jwt } from "./hs256.ts";

@@ -85,7 +85,7 @@ export async function verifyPass(
  * Verify a pass that may be past its `exp`: authentic, this room's, and
  * otherwise valid. Only for giving a seat back (leave, release): a held
  * stream renews its seat without renewing its listener's pass
- * (src/origin/seat-tie.ts), so an expired pass may still name a live seat;
+ * (src/edge/seat-tie.ts), so an expired pass may still name a live seat;
  * the shard decides whether it does.
  */
 export async function verifyPassAnyAge(

@@ -10,7 +10,7 @@
  * (status-json) every 150 ms; each test asserts that the most Icecast ever
  * counted on its mount stayed within the room's capacity, and the counts are
  * printed at the end. Every scenario rests on the seat/stream tie
- * (src/origin/seat-tie.ts): without it a held stream would neither keep its
+ * (src/edge/seat-tie.ts): without it a held stream would neither keep its
  * seat past one pass lifetime (someone waiting would be let in next to it)
  * nor be cut when its seat ends.
  *
@@ -18,7 +18,7 @@
  * release with a pass past its `exp` still gives the seat back (the last
  * test). The newer-device scenario (d) holds Icecast to one listener because
  * a moving claim waits for Icecast to count the older connection out
- * (ORIGIN_NOTICE_MS in src/origin/seat-tie.ts).
+ * (ORIGIN_NOTICE_MS in src/edge/seat-tie.ts).
  */
 import { rm } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ANALYTICS_DOUBLES, analyticsPoint, writeAnalytics } from "../../src/room/analytics.ts";
-import type { Sample } from "../../src/room/coordinator-store.ts";
+import { ANALYTICS_DOUBLES, analyticsPoint, writeAnalytics } from "../../src/objects/analytics.ts";
+import type { Sample } from "../../src/contract/schemas.ts";
 
 const sample: Sample = {
   at: "2026-11-22T19:00:00.000Z",

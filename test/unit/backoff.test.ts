@@ -1,5 +1,5 @@
 /**
- * The page scripts' failure backoff (src/http/waiting/backoff.ts):
+ * The page scripts' failure backoff (src/pages/waiting/backoff.ts):
  * exponential with full jitter, capped at a minute, never sooner than a
  * Retry-After; and its JavaScript twin in the page scripts, which must give
  * the same waits for the same random draws.
@@ -12,9 +12,9 @@ import {
   backoffSeconds,
   MAX_RETRY_AFTER_SECONDS,
   retryAfterSeconds,
-} from "../../src/http/waiting/backoff.ts";
-import { CHALLENGE_SCRIPT } from "../../src/http/waiting/challenge-script.ts";
-import { PAGE_SCRIPT } from "../../src/http/waiting/script.ts";
+} from "../../src/pages/waiting/backoff.ts";
+import { CHALLENGE_SCRIPT } from "../../src/pages/challenge/script.ts";
+import { PAGE_SCRIPT } from "../../src/pages/waiting/script.ts";
 
 interface BackoffLib {
   backoffSeconds: typeof backoffSeconds;

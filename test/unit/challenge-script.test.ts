@@ -7,9 +7,9 @@
  * the live region only at the moments that matter.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CHALLENGE_SCRIPT, STILL_AFTER_MS } from "../../src/http/waiting/challenge-script.ts";
-import { CATALOGS } from "../../src/http/waiting/i18n/index.ts";
-import { challengeClientText } from "../../src/http/waiting/i18n/types.ts";
+import { CHALLENGE_SCRIPT, STILL_AFTER_MS } from "../../src/pages/challenge/script.ts";
+import { CATALOGS } from "../../src/pages/waiting/i18n/index.ts";
+import { challengeClientText } from "../../src/pages/waiting/i18n/types.ts";
 
 const T = challengeClientText(CATALOGS.en);
 const TARGET = "/rooms/r1/?lang=en";

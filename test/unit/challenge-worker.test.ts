@@ -2,16 +2,11 @@
  * The solving worker's whole source (CHALLENGE_WORKER_JS), run as a browser
  * runs a dedicated worker: a `self` that receives the challenge and posts
  * progress and the solution. Its answer must pass `solves` and be the one
- * `solve` in src/admission/pow.ts finds (the smallest solving nonce).
+ * `solve` in src/policy/pow.ts finds (the smallest solving nonce).
  */
 import { describe, expect, it, vi } from "vitest";
-import { leadingZeroBits, solve, solves } from "../../src/admission/pow.ts";
-import {
-  CHALLENGE_WORKER_JS,
-  PROGRESS_EVERY_MS,
-  SOLVE_BATCH,
-  SOLVER_JS,
-} from "../../src/http/waiting/challenge-worker.ts";
+import { leadingZeroBits, solve, solves } from "../../src/policy/pow.ts";
+import { CHALLENGE_WORKER_JS, PROGRESS_EVERY_MS, SOLVE_BATCH, SOLVER_JS } from "../../src/pages/challenge/worker.ts";
 
 type Message =
   | { type: "progress"; tries: number }

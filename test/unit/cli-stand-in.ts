@@ -14,8 +14,8 @@ import {
   parsePatch,
   type RoomConfig,
   type RoomConfigPatch,
-} from "../../src/admission/config.ts";
-import type { RoomStats } from "../../src/room/room-coordinator.ts";
+} from "../../src/policy/config.ts";
+import type { RoomStats } from "../../src/contract/schemas.ts";
 
 export const WRITE_TOKEN = "writer-token-for-tests";
 export const READ_TOKEN = "reader-token-for-tests";

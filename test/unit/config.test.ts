@@ -7,7 +7,7 @@ import {
   parsePatch,
   type RoomConfig,
   timingsFromVars,
-} from "../../src/admission/config.ts";
+} from "../../src/policy/config.ts";
 
 function errorsOf(input: unknown): FieldError[] {
   const result = parsePatch(input);

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import type { AdmissionLimits, Timings } from "../../src/admission/config.ts";
+import type { AdmissionLimits, Timings } from "../../src/policy/config.ts";
 import {
   Coordinator,
   LOST_AFTER_MS,
   MAX_VIEW_SECONDS,
   type ShardOrder,
   SPARE_FLOOR,
-} from "../../src/admission/coordinator.ts";
-import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/admission/memory-store.ts";
-import { Shard } from "../../src/admission/shard.ts";
+} from "../../src/policy/coordinator.ts";
+import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/policy/memory-store.ts";
+import { Shard } from "../../src/policy/shard.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const SECOND = Math.floor(T0 / 1000);

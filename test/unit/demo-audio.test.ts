@@ -1,8 +1,8 @@
 /**
- * The demo room's sound (src/origin/demo-audio.ts): the WAV header of an
+ * The demo room's sound (src/demo/demo-audio.ts): the WAV header of an
  * endless stream, samples that are bounded, audible, a function of their
  * index alone (so any chunking gives the same bytes) and looping; the pacing
- * step; and the live stream (src/origin/demo-stream.ts) that stops its timer
+ * step; and the live stream (src/demo/demo-stream.ts) that stops its timer
  * when the listener goes away.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -22,9 +22,9 @@ import {
   STREAMING_SIZE,
   WAV_HEADER_BYTES,
   wavHeader,
-} from "../../src/origin/demo-audio.ts";
-import { liveWavStream } from "../../src/origin/demo-stream.ts";
-import { DEMO_PAGE_SCRIPT } from "../../src/origin/demo.tsx";
+} from "../../src/demo/demo-audio.ts";
+import { liveWavStream } from "../../src/demo/demo-stream.ts";
+import { DEMO_PAGE_SCRIPT } from "../../src/demo/demo.tsx";
 
 const ascii = (bytes: Uint8Array, at: number, length: number) =>
   String.fromCharCode(...bytes.subarray(at, at + length));

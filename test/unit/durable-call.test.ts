@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
-import { ManualClock } from "../../src/clock.ts";
+import { ManualClock } from "../../src/policy/clock.ts";
 import {
   BACKOFF_BASE_MS,
   BACKOFF_TOTAL_CAP_MS,
@@ -16,7 +16,7 @@ import {
   DurableFailure,
   isRetryable,
   MAX_RETRIES,
-} from "../../src/room/durable-call.ts";
+} from "../../src/edge/durable-call.ts";
 
 /** An error as a Durable Object stub throws it. */
 function doError(flags: { retryable?: boolean; overloaded?: boolean; remote?: boolean }): Error {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { GlobalView } from "../../src/admission/coordinator.ts";
-import { aheadOf, estimatePlace, NOTICE_SECONDS } from "../../src/admission/estimate.ts";
+import type { GlobalView } from "../../src/policy/coordinator.ts";
+import { aheadOf, estimatePlace, NOTICE_SECONDS } from "../../src/policy/estimate.ts";
 
 const S0 = 1_767_225_600; // a whole second (epoch seconds)
 const ms = (second: number, offset = 0) => (S0 + second) * 1000 + offset;

@@ -1,7 +1,7 @@
 /** The failure policy's pure parts: the jittered Retry-After and the FAILURE_POLICY var. */
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock.ts";
-import { failureRetryAfter, parseFailurePolicy, RETRY_AFTER_BASE_SECONDS } from "../../src/http/failure-policy.ts";
+import { ManualClock } from "../../src/policy/clock.ts";
+import { failureRetryAfter, parseFailurePolicy, RETRY_AFTER_BASE_SECONDS } from "../../src/policy/failure-policy.ts";
 
 describe("failureRetryAfter", () => {
   it("is a whole number of seconds in [base, 2·base], reaching both ends", () => {

@@ -9,7 +9,7 @@ import {
   ratePerSecond,
   record,
   roll,
-} from "../../src/admission/flow.ts";
+} from "../../src/policy/flow.ts";
 
 // A bin boundary, so offsets below read as seconds into the bin.
 const T0 = 1_700_000_000_000;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Coordinator } from "../../src/admission/coordinator.ts";
+import { Coordinator } from "../../src/policy/coordinator.ts";
 import {
   CUT_COOLDOWN_MS,
   current,
@@ -12,8 +12,8 @@ import {
   healthy,
   isDistress,
   observe,
-} from "../../src/admission/health.ts";
-import { MemoryCoordinatorStore } from "../../src/admission/memory-store.ts";
+} from "../../src/policy/health.ts";
+import { MemoryCoordinatorStore } from "../../src/policy/memory-store.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const overloaded = { overloaded: 3, answers: 10, load: null };

@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Mode, AdmissionLimits, Timings } from "../../src/admission/config.ts";
-import { CLOCK_SKEW_MS, type Lease, Ledger, passTrustMs } from "../../src/admission/ledger.ts";
-import { MemoryLedgerStore } from "../../src/admission/memory-store.ts";
-import { burstOf } from "../../src/admission/rate.ts";
+import type { Mode, AdmissionLimits, Timings } from "../../src/policy/config.ts";
+import { CLOCK_SKEW_MS, type Lease, Ledger, passTrustMs } from "../../src/policy/ledger.ts";
+import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
+import { burstOf } from "../../src/policy/rate.ts";
 
 const T0 = 1_700_000_000_000;
 // Tickets outlive every simulated run, so a spent listener stays spent.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AdmissionLimits, Timings } from "../../src/admission/config.ts";
+import type { AdmissionLimits, Timings } from "../../src/policy/config.ts";
 import {
   CLOCK_SKEW_MS,
   type ClaimOutcome,
@@ -8,9 +8,9 @@ import {
   MAX_OWN_REVOKED,
   passTrustMs,
   releaseAt,
-} from "../../src/admission/ledger.ts";
-import { MemoryLedgerStore } from "../../src/admission/memory-store.ts";
-import { burstOf } from "../../src/admission/rate.ts";
+} from "../../src/policy/ledger.ts";
+import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
+import { burstOf } from "../../src/policy/rate.ts";
 
 const T0 = 1_700_000_000_000;
 const PASS_TTL = 60_000;

@@ -7,10 +7,10 @@
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { version } from "../../package.json";
-import { RoomConfigPatchSchema } from "../../src/admission/config.ts";
-import { errorBody, statusOf } from "../../src/http/errors.ts";
-import { OPENAPI_PATH, openApiDocument, openApiJson, statusExamples } from "../../src/http/openapi.ts";
-import { ERROR_CODES, ErrorBodySchema, LISTENER_STATES, StatusSchema } from "../../src/http/schemas.ts";
+import { RoomConfigPatchSchema } from "../../src/policy/config.ts";
+import { errorBody, statusOf } from "../../src/contract/errors.ts";
+import { OPENAPI_PATH, openApiDocument, openApiJson, statusExamples } from "../../src/contract/openapi.ts";
+import { ERROR_CODES, ErrorBodySchema, LISTENER_STATES, StatusSchema } from "../../src/contract/schemas.ts";
 import { deref, refsIn, resolvePointer, schemaErrors } from "../openapi-check.ts";
 
 const doc = openApiDocument();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { GlobalView } from "../../src/admission/coordinator.ts";
-import { estimatePlace, NOTICE_SECONDS } from "../../src/admission/estimate.ts";
-import { offerAtArrival, offerInLine, queueLength } from "../../src/admission/overflow.ts";
+import type { GlobalView } from "../../src/policy/coordinator.ts";
+import { estimatePlace, NOTICE_SECONDS } from "../../src/policy/estimate.ts";
+import { offerAtArrival, offerInLine, queueLength } from "../../src/policy/overflow.ts";
 
 const S0 = 1_767_225_600;
 const NOW = (S0 + 3) * 1000;

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { pollAfterSeconds } from "../../src/admission/position.ts";
-import { ManualClock } from "../../src/clock.ts";
+import { pollAfterSeconds } from "../../src/policy/position.ts";
+import { ManualClock } from "../../src/policy/clock.ts";
 
 const T0 = 1_700_000_000_000;
 

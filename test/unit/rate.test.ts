@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Bucket, burstOf, msUntilToken, refill } from "../../src/admission/rate.ts";
+import { type Bucket, burstOf, msUntilToken, refill } from "../../src/policy/rate.ts";
 
 const T0 = 1_700_000_000_000;
 

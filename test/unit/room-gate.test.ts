@@ -4,7 +4,7 @@
  * many made-up ids arrive.
  */
 import { describe, expect, it } from "vitest";
-import { KnownRooms, parseRooms, ROOMS_REFRESH_MS } from "../../src/http/room-gate.ts";
+import { KnownRooms, parseRooms, ROOMS_REFRESH_MS } from "../../src/edge/room-gate.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 

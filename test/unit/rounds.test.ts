@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Ledger } from "../../src/admission/ledger.ts";
-import { MemoryLedgerStore } from "../../src/admission/memory-store.ts";
+import { Ledger } from "../../src/policy/ledger.ts";
+import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import {
   nextPaceStep,
   nextSyncAt,
@@ -12,8 +12,8 @@ import {
   roundStart,
   SYNC_INTERVAL_MS,
   syncDue,
-} from "../../src/admission/rounds.ts";
-import { UNLIMITED_RATE } from "../../src/admission/shard.ts";
+} from "../../src/policy/rounds.ts";
+import { UNLIMITED_RATE } from "../../src/policy/shard.ts";
 
 const T0 = Date.UTC(2026, 0, 1); // a round starts here
 

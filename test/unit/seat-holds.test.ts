@@ -5,7 +5,7 @@
  * let go waits no longer than it said.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { LET_GO_WAIT_MS, SeatHolds } from "../../src/room/seat-holds.ts";
+import { LET_GO_WAIT_MS, SeatHolds } from "../../src/objects/seat-holds.ts";
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());

@@ -12,11 +12,11 @@
  * before the ticket's next claim may take them.
  */
 import { describe, expect, it } from "vitest";
-import type { AdmissionLimits, Timings } from "../../src/admission/config.ts";
-import { CONFIRM_AFTER_MS, Coordinator, type GlobalView, MAX_VIEW_REVOKED } from "../../src/admission/coordinator.ts";
-import { CLOCK_SKEW_MS, type ClaimOutcome, type Lease, passTrustMs } from "../../src/admission/ledger.ts";
-import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/admission/memory-store.ts";
-import { Shard } from "../../src/admission/shard.ts";
+import type { AdmissionLimits, Timings } from "../../src/policy/config.ts";
+import { CONFIRM_AFTER_MS, Coordinator, type GlobalView, MAX_VIEW_REVOKED } from "../../src/policy/coordinator.ts";
+import { CLOCK_SKEW_MS, type ClaimOutcome, type Lease, passTrustMs } from "../../src/policy/ledger.ts";
+import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/policy/memory-store.ts";
+import { Shard } from "../../src/policy/shard.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const timings: Timings = { passTtlMs: 60_000, claimWindowMs: 30_000, ticketTtlMs: 24 * 3_600_000 };

@@ -6,8 +6,8 @@
  * ended unseen: its revocation confirmed, or its passes too old to honour.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CONFIRM_AFTER_MS } from "../../src/admission/coordinator.ts";
-import type { SeatEnd } from "../../src/admission/ledger.ts";
+import { CONFIRM_AFTER_MS } from "../../src/policy/coordinator.ts";
+import type { SeatEnd } from "../../src/policy/ledger.ts";
 import {
   answerSlackMs,
   HOLD_AFTER_MS,
@@ -19,8 +19,8 @@ import {
   type TieOptions,
   tieStream,
   watchSeat,
-} from "../../src/origin/seat-tie.ts";
-import type { HoldAnswer } from "../../src/room/seat-holds.ts";
+} from "../../src/edge/seat-tie.ts";
+import type { HoldAnswer } from "../../src/objects/seat-holds.ts";
 
 const PASS_TTL_MS = 60_000;
 const T0 = Date.UTC(2026, 0, 1);

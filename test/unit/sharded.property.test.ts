@@ -8,18 +8,18 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AdmissionLimits, Mode, Timings } from "../../src/admission/config.ts";
+import type { AdmissionLimits, Mode, Timings } from "../../src/policy/config.ts";
 import {
   CONFIRM_AFTER_MS,
   Coordinator,
   type GlobalView,
   MAX_VIEW_REVOKED,
   type ShardReport,
-} from "../../src/admission/coordinator.ts";
-import { PACE_DELAY_MS, roundStart, SYNC_INTERVAL_MS, syncDue } from "../../src/admission/rounds.ts";
-import { CLOCK_SKEW_MS, type ClaimOutcome, type Lease, passTrustMs } from "../../src/admission/ledger.ts";
-import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/admission/memory-store.ts";
-import { Shard } from "../../src/admission/shard.ts";
+} from "../../src/policy/coordinator.ts";
+import { PACE_DELAY_MS, roundStart, SYNC_INTERVAL_MS, syncDue } from "../../src/policy/rounds.ts";
+import { CLOCK_SKEW_MS, type ClaimOutcome, type Lease, passTrustMs } from "../../src/policy/ledger.ts";
+import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/policy/memory-store.ts";
+import { Shard } from "../../src/policy/shard.ts";
 
 // Whole seconds, so arrival seconds are easy to read in counterexamples.
 const T0 = Date.UTC(2026, 0, 1);
@@ -1125,7 +1125,7 @@ describe("a sharded room under random interleavings", () => {
  * (SYNC_INTERVAL_MS), a few milliseconds apart (its network delay), and at
  * once when a join leaves its first listener waiting; between syncs it wakes
  * when its ledger asks to (alarms), which is when it calls the batch it was
- * ordered, paced over the round (see src/admission/rounds.ts).
+ * ordered, paced over the round (see src/policy/rounds.ts).
  *
  * Within one second of arrival there is no order across shards (two
  * listeners 999 ms apart may be called either way round). Across seconds,

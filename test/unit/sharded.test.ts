@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { AdmissionLimits, Timings } from "../../src/admission/config.ts";
-import { Coordinator } from "../../src/admission/coordinator.ts";
-import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/admission/memory-store.ts";
-import { Shard } from "../../src/admission/shard.ts";
+import type { AdmissionLimits, Timings } from "../../src/policy/config.ts";
+import { Coordinator } from "../../src/policy/coordinator.ts";
+import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/policy/memory-store.ts";
+import { Shard } from "../../src/policy/shard.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const timings: Timings = { passTtlMs: 600_000, claimWindowMs: 30_000, ticketTtlMs: 3_600_000 };

@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Ledger, type LedgerConfig } from "../../src/admission/ledger.ts";
-import { MemoryLedgerStore } from "../../src/admission/memory-store.ts";
-import { UNLIMITED_RATE } from "../../src/admission/shard.ts";
-import { permute, rankOf, seedFrom } from "../../src/admission/shuffle.ts";
+import { Ledger, type LedgerConfig } from "../../src/policy/ledger.ts";
+import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
+import { UNLIMITED_RATE } from "../../src/policy/shard.ts";
+import { permute, rankOf, seedFrom } from "../../src/policy/shuffle.ts";
 
 const START = Date.UTC(2026, 10, 22, 19);
 const timings = { passTtlMs: 600_000, claimWindowMs: 60_000, ticketTtlMs: 3_600_000 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OriginTally, readAnswer, REPORT_EVERY_MS, withoutSignals } from "../../src/origin/signals.ts";
+import { OriginTally, readAnswer, REPORT_EVERY_MS, withoutSignals } from "../../src/edge/origin-signals.ts";
 
 const answer = (status: number, headers: Record<string, string> = {}) =>
   readAnswer(new Response("x", { status, headers }));

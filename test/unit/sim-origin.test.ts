@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Coordinator } from "../../src/admission/coordinator.ts";
-import { CUT } from "../../src/admission/health.ts";
-import { MemoryCoordinatorStore } from "../../src/admission/memory-store.ts";
+import { Coordinator } from "../../src/policy/coordinator.ts";
+import { CUT } from "../../src/policy/health.ts";
+import { MemoryCoordinatorStore } from "../../src/policy/memory-store.ts";
 import { Listeners } from "../../sim/listeners.ts";
 import { melting, Origin, type OriginModel, overloadedShare } from "../../sim/origin.ts";
 import { Stats } from "../../sim/stats.ts";

@@ -6,11 +6,11 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { newKeySet } from "../../src/cli/keys.ts";
-import { isNonce, leadingZeroBits, MAX_CHALLENGE_BITS, solve, solves } from "../../src/admission/pow.ts";
-import type { EdgeArrivals } from "../../src/admission/coordinator.ts";
-import { ArrivalTally, REPORT_EVERY_MS } from "../../src/http/arrival-tally.ts";
-import { BindingLimiter, clientKey, WindowLimiter } from "../../src/http/join-limit.ts";
-import { CHALLENGE_HEADER, gateArrival, type GateInput, SOLUTION_HEADER } from "../../src/http/under-attack.ts";
+import { isNonce, leadingZeroBits, MAX_CHALLENGE_BITS, solve, solves } from "../../src/policy/pow.ts";
+import type { EdgeArrivals } from "../../src/policy/coordinator.ts";
+import { ArrivalTally, REPORT_EVERY_MS } from "../../src/edge/arrival-tally.ts";
+import { BindingLimiter, clientKey, WindowLimiter } from "../../src/edge/join-limit.ts";
+import { CHALLENGE_HEADER, gateArrival, type GateInput, SOLUTION_HEADER } from "../../src/edge/under-attack.ts";
 import { issueChallenge, verifyChallenge } from "../../src/tokens/challenge.ts";
 import { issueTicket } from "../../src/tokens/ticket.ts";
 import { keyRing, type KeyRing } from "../../src/tokens/keys.ts";

@@ -4,7 +4,7 @@
  * answers from the view in hand instead; without one it fetches its own.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { type GlobalView, PASS_VIEW_MAX_AGE_MS } from "../../src/admission/coordinator.ts";
+import { type GlobalView, PASS_VIEW_MAX_AGE_MS } from "../../src/policy/coordinator.ts";
 import {
   cachedView,
   endedHere,
@@ -12,7 +12,7 @@ import {
   noteEnded,
   VIEW_TTL_MS,
   vouchesForPasses,
-} from "../../src/room/view-cache.ts";
+} from "../../src/edge/view-cache.ts";
 
 const view = (at: number) => ({ at }) as unknown as GlobalView;
 

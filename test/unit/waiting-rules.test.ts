@@ -1,5 +1,5 @@
 /**
- * The waiting page's rules (src/http/waiting/rules.ts): the estimate's range,
+ * The waiting page's rules (src/pages/waiting/rules.ts): the estimate's range,
  * when a new place is announced, the progress share; and the page script's
  * JavaScript copies of the rules and the formatting, which must give the
  * same answers as the server's, or the page would change its words the
@@ -15,11 +15,11 @@ import {
   formatPercent,
   formatRelative,
   formatStart,
-} from "../../src/http/waiting/format.ts";
-import { CATALOGS, LANGS } from "../../src/http/waiting/i18n/index.ts";
-import { clientText } from "../../src/http/waiting/i18n/types.ts";
-import { etaRange, progressShare, shouldAnnounce } from "../../src/http/waiting/rules.ts";
-import { FORMAT_JS, PAGE_SCRIPT, RULES_JS } from "../../src/http/waiting/script.ts";
+} from "../../src/pages/waiting/format.ts";
+import { CATALOGS, LANGS } from "../../src/pages/waiting/i18n/index.ts";
+import { clientText } from "../../src/pages/waiting/i18n/types.ts";
+import { etaRange, progressShare, shouldAnnounce } from "../../src/pages/waiting/rules.ts";
+import { FORMAT_JS, PAGE_SCRIPT, RULES_JS } from "../../src/pages/waiting/script.ts";
 
 /** The script's functions, evaluated as the browser would (plain JavaScript, no module scope). */
 interface ScriptLib {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addWaits, noWaits, WAIT_EDGES, waitQuantile, withWait } from "../../src/admission/waits.ts";
+import { addWaits, noWaits, WAIT_EDGES, waitQuantile, withWait } from "../../src/policy/waits.ts";
 
 describe("the wait histogram", () => {
   it("puts a wait in the first bucket whose upper edge holds it, and beyond the last edge at the end", () => {

@@ -5,25 +5,25 @@
  * challenge embedded as data (a real signed challenge), operator text as
  * text, the CSP with the nonce and `worker-src 'self'`, never cached, the
  * no-JavaScript message, the worker's script and headers; and that the
- * worker's solver finds the nonce `solves` in src/admission/pow.ts accepts.
+ * worker's solver finds the nonce `solves` in src/policy/pow.ts accepts.
  */
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import type { Branding } from "../../src/admission/config.ts";
-import { type ChallengeOffer, POW_ALGORITHM, solve, solves } from "../../src/admission/pow.ts";
+import type { Branding } from "../../src/policy/config.ts";
+import { type ChallengeOffer, POW_ALGORITHM, solve, solves } from "../../src/policy/pow.ts";
 import { issueChallenge } from "../../src/tokens/challenge.ts";
 import { keyRing } from "../../src/tokens/keys.ts";
-import { challengePage, joinUrl } from "../../src/http/waiting/challenge-page.tsx";
+import { challengePage, joinUrl } from "../../src/pages/challenge/page.tsx";
 import {
   CHALLENGE_WORKER_JS,
   CHALLENGE_WORKER_PATH,
   CHALLENGE_WORKER_URL,
   challengeWorkerResponse,
   SOLVER_JS,
-} from "../../src/http/waiting/challenge-worker.ts";
-import { CATALOGS, type Lang, LANGS } from "../../src/http/waiting/i18n/index.ts";
-import { chooseLanguage } from "../../src/http/waiting/language.ts";
+} from "../../src/pages/challenge/worker.ts";
+import { CATALOGS, type Lang, LANGS } from "../../src/pages/waiting/i18n/index.ts";
+import { chooseLanguage } from "../../src/pages/waiting/language.ts";
 import { escaped, expectNoncedCsp } from "./page-checks.ts";
 
 const MAX_PAGE_BYTES = 30 * 1024;

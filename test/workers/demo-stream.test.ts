@@ -13,9 +13,9 @@ import {
   streamStart,
   WAV_HEADER_BYTES,
   wavHeader,
-} from "../../src/origin/demo-audio.ts";
-import { demoOrigin } from "../../src/origin/demo.tsx";
-import { PASS_HEADER } from "../../src/origin/proxy.ts";
+} from "../../src/demo/demo-audio.ts";
+import { demoOrigin } from "../../src/demo/demo.tsx";
+import { PASS_HEADER } from "../../src/edge/proxy.ts";
 import { keyRing } from "../../src/tokens/keys.ts";
 import { BASE, bearer, call, type ErrorJson, join, roomName, type Status, useManualClock } from "./helpers.ts";
 

@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { forgetViews } from "../../src/room/view-cache.ts";
+import { forgetViews } from "../../src/edge/view-cache.ts";
 import {
   getConfig,
   heartbeat,

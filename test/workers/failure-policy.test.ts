@@ -19,11 +19,11 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { app } from "../../src/http/app.tsx";
-import { POLICY_HEADER, RETRY_AFTER_BASE_SECONDS } from "../../src/http/failure-policy.ts";
-import { MAX_RETRIES } from "../../src/room/durable-call.ts";
-import { PASS_VIEW_MAX_AGE_MS } from "../../src/admission/coordinator.ts";
-import { passTrustMs } from "../../src/admission/ledger.ts";
-import { forgetViews, VIEW_TTL_MS } from "../../src/room/view-cache.ts";
+import { POLICY_HEADER, RETRY_AFTER_BASE_SECONDS } from "../../src/policy/failure-policy.ts";
+import { MAX_RETRIES } from "../../src/edge/durable-call.ts";
+import { PASS_VIEW_MAX_AGE_MS } from "../../src/policy/coordinator.ts";
+import { passTrustMs } from "../../src/policy/ledger.ts";
+import { forgetViews, VIEW_TTL_MS } from "../../src/edge/view-cache.ts";
 import {
   ADMIN,
   BASE,

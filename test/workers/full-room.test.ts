@@ -4,7 +4,7 @@
  * and an origin that says it is struggling.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { rankOf } from "../../src/admission/shuffle.ts";
+import { rankOf } from "../../src/policy/shuffle.ts";
 import {
   advance,
   bearer,

@@ -8,17 +8,17 @@ import { env, exports } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterEach, beforeEach } from "vitest";
 import { app } from "../../src/http/app.tsx";
-import { ManualClock, setClock } from "../../src/clock.ts";
-import { forgetViews } from "../../src/room/view-cache.ts";
-import { cookieName } from "../../src/http/credentials.ts";
-import { CONFIRM_AFTER_MS, SYNC_INTERVAL_MS } from "../../src/admission/coordinator.ts";
-import type { ConfigState, RoomStats } from "../../src/room/room-coordinator.ts";
+import { ManualClock, setClock } from "../../src/policy/clock.ts";
+import { forgetViews } from "../../src/edge/view-cache.ts";
+import { cookieName } from "../../src/edge/credentials.ts";
+import { CONFIRM_AFTER_MS, SYNC_INTERVAL_MS } from "../../src/policy/coordinator.ts";
+import type { ConfigState, RoomStats } from "../../src/contract/schemas.ts";
 
 export const BASE = "http://localhost";
 export const ADMIN = "Bearer test-admin-token";
 
 /** Status JSON as the contract describes it. */
-import type { StatusBody } from "../../src/http/status.ts";
+import type { StatusBody } from "../../src/contract/status.ts";
 export type Status = StatusBody;
 
 export interface ErrorJson {

@@ -7,9 +7,9 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock, setClock } from "../../src/clock.ts";
-import { forgetViews } from "../../src/room/view-cache.ts";
-import type { RoomStats } from "../../src/room/room-coordinator.ts";
+import { ManualClock, setClock } from "../../src/policy/clock.ts";
+import { forgetViews } from "../../src/edge/view-cache.ts";
+import type { RoomStats } from "../../src/contract/schemas.ts";
 import corpusJson from "../corpus/hostile-requests.json";
 import {
   CATEGORIES,

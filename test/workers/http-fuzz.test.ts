@@ -11,8 +11,8 @@
 import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parsePatch, RoomConfigPatchSchema } from "../../src/admission/config.ts";
-import type { RoomStats } from "../../src/room/room-coordinator.ts";
+import { parsePatch, RoomConfigPatchSchema } from "../../src/policy/config.ts";
+import type { RoomStats } from "../../src/contract/schemas.ts";
 import {
   ADMIN,
   advance,

@@ -20,8 +20,8 @@ import {
   advance,
   statusHolding,
 } from "./helpers.ts";
-import { VIEW_TTL_MS } from "../../src/room/view-cache.ts";
-import { cookieName } from "../../src/http/credentials.ts";
+import { VIEW_TTL_MS } from "../../src/edge/view-cache.ts";
+import { cookieName } from "../../src/edge/credentials.ts";
 
 const t = useManualClock();
 

@@ -7,7 +7,7 @@
  */
 import * as v from "valibot";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { OpenApiDocument, SchemaName } from "../../src/http/openapi.ts";
+import type { OpenApiDocument, SchemaName } from "../../src/contract/openapi.ts";
 import {
   AuditTrailSchema,
   ConfigStateSchema,
@@ -19,7 +19,7 @@ import {
   RoomListSchema,
   RoomStatsSchema,
   StatusSchema,
-} from "../../src/http/schemas.ts";
+} from "../../src/contract/schemas.ts";
 import { deref, schemaErrors } from "../openapi-check.ts";
 import {
   ADMIN,

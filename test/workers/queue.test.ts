@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cookieName } from "../../src/http/credentials.ts";
+import { cookieName } from "../../src/edge/credentials.ts";
 import {
   call,
   join,

@@ -8,7 +8,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { HoldAnswer } from "../../src/room/seat-holds.ts";
+import type { HoldAnswer } from "../../src/objects/seat-holds.ts";
 import {
   advance,
   type ErrorJson,

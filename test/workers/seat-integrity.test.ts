@@ -6,7 +6,7 @@
  * by anyone.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { burstOf } from "../../src/admission/rate.ts";
+import { burstOf } from "../../src/policy/rate.ts";
 import {
   ADMIN,
   bearer,

@@ -6,9 +6,9 @@
  * that did not.
  */
 import { describe, expect, it } from "vitest";
-import { solve, solves } from "../../src/admission/pow.ts";
-import { openApiDocument } from "../../src/http/openapi.ts";
-import { CHALLENGE_HEADER, SOLUTION_HEADER } from "../../src/http/under-attack.ts";
+import { solve, solves } from "../../src/policy/pow.ts";
+import { openApiDocument } from "../../src/contract/openapi.ts";
+import { CHALLENGE_HEADER, SOLUTION_HEADER } from "../../src/edge/under-attack.ts";
 import { schemaErrors } from "../openapi-check.ts";
 import {
   advance,

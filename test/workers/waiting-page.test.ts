@@ -6,9 +6,9 @@
  * JSON for apps, which no language preference changes.
  */
 import { describe, expect, it } from "vitest";
-import { pageBranding, textOn } from "../../src/http/waiting/branding.ts";
-import { CATALOGS, type Lang, LANGS } from "../../src/http/waiting/i18n/index.ts";
-import { acceptedLanguages, chooseLanguage } from "../../src/http/waiting/language.ts";
+import { pageBranding, textOn } from "../../src/pages/waiting/branding.ts";
+import { CATALOGS, type Lang, LANGS } from "../../src/pages/waiting/i18n/index.ts";
+import { acceptedLanguages, chooseLanguage } from "../../src/pages/waiting/language.ts";
 import { call, join, patchRoom, roomName, type Status, useManualClock } from "./helpers.ts";
 import { escaped, expectNoncedCsp } from "./page-checks.ts";
 

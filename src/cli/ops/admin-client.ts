@@ -28,7 +28,7 @@ export const ConfigStateSchema = v.looseObject({
   shuffleSeed: v.optional(v.nullable(v.number()), null),
 });
 
-/** The stats `watch` shows (RoomStats in src/room/room-coordinator.ts has more). */
+/** The stats `watch` shows (RoomStats in src/objects/room-coordinator.ts has more). */
 export const StatsSchema = v.looseObject({
   room: v.string(),
   active: count,

@@ -7,8 +7,8 @@
  * --json` are the same); a room id that starts with "-" goes after "--".
  */
 import { parseArgs } from "node:util";
-import { RoomConfigPatchSchema } from "../../admission/config.ts";
-import { ROOM_ID } from "../../http/room-id.ts";
+import { RoomConfigPatchSchema } from "../../policy/config.ts";
+import { ROOM_ID } from "../../policy/room-id.ts";
 import { UsageError } from "./errors.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:8787";

@@ -1,0 +1,101 @@
+/**
+ * The status JSON of the contract, built from what the edge knows. Every
+ * answer carries the room's start time and recording link (from the view).
+ */
+import type { InferOutput } from "valibot";
+import { pollAfterSeconds } from "../policy/position.ts";
+import type { OverflowOffer } from "../policy/overflow.ts";
+import type { ListenerStateSchema, StatusSchema } from "./schemas.ts";
+
+export type ListenerState = InferOutput<typeof ListenerStateSchema>;
+
+/**
+ * The status JSON, as its schema (schemas.ts) defines it: the OpenAPI
+ * document is generated from the same schema, so the two cannot drift.
+ */
+export type StatusBody = InferOutput<typeof StatusSchema>;
+
+/** What every answer tells about the room. */
+export interface RoomFacts {
+  startsAt: number | null;
+  recordingUrl: string | null;
+}
+
+function facts(f: RoomFacts): Pick<StatusBody, "startsAt" | "recordingUrl"> {
+  return { startsAt: f.startsAt === null ? null : new Date(f.startsAt).toISOString(), recordingUrl: f.recordingUrl };
+}
+
+/** A waiting listener's status: its place (1 at the front) and the estimated wait. */
+export function queuedStatus(
+  room: string,
+  position: number,
+  eta: number | null,
+  random: () => number,
+  f: RoomFacts,
+): StatusBody {
+  return {
+    room,
+    state: "queued",
+    position,
+    ahead: position - 1,
+    etaSeconds: eta,
+    pollAfterSeconds: pollAfterSeconds(position, eta, random),
+    ...facts(f),
+  };
+}
+
+/** Before the start: a place in the prequeue; polls come closer together as the start nears. */
+export function prequeueStatus(room: string, now: number, f: RoomFacts & { startsAt: number }): StatusBody {
+  const untilStart = Math.max(0, Math.ceil((f.startsAt - now) / 1000));
+  return {
+    room,
+    state: "prequeue",
+    position: null,
+    ahead: null,
+    etaSeconds: untilStart,
+    pollAfterSeconds: Math.min(30, Math.max(1, Math.ceil(untilStart / 2))),
+    ...facts(f),
+  };
+}
+
+/** The recording is offered: the live room is full (or its wait too long). */
+export function overflowStatus(room: string, offer: OverflowOffer, f: RoomFacts): StatusBody {
+  return {
+    room,
+    state: "overflow",
+    position: null,
+    ahead: null,
+    etaSeconds: offer.etaSeconds === null ? null : Math.ceil(offer.etaSeconds),
+    // Slow polls: the answer changes only when the recording is posted or the room closes.
+    pollAfterSeconds: 30,
+    offer: { reason: offer.reason, canKeepPlace: offer.canKeepPlace },
+    ...facts(f),
+  };
+}
+
+/** An admitted listener's status: poll again (heartbeat) at a third of the pass lifetime. */
+export function admittedStatus(room: string, pass: string, exp: number, passTtlMs: number, f: RoomFacts): StatusBody {
+  return {
+    room,
+    state: "admitted",
+    position: null,
+    ahead: null,
+    etaSeconds: null,
+    pollAfterSeconds: Math.max(1, Math.floor(passTtlMs / 3000)),
+    pass,
+    passExpiresAt: new Date(exp * 1000).toISOString(),
+    ...facts(f),
+  };
+}
+
+export function closedStatus(room: string, f: RoomFacts): StatusBody {
+  return {
+    room,
+    state: "closed",
+    position: null,
+    ahead: null,
+    etaSeconds: null,
+    pollAfterSeconds: 60,
+    ...facts(f),
+  };
+}

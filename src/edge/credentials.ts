@@ -1,0 +1,63 @@
+/**
+ * Where listeners' tokens travel: cookies for browsers, `Authorization:
+ * Bearer` for apps. Cookies are per room, HttpOnly, SameSite=Lax, and Secure
+ * with the `__Host-` prefix everywhere but on localhost. Reading and setting
+ * them on a request is Hono wiring (src/http/cookies.ts).
+ */
+import { OVERFLOW_TYP, PASS_TYP, TICKET_TYP } from "../tokens/claims.ts";
+import type { CompactJws } from "../tokens/compact-jws.ts";
+
+export type TokenKind = "ticket" | "pass" | "overflow";
+
+export const COOKIE_BASE = "spillway";
+
+export const TOKEN_KINDS: readonly TokenKind[] = ["ticket", "pass", "overflow"];
+
+/** True when the request is served from this machine (http cookies allowed). */
+export function isLocal(url: URL): boolean {
+  const h = url.hostname;
+  return h === "localhost" || h.endsWith(".localhost") || h.startsWith("127.") || h === "[::1]";
+}
+
+export function cookieName(kind: TokenKind, room: string, secure: boolean): string {
+  return `${secure ? "__Host-" : ""}${COOKIE_BASE}-${kind}-${room}`;
+}
+
+/** Is this cookie one of Spillway's own (to strip before the origin)? */
+export function isSpillwayCookie(name: string): boolean {
+  return name.startsWith(`${COOKIE_BASE}-`) || name.startsWith(`__Host-${COOKIE_BASE}-`);
+}
+
+/** The kind a token says it is (unverified; only used to route it to its verifier). */
+export function claimedKind(jws: CompactJws): TokenKind | null {
+  const { typ } = jws.header;
+  if (typ === TICKET_TYP) return "ticket";
+  if (typ === PASS_TYP) return "pass";
+  if (typ === OVERFLOW_TYP) return "overflow";
+  return null;
+}
+
+/** Clear plain-named cookies on the answer (host-only; one set for a parent domain cannot be reached from here). */
+export function clearStrayCookies(headers: Headers, room: string, kinds: TokenKind[]): void {
+  for (const kind of kinds) {
+    headers.append(
+      "set-cookie",
+      `${cookieName(kind, room, false)}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`,
+    );
+  }
+}
+
+/**
+ * The Cookie header without Spillway's own cookies, or null when nothing is
+ * left. Several Cookie lines may arrive merged with ", " (as the runtime
+ * joins repeated headers), so a pair is also cut where ", " is followed by a
+ * cookie name (cookie values never hold a comma, RFC 6265).
+ */
+export function foreignCookies(header: string | null): string | null {
+  if (header === null) return null;
+  const kept = header
+    .split(/;|,\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)/)
+    .map((p) => p.trim())
+    .filter((p) => p !== "" && !isSpillwayCookie(p.split("=", 1)[0]!.trim()));
+  return kept.length === 0 ? null : kept.join("; ");
+}

@@ -1,0 +1,520 @@
+/**
+ * The room desk: the listener's path through the queue (join, wait, claim,
+ * renew, leave), one desk per request and room, like a front desk that reads
+ * tickets, looks at the room-wide board and sends for a seat only when one is
+ * due. It runs per request at the edge and knows nothing of Hono.
+ *
+ * Shared by the JSON endpoints and the guarded room path. A listener belongs
+ * to one shard (a stable hash of its id, fixed in its ticket and pass). A
+ * waiting poll is answered from the ticket and the cached room-wide view;
+ * only a listener whose turn has come (or who holds a seat) calls its shard.
+ *
+ * Every Durable Object call goes through durableCall (retries, backoff,
+ * one typed failure). When one fails, the answer follows the failure policy
+ * (failure-policy.ts): a ticket holder is answered as still waiting from the
+ * last known view, a new arrival is refused (or offered the recording), a
+ * renewal is refused while the current pass goes on working; never is a
+ * pass signed without the shard's seat.
+ */
+import type { EdgeArrivals, GlobalView } from "../policy/coordinator.ts";
+import type { ChallengeOffer } from "../policy/pow.ts";
+import { estimatePlace } from "../policy/estimate.ts";
+import { shardOf } from "../policy/shard.ts";
+import { offerAtArrival, offerInLine, type OverflowOffer } from "../policy/overflow.ts";
+import { type ClaimOutcome, type Lease, passTrustMs, type RenewOutcome, type SeatEnd } from "../policy/ledger.ts";
+import { clock } from "../policy/clock.ts";
+import { durableCall, DurableFailure } from "./durable-call.ts";
+import type { SeatKeeper } from "./seat-tie.ts";
+import type { HoldAnswer } from "../objects/seat-holds.ts";
+import { shardName, type ShardJoin } from "../objects/room-shard.ts";
+import { cachedView, lastKnownView, rememberView } from "./view-cache.ts";
+import type { TokenRefusal } from "../tokens/claims.ts";
+import type { CompactJws } from "../tokens/compact-jws.ts";
+import { keyRing, type KeyRing } from "../tokens/keys.ts";
+import { issueOverflow, type OverflowClaims, verifyOverflow } from "../tokens/overflow.ts";
+import { issuePass, type PassClaims, verifyPass, verifyPassAnyAge } from "../tokens/pass.ts";
+import { issueTicket, type TicketClaims, verifyTicket } from "../tokens/ticket.ts";
+import { failureRetryAfter, POLICY, type PolicyApplied } from "../policy/failure-policy.ts";
+import { joinLimiter } from "./join-limit.ts";
+import { type Settings, settingsOf } from "./settings.ts";
+import { gateArrival, newChallenge, tally } from "./under-attack.ts";
+import {
+  admittedStatus,
+  closedStatus,
+  overflowStatus,
+  prequeueStatus,
+  queuedStatus,
+  type RoomFacts,
+  type StatusBody,
+} from "../contract/status.ts";
+
+/** How a failed Durable Object call shaped an answer: the policy applied and when to try again. */
+export interface Degraded {
+  policy: PolicyApplied;
+  retryAfterSeconds: number;
+}
+
+/** What the flow decided; the HTTP layer turns it into cookies and a body. */
+export type FlowAnswer =
+  | {
+      kind: "status";
+      status: StatusBody;
+      newTicket?: string;
+      newPass?: { token: string; exp: number };
+      newOverflow?: string;
+      /** Present when the answer comes from the failure policy. */
+      degraded?: Degraded;
+    }
+  | { kind: "spent" }
+  | { kind: "seat_ended"; reason?: SeatEnd }
+  /** A Durable Object call failed and nothing can be answered but "try again later" (503). */
+  | { kind: "unavailable"; degraded: Degraded }
+  /** Under-attack mode: no place without a solved challenge; here is one to solve. */
+  | { kind: "challenge"; code: "challenge_required" | "challenge_failed" | "challenge_used"; challenge: ChallengeOffer }
+  /** Under-attack mode: this client has taken too many places lately. */
+  | { kind: "limited"; retryAfterSeconds: number };
+
+/** This isolate's pick among a room's shards for view reads, so reads spread over shards. */
+const isolateSeed = Math.floor(Math.random() * 0x7fffffff);
+/** Failed view reads in this isolate: each moves the next read to another shard of the room. */
+let viewFailures = 0;
+
+/** What the answers tell about a room whose view is not known. */
+const UNKNOWN_ROOM: RoomFacts = { startsAt: null, recordingUrl: null };
+
+/** The failure, when `err` is one; anything else is rethrown. */
+function failureOf(err: unknown): DurableFailure {
+  if (err instanceof DurableFailure) return err;
+  throw err;
+}
+
+/** Whole seconds for the wire. */
+function etaOf(seconds: number | null): number | null {
+  return seconds === null ? null : Math.ceil(seconds);
+}
+
+export class RoomDesk {
+  readonly room: string;
+  readonly settings: Settings;
+  readonly #env: Env;
+  readonly #keys: KeyRing;
+  readonly now: number;
+
+  /** Work to finish after the answer (the request's waitUntil). */
+  readonly #background: (work: Promise<unknown>) => void;
+
+  private constructor(
+    env: Env,
+    room: string,
+    keys: KeyRing,
+    now: number,
+    background: (work: Promise<unknown>) => void,
+  ) {
+    this.#env = env;
+    this.#background = (work) =>
+      background(work.catch((err: unknown) => console.warn("background work failed", String(err))));
+    this.room = room;
+    this.settings = settingsOf(env);
+    this.#keys = keys;
+    this.now = now;
+  }
+
+  /** `background` runs work after the answer (the request's waitUntil); without one, it runs unawaited. */
+  static async open(env: Env, room: string, background?: (work: Promise<unknown>) => void): Promise<RoomDesk> {
+    return new RoomDesk(env, room, await keyRing(env), clock.now(), background ?? ((work) => void work));
+  }
+
+  get keys(): KeyRing {
+    return this.#keys;
+  }
+
+  #shard(index: number) {
+    return this.#env.ROOM_SHARD.getByName(shardName(this.room, index));
+  }
+
+  #opts() {
+    return { issuer: this.settings.issuer, room: this.room, now: this.now };
+  }
+
+  async checkTicket(
+    token: string | CompactJws,
+  ): Promise<{ ok: true; claims: TicketClaims } | { ok: false; reason: TokenRefusal }> {
+    return verifyTicket(this.#keys, token, this.#opts());
+  }
+
+  async checkOverflow(token: string) {
+    return verifyOverflow(this.#keys, token, this.#opts());
+  }
+
+  async checkPass(token: string): Promise<{ ok: true; claims: PassClaims } | { ok: false; reason: TokenRefusal }> {
+    return verifyPass(this.#keys, token, this.#opts());
+  }
+
+  /** A pass presented to give its seat back: accepted past its `exp` (a held stream outlives it). */
+  async checkLeavingPass(
+    token: string,
+  ): Promise<{ ok: true; claims: PassClaims } | { ok: false; reason: TokenRefusal }> {
+    return verifyPassAnyAge(this.#keys, token, this.#opts());
+  }
+
+  /**
+   * The room-wide view, at most a second old in this isolate, read from one
+   * of the room's shards. Throws a DurableFailure when it cannot be read.
+   */
+  async view(): Promise<GlobalView> {
+    return cachedView(this.room, this.now, async (previous) => {
+      const index = (isolateSeed + viewFailures) % Math.max(1, previous?.shards ?? 1);
+      try {
+        return await durableCall("view", () => this.#shard(index).view(this.room, index));
+      } catch (err) {
+        viewFailures += 1;
+        throw err;
+      }
+    });
+  }
+
+  /** The view, or the failure that kept it from being read. */
+  async #tryView(): Promise<GlobalView | DurableFailure> {
+    try {
+      return await this.view();
+    } catch (err) {
+      return failureOf(err);
+    }
+  }
+
+  /** The last known view, up to a few minutes old, for answers the failure policy makes; null when none. */
+  lastView(): GlobalView | null {
+    return lastKnownView(this.room, this.now);
+  }
+
+  /**
+   * The freshest view that can be had without failing: the view, else the
+   * last known one (`degraded` then true), else null.
+   */
+  async viewOrLast(): Promise<{ view: GlobalView | null; degraded: boolean }> {
+    const view = await this.#tryView();
+    if (view instanceof DurableFailure) return { view: this.lastView(), degraded: true };
+    return { view, degraded: false };
+  }
+
+  /** When to try again after a failure, jittered (failure-policy.ts). */
+  #degraded(policy: PolicyApplied): Degraded {
+    return { policy, retryAfterSeconds: failureRetryAfter(clock.random) };
+  }
+
+  /**
+   * Take a place in line (and a seat at once when one is free). An arrival
+   * the room's rules send to the recording gets the offer instead, and no
+   * place, unless it asks to `keep` one and the queue allows it.
+   */
+  async join(keep = false, headers: Headers = new Headers()): Promise<FlowAnswer> {
+    const view = await this.#tryView();
+    if (view instanceof DurableFailure) return this.#refuseArrival();
+    if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
+    const gate = await gateArrival({ ...this.#gateBase(view), headers, limiter: joinLimiter(this.#env) });
+    if (gate.kind === "challenge" || gate.kind === "limited") return gate;
+    const solved = gate.kind === "solved" ? gate : null;
+    const sub = solved?.sub ?? crypto.randomUUID();
+    if (!this.#beforeStart(view)) {
+      const offer = offerAtArrival(view, this.now);
+      if (offer !== null && !(keep && offer.canKeepPlace)) {
+        // Counted by the shard the listener would have joined, after the answer.
+        const shard = shardOf(sub, view.shards);
+        this.#background(
+          durableCall("noteOverflow", () => this.#shard(shard).noteOverflow(this.room, shard), { retry: false }),
+        );
+        return this.#offer(sub, offer, view);
+      }
+    }
+    const shard = shardOf(sub, view.shards);
+    const joined = await this.#takePlace(shard, sub, solved?.until ?? null);
+    if (joined instanceof DurableFailure) return this.#refuseArrival();
+    if (joined === null) {
+      // The solution was spent before: refused, with a new challenge.
+      const base = this.#gateBase(view);
+      tally(base, "failed");
+      return { kind: "challenge", code: "challenge_used", challenge: await newChallenge(base) };
+    }
+    if (joined.view !== null) rememberView(this.room, joined.view, this.now);
+    const ticket = await issueTicket(this.#keys, {
+      issuer: this.settings.issuer,
+      room: this.room,
+      sub,
+      shard,
+      seq: joined.seq,
+      at: joined.at,
+      now: this.now,
+      ttlMs: this.settings.timings.ticketTtlMs,
+    });
+    const claims = { shard, seq: joined.seq, at: joined.at };
+    const answer = await this.#fromClaim(joined.claim, sub, claims, joined.view ?? view);
+    if (answer.kind === "status") {
+      answer.status.ticket = ticket;
+      answer.newTicket = ticket;
+    }
+    return answer;
+  }
+
+  /**
+   * The shard's join: a place in line; never retried (a repeated join would
+   * take a second place, and a solved challenge is spent by the first). With
+   * a solved challenge (`until`: when it expires) null when it was spent before.
+   */
+  async #takePlace(shard: number, sub: string, until: number | null): Promise<ShardJoin | null | DurableFailure> {
+    const stub = this.#shard(shard);
+    try {
+      return until === null
+        ? await durableCall("join", () => stub.join(this.room, shard, sub), { retry: false })
+        : await durableCall("join", () => stub.joinSolved(this.room, shard, sub, until), { retry: false });
+    } catch (err) {
+      return failureOf(err);
+    }
+  }
+
+  /** What the arrival gate needs of this desk: the room, its keys, now, and where its counts go. */
+  #gateBase(view: GlobalView) {
+    return {
+      room: this.room,
+      issuer: this.settings.issuer,
+      keys: this.#keys,
+      now: this.now,
+      bits: view.challengeBits ?? 0,
+      report: (batch: EdgeArrivals) =>
+        this.#background(
+          durableCall(
+            "reportArrivals",
+            () => this.#env.ROOM_COORDINATOR.getByName(this.room).reportArrivals(this.room, batch),
+            { retry: false },
+          ),
+        ),
+    };
+  }
+
+  /**
+   * Where a ticket holder stands; claims the seat when the turn has come. A
+   * listener whose estimate has grown past `maxWaitSeconds` is offered the
+   * recording, and keeps its ticket; with `keep` it has chosen to wait.
+   * `holding`: the lease id of a pass this device presents with its ticket
+   * (its own seat, which it keeps); a claim from another device moves it.
+   */
+  async status(ticket: TicketClaims, keep = false, holding?: string): Promise<FlowAnswer> {
+    const view = await this.#tryView();
+    if (view instanceof DurableFailure) return this.#stillWaiting(ticket, this.lastView(), false);
+    if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
+    if (this.#beforeStart(view)) return { kind: "status", status: prequeueStatus(this.room, this.now, view) };
+    const place = estimatePlace(ticket, view, this.now);
+    if (place.position !== null) {
+      const offer = keep ? null : offerInLine(place, view);
+      if (offer !== null) return this.#offer(ticket.sub, offer, view);
+      const eta = etaOf(place.etaSeconds);
+      return { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) };
+    }
+    let claim: ClaimOutcome;
+    // This device's seat: the one its lapsed pass names, else a new id for the seat this claim may take.
+    const key = holding ?? crypto.randomUUID();
+    try {
+      // Safe to repeat: a claim never takes a second seat, and its retry (same key) gets the same one.
+      claim = await durableCall<ClaimOutcome>("claim", () =>
+        this.#shard(ticket.shard).claim(this.room, ticket.shard, ticket.sub, ticket.seq, ticket.at, key),
+      );
+    } catch (err) {
+      failureOf(err);
+      return this.#stillWaiting(ticket, view, true);
+    }
+    return this.#fromClaim(claim, ticket.sub, ticket, view);
+  }
+
+  /**
+   * A ticket holder when its shard or the view cannot be reached: still
+   * waiting, its place kept. The place comes from `view` (the last known
+   * one); at the front when its turn had come (`turnCame`: the claim
+   * failed); unknown (null) when no view is known at all.
+   */
+  #stillWaiting(ticket: TicketClaims, view: GlobalView | null, turnCame: boolean): FlowAnswer {
+    const degraded = this.#degraded(POLICY.wait);
+    let status: StatusBody;
+    if (view === null) {
+      status = queuedStatus(this.room, 1, null, clock.random, UNKNOWN_ROOM);
+      status = { ...status, position: null, ahead: null };
+    } else if (this.#beforeStart(view)) {
+      status = prequeueStatus(this.room, this.now, view);
+    } else {
+      const place = turnCame ? null : estimatePlace(ticket, view, this.now);
+      const waiting = place !== null && place.position !== null;
+      status = queuedStatus(
+        this.room,
+        place?.position ?? 1,
+        waiting ? etaOf(place.etaSeconds) : null,
+        clock.random,
+        view,
+      );
+    }
+    status.pollAfterSeconds = degraded.retryAfterSeconds;
+    return { kind: "status", status, degraded };
+  }
+
+  /**
+   * A new arrival that cannot get a place: admissions fail closed (no place
+   * and no pass without the shard). With FAILURE_POLICY=recording and a
+   * recording link in the last known view, it is offered the recording.
+   */
+  async #refuseArrival(): Promise<FlowAnswer> {
+    const last = this.lastView();
+    if (this.settings.failurePolicy === "recording" && last !== null && last.recordingUrl !== null) {
+      const degraded = this.#degraded(POLICY.recording);
+      const answer = await this.#offer(
+        crypto.randomUUID(),
+        { reason: "mode", canKeepPlace: false, etaSeconds: null },
+        last,
+      );
+      if (answer.kind === "status") {
+        answer.status.pollAfterSeconds = degraded.retryAfterSeconds;
+        answer.degraded = degraded;
+      }
+      return answer;
+    }
+    return { kind: "unavailable", degraded: this.#degraded(POLICY.closed) };
+  }
+
+  /** Where a listener who took the recording offer stands: the link once posted, or the room's end. */
+  async overflow(claims: OverflowClaims): Promise<FlowAnswer> {
+    const view = await this.#tryView();
+    if (view instanceof DurableFailure) {
+      // The offer stands, from the last known view; without one, try again later.
+      const last = this.lastView();
+      if (last === null) return { kind: "unavailable", degraded: this.#degraded(POLICY.closed) };
+      const degraded = this.#degraded(POLICY.recording);
+      const offer = { reason: claims.reason, canKeepPlace: false, etaSeconds: null };
+      const status = { ...overflowStatus(this.room, offer, last), pollAfterSeconds: degraded.retryAfterSeconds };
+      return { kind: "status", status, degraded };
+    }
+    if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
+    const offer = offerAtArrival(view, this.now) ?? { reason: claims.reason, canKeepPlace: true, etaSeconds: null };
+    return { kind: "status", status: overflowStatus(this.room, offer, view) };
+  }
+
+  /**
+   * Renew a seat's pass; `seat_ended` when the lease is gone; `unavailable`
+   * (policy `pass`) when the shard cannot be reached: the current pass is
+   * honoured only while a recent view vouches for it and it is young.
+   */
+  async heartbeat(pass: PassClaims): Promise<FlowAnswer> {
+    let renewed: RenewOutcome;
+    try {
+      renewed = await durableCall<RenewOutcome>("renew", () =>
+        this.#shard(pass.shard).renew(this.room, pass.shard, pass.sid, pass.sub, pass.gen),
+      );
+    } catch (err) {
+      failureOf(err);
+      return { kind: "unavailable", degraded: this.#degraded(POLICY.pass) };
+    }
+    if (renewed.kind === "gone") return { kind: "seat_ended", reason: renewed.reason };
+    const newPass = await this.#signPass(pass.sub, pass.shard, renewed.lease);
+    // The seat is renewed: a view that cannot be read only leaves the room's facts out of date.
+    const facts = (await this.viewOrLast()).view ?? UNKNOWN_ROOM;
+    return {
+      kind: "status",
+      status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs, facts),
+      newPass,
+    };
+  }
+
+  #beforeStart(view: GlobalView): view is GlobalView & { startsAt: number } {
+    return view.startsAt !== null && this.now < view.startsAt;
+  }
+
+  /** Offer the recording, with an overflow token to come back with. */
+  async #offer(sub: string, offer: OverflowOffer, view: GlobalView): Promise<FlowAnswer> {
+    const token = await issueOverflow(this.#keys, {
+      issuer: this.settings.issuer,
+      room: this.room,
+      sub,
+      reason: offer.reason,
+      now: this.now,
+      ttlMs: this.settings.timings.ticketTtlMs,
+    });
+    const status = { ...overflowStatus(this.room, offer, view), overflowToken: token };
+    return { kind: "status", status, newOverflow: token };
+  }
+
+  /** Give the seat back (safe to repeat). Throws a DurableFailure when the shard cannot be reached. */
+  async leave(pass: PassClaims): Promise<boolean> {
+    return durableCall("leave", () => this.#shard(pass.shard).leave(this.room, pass.shard, pass.sid, pass.sub));
+  }
+
+  /** The seat of `pass` as a held connection keeps it (origin/seat-tie.ts). */
+  keeper(pass: PassClaims): SeatKeeper {
+    const stub = this.#shard(pass.shard);
+    const { room } = this;
+    return {
+      // One round is a long call: not retried here, the connection's own loop calls again.
+      hold: (holder, waitMs) =>
+        durableCall<HoldAnswer>(
+          "hold",
+          () => stub.hold(room, pass.shard, pass.sid, pass.sub, pass.gen, holder, waitMs),
+          {
+            retry: false,
+          },
+        ),
+      letGo: (holder) => durableCall("letGo", () => stub.letGo(room, pass.shard, pass.sid, holder)),
+    };
+  }
+
+  /**
+   * Is this pass too old to be honoured from the room's view alone (past
+   * half its life, ledger.ts passTrustMs)? Then it is renewed on the way:
+   * its shard decides, and a seat freed without confirmation relies on that.
+   */
+  wantsRenewal(pass: PassClaims): boolean {
+    const ttl = this.settings.timings.passTtlMs;
+    // At the very moment the trust ends the seat may be freed: then it is too old already.
+    return pass.exp * 1000 - this.now <= ttl - passTrustMs(ttl);
+  }
+
+  async #signPass(sub: string, shard: number, lease: Lease) {
+    const { sid, expiresAt } = lease;
+    const gen = lease.gen ?? 0;
+    return issuePass(this.#keys, {
+      issuer: this.settings.issuer,
+      room: this.room,
+      sub,
+      sid,
+      shard,
+      gen,
+      now: this.now,
+      expiresAt,
+    });
+  }
+
+  async #fromClaim(
+    claim: ClaimOutcome,
+    sub: string,
+    place: { shard: number; seq: number; at: number },
+    view: GlobalView,
+  ): Promise<FlowAnswer> {
+    switch (claim.kind) {
+      case "admitted": {
+        const newPass = await this.#signPass(sub, place.shard, claim.lease);
+        return {
+          kind: "status",
+          status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs, view),
+          newPass,
+        };
+      }
+      case "waiting": {
+        if (claim.reason === "hold" && this.#beforeStart(view)) {
+          return { kind: "status", status: prequeueStatus(this.room, this.now, view) };
+        }
+        // Called but no seat yet (or not called): at the front, or where the view places it.
+        const e = estimatePlace(place, view, this.now);
+        const position = e.position ?? 1;
+        const eta = e.position === null ? null : etaOf(e.etaSeconds);
+        return { kind: "status", status: queuedStatus(this.room, position, eta, clock.random, view) };
+      }
+      case "closed":
+        return { kind: "status", status: closedStatus(this.room, view) };
+      case "spent":
+        return { kind: "spent" };
+    }
+  }
+}

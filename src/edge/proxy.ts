@@ -1,0 +1,77 @@
+/**
+ * Proxy mode: an admitted request goes on to ORIGIN_URL with the pass in
+ * `Spillway-Pass`, without Spillway's cookies or the listener's bearer pass.
+ * An origin that cannot be reached gives a 502 with Retry-After; the seat
+ * stays with its listener until the pass expires, so nothing leaks.
+ */
+import { foreignCookies } from "./credentials.ts";
+import { readCompactJws } from "../tokens/compact-jws.ts";
+
+export const PASS_HEADER = "Spillway-Pass";
+const RETRY_AFTER_SECONDS = "5";
+
+/** Hop-by-hop headers that must not be forwarded. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+
+/** Request headers that are Spillway's business only (under-attack mode's challenge and solution). */
+const SPILLWAY_REQUEST_HEADERS = ["spillway-challenge", "spillway-solution"];
+
+/** Does this Authorization value carry one of Spillway's tokens (any kind: its JOSE `typ` says so)? */
+export function carriesSpillwayToken(authorization: string | null): boolean {
+  if (authorization === null) return false;
+  const m = /^\s*Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (m === null) return false;
+  const typ = readCompactJws(m[1]!)?.header.typ;
+  return typeof typ === "string" && typ.toLowerCase().startsWith("spillway-");
+}
+
+/** Is this request a WebSocket handshake? */
+export function isWebSocketUpgrade(request: Request): boolean {
+  return (request.headers.get("upgrade") ?? "").trim().toLowerCase() === "websocket";
+}
+
+/** The request as the origin should see it (a WebSocket handshake keeps its `Upgrade`). */
+export function originRequest(request: Request, origin: URL, pass: string, bearerWasPass: boolean): Request {
+  const url = new URL(request.url);
+  const target = new URL(url.pathname + url.search, origin);
+  const headers = new Headers(request.headers);
+  const upgrade = isWebSocketUpgrade(request);
+  for (const h of HOP_BY_HOP) headers.delete(h);
+  if (upgrade) headers.set("upgrade", "websocket");
+  const cookies = foreignCookies(headers.get("cookie"));
+  if (cookies === null) headers.delete("cookie");
+  else headers.set("cookie", cookies);
+  // Nothing of Spillway's own goes on: no token of any kind in Authorization, no challenge headers.
+  if (bearerWasPass || carriesSpillwayToken(headers.get("authorization"))) headers.delete("authorization");
+  for (const h of SPILLWAY_REQUEST_HEADERS) headers.delete(h);
+  headers.set(PASS_HEADER, pass);
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  return new Request(target, {
+    method: request.method,
+    headers,
+    body: hasBody ? request.body : null,
+    redirect: "manual",
+  });
+}
+
+export type ProxyResult = { ok: true; response: Response } | { ok: false; error: unknown };
+
+/** Send to the origin; a network failure is a result, not a throw. */
+export async function proxy(request: Request, origin: URL, pass: string, bearerWasPass: boolean): Promise<ProxyResult> {
+  try {
+    const response = await fetch(originRequest(request, origin, pass, bearerWasPass));
+    if (
+      (response.status === 502 || response.status === 503 || response.status === 504) &&
+      !response.headers.has("retry-after")
+    ) {
+      const withRetry = new Response(response.body, response);
+      withRetry.headers.set("retry-after", RETRY_AFTER_SECONDS);
+      return { ok: true, response: withRetry };
+    }
+    return { ok: true, response };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+export { RETRY_AFTER_SECONDS };

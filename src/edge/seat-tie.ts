@@ -1,0 +1,333 @@
+/**
+ * A proxied connection lives no longer than its seat.
+ *
+ * Live audio is held, not requested: an Icecast mount or a progressive
+ * MP3/Ogg answer, server-sent events, a WebSocket. Checking the pass when such
+ * a connection opens is not enough — it would go on for the whole show after
+ * its seat ended, and the origin would count one listener more than the room
+ * holds. So every proxied body that is still streaming, and every proxied
+ * WebSocket, is tied to its seat:
+ *
+ * - While it is open it keeps one long call open to the seat's shard
+ *   (`RoomShard.hold`): each call renews the lease, then waits a round (27 s
+ *   at the default 60 s pass lifetime: renewed before half a lifetime has
+ *   passed, see `ownedUntil`) or until the seat ends. A connected listener
+ *   therefore needs no heartbeat of its own, and costs about two Durable
+ *   Object calls a minute, plus one when the connection closes.
+ * - When the seat ends — a leave from any device, a release by ops or the
+ *   origin, the ticket claimed on a newer device, a lapsed lease — the shard
+ *   answers the pending call at once, and the connection is cut: the origin's
+ *   body is cancelled (the origin sees its client go) and the listener's
+ *   stream ends; a WebSocket is closed on both sides with a 4001–4003 code.
+ * - When the shard cannot be reached, the connection goes on only as long as
+ *   the seat is certainly still its own, were it to have ended unseen: its
+ *   revocation confirmed (CONFIRM_AFTER_MS after the failure) or its passes too
+ *   old to be honoured anywhere (half a lifetime after its last renewal,
+ *   `ownedUntil`), less a margin. Past that, it is cut as `lapsed`; a seat is
+ *   never shared.
+ *
+ * Responses of known length start holding only when they are still streaming
+ * after HOLD_AFTER_MS, so an ordinary page or segment costs no call at all.
+ */
+import { CONFIRM_AFTER_MS } from "../policy/coordinator.ts";
+import { CLOCK_SKEW_MS, passTrustMs, type SeatEnd } from "../policy/ledger.ts";
+import type { HoldAnswer } from "../objects/seat-holds.ts";
+
+/** How long a known-length answer may stream before it holds its seat like a live stream. */
+export const HOLD_AFTER_MS = 2_000;
+/** A connection is cut this long before the lease it last saw renewed expires, unless renewed again. */
+export const SAFETY_MARGIN_MS = 1_000;
+/** When the known lease has already run out, how long a renewal may take before the connection is cut. */
+export const LAST_CALL_GRACE_MS = 1_000;
+/** The least time allowed for a hold call to travel and answer, on top of its round. */
+export const ANSWER_SLACK_MS = 500;
+/** The most: a runtime stalled for a second or two must not cut an entitled listener. */
+export const MAX_ANSWER_SLACK_MS = 3_000;
+
+/**
+ * Time allowed for a hold call to travel and answer, on top of its round: a
+ * quarter of the pass lifetime, within ANSWER_SLACK_MS…MAX_ANSWER_SLACK_MS
+ * (3 s at the default 60 s: a round's answer may come that late and the
+ * connection is still not cut).
+ */
+export function answerSlackMs(passTtlMs: number): number {
+  return Math.min(MAX_ANSWER_SLACK_MS, Math.max(ANSWER_SLACK_MS, Math.floor(passTtlMs / 4)));
+}
+/** Pause after a failed hold call before the next one. */
+export const RETRY_AFTER_FAILURE_MS = 500;
+/**
+ * How long a stream cut because its seat moved to a newer device waits
+ * before it says goodbye to the shard (whose claim answers the newer device
+ * only then, or after LET_GO_WAIT_MS): an origin counts a closed connection
+ * out only when it next writes to it (Icecast: at its next chunks of the
+ * stream, 0.35–0.85 s at 64 kbit/s), and must never count both devices.
+ */
+export const ORIGIN_NOTICE_MS = 1_500;
+/** A wait that nothing cuts short. */
+const NEVER = new Promise<void>(() => undefined);
+
+/**
+ * Until when a seat renewed with lease expiry `expiresAt` is certainly its
+ * connection's, even if it ended unseen right after: an ended lease lets go
+ * of its seat once its passes (issued by its last renewal, `expiresAt` less a
+ * pass lifetime) are too old to be honoured from a view (ledger.ts releaseAt).
+ */
+export function ownedUntil(expiresAt: number, passTtlMs: number): number {
+  return Math.min(expiresAt, expiresAt - passTtlMs + passTrustMs(passTtlMs) + CLOCK_SKEW_MS);
+}
+
+/**
+ * The round a held connection asks for with a pass lifetime of `passTtlMs`:
+ * a call renews the lease when it arrives and answers a round later, and the
+ * next call must renew before the seat the last one saw is no longer
+ * certainly its own (`ownedUntil`), less the margin and the answer's slack.
+ */
+export function holdRoundMs(passTtlMs: number): number {
+  const owned = ownedUntil(passTtlMs, passTtlMs);
+  return Math.max(0, Math.floor(owned - SAFETY_MARGIN_MS - answerSlackMs(passTtlMs)));
+}
+
+/** WebSocket close codes for a seat that ended (the reason text is `seat_ended:<reason>`). */
+export const SEAT_CLOSE_CODES: Record<SeatEnd, number> = { left: 4001, moved: 4002, lapsed: 4003 };
+
+/** The seat as a held connection keeps it: the shard's hold call and its goodbye. */
+export interface SeatKeeper {
+  /** Renew the seat and wait up to `waitMs` for it to end. Throws when the shard cannot be reached. */
+  hold(holder: string, waitMs: number): Promise<HoldAnswer>;
+  /** The connection is closed (safe to repeat). */
+  letGo(holder: string): Promise<void>;
+}
+
+export interface TieOptions {
+  keeper: SeatKeeper;
+  /** Until when (ms) the seat is known to be this listener's: its pass's expiry, or a renewal's. */
+  expiresAt: number;
+  /**
+   * The pass lifetime: a seat is certain only until `ownedUntil` of its last
+   * known expiry (absent: until that expiry itself).
+   */
+  passTtlMs?: number;
+  /** How long one hold call waits in the shard at most (holdRoundMs). */
+  roundMs: number;
+  /** Time allowed for a call's answer on top of its round (answerSlackMs; ANSWER_SLACK_MS when absent). */
+  slackMs?: number;
+  now: () => number;
+  /** A fresh holder id. */
+  newId: () => string;
+  /** Run work that outlives the answer (the request's waitUntil). */
+  background: (work: Promise<unknown>) => void;
+  /** Wait (a timer by default; tests inject one). */
+  sleep?: (ms: number, signal: Promise<void>) => Promise<void>;
+}
+
+/** A timer that also ends when `stop` settles. */
+function timerSleep(ms: number, stop: Promise<void>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms)))), stop]).finally(
+    () => clearTimeout(timer),
+  );
+}
+
+type Step = { kind: "answer"; answer: HoldAnswer } | { kind: "failed" } | { kind: "closed" } | { kind: "deadline" };
+
+/**
+ * Keep the seat while `closed` has not settled. Resolves with why the seat
+ * ended (cut the connection), or null when the connection closed first.
+ * `holdNow`: a live stream (hold at once); otherwise after HOLD_AFTER_MS.
+ */
+export async function watchSeat(opts: TieOptions, holder: string, holdNow: boolean, closed: Promise<void>) {
+  const sleep = opts.sleep ?? timerSleep;
+  let isClosed = false;
+  const done = closed.then(() => {
+    isClosed = true;
+  });
+  if (!holdNow) {
+    await sleep(HOLD_AFTER_MS, done);
+    if (isClosed) return null;
+  }
+  let expiresAt = opts.expiresAt;
+  // After a call that failed, the seat may have ended unseen: certain only until its
+  // revocation could be confirmed. Reset by the next answer.
+  let doubtedUntil = Infinity;
+  const owned = () =>
+    Math.min(opts.passTtlMs === undefined ? expiresAt : ownedUntil(expiresAt, opts.passTtlMs), doubtedUntil);
+  for (;;) {
+    const now = opts.now();
+    const slack = opts.slackMs ?? ANSWER_SLACK_MS;
+    let round = opts.roundMs;
+    // A call that does not fail is taken to renew the seat as it arrives (the shard answers it the
+    // moment the seat ends): its answer is due a round and the slack later. After a failure, or
+    // without a pass lifetime to reckon with, only what is known counts: it must answer before then.
+    let deadline = now + round + slack;
+    if (doubtedUntil !== Infinity || opts.passTtlMs === undefined) {
+      const certain = owned() - SAFETY_MARGIN_MS;
+      deadline = Math.max(certain, now + (certain <= now ? LAST_CALL_GRACE_MS : 0));
+      round = Math.max(0, Math.min(opts.roundMs, deadline - now - slack));
+    }
+    const call: Promise<Step> = opts.keeper.hold(holder, round).then(
+      (answer) => ({ kind: "answer", answer }),
+      () => ({ kind: "failed" }),
+    );
+    const stop = new Promise<void>((resolve) => void call.then(() => resolve()));
+    const step = await Promise.race<Step>([
+      call,
+      done.then(() => ({ kind: "closed" })),
+      sleep(deadline - now, Promise.race([stop, done])).then(() => ({ kind: "deadline" })),
+    ]);
+    if (step.kind === "closed" || isClosed) return null;
+    if (step.kind === "deadline") return "lapsed" as SeatEnd;
+    if (step.kind === "answer") {
+      if (step.answer.kind === "ended") return step.answer.reason;
+      expiresAt = step.answer.expiresAt;
+      doubtedUntil = Infinity;
+      continue;
+    }
+    // Not reached this time: try again shortly, while the seat is known to be ours.
+    if (doubtedUntil === Infinity) doubtedUntil = opts.now() + CONFIRM_AFTER_MS;
+    if (opts.now() >= owned() - SAFETY_MARGIN_MS) return "lapsed" as SeatEnd;
+    await sleep(Math.min(RETRY_AFTER_FAILURE_MS, owned() - SAFETY_MARGIN_MS - opts.now()), done);
+    if (isClosed) return null;
+  }
+}
+
+/** Why a connection was cut: carried as the abort reason of a stream. */
+export class SeatEnded extends Error {
+  readonly reason: SeatEnd;
+  constructor(reason: SeatEnd) {
+    super(`seat_ended:${reason}`);
+    this.name = "SeatEnded";
+    this.reason = reason;
+  }
+}
+
+/** The options with a keeper that notes whether it was ever called (no call: nothing to let go of). */
+function holding(opts: TieOptions): { opts: TieOptions; called: () => boolean } {
+  let called = false;
+  const keeper: SeatKeeper = {
+    hold: (holder, waitMs) => {
+      called = true;
+      return opts.keeper.hold(holder, waitMs);
+    },
+    letGo: (holder) => opts.keeper.letGo(holder),
+  };
+  return { opts: { ...opts, keeper }, called: () => called };
+}
+
+/** An identity stream for the body: of fixed length when the answer says its length (workerd), else open. */
+function passThrough(length: number | null): TransformStream<Uint8Array, Uint8Array> {
+  if (length !== null && typeof FixedLengthStream === "function") return new FixedLengthStream(length);
+  return new TransformStream<Uint8Array, Uint8Array>();
+}
+
+/** The declared body length, or null when the answer streams without one. */
+function declaredLength(response: Response): number | null {
+  const raw = response.headers.get("content-length");
+  return raw !== null && /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : null;
+}
+
+/**
+ * The origin's answer with its body tied to the seat: the body streams as it
+ * comes (piped natively), and is cut when the seat ends. `onCut` hears why.
+ */
+export function tieStream(response: Response, opts: TieOptions, onCut?: (reason: SeatEnd) => void): Response {
+  const body = response.body;
+  if (body === null) return response;
+  const length = declaredLength(response);
+  // A compressed answer's length is the compressed one, while the body arrives decoded:
+  // only an uncompressed answer keeps its fixed length on the way through.
+  const encoding = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+  const { readable, writable } = passThrough(encoding === "identity" ? length : null);
+  const abort = new AbortController();
+  // Settles when the body is through, the listener went away, or the seat cut it.
+  const piped = body.pipeTo(writable, { signal: abort.signal, preventAbort: true }).then(
+    () => undefined,
+    () => undefined,
+  );
+  const holder = opts.newId();
+  const held = holding(opts);
+  const watched = watchSeat(held.opts, holder, length === null, piped).then(async (reason) => {
+    if (reason !== null) {
+      onCut?.(reason);
+      abort.abort(new SeatEnded(reason));
+      await piped;
+      // The origin's side is cancelled; the listener's ends: cleanly for a live stream,
+      // as a broken answer when a length was promised and not met.
+      const writer = writable.getWriter();
+      await (length === null ? writer.close() : writer.abort(new SeatEnded(reason))).catch(() => undefined);
+      // Moved: the origin counts this connection out before the newer device is answered.
+      if (reason === "moved") await (opts.sleep ?? timerSleep)(ORIGIN_NOTICE_MS, NEVER);
+    }
+    if (held.called()) await opts.keeper.letGo(holder);
+  });
+  opts.background(watched);
+  return new Response(readable, response);
+}
+
+/** Close codes a relay may pass on as they are; anything else becomes 1000. */
+function relayableCode(code: number): number {
+  if (code === 1000 || (code >= 3000 && code <= 4999)) return code;
+  if ((code >= 1001 && code <= 1003) || (code >= 1007 && code <= 1014)) return code;
+  return 1000;
+}
+
+function closeQuietly(socket: WebSocket, code: number, reason: string): void {
+  try {
+    socket.close(relayableCode(code), reason.slice(0, 120));
+  } catch {
+    // Already closed or closing.
+  }
+}
+
+function sendQuietly(socket: WebSocket, data: string | ArrayBuffer): void {
+  try {
+    socket.send(data);
+  } catch {
+    // The other side is closing; its close event ends the relay.
+  }
+}
+
+/**
+ * Relay a WebSocket between the listener and the origin (`upstream`, the
+ * origin's accepted socket), messages both ways unchanged, tied to the seat:
+ * when the seat ends both sides are closed with SEAT_CLOSE_CODES and the
+ * reason `seat_ended:<reason>`. Returns the 101 answer for the listener.
+ */
+export function tieSocket(upstream: WebSocket, opts: TieOptions, headers?: HeadersInit): Response {
+  const pair = new WebSocketPair();
+  const client = pair[0];
+  const listener = pair[1];
+  upstream.accept();
+  listener.accept();
+  let finish!: () => void;
+  const closed = new Promise<void>((resolve) => (finish = resolve));
+  listener.addEventListener("message", (e) => sendQuietly(upstream, e.data));
+  upstream.addEventListener("message", (e) => sendQuietly(listener, e.data));
+  listener.addEventListener("close", (e) => {
+    closeQuietly(upstream, e.code, e.reason);
+    finish();
+  });
+  upstream.addEventListener("close", (e) => {
+    closeQuietly(listener, e.code, e.reason);
+    finish();
+  });
+  listener.addEventListener("error", () => {
+    closeQuietly(upstream, 1011, "listener error");
+    finish();
+  });
+  upstream.addEventListener("error", () => {
+    closeQuietly(listener, 1011, "origin error");
+    finish();
+  });
+  const holder = opts.newId();
+  const watched = watchSeat(opts, holder, true, closed).then(async (reason) => {
+    if (reason !== null) {
+      const code = SEAT_CLOSE_CODES[reason];
+      closeQuietly(listener, code, `seat_ended:${reason}`);
+      closeQuietly(upstream, code, `seat_ended:${reason}`);
+      finish();
+    }
+    await opts.keeper.letGo(holder);
+  });
+  opts.background(watched);
+  return new Response(null, { status: 101, webSocket: client, headers });
+}

@@ -1,0 +1,136 @@
+/**
+ * The waiting page: a listener's place, the people ahead and an honest
+ * estimate, in the listener's language, under the room's branding.
+ *
+ * Server-rendered and complete without JavaScript (a meta refresh inside
+ * <noscript> reloads it at `pollAfterSeconds`); with JavaScript it polls the
+ * status endpoint instead and updates in place (./script.ts). It is personal
+ * (it shows one listener's place), so it is never cached, and a strict
+ * Content-Security-Policy with a fresh nonce per response lets only its own
+ * inline script and style run. Operator text (title, message) is rendered by
+ * JSX as text, never as markup; the accent colour and logo URL are checked
+ * again before they are used (./branding.ts).
+ */
+import type { Context } from "hono";
+import type { Branding } from "../../policy/config.ts";
+import type { StatusBody } from "../../contract/status.ts";
+import { type PageBranding, pageBranding } from "./branding.ts";
+import { type Catalog, catalog } from "./i18n/index.ts";
+import { clientText } from "./i18n/types.ts";
+import type { LanguageChoice } from "./language.ts";
+import { Brand, HostMessage, Languages, newNonce, PageDocument, pageHeaders, pagePolicy } from "./layout.tsx";
+import { PAGE_SCRIPT } from "./script.ts";
+import { Admitted, Closed, Overflow, Prequeue, Queued, type StateProps } from "./states.tsx";
+
+export { newNonce };
+
+export interface WaitingPageProps {
+  status: StatusBody;
+  /** The page's own path and query. */
+  target: string;
+  /** The listener chose to keep a place over the recording offer (`?keep=1`). */
+  keep: boolean;
+  /** The room's branding from the desk's view. */
+  branding: Partial<Branding> | undefined;
+  language: LanguageChoice;
+  /** This response's CSP nonce. */
+  nonce: string;
+}
+
+/**
+ * Only the page's own nonced script and style; images from https (the
+ * room's logo) or inline; fetches to this origin (the status polls). A meta
+ * refresh and the script's navigation are not governed by CSP, so both work.
+ */
+export function waitingPagePolicy(nonce: string): string {
+  return pagePolicy(nonce);
+}
+
+/** Headers of the page: personal, so never cached; no framing, no sniffing, no referrer to the logo's host. */
+export function waitingPageHeaders(nonce: string): Record<string, string> {
+  return pageHeaders(waitingPagePolicy(nonce));
+}
+
+/** The body of the current state (admitted has its own section). */
+function StateBody(props: StateProps) {
+  switch (props.s.state) {
+    case "prequeue":
+      return <Prequeue {...props} />;
+    case "queued":
+      return <Queued {...props} />;
+    case "overflow":
+      return <Overflow {...props} />;
+    case "closed":
+      return <Closed {...props} />;
+    case "admitted":
+      return null;
+  }
+}
+
+/** What the script starts from: the state as rendered, and the messages it needs later. */
+function scriptData(props: WaitingPageProps, brand: PageBranding, t: Catalog): Record<string, string> {
+  const s = props.status;
+  const num = (n: number | null) => (n === null ? "" : String(n));
+  return {
+    "data-room": s.room,
+    "data-title": brand.title,
+    "data-target": props.target,
+    "data-state": s.state,
+    "data-poll": String(s.pollAfterSeconds),
+    "data-keep": props.keep ? "1" : "0",
+    "data-position": num(s.position),
+    "data-ahead": num(s.ahead),
+    "data-eta": num(s.etaSeconds),
+    "data-starts": s.startsAt ?? "",
+    "data-can-keep": s.offer?.canKeepPlace === true ? "1" : "0",
+    "data-locale": props.language.locale,
+    // JSON in an attribute: JSX escapes it, and the script parses it as data.
+    "data-text": JSON.stringify(clientText(t)),
+  };
+}
+
+export function WaitingPage(props: WaitingPageProps) {
+  const s = props.status;
+  const { lang, locale } = props.language;
+  const t = catalog(lang);
+  const brand = pageBranding(s.room, props.branding);
+  const heading = t.heading[s.state];
+  const stateProps: StateProps = { s, t, locale, target: props.target };
+  return (
+    <PageDocument
+      lang={lang}
+      t={t}
+      title={`${heading} · ${brand.title}`}
+      brand={brand}
+      nonce={props.nonce}
+      script={PAGE_SCRIPT}
+      head={
+        /* Without JavaScript the page reloads itself when the next poll is due. */
+        <noscript>
+          <meta http-equiv="refresh" content={String(s.pollAfterSeconds)} />
+        </noscript>
+      }
+    >
+      <main id="spillway" {...scriptData(props, brand, t)}>
+        <Brand brand={brand} t={t} />
+        <HostMessage message={brand.message} t={t} />
+        {s.state === "admitted" ? null : (
+          <section id="current" aria-labelledby="state-title">
+            <h2 id="state-title">{heading}</h2>
+            <StateBody {...stateProps} />
+          </section>
+        )}
+        <Admitted t={t} target={props.target} hidden={s.state !== "admitted"} />
+        <p id="announce" class="sr-only" aria-live="polite" aria-atomic="true"></p>
+        <Languages language={props.language} target={props.target} t={t} />
+      </main>
+    </PageDocument>
+  );
+}
+
+/** Answer the waiting page (the caller has set the flow's cookies and `retry-after`). */
+export function waitingPage(c: Context, props: Omit<WaitingPageProps, "nonce">): Response | Promise<Response> {
+  const nonce = newNonce();
+  for (const [name, value] of Object.entries(waitingPageHeaders(nonce))) c.header(name, value);
+  return c.html(<WaitingPage {...props} nonce={nonce} />);
+}

@@ -1,0 +1,151 @@
+/**
+ * One shard of a sharded room: a Ledger for the listeners that hash to it,
+ * plus the glue of its sync with the coordinator (build a report, apply an
+ * order). The Durable Object and the simulator both drive this.
+ *
+ * The shard's ledger runs with the allowance and call limit of its last
+ * order; the admission rate is the coordinator's business, so the ledger's
+ * own bucket is unlimited.
+ */
+import type { Timings } from "./config.ts";
+import { MAX_VIEW_REVOKED, type GlobalView, type ShardOrder, type ShardReport } from "./coordinator.ts";
+import { Ledger, type LedgerDeps, type LedgerStore } from "./ledger.ts";
+import type { Pace } from "./rounds.ts";
+
+/** A shard's ledger never limits the rate itself. */
+export const UNLIMITED_RATE = 1e12;
+
+/** What a shard remembers of its syncs. */
+export interface ShardLocal {
+  appliedVersion: number;
+  capacity: number;
+  liveLimit: number;
+  callThrough: number | null;
+  /** How the calls up to `callThrough` are spread over time (absent: at once). */
+  pace?: Pace | null;
+  /** With `callThrough` null: until when (absent or null: no end). */
+  openUntil?: number | null;
+  /** The start (ms) and the seed of the prequeue's draw (absent or null: none). */
+  startsAt?: number | null;
+  shuffleSeed?: number | null;
+  mode: ShardOrder["mode"];
+}
+
+export interface ShardLocalStore {
+  loadLocal(): ShardLocal | null;
+  saveLocal(local: ShardLocal): void;
+}
+
+function initialLocal(): ShardLocal {
+  return { appliedVersion: 0, capacity: 0, liveLimit: 0, callThrough: 0, mode: "open" };
+}
+
+export class Shard {
+  readonly index: number;
+  readonly ledger: Ledger;
+  readonly #store: LedgerStore;
+  readonly #localStore: ShardLocalStore;
+  #local: ShardLocal;
+  /** The latest room-wide view, as of the last order (memory only). */
+  view: GlobalView | null = null;
+
+  constructor(
+    index: number,
+    store: LedgerStore,
+    localStore: ShardLocalStore,
+    timings: Timings,
+    deps: LedgerDeps,
+    now: number,
+  ) {
+    this.index = index;
+    this.#store = store;
+    this.#localStore = localStore;
+    this.#local = localStore.loadLocal() ?? initialLocal();
+    this.ledger = new Ledger(store, this.#ledgerConfig(), timings, deps, now);
+  }
+
+  get local(): Readonly<ShardLocal> {
+    return this.#local;
+  }
+
+  #ledgerConfig() {
+    return {
+      capacity: this.#local.capacity,
+      admitPerMinute: UNLIMITED_RATE,
+      mode: this.#local.mode,
+      callThrough: this.#local.callThrough,
+      pace: this.#local.pace ?? null,
+      openUntil: this.#local.openUntil ?? null,
+      startsAt: this.#local.startsAt ?? null,
+      shuffleSeed: this.#local.shuffleSeed ?? null,
+      liveLimit: this.#local.liveLimit ?? this.#local.capacity,
+    };
+  }
+
+  /** The report for a sync at `now` (settles the ledger first). */
+  report(now: number): ShardReport {
+    this.ledger.settle(now);
+    const c = this.ledger.counters;
+    return {
+      shard: this.index,
+      appliedVersion: this.#local.appliedVersion,
+      capacity: this.#local.capacity,
+      live: c.live,
+      reserved: c.reserved,
+      cursor: c.cursor,
+      tail: c.tail,
+      admittedTotal: c.admittedTotal,
+      left: c.left,
+      expired: c.expired,
+      abandoned: c.abandoned,
+      // Every second with someone not yet called (called ones are pruned), so a
+      // coordinator that lost track through a lost order learns them again.
+      bins: this.#store.arrivalBins(0),
+      completeBefore: Math.floor(now / 1000),
+      endingCount: this.ledger.endingCount(),
+      ending: this.ledger
+        .ending(MAX_VIEW_REVOKED)
+        .map((l) => ({ sid: l.sid, until: l.expiresAt, moved: l.endedBy === "moved" })),
+      draw: c.draw ?? null,
+      waits: c.waits ?? [],
+      overflowed: c.overflowed ?? 0,
+      solved: c.solved ?? 0,
+    };
+  }
+
+  /** Apply the order answering `report`; lowering the allowance evicts nobody. */
+  apply(order: ShardOrder, _report: ShardReport, now: number): void {
+    this.#local = {
+      appliedVersion: order.version,
+      capacity: order.capacity,
+      liveLimit: order.liveLimit,
+      callThrough: order.callThrough,
+      pace: order.pace,
+      openUntil: order.openUntil,
+      startsAt: order.startsAt,
+      shuffleSeed: order.shuffleSeed,
+      mode: order.mode,
+    };
+    this.#localStore.saveLocal(this.#local);
+    this.view = order.view;
+    this.ledger.setConfig(this.#ledgerConfig(), now);
+    // Seats whose passes no edge can still honour are free (or go to the device they moved to).
+    if (order.confirmed !== undefined && order.confirmed.length > 0) this.ledger.confirmRevoked(order.confirmed, now);
+  }
+
+  /** Does this shard need to sync on its own (anything waiting, held or allowed)? */
+  busy(): boolean {
+    const c = this.ledger.counters;
+    return c.tail > c.cursor || c.live + c.reserved > 0 || this.#local.capacity > 0;
+  }
+}
+
+/** A listener id's shard: FNV-1a of the id, modulo the shard count (the edge routes by it; the simulator too). */
+export function shardOf(sub: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < sub.length; i++) {
+    h ^= sub.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % Math.max(1, shards);
+}
