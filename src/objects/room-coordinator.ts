@@ -52,6 +52,14 @@ export interface ChallengeStats {
   unchallenged: number;
 }
 
+/** The room's admission and arrival rates a minute, to a tenth (samples and stats say the same). */
+function perMinute(t: { flowPerSecond: number; arrivalsPerSecond: number }) {
+  return {
+    admissionsPerMinute: Math.round(t.flowPerSecond * 600) / 10,
+    arrivalsPerMinute: Math.round(t.arrivalsPerSecond * 600) / 10,
+  };
+}
+
 export class RoomCoordinator extends DurableObject<Env> {
   #store!: SqlCoordinatorStore;
   #coordinator!: Coordinator;
@@ -126,8 +134,7 @@ export class RoomCoordinator extends DurableObject<Env> {
       effectiveCapacity: t.effectiveCapacity,
       queued: t.waiting,
       overflowed: t.overflowed,
-      admissionsPerMinute: Math.round(t.flowPerSecond * 600) / 10,
-      arrivalsPerMinute: Math.round(t.arrivalsPerSecond * 600) / 10,
+      ...perMinute(t),
       originFactor: Math.round(t.originFactor * 1000) / 1000,
     };
     this.#store.addSample(now, sample, HISTORY_MS);
@@ -220,8 +227,7 @@ export class RoomCoordinator extends DurableObject<Env> {
         revocationsListed: t.revocationsListed,
         expired: t.expired,
         abandoned: t.abandoned,
-        admissionsPerMinute: Math.round(t.flowPerSecond * 600) / 10,
-        arrivalsPerMinute: Math.round(t.arrivalsPerSecond * 600) / 10,
+        ...perMinute(t),
         shards: config.shards,
         activeShards: t.activeShards,
         allowance: t.allowance,

@@ -85,44 +85,29 @@ export interface Timings {
 
 const MAX_SEATS = 100_000_000;
 
-const capacity = v.pipe(
-  v.number("must be a number"),
-  v.integer("must be a whole number"),
-  v.minValue(0, "must be 0 or more"),
-  v.maxValue(MAX_SEATS, `must be at most ${MAX_SEATS}`),
-);
-const admitPerMinute = v.pipe(
-  v.number("must be a number"),
-  v.integer("must be a whole number"),
-  v.minValue(1, "must be at least 1"),
-  v.maxValue(MAX_SEATS, `must be at most ${MAX_SEATS}`),
-);
+/**
+ * A whole number from `min` to `max`, with the field errors the API answers.
+ * `orNull`: the field also takes null (its message says so); `zeroIs`: what 0 means.
+ */
+function wholeNumber(min: number, max: number, options: { orNull?: boolean; zeroIs?: string } = {}) {
+  const zero = options.zeroIs === undefined ? "0" : `0 (${options.zeroIs})`;
+  return v.pipe(
+    v.number(options.orNull === true ? "must be a number or null" : "must be a number"),
+    v.integer("must be a whole number"),
+    v.minValue(min, min === 0 ? `must be ${zero} or more` : `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+}
+
+const capacity = wholeNumber(0, MAX_SEATS);
+const admitPerMinute = wholeNumber(1, MAX_SEATS);
 const mode = v.picklist(MODES, `must be one of ${MODES.join(", ")}`);
 export const MAX_SHARDS = 1024;
-const shards = v.pipe(
-  v.number("must be a number"),
-  v.integer("must be a whole number"),
-  v.minValue(1, "must be at least 1"),
-  v.maxValue(MAX_SHARDS, `must be at most ${MAX_SHARDS}`),
-);
+const shards = wholeNumber(1, MAX_SHARDS);
 
 const MAX_WAIT_SECONDS = 7 * 24 * 3600;
-const maxWaitSeconds = v.nullable(
-  v.pipe(
-    v.number("must be a number or null"),
-    v.integer("must be a whole number"),
-    v.minValue(1, "must be at least 1"),
-    v.maxValue(MAX_WAIT_SECONDS, `must be at most ${MAX_WAIT_SECONDS}`),
-  ),
-);
-const maxQueue = v.nullable(
-  v.pipe(
-    v.number("must be a number or null"),
-    v.integer("must be a whole number"),
-    v.minValue(0, "must be 0 or more"),
-    v.maxValue(MAX_SEATS, `must be at most ${MAX_SEATS}`),
-  ),
-);
+const maxWaitSeconds = v.nullable(wholeNumber(1, MAX_WAIT_SECONDS, { orNull: true }));
+const maxQueue = v.nullable(wholeNumber(0, MAX_SEATS, { orNull: true }));
 /**
  * A start time everything downstream can read: `Date.parse` takes it (ISO
  * 8601 also allows offsets like `+05` or ` -0800` that it does not), and its
@@ -190,12 +175,7 @@ const accentColor = v.nullable(
   v.pipe(v.string("must be a colour or null"), v.regex(/^#[0-9a-fA-F]{6}$/u, "must be a colour like #1f4fd1")),
 );
 
-const challengeBits = v.pipe(
-  v.number("must be a number"),
-  v.integer("must be a whole number"),
-  v.minValue(0, "must be 0 (off) or more"),
-  v.maxValue(MAX_CHALLENGE_BITS, `must be at most ${MAX_CHALLENGE_BITS}`),
-);
+const challengeBits = wholeNumber(0, MAX_CHALLENGE_BITS, { zeroIs: "off" });
 
 /** A PATCH body: any subset of the fields, nothing else. */
 export const RoomConfigPatchSchema = v.strictObject({

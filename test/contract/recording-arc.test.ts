@@ -80,16 +80,20 @@ async function poll(token: string): Promise<StatusJson> {
   return res.json;
 }
 
-/** Open the live stream through Spillway with `pass`; it must be MP3 audio a decoder reads. */
+/** Open the live stream through Spillway with `pass`: Spillway lets it through as MP3. */
 async function tuneIn(pass: string): Promise<StreamListener> {
   const listener = await listen(`${spillway().url}${MOUNT}`, { headers: bearer(pass), keepBytes: 64_000 });
   listeners.push(listener);
   expect(listener.status).toBe(200);
   expect(listener.headers["content-type"]).toBe("audio/mpeg");
+  return listener;
+}
+
+/** What a listener receives is MP3 audio a decoder reads. */
+async function expectPlays(listener: StreamListener): Promise<void> {
   const audio = audioSummary(await ffprobe(await listener.bytes(32_000), { format: "mp3" }));
   expect(audio.codec).toBe("mp3");
   expect(audio.sampleRate).toBeGreaterThan(0);
-  return listener;
 }
 
 beforeAll(async () => {
@@ -125,7 +129,10 @@ describe("an event from full room to recording, on a real Icecast", () => {
     // The live audience fills the room, and plays the show through Spillway.
     const seated = [(await join(spillway().url, ROOM)).json, (await join(spillway().url, ROOM)).json];
     expect(seated.map((s) => s.state)).toEqual(["admitted", "admitted"]);
-    const live = [await tuneIn(seated[0]!.pass!), await tuneIn(seated[1]!.pass!)];
+    // Both tune in at once, then listen: 32 kB of a show that has just begun take seconds
+    // to arrive, longer than is left of a 5 s pass taken at the join.
+    const live = await Promise.all(seated.map((s) => tuneIn(s.pass!)));
+    for (const l of live) await expectPlays(l);
     await ice().waitForListeners(MOUNT, CAPACITY, 5_000);
     // One more came while the room was open: it waits in line.
     const inLine = (await join(spillway().url, ROOM)).json;
