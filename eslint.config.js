@@ -31,7 +31,7 @@ function layerRule(folder, above) {
 const layerRules = LAYERS.map((folder, i) => layerRule(folder, [...LAYERS.slice(i + 1), ...(BESIDE[folder] ?? [])]));
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".wrangler/", "worker-configuration.d.ts", "bench/results/"] },
+  { ignores: ["node_modules/", ".wrangler/", "worker-configuration.d.ts", "bench/results/", "src/pages/generated/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -41,6 +41,17 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  // The pages' browser code, bundled into their scripts by src/pages/build.ts (tsconfig.browser.json checks its types).
+  {
+    files: ["src/pages/*/browser/**/*.ts"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ["window", "self", "document", "location", "sessionStorage", "fetch", "crypto", "Worker", "Option"].map(
+          (name) => [name, "readonly"],
+        ),
+      ),
+    },
+  },
   {
     files: ["src/cli/**/*.ts"],
     rules: {

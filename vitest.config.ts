@@ -1,6 +1,10 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { newKeySet } from "./src/cli/keys.ts";
+import { buildPages } from "./src/pages/build.ts";
+
+// The pages' scripts, bundled from their browser code (a no-op when they are up to date).
+await buildPages();
 
 // Fresh secrets for the Workers tests (read back from `env` by the tests).
 // Set in process.env, where wrangler looks for required secrets.

@@ -5,7 +5,7 @@
  * edge, about once a second, until the pass expires (hostile: a real client
  * is told its seat ended and drops the pass).
  *
- * The edge honours a presented pass the way src/http/app.tsx (guarded) does,
+ * The edge honours a presented pass the way src/http/guarded.ts does,
  * from the view cached in the isolate the request lands on (read from one
  * shard once a second, and the shard's copy is at most about a sync round
  * old), with the real functions where they are pure (vouchesForPasses,
@@ -17,7 +17,7 @@
  * - the view does not vouch for passes (older than PASS_VIEW_MAX_AGE_MS, see
  *   vouchesForPasses), the isolate has none, or the pass is too old to be
  *   honoured from a view (RoomDesk.wantsRenewal: older than passTrustMs,
- *   ledger.ts, i.e. `exp` − now < passTtl − passTrustMs): the seat's shard
+ *   pass-trust.ts, i.e. `exp` − now < passTtl − passTrustMs): the seat's shard
  *   is asked (a renewal, which knows the truth: a seat
  *   given back is gone), and waits while the shard syncs. Gone: refused, and
  *   this isolate remembers it until the pass's `exp` (noteEnded). Renewed:
@@ -36,7 +36,7 @@
  *
  * A seat given back is freed when the coordinator confirms its revocation
  * (CONFIRM_AFTER_MS after listing it), or else at its lease's new expiry,
- * `releaseAt` (ledger.ts): passTrustMs plus CLOCK_SKEW_MS after the lease's
+ * `releaseAt` (lease.ts): passTrustMs plus CLOCK_SKEW_MS after the lease's
  * last renewal, once its passes are all too old to be honoured from any
  * view. Seated listeners renew every passTrustMs (world.ts: a listener's
  * requests renew its pass on the way once it is that old), so a left pass

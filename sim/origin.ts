@@ -151,7 +151,7 @@ export class Origin {
       this.maxLiveDrop = drop;
       this.maxLiveDropAtSecond = sec;
     }
-    const leaves = this.#d.stats.calls.leave;
+    const leaves = this.#d.stats.requests.leave;
     this.maxLeavesPerSecond = Math.max(this.maxLeavesPerSecond, leaves - this.#lastLeaves);
     this.#lastLeaves = leaves;
     this.#lastLive = live;

@@ -16,7 +16,7 @@
  * Counts are in real listeners (cohorts multiplied back).
  */
 import type { ListenerRules } from "../src/policy/config.ts";
-import type { GlobalView } from "../src/policy/coordinator.ts";
+import type { GlobalView } from "../src/policy/protocol.ts";
 import type { PlaceEstimate } from "../src/policy/estimate.ts";
 import { offerAtArrival, offerInLine, type OverflowOffer, type OverflowReason } from "../src/policy/overflow.ts";
 import { type Listeners, TO_RECORDING } from "./listeners.ts";

@@ -2,7 +2,7 @@
  * The simulator's results: one flat object (the --json line) and a
  * readable report of it.
  */
-import { PASS_VIEW_MAX_AGE_MS } from "../src/policy/coordinator.ts";
+import { PASS_VIEW_MAX_AGE_MS } from "../src/policy/pass-trust.ts";
 import { costOf, perMillion, PRICES } from "./cost.ts";
 import { countAbove, quantiles } from "./listeners.ts";
 import type { MassLeave } from "./mass-leave.ts";
@@ -26,7 +26,7 @@ export function resultOf(w: World, wallSeconds: number, peakRssMb: number): Resu
   const [fifoPassP99] = quantiles(w.calls.fifoPass.samples, w.calls.fifoPass.count, [0.99]);
   const fifoOver1 = countAbove(w.calls.fifoCall.samples, w.calls.fifoCall.count, 1);
   const fifoBeyond = w.calls.fifoCall.overBeyond(SYNC_ROUND_MS, sc.durationSeconds * 1000);
-  const c = st.calls;
+  const c = st.requests;
   // Origin reports are coordinator requests; arrivals sent to the recording
   // are Worker requests answered at the edge, and so are left passes
   // presented again (all 0 unless modelled; the left passes' renewals at

@@ -220,7 +220,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   // A full room empties at once (the stream ended, say, and everyone was
   // told to go) while a crowd waits. Every seat given back stays taken until
   // the coordinator confirms its revocation, or until its passes are too old
-  // for any edge to honour from a view (releaseAt, ledger.ts: passTrustMs and
+  // for any edge to honour from a view (releaseAt, lease.ts: passTrustMs and
   // 1 s after the lease's last renewal), while the left listeners keep
   // presenting their passes: the refill shows how fast the seats come back,
   // the edge that no left pass is served once its seat could be someone

@@ -4,7 +4,8 @@
  */
 import { type Listeners, NEVER, outOfLine } from "./listeners.ts";
 
-export type ShardCall = "join" | "claim" | "renew" | "leave" | "view" | "alarm";
+/** The kinds of request a shard serves (Durable Object requests, not a listener being called). */
+export type ShardRequestKind = "join" | "claim" | "renew" | "leave" | "view" | "alarm";
 
 export class Stats {
   readonly #l: Listeners;
@@ -13,7 +14,7 @@ export class Stats {
   readonly w: number;
   /** How long a capacity cut takes to be in force at every shard. */
   readonly #cutGraceMs: number;
-  readonly calls: Record<ShardCall, number> = { join: 0, claim: 0, renew: 0, leave: 0, view: 0, alarm: 0 };
+  readonly requests: Record<ShardRequestKind, number> = { join: 0, claim: 0, renew: 0, leave: 0, view: 0, alarm: 0 };
   /** Syncs the coordinator received. */
   syncs = 0;
   /** Origin distress reports the coordinator received from edge isolates (see origin.ts). */
@@ -26,7 +27,7 @@ export class Stats {
   /**
    * Seats given back and freed: on the coordinator's confirmation of the
    * revocation, or at the lease's expiry (which a leave brings forward to
-   * releaseAt, ledger.ts: once its passes are too old for any view).
+   * releaseAt, lease.ts: once its passes are too old for any view).
    */
   freedOnConfirm = 0;
   freedAtExpiry = 0;
@@ -80,9 +81,9 @@ export class Stats {
   }
 
   /** A request to a shard (listeners' requests count for their whole cohort). */
-  request(shard: number, kind: ShardCall): void {
+  request(shard: number, kind: ShardRequestKind): void {
     const n = kind === "view" || kind === "alarm" ? 1 : this.w;
-    this.calls[kind] += n;
+    this.requests[kind] += n;
     this.#thisSecond[shard]! += n;
   }
 

@@ -7,8 +7,11 @@
  * counts its delete too.
  */
 import type { ArrivalBin } from "../src/policy/arrivals.ts";
-import { CLOCK_SKEW_MS, type CoordinatorCore, type Publication, type ShardRecord } from "../src/policy/coordinator.ts";
-import type { CallBatch, Counters, Lease } from "../src/policy/ledger.ts";
+import type { CoordinatorCore, ShardRecord } from "../src/policy/coordinator-state.ts";
+import { CLOCK_SKEW_MS } from "../src/policy/pass-trust.ts";
+import type { Publication } from "../src/policy/revocations.ts";
+import type { Lease } from "../src/policy/lease.ts";
+import type { CallBatch, Counters } from "../src/policy/ledger-state.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../src/policy/memory-store.ts";
 import type { ShardLocal } from "../src/policy/shard.ts";
 

@@ -5,7 +5,7 @@
  * is reserved for them) at that moment; the room's live leases are checked
  * against the capacity at every change.
  */
-import type { Counters } from "../src/policy/ledger.ts";
+import type { Counters } from "../src/policy/ledger-state.ts";
 import { FifoTracker, type Listeners, NEVER } from "./listeners.ts";
 import type { Stats } from "./stats.ts";
 

@@ -1,7 +1,8 @@
 /**
  * The simulated room: listeners, the edge, shard Durable Objects and the
  * coordinator, on simulated time. Every admission decision is the real
- * policy code (Coordinator, Shard, Ledger on the in-memory stores); the
+ * policy code (Coordinator, Shard, Ledger on the in-memory stores, and the
+ * shards' ShardRunner: when to sync, the alarm, the view an edge gets); the
  * world moves time, carries messages with seeded network delays, and counts.
  *
  * - A listener arrives and joins its shard (FNV-1a of its id, as the edge
@@ -12,9 +13,10 @@
  *   isolate's cached view (no DO call) until the view shows the listener's
  *   turn; then it claims its seat (a DO call). Each isolate reads the view
  *   from one shard once a second (a DO call).
- * - Shards behave as src/objects/room-shard.ts (see shell.ts); shard and
- *   coordinator talk over a network with 20–80 ms each way.
- * - Seated listeners renew every passTrustMs (ledger.ts: a pass that old is
+ * - Shards run the real shard logic: ShardRunner (src/policy/shard-runner.ts),
+ *   the code RoomShard runs, on the simulated platform of shell.ts; shard
+ *   and coordinator talk over a network with 20–80 ms each way.
+ * - Seated listeners renew every passTrustMs (pass-trust.ts: a pass that old is
  *   renewed on its way through the edge; a page that heartbeats every third
  *   of a lifetime renews at least as often) and leave after an exponential
  *   listening time; some waiting listeners give up. A seat given back stays
@@ -30,16 +32,14 @@
  * the recording to a full room (overflow.ts), and a mass leave whose left
  * listeners keep presenting their passes at the edge (mass-leave.ts).
  */
-import {
-  CLOCK_SKEW_MS,
-  Coordinator,
-  type GlobalView,
-  MAX_VIEW_REVOKED,
-  type ShardReport,
-  SYNC_INTERVAL_MS,
-} from "../src/policy/coordinator.ts";
+import { Coordinator } from "../src/policy/coordinator.ts";
+import { CLOCK_SKEW_MS, passTrustMs } from "../src/policy/pass-trust.ts";
+import type { GlobalView, ShardReport } from "../src/policy/protocol.ts";
+import type { Reply, ShardRequest, ShardView, ShardWork } from "../src/policy/shard-runner.ts";
+import { MAX_VIEW_REVOKED } from "../src/policy/revocations.ts";
+import { SYNC_INTERVAL_MS } from "../src/policy/rounds.ts";
 import { estimatePlace } from "../src/policy/estimate.ts";
-import { type ClaimOutcome, type Lease, passTrustMs } from "../src/policy/ledger.ts";
+import type { ClaimOutcome, Lease } from "../src/policy/lease.ts";
 import { pollAfterSeconds } from "../src/policy/position.ts";
 import { Shard } from "../src/policy/shard.ts";
 import { ManualClock } from "../src/policy/clock.ts";
@@ -51,8 +51,8 @@ import { MassLeave } from "./mass-leave.ts";
 import { arrivalCounts, type Scenario } from "./scenarios.ts";
 import { Origin } from "./origin.ts";
 import { Overflow, scaledRules } from "./overflow.ts";
-import { type EdgeView, listed, ShardShell } from "./shell.ts";
-import { Stats } from "./stats.ts";
+import { type EdgeView, listed, ShardShell, type ShardWorld } from "./shell.ts";
+import { type ShardRequestKind, Stats } from "./stats.ts";
 import { CallTracker } from "./tracker.ts";
 import { CountingCoordinatorStore, CountingLedgerStore, type Rows } from "./stores.ts";
 
@@ -85,6 +85,17 @@ export const T0 = Date.UTC(2026, 0, 1);
 const MAX_DELAY_MS = 80;
 /** Every shard hears from the coordinator within one sync interval and a round trip. */
 export const SYNC_ROUND_MS = SYNC_INTERVAL_MS + 2 * MAX_DELAY_MS + 40;
+
+/** Steps that serve a listener's request: their rows count for its whole cohort. */
+const COHORT_STEPS: ReadonlySet<ShardRequest | ShardWork> = new Set(["join", "claim", "renew", "leave", "reclaim"]);
+/** Steps counted as requests to a shard (a step of its own is not one). */
+const COUNTED: ReadonlySet<ShardRequest | ShardWork> = new Set(["join", "claim", "renew", "leave", "view", "alarm"]);
+/** An answer nobody waits for (the listener has moved on). */
+const IGNORED: Reply<unknown> = { answer: () => {}, fail: raise };
+
+function raise(err: unknown): never {
+  throw err;
+}
 
 export interface WorldOptions {
   scenario: Scenario;
@@ -120,6 +131,10 @@ export class World {
   readonly #cal = new Calendar();
   /** The view cached in each edge isolate (null: none yet). */
   readonly #views: (EdgeView | null)[];
+  /** Where each isolate's view read is answered. */
+  readonly #viewReplies: Reply<ShardView | null>[];
+  /** The listener whose join or leave a shard is serving (-1: none). */
+  #serving = -1;
   readonly #arrivals: Arrivals;
   readonly #end: number;
   /** How often a seated listener renews: once its pass is too old to be honoured from a view (passTrustMs). */
@@ -151,11 +166,18 @@ export class World {
     let sid = 0;
     const deps = { newId: () => "s" + (++sid).toString(36) };
     const timings = { passTtlMs: this.sc.passTtlMs, claimWindowMs: this.sc.claimWindowMs, ticketTtlMs: 6 * 3_600_000 };
+    const world = this.#shardWorld();
     this.shells = Array.from({ length: o.shards }, (_, i) => {
       const store = new CountingLedgerStore(this.rows);
-      return new ShardShell(i, new Shard(i, store, store, timings, deps, T0), store, T0, this.revocationListSize);
+      return new ShardShell(i, new Shard(i, store, store, timings, deps, T0), store, world, this.revocationListSize);
     });
     this.#views = new Array<null>(o.isolates).fill(null);
+    this.#viewReplies = Array.from({ length: o.isolates }, (_, x) => ({
+      answer: (parts: ShardView | null) => {
+        this.#views[x] = this.shells[x % o.shards]!.edgeView(parts, this.massLeave !== null);
+      },
+      fail: raise,
+    }));
     this.calls = new CallTracker(this.l, this.stats, o.shards, this.sc.outage?.shard ?? null);
     this.#arrivals = new Arrivals(this.l, this.counts, o.shards, this.sc, this.#rand);
     const room = { coordinator: this.coordinator, stats: this.stats, listeners: this.l, shells: this.shells };
@@ -252,9 +274,7 @@ export class World {
   #request(shell: ShardShell, code: number, t: number): void {
     const kind = code & (KINDS - 1);
     const x = code >>> SHIFT;
-    const s = shell.index;
-    const now = T0 + t;
-    const ledger = shell.shard.ledger;
+    const runner = shell.runner;
     this.rows.weight = kind <= LEAVE || kind === PASS_RENEW ? this.o.cohort : 1;
     switch (kind) {
       case JOIN: {
@@ -262,58 +282,41 @@ export class World {
         l.joined += 1;
         l.reached = Math.max(l.reached, x + 1);
         l.state[x] = WAITING;
-        this.stats.request(s, "join");
-        const out = ledger.join(l.subs[x]!, now);
-        l.seq[x] = out.seq;
         l.joinedAt[x] = t;
-        this.calls.joined(s, out.seq, x);
-        this.#afterOp(s, t);
-        const c = ledger.counters;
-        if (out.claim.kind === "waiting" && (c.tail - c.cursor === 1 || shell.syncDue(t))) {
-          return this.#startSync(shell, t, code);
-        }
-        this.#joined(shell, x, t, out.claim);
-        break;
+        this.#serving = x;
+        const answer = (out: { claim: ClaimOutcome } | null) => this.#joined(shell, x, this.#cal.now, out!.claim);
+        runner.join(l.subs[x]!, null, { answer, fail: raise });
+        this.#serving = -1;
+        return;
       }
       case CLAIM: {
-        this.stats.request(s, "claim");
-        const out = ledger.claim(this.l.subs[x]!, this.l.seq[x]!, now);
-        this.#afterOp(s, t);
-        if (out.kind === "admitted") this.#admit(x, t, false, out.lease);
-        else {
-          this.stats.claimsWaiting += this.o.cohort;
-          this.#schedulePoll(x, t, null, null);
-        }
-        break;
+        const answer = ({ claim }: { claim: ClaimOutcome }) => this.#claimed(x, this.#cal.now, claim);
+        return runner.claim(this.l.subs[x]!, this.l.seq[x]!, undefined, undefined, { answer, fail: raise });
       }
       case RENEW:
       case LEAVE:
-        if (this.#seated(shell, kind, x, t)) return;
-        break;
+        return this.#seated(shell, kind, x, t);
       case VIEW:
-        this.stats.request(s, "view");
-        if (shell.shard.view === null || shell.syncDue(t)) return this.#startSync(shell, t, code);
-        this.#views[x] = shell.viewAnswer(t, this.massLeave !== null);
-        break;
+        return runner.view(this.#viewReplies[x]!);
       case ALARM:
-        if (shell.alarmAt !== t) return;
-        shell.alarmAt = -1;
-        this.stats.request(s, "alarm");
-        ledger.settle(now);
-        this.#afterOp(s, t);
-        if (shell.shard.busy() && shell.syncDue(t)) return this.#startSync(shell, t, -1);
-        break;
+        if (shell.alarmDue(t)) runner.alarm(IGNORED);
+        return;
       case PASS_RENEW:
-        this.#passRenew(shell, x, t);
-        break;
+        return this.#passRenew(shell, x, t);
     }
-    this.#schedule(shell, t);
+  }
+
+  /** A claim's answer: seated, or back to polling. */
+  #claimed(id: number, t: number, claim: ClaimOutcome): void {
+    if (claim.kind === "admitted") return this.#admit(id, t, false, claim.lease);
+    this.stats.claimsWaiting += this.o.cohort;
+    this.#schedulePoll(id, t, null, null);
   }
 
   /** The join's answer: seated, or a position, an estimate and when to poll. */
   #joined(shell: ShardShell, id: number, t: number, claim: ClaimOutcome): void {
     if (claim.kind === "admitted") return this.#admit(id, t, true, claim.lease);
-    const view = shell.freshView();
+    const view = shell.runner.ownView();
     const e =
       view === null
         ? null
@@ -322,34 +325,24 @@ export class World {
     this.#schedulePoll(id, t, e?.position ?? null, e?.etaSeconds ?? null);
   }
 
-  /** A renewal or a leave of a seated listener; true when it started a sync (which schedules the alarm). */
-  #seated(shell: ShardShell, kind: number, id: number, t: number): boolean {
+  /** A renewal or a leave of a seated listener. */
+  #seated(shell: ShardShell, kind: number, id: number, t: number): void {
     const l = this.l;
-    if (l.state[id] !== ADMITTED) return false;
+    if (l.state[id] !== ADMITTED) return;
     const sub = l.subs[id]!;
     const lease = shell.store.peekLease(sub);
-    const now = T0 + t;
     if (kind === LEAVE) {
       l.state[id] = LEFT;
-      if (lease === null) return false;
-      this.stats.request(shell.index, "leave");
+      if (lease === null) return;
       // The pass is revoked; the seat stays taken until the coordinator
       // confirms the revocation (or until releaseAt, the lease's new expiry).
-      const left = shell.shard.ledger.leave(lease.sid, sub, now);
-      if (left) shell.seatEnded();
-      this.#afterOp(shell.index, t);
-      if (left && this.massLeave !== null) {
-        this.massLeave.left(id, t, t >= this.massLeave.startMs);
-        this.#at(t + this.#retryAfter(), LEFT_PASS, id);
-      }
-      // The revocation is listed at the next sync: now, when one is due (RoomShard.leave).
-      if (!left || !shell.syncDue(t)) return false;
-      this.#startSync(shell, t, -1);
-      return true;
+      this.#serving = id;
+      shell.runner.leave(lease.sid, sub, IGNORED);
+      this.#serving = -1;
+      return;
     }
-    this.stats.request(shell.index, "renew");
-    const out = lease === null ? null : shell.shard.ledger.renew(lease.sid, sub, now);
-    this.#afterOp(shell.index, t);
+    if (lease === null) this.stats.request(shell.index, "renew");
+    const out = lease === null ? null : shell.runner.renew(lease.sid, sub, undefined);
     if (out?.kind !== "renewed") {
       this.stats.lostSeats += 1;
       l.state[id] = LEFT;
@@ -358,7 +351,6 @@ export class World {
       this.massLeave?.renewed(id, out.lease.expiresAt - T0);
       if (t + this.#renewEvery < this.#end) this.#at(t + this.#renewEvery, RENEW, id);
     }
-    return false;
   }
 
   /** Every listener seated at second `sec` leaves within the mass leave's window. */
@@ -376,7 +368,7 @@ export class World {
   }
 
   /**
-   * A left listener presents its old pass at the edge (app.tsx, guarded), in
+   * A left listener presents its old pass at the edge (src/http/guarded.ts), in
    * one of its location's isolates: refused when the isolate's view lists it
    * or the isolate learnt from the shard that the seat ended; the shard is
    * asked when the view does not vouch for passes or the pass is older than
@@ -414,9 +406,7 @@ export class World {
    */
   #passRenew(shell: ShardShell, id: number, t: number): void {
     const ml = this.massLeave!;
-    this.stats.request(shell.index, "renew");
-    const out = shell.shard.ledger.renew(ml.sids[id]!, this.l.subs[id]!, T0 + t);
-    this.#afterOp(shell.index, t);
+    const out = shell.runner.renew(ml.sids[id]!, this.l.subs[id]!, undefined);
     ml.shardAnswered(id, out.kind !== "renewed");
     if (out.kind === "renewed") {
       ml.renewed(id, out.lease.expiresAt - T0);
@@ -424,26 +414,52 @@ export class World {
     }
   }
 
-  #schedule(shell: ShardShell, t: number): void {
-    if (shell.alarmAt < t) shell.alarmAt = -1; // it has fired (or was dropped while the shard synced)
-    const next = shell.nextAlarm(t);
-    if (next === null) shell.alarmAt = -1;
-    else if (shell.alarmAt === -1 || next < shell.alarmAt) {
-      shell.alarmAt = next;
-      this.#at(next, ALARM, shell.index);
-    }
+  /** What the shards' runners get of this world (see ShardWorld). */
+  #shardWorld(): ShardWorld {
+    return {
+      t0: T0,
+      time: () => this.#cal.now,
+      beforeStep: (shell, step) => this.#beforeStep(shell, step),
+      afterStep: (shell, step) => this.#afterStep(shell, step),
+      send: (shell) => this.#send(shell),
+      wakeAt: (shell, t) => this.#at(t, ALARM, shell.index),
+      seatEnded: (shell, reason) => this.#seatEnded(reason),
+    };
   }
 
-  #startSync(shell: ShardShell, t: number, cause: number): void {
+  /** A shard's step: count its request; a listener's request counts rows for its whole cohort. */
+  #beforeStep(shell: ShardShell, step: ShardRequest | ShardWork): void {
+    this.rows.weight = COHORT_STEPS.has(step) ? this.o.cohort : 1;
+    if (COUNTED.has(step)) this.stats.request(shell.index, step as ShardRequestKind);
+  }
+
+  #afterStep(shell: ShardShell, step: ShardRequest | ShardWork): void {
+    if (step === "join" && this.#serving >= 0) {
+      const seq = shell.shard.ledger.counters.tail;
+      this.l.seq[this.#serving] = seq;
+      this.calls.joined(shell.index, seq, this.#serving);
+    }
+    this.#afterOp(shell.index, this.#cal.now);
+  }
+
+  /** A seat ended at a leave: with a mass leave, the listener comes back with its old pass. */
+  #seatEnded(reason: "left" | "moved"): void {
+    const id = this.#serving;
+    if (reason !== "left" || id < 0 || this.massLeave === null) return;
+    const t = this.#cal.now;
+    this.massLeave.left(id, t, t >= this.massLeave.startMs);
+    this.#at(t + this.#retryAfter(), LEFT_PASS, id);
+  }
+
+  /** A shard's report leaves for the coordinator. */
+  #send(shell: ShardShell): void {
+    const t = this.#cal.now;
     this.rows.weight = 1;
-    shell.blocked = true;
-    shell.syncFor = cause;
-    const report = shell.shard.report(T0 + t);
+    const report = shell.report!;
     // A shard reports at most MAX_VIEW_REVOKED ended leases: as many real listeners' worth.
     const cap = this.revocationListSize;
-    shell.report =
-      this.o.cohort > 1 && report.ending.length > cap ? { ...report, ending: report.ending.slice(0, cap) } : report;
-    this.#afterOp(shell.index, t);
+    if (this.o.cohort > 1 && report.ending.length > cap)
+      shell.report = { ...report, ending: report.ending.slice(0, cap) };
     const there = this.#delay();
     shell.replyAt = t + there + this.#delay();
     // The link fails as the outage starts: the first sync of the outage still
@@ -484,32 +500,10 @@ export class World {
     return ending.length === report.ending.length ? report : { ...report, ending };
   }
 
-  /** The sync's answer (or its failure) is back: apply it, answer who waited, run the waiting requests. */
+  /** The sync's answer (or its failure) is back: the shard applies it and answers who waited; the waiting requests run. */
   #reply(shell: ShardShell, t: number): void {
-    const s = shell.index;
     this.rows.weight = 1;
-    if (shell.order !== null) {
-      shell.shard.apply(shell.order, shell.report!, T0 + t);
-      this.#afterOp(s, t);
-    }
-    // A failed sync backs off a round as well (RoomShard#sync).
-    shell.lastSync = t;
-    shell.order = null;
-    shell.report = null;
-    shell.blocked = false;
-    const cause = shell.syncFor;
-    shell.syncFor = -1;
-    if (cause >= 0) {
-      const x = cause >>> SHIFT;
-      if ((cause & (KINDS - 1)) === VIEW) this.#views[x] = shell.viewAnswer(t, this.massLeave !== null);
-      else {
-        this.rows.weight = this.o.cohort;
-        const claim = shell.shard.ledger.claim(this.l.subs[x]!, this.l.seq[x]!, T0 + t);
-        this.#afterOp(s, t);
-        this.#joined(shell, x, t, claim);
-      }
-    }
-    this.#schedule(shell, t);
+    shell.answered(shell.order);
     for (let code = shell.nextDeferred(); code >= 0; code = shell.blocked ? -1 : shell.nextDeferred()) {
       this.#request(shell, code, t);
     }

@@ -51,3 +51,31 @@ export function schemaErrors(
   const result = validator.validate(value);
   return result.valid ? [] : result.errors.map((e) => `${e.instanceLocation}: ${e.error}`);
 }
+
+/** The methods an OpenAPI path item may hold an operation under. */
+const OPERATION_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/**
+ * A router path (Hono's syntax) as an OpenAPI path template: `:room`
+ * becomes `{room}`, a trailing wildcard the `{path}` the document names
+ * the rest of the URL with.
+ */
+export function templateOf(routerPath: string): string {
+  return routerPath
+    .split("/")
+    .map((part, i, all) => {
+      if (part.startsWith(":")) return `{${part.slice(1).replace(/\{.*\}$/, "")}}`;
+      if (part === "*" && i === all.length - 1) return "{path}";
+      return part;
+    })
+    .join("/");
+}
+
+/** Every operation of a document as `METHOD /path/{template}`, the method in capitals. */
+export function documentedOperations(doc: { paths: Record<string, object> }): string[] {
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.keys(item)
+      .filter((key) => OPERATION_METHODS.includes(key))
+      .map((method) => `${method.toUpperCase()} ${path}`),
+  );
+}

@@ -1,96 +1,65 @@
 /**
  * Wire errors: one code per expected failure, one status per code, one JSON
  * shape. Messages on the wire stay generic; details go to logs.
+ *
+ * ERRORS is the one list of codes: the `ErrorCode` type, the status and
+ * message lookups below and the schema's picklist (schemas.ts, and so the
+ * OpenAPI document) are all read from it, so a code added here is known
+ * everywhere at once.
  */
-import type { SeatEnd } from "../policy/ledger.ts";
+import type { FieldError } from "../policy/config.ts";
+import type { SeatEnd } from "../policy/lease.ts";
 import type { ChallengeOffer } from "../policy/pow.ts";
 import type { TokenRefusal } from "../tokens/claims.ts";
 
-export type ErrorCode =
-  | "bad_room"
-  | "bad_path"
-  | "not_found"
-  | "method_not_allowed"
-  | "ticket_required"
-  | "pass_required"
-  | "invalid_token"
-  | "token_expired"
-  | "seat_ended"
-  | "unauthorized"
-  | "forbidden"
-  | "invalid_body"
-  | "body_too_large"
-  | "headers_too_large"
-  | "challenge_required"
-  | "challenge_failed"
-  | "challenge_used"
-  | "too_many_joins"
-  | "origin_unreachable"
-  | "unavailable"
-  | "internal";
+/** Each code's status and message, in the order the OpenAPI document lists them. */
+const ERRORS = {
+  bad_room: { status: 400, message: "Room ids are 1 to 64 characters of A-Z, a-z, 0-9, _ and -." },
+  bad_path: { status: 400, message: "A room path may not hide a slash or a backslash in an escape (%2F, %5C)." },
+  invalid_body: { status: 400, message: "The request body is not valid." },
+  ticket_required: { status: 401, message: "A queue ticket is required: join the room first." },
+  pass_required: { status: 401, message: "An admission pass is required." },
+  invalid_token: { status: 401, message: "The token is not valid for this room." },
+  token_expired: { status: 401, message: "The token has expired." },
+  unauthorized: { status: 401, message: "An admin token is required." },
+  forbidden: { status: 403, message: "This admin token may read but not change anything." },
+  not_found: { status: 404, message: "There is nothing here." },
+  method_not_allowed: { status: 405, message: "This method is not allowed here." },
+  seat_ended: { status: 409, message: "This seat has ended; join the room again." },
+  body_too_large: { status: 413, message: "The request body is too large." },
+  headers_too_large: { status: 431, message: "The request headers are too large." },
+  internal: { status: 500, message: "Something went wrong in Spillway." },
+  origin_unreachable: { status: 502, message: "The room's origin cannot be reached right now; try again shortly." },
+  unavailable: { status: 503, message: "Spillway is busy; try again shortly." },
+  challenge_required: {
+    status: 401,
+    message: "This room asks for a short proof of work before a place in line: solve the challenge and join again.",
+  },
+  challenge_failed: {
+    status: 401,
+    message: "The challenge solution is not valid (wrong, expired or for another room): ask for a new challenge.",
+  },
+  challenge_used: { status: 409, message: "This challenge has already been used: ask for a new one." },
+  too_many_joins: { status: 429, message: "Too many places taken from this address; try again shortly." },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
 
 /** The statuses errors are answered with. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 429 | 431 | 500 | 502 | 503;
+export type ErrorStatus = (typeof ERRORS)[ErrorCode]["status"];
 
-const STATUS: Record<ErrorCode, ErrorStatus> = {
-  bad_room: 400,
-  bad_path: 400,
-  not_found: 404,
-  method_not_allowed: 405,
-  ticket_required: 401,
-  pass_required: 401,
-  invalid_token: 401,
-  token_expired: 401,
-  seat_ended: 409,
-  unauthorized: 401,
-  forbidden: 403,
-  invalid_body: 400,
-  body_too_large: 413,
-  headers_too_large: 431,
-  challenge_required: 401,
-  challenge_failed: 401,
-  challenge_used: 409,
-  too_many_joins: 429,
-  origin_unreachable: 502,
-  unavailable: 503,
-  internal: 500,
-};
-
-const MESSAGES: Record<ErrorCode, string> = {
-  bad_room: "Room ids are 1 to 64 characters of A-Z, a-z, 0-9, _ and -.",
-  bad_path: "A room path may not hide a slash or a backslash in an escape (%2F, %5C).",
-  not_found: "There is nothing here.",
-  method_not_allowed: "This method is not allowed here.",
-  ticket_required: "A queue ticket is required: join the room first.",
-  pass_required: "An admission pass is required.",
-  invalid_token: "The token is not valid for this room.",
-  token_expired: "The token has expired.",
-  seat_ended: "This seat has ended; join the room again.",
-  unauthorized: "An admin token is required.",
-  forbidden: "This admin token may read but not change anything.",
-  invalid_body: "The request body is not valid.",
-  body_too_large: "The request body is too large.",
-  headers_too_large: "The request headers are too large.",
-  challenge_required:
-    "This room asks for a short proof of work before a place in line: solve the challenge and join again.",
-  challenge_failed:
-    "The challenge solution is not valid (wrong, expired or for another room): ask for a new challenge.",
-  challenge_used: "This challenge has already been used: ask for a new one.",
-  too_many_joins: "Too many places taken from this address; try again shortly.",
-  origin_unreachable: "The room's origin cannot be reached right now; try again shortly.",
-  unavailable: "Spillway is busy; try again shortly.",
-  internal: "Something went wrong in Spillway.",
-};
+/** Every wire error code. */
+export const ERROR_CODES = Object.keys(ERRORS) as readonly ErrorCode[];
 
 export function statusOf(code: ErrorCode): ErrorStatus {
-  return STATUS[code];
+  return ERRORS[code].status;
 }
 
 export interface ErrorBody {
   error: {
     code: ErrorCode;
     message: string;
-    fields?: { field: string; message: string }[];
+    fields?: FieldError[];
     /** With `challenge_required`: the challenge to solve. */
     challenge?: ChallengeOffer;
     /** With `seat_ended`, when known: why the seat ended. */
@@ -99,7 +68,7 @@ export interface ErrorBody {
 }
 
 export function errorBody(code: ErrorCode, extra?: Partial<ErrorBody["error"]>): ErrorBody {
-  return { error: { code, message: MESSAGES[code], ...extra } };
+  return { error: { code, message: ERRORS[code].message, ...extra } };
 }
 
 /** The wire error for a refused token: expiry is told apart, the rest is one code. */

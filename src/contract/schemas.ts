@@ -13,11 +13,14 @@
  * change of the contract.
  */
 import * as v from "valibot";
-import { MODES, RoomConfigPatchSchema } from "../policy/config.ts";
-import type { OverflowReason } from "../policy/overflow.ts";
+import { type FieldError, MODES, RoomConfigPatchSchema } from "../policy/config.ts";
+import { OVERFLOW_REASONS } from "../policy/overflow.ts";
 import { MAX_CHALLENGE_BITS, POW_ALGORITHM } from "../policy/pow.ts";
-import type { ErrorBody, ErrorCode } from "./errors.ts";
 import { ROOM_ID } from "../policy/room-id.ts";
+import { ERROR_CODES, type ErrorBody } from "./errors.ts";
+
+/** The codes, for the OpenAPI document's examples (errors.ts gives each its status and message). */
+export { ERROR_CODES };
 
 // ---------------------------------------------------------------------------
 // Building blocks
@@ -56,8 +59,6 @@ export const ListenerStateSchema = v.pipe(
       "(`offer`, and `overflowToken` when first offered); closed: the event is over (`recordingUrl` when posted).",
   ),
 );
-
-const OVERFLOW_REASONS = ["mode", "max_wait", "max_queue"] as const satisfies readonly OverflowReason[];
 
 export const OverflowOfferSchema = v.pipe(
   v.object({
@@ -164,31 +165,6 @@ export const JwksSchema = v.pipe(
 
 // ---------------------------------------------------------------------------
 // Errors
-
-/** Every wire error code (errors.ts gives each its status and message). */
-export const ERROR_CODES = [
-  "bad_room",
-  "bad_path",
-  "invalid_body",
-  "ticket_required",
-  "pass_required",
-  "invalid_token",
-  "token_expired",
-  "unauthorized",
-  "forbidden",
-  "not_found",
-  "method_not_allowed",
-  "seat_ended",
-  "body_too_large",
-  "headers_too_large",
-  "internal",
-  "origin_unreachable",
-  "unavailable",
-  "challenge_required",
-  "challenge_failed",
-  "challenge_used",
-  "too_many_joins",
-] as const satisfies readonly ErrorCode[];
 
 export const ErrorCodeSchema = v.picklist(ERROR_CODES);
 
@@ -391,16 +367,17 @@ export const ReleaseAnswerSchema = v.object({
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;
 
-type _ErrorCodesAreAll = Assert<Same<(typeof ERROR_CODES)[number], ErrorCode>>;
 type _ErrorBodyMatches = Assert<Same<v.InferOutput<typeof ErrorBodySchema>, ErrorBody>>;
-type _OverflowReasonsAreAll = Assert<Same<(typeof OVERFLOW_REASONS)[number], OverflowReason>>;
+type _FieldErrorMatches = Assert<Same<v.InferOutput<typeof FieldErrorSchema>, FieldError>>;
 
 // ---------------------------------------------------------------------------
 // Response shapes the Durable Objects build: inferred from the schemas above,
 // so the shape an object returns and the one the contract documents are one.
 
+/** The rooms of the directory. */
+export type RoomList = v.InferOutput<typeof RoomListSchema>;
 /** One room of the directory. */
-export type RoomEntry = v.InferOutput<typeof RoomListSchema>["rooms"][number];
+export type RoomEntry = RoomList["rooms"][number];
 /** The config in force, the room's overrides and the shuffle seed. */
 export type ConfigState = v.InferOutput<typeof ConfigStateSchema>;
 /** The room's numbers (admin stats). */
@@ -409,3 +386,7 @@ export type RoomStats = v.InferOutput<typeof RoomStatsSchema>;
 export type Sample = v.InferOutput<typeof SampleSchema>;
 /** One config change: who (the admin token's name), when, each field from → to. */
 export type AuditEntry = v.InferOutput<typeof AuditEntrySchema>;
+/** The latest config changes of a room, oldest first. */
+export type AuditTrail = v.InferOutput<typeof AuditTrailSchema>;
+/** Whether a seat was released by ops. */
+export type ReleaseAnswer = v.InferOutput<typeof ReleaseAnswerSchema>;

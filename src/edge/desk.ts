@@ -16,12 +16,12 @@
  * renewal is refused while the current pass goes on working; never is a
  * pass signed without the shard's seat.
  */
-import type { EdgeArrivals, GlobalView } from "../policy/coordinator.ts";
-import type { ChallengeOffer } from "../policy/pow.ts";
+import type { EdgeArrivals, GlobalView } from "../policy/protocol.ts";
 import { estimatePlace } from "../policy/estimate.ts";
 import { shardOf } from "../policy/shard.ts";
 import { offerAtArrival, offerInLine, type OverflowOffer } from "../policy/overflow.ts";
-import { type ClaimOutcome, type Lease, passTrustMs, type RenewOutcome, type SeatEnd } from "../policy/ledger.ts";
+import type { ClaimOutcome, Lease, RenewOutcome } from "../policy/lease.ts";
+import { passTrustMs } from "../policy/pass-trust.ts";
 import { clock } from "../policy/clock.ts";
 import { durableCall, DurableFailure } from "./durable-call.ts";
 import type { SeatKeeper } from "./seat-tie.ts";
@@ -38,59 +38,29 @@ import { failureRetryAfter, POLICY, type PolicyApplied } from "../policy/failure
 import { joinLimiter } from "./join-limit.ts";
 import { type Settings, settingsOf } from "./settings.ts";
 import { gateArrival, newChallenge, tally } from "./under-attack.ts";
+import { admittedStatus, closedStatus, overflowStatus, prequeueStatus, queuedStatus } from "../contract/status.ts";
 import {
-  admittedStatus,
-  closedStatus,
-  overflowStatus,
-  prequeueStatus,
-  queuedStatus,
-  type RoomFacts,
-  type StatusBody,
-} from "../contract/status.ts";
+  beforeStart,
+  type Degraded,
+  etaOf,
+  type FlowAnswer,
+  type InLine,
+  notSeatedStatus,
+  stillWaitingStatus,
+  UNKNOWN_ROOM,
+} from "./desk-answers.ts";
 
-/** How a failed Durable Object call shaped an answer: the policy applied and when to try again. */
-export interface Degraded {
-  policy: PolicyApplied;
-  retryAfterSeconds: number;
-}
-
-/** What the flow decided; the HTTP layer turns it into cookies and a body. */
-export type FlowAnswer =
-  | {
-      kind: "status";
-      status: StatusBody;
-      newTicket?: string;
-      newPass?: { token: string; exp: number };
-      newOverflow?: string;
-      /** Present when the answer comes from the failure policy. */
-      degraded?: Degraded;
-    }
-  | { kind: "spent" }
-  | { kind: "seat_ended"; reason?: SeatEnd }
-  /** A Durable Object call failed and nothing can be answered but "try again later" (503). */
-  | { kind: "unavailable"; degraded: Degraded }
-  /** Under-attack mode: no place without a solved challenge; here is one to solve. */
-  | { kind: "challenge"; code: "challenge_required" | "challenge_failed" | "challenge_used"; challenge: ChallengeOffer }
-  /** Under-attack mode: this client has taken too many places lately. */
-  | { kind: "limited"; retryAfterSeconds: number };
+export type { Degraded, FlowAnswer } from "./desk-answers.ts";
 
 /** This isolate's pick among a room's shards for view reads, so reads spread over shards. */
 const isolateSeed = Math.floor(Math.random() * 0x7fffffff);
 /** Failed view reads in this isolate: each moves the next read to another shard of the room. */
 let viewFailures = 0;
 
-/** What the answers tell about a room whose view is not known. */
-const UNKNOWN_ROOM: RoomFacts = { startsAt: null, recordingUrl: null };
-
 /** The failure, when `err` is one; anything else is rethrown. */
 function failureOf(err: unknown): DurableFailure {
   if (err instanceof DurableFailure) return err;
   throw err;
-}
-
-/** Whole seconds for the wire. */
-function etaOf(seconds: number | null): number | null {
-  return seconds === null ? null : Math.ceil(seconds);
 }
 
 export class RoomDesk {
@@ -324,32 +294,10 @@ export class RoomDesk {
     return this.#fromClaim(claim, ticket.sub, ticket, view);
   }
 
-  /**
-   * A ticket holder when its shard or the view cannot be reached: still
-   * waiting, its place kept. The place comes from `view` (the last known
-   * one); at the front when its turn had come (`turnCame`: the claim
-   * failed); unknown (null) when no view is known at all.
-   */
+  /** A ticket holder when its shard or the view cannot be reached: still waiting (desk-answers.ts). */
   #stillWaiting(ticket: TicketClaims, view: GlobalView | null, turnCame: boolean): FlowAnswer {
     const degraded = this.#degraded(POLICY.wait);
-    let status: StatusBody;
-    if (view === null) {
-      status = queuedStatus(this.room, 1, null, clock.random, UNKNOWN_ROOM);
-      status = { ...status, position: null, ahead: null };
-    } else if (this.#beforeStart(view)) {
-      status = prequeueStatus(this.room, this.now, view);
-    } else {
-      const place = turnCame ? null : estimatePlace(ticket, view, this.now);
-      const waiting = place !== null && place.position !== null;
-      status = queuedStatus(
-        this.room,
-        place?.position ?? 1,
-        waiting ? etaOf(place.etaSeconds) : null,
-        clock.random,
-        view,
-      );
-    }
-    status.pollAfterSeconds = degraded.retryAfterSeconds;
+    const status = stillWaitingStatus(this.#inLine(), ticket, view, turnCame, degraded.retryAfterSeconds);
     return { kind: "status", status, degraded };
   }
 
@@ -420,7 +368,12 @@ export class RoomDesk {
   }
 
   #beforeStart(view: GlobalView): view is GlobalView & { startsAt: number } {
-    return view.startsAt !== null && this.now < view.startsAt;
+    return beforeStart(view, this.now);
+  }
+
+  /** What the status builders of desk-answers.ts need of this desk. */
+  #inLine(): InLine {
+    return { room: this.room, now: this.now, random: clock.random };
   }
 
   /** Offer the recording, with an overflow token to come back with. */
@@ -462,7 +415,7 @@ export class RoomDesk {
 
   /**
    * Is this pass too old to be honoured from the room's view alone (past
-   * half its life, ledger.ts passTrustMs)? Then it is renewed on the way:
+   * half its life, pass-trust.ts passTrustMs)? Then it is renewed on the way:
    * its shard decides, and a seat freed without confirmation relies on that.
    */
   wantsRenewal(pass: PassClaims): boolean {
@@ -501,16 +454,8 @@ export class RoomDesk {
           newPass,
         };
       }
-      case "waiting": {
-        if (claim.reason === "hold" && this.#beforeStart(view)) {
-          return { kind: "status", status: prequeueStatus(this.room, this.now, view) };
-        }
-        // Called but no seat yet (or not called): at the front, or where the view places it.
-        const e = estimatePlace(place, view, this.now);
-        const position = e.position ?? 1;
-        const eta = e.position === null ? null : etaOf(e.etaSeconds);
-        return { kind: "status", status: queuedStatus(this.room, position, eta, clock.random, view) };
-      }
+      case "waiting":
+        return { kind: "status", status: notSeatedStatus(this.#inLine(), claim.reason, place, view) };
       case "closed":
         return { kind: "status", status: closedStatus(this.room, view) };
       case "spent":

@@ -10,18 +10,18 @@
  * These headers are for Spillway only and are removed before the answer
  * reaches the listener. Each isolate tallies what it saw per room and
  * reports distress to the room's coordinator, at most once per
- * REPORT_EVERY_MS (the coordinator cuts at most once per cooldown of the
- * same length, so more would add load and nothing else); healthy answers
- * are never reported, the coordinator grows the limits back on its own
- * while no distress comes (see src/policy/health.ts). With 1,200 edge
- * isolates that is at most 240 reports a second to one room's coordinator.
+ * REPORT_EVERY_MS (room-tally.ts: the coordinator cuts at most once per
+ * cooldown of the same length, so more would add load and nothing else);
+ * healthy answers are never reported, the coordinator grows the limits back
+ * on its own while no distress comes (see src/policy/health.ts). With 1,200
+ * edge isolates that is at most 240 reports a second to one room's
+ * coordinator.
  */
 import { isDistress, type OriginSignal } from "../policy/health.ts";
+import { RoomTally } from "./room-tally.ts";
 
 export const LOAD_HEADER = "spillway-load";
 export const COMMAND_HEADER = "spillway-command";
-/** One report per room per isolate at most this often. */
-export const REPORT_EVERY_MS = 5_000;
 
 export interface OriginAnswer {
   overloaded: boolean;
@@ -48,30 +48,21 @@ export function withoutSignals(response: Response): Response {
   return out;
 }
 
-interface Pending {
-  signal: OriginSignal;
-  lastReport: number;
-}
-
-/** What one isolate saw of the origin, per room, since its last report. */
-export class OriginTally {
-  readonly #rooms = new Map<string, Pending>();
-
-  /** Count an answer; returns the distress to report now, or null (nothing wrong, or reported too recently). */
-  add(room: string, answer: OriginAnswer, now: number): OriginSignal | null {
-    let p = this.#rooms.get(room);
-    if (p === undefined) {
-      p = { signal: { overloaded: 0, answers: 0, load: null }, lastReport: -Infinity };
-      this.#rooms.set(room, p);
-    }
-    const s = p.signal;
-    s.answers += 1;
-    if (answer.overloaded) s.overloaded += 1;
-    if (answer.load !== null) s.load = Math.max(s.load ?? 0, answer.load);
-    if (!isDistress(s) || now - p.lastReport < REPORT_EVERY_MS) return null;
-    p.lastReport = now;
-    p.signal = { overloaded: 0, answers: 0, load: null };
-    return s;
+/** What one isolate saw of the origin, per room, since its last report: only distress is reported. */
+export class OriginTally extends RoomTally<OriginSignal, OriginAnswer> {
+  constructor(maxRooms?: number) {
+    super(
+      {
+        empty: () => ({ overloaded: 0, answers: 0, load: null }),
+        count: (s, answer) => {
+          s.answers += 1;
+          if (answer.overloaded) s.overloaded += 1;
+          if (answer.load !== null) s.load = Math.max(s.load ?? 0, answer.load);
+        },
+        worthReporting: isDistress,
+      },
+      maxRooms,
+    );
   }
 }
 

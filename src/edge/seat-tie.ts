@@ -29,8 +29,8 @@
  * Responses of known length start holding only when they are still streaming
  * after HOLD_AFTER_MS, so an ordinary page or segment costs no call at all.
  */
-import { CONFIRM_AFTER_MS } from "../policy/coordinator.ts";
-import { CLOCK_SKEW_MS, passTrustMs, type SeatEnd } from "../policy/ledger.ts";
+import { CLOCK_SKEW_MS, CONFIRM_AFTER_MS, passTrustMs } from "../policy/pass-trust.ts";
+import type { SeatEnd } from "../policy/lease.ts";
 import type { HoldAnswer } from "../objects/seat-holds.ts";
 
 /** How long a known-length answer may stream before it holds its seat like a live stream. */
@@ -70,7 +70,7 @@ const NEVER = new Promise<void>(() => undefined);
  * Until when a seat renewed with lease expiry `expiresAt` is certainly its
  * connection's, even if it ended unseen right after: an ended lease lets go
  * of its seat once its passes (issued by its last renewal, `expiresAt` less a
- * pass lifetime) are too old to be honoured from a view (ledger.ts releaseAt).
+ * pass lifetime) are too old to be honoured from a view (lease.ts releaseAt).
  */
 export function ownedUntil(expiresAt: number, passTtlMs: number): number {
   return Math.min(expiresAt, expiresAt - passTtlMs + passTrustMs(passTtlMs) + CLOCK_SKEW_MS);

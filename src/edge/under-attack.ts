@@ -12,7 +12,7 @@
  * (join-limit.ts). What happens is tallied for the room's stats
  * (arrival-tally.ts) so ops can tell a crowd from an attack.
  */
-import type { EdgeArrivals } from "../policy/coordinator.ts";
+import type { EdgeArrivals } from "../policy/protocol.ts";
 import { type ChallengeOffer, POW_ALGORITHM, solves } from "../policy/pow.ts";
 import type { KeyRing } from "../tokens/keys.ts";
 import { issueChallenge, verifyChallenge } from "../tokens/challenge.ts";

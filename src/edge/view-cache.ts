@@ -13,8 +13,8 @@
  * "last known" view for up to STALE_VIEW_MAX_MS, so that the failure policy
  * can still place waiting listeners and check revocations from it.
  */
-import { type GlobalView, PASS_VIEW_MAX_AGE_MS } from "../policy/coordinator.ts";
-import { EDGE_VIEW_TTL_MS } from "../policy/ledger.ts";
+import { PASS_VIEW_MAX_AGE_MS } from "../policy/pass-trust.ts";
+import { EDGE_VIEW_TTL_MS, type GlobalView } from "../policy/protocol.ts";
 import { clock } from "../policy/clock.ts";
 
 export const VIEW_TTL_MS = EDGE_VIEW_TTL_MS;
@@ -97,7 +97,7 @@ export function lastKnownView(room: string, now: number): GlobalView | null {
 /**
  * Is this view recent enough to honour a pass from: were its revocations
  * current at most PASS_VIEW_MAX_AGE_MS ago? (A seat is reused only once its
- * revocation is in every such view, see coordinator.ts.)
+ * revocation is in every such view, see revocations.ts.)
  */
 export function vouchesForPasses(view: GlobalView, now: number): boolean {
   return now - view.asOf <= PASS_VIEW_MAX_AGE_MS;

@@ -11,7 +11,7 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { parsePatch } from "../policy/config.ts";
-import { addCounts } from "../objects/calls.ts";
+import { addObjectRequests } from "../objects/request-counts.ts";
 import { durableCall } from "../edge/durable-call.ts";
 import { shardName } from "../objects/room-shard.ts";
 import { forgetViews } from "../edge/view-cache.ts";
@@ -121,8 +121,10 @@ async function exactStats(env: Env, room: string): Promise<RoomStats> {
   const shard = (i: number) => env.ROOM_SHARD.getByName(shardName(room, i));
   await Promise.all(shardIndices.map((i) => durableCall("syncNow", () => shard(i).syncNow(room, i))));
   const stats = await durableCall("stats", () => coordinator.stats(room));
-  const shardCalls = await Promise.all(stats.shardIndices.map((i) => durableCall("calls", () => shard(i).calls())));
-  return { ...stats, doCalls: addCounts(stats.doCalls, ...shardCalls) };
+  const shardRequests = await Promise.all(
+    stats.shardIndices.map((i) => durableCall("requestCounts", () => shard(i).requestCounts())),
+  );
+  return { ...stats, doCalls: addObjectRequests(stats.doCalls, ...shardRequests) };
 }
 
 admin.get("/rooms/:room/stats", async (c) => c.json(await exactStats(c.env, c.req.param("room"))));

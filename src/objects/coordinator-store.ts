@@ -4,7 +4,8 @@
  * arrival bins. Numbered migrations, never edited once shipped.
  */
 import type { ArrivalBin } from "../policy/arrivals.ts";
-import type { CoordinatorCore, CoordinatorStore, Publication, ShardRecord } from "../policy/coordinator.ts";
+import type { CoordinatorCore, CoordinatorStore, ShardRecord } from "../policy/coordinator-state.ts";
+import type { Publication } from "../policy/revocations.ts";
 
 import type { AuditEntry, Sample } from "../contract/schemas.ts";
 import { MetaTable } from "./meta-table.ts";
@@ -30,7 +31,7 @@ const MIGRATIONS: readonly string[] = [
    );`,
   // 3: samples of the room's numbers over the last hour, for the dashboard
   `CREATE TABLE samples (at INTEGER PRIMARY KEY, data TEXT NOT NULL);`,
-  // 4: the room's published revocations (coordinator.ts, Publication)
+  // 4: the room's published revocations (revocations.ts, Publication)
   `CREATE TABLE publications (
      sid TEXT PRIMARY KEY,
      shard INTEGER NOT NULL,

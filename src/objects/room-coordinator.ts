@@ -9,18 +9,13 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { defaultsFromVars, effectiveConfig, type RoomConfig, type RoomConfigPatch } from "../policy/config.ts";
-import {
-  Coordinator,
-  type EdgeArrivals,
-  type GlobalView,
-  type ShardOrder,
-  type ShardReport,
-} from "../policy/coordinator.ts";
+import { Coordinator } from "../policy/coordinator.ts";
+import type { EdgeArrivals, GlobalView, ShardOrder, ShardReport } from "../policy/protocol.ts";
 import type { OriginHealth, OriginSignal } from "../policy/health.ts";
 import { seedFrom } from "../policy/shuffle.ts";
 import { waitQuantile } from "../policy/waits.ts";
 import { clock } from "../policy/clock.ts";
-import { type CallCounts, type CallKind, countCall } from "./calls.ts";
+import { countObjectRequest, objectRequests, type ObjectRequestKind } from "./request-counts.ts";
 import type { AuditEntry, ConfigState, RoomStats, Sample } from "../contract/schemas.ts";
 import { migrateCoordinator, SqlCoordinatorStore } from "./coordinator-store.ts";
 
@@ -98,11 +93,11 @@ export class RoomCoordinator extends DurableObject<Env> {
     return { ...config, shuffleSeed: seed };
   }
 
-  #run<T>(kind: CallKind, room: string, op: (now: number) => T): T {
+  #run<T>(kind: ObjectRequestKind, room: string, op: (now: number) => T): T {
     if (this.#initError !== null) throw this.#initError;
     const now = clock.now();
     return this.ctx.storage.transactionSync(() => {
-      countCall(this.#store, kind);
+      countObjectRequest(this.#store, kind);
       if (this.#store.getMeta<string>("room") === null) {
         this.#store.setMeta("room", room);
         // Known from now on to the room directory (ops list rooms there).
@@ -232,7 +227,7 @@ export class RoomCoordinator extends DurableObject<Env> {
         activeShards: t.activeShards,
         allowance: t.allowance,
         shardIndices: this.#coordinator.shardIndices(),
-        doCalls: this.#store.getMeta<CallCounts>("calls") ?? {},
+        doCalls: objectRequests(this.#store),
         challenge: {
           bits: config.challengeBits,
           issued: t.edge.challenged,

@@ -2,31 +2,45 @@
  * RoomShard: the Durable Object holding one shard of a room — the listeners
  * whose id hashes to it: their places in line, seats and reservations.
  *
- * A thin shell around the pure Shard (a Ledger plus its sync glue). Every
- * call runs in one synchronous SQLite transaction. A sync with the
- * coordinator runs under blockConcurrencyWhile, so the order it brings back
- * applies to exactly the state that was reported. One alarm is kept at the
- * earlier of the ledger's next wake-up and the next sync while busy.
+ * A thin shell around ShardRunner (src/policy/shard-runner.ts), which
+ * decides when to sync with the coordinator, keeps the alarm and builds the
+ * view an edge gets; the simulator runs that same code. What this object
+ * adds is the platform: every step runs in one synchronous SQLite
+ * transaction, a sync runs under blockConcurrencyWhile (so the order it
+ * brings back applies to exactly the state that was reported), the alarm is
+ * the object's own, and the connections holding seats (seat-holds.ts) are
+ * cut when their seat ends.
  */
 import { DurableObject } from "cloudflare:workers";
 import { timingsFromVars } from "../policy/config.ts";
-import { type GlobalView, MAX_VIEW_REVOKED } from "../policy/coordinator.ts";
-import { nextSyncAt, SYNC_INTERVAL_MS, syncDue } from "../policy/rounds.ts";
-import { type ClaimOutcome, type RenewOutcome, seatEnd } from "../policy/ledger.ts";
+import type { GlobalView, ShardOrder, ShardReport } from "../policy/protocol.ts";
+import { type ClaimOutcome, type RenewOutcome, seatEnd } from "../policy/lease.ts";
 import { Shard } from "../policy/shard.ts";
+import {
+  type ClaimAnswer,
+  type JoinAnswer,
+  type Reply,
+  type ShardPlatform,
+  type ShardRequest,
+  ShardRunner,
+  type ShardView,
+  type ShardWork,
+  withOwnRevoked,
+} from "../policy/shard-runner.ts";
 import { clock } from "../policy/clock.ts";
-import { type CallCounts, type CallKind, countCall } from "./calls.ts";
+import {
+  countObjectRequest,
+  type ObjectRequestCounts,
+  objectRequests,
+  type ObjectRequestKind,
+} from "./request-counts.ts";
 import { type HoldAnswer, SeatHolds } from "./seat-holds.ts";
 import { migrate, SqlLedgerStore } from "./sql-store.ts";
 
 /** The longest one round of a held connection's call may wait (the edge asks for less). */
 export const MAX_HOLD_ROUND_MS = 60_000;
 
-export interface ShardJoin {
-  seq: number;
-  /** When the shard took the arrival (ms); orders listeners across shards. */
-  at: number;
-  claim: ClaimOutcome;
+export interface ShardJoin extends JoinAnswer {
   /** The room-wide view, with this shard's cursor as it is now. */
   view: GlobalView | null;
 }
@@ -41,20 +55,21 @@ export function shardName(room: string, index: number): string {
   return `${room}:${index}`;
 }
 
+/** The request a runner's step is counted under (null: work of the shard's own, not a request). */
+function requestOf(step: ShardRequest | ShardWork): ObjectRequestKind | null {
+  return step === "report" || step === "apply" || step === "reclaim" ? null : step;
+}
+
 export class RoomShard extends DurableObject<Env> {
   #store!: SqlLedgerStore;
-  #shard: Shard | null = null;
-  #identity: Identity | null = null;
-  #lastSync = 0;
-  #alarmAt: number | null = null;
+  #runner: ShardRunner | null = null;
+  /** The alarm found set when the object started (the runner keeps track of it from then on). */
+  #startAlarm: number | null = null;
   #initError: unknown = null;
   /** The connections holding this shard's seats now (memory only: see seat-holds.ts). */
   readonly #holds = new SeatHolds();
-  /**
-   * This shard's own revoked lease ids as last read (memory only): re-read at
-   * most once a sync interval, and after a seat here ends, not at every view.
-   */
-  #ownRevoked: { at: number; sids: string[] } | null = null;
+  /** Alarm writes not yet awaited: a request answers once they are done. */
+  #alarmWrites: Promise<unknown> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -62,43 +77,56 @@ export class RoomShard extends DurableObject<Env> {
       try {
         migrate(ctx.storage.sql);
         this.#store = new SqlLedgerStore(ctx.storage.sql);
-        this.#identity = this.#store.getMeta<Identity>("identity");
-        if (this.#identity !== null) this.#shard = this.#newShard(this.#identity.index);
-        this.#alarmAt = await ctx.storage.getAlarm();
+        this.#startAlarm = await ctx.storage.getAlarm();
+        const identity = this.#store.getMeta<Identity>("identity");
+        if (identity !== null) this.#runner = this.#newRunner(identity);
       } catch (err) {
         this.#initError = err;
       }
     });
   }
 
-  #newShard(index: number): Shard {
-    return new Shard(
-      index,
+  #newRunner(identity: Identity): ShardRunner {
+    const shard = new Shard(
+      identity.index,
       this.#store,
       this.#store,
       timingsFromVars(this.env),
       { newId: () => crypto.randomUUID() },
       clock.now(),
     );
+    return new ShardRunner(shard, this.#store, this.#platform(shard, identity.room), { alarmAt: this.#startAlarm });
   }
 
-  /** The shard, created on the first call that names it. */
-  #ensure(room: string, index: number): Shard {
+  /** What the runner needs of this object. */
+  #platform(shard: Shard, room: string): ShardPlatform {
+    return {
+      now: () => clock.now(),
+      atomically: (step, op) => this.#run(requestOf(step), shard, op),
+      sync: (report, done) => void this.ctx.blockConcurrencyWhile(() => this.#sync(room, shard, report, done)),
+      setAlarm: (at) => this.#setAlarm(at),
+      seatEnded: (sid, reason) => void this.#holds.end(sid, reason),
+      settled: () => this.#endLapsedHolds(shard),
+    };
+  }
+
+  /** The shard, created on the first request that names it. */
+  #ensure(room: string, index: number): ShardRunner {
     if (this.#initError !== null) throw this.#initError;
-    if (this.#shard === null) {
-      this.#identity = { room, index };
-      this.#store.setMeta("identity", this.#identity);
-      this.#shard = this.#newShard(index);
+    if (this.#runner === null) {
+      const identity = { room, index };
+      this.#store.setMeta("identity", identity);
+      this.#runner = this.#newRunner(identity);
     }
-    return this.#shard;
+    return this.#runner;
   }
 
-  /** One transaction; `kind` names the incoming call it serves (null: work of its own, like a sync). */
-  #run<T>(kind: CallKind | null, shard: Shard, op: (now: number) => T): T {
+  /** One transaction; `kind` names the incoming request it serves (null: work of its own, like a sync). */
+  #run<T>(kind: ObjectRequestKind | null, shard: Shard, op: (now: number) => T): T {
     const now = clock.now();
     try {
       return this.ctx.storage.transactionSync(() => {
-        if (kind !== null) countCall(this.#store, kind);
+        if (kind !== null) countObjectRequest(this.#store, kind);
         return op(now);
       });
     } catch (err) {
@@ -107,46 +135,40 @@ export class RoomShard extends DurableObject<Env> {
     }
   }
 
-  /** Report to the coordinator and apply its order, atomically for this shard. */
-  async #sync(): Promise<void> {
-    const shard = this.#shard;
-    const identity = this.#identity;
-    if (shard === null || identity === null) return;
-    await this.ctx.blockConcurrencyWhile(async () => {
-      // The coordinator counts the sync; the shard's own steps are not calls to it.
-      const report = this.#run(null, shard, (now) => shard.report(now));
-      const stub = this.env.ROOM_COORDINATOR.getByName(identity.room);
-      try {
-        const order = await stub.sync(identity.room, report);
-        this.#run(null, shard, (now) => shard.apply(order, report, now));
-        this.#lastSync = clock.now();
-      } catch (err) {
-        // Keep the allowance in force; try again a sync interval later, not at
-        // every call (a storm of retries would starve this shard's listeners).
-        this.#lastSync = clock.now();
-        console.warn("shard sync failed", identity.room, identity.index, String(err));
-      }
-    });
-    await this.#schedule();
-  }
-
-  #syncDue(now: number): boolean {
-    return syncDue(this.#lastSync, now);
-  }
-
-  async #schedule(): Promise<void> {
-    const shard = this.#shard;
-    if (shard === null) return;
-    const now = clock.now();
-    let wake = shard.ledger.nextWake(now);
-    if (shard.busy()) {
-      const next = nextSyncAt(this.#lastSync, now);
-      wake = wake === null ? next : Math.min(wake, next);
+  /** Report to the coordinator and hand its order (null: none came) to the runner, inside the gate. */
+  async #sync(room: string, shard: Shard, report: ShardReport, done: (order: ShardOrder | null) => void) {
+    let order: ShardOrder | null = null;
+    try {
+      order = await this.env.ROOM_COORDINATOR.getByName(room).sync(room, report);
+    } catch (err) {
+      console.warn("shard sync failed", room, shard.index, String(err));
     }
-    if (wake === this.#alarmAt) return;
-    if (wake === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(wake);
-    this.#alarmAt = wake;
+    try {
+      done(order);
+    } catch (err) {
+      console.warn("shard sync failed", room, shard.index, String(err));
+    }
+  }
+
+  #setAlarm(at: number | null): void {
+    const write = at === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(at);
+    const before = this.#alarmWrites;
+    this.#alarmWrites = before === null ? write : Promise.all([before, write]);
+  }
+
+  async #alarmsWritten(): Promise<void> {
+    while (this.#alarmWrites !== null) {
+      const writes = this.#alarmWrites;
+      this.#alarmWrites = null;
+      await writes;
+    }
+  }
+
+  /** Start a runner's operation and wait for its answer (after a sync, when it asked for one). */
+  async #ask<T>(start: (reply: Reply<T>) => void): Promise<T> {
+    const value = await new Promise<T>((answer, fail) => start({ answer, fail }));
+    await this.#alarmsWritten();
+    return value;
   }
 
   /** Take a place in line; admitted at once when this shard has a free seat and nobody waits. */
@@ -161,23 +183,9 @@ export class RoomShard extends DurableObject<Env> {
     sub: string,
     spend: ((now: number) => boolean) | null,
   ): Promise<ShardJoin | null> {
-    const shard = this.#ensure(room, index);
-    let out = this.#run("join", shard, (now) =>
-      spend !== null && !spend(now) ? null : { ...shard.ledger.join(sub, now), at: now },
-    );
-    if (out === null) return null;
-    const alone = shard.ledger.counters.tail - shard.ledger.counters.cursor === 1;
-    if (out.claim.kind === "waiting" && (alone || this.#syncDue(clock.now()))) {
-      // No free seat here: ask the coordinator now rather than at the next tick — at
-      // once for the first one waiting (the others wait behind it anyway).
-      await this.#sync();
-      const arrived = out;
-      const claim = this.#run(null, shard, (now) => shard.ledger.claim(sub, arrived.seq, now, arrived.at));
-      out = { ...out, claim };
-    } else {
-      await this.#schedule();
-    }
-    return { seq: out.seq, at: out.at, claim: out.claim, view: this.#freshView(shard) };
+    const runner = this.#ensure(room, index);
+    const out = await this.#ask<JoinAnswer | null>((reply) => runner.join(sub, spend, reply));
+    return out === null ? null : { ...out, view: runner.freshView() };
   }
 
   /**
@@ -188,7 +196,7 @@ export class RoomShard extends DurableObject<Env> {
   async joinSolved(room: string, index: number, sub: string, until: number): Promise<ShardJoin | null> {
     return this.#join(room, index, sub, (now) => {
       if (!this.#store.spendChallenge(sub, until, now)) return false;
-      this.#ensure(room, index).ledger.noteSolved();
+      this.#ensure(room, index).shard.ledger.noteSolved();
       return true;
     });
   }
@@ -210,19 +218,10 @@ export class RoomShard extends DurableObject<Env> {
     arrivedAt?: number,
     key?: string,
   ): Promise<ClaimOutcome> {
-    const shard = this.#ensure(room, index);
-    const prior = this.#store.leaseBySub(sub);
-    const claim = this.#run("claim", shard, (now) => shard.ledger.claim(sub, seq, now, arrivedAt, key));
-    if (claim.kind === "waiting" && claim.reason === "moving" && prior !== null && prior.leftAt === null) {
-      // Just moved: cut the other device's connections, and get the revocation listed now.
-      this.#ownRevoked = null;
-      void this.#holds.end(prior.sid, "moved");
-      if (this.#syncDue(clock.now())) await this.#sync();
-    } else if (claim.kind === "admitted" && claim.fresh && prior?.movedFrom != null) {
-      await this.#holds.end(prior.movedFrom, "moved");
-    }
-    await this.#schedule();
-    return claim;
+    const runner = this.#ensure(room, index);
+    const out = await this.#ask<ClaimAnswer>((reply) => runner.claim(sub, seq, arrivedAt, key, reply));
+    if (out.movedFrom !== null) await this.#holds.end(out.movedFrom, "moved");
+    return out.claim;
   }
 
   /**
@@ -239,9 +238,9 @@ export class RoomShard extends DurableObject<Env> {
     holder: string,
     waitMs: number,
   ): Promise<HoldAnswer> {
-    const shard = this.#ensure(room, index);
-    const out = this.#run("hold", shard, (now) => shard.ledger.renew(sid, sub, now, gen));
-    await this.#schedule();
+    const runner = this.#ensure(room, index);
+    const out = runner.renew(sid, sub, gen, "hold");
+    await this.#alarmsWritten();
     if (out.kind === "gone") {
       this.#holds.letGo(sid, holder);
       return { kind: "ended", reason: out.reason };
@@ -254,8 +253,8 @@ export class RoomShard extends DurableObject<Env> {
 
   /** The edge closed a held connection of seat `sid` (safe to repeat). */
   async letGo(room: string, index: number, sid: string, holder: string): Promise<void> {
-    const shard = this.#ensure(room, index);
-    this.#run("hold", shard, () => undefined);
+    const runner = this.#ensure(room, index);
+    this.#run("hold", runner.shard, () => undefined);
     this.#holds.letGo(sid, holder);
   }
 
@@ -266,38 +265,29 @@ export class RoomShard extends DurableObject<Env> {
 
   /** Count an arrival the edge offered the recording instead of a place (for the room's stats). */
   async noteOverflow(room: string, index: number): Promise<void> {
-    const shard = this.#ensure(room, index);
+    const { shard } = this.#ensure(room, index);
     this.#run("overflow", shard, () => shard.ledger.noteOverflow());
   }
 
   /** Renew a seat; a pass of an older generation (the seat moved to another device) cannot. */
   async renew(room: string, index: number, sid: string, sub: string, gen?: number): Promise<RenewOutcome> {
-    const shard = this.#ensure(room, index);
-    const out = this.#run("renew", shard, (now) => shard.ledger.renew(sid, sub, now, gen));
-    await this.#schedule();
+    const out = this.#ensure(room, index).renew(sid, sub, gen);
+    await this.#alarmsWritten();
     return out;
   }
 
   /** Give a seat back; its held connections are cut at once. */
   async leave(room: string, index: number, sid: string, sub: string): Promise<boolean> {
-    const shard = this.#ensure(room, index);
-    const out = this.#run("leave", shard, (now) => shard.ledger.leave(sid, sub, now));
-    if (out) this.#ownRevoked = null;
-    if (out) void this.#holds.end(sid, "left");
-    // The revocation is listed at the next sync: now, when one is due.
-    if (out && this.#syncDue(clock.now())) await this.#sync();
-    else await this.#schedule();
-    return out;
+    const runner = this.#ensure(room, index);
+    return this.#ask<boolean>((reply) => runner.leave(sid, sub, reply));
   }
 
   /** The room-wide view as this shard last heard it, refreshed when older than a sync interval. */
   async view(room: string, index: number): Promise<GlobalView> {
-    const shard = this.#ensure(room, index);
-    this.#run("view", shard, () => undefined);
-    if (shard.view === null || this.#syncDue(clock.now())) await this.#sync();
-    const view = this.#freshView(shard);
-    if (view === null) throw new Error("no view: the coordinator could not be reached");
-    return view;
+    const runner = this.#ensure(room, index);
+    const parts = await this.#ask<ShardView | null>((reply) => runner.view(reply));
+    if (parts === null) throw new Error("no view: the coordinator could not be reached");
+    return withOwnRevoked(parts);
   }
 
   /** Held connections whose seat has gone (lease expired without a renewal) are cut. */
@@ -309,40 +299,23 @@ export class RoomShard extends DurableObject<Env> {
     }
   }
 
-  /** The last room-wide view with what this shard knows better: its cursor and its revocations. */
-  #freshView(shard: Shard): GlobalView | null {
-    const view = shard.view;
-    if (view === null) return null;
-    const now = clock.now();
-    if (this.#ownRevoked === null || now - this.#ownRevoked.at >= SYNC_INTERVAL_MS) {
-      this.#ownRevoked = { at: now, sids: this.#store.revokedSids(now, MAX_VIEW_REVOKED) };
-    }
-    const own = this.#ownRevoked.sids;
-    const known = new Set(view.revoked);
-    const revoked = [...view.revoked, ...own.filter((sid) => !known.has(sid))];
-    // Its own cursor is known exactly, not paced.
-    const paces = { ...view.paces };
-    delete paces[shard.index];
-    return { ...view, cursors: { ...view.cursors, [shard.index]: shard.ledger.counters.cursor }, paces, revoked };
-  }
-
   /** Sync now (admin: exact stats). */
   async syncNow(room: string, index: number): Promise<void> {
-    this.#ensure(room, index);
-    await this.#sync();
+    const runner = this.#ensure(room, index);
+    await this.#ask<void>((reply) => runner.syncNow(reply));
   }
 
-  async calls(): Promise<CallCounts> {
-    return this.#store.getMeta<CallCounts>("calls") ?? {};
+  /** This shard's requests so far, by kind (the admin stats add every object's up). */
+  async requestCounts(): Promise<ObjectRequestCounts> {
+    return objectRequests(this.#store);
   }
 
   override async alarm(): Promise<void> {
-    this.#alarmAt = null;
-    const shard = this.#shard;
-    if (shard === null) return;
-    this.#run("alarm", shard, (now) => shard.ledger.settle(now));
-    this.#endLapsedHolds(shard);
-    if (shard.busy() && this.#syncDue(clock.now())) await this.#sync();
-    else await this.#schedule();
+    const runner = this.#runner;
+    if (runner === null) {
+      this.#startAlarm = null;
+      return;
+    }
+    await this.#ask<void>((reply) => runner.alarm(reply));
   }
 }

@@ -16,7 +16,7 @@
  * this object or of the edge ends anyway; the holder calls again and is
  * registered anew (or told its seat is gone).
  */
-import type { SeatEnd } from "../policy/ledger.ts";
+import type { SeatEnd } from "../policy/lease.ts";
 
 /** How long a newer claim waits for the older generation's connections to close. */
 export const LET_GO_WAIT_MS = 2_000;

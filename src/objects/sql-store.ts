@@ -5,7 +5,8 @@
  * a shipped migration is never edited, the next one is added.
  */
 import type { ArrivalBin } from "../policy/arrivals.ts";
-import type { CallBatch, Counters, Lease, LedgerStore } from "../policy/ledger.ts";
+import type { Lease } from "../policy/lease.ts";
+import type { CallBatch, Counters, LedgerStore } from "../policy/ledger-state.ts";
 import type { ShardLocal, ShardLocalStore } from "../policy/shard.ts";
 
 import { MetaTable } from "./meta-table.ts";

@@ -7,8 +7,8 @@
  * Shards sync with it about once a second: a shard sends a report (what it
  * holds, its cursor, its arrivals per second) and gets back an order (its new
  * allowance, how far it may call, the room's mode, and the room-wide view the
- * edge answers waiting polls from). A sync is atomic at the shard, so the
- * order applies to exactly the state that was reported.
+ * edge answers waiting polls from; see protocol.ts). A sync is atomic at the
+ * shard, so the order applies to exactly the state that was reported.
  *
  * Strict cap, by construction: the coordinator counts for every shard the
  * larger of the allowance it last ordered and the allowance the shard last
@@ -24,15 +24,15 @@
  *
  * Order: arrivals are counted per second on each shard. The coordinator
  * walks those seconds oldest first across all shards and hands each shard
- * exactly its share, so nobody is called while someone who arrived more
- * than a second earlier still waits (except on a shard that is lost, whose
- * listeners are called when it is back).
+ * exactly its share (plan.ts), so nobody is called while someone who arrived
+ * more than a second earlier still waits (except on a shard that is lost,
+ * whose listeners are called when it is back).
  *
- * Pure: every call takes `now`; state lives in memory and is written through
- * the injected store.
+ * Seats of ended leases are freed only once their revocation is confirmed
+ * (revocations.ts). Pure: every call takes `now`; state lives in memory and
+ * is written through the injected store (coordinator-state.ts).
  */
-import { CLOCK_SKEW_MS } from "./ledger.ts";
-import { type ArrivalBin, uncalledIn } from "./arrivals.ts";
+import { ArrivalIndex } from "./arrival-index.ts";
 import {
   type AdmissionLimits,
   type Branding,
@@ -41,6 +41,29 @@ import {
   modeAt,
   type Protection,
 } from "./config.ts";
+import {
+  type CoordinatorStore,
+  type CoordinatorCore,
+  initialCore,
+  newRecord,
+  type ShardRecord,
+} from "./coordinator-state.ts";
+import { activeRatePerSecond, record, ratePerSecond } from "./flow.ts";
+import { current, effectiveLimits, healthy, observe, type OriginHealth, type OriginSignal } from "./health.ts";
+import { isActive, planCalls } from "./plan.ts";
+import {
+  type EdgeArrivals,
+  type GlobalView,
+  MAX_VIEW_SECONDS,
+  noEdgeArrivals,
+  type ShardOrder,
+  type ShardReport,
+} from "./protocol.ts";
+import { refill } from "./rate.ts";
+import { RevocationList } from "./revocations.ts";
+import { type Pace, paceWindow, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
+import type { Draw } from "./shuffle.ts";
+import { type RoomTotals, sumShards } from "./totals.ts";
 
 /** What the coordinator runs with: the room's limits and, for the edge, its shard count and listener rules. */
 export type CoordinatorConfig = AdmissionLimits & {
@@ -49,332 +72,30 @@ export type CoordinatorConfig = AdmissionLimits & {
 } & Partial<ListenerRules> &
   Partial<Branding> &
   Partial<Protection>;
-import { activeRatePerSecond, emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
-import { current, effectiveLimits, healthy, observe, type OriginHealth, type OriginSignal } from "./health.ts";
-import { type Bucket, burstOf, refill } from "./rate.ts";
-import type { Draw } from "./shuffle.ts";
-import { addWaits, noWaits } from "./waits.ts";
-import { type Pace, paceWindow, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
 
-export { CLOCK_SKEW_MS, SYNC_INTERVAL_MS };
-/** A shard silent for this long no longer holds back the order of others. */
-export const LOST_AFTER_MS = 5 * SYNC_INTERVAL_MS;
 /** Fewest seats a shard may admit at once on its own while nobody waits anywhere. */
 export const SPARE_FLOOR = 4;
-/** Most seconds of arrivals the view carries one by one. */
-export const MAX_VIEW_SECONDS = 3_600;
-/** Most revoked passes the view carries. */
-export const MAX_VIEW_REVOKED = 2_000;
-/**
- * An edge honours a pass only from a view whose revocations were current at
- * most this long ago (`GlobalView.asOf`); with an older view it asks the
- * seat's shard instead (see app.tsx).
- */
-export const PASS_VIEW_MAX_AGE_MS = 3_000;
-/**
- * A revocation published this long ago is in every view an edge may still
- * honour a pass from: its seat can be reused.
- */
-export const CONFIRM_AFTER_MS = PASS_VIEW_MAX_AGE_MS + CLOCK_SKEW_MS;
-
-/** A pass that can no longer be honoured: its lease id and the latest `exp` any of its passes has (ms). */
-export interface RevokedPass {
-  sid: string;
-  until: number;
-  /** Its seat moved to another device of the ticket (kept when confirmed), rather than given back (freed). */
-  moved?: boolean;
-}
-
-/**
- * A revocation in the room's list: listed from `at` (coordinator time) until
- * every pass of it has expired. Its seat is freed CONFIRM_AFTER_MS after `at`.
- */
-export interface Publication extends RevokedPass {
-  shard: number;
-  at: number;
-}
-
-/** What a shard tells the coordinator. */
-export interface ShardReport {
-  shard: number;
-  /** Version of the last order this shard applied (0: none yet). */
-  appliedVersion: number;
-  /** The allowance in force at the shard. */
-  capacity: number;
-  live: number;
-  reserved: number;
-  /** Last sequence number called on this shard. */
-  cursor: number;
-  /** Last sequence number handed out on this shard. */
-  tail: number;
-  admittedTotal: number;
-  left: number;
-  expired: number;
-  abandoned: number;
-  /** Arrival bins from the last acknowledged `completeBefore` on (full counts). */
-  bins: ArrivalBin[];
-  /** Every arrival before this second is in the bins reported so far. */
-  completeBefore: number;
-  /** Ended leases still holding their seat, longest ended first: to be listed, then confirmed. */
-  ending: RevokedPass[];
-  /** How many there are (the list above may be cut short). */
-  endingCount?: number;
-  /** The prequeue's random order, once drawn at the start (absent or null: none). */
-  draw?: Draw | null;
-  /** How long its admitted listeners waited (waits.ts), and arrivals it counted as offered the recording. */
-  waits?: number[];
-  overflowed?: number;
-  /** Arrivals that took their place with a solved challenge (under-attack mode). */
-  solved?: number;
-}
-
-/** What the coordinator tells a shard. */
-export interface ShardOrder {
-  version: number;
-  /** The shard's allowance: live + reserved may not exceed it. */
-  capacity: number;
-  /** Grant a new lease only while live leases are below this (at most the allowance). */
-  liveLimit: number;
-  /** Call no further than this sequence number; null: as far as the allowance allows. */
-  callThrough: number | null;
-  /** Spread the calls up to `callThrough` over this window (null: call them at once). */
-  pace: Pace | null;
-  /**
-   * With `callThrough` null (a spare allowance): seat arrivals freely only
-   * until this time, the end of the round (the shard's next sync renews it
-   * while nobody waits elsewhere); null: no calls beyond `callThrough`.
-   */
-  openUntil: number | null;
-  /** The start (ms), and this shard's seed for the prequeue's draw at the start (null: arrival order). */
-  startsAt: number | null;
-  shuffleSeed: number | null;
-  mode: AdmissionLimits["mode"];
-  view: GlobalView;
-  /** Ended leases of this shard whose passes no edge can still honour: free their seats. */
-  confirmed: string[];
-}
-
-/** The room-wide picture an edge answers waiting polls from. */
-export interface GlobalView {
-  mode: AdmissionLimits["mode"];
-  capacity: number;
-  admitPerMinute: number;
-  /** Shards new arrivals are spread over. */
-  shards: number;
-  /** What listeners are told, and when they are offered the recording (see ListenerRules). */
-  maxWaitSeconds: number | null;
-  maxQueue: number | null;
-  /** The start (ms), or null. */
-  startsAt: number | null;
-  recordingUrl: string | null;
-  /** How the waiting room looks (operator text: shown as text, never markup). */
-  branding: Branding;
-  /** Under-attack mode: the proof of work asked of new arrivals (0: none). */
-  challengeBits: number;
-  /** Per shard: sequence numbers up to this one have been called, or are being called (see `paces`). */
-  cursors: Record<number, number>;
-  /** Shards calling a batch paced over a window: the cursor at `now` is `pacedThrough(cursors[shard], pace, now)`. */
-  paces: Record<number, Pace>;
-  /** Shards whose prequeue was drawn in a random order at the start: a sequence number's place is `rankOf(seq, draw)`. */
-  draws?: Record<number, Draw>;
-  /** Listeners not yet called, per second of arrival, from `binStart`. */
-  binStart: number;
-  remaining: number[];
-  /** Arrivals and calls per second lately: over the last minute, or since they started if later. */
-  arrivalsPerSecond: number;
-  flowPerSecond: number;
-  live: number;
-  /** Lease ids whose passes must be refused: every revocation published up to `asOf` whose passes are unexpired. */
-  revoked: string[];
-  /** When the per-second counts were taken (ms). */
-  at: number;
-  /** When the coordinator answered with this view: the revocations are complete as of then (ms). */
-  asOf: number;
-}
-
-export interface ShardRecord {
-  shard: number;
-  /** The allowance the shard last confirmed having. */
-  confirmed: number;
-  /** The allowance last ordered. */
-  sent: number;
-  sentVersion: number;
-  /** Sequence numbers the shard has called or been ordered to call. */
-  through: number;
-  /** How the calls of its last order are spread over time (absent or null: at once). */
-  pace?: Pace | null;
-  live: number;
-  reserved: number;
-  cursor: number;
-  tail: number;
-  admittedTotal: number;
-  left: number;
-  expired: number;
-  abandoned: number;
-  completeBefore: number;
-  lastSync: number;
-  /** Arrivals per second on this shard between its last two syncs. */
-  arrivalRate: number;
-  /** Ended leases still holding their seat (revocation not yet confirmed), as last reported. */
-  ending?: number;
-  draw?: Draw | null;
-  waits?: number[];
-  overflowed?: number;
-  solved?: number;
-}
-
-/** What edges saw of new arrivals in under-attack mode (reported in batches, see arrival-tally.ts). */
-export interface EdgeArrivals {
-  /** Challenges handed out. */
-  challenged: number;
-  /** Solutions refused: wrong, expired, forged, for another room, or used before. */
-  failed: number;
-  /** Joins refused by the per-client limit. */
-  limited: number;
-}
-
-export function noEdgeArrivals(): EdgeArrivals {
-  return { challenged: 0, failed: 0, limited: 0 };
-}
-
-export interface CoordinatorCore {
-  version: number;
-  bucket: Bucket;
-  calls: Flow;
-  arrivals: Flow;
-  peakLive: number;
-  peakAt: number | null;
-  /** The origin's health (absent in records written before it was kept: healthy). */
-  health?: OriginHealth;
-  /** Arrivals as edges saw them in under-attack mode (absent: none reported yet). */
-  edge?: EdgeArrivals;
-}
-
-/** Storage for the coordinator: write-through of its in-memory state. */
-export interface CoordinatorStore {
-  loadCore(): CoordinatorCore | null;
-  saveCore(core: CoordinatorCore): void;
-  loadShards(): ShardRecord[];
-  saveShard(record: ShardRecord): void;
-  /** All stored bins, any order. */
-  loadBins(): { shard: number; bins: ArrivalBin[] }[];
-  /** Insert or replace these bins of a shard. */
-  saveBins(shard: number, bins: ArrivalBin[]): void;
-  /** Delete a shard's bins whose every arrival is called. */
-  dropCalledBins(shard: number, through: number): void;
-  /** The published revocations (see Publication). */
-  loadPublications(): Publication[];
-  addPublications(publications: Publication[]): void;
-  /** Forget publications whose passes have all expired (`until` at or before `before`). */
-  dropPublications(before: number): void;
-}
-
-/** Room-wide totals for stats. */
-export interface RoomTotals {
-  live: number;
-  reserved: number;
-  waiting: number;
-  joined: number;
-  admittedTotal: number;
-  left: number;
-  expired: number;
-  abandoned: number;
-  /** Seats whose lease ended (given back, or moving to another device) and that wait for their revocation to be confirmed. */
-  ending: number;
-  /** Revocations in the room's list now. */
-  revocationsListed: number;
-  peakLive: number;
-  peakAt: number | null;
-  allowance: number;
-  shards: number;
-  activeShards: number;
-  flowPerSecond: number;
-  arrivalsPerSecond: number;
-  /** The limits in force (below the configured ones while the origin struggles). */
-  effectiveCapacity: number;
-  effectiveAdmitPerMinute: number;
-  /** The origin's health factor (1: healthy) and distress reports received. */
-  originFactor: number;
-  originDistress: number;
-  /** Waits of admitted listeners (waits.ts), all shards. */
-  waits: number[];
-  overflowed: number;
-  /** Arrivals that took a place with a solved challenge (exact), and what edges reported of the rest. */
-  solved: number;
-  edge: EdgeArrivals;
-}
-
-function initialCore(now: number, admitPerMinute: number): CoordinatorCore {
-  return {
-    version: 0,
-    bucket: { tokens: burstOf(admitPerMinute), at: now },
-    calls: emptyFlow(now),
-    arrivals: emptyFlow(now),
-    peakLive: 0,
-    peakAt: null,
-  };
-}
-
-function newRecord(shard: number, now: number): ShardRecord {
-  return {
-    shard,
-    confirmed: 0,
-    sent: 0,
-    sentVersion: 0,
-    through: 0,
-    live: 0,
-    reserved: 0,
-    cursor: 0,
-    tail: 0,
-    admittedTotal: 0,
-    left: 0,
-    expired: 0,
-    abandoned: 0,
-    completeBefore: Math.floor(now / 1000),
-    lastSync: now,
-    arrivalRate: 0,
-  };
-}
 
 export class Coordinator {
   readonly #store: CoordinatorStore;
   #config: CoordinatorConfig;
   #core: CoordinatorCore;
   readonly #shards = new Map<number, ShardRecord>();
-  /** Per shard, its uncalled arrival bins, oldest first. */
-  readonly #bins = new Map<number, ArrivalBin[]>();
-  /** The same bins by second, then shard. */
-  readonly #bySecond = new Map<number, Map<number, ArrivalBin>>();
-  /** Listeners not yet called (or ordered to be), per second, all shards. */
-  readonly #uncalled = new Map<number, number>();
-  /** Seconds that may have uncalled listeners, ascending (stale entries skipped, then compacted). */
-  #seconds: number[] = [];
+  /** Every shard's uncalled arrivals, by second. */
+  readonly #arrivals: ArrivalIndex;
   #view: GlobalView | null = null;
   /** Cursors, audience or revocations changed since the view was built. */
   #stale = false;
-  /** The room's revocation list, in publication order (at most MAX_VIEW_REVOKED). */
-  readonly #published = new Map<string, Publication>();
-  /** The earliest `until` among publications (prune when passed). */
-  #nextUnpublish = Infinity;
+  /** The room's revocation list. */
+  readonly #revocations: RevocationList;
 
   constructor(store: CoordinatorStore, config: CoordinatorConfig, now: number) {
     this.#store = store;
     this.#config = config;
     this.#core = store.loadCore() ?? initialCore(now, config.admitPerMinute);
     for (const r of store.loadShards()) this.#shards.set(r.shard, r);
-    for (const p of store.loadPublications().sort((a, b) => a.at - b.at)) {
-      this.#published.set(p.sid, p);
-      this.#nextUnpublish = Math.min(this.#nextUnpublish, p.until);
-    }
-    for (const { shard, bins } of store.loadBins()) {
-      const sorted = [...bins].sort((a, b) => a.bin - b.bin);
-      this.#bins.set(shard, sorted);
-      const through = this.#shards.get(shard)?.through ?? 0;
-      for (const b of sorted) {
-        this.#index(shard, b);
-        this.#addUncalled(b.bin, uncalledIn(b, through));
-      }
-    }
+    this.#revocations = new RevocationList(store);
+    this.#arrivals = new ArrivalIndex(store, (shard) => this.#shards.get(shard)?.through ?? 0);
   }
 
   get config(): CoordinatorConfig {
@@ -443,56 +164,9 @@ export class Coordinator {
     this.#view = null;
   }
 
-  /**
-   * List a shard's ended leases in the room's revocations (while there is
-   * room) and say which of them are confirmed: listed long enough ago that
-   * every view an edge may honour a pass from carries them. Confirmed seats
-   * are freed at the shard; the rest stay taken (at worst until their
-   * passes expire), so no pass is honoured once its seat can be reused.
-   */
-  #publish(report: ShardReport, now: number): { sids: string[]; freed: number } {
-    this.#unpublishExpired(now);
-    const fresh: Publication[] = [];
-    const confirmed: string[] = [];
-    let freed = 0;
-    for (const r of report.ending ?? []) {
-      let p = this.#published.get(r.sid);
-      if (p === undefined) {
-        // The list's room goes to ids it can free early: one released (`until`) before it
-        // could be confirmed gains nothing from it.
-        if (this.#published.size >= MAX_VIEW_REVOKED || r.until <= now + CONFIRM_AFTER_MS) continue;
-        p = { sid: r.sid, until: r.until, shard: report.shard, at: now };
-        this.#published.set(p.sid, p);
-        this.#nextUnpublish = Math.min(this.#nextUnpublish, p.until);
-        fresh.push(p);
-      } else if (p.shard === report.shard && p.at + CONFIRM_AFTER_MS <= now) {
-        confirmed.push(p.sid);
-        if (r.moved !== true) freed += 1;
-      }
-    }
-    if (fresh.length > 0) {
-      this.#store.addPublications(fresh);
-      this.#stale = true;
-    }
-    return { sids: confirmed, freed };
-  }
-
-  /** Publications whose passes have all expired (on every clock) leave the list. */
-  #unpublishExpired(now: number): void {
-    if (this.#nextUnpublish + CLOCK_SKEW_MS > now) return;
-    let next = Infinity;
-    for (const [sid, p] of this.#published) {
-      if (p.until + CLOCK_SKEW_MS <= now) this.#published.delete(sid);
-      else next = Math.min(next, p.until);
-    }
-    this.#nextUnpublish = next;
-    this.#store.dropPublications(now - CLOCK_SKEW_MS);
-    this.#stale = true;
-  }
-
   /** Revocations listed now (tests, stats). */
   publishedCount(): number {
-    return this.#published.size;
+    return this.#revocations.size;
   }
 
   /** Take a shard's report and answer with its order. */
@@ -502,7 +176,8 @@ export class Coordinator {
     this.#shards.set(report.shard, rec);
     // Seats confirmed now are free once the shard applies this order (atomically with
     // the report): plan with them free, rather than a round later.
-    const confirmed = this.#publish(report, now);
+    const confirmed = this.#revocations.publish(report, now);
+    if (confirmed.changed) this.#stale = true;
     if (confirmed.sids.length > 0) {
       const ending = (report.endingCount ?? report.ending.length) - confirmed.sids.length;
       report = { ...report, live: Math.max(0, report.live - confirmed.freed), endingCount: Math.max(0, ending) };
@@ -536,21 +211,17 @@ export class Coordinator {
     // Seats others could take now exclude those this shard has freed but not
     // yet given back (they are released only once the shard confirms).
     const shared = Math.max(0, limits.capacity - others.seats - Math.max(report.capacity, held));
-    const plan = open
-      ? this.#plan(
-          {
-            shared: Math.min(shared, avail),
-            own: avail - Math.min(shared, avail),
-            tokens,
-            // Tokens earmarked for seats this shard has not given back yet stay
-            // earmarked for other shards until it confirms, like the seats.
-            othersTokens: Math.max(0, tokens - Math.max(0, report.capacity - held)),
-          },
-          report.shard,
-          now,
-          rounds,
-        )
-      : this.#plan({ shared: 0, own: 0, tokens: 0, othersTokens: 0 }, report.shard, now, rounds);
+    const pools = open
+      ? {
+          shared: Math.min(shared, avail),
+          own: avail - Math.min(shared, avail),
+          tokens,
+          // Tokens earmarked for seats this shard has not given back yet stay
+          // earmarked for other shards until it confirms, like the seats.
+          othersTokens: Math.max(0, tokens - Math.max(0, report.capacity - held)),
+        }
+      : { shared: 0, own: 0, tokens: 0, othersTokens: 0 };
+    const plan = planCalls(this.#shards, this.#arrivals, pools, report.shard, now, rounds);
     const calls = plan.mine;
     let spare = 0;
     const quiet = rec.arrivalRate === 0 && report.tail === report.cursor;
@@ -603,7 +274,7 @@ export class Coordinator {
     // cursors, the audience and the revocations are always current.
     if (this.#view === null || now - this.#view.at >= SYNC_INTERVAL_MS) {
       const limits = this.limits(now);
-      const seconds = this.#liveSeconds();
+      const seconds = this.#arrivals.liveSeconds();
       const binStart = seconds.length > 0 ? seconds[0]! : Math.floor(now / 1000);
       // Dense from the oldest second waiting, at most MAX_VIEW_SECONDS long: later
       // seconds (a prequeue filed under a start that was since moved or cleared)
@@ -611,7 +282,7 @@ export class Coordinator {
       const span = seconds.length > 0 ? Math.min(MAX_VIEW_SECONDS, seconds[seconds.length - 1]! - binStart + 1) : 0;
       const remaining: number[] = new Array<number>(span).fill(0);
       for (const second of seconds)
-        remaining[Math.min(second - binStart, span - 1)]! += this.#uncalled.get(second) ?? 0;
+        remaining[Math.min(second - binStart, span - 1)]! += this.#arrivals.uncalledAt(second);
       this.#view = {
         mode: this.#modeAt(now),
         capacity: limits.capacity,
@@ -653,8 +324,9 @@ export class Coordinator {
     const paces: Record<number, Pace> = {};
     const draws: Record<number, Draw> = {};
     let live = 0;
-    this.#unpublishExpired(now);
-    const revoked = [...this.#published.keys()];
+    // The view is being rebuilt from here, so what the pruning changed is in it.
+    this.#revocations.unpublishExpired(now);
+    const revoked = this.#revocations.sids();
     for (const r of this.#shards.values()) {
       cursors[r.shard] = r.through;
       if (r.pace !== undefined && r.pace !== null && r.pace.end > now && r.through > r.pace.from)
@@ -669,20 +341,11 @@ export class Coordinator {
   totals(now: number): RoomTotals {
     const limits = this.limits(now);
     const health = this.health(now);
-    const t: RoomTotals = {
-      live: 0,
-      reserved: 0,
-      waiting: 0,
-      joined: 0,
-      admittedTotal: 0,
-      left: 0,
-      expired: 0,
-      abandoned: 0,
-      ending: 0,
-      revocationsListed: this.#published.size,
+    return {
+      ...sumShards(this.#shards.values()),
+      revocationsListed: this.#revocations.size,
       peakLive: this.#core.peakLive,
       peakAt: this.#core.peakAt,
-      allowance: 0,
       shards: this.#shards.size,
       activeShards: this.#activeCount(now),
       flowPerSecond: ratePerSecond(this.#core.calls, now),
@@ -691,27 +354,8 @@ export class Coordinator {
       effectiveAdmitPerMinute: limits.admitPerMinute,
       originFactor: health.factor,
       originDistress: health.distress,
-      waits: noWaits(),
-      overflowed: 0,
-      solved: 0,
       edge: { ...(this.#core.edge ?? noEdgeArrivals()) },
     };
-    for (const r of this.#shards.values()) {
-      t.live += r.live;
-      t.reserved += r.reserved;
-      t.waiting += r.tail - r.cursor;
-      t.joined += r.tail;
-      t.admittedTotal += r.admittedTotal;
-      t.left += r.left;
-      t.ending += r.ending ?? 0;
-      t.expired += r.expired;
-      t.abandoned += r.abandoned;
-      t.allowance += Math.max(r.confirmed, r.sent);
-      t.waits = addWaits(t.waits, r.waits);
-      t.overflowed += r.overflowed ?? 0;
-      t.solved += r.solved ?? 0;
-    }
-    return t;
   }
 
   /** Indices of the shards that have synced, ascending. */
@@ -759,7 +403,7 @@ export class Coordinator {
 
     // Through first: a lost order may have marked bins called that are not.
     this.#setThrough(rec, through);
-    if (report.bins.length > 0) this.#mergeBins(rec, report.bins);
+    if (report.bins.length > 0) this.#arrivals.merge(rec.shard, report.bins, rec.through, rec.cursor);
 
     let live = 0;
     for (const r of this.#shards.values()) live += r.live;
@@ -769,94 +413,11 @@ export class Coordinator {
     }
   }
 
-  #mergeBins(rec: ShardRecord, incoming: ArrivalBin[]): void {
-    const bins = this.#bins.get(rec.shard) ?? [];
-    const changed: ArrivalBin[] = [];
-    for (const b of incoming) {
-      const i = bins.findIndex((x) => x.bin === b.bin);
-      if (i >= 0 && bins[i]!.count === b.count && bins[i]!.firstSeq === b.firstSeq) continue;
-      const before = i >= 0 ? uncalledIn(bins[i]!, rec.through) : 0;
-      const after = uncalledIn(b, rec.through);
-      // Bins the shard has called through are done; others are kept even when
-      // ordered, in case the order is walked again.
-      if (i < 0 && uncalledIn(b, Math.min(rec.through, rec.cursor)) === 0) continue;
-      const copy = { ...b };
-      if (i >= 0) bins[i] = copy;
-      else bins.push(copy);
-      this.#index(rec.shard, copy);
-      this.#addUncalled(b.bin, after - before);
-      changed.push(b);
-    }
-    bins.sort((a, b) => a.bin - b.bin);
-    this.#bins.set(rec.shard, bins);
-    if (changed.length > 0) this.#store.saveBins(rec.shard, changed);
-  }
-
   /** Move a shard's called-through mark, keeping the per-second uncalled totals right. */
   #setThrough(rec: ShardRecord, through: number): void {
     const old = rec.through;
     rec.through = through;
-    if (through === old) return;
-    const bins = this.#bins.get(rec.shard) ?? [];
-    for (const b of bins) {
-      const delta = uncalledIn(b, through) - uncalledIn(b, old);
-      if (delta !== 0) this.#addUncalled(b.bin, delta);
-    }
-    // A bin goes once the shard has called all of it; until then an order
-    // that is walked again (the shard could not call it) finds it.
-    const done = Math.min(through, rec.cursor);
-    const kept = bins.filter((b) => uncalledIn(b, done) > 0);
-    if (kept.length !== bins.length) {
-      for (const b of bins) if (uncalledIn(b, done) === 0) this.#unindex(rec.shard, b.bin);
-      this.#bins.set(rec.shard, kept);
-      this.#store.dropCalledBins(rec.shard, done);
-    }
-  }
-
-  #index(shard: number, b: ArrivalBin): void {
-    let m = this.#bySecond.get(b.bin);
-    if (m === undefined) {
-      m = new Map();
-      this.#bySecond.set(b.bin, m);
-    }
-    m.set(shard, b);
-  }
-
-  #unindex(shard: number, second: number): void {
-    const m = this.#bySecond.get(second);
-    m?.delete(shard);
-    if (m?.size === 0) this.#bySecond.delete(second);
-  }
-
-  #addUncalled(second: number, delta: number): void {
-    if (delta === 0) return;
-    const before = this.#uncalled.get(second) ?? 0;
-    const n = before + delta;
-    if (n <= 0) {
-      // Its bins stay indexed until their shards have called them (see #setThrough).
-      this.#uncalled.delete(second);
-      return;
-    }
-    this.#uncalled.set(second, n);
-    if (before === 0) {
-      const last = this.#seconds[this.#seconds.length - 1];
-      if (last === undefined || last < second) this.#seconds.push(second);
-      else if (!this.#seconds.includes(second)) {
-        this.#seconds.push(second);
-        this.#seconds.sort((a, b) => a - b);
-      }
-    }
-  }
-
-  /** Seconds with uncalled listeners, ascending; drops stale entries. */
-  #liveSeconds(): number[] {
-    let start = 0;
-    while (start < this.#seconds.length && !this.#uncalled.has(this.#seconds[start]!)) start++;
-    if (start > 0) this.#seconds = this.#seconds.slice(start);
-    if (this.#seconds.length > 2 * this.#uncalled.size + 64) {
-      this.#seconds = this.#seconds.filter((x) => this.#uncalled.has(x));
-    }
-    return this.#seconds.filter((x) => this.#uncalled.has(x));
+    this.#arrivals.moveThrough(rec.shard, old, through, rec.cursor);
   }
 
   #othersAccounted(shard: number): { seats: number; earmarked: number } {
@@ -871,116 +432,10 @@ export class Coordinator {
     return { seats, earmarked };
   }
 
-  #isActive(r: ShardRecord, now: number): boolean {
-    const idle = r.tail === r.cursor && r.live + r.reserved === 0 && Math.max(r.confirmed, r.sent) === 0;
-    return !idle && now - r.lastSync < LOST_AFTER_MS;
-  }
-
   /** Active shards (`self` counts as active). */
   #activeCount(now: number, self = -1): number {
     let n = 0;
-    for (const r of this.#shards.values()) if (r.shard === self || this.#isActive(r, now)) n++;
+    for (const r of this.#shards.values()) if (r.shard === self || isActive(r, now)) n++;
     return n;
-  }
-
-  /**
-   * Share calls out oldest second first, across all active shards, and
-   * return this shard's part. Only seconds every active shard has fully
-   * reported are called. Within one second, shards take turns in an order
-   * that rotates with the second. `shared` seats may go to anyone, `own`
-   * seats (freed here, not yet given back) only to this shard; the walk stops
-   * at the first listener it cannot serve, so nobody younger is called ahead
-   * of it. `othersWaiting` counts listeners of other active shards left
-   * waiting; `left` is what no listener in line needed.
-   */
-  #plan(
-    pools: { shared: number; own: number; tokens: number; othersTokens: number },
-    self: number,
-    now: number,
-    rounds: boolean,
-  ): { mine: number; othersWaiting: number; left: number } {
-    // In rounds, only seconds that every shard had reported by the round's
-    // start, so every sync of a round walks the same seconds.
-    let completeBefore = rounds ? Math.floor(roundStart(now) / 1000) - 1 : Infinity;
-    let othersWaiting = 0;
-    const active = new Set<number>();
-    for (const r of this.#shards.values()) {
-      if (!this.#isActive(r, now)) continue;
-      active.add(r.shard);
-      completeBefore = Math.min(completeBefore, r.completeBefore);
-      if (r.shard !== self) othersWaiting += Math.max(0, r.tail - r.through);
-    }
-    let { shared, own, tokens, othersTokens } = pools;
-    let mine = 0;
-    walk: for (const second of this.#seconds) {
-      if (tokens === 0 || second >= completeBefore) break;
-      const entries = this.#bySecond.get(second);
-      if (entries === undefined) continue;
-      const waiting: { shard: number; n: number }[] = [];
-      for (const [shard, b] of entries) {
-        if (!active.has(shard)) continue;
-        const n = uncalledIn(b, this.#shards.get(shard)?.through ?? 0);
-        if (n > 0) waiting.push({ shard, n });
-      }
-      const turn = (shard: number) => (((shard - second) % 7919) + 7919) % 7919;
-      waiting.sort((x, y) => turn(x.shard) - turn(y.shard));
-      const partial = this.#shareOut(waiting, self, { shared, own, tokens });
-      for (const w of partial ?? waiting) {
-        let take: number;
-        if (w.shard === self) {
-          take = Math.min(w.n, own + shared, tokens);
-          const fromOwn = Math.min(take, own);
-          own -= fromOwn;
-          shared -= take - fromOwn;
-          mine += take;
-        } else {
-          take = Math.min(w.n, shared, tokens, othersTokens);
-          othersTokens -= take;
-          shared -= take;
-          othersWaiting -= take;
-        }
-        tokens -= take;
-        othersTokens = Math.min(othersTokens, tokens);
-        if (partial === null && take < w.n) break walk;
-      }
-      if (partial !== null) break;
-    }
-    return { mine, othersWaiting: Math.max(0, othersWaiting), left: Math.min(own + shared, tokens) };
-  }
-
-  /**
-   * A second the pools cannot serve whole is shared out in proportion to
-   * each shard's waiting listeners (the rounding remainder in turn order), so
-   * every shard works through that second at the same pace: shards that sync
-   * later still find their earliest arrivals of the second next in line, and
-   * nobody called elsewhere arrived much later than they did. Null when the
-   * pools serve the whole second.
-   */
-  #shareOut(
-    waiting: { shard: number; n: number }[],
-    self: number,
-    pools: { shared: number; own: number; tokens: number },
-  ): { shard: number; n: number }[] | null {
-    let total = 0;
-    let selfWaiting = 0;
-    for (const w of waiting) {
-      total += w.n;
-      if (w.shard === self) selfWaiting = w.n;
-    }
-    const budget = Math.min(pools.tokens, pools.shared + Math.min(pools.own, selfWaiting));
-    if (budget >= total) return null;
-    let given = 0;
-    const shares = waiting.map((w) => {
-      const n = Math.floor((budget * w.n) / total);
-      given += n;
-      return { shard: w.shard, n };
-    });
-    for (let i = 0; given < budget && i < shares.length; i++) {
-      if (shares[i]!.n < waiting[i]!.n) {
-        shares[i]!.n += 1;
-        given += 1;
-      }
-    }
-    return shares;
   }
 }

@@ -22,10 +22,9 @@
  * the estimate is.
  */
 import { calls } from "./config.ts";
-import type { GlobalView } from "./coordinator.ts";
+import { EDGE_VIEW_TTL_MS, type GlobalView } from "./protocol.ts";
 import { pacedThrough, SYNC_INTERVAL_MS } from "./rounds.ts";
 import { type Draw, rankOf } from "./shuffle.ts";
-import { EDGE_VIEW_TTL_MS } from "./ledger.ts";
 
 /** What a queue ticket says about its holder's place. */
 export interface TicketPlace {

@@ -1,16 +1,19 @@
 /**
- * The admission ledger of one room: queue sequence, cursor, seat leases and
- * reservations, and the decisions that move them.
+ * The admission ledger of one room, or of one shard of a sharded room: queue
+ * sequence, cursor, seat leases and reservations, and the decisions that move
+ * them.
  *
- * Pure policy over an injected synchronous store: every operation takes `now`
- * and changes nothing but the store, so the Durable Object (SQLite store), the
- * tests and the simulator (in-memory store) run this very code.
+ * Pure policy over an injected synchronous store (ledger-state.ts): every
+ * operation takes `now` and changes nothing but the store, so the Durable
+ * Object (SQLite store), the tests and the simulator (in-memory store) run
+ * this very code.
  *
  * The model:
  * - `join` hands out the next sequence number (`tail`). A listener's place in
  *   line is its number minus the `cursor`.
  * - `advance` calls the next listeners by moving the cursor, as far as free
- *   seats and the rate allow. Each call reserves a seat for a claim window.
+ *   seats and the rate allow (queue.ts). Each call reserves a seat for a
+ *   claim window.
  * - `claim` turns a call into a lease (a seat), at most one per listener; a
  *   reservation not claimed within its window returns to the pool, so
  *   abandoned tickets at the head never freeze the queue.
@@ -23,10 +26,10 @@
  * lease's pass is revoked and the seat stays taken until either the pass
  * could no longer be honoured anywhere — the room's coordinator confirms
  * (`confirmRevoked`) once the revocation is in every view an edge may still
- * honour passes from, see coordinator.ts — or its passes are too old to be
- * honoured from a view at all (`releaseAt`: edges ask the shard about
- * those). Whatever the number of leaves, no seat is reused while a pass of
- * its last holder could still be served.
+ * honour passes from, see revocations.ts — or its passes are too old to be
+ * honoured from a view at all (`releaseAt`, lease.ts: edges ask the shard
+ * about those). Whatever the number of leaves, no seat is reused while a pass
+ * of its last holder could still be served.
  *
  * One ticket, one listener: a claim from another device does not hand the
  * same seat over. It ends the seat like a leave (`moved`), and once that is
@@ -35,171 +38,22 @@
  * be honoured for one seat.
  */
 import { type AdmissionLimits, calls, type Timings } from "./config.ts";
-import type { ArrivalBin } from "./arrivals.ts";
-import { emptyFlow, type Flow, ratePerSecond, record } from "./flow.ts";
-import { type Bucket, burstOf, msUntilToken, refill } from "./rate.ts";
-import { nextPaceStep, type Pace, pacedThrough } from "./rounds.ts";
-import { type Draw, rankOf } from "./shuffle.ts";
+import { ratePerSecond, record } from "./flow.ts";
+import { type ClaimOutcome, type Lease, releaseAt, type RenewOutcome, seatEnd } from "./lease.ts";
+import { type Counters, initialCounters, type LedgerConfig, type LedgerStore } from "./ledger-state.ts";
+import { arrivalSecond, callable, freeSeats, nextCallAt, pacedAhead } from "./queue.ts";
+import { refill } from "./rate.ts";
+import { rankOf } from "./shuffle.ts";
 import { withWait } from "./waits.ts";
 
-/** The longest an edge isolate may answer from a cached room view. */
-export const EDGE_VIEW_TTL_MS = 1_000;
 /** The most of its own revoked passes a ledger's view lists (the room's list is the coordinator's). */
 export const MAX_OWN_REVOKED = 2_000;
-/** How far two machines' clocks may disagree, allowed for wherever one's time is compared with another's. */
-export const CLOCK_SKEW_MS = 1_000;
 
 /**
- * How young a pass must be for an edge to honour it from the room's view
- * alone: half its lifetime. An older pass is renewed on its way to the
- * origin, its shard deciding; so once every pass of an ended lease is older
- * than this, no edge can honour it without asking. (Heartbeats come every
- * third of a lifetime, so a heartbeating listener's pass is always younger.)
+ * One shard's own numbers at a moment (not the room-wide GlobalView the
+ * edge answers polls from, which the coordinator builds).
  */
-export function passTrustMs(passTtlMs: number): number {
-  return Math.floor(passTtlMs / 2);
-}
-
-/**
- * When an ended lease lets go of its seat unless confirmed earlier: once
- * its passes (issued at its last renewal at the latest, `expiresAt` minus a
- * pass lifetime) are too old to be honoured from any view, on any clock.
- */
-export function releaseAt(lease: Lease, passTtlMs: number, now: number): number {
-  const lastIssued = lease.expiresAt - passTtlMs;
-  return Math.max(now, Math.min(lease.expiresAt, lastIssued + passTrustMs(passTtlMs) + CLOCK_SKEW_MS));
-}
-
-export interface Lease {
-  /** Lease id: the `sid` of every pass for this seat. */
-  sid: string;
-  /** The listener (the ticket's `sub`). */
-  sub: string;
-  seq: number;
-  grantedAt: number;
-  expiresAt: number;
-  /**
-   * When the seat ended (given back, or moved to another device); the seat is
-   * freed when the coordinator confirms the revocation, or at `expiresAt`.
-   */
-  leftAt: number | null;
-  /** Why it ended, when `leftAt` is set (absent: `left`). */
-  endedBy?: "left" | "moved" | null;
-  /**
-   * Set on a seat moved from another lease (that lease's id) until the
-   * ticket's next claim takes it; nobody holds a pass for it before.
-   */
-  movedFrom?: string | null;
-  /**
-   * The seat's generation: every claim with the ticket (a second device, or
-   * a retry) moves the seat to the newest claimant and bumps it; a pass of an
-   * older generation can no longer renew (absent: 0).
-   */
-  gen?: number;
-}
-
-/** Listeners called together: seats reserved for them until `expiresAt`. */
-export interface CallBatch {
-  id: number;
-  fromSeq: number;
-  toSeq: number;
-  expiresAt: number;
-  outstanding: number;
-}
-
-export interface Counters {
-  /** Last sequence number handed out (0: none yet). */
-  tail: number;
-  /** Sequence numbers up to this one have been called. */
-  cursor: number;
-  /** Live leases. */
-  live: number;
-  /** Seats reserved for called listeners who have not claimed yet. */
-  reserved: number;
-  bucket: Bucket;
-  flow: Flow;
-  admittedTotal: number;
-  peakLive: number;
-  peakAt: number | null;
-  left: number;
-  expired: number;
-  abandoned: number;
-  /** The start (ms) whose prequeue has been drawn (absent: none yet). */
-  drawnFor?: number;
-  /** The prequeue's random order, drawn at the start (absent or null: none). */
-  draw?: Draw | null;
-  /** How long admitted listeners waited (see waits.ts; absent: none yet). */
-  waits?: number[];
-  /** Arrivals offered the recording instead of a place, counted here for the room's stats. */
-  overflowed?: number;
-  /** Arrivals that took their place with a solved challenge (under-attack mode). */
-  solved?: number;
-}
-
-/**
- * What the ledger runs with: a room's config, or for a shard of a sharded
- * room the allowance its coordinator gave it (`capacity`), below how many
- * live leases it may grant new ones (`liveLimit`; lower than the allowance
- * only while the room's capacity was lowered) and how far it may call
- * (`callThrough`; null: as far as seats and tokens allow), spread over
- * time as `pace` says (see rounds.ts).
- */
-export type LedgerConfig = AdmissionLimits & {
-  callThrough?: number | null;
-  liveLimit?: number;
-  pace?: Pace | null;
-  /** With `callThrough` null: call freely only until this time (ms; null: no end). */
-  openUntil?: number | null;
-  /** The start (ms): arrivals before it are the prequeue (null: none). */
-  startsAt?: number | null;
-  /** Seed of the prequeue's random order at the start (null: arrival order). */
-  shuffleSeed?: number | null;
-};
-
-/** Synchronous storage the ledger runs on (SQLite in a Durable Object, maps in tests). */
-export interface LedgerStore {
-  loadCounters(): Counters | null;
-  saveCounters(counters: Counters): void;
-  leaseBySub(sub: string): Lease | null;
-  leaseBySid(sid: string): Lease | null;
-  putLease(lease: Lease): void;
-  deleteLease(sid: string): void;
-  /** Leases with `expiresAt <= now`, earliest first. */
-  expiredLeases(now: number, limit: number): Lease[];
-  earliestLeaseExpiry(): number | null;
-  /** The batch whose range holds `seq`, if any is left. */
-  batchContaining(seq: number): CallBatch | null;
-  addBatch(batch: Omit<CallBatch, "id">): void;
-  setBatchOutstanding(id: number, outstanding: number): void;
-  deleteBatch(id: number): void;
-  /** Batches with `expiresAt <= now`. */
-  expiredBatches(now: number, limit: number): CallBatch[];
-  earliestBatchExpiry(): number | null;
-  /** Remember that this listener's seat has ended, until `until`. */
-  markSpent(sub: string, until: number): void;
-  isSpent(sub: string, now: number): boolean;
-  pruneSpent(now: number): void;
-  /** Refuse this lease's passes at the edge until `until`, saying why. */
-  revoke(sid: string, until: number, reason: "left" | "moved"): void;
-  /** Lease ids whose passes are refused at `now`. */
-  revokedSids(now: number, limit: number): string[];
-  /** Why this lease's passes are refused at `now` (given back, or moved), or null. */
-  revocation(sid: string, now: number): "left" | "moved" | null;
-  pruneRevoked(now: number): void;
-  /** Leases that have ended but still hold their seat, longest ended first. */
-  endingLeases(limit: number): Lease[];
-  /** How many leases have ended but still hold their seat. */
-  endingCount(): number;
-  /** Count an arrival with sequence number `seq` in second `bin`. */
-  recordArrival(bin: number, seq: number): void;
-  /** Arrival bins from second `fromBin` on, oldest first. */
-  arrivalBins(fromBin: number): ArrivalBin[];
-  /** Forget bins whose every arrival has been called (last seq <= cursor). */
-  pruneArrivals(cursor: number): void;
-}
-
-/** What the edge needs to answer waiting polls without asking again. */
-export interface RoomView {
+export interface LedgerView {
   mode: AdmissionLimits["mode"];
   capacity: number;
   admitPerMinute: number;
@@ -215,30 +69,6 @@ export interface RoomView {
   at: number;
 }
 
-/**
- * What a claim gets. `admitted` with `fresh` false: the seat its ticket
- * already holds on this device (`holding` named it). `waiting` with
- * `moving`: the seat is moving to this device and is its own once no pass
- * of the previous device can be honoured (a few seconds; claim again).
- * `spent`: the ticket has had its seat (given back or lapsed), or — to the
- * device whose key names a seat that moved away — is another device's now.
- */
-export type ClaimOutcome =
-  | { kind: "admitted"; lease: Lease; fresh: boolean }
-  | { kind: "waiting"; reason: "not_called" | "full" | "hold" | "moving" }
-  | { kind: "closed" }
-  | { kind: "spent" };
-
-/**
- * Why a seat is no longer a listener's: it gave the seat back (`left`: a leave
- * from any device, a release by ops or the origin), its ticket claimed the
- * seat on a newer device (`moved`), or its lease ran out (`lapsed`; also what
- * a lease id nobody holds reads as).
- */
-export type SeatEnd = "left" | "moved" | "lapsed";
-
-export type RenewOutcome = { kind: "renewed"; lease: Lease } | { kind: "gone"; reason: SeatEnd };
-
 export interface JoinOutcome {
   seq: number;
   claim: ClaimOutcome;
@@ -250,33 +80,6 @@ export interface LedgerDeps {
 }
 
 const EXPIRE_BATCH = 500;
-
-export function initialCounters(now: number, admitPerMinute: number): Counters {
-  return {
-    tail: 0,
-    cursor: 0,
-    live: 0,
-    reserved: 0,
-    bucket: { tokens: burstOf(admitPerMinute), at: now },
-    flow: emptyFlow(now),
-    admittedTotal: 0,
-    peakLive: 0,
-    peakAt: null,
-    left: 0,
-    expired: 0,
-    abandoned: 0,
-  };
-}
-
-/** Why a pass (`sub`, generation `gen`) no longer holds `lease`, or null while it does. */
-export function seatEnd(lease: Lease | null, sub: string, gen?: number): SeatEnd | null {
-  if (lease === null || lease.sub !== sub) return "lapsed";
-  if (lease.leftAt !== null) return lease.endedBy ?? "left";
-  // A seat moved here is nobody's until the ticket's next claim takes it.
-  if (lease.movedFrom != null) return "lapsed";
-  if (gen !== undefined && gen !== (lease.gen ?? 0)) return "moved";
-  return null;
-}
 
 export class Ledger {
   readonly #store: LedgerStore;
@@ -317,7 +120,7 @@ export class Ledger {
     this.#settleNoSave(now);
     this.#c.tail += 1;
     const seq = this.#c.tail;
-    this.#store.recordArrival(this.#arrivalSecond(now), seq);
+    this.#store.recordArrival(arrivalSecond(this.#config, now), seq);
     this.#advance(now);
     const claim = this.#claim(sub, seq, now, now);
     this.#save();
@@ -426,24 +229,12 @@ export class Ledger {
     if (lease !== null) times.push(lease);
     const batch = this.#store.earliestBatchExpiry();
     if (batch !== null) times.push(batch);
-    // A paced batch goes on calling without requests.
-    const limit = this.#config.callThrough;
-    if (calls(this.#config.mode) && this.#free() > 0 && typeof limit === "number") {
-      const step = this.#c.cursor < Math.min(limit, this.#c.tail) ? nextPaceStep(limit, this.#config.pace, now) : null;
-      if (step !== null) times.push(step);
-    }
-    if (calls(this.#config.mode) && this.#waiting(now) > 0 && this.#free() > 0) {
-      // Wake when a token beyond the earmarked ones has refilled (if it can).
-      const bucket = refill(this.#c.bucket, this.#config.admitPerMinute, now);
-      const spare = { tokens: bucket.tokens - this.#c.reserved, at: bucket.at };
-      if (this.#c.reserved + 1 <= burstOf(this.#config.admitPerMinute)) {
-        times.push(bucket.at + Math.max(1, msUntilToken(spare, this.#config.admitPerMinute)));
-      }
-    }
+    const call = nextCallAt(this.#config, this.#c, now);
+    if (call !== null) times.push(call);
     return times.length === 0 ? null : Math.max(now, Math.min(...times));
   }
 
-  view(now: number): RoomView {
+  view(now: number): LedgerView {
     return {
       mode: this.#config.mode,
       capacity: this.#config.capacity,
@@ -458,44 +249,8 @@ export class Ledger {
     };
   }
 
-  /** Waiting listeners this ledger may call now (bounded by `callThrough`, as paced). */
-  #waiting(now: number): number {
-    const limit = this.#config.callThrough;
-    const until = this.#config.openUntil;
-    let through: number;
-    if (limit !== undefined && limit !== null)
-      through = Math.min(this.#c.tail, pacedThrough(limit, this.#config.pace, now));
-    else through = typeof until === "number" && now >= until ? this.#c.cursor : this.#c.tail;
-    return Math.max(0, through - this.#c.cursor);
-  }
-
-  /** Listeners the batch being paced will still call (their seats are spoken for). */
-  #pacedAhead(now: number): number {
-    const limit = this.#config.callThrough;
-    const pace = this.#config.pace;
-    if (typeof limit !== "number" || pace === undefined || pace === null || now >= pace.end) return 0;
-    return Math.max(0, Math.min(limit, this.#c.tail) - this.#c.cursor);
-  }
-
-  #free(): number {
-    return Math.max(0, this.#config.capacity - this.#c.live - this.#c.reserved);
-  }
-
   #save(): void {
     this.#store.saveCounters(this.#c);
-  }
-
-  /**
-   * The second an arrival counts in. A prequeue to be shuffled counts as one
-   * second, just before the start: its listeners are equals, and the order
-   * among them is the draw's.
-   */
-  #arrivalSecond(now: number): number {
-    const { startsAt, shuffleSeed } = this.#config;
-    if (typeof startsAt === "number" && typeof shuffleSeed === "number" && now < startsAt) {
-      return Math.floor(startsAt / 1000) - 1;
-    }
-    return Math.floor(now / 1000);
   }
 
   /** At the start, once: draw the prequeue's order (everyone waiting then) when asked to shuffle. */
@@ -567,7 +322,11 @@ export class Ledger {
     this.#c.bucket = refill(this.#c.bucket, this.#config.admitPerMinute, now);
     if (!calls(this.#config.mode)) return;
     // Each reservation earmarks a token that its claim will spend.
-    const n = Math.min(this.#waiting(now), this.#free(), Math.floor(this.#c.bucket.tokens - this.#c.reserved));
+    const n = Math.min(
+      callable(this.#config, this.#c, now),
+      freeSeats(this.#config, this.#c),
+      Math.floor(this.#c.bucket.tokens - this.#c.reserved),
+    );
     if (n <= 0) return;
     this.#store.addBatch({
       fromSeq: this.#c.cursor + 1,
@@ -656,7 +415,7 @@ export class Ledger {
     } else {
       // A late claim: its reservation lapsed. It may take a seat and a token
       // that no reservation holds, and that no call being paced will need.
-      if (this.#c.live + this.#c.reserved + this.#pacedAhead(now) >= this.#config.capacity) {
+      if (this.#c.live + this.#c.reserved + pacedAhead(this.#config, this.#c, now) >= this.#config.capacity) {
         return { kind: "waiting", reason: "full" };
       }
       if (this.#c.bucket.tokens - this.#c.reserved < 1) return { kind: "waiting", reason: "full" };

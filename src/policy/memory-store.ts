@@ -10,8 +10,10 @@
  * maps, which stay the source of truth, and dropped when it reaches the top.
  */
 import type { ArrivalBin } from "./arrivals.ts";
-import type { CoordinatorCore, CoordinatorStore, Publication, ShardRecord } from "./coordinator.ts";
-import type { CallBatch, Counters, Lease, LedgerStore } from "./ledger.ts";
+import type { CoordinatorCore, CoordinatorStore, ShardRecord } from "./coordinator-state.ts";
+import type { Publication } from "./revocations.ts";
+import type { Lease } from "./lease.ts";
+import type { CallBatch, Counters, LedgerStore } from "./ledger-state.ts";
 import type { ShardLocal, ShardLocalStore } from "./shard.ts";
 
 /** A binary min-heap of (key, value) pairs. */

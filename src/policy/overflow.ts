@@ -12,10 +12,15 @@
  * nobody (nothing flows) has no end to its wait in sight: that counts as
  * longer than `maxWaitSeconds`. Pure.
  */
-import type { GlobalView } from "./coordinator.ts";
+import type { GlobalView } from "./protocol.ts";
 import { aheadOf, etaAt, type PlaceEstimate } from "./estimate.ts";
 
-export type OverflowReason = "mode" | "max_wait" | "max_queue";
+/**
+ * Why the recording is offered. The one list: the contract's schema and the
+ * overflow token's claim check read it from here.
+ */
+export const OVERFLOW_REASONS = ["mode", "max_wait", "max_queue"] as const;
+export type OverflowReason = (typeof OVERFLOW_REASONS)[number];
 
 export interface OverflowOffer {
   reason: OverflowReason;

@@ -8,8 +8,10 @@
  * own bucket is unlimited.
  */
 import type { Timings } from "./config.ts";
-import { MAX_VIEW_REVOKED, type GlobalView, type ShardOrder, type ShardReport } from "./coordinator.ts";
-import { Ledger, type LedgerDeps, type LedgerStore } from "./ledger.ts";
+import type { GlobalView, ShardOrder, ShardReport } from "./protocol.ts";
+import { MAX_VIEW_REVOKED } from "./revocations.ts";
+import { Ledger, type LedgerDeps } from "./ledger.ts";
+import type { LedgerStore } from "./ledger-state.ts";
 import type { Pace } from "./rounds.ts";
 
 /** A shard's ledger never limits the rate itself. */

@@ -2,14 +2,15 @@
  * Overflow tokens: an offer of the recording, HS256 with a key of their own
  * (OVERFLOW_KEY) and their own `typ`, so one can never serve as a ticket or
  * a pass, nor either of those as one. It lets a listener who took the offer
- * come back for the recording link without a place in line.
+ * come back for the recording link without a place in line. Verified by
+ * hs256.ts, as tickets and challenges are.
  */
-import { jwtVerify, SignJWT } from "jose";
-import { MAX_TOKEN_LENGTH, OVERFLOW_TYP, refusalOf, type Verified } from "./claims.ts";
+import { SignJWT } from "jose";
+import { OVERFLOW_REASONS, type OverflowReason as OverflowTokenReason } from "../policy/overflow.ts";
+import { MAX_TOKEN_LENGTH, OVERFLOW_TYP, type Verified } from "./claims.ts";
+import { readCompactJws } from "./compact-jws.ts";
+import { verifyHs256Jwt } from "./hs256.ts";
 import type { KeyRing } from "./keys.ts";
-
-export const OVERFLOW_REASONS = ["mode", "max_wait", "max_queue"] as const;
-export type OverflowTokenReason = (typeof OVERFLOW_REASONS)[number];
 
 export interface OverflowClaims {
   room: string;
@@ -39,36 +40,30 @@ export async function issueOverflow(keys: KeyRing, p: OverflowInput): Promise<st
     .sign(keys.overflow);
 }
 
+const OVERFLOW_CLAIMS = ["sub", "iat", "exp", "reason"] as const;
+
+/** Verify an overflow token of this room; its claims, or why it is refused. */
 export async function verifyOverflow(
   keys: KeyRing,
   token: string,
   opts: { issuer: string; room: string; now: number },
 ): Promise<Verified<OverflowClaims>> {
   if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: "malformed" };
-  try {
-    const { payload } = await jwtVerify(token, keys.overflow, {
-      algorithms: ["HS256"],
-      typ: OVERFLOW_TYP,
-      issuer: opts.issuer,
-      audience: opts.room,
-      currentDate: new Date(opts.now),
-      requiredClaims: ["sub", "iat", "exp", "reason"],
-    });
-    const reason = payload["reason"];
-    if (typeof payload.sub !== "string" || !OVERFLOW_REASONS.includes(reason as OverflowTokenReason)) {
-      return { ok: false, reason: "bad_claims" };
-    }
-    return {
-      ok: true,
-      claims: {
-        room: opts.room,
-        sub: payload.sub,
-        reason: reason as OverflowTokenReason,
-        iat: payload.iat!,
-        exp: payload.exp!,
-      },
-    };
-  } catch (err) {
-    return { ok: false, reason: refusalOf(err) };
+  const jws = readCompactJws(token);
+  if (jws === null) return { ok: false, reason: "malformed" };
+  const verified = await verifyHs256Jwt(keys.overflow, jws, {
+    typ: OVERFLOW_TYP,
+    issuer: opts.issuer,
+    audience: opts.room,
+    now: opts.now,
+    required: OVERFLOW_CLAIMS,
+  });
+  if (!verified.ok) return verified;
+  const { sub, reason, iat, exp } = verified.claims;
+  if (typeof sub !== "string" || !OVERFLOW_REASONS.includes(reason as OverflowTokenReason)) {
+    return { ok: false, reason: "bad_claims" };
   }
+  // Always true here (required, and numbers when present); narrows the types.
+  if (typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "bad_claims" };
+  return { ok: true, claims: { room: opts.room, sub, reason: reason as OverflowTokenReason, iat, exp } };
 }

@@ -3,7 +3,7 @@
  * fed live MP3 by ffmpeg, recording the show into its webroot, with Spillway
  * in front of it (ORIGIN_URL is Icecast itself).
  *
- * The live audience fills the room; ops switch it to `overflow` (README,
+ * The live audience fills the room; ops switch it to `overflow` (docs/operations.md,
  * "Runbook for an event": new arrivals are offered the recording instead of
  * a long wait), so later arrivals get `state: "overflow"` with an overflow
  * token and no recording yet; the show ends (ffmpeg stops, Icecast closes
@@ -35,7 +35,7 @@ const CAPACITY = 2;
 /** Short leases, so that the live audience keeps its seats across several of them. */
 const PASS_TTL_SECONDS = 5;
 const LIFETIME_MS = PASS_TTL_SECONDS * 1000;
-/** README "When the room is full": every edge applies a mode change within 2 s. */
+/** docs/full-room.md: every edge applies a mode change within 2 s. */
 const MODE_REACHES_EDGES_MS = 2_000;
 /** How many arrivals come once the room is full. */
 const LATECOMERS = 3;

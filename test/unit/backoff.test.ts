@@ -1,26 +1,19 @@
 /**
  * The page scripts' failure backoff (src/pages/waiting/backoff.ts):
  * exponential with full jitter, capped at a minute, never sooner than a
- * Retry-After; and its JavaScript twin in the page scripts, which must give
- * the same waits for the same random draws.
+ * Retry-After; and the waiting page's bundled script (WAITING_SCRIPT), whose
+ * polls must wait what these functions say for the same random draws (the
+ * challenge page's are checked in challenge-script.test.ts).
  */
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   BACKOFF_CAP_SECONDS,
-  BACKOFF_JS,
   backoffSeconds,
   MAX_RETRY_AFTER_SECONDS,
   retryAfterSeconds,
 } from "../../src/pages/waiting/backoff.ts";
-import { CHALLENGE_SCRIPT } from "../../src/pages/challenge/script.ts";
-import { PAGE_SCRIPT } from "../../src/pages/waiting/script.ts";
-
-interface BackoffLib {
-  backoffSeconds: typeof backoffSeconds;
-  retryAfterSeconds: typeof retryAfterSeconds;
-}
-const js = new Function(`"use strict";${BACKOFF_JS}; return { backoffSeconds, retryAfterSeconds };`)() as BackoffLib;
+import { WAITING_SCRIPT } from "../../src/pages/generated/scripts.ts";
 
 /** A `random` that returns the given draws in turn. */
 function draws(...values: number[]): () => number {
@@ -106,36 +99,6 @@ describe("retryAfterSeconds", () => {
   });
 });
 
-describe("the page scripts' copy", () => {
-  it("gives the same waits as the server's for the same draws", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: -2, max: 100 }),
-        fc.oneof(fc.constant(0), fc.double({ min: 0, max: 120, noNaN: true })),
-        fc.oneof(fc.constant(null), fc.integer({ min: -1, max: 100_000 })),
-        fc.array(fc.double({ min: 0, max: 0.999_999, noNaN: true }), { minLength: 2, maxLength: 2 }),
-        (n, base, retryAfter, values) => {
-          expect(js.backoffSeconds(n, base, retryAfter, draws(...values))).toBe(
-            backoffSeconds(n, base, retryAfter, draws(...values)),
-          );
-        },
-      ),
-    );
-  });
-
-  it("reads Retry-After the same way", () => {
-    const now = Date.now();
-    for (const header of [null, "", "12", "x", new Date(now + 90_000).toUTCString(), "Thu, 01 Jan 1970 00:00:00 GMT"]) {
-      expect(js.retryAfterSeconds(header, now), String(header)).toBe(retryAfterSeconds(header, now));
-    }
-  });
-
-  it("is part of both page scripts", () => {
-    expect(PAGE_SCRIPT).toContain(BACKOFF_JS);
-    expect(CHALLENGE_SCRIPT).toContain(BACKOFF_JS);
-  });
-});
-
 describe("the waiting page's poll", () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -143,9 +106,9 @@ describe("the waiting page's poll", () => {
   });
 
   /** The waiting page's script on a stand-in closed-room page that polls every 5 s; the poll times it made. */
-  function openWaitingPage(answers: (Response | Error)[]) {
+  function openWaitingPage(answers: (Response | Error)[], draw = 0.5) {
     vi.useFakeTimers();
-    vi.spyOn(Math, "random").mockReturnValue(0.5);
+    vi.spyOn(Math, "random").mockReturnValue(draw);
     const root = {
       dataset: { text: "{}", locale: "en", room: "r1", target: "/rooms/r1/", state: "closed", poll: "5" },
     };
@@ -163,7 +126,7 @@ describe("the waiting page's poll", () => {
       return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
     };
     const location = { replace: vi.fn(), reload: vi.fn() };
-    new Function("document", "fetch", "location", PAGE_SCRIPT)(document, fetch, location);
+    new Function("document", "fetch", "location", WAITING_SCRIPT)(document, fetch, location);
     return { polls, location };
   }
   const closed = () =>
@@ -186,6 +149,32 @@ describe("the waiting page's poll", () => {
     expect(page.polls).toEqual([5_000, 27_000, 37_000, 42_000, 47_000, 57_000]);
     expect(page.location.replace).not.toHaveBeenCalled();
     expect(page.location.reload).not.toHaveBeenCalled();
+  });
+
+  it("waits after failures in a row exactly what backoffSeconds says, for any draw", async () => {
+    const failures = [
+      { answer: () => new Response("{}", { status: 503, headers: { "retry-after": "20" } }), retryAfter: 20 },
+      { answer: () => new TypeError("offline"), retryAfter: null },
+      { answer: () => new Response("{}", { status: 500 }), retryAfter: null },
+      { answer: () => new Response("{}", { status: 429, headers: { "retry-after": "8" } }), retryAfter: 8 },
+      { answer: () => new Response("{}", { status: 502 }), retryAfter: null },
+    ];
+    for (const draw of [0.1, 0.25, 0.5, 0.77, 0.999]) {
+      const page = openWaitingPage(
+        failures.map((f) => f.answer()),
+        draw,
+      );
+      await vi.advanceTimersByTimeAsync(600_000);
+      // The first poll: 5 s ± 10 %; then each wait as backoffSeconds draws it (timers count whole milliseconds).
+      const expected = [Math.trunc(5 * 1000 * (0.9 + draw * 0.2))];
+      failures.forEach((f, i) => {
+        const wait = backoffSeconds(i + 1, 5, f.retryAfter, () => draw);
+        expected.push(expected.at(-1)! + Math.trunc(wait * 1000));
+      });
+      expect(page.polls, String(draw)).toEqual(expected);
+      vi.useRealTimers();
+      vi.restoreAllMocks();
+    }
   });
 
   it("leaves a refused ticket to the page itself", async () => {

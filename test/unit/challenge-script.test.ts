@@ -1,5 +1,6 @@
 /**
- * The challenge page's script (CHALLENGE_SCRIPT), run against a stand-in
+ * The challenge page's bundled script (CHALLENGE_SCRIPT, built from
+ * src/pages/challenge/browser/page.ts), run against a stand-in
  * page, worker and network with a fake clock: it starts the worker with the
  * challenge, presents the solution with the two headers, walks on on 200,
  * starts again on a refusal (with the challenge it is given, or a fresh one),
@@ -7,7 +8,9 @@
  * the live region only at the moments that matter.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CHALLENGE_SCRIPT, STILL_AFTER_MS } from "../../src/pages/challenge/script.ts";
+import { CHALLENGE_BACKOFF_BASE_SECONDS, STILL_AFTER_MS } from "../../src/pages/challenge/browser/timing.ts";
+import { CHALLENGE_SCRIPT } from "../../src/pages/generated/scripts.ts";
+import { backoffSeconds } from "../../src/pages/waiting/backoff.ts";
 import { CATALOGS } from "../../src/pages/waiting/i18n/index.ts";
 import { challengeClientText } from "../../src/pages/waiting/i18n/types.ts";
 
@@ -225,6 +228,11 @@ describe("the challenge page's script", () => {
       times.push(Date.now() - start);
     }
     expect(times).toEqual([1_000, 3_000, 7_000]);
+    // The same waits as the server's backoffSeconds for the same draws.
+    let at = 0;
+    expect(times).toEqual(
+      [1, 2, 3].map((n) => (at += backoffSeconds(n, CHALLENGE_BACKOFF_BASE_SECONDS, null, () => 0.5) * 1000)),
+    );
     expect(new Set(p.calls.map((c) => c.init.headers["spillway-solution"]))).toEqual(new Set(["3"]));
   });
 

@@ -1,12 +1,14 @@
 /**
- * The solving worker's whole source (CHALLENGE_WORKER_JS), run as a browser
- * runs a dedicated worker: a `self` that receives the challenge and posts
- * progress and the solution. Its answer must pass `solves` and be the one
- * `solve` in src/policy/pow.ts finds (the smallest solving nonce).
+ * The solving worker's whole source as bundled (CHALLENGE_WORKER_JS, from
+ * src/pages/challenge/browser/worker.ts), run as a browser runs a dedicated
+ * worker: a `self` that receives the challenge and posts progress and the
+ * solution. Its answer must pass `solves` and be the one `solve` in
+ * src/policy/pow.ts finds (the smallest solving nonce).
  */
 import { describe, expect, it, vi } from "vitest";
 import { leadingZeroBits, solve, solves } from "../../src/policy/pow.ts";
-import { CHALLENGE_WORKER_JS, PROGRESS_EVERY_MS, SOLVE_BATCH, SOLVER_JS } from "../../src/pages/challenge/worker.ts";
+import { PROGRESS_EVERY_MS, SOLVE_BATCH } from "../../src/pages/challenge/browser/solver.ts";
+import { CHALLENGE_WORKER_JS, SOLVER_JS } from "../../src/pages/generated/scripts.ts";
 
 type Message =
   | { type: "progress"; tries: number }
@@ -79,8 +81,8 @@ describe("the solving worker", () => {
     expect((await done).type).toBe("error");
   });
 
-  it("counts leading zero bits as the server does", () => {
-    const { leadingZeroBits: js } = new Function(`"use strict";${SOLVER_JS}; return { leadingZeroBits };`)() as {
+  it("counts leading zero bits as the server does, in the copy bundled with the solver", () => {
+    const { leadingZeroBits: js } = new Function(`${SOLVER_JS}; return spillwaySolver;`)() as {
       leadingZeroBits: typeof leadingZeroBits;
     };
     for (let i = 0; i < 500; i++) {

@@ -8,7 +8,8 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/ops/main.ts";
 import { networkReason, unreachable } from "../../src/cli/ops/admin-client.ts";
-import { Capture, closedPort, fakePass, json, READ_TOKEN, useStandIn, WRITE_TOKEN } from "./cli-stand-in.ts";
+import { effectiveConfig } from "../../src/policy/config.ts";
+import { Capture, closedPort, DEFAULTS, fakePass, json, READ_TOKEN, useStandIn, WRITE_TOKEN } from "./cli-stand-in.ts";
 
 const NOW = new Date("2026-11-22T19:00:00Z");
 const standIn = useStandIn((s) => {
@@ -71,6 +72,22 @@ describe("spillway config", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("get: lists a field a newer Worker adds, and refuses a config that breaks the contract", async () => {
+    let config: Record<string, unknown> = { ...effectiveConfig(DEFAULTS, {}), laterField: 7 };
+    standIn().override = (_req, res) => {
+      json(res, 200, { room: "demo", config, overrides: { laterField: 7 }, shuffleSeed: 12 });
+      return true;
+    };
+    const newer = await run(["config", "get", "demo"]);
+    expect(newer.code).toBe(0);
+    expect(newer.out).toContain("room demo (shuffle seed: 12)");
+    expect(newer.out).toMatch(/\nlaterField +7 +room\n/);
+    config = { ...effectiveConfig(DEFAULTS, {}), capacity: -1 };
+    const broken = await run(["config", "get", "demo"]);
+    expect(broken.code).toBe(1);
+    expect(broken.err).toContain("with JSON this CLI does not read (config.capacity:");
   });
 
   it("set: sends numbers, booleans, null and strings as JSON, and shows the config after", async () => {

@@ -8,6 +8,7 @@ import { AdminClient } from "../../src/cli/ops/admin-client.ts";
 import { main } from "../../src/cli/ops/main.ts";
 import { bar, percent } from "../../src/cli/ops/format.ts";
 import { statsFrame, watchRoom } from "../../src/cli/ops/watch.ts";
+import type { RoomStats } from "../../src/contract/schemas.ts";
 import { Capture, json, sampleStats, useStandIn, WRITE_TOKEN } from "./cli-stand-in.ts";
 
 const NOW = new Date("2026-11-22T19:00:05Z");
@@ -104,6 +105,18 @@ describe("watch --once", () => {
   it("before the start: those waiting for it are counted", () => {
     const lines = statsFrame({ ...sampleStats(), queued: 0, prequeued: 52_000 });
     expect(lines[2]).toBe("  queued     0 waiting, 3 called, 52,000 waiting for the start");
+  });
+
+  it("reads the contract's stats: numbers it does not show may be missing, ones it shows must keep the rules", async () => {
+    const { challenge: _challenge, doCalls: _doCalls, prequeued: _prequeued, ...older } = sampleStats();
+    standIn().stats.set("demo", older as RoomStats);
+    const lean = await run(["watch", "demo", "--once"], new Capture(false));
+    expect(lean.code).toBe(0);
+    expect(lean.out).toContain("queued=1204 prequeued=0 called=3");
+    standIn().stats.set("demo", { ...sampleStats(), mode: "paused" } as unknown as RoomStats);
+    const broken = await run(["watch", "demo", "--once"], new Capture(false));
+    expect(broken.code).toBe(1);
+    expect(broken.err).toContain("with JSON this CLI does not read (mode:");
   });
 
   it("a first refresh that fails ends the watch with exit 1", async () => {

@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { AdmissionLimits, Timings } from "../../src/policy/config.ts";
-import {
-  Coordinator,
-  LOST_AFTER_MS,
-  MAX_VIEW_SECONDS,
-  type ShardOrder,
-  SPARE_FLOOR,
-} from "../../src/policy/coordinator.ts";
+import { Coordinator, SPARE_FLOOR } from "../../src/policy/coordinator.ts";
+import { LOST_AFTER_MS } from "../../src/policy/plan.ts";
+import { MAX_VIEW_SECONDS, type ShardOrder } from "../../src/policy/protocol.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import { Shard } from "../../src/policy/shard.ts";
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { GlobalView } from "../../src/policy/coordinator.ts";
+import type { GlobalView } from "../../src/policy/protocol.ts";
 import { aheadOf, estimatePlace, NOTICE_SECONDS } from "../../src/policy/estimate.ts";
 
 const S0 = 1_767_225_600; // a whole second (epoch seconds)

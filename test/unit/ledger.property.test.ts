@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Mode, AdmissionLimits, Timings } from "../../src/policy/config.ts";
-import { CLOCK_SKEW_MS, type Lease, Ledger, passTrustMs } from "../../src/policy/ledger.ts";
+import type { Lease } from "../../src/policy/lease.ts";
+import { Ledger } from "../../src/policy/ledger.ts";
+import { CLOCK_SKEW_MS, passTrustMs } from "../../src/policy/pass-trust.ts";
 import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import { burstOf } from "../../src/policy/rate.ts";
 

@@ -1,14 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { AdmissionLimits, Timings } from "../../src/policy/config.ts";
-import {
-  CLOCK_SKEW_MS,
-  type ClaimOutcome,
-  type Lease,
-  Ledger,
-  MAX_OWN_REVOKED,
-  passTrustMs,
-  releaseAt,
-} from "../../src/policy/ledger.ts";
+import { type ClaimOutcome, type Lease, releaseAt } from "../../src/policy/lease.ts";
+import { Ledger, MAX_OWN_REVOKED } from "../../src/policy/ledger.ts";
+import { CLOCK_SKEW_MS, passTrustMs } from "../../src/policy/pass-trust.ts";
 import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import { burstOf } from "../../src/policy/rate.ts";
 

@@ -8,10 +8,10 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { version } from "../../package.json";
 import { RoomConfigPatchSchema } from "../../src/policy/config.ts";
-import { errorBody, statusOf } from "../../src/contract/errors.ts";
+import { ERROR_CODES, errorBody, statusOf } from "../../src/contract/errors.ts";
 import { OPENAPI_PATH, openApiDocument, openApiJson, statusExamples } from "../../src/contract/openapi.ts";
-import { ERROR_CODES, ErrorBodySchema, LISTENER_STATES, StatusSchema } from "../../src/contract/schemas.ts";
-import { deref, refsIn, resolvePointer, schemaErrors } from "../openapi-check.ts";
+import { ErrorBodySchema, LISTENER_STATES, StatusSchema } from "../../src/contract/schemas.ts";
+import { deref, documentedOperations, refsIn, resolvePointer, schemaErrors, templateOf } from "../openapi-check.ts";
 
 const doc = openApiDocument();
 
@@ -109,27 +109,15 @@ describe("the document's structure", () => {
     }
   });
 
-  it("describes the listener endpoints, the guarded room path and the admin endpoints", () => {
-    const described = operations().map(({ method, path }) => `${method.toUpperCase()} ${path}`);
-    expect(described.sort()).toEqual(
-      [
-        "POST /_spillway/rooms/{room}/join",
-        "GET /_spillway/rooms/{room}/status",
-        "POST /_spillway/rooms/{room}/heartbeat",
-        "POST /_spillway/rooms/{room}/leave",
-        "GET /_spillway/jwks.json",
-        `GET ${OPENAPI_PATH}`,
-        "GET /rooms/{room}/{path}",
-        "GET /_spillway/admin/rooms",
-        "GET /_spillway/admin/rooms/{room}",
-        "PATCH /_spillway/admin/rooms/{room}",
-        "GET /_spillway/admin/rooms/{room}/stats",
-        "GET /_spillway/admin/rooms/{room}/history",
-        "GET /_spillway/admin/rooms/{room}/audit",
-        "POST /_spillway/admin/rooms/{room}/release",
-        "GET /_spillway/admin/metrics",
-      ].sort(),
-    );
+  it("reads router paths as its path templates (the Workers test compares them with the router)", () => {
+    expect(templateOf("/_spillway/rooms/:room/join")).toBe("/_spillway/rooms/{room}/join");
+    expect(templateOf("/rooms/:room/*")).toBe("/rooms/{room}/{path}");
+    expect(templateOf("/rooms/:id{[a-z]+}/x")).toBe("/rooms/{id}/x");
+    expect(templateOf(OPENAPI_PATH)).toBe(OPENAPI_PATH);
+    const described = documentedOperations(doc);
+    expect(described).toContain("POST /_spillway/rooms/{room}/join");
+    expect(described).toContain("PATCH /_spillway/admin/rooms/{room}");
+    expect(described).toHaveLength(operations().length);
   });
 
   it("needs the admin token on every admin operation and never on a listener's", () => {
@@ -228,6 +216,35 @@ describe("errors", () => {
       expect(v.safeParse(ErrorBodySchema, errorBody(code)).success, code).toBe(true);
       expect(schemaErrors(doc, "Error", errorBody(code)), code).toEqual([]);
     }
+  });
+
+  it("keeps each code's status, in the documented order (the contract: a change here breaks clients)", () => {
+    const statuses = {
+      bad_room: 400,
+      bad_path: 400,
+      invalid_body: 400,
+      ticket_required: 401,
+      pass_required: 401,
+      invalid_token: 401,
+      token_expired: 401,
+      unauthorized: 401,
+      forbidden: 403,
+      not_found: 404,
+      method_not_allowed: 405,
+      seat_ended: 409,
+      body_too_large: 413,
+      headers_too_large: 431,
+      internal: 500,
+      origin_unreachable: 502,
+      unavailable: 503,
+      challenge_required: 401,
+      challenge_failed: 401,
+      challenge_used: 409,
+      too_many_joins: 429,
+    };
+    expect([...ERROR_CODES]).toEqual(Object.keys(statuses));
+    expect(Object.fromEntries(ERROR_CODES.map((code) => [code, statusOf(code)]))).toEqual(statuses);
+    for (const code of ERROR_CODES) expect(errorBody(code).error.message, code).toMatch(/^[A-Z].*\.$/);
   });
 
   it("answers each operation's error codes under their own HTTP status, with the error schema", () => {

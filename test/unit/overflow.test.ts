@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { GlobalView } from "../../src/policy/coordinator.ts";
+import type { GlobalView } from "../../src/policy/protocol.ts";
 import { estimatePlace, NOTICE_SECONDS } from "../../src/policy/estimate.ts";
 import { offerAtArrival, offerInLine, queueLength } from "../../src/policy/overflow.ts";
 

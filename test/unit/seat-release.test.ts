@@ -13,8 +13,11 @@
  */
 import { describe, expect, it } from "vitest";
 import type { AdmissionLimits, Timings } from "../../src/policy/config.ts";
-import { CONFIRM_AFTER_MS, Coordinator, type GlobalView, MAX_VIEW_REVOKED } from "../../src/policy/coordinator.ts";
-import { CLOCK_SKEW_MS, type ClaimOutcome, type Lease, passTrustMs } from "../../src/policy/ledger.ts";
+import { Coordinator } from "../../src/policy/coordinator.ts";
+import { CLOCK_SKEW_MS, CONFIRM_AFTER_MS, passTrustMs } from "../../src/policy/pass-trust.ts";
+import type { GlobalView } from "../../src/policy/protocol.ts";
+import { MAX_VIEW_REVOKED } from "../../src/policy/revocations.ts";
+import type { ClaimOutcome, Lease } from "../../src/policy/lease.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import { Shard } from "../../src/policy/shard.ts";
 

@@ -6,8 +6,8 @@
  * ended unseen: its revocation confirmed, or its passes too old to honour.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CONFIRM_AFTER_MS } from "../../src/policy/coordinator.ts";
-import type { SeatEnd } from "../../src/policy/ledger.ts";
+import { CONFIRM_AFTER_MS } from "../../src/policy/pass-trust.ts";
+import type { SeatEnd } from "../../src/policy/lease.ts";
 import {
   answerSlackMs,
   HOLD_AFTER_MS,

@@ -9,15 +9,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AdmissionLimits, Mode, Timings } from "../../src/policy/config.ts";
-import {
-  CONFIRM_AFTER_MS,
-  Coordinator,
-  type GlobalView,
-  MAX_VIEW_REVOKED,
-  type ShardReport,
-} from "../../src/policy/coordinator.ts";
+import { Coordinator } from "../../src/policy/coordinator.ts";
+import { CLOCK_SKEW_MS, CONFIRM_AFTER_MS, passTrustMs } from "../../src/policy/pass-trust.ts";
+import type { GlobalView, ShardReport } from "../../src/policy/protocol.ts";
+import { MAX_VIEW_REVOKED } from "../../src/policy/revocations.ts";
 import { PACE_DELAY_MS, roundStart, SYNC_INTERVAL_MS, syncDue } from "../../src/policy/rounds.ts";
-import { CLOCK_SKEW_MS, type ClaimOutcome, type Lease, passTrustMs } from "../../src/policy/ledger.ts";
+import type { ClaimOutcome, Lease } from "../../src/policy/lease.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import { Shard } from "../../src/policy/shard.ts";
 
@@ -1020,7 +1017,7 @@ const anyRate = fc.oneof(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, m
 // that finds nothing within the limit passes).
 const SHRINK_LIMIT = { interruptAfterTimeLimit: 4_000, markInterruptAsFailure: false };
 
-/** The burst the README and docs/sharding.md promise: a sixth of a minute's worth, at least 1. */
+/** The burst docs/operations.md and docs/sharding.md promise: a sixth of a minute's worth, at least 1. */
 const DOCUMENTED_BURST = (admitPerMinute: number) => Math.max(1, Math.ceil(admitPerMinute / 6));
 
 /** The most events in any window [t, t + 60 s). */

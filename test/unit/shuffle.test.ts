@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Ledger, type LedgerConfig } from "../../src/policy/ledger.ts";
+import { Ledger } from "../../src/policy/ledger.ts";
+import type { LedgerConfig } from "../../src/policy/ledger-state.ts";
 import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import { UNLIMITED_RATE } from "../../src/policy/shard.ts";
 import { permute, rankOf, seedFrom } from "../../src/policy/shuffle.ts";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { OriginTally, readAnswer, REPORT_EVERY_MS, withoutSignals } from "../../src/edge/origin-signals.ts";
+import { OriginTally, readAnswer, withoutSignals } from "../../src/edge/origin-signals.ts";
+import { REPORT_EVERY_MS } from "../../src/edge/room-tally.ts";
 
 const answer = (status: number, headers: Record<string, string> = {}) =>
   readAnswer(new Response("x", { status, headers }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MAX_VIEW_REVOKED } from "../../src/policy/coordinator.ts";
-import { CLOCK_SKEW_MS, passTrustMs } from "../../src/policy/ledger.ts";
+import { MAX_VIEW_REVOKED } from "../../src/policy/revocations.ts";
+import { CLOCK_SKEW_MS, passTrustMs } from "../../src/policy/pass-trust.ts";
 import { MassLeave } from "../../sim/mass-leave.ts";
 import { NEVER } from "../../sim/listeners.ts";
 import { type Scenario, SCENARIOS } from "../../sim/scenarios.ts";

@@ -4,7 +4,8 @@
  * answers from the view in hand instead; without one it fetches its own.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { type GlobalView, PASS_VIEW_MAX_AGE_MS } from "../../src/policy/coordinator.ts";
+import { PASS_VIEW_MAX_AGE_MS } from "../../src/policy/pass-trust.ts";
+import type { GlobalView } from "../../src/policy/protocol.ts";
 import {
   cachedView,
   endedHere,

@@ -1,12 +1,12 @@
 /**
  * The waiting page's rules (src/pages/waiting/rules.ts): the estimate's range,
- * when a new place is announced, the progress share; and the page script's
- * JavaScript copies of the rules and the formatting, which must give the
- * same answers as the server's, or the page would change its words the
- * moment its script ran.
+ * when a new place is announced, the progress share; and the page's bundled
+ * script (WAITING_SCRIPT, built from src/pages/waiting/browser/page.ts), run
+ * against a stand-in page, which must say what the server's functions say,
+ * or the page would change its words the moment its script ran.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   fill,
   formatClock,
@@ -16,27 +16,80 @@ import {
   formatRelative,
   formatStart,
 } from "../../src/pages/waiting/format.ts";
-import { CATALOGS, LANGS } from "../../src/pages/waiting/i18n/index.ts";
+import { WAITING_SCRIPT } from "../../src/pages/generated/scripts.ts";
+import { type Catalog, CATALOGS, LANGS } from "../../src/pages/waiting/i18n/index.ts";
 import { clientText } from "../../src/pages/waiting/i18n/types.ts";
-import { etaRange, progressShare, shouldAnnounce } from "../../src/pages/waiting/rules.ts";
-import { FORMAT_JS, PAGE_SCRIPT, RULES_JS } from "../../src/pages/waiting/script.ts";
+import { type Announced, etaRange, progressShare, shouldAnnounce } from "../../src/pages/waiting/rules.ts";
 
-/** The script's functions, evaluated as the browser would (plain JavaScript, no module scope). */
-interface ScriptLib {
-  etaRange: typeof etaRange;
-  shouldAnnounce: typeof shouldAnnounce;
-  progressShare: typeof progressShare;
-  fill: typeof fill;
-  formatNumber: typeof formatNumber;
-  formatPercent: typeof formatPercent;
-  formatEta: (t: unknown, locale: string, seconds: number | null) => string;
-  formatClock: typeof formatClock;
-  formatRelative: typeof formatRelative;
-  formatStart: typeof formatStart;
+/** An element of the stand-in page, with what the script reads and writes. */
+class StandIn {
+  textContent = "";
+  hidden = true;
+  value = 0;
+  offsetWidth = 0;
+  classList = { add: () => undefined, remove: () => undefined };
+  focus(): void {}
 }
-const lib = new Function(
-  `"use strict";${RULES_JS}${FORMAT_JS}; return { etaRange, shouldAnnounce, progressShare, fill, formatNumber, formatPercent, formatEta, formatClock, formatRelative, formatStart };`,
-)() as ScriptLib;
+
+/** The ids the script writes to. */
+const IDS = ["current", "position", "ahead", "eta", "next", "progress", "progress-text", "progress-box"];
+const MORE_IDS = ["announce", "countdown", "opens", "offer", "admitted", "admitted-title"];
+
+/** The bundled script, compiled once, run as the browser would, with these globals. */
+const runScript = new Function("document", "fetch", "location", "sessionStorage", WAITING_SCRIPT) as (
+  ...globals: unknown[]
+) => void;
+
+const ROOM = "r1";
+
+/**
+ * The page in `state`, rendered for `lang` (the locale is the language), its
+ * script running; `first` is the first place this tab saw (in sessionStorage),
+ * `answers` the status polls' answers in turn.
+ */
+function openPage(
+  lang: string,
+  t: Catalog,
+  state: string,
+  data: Record<string, string>,
+  options: { first?: number; answers?: unknown[] } = {},
+) {
+  const el = new Map(IDS.concat(MORE_IDS).map((id) => [id, new StandIn()]));
+  const root = {
+    dataset: {
+      text: JSON.stringify(clientText(t)),
+      locale: lang,
+      room: ROOM,
+      target: `/rooms/${ROOM}/`,
+      title: "Room",
+      state,
+      poll: "5",
+      ...data,
+    },
+  };
+  const document = {
+    hidden: false,
+    title: "",
+    getElementById: (id: string) => (id === "spillway" ? root : (el.get(id) ?? null)),
+    addEventListener: () => undefined,
+  };
+  const stored = new Map<string, string>();
+  if (options.first !== undefined) stored.set(`spillway:first:${ROOM}`, String(options.first));
+  const sessionStorage = {
+    getItem: (key: string) => stored.get(key) ?? null,
+    setItem: (key: string, value: string) => stored.set(key, value),
+    removeItem: (key: string) => stored.delete(key),
+  };
+  const answers = [...(options.answers ?? [])];
+  const fetch = () => {
+    const next = answers.shift();
+    if (next === undefined) return new Promise(() => undefined);
+    return Promise.resolve(new Response(JSON.stringify(next), { status: 200 }));
+  };
+  const location = { replace: vi.fn(), reload: vi.fn() };
+  runScript(document, fetch, location, sessionStorage);
+  return { text: (id: string) => el.get(id)!.textContent, el: (id: string) => el.get(id)!, location };
+}
 
 const MIN = 60;
 const HOUR = 3600;
@@ -114,50 +167,110 @@ describe("progressShare", () => {
   });
 });
 
-describe("the page script's copies agree with the server", () => {
-  it("gives the same ranges, announcements and progress", () => {
-    fc.assert(
-      fc.property(fc.option(fc.integer({ min: -5, max: 30 * 24 * HOUR })), (seconds) => {
-        expect(lib.etaRange(seconds)).toEqual(etaRange(seconds));
-      }),
-    );
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 100_000 }),
-        fc.integer({ min: 1, max: 100_000 }),
-        fc.integer({ min: 0, max: 200_000 }),
-        (last, position, elapsed) => {
-          const before = { position: last, at: 0 };
-          expect(lib.shouldAnnounce(before, position, elapsed)).toBe(shouldAnnounce(before, position, elapsed));
-          expect(lib.progressShare(last, position)).toBe(progressShare(last, position));
-        },
-      ),
-    );
+describe("the page's script says what the server's functions say", () => {
+  const samples = [null, 0, 45, 59.6, 60, 299, 300, 1_234, 2_400, 3_580, 7_000, 50_000, 200_000];
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.spyOn(Math, "random").mockReturnValue(0.5);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
   });
 
-  it("formats numbers, estimates, clocks, relative times and start times the same, in every language", () => {
-    const samples = [null, 0, 45, 59.6, 60, 299, 300, 1_234, 2_400, 3_580, 7_000, 50_000, 200_000];
+  it("writes the place, the people ahead, the estimate and the progress the same, in every language", () => {
+    const FIRST = 60_000;
     for (const lang of LANGS) {
       const t = CATALOGS[lang];
-      for (const s of samples) {
-        expect(lib.formatEta(clientText(t), lang, s)).toBe(formatEta(t, lang, s));
-        if (s !== null) {
-          expect(lib.formatNumber(lang, s)).toBe(formatNumber(lang, s));
-          expect(lib.formatClock(lang, s)).toBe(formatClock(lang, s));
-          expect(lib.formatRelative(lang, s)).toBe(formatRelative(lang, s));
-          expect(lib.formatPercent(lang, s / 50_000)).toBe(formatPercent(lang, s / 50_000));
-        }
+      for (const [i, s] of samples.entries()) {
+        const position = 1 + Math.round(s ?? 0);
+        const ahead = i % 2 === 0 ? "" : String(position - 1);
+        const page = openPage(
+          lang,
+          t,
+          "queued",
+          { position: String(position), ahead, eta: s === null ? "" : String(s) },
+          {
+            first: FIRST,
+          },
+        );
+        expect(page.text("eta"), `${lang} ${s}`).toBe(formatEta(t, lang, s));
+        expect(page.text("position")).toBe(formatNumber(lang, position));
+        expect(page.text("ahead")).toBe(formatNumber(lang, position - 1));
+        const share = progressShare(FIRST, position);
+        expect(page.text("progress-text")).toBe(fill(t.queued.progress, { percent: formatPercent(lang, share) }));
+        expect(page.el("progress").value).toBe(Math.round(share * 100));
+        expect(page.el("next").hidden).toBe(position !== 1);
       }
-      expect(lib.formatStart(lang, "2026-11-22T19:00:00Z", "UTC")).toBe(
-        formatStart(lang, "2026-11-22T19:00:00Z", "UTC"),
-      );
-      expect(lib.fill(t.announce, { position: "3", eta: "x" })).toBe(fill(t.announce, { position: "3", eta: "x" }));
     }
   });
 
+  it("counts down to the start and says when the room opens the same, in every language", () => {
+    const startsAt = "2026-11-22T19:00:00Z";
+    for (const lang of LANGS) {
+      const t = CATALOGS[lang];
+      for (const s of samples) {
+        if (s === null) continue;
+        const page = openPage(lang, t, "prequeue", { eta: String(s), starts: startsAt });
+        expect(page.text("countdown"), `${lang} ${s}`).toBe(formatClock(lang, Math.round(s)));
+        expect(page.text("opens")).toBe(
+          fill(t.prequeue.opensAt, { relative: formatRelative(lang, s), time: formatStart(lang, startsAt) }),
+        );
+      }
+    }
+  });
+
+  it("offers to keep the place with the same estimate, in every language", () => {
+    for (const lang of LANGS) {
+      const t = CATALOGS[lang];
+      for (const s of samples) {
+        const page = openPage(lang, t, "overflow", { eta: s === null ? "" : String(s), canKeep: "1" });
+        expect(page.text("offer"), `${lang} ${s}`).toBe(fill(t.overflow.canKeep, { eta: formatEta(t, lang, s) }));
+      }
+    }
+  });
+
+  it("announces a new place exactly when shouldAnnounce says so", async () => {
+    const t = CATALOGS.en;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20_000 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 20_000 }), fc.integer({ min: 1, max: 90 })), { maxLength: 8 }),
+        async (start, moves) => {
+          // Each answer says where the listener stands and when to ask next.
+          const answers = moves.map(([position, after]) => ({
+            room: ROOM,
+            state: "queued",
+            position,
+            ahead: position - 1,
+            etaSeconds: 600,
+            pollAfterSeconds: after,
+          }));
+          const opened = Date.now();
+          const page = openPage("en", t, "queued", { position: String(start), eta: "600" }, { answers });
+          let last: Announced = { position: start, at: opened };
+          let said = "";
+          let at = opened + 5_000;
+          for (const [position, after] of moves) {
+            await vi.advanceTimersByTimeAsync(at - Date.now());
+            if (shouldAnnounce(last, position, at)) {
+              last = { position, at };
+              const text = fill(t.announce, { position: formatNumber("en", position), eta: formatEta(t, "en", 600) });
+              said = position === 1 ? `${t.next} ${text}` : text;
+            }
+            expect(page.text("announce")).toBe(said);
+            at += after * 1000;
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it("is one valid script that uses no markup sink", () => {
-    expect(() => new Function(PAGE_SCRIPT)).not.toThrow();
-    expect(PAGE_SCRIPT).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/);
+    expect(() => new Function(WAITING_SCRIPT)).not.toThrow();
+    expect(WAITING_SCRIPT).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/);
   });
 });
 

@@ -16,12 +16,11 @@ import { issueChallenge } from "../../src/tokens/challenge.ts";
 import { keyRing } from "../../src/tokens/keys.ts";
 import { challengePage, joinUrl } from "../../src/pages/challenge/page.tsx";
 import {
-  CHALLENGE_WORKER_JS,
   CHALLENGE_WORKER_PATH,
   CHALLENGE_WORKER_URL,
   challengeWorkerResponse,
-  SOLVER_JS,
 } from "../../src/pages/challenge/worker.ts";
+import { CHALLENGE_SCRIPT, CHALLENGE_WORKER_JS, SOLVER_JS } from "../../src/pages/generated/scripts.ts";
 import { CATALOGS, type Lang, LANGS } from "../../src/pages/waiting/i18n/index.ts";
 import { chooseLanguage } from "../../src/pages/waiting/language.ts";
 import { escaped, expectNoncedCsp } from "./page-checks.ts";
@@ -157,7 +156,9 @@ describe("the challenge page", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("referrer-policy")).toBe("no-referrer");
-    const { csp } = expectNoncedCsp(res, html);
+    const { csp, nonce } = expectNoncedCsp(res, html);
+    // The bundled script, whole, under this response's nonce.
+    expect(html).toContain(`<script nonce="${nonce}">${CHALLENGE_SCRIPT}</script>`);
     expect(csp).toContain("worker-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
     const again = await page(app, "/rooms/attack-5/");
@@ -179,7 +180,7 @@ describe("the solving worker", () => {
 
   it("finds the smallest nonce that solves a real challenge, which the server's check accepts", async () => {
     const challenge = await offer("attack-7", 8);
-    const { solveRange } = new Function(`"use strict";${SOLVER_JS}; return { solveRange };`)() as {
+    const { solveRange } = new Function(`${SOLVER_JS}; return spillwaySolver;`)() as {
       solveRange: (
         id: string,
         bits: number,

@@ -6,6 +6,7 @@
  * token.
  */
 import { describe, expect, it } from "vitest";
+import { DASHBOARD_SCRIPT } from "../../src/pages/generated/scripts.ts";
 import { ADMIN, call, type ErrorJson, join, patchRoom, roomName } from "./helpers.ts";
 
 const PAGE_PATHS = ["/_spillway/admin/", "/_spillway/admin"];
@@ -77,6 +78,8 @@ describe("the dashboard page", () => {
     expect(scripts.length).toBeGreaterThan(0);
     expect(styles.length).toBeGreaterThan(0);
     for (const [, attrs] of [...scripts, ...styles]) expect(attrs).toBe(` nonce="${nonce}"`);
+    // The bundled script, whole, under that nonce.
+    expect(html).toContain(`<script nonce="${nonce}">${DASHBOARD_SCRIPT}</script>`);
     expect(html).not.toMatch(/\sstyle="/);
     expect(html).not.toMatch(/\son[a-z]+="/);
     // Nothing loaded from anywhere: no external script, style, image or frame (the icon is an empty data: URL).

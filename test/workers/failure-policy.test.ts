@@ -21,8 +21,7 @@ import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } fr
 import { app } from "../../src/http/app.tsx";
 import { POLICY_HEADER, RETRY_AFTER_BASE_SECONDS } from "../../src/policy/failure-policy.ts";
 import { MAX_RETRIES } from "../../src/edge/durable-call.ts";
-import { PASS_VIEW_MAX_AGE_MS } from "../../src/policy/coordinator.ts";
-import { passTrustMs } from "../../src/policy/ledger.ts";
+import { PASS_VIEW_MAX_AGE_MS, passTrustMs } from "../../src/policy/pass-trust.ts";
 import { forgetViews, VIEW_TTL_MS } from "../../src/edge/view-cache.ts";
 import {
   ADMIN,
@@ -502,7 +501,7 @@ describe("an admitted listener while its shard is down", () => {
     const listener = await (await joinVia(f.env, room)).json<Status>();
     f.fail("shard", { ...RETRYABLE, methods: ["view"] });
     t.clock.advance(PASS_VIEW_MAX_AGE_MS + 1_000);
-    const renewals = async () => (await shardStub(room).calls()).renew ?? 0;
+    const renewals = async () => (await shardStub(room).requestCounts()).renew ?? 0;
     const before = await renewals();
     const res = await fetchApp(f.env, `/rooms/${room}/live`, { headers: bearer(listener.pass!) });
     expect(res.status).toBe(200);

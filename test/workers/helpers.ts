@@ -11,7 +11,8 @@ import { app } from "../../src/http/app.tsx";
 import { ManualClock, setClock } from "../../src/policy/clock.ts";
 import { forgetViews } from "../../src/edge/view-cache.ts";
 import { cookieName } from "../../src/edge/credentials.ts";
-import { CONFIRM_AFTER_MS, SYNC_INTERVAL_MS } from "../../src/policy/coordinator.ts";
+import { CONFIRM_AFTER_MS } from "../../src/policy/pass-trust.ts";
+import { SYNC_INTERVAL_MS } from "../../src/policy/rounds.ts";
 import type { ConfigState, RoomStats } from "../../src/contract/schemas.ts";
 
 export const BASE = "http://localhost";

@@ -9,8 +9,8 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { MAX_VIEW_REVOKED } from "../../src/policy/coordinator.ts";
-import { CLOCK_SKEW_MS, passTrustMs } from "../../src/policy/ledger.ts";
+import { MAX_VIEW_REVOKED } from "../../src/policy/revocations.ts";
+import { CLOCK_SKEW_MS, passTrustMs } from "../../src/policy/pass-trust.ts";
 import {
   advance,
   bearer,

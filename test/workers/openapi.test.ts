@@ -3,10 +3,14 @@
  * Worker's own answers: a listener's status JSON in every state, its leave
  * and error answers, the JWKS and the admin answers each validate against
  * the document's JSON Schema and against the valibot schema the code's
- * types come from, and carry no field the document does not name.
+ * types come from, and carry no field the document does not name; and its
+ * paths are the routes the Worker's router holds.
  */
+import { inspectRoutes } from "hono/dev";
 import * as v from "valibot";
 import { beforeAll, describe, expect, it } from "vitest";
+import { app } from "../../src/http/app.tsx";
+import { CHALLENGE_WORKER_PATH } from "../../src/pages/challenge/worker.ts";
 import type { OpenApiDocument, SchemaName } from "../../src/contract/openapi.ts";
 import {
   AuditTrailSchema,
@@ -20,7 +24,7 @@ import {
   RoomStatsSchema,
   StatusSchema,
 } from "../../src/contract/schemas.ts";
-import { deref, schemaErrors } from "../openapi-check.ts";
+import { deref, documentedOperations, schemaErrors, templateOf } from "../openapi-check.ts";
 import {
   ADMIN,
   advance,
@@ -84,6 +88,53 @@ function admin(path: string, init: RequestInit = {}): Promise<Response> {
     headers: { authorization: ADMIN, "content-type": "application/json", ...init.headers },
   });
 }
+
+/**
+ * Routes the document leaves out on purpose, in the router's syntax, each
+ * with why. (The dashboard's page and the demo origin are not routes: a
+ * middleware of admin.ts serves the page, the guarded path calls the demo.)
+ */
+const UNDOCUMENTED: Record<string, string> = {
+  [`GET ${CHALLENGE_WORKER_PATH}`]: "the waiting page's own solver script, not an API",
+  "ALL /_spillway/admin/*": "the admin API's 404 for any path it does not have",
+  "ALL /rooms/:room": "the bare room: /rooms/{room}/{path} covers it (its `path` parameter says so)",
+};
+
+/** The router's endpoints (middleware left out), as `METHOD /path` in its own syntax. */
+function routerEndpoints(): string[] {
+  const endpoints = inspectRoutes(app)
+    .filter((route) => !route.isMiddleware)
+    .map((route) => `${route.method} ${route.path}`);
+  return [...new Set(endpoints)];
+}
+
+describe("the document's paths", () => {
+  it("are the routes the Worker's router holds, and every route is documented or listed as left out", () => {
+    const endpoints = routerEndpoints();
+    const described = documentedOperations(doc);
+    for (const left of Object.keys(UNDOCUMENTED))
+      expect(endpoints, `left out but not a route: ${left}`).toContain(left);
+    for (const endpoint of endpoints.filter((e) => !Object.hasOwn(UNDOCUMENTED, e))) {
+      const [method, path] = endpoint.split(" ") as [string, string];
+      const template = templateOf(path);
+      // A route for any method (the guarded path) is one operation of its path in the document.
+      const documented =
+        method === "ALL"
+          ? described.some((op) => op.endsWith(` ${template}`))
+          : described.includes(`${method} ${template}`);
+      expect(documented, `a route the document does not describe: ${endpoint}`).toBe(true);
+    }
+    const routed = endpoints.map((e) => {
+      const [method, path] = e.split(" ") as [string, string];
+      return { method, template: templateOf(path) };
+    });
+    for (const op of described) {
+      const [method, template] = op.split(" ") as [string, string];
+      const found = routed.some((r) => r.template === template && (r.method === method || r.method === "ALL"));
+      expect(found, `documented but no route answers it: ${op}`).toBe(true);
+    }
+  });
+});
 
 describe("GET /_spillway/openapi.json", () => {
   it("answers the document without a token: JSON, public for five minutes", async () => {

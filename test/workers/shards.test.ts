@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CONFIRM_AFTER_MS } from "../../src/policy/coordinator.ts";
+import { CONFIRM_AFTER_MS } from "../../src/policy/pass-trust.ts";
 import { advance, join, leave, passClaims, patchRoom, roomName, stats, status, useManualClock } from "./helpers.ts";
 
 const t = useManualClock();

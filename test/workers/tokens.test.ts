@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { base64url, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { keyRing } from "../../src/tokens/keys.ts";
+import { issueOverflow, verifyOverflow } from "../../src/tokens/overflow.ts";
 import {
   b64url,
   bearer,
@@ -322,5 +324,45 @@ describe("tokens", () => {
     // The pass belongs to the listener the ticket names.
     expect(pass.sub).toBe(payloadOf(seated.ticket!).sub);
     expect(pass.sub).not.toBe(ticket.sub);
+  });
+
+  it("verifies overflow tokens inside workerd as jose did: forged, other keys', other kinds' and lapsed ones refused", async () => {
+    const room = roomName("tok-overflow");
+    const keys = await keyRing(env);
+    const now = t.clock.now();
+    const opts = { issuer: "spillway", room, now };
+    const sub = crypto.randomUUID();
+    const genuine = await issueOverflow(keys, { ...opts, sub, reason: "mode", ttlMs: 3_600_000 });
+    const iat = Math.floor(now / 1000);
+    expect(await verifyOverflow(keys, genuine, opts)).toEqual({
+      ok: true,
+      claims: { room, sub, reason: "mode", iat, exp: iat + 3_600 },
+    });
+
+    const claims = payloadOf(genuine);
+    const header = { alg: "HS256", typ: "spillway-overflow+jwt" };
+    const forge = (h: unknown, p: unknown, secret = env.OVERFLOW_KEY) =>
+      new SignJWT(p as Record<string, unknown>).setProtectedHeader(h as { alg: string }).sign(base64url.decode(secret));
+    const reasonOf = async (token: string) => {
+      const v = await verifyOverflow(keys, token, opts);
+      return v.ok ? "ok" : v.reason;
+    };
+    const [h, p, s] = parts(genuine);
+    expect(await reasonOf(await forge(header, claims))).toBe("ok");
+    expect(await reasonOf(`${h}.${p}.${s.slice(0, 10)}${s[10] === "A" ? "B" : "A"}${s.slice(11)}`)).toBe(
+      "bad_signature",
+    );
+    expect(await reasonOf(`${h}.${b64url.encode(JSON.stringify({ ...claims, reason: "max_wait" }))}.${s}`)).toBe(
+      "bad_signature",
+    );
+    expect(await reasonOf(await forge(header, claims, env.TICKET_KEY))).toBe("bad_signature");
+    expect(await reasonOf(await forge({ alg: "HS256", typ: "spillway-ticket+jwt" }, claims))).toBe("wrong_kind");
+    expect(await reasonOf(`${b64url.encode(JSON.stringify({ alg: "none", typ: header.typ }))}.${p}.`)).toBe(
+      "wrong_kind",
+    );
+    expect(await reasonOf(await forge(header, { ...claims, exp: iat }))).toBe("expired");
+    expect(await reasonOf(await forge(header, { ...claims, aud: "another-room" }))).toBe("wrong_room");
+    expect(await reasonOf(await forge(header, { ...claims, reason: "bored" }))).toBe("bad_claims");
+    expect(await reasonOf(`${h}.${p}`)).toBe("malformed");
   });
 });

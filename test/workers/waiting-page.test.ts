@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { pageBranding, textOn } from "../../src/pages/waiting/branding.ts";
 import { CATALOGS, type Lang, LANGS } from "../../src/pages/waiting/i18n/index.ts";
 import { acceptedLanguages, chooseLanguage } from "../../src/pages/waiting/language.ts";
+import { WAITING_SCRIPT } from "../../src/pages/generated/scripts.ts";
 import { call, join, patchRoom, roomName, type Status, useManualClock } from "./helpers.ts";
 import { escaped, expectNoncedCsp } from "./page-checks.ts";
 
@@ -211,7 +212,9 @@ describe("headers", () => {
     const { res, html } = await page(`/rooms/${room}/`);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-    const { csp } = expectNoncedCsp(res, html);
+    const { csp, nonce } = expectNoncedCsp(res, html);
+    // The bundled script, whole, under this response's nonce.
+    expect(html).toContain(`<script nonce="${nonce}">${WAITING_SCRIPT}</script>`);
     // A fresh nonce per response.
     const again = await page(`/rooms/${room}/`);
     expect(again.res.headers.get("content-security-policy")).not.toBe(csp);

@@ -4,82 +4,68 @@
  * CLI reads, and every failure turned into a CliError that names the URL and
  * says what to do (set the URL, check the token, fix a field).
  *
- * Answers are checked loosely: fields the CLI does not read may come and go
- * with Worker versions; a missing one it reads is a clear error rather than
- * "undefined" in a table.
+ * Answers are read with the contract's own schemas (src/contract/schemas.ts,
+ * the ones the Worker's answers are tested against), so the CLI and the
+ * Worker cannot disagree about a field. Fields a newer Worker adds pass
+ * (--json shows them); `config get` keeps them to show them too, and
+ * `watch` checks only the stats it shows, so the others may come and go.
  */
 import * as v from "valibot";
+import {
+  AuditTrailSchema,
+  type AuditTrail,
+  ConfigStateSchema,
+  FieldErrorSchema,
+  type ReleaseAnswer,
+  ReleaseAnswerSchema,
+  RoomConfigSchema,
+  type RoomList,
+  RoomListSchema,
+  RoomStatsSchema,
+} from "../../contract/schemas.ts";
+import { type FieldError, RoomConfigPatchSchema } from "../../policy/config.ts";
 import { type Connection, TOKEN_ENV, URL_ENV } from "./args.ts";
 import { CliError } from "./errors.ts";
 
 /** Long enough for a stats call on a busy room (every shard reports first), short enough to notice a hang. */
 export const TIMEOUT_MS = 10_000;
 
-const count = v.pipe(v.number(), v.finite());
-
-export const RoomListSchema = v.looseObject({
-  rooms: v.array(v.looseObject({ room: v.string(), createdAt: v.string() })),
+/** The config answer, with any field this CLI does not know kept, so `config get` lists every field in force. */
+const ConfigAnswerSchema = v.looseObject({
+  ...ConfigStateSchema.entries,
+  config: v.looseObject(RoomConfigSchema.entries),
+  overrides: v.looseObject(RoomConfigPatchSchema.entries),
 });
 
-export const ConfigStateSchema = v.looseObject({
-  room: v.string(),
-  config: v.record(v.string(), v.unknown()),
-  overrides: v.record(v.string(), v.unknown()),
-  shuffleSeed: v.optional(v.nullable(v.number()), null),
+/** The stats `watch` shows, by the contract's rules; the room's other numbers are not checked. */
+const WatchedStatsSchema = v.looseObject({
+  ...v.pick(RoomStatsSchema, [
+    "room",
+    "active",
+    "capacity",
+    "admitPerMinute",
+    "effectiveCapacity",
+    "effectiveAdmitPerMinute",
+    "origin",
+    "mode",
+    "queued",
+    "called",
+    "admissionsPerMinute",
+    "arrivalsPerMinute",
+    "peakConcurrent",
+    "peakAt",
+  ]).entries,
+  /** Waiting for the start: 0 from a Worker older than the prequeue (its queue proper is 0 until then). */
+  prequeued: v.optional(RoomStatsSchema.entries.prequeued, 0),
 });
 
-/** The stats `watch` shows (RoomStats in src/objects/room-coordinator.ts has more). */
-export const StatsSchema = v.looseObject({
-  room: v.string(),
-  active: count,
-  capacity: count,
-  admitPerMinute: count,
-  effectiveCapacity: count,
-  effectiveAdmitPerMinute: count,
-  origin: v.looseObject({ factor: count, distress: count }),
-  mode: v.string(),
-  queued: count,
-  /** Waiting for the start (newer Workers; the queue proper is 0 until then). */
-  prequeued: v.optional(count, 0),
-  called: count,
-  admissionsPerMinute: count,
-  arrivalsPerMinute: count,
-  peakConcurrent: count,
-  peakAt: v.nullable(v.string()),
-});
-
-export const AuditSchema = v.looseObject({
-  room: v.string(),
-  entries: v.array(
-    v.looseObject({
-      at: v.string(),
-      by: v.string(),
-      changes: v.record(v.string(), v.looseObject({ from: v.unknown(), to: v.unknown() })),
-    }),
-  ),
-});
-
-export const ReleaseSchema = v.looseObject({
-  room: v.string(),
-  released: v.boolean(),
-  reason: v.optional(v.string()),
-});
-
-export type RoomList = v.InferOutput<typeof RoomListSchema>;
-export type ConfigState = v.InferOutput<typeof ConfigStateSchema>;
-export type Stats = v.InferOutput<typeof StatsSchema>;
-export type AuditLog = v.InferOutput<typeof AuditSchema>;
-export type ReleaseResult = v.InferOutput<typeof ReleaseSchema>;
+export type ConfigAnswer = v.InferOutput<typeof ConfigAnswerSchema>;
+export type WatchedStats = v.InferOutput<typeof WatchedStatsSchema>;
 
 /** A checked answer, and the JSON exactly as the Worker sent it (for --json). */
 export interface Answer<T> {
   data: T;
   raw: unknown;
-}
-
-export interface FieldError {
-  field: string;
-  message: string;
 }
 
 /** The Worker refused a call with its JSON error shape. */
@@ -97,11 +83,15 @@ export class ApiError extends CliError {
   }
 }
 
-const ErrorBodySchema = v.object({
+/**
+ * A refusal, read more loosely than the contract's ErrorBody: a code this
+ * CLI does not know yet (a newer Worker's) is shown as it came.
+ */
+const RefusalSchema = v.object({
   error: v.looseObject({
     code: v.string(),
     message: v.optional(v.string(), ""),
-    fields: v.optional(v.array(v.object({ field: v.string(), message: v.string() })), []),
+    fields: v.optional(v.array(FieldErrorSchema), []),
   }),
 });
 
@@ -136,24 +126,24 @@ export class AdminClient {
     return this.#call("GET", "/rooms", RoomListSchema);
   }
 
-  config(room: string): Promise<Answer<ConfigState>> {
-    return this.#call("GET", roomPath(room), ConfigStateSchema);
+  config(room: string): Promise<Answer<ConfigAnswer>> {
+    return this.#call("GET", roomPath(room), ConfigAnswerSchema);
   }
 
-  patchConfig(room: string, patch: Record<string, unknown>): Promise<Answer<ConfigState>> {
-    return this.#call("PATCH", roomPath(room), ConfigStateSchema, patch);
+  patchConfig(room: string, patch: Record<string, unknown>): Promise<Answer<ConfigAnswer>> {
+    return this.#call("PATCH", roomPath(room), ConfigAnswerSchema, patch);
   }
 
-  stats(room: string): Promise<Answer<Stats>> {
-    return this.#call("GET", `${roomPath(room)}/stats`, StatsSchema);
+  stats(room: string): Promise<Answer<WatchedStats>> {
+    return this.#call("GET", `${roomPath(room)}/stats`, WatchedStatsSchema);
   }
 
-  audit(room: string): Promise<Answer<AuditLog>> {
-    return this.#call("GET", `${roomPath(room)}/audit`, AuditSchema);
+  audit(room: string): Promise<Answer<AuditTrail>> {
+    return this.#call("GET", `${roomPath(room)}/audit`, AuditTrailSchema);
   }
 
-  release(room: string, pass: string): Promise<Answer<ReleaseResult>> {
-    return this.#call("POST", `${roomPath(room)}/release`, ReleaseSchema, { pass });
+  release(room: string, pass: string): Promise<Answer<ReleaseAnswer>> {
+    return this.#call("POST", `${roomPath(room)}/release`, ReleaseAnswerSchema, { pass });
   }
 
   async #call<S extends v.GenericSchema>(
@@ -225,7 +215,7 @@ export class AdminClient {
 
   /** The Worker's JSON error, told the operator's way. */
   #refusal(what: string, status: number, json: unknown): CliError {
-    const parsed = v.safeParse(ErrorBodySchema, json);
+    const parsed = v.safeParse(RefusalSchema, json);
     const code = parsed.success ? parsed.output.error.code : "unknown";
     const message = parsed.success ? parsed.output.error.message : "";
     const fields = parsed.success ? parsed.output.error.fields : [];

@@ -3,7 +3,8 @@
  * refresh) and prints either text for people or, with --json, the Worker's
  * JSON as it came.
  */
-import { type AdminClient, ApiError, type AuditLog, type ConfigState, type RoomList } from "./admin-client.ts";
+import type { AuditTrail, RoomList } from "../../contract/schemas.ts";
+import { type AdminClient, ApiError, type ConfigAnswer } from "./admin-client.ts";
 import { type Command, type ConfigValue, passClaims } from "./args.ts";
 import { CliError } from "./errors.ts";
 import { ago, table, utc, value } from "./format.ts";
@@ -70,7 +71,7 @@ export function roomsText(list: RoomList, now: Date): string {
 }
 
 /** Every field in force, and whether this room sets it or takes the Worker's default. */
-export function configText(state: ConfigState): string {
+export function configText(state: ConfigAnswer): string {
   const fields = [...new Set([...Object.keys(state.config), ...Object.keys(state.overrides)])];
   const rows = fields.map((field) => [
     field,
@@ -100,7 +101,7 @@ function refusedPatch(err: unknown, room: string, patch: Record<string, ConfigVa
   return new CliError([`the change to ${room} was refused, and nothing was changed:`, ...lines].join("\n"));
 }
 
-export function auditText(log: AuditLog): string {
+export function auditText(log: AuditTrail): string {
   if (log.entries.length === 0) return `No config changes recorded for ${log.room}.`;
   const rows: string[][] = [];
   for (const entry of log.entries) {

@@ -12,7 +12,7 @@
  * does not take the operator's view away.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import type { AdminClient, Stats } from "./admin-client.ts";
+import type { AdminClient, WatchedStats } from "./admin-client.ts";
 import { bar, count, factor, percent, rate, utc } from "./format.ts";
 
 /** Where text goes: process.stdout, or a capture in tests. */
@@ -38,7 +38,7 @@ export interface WatchOptions {
 }
 
 interface View {
-  show(stats: Stats, raw: unknown, at: Date): void;
+  show(stats: WatchedStats, raw: unknown, at: Date): void;
   /** A refresh failed after an earlier one worked; the view keeps what it has. */
   problem(message: string, at: Date): void;
   close(interrupted: boolean): void;
@@ -103,7 +103,7 @@ function lineView(out: Output, err: Output): View {
 }
 
 /** One refresh as a log line: key=value pairs with raw numbers, and the bar. */
-export function statsLine(s: Stats, at: Date): string {
+export function statsLine(s: WatchedStats, at: Date): string {
   return [
     at.toISOString(),
     s.room,
@@ -136,7 +136,7 @@ class LiveView implements View {
   readonly #out: Output;
   #lines = 0;
   #columns = 0;
-  #last: { stats: Stats; at: Date } | null = null;
+  #last: { stats: WatchedStats; at: Date } | null = null;
 
   constructor(options: WatchOptions, out: Output) {
     this.#options = options;
@@ -144,7 +144,7 @@ class LiveView implements View {
     out.write(HIDE_CURSOR);
   }
 
-  show(stats: Stats, _raw: unknown, at: Date): void {
+  show(stats: WatchedStats, _raw: unknown, at: Date): void {
     this.#last = { stats, at };
     this.#draw(this.#frame(stats, at, null));
   }
@@ -160,7 +160,7 @@ class LiveView implements View {
     this.#out.write(`${SHOW_CURSOR}${interrupted ? "\n" : ""}`);
   }
 
-  #frame(stats: Stats, at: Date, problem: string | null): string[] {
+  #frame(stats: WatchedStats, at: Date, problem: string | null): string[] {
     const { client, intervalMs, once } = this.#options;
     const every = once ? "" : ` · every ${intervalMs / 1000} s · Ctrl-C quits`;
     const lines = [`${stats.room} at ${client.origin} · ${timeOfDay(at)} UTC${every}`, "", ...statsFrame(stats)];
@@ -185,7 +185,7 @@ function timeOfDay(at: Date): string {
 }
 
 /** The body of a terminal frame: one labelled line per aspect of the room. */
-export function statsFrame(s: Stats): string[] {
+export function statsFrame(s: WatchedStats): string[] {
   const cut = s.effectiveCapacity < s.capacity;
   const seats = `${count(s.active)} of ${count(s.capacity)} seats`;
   const capacity = cut

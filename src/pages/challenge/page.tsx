@@ -4,8 +4,8 @@
  * the listener's language, under the room's branding, with the same layout
  * as the waiting page.
  *
- * Its script (./challenge-script.ts) starts the solving worker from this
- * origin (./challenge-worker.ts), presents the solution to
+ * Its script (./browser/page.ts) starts the solving worker from this
+ * origin (./browser/worker.ts, served by ./worker.ts), presents the solution to
  * `POST /_spillway/rooms/:room/join`, and reloads the page the listener
  * asked for once the ticket cookie is set. Without JavaScript the page
  * cannot do the work, and says so. Like the waiting page it is personal
@@ -18,12 +18,13 @@ import type { Context } from "hono";
 import type { Branding } from "../../policy/config.ts";
 import type { ChallengeOffer } from "../../policy/pow.ts";
 import { pageBranding } from "../waiting/branding.ts";
+import { listenerPagePolicy, newNonce, pageHeaders } from "../csp.ts";
+import { CHALLENGE_SCRIPT } from "../generated/scripts.ts";
 import { CHALLENGE_WORKER_URL } from "./worker.ts";
-import { CHALLENGE_SCRIPT } from "./script.ts";
 import { catalog } from "../waiting/i18n/index.ts";
 import { challengeClientText } from "../waiting/i18n/types.ts";
 import type { LanguageChoice } from "../waiting/language.ts";
-import { Brand, HostMessage, Languages, newNonce, PageDocument, pageHeaders, pagePolicy } from "../waiting/layout.tsx";
+import { Brand, HostMessage, Languages, PageDocument } from "../waiting/layout.tsx";
 
 export interface ChallengePageProps {
   /** The room id (already checked against ROOM_ID). */
@@ -39,7 +40,7 @@ export interface ChallengePageProps {
 
 /** The waiting page's policy, plus a worker from this origin (the solver). */
 export function challengePagePolicy(nonce: string): string {
-  return pagePolicy(nonce, ["worker-src 'self'"]);
+  return listenerPagePolicy(nonce, ["worker-src 'self'"]);
 }
 
 /** Headers of the challenge page: never cached, its own CSP, no sniffing, no referrer. */

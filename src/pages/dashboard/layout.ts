@@ -1,7 +1,7 @@
 /**
  * What the dashboard shows and lets ops change, in one place: the page
  * (page.tsx) renders the skeleton from these, and the browser script
- * (script.ts) receives the same definitions, so an element id or a
+ * (browser/main.ts) imports the same definitions, so an element id or a
  * history field is named once.
  */
 

@@ -14,7 +14,8 @@
 import type { Context } from "hono";
 import { raw } from "hono/html";
 import { MODES } from "../../policy/config.ts";
-import { DASHBOARD_SCRIPT } from "./script.ts";
+import { newNonce, pageHeaders, pagePolicy } from "../csp.ts";
+import { DASHBOARD_SCRIPT } from "../generated/scripts.ts";
 import { type ChartDef, CHARTS, CHART_HEIGHT, CHART_WIDTH, type ControlDef, CONTROLS } from "./layout.ts";
 
 const STYLE = `
@@ -70,33 +71,15 @@ dialog ul{padding-left:1.2rem}dialog li{overflow-wrap:anywhere;font-variant-nume
 @media (prefers-reduced-motion:no-preference){.stats dd{transition:color .3s}.changed{animation:flash .8s ease-out}@keyframes flash{from{color:var(--accent)}}}
 `;
 
-/** A fresh nonce for one response: only the page's own inline script and style may run. */
-function newNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(18));
-  return btoa(String.fromCharCode(...bytes));
-}
-
-/** Nothing but the page itself: its nonced script and style, and calls back to this origin. */
+/** Nothing but the page itself: its nonced script and style, images from this origin or inline, and calls back to this origin. */
 export function contentSecurityPolicy(nonce: string): string {
-  return [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src 'nonce-${nonce}'`,
-    "connect-src 'self'",
-    "img-src 'self' data:",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; ");
+  return pagePolicy(nonce, "'self' data:");
 }
 
-/** Headers of the page: never cached, never framed, no referrer, no content sniffing. */
-function pageHeaders(nonce: string): Record<string, string> {
+/** Headers of the page: never cached, never framed (by old browsers either), no referrer, no content sniffing. */
+function dashboardHeaders(nonce: string): Record<string, string> {
   return {
-    "cache-control": "no-store",
-    "content-security-policy": contentSecurityPolicy(nonce),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    ...pageHeaders(contentSecurityPolicy(nonce)),
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
   };
@@ -105,7 +88,7 @@ function pageHeaders(nonce: string): Record<string, string> {
 /** Serve the dashboard's page shell (no token needed: it holds no data). */
 export function dashboardPage(c: Context): Response | Promise<Response> {
   const nonce = newNonce();
-  for (const [name, value] of Object.entries(pageHeaders(nonce))) c.header(name, value);
+  for (const [name, value] of Object.entries(dashboardHeaders(nonce))) c.header(name, value);
   return c.html(<DashboardPage nonce={nonce} />);
 }
 

@@ -11,8 +11,8 @@
  *   and never believe more than ten minutes of it;
  * - the count of failures is reset by the caller on the first success.
  *
- * BACKOFF_JS is the JavaScript twin the page scripts carry (no build step);
- * test/unit/backoff.test.ts checks that both give the same answers.
+ * The page scripts (./browser/page.ts, ../challenge/browser/page.ts) import
+ * these, and ../build.ts bundles them in.
  */
 
 /** Highest wait drawn by the exponential part, in seconds. */
@@ -54,25 +54,3 @@ export function retryAfterSeconds(header: string | null, now: number): number | 
   if (value === "" || Number.isNaN(at)) return null;
   return Math.max(0, (at - now) / 1000);
 }
-
-/** The same two functions for the page scripts (plain JavaScript, same names). */
-export const BACKOFF_JS = `
-function backoffSeconds(failures, baseSeconds, retryAfter, random) {
-  random = random || Math.random;
-  var n = Math.max(1, Math.min(30, Math.floor(failures) || 1));
-  var base = baseSeconds > 0 && isFinite(baseSeconds) ? baseSeconds : 1;
-  var ceiling = Math.min(${BACKOFF_CAP_SECONDS}, base * Math.pow(2, n));
-  var drawn = random() * ceiling;
-  if (retryAfter === null || typeof retryAfter !== "number" || !isFinite(retryAfter) || retryAfter < 0) return drawn;
-  var floor = Math.min(${MAX_RETRY_AFTER_SECONDS}, retryAfter);
-  return Math.max(drawn, floor * (1 + ${RETRY_AFTER_JITTER} * random()));
-}
-function retryAfterSeconds(header, now) {
-  if (header === null || header === undefined) return null;
-  var value = String(header).trim();
-  if (/^\\d+$/.test(value)) return Number(value);
-  var at = Date.parse(value);
-  if (value === "" || isNaN(at)) return null;
-  return Math.max(0, (at - now) / 1000);
-}
-`;

@@ -1,9 +1,8 @@
 /**
  * Numbers, durations and times for the waiting page, through `Intl` for the
  * listener's locale: digits, separators, units and their plurals come from
- * the platform, never from a catalog. The page script formats the same way
- * (FORMAT_JS in ./script.ts); test/unit/waiting-rules.test.ts checks that
- * both give the same text.
+ * the platform, never from a catalog. The page's script (./browser/page.ts)
+ * formats with these same functions, so both give the same text.
  */
 import type { Catalog } from "./i18n/index.ts";
 import { etaRange } from "./rules.ts";

@@ -1,10 +1,9 @@
 /**
  * What the listener's pages share: the document around them (language and
  * direction, the nonced style and script), the room's branding at the top,
- * the hosts' message, the language links at the bottom, and the headers
- * (never cached, a strict CSP with a fresh nonce per response). The waiting
- * page (./page.tsx) and the challenge page (./challenge-page.tsx) are both
- * built from these.
+ * the hosts' message and the language links at the bottom (their headers and
+ * CSP are in ../csp.ts). The waiting page (./page.tsx) and the challenge
+ * page (../challenge/page.tsx) are both built from these.
  */
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
@@ -14,43 +13,6 @@ import { type Catalog, CATALOGS, type Lang, LANGS } from "./i18n/index.ts";
 import type { LanguageChoice } from "./language.ts";
 import { langUrl } from "./links.ts";
 import { pageStyle } from "./style.ts";
-
-/** A fresh nonce for one response. */
-export function newNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(18));
-  return btoa(String.fromCharCode(...bytes));
-}
-
-/**
- * Only the page's own nonced script and style; images from https (the
- * room's logo) or inline; fetches to this origin (the status polls, the
- * join). A meta refresh and the script's navigation are not governed by CSP,
- * so both work. `extra` directives are appended (the challenge page's
- * `worker-src 'self'`).
- */
-export function pagePolicy(nonce: string, extra: readonly string[] = []): string {
-  return [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src 'nonce-${nonce}'`,
-    "img-src https: data:",
-    "connect-src 'self'",
-    ...extra,
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; ");
-}
-
-/** Headers of a listener's page: personal, so never cached; no framing, no sniffing, no referrer to the logo's host. */
-export function pageHeaders(policy: string): Record<string, string> {
-  return {
-    "cache-control": "no-store",
-    "content-security-policy": policy,
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-  };
-}
 
 export function Brand({ brand, t }: { brand: PageBranding; t: Catalog }) {
   return (

@@ -4,7 +4,7 @@
  *
  * Server-rendered and complete without JavaScript (a meta refresh inside
  * <noscript> reloads it at `pollAfterSeconds`); with JavaScript it polls the
- * status endpoint instead and updates in place (./script.ts). It is personal
+ * status endpoint instead and updates in place (./browser/page.ts). It is personal
  * (it shows one listener's place), so it is never cached, and a strict
  * Content-Security-Policy with a fresh nonce per response lets only its own
  * inline script and style run. Operator text (title, message) is rendered by
@@ -18,11 +18,10 @@ import { type PageBranding, pageBranding } from "./branding.ts";
 import { type Catalog, catalog } from "./i18n/index.ts";
 import { clientText } from "./i18n/types.ts";
 import type { LanguageChoice } from "./language.ts";
-import { Brand, HostMessage, Languages, newNonce, PageDocument, pageHeaders, pagePolicy } from "./layout.tsx";
-import { PAGE_SCRIPT } from "./script.ts";
+import { listenerPagePolicy, newNonce, pageHeaders } from "../csp.ts";
+import { WAITING_SCRIPT } from "../generated/scripts.ts";
+import { Brand, HostMessage, Languages, PageDocument } from "./layout.tsx";
 import { Admitted, Closed, Overflow, Prequeue, Queued, type StateProps } from "./states.tsx";
-
-export { newNonce };
 
 export interface WaitingPageProps {
   status: StatusBody;
@@ -43,7 +42,7 @@ export interface WaitingPageProps {
  * refresh and the script's navigation are not governed by CSP, so both work.
  */
 export function waitingPagePolicy(nonce: string): string {
-  return pagePolicy(nonce);
+  return listenerPagePolicy(nonce);
 }
 
 /** Headers of the page: personal, so never cached; no framing, no sniffing, no referrer to the logo's host. */
@@ -103,7 +102,7 @@ export function WaitingPage(props: WaitingPageProps) {
       title={`${heading} · ${brand.title}`}
       brand={brand}
       nonce={props.nonce}
-      script={PAGE_SCRIPT}
+      script={WAITING_SCRIPT}
       head={
         /* Without JavaScript the page reloads itself when the next poll is due. */
         <noscript>

@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import { html } from "hono/html";
+import { OWN_ANSWER_CSP } from "../csp.ts";
 import { catalog } from "./i18n/index.ts";
 import type { LanguageChoice } from "./language.ts";
 
@@ -41,7 +42,7 @@ export function reconnectingPage(c: Context, p: ReconnectingProps): Response | P
     </html>`;
   return c.html(body, p.waiting ? 200 : 503, {
     ...p.headers,
-    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "content-security-policy": OWN_ANSWER_CSP,
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
   });

@@ -1,9 +1,8 @@
 /**
  * The waiting page's rules, as pure functions: how an estimate becomes an
  * honest range, when a change of place is worth announcing, and how far a
- * listener has come. The page script carries a JavaScript copy of each (see
- * RULES_JS in ./script.ts); test/unit/waiting-rules.test.ts checks that the
- * two agree, so the page says the same before and after its script runs.
+ * listener has come. The page's script (./browser/page.ts) imports the same
+ * functions, so the page says the same before and after its script runs.
  */
 
 /** The spread around an estimate: the flow it divides by moves, so the page shows from −20 % to +25 % of it. */

@@ -1,0 +1,130 @@
+/**
+ * An admitted request on its way to the origin (or the demo origin) and
+ * back: what the origin signals is heeded, and its answer lives no longer
+ * than the seat (edge/seat-tie.ts).
+ */
+import type { Context } from "hono";
+import { demoOrigin } from "../demo/demo.tsx";
+import { durableCall, DurableFailure } from "../edge/durable-call.ts";
+import { originTally, readAnswer, withoutSignals } from "../edge/origin-signals.ts";
+import { proxy, RETRY_AFTER_SECONDS } from "../edge/proxy.ts";
+import { answerSlackMs, holdRoundMs, type TieOptions, tieSocket, tieStream } from "../edge/seat-tie.ts";
+import type { HoldAnswer } from "../objects/seat-holds.ts";
+import { clock } from "../policy/clock.ts";
+import { POLICY, POLICY_HEADER } from "../policy/failure-policy.ts";
+import type { PassClaims } from "../tokens/pass.ts";
+import { fail } from "./fail.ts";
+import type { AppEnv } from "./room-request.ts";
+
+/** Forward an admitted request to the origin (or the demo origin), and heed what the origin signals. */
+export async function toOrigin(
+  c: Context<AppEnv>,
+  pass: PassClaims,
+  token: string,
+  bearerWasPass: boolean,
+): Promise<{ response: Response; reached: boolean }> {
+  const { response, reached } = await forward(c, token, bearerWasPass);
+  const desk = c.get("desk");
+  const answer = readAnswer(reached ? response : null);
+  const distress = originTally.add(desk.room, answer, desk.now);
+  if (distress !== null) {
+    // Not retried: a report counted twice would cut the limits twice.
+    const coordinator = c.env.ROOM_COORDINATOR.getByName(desk.room);
+    const report = durableCall("reportOrigin", () => coordinator.reportOrigin(desk.room, distress), { retry: false });
+    c.executionCtx.waitUntil(report.catch((err: unknown) => console.warn("origin report failed", String(err))));
+  }
+  if (answer.release) {
+    // The origin says this listener has left: free the seat, as a leave would.
+    c.executionCtx.waitUntil(desk.leave(pass).catch((err: unknown) => console.warn("release failed", String(err))));
+  }
+  return { response: withoutSignals(response), reached };
+}
+
+/** The request as the origin gets it (the demo origin when none is set); `reached` false when it could not be. */
+async function forward(
+  c: Context<AppEnv>,
+  token: string,
+  bearerWasPass: boolean,
+): Promise<{ response: Response; reached: boolean }> {
+  const desk = c.get("desk");
+  const origin = desk.settings.origin;
+  if (origin === null) {
+    const req = new Request(c.req.raw.url, {
+      method: c.req.method,
+      headers: { "spillway-pass": token, accept: c.req.header("accept") ?? "" },
+    });
+    const response = await demoOrigin(req, {
+      jwks: desk.keys.jwks,
+      issuer: desk.settings.issuer,
+      heartbeatSeconds: Math.max(1, Math.floor(desk.settings.timings.passTtlMs / 3000)),
+      now: desk.now,
+    });
+    return { response, reached: true };
+  }
+  const result = await proxy(c.req.raw, origin, token, bearerWasPass);
+  if (result.ok) return { response: result.response, reached: true };
+  console.warn("origin unreachable", String(result.error));
+  return { response: fail(c, "origin_unreachable", undefined, { "retry-after": RETRY_AFTER_SECONDS }), reached: false };
+}
+
+/**
+ * A zero-length hold: is the seat still this pass's, and until when?
+ * `unknown` when the shard cannot say. (The shard forgets a holder that does
+ * not call again, so this one needs no goodbye.)
+ */
+export async function firstRound(c: Context<AppEnv>, pass: PassClaims): Promise<HoldAnswer | { kind: "unknown" }> {
+  try {
+    return await c.get("desk").keeper(pass).hold(crypto.randomUUID(), 0);
+  } catch (err) {
+    if (!(err instanceof DurableFailure)) throw err;
+    return { kind: "unknown" };
+  }
+}
+
+/**
+ * The origin's answer as the listener gets it, living no longer than the
+ * seat (edge/seat-tie.ts): a WebSocket is relayed and closed when the seat
+ * ends, a body still streaming is cut. A renewal's cookie rides along.
+ */
+export function seatBound(
+  c: Context<AppEnv>,
+  response: Response,
+  pass: PassClaims | null,
+  expiresAt: number,
+  onPass: boolean,
+): Response {
+  const desk = c.get("desk");
+  const cookies = c.res.headers.getSetCookie();
+  if (pass === null) {
+    // Spillway's own answer (the origin could not be reached): nothing to tie.
+    return withRenewal(new Response(response.body, response), cookies, onPass);
+  }
+  const tie: TieOptions = {
+    keeper: desk.keeper(pass),
+    expiresAt,
+    roundMs: holdRoundMs(desk.settings.timings.passTtlMs),
+    passTtlMs: desk.settings.timings.passTtlMs,
+    slackMs: answerSlackMs(desk.settings.timings.passTtlMs),
+    now: () => clock.now(),
+    newId: () => crypto.randomUUID(),
+    background: (work) => c.executionCtx.waitUntil(work.catch((err: unknown) => console.warn("seat tie", String(err)))),
+  };
+  if (response.webSocket !== null && response.webSocket !== undefined) {
+    const headers = new Headers();
+    const protocol = response.headers.get("sec-websocket-protocol");
+    if (protocol !== null) headers.set("sec-websocket-protocol", protocol);
+    for (const cookie of cookies) headers.append("set-cookie", cookie);
+    return tieSocket(response.webSocket, tie, headers);
+  }
+  return withRenewal(tieStream(response, tie), cookies, onPass);
+}
+
+/** Keep the Set-Cookie of a renewal on the answer; name the policy when the pass alone let it through. */
+function withRenewal(out: Response, cookies: string[], onPass: boolean): Response {
+  for (const cookie of cookies) out.headers.append("set-cookie", cookie);
+  if (onPass) {
+    out.headers.set(POLICY_HEADER, POLICY.pass);
+    out.headers.set("cache-control", "no-store");
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+/**
+ * The Content-Security-Policy of everything Spillway answers itself, and the
+ * nonce its pages' inline script and style run under, written once: the
+ * listener's pages, the dashboard, the solving worker's script, and every
+ * other answer of its own (errors, the reconnecting page) take theirs from
+ * here.
+ */
+
+/** Nothing may load: the start of every policy here. */
+const NOTHING = "default-src 'none'";
+/** No page may frame this one. */
+const NO_FRAMING = "frame-ancestors 'none'";
+
+/**
+ * The policy of a script that fetches, imports and evaluates nothing (the
+ * solving worker runs under the CSP of its own response).
+ */
+export const WORKER_SCRIPT_POLICY = NOTHING;
+
+/** Spillway's own answers that are not pages with a script (errors, JSON, the reconnecting page): nothing runs, nothing frames them. */
+export const OWN_ANSWER_CSP = `${NOTHING}; ${NO_FRAMING}`;
+
+/** A fresh nonce for one response. */
+export function newNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(18));
+  return btoa(String.fromCharCode(...bytes));
+}
+
+/**
+ * A page's policy: only its own nonced script and style, images from
+ * `images`, fetches to this origin (the status polls, the join, the admin
+ * API), `extra` directives (the challenge page's worker), and no base URL,
+ * form target or framing. A meta refresh and the script's navigation are not
+ * governed by CSP, so both work.
+ */
+export function pagePolicy(nonce: string, images: string, extra: readonly string[] = []): string {
+  return [
+    NOTHING,
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    `img-src ${images}`,
+    "connect-src 'self'",
+    ...extra,
+    "base-uri 'none'",
+    "form-action 'none'",
+    NO_FRAMING,
+  ].join("; ");
+}
+
+/** The listener's pages: images from https (the room's logo) or inline, plus `extra` (the challenge page's worker). */
+export function listenerPagePolicy(nonce: string, extra: readonly string[] = []): string {
+  return pagePolicy(nonce, "https: data:", extra);
+}
+
+/** Headers of a page: personal, so never cached; its policy; no sniffing, no referrer (to a logo's host, say). */
+export function pageHeaders(policy: string): Record<string, string> {
+  return {
+    "cache-control": "no-store",
+    "content-security-policy": policy,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+  };
+}

@@ -1,0 +1,387 @@
+/**
+ * The dashboard's browser script, bundled by ../../build.ts and inlined into
+ * the page under its CSP nonce. It signs in, picks a room, refreshes the
+ * numbers, charts and audit trail every few seconds, and applies changes
+ * after a confirmation. Why it is shaped so:
+ * - the token lives in sessionStorage and in `Authorization` headers only, so
+ *   it never reaches a URL, a log line, the page's markup or another tab;
+ * - everything that came from the server is written with textContent or as
+ *   SVG attributes built here, never parsed as markup;
+ * - a 401 at any time signs out (the token was rotated), and a 403 on a change
+ *   turns the controls off (a read-only token) with a plain message.
+ * The element ids, the charts' series and the controls come from ../layout.ts,
+ * the same definitions the page is rendered from.
+ */
+import type { AuditTrail, ConfigState, RoomEntry, RoomList, RoomStats, Sample } from "../../../contract/schemas.ts";
+import { type ControlDef, CONTROLS } from "../layout.ts";
+import { api, type ApiError, type ApiInit, explain } from "./api.ts";
+import { renderCharts, resetCharts } from "./charts.ts";
+import { $, clock, message, setText, shown } from "./dom.ts";
+import { change, renderAudit, renderStats } from "./render.ts";
+
+type Field = ControlDef["field"];
+type Config = ConfigState["config"];
+
+const TOKEN_KEY = "spillway-admin-token";
+const ROOM_KEY = "spillway-admin-room";
+const REFRESH_MS = 5000;
+
+let token = sessionStorage.getItem(TOKEN_KEY);
+let room = "";
+let config: Config | null = null;
+/** Each field's value as last filled in from the server; a field that differs was edited by the operator. */
+let baseline: Partial<Record<Field, string>> = {};
+let pending: { room: string; patch: Partial<Record<Field, unknown>>; lines: string[] } | null = null;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let generation = 0;
+let readOnly = false;
+
+function call<T>(path: string, init?: ApiInit): Promise<T> {
+  return api<T>(token, path, init);
+}
+
+/* ---------- signing in and out ---------- */
+
+function showSignedIn(on: boolean): void {
+  $("signin-panel").hidden = on;
+  $("app").hidden = !on;
+  $("signout").hidden = !on;
+}
+
+function signIn(event: Event): void {
+  event.preventDefault();
+  const input = $<HTMLInputElement>("token");
+  const given = input.value.trim();
+  if (!given) {
+    message("signin-error", "Enter an admin token.", "bad");
+    input.focus();
+    return;
+  }
+  // A header can carry only printable ASCII: say so rather than fail to send it.
+  if (!/^[\x21-\x7e]+$/.test(given)) {
+    message("signin-error", "A token is printable ASCII without spaces: check what was pasted.", "bad");
+    input.select();
+    return;
+  }
+  $<HTMLButtonElement>("signin-button").disabled = true;
+  message("signin-error", "");
+  token = given;
+  call<RoomList>("/rooms")
+    .then(
+      (list) => {
+        input.value = "";
+        sessionStorage.setItem(TOKEN_KEY, given);
+        enter(list.rooms);
+      },
+      (err: ApiError) => {
+        token = null;
+        if (err.status === 401) {
+          message("signin-error", "That token was not accepted (401 unauthorized). Check it and try again.", "bad");
+        } else message("signin-error", "Could not sign in: " + explain(err) + ".", "bad");
+        input.select();
+      },
+    )
+    .then(() => {
+      $<HTMLButtonElement>("signin-button").disabled = false;
+    });
+}
+
+function signOut(reason: string): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(ROOM_KEY);
+  token = null;
+  chooseRoom("");
+  $("room").replaceChildren(new Option("Choose a room\u2026", ""));
+  showSignedIn(false);
+  message("signin-error", reason || "", reason ? "bad" : "");
+  $("token").focus();
+}
+
+function enter(rooms: RoomEntry[]): void {
+  setReadOnly(false);
+  showSignedIn(true);
+  fillRooms(rooms);
+  const remembered = sessionStorage.getItem(ROOM_KEY);
+  if (remembered && rooms.some((r) => r.room === remembered)) {
+    $<HTMLSelectElement>("room").value = remembered;
+    chooseRoom(remembered);
+  } else {
+    $("room").focus();
+  }
+}
+
+function fillRooms(rooms: RoomEntry[]): void {
+  const select = $<HTMLSelectElement>("room");
+  const keep = select.value;
+  const options = [new Option("Choose a room\u2026", "")];
+  rooms.forEach((r) => options.push(new Option(r.room, r.room)));
+  select.replaceChildren(...options);
+  select.value = keep;
+  message(
+    "status",
+    rooms.length ? rooms.length + " room" + (rooms.length === 1 ? "" : "s") + " known." : "No room has been used yet.",
+  );
+}
+
+function reloadRooms(): void {
+  call<RoomList>("/rooms").then((list) => fillRooms(list.rooms), failed);
+}
+
+/** A refused token signs out; anything else is shown and retried at the next refresh. */
+function failed(err: unknown): void {
+  if (err && (err as ApiError).status === 401) {
+    signOut("The token was refused (401 unauthorized). Sign in again.");
+    return;
+  }
+  message("app-error", "Could not refresh: " + explain(err) + ". Retrying.", "bad");
+}
+
+/* ---------- the chosen room ---------- */
+
+function chooseRoom(name: string): void {
+  clearTimeout(timer);
+  generation++;
+  room = name;
+  config = null;
+  baseline = {};
+  clearControls();
+  message("controls-msg", "");
+  message("app-error", "");
+  $("room-view").hidden = !name;
+  if (!name) return;
+  sessionStorage.setItem(ROOM_KEY, name);
+  resetCharts();
+  $("audit").replaceChildren();
+  refresh();
+}
+
+function roomPath(): string {
+  return "/rooms/" + encodeURIComponent(room);
+}
+
+function refresh(): void {
+  clearTimeout(timer);
+  if (!token || !room) return;
+  const mine = ++generation;
+  const base = roomPath();
+  Promise.all([
+    call<RoomStats>(base + "/stats"),
+    call<{ samples: Sample[] }>(base + "/history"),
+    call<AuditTrail>(base + "/audit?limit=20"),
+    call<ConfigState>(base),
+  ])
+    .then(
+      ([stats, history, audit, state]) => {
+        if (mine !== generation) return;
+        renderStats(stats);
+        renderCharts(history.samples);
+        renderAudit(audit.entries);
+        renderConfig(state.config);
+        message("app-error", "");
+        message("status", "Updated " + clock(Date.now()) + "; refreshing every " + REFRESH_MS / 1000 + " s.");
+      },
+      (err: unknown) => {
+        if (mine === generation) failed(err);
+      },
+    )
+    .then(() => {
+      if (mine === generation && token && room && !document.hidden) timer = setTimeout(refresh, REFRESH_MS);
+    });
+}
+
+/* ---------- controls ---------- */
+
+function input(field: string): HTMLInputElement | HTMLSelectElement {
+  return $<HTMLInputElement>("f-" + field);
+}
+function asInput(v: unknown): string {
+  return v === null || v === undefined ? "" : String(v);
+}
+
+/** Fill each field the operator has not edited with the value in force; edited ones are left alone. */
+function renderConfig(c: Config): void {
+  config = c;
+  CONTROLS.forEach((control) => {
+    const f = control.field;
+    const el = input(f);
+    const now = asInput(c[f]);
+    setText("now-" + f, "now: " + shown(c[f]));
+    if (baseline[f] === undefined || el.value === baseline[f]) {
+      el.value = now;
+      baseline[f] = now;
+    }
+  });
+  $<HTMLButtonElement>("review").disabled = readOnly;
+}
+
+/** What the operator typed, as the PATCH body wants it (a wrong entry goes as typed: the server says why). */
+function parsed(control: ControlDef, raw: string): string | number | null {
+  const text = raw.trim();
+  if (control.kind === "mode") return text;
+  if (control.kind === "url") return text === "" ? null : text;
+  if (text === "") return null;
+  const n = Number(text);
+  return isFinite(n) ? n : text;
+}
+
+/** Another room (or none): no value of the last one may linger, and nothing can be sent before its settings arrive. */
+function clearControls(): void {
+  CONTROLS.forEach((control) => {
+    input(control.field).value = "";
+    $("now-" + control.field).textContent = "";
+  });
+  clearFieldErrors();
+  $<HTMLButtonElement>("review").disabled = true;
+}
+
+function clearFieldErrors(): void {
+  CONTROLS.forEach((control) => {
+    $("err-" + control.field).textContent = "";
+    input(control.field).removeAttribute("aria-invalid");
+  });
+}
+
+function review(event: Event): void {
+  event.preventDefault();
+  clearFieldErrors();
+  message("controls-msg", "");
+  const current = config;
+  if (!current) {
+    message("controls-msg", "The room's settings are still loading.");
+    return;
+  }
+  const patch: Partial<Record<Field, unknown>> = {};
+  const lines: string[] = [];
+  CONTROLS.forEach((control) => {
+    const f = control.field;
+    const raw = input(f).value;
+    if (raw === baseline[f]) return;
+    const next = parsed(control, raw);
+    if (next === current[f]) return;
+    patch[f] = next;
+    lines.push(change(f, current[f], next));
+  });
+  if (!lines.length) {
+    message("controls-msg", "Nothing to change: edit a field first.");
+    return;
+  }
+  pending = { room, patch, lines };
+  $("confirm-room").textContent = room;
+  $("confirm-list").replaceChildren(
+    ...lines.map((line) => {
+      const li = document.createElement("li");
+      li.textContent = line;
+      return li;
+    }),
+  );
+  $<HTMLDialogElement>("confirm").showModal();
+  // Enter on the dialog's first focus cancels: applying takes a deliberate choice.
+  $("confirm-cancel").focus();
+}
+
+function cancel(): void {
+  pending = null;
+  $<HTMLDialogElement>("confirm").close();
+  message("controls-msg", "Nothing was changed.");
+}
+
+function apply(): void {
+  const chosen = pending;
+  pending = null;
+  $<HTMLDialogElement>("confirm").close();
+  if (!chosen || chosen.room !== room) return;
+  $<HTMLButtonElement>("review").disabled = true;
+  message("controls-msg", "Applying\u2026");
+  call<ConfigState>(roomPath(), { method: "PATCH", body: JSON.stringify(chosen.patch) })
+    .then((state) => {
+      Object.keys(chosen.patch).forEach((f) => (baseline[f as Field] = undefined));
+      renderConfig(state.config);
+      message("controls-msg", "Applied: " + chosen.lines.join("; ") + ".", "good");
+      refresh();
+    }, refused)
+    .then(() => {
+      $<HTMLButtonElement>("review").disabled = readOnly;
+    });
+}
+
+/** A read-only token: the fields and the review button are turned off until someone signs in again. */
+function setReadOnly(on: boolean): void {
+  readOnly = on;
+  CONTROLS.forEach((control) => (input(control.field).disabled = on));
+  $<HTMLButtonElement>("review").disabled = on;
+  $<HTMLButtonElement>("revert").disabled = on;
+}
+
+function refused(err: ApiError): void {
+  if (err.status === 401) {
+    signOut("The token was refused (401 unauthorized). Sign in again.");
+    return;
+  }
+  if (err.status === 403) {
+    setReadOnly(true);
+    message(
+      "controls-msg",
+      "Refused: this token may read but not change anything (403 forbidden). Nothing was changed.",
+      "bad",
+    );
+    return;
+  }
+  const fields = (err.body && err.body.error && err.body.error.fields) || [];
+  const unplaced: string[] = [];
+  fields.forEach((fe) => {
+    const slot = document.getElementById("err-" + fe.field);
+    if (slot && document.getElementById("f-" + fe.field)) {
+      slot.textContent = fe.field + " " + fe.message;
+      input(fe.field).setAttribute("aria-invalid", "true");
+    } else unplaced.push(fe.field + " " + fe.message);
+  });
+  const first = fields.length ? document.getElementById("f-" + fields[0]!.field) : null;
+  if (first) first.focus();
+  message(
+    "controls-msg",
+    "Nothing was changed: " + (unplaced.length ? unplaced.join("; ") : explain(err)) + ".",
+    "bad",
+  );
+}
+
+function revert(event: Event): void {
+  event.preventDefault();
+  baseline = {};
+  clearFieldErrors();
+  message("controls-msg", "");
+  if (config) renderConfig(config);
+}
+
+/* ---------- wiring ---------- */
+
+$("signin").addEventListener("submit", signIn);
+$("signout").addEventListener("click", () => signOut(""));
+$("room").addEventListener("change", (e) => chooseRoom((e.target as HTMLSelectElement).value));
+$("reload").addEventListener("click", reloadRooms);
+$("controls").addEventListener("submit", review);
+$("controls").addEventListener("reset", revert);
+$("confirm-apply").addEventListener("click", apply);
+$("confirm-cancel").addEventListener("click", cancel);
+$("confirm").addEventListener("cancel", () => {
+  pending = null;
+  message("controls-msg", "Nothing was changed.");
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") refresh();
+  else clearTimeout(timer);
+});
+
+if (token) {
+  call<RoomList>("/rooms").then(
+    (list) => enter(list.rooms),
+    (err: ApiError) => {
+      if (err.status === 401) signOut("The saved token was refused (401 unauthorized). Sign in again.");
+      else {
+        showSignedIn(false);
+        message("signin-error", "Could not reach Spillway: " + explain(err) + ".", "bad");
+      }
+    },
+  );
+} else {
+  $("token").focus();
+}

@@ -1,0 +1,55 @@
+/** The dashboard's numbers and audit trail, written as text from the admin API's answers. */
+import type { AuditEntry, RoomStats } from "../../../contract/schemas.ts";
+import { $, clock, num, setText, shown } from "./dom.ts";
+
+const ARROW = " \u2192 ";
+
+/** One change of a setting as the audit trail and the confirmation say it: "field old → new". */
+export function change(field: string, from: unknown, to: unknown): string {
+  return field + " " + shown(from) + ARROW + shown(to);
+}
+
+export function renderStats(s: RoomStats): void {
+  setText("stat-active", num(s.active));
+  setText("stat-active-of", "of " + num(s.effectiveCapacity) + " in force");
+  setText("stat-capacity", num(s.capacity));
+  setText("stat-effective", num(s.effectiveCapacity));
+  setText("stat-queued", num(s.queued));
+  setText("stat-called", s.called ? num(s.called) + " called" : "");
+  setText("stat-admissions", num(s.admissionsPerMinute));
+  setText("stat-admit-limit", "limit " + num(s.effectiveAdmitPerMinute));
+  setText("stat-arrivals", num(s.arrivalsPerMinute));
+  setText("stat-mode", s.mode);
+  setText("stat-origin", s.origin ? s.origin.factor.toFixed(2) : "–");
+  setText("stat-distress", s.origin ? s.origin.distress + " distress" : "");
+  setText("stat-peak", num(s.peakConcurrent));
+  setText("stat-peak-at", s.peakAt ? "at " + clock(s.peakAt) : "");
+  const ch = s.challenge;
+  setText("stat-solved", ch && (ch.bits > 0 || ch.issued > 0) ? num(ch.solved) : "off");
+  setText(
+    "stat-challenges",
+    ch ? num(ch.issued) + " issued, " + num(ch.failed) + " refused, " + num(ch.limited) + " limited" : "",
+  );
+  const meter = $<HTMLMeterElement>("stat-fill");
+  meter.max = Math.max(1, s.effectiveCapacity);
+  meter.value = Math.min(s.active, meter.max);
+}
+
+/** The trail, newest first. */
+export function renderAudit(entries: AuditEntry[]): void {
+  const rows = entries
+    .slice()
+    .reverse()
+    .map((e) => {
+      const tr = document.createElement("tr");
+      const changes = Object.keys(e.changes).map((k) => change(k, e.changes[k]!.from, e.changes[k]!.to));
+      [new Date(e.at).toLocaleString(), e.by, changes.join("; ")].forEach((text) => {
+        const td = document.createElement("td");
+        td.textContent = text;
+        tr.append(td);
+      });
+      return tr;
+    });
+  $("audit").replaceChildren(...rows);
+  $("audit-empty").hidden = rows.length > 0;
+}
