@@ -2,18 +2,18 @@
  * The cases `npm run bench:verify` times, each in two ways over the same
  * keys, claims and token: the hand-written path (src/tokens, verified by
  * hs256.ts) and jose's general `jwtVerify` with the options and claim checks
- * tickets and overflow tokens used before they moved onto hs256.ts. Signing
- * is jose's `SignJWT` in src; it is timed against a bare WebCrypto signer
- * (here only) to show what a hand-written signer could save. Runs in Node
- * and, bundled, in workerd (no Node imports here).
+ * tickets and overflow tokens used before they moved onto hs256.ts (the
+ * reference the unit tests hold them to, test/support/jose-reference.ts).
+ * Signing is jose's `SignJWT` in src; it is timed against a bare WebCrypto
+ * signer (the tests' forger, not in src) to show what a hand-written signer
+ * could save. Runs in Node and, bundled, in workerd (no Node imports here).
  */
-import { jwtVerify } from "jose";
-import { OVERFLOW_TYP, refusalOf, TICKET_TYP, type Verified } from "../../src/tokens/claims.ts";
-import { readCompactJws } from "../../src/tokens/compact-jws.ts";
-import { keyRing, type KeyRing, type KeyVars } from "../../src/tokens/keys.ts";
-import { OVERFLOW_REASONS, type OverflowReason } from "../../src/policy/overflow.ts";
+import { TICKET_TYP } from "../../src/tokens/claims.ts";
+import { type CompactJws, readCompactJws } from "../../src/tokens/compact-jws.ts";
+import { keyRing, type KeyVars } from "../../src/tokens/keys.ts";
 import { issueOverflow, verifyOverflow } from "../../src/tokens/overflow.ts";
 import { issueTicket, verifyTicket } from "../../src/tokens/ticket.ts";
+import { joseOverflow, joseTicket, signJws } from "../../test/support/jose-reference.ts";
 
 /** One operation, both ways. */
 export interface BenchCase {
@@ -53,67 +53,6 @@ const OVERFLOW = {
   ttlMs: 86_400_000,
 };
 
-function isCount(v: unknown, min: number): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= min;
-}
-
-/** A ticket through jose's jwtVerify, with the same claim checks as verifyTicket. */
-async function joseTicket(keys: KeyRing, token: string): Promise<Verified<Record<string, unknown>>> {
-  try {
-    const { payload } = await jwtVerify(token, keys.ticket, {
-      algorithms: ["HS256"],
-      typ: TICKET_TYP,
-      issuer: OPTS.issuer,
-      audience: OPTS.room,
-      currentDate: new Date(OPTS.now),
-      requiredClaims: ["sub", "iat", "exp", "seq", "shard", "at"],
-    });
-    const { sub, seq, shard, at, iat, exp } = payload;
-    if (!isCount(seq, 1) || !isCount(shard, 0) || !isCount(at, 0) || typeof sub !== "string") {
-      return { ok: false, reason: "bad_claims" };
-    }
-    return { ok: true, claims: { room: OPTS.room, sub, shard, seq, at, iat, exp } };
-  } catch (err) {
-    return { ok: false, reason: refusalOf(err) };
-  }
-}
-
-/** An overflow token through jose's jwtVerify, with the same claim checks as verifyOverflow. */
-async function joseOverflow(keys: KeyRing, token: string): Promise<Verified<Record<string, unknown>>> {
-  try {
-    const { payload } = await jwtVerify(token, keys.overflow, {
-      algorithms: ["HS256"],
-      typ: OVERFLOW_TYP,
-      issuer: OPTS.issuer,
-      audience: OPTS.room,
-      currentDate: new Date(OPTS.now),
-      requiredClaims: ["sub", "iat", "exp", "reason"],
-    });
-    const { sub, reason, iat, exp } = payload;
-    if (typeof sub !== "string" || !OVERFLOW_REASONS.includes(reason as OverflowReason)) {
-      return { ok: false, reason: "bad_claims" };
-    }
-    return { ok: true, claims: { room: OPTS.room, sub, reason, iat, exp } };
-  } catch (err) {
-    return { ok: false, reason: refusalOf(err) };
-  }
-}
-
-const encoder = new TextEncoder();
-
-function b64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-/** A compact HS256 JWS made with WebCrypto alone: the least any signer must do. */
-async function bareSign(key: CryptoKey, header: object, payload: object): Promise<string> {
-  const input = `${b64url(encoder.encode(JSON.stringify(header)))}.${b64url(encoder.encode(JSON.stringify(payload)))}`;
-  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(input));
-  return `${input}.${b64url(new Uint8Array(mac))}`;
-}
-
 /** A ticket with its signature's bytes changed: what a forger's poll costs. */
 function forged(token: string): string {
   const at = token.length - 10;
@@ -135,35 +74,25 @@ export async function makeCases(vars: KeyVars): Promise<BenchCase[]> {
     ...{ shard: TICKET.shard, seq: TICKET.seq, at: TICKET.at },
     ...{ iss: TICKET.issuer, aud: TICKET.room, sub: TICKET.sub, iat, exp: iat + Math.floor(TICKET.ttlMs / 1000) },
   };
+  /** A ticket verified both ways: handed to verifyTicket as it is, to jose as text. */
+  const ticketCase = (name: string, note: string, token: string | CompactJws): BenchCase => {
+    const text = typeof token === "string" ? token : token.token;
+    return { name, note, hand: () => verifyTicket(keys, token, OPTS), jose: () => joseTicket(keys, text, OPTS) };
+  };
   const cases: BenchCase[] = [
-    {
-      name: "ticket verify, header read",
-      note: "a waiting poll: the token's header was read once to route it",
-      hand: () => verifyTicket(keys, read, OPTS),
-      jose: () => joseTicket(keys, read.token),
-    },
-    {
-      name: "ticket verify, from text",
-      note: "a ticket handed over as text (join, claim)",
-      hand: () => verifyTicket(keys, ticket, OPTS),
-      jose: () => joseTicket(keys, ticket),
-    },
-    {
-      name: "forged ticket refused",
-      note: "a poll with a tampered signature",
-      hand: () => verifyTicket(keys, bad, OPTS),
-      jose: () => joseTicket(keys, bad),
-    },
+    ticketCase("ticket verify, header read", "a waiting poll: the token's header was read once to route it", read),
+    ticketCase("ticket verify, from text", "a ticket handed over as text (join, claim)", ticket),
+    ticketCase("forged ticket refused", "a poll with a tampered signature", bad),
     {
       name: "overflow verify",
       note: "a listener back for the recording",
       hand: () => verifyOverflow(keys, overflow, OPTS),
-      jose: () => joseOverflow(keys, overflow),
+      jose: () => joseOverflow(keys, overflow, OPTS),
     },
     {
       name: "ticket sign",
       note: "a join: src signs with jose (the jose column); the hand column is a bare signer, here only",
-      hand: () => bareSign(keys.ticket, { alg: "HS256", typ: TICKET_TYP }, ticketPayload),
+      hand: () => signJws({ alg: "HS256", typ: TICKET_TYP }, ticketPayload, keys.ticket),
       jose: () => issueTicket(keys, TICKET),
     },
   ];

@@ -133,6 +133,9 @@ interface SeatGone {
   reason: SeatEnd | undefined;
 }
 
+/** What a look at the seat finds: still this pass's, gone, or a Response when nothing can tell. */
+type SeatFound = SeatOpen | SeatGone | Response;
+
 /**
  * Is the seat still this pass's? A pass whose seat ended is refused here
  * before its seat is reused: the room's view lists it. Only a recent view can
@@ -141,11 +144,7 @@ interface SeatGone {
  * older): otherwise the seat's own shard decides, as the pass is renewed on
  * the way. A Response when nothing can tell.
  */
-async function seatOfPass(
-  c: Context<AppEnv>,
-  pass: PassClaims,
-  token: string,
-): Promise<SeatOpen | SeatGone | Response> {
+async function seatOfPass(c: Context<AppEnv>, pass: PassClaims, token: string): Promise<SeatFound> {
   const desk = c.get("desk");
   const known = await desk.viewOrLast();
   const revoked = known.view !== null && isRevoked(known.view, pass.sid);
@@ -166,11 +165,7 @@ async function seatOfPass(
  * When the shard cannot be reached, nothing can tell whether the seat is
  * still this pass's (it may be someone else's): try again later.
  */
-async function renewOnTheWay(
-  c: Context<AppEnv>,
-  pass: PassClaims,
-  seat: SeatOpen,
-): Promise<SeatOpen | SeatGone | Response> {
+async function renewOnTheWay(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpen): Promise<SeatFound> {
   const desk = c.get("desk");
   const renewed = await desk.heartbeat(pass);
   if (renewed.kind === "status" && renewed.newPass !== undefined) {

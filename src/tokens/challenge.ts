@@ -7,9 +7,8 @@
  */
 import { SignJWT } from "jose";
 import { CHALLENGE_TTL_MS, MAX_CHALLENGE_BITS } from "../policy/pow.ts";
-import { CHALLENGE_TYP, MAX_TOKEN_LENGTH, type Verified } from "./claims.ts";
-import { readCompactJws } from "./compact-jws.ts";
-import { verifyHs256Jwt } from "./hs256.ts";
+import { CHALLENGE_TYP, type Verified } from "./claims.ts";
+import { verifyRoomToken } from "./hs256.ts";
 import type { KeyRing } from "./keys.ts";
 
 export interface ChallengeClaims {
@@ -45,6 +44,8 @@ export async function issueChallenge(keys: KeyRing, c: ChallengeInput): Promise<
   return { token, exp };
 }
 
+const CHALLENGE_CLAIMS = ["sub", "iat", "exp", "bits"] as const;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Verify a challenge of this room; its claims, or why it is refused. */
@@ -53,22 +54,17 @@ export async function verifyChallenge(
   token: string,
   opts: { issuer: string; room: string; now: number },
 ): Promise<Verified<ChallengeClaims>> {
-  if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: "malformed" };
-  const jws = readCompactJws(token);
-  if (jws === null) return { ok: false, reason: "malformed" };
-  const verified = await verifyHs256Jwt(keys.challenge, jws, {
-    typ: CHALLENGE_TYP,
-    issuer: opts.issuer,
-    audience: opts.room,
-    now: opts.now,
-    required: ["sub", "iat", "exp", "bits"],
-  });
+  const verified = await verifyRoomToken(
+    keys.challenge,
+    token,
+    { typ: CHALLENGE_TYP, required: CHALLENGE_CLAIMS },
+    opts,
+  );
   if (!verified.ok) return verified;
   const { sub, bits, iat, exp } = verified.claims;
   if (typeof sub !== "string" || !UUID.test(sub)) return { ok: false, reason: "bad_claims" };
   if (typeof bits !== "number" || !Number.isInteger(bits) || bits < 0 || bits > MAX_CHALLENGE_BITS) {
     return { ok: false, reason: "bad_claims" };
   }
-  if (typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "bad_claims" };
   return { ok: true, claims: { room: opts.room, sub, bits, iat, exp } };
 }

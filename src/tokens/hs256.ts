@@ -44,8 +44,8 @@
  * One difference, stricter: a header with `crit` is refused (jose accepts
  * `crit: ["b64"]`). Spillway never signs one.
  */
-import { ASCII, type CompactJws, decodeBase64url, decodeJsonObject } from "./compact-jws.ts";
-import { refusalOfClaim, type TokenRefusal, type Verified } from "./claims.ts";
+import { ASCII, type CompactJws, decodeBase64url, decodeJsonObject, readCompactJws } from "./compact-jws.ts";
+import { MAX_TOKEN_LENGTH, refusalOfClaim, type TokenRefusal, type Verified } from "./claims.ts";
 
 export interface JwtExpectations {
   /** The JOSE `typ` header the token must carry. */
@@ -129,4 +129,35 @@ export async function verifyHs256Jwt(
   const claims = decodeJsonObject(jws.segments[1]!);
   if (claims === null) return refuse("malformed");
   return checkClaims(jws.header, claims, expect) ?? { ok: true, claims };
+}
+
+/** What one kind of room token must say: its `typ` and the claims it must carry. */
+export interface RoomTokenKind {
+  typ: string;
+  /** Besides `iss` and `aud`; `iat` and `exp` among them. */
+  required: readonly string[];
+}
+
+/**
+ * A room's HS256 token (ticket, challenge, overflow offer), as text or as the
+ * `CompactJws` the request already read it into: bounded in length, read,
+ * verified for this room, with `iat` and `exp` numbers. Each kind's own
+ * claims are still its verifier's to check.
+ */
+export async function verifyRoomToken(
+  key: CryptoKey,
+  token: string | CompactJws,
+  kind: RoomTokenKind,
+  opts: { issuer: string; room: string; now: number },
+): Promise<Verified<Record<string, unknown> & { iat: number; exp: number }>> {
+  const text = typeof token === "string" ? token : token.token;
+  if (text.length > MAX_TOKEN_LENGTH) return refuse("malformed");
+  const jws = typeof token === "string" ? readCompactJws(token) : token;
+  if (jws === null) return refuse("malformed");
+  const verified = await verifyHs256Jwt(key, jws, { ...kind, issuer: opts.issuer, audience: opts.room, now: opts.now });
+  if (!verified.ok) return verified;
+  const { iat, exp } = verified.claims;
+  // Always true for a kind that requires both (numbers when present); checked so the type may say so.
+  if (typeof iat !== "number" || typeof exp !== "number") return refuse("bad_claims");
+  return verified as { ok: true; claims: Record<string, unknown> & { iat: number; exp: number } };
 }

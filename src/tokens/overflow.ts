@@ -7,9 +7,8 @@
  */
 import { SignJWT } from "jose";
 import { OVERFLOW_REASONS, type OverflowReason as OverflowTokenReason } from "../policy/overflow.ts";
-import { MAX_TOKEN_LENGTH, OVERFLOW_TYP, type Verified } from "./claims.ts";
-import { readCompactJws } from "./compact-jws.ts";
-import { verifyHs256Jwt } from "./hs256.ts";
+import { OVERFLOW_TYP, type Verified } from "./claims.ts";
+import { verifyRoomToken } from "./hs256.ts";
 import type { KeyRing } from "./keys.ts";
 
 export interface OverflowClaims {
@@ -48,22 +47,11 @@ export async function verifyOverflow(
   token: string,
   opts: { issuer: string; room: string; now: number },
 ): Promise<Verified<OverflowClaims>> {
-  if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: "malformed" };
-  const jws = readCompactJws(token);
-  if (jws === null) return { ok: false, reason: "malformed" };
-  const verified = await verifyHs256Jwt(keys.overflow, jws, {
-    typ: OVERFLOW_TYP,
-    issuer: opts.issuer,
-    audience: opts.room,
-    now: opts.now,
-    required: OVERFLOW_CLAIMS,
-  });
+  const verified = await verifyRoomToken(keys.overflow, token, { typ: OVERFLOW_TYP, required: OVERFLOW_CLAIMS }, opts);
   if (!verified.ok) return verified;
   const { sub, reason, iat, exp } = verified.claims;
   if (typeof sub !== "string" || !OVERFLOW_REASONS.includes(reason as OverflowTokenReason)) {
     return { ok: false, reason: "bad_claims" };
   }
-  // Always true here (required, and numbers when present); narrows the types.
-  if (typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "bad_claims" };
   return { ok: true, claims: { room: opts.room, sub, reason: reason as OverflowTokenReason, iat, exp } };
 }

@@ -7,12 +7,13 @@
  * waits out a 429's Retry-After, backs off on failures, and talks through
  * the live region only at the moments that matter.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CHALLENGE_BACKOFF_BASE_SECONDS, STILL_AFTER_MS } from "../../src/pages/challenge/browser/timing.ts";
 import { CHALLENGE_SCRIPT } from "../../src/pages/generated/scripts.ts";
 import { backoffSeconds } from "../../src/pages/waiting/backoff.ts";
 import { CATALOGS } from "../../src/pages/waiting/i18n/index.ts";
 import { challengeClientText } from "../../src/pages/waiting/i18n/types.ts";
+import { pageScript, useFakeClock } from "../support/page-script.ts";
 
 const T = challengeClientText(CATALOGS.en);
 const TARGET = "/rooms/r1/?lang=en";
@@ -33,6 +34,9 @@ const challenge = (n: number): Challenge => ({
   algorithm: "SHA-256",
   expiresAt: new Date(Date.now() + 300_000).toISOString(),
 });
+
+/** The bundled script, compiled once, run as the browser would, with these globals. */
+const runScript = pageScript(CHALLENGE_SCRIPT, ["document", "Worker", "fetch", "location"]);
 
 class FakeWorker {
   static all: FakeWorker[] = [];
@@ -92,12 +96,7 @@ function openPage(first: Challenge | null = challenge(1), withWorker = true, ear
     return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
   };
   const location = { replace: vi.fn() };
-  new Function("document", "Worker", "fetch", "location", CHALLENGE_SCRIPT)(
-    document,
-    withWorker ? FakeWorker : undefined,
-    fetch,
-    location,
-  );
+  runScript({ document, Worker: withWorker ? FakeWorker : undefined, fetch, location });
   return {
     el,
     calls,
@@ -119,14 +118,7 @@ const refused = (code: string, status: number, next?: Challenge) =>
 /** Let timers run and promises settle. */
 const pass = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.spyOn(Math, "random").mockReturnValue(0.5);
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-});
+useFakeClock();
 
 describe("the challenge page's script", () => {
   it("solves in a worker from this origin, presents the solution, and walks on to the page asked for", async () => {

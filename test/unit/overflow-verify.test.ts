@@ -5,14 +5,15 @@
  * the reason jose gives, and a token issued by Spillway gives the same claims.
  */
 import fc from "fast-check";
-import { errors, jwtVerify, SignJWT } from "jose";
+import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { newKeySet } from "../../src/cli/keys.ts";
 import { OVERFLOW_REASONS } from "../../src/policy/overflow.ts";
-import { OVERFLOW_TYP, refusalOf, TICKET_TYP, type TokenRefusal } from "../../src/tokens/claims.ts";
+import { OVERFLOW_TYP, TICKET_TYP, type TokenRefusal } from "../../src/tokens/claims.ts";
 import { keyRing, type KeyRing } from "../../src/tokens/keys.ts";
 import { issueOverflow, verifyOverflow } from "../../src/tokens/overflow.ts";
 import { issueTicket } from "../../src/tokens/ticket.ts";
+import { joseOverflow, jsonSegment, type MacKey, signJws, without } from "../support/jose-reference.ts";
 
 const NOW = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const NOW_S = NOW / 1000;
@@ -32,14 +33,6 @@ beforeAll(async () => {
   ticketKey = new Uint8Array(Buffer.from(set.TICKET_KEY, "base64url"));
 });
 
-const b64 = (bytes: Uint8Array | string) => Buffer.from(bytes).toString("base64url");
-const json = (value: unknown) => b64(JSON.stringify(value));
-
-async function hmac(key: Uint8Array<ArrayBuffer>, text: string): Promise<string> {
-  const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return b64(new Uint8Array(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(text))));
-}
-
 const HEADER = { alg: "HS256", typ: OVERFLOW_TYP };
 
 function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -55,42 +48,12 @@ function claims(overrides: Record<string, unknown> = {}): Record<string, unknown
 }
 
 /** A token with this header and payload, MACed with the overflow key (or `key`). */
-async function sign(
-  header: Record<string, unknown> = HEADER,
-  payload: Record<string, unknown> = claims(),
-  key = overflowKey,
-): Promise<string> {
-  const input = `${json(header)}.${json(payload)}`;
-  return `${input}.${await hmac(key, input)}`;
-}
-
-function without(record: Record<string, unknown>, key: string): Record<string, unknown> {
-  const { [key]: _dropped, ...rest } = record;
-  return rest;
+function sign(header: unknown = HEADER, payload: unknown = claims(), key: MacKey = overflowKey): Promise<string> {
+  return signJws(header, payload, key);
 }
 
 /** The verifier this one replaced: jose's jwtVerify with the same options and the same claim checks. */
-async function joseVerify(token: string): Promise<{ ok: true; claims: unknown } | { ok: false; reason: TokenRefusal }> {
-  if (token.length > 4096) return { ok: false, reason: "malformed" };
-  try {
-    const { payload } = await jwtVerify(token, keys.overflow, {
-      algorithms: ["HS256"],
-      typ: OVERFLOW_TYP,
-      issuer: OPTS.issuer,
-      audience: OPTS.room,
-      currentDate: new Date(OPTS.now),
-      requiredClaims: ["sub", "iat", "exp", "reason"],
-    });
-    const { sub, reason, iat, exp } = payload;
-    if (typeof sub !== "string" || !(OVERFLOW_REASONS as readonly unknown[]).includes(reason)) {
-      return { ok: false, reason: "bad_claims" };
-    }
-    return { ok: true, claims: { room: ROOM, sub, reason, iat, exp } };
-  } catch (err) {
-    if (!(err instanceof errors.JOSEError) && !(err instanceof TypeError) && !(err instanceof SyntaxError)) throw err;
-    return { ok: false, reason: refusalOf(err) };
-  }
-}
+const joseVerify = (token: string) => joseOverflow(keys, token, OPTS);
 
 async function verdict(token: string) {
   const ours = await verifyOverflow(keys, token, OPTS);
@@ -137,7 +100,7 @@ describe("verifyOverflow", () => {
     );
     await expectRefused(`${h}.${p}.${"A".repeat(s.length)}`, "bad_signature");
     await expectRefused(`${h}.${p}.`, "bad_signature");
-    await expectRefused(`${h}.${json(claims({ reason: "mode" }))}.${s}`, "bad_signature");
+    await expectRefused(`${h}.${jsonSegment(claims({ reason: "mode" }))}.${s}`, "bad_signature");
   });
 
   it("refuses a token MACed with another key: the ticket key, or any other", async () => {
@@ -152,7 +115,7 @@ describe("verifyOverflow", () => {
     await expectRefused(await sign({ alg: "HS256", typ: TICKET_TYP }), "wrong_kind");
     await expectRefused(await sign({ alg: "HS256", typ: "JWT" }), "wrong_kind");
     await expectRefused(await sign({ alg: "HS256" }), "wrong_kind");
-    await expectRefused(`${json({ alg: "none", typ: OVERFLOW_TYP })}.${json(claims())}.`, "wrong_kind");
+    await expectRefused(`${jsonSegment({ alg: "none", typ: OVERFLOW_TYP })}.${jsonSegment(claims())}.`, "wrong_kind");
     await expectRefused(await sign({ alg: "HS512", typ: OVERFLOW_TYP }), "wrong_kind");
     expect((await verdict(await sign({ alg: "HS256", typ: OVERFLOW_TYP.toUpperCase() }))).ok).toBe(true);
   });

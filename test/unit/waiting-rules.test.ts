@@ -6,7 +6,7 @@
  * or the page would change its words the moment its script ran.
  */
 import fc from "fast-check";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   fill,
   formatClock,
@@ -20,6 +20,7 @@ import { WAITING_SCRIPT } from "../../src/pages/generated/scripts.ts";
 import { type Catalog, CATALOGS, LANGS } from "../../src/pages/waiting/i18n/index.ts";
 import { clientText } from "../../src/pages/waiting/i18n/types.ts";
 import { type Announced, etaRange, progressShare, shouldAnnounce } from "../../src/pages/waiting/rules.ts";
+import { pageScript, useFakeClock } from "../support/page-script.ts";
 
 /** An element of the stand-in page, with what the script reads and writes. */
 class StandIn {
@@ -36,9 +37,7 @@ const IDS = ["current", "position", "ahead", "eta", "next", "progress", "progres
 const MORE_IDS = ["announce", "countdown", "opens", "offer", "admitted", "admitted-title"];
 
 /** The bundled script, compiled once, run as the browser would, with these globals. */
-const runScript = new Function("document", "fetch", "location", "sessionStorage", WAITING_SCRIPT) as (
-  ...globals: unknown[]
-) => void;
+const runScript = pageScript(WAITING_SCRIPT, ["document", "fetch", "location", "sessionStorage"]);
 
 const ROOM = "r1";
 
@@ -87,7 +86,7 @@ function openPage(
     return Promise.resolve(new Response(JSON.stringify(next), { status: 200 }));
   };
   const location = { replace: vi.fn(), reload: vi.fn() };
-  runScript(document, fetch, location, sessionStorage);
+  runScript({ document, fetch, location, sessionStorage });
   return { text: (id: string) => el.get(id)!.textContent, el: (id: string) => el.get(id)!, location };
 }
 
@@ -170,14 +169,7 @@ describe("progressShare", () => {
 describe("the page's script says what the server's functions say", () => {
   const samples = [null, 0, 45, 59.6, 60, 299, 300, 1_234, 2_400, 3_580, 7_000, 50_000, 200_000];
 
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.spyOn(Math, "random").mockReturnValue(0.5);
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-    vi.restoreAllMocks();
-  });
+  useFakeClock();
 
   it("writes the place, the people ahead, the estimate and the progress the same, in every language", () => {
     const FIRST = 60_000;
