@@ -6,9 +6,9 @@ import tseslint from "typescript-eslint";
  * import from the folders before it, never from those after it; cli/ runs in
  * Node and takes only what runs anywhere.
  */
-const LAYERS = ["policy", "tokens", "contract", "objects", "edge", "pages", "demo", "http"];
+const LAYERS = ["policy", "tokens", "contract", "origins", "objects", "edge", "pages", "demo", "http"];
 /** Folders whose code must not need Hono: everything below the wiring and the pages. */
-const WITHOUT_HONO = new Set(["policy", "tokens", "contract", "objects", "edge"]);
+const WITHOUT_HONO = new Set(["policy", "tokens", "contract", "origins", "objects", "edge"]);
 /** Pages and the demo origin sit side by side: the demo imports no page (pages come first, so they cannot import it). */
 const BESIDE = { demo: ["pages"] };
 
