@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The Debian packages the contract tests run for real: Chromium (browser
-# tests), Icecast and ffmpeg/ffprobe (the live-audio origin). Installs, with
+# tests), Icecast and ffmpeg/ffprobe (the live-audio origin), Janus (the
+# WebRTC origin that enforces seats with stored tokens). Installs, with
 # apt-get, those whose binary is missing, when running as root; otherwise
 # says how to install them and exits 0 (the tests then fail with a clear error).
 set -euo pipefail
 
 # binary:package
-wanted=(chromium:chromium icecast2:icecast2 ffmpeg:ffmpeg ffprobe:ffmpeg)
+wanted=(chromium:chromium icecast2:icecast2 ffmpeg:ffmpeg ffprobe:ffmpeg janus:janus)
 
 missing=()
 for pair in "${wanted[@]}"; do
@@ -21,7 +22,7 @@ for pair in "${wanted[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "debian-packages: nothing to install (chromium, icecast2, ffmpeg, ffprobe are present)"
+  echo "debian-packages: nothing to install (chromium, icecast2, ffmpeg, ffprobe, janus are present)"
   exit 0
 fi
 
