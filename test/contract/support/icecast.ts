@@ -215,6 +215,8 @@ export interface IcecastOptions {
   headerMounts?: Record<string, Record<string, string>>;
   /** Global `<http-headers>`, on every answer (or every answer of `status`). */
   headers?: IcecastHeader[];
+  /** Raw XML put inside a mount's `<mount>` as given (e.g. an `<authentication type="url">` block). */
+  mountXml?: Record<string, string>;
   /** `<limits><clients>`: listeners, file and admin requests at once (default 100). */
   maxClients?: number;
   /** `<limits><sources>` (default 10). */
@@ -328,6 +330,7 @@ function configXml(o: {
     const inner = Object.entries(headers).map(([n, v]) => `<header name="${xml(n)}" value="${xml(v)}" />`);
     mountLines(mount).push(`<http-headers>${inner.join("")}</http-headers>`);
   }
+  for (const [mount, inner] of Object.entries(options.mountXml ?? {})) mountLines(mount).push(inner);
   const globalHeaders = (options.headers ?? []).map(
     (h) =>
       `<header name="${xml(h.name)}" value="${xml(h.value)}"${h.status === undefined ? "" : ` status="${h.status}"`} />`,
@@ -402,7 +405,12 @@ function xmlField(block: string, name: string): string {
 /** Start Icecast on a free port with a fresh temporary config; resolves once `/status-json.xsl` answers. */
 export async function startIcecast(options: IcecastOptions = {}): Promise<RunningIcecast> {
   const { icecast2 } = await requireDebian(["icecast2"]);
-  for (const mount of [...(options.recordMounts ?? []), ...Object.keys(options.headerMounts ?? {})]) checkMount(mount);
+  const configured = [
+    ...(options.recordMounts ?? []),
+    ...Object.keys(options.headerMounts ?? {}),
+    ...Object.keys(options.mountXml ?? {}),
+  ];
+  for (const mount of configured) checkMount(mount);
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(icecast2!, options);
