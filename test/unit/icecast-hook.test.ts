@@ -63,21 +63,24 @@ function addForm(fields: Record<string, string>): URLSearchParams {
   return form;
 }
 
+/** What the recorded add (and remove) forms say of their listener. */
+const RECORDED_LISTENER = {
+  clientId: "13",
+  mount: MOUNT,
+  pass: "good",
+  passFrom: "query",
+  user: "",
+  ip: "127.0.0.1",
+  agent: "",
+  server: "127.0.0.1",
+  port: 38921,
+} as const;
+
 describe("parseListenerAdd", () => {
   it("reads the recorded form: client id, mount without its query, the pass from the query", () => {
     expect(parseListenerAdd(ADD_QUERY)).toEqual({
       ok: true,
-      listener: {
-        clientId: "13",
-        mount: MOUNT,
-        pass: "good",
-        passFrom: "query",
-        user: "",
-        ip: "127.0.0.1",
-        agent: "",
-        server: "127.0.0.1",
-        port: 38921,
-      },
+      listener: RECORDED_LISTENER,
     });
   });
 
@@ -138,18 +141,7 @@ describe("parseListenerRemove", () => {
   it("reads the recorded form: the same client id, the pass and the duration", () => {
     expect(parseListenerRemove(REMOVE_QUERY)).toEqual({
       ok: true,
-      listener: {
-        clientId: "13",
-        mount: MOUNT,
-        pass: "good",
-        passFrom: "query",
-        user: "",
-        ip: "127.0.0.1",
-        agent: "",
-        server: "127.0.0.1",
-        port: 38921,
-        durationSeconds: 2,
-      },
+      listener: { ...RECORDED_LISTENER, durationSeconds: 2 },
     });
   });
 

@@ -15,7 +15,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type IcecastOptions, type RunningIcecast, startIcecast } from "./icecast.ts";
+import { type IcecastOptions, type RunningIcecast, startIcecast, waitAwake } from "./icecast.ts";
 
 export interface UrlAuthOptions {
   /** Where Icecast POSTs `action=listener_add` (required: without it Icecast admits everyone). */
@@ -110,24 +110,15 @@ export async function startHookServer(
     url: `http://127.0.0.1:${port}`,
     calls,
     waitForCall(match, timeoutMs = 5_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
+      return waitAwake(
+        waiters,
+        timeoutMs,
+        () => `the hook got no matching call within ${timeoutMs} ms (${calls.length} calls)`,
+        () => {
           const found = calls.find(match);
-          if (found === undefined) return;
-          finish();
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          finish();
-          reject(new Error(`the hook got no matching call within ${timeoutMs} ms (${calls.length} calls)`));
-        }, timeoutMs);
-        const finish = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
+          return found === undefined ? null : { done: found };
+        },
+      );
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -877,6 +877,38 @@ export interface StreamListener {
   close(): void;
 }
 
+/**
+ * A promise that settles when `check` says so: it is asked at once and each
+ * time something wakes `waiters` (it registers itself there until settled),
+ * and fails with `late()` after `timeoutMs`.
+ */
+export function waitAwake<T>(
+  waiters: Set<() => void>,
+  timeoutMs: number,
+  late: () => string,
+  check: () => { done: T } | { failed: string } | null,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const wake = () => {
+      const outcome = check();
+      if (outcome === null) return;
+      finish();
+      if ("done" in outcome) resolve(outcome.done);
+      else reject(new Error(outcome.failed));
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(new Error(late()));
+    }, timeoutMs);
+    const finish = () => {
+      clearTimeout(timer);
+      waiters.delete(wake);
+    };
+    waiters.add(wake);
+    wake();
+  });
+}
+
 /** Open a plain HTTP GET (node:http, no pooling) and keep reading its body as a player would. */
 export function listen(
   url: string,
@@ -923,27 +955,16 @@ export function listen(
         },
         bytes(count, timeoutMs = 10_000) {
           if (count > keepBytes) return Promise.reject(new Error(`keeps only ${keepBytes} bytes (keepBytes)`));
-          return new Promise<Buffer>((got, fail) => {
-            const check = () => {
-              if (keptLength >= count) {
-                finish();
-                got(Buffer.concat(kept).subarray(0, count));
-              } else if (isEnded) {
-                finish();
-                fail(new Error(`${url} ended after ${total} bytes, before ${count}`));
-              }
-            };
-            const timer = setTimeout(() => {
-              finish();
-              fail(new Error(`only ${total} of ${count} bytes from ${url} within ${timeoutMs} ms`));
-            }, timeoutMs);
-            const finish = () => {
-              clearTimeout(timer);
-              waiters.delete(check);
-            };
-            waiters.add(check);
-            check();
-          });
+          return waitAwake<Buffer>(
+            waiters,
+            timeoutMs,
+            () => `only ${total} of ${count} bytes from ${url} within ${timeoutMs} ms`,
+            () => {
+              if (keptLength >= count) return { done: Buffer.concat(kept).subarray(0, count) };
+              if (isEnded) return { failed: `${url} ended after ${total} bytes, before ${count}` };
+              return null;
+            },
+          );
         },
       });
     });
