@@ -9,10 +9,10 @@
  * microphone. Chromium is started with mDNS host candidates off, so that
  * Janus can reach the addresses it is offered.
  */
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JanusAdmin } from "../../src/origins/janus.ts";
-import { browserSkipReason, CHROMIUM_PATH } from "./support/browser.ts";
+import { browserSkipReason, launchChromium } from "./support/browser.ts";
 import { JanusApi, requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
 
 const AUDIOBRIDGE = "janus.plugin.audiobridge";
@@ -81,19 +81,8 @@ beforeAll(async () => {
   if (skipReason !== null) return;
   await requireJanus();
   janus = await startJanus({ room: ROOM });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      // Plain host candidates instead of <uuid>.local names, which Janus would have to resolve.
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-    ],
-    timeout: 20_000,
-  });
+  // Plain host candidates instead of <uuid>.local names, which Janus would have to resolve.
+  browser = await launchChromium(["--disable-features=WebRtcHideLocalIpsWithMdns"]);
 });
 
 afterAll(async () => {

@@ -16,9 +16,9 @@
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join as joinPath } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { browserSkipReason, CHROMIUM_PATH } from "./support/browser.ts";
+import { browserSkipReason, launchChromium } from "./support/browser.ts";
 import { adminCall, bearer, send, type StatsJson, type StatusJson } from "./support/http.ts";
 import { PHONE_VIEWPORT } from "./support/listener-browser.ts";
 import { type RunningWorker, startWorker } from "./support/worker.ts";
@@ -226,18 +226,7 @@ describe.skipIf(skipReason !== null)("the demo room's live sound in Chromium", (
     await mkdir(SCREENSHOT_DIR, { recursive: true });
     [worker, browser] = await Promise.all([
       startWorker({ adminToken: ADMIN_TOKEN, vars: { PASS_TTL_SECONDS: String(PASS_TTL_SECONDS) } }),
-      chromium.launch({
-        executablePath: CHROMIUM_PATH,
-        headless: true,
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--autoplay-policy=no-user-gesture-required",
-        ],
-        timeout: 20_000,
-      }),
+      launchChromium(["--autoplay-policy=no-user-gesture-required"]),
     ]);
   });
 

@@ -18,14 +18,15 @@ export function browserSkipReason(): string | null {
   return `skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium; CI installs it and never skips)`;
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** Launch the Debian Chromium headless, with the house flags and any `extraArgs` a test needs. */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`the browser tests need Chromium at ${CHROMIUM_PATH} (.ci/run installs it with apt-get)`);
   }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", ...extraArgs],
     timeout: 20_000,
   });
 }
