@@ -70,6 +70,9 @@ export interface HeldSocket {
   ask(text: string): Promise<string>;
 }
 
+/** How long a held socket's question may wait for its echo. */
+const ASK_WITHIN_MS = 5_000;
+
 /** Open a WebSocket with headers (a pass as `Authorization: Bearer`). Rejects when the handshake is refused. */
 export function holdSocket(url: string, headers: Record<string, string> = {}): Promise<HeldSocket> {
   return new Promise((resolve, reject) => {
@@ -97,8 +100,20 @@ export function holdSocket(url: string, headers: Record<string, string> = {}): P
         closed,
         isClosed: () => isClosed,
         ask: (text) =>
-          new Promise<string>((r) => {
-            waiters.push(r);
+          new Promise<string>((answer, fail) => {
+            // A socket cut before it answers fails the question at once, saying how it was closed.
+            const timer = setTimeout(
+              () => fail(new Error(`no answer to "${text}" within ${ASK_WITHIN_MS} ms`)),
+              ASK_WITHIN_MS,
+            );
+            void closed.then(({ code, reason }) => {
+              clearTimeout(timer);
+              fail(new Error(`closed (${code} ${reason}) before answering "${text}"`));
+            });
+            waiters.push((m) => {
+              clearTimeout(timer);
+              answer(m);
+            });
             socket.send(text);
           }),
       }),
