@@ -70,8 +70,27 @@ function stripAnsi(text: string): string {
   return stripVTControlCharacters(text);
 }
 
-/** Start Spillway with `src/cli/start.ts` and wait for its ready banner. */
+/** How many times a start that lost a port race is tried again. */
+const PORT_RACE_RETRIES = 2;
+
+/**
+ * Start Spillway with `src/cli/start.ts` and wait for its ready banner. A
+ * port picked free can be taken by another test's server before wrangler
+ * binds it (its own internal sockets too): such a start is tried again, on a
+ * fresh port unless the caller chose one.
+ */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startWorkerOnce(options);
+    } catch (err) {
+      const lostRace = err instanceof Error && err.message.includes("Address already in use");
+      if (!lostRace || attempt >= PORT_RACE_RETRIES) throw err;
+    }
+  }
+}
+
+async function startWorkerOnce(options: WorkerOptions): Promise<RunningWorker> {
   const port = options.port ?? (await freePort());
   const ownsPersistDir = options.persistTo === undefined;
   const persistTo = options.persistTo ?? (await tempDir());
