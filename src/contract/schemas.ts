@@ -82,6 +82,28 @@ export const OverflowOfferSchema = v.pipe(
  * an app reads the same fields whatever happens. Fields that only some
  * states carry are optional or null, as their descriptions say.
  */
+export const ConnectSchema = v.pipe(
+  v.object({
+    kind: v.pipe(v.literal("icecast"), v.description("The origin to connect to: an Icecast mount.")),
+    url: v.pipe(
+      v.string(),
+      v.url(),
+      v.description("The stream's URL on the origin, the pass in its query: play it as it is."),
+    ),
+    expiresAt: v.pipe(
+      isoTime,
+      v.description(
+        "The pass in `url` is accepted for a new connection until then; a connection once admitted is kept " +
+          "while the origin serves it, without heartbeats.",
+      ),
+    ),
+  }),
+  v.description(
+    "When admitted to a room whose origin enforces the seat itself (`origin: icecast-hook`): where to connect " +
+      "directly instead of through Spillway.",
+  ),
+);
+
 export const StatusSchema = v.pipe(
   v.object({
     room: RoomIdSchema,
@@ -116,6 +138,7 @@ export const StatusSchema = v.pipe(
       v.pipe(JwtSchema, v.description("The admission pass, when admitted: send it to the room and to `heartbeat`.")),
     ),
     passExpiresAt: v.optional(v.pipe(isoTime, v.description("When the pass lapses, when admitted."))),
+    connect: v.optional(ConnectSchema),
     startsAt: v.pipe(v.nullable(isoTime), v.description("When the room starts, if a start time is set.")),
     recordingUrl: v.pipe(
       v.nullable(v.pipe(v.string(), v.url())),
