@@ -131,7 +131,13 @@ export class IcecastSeats {
     const now = this.#o.now();
     if (now - this.#lastList < this.#o.roundMs) return;
     this.#lastList = now;
-    const judged = ledger.leases().filter((l) => now - (this.#admittedAt.get(l.originClient!) ?? 0) >= LIST_GRACE_MS);
+    // Judged by this listing only if admitted long enough before it was asked for.
+    const judged = new Set(
+      ledger
+        .leases()
+        .filter((l) => now - (this.#admittedAt.get(l.originClient!) ?? 0) >= LIST_GRACE_MS)
+        .map((l) => `${l.sid} ${l.originClient}`),
+    );
     const listed = await listClients({ ...admin, mount: this.#mount });
     let ids: Set<string>;
     if (listed.ok) ids = new Set(listed.ids);
@@ -144,15 +150,13 @@ export class IcecastSeats {
       return;
     }
     this.health.lastListAt = now;
-    const current = new Map(ledger.leases().map((l) => [l.sid, l]));
-    for (const before of judged) {
-      const l = current.get(before.sid);
-      if (l === undefined || l.originClient !== before.originClient) continue;
-      if (ids.has(l.originClient!)) {
-        if (l.leftAt === null) ledger.renewListed(l.sid, l.originClient!);
-      } else {
-        this.#admittedAt.delete(l.originClient!);
-        ledger.gone(l.sid, l.originClient!);
+    for (const l of ledger.leases()) {
+      const client = l.originClient!;
+      if (ids.has(client)) {
+        if (l.leftAt === null) ledger.renewListed(l.sid, client);
+      } else if (judged.has(`${l.sid} ${client}`)) {
+        this.#admittedAt.delete(client);
+        ledger.gone(l.sid, client);
       }
     }
   }
