@@ -323,6 +323,22 @@ export const RoomStatsSchema = v.object({
   allowance: v.pipe(wholeNumber(0), v.description("Seats the coordinator has handed to shards.")),
   shardIndices: v.pipe(v.array(wholeNumber(0)), v.description("Shards that have ever synced.")),
   doCalls: v.pipe(v.record(v.string(), v.number()), v.description("Durable Object calls by kind.")),
+  originAdmin: v.optional(
+    v.pipe(
+      v.object({
+        failures: v.pipe(wholeNumber(0), v.description("Admin API calls that failed since the shards started.")),
+        kills: v.pipe(wholeNumber(0), v.description("Connections of ended seats dropped (killclient).")),
+        lastFailure: v.pipe(
+          v.nullable(v.object({ kind: v.string(), message: v.string(), at: isoTime })),
+          v.description("The latest failure: unreachable, unauthorized, error or not_configured, and why."),
+        ),
+      }),
+      v.description(
+        "Direct mode (origin: icecast-hook): the origin's admin API as the shards used it. While it fails, seats " +
+          "are kept, never freed early. Absent when no seat has used it since the shards started.",
+      ),
+    ),
+  ),
   challenge: v.pipe(
     v.object({
       bits: v.pipe(wholeNumber(0), v.description("The proof of work in force (0: under-attack mode off).")),

@@ -7,7 +7,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { advance, callWith, join, leave, letRevocationsThrough, passClaims, patchRoom, roomName } from "./helpers.ts";
-import { shardStub, type Status, useManualClock } from "./helpers.ts";
+import { shardStub, stats, type Status, useManualClock } from "./helpers.ts";
 
 const t = useManualClock();
 const KEY = "hook-key-for-tests";
@@ -209,6 +209,11 @@ describe("the hook", () => {
     // No admin credentials in these tests: the kill cannot be done, so the seat stays taken.
     expect(await originLease(room, sid)).toMatchObject({ origin_client: "13", awaiting_drop: 1 });
     expect((await join(room)).body.state).not.toBe("admitted");
+    // Ops see why.
+    const seen = await stats(room);
+    expect(seen.active).toBe(1);
+    expect(seen.originAdmin?.failures).toBeGreaterThan(0);
+    expect(seen.originAdmin?.lastFailure?.kind).toBe("not_configured");
     // Icecast says the connection is gone: the seat is free.
     expect((await hook(removeForm(room, pass, "13"))).status).toBe(204);
     expect(await originLease(room, sid)).toBeNull();
