@@ -7,7 +7,7 @@
  * - The hook URL carries `?key=` (the secret ICECAST_HOOK_KEY), compared in
  *   constant time: without the right key nothing is read and nobody admitted.
  * - `listener_add`: the pass (ES256, this mount's room, not expired) names a
- *   seat; its shard admits Icecast's connection id on it only while the seat
+ *   seat in a room whose `origin` is `icecast-hook`; its shard admits Icecast's connection id on it only while the seat
  *   is live and holds no other connection (one seat, one connection), records
  *   it and renews the lease. Anything else — a bad form, a forged, expired or
  *   given-back pass, a shard that cannot be reached — refuses: Icecast then
@@ -16,8 +16,10 @@
  *   leave (or, when it had already ended, lets go of its seat).
  *
  * Icecast asks one listener at a time per mount and gives up after 15 s, so
- * each answer needs at most one Durable Object call.
+ * each answer needs at most two Durable Object calls (the room's view, most
+ * often cached in the isolate, and the seat's shard).
  */
+import { RoomDesk } from "./desk.ts";
 import { durableCall } from "./durable-call.ts";
 import { settingsOf } from "./settings.ts";
 import { clock } from "../policy/clock.ts";
@@ -90,6 +92,11 @@ async function added(env: Env, form: string): Promise<Response> {
   const pass = await passOf(env, listener.mount, listener.pass, false);
   if (!pass.ok) return refuseAnswer(pass.reason);
   const c = pass.claims;
+  // Only a room whose seats Icecast enforces takes listeners here (a stale view errs on either side for a
+  // second at most; the seat itself is the shard's to give).
+  const { view } = await (await RoomDesk.open(env, c.room)).viewOrLast();
+  if (view === null) return refuseAnswer("room unavailable");
+  if (view.origin !== "icecast-hook") return refuseAnswer("room not in icecast-hook mode");
   let out: OriginAttach;
   try {
     out = await durableCall<OriginAttach>("admitOrigin", () =>

@@ -167,6 +167,16 @@ describe("the hook", () => {
     expect(admits(await hook(addForm(room, later, "15")))).toBe(false);
   });
 
+  it("refuses a pass of a room whose origin is not icecast-hook", async () => {
+    const room = roomName("proxyhook");
+    await patchRoom(room, { capacity: 2 });
+    const pass = await seatedIn(room);
+    const res = await hook(addForm(room, pass, "13"));
+    expect(admits(res)).toBe(false);
+    expect(res.headers.get("icecast-auth-message")).toBe("room not in icecast-hook mode");
+    expect(await originLease(room, passClaims(pass).sid)).toMatchObject({ origin_client: null });
+  });
+
   it("refuses a pass whose seat was given back", async () => {
     const room = roomName("left");
     await patchRoom(room, { origin: "icecast-hook", capacity: 2 });
