@@ -122,13 +122,11 @@ async function exactStats(env: Env, room: string): Promise<RoomStats> {
   const shard = (i: number) => env.ROOM_SHARD.getByName(shardName(room, i));
   await Promise.all(shardIndices.map((i) => durableCall("syncNow", () => shard(i).syncNow(room, i))));
   const stats = await durableCall("stats", () => coordinator.stats(room));
-  const shardRequests = await Promise.all(
-    stats.shardIndices.map((i) => durableCall("requestCounts", () => shard(i).requestCounts())),
+  const parts = await Promise.all(
+    stats.shardIndices.map((i) => durableCall("statsParts", () => shard(i).statsParts())),
   );
-  const origin = await Promise.all(
-    stats.shardIndices.map((i) => durableCall("originHealth", () => shard(i).originHealth())),
-  );
-  const originAdmin = originAdminOf(origin);
+  const shardRequests = parts.map((p) => p.requests);
+  const originAdmin = originAdminOf(parts.map((p) => p.origin));
   return {
     ...stats,
     doCalls: addObjectRequests(stats.doCalls, ...shardRequests),

@@ -408,4 +408,12 @@ export class RoomShard extends DurableObject<Env> {
   async originHealth(): Promise<OriginHealth | null> {
     return this.#icecast === null ? null : { ...this.#icecast.health };
   }
+
+  /** This shard's part of the room's stats, in one call: its requests by kind, and its origin's health. */
+  async statsParts(): Promise<{ requests: ObjectRequestCounts; origin: OriginHealth | null }> {
+    return {
+      requests: objectRequests(this.#store),
+      origin: this.#icecast === null ? null : { ...this.#icecast.health },
+    };
+  }
 }
