@@ -193,16 +193,29 @@ describe("Icecast enforcing Spillway's seats (origin: icecast-hook)", () => {
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
 
-  it("refuses a forged pass, a given-back pass, and anyone when the hook key is wrong", async () => {
-    const pass = seated[1]!.status.pass!;
-    await refusedBy(connectUrl(ROOM, `${pass.slice(0, -6)}AAAAAA`));
-    await refusedBy(connectUrl(ROOM, seated[2]!.status.pass!));
-    const other = (await join(sp().url, WRONG_KEY_ROOM)).json as Status;
-    expect(other.state).toBe("admitted");
-    await refusedBy(other.connect!.url);
-    expect(await icecast!.listeners(mountOf(WRONG_KEY_ROOM))).toBe(0);
-    expect(sampler!.peak(mountOf(WRONG_KEY_ROOM), since)).toBe(0);
-  });
+  it(
+    "refuses a forged pass, a given-back pass, and anyone when the hook key is wrong",
+    { timeout: 30_000 },
+    async () => {
+      const pass = seated[1]!.status.pass!;
+      await refusedBy(connectUrl(ROOM, `${pass.slice(0, -6)}AAAAAA`));
+      await refusedBy(connectUrl(ROOM, seated[2]!.status.pass!));
+      // A pass given back while still young: refused because its seat has ended.
+      const fresh = await admittedLater(waiting.shift()!, 20_000);
+      const gaveBack = await send(`${sp().url}/_spillway/rooms/${ROOM}/leave`, {
+        method: "POST",
+        headers: bearer(fresh.pass!),
+      });
+      expect(gaveBack.status).toBe(200);
+      await refusedBy(fresh.connect!.url);
+      expect(await icecast!.errorLog()).toContain('failed with "seat left"');
+      const other = (await join(sp().url, WRONG_KEY_ROOM)).json as Status;
+      expect(other.state).toBe("admitted");
+      await refusedBy(other.connect!.url);
+      expect(await icecast!.listeners(mountOf(WRONG_KEY_ROOM))).toBe(0);
+      expect(sampler!.peak(mountOf(WRONG_KEY_ROOM), since)).toBe(0);
+    },
+  );
 
   it("never let Icecast count more listeners than the capacity", () => {
     expect(sampler!.peak(MOUNT, since)).toBeLessThanOrEqual(CAPACITY);
