@@ -22,6 +22,8 @@
 import { type IcecastAdmin, killClient, listClients } from "../origins/icecast-admin.ts";
 import { icecastMount } from "../origins/icecast.ts";
 import type { Lease } from "../policy/lease.ts";
+import { timingsFromVars } from "../policy/config.ts";
+import { holdRoundMs } from "../policy/hold-round.ts";
 
 /**
  * The Worker's optional secrets for direct mode with Icecast (wrangler.toml):
@@ -63,6 +65,23 @@ export interface IcecastSeatsOptions {
   now(): number;
 }
 
+/** The seats of `room` that Icecast serves, with the deployment's settings (vars and secrets). */
+export function icecastSeatsFor(
+  env: { ORIGIN_URL?: string; PASS_TTL_SECONDS?: string } & IcecastSecrets,
+  room: string,
+  now: () => number,
+): IcecastSeats {
+  const base = (env.ORIGIN_URL ?? "").trim();
+  const user = env.ICECAST_ADMIN_USER ?? "";
+  const password = env.ICECAST_ADMIN_PASSWORD ?? "";
+  return new IcecastSeats({
+    room,
+    admin: base === "" || user === "" || password === "" ? null : { url: base, user, password },
+    roundMs: holdRoundMs(timingsFromVars(env).passTtlMs),
+    now,
+  });
+}
+
 export class IcecastSeats {
   readonly #o: IcecastSeatsOptions;
   readonly #mount: string;
@@ -71,6 +90,7 @@ export class IcecastSeats {
   #lastList = 0;
   #running: Promise<void> | null = null;
   #again = false;
+  #loggedAt = 0;
   readonly health: OriginHealth = { failures: 0, lastFailure: null, kills: 0, lastListAt: null };
 
   constructor(options: IcecastSeatsOptions) {
@@ -162,8 +182,14 @@ export class IcecastSeats {
   }
 
   #failed(kind: string, message: string): void {
+    const now = this.#o.now();
+    const before = this.health.lastFailure;
     this.health.failures += 1;
-    this.health.lastFailure = { kind, message, at: this.#o.now() };
-    console.warn("icecast admin failed", this.#o.room, kind, message);
+    this.health.lastFailure = { kind, message, at: now };
+    // Logged when it changes, and at most once a round while it lasts.
+    if (before === null || before.kind !== kind || now - this.#loggedAt >= this.#o.roundMs) {
+      this.#loggedAt = now;
+      console.warn("icecast admin failed", this.#o.room, kind, message);
+    }
   }
 }

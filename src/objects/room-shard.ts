@@ -35,9 +35,8 @@ import {
   type ObjectRequestKind,
 } from "./request-counts.ts";
 import { type HoldAnswer, SeatHolds } from "./seat-holds.ts";
-import { type IcecastSecrets, IcecastSeats, type OriginHealth, type OriginLedger } from "./icecast-seats.ts";
+import { type IcecastSeats, icecastSeatsFor, type OriginHealth, type OriginLedger } from "./icecast-seats.ts";
 import type { OriginAttach } from "../policy/ledger.ts";
-import { holdRoundMs } from "../policy/hold-round.ts";
 import { migrate, SqlLedgerStore } from "./sql-store.ts";
 
 /** The most seats with an origin connection a shard checks at once (a shard holds far fewer). */
@@ -334,18 +333,7 @@ export class RoomShard extends DurableObject<Env> {
 
   /** The seats Icecast serves itself in this shard's room (direct mode). */
   #icecastSeats(room: string): IcecastSeats {
-    if (this.#icecast === null) {
-      const env: Env & IcecastSecrets = this.env;
-      const base = (env.ORIGIN_URL ?? "").trim();
-      const user = env.ICECAST_ADMIN_USER ?? "";
-      const password = env.ICECAST_ADMIN_PASSWORD ?? "";
-      this.#icecast = new IcecastSeats({
-        room,
-        admin: base === "" || user === "" || password === "" ? null : { url: base, user, password },
-        roundMs: holdRoundMs(timingsFromVars(this.env).passTtlMs),
-        now: () => clock.now(),
-      });
-    }
+    this.#icecast ??= icecastSeatsFor(this.env, room, () => clock.now());
     return this.#icecast;
   }
 
