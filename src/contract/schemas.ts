@@ -82,6 +82,28 @@ export const OverflowOfferSchema = v.pipe(
  * an app reads the same fields whatever happens. Fields that only some
  * states carry are optional or null, as their descriptions say.
  */
+export const ConnectSchema = v.pipe(
+  v.object({
+    kind: v.pipe(v.literal("icecast"), v.description("The origin to connect to: an Icecast mount.")),
+    url: v.pipe(
+      v.string(),
+      v.url(),
+      v.description("The stream's URL on the origin, the pass in its query: play it as it is."),
+    ),
+    expiresAt: v.pipe(
+      isoTime,
+      v.description(
+        "The pass in `url` is accepted for a new connection until then; a connection once admitted is kept " +
+          "while the origin serves it, without heartbeats.",
+      ),
+    ),
+  }),
+  v.description(
+    "When admitted to a room whose origin enforces the seat itself (`origin: icecast-hook`): where to connect " +
+      "directly instead of through Spillway.",
+  ),
+);
+
 export const StatusSchema = v.pipe(
   v.object({
     room: RoomIdSchema,
@@ -116,6 +138,7 @@ export const StatusSchema = v.pipe(
       v.pipe(JwtSchema, v.description("The admission pass, when admitted: send it to the room and to `heartbeat`.")),
     ),
     passExpiresAt: v.optional(v.pipe(isoTime, v.description("When the pass lapses, when admitted."))),
+    connect: v.optional(ConnectSchema),
     startsAt: v.pipe(v.nullable(isoTime), v.description("When the room starts, if a start time is set.")),
     recordingUrl: v.pipe(
       v.nullable(v.pipe(v.string(), v.url())),
@@ -300,6 +323,22 @@ export const RoomStatsSchema = v.object({
   allowance: v.pipe(wholeNumber(0), v.description("Seats the coordinator has handed to shards.")),
   shardIndices: v.pipe(v.array(wholeNumber(0)), v.description("Shards that have ever synced.")),
   doCalls: v.pipe(v.record(v.string(), v.number()), v.description("Durable Object calls by kind.")),
+  originAdmin: v.optional(
+    v.pipe(
+      v.object({
+        failures: v.pipe(wholeNumber(0), v.description("Admin API calls that failed since the shards started.")),
+        kills: v.pipe(wholeNumber(0), v.description("Connections of ended seats dropped (killclient).")),
+        lastFailure: v.pipe(
+          v.nullable(v.object({ kind: v.string(), message: v.string(), at: isoTime })),
+          v.description("The latest failure: unreachable, unauthorized, error or not_configured, and why."),
+        ),
+      }),
+      v.description(
+        "Direct mode (origin: icecast-hook): the origin's admin API as the shards used it. While it fails, seats " +
+          "are kept, never freed early. Absent when no seat has used it since the shards started.",
+      ),
+    ),
+  ),
   challenge: v.pipe(
     v.object({
       bits: v.pipe(wholeNumber(0), v.description("The proof of work in force (0: under-attack mode off).")),

@@ -73,8 +73,21 @@ export function overflowStatus(room: string, offer: OverflowOffer, f: RoomFacts)
   };
 }
 
-/** An admitted listener's status: poll again (heartbeat) at a third of the pass lifetime. */
-export function admittedStatus(room: string, pass: string, exp: number, passTtlMs: number, f: RoomFacts): StatusBody {
+/** Where an admitted listener connects directly, in a room whose origin enforces the seat itself. */
+export type Connect = NonNullable<StatusBody["connect"]>;
+
+/**
+ * An admitted listener's status: poll again (heartbeat) at a third of the
+ * pass lifetime; `connect` when the origin is to be reached directly.
+ */
+export function admittedStatus(
+  room: string,
+  pass: string,
+  exp: number,
+  passTtlMs: number,
+  f: RoomFacts,
+  connect?: Connect,
+): StatusBody {
   return {
     room,
     state: "admitted",
@@ -84,6 +97,7 @@ export function admittedStatus(room: string, pass: string, exp: number, passTtlM
     pollAfterSeconds: Math.max(1, Math.floor(passTtlMs / 3000)),
     pass,
     passExpiresAt: new Date(exp * 1000).toISOString(),
+    ...(connect === undefined ? {} : { connect }),
     ...facts(f),
   };
 }

@@ -38,7 +38,17 @@ import { failureRetryAfter, POLICY, type PolicyApplied } from "../policy/failure
 import { joinLimiter } from "./join-limit.ts";
 import { type Settings, settingsOf } from "./settings.ts";
 import { gateArrival, newChallenge, tally } from "./under-attack.ts";
-import { admittedStatus, closedStatus, overflowStatus, prequeueStatus, queuedStatus } from "../contract/status.ts";
+import {
+  admittedStatus,
+  closedStatus,
+  type Connect,
+  overflowStatus,
+  prequeueStatus,
+  queuedStatus,
+  type RoomFacts,
+} from "../contract/status.ts";
+import type { OriginKind } from "../policy/config.ts";
+import { icecastListenUrl } from "../origins/icecast.ts";
 import {
   beforeStart,
   type Degraded,
@@ -362,9 +372,23 @@ export class RoomDesk {
     const facts = (await this.viewOrLast()).view ?? UNKNOWN_ROOM;
     return {
       kind: "status",
-      status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs, facts),
+      status: this.#admitted(newPass, facts),
       newPass,
     };
+  }
+
+  /** An admitted answer; in a room whose origin enforces the seat, with where to connect to it. */
+  #admitted(pass: { token: string; exp: number }, facts: RoomFacts & { origin?: OriginKind }) {
+    let connect: Connect | undefined;
+    const base = this.settings.origin;
+    if (facts.origin === "icecast-hook" && base !== null) {
+      connect = {
+        kind: "icecast",
+        url: icecastListenUrl(base, this.room, pass.token),
+        expiresAt: new Date(pass.exp * 1000).toISOString(),
+      };
+    }
+    return admittedStatus(this.room, pass.token, pass.exp, this.settings.timings.passTtlMs, facts, connect);
   }
 
   #beforeStart(view: GlobalView): view is GlobalView & { startsAt: number } {
@@ -450,7 +474,7 @@ export class RoomDesk {
         const newPass = await this.#signPass(sub, place.shard, claim.lease);
         return {
           kind: "status",
-          status: admittedStatus(this.room, newPass.token, newPass.exp, this.settings.timings.passTtlMs, view),
+          status: this.#admitted(newPass, view),
           newPass,
         };
       }

@@ -29,30 +29,25 @@
  * Responses of known length start holding only when they are still streaming
  * after HOLD_AFTER_MS, so an ordinary page or segment costs no call at all.
  */
-import { CLOCK_SKEW_MS, CONFIRM_AFTER_MS, passTrustMs } from "../policy/pass-trust.ts";
+import { CONFIRM_AFTER_MS } from "../policy/pass-trust.ts";
+import { ANSWER_SLACK_MS, ownedUntil, SAFETY_MARGIN_MS } from "../policy/hold-round.ts";
+
+export {
+  ANSWER_SLACK_MS,
+  answerSlackMs,
+  holdRoundMs,
+  MAX_ANSWER_SLACK_MS,
+  ownedUntil,
+  SAFETY_MARGIN_MS,
+} from "../policy/hold-round.ts";
 import type { SeatEnd } from "../policy/lease.ts";
 import type { HoldAnswer } from "../objects/seat-holds.ts";
 
 /** How long a known-length answer may stream before it holds its seat like a live stream. */
 export const HOLD_AFTER_MS = 2_000;
-/** A connection is cut this long before the lease it last saw renewed expires, unless renewed again. */
-export const SAFETY_MARGIN_MS = 1_000;
 /** When the known lease has already run out, how long a renewal may take before the connection is cut. */
 export const LAST_CALL_GRACE_MS = 1_000;
-/** The least time allowed for a hold call to travel and answer, on top of its round. */
-export const ANSWER_SLACK_MS = 500;
-/** The most: a runtime stalled for a second or two must not cut an entitled listener. */
-export const MAX_ANSWER_SLACK_MS = 3_000;
 
-/**
- * Time allowed for a hold call to travel and answer, on top of its round: a
- * quarter of the pass lifetime, within ANSWER_SLACK_MS…MAX_ANSWER_SLACK_MS
- * (3 s at the default 60 s: a round's answer may come that late and the
- * connection is still not cut).
- */
-export function answerSlackMs(passTtlMs: number): number {
-  return Math.min(MAX_ANSWER_SLACK_MS, Math.max(ANSWER_SLACK_MS, Math.floor(passTtlMs / 4)));
-}
 /** Pause after a failed hold call before the next one. */
 export const RETRY_AFTER_FAILURE_MS = 500;
 /**
@@ -65,27 +60,6 @@ export const RETRY_AFTER_FAILURE_MS = 500;
 export const ORIGIN_NOTICE_MS = 1_500;
 /** A wait that nothing cuts short. */
 const NEVER = new Promise<void>(() => undefined);
-
-/**
- * Until when a seat renewed with lease expiry `expiresAt` is certainly its
- * connection's, even if it ended unseen right after: an ended lease lets go
- * of its seat once its passes (issued by its last renewal, `expiresAt` less a
- * pass lifetime) are too old to be honoured from a view (lease.ts releaseAt).
- */
-export function ownedUntil(expiresAt: number, passTtlMs: number): number {
-  return Math.min(expiresAt, expiresAt - passTtlMs + passTrustMs(passTtlMs) + CLOCK_SKEW_MS);
-}
-
-/**
- * The round a held connection asks for with a pass lifetime of `passTtlMs`:
- * a call renews the lease when it arrives and answers a round later, and the
- * next call must renew before the seat the last one saw is no longer
- * certainly its own (`ownedUntil`), less the margin and the answer's slack.
- */
-export function holdRoundMs(passTtlMs: number): number {
-  const owned = ownedUntil(passTtlMs, passTtlMs);
-  return Math.max(0, Math.floor(owned - SAFETY_MARGIN_MS - answerSlackMs(passTtlMs)));
-}
 
 /** WebSocket close codes for a seat that ended (the reason text is `seat_ended:<reason>`). */
 export const SEAT_CLOSE_CODES: Record<SeatEnd, number> = { left: 4001, moved: 4002, lapsed: 4003 };

@@ -14,6 +14,7 @@ import { parsePatch } from "../policy/config.ts";
 import { addObjectRequests } from "../objects/request-counts.ts";
 import { durableCall } from "../edge/durable-call.ts";
 import { shardName } from "../objects/room-shard.ts";
+import type { OriginHealth } from "../objects/icecast-seats.ts";
 import { forgetViews } from "../edge/view-cache.ts";
 import { DIRECTORY_NAME } from "../objects/room-directory.ts";
 import { type AdminIdentity, identify, preparedTokens } from "../edge/admin-tokens.ts";
@@ -121,10 +122,31 @@ async function exactStats(env: Env, room: string): Promise<RoomStats> {
   const shard = (i: number) => env.ROOM_SHARD.getByName(shardName(room, i));
   await Promise.all(shardIndices.map((i) => durableCall("syncNow", () => shard(i).syncNow(room, i))));
   const stats = await durableCall("stats", () => coordinator.stats(room));
-  const shardRequests = await Promise.all(
-    stats.shardIndices.map((i) => durableCall("requestCounts", () => shard(i).requestCounts())),
+  const parts = await Promise.all(
+    stats.shardIndices.map((i) => durableCall("statsParts", () => shard(i).statsParts())),
   );
-  return { ...stats, doCalls: addObjectRequests(stats.doCalls, ...shardRequests) };
+  const shardRequests = parts.map((p) => p.requests);
+  const originAdmin = originAdminOf(parts.map((p) => p.origin));
+  return {
+    ...stats,
+    doCalls: addObjectRequests(stats.doCalls, ...shardRequests),
+    ...(originAdmin === null ? {} : { originAdmin }),
+  };
+}
+
+/** The shards' use of the origin's admin API, added up (null: none used it). */
+function originAdminOf(all: (OriginHealth | null)[]): RoomStats["originAdmin"] | null {
+  const used = all.filter((h): h is OriginHealth => h !== null);
+  if (used.length === 0) return null;
+  const last = used
+    .map((h) => h.lastFailure)
+    .filter((f) => f !== null)
+    .sort((a, b) => b.at - a.at)[0];
+  return {
+    failures: used.reduce((n, h) => n + h.failures, 0),
+    kills: used.reduce((n, h) => n + h.kills, 0),
+    lastFailure: last === undefined ? null : { ...last, at: new Date(last.at).toISOString() },
+  };
 }
 
 admin.get("/rooms/:room/stats", async (c) => c.json(await exactStats(c.env, c.req.param("room"))));

@@ -18,6 +18,7 @@ import { OWN_ANSWER_CSP } from "../pages/csp.ts";
 import { unavailable } from "./answers.ts";
 import { guarded } from "./guarded.ts";
 import { listener } from "./listener.ts";
+import { originHooks } from "./origin-hooks.ts";
 import { type AppEnv, withRoom } from "./room-request.ts";
 
 /** Largest Cookie or Authorization header accepted. */
@@ -62,6 +63,9 @@ app.route("/_spillway/admin", admin);
 app.get(CHALLENGE_WORKER_PATH, () => challengeWorkerResponse());
 
 app.route("/_spillway/rooms", listener);
+
+/** Calls from origins that enforce the seat themselves (direct mode). */
+app.route("/_spillway/origins", originHooks);
 
 app.all("/rooms/:room", withRoom, guarded);
 app.all("/rooms/:room/*", withRoom, guarded);

@@ -35,7 +35,12 @@ import {
   type ObjectRequestKind,
 } from "./request-counts.ts";
 import { type HoldAnswer, SeatHolds } from "./seat-holds.ts";
+import { type IcecastSeats, icecastSeatsFor, type OriginHealth, type OriginLedger } from "./icecast-seats.ts";
+import type { OriginAttach } from "../policy/ledger.ts";
 import { migrate, SqlLedgerStore } from "./sql-store.ts";
+
+/** The most seats with an origin connection a shard checks at once (a shard holds far fewer). */
+const MAX_ORIGIN_LEASES = 10_000;
 
 /** The longest one round of a held connection's call may wait (the edge asks for less). */
 export const MAX_HOLD_ROUND_MS = 60_000;
@@ -57,7 +62,7 @@ export function shardName(room: string, index: number): string {
 
 /** The request a runner's step is counted under (null: work of the shard's own, not a request). */
 function requestOf(step: ShardRequest | ShardWork): ObjectRequestKind | null {
-  return step === "report" || step === "apply" || step === "reclaim" ? null : step;
+  return step === "report" || step === "apply" || step === "reclaim" || step === "origin-check" ? null : step;
 }
 
 export class RoomShard extends DurableObject<Env> {
@@ -68,6 +73,8 @@ export class RoomShard extends DurableObject<Env> {
   #initError: unknown = null;
   /** The connections holding this shard's seats now (memory only: see seat-holds.ts). */
   readonly #holds = new SeatHolds();
+  /** Direct mode with Icecast: the seats Icecast serves itself (made when first needed). */
+  #icecast: IcecastSeats | null = null;
   /** Alarm writes not yet awaited: a request answers once they are done. */
   #alarmWrites: Promise<unknown> | null = null;
 
@@ -105,7 +112,10 @@ export class RoomShard extends DurableObject<Env> {
       atomically: (step, op) => this.#run(requestOf(step), shard, op),
       sync: (report, done) => void this.ctx.blockConcurrencyWhile(() => this.#sync(room, shard, report, done)),
       setAlarm: (at) => this.#setAlarm(at),
-      seatEnded: (sid, reason) => void this.#holds.end(sid, reason),
+      seatEnded: (sid, reason) => {
+        void this.#holds.end(sid, reason);
+        this.#checkOrigin(room);
+      },
       settled: () => this.#endLapsedHolds(shard),
     };
   }
@@ -317,5 +327,81 @@ export class RoomShard extends DurableObject<Env> {
       return;
     }
     await this.#ask<void>((reply) => runner.alarm(reply));
+    const identity = this.#store.getMeta<Identity>("identity");
+    if (identity !== null) await this.#originWork(identity.room);
+  }
+
+  /** The seats Icecast serves itself in this shard's room (direct mode). */
+  #icecastSeats(room: string): IcecastSeats {
+    this.#icecast ??= icecastSeatsFor(this.env, room, () => clock.now());
+    return this.#icecast;
+  }
+
+  /** The ledger steps the origin's checks take, each atomic. */
+  #originLedger(runner: ShardRunner): OriginLedger {
+    const ledger = runner.shard.ledger;
+    return {
+      leases: () => ledger.originLeases(MAX_ORIGIN_LEASES),
+      renewListed: (sid, client) => runner.originStep("origin-check", (now) => ledger.renewListed(sid, client, now)),
+      gone: (sid, client) => runner.originStep("origin-check", (now) => ledger.originGone(sid, client, now)),
+    };
+  }
+
+  /** Drop ended seats' connections and read Icecast's listing when due (nothing when no seat has one). */
+  async #originWork(room: string): Promise<void> {
+    const runner = this.#runner;
+    if (runner === null || runner.shard.ledger.originLeases(1).length === 0) return;
+    try {
+      await this.#icecastSeats(room).run(this.#originLedger(runner));
+      await this.#alarmsWritten();
+    } catch (err) {
+      console.warn("icecast seats check failed", room, String(err));
+    }
+  }
+
+  /** Start the origin's checks without waiting for them (a seat just ended). */
+  #checkOrigin(room: string): void {
+    void this.#originWork(room);
+  }
+
+  /**
+   * Direct mode: Icecast asks whether connection `client` may play on the
+   * seat of a pass (`sid`, `sub`, `gen`). Admitted only while the seat is live
+   * and holds no other connection; the connection is recorded and the lease renewed.
+   */
+  async admitOrigin(
+    room: string,
+    index: number,
+    sid: string,
+    sub: string,
+    gen: number,
+    client: string,
+  ): Promise<OriginAttach> {
+    const runner = this.#ensure(room, index);
+    const out = runner.originStep("origin", (now) => runner.shard.ledger.attachOrigin(sid, sub, gen, client, now));
+    if (out.kind === "admitted") this.#icecastSeats(room).admitted(client);
+    await this.#alarmsWritten();
+    return out;
+  }
+
+  /** Direct mode: Icecast says connection `client` of seat `sid` is gone (`listener_remove`). */
+  async originGone(room: string, index: number, sid: string, client: string): Promise<boolean> {
+    const runner = this.#ensure(room, index);
+    const out = runner.originStep("origin", (now) => runner.shard.ledger.originGone(sid, client, now));
+    await this.#alarmsWritten();
+    return out;
+  }
+
+  /** What Icecast's admin API did lately at this shard (stats), or null when no seat has used it. */
+  async originHealth(): Promise<OriginHealth | null> {
+    return this.#icecast === null ? null : { ...this.#icecast.health };
+  }
+
+  /** This shard's part of the room's stats, in one call: its requests by kind, and its origin's health. */
+  async statsParts(): Promise<{ requests: ObjectRequestCounts; origin: OriginHealth | null }> {
+    return {
+      requests: objectRequests(this.#store),
+      origin: this.#icecast === null ? null : { ...this.#icecast.health },
+    };
   }
 }

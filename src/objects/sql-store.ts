@@ -49,6 +49,10 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE leases ADD COLUMN moved_from TEXT;
    CREATE INDEX leases_ended ON leases (left_at) WHERE left_at IS NOT NULL;
    ALTER TABLE revoked ADD COLUMN reason TEXT NOT NULL DEFAULT 'left';`,
+  // 6: the origin's own connection on a seat (direct mode), and a seat waiting for its drop
+  `ALTER TABLE leases ADD COLUMN origin_client TEXT;
+   ALTER TABLE leases ADD COLUMN awaiting_drop INTEGER NOT NULL DEFAULT 0;
+   CREATE INDEX leases_origin ON leases (origin_client) WHERE origin_client IS NOT NULL;`,
 ];
 
 /** Bring the schema up to date; safe to call on every start. */
@@ -66,6 +70,8 @@ type LeaseRow = {
   gen: number | null;
   ended_by: string | null;
   moved_from: string | null;
+  origin_client: string | null;
+  awaiting_drop: number | null;
 };
 type BatchRow = { id: number; from_seq: number; to_seq: number; expires_at: number; outstanding: number };
 
@@ -80,6 +86,8 @@ function toLease(r: LeaseRow): Lease {
     gen: r.gen ?? 0,
     endedBy: r.ended_by === "moved" ? "moved" : r.left_at === null ? null : "left",
     movedFrom: r.moved_from,
+    originClient: r.origin_client,
+    awaitingDrop: r.awaiting_drop === 1,
   };
 }
 
@@ -104,10 +112,12 @@ export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocal
   }
   putLease(l: Lease): void {
     this.sql.exec(
-      `INSERT INTO leases (sid, sub, seq, granted_at, expires_at, left_at, gen, ended_by, moved_from)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO leases (sid, sub, seq, granted_at, expires_at, left_at, gen, ended_by, moved_from,
+         origin_client, awaiting_drop)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(sid) DO UPDATE SET granted_at = excluded.granted_at, expires_at = excluded.expires_at,
-         left_at = excluded.left_at, gen = excluded.gen, ended_by = excluded.ended_by, moved_from = excluded.moved_from`,
+         left_at = excluded.left_at, gen = excluded.gen, ended_by = excluded.ended_by, moved_from = excluded.moved_from,
+         origin_client = excluded.origin_client, awaiting_drop = excluded.awaiting_drop`,
       l.sid,
       l.sub,
       l.seq,
@@ -117,6 +127,8 @@ export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocal
       l.gen ?? 0,
       l.leftAt === null ? null : (l.endedBy ?? "left"),
       l.movedFrom ?? null,
+      l.originClient ?? null,
+      l.awaitingDrop === true ? 1 : 0,
     );
   }
   deleteLease(sid: string): void {
@@ -214,6 +226,12 @@ export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocal
   endingLeases(limit: number): Lease[] {
     return this.sql
       .exec<LeaseRow>("SELECT * FROM leases WHERE left_at IS NOT NULL ORDER BY left_at LIMIT ?", limit)
+      .toArray()
+      .map(toLease);
+  }
+  originLeases(limit: number): Lease[] {
+    return this.sql
+      .exec<LeaseRow>("SELECT * FROM leases WHERE origin_client IS NOT NULL LIMIT ?", limit)
       .toArray()
       .map(toLease);
   }

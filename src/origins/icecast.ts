@@ -218,3 +218,23 @@ export function refuseAnswer(reason: string): Response {
 export function acknowledgeAnswer(): Response {
   return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });
 }
+
+/** The Icecast mount of a room in direct mode: the same path as the room's stream through Spillway. */
+export function icecastMount(room: string): string {
+  return `/rooms/${room}/stream.mp3`;
+}
+
+/** The room a mount path (without its query) is the mount of, or null when it is no room's. */
+export function roomOfMount(path: string): string | null {
+  const m = /^\/rooms\/([A-Za-z0-9_-]{1,64})\/stream\.mp3$/.exec(path);
+  return m === null ? null : m[1]!;
+}
+
+/** Where a listener plays a room's mount on the Icecast at `base`, its pass in the query. */
+export function icecastListenUrl(base: URL, room: string, pass: string): string {
+  const url = new URL(base.href);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}${icecastMount(room)}`;
+  url.search = new URLSearchParams({ pass }).toString();
+  url.hash = "";
+  return url.href;
+}

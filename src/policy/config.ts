@@ -61,7 +61,21 @@ export interface Protection {
   challengeBits: number;
 }
 
-export interface RoomConfig extends AdmissionLimits, ListenerRules, Branding, Protection {
+export const ORIGINS = ["proxy", "icecast-hook"] as const;
+export type OriginKind = (typeof ORIGINS)[number];
+
+/**
+ * Who serves admitted listeners, and so who enforces the seat: `proxy`, the
+ * edge (requests with a pass go through it and are cut when the seat ends);
+ * `icecast-hook`, Icecast itself (listeners connect to it directly and it asks
+ * Spillway about each one through its URL authentication; see
+ * docs/origins/icecast-hook.md).
+ */
+export interface OriginChoice {
+  origin: OriginKind;
+}
+
+export interface RoomConfig extends AdmissionLimits, ListenerRules, Branding, Protection, OriginChoice {
   /** Shard objects new arrivals are spread over (by a stable hash of the listener). */
   shards: number;
 }
@@ -176,6 +190,7 @@ const accentColor = v.nullable(
 );
 
 const challengeBits = wholeNumber(0, MAX_CHALLENGE_BITS, { zeroIs: "off" });
+const origin = v.picklist(ORIGINS, `must be one of ${ORIGINS.join(", ")}`);
 
 /** A PATCH body: any subset of the fields, nothing else. */
 export const RoomConfigPatchSchema = v.strictObject({
@@ -193,6 +208,7 @@ export const RoomConfigPatchSchema = v.strictObject({
   accentColor: v.optional(accentColor),
   message: v.optional(message),
   challengeBits: v.optional(challengeBits),
+  origin: v.optional(origin),
 });
 
 export type RoomConfigPatch = v.InferOutput<typeof RoomConfigPatchSchema>;
@@ -212,6 +228,7 @@ const FullConfigSchema = v.object({
   accentColor,
   message,
   challengeBits,
+  origin,
 });
 
 export interface FieldError {
@@ -262,6 +279,7 @@ export function effectiveConfig(defaults: RoomConfig, overrides: RoomConfigPatch
     accentColor: overrides.accentColor !== undefined ? overrides.accentColor : defaults.accentColor,
     message: overrides.message !== undefined ? overrides.message : defaults.message,
     challengeBits: overrides.challengeBits ?? defaults.challengeBits,
+    origin: overrides.origin ?? defaults.origin,
   };
 }
 
@@ -305,6 +323,7 @@ export function defaultsFromVars(vars: ConfigVars): RoomConfig {
     accentColor: null,
     message: null,
     challengeBits: 0,
+    origin: "proxy",
   };
   const result = v.safeParse(FullConfigSchema, raw);
   if (!result.success) {

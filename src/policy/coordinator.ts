@@ -39,6 +39,7 @@ import {
   calls as modeCalls,
   type ListenerRules,
   modeAt,
+  type OriginChoice,
   type Protection,
 } from "./config.ts";
 import {
@@ -71,7 +72,8 @@ export type CoordinatorConfig = AdmissionLimits & {
   shuffleSeed?: number | null;
 } & Partial<ListenerRules> &
   Partial<Branding> &
-  Partial<Protection>;
+  Partial<Protection> &
+  Partial<OriginChoice>;
 
 /** Fewest seats a shard may admit at once on its own while nobody waits anywhere. */
 export const SPARE_FLOOR = 4;
@@ -299,6 +301,7 @@ export class Coordinator {
           message: this.#config.message ?? null,
         },
         challengeBits: this.#config.challengeBits ?? 0,
+        origin: this.#config.origin ?? "proxy",
         ...this.#current(now),
         binStart,
         remaining,

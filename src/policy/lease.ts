@@ -38,6 +38,18 @@ export interface Lease {
    * a pass of an older generation can no longer renew (absent: 0).
    */
   gen?: number;
+  /**
+   * The origin's own connection on this seat (an Icecast client id), in a
+   * room whose origin enforces the seat itself; set while the origin may
+   * still serve it (absent or null: none).
+   */
+  originClient?: string | null;
+  /**
+   * The ledger would have let go of this seat (freed it, or handed it on) but
+   * its origin connection was not yet confirmed dropped: it does so once it is
+   * (`Ledger.originDropped`).
+   */
+  awaitingDrop?: boolean;
 }
 
 /**
@@ -71,6 +83,28 @@ export function seatEnd(lease: Lease | null, sub: string, gen?: number): SeatEnd
   // A seat moved here is nobody's until the ticket's next claim takes it.
   if (lease.movedFrom != null) return "lapsed";
   if (gen !== undefined && gen !== (lease.gen ?? 0)) return "moved";
+  return null;
+}
+
+/**
+ * May this lease let go of its seat? Not while the origin may still serve
+ * its connection: a seat is reused only once the origin itself no longer
+ * counts its old holder (killed, or no longer listed), so the origin's own
+ * count never exceeds the capacity.
+ */
+export function mayLetGo(lease: Lease): boolean {
+  return lease.originClient == null;
+}
+
+/**
+ * Why an origin connection may not take this seat, or null when it may: the
+ * seat must be live and this pass's (`seatEnd`), and hold no other connection
+ * of the origin (one seat, one connection).
+ */
+export function originRefusal(lease: Lease | null, sub: string, gen: number, client: string): SeatEnd | "busy" | null {
+  const ended = seatEnd(lease, sub, gen);
+  if (ended !== null) return ended;
+  if (lease!.originClient != null && lease!.originClient !== client) return "busy";
   return null;
 }
 

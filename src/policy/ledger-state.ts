@@ -128,6 +128,8 @@ export interface LedgerStore {
   endingLeases(limit: number): Lease[];
   /** How many leases have ended but still hold their seat. */
   endingCount(): number;
+  /** Leases holding an origin connection (`originClient` set), live or ended. */
+  originLeases(limit: number): Lease[];
   /** Count an arrival with sequence number `seq` in second `bin`. */
   recordArrival(bin: number, seq: number): void;
   /** Arrival bins from second `fromBin` on, oldest first. */

@@ -39,12 +39,30 @@
  */
 import { type AdmissionLimits, calls, type Timings } from "./config.ts";
 import { ratePerSecond, record } from "./flow.ts";
-import { type ClaimOutcome, type Lease, releaseAt, type RenewOutcome, seatEnd } from "./lease.ts";
+import {
+  type ClaimOutcome,
+  type Lease,
+  mayLetGo,
+  originRefusal,
+  releaseAt,
+  type RenewOutcome,
+  type SeatEnd,
+  seatEnd,
+} from "./lease.ts";
 import { type Counters, initialCounters, type LedgerConfig, type LedgerStore } from "./ledger-state.ts";
 import { arrivalSecond, callable, freeSeats, nextCallAt, pacedAhead } from "./queue.ts";
 import { refill } from "./rate.ts";
 import { rankOf } from "./shuffle.ts";
 import { withWait } from "./waits.ts";
+
+/**
+ * How often an ended seat whose origin connection is not yet confirmed
+ * dropped comes up again at a settle (it keeps its seat meanwhile).
+ */
+export const ORIGIN_DROP_RECHECK_MS = 5_000;
+
+/** What an origin connection asking for a seat gets (`attachOrigin`). */
+export type OriginAttach = { kind: "admitted"; lease: Lease } | { kind: "refused"; reason: SeatEnd | "busy" };
 
 /** The most of its own revoked passes a ledger's view lists (the room's list is the coordinator's). */
 export const MAX_OWN_REVOKED = 2_000;
@@ -206,6 +224,73 @@ export class Ledger {
     this.#save();
   }
 
+  /**
+   * An origin connection (`client`, e.g. an Icecast client id) asks to be
+   * served on the seat of a pass (`sid`, `sub`, `gen`): admitted only while
+   * the seat is live and holds no other connection of the origin; the
+   * connection is recorded on the lease and the lease renewed.
+   */
+  attachOrigin(sid: string, sub: string, gen: number, client: string, now: number): OriginAttach {
+    this.#settleNoSave(now);
+    const lease = this.#store.leaseBySid(sid);
+    const refusal = originRefusal(lease, sub, gen, client);
+    if (refusal !== null || lease === null) {
+      this.#save();
+      return { kind: "refused", reason: refusal ?? "lapsed" };
+    }
+    const attached = { ...lease, originClient: client, expiresAt: now + this.#timings.passTtlMs };
+    this.#store.putLease(attached);
+    this.#save();
+    return { kind: "admitted", lease: attached };
+  }
+
+  /**
+   * The origin still serves this seat's connection (it lists it): the live
+   * lease is renewed. False when the seat has ended or holds another connection.
+   */
+  renewListed(sid: string, client: string, now: number): boolean {
+    this.#settleNoSave(now);
+    const lease = this.#store.leaseBySid(sid);
+    const live = lease !== null && lease.leftAt === null && lease.originClient === client;
+    if (live) this.#store.putLease({ ...lease, expiresAt: now + this.#timings.passTtlMs });
+    this.#save();
+    return live;
+  }
+
+  /**
+   * The origin no longer serves this connection (it said so, or no longer
+   * lists it). A live seat ends as a leave (its passes are revoked and it is
+   * freed by the usual rules); an ended one that waited for the drop lets go
+   * of its seat now. False when the lease does not hold this connection.
+   */
+  originGone(sid: string, client: string, now: number): boolean {
+    this.#settleNoSave(now);
+    const lease = this.#store.leaseBySid(sid);
+    if (lease === null || lease.originClient !== client) {
+      this.#save();
+      return false;
+    }
+    const dropped = { ...lease, originClient: null };
+    if (lease.leftAt === null) {
+      this.#store.revoke(sid, lease.expiresAt, "left");
+      const expiresAt = releaseAt(lease, this.#timings.passTtlMs, now);
+      this.#store.putLease({ ...dropped, leftAt: now, endedBy: "left", expiresAt });
+      this.#c.left += 1;
+    } else if (lease.awaitingDrop === true) {
+      this.#release({ ...dropped, awaitingDrop: false }, now);
+    } else {
+      this.#store.putLease(dropped);
+    }
+    this.#advance(now);
+    this.#save();
+    return true;
+  }
+
+  /** Leases that hold an origin connection, live or ended (what a shard checks against the origin). */
+  originLeases(limit: number): Lease[] {
+    return this.#store.originLeases(limit);
+  }
+
   /** Ended leases still holding their seat, longest ended first (what a shard asks to have confirmed). */
   ending(limit: number): Lease[] {
     return this.#store.endingLeases(limit);
@@ -300,6 +385,18 @@ export class Ledger {
    * the ticket's next claim takes within a claim window.
    */
   #release(lease: Lease, now: number): void {
+    if (!mayLetGo(lease)) {
+      // The origin may still serve this seat's connection: the seat stays taken until it is
+      // confirmed dropped (`originDropped`); until then it comes up again now and then.
+      this.#store.putLease({
+        ...lease,
+        leftAt: lease.leftAt ?? now,
+        endedBy: lease.endedBy ?? "left",
+        awaitingDrop: true,
+        expiresAt: now + ORIGIN_DROP_RECHECK_MS,
+      });
+      return;
+    }
     if (lease.leftAt === null || lease.endedBy !== "moved") {
       this.#end(lease, now);
       return;

@@ -156,6 +156,14 @@ export class MemoryLedgerStore implements LedgerStore, ShardLocalStore {
     }
     return out;
   }
+  originLeases(limit: number): Lease[] {
+    const out: Lease[] = [];
+    for (const lease of this.leases.values()) {
+      if (out.length >= limit) break;
+      if (lease.originClient != null) out.push({ ...lease });
+    }
+    return out;
+  }
   #liveLeaseTop(): void {
     const heap = this.#leaseExpiry;
     while (heap.size > 0 && this.leases.get(heap.topValue()!)?.expiresAt !== heap.topKey()) heap.pop();

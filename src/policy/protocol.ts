@@ -15,7 +15,7 @@
  *   the coordinator; every shard's together never exceed the room's capacity.
  */
 import type { ArrivalBin } from "./arrivals.ts";
-import type { AdmissionLimits, Branding } from "./config.ts";
+import type { AdmissionLimits, Branding, OriginKind } from "./config.ts";
 import type { Pace } from "./rounds.ts";
 import type { Draw } from "./shuffle.ts";
 
@@ -116,6 +116,8 @@ export interface GlobalView {
   branding: Branding;
   /** Under-attack mode: the proof of work asked of new arrivals (0: none). */
   challengeBits: number;
+  /** Who serves admitted listeners (absent: `proxy`, a view from before the field). */
+  origin?: OriginKind;
   /** Per shard: sequence numbers up to this one have been called, or are being called (see `paces`). */
   cursors: Record<number, number>;
   /** Shards calling a batch paced over a window: the cursor at `now` is `pacedThrough(cursors[shard], pace, now)`. */

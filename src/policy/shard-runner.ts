@@ -30,9 +30,12 @@ import { nextSyncAt, SYNC_INTERVAL_MS, syncDue } from "./rounds.ts";
 import type { Shard } from "./shard.ts";
 
 /** The requests a shard serves (a Durable Object request: a method call or its alarm). */
-export type ShardRequest = "join" | "claim" | "renew" | "hold" | "leave" | "view" | "alarm";
-/** Steps of the shard's own: a sync's report and order, and a join's second claim once a sync is back. */
-export type ShardWork = "report" | "apply" | "reclaim";
+export type ShardRequest = "join" | "claim" | "renew" | "hold" | "leave" | "view" | "alarm" | "origin";
+/**
+ * Steps of the shard's own: a sync's report and order, a join's second claim
+ * once a sync is back, and what the origin's own list says (direct mode).
+ */
+export type ShardWork = "report" | "apply" | "reclaim" | "origin-check";
 
 /** What a platform provides a shard. */
 export interface ShardPlatform {
@@ -178,6 +181,18 @@ export class ShardRunner {
   /** Renew a seat (as `request`: a renewal, or a round of a held connection). */
   renew(sid: string, sub: string, gen: number | undefined, request: "renew" | "hold" = "renew"): RenewOutcome {
     const out = this.#p.atomically(request, (now) => this.shard.ledger.renew(sid, sub, now, gen));
+    this.schedule();
+    return out;
+  }
+
+  /**
+   * A step of direct mode on the ledger (an origin connection admitted, seen
+   * listed, or gone), atomic; then the alarm is kept. A seat it ends (a
+   * connection gone) is listed as revoked at the next sync.
+   */
+  originStep<T>(step: "origin" | "origin-check", op: (now: number) => T): T {
+    const out = this.#p.atomically(step, op);
+    this.#ownRevoked = null;
     this.schedule();
     return out;
   }

@@ -69,6 +69,7 @@ describe("spillway config", () => {
         "accentColor     null   default",
         "message         null   default",
         "challengeBits   0      default",
+        "origin          proxy  default",
         "",
       ].join("\n"),
     );
@@ -375,7 +376,7 @@ describe("usage", () => {
       expect((await run(["help", ...command.split(" ")])).out).toBe(help.out);
     }
     expect((await run(["config", "set", "-h"])).out).toContain(
-      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl, title, logoUrl, accentColor, message, challengeBits.",
+      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl, title, logoUrl, accentColor, message, challengeBits, origin.",
     );
   });
 

@@ -188,7 +188,21 @@ const rules = {
   accentColor: null,
   message: null,
   challengeBits: 0,
+  origin: "proxy" as const,
 };
+
+describe("origin", () => {
+  it("takes proxy or icecast-hook, nothing else, and defaults to proxy", () => {
+    expect(parsePatch({ origin: "icecast-hook" })).toEqual({ ok: true, patch: { origin: "icecast-hook" } });
+    expect(parsePatch({ origin: "proxy" })).toEqual({ ok: true, patch: { origin: "proxy" } });
+    expect(parsePatch({ origin: "janus" })).toEqual({
+      ok: false,
+      errors: [{ field: "origin", message: "must be one of proxy, icecast-hook" }],
+    });
+    expect(parsePatch({ origin: null })).toMatchObject({ ok: false });
+    expect(defaultsFromVars({}).origin).toBe("proxy");
+  });
+});
 
 describe("effectiveConfig", () => {
   const defaults: RoomConfig = { capacity: 1000, admitPerMinute: 600, mode: "open", shards: 1, ...rules };

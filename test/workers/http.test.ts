@@ -195,6 +195,7 @@ describe("admin PATCH validation", () => {
       accentColor: null,
       message: null,
       challengeBits: 0,
+      origin: "proxy",
     });
     expect((await getConfig(room)).overrides).toEqual({ capacity: 4, admitPerMinute: 30, mode: "hold" });
     expect((await stats(room)).capacity).toBe(4);

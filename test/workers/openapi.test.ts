@@ -97,6 +97,8 @@ function admin(path: string, init: RequestInit = {}): Promise<Response> {
 const UNDOCUMENTED: Record<string, string> = {
   [`GET ${CHALLENGE_WORKER_PATH}`]: "the waiting page's own solver script, not an API",
   "ALL /_spillway/admin/*": "the admin API's 404 for any path it does not have",
+  "POST /_spillway/origins/icecast/listener":
+    "Icecast's URL authentication hook, Icecast's own form protocol (docs/origins/icecast-hook.md)",
   "ALL /rooms/:room": "the bare room: /rooms/{room}/{path} covers it (its `path` parameter says so)",
 };
 
