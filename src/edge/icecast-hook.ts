@@ -23,7 +23,7 @@ import { RoomDesk } from "./desk.ts";
 import { durableCall } from "./durable-call.ts";
 import { settingsOf } from "./settings.ts";
 import { clock } from "../policy/clock.ts";
-import type { OriginAttach } from "../policy/ledger.ts";
+import type { OriginAttach } from "../policy/ledger-state.ts";
 import {
   acknowledgeAnswer,
   admitAnswer,

@@ -36,7 +36,7 @@ import {
 } from "./request-counts.ts";
 import { type HoldAnswer, SeatHolds } from "./seat-holds.ts";
 import { type IcecastSeats, icecastSeatsFor, type OriginHealth, type OriginLedger } from "./icecast-seats.ts";
-import type { OriginAttach } from "../policy/ledger.ts";
+import type { OriginAttach } from "../policy/ledger-state.ts";
 import { migrate, SqlLedgerStore } from "./sql-store.ts";
 
 /** The most seats with an origin connection a shard checks at once (a shard holds far fewer). */

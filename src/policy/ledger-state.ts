@@ -10,8 +10,8 @@
  */
 import type { ArrivalBin } from "./arrivals.ts";
 import type { AdmissionLimits } from "./config.ts";
-import { emptyFlow, type Flow } from "./flow.ts";
-import type { Lease } from "./lease.ts";
+import { emptyFlow, type Flow, ratePerSecond } from "./flow.ts";
+import type { ClaimOutcome, Lease, SeatEnd } from "./lease.ts";
 import { type Bucket, burstOf } from "./rate.ts";
 import type { Pace } from "./rounds.ts";
 import type { Draw } from "./shuffle.ts";
@@ -136,4 +136,62 @@ export interface LedgerStore {
   arrivalBins(fromBin: number): ArrivalBin[];
   /** Forget bins whose every arrival has been called (last seq <= cursor). */
   pruneArrivals(cursor: number): void;
+}
+
+/**
+ * How often an ended seat whose origin connection is not yet confirmed
+ * dropped comes up again at a settle (it keeps its seat meanwhile).
+ */
+export const ORIGIN_DROP_RECHECK_MS = 5_000;
+
+/** What an origin connection asking for a seat gets (`attachOrigin`). */
+export type OriginAttach = { kind: "admitted"; lease: Lease } | { kind: "refused"; reason: SeatEnd | "busy" };
+
+/** The most of its own revoked passes a ledger's view lists (the room's list is the coordinator's). */
+export const MAX_OWN_REVOKED = 2_000;
+
+/**
+ * One shard's own numbers at a moment (not the room-wide GlobalView the
+ * edge answers polls from, which the coordinator builds).
+ */
+export interface LedgerView {
+  mode: AdmissionLimits["mode"];
+  capacity: number;
+  admitPerMinute: number;
+  cursor: number;
+  tail: number;
+  live: number;
+  reserved: number;
+  /** Listeners called per second over the last minute. */
+  flowPerSecond: number;
+  /** Lease ids given back whose passes must be refused. */
+  revoked: string[];
+  /** When this view was taken (ms). */
+  at: number;
+}
+
+export interface JoinOutcome {
+  seq: number;
+  claim: ClaimOutcome;
+}
+
+export interface LedgerDeps {
+  /** A new unguessable lease id. */
+  newId(): string;
+}
+
+/** The ledger's own numbers at `now` (`Ledger.view`). */
+export function ledgerView(config: LedgerConfig, c: Counters, store: LedgerStore, now: number): LedgerView {
+  return {
+    mode: config.mode,
+    capacity: config.capacity,
+    admitPerMinute: config.admitPerMinute,
+    cursor: c.cursor,
+    tail: c.tail,
+    live: c.live,
+    reserved: c.reserved,
+    flowPerSecond: ratePerSecond(c.flow, now),
+    revoked: store.revokedSids(now, MAX_OWN_REVOKED),
+    at: now,
+  };
 }

@@ -37,8 +37,8 @@
  * id, to the ticket's next claim — so at no moment may two devices' passes
  * be honoured for one seat.
  */
-import { type AdmissionLimits, calls, type Timings } from "./config.ts";
-import { ratePerSecond, record } from "./flow.ts";
+import { calls, type Timings } from "./config.ts";
+import { record } from "./flow.ts";
 import {
   type ClaimOutcome,
   type Lease,
@@ -46,56 +46,24 @@ import {
   originRefusal,
   releaseAt,
   type RenewOutcome,
-  type SeatEnd,
   seatEnd,
 } from "./lease.ts";
-import { type Counters, initialCounters, type LedgerConfig, type LedgerStore } from "./ledger-state.ts";
+import {
+  type Counters,
+  initialCounters,
+  type JoinOutcome,
+  type LedgerConfig,
+  type LedgerDeps,
+  type LedgerStore,
+  type LedgerView,
+  ledgerView,
+  ORIGIN_DROP_RECHECK_MS,
+  type OriginAttach,
+} from "./ledger-state.ts";
 import { arrivalSecond, callable, freeSeats, nextCallAt, pacedAhead } from "./queue.ts";
 import { refill } from "./rate.ts";
 import { rankOf } from "./shuffle.ts";
 import { withWait } from "./waits.ts";
-
-/**
- * How often an ended seat whose origin connection is not yet confirmed
- * dropped comes up again at a settle (it keeps its seat meanwhile).
- */
-export const ORIGIN_DROP_RECHECK_MS = 5_000;
-
-/** What an origin connection asking for a seat gets (`attachOrigin`). */
-export type OriginAttach = { kind: "admitted"; lease: Lease } | { kind: "refused"; reason: SeatEnd | "busy" };
-
-/** The most of its own revoked passes a ledger's view lists (the room's list is the coordinator's). */
-export const MAX_OWN_REVOKED = 2_000;
-
-/**
- * One shard's own numbers at a moment (not the room-wide GlobalView the
- * edge answers polls from, which the coordinator builds).
- */
-export interface LedgerView {
-  mode: AdmissionLimits["mode"];
-  capacity: number;
-  admitPerMinute: number;
-  cursor: number;
-  tail: number;
-  live: number;
-  reserved: number;
-  /** Listeners called per second over the last minute. */
-  flowPerSecond: number;
-  /** Lease ids given back whose passes must be refused. */
-  revoked: string[];
-  /** When this view was taken (ms). */
-  at: number;
-}
-
-export interface JoinOutcome {
-  seq: number;
-  claim: ClaimOutcome;
-}
-
-export interface LedgerDeps {
-  /** A new unguessable lease id. */
-  newId(): string;
-}
 
 const EXPIRE_BATCH = 500;
 
@@ -320,18 +288,7 @@ export class Ledger {
   }
 
   view(now: number): LedgerView {
-    return {
-      mode: this.#config.mode,
-      capacity: this.#config.capacity,
-      admitPerMinute: this.#config.admitPerMinute,
-      cursor: this.#c.cursor,
-      tail: this.#c.tail,
-      live: this.#c.live,
-      reserved: this.#c.reserved,
-      flowPerSecond: ratePerSecond(this.#c.flow, now),
-      revoked: this.#store.revokedSids(now, MAX_OWN_REVOKED),
-      at: now,
-    };
+    return ledgerView(this.#config, this.#c, this.#store, now);
   }
 
   #save(): void {

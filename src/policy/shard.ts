@@ -10,7 +10,8 @@
 import type { Timings } from "./config.ts";
 import type { GlobalView, ShardOrder, ShardReport } from "./protocol.ts";
 import { MAX_VIEW_REVOKED } from "./revocations.ts";
-import { Ledger, type LedgerDeps } from "./ledger.ts";
+import { Ledger } from "./ledger.ts";
+import type { LedgerDeps } from "./ledger-state.ts";
 import type { LedgerStore } from "./ledger-state.ts";
 import type { Pace } from "./rounds.ts";
 

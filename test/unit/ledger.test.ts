@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { AdmissionLimits, Timings } from "../../src/policy/config.ts";
 import { type ClaimOutcome, type Lease, releaseAt } from "../../src/policy/lease.ts";
-import { Ledger, MAX_OWN_REVOKED } from "../../src/policy/ledger.ts";
+import { Ledger } from "../../src/policy/ledger.ts";
+import { MAX_OWN_REVOKED } from "../../src/policy/ledger-state.ts";
 import { CLOCK_SKEW_MS, passTrustMs } from "../../src/policy/pass-trust.ts";
 import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import { burstOf } from "../../src/policy/rate.ts";

@@ -8,7 +8,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Timings } from "../../src/policy/config.ts";
 import { type Lease, mayLetGo, originRefusal } from "../../src/policy/lease.ts";
-import { Ledger, ORIGIN_DROP_RECHECK_MS } from "../../src/policy/ledger.ts";
+import { Ledger } from "../../src/policy/ledger.ts";
+import { ORIGIN_DROP_RECHECK_MS } from "../../src/policy/ledger-state.ts";
 import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 
 const T0 = 1_700_000_000_000;
