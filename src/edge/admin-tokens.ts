@@ -77,6 +77,12 @@ export function preparedTokens(vars: { ADMIN_TOKEN?: string; ADMIN_TOKENS?: stri
   return prepared.tokens;
 }
 
+/** Whether a presented secret is the expected one: their hashes compared in constant time (lengths do not leak). */
+export async function sameSecret(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([digest(given), digest(expected)]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
 /**
  * The identity a presented token belongs to, or null. Hashes are compared
  * in constant time (so lengths do not leak either), and every token is

@@ -19,6 +19,7 @@
  * each answer needs at most two Durable Object calls (the room's view, most
  * often cached in the isolate, and the seat's shard).
  */
+import { sameSecret } from "./admin-tokens.ts";
 import { RoomDesk } from "./desk.ts";
 import { durableCall } from "./durable-call.ts";
 import { settingsOf } from "./settings.ts";
@@ -39,22 +40,6 @@ import { type PassClaims, verifyPass, verifyPassAnyAge } from "../tokens/pass.ts
 
 /** What the hook answers: a Response for Icecast, or a refusal of the caller itself (wrong key). */
 export type HookAnswer = { kind: "icecast"; response: Response } | { kind: "wrong_key" };
-
-const SHA256 = { name: "SHA-256" };
-
-/** Equal strings, in time that does not depend on where they differ (both are hashed first). */
-export async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const enc = new TextEncoder();
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest(SHA256, enc.encode(given)),
-    crypto.subtle.digest(SHA256, enc.encode(expected)),
-  ]);
-  const x = new Uint8Array(a);
-  const y = new Uint8Array(b);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
-  return diff === 0;
-}
 
 /** The pass named by a form, verified for the room of its mount (any age for a removal). */
 async function passOf(
@@ -80,7 +65,7 @@ export async function icecastHook(env: Env & IcecastSecrets, key: string | null,
   const expected = env.ICECAST_HOOK_KEY ?? "";
   if (expected === "") console.warn("icecast hook called but ICECAST_HOOK_KEY is not set: nobody is admitted");
   if (expected === "" || key === null || !(await sameSecret(key, expected))) return { kind: "wrong_key" };
-  const action = new URLSearchParams(form.length > 16 * 1024 ? "" : form).get("action");
+  const action = new URLSearchParams(form).get("action");
   if (action === "listener_remove") return { kind: "icecast", response: await removed(env, form) };
   return { kind: "icecast", response: await added(env, form) };
 }
