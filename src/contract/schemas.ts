@@ -82,25 +82,54 @@ export const OverflowOfferSchema = v.pipe(
  * an app reads the same fields whatever happens. Fields that only some
  * states carry are optional or null, as their descriptions say.
  */
+const connectExpiry = (what: string) =>
+  v.pipe(
+    isoTime,
+    v.description(
+      `${what} is accepted for a new connection until then; a connection once admitted is kept while the origin ` +
+        "serves it, without heartbeats. Poll status (or heartbeat) before then for a fresh one if not yet connected.",
+    ),
+  );
+
+const IcecastConnectSchema = v.object({
+  kind: v.pipe(v.literal("icecast"), v.description("An Icecast mount (origin: icecast-hook).")),
+  url: v.pipe(v.string(), v.url(), v.description("The stream's URL on the origin, the pass in its query: play it.")),
+  expiresAt: connectExpiry("The pass in `url`"),
+});
+
+const JanusConnectSchema = v.object({
+  kind: v.pipe(v.literal("janus"), v.description("A Janus WebRTC Server (origin: janus).")),
+  url: v.pipe(v.string(), v.url(), v.description("The Janus API (HTTP transport) to create a session at.")),
+  token: v.pipe(
+    v.string(),
+    v.description("A token Janus holds for this seat only: send it as `token` in every Janus API request."),
+  ),
+  plugin: v.pipe(
+    v.picklist(["janus.plugin.audiobridge", "janus.plugin.streaming"]),
+    v.description("The plugin to attach to (the token allows no other)."),
+  ),
+  room: v.pipe(
+    v.union([v.number(), v.string()]),
+    v.description("The AudioBridge room to join muted, or the Streaming mountpoint to watch."),
+  ),
+  expiresAt: connectExpiry("The token"),
+});
+
+const LiveKitConnectSchema = v.object({
+  kind: v.pipe(v.literal("livekit"), v.description("A LiveKit server (origin: livekit).")),
+  url: v.pipe(v.string(), v.url(), v.description("LiveKit's URL (wss://) for the client SDK's connect.")),
+  token: v.pipe(v.string(), v.description("A subscribe-only LiveKit access token for this seat and room.")),
+  room: v.pipe(v.string(), v.description("The LiveKit room the token is for.")),
+  identity: v.pipe(v.string(), v.description("The participant identity (the seat): LiveKit's webhooks name it.")),
+  expiresAt: connectExpiry("The token"),
+});
+
 export const ConnectSchema = v.pipe(
-  v.object({
-    kind: v.pipe(v.literal("icecast"), v.description("The origin to connect to: an Icecast mount.")),
-    url: v.pipe(
-      v.string(),
-      v.url(),
-      v.description("The stream's URL on the origin, the pass in its query: play it as it is."),
-    ),
-    expiresAt: v.pipe(
-      isoTime,
-      v.description(
-        "The pass in `url` is accepted for a new connection until then; a connection once admitted is kept " +
-          "while the origin serves it, without heartbeats.",
-      ),
-    ),
-  }),
+  v.variant("kind", [IcecastConnectSchema, JanusConnectSchema, LiveKitConnectSchema]),
   v.description(
-    "When admitted to a room whose origin enforces the seat itself (`origin: icecast-hook`): where to connect " +
-      "directly instead of through Spillway.",
+    "When admitted to a room whose origin enforces the seat itself (`origin` icecast-hook, janus or livekit): " +
+      "where and with what to connect directly instead of through Spillway. Absent in a proxied room, and " +
+      "while the origin cannot take the listener yet (poll again).",
   ),
 );
 

@@ -41,14 +41,12 @@ import { gateArrival, newChallenge, tally } from "./under-attack.ts";
 import {
   admittedStatus,
   closedStatus,
-  type Connect,
   overflowStatus,
   prequeueStatus,
   queuedStatus,
   type RoomFacts,
 } from "../contract/status.ts";
-import type { OriginKind } from "../policy/config.ts";
-import { icecastListenUrl } from "../origins/icecast.ts";
+import { connectFor, type OriginFacts } from "./direct-connect.ts";
 import {
   beforeStart,
   type Degraded,
@@ -372,22 +370,15 @@ export class RoomDesk {
     const facts = (await this.viewOrLast()).view ?? UNKNOWN_ROOM;
     return {
       kind: "status",
-      status: this.#admitted(newPass, facts),
+      status: await this.#admitted(newPass, renewed.lease, pass.shard, facts),
       newPass,
     };
   }
 
   /** An admitted answer; in a room whose origin enforces the seat, with where to connect to it. */
-  #admitted(pass: { token: string; exp: number }, facts: RoomFacts & { origin?: OriginKind }) {
-    let connect: Connect | undefined;
-    const base = this.settings.origin;
-    if (facts.origin === "icecast-hook" && base !== null) {
-      connect = {
-        kind: "icecast",
-        url: icecastListenUrl(base, this.room, pass.token),
-        expiresAt: new Date(pass.exp * 1000).toISOString(),
-      };
-    }
+  async #admitted(pass: { token: string; exp: number }, lease: Lease, shard: number, facts: RoomFacts & OriginFacts) {
+    const seat = { room: this.room, shard, sid: lease.sid, sub: lease.sub, gen: lease.gen ?? 0, pass };
+    const connect = await connectFor(this.#env, this.settings, facts, seat);
     return admittedStatus(this.room, pass.token, pass.exp, this.settings.timings.passTtlMs, facts, connect);
   }
 
@@ -474,7 +465,7 @@ export class RoomDesk {
         const newPass = await this.#signPass(sub, place.shard, claim.lease);
         return {
           kind: "status",
-          status: this.#admitted(newPass, view),
+          status: await this.#admitted(newPass, claim.lease, place.shard, view),
           newPass,
         };
       }

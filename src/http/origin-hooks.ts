@@ -1,10 +1,13 @@
 /**
  * Origins' own calls to Spillway (direct mode): Icecast's URL authentication
- * hook. The logic is src/edge/icecast-hook.ts; this only reads the request.
+ * hook and LiveKit's webhooks. The logic is src/edge/icecast-hook.ts and
+ * src/edge/livekit-hook.ts; this only reads the request and words the answer.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { icecastHook } from "../edge/icecast-hook.ts";
+import { liveKitHook } from "../edge/livekit-hook.ts";
+import { MAX_WEBHOOK_BODY_BYTES } from "../origins/livekit-webhook.ts";
 import type { AppEnv } from "./room-request.ts";
 
 export const originHooks = new Hono<AppEnv>();
@@ -30,5 +33,27 @@ originHooks.post(
     const form = new TextDecoder().decode(await c.req.arrayBuffer());
     const answer = await icecastHook(c.env, c.req.query("key") ?? null, form);
     return answer.kind === "wrong_key" ? wrongKey() : answer.response;
+  },
+);
+
+const plain = (status: number, text: string) =>
+  new Response(`${text}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+
+originHooks.post(
+  "/livekit/webhook",
+  bodyLimit({ maxSize: MAX_WEBHOOK_BODY_BYTES, onError: () => plain(413, "webhook body too large") }),
+  async (c) => {
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const answer = await liveKitHook(c.env, c.req.header("authorization") ?? null, body);
+    switch (answer.kind) {
+      case "done":
+        return plain(200, answer.seat ? "ok" : "ok (not a seat)");
+      case "refused":
+        return plain(401, `webhook refused: ${answer.reason}`);
+      case "not_configured":
+        return plain(503, "LiveKit is not configured here (LIVEKIT_API_KEY/LIVEKIT_API_SECRET)");
+      case "unavailable":
+        return plain(503, "the seat's shard is unavailable: deliver again later");
+    }
   },
 );

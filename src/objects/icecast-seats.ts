@@ -16,14 +16,18 @@
  *   live seats are renewed and the ended ones stay taken: never is a seat
  *   freed early. The failure is counted and logged.
  *
+ * The run, the rounds and the health are origin-checks.ts's.
+ *
  * A connection admitted moments ago may not be listed yet (Icecast adds it
  * once the hook's answer is in): it is judged only from LIST_GRACE_MS on.
  */
 import { type IcecastAdmin, killClient, listClients } from "../origins/icecast-admin.ts";
 import { icecastMount } from "../origins/icecast.ts";
-import type { Lease } from "../policy/lease.ts";
 import { timingsFromVars } from "../policy/config.ts";
 import { holdRoundMs } from "../policy/hold-round.ts";
+import { OriginChecks, type OriginChecksOptions, type OriginLedger } from "./origin-checks.ts";
+
+export type { OriginHealth, OriginLedger } from "./origin-checks.ts";
 
 /**
  * The Worker's optional secrets for direct mode with Icecast (wrangler.toml):
@@ -38,31 +42,9 @@ export interface IcecastSecrets {
 /** A connection admitted less than this long before a listing is not judged by it. */
 export const LIST_GRACE_MS = 5_000;
 
-/** The ledger steps this needs (each one atomic at the shard). */
-export interface OriginLedger {
-  /** Leases holding an Icecast connection, live or ended. */
-  leases(): Lease[];
-  /** Icecast lists the connection: renew the live lease. */
-  renewListed(sid: string, client: string): void;
-  /** Icecast no longer serves the connection: a live seat ends as a leave; an ended one lets go. */
-  gone(sid: string, client: string): void;
-}
-
-/** What the admin API did lately, for stats and logs (no credential in it). */
-export interface OriginHealth {
-  failures: number;
-  lastFailure: { kind: string; message: string; at: number } | null;
-  kills: number;
-  lastListAt: number | null;
-}
-
-export interface IcecastSeatsOptions {
-  room: string;
+export interface IcecastSeatsOptions extends OriginChecksOptions {
   /** Icecast's base URL and admin credentials; null when the deployment has none. */
   admin: IcecastAdmin | null;
-  /** How often Icecast's listing is read (ms). */
-  roundMs: number;
-  now(): number;
 }
 
 /** The seats of `room` that Icecast serves, with the deployment's settings (vars and secrets). */
@@ -82,59 +64,35 @@ export function icecastSeatsFor(
   });
 }
 
-export class IcecastSeats {
-  readonly #o: IcecastSeatsOptions;
+export class IcecastSeats extends OriginChecks {
+  protected readonly label = "icecast admin";
+  readonly prefix = "";
+  readonly #admin: IcecastAdmin | null;
   readonly #mount: string;
   /** When each connection was admitted (memory only: after a restart, all are old). */
   readonly #admittedAt = new Map<string, number>();
-  #lastList = 0;
-  #running: Promise<void> | null = null;
-  #again = false;
-  #loggedAt = 0;
-  readonly health: OriginHealth = { failures: 0, lastFailure: null, kills: 0, lastListAt: null };
 
   constructor(options: IcecastSeatsOptions) {
-    this.#o = options;
+    super(options);
+    this.#admin = options.admin;
     this.#mount = icecastMount(options.room);
   }
 
   /** A connection was admitted on a seat now. */
   admitted(client: string): void {
-    this.#admittedAt.set(client, this.#o.now());
+    this.#admittedAt.set(client, this.options.now());
   }
 
-  /**
-   * Drop the connections of ended seats, and read the listing when a round is
-   * due. Runs one at a time; asked again while running, it runs once more after.
-   */
-  run(ledger: OriginLedger): Promise<void> {
-    if (this.#running !== null) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      try {
-        do {
-          this.#again = false;
-          await this.#once(ledger);
-        } while (this.#again);
-      } finally {
-        this.#running = null;
-      }
-    })();
-    return this.#running;
-  }
-
-  async #once(ledger: OriginLedger): Promise<void> {
+  protected async check(ledger: OriginLedger): Promise<void> {
     const held = ledger.leases();
     if (held.length === 0) {
       this.#admittedAt.clear();
       return;
     }
-    const admin = this.#o.admin;
+    const admin = this.#admin;
     if (admin === null) {
-      this.#failed("not_configured", "ICECAST_ADMIN_USER/ICECAST_ADMIN_PASSWORD or ORIGIN_URL are not set");
-      for (const l of held) if (l.leftAt === null) ledger.renewListed(l.sid, l.originClient!);
+      this.failed("not_configured", "ICECAST_ADMIN_USER/ICECAST_ADMIN_PASSWORD or ORIGIN_URL are not set");
+      this.keepLive(ledger, held);
       return;
     }
     for (const l of held) {
@@ -146,11 +104,10 @@ export class IcecastSeats {
       else if (out.failure.kind === "not_found") {
         this.#admittedAt.delete(l.originClient!);
         ledger.gone(l.sid, l.originClient!);
-      } else this.#failed(out.failure.kind, out.failure.message);
+      } else this.failed(out.failure.kind, out.failure.message);
     }
-    const now = this.#o.now();
-    if (now - this.#lastList < this.#o.roundMs) return;
-    this.#lastList = now;
+    if (!this.listDue()) return;
+    const now = this.options.now();
     // Judged by this listing only if admitted long enough before it was asked for.
     const judged = new Set(
       ledger
@@ -164,9 +121,8 @@ export class IcecastSeats {
     // No source on the mount: Icecast serves nobody there.
     else if (listed.failure.kind === "not_found") ids = new Set();
     else {
-      this.#failed(listed.failure.kind, listed.failure.message);
-      // Never free early: keep every live seat while Icecast cannot say.
-      for (const l of ledger.leases()) if (l.leftAt === null) ledger.renewListed(l.sid, l.originClient!);
+      this.failed(listed.failure.kind, listed.failure.message);
+      this.keepLive(ledger, ledger.leases());
       return;
     }
     this.health.lastListAt = now;
@@ -178,18 +134,6 @@ export class IcecastSeats {
         this.#admittedAt.delete(client);
         ledger.gone(l.sid, client);
       }
-    }
-  }
-
-  #failed(kind: string, message: string): void {
-    const now = this.#o.now();
-    const before = this.health.lastFailure;
-    this.health.failures += 1;
-    this.health.lastFailure = { kind, message, at: now };
-    // Logged when it changes, and at most once a round while it lasts.
-    if (before === null || before.kind !== kind || now - this.#loggedAt >= this.#o.roundMs) {
-      this.#loggedAt = now;
-      console.warn("icecast admin failed", this.#o.room, kind, message);
     }
   }
 }

@@ -35,7 +35,10 @@ import {
   type ObjectRequestKind,
 } from "./request-counts.ts";
 import { type HoldAnswer, SeatHolds } from "./seat-holds.ts";
-import { type IcecastSeats, icecastSeatsFor, type OriginHealth, type OriginLedger } from "./icecast-seats.ts";
+import { type IcecastSeats, icecastSeatsFor } from "./icecast-seats.ts";
+import { JANUS_PREFIX, type JanusSeats, janusSeatsFor, newJanusToken } from "./janus-seats.ts";
+import { LIVEKIT_PREFIX, liveKitIdentity, type LiveKitSeats, liveKitSeatsFor } from "./livekit-seats.ts";
+import { addHealth, type OriginChecks, type OriginHealth, type OriginLedger } from "./origin-checks.ts";
 import type { OriginAttach } from "../policy/ledger-state.ts";
 import { migrate, SqlLedgerStore } from "./sql-store.ts";
 
@@ -44,6 +47,12 @@ const MAX_ORIGIN_LEASES = 10_000;
 
 /** The longest one round of a held connection's call may wait (the edge asks for less). */
 export const MAX_HOLD_ROUND_MS = 60_000;
+
+/** A seat's credential at a WebRTC origin (`RoomShard.originCredential`). */
+export type OriginCredential =
+  | { kind: "issued"; token: string; identity?: string; expiresAt: number }
+  | { kind: "refused"; reason: string }
+  | { kind: "unavailable"; reason: string };
 
 export interface ShardJoin extends JoinAnswer {
   /** The room-wide view, with this shard's cursor as it is now. */
@@ -73,8 +82,12 @@ export class RoomShard extends DurableObject<Env> {
   #initError: unknown = null;
   /** The connections holding this shard's seats now (memory only: see seat-holds.ts). */
   readonly #holds = new SeatHolds();
-  /** Direct mode with Icecast: the seats Icecast serves itself (made when first needed). */
+  /** Direct mode: the seats each origin serves itself (made when first needed). */
   #icecast: IcecastSeats | null = null;
+  #janus: JanusSeats | null = null;
+  #livekit: LiveKitSeats | null = null;
+  /** Origin failures the edge saw (webhooks refused), for stats. */
+  #edgeFailures: OriginHealth = { failures: 0, kills: 0, lastFailure: null, lastListAt: null };
   /** Alarm writes not yet awaited: a request answers once they are done. */
   #alarmWrites: Promise<unknown> | null = null;
 
@@ -337,31 +350,133 @@ export class RoomShard extends DurableObject<Env> {
     return this.#icecast;
   }
 
-  /** The ledger steps the origin's checks take, each atomic. */
-  #originLedger(runner: ShardRunner): OriginLedger {
+  /** The seats Janus serves itself in this shard's room (direct mode). */
+  #janusSeats(room: string): JanusSeats {
+    this.#janus ??= janusSeatsFor(this.env, room, () => clock.now());
+    return this.#janus;
+  }
+
+  /** The seats LiveKit serves itself in this shard's room (direct mode), in LiveKit's room `liveKitRoom`. */
+  #liveKitSeats(room: string, liveKitRoom: string): LiveKitSeats {
+    if (this.#livekit === null || this.#livekit.liveKitRoom !== liveKitRoom) {
+      this.#livekit = liveKitSeatsFor(this.env, room, liveKitRoom, () => clock.now());
+    }
+    return this.#livekit;
+  }
+
+  /** The LiveKit room this shard's seats last got tokens for (kept, so that a restart checks the same room). */
+  #liveKitRoom(room: string): string {
+    return this.#livekit?.liveKitRoom ?? this.#store.getMeta<string>("livekitRoom") ?? room;
+  }
+
+  /** Which origin's checks a lease's origin client belongs to (made when first needed). */
+  #checksOf(room: string, client: string): OriginChecks | null {
+    if (client.startsWith(JANUS_PREFIX)) return this.#janusSeats(room);
+    if (client.startsWith(LIVEKIT_PREFIX)) return this.#liveKitSeats(room, this.#liveKitRoom(room));
+    return client.includes(":") ? null : this.#icecastSeats(room);
+  }
+
+  /** The ledger steps one origin's checks take, each atomic, over the leases of that origin. */
+  #originLedger(runner: ShardRunner, checks: OriginChecks): OriginLedger {
     const ledger = runner.shard.ledger;
+    const mine = (client: string | null | undefined) =>
+      client != null && (checks.prefix === "" ? !client.includes(":") : client.startsWith(checks.prefix));
     return {
-      leases: () => ledger.originLeases(MAX_ORIGIN_LEASES),
+      leases: () => ledger.originLeases(MAX_ORIGIN_LEASES).filter((l) => mine(l.originClient)),
       renewListed: (sid, client) => runner.originStep("origin-check", (now) => ledger.renewListed(sid, client, now)),
       gone: (sid, client) => runner.originStep("origin-check", (now) => ledger.originGone(sid, client, now)),
+      ended: (sid, client) => runner.originStep("origin-check", (now) => ledger.originEnded(sid, client, now)),
     };
   }
 
-  /** Drop ended seats' connections and read Icecast's listing when due (nothing when no seat has one). */
+  /** Take back what ended seats hold at their origin and read its list when due (nothing when no seat holds any). */
   async #originWork(room: string): Promise<void> {
     const runner = this.#runner;
-    if (runner === null || runner.shard.ledger.originLeases(1).length === 0) return;
+    if (runner === null) return;
+    const checks = new Set<OriginChecks>();
+    for (const l of runner.shard.ledger.originLeases(MAX_ORIGIN_LEASES)) {
+      const c = this.#checksOf(room, l.originClient!);
+      if (c !== null) checks.add(c);
+    }
     try {
-      await this.#icecastSeats(room).run(this.#originLedger(runner));
+      await Promise.all([...checks].map((c) => c.run(this.#originLedger(runner, c))));
       await this.#alarmsWritten();
     } catch (err) {
-      console.warn("icecast seats check failed", room, String(err));
+      console.warn("origin seats check failed", room, String(err));
     }
   }
 
   /** Start the origin's checks without waiting for them (a seat just ended). */
   #checkOrigin(room: string): void {
     void this.#originWork(room);
+  }
+
+  /**
+   * Direct mode with a WebRTC server: the credential the seat of a pass
+   * (`sid`, `sub`, `gen`) joins with — a Janus token Janus now holds for the
+   * room's plugin, or a LiveKit token for `originRoom` — recorded on the
+   * lease first, so that the seat is let go only once the origin has it back.
+   * Refused when the seat is not this pass's and live; `unavailable` when the
+   * origin cannot take it now (stats and logs say why; the listener asks again).
+   */
+  async originCredential(
+    room: string,
+    index: number,
+    sid: string,
+    sub: string,
+    gen: number,
+    kind: "janus" | "livekit",
+    originRoom: string,
+  ): Promise<OriginCredential> {
+    const runner = this.#ensure(room, index);
+    const ledger = runner.shard.ledger;
+    const fresh =
+      kind === "janus" ? `${JANUS_PREFIX}${newJanusToken()}` : `${LIVEKIT_PREFIX}${liveKitIdentity(room, index, sid)}`;
+    const out = runner.originStep("origin", (now) => ledger.issueOrigin(sid, sub, gen, kind, fresh, now));
+    await this.#alarmsWritten();
+    if (out.kind === "refused") return { kind: "refused", reason: out.reason };
+    const client = out.lease.originClient!;
+    if (kind === "janus") {
+      const token = client.slice(JANUS_PREFIX.length);
+      const added = await this.#janusSeats(room).add(token);
+      if (!added.ok) return { kind: "unavailable", reason: added.kind };
+      return { kind: "issued", token, expiresAt: out.lease.expiresAt };
+    }
+    const identity = client.slice(LIVEKIT_PREFIX.length);
+    if (this.#store.getMeta<string>("livekitRoom") !== originRoom) this.#store.setMeta("livekitRoom", originRoom);
+    const minted = await this.#liveKitSeats(room, originRoom).mint(identity, out.lease);
+    if (!minted.ok) return { kind: "unavailable", reason: minted.kind };
+    return { kind: "issued", token: minted.token, identity, expiresAt: minted.expiresAt };
+  }
+
+  /**
+   * Direct mode with LiveKit: its webhook says the participant of seat `sid`
+   * joined or left. A join is noted (and a participant whose seat has ended
+   * is removed at once); a leave ends the live seat, whose token is then
+   * waited out before the seat is let go.
+   */
+  async liveKitEvent(room: string, index: number, sid: string, event: "joined" | "left"): Promise<boolean> {
+    const runner = this.#ensure(room, index);
+    const client = `${LIVEKIT_PREFIX}${liveKitIdentity(room, index, sid)}`;
+    const lease = runner.shard.ledger.lease(sid);
+    if (lease === null || lease.originClient !== client) return false;
+    const checks = this.#liveKitSeats(room, this.#liveKitRoom(room));
+    if (event === "joined") checks.joined(client.slice(LIVEKIT_PREFIX.length));
+    else runner.originStep("origin", (now) => runner.shard.ledger.originEnded(sid, client, now));
+    await this.#alarmsWritten();
+    if (event === "left" || lease.leftAt !== null) this.#checkOrigin(room);
+    return true;
+  }
+
+  /** An origin's failure seen at the edge (a webhook with a bad signature, say): counted in this shard's stats. */
+  async noteOriginFailure(kind: string, message: string): Promise<void> {
+    const now = clock.now();
+    this.#edgeFailures = {
+      failures: this.#edgeFailures.failures + 1,
+      kills: 0,
+      lastFailure: { kind, message: message.slice(0, 200), at: now },
+      lastListAt: null,
+    };
   }
 
   /**
@@ -392,16 +507,19 @@ export class RoomShard extends DurableObject<Env> {
     return out;
   }
 
-  /** What Icecast's admin API did lately at this shard (stats), or null when no seat has used it. */
+  /** What the origins' admin APIs did lately at this shard (stats), or null when no seat has used one. */
   async originHealth(): Promise<OriginHealth | null> {
-    return this.#icecast === null ? null : { ...this.#icecast.health };
+    return this.#health();
+  }
+
+  #health(): OriginHealth | null {
+    const all = [this.#icecast, this.#janus, this.#livekit].flatMap((c) => (c === null ? [] : [c.health]));
+    if (this.#edgeFailures.failures > 0) all.push(this.#edgeFailures);
+    return addHealth(all);
   }
 
   /** This shard's part of the room's stats, in one call: its requests by kind, and its origin's health. */
   async statsParts(): Promise<{ requests: ObjectRequestCounts; origin: OriginHealth | null }> {
-    return {
-      requests: objectRequests(this.#store),
-      origin: this.#icecast === null ? null : { ...this.#icecast.health },
-    };
+    return { requests: objectRequests(this.#store), origin: this.#health() };
   }
 }

@@ -61,7 +61,7 @@ export interface Protection {
   challengeBits: number;
 }
 
-export const ORIGINS = ["proxy", "icecast-hook"] as const;
+export const ORIGINS = ["proxy", "icecast-hook", "janus", "livekit"] as const;
 export type OriginKind = (typeof ORIGINS)[number];
 
 /**
@@ -69,10 +69,18 @@ export type OriginKind = (typeof ORIGINS)[number];
  * edge (requests with a pass go through it and are cut when the seat ends);
  * `icecast-hook`, Icecast itself (listeners connect to it directly and it asks
  * Spillway about each one through its URL authentication; see
- * docs/origins/icecast-hook.md).
+ * docs/origins/icecast-hook.md); `janus` and `livekit`, the WebRTC server
+ * (listeners join it with a credential Spillway adds or mints per seat, and
+ * Spillway takes it back when the seat ends; docs/origins/janus.md, livekit.md).
  */
 export interface OriginChoice {
   origin: OriginKind;
+  /**
+   * The origin's own name for the room, in direct mode: the Janus AudioBridge
+   * room or Streaming mountpoint id, or the LiveKit room name (null: the
+   * Spillway room id).
+   */
+  originRoom: string | null;
 }
 
 export interface RoomConfig extends AdmissionLimits, ListenerRules, Branding, Protection, OriginChoice {
@@ -191,6 +199,12 @@ const accentColor = v.nullable(
 
 const challengeBits = wholeNumber(0, MAX_CHALLENGE_BITS, { zeroIs: "off" });
 const origin = v.picklist(ORIGINS, `must be one of ${ORIGINS.join(", ")}`);
+const originRoom = v.nullable(
+  v.pipe(
+    v.string("must be a name or null"),
+    v.regex(/^[A-Za-z0-9_.-]{1,128}$/u, "must be 1-128 letters, digits, '_', '.' or '-' (or null)"),
+  ),
+);
 
 /** A PATCH body: any subset of the fields, nothing else. */
 export const RoomConfigPatchSchema = v.strictObject({
@@ -209,6 +223,7 @@ export const RoomConfigPatchSchema = v.strictObject({
   message: v.optional(message),
   challengeBits: v.optional(challengeBits),
   origin: v.optional(origin),
+  originRoom: v.optional(originRoom),
 });
 
 export type RoomConfigPatch = v.InferOutput<typeof RoomConfigPatchSchema>;
@@ -229,6 +244,7 @@ const FullConfigSchema = v.object({
   message,
   challengeBits,
   origin,
+  originRoom,
 });
 
 export interface FieldError {
@@ -280,6 +296,7 @@ export function effectiveConfig(defaults: RoomConfig, overrides: RoomConfigPatch
     message: overrides.message !== undefined ? overrides.message : defaults.message,
     challengeBits: overrides.challengeBits ?? defaults.challengeBits,
     origin: overrides.origin ?? defaults.origin,
+    originRoom: overrides.originRoom !== undefined ? overrides.originRoom : defaults.originRoom,
   };
 }
 
@@ -324,6 +341,7 @@ export function defaultsFromVars(vars: ConfigVars): RoomConfig {
     message: null,
     challengeBits: 0,
     origin: "proxy",
+    originRoom: null,
   };
   const result = v.safeParse(FullConfigSchema, raw);
   if (!result.success) {

@@ -302,6 +302,7 @@ export class Coordinator {
         },
         challengeBits: this.#config.challengeBits ?? 0,
         origin: this.#config.origin ?? "proxy",
+        originRoom: this.#config.originRoom ?? null,
         ...this.#current(now),
         binStart,
         remaining,

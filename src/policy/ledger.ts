@@ -162,15 +162,12 @@ export class Ledger {
     const lease = this.#store.leaseBySid(sid);
     let released = false;
     if (lease !== null && lease.sub === sub && lease.movedFrom == null && lease.endedBy !== "left") {
-      if (lease.leftAt === null) {
-        this.#store.revoke(sid, lease.expiresAt, "left");
-        const expiresAt = releaseAt(lease, this.#timings.passTtlMs, now);
-        this.#store.putLease({ ...lease, leftAt: now, endedBy: "left", expiresAt });
-      } else {
+      if (lease.leftAt === null) this.#endAsLeave(lease, now);
+      else {
         // It was moving: the seat now goes to nobody.
         this.#store.putLease({ ...lease, endedBy: "left" });
+        this.#c.left += 1;
       }
-      this.#c.left += 1;
       released = true;
     }
     this.#save();
@@ -213,6 +210,55 @@ export class Ledger {
   }
 
   /**
+   * The seat of a pass (`sid`, `sub`, `gen`) takes an origin credential (a
+   * Janus token, a LiveKit identity): the one it already holds, else `fresh`
+   * (`kind`-prefixed, e.g. `janus:…`). Only while the seat is live and holds
+   * no credential of another kind; from then on the seat is let go only once
+   * the origin has confirmed the credential taken back (`originGone`).
+   */
+  issueOrigin(sid: string, sub: string, gen: number, kind: string, fresh: string, now: number): OriginAttach {
+    this.#settleNoSave(now);
+    const lease = this.#store.leaseBySid(sid);
+    const held = lease?.originClient ?? null;
+    const client = held !== null && held.startsWith(`${kind}:`) ? held : fresh;
+    const refusal = originRefusal(lease, sub, gen, client);
+    if (refusal !== null || lease === null) {
+      this.#save();
+      return { kind: "refused", reason: refusal ?? "lapsed" };
+    }
+    const issued = { ...lease, originClient: client };
+    this.#store.putLease(issued);
+    this.#save();
+    return { kind: "admitted", lease: issued };
+  }
+
+  /**
+   * The origin says the live seat's listener has gone (it left the WebRTC
+   * room), while its credential may still work: the seat ends as a leave and
+   * keeps the credential, which is taken back before the seat is let go.
+   * False when the lease is not live or holds another credential.
+   */
+  originEnded(sid: string, client: string, now: number): boolean {
+    this.#settleNoSave(now);
+    const lease = this.#store.leaseBySid(sid);
+    const live = lease !== null && lease.leftAt === null && lease.originClient === client;
+    if (live) {
+      this.#endAsLeave(lease, now);
+      this.#advance(now);
+    }
+    this.#save();
+    return live;
+  }
+
+  /** A live lease ends as a leave: its passes are revoked and it is freed by the usual rules. */
+  #endAsLeave(lease: Lease, now: number): void {
+    this.#store.revoke(lease.sid, lease.expiresAt, "left");
+    const expiresAt = releaseAt(lease, this.#timings.passTtlMs, now);
+    this.#store.putLease({ ...lease, leftAt: now, endedBy: "left", expiresAt });
+    this.#c.left += 1;
+  }
+
+  /**
    * The origin still serves this seat's connection (it lists it): the live
    * lease is renewed. False when the seat has ended or holds another connection.
    */
@@ -239,12 +285,8 @@ export class Ledger {
       return false;
     }
     const dropped = { ...lease, originClient: null };
-    if (lease.leftAt === null) {
-      this.#store.revoke(sid, lease.expiresAt, "left");
-      const expiresAt = releaseAt(lease, this.#timings.passTtlMs, now);
-      this.#store.putLease({ ...dropped, leftAt: now, endedBy: "left", expiresAt });
-      this.#c.left += 1;
-    } else if (lease.awaitingDrop === true) {
+    if (lease.leftAt === null) this.#endAsLeave(dropped, now);
+    else if (lease.awaitingDrop === true) {
       this.#release({ ...dropped, awaitingDrop: false }, now);
     } else {
       this.#store.putLease(dropped);

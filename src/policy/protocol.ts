@@ -118,6 +118,8 @@ export interface GlobalView {
   challengeBits: number;
   /** Who serves admitted listeners (absent: `proxy`, a view from before the field). */
   origin?: OriginKind;
+  /** The origin's own name for the room in direct mode (absent or null: the room id). */
+  originRoom?: string | null;
   /** Per shard: sequence numbers up to this one have been called, or are being called (see `paces`). */
   cursors: Record<number, number>;
   /** Shards calling a batch paced over a window: the cursor at `now` is `pacedThrough(cursors[shard], pace, now)`. */

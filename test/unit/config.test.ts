@@ -189,18 +189,30 @@ const rules = {
   message: null,
   challengeBits: 0,
   origin: "proxy" as const,
+  originRoom: null,
 };
 
 describe("origin", () => {
-  it("takes proxy or icecast-hook, nothing else, and defaults to proxy", () => {
-    expect(parsePatch({ origin: "icecast-hook" })).toEqual({ ok: true, patch: { origin: "icecast-hook" } });
-    expect(parsePatch({ origin: "proxy" })).toEqual({ ok: true, patch: { origin: "proxy" } });
-    expect(parsePatch({ origin: "janus" })).toEqual({
+  it("takes proxy, icecast-hook, janus or livekit, nothing else, and defaults to proxy", () => {
+    for (const origin of ["proxy", "icecast-hook", "janus", "livekit"]) {
+      expect(parsePatch({ origin })).toEqual({ ok: true, patch: { origin } });
+    }
+    expect(parsePatch({ origin: "webrtc" })).toEqual({
       ok: false,
-      errors: [{ field: "origin", message: "must be one of proxy, icecast-hook" }],
+      errors: [{ field: "origin", message: "must be one of proxy, icecast-hook, janus, livekit" }],
     });
     expect(parsePatch({ origin: null })).toMatchObject({ ok: false });
     expect(defaultsFromVars({}).origin).toBe("proxy");
+  });
+
+  it("takes the origin's own room name, or null for the room id", () => {
+    expect(parsePatch({ originRoom: "1234" })).toEqual({ ok: true, patch: { originRoom: "1234" } });
+    expect(parsePatch({ originRoom: "studio-a.main" })).toEqual({ ok: true, patch: { originRoom: "studio-a.main" } });
+    expect(parsePatch({ originRoom: null })).toEqual({ ok: true, patch: { originRoom: null } });
+    for (const bad of ["", "has space", "a/b", "x".repeat(129), 1234]) {
+      expect(parsePatch({ originRoom: bad })).toMatchObject({ ok: false, errors: [{ field: "originRoom" }] });
+    }
+    expect(defaultsFromVars({}).originRoom).toBeNull();
   });
 });
 

@@ -196,6 +196,7 @@ describe("admin PATCH validation", () => {
       message: null,
       challengeBits: 0,
       origin: "proxy",
+      originRoom: null,
     });
     expect((await getConfig(room)).overrides).toEqual({ capacity: 4, admitPerMinute: 30, mode: "hold" });
     expect((await stats(room)).capacity).toBe(4);

@@ -91,7 +91,7 @@ describe("connect", () => {
     const res = await callWith(VARS, `/_spillway/admin/rooms/${room}`, {
       method: "PATCH",
       headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
-      body: JSON.stringify({ origin: "janus", capacity: 5 }),
+      body: JSON.stringify({ origin: "webrtc", capacity: 5 }),
     });
     expect(res.status).toBe(400);
   });

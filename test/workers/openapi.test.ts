@@ -99,6 +99,8 @@ const UNDOCUMENTED: Record<string, string> = {
   "ALL /_spillway/admin/*": "the admin API's 404 for any path it does not have",
   "POST /_spillway/origins/icecast/listener":
     "Icecast's URL authentication hook, Icecast's own form protocol (docs/origins/icecast-hook.md)",
+  "POST /_spillway/origins/livekit/webhook":
+    "LiveKit's webhooks, LiveKit's own signed event protocol (docs/origins/livekit.md)",
   "ALL /rooms/:room": "the bare room: /rooms/{room}/{path} covers it (its `path` parameter says so)",
 };
 

@@ -1,0 +1,215 @@
+/**
+ * Direct mode with Janus, at a shard: the seats whose listener joins a Janus
+ * WebRTC server directly, with a stored token Janus itself enforces
+ * (src/origins/janus.ts).
+ *
+ * - A seat given to a listener gets a token of its own (`janus:<token>` on
+ *   its lease), added through the Admin API for the room's plugin only
+ *   (AudioBridge or Streaming). Janus refuses every request without a token
+ *   it holds, so only seated listeners can create a session and attach.
+ * - When the seat ends, the token is removed (no new request with it works)
+ *   and every session that attached with it is destroyed (its media stops).
+ *   Only once both are done is the seat let go: Janus's own session list
+ *   never holds more of this room's listeners than the capacity.
+ * - Once a round, the sessions are listed (and each new one's handles asked
+ *   for the token they attached with; a session's token never changes, so
+ *   that is cached): a live seat whose token has a session is renewed, with
+ *   no heartbeat; one whose session was seen and is gone ends as a leave,
+ *   and its token is then removed. A seat never connected keeps to its
+ *   lease (heartbeats, else it lapses and its token is removed).
+ * - Why stored tokens and not signed ones (`token_auth_secret`): a signed
+ *   token works until it expires, and Janus cannot be told to refuse it;
+ *   a stored one is gone the moment it is removed.
+ */
+import { JANUS_CODE, JanusAdmin, JanusAdminError } from "../origins/janus.ts";
+import { timingsFromVars } from "../policy/config.ts";
+import { holdRoundMs } from "../policy/hold-round.ts";
+import type { Lease } from "../policy/lease.ts";
+import { OriginChecks, type OriginChecksOptions, type OriginLedger } from "./origin-checks.ts";
+
+/** The Worker's optional secret for direct mode with Janus (wrangler.toml). */
+export interface JanusSecrets {
+  JANUS_ADMIN_SECRET?: string;
+}
+
+/** The plugins a room's listeners may attach to, by JANUS_PLUGIN's value. */
+export const JANUS_PLUGINS = {
+  audiobridge: "janus.plugin.audiobridge",
+  streaming: "janus.plugin.streaming",
+} as const;
+
+/** The plugin of a JANUS_PLUGIN value (blank: AudioBridge), or null when it names none. */
+export type JanusPlugin = (typeof JANUS_PLUGINS)[keyof typeof JANUS_PLUGINS];
+
+export function janusPlugin(value: string | undefined): JanusPlugin | null {
+  const name = (value ?? "").trim() || "audiobridge";
+  return Object.hasOwn(JANUS_PLUGINS, name) ? JANUS_PLUGINS[name as keyof typeof JANUS_PLUGINS] : null;
+}
+
+/** A fresh token: 32 random bytes, base64url (Janus takes any string). */
+export function newJanusToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/u, "");
+}
+
+export const JANUS_PREFIX = "janus:";
+
+export interface JanusSeatsOptions extends OriginChecksOptions {
+  /** The Admin API client, or null with what is missing when the deployment is not set up for Janus. */
+  admin: JanusAdmin | { missing: string };
+  /** The plugin tokens are granted for. */
+  plugin: string;
+}
+
+/** The seats of `room` that Janus serves, with the deployment's settings (vars and secrets). */
+export function janusSeatsFor(
+  env: { JANUS_ADMIN_URL?: string; JANUS_PLUGIN?: string; PASS_TTL_SECONDS?: string } & JanusSecrets,
+  room: string,
+  now: () => number,
+): JanusSeats {
+  const url = (env.JANUS_ADMIN_URL ?? "").trim();
+  const secret = env.JANUS_ADMIN_SECRET ?? "";
+  const plugin = janusPlugin(env.JANUS_PLUGIN);
+  let admin: JanusSeatsOptions["admin"];
+  if (url === "" || secret === "") admin = { missing: "JANUS_ADMIN_URL or the secret JANUS_ADMIN_SECRET is not set" };
+  else if (plugin === null) admin = { missing: `JANUS_PLUGIN must be audiobridge or streaming` };
+  else admin = new JanusAdmin({ url, adminSecret: secret, timeoutMs: 5_000 });
+  return new JanusSeats({
+    room,
+    admin,
+    plugin: plugin ?? JANUS_PLUGINS.audiobridge,
+    roundMs: holdRoundMs(timingsFromVars(env).passTtlMs),
+    now,
+  });
+}
+
+export type TokenAdded = { ok: true } | { ok: false; kind: string; message: string };
+
+export class JanusSeats extends OriginChecks {
+  protected readonly label = "janus admin";
+  readonly prefix = JANUS_PREFIX;
+  readonly #admin: JanusAdmin | { missing: string };
+  readonly #plugin: string;
+  /** Tokens added by this object since it started (memory only: after a restart, they are added again). */
+  readonly #added = new Set<string>();
+  /** Tokens a session was seen with: its listener joined. */
+  readonly #seen = new Set<string>();
+  /** Each session's token, once one of its handles showed it. */
+  readonly #sessionToken = new Map<number, string>();
+
+  constructor(options: JanusSeatsOptions) {
+    super(options);
+    this.#admin = options.admin;
+    this.#plugin = options.plugin;
+  }
+
+  /** Make sure Janus holds `token` for the room's plugin (added once per token; adding again is harmless). */
+  async add(token: string): Promise<TokenAdded> {
+    if (this.#added.has(token)) return { ok: true };
+    const admin = this.#admin;
+    if (!(admin instanceof JanusAdmin)) {
+      this.failed("not_configured", admin.missing);
+      return { ok: false, kind: "not_configured", message: admin.missing };
+    }
+    try {
+      await admin.addToken(token, [this.#plugin]);
+      this.#added.add(token);
+      return { ok: true };
+    } catch (err) {
+      const { kind, message } = failureOf(err);
+      this.failed(kind, message);
+      return { ok: false, kind, message };
+    }
+  }
+
+  protected async check(ledger: OriginLedger): Promise<void> {
+    const held = ledger.leases();
+    if (held.length === 0) {
+      this.#seen.clear();
+      this.#sessionToken.clear();
+      return;
+    }
+    const admin = this.#admin;
+    if (!(admin instanceof JanusAdmin)) {
+      this.failed("not_configured", admin.missing);
+      this.keepLive(ledger, held);
+      return;
+    }
+    try {
+      const ended = held.filter((l) => l.leftAt !== null);
+      if (ended.length > 0) await this.#takeBack(admin, ledger, ended);
+      if (!this.listDue()) return;
+      this.judgeListed(ledger, new Set((await this.#sessionsByToken(admin)).keys()), this.#seen);
+    } catch (err) {
+      const { kind, message } = failureOf(err);
+      this.failed(kind, message);
+      this.keepLive(ledger, ledger.leases());
+    }
+  }
+
+  /** Remove the ended seats' tokens, destroy their sessions, and let the seats go once both are done. */
+  async #takeBack(admin: JanusAdmin, ledger: OriginLedger, ended: Lease[]): Promise<void> {
+    for (const l of ended) {
+      await admin.removeToken(tokenOf(l));
+      this.#added.delete(tokenOf(l));
+    }
+    // Listed after the removals: no session can attach with these tokens any more.
+    const sessions = await this.#sessionsByToken(admin);
+    for (const l of ended) {
+      const token = tokenOf(l);
+      for (const id of sessions.get(token) ?? []) {
+        if (await admin.destroySession(id)) this.health.kills += 1;
+        this.#sessionToken.delete(id);
+      }
+      this.#seen.delete(token);
+      ledger.gone(l.sid, l.originClient!);
+    }
+  }
+
+  /** Janus's sessions now, by the token their handles attached with (sessions with no handle yet are left out). */
+  async #sessionsByToken(admin: JanusAdmin): Promise<Map<string, number[]>> {
+    const ids = await admin.listSessions();
+    const live = new Set(ids);
+    for (const id of this.#sessionToken.keys()) if (!live.has(id)) this.#sessionToken.delete(id);
+    const out = new Map<string, number[]>();
+    for (const id of ids) {
+      const token = this.#sessionToken.get(id) ?? (await this.#tokenOfSession(admin, id));
+      if (token === null) continue;
+      this.#sessionToken.set(id, token);
+      out.set(token, [...(out.get(token) ?? []), id]);
+    }
+    return out;
+  }
+
+  async #tokenOfSession(admin: JanusAdmin, id: number): Promise<string | null> {
+    try {
+      for (const handle of await admin.listHandles(id)) {
+        const info = await admin.handleInfo(id, handle);
+        if (info.token !== undefined) return info.token;
+      }
+    } catch (err) {
+      // Ended between the listing and now: nobody's.
+      if (
+        err instanceof JanusAdminError &&
+        (err.code === JANUS_CODE.sessionNotFound || err.code === JANUS_CODE.handleNotFound)
+      ) {
+        return null;
+      }
+      throw err;
+    }
+    return null;
+  }
+}
+
+/** The Janus token a lease holds. */
+function tokenOf(lease: Lease): string {
+  return lease.originClient!.slice(JANUS_PREFIX.length);
+}
+
+function failureOf(err: unknown): { kind: string; message: string } {
+  if (err instanceof JanusAdminError) return { kind: err.kind, message: err.message };
+  return { kind: "error", message: String(err) };
+}

@@ -1,0 +1,235 @@
+/**
+ * Direct mode end to end with a real Janus (Debian's `janus`, stored-token
+ * auth, HTTP and Admin transports on loopback) in front of which a running
+ * Spillway hands out seats (`origin: janus`). Listeners join the AudioBridge
+ * room straight at Janus with the token `connect` carries, and keep their
+ * session alive with Janus alone (no heartbeat to Spillway). Every claim
+ * about the cap is judged by Janus's own Admin API session list and
+ * AudioBridge participant list, sampled every 100 ms for the whole file.
+ */
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JanusApi, JanusApiError, requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
+import { adminCall, bearer, join, send, type StatusJson } from "./support/http.ts";
+import { eventually, pause } from "./support/held.ts";
+import { type RunningWorker, startWorker } from "./support/worker.ts";
+
+const ROOM = "janusroom";
+const JANUS_ROOM = 4321;
+const CAPACITY = 3;
+/** Short passes, so that holding past several lifetimes fits in the file's time. */
+const PASS_TTL_SECONDS = 6;
+const ADMIN_TOKEN = randomBytes(16).toString("hex");
+const AUDIOBRIDGE = "janus.plugin.audiobridge";
+
+interface JanusConnect {
+  kind: "janus";
+  url: string;
+  token: string;
+  plugin: string;
+  room: number;
+  expiresAt: string;
+}
+type Status = StatusJson & { connect?: JanusConnect };
+
+let janus: RunningJanus | undefined;
+let worker: RunningWorker | undefined;
+const sp = () => worker!;
+
+/** Janus's own counts, sampled in the background: sessions, and participants of the room. */
+const samples: { at: number; sessions: number; participants: number }[] = [];
+let sampling = true;
+let sampler: Promise<void> | undefined;
+
+async function sample(): Promise<void> {
+  while (sampling) {
+    const at = Date.now();
+    try {
+      const [sessions, participants] = await Promise.all([janus!.sessions(), janus!.participants(JANUS_ROOM)]);
+      samples.push({ at, sessions: sessions.length, participants: participants.length });
+    } catch {
+      // Janus busy: the gap shows in longestGap().
+    }
+    await pause(100);
+  }
+}
+
+const peak = (what: "sessions" | "participants") => Math.max(0, ...samples.map((s) => s[what]));
+function longestGap(): number {
+  let gap = 0;
+  for (let i = 1; i < samples.length; i += 1) gap = Math.max(gap, samples[i]!.at - samples[i - 1]!.at);
+  return gap;
+}
+
+/** A listener on Janus: its session, kept alive by Janus keepalives only, until Janus ends it. */
+interface Listener {
+  api: JanusApi;
+  session: number;
+  ended: boolean;
+  stop(): void;
+}
+const open: Listener[] = [];
+
+async function joinJanus(connect: JanusConnect, name: string): Promise<Listener> {
+  expect(connect).toMatchObject({ kind: "janus", url: janus!.url, plugin: AUDIOBRIDGE, room: JANUS_ROOM });
+  const api = new JanusApi(connect.url, connect.token);
+  const session = await api.create();
+  const handle = await api.attach(AUDIOBRIDGE);
+  await api.joinMuted(handle, JANUS_ROOM, name);
+  const listener: Listener = { api, session, ended: false, stop: () => undefined };
+  const timer = setInterval(() => {
+    api.request({ janus: "keepalive" }, [session]).catch((err: unknown) => {
+      if (err instanceof JanusApiError) listener.ended = true;
+    });
+  }, 1_000);
+  listener.stop = () => clearInterval(timer);
+  open.push(listener);
+  return listener;
+}
+
+/** Janus no longer has this listener's session (destroyed), and its token creates none. */
+async function droppedWithin(l: Listener, ms: number): Promise<void> {
+  await eventually(async () => !(await janus!.sessions()).includes(l.session), ms, "Janus destroys the session");
+  l.stop();
+  await expect(l.api.create()).rejects.toMatchObject({ code: 403 });
+}
+
+async function statusOf(ticket: string): Promise<Status> {
+  const headers = { ...bearer(ticket), accept: "application/json" };
+  return (await send<Status>(`${sp().url}/_spillway/rooms/${ROOM}/status`, { headers })).json;
+}
+
+async function admittedLater(ticket: string, ms: number): Promise<Status> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const s = await statusOf(ticket);
+    if (s.state === "admitted" && s.connect !== undefined) return s;
+    if (Date.now() > end) throw new Error(`not admitted within ${ms} ms: ${JSON.stringify(s)}`);
+    await pause(500);
+  }
+}
+
+const activeSeats = async () =>
+  (await adminCall<{ active: number }>(sp().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/stats`)).json.active;
+
+beforeAll(async () => {
+  await requireJanus();
+  janus = await startJanus({ room: JANUS_ROOM });
+  worker = await startWorker({
+    adminToken: ADMIN_TOKEN,
+    vars: {
+      ROOMS: "*",
+      PASS_TTL_SECONDS: String(PASS_TTL_SECONDS),
+      JANUS_URL: janus.url,
+      JANUS_ADMIN_URL: janus.adminUrl,
+      JANUS_ADMIN_SECRET: janus.adminSecret,
+      JANUS_PLUGIN: "audiobridge",
+    },
+  });
+  const patched = await adminCall(sp().url, ADMIN_TOKEN, "PATCH", `/rooms/${ROOM}`, {
+    origin: "janus",
+    originRoom: String(JANUS_ROOM),
+    capacity: CAPACITY,
+  });
+  expect(patched.status).toBe(200);
+  sampler = sample();
+}, 90_000);
+
+afterAll(async () => {
+  for (const l of open) l.stop();
+  sampling = false;
+  await sampler;
+  await worker?.stop();
+  await janus?.stop();
+});
+
+const seated: { ticket: string; status: Status; listener: Listener }[] = [];
+const waiting: string[] = [];
+
+describe("Janus enforcing Spillway's seats (origin: janus)", () => {
+  it("admits a burst up to the capacity; each joins Janus with its own token, and nobody else can", async () => {
+    const joins = await Promise.all(Array.from({ length: 6 }, () => join(sp().url, ROOM)));
+    for (const [i, j] of joins.entries()) {
+      const s = j.json as Status;
+      if (s.state === "admitted") {
+        seated.push({ ticket: s.ticket!, status: s, listener: await joinJanus(s.connect!, `seat-${i}`) });
+      } else {
+        expect(s.connect).toBeUndefined();
+        waiting.push(s.ticket!);
+      }
+    }
+    expect(seated).toHaveLength(CAPACITY);
+    expect(new Set(seated.map((s) => s.status.connect!.token)).size).toBe(CAPACITY);
+    expect(await janus!.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
+    // No token, a made-up one, or a token that is not a seat's: Janus itself refuses.
+    for (const token of [undefined, "made-up", seated[0]!.status.pass!]) {
+      await expect(new JanusApi(janus!.url, token).create()).rejects.toMatchObject({ code: 403 });
+    }
+  });
+
+  it("keeps the seats of listeners Janus serves past several pass lifetimes, with no heartbeat", async () => {
+    await pause(3.5 * PASS_TTL_SECONDS * 1000);
+    for (const s of seated) expect(s.listener.ended).toBe(false);
+    expect((await janus!.participants(JANUS_ROOM)).length).toBe(CAPACITY);
+    expect(await activeSeats()).toBe(CAPACITY);
+  }, 40_000);
+
+  it("destroys the session of a listener who leaves within seconds; the seat goes to the next in line", async () => {
+    const a = seated[0]!;
+    const left = await send(`${sp().url}/_spillway/rooms/${ROOM}/leave`, {
+      method: "POST",
+      headers: bearer(a.status.pass!),
+    });
+    expect(left.status).toBe(200);
+    await droppedWithin(a.listener, 5_000);
+    const next = await admittedLater(waiting.shift()!, 20_000);
+    seated[0] = { ticket: next.ticket ?? "", status: next, listener: await joinJanus(next.connect!, "next") };
+  }, 30_000);
+
+  it("destroys the old device's session when a newer device of the ticket takes the seat", async () => {
+    const b = seated[1]!;
+    const moving = await statusOf(b.ticket);
+    expect(moving.state).not.toBe("admitted");
+    await droppedWithin(b.listener, 5_000);
+    const newer = await admittedLater(b.ticket, 20_000);
+    expect(newer.connect!.token).not.toBe(b.status.connect!.token);
+    seated[1] = { ticket: b.ticket, status: newer, listener: await joinJanus(newer.connect!, "newer") };
+  }, 30_000);
+
+  it("destroys the session of a listener ops release", async () => {
+    const c = seated[2]!;
+    const released = await adminCall<{ released: boolean }>(sp().url, ADMIN_TOKEN, "POST", `/rooms/${ROOM}/release`, {
+      pass: c.status.pass,
+    });
+    expect(released.json.released).toBe(true);
+    await droppedWithin(c.listener, 5_000);
+  });
+
+  it("frees the seat of a listener who leaves Janus by itself, and takes its token back", async () => {
+    const d = seated[0]!;
+    const before = await activeSeats();
+    await d.listener.api.request({ janus: "destroy" }, [d.listener.session]);
+    d.listener.stop();
+    // Janus is listed once a round (under half a pass lifetime here); the seat then ends as a leave.
+    await eventually(async () => (await activeSeats()) < before, 4 * PASS_TTL_SECONDS * 1000, "the seat is freed");
+    await expect(new JanusApi(janus!.url, d.status.connect!.token).create()).rejects.toMatchObject({ code: 403 });
+  }, 40_000);
+
+  it("never let Janus hold more sessions or participants than the capacity", () => {
+    expect(peak("sessions")).toBeLessThanOrEqual(CAPACITY);
+    expect(peak("participants")).toBeLessThanOrEqual(CAPACITY);
+    expect(peak("participants")).toBe(CAPACITY);
+    expect(samples.length).toBeGreaterThan(100);
+    expect(longestGap()).toBeLessThan(2_000);
+  });
+
+  it("grants a seat's token the room's plugin only", async () => {
+    // Last, with the sampling over: a second session of one seat's token would count in Janus's list.
+    sampling = false;
+    await sampler;
+    const api = new JanusApi(janus!.url, seated[1]!.status.connect!.token);
+    await api.create();
+    await expect(api.attach("janus.plugin.streaming")).rejects.toMatchObject({ code: 405 });
+    await api.request({ janus: "destroy" }, [api.sessionId!]);
+  });
+});
