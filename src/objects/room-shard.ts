@@ -456,7 +456,9 @@ export class RoomShard extends DurableObject<Env> {
    * waited out before the seat is let go.
    */
   async liveKitEvent(room: string, index: number, sid: string, event: "joined" | "left"): Promise<boolean> {
-    const runner = this.#ensure(room, index);
+    // A shard that never started holds no seat (and a webhook does not start one).
+    if (this.#initError !== null || this.#runner === null) return false;
+    const runner = this.#runner;
     const client = `${LIVEKIT_PREFIX}${liveKitIdentity(room, index, sid)}`;
     const lease = runner.shard.ledger.lease(sid);
     if (lease === null || lease.originClient !== client) return false;

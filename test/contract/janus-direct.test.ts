@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JanusApi, JanusApiError, requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
 import { adminCall, bearer, join, send, type StatusJson } from "./support/http.ts";
 import { eventually, pause } from "./support/held.ts";
+import { admittedLater as admittedWithin, statusOf as directStatus } from "./support/direct.ts";
 import { type RunningWorker, startWorker } from "./support/worker.ts";
 
 const ROOM = "janusroom";
@@ -94,20 +95,8 @@ async function droppedWithin(l: Listener, ms: number): Promise<void> {
   await expect(l.api.create()).rejects.toMatchObject({ code: 403 });
 }
 
-async function statusOf(ticket: string): Promise<Status> {
-  const headers = { ...bearer(ticket), accept: "application/json" };
-  return (await send<Status>(`${sp().url}/_spillway/rooms/${ROOM}/status`, { headers })).json;
-}
-
-async function admittedLater(ticket: string, ms: number): Promise<Status> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = await statusOf(ticket);
-    if (s.state === "admitted" && s.connect !== undefined) return s;
-    if (Date.now() > end) throw new Error(`not admitted within ${ms} ms: ${JSON.stringify(s)}`);
-    await pause(500);
-  }
-}
+const statusOf = (ticket: string) => directStatus<JanusConnect>(sp().url, ROOM, ticket);
+const admittedLater = (ticket: string, ms: number) => admittedWithin<JanusConnect>(sp().url, ROOM, ticket, ms);
 
 const activeSeats = async () =>
   (await adminCall<{ active: number }>(sp().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/stats`)).json.active;
@@ -222,6 +211,39 @@ describe("Janus enforcing Spillway's seats (origin: janus)", () => {
     expect(samples.length).toBeGreaterThan(100);
     expect(longestGap()).toBeLessThan(2_000);
   });
+
+  it("with a wrong admin secret, admits within the capacity without connect, no 5xx, and the stats say why", async () => {
+    const misconfigured = await startWorker({
+      adminToken: ADMIN_TOKEN,
+      vars: {
+        ROOMS: "*",
+        JANUS_URL: janus!.url,
+        JANUS_ADMIN_URL: janus!.adminUrl,
+        JANUS_ADMIN_SECRET: "not-the-admin-secret",
+      },
+    });
+    try {
+      await adminCall(misconfigured.url, ADMIN_TOKEN, "PATCH", `/rooms/${ROOM}`, {
+        origin: "janus",
+        originRoom: String(JANUS_ROOM),
+        capacity: 2,
+      });
+      const joins = await Promise.all(Array.from({ length: 3 }, () => join(misconfigured.url, ROOM)));
+      expect(joins.map((j) => j.status)).toEqual([200, 200, 200]);
+      expect(joins.filter((j) => j.json.state === "admitted")).toHaveLength(2);
+      for (const j of joins) expect((j.json as Status).connect).toBeUndefined();
+      const stats = await adminCall<{ originAdmin?: { lastFailure: { kind: string; message: string } } }>(
+        misconfigured.url,
+        ADMIN_TOKEN,
+        "GET",
+        `/rooms/${ROOM}/stats`,
+      );
+      expect(stats.json.originAdmin?.lastFailure).toMatchObject({ kind: "unauthorized" });
+      expect(stats.json.originAdmin!.lastFailure.message).not.toContain("not-the-admin-secret");
+    } finally {
+      await misconfigured.stop();
+    }
+  }, 60_000);
 
   it("grants a seat's token the room's plugin only", async () => {
     // Last, with the sampling over: a second session of one seat's token would count in Janus's list.

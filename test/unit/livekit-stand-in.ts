@@ -6,10 +6,18 @@
  * LiveKit's Twirp server does: protobuf JSON written by LiveKit's own
  * protocol classes on success, `{ code, msg }` with the Twirp status on
  * failure. Every call is recorded for the tests to check.
+ *
+ * It can also play LiveKit's room itself (`join`, `leave`): a participant
+ * joins only with a listener token that the SDK's TokenVerifier accepts for
+ * that room (unexpired, `roomJoin`), as LiveKit admits one; joins, leaves
+ * and removals are posted to `webhookUrl` signed as LiveKit signs its
+ * webhooks (an SDK AccessToken carrying the body's SHA-256), and the most
+ * participants a room ever held is kept (`peak`): the origin's own count.
  */
+import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ParticipantInfo, ParticipantInfo_State, TokenVerifier } from "livekit-server-sdk";
+import { AccessToken, ParticipantInfo, ParticipantInfo_State, TokenVerifier } from "livekit-server-sdk";
 
 export interface StandInCall {
   path: string;
@@ -30,6 +38,16 @@ export interface LiveKitStandIn {
   hang: boolean;
   /** Answer every authorised call with this Twirp error instead. */
   failWith: { status: number; code: string; msg: string } | null;
+  /** Where joins, leaves and removals are posted as LiveKit's webhooks (none when null). */
+  webhookUrl: string | null;
+  /** The answers to the webhooks posted so far (HTTP status, by event). */
+  webhooks: { event: string; identity: string; status: number }[];
+  /** The most participants `room` ever held at once. */
+  peak(room: string): number;
+  /** A participant joins with a listener token, as LiveKit admits one; its identity, or the refusal. */
+  join(token: string): Promise<{ ok: true; identity: string } | { ok: false; reason: string }>;
+  /** A participant leaves by itself (closes the app). */
+  leave(room: string, identity: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,8 +61,53 @@ export async function startLiveKitStandIn(apiKey: string, apiSecret: string): Pr
     calls: [],
     hang: false,
     failWith: null,
+    webhookUrl: null,
+    webhooks: [],
+    peak: (room) => peaks.get(room) ?? 0,
+    join: async (token) => {
+      let claims: Record<string, unknown>;
+      try {
+        claims = await verifier.verify(token);
+      } catch (err) {
+        return { ok: false, reason: (err as Error).message };
+      }
+      const video = claims.video as { room?: string; roomJoin?: boolean } | undefined;
+      const identity = typeof claims.sub === "string" ? claims.sub : "";
+      if (video?.roomJoin !== true || !video.room || identity === "") return { ok: false, reason: "no room grant" };
+      const room = standIn.rooms.get(video.room) ?? new Map<string, string>();
+      standIn.rooms.set(video.room, room);
+      room.set(identity, `PA_${randomUUID().slice(0, 12)}`);
+      peaks.set(video.room, Math.max(peaks.get(video.room) ?? 0, room.size));
+      await hook("participant_joined", video.room, identity);
+      return { ok: true, identity };
+    },
+    leave: async (room, identity) => {
+      if (standIn.rooms.get(room)?.delete(identity)) await hook("participant_left", room, identity);
+    },
     close: async () => {},
   };
+  const peaks = new Map<string, number>();
+
+  /** Post one event to the webhook URL, signed with the API key pair. */
+  async function hook(event: string, room: string, identity: string): Promise<void> {
+    if (standIn.webhookUrl === null) return;
+    const body = JSON.stringify({
+      event,
+      id: `EV_${randomUUID().slice(0, 12)}`,
+      createdAt: String(Math.floor(Date.now() / 1000)),
+      room: { name: room, sid: `RM_${room}` },
+      participant: { identity, sid: standIn.rooms.get(room)?.get(identity) ?? "PA_gone" },
+    });
+    const signer = new AccessToken(apiKey, apiSecret, { ttl: "5m" });
+    signer.sha256 = createHash("sha256").update(body).digest("base64");
+    const res = await fetch(standIn.webhookUrl, {
+      method: "POST",
+      headers: { "content-type": "application/webhook+json", authorization: await signer.toJwt() },
+      body,
+    });
+    await res.arrayBuffer();
+    standIn.webhooks.push({ event, identity, status: res.status });
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text = await readBody(req);
@@ -92,7 +155,9 @@ export async function startLiveKitStandIn(apiKey: string, apiSecret: string): Pr
     const identity = String(request.identity);
     if (!room?.has(identity)) return answer(404, { code: "not_found", msg: "participant not found" });
     room.delete(identity);
-    return answer(200, {});
+    answer(200, {});
+    // LiveKit tells its webhook that the removed participant left.
+    await hook("participant_left", String(request.room), identity);
   }
 
   const server = createServer((req, res) => {

@@ -124,6 +124,57 @@ describe("the ledger", () => {
   });
 });
 
+describe("the ledger, with a credential origin (Janus token, LiveKit identity)", () => {
+  it("gives a live seat one credential, the same on every ask, and none to an ended seat or another pass", () => {
+    const { ledger } = setup();
+    const l = seat(ledger, "a");
+    const first = ledger.issueOrigin(l.sid, "a", 0, "janus", "janus:t1", T0 + 1_000);
+    expect(first).toMatchObject({ kind: "admitted", lease: { originClient: "janus:t1" } });
+    // Asked again (a heartbeat), the seat keeps its token rather than taking the fresh one.
+    expect(ledger.issueOrigin(l.sid, "a", 0, "janus", "janus:t2", T0 + 2_000)).toMatchObject({
+      kind: "admitted",
+      lease: { originClient: "janus:t1" },
+    });
+    expect(ledger.issueOrigin(l.sid, "b", 0, "janus", "janus:t3", T0 + 2_000)).toEqual({
+      kind: "refused",
+      reason: "lapsed",
+    });
+    expect(ledger.issueOrigin(l.sid, "a", 1, "janus", "janus:t3", T0 + 2_000)).toEqual({
+      kind: "refused",
+      reason: "moved",
+    });
+    // A seat holding an Icecast connection takes no credential of another origin.
+    const other = setup();
+    const m = seat(other.ledger, "a");
+    other.ledger.attachOrigin(m.sid, "a", 0, "13", T0);
+    expect(other.ledger.issueOrigin(m.sid, "a", 0, "livekit", "livekit:x", T0)).toEqual({
+      kind: "refused",
+      reason: "busy",
+    });
+    ledger.leave(l.sid, "a", T0 + 3_000);
+    expect(ledger.issueOrigin(l.sid, "a", 0, "janus", "janus:t4", T0 + 3_000)).toEqual({
+      kind: "refused",
+      reason: "left",
+    });
+  });
+
+  it("ends a live seat whose listener left the origin, keeping the credential until it is taken back", () => {
+    const { ledger } = setup();
+    const l = seat(ledger, "a");
+    ledger.issueOrigin(l.sid, "a", 0, "livekit", "livekit:r:0:x", T0);
+    expect(ledger.originEnded(l.sid, "livekit:other", T0 + 1_000)).toBe(false);
+    expect(ledger.originEnded(l.sid, "livekit:r:0:x", T0 + 1_000)).toBe(true);
+    expect(ledger.lease(l.sid)).toMatchObject({ leftAt: T0 + 1_000, endedBy: "left", originClient: "livekit:r:0:x" });
+    expect(ledger.originEnded(l.sid, "livekit:r:0:x", T0 + 2_000)).toBe(false);
+    // Confirmed and past its release: still taken while the credential is not back.
+    ledger.confirmRevoked([l.sid], T0 + 6_000);
+    ledger.settle(T0 + 3 * PASS_TTL);
+    expect(ledger.counters.live).toBe(1);
+    expect(ledger.originGone(l.sid, "livekit:r:0:x", T0 + 3 * PASS_TTL)).toBe(true);
+    expect(ledger.counters).toMatchObject({ live: 0, left: 1 });
+  });
+});
+
 describe("property", () => {
   type Op =
     | { t: "join" }

@@ -1,0 +1,184 @@
+/**
+ * The origins' checks at a shard (src/objects/janus-seats.ts,
+ * livekit-seats.ts) over a real ledger, with an origin that fails or
+ * refuses: a seat is never let go while the origin may still hold its
+ * credential, live seats are kept while the origin cannot say who it
+ * serves, and the failure is counted with a message free of the secret.
+ * The happy paths run against a real Janus and a LiveKit stand-in in
+ * test/contract/{janus,livekit}-direct.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JanusAdmin } from "../../src/origins/janus.ts";
+import { JanusSeats, janusSeatsFor } from "../../src/objects/janus-seats.ts";
+import { liveKitIdentity, LiveKitSeats, liveKitSeatsFor, seatOfIdentity } from "../../src/objects/livekit-seats.ts";
+import type { OriginLedger } from "../../src/objects/origin-checks.ts";
+import type { Timings } from "../../src/policy/config.ts";
+import { Ledger } from "../../src/policy/ledger.ts";
+import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
+import { type LiveKitStandIn, startLiveKitStandIn } from "./livekit-stand-in.ts";
+
+/** Half a minute before the real clock: LiveKit's stand-in checks admin tokens (a minute's life) against it. */
+const T0 = Math.floor(Date.now() / 1000) * 1000 - 30_000;
+const PASS_TTL = 6_000;
+const timings: Timings = { passTtlMs: PASS_TTL, claimWindowMs: 30_000, ticketTtlMs: 6 * 3_600_000 };
+const SECRET = "janus-admin-secret-for-tests";
+
+function world() {
+  let now = T0;
+  let ids = 0;
+  const ledger = new Ledger(
+    new MemoryLedgerStore(),
+    { capacity: 2, admitPerMinute: 600, mode: "open" },
+    timings,
+    { newId: () => `sid-${++ids}` },
+    T0,
+  );
+  const steps: OriginLedger = {
+    leases: () => ledger.originLeases(100),
+    renewListed: (sid, client) => void ledger.renewListed(sid, client, now),
+    gone: (sid, client) => void ledger.originGone(sid, client, now),
+    ended: (sid, client) => void ledger.originEnded(sid, client, now),
+  };
+  const seat = (sub: string, client: string) => {
+    const out = ledger.join(sub, now);
+    if (out.claim.kind !== "admitted") throw new Error("not admitted");
+    const kind = client.slice(0, client.indexOf(":"));
+    ledger.issueOrigin(out.claim.lease.sid, sub, 0, kind, client, now);
+    return out.claim.lease.sid;
+  };
+  return {
+    ledger,
+    steps,
+    seat,
+    clock: () => now,
+    advance: (ms: number) => (now += ms),
+  };
+}
+
+describe("Janus's checks", () => {
+  it("keep every seat when the Admin API cannot be reached, and say so without the secret", async () => {
+    const w = world();
+    const refusing = (async () => {
+      throw new TypeError(`connect ECONNREFUSED (sent ${SECRET})`);
+    }) as typeof fetch;
+    const admin = new JanusAdmin({ url: "http://127.0.0.1:9/admin", adminSecret: SECRET, fetch: refusing });
+    const seats = new JanusSeats({
+      room: "r",
+      admin,
+      plugin: "janus.plugin.audiobridge",
+      roundMs: 1_000,
+      now: w.clock,
+    });
+    const live = w.seat("a", "janus:tok-a");
+    const left = w.seat("b", "janus:tok-b");
+    expect(await seats.add("tok-a")).toMatchObject({ ok: false, kind: "unreachable" });
+    w.ledger.leave(left, "b", w.clock());
+    // Rounds shorter than a pass, for ten pass lifetimes.
+    for (let i = 0; i < 30; i += 1) {
+      w.advance(PASS_TTL / 3);
+      await seats.run(w.steps);
+      w.ledger.settle(w.clock());
+    }
+    // Both seats are still taken: the live one renewed, the left one waiting for its token to be removed.
+    expect(w.ledger.counters.live).toBe(2);
+    expect(w.ledger.lease(live)).toMatchObject({ leftAt: null });
+    expect(w.ledger.lease(left)).toMatchObject({ originClient: "janus:tok-b" });
+    expect(seats.health.failures).toBeGreaterThanOrEqual(5);
+    expect(seats.health.lastFailure).toMatchObject({ kind: "unreachable" });
+    expect(JSON.stringify(seats.health)).not.toContain(SECRET);
+  });
+
+  it("are not configured without the Admin API's URL and secret, or with an unknown plugin", async () => {
+    const w = world();
+    for (const env of [{}, { JANUS_ADMIN_URL: "http://127.0.0.1:7088/admin" }, { JANUS_ADMIN_SECRET: SECRET }]) {
+      const seats = janusSeatsFor(env, "r", w.clock);
+      expect(await seats.add("t")).toMatchObject({ ok: false, kind: "not_configured" });
+    }
+    const wrongPlugin = janusSeatsFor(
+      { JANUS_ADMIN_URL: "http://127.0.0.1:7088/admin", JANUS_ADMIN_SECRET: SECRET, JANUS_PLUGIN: "videoroom" },
+      "r",
+      w.clock,
+    );
+    expect(await wrongPlugin.add("t")).toMatchObject({ ok: false, message: expect.stringMatching(/JANUS_PLUGIN/) });
+  });
+});
+
+describe("LiveKit's checks", () => {
+  const KEY = "APIunit";
+  const LK_SECRET = "livekit-secret-for-unit-tests-0123456789";
+  let standIn: LiveKitStandIn;
+  beforeAll(async () => {
+    standIn = await startLiveKitStandIn(KEY, LK_SECRET);
+  });
+  afterAll(async () => standIn.close());
+
+  const checks = (w: ReturnType<typeof world>, apiSecret: string) =>
+    new LiveKitSeats({
+      room: "r",
+      liveKitRoom: "lk",
+      server: { url: standIn.url, apiKey: KEY, apiSecret },
+      tokenTtlMs: PASS_TTL / 2,
+      roundMs: 1_000,
+      now: w.clock,
+    });
+
+  it("name a seat by an identity a webhook maps back to its room, shard and seat", () => {
+    const id = liveKitIdentity("town-hall", 3, "0b0f8a4e-1111-4222-8333-444455556666");
+    expect(seatOfIdentity(id)).toEqual({ room: "town-hall", shard: 3, sid: "0b0f8a4e-1111-4222-8333-444455556666" });
+    for (const other of ["speaker-1", "a:b", "r:x:s", "r:1:", `${"r".repeat(65)}:0:s`]) {
+      expect(seatOfIdentity(other)).toBeNull();
+    }
+  });
+
+  it("mint tokens no longer than half a pass and never past the lease; none without the key pair", async () => {
+    const w = world();
+    const seats = checks(w, LK_SECRET);
+    const sid = w.seat("a", "livekit:r:0:x");
+    const lease = w.ledger.lease(sid)!;
+    const minted = await seats.mint("r:0:x", lease);
+    expect(minted).toMatchObject({ ok: true, expiresAt: T0 + PASS_TTL / 2 });
+    w.advance(PASS_TTL - 1_500);
+    expect(await seats.mint("r:0:x", lease)).toMatchObject({ ok: true, expiresAt: T0 + PASS_TTL - 1_000 });
+    const bare = liveKitSeatsFor({ LIVEKIT_URL: standIn.url }, "r", "lk", w.clock);
+    expect(await bare.mint("r:0:x", lease)).toMatchObject({ ok: false, kind: "not_configured" });
+  });
+
+  it("keep the seats while LiveKit refuses Spillway's key, and let an ended one go only after its tokens", async () => {
+    const w = world();
+    const wrong = checks(w, "not-the-secret");
+    const sid = w.seat("a", "livekit:r:0:a");
+    standIn.rooms.set("lk", new Map([["r:0:a", "PA_1"]]));
+    w.ledger.leave(sid, "a", w.clock());
+    for (let i = 0; i < 3; i += 1) {
+      w.advance(PASS_TTL);
+      w.ledger.settle(w.clock());
+      await wrong.run(w.steps);
+    }
+    expect(w.ledger.counters.live).toBe(1);
+    expect(wrong.health.lastFailure).toMatchObject({ kind: "unauthorized" });
+    expect(JSON.stringify(wrong.health)).not.toContain("not-the-secret");
+    expect(standIn.rooms.get("lk")?.has("r:0:a")).toBe(true);
+
+    // With the right key: removed, and the seat let go (its last token expired long ago).
+    const right = checks(w, LK_SECRET);
+    await right.run(w.steps);
+    w.ledger.settle(w.clock());
+    expect(standIn.rooms.get("lk")?.has("r:0:a")).toBe(false);
+    expect(w.ledger.counters.live).toBe(0);
+  });
+
+  it("wait out a just-ended seat's token before letting it go", async () => {
+    const w = world();
+    const seats = checks(w, LK_SECRET);
+    const sid = w.seat("a", "livekit:r:0:b");
+    w.ledger.leave(sid, "a", w.clock());
+    w.ledger.confirmRevoked([sid], w.clock() + 5_000);
+    w.advance(1_000);
+    await seats.run(w.steps);
+    expect(w.ledger.counters.live).toBe(1);
+    w.advance(PASS_TTL / 2 + 1_000);
+    await seats.run(w.steps);
+    w.ledger.settle(w.clock());
+    expect(w.ledger.counters.live).toBe(0);
+  });
+});
