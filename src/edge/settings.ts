@@ -11,6 +11,8 @@ export interface Settings {
   timings: Timings;
   /** Where admitted requests go; null: the built-in demo origin. */
   origin: URL | null;
+  /** The Janus API's public base URL (JANUS_URL) that listeners of janus rooms reach; null when unset. */
+  janus: URL | null;
   /** What a new arrival gets when its shard cannot be reached (docs/failure-policy.md). */
   failurePolicy: FailurePolicy;
   /** Which room ids are served (room-gate.ts). */
@@ -22,18 +24,21 @@ const parsed = new WeakMap<object, Settings>();
 export function settingsOf(env: Env): Settings {
   let s = parsed.get(env);
   if (s === undefined) {
-    const originVar = (env.ORIGIN_URL ?? "").trim();
-    let origin: URL | null = null;
-    if (originVar !== "") {
-      origin = new URL(originVar);
-      if (origin.protocol !== "http:" && origin.protocol !== "https:") {
-        throw new Error(`ORIGIN_URL must be http(s): ${originVar}`);
-      }
-    }
+    const origin = httpUrl("ORIGIN_URL", env.ORIGIN_URL);
+    const janus = httpUrl("JANUS_URL", env.JANUS_URL);
     const failurePolicy = parseFailurePolicy(env.FAILURE_POLICY);
     const rooms = parseRooms(env.ROOMS);
-    s = { issuer: env.TOKEN_ISSUER || "spillway", timings: timingsFromVars(env), origin, failurePolicy, rooms };
+    s = { issuer: env.TOKEN_ISSUER || "spillway", timings: timingsFromVars(env), origin, janus, failurePolicy, rooms };
     parsed.set(env, s);
   }
   return s;
+}
+
+/** An http(s) URL var, or null when it is unset or blank; anything else is a deployment error. */
+function httpUrl(name: string, value: string | undefined): URL | null {
+  const text = (value ?? "").trim();
+  if (text === "") return null;
+  const url = new URL(text);
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`${name} must be http(s): ${text}`);
+  return url;
 }

@@ -2,7 +2,9 @@
  * The guarded room path, /rooms/:room and everything below it: a listener
  * with a valid pass goes to the origin; anyone else waits in line, on the
  * waiting page (a browser) or with the status JSON (`Accept:
- * application/json`).
+ * application/json`). In a direct room (origin other than `proxy`) nothing
+ * is proxied to a browser or an app asking JSON: they get the page's direct
+ * state or the admitted status, with where to connect (./direct.ts).
  */
 import type { Context } from "hono";
 import type { FlowAnswer } from "../edge/desk.ts";
@@ -16,6 +18,7 @@ import { chooseLanguage } from "../pages/waiting/language.ts";
 import { waitingPage } from "../pages/waiting/page.tsx";
 import { answerJson, applyTokens, reconnecting, refuseCookie } from "./answers.ts";
 import { clearTokenCookie, setTokenCookie } from "./cookies.ts";
+import { directAnswer, directKind, directPage } from "./direct.ts";
 import { fail } from "./fail.ts";
 import {
   type AppEnv,
@@ -31,9 +34,9 @@ import { firstRound, seatBound, toOrigin } from "./to-origin.ts";
 /**
  * The guarded room path, step by step: refuse a path that hides a separator;
  * move a token out of the URL; read the pass; with one, check its seat (and
- * renew it on the way) and go to the origin while the seat is this pass's;
- * otherwise (no pass, or its seat ended) wait in line, which a WebSocket
- * never does.
+ * renew it on the way) and go to the origin while the seat is this pass's
+ * (in a direct room, answer where to connect instead); otherwise (no pass,
+ * or its seat ended) wait in line, which a WebSocket never does.
  */
 export async function guarded(c: Context<AppEnv>): Promise<Response> {
   if (HIDDEN_SEPARATOR.test(new URL(c.req.url).pathname)) return fail(c, "bad_path");
@@ -45,7 +48,13 @@ export async function guarded(c: Context<AppEnv>): Promise<Response> {
   if (held.pass !== null) {
     const seat = await seatOfPass(c, held.pass, held.token);
     if (seat instanceof Response) return seat;
-    if (seat.open) return toSeat(c, held.pass, seat, held.from === "bearer");
+    if (seat.open) {
+      // A direct room: a browser's page, or an app's JSON, says where to connect; an app's other requests go on.
+      const json = wantsJson(c);
+      const direct = isWebSocketUpgrade(c.req.raw) || (held.from === "bearer" && !json) ? null : await directKind(c);
+      if (direct !== null) return directAnswer(c, direct, held.pass, seat, json);
+      return toSeat(c, held.pass, seat, held.from === "bearer");
+    }
     ended = seat;
     clearTokenCookie(c, "pass", c.get("desk").room);
     if (held.from === "bearer") return seatEnded(c, ended.reason);
@@ -240,7 +249,8 @@ async function placeInLine(
 /**
  * The answer in line: the status JSON or an error to an app; to a browser a
  * page (challenge, reconnecting or waiting), or a redirect to the same URL
- * once admitted.
+ * once admitted (in a direct room, the page's direct state at once: the same
+ * URL would only answer it too).
  */
 async function answerInLine(c: Context<AppEnv>, answer: FlowAnswer, keep: boolean): Promise<Response> {
   if (answer.kind === "challenge" && !wantsJson(c)) return challengeShown(c, answer);
@@ -255,6 +265,8 @@ async function answerInLine(c: Context<AppEnv>, answer: FlowAnswer, keep: boolea
   c.header("cache-control", "no-store");
   const target = new URL(c.req.url);
   if (answer.status.state === "admitted") {
+    const direct = await directKind(c);
+    if (direct !== null) return directPage(c, direct, answer.status);
     return c.redirect(target.pathname + target.search, 303);
   }
   c.header("retry-after", String(answer.status.pollAfterSeconds));

@@ -39,6 +39,11 @@ const ENTRIES: readonly Entry[] = [
     doc: "The waiting page's script (./waiting/browser/page.ts), inlined under the page's nonce.",
   },
   {
+    name: "WAITING_DIRECT_SCRIPT",
+    file: "waiting/browser/direct-page.ts",
+    doc: "The waiting page's script in its direct state (./waiting/browser/direct-page.ts), inlined under the page's nonce.",
+  },
+  {
     name: "CHALLENGE_SCRIPT",
     file: "challenge/browser/page.ts",
     doc: "The challenge page's script (./challenge/browser/page.ts), inlined under the page's nonce.",

@@ -27,19 +27,37 @@ export function newNonce(): string {
 }
 
 /**
+ * What a waiting page in a direct room may reach beyond this origin: at most
+ * one media server's origin (`scheme://host:port`), for fetches (`connect`,
+ * the Janus API) or for media (`media`, an Icecast stream). Empty for every
+ * other page.
+ */
+export interface DirectSources {
+  connect?: string;
+  media?: string;
+}
+
+/**
  * A page's policy: only its own nonced script and style, images from
  * `images`, fetches to this origin (the status polls, the join, the admin
- * API), `extra` directives (the challenge page's worker), and no base URL,
- * form target or framing. A meta refresh and the script's navigation are not
- * governed by CSP, so both work.
+ * API) and to `direct.connect`, media from `direct.media` only, `extra`
+ * directives (the challenge page's worker), and no base URL, form target or
+ * framing. A meta refresh and the script's navigation are not governed by
+ * CSP, so both work.
  */
-export function pagePolicy(nonce: string, images: string, extra: readonly string[] = []): string {
+export function pagePolicy(
+  nonce: string,
+  images: string,
+  extra: readonly string[] = [],
+  direct: DirectSources = {},
+): string {
   return [
     NOTHING,
     `script-src 'nonce-${nonce}'`,
     `style-src 'nonce-${nonce}'`,
     `img-src ${images}`,
-    "connect-src 'self'",
+    direct.connect === undefined ? "connect-src 'self'" : `connect-src 'self' ${direct.connect}`,
+    ...(direct.media === undefined ? [] : [`media-src ${direct.media}`]),
     ...extra,
     "base-uri 'none'",
     "form-action 'none'",
@@ -47,9 +65,12 @@ export function pagePolicy(nonce: string, images: string, extra: readonly string
   ].join("; ");
 }
 
-/** The listener's pages: images from https (the room's logo) or inline, plus `extra` (the challenge page's worker). */
-export function listenerPagePolicy(nonce: string, extra: readonly string[] = []): string {
-  return pagePolicy(nonce, "https: data:", extra);
+/**
+ * The listener's pages: images from https (the room's logo) or inline, plus
+ * `extra` (the challenge page's worker) and a direct room's media server.
+ */
+export function listenerPagePolicy(nonce: string, extra: readonly string[] = [], direct: DirectSources = {}): string {
+  return pagePolicy(nonce, "https: data:", extra, direct);
 }
 
 /** Headers of a page: personal, so never cached; its policy; no sniffing, no referrer (to a logo's host, say). */

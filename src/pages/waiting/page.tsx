@@ -12,16 +12,28 @@
  * again before they are used (./branding.ts).
  */
 import type { Context } from "hono";
-import type { Branding } from "../../policy/config.ts";
+import type { Branding, OriginKind } from "../../policy/config.ts";
 import type { StatusBody } from "../../contract/status.ts";
 import { type PageBranding, pageBranding } from "./branding.ts";
 import { type Catalog, catalog } from "./i18n/index.ts";
-import { clientText } from "./i18n/types.ts";
+import { clientText, directClientText } from "./i18n/types.ts";
 import type { LanguageChoice } from "./language.ts";
-import { listenerPagePolicy, newNonce, pageHeaders } from "../csp.ts";
-import { WAITING_SCRIPT } from "../generated/scripts.ts";
+import { type DirectSources, listenerPagePolicy, newNonce, pageHeaders } from "../csp.ts";
+import { WAITING_DIRECT_SCRIPT, WAITING_SCRIPT } from "../generated/scripts.ts";
 import { Brand, HostMessage, Languages, PageDocument } from "./layout.tsx";
-import { Admitted, Closed, Overflow, Prequeue, Queued, type StateProps } from "./states.tsx";
+import { Admitted, Closed, DirectAdmitted, Overflow, Prequeue, Queued, type StateProps } from "./states.tsx";
+
+/** An origin the listener connects to directly: every kind but `proxy`. */
+export type DirectKind = Exclude<OriginKind, "proxy">;
+
+/**
+ * The admitted page of a direct room: its origin kind (which client the
+ * script uses) and the one media server origin its CSP lets it reach.
+ */
+export interface DirectPage {
+  kind: DirectKind;
+  sources: DirectSources;
+}
 
 export interface WaitingPageProps {
   status: StatusBody;
@@ -34,20 +46,25 @@ export interface WaitingPageProps {
   language: LanguageChoice;
   /** This response's CSP nonce. */
   nonce: string;
+  /** Admitted in a direct room: the page connects to the media server instead of walking into the room. */
+  direct?: DirectPage;
 }
 
 /**
  * Only the page's own nonced script and style; images from https (the
  * room's logo) or inline; fetches to this origin (the status polls). A meta
  * refresh and the script's navigation are not governed by CSP, so both work.
+ * The direct page of a janus room may also fetch from the Janus API's
+ * origin, that of an icecast-hook room play media from Icecast's: one
+ * origin more at most, and none for any other page.
  */
-export function waitingPagePolicy(nonce: string): string {
-  return listenerPagePolicy(nonce);
+export function waitingPagePolicy(nonce: string, direct?: DirectSources): string {
+  return listenerPagePolicy(nonce, [], direct);
 }
 
 /** Headers of the page: personal, so never cached; no framing, no sniffing, no referrer to the logo's host. */
-export function waitingPageHeaders(nonce: string): Record<string, string> {
-  return pageHeaders(waitingPagePolicy(nonce));
+export function waitingPageHeaders(nonce: string, direct?: DirectSources): Record<string, string> {
+  return pageHeaders(waitingPagePolicy(nonce, direct));
 }
 
 /** The body of the current state (admitted has its own section). */
@@ -83,8 +100,10 @@ function scriptData(props: WaitingPageProps, brand: PageBranding, t: Catalog): R
     "data-starts": s.startsAt ?? "",
     "data-can-keep": s.offer?.canKeepPlace === true ? "1" : "0",
     "data-locale": props.language.locale,
+    // Only on the direct page, whose script reads no other state.
+    ...(props.direct === undefined ? {} : { "data-direct": props.direct.kind }),
     // JSON in an attribute: JSX escapes it, and the script parses it as data.
-    "data-text": JSON.stringify(clientText(t)),
+    "data-text": JSON.stringify(props.direct === undefined ? clientText(t) : directClientText(t)),
   };
 }
 
@@ -102,12 +121,14 @@ export function WaitingPage(props: WaitingPageProps) {
       title={`${heading} · ${brand.title}`}
       brand={brand}
       nonce={props.nonce}
-      script={WAITING_SCRIPT}
+      script={props.direct === undefined ? WAITING_SCRIPT : WAITING_DIRECT_SCRIPT}
       head={
-        /* Without JavaScript the page reloads itself when the next poll is due. */
-        <noscript>
-          <meta http-equiv="refresh" content={String(s.pollAfterSeconds)} />
-        </noscript>
+        /* Without JavaScript the page reloads itself when the next poll is due (not the direct page: nothing changes). */
+        props.direct === undefined ? (
+          <noscript>
+            <meta http-equiv="refresh" content={String(s.pollAfterSeconds)} />
+          </noscript>
+        ) : null
       }
     >
       <main id="spillway" {...scriptData(props, brand, t)}>
@@ -119,7 +140,11 @@ export function WaitingPage(props: WaitingPageProps) {
             <StateBody {...stateProps} />
           </section>
         )}
-        <Admitted t={t} target={props.target} hidden={s.state !== "admitted"} />
+        {props.direct === undefined ? (
+          <Admitted t={t} target={props.target} hidden={s.state !== "admitted"} />
+        ) : (
+          <DirectAdmitted t={t} target={props.target} />
+        )}
         <p id="announce" class="sr-only" aria-live="polite" aria-atomic="true"></p>
         <Languages language={props.language} target={props.target} t={t} />
       </main>
@@ -130,6 +155,6 @@ export function WaitingPage(props: WaitingPageProps) {
 /** Answer the waiting page (the caller has set the flow's cookies and `retry-after`). */
 export function waitingPage(c: Context, props: Omit<WaitingPageProps, "nonce">): Response | Promise<Response> {
   const nonce = newNonce();
-  for (const [name, value] of Object.entries(waitingPageHeaders(nonce))) c.header(name, value);
+  for (const [name, value] of Object.entries(waitingPageHeaders(nonce, props.direct?.sources))) c.header(name, value);
   return c.html(<WaitingPage {...props} nonce={nonce} />);
 }

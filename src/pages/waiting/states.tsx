@@ -142,3 +142,35 @@ export function Admitted({ t, target, hidden }: { t: Catalog; target: string; hi
     </section>
   );
 }
+
+/**
+ * The listener's turn in a direct room: the page connects to the media
+ * server itself (./browser/direct.ts). The status line is a live region the
+ * script rewrites (connecting, playing, ended and why); the player, the
+ * "listen again" button and the link back to the line are filled in or shown
+ * by it. `kind` tells the script which client to use.
+ */
+export function DirectAdmitted({ t, target }: { t: Catalog; target: string }) {
+  return (
+    <section id="admitted" aria-labelledby="admitted-title">
+      <h2 id="admitted-title" tabindex={-1}>
+        {t.heading.admitted}
+      </h2>
+      <p id="direct-status" role="status" aria-live="polite" aria-atomic="true">
+        {t.direct.connecting}
+      </p>
+      <noscript>
+        <p>{t.direct.noscript}</p>
+      </noscript>
+      <div id="player"></div>
+      <p class="actions">
+        <button type="button" class="button" id="direct-again" hidden>
+          {t.direct.again}
+        </button>
+        <a class="button plain" id="direct-rejoin" href={target} hidden>
+          {t.direct.rejoin}
+        </a>
+      </p>
+    </section>
+  );
+}

@@ -42,6 +42,8 @@ label{color:var(--muted);font-size:.9rem}
 a{color:var(--link)}
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-block:1rem}
 .button{display:inline-block;padding-block:.7rem;padding-inline:1.1rem;border-radius:10px;background:var(--accent);color:var(--on-accent);font-weight:650;text-decoration:none;box-shadow:inset 0 0 0 1px #0004}
+button.button{border:0;font:inherit;cursor:pointer}
+#player audio{display:block;inline-size:100%;margin-block:1rem}
 .button.plain{background:transparent;color:var(--link);box-shadow:inset 0 0 0 2px var(--link)}
 :focus-visible{outline:3px solid var(--ink);outline-offset:3px}
 h2:focus{outline:none}h2:focus-visible{outline:3px solid var(--ink)}

@@ -11,6 +11,9 @@
  *   only when `shouldAnnounce` says it is worth it;
  * - when the turn comes, shows and focuses a heading that says so, then walks
  *   into the room (`location.replace`, so Back does not return to the line);
+ *   the room path of a direct room (icecast-hook, janus, livekit) answers
+ *   with the page in its direct state, which runs ./direct-page.ts instead
+ *   of this script;
  * - any other change of state reloads the page, which the server renders;
  * - a poll that fails (a network error, a 5xx, a 429) is retried after an
  *   exponential backoff with full jitter, capped at a minute and never sooner

@@ -30,6 +30,21 @@ export const fr: Catalog = {
     body: "Nous vous faisons entrer dans le salon…",
     go: "Entrer dans le salon",
   },
+  direct: {
+    connecting: "Connexion au direct en cours…",
+    playing: "Vous écoutez en direct.",
+    pressPlay: "Appuyez sur lecture pour commencer l’écoute.",
+    app: "Votre place est prête. Continuez dans l’application pour écouter.",
+    ended: "Le direct s’est arrêté sur cet appareil.",
+    endedClosed: "L’événement en direct est terminé.",
+    endedSeat: "Votre place n’est plus réservée. Vous pouvez reprendre la file.",
+    endedKept: "Votre place est toujours à vous : vous pouvez écouter de nouveau.",
+    again: "Écouter de nouveau",
+    rejoin: "Reprendre la file",
+    retry: "La connexion a échoué. Nouvel essai dans un instant.",
+    player: "Audio en direct",
+    noscript: "JavaScript est nécessaire pour écouter sur cette page. Activez-le, puis rechargez la page.",
+  },
   overflow: {
     full: "Le salon en direct ne peut pas accueillir plus d’auditeurs pour le moment.",
     canKeep:

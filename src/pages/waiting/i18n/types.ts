@@ -56,6 +56,39 @@ export interface Catalog {
     /** The link into the room, for a page that cannot walk in by itself. */
     go: string;
   };
+  /**
+   * Admitted to a room whose media server the listener reaches directly
+   * (origin icecast-hook, janus or livekit): the page plays the live audio
+   * itself, or hands the connection to the app.
+   */
+  direct: {
+    /** While the page fetches where to connect, or connects. */
+    connecting: string;
+    /** The audio is playing. */
+    playing: string;
+    /** The browser refused to start the audio by itself: the listener presses play. */
+    pressPlay: string;
+    /** A livekit room: no player in the page, the app connects. */
+    app: string;
+    /** The media server ended this device's connection (the seat ended, or the connection dropped). */
+    ended: string;
+    /** …and the status says the event is over. */
+    endedClosed: string;
+    /** …and the seat is no longer this listener's. */
+    endedSeat: string;
+    /** …and the seat is still held: the listener can connect again. */
+    endedKept: string;
+    /** The button that connects again. */
+    again: string;
+    /** The link back to the line. */
+    rejoin: string;
+    /** A network error or a fault: the page tries again by itself. */
+    retry: string;
+    /** Accessible name of the audio player. */
+    player: string;
+    /** Shown without JavaScript. */
+    noscript: string;
+  };
   /** The live room is full: the recording is offered. */
   overflow: {
     full: string;
@@ -134,6 +167,15 @@ export type ClientText = Pick<Catalog, "eta" | "announce" | "next"> & {
   opensAt: Catalog["prequeue"]["opensAt"];
   canKeep: Catalog["overflow"]["canKeep"];
 };
+
+/** The messages the direct page's script needs (sent to it as JSON instead of ClientText). */
+export type DirectClientText = Omit<Catalog["direct"], "noscript">;
+
+/** The subset of a catalog the direct page's script uses. */
+export function directClientText(t: Catalog): DirectClientText {
+  const { noscript: _shownByTheServer, ...rest } = t.direct;
+  return rest;
+}
 
 /** The messages the challenge page's script needs (sent to it as JSON). */
 export type ChallengeClientText = Pick<Catalog["challenge"], "still" | "done" | "retry" | "busy" | "unsupported">;
