@@ -318,7 +318,43 @@ export function statusExamples(): Record<StatusBody["state"], StatusBody> {
   };
 }
 
+/**
+ * An admitted answer in each direct mode (the room's `origin`): what the
+ * listener connects to the origin with (`connect`).
+ */
+export function directStatusExamples(): Record<"icecast" | "janus" | "livekit", StatusBody> {
+  const live = { startsAt: EXAMPLE_START, recordingUrl: null };
+  const exp = EXAMPLE_START / 1000 + 120;
+  const expiresAt = new Date(exp * 1000).toISOString();
+  const admitted = (connect: NonNullable<StatusBody["connect"]>) =>
+    admittedStatus(EXAMPLE_ROOM, EXAMPLE_TOKEN.pass, exp, 60_000, live, connect);
+  return {
+    icecast: admitted({
+      kind: "icecast",
+      url: `https://icecast.example.com/rooms/${EXAMPLE_ROOM}/stream.mp3?pass=${EXAMPLE_TOKEN.pass}`,
+      expiresAt,
+    }),
+    janus: admitted({
+      kind: "janus",
+      url: "https://janus.example.com/janus",
+      token: "q0Vd3bXo1m4ZQ8pL7c2s9nYtRkA5wE6uHjFgDiBxCvM",
+      plugin: "janus.plugin.audiobridge",
+      room: 1234,
+      expiresAt,
+    }),
+    livekit: admitted({
+      kind: "livekit",
+      url: "wss://livekit.example.com",
+      token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJleGFtcGxlIn0.c2lnbmF0dXJl",
+      room: "main-stage",
+      identity: `${EXAMPLE_ROOM}:0:0b0f8a4e-1111-4222-8333-444455556666`,
+      expiresAt: new Date((EXAMPLE_START / 1000 + 30) * 1000).toISOString(),
+    }),
+  };
+}
+
 const exampleRef = (name: string): Ref => ({ $ref: `#/components/examples/${name}` });
+const directExampleName = (kind: string) => `status-admitted-${kind}`;
 const statusExampleName = (state: string) => `status-${state}`;
 const errorExampleName = (code: ErrorCode) => `error-${code}`;
 
@@ -328,15 +364,20 @@ export function examples(): Record<string, Example> {
     statusExampleName(state),
     { summary: `state: ${state}`, value },
   ]);
+  const direct = Object.entries(directStatusExamples()).map(([kind, value]) => [
+    directExampleName(kind),
+    { summary: `state: admitted, in a room with origin ${kind === "icecast" ? "icecast-hook" : kind}`, value },
+  ]);
   const errors = shapes.ERROR_CODES.map((code) => [errorExampleName(code), { summary: code, value: errorBody(code) }]);
-  return Object.fromEntries([...states, ...errors]);
+  return Object.fromEntries([...states, ...direct, ...errors]);
 }
 
 /** A status JSON answer (one example per state), with the headers every flow answer carries. */
 export function statusResponse(description: string, otherContent: Record<string, MediaType> = {}): Response {
-  const examples = Object.fromEntries(
-    shapes.LISTENER_STATES.map((state) => [state, exampleRef(statusExampleName(state))]),
-  );
+  const examples = Object.fromEntries([
+    ...shapes.LISTENER_STATES.map((state) => [state, exampleRef(statusExampleName(state))]),
+    ...Object.keys(directStatusExamples()).map((kind) => [`admitted-${kind}`, exampleRef(directExampleName(kind))]),
+  ]);
   return {
     description,
     headers: {

@@ -21,7 +21,7 @@ import { ADMIN, adminPaths, LISTENER, listenerPaths, ORIGIN } from "./openapi-pa
 import type { OpenApiDocument } from "./openapi-types.ts";
 
 export { OPENAPI_PATH } from "./openapi-paths.ts";
-export { type SchemaName, statusExamples } from "./openapi-components.ts";
+export { directStatusExamples, type SchemaName, statusExamples } from "./openapi-components.ts";
 export type { OpenApiDocument } from "./openapi-types.ts";
 
 const DESCRIPTION = `Spillway is an edge admission controller for live audio rooms: it lets in as many live listeners as the

@@ -356,14 +356,21 @@ export const RoomStatsSchema = v.object({
     v.pipe(
       v.object({
         failures: v.pipe(wholeNumber(0), v.description("Admin API calls that failed since the shards started.")),
-        kills: v.pipe(wholeNumber(0), v.description("Connections of ended seats dropped (killclient).")),
+        kills: v.pipe(
+          wholeNumber(0),
+          v.description("Connections of ended seats dropped (killclient, Janus sessions, RemoveParticipant)."),
+        ),
         lastFailure: v.pipe(
           v.nullable(v.object({ kind: v.string(), message: v.string(), at: isoTime })),
-          v.description("The latest failure: unreachable, unauthorized, error or not_configured, and why."),
+          v.description(
+            "The latest failure: unreachable, timeout, unauthorized, not_configured, webhook_refused, " +
+              "janus_error, error…, and why (never a secret).",
+          ),
         ),
       }),
       v.description(
-        "Direct mode (origin: icecast-hook): the origin's admin API as the shards used it. While it fails, seats " +
+        "Direct mode (origin icecast-hook, janus or livekit): the origin's own API as the shards used it, and " +
+          "webhooks refused. While it fails, seats " +
           "are kept, never freed early. Absent when no seat has used it since the shards started.",
       ),
     ),

@@ -52,7 +52,8 @@ export async function connectFor(
     return { kind: "icecast", url: icecastListenUrl(settings.origin, seat.room, seat.pass.token), expiresAt };
   }
   const originRoom = facts.originRoom ?? seat.room;
-  const url = (origin === "janus" ? env.JANUS_URL : env.LIVEKIT_URL)?.trim() ?? "";
+  // Janus's URL as the waiting page's CSP reads it (settings.ts), so the page may connect there.
+  const url = origin === "janus" ? (settings.janus?.href.replace(/\/$/u, "") ?? "") : (env.LIVEKIT_URL ?? "").trim();
   if (url === "") {
     console.warn(`${origin} room without ${origin === "janus" ? "JANUS_URL" : "LIVEKIT_URL"}: no connect`, seat.room);
     return undefined;

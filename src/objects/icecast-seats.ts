@@ -104,7 +104,11 @@ export class IcecastSeats extends OriginChecks {
       else if (out.failure.kind === "not_found") {
         this.#admittedAt.delete(l.originClient!);
         ledger.gone(l.sid, l.originClient!);
-      } else this.failed(out.failure.kind, out.failure.message);
+      } else {
+        // Icecast is down or refuses the credentials: the rest would wait as long; the next run tries again.
+        this.failed(out.failure.kind, out.failure.message);
+        break;
+      }
     }
     if (!this.listDue()) return;
     const now = this.options.now();

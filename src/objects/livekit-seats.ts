@@ -141,8 +141,9 @@ export class LiveKitSeats extends OriginChecks {
       const out = await removeParticipant({ ...call, identity });
       if (out.kind === "removed") this.health.kills += 1;
       else if (out.kind !== "not_found") {
+        // LiveKit is down or refuses the key: the rest would wait as long; the next run tries again.
         this.failed(out.kind, out.detail);
-        continue;
+        break;
       }
       // Removed or never there; let go once no token of the seat can join any more.
       if (this.options.now() >= l.leftAt + this.#o.tokenTtlMs + CLOCK_SKEW_MS) {

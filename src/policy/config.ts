@@ -199,13 +199,13 @@ const accentColor = v.nullable(
 
 const challengeBits = wholeNumber(0, MAX_CHALLENGE_BITS, { zeroIs: "off" });
 const origin = v.picklist(ORIGINS, `must be one of ${ORIGINS.join(", ")}`);
+/** A name, kept as text (a whole number given for it is read as its digits: see `parsePatch`). */
 const originRoom = v.nullable(
   v.pipe(
-    v.string("must be a name or null"),
-    v.regex(/^[A-Za-z0-9_.-]{1,128}$/u, "must be 1-128 letters, digits, '_', '.' or '-' (or null)"),
+    v.string("must be a name, a room number, or null"),
+    v.regex(/^[A-Za-z0-9_.-]{1,128}$/u, "must be 1-128 letters, digits, '_', '.' or '-', a room number, or null"),
   ),
 );
-
 /** A PATCH body: any subset of the fields, nothing else. */
 export const RoomConfigPatchSchema = v.strictObject({
   capacity: v.optional(capacity),
@@ -266,7 +266,10 @@ export function parsePatch(input: unknown): PatchResult {
       errors: unknown.map((field) => ({ field, message: "is not a config field" })),
     };
   }
-  const result = v.safeParse(RoomConfigPatchSchema, input);
+  // A Janus room id typed as a number (the CLI reads `originRoom=1234` as JSON would) is its digits.
+  const room = (input as { originRoom?: unknown }).originRoom;
+  const body = Number.isSafeInteger(room) && (room as number) >= 0 ? { ...input, originRoom: String(room) } : input;
+  const result = v.safeParse(RoomConfigPatchSchema, body);
   if (result.success) return { ok: true, patch: result.output };
   return {
     ok: false,

@@ -70,6 +70,7 @@ describe("spillway config", () => {
         "message         null   default",
         "challengeBits   0      default",
         "origin          proxy  default",
+        "originRoom      null   default",
         "",
       ].join("\n"),
     );
@@ -376,7 +377,7 @@ describe("usage", () => {
       expect((await run(["help", ...command.split(" ")])).out).toBe(help.out);
     }
     expect((await run(["config", "set", "-h"])).out).toContain(
-      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl, title, logoUrl, accentColor, message, challengeBits, origin.",
+      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl, title, logoUrl, accentColor, message, challengeBits, origin, originRoom.",
     );
   });
 

@@ -209,7 +209,9 @@ describe("origin", () => {
     expect(parsePatch({ originRoom: "1234" })).toEqual({ ok: true, patch: { originRoom: "1234" } });
     expect(parsePatch({ originRoom: "studio-a.main" })).toEqual({ ok: true, patch: { originRoom: "studio-a.main" } });
     expect(parsePatch({ originRoom: null })).toEqual({ ok: true, patch: { originRoom: null } });
-    for (const bad of ["", "has space", "a/b", "x".repeat(129), 1234]) {
+    // A Janus room id typed as a number (the CLI reads `originRoom=1234` as JSON would) is kept as text.
+    expect(parsePatch({ originRoom: 1234 })).toEqual({ ok: true, patch: { originRoom: "1234" } });
+    for (const bad of ["", "has space", "a/b", "x".repeat(129), -1, 1.5, true, {}]) {
       expect(parsePatch({ originRoom: bad })).toMatchObject({ ok: false, errors: [{ field: "originRoom" }] });
     }
     expect(defaultsFromVars({}).originRoom).toBeNull();

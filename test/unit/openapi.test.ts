@@ -9,7 +9,13 @@ import { describe, expect, it } from "vitest";
 import { version } from "../../package.json";
 import { RoomConfigPatchSchema } from "../../src/policy/config.ts";
 import { ERROR_CODES, errorBody, statusOf } from "../../src/contract/errors.ts";
-import { OPENAPI_PATH, openApiDocument, openApiJson, statusExamples } from "../../src/contract/openapi.ts";
+import {
+  OPENAPI_PATH,
+  openApiDocument,
+  openApiJson,
+  statusExamples,
+  directStatusExamples,
+} from "../../src/contract/openapi.ts";
 import { ErrorBodySchema, LISTENER_STATES, StatusSchema } from "../../src/contract/schemas.ts";
 import { deref, documentedOperations, refsIn, resolvePointer, schemaErrors, templateOf } from "../openapi-check.ts";
 
@@ -172,6 +178,21 @@ describe("the status JSON", () => {
       expect(schemaErrors(doc, "Status", example), state).toEqual([]);
       expect(doc.components.examples[`status-${state}`]?.value).toEqual(example);
     }
+  });
+
+  it("has an admitted example per direct mode, with its connect, valid by valibot and by the JSON Schema", () => {
+    const examples = directStatusExamples();
+    expect(Object.keys(examples)).toEqual(["icecast", "janus", "livekit"]);
+    for (const [kind, example] of Object.entries(examples)) {
+      expect(example.connect?.kind).toBe(kind);
+      expect(v.safeParse(StatusSchema, example).success, kind).toBe(true);
+      expect(schemaErrors(doc, "Status", example), kind).toEqual([]);
+      expect(doc.components.examples[`status-admitted-${kind}`]?.value).toEqual(example);
+    }
+    // A connect of one kind with another's fields is refused by both.
+    const wrong = { ...examples.janus, connect: { ...examples.janus.connect, kind: "livekit" } };
+    expect(v.safeParse(StatusSchema, wrong).success).toBe(false);
+    expect(schemaErrors(doc, "Status", wrong)).not.toEqual([]);
   });
 
   it("is refused by the JSON Schema where valibot refuses it", () => {

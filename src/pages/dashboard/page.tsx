@@ -137,6 +137,7 @@ function Numbers() {
         <Stat id="stat-arrivals" label="Arrivals / min" />
         <Stat id="stat-mode" label="Mode" />
         <Stat id="stat-origin" label="Origin factor" extra="stat-distress" />
+        <Stat id="stat-direct" label="Origin's own API (direct mode)" extra="stat-direct-note" />
         <Stat id="stat-peak" label="Peak live" extra="stat-peak-at" />
         <Stat id="stat-solved" label="Challenges solved" extra="stat-challenges" />
       </dl>

@@ -30,6 +30,19 @@ export function renderStats(s: RoomStats): void {
     "stat-challenges",
     ch ? num(ch.issued) + " issued, " + num(ch.failed) + " refused, " + num(ch.limited) + " limited" : "",
   );
+  // Direct mode: the origin's own API as the shards used it (absent: none used it).
+  const oa = s.originAdmin;
+  setText("stat-direct", oa === undefined ? "–" : oa.lastFailure === null ? "ok" : oa.lastFailure.kind);
+  setText(
+    "stat-direct-note",
+    oa === undefined
+      ? ""
+      : num(oa.kills) +
+          " dropped, " +
+          num(oa.failures) +
+          " failed" +
+          (oa.lastFailure === null ? "" : " (last: " + oa.lastFailure.message + ")"),
+  );
   const meter = $<HTMLMeterElement>("stat-fill");
   meter.max = Math.max(1, s.effectiveCapacity);
   meter.value = Math.min(s.active, meter.max);
