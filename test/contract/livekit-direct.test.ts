@@ -125,7 +125,7 @@ describe("LiveKit enforcing Spillway's seats (origin: livekit)", () => {
   });
 
   it("keeps the seats of connected participants past several pass lifetimes, with no heartbeat", async () => {
-    await pause(3.5 * PASS_TTL_SECONDS * 1000);
+    await pause(2.5 * PASS_TTL_SECONDS * 1000);
     for (const s of seated) expect(inRoom(s.identity)).toBe(true);
     expect((await stats()).active).toBe(CAPACITY);
     expect(lk().calls.some((c) => c.path.endsWith("/ListParticipants") && c.status === 200)).toBe(true);
