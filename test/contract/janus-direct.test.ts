@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JanusApi, JanusApiError, requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
 import { adminCall, bearer, join, send, type StatusJson } from "./support/http.ts";
 import { eventually, pause } from "./support/held.ts";
+import { type JanusCounts, sampleJanus } from "./support/janus-counts.ts";
 import { admittedLater as admittedWithin, statusOf as directStatus } from "./support/direct.ts";
 import { type RunningWorker, startWorker } from "./support/worker.ts";
 
@@ -38,29 +39,7 @@ let worker: RunningWorker | undefined;
 const sp = () => worker!;
 
 /** Janus's own counts, sampled in the background: sessions, and participants of the room. */
-const samples: { at: number; sessions: number; participants: number }[] = [];
-let sampling = true;
-let sampler: Promise<void> | undefined;
-
-async function sample(): Promise<void> {
-  while (sampling) {
-    const at = Date.now();
-    try {
-      const [sessions, participants] = await Promise.all([janus!.sessions(), janus!.participants(JANUS_ROOM)]);
-      samples.push({ at, sessions: sessions.length, participants: participants.length });
-    } catch {
-      // Janus busy: the gap shows in longestGap().
-    }
-    await pause(100);
-  }
-}
-
-const peak = (what: "sessions" | "participants") => Math.max(0, ...samples.map((s) => s[what]));
-function longestGap(): number {
-  let gap = 0;
-  for (let i = 1; i < samples.length; i += 1) gap = Math.max(gap, samples[i]!.at - samples[i - 1]!.at);
-  return gap;
-}
+let counts: JanusCounts | undefined;
 
 /** A listener on Janus: its session, kept alive by Janus keepalives only, until Janus ends it. */
 interface Listener {
@@ -124,13 +103,12 @@ beforeAll(async () => {
     capacity: CAPACITY,
   });
   expect(patched.status).toBe(200);
-  sampler = sample();
+  counts = sampleJanus(janus, 100, JANUS_ROOM);
 }, 90_000);
 
 afterAll(async () => {
   for (const l of open) l.stop();
-  sampling = false;
-  await sampler;
+  await counts?.stop();
   await worker?.stop();
   await janus?.stop();
 });
@@ -214,11 +192,12 @@ describe("Janus enforcing Spillway's seats (origin: janus)", () => {
   });
 
   it("never let Janus hold more sessions or participants than the capacity", () => {
-    expect(peak("sessions")).toBeLessThanOrEqual(CAPACITY);
-    expect(peak("participants")).toBeLessThanOrEqual(CAPACITY);
-    expect(peak("participants")).toBe(CAPACITY);
-    expect(samples.length).toBeGreaterThan(100);
-    expect(longestGap()).toBeLessThan(2_000);
+    const c = counts!;
+    expect(c.peak("sessions")).toBeLessThanOrEqual(CAPACITY);
+    expect(c.peak("participants")).toBeLessThanOrEqual(CAPACITY);
+    expect(c.peak("participants")).toBe(CAPACITY);
+    expect(c.samples).toBeGreaterThan(100);
+    expect(c.longestGapMs()).toBeLessThan(2_000);
   });
 
   it("with a wrong admin secret, admits within the capacity without connect, no 5xx, and the stats say why", async () => {
@@ -259,8 +238,7 @@ describe("Janus enforcing Spillway's seats (origin: janus)", () => {
 
   it("grants a seat's token the room's plugin only", async () => {
     // Last, with the sampling over: a second session of one seat's token would count in Janus's list.
-    sampling = false;
-    await sampler;
+    await counts!.stop();
     const api = new JanusApi(janus!.url, seated[1]!.status.connect!.token);
     await api.create();
     await expect(api.attach("janus.plugin.streaming")).rejects.toMatchObject({ code: 405 });

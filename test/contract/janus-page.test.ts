@@ -15,10 +15,8 @@
  * addresses it is offered) and autoplay allowed (nobody clicks in a test);
  * it is never asked for a microphone.
  */
-import { spawn } from "node:child_process";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stopGroup } from "../../src/cli/process-group.ts";
 import { JanusAdmin } from "../../src/origins/janus.ts";
 import { browserSkipReason, launchChromium } from "./support/browser.ts";
 import {
@@ -30,7 +28,7 @@ import {
   waitFor,
 } from "./support/direct-page.ts";
 import { requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
-import { freePort } from "./support/worker.ts";
+import { toneMountpoint } from "./support/opus-tone.ts";
 
 const AUDIOBRIDGE = "janus.plugin.audiobridge";
 const STREAMING = "janus.plugin.streaming";
@@ -116,35 +114,6 @@ async function expectEndsOnRevoke(
   expect(listener.problems).toEqual([]);
 }
 
-/** ffmpeg sending a 440 Hz tone as Opus RTP (payload type 111) to 127.0.0.1:`port`, in its own process group. */
-function opusSource(port: number) {
-  const args = [
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-re",
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=48000",
-  ];
-  args.push(
-    "-ac",
-    "2",
-    "-c:a",
-    "libopus",
-    "-b:a",
-    "32k",
-    "-payload_type",
-    "111",
-    "-f",
-    "rtp",
-    `rtp://127.0.0.1:${port}`,
-  );
-  const child = spawn("ffmpeg", args, { detached: true, stdio: "ignore" });
-  return { stop: () => stopGroup(child, 5_000) };
-}
-
 describe.skipIf(skipReason !== null)("the direct page in a janus room", () => {
   it("plays the AudioBridge mix with the token from `connect`, and stops with a message once it is revoked", async () => {
     const server = janus!;
@@ -191,15 +160,7 @@ describe.skipIf(skipReason !== null)("the direct page in a janus room", () => {
   it("watches a Streaming mountpoint, answering Janus's offer, and stops once the token is revoked", async () => {
     const server = janus!;
     const admin = new JanusAdmin({ url: server.adminUrl, adminSecret: server.adminSecret, timeoutMs: 5_000 });
-    const port = await freePort();
-    await admin.messagePlugin(STREAMING, {
-      request: "create",
-      type: "rtp",
-      id: MOUNTPOINT,
-      name: "spillway-contract",
-      media: [{ type: "audio", mid: "a", label: "audio", port, pt: 111, codec: "opus" }],
-    });
-    const source = opusSource(port);
+    const source = await toneMountpoint(admin, MOUNTPOINT, "spillway-contract");
     const token = `seat-stream-${Date.now()}`;
     await admin.addToken(token, [STREAMING]);
     const room = "janus-stream";

@@ -126,7 +126,7 @@ export interface DirectPageDriver {
 }
 
 /** Every RTCPeerConnection the page makes, kept on `window.__spillwayPcs` for getStats (runs before the page's script). */
-const RECORD_PEER_CONNECTIONS = `(() => {
+export const RECORD_PEER_CONNECTIONS = `(() => {
   const Native = window.RTCPeerConnection;
   const made = [];
   window.__spillwayPcs = made;

@@ -227,9 +227,17 @@ export function startDirect(options: DirectOptions): void {
     if (phase === "ended") return;
     halt();
     say(T.ended);
+    // The origin can hear of an ended seat before every edge does: a status still saying
+    // `admitted` just after is asked again a little later (twice) before it is believed.
+    let recheck = 2;
     const ask = () =>
       fetchStatus().then(
-        (st) => explain(st),
+        (st) => {
+          if (st !== REFUSED && st.state === "admitted" && recheck > 0) {
+            recheck -= 1;
+            setTimeout(ask, 1_500);
+          } else explain(st);
+        },
         () => backOff(ask),
       );
     void ask();

@@ -155,6 +155,7 @@ export class JanusListener {
       offer,
     );
     await pc.setRemoteDescription(jsepOf(event)!);
+    this.#watchTransports(pc);
   }
 
   /** Streaming: watch the mountpoint, answer Janus's offer, and start. */
@@ -166,6 +167,7 @@ export class JanusListener {
     const pc = this.#peer();
     await pc.setRemoteDescription(jsepOf(event)!);
     await pc.setLocalDescription(await pc.createAnswer());
+    this.#watchTransports(pc);
     const answer = await this.#gathered(pc);
     await this.#request({ request: "start" }, (data) => isObject(data.result) || data.streaming === "event", answer);
   }
@@ -176,16 +178,27 @@ export class JanusListener {
     this.#pc = pc;
     pc.addEventListener("track", (e) => {
       this.#options.onTrack(e.streams[0] ?? new MediaStream([e.track]));
-      const transport = e.receiver.transport;
-      transport?.addEventListener("statechange", () => {
-        if (transport.state === "closed" || transport.state === "failed") void this.#check();
-      });
     });
     pc.addEventListener("connectionstatechange", () => {
       const state = pc.connectionState;
       if (state === "disconnected" || state === "failed" || state === "closed") void this.#check();
     });
     return pc;
+  }
+
+  /**
+   * Watch each receiver's DTLS transport: Janus closes it within a moment of
+   * ending the session, long before the connection state notices. Called once
+   * both descriptions are set (a transport is null before that: in the
+   * Streaming flow the track arrives with Janus's offer, before the answer).
+   */
+  #watchTransports(pc: RTCPeerConnection): void {
+    for (const receiver of pc.getReceivers()) {
+      const transport = receiver.transport;
+      transport?.addEventListener("statechange", () => {
+        if (transport.state === "closed" || transport.state === "failed") void this.#check();
+      });
+    }
   }
 
   /** The local description once ICE gathering completes (or after GATHER_MS, with the candidates it has). */
