@@ -19,7 +19,7 @@ import type { Connect } from "../contract/status.ts";
 import type { OriginKind } from "../policy/config.ts";
 import type { GlobalView } from "../policy/protocol.ts";
 import { icecastListenUrl } from "../origins/icecast.ts";
-import { janusPlugin } from "../objects/janus-seats.ts";
+import { janusPlugin, janusRoomId } from "../objects/janus-seats.ts";
 import { type OriginCredential, shardName } from "../objects/room-shard.ts";
 import { durableCall } from "./durable-call.ts";
 import type { Settings } from "./settings.ts";
@@ -75,8 +75,7 @@ export async function connectFor(
       url,
       token: credential.token,
       plugin: janusPlugin(env.JANUS_PLUGIN) ?? "janus.plugin.audiobridge",
-      // AudioBridge and Streaming ids are numbers unless Janus runs with string ids.
-      room: /^\d{1,15}$/u.test(originRoom) ? Number(originRoom) : originRoom,
+      room: janusRoomId(originRoom),
       expiresAt,
     };
   }

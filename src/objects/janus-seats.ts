@@ -27,9 +27,11 @@ import { holdRoundMs } from "../policy/hold-round.ts";
 import type { Lease } from "../policy/lease.ts";
 import { OriginChecks, type OriginChecksOptions, type OriginLedger } from "./origin-checks.ts";
 
-/** The Worker's optional secret for direct mode with Janus (wrangler.toml). */
+/** The Worker's optional secrets for direct mode with Janus (wrangler.toml). */
 export interface JanusSecrets {
   JANUS_ADMIN_SECRET?: string;
+  /** The AudioBridge rooms' `secret`, when they have one (needed to change a room's allowed list). */
+  JANUS_ROOM_SECRET?: string;
 }
 
 /** The plugins a room's listeners may attach to, by JANUS_PLUGIN's value. */
@@ -57,17 +59,27 @@ export function newJanusToken(): string {
 
 export const JANUS_PREFIX = "janus:";
 
+/** Janus's id of a room or mountpoint: a number unless it is not one (Janus with string ids). */
+export function janusRoomId(originRoom: string): number | string {
+  return /^\d{1,15}$/u.test(originRoom) ? Number(originRoom) : originRoom;
+}
+
 export interface JanusSeatsOptions extends OriginChecksOptions {
   /** The Admin API client, or null with what is missing when the deployment is not set up for Janus. */
   admin: JanusAdmin | { missing: string };
   /** The plugin tokens are granted for. */
   plugin: string;
+  /** Janus's room (AudioBridge) or mountpoint (Streaming) the seats are for. */
+  janusRoom: string;
+  /** The AudioBridge room's secret, for its allowed list (null: the room has none). */
+  roomSecret: string | null;
 }
 
 /** The seats of `room` that Janus serves, with the deployment's settings (vars and secrets). */
 export function janusSeatsFor(
   env: { JANUS_ADMIN_URL?: string; JANUS_PLUGIN?: string; PASS_TTL_SECONDS?: string } & JanusSecrets,
   room: string,
+  janusRoom: string,
   now: () => number,
 ): JanusSeats {
   const url = (env.JANUS_ADMIN_URL ?? "").trim();
@@ -81,6 +93,8 @@ export function janusSeatsFor(
     room,
     admin,
     plugin: plugin ?? JANUS_PLUGINS.audiobridge,
+    janusRoom,
+    roomSecret: (env.JANUS_ROOM_SECRET ?? "") === "" ? null : env.JANUS_ROOM_SECRET!,
     roundMs: holdRoundMs(timingsFromVars(env).passTtlMs),
     now,
   });
@@ -93,6 +107,8 @@ export class JanusSeats extends OriginChecks {
   readonly prefix = JANUS_PREFIX;
   readonly #admin: JanusAdmin | { missing: string };
   readonly #plugin: string;
+  readonly #roomSecret: string | null;
+  readonly janusRoom: string;
   /** Tokens added by this object since it started (memory only: after a restart, they are added again). */
   readonly #added = new Set<string>();
   /** Tokens a session was seen with: its listener joined. */
@@ -104,6 +120,23 @@ export class JanusSeats extends OriginChecks {
     super(options);
     this.#admin = options.admin;
     this.#plugin = options.plugin;
+    this.#roomSecret = options.roomSecret;
+    this.janusRoom = options.janusRoom;
+  }
+
+  /**
+   * AudioBridge only: put a token on the room's allowed list, or take it off.
+   * A room whose list is on (`allowed` … `enable`, the operator's choice) then
+   * admits the seat's token to this room alone; a list that is off is kept
+   * for when it is turned on.
+   */
+  async #allowed(admin: JanusAdmin, action: "add" | "remove", token: string): Promise<void> {
+    if (this.#plugin !== JANUS_PLUGINS.audiobridge) return;
+    const request = { request: "allowed", action, room: janusRoomId(this.janusRoom), allowed: [token] };
+    await admin.messagePlugin(
+      this.#plugin,
+      this.#roomSecret === null ? request : { ...request, secret: this.#roomSecret },
+    );
   }
 
   /** Make sure Janus holds `token` for the room's plugin (added once per token; adding again is harmless). */
@@ -116,6 +149,13 @@ export class JanusSeats extends OriginChecks {
     }
     try {
       await admin.addToken(token, [this.#plugin]);
+      try {
+        await this.#allowed(admin, "add", token);
+      } catch (err) {
+        // No half-given credential: a token the room will not take is taken back.
+        await admin.removeToken(token).catch(() => false);
+        throw err;
+      }
       this.#added.add(token);
       return { ok: true };
     } catch (err) {
@@ -155,6 +195,11 @@ export class JanusSeats extends OriginChecks {
     for (const l of ended) {
       await admin.removeToken(tokenOf(l));
       this.#added.delete(tokenOf(l));
+      // Off the room's list too; what matters is done (Janus refuses the token everywhere), so a failure here is told, not waited on.
+      await this.#allowed(admin, "remove", tokenOf(l)).catch((err: unknown) => {
+        const { kind, message } = failureOf(err);
+        this.failed(kind, message);
+      });
     }
     // Listed after the removals: no session can attach with these tokens any more.
     const sessions = await this.#sessionsByToken(admin);

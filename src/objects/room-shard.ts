@@ -350,9 +350,11 @@ export class RoomShard extends DurableObject<Env> {
     return this.#icecast;
   }
 
-  /** The seats Janus serves itself in this shard's room (direct mode). */
-  #janusSeats(room: string): JanusSeats {
-    this.#janus ??= janusSeatsFor(this.env, room, () => clock.now());
+  /** The seats Janus serves itself in this shard's room (direct mode), in Janus's room `janusRoom`. */
+  #janusSeats(room: string, janusRoom: string): JanusSeats {
+    if (this.#janus === null || this.#janus.janusRoom !== janusRoom) {
+      this.#janus = janusSeatsFor(this.env, room, janusRoom, () => clock.now());
+    }
     return this.#janus;
   }
 
@@ -364,15 +366,25 @@ export class RoomShard extends DurableObject<Env> {
     return this.#livekit;
   }
 
-  /** The LiveKit room this shard's seats last got tokens for (kept, so that a restart checks the same room). */
-  #liveKitRoom(room: string): string {
-    return this.#livekit?.liveKitRoom ?? this.#store.getMeta<string>("livekitRoom") ?? room;
+  /**
+   * The origin's room this shard's seats last got credentials for (kept, so
+   * that a restart checks and takes back in the same room; default the room id).
+   */
+  #originRoomOf(kind: "janus" | "livekit", room: string): string {
+    const live = kind === "janus" ? this.#janus?.janusRoom : this.#livekit?.liveKitRoom;
+    return live ?? this.#store.getMeta<string>(`originRoom:${kind}`) ?? room;
+  }
+
+  #rememberOriginRoom(kind: "janus" | "livekit", originRoom: string): void {
+    if (this.#store.getMeta<string>(`originRoom:${kind}`) !== originRoom) {
+      this.#store.setMeta(`originRoom:${kind}`, originRoom);
+    }
   }
 
   /** Which origin's checks a lease's origin client belongs to (made when first needed). */
   #checksOf(room: string, client: string): OriginChecks | null {
-    if (client.startsWith(JANUS_PREFIX)) return this.#janusSeats(room);
-    if (client.startsWith(LIVEKIT_PREFIX)) return this.#liveKitSeats(room, this.#liveKitRoom(room));
+    if (client.startsWith(JANUS_PREFIX)) return this.#janusSeats(room, this.#originRoomOf("janus", room));
+    if (client.startsWith(LIVEKIT_PREFIX)) return this.#liveKitSeats(room, this.#originRoomOf("livekit", room));
     return client.includes(":") ? null : this.#icecastSeats(room);
   }
 
@@ -436,14 +448,14 @@ export class RoomShard extends DurableObject<Env> {
     await this.#alarmsWritten();
     if (out.kind === "refused") return { kind: "refused", reason: out.reason };
     const client = out.lease.originClient!;
+    this.#rememberOriginRoom(kind, originRoom);
     if (kind === "janus") {
       const token = client.slice(JANUS_PREFIX.length);
-      const added = await this.#janusSeats(room).add(token);
+      const added = await this.#janusSeats(room, originRoom).add(token);
       if (!added.ok) return { kind: "unavailable", reason: added.kind };
       return { kind: "issued", token, expiresAt: out.lease.expiresAt };
     }
     const identity = client.slice(LIVEKIT_PREFIX.length);
-    if (this.#store.getMeta<string>("livekitRoom") !== originRoom) this.#store.setMeta("livekitRoom", originRoom);
     const minted = await this.#liveKitSeats(room, originRoom).mint(identity, out.lease);
     if (!minted.ok) return { kind: "unavailable", reason: minted.kind };
     return { kind: "issued", token: minted.token, identity, expiresAt: minted.expiresAt };
@@ -462,7 +474,7 @@ export class RoomShard extends DurableObject<Env> {
     const client = `${LIVEKIT_PREFIX}${liveKitIdentity(room, index, sid)}`;
     const lease = runner.shard.ledger.lease(sid);
     if (lease === null || lease.originClient !== client) return false;
-    const checks = this.#liveKitSeats(room, this.#liveKitRoom(room));
+    const checks = this.#liveKitSeats(room, this.#originRoomOf("livekit", room));
     if (event === "joined") checks.joined(client.slice(LIVEKIT_PREFIX.length));
     else runner.originStep("origin", (now) => runner.shard.ledger.originEnded(sid, client, now));
     await this.#alarmsWritten();

@@ -9,11 +9,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JanusAdmin } from "../../src/origins/janus.ts";
 import { JanusApi, JanusApiError, requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
 import { adminCall, bearer, join, send, type StatusJson } from "./support/http.ts";
 import { eventually, pause } from "./support/held.ts";
 import { type JanusCounts, sampleJanus } from "./support/janus-counts.ts";
-import { admittedLater as admittedWithin, statusOf as directStatus } from "./support/direct.ts";
+import { admittedLater as admittedWithin, statusOf as directStatus, inLineOrder } from "./support/direct.ts";
 import { type RunningWorker, startWorker } from "./support/worker.ts";
 
 const ROOM = "janusroom";
@@ -23,6 +24,9 @@ const CAPACITY = 3;
 const PASS_TTL_SECONDS = 6;
 const ADMIN_TOKEN = randomBytes(16).toString("hex");
 const AUDIOBRIDGE = "janus.plugin.audiobridge";
+/** The rooms' secret, and a second room on the same Janus whose allowed list holds no seat. */
+const ROOM_SECRET = randomBytes(12).toString("hex");
+const OTHER_JANUS_ROOM = 4322;
 
 interface JanusConnect {
   kind: "janus";
@@ -85,7 +89,14 @@ const activeSeats = async () =>
 
 beforeAll(async () => {
   await requireJanus();
-  janus = await startJanus({ room: JANUS_ROOM });
+  janus = await startJanus({ room: JANUS_ROOM, roomSecret: ROOM_SECRET });
+  // Both rooms admit only tokens on their allowed list (the operator's choice): a seat's token, its own room alone.
+  const admin = new JanusAdmin({ url: janus.adminUrl, adminSecret: janus.adminSecret });
+  const ab = (request: Record<string, unknown>) =>
+    admin.messagePlugin(AUDIOBRIDGE, { ...request, secret: ROOM_SECRET });
+  await ab({ request: "create", room: OTHER_JANUS_ROOM, permanent: false });
+  for (const room of [JANUS_ROOM, OTHER_JANUS_ROOM])
+    await ab({ request: "allowed", action: "enable", room, allowed: [] });
   worker = await startWorker({
     adminToken: ADMIN_TOKEN,
     vars: {
@@ -94,6 +105,7 @@ beforeAll(async () => {
       JANUS_URL: janus.url,
       JANUS_ADMIN_URL: janus.adminUrl,
       JANUS_ADMIN_SECRET: janus.adminSecret,
+      JANUS_ROOM_SECRET: ROOM_SECRET,
       JANUS_PLUGIN: "audiobridge",
     },
   });
@@ -129,6 +141,8 @@ describe("Janus enforcing Spillway's seats (origin: janus)", () => {
       }
     }
     expect(seated).toHaveLength(CAPACITY);
+    // The next to be called first (the burst's answers come back in any order).
+    waiting.splice(0, waiting.length, ...(await inLineOrder(sp().url, ROOM, waiting)));
     expect(new Set(seated.map((s) => s.status.connect!.token)).size).toBe(CAPACITY);
     expect(await janus!.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
     // No token, a made-up one, or a token that is not a seat's: Janus itself refuses.
@@ -236,12 +250,25 @@ describe("Janus enforcing Spillway's seats (origin: janus)", () => {
     }
   }, 60_000);
 
-  it("grants a seat's token the room's plugin only", async () => {
+  it("grants a seat's token the room's plugin and, with the room's allowed list on, that room only", async () => {
     // Last, with the sampling over: a second session of one seat's token would count in Janus's list.
     await counts!.stop();
     const api = new JanusApi(janus!.url, seated[1]!.status.connect!.token);
     await api.create();
     await expect(api.attach("janus.plugin.streaming")).rejects.toMatchObject({ code: 405 });
+    const handle = await api.attach(AUDIOBRIDGE);
+    // AudioBridge refuses a token not on the room's list: error 489 "Unauthorized (not in the allowed list)".
+    await expect(api.joinMuted(handle, OTHER_JANUS_ROOM, "elsewhere")).rejects.toMatchObject({ code: 489 });
     await api.request({ janus: "destroy" }, [api.sessionId!]);
+    // A token that is not a seat's any more is off the room's list too: given back to Janus, it still cannot join.
+    const admin = new JanusAdmin({ url: janus!.adminUrl, adminSecret: janus!.adminSecret });
+    const old = seated[0]!.status.connect!.token;
+    await admin.addToken(old, [AUDIOBRIDGE]);
+    const stale = new JanusApi(janus!.url, old);
+    await stale.create();
+    const staleHandle = await stale.attach(AUDIOBRIDGE);
+    await expect(stale.joinMuted(staleHandle, JANUS_ROOM, "stale")).rejects.toMatchObject({ code: 489 });
+    await stale.request({ janus: "destroy" }, [stale.sessionId!]);
+    await admin.removeToken(old);
   });
 });

@@ -66,6 +66,8 @@ describe("Janus's checks", () => {
       room: "r",
       admin,
       plugin: "janus.plugin.audiobridge",
+      janusRoom: "1234",
+      roomSecret: null,
       roundMs: 1_000,
       now: w.clock,
     });
@@ -91,12 +93,13 @@ describe("Janus's checks", () => {
   it("are not configured without the Admin API's URL and secret, or with an unknown plugin", async () => {
     const w = world();
     for (const env of [{}, { JANUS_ADMIN_URL: "http://127.0.0.1:7088/admin" }, { JANUS_ADMIN_SECRET: SECRET }]) {
-      const seats = janusSeatsFor(env, "r", w.clock);
+      const seats = janusSeatsFor(env, "r", "1234", w.clock);
       expect(await seats.add("t")).toMatchObject({ ok: false, kind: "not_configured" });
     }
     const wrongPlugin = janusSeatsFor(
       { JANUS_ADMIN_URL: "http://127.0.0.1:7088/admin", JANUS_ADMIN_SECRET: SECRET, JANUS_PLUGIN: "videoroom" },
       "r",
+      "1234",
       w.clock,
     );
     expect(await wrongPlugin.add("t")).toMatchObject({ ok: false, message: expect.stringMatching(/JANUS_PLUGIN/) });

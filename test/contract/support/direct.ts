@@ -24,3 +24,14 @@ export async function admittedLater<C>(base: string, room: string, ticket: strin
     await pause(500);
   }
 }
+
+/**
+ * Waiting tickets in the order of the line (a burst's answers come back in
+ * any order): the first is the next to be called.
+ */
+export async function inLineOrder(base: string, room: string, tickets: string[]): Promise<string[]> {
+  const places = await Promise.all(
+    tickets.map(async (ticket) => ({ ticket, position: (await statusOf(base, room, ticket)).position ?? Infinity })),
+  );
+  return places.sort((a, b) => a.position - b.position).map((p) => p.ticket);
+}

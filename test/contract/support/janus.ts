@@ -87,6 +87,8 @@ async function disableList(dir: string): Promise<string> {
 export interface JanusOptions {
   /** The AudioBridge room the config creates (default 1234). */
   room?: number;
+  /** That room's `secret` (none when undefined): needed to change its allowed list. */
+  roomSecret?: string;
   /** Janus's `session_timeout` in seconds (default 60). */
   sessionTimeout?: number;
 }
@@ -172,14 +174,14 @@ admin: {
 `;
 }
 
-function audiobridge(room: number): string {
+function audiobridge(room: number, secret: string | undefined): string {
   return `general: {
 	events = false
 }
 room-${room}: {
 	description = "Spillway contract room"
 	sampling_rate = 16000
-	record = false
+	record = false${secret === undefined ? "" : `\n\tsecret = "${secret}"`}
 }
 `;
 }
@@ -228,7 +230,7 @@ async function startOnce(found: { binary: string; libDir: string }, options: Jan
     const sessionTimeout = options.sessionTimeout ?? 60;
     await writeFile(join(dir, "janus.jcfg"), config({ dir, libDir, adminSecret, sessionTimeout, disabled }));
     await writeFile(join(dir, "janus.transport.http.jcfg"), httpTransport(port, adminPort));
-    await writeFile(join(dir, "janus.plugin.audiobridge.jcfg"), audiobridge(room));
+    await writeFile(join(dir, "janus.plugin.audiobridge.jcfg"), audiobridge(room, options.roomSecret));
     await writeFile(join(dir, "janus.plugin.streaming.jcfg"), "general: {\n\tevents = false\n}\n");
 
     const args = ["-F", dir, "-C", join(dir, "janus.jcfg"), "-N", "-o", "-L", logFile];
@@ -366,7 +368,7 @@ export class JanusApi {
 
   /** Join an AudioBridge room muted (a listener) and wait for the plugin's "joined" event; the participant id. */
   async joinMuted(handleId: number, room: number, display: string): Promise<number> {
-    const ack = await this.message(handleId, { request: "join", room, display, muted: true });
+    const ack = await this.message(handleId, { request: "join", room, display, muted: true, token: this.token });
     if (ack.janus !== "ack") throw new Error(`join: ${JSON.stringify(ack)}`);
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {

@@ -144,7 +144,12 @@ export class JanusListener {
   async #joinBridge(): Promise<void> {
     const room = this.#connect.room;
     const display = this.#options.display ?? "listener";
-    await this.#request({ request: "join", room, muted: true, display }, (data) => data.audiobridge === "joined");
+    // The token again for the room's allowed list (a room whose list is on admits listed tokens only).
+    const token = this.#connect.token;
+    await this.#request(
+      { request: "join", room, muted: true, display, token },
+      (data) => data.audiobridge === "joined",
+    );
     const pc = this.#peer();
     pc.addTransceiver("audio", { direction: "recvonly" });
     await pc.setLocalDescription(await pc.createOffer());
