@@ -69,6 +69,18 @@ const METRICS: Metric[] = [
     help: "Calls nobody claimed within the claim window.",
     value: (s) => s.abandoned,
   },
+  {
+    name: "origin_admin_failures_total",
+    type: "counter",
+    help: "Direct mode: calls to the origin's own API that failed, and webhooks refused, since the shards started.",
+    value: (s) => s.originAdmin?.failures ?? null,
+  },
+  {
+    name: "origin_admin_drops_total",
+    type: "counter",
+    help: "Direct mode: ended seats' connections or credentials the origin dropped, since the shards started.",
+    value: (s) => s.originAdmin?.kills ?? null,
+  },
   { name: "peak_live", type: "gauge", help: "Most listeners live at once.", value: (s) => s.peakConcurrent },
   { name: "admissions_per_minute", type: "gauge", help: "Calls a minute lately.", value: (s) => s.admissionsPerMinute },
   { name: "arrivals_per_minute", type: "gauge", help: "Arrivals a minute lately.", value: (s) => s.arrivalsPerMinute },

@@ -7,7 +7,7 @@
  */
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { callWith, patchRoom, roomName, stats, type Status } from "./helpers.ts";
+import { ADMIN, callWith, patchRoom, roomName, stats, type Status } from "./helpers.ts";
 
 const JANUS_VARS = { JANUS_URL: "http://janus.test:8088/janus" } as Partial<Env>;
 const LK_KEY = "APIworkers";
@@ -53,6 +53,13 @@ describe("a janus room whose Admin API is not set up", () => {
       kind: "not_configured",
       message: expect.stringContaining("JANUS_ADMIN_URL"),
     });
+    // And in Prometheus's view of the room.
+    const metrics = await (
+      await callWith({}, `/_spillway/admin/metrics?room=${room}`, { headers: { authorization: ADMIN } })
+    ).text();
+    const failures = new RegExp(`^spillway_origin_admin_failures_total\\{room="${room}"\\} (\\d+)$`, "mu");
+    expect(Number(failures.exec(metrics)?.[1])).toBeGreaterThanOrEqual(s.originAdmin!.failures);
+    expect(metrics).toContain(`spillway_origin_admin_drops_total{room="${room}"} 0`);
   });
 
   it("gives no connect without JANUS_URL either", async () => {
