@@ -46,6 +46,17 @@ function p(): Page {
   return page;
 }
 
+interface ConfigJson {
+  config: Record<string, unknown>;
+  overrides: Record<string, unknown>;
+}
+
+async function roomConfig(): Promise<ConfigJson> {
+  const reply = await adminCall<ConfigJson & { shuffleSeed: unknown }>(w().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}`);
+  expect(reply.status).toBe(200);
+  return { config: reply.json.config, overrides: reply.json.overrides };
+}
+
 async function stats(): Promise<StatsJson> {
   const reply = await adminCall<StatsJson>(w().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/stats`);
   expect(reply.status).toBe(200);
@@ -124,13 +135,27 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
     await signIn(ADMIN_TOKEN);
     await p().locator(`#room option[value="${ROOM}"]`).waitFor({ state: "attached" });
     expect(await p().locator("#signin-panel").isHidden()).toBe(true);
+    // The only room there is opens without being chosen.
+    expect(
+      await p()
+        .locator("#room option")
+        .evaluateAll((o) => o.map((e) => e.getAttribute("value"))),
+    ).toEqual(["", ROOM]);
+    await p().locator("#room-view").waitFor();
+    expect(await p().locator("#room").inputValue()).toBe(ROOM);
+    await p()
+      .locator("#now-capacity", { hasText: `now: ${CAPACITY} (set for this room)` })
+      .waitFor();
 
     expect(p().url()).not.toContain(ADMIN_TOKEN);
     expect(p().url()).toBe(`${w().url}/_spillway/admin/`);
     expect(await p().content()).not.toContain(ADMIN_TOKEN);
     // Kept in this tab's session storage only: no local storage, no cookie, not left in the field.
     const kept = await p().evaluate(() => ({ session: Object.values(sessionStorage), local: localStorage.length }));
-    expect(kept).toEqual({ session: [ADMIN_TOKEN], local: 0 });
+    expect({ session: kept.session.sort(), local: kept.local }).toEqual({
+      session: [ADMIN_TOKEN, ROOM].sort(),
+      local: 0,
+    });
     expect(await p().context().cookies()).toEqual([]);
     expect(await p().locator("#token").inputValue()).toBe("");
   });
@@ -195,6 +220,81 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
     expect((await stats()).capacity).toBe(2);
     await p().locator("#revert").click();
     expect(await p().locator("#f-capacity").inputValue()).toBe("2");
+  });
+
+  it("sets nullable fields, a start time and a colour, and clears them back to null", async () => {
+    await p().locator("#now-maxQueue", { hasText: "(default)" }).waitFor();
+    await p().locator("#f-maxQueue").fill("50");
+    await p().locator("#f-startsAt").fill("2030-01-02T03:04");
+    await p().locator("#f-accentColor").fill("#123456");
+    expect(await p().locator("#none-accentColor").isChecked()).toBe(false);
+    await p().locator("#f-title").fill("Town hall");
+    await p().locator("#f-shuffleAtStart").check();
+    // The local time typed, as the browser reads it, in UTC.
+    const startsAt = await p().evaluate(() => new Date("2030-01-02T03:04").toISOString().replace(/\.000Z$/, "Z"));
+    await p().locator("#review").click();
+    await p().locator("#confirm-list li", { hasText: "maxQueue none → 50" }).waitFor();
+    expect(await p().locator("#confirm-list").textContent()).toContain(`startsAt none → ${startsAt}`);
+    await p().locator("#confirm-apply").click();
+    await p().locator("#controls-msg", { hasText: "Applied: " }).waitFor();
+    let state = await roomConfig();
+    expect(state.config).toMatchObject({
+      maxQueue: 50,
+      startsAt,
+      accentColor: "#123456",
+      title: "Town hall",
+      shuffleAtStart: true,
+    });
+    await p().locator("#now-maxQueue", { hasText: "now: 50 (set for this room)" }).waitFor();
+    await p().locator("#now-title", { hasText: "now: Town hall (set for this room)" }).waitFor();
+    expect(await p().locator("#numbers-title").textContent()).toBe("Now");
+    await p().locator("#audit tr", { hasText: "maxQueue none → 50" }).first().waitFor();
+
+    // Empty is null; the colour's "none" box clears it.
+    await p().locator("#f-maxQueue").fill("");
+    await p().locator("#f-startsAt").fill("");
+    await p().locator("#none-accentColor").check();
+    await p().locator("#f-shuffleAtStart").uncheck();
+    await p().locator("#review").click();
+    await p().locator("#confirm-list li", { hasText: "maxQueue 50 → none" }).waitFor();
+    await p().locator("#confirm-apply").click();
+    await p().locator("#controls-msg", { hasText: "Applied: " }).waitFor();
+    state = await roomConfig();
+    expect(state.config).toMatchObject({
+      maxQueue: null,
+      startsAt: null,
+      accentColor: null,
+      title: "Town hall",
+      shuffleAtStart: false,
+    });
+    expect(state.overrides).toMatchObject({ maxQueue: null, startsAt: null, accentColor: null });
+    await p().locator("#now-maxQueue", { hasText: "now: none (set for this room)" }).waitFor();
+    await p()
+      .locator("#audit tr", { hasText: "startsAt " + startsAt + " → none" })
+      .first()
+      .waitFor();
+  });
+
+  it("shows the Worker's message next to the field it refused, and changes nothing", async () => {
+    const before = await roomConfig();
+    const trail = await adminCall<AuditJson>(w().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/audit`);
+    await p().locator("#f-logoUrl").fill("http://logo.example/logo.png");
+    await p().locator("#f-shards").fill("2");
+    await p().locator("#review").click();
+    await p().locator("#confirm-apply").click();
+    await p().locator("#err-logoUrl", { hasText: "logoUrl must be an https URL" }).waitFor();
+    expect(await p().locator("#f-logoUrl").getAttribute("aria-invalid")).toBe("true");
+    expect(await p().locator("#f-logoUrl").getAttribute("aria-describedby")).toContain("err-logoUrl");
+    // Only that field is marked; the whole change was refused.
+    expect(await p().locator("#f-shards").getAttribute("aria-invalid")).toBeNull();
+    expect(await p().locator("#err-shards").textContent()).toBe("");
+    expect(await p().locator("#controls-msg").textContent()).toContain("Nothing was changed");
+    expect(await roomConfig()).toEqual(before);
+    const after = await adminCall<AuditJson>(w().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/audit`);
+    expect(after.json.entries).toHaveLength(trail.json.entries.length);
+    await p().locator("#revert").click();
+    expect(await p().locator("#f-logoUrl").inputValue()).toBe("");
+    expect(await p().locator("#f-logoUrl").getAttribute("aria-invalid")).toBeNull();
   });
 
   it("draws lines across several samples, and the screenshot shows it", async () => {

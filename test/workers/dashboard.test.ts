@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DASHBOARD_SCRIPT } from "../../src/pages/generated/scripts.ts";
+import { MODES, ORIGINS, RoomConfigPatchSchema } from "../../src/policy/config.ts";
 import { ADMIN, call, type ErrorJson, join, patchRoom, roomName } from "./helpers.ts";
 
 const PAGE_PATHS = ["/_spillway/admin/", "/_spillway/admin"];
@@ -97,6 +98,64 @@ describe("the dashboard page", () => {
     for (const id of ["chart-live", "chart-queue", "chart-rate", "chart-origin"]) {
       expect(html).toMatch(new RegExp(`<svg id="${id}"[^>]*role="img"[^>]*aria-labelledby="${id}-t ${id}-d"`));
       expect(html).toMatch(new RegExp(`<title id="${id}-t">[^<]+</title>`));
+    }
+  });
+});
+
+describe("the dashboard's controls", () => {
+  /** Every field a PATCH takes, read from the schema: a field added there without a control fails here. */
+  const FIELDS = Object.keys(RoomConfigPatchSchema.entries);
+
+  it("has a labelled control for every field of the config, tied to its value and its error", async () => {
+    const { html } = await page("/_spillway/admin/");
+    expect(FIELDS.length).toBeGreaterThanOrEqual(16);
+    for (const field of FIELDS) {
+      const control = new RegExp(`<(input|select|textarea) id="f-${field}"[^>]*>`).exec(html);
+      expect(control, field).not.toBeNull();
+      const described = / aria-describedby="([^"]*)"/.exec(control![0])?.[1]?.split(" ") ?? [];
+      expect(described, field).toEqual(expect.arrayContaining([`now-${field}`, `err-${field}`]));
+      expect(html, field).toContain(`<label for="f-${field}">`);
+      expect(html, field).toContain(`id="now-${field}"`);
+      expect(html, field).toContain(`<p class="err" id="err-${field}"></p>`);
+    }
+    // Ids are unique: a field's value line never lands in another element (say a heading named like it).
+    const ids = [...html.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    // No control for a field the API would refuse.
+    for (const [, field] of html.matchAll(/ id="f-([A-Za-z]+)"/g)) expect(FIELDS).toContain(field);
+  });
+
+  it("offers the right kind of input for each field, grouped under legends", async () => {
+    const { html } = await page("/_spillway/admin/");
+    const kinds: Record<string, RegExp> = {
+      capacity: /<input id="f-capacity" type="number" min="0"/,
+      admitPerMinute: /<input id="f-admitPerMinute" type="number" min="1"/,
+      shards: /<input id="f-shards" type="number" min="1"/,
+      maxWaitSeconds: /<input id="f-maxWaitSeconds" type="number" min="1"/,
+      maxQueue: /<input id="f-maxQueue" type="number" min="0"/,
+      startsAt: /<input id="f-startsAt" type="datetime-local"/,
+      shuffleAtStart: /<input id="f-shuffleAtStart" type="checkbox"/,
+      recordingUrl: /<input id="f-recordingUrl" type="url"/,
+      logoUrl: /<input id="f-logoUrl" type="url"/,
+      accentColor: /<input id="f-accentColor" type="color"/,
+      message: /<textarea id="f-message"/,
+      challengeBits: /<input id="f-challengeBits" type="number" min="0"/,
+      title: /<input id="f-title" type="text"/,
+      originRoom: /<input id="f-originRoom" type="text"/,
+    };
+    for (const [field, pattern] of Object.entries(kinds)) expect(html, field).toMatch(pattern);
+    // A colour can be cleared back to none.
+    expect(html).toMatch(/<input id="none-accentColor" type="checkbox"/);
+    for (const [field, values] of [
+      ["mode", MODES],
+      ["origin", ORIGINS],
+    ] as const) {
+      const select = new RegExp(`<select id="f-${field}"[^>]*>(.*?)</select>`, "s").exec(html);
+      expect(select, field).not.toBeNull();
+      expect([...select![1]!.matchAll(/<option value="([^"]*)">/g)].map((m) => m[1])).toEqual([...values]);
+    }
+    for (const legend of ["Admission", "Waiting", "Branding", "Protection", "Origin"]) {
+      expect(html).toContain(`<legend>${legend}</legend>`);
     }
   });
 });

@@ -4,6 +4,7 @@
  * (browser/main.ts) imports the same definitions, so an element id or a
  * history field is named once.
  */
+import type { RoomConfigPatch } from "../../policy/config.ts";
 
 /** One line of a chart: a field of a history sample. */
 export interface SeriesDef {
@@ -71,19 +72,113 @@ export const CHARTS: ChartDef[] = [
   },
 ];
 
+/**
+ * The kind of input a setting takes: `number` a whole number (`min`); `mode`
+ * and `origin` one of MODES or ORIGINS; `url` and `text` a line of text,
+ * `message` a few lines; `color` a colour with a "none" box; `time` a local
+ * date and time sent as UTC; `flag` a checkbox.
+ */
+export type ControlKind = "number" | "mode" | "origin" | "url" | "text" | "message" | "color" | "time" | "flag";
+
 /** A room setting the dashboard can change, and the kind of input it takes. */
 export interface ControlDef {
   /** The field of the PATCH body and of the room's config. */
-  field: "capacity" | "admitPerMinute" | "mode" | "recordingUrl" | "challengeBits";
+  field: keyof RoomConfigPatch;
   label: string;
-  /** seats, bits: whole number ≥ 0; rate: whole number ≥ 1; mode: one of the modes; url: a URL or empty for none. */
-  kind: "seats" | "rate" | "mode" | "url" | "bits";
+  kind: ControlKind;
+  /** The smallest whole number a `number` takes. */
+  min?: number;
+  /** An empty input means null (the field has no value). */
+  nullable?: boolean;
+  /** A short help text under the input. */
+  hint?: string;
 }
 
-export const CONTROLS: ControlDef[] = [
-  { field: "capacity", label: "Capacity (seats)", kind: "seats" },
-  { field: "admitPerMinute", label: "Admissions per minute", kind: "rate" },
-  { field: "mode", label: "Mode", kind: "mode" },
-  { field: "recordingUrl", label: "Recording URL", kind: "url" },
-  { field: "challengeBits", label: "Under attack: proof of work (bits, 0 off)", kind: "bits" },
+/** The settings, grouped as the page shows them (one fieldset each). */
+export interface ControlGroup {
+  id: string;
+  legend: string;
+  controls: ControlDef[];
+}
+
+export const CONTROL_GROUPS: ControlGroup[] = [
+  {
+    id: "admission",
+    legend: "Admission",
+    controls: [
+      { field: "capacity", label: "Capacity (seats)", kind: "number", min: 0 },
+      { field: "admitPerMinute", label: "Admissions per minute", kind: "number", min: 1 },
+      { field: "mode", label: "Mode", kind: "mode" },
+      { field: "shards", label: "Shards", kind: "number", min: 1 },
+    ],
+  },
+  {
+    id: "waiting",
+    legend: "Waiting",
+    controls: [
+      {
+        field: "maxWaitSeconds",
+        label: "Longest wait (seconds)",
+        kind: "number",
+        min: 1,
+        nullable: true,
+        hint: "Empty: no limit.",
+      },
+      {
+        field: "maxQueue",
+        label: "Longest line (places)",
+        kind: "number",
+        min: 0,
+        nullable: true,
+        hint: "Empty: no limit.",
+      },
+      {
+        field: "startsAt",
+        label: "Starts at (your local time)",
+        kind: "time",
+        nullable: true,
+        hint: "Sent as UTC. Empty: no start time.",
+      },
+      { field: "shuffleAtStart", label: "Shuffle the line at the start", kind: "flag" },
+      {
+        field: "recordingUrl",
+        label: "Recording URL",
+        kind: "url",
+        nullable: true,
+        hint: "http or https. Empty: none.",
+      },
+    ],
+  },
+  {
+    id: "branding",
+    legend: "Branding",
+    controls: [
+      { field: "title", label: "Title", kind: "text", nullable: true, hint: "Empty: the room id." },
+      { field: "logoUrl", label: "Logo URL", kind: "url", nullable: true, hint: "https only. Empty: none." },
+      { field: "accentColor", label: "Accent colour", kind: "color", nullable: true },
+      { field: "message", label: "Message from the hosts", kind: "message", nullable: true, hint: "Empty: none." },
+    ],
+  },
+  {
+    id: "protection",
+    legend: "Protection",
+    controls: [{ field: "challengeBits", label: "Under attack: proof of work (bits, 0 off)", kind: "number", min: 0 }],
+  },
+  {
+    id: "origin",
+    legend: "Origin",
+    controls: [
+      { field: "origin", label: "Origin", kind: "origin" },
+      {
+        field: "originRoom",
+        label: "Room at the origin",
+        kind: "text",
+        nullable: true,
+        hint: "Direct mode. Empty: the room id.",
+      },
+    ],
+  },
 ];
+
+/** Every setting, in the page's order. */
+export const CONTROLS: ControlDef[] = CONTROL_GROUPS.flatMap((group) => group.controls);

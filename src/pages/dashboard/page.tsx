@@ -13,10 +13,10 @@
  */
 import type { Context } from "hono";
 import { raw } from "hono/html";
-import { MODES } from "../../policy/config.ts";
+import { MODES, ORIGINS } from "../../policy/config.ts";
 import { newNonce, pageHeaders, pagePolicy } from "../csp.ts";
 import { DASHBOARD_SCRIPT } from "../generated/scripts.ts";
-import { type ChartDef, CHARTS, CHART_HEIGHT, CHART_WIDTH, type ControlDef, CONTROLS } from "./layout.ts";
+import { type ChartDef, CHARTS, CHART_HEIGHT, CHART_WIDTH, type ControlDef, CONTROL_GROUPS } from "./layout.ts";
 
 const STYLE = `
 :root{color-scheme:light dark;--bg:#f4f5f7;--card:#fff;--ink:#16181d;--muted:#5b6270;--line:#d9dce3;--accent:#1f4fd1;--on-accent:#fff;--bad:#b42318;--good:#067647}
@@ -29,11 +29,11 @@ main{max-width:76rem;margin:0 auto;padding:1rem 1.25rem 3rem}
 section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:1rem 1.25rem;margin:0 0 1rem}
 h2{font-size:1rem;margin:0 0 .75rem}
 label{font-weight:600}
-input,select,button{font:inherit;color:inherit}
-input,select{padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:var(--bg);min-width:0}
+input,select,button,textarea{font:inherit;color:inherit}
+input,select,textarea{padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;background:var(--bg);min-width:0}
 button{padding:.45rem .9rem;border-radius:6px;border:1px solid var(--accent);background:var(--accent);color:var(--on-accent);cursor:pointer}
 button.plain{background:transparent;color:var(--accent)}
-button:disabled,input:disabled,select:disabled{opacity:.55;cursor:not-allowed}
+button:disabled,input:disabled,select:disabled,textarea:disabled{opacity:.55;cursor:not-allowed}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 .row{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem .75rem}
 .signin{max-width:28rem}.signin input{width:100%;margin:.35rem 0 .75rem}
@@ -59,6 +59,9 @@ svg.chart{width:100%;height:auto;display:block;background:var(--bg);border-radiu
 .controls{display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:.75rem 1rem}
 .field{display:flex;flex-direction:column;gap:.25rem}
 .field .now{color:var(--muted);font-size:.82rem;overflow-wrap:anywhere}
+fieldset{border:1px solid var(--line);border-radius:8px;margin:0 0 .75rem;padding:.5rem .9rem .75rem}legend{font-weight:650;padding:0 .3rem}
+.field.flag{flex-direction:row;flex-wrap:wrap;align-items:center}.field.flag .now,.field.flag .err{flex-basis:100%}
+.field .none{font-weight:400;font-size:.88rem}input[type=color]{height:2.3rem;padding:.15rem}
 .field .err{color:var(--bad);font-size:.85rem;min-height:1.1em;margin:0}
 [aria-invalid=true]{border-color:var(--bad)}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
@@ -126,8 +129,8 @@ function Stat(props: { id: string; label: string; extra?: string }) {
 
 function Numbers() {
   return (
-    <section aria-labelledby="now-title">
-      <h2 id="now-title">Now</h2>
+    <section aria-labelledby="numbers-title">
+      <h2 id="numbers-title">Now</h2>
       <dl class="stats">
         <Stat id="stat-active" label="Live listeners" extra="stat-active-of" />
         <Stat id="stat-capacity" label="Capacity (configured)" />
@@ -175,24 +178,54 @@ function Chart(props: { chart: ChartDef }) {
   );
 }
 
-function Field(props: { control: ControlDef }) {
-  const { field, label, kind } = props.control;
-  const id = `f-${field}`;
-  const described = `now-${field} err-${field}`;
-  return (
-    <div class="field">
-      <label for={id}>{label}</label>
-      {kind === "mode" ? (
+function Input(props: { control: ControlDef; id: string; described: string }) {
+  const { control, id, described } = props;
+  switch (control.kind) {
+    case "mode":
+    case "origin":
+      return (
         <select id={id} aria-describedby={described}>
-          {MODES.map((m) => (
+          {(control.kind === "mode" ? MODES : ORIGINS).map((m) => (
             <option value={m}>{m}</option>
           ))}
         </select>
-      ) : kind === "url" ? (
-        <input id={id} type="url" inputmode="url" placeholder="https://… (empty: none)" aria-describedby={described} />
-      ) : (
-        <input id={id} type="number" min={kind === "rate" ? 1 : 0} step={1} aria-describedby={described} />
-      )}
+      );
+    case "url":
+      return <input id={id} type="url" inputmode="url" placeholder="https://…" aria-describedby={described} />;
+    case "text":
+      return <input id={id} type="text" spellcheck={false} aria-describedby={described} />;
+    case "message":
+      return <textarea id={id} rows={3} aria-describedby={described}></textarea>;
+    case "color":
+      return <input id={id} type="color" aria-describedby={described} />;
+    case "time":
+      return <input id={id} type="datetime-local" step={60} aria-describedby={described} />;
+    case "flag":
+      return <input id={id} type="checkbox" aria-describedby={described} />;
+    case "number":
+      return <input id={id} type="number" min={control.min ?? 0} step={1} aria-describedby={described} />;
+  }
+}
+
+function Field(props: { control: ControlDef }) {
+  const { control } = props;
+  const { field, label, kind, hint } = control;
+  const id = `f-${field}`;
+  const described = `now-${field}${hint ? ` hint-${field}` : ""} err-${field}`;
+  return (
+    <div class={kind === "flag" ? "field flag" : "field"}>
+      <label for={id}>{label}</label>
+      <Input control={control} id={id} described={described} />
+      {kind === "color" ? (
+        <label class="none">
+          <input id={`none-${field}`} type="checkbox" aria-describedby={`now-${field}`} /> None (the default colour)
+        </label>
+      ) : null}
+      {hint ? (
+        <span class="now" id={`hint-${field}`}>
+          {hint}
+        </span>
+      ) : null}
       <span class="now" id={`now-${field}`}></span>
       <p class="err" id={`err-${field}`}></p>
     </div>
@@ -204,11 +237,16 @@ function Controls() {
     <section aria-labelledby="controls-title">
       <h2 id="controls-title">Change the room</h2>
       <form id="controls" novalidate>
-        <div class="controls">
-          {CONTROLS.map((control) => (
-            <Field control={control} />
-          ))}
-        </div>
+        {CONTROL_GROUPS.map((group) => (
+          <fieldset id={`group-${group.id}`}>
+            <legend>{group.legend}</legend>
+            <div class="controls">
+              {group.controls.map((control) => (
+                <Field control={control} />
+              ))}
+            </div>
+          </fieldset>
+        ))}
         <div class="row">
           <button type="submit" id="review">
             Review change…

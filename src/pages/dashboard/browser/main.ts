@@ -29,6 +29,8 @@ const REFRESH_MS = 5000;
 let token = sessionStorage.getItem(TOKEN_KEY);
 let room = "";
 let config: Config | null = null;
+/** The last answer of the room's config, to fill the fields in again on Revert. */
+let answered: ConfigState | null = null;
 /** Each field's value as last filled in from the server; a field that differs was edited by the operator. */
 let baseline: Partial<Record<Field, string>> = {};
 let pending: { room: string; patch: Partial<Record<Field, unknown>>; lines: string[] } | null = null;
@@ -102,9 +104,12 @@ function enter(rooms: RoomEntry[]): void {
   showSignedIn(true);
   fillRooms(rooms);
   const remembered = sessionStorage.getItem(ROOM_KEY);
-  if (remembered && rooms.some((r) => r.room === remembered)) {
-    $<HTMLSelectElement>("room").value = remembered;
-    chooseRoom(remembered);
+  // The room last watched in this tab, or the only one there is: opened without asking.
+  const open =
+    remembered && rooms.some((r) => r.room === remembered) ? remembered : rooms.length === 1 ? rooms[0]!.room : "";
+  if (open) {
+    $<HTMLSelectElement>("room").value = open;
+    chooseRoom(open);
   } else {
     $("room").focus();
   }
@@ -143,6 +148,7 @@ function chooseRoom(name: string): void {
   generation++;
   room = name;
   config = null;
+  answered = null;
   baseline = {};
   clearControls();
   message("controls-msg", "");
@@ -176,7 +182,7 @@ function refresh(): void {
         renderStats(stats);
         renderCharts(history.samples);
         renderAudit(audit.entries);
-        renderConfig(state.config);
+        renderConfig(state);
         message("app-error", "");
         message("status", "Updated " + clock(Date.now()) + "; refreshing every " + REFRESH_MS / 1000 + " s.");
       },
@@ -191,35 +197,84 @@ function refresh(): void {
 
 /* ---------- controls ---------- */
 
-function input(field: string): HTMLInputElement | HTMLSelectElement {
+type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+
+function input(field: string): Control {
   return $<HTMLInputElement>("f-" + field);
 }
-function asInput(v: unknown): string {
-  return v === null || v === undefined ? "" : String(v);
+/** The "none" box next to a colour input (a colour input always holds a colour). */
+function noneBox(field: string): HTMLInputElement | null {
+  return document.getElementById("none-" + field) as HTMLInputElement | null;
+}
+
+function pad(n: number): string {
+  return (n < 10 ? "0" : "") + n;
+}
+/** An ISO 8601 moment as a datetime-local input shows it: the browser's local time, to the minute. */
+function localTime(iso: string): string {
+  const d = new Date(iso);
+  if (!isFinite(d.getTime())) return "";
+  return (
+    d.getFullYear() +
+    "-" +
+    pad(d.getMonth() + 1) +
+    "-" +
+    pad(d.getDate()) +
+    "T" +
+    pad(d.getHours()) +
+    ":" +
+    pad(d.getMinutes())
+  );
+}
+
+/** Show a value of the config in a control (a checkbox is checked, a colour may be none). */
+function write(control: ControlDef, v: unknown): void {
+  const el = input(control.field);
+  if (control.kind === "flag") (el as HTMLInputElement).checked = v === true;
+  else if (control.kind === "color") {
+    noneBox(control.field)!.checked = v === null || v === undefined;
+    el.value = typeof v === "string" && /^#[0-9a-f]{6}$/i.test(v) ? v : "#000000";
+  } else if (control.kind === "time") el.value = typeof v === "string" ? localTime(v) : "";
+  else el.value = v === null || v === undefined ? "" : String(v);
+}
+
+/** What a control holds, as text (compared with the baseline to see whether the operator edited it). */
+function read(control: ControlDef): string {
+  const el = input(control.field);
+  if (control.kind === "flag") return String((el as HTMLInputElement).checked);
+  if (control.kind === "color") return noneBox(control.field)!.checked ? "" : el.value;
+  return el.value;
 }
 
 /** Fill each field the operator has not edited with the value in force; edited ones are left alone. */
-function renderConfig(c: Config): void {
+function renderConfig(answer: ConfigState): void {
+  const c = answer.config;
   config = c;
+  answered = answer;
   CONTROLS.forEach((control) => {
     const f = control.field;
-    const el = input(f);
-    const now = asInput(c[f]);
-    setText("now-" + f, "now: " + shown(c[f]));
-    if (baseline[f] === undefined || el.value === baseline[f]) {
-      el.value = now;
-      baseline[f] = now;
+    const set = answer.overrides[f] !== undefined;
+    setText("now-" + f, "now: " + shown(c[f]) + (set ? " (set for this room)" : " (default)"));
+    if (baseline[f] === undefined || read(control) === baseline[f]) {
+      write(control, c[f]);
+      baseline[f] = read(control);
     }
   });
   $<HTMLButtonElement>("review").disabled = readOnly;
 }
 
-/** What the operator typed, as the PATCH body wants it (a wrong entry goes as typed: the server says why). */
-function parsed(control: ControlDef, raw: string): string | number | null {
+/** What the operator entered, as the PATCH body wants it (a wrong entry goes as typed: the server says why). */
+function parsed(control: ControlDef, raw: string): string | number | boolean | null {
+  if (control.kind === "flag") return raw === "true";
+  if (control.kind === "message") return raw.trim() === "" ? null : raw;
   const text = raw.trim();
-  if (control.kind === "mode") return text;
-  if (control.kind === "url") return text === "" ? null : text;
-  if (text === "") return null;
+  if (control.kind === "mode" || control.kind === "origin") return text;
+  if (text === "") return control.nullable === true || control.kind === "number" ? null : text;
+  if (control.kind === "time") {
+    const d = new Date(text);
+    return isFinite(d.getTime()) ? d.toISOString().replace(/\.000Z$/, "Z") : text;
+  }
+  if (control.kind !== "number") return text;
   const n = Number(text);
   return isFinite(n) ? n : text;
 }
@@ -227,7 +282,7 @@ function parsed(control: ControlDef, raw: string): string | number | null {
 /** Another room (or none): no value of the last one may linger, and nothing can be sent before its settings arrive. */
 function clearControls(): void {
   CONTROLS.forEach((control) => {
-    input(control.field).value = "";
+    write(control, null);
     $("now-" + control.field).textContent = "";
   });
   clearFieldErrors();
@@ -254,7 +309,7 @@ function review(event: Event): void {
   const lines: string[] = [];
   CONTROLS.forEach((control) => {
     const f = control.field;
-    const raw = input(f).value;
+    const raw = read(control);
     if (raw === baseline[f]) return;
     const next = parsed(control, raw);
     if (next === current[f]) return;
@@ -295,7 +350,7 @@ function apply(): void {
   call<ConfigState>(roomPath(), { method: "PATCH", body: JSON.stringify(chosen.patch) })
     .then((state) => {
       Object.keys(chosen.patch).forEach((f) => (baseline[f as Field] = undefined));
-      renderConfig(state.config);
+      renderConfig(state);
       message("controls-msg", "Applied: " + chosen.lines.join("; ") + ".", "good");
       refresh();
     }, refused)
@@ -307,7 +362,11 @@ function apply(): void {
 /** A read-only token: the fields and the review button are turned off until someone signs in again. */
 function setReadOnly(on: boolean): void {
   readOnly = on;
-  CONTROLS.forEach((control) => (input(control.field).disabled = on));
+  CONTROLS.forEach((control) => {
+    input(control.field).disabled = on;
+    const none = noneBox(control.field);
+    if (none) none.disabled = on;
+  });
   $<HTMLButtonElement>("review").disabled = on;
   $<HTMLButtonElement>("revert").disabled = on;
 }
@@ -349,7 +408,7 @@ function revert(event: Event): void {
   baseline = {};
   clearFieldErrors();
   message("controls-msg", "");
-  if (config) renderConfig(config);
+  if (answered) renderConfig(answered);
 }
 
 /* ---------- wiring ---------- */
@@ -360,6 +419,11 @@ $("room").addEventListener("change", (e) => chooseRoom((e.target as HTMLSelectEl
 $("reload").addEventListener("click", reloadRooms);
 $("controls").addEventListener("submit", review);
 $("controls").addEventListener("reset", revert);
+CONTROLS.forEach((control) => {
+  // Picking a colour means "this colour", not "none".
+  const none = noneBox(control.field);
+  if (none) input(control.field).addEventListener("input", () => (none.checked = false));
+});
 $("confirm-apply").addEventListener("click", apply);
 $("confirm-cancel").addEventListener("click", cancel);
 $("confirm").addEventListener("cancel", () => {
