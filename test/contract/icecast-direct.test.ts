@@ -14,8 +14,8 @@ import { urlAuthXml } from "./support/icecast-auth.ts";
 import { type ListenerSampler, sampleListeners } from "./support/listener-count.ts";
 import { adminCall, bearer, join, send, type StatusJson } from "./support/http.ts";
 import { eventually, pause } from "./support/held.ts";
-import { inLineOrder } from "./support/direct.ts";
-import { freePort, type RunningWorker, startWorker } from "./support/worker.ts";
+import { inLineOrder, startIcecastHookWorker } from "./support/direct.ts";
+import { freePort, type RunningWorker } from "./support/worker.ts";
 
 const ROOM = "direct";
 /** A second room whose mount calls the hook with a wrong key. */
@@ -91,25 +91,14 @@ beforeAll(async () => {
     },
   });
   shows.push(await startSource(icecast, MOUNT), await startSource(icecast, mountOf(WRONG_KEY_ROOM)));
-  worker = await startWorker({
+  worker = await startIcecastHookWorker(icecast, {
     adminToken: ADMIN_TOKEN,
-    originUrl: icecast.url,
     port,
-    vars: {
-      ROOMS: "*",
-      PASS_TTL_SECONDS: String(PASS_TTL_SECONDS),
-      ICECAST_HOOK_KEY: HOOK_KEY,
-      ICECAST_ADMIN_USER: icecast.adminUser,
-      ICECAST_ADMIN_PASSWORD: icecast.adminPassword,
-    },
+    hookKey: HOOK_KEY,
+    rooms: [ROOM, WRONG_KEY_ROOM],
+    capacity: CAPACITY,
+    vars: { PASS_TTL_SECONDS: String(PASS_TTL_SECONDS) },
   });
-  for (const room of [ROOM, WRONG_KEY_ROOM]) {
-    const patched = await adminCall(sp().url, ADMIN_TOKEN, "PATCH", `/rooms/${room}`, {
-      origin: "icecast-hook",
-      capacity: CAPACITY,
-    });
-    expect(patched.status).toBe(200);
-  }
   sampler = sampleListeners(icecast, 100);
   since = Date.now();
 }, 90_000);

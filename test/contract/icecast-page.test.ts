@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { en } from "../../src/pages/waiting/i18n/en.ts";
 import { browserSkipReason, launchChromium } from "./support/browser.ts";
 import { waitFor } from "./support/direct-page.ts";
+import { startIcecastHookWorker } from "./support/direct.ts";
 import {
   requireDebian,
   type RunningIcecast,
@@ -22,7 +23,7 @@ import {
 } from "./support/icecast.ts";
 import { urlAuthXml } from "./support/icecast-auth.ts";
 import { adminCall } from "./support/http.ts";
-import { freePort, type RunningWorker, startWorker } from "./support/worker.ts";
+import { freePort, type RunningWorker } from "./support/worker.ts";
 
 const ROOM = "page";
 const MOUNT = `/rooms/${ROOM}/stream.mp3`;
@@ -44,22 +45,13 @@ beforeAll(async () => {
   const hook = `http://127.0.0.1:${port}/_spillway/origins/icecast/listener?key=${HOOK_KEY}`;
   icecast = await startIcecast({ mountXml: { [MOUNT]: urlAuthXml({ listenerAdd: hook, listenerRemove: hook }) } });
   source = await startSource(icecast, MOUNT);
-  worker = await startWorker({
+  worker = await startIcecastHookWorker(icecast, {
     adminToken: ADMIN_TOKEN,
-    originUrl: icecast.url,
     port,
-    vars: {
-      ROOMS: "*",
-      ICECAST_HOOK_KEY: HOOK_KEY,
-      ICECAST_ADMIN_USER: icecast.adminUser,
-      ICECAST_ADMIN_PASSWORD: icecast.adminPassword,
-    },
-  });
-  const patched = await adminCall(worker.url, ADMIN_TOKEN, "PATCH", `/rooms/${ROOM}`, {
-    origin: "icecast-hook",
+    hookKey: HOOK_KEY,
+    rooms: [ROOM],
     capacity: 1,
   });
-  expect(patched.status).toBe(200);
   browser = await launchChromium(["--autoplay-policy=no-user-gesture-required"]);
 }, 90_000);
 

@@ -3,8 +3,10 @@
  * alone (what a newer device of the listener sends), and polled until it is
  * admitted with a `connect` to join the origin with.
  */
-import { bearer, send, type StatusJson } from "./http.ts";
+import { adminCall, bearer, send, type StatusJson } from "./http.ts";
 import { pause } from "./held.ts";
+import type { RunningIcecast } from "./icecast.ts";
+import { type RunningWorker, startWorker } from "./worker.ts";
 
 export type DirectStatus<C> = StatusJson & { connect?: C };
 
@@ -34,4 +36,43 @@ export async function inLineOrder(base: string, room: string, tickets: string[])
     tickets.map(async (ticket) => ({ ticket, position: (await statusOf(base, room, ticket)).position ?? Infinity })),
   );
   return places.sort((a, b) => a.position - b.position).map((p) => p.ticket);
+}
+
+/**
+ * A running Spillway that is Icecast's URL-authentication hook (direct mode,
+ * `origin: icecast-hook`): on `port` (the one Icecast's mounts were told),
+ * with Icecast's admin credentials, and `rooms` set to the mode with `capacity`.
+ */
+export async function startIcecastHookWorker(
+  icecast: RunningIcecast,
+  o: {
+    adminToken: string;
+    port: number;
+    hookKey: string;
+    rooms: string[];
+    capacity: number;
+    vars?: Record<string, string>;
+  },
+): Promise<RunningWorker> {
+  const worker = await startWorker({
+    adminToken: o.adminToken,
+    originUrl: icecast.url,
+    port: o.port,
+    vars: {
+      ROOMS: "*",
+      ICECAST_HOOK_KEY: o.hookKey,
+      ICECAST_ADMIN_USER: icecast.adminUser,
+      ICECAST_ADMIN_PASSWORD: icecast.adminPassword,
+      ...o.vars,
+    },
+  });
+  for (const room of o.rooms) {
+    const patched = await adminCall(worker.url, o.adminToken, "PATCH", `/rooms/${room}`, {
+      origin: "icecast-hook",
+      capacity: o.capacity,
+    });
+    if (patched.status !== 200)
+      throw new Error(`room ${room} not set to icecast-hook: ${patched.status} ${patched.text}`);
+  }
+  return worker;
 }

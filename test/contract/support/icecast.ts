@@ -60,7 +60,7 @@ import type { AddressInfo } from "node:net";
 import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { stopGroup } from "../../../src/cli/process-group.ts";
-import { freePort, tempDir } from "./worker.ts";
+import { freePort, tempDir, stopAndRemove } from "./worker.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -436,13 +436,7 @@ async function startOnce(binary: string, options: IcecastOptions): Promise<Runni
   const errorLog = () => readFile(logFile, "utf8").catch(() => "");
   const recordMounts = new Set(options.recordMounts ?? []);
 
-  const cleanup = async () => {
-    try {
-      if (child !== undefined) await stopGroup(child, STOP_TIMEOUT_MS);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
+  const cleanup = () => stopAndRemove(child, dir, STOP_TIMEOUT_MS);
 
   try {
     await mkdir(join(dir, "log"));

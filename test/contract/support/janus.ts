@@ -31,10 +31,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { access, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { stopGroup } from "../../../src/cli/process-group.ts";
-import { freePort, tempDir } from "./worker.ts";
+import { freePort, tempDir, stopAndRemove } from "./worker.ts";
 
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -212,13 +211,7 @@ async function startOnce(found: { binary: string; libDir: string }, options: Jan
   const log = () => readFile(logFile, "utf8").catch(() => "");
   let child: ChildProcess | undefined;
 
-  const cleanup = async () => {
-    try {
-      if (child !== undefined) await stopGroup(child, STOP_TIMEOUT_MS);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
+  const cleanup = () => stopAndRemove(child, dir, STOP_TIMEOUT_MS);
 
   try {
     const disabled = {

@@ -3,7 +3,7 @@
  * `node src/cli/start.ts --port … --ip 127.0.0.1 --var … --persist-to …`,
  * and talk to it over HTTP only.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -37,6 +37,15 @@ export function freePort(): Promise<number> {
 }
 
 /** A fresh empty directory for `--persist-to`. */
+/** Stop a server's process group (when it was started), then remove its temporary directory, whatever happens. */
+export async function stopAndRemove(child: ChildProcess | undefined, dir: string, timeoutMs: number): Promise<void> {
+  try {
+    if (child !== undefined) await stopGroup(child, timeoutMs);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export function tempDir(prefix = "spillway-contract-"): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
