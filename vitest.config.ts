@@ -15,6 +15,8 @@ const ADMIN_TOKENS = JSON.stringify([
   { name: "wallboard", token: "test-token-read-only", access: "read" },
 ]);
 Object.assign(process.env, keys, { ADMIN_TOKEN: "test-admin-token" });
+/** The shared HMAC secret of a platform's login, as a deployer sets it for lanes (test/workers/lanes.test.ts). */
+const IDENTITY_LANES_TEST = `lanes-test-secret-${crypto.randomUUID()}`;
 
 export default defineConfig({
   test: {
@@ -33,7 +35,9 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             // Explicit bindings win over a developer's .dev.vars.
             // Any room id is served, as in the local demo (tests of ROOMS set it per call).
-            miniflare: { bindings: { ...keys, ADMIN_TOKEN: "test-admin-token", ADMIN_TOKENS, ROOMS: "*" } },
+            miniflare: {
+              bindings: { ...keys, ADMIN_TOKEN: "test-admin-token", ADMIN_TOKENS, ROOMS: "*", IDENTITY_LANES_TEST },
+            },
           }),
         ],
         test: {

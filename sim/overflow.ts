@@ -44,7 +44,7 @@ export class Overflow {
   /** Per listener: 1 once it chose to keep its place (it is not asked again). */
   readonly #kept: Uint8Array;
   /** Listeners offered the recording, by the reason of their (only) offer. */
-  readonly offered: Record<OverflowReason, number> = { mode: 0, max_wait: 0, max_queue: 0 };
+  readonly offered: Record<OverflowReason, number> = { mode: 0, max_wait: 0, max_queue: 0, invite_only: 0 };
   /** Offered listeners who kept or took a place. */
   kept = 0;
   /** Listeners who went to the recording: at arrival (never joined), and from the line. */

@@ -11,6 +11,7 @@ import type { FieldError } from "../policy/config.ts";
 import type { SeatEnd } from "../policy/lease.ts";
 import type { ChallengeOffer } from "../policy/pow.ts";
 import type { TokenRefusal } from "../tokens/claims.ts";
+import type { IdentityRefusal } from "../tokens/identity.ts";
 
 /** Each code's status and message, in the order the OpenAPI document lists them. */
 const ERRORS = {
@@ -41,6 +42,11 @@ const ERRORS = {
   },
   challenge_used: { status: 409, message: "This challenge has already been used: ask for a new one." },
   too_many_joins: { status: 429, message: "Too many places taken from this address; try again shortly." },
+  identity_refused: {
+    status: 401,
+    message:
+      "The identity token is not valid for this room (see `identity` for why): sign in again, or join without it.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -64,6 +70,8 @@ export interface ErrorBody {
     challenge?: ChallengeOffer;
     /** With `seat_ended`, when known: why the seat ended. */
     reason?: SeatEnd;
+    /** With `identity_refused`: why the identity token was refused (identity.ts). */
+    identity?: IdentityRefusal;
   };
 }
 

@@ -1,10 +1,11 @@
 /**
  * The room's numbers in the Prometheus text format (version 0.0.4), for
  * `/_spillway/admin/metrics`: one gauge or counter per stat, one series per
- * room, Durable Object calls by kind. Room ids are safe label values by
+ * room, each line's (general and each lane) numbers by `lane`, Durable
+ * Object calls by kind. Room ids and lane names are safe label values by
  * construction (letters, digits, `_` and `-`).
  */
-import type { RoomStats } from "./schemas.ts";
+import type { LaneStats, RoomStats } from "./schemas.ts";
 
 interface Metric {
   name: string;
@@ -140,6 +141,44 @@ const METRICS: Metric[] = [
   },
 ];
 
+interface LaneMetric {
+  name: string;
+  type: "gauge" | "counter";
+  help: string;
+  value: (l: LaneStats) => number | null;
+}
+
+/** Per line, labelled `lane` ("general" or the lane's name): the same numbers as the room's, split by line. */
+const LANE_METRICS: LaneMetric[] = [
+  { name: "lane_live", type: "gauge", help: "Admitted listeners holding a seat, by line.", value: (l) => l.live },
+  { name: "lane_queued", type: "gauge", help: "Listeners waiting for their turn, by line.", value: (l) => l.queued },
+  { name: "lane_admitted_total", type: "counter", help: "Seats granted, by line.", value: (l) => l.admittedTotal },
+  {
+    name: "lane_reserved",
+    type: "gauge",
+    help: "Seats reserved for the lane, taken from capacity (general: 0).",
+    value: (l) => l.reserved,
+  },
+  {
+    name: "lane_cap",
+    type: "gauge",
+    help: "The most seats the lane may hold (absent: no cap of its own).",
+    value: (l) => l.cap,
+  },
+  {
+    name: "lane_wait_p50_seconds",
+    type: "gauge",
+    help: "Half of the line's admitted listeners waited at most this long.",
+    value: (l) => l.waitP50Seconds,
+  },
+  {
+    name: "lane_wait_p90_seconds",
+    type: "gauge",
+    help: "Nine in ten of the line's admitted listeners waited at most this long.",
+    value: (l) => l.waitP90Seconds,
+  },
+];
+
 function sample(value: number): string {
   if (value === Infinity) return "+Inf";
   return String(value);
@@ -154,6 +193,16 @@ export function prometheusText(rooms: RoomStats[]): string {
     for (const s of rooms) {
       const v = m.value(s);
       if (v !== null) lines.push(`${name}{room="${s.room}"} ${sample(v)}`);
+    }
+  }
+  for (const m of LANE_METRICS) {
+    const name = `spillway_${m.name}`;
+    lines.push(`# HELP ${name} ${m.help}`, `# TYPE ${name} ${m.type}`);
+    for (const s of rooms) {
+      for (const l of s.lanes) {
+        const v = m.value(l);
+        if (v !== null) lines.push(`${name}{room="${s.room}",lane="${l.lane}"} ${sample(v)}`);
+      }
     }
   }
   lines.push("# HELP spillway_do_calls_total Durable Object calls, by kind.", "# TYPE spillway_do_calls_total counter");

@@ -49,6 +49,7 @@ export const SCHEMAS = {
   RoomConfig: shapes.RoomConfigSchema,
   RoomConfigPatch: RoomConfigPatchSchema,
   ConfigState: shapes.ConfigStateSchema,
+  LaneStats: shapes.LaneStatsSchema,
   RoomStats: shapes.RoomStatsSchema,
   Sample: shapes.SampleSchema,
   RoomHistory: shapes.RoomHistorySchema,
@@ -86,6 +87,15 @@ const describeUncheckable: NonNullable<ConversionConfig["overrideAction"]> = ({ 
     case "check":
       // A custom predicate: its message is the rule, in words.
       return typeof action.message === "string" ? withNote(jsonSchema, sentence(action.message)) : undefined;
+    case "partial_check":
+      // A rule across fields of an object (the identity settings' keys and algorithms): also stated in words.
+      return typeof action.message === "string" ? withNote(jsonSchema, sentence(action.message)) : undefined;
+    case "transform":
+      // The schema states what is taken; the value kept (and answered) may be normalized, e.g. defaults filled in.
+      return withNote(jsonSchema, "Stored normalized: answers show it with its defaults filled in.");
+    case "finite":
+      // JSON has no NaN or Infinity: every number a document can hold is finite already.
+      return { ...jsonSchema };
     case "trim":
       return withNote(jsonSchema, "Surrounding whitespace is trimmed.");
     case "regex": {

@@ -66,7 +66,8 @@ export const OverflowOfferSchema = v.pipe(
       v.picklist(OVERFLOW_REASONS),
       v.description(
         "mode: the room takes no new arrivals (overflow mode); max_wait: the estimated wait is longer than the " +
-          "room's limit; max_queue: the line is full.",
+          "room's limit; max_queue: the line is full; invite_only: the room admits only listeners in its lanes " +
+          "(an identity token from the deployer's login puts one there).",
       ),
     ),
     canKeepPlace: v.pipe(
@@ -168,6 +169,15 @@ export const StatusSchema = v.pipe(
     ),
     passExpiresAt: v.optional(v.pipe(isoTime, v.description("When the pass lapses, when admitted."))),
     connect: v.optional(ConnectSchema),
+    lane: v.optional(
+      v.pipe(
+        v.nullable(v.string()),
+        v.description(
+          "The listener's lane, when its identity token put it in one (`stage`, `priority`... as the room names " +
+            "them); absent in the general line; null when the room no longer has that lane.",
+        ),
+      ),
+    ),
     startsAt: v.pipe(v.nullable(isoTime), v.description("When the room starts, if a start time is set.")),
     recordingUrl: v.pipe(
       v.nullable(v.pipe(v.string(), v.url())),
@@ -264,6 +274,25 @@ export const ErrorBodySchema = v.pipe(
           ),
         ),
       ),
+      identity: v.optional(
+        v.pipe(
+          v.picklist([
+            "malformed",
+            "bad_signature",
+            "expired",
+            "not_yet_valid",
+            "wrong_issuer",
+            "wrong_audience",
+            "unknown_key",
+            "alg_not_allowed",
+            "keys_unavailable",
+          ]),
+          v.description(
+            "With `identity_refused`: why the identity token was refused (docs/lanes.md). Nothing was taken; " +
+              "joining without the token takes a place in the general line.",
+          ),
+        ),
+      ),
     }),
   }),
   v.description("Every error: a 4xx for a client's mistake, a 5xx only for Spillway's own faults."),
@@ -312,6 +341,50 @@ export const ConfigStateSchema = v.pipe(
     ),
   }),
   v.description("The config in force (`config`), the fields set for this room (`overrides`), the shuffle seed."),
+);
+
+export const LaneStatsSchema = v.pipe(
+  v.object({
+    lane: v.pipe(
+      v.string(),
+      v.description(
+        "`general` (everyone no identity token put in a lane), or the lane's name as the room's `lanes` give it.",
+      ),
+    ),
+    live: v.pipe(wholeNumber(0), v.description("Its listeners holding a seat now (as of each shard's last report).")),
+    queued: v.pipe(
+      wholeNumber(0),
+      v.description("Its listeners waiting for their turn (the general line's include the prequeue)."),
+    ),
+    admittedTotal: v.pipe(wholeNumber(0), v.description("Seats granted to its listeners.")),
+    waitP50Seconds: v.pipe(
+      v.nullable(v.number()),
+      v.description("Arrival to seat for half of its admitted listeners (an upper bound); null before the first."),
+    ),
+    waitP90Seconds: v.pipe(
+      v.nullable(v.number()),
+      v.description(
+        "Arrival to seat for nine in ten of its admitted listeners (an upper bound); null before the first.",
+      ),
+    ),
+    reserved: v.pipe(wholeNumber(0), v.description("Seats reserved for it, taken from capacity (general: 0).")),
+    cap: v.pipe(v.nullable(wholeNumber(1)), v.description("The most seats it may hold; null: no cap of its own.")),
+    strict: v.pipe(
+      v.nullable(v.boolean()),
+      v.description("Strict priority over the lines after it (true) or an admission share (false); null for general."),
+    ),
+    share: v.pipe(
+      v.nullable(v.number()),
+      v.description("Its part of the free seats while both lines wait (0.01–0.99); null: strict priority, or general."),
+    ),
+    admissionsPerMinute: v.pipe(
+      v.nullable(v.number()),
+      v.description(
+        "Its admissions over the last minute; null for general (the room's `admissionsPerMinute` counts every line).",
+      ),
+    ),
+  }),
+  v.description("One line of the room: the general one, or a lane (docs/lanes.md)."),
 );
 
 export const RoomStatsSchema = v.object({
@@ -375,6 +448,13 @@ export const RoomStatsSchema = v.object({
       ),
     ),
   ),
+  lanes: v.pipe(
+    v.array(LaneStatsSchema),
+    v.description(
+      "Per line: `general` first, then each lane in rank order (the first outranks the rest). A room without lanes " +
+        "has `general` only, with the room's numbers.",
+    ),
+  ),
   challenge: v.pipe(
     v.object({
       bits: v.pipe(wholeNumber(0), v.description("The proof of work in force (0: under-attack mode off).")),
@@ -400,6 +480,12 @@ export const SampleSchema = v.object({
   admissionsPerMinute: v.number(),
   arrivalsPerMinute: v.number(),
   originFactor: v.number(),
+  lanes: v.optional(
+    v.pipe(
+      v.record(v.string(), v.object({ live: v.number(), queued: v.number() })),
+      v.description("Per lane by name (not `general`): live and queued then. Absent when the room had no lanes."),
+    ),
+  ),
 });
 
 export const RoomHistorySchema = v.pipe(
@@ -457,6 +543,8 @@ export type RoomEntry = RoomList["rooms"][number];
 export type ConfigState = v.InferOutput<typeof ConfigStateSchema>;
 /** The room's numbers (admin stats). */
 export type RoomStats = v.InferOutput<typeof RoomStatsSchema>;
+/** One line's numbers (admin stats' `lanes`). */
+export type LaneStats = v.InferOutput<typeof LaneStatsSchema>;
 /** The room's numbers at one moment (the dashboard's charts). */
 export type Sample = v.InferOutput<typeof SampleSchema>;
 /** One config change: who (the admin token's name), when, each field from → to. */

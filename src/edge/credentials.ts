@@ -48,7 +48,14 @@ export function clearStrayCookies(headers: Headers, room: string, kinds: TokenKi
 }
 
 /**
- * The Cookie header without Spillway's own cookies, or null when nothing is
+ * Where an arrival shows the deployer's identity token (lane-arrival.ts):
+ * read by Spillway at join, and never passed on to the origin.
+ */
+export const IDENTITY_HEADER = "spillway-identity";
+export const IDENTITY_COOKIE = "spillway_identity";
+
+/**
+ * The Cookie header without Spillway's own cookies (and the identity cookie), or null when nothing is
  * left. Several Cookie lines may arrive merged with ", " (as the runtime
  * joins repeated headers), so a pair is also cut where ", " is followed by a
  * cookie name (cookie values never hold a comma, RFC 6265).
@@ -58,6 +65,9 @@ export function foreignCookies(header: string | null): string | null {
   const kept = header
     .split(/;|,\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)/)
     .map((p) => p.trim())
-    .filter((p) => p !== "" && !isSpillwayCookie(p.split("=", 1)[0]!.trim()));
+    .filter((p) => {
+      const name = p.split("=", 1)[0]!.trim();
+      return p !== "" && !isSpillwayCookie(name) && name !== IDENTITY_COOKIE;
+    });
   return kept.length === 0 ? null : kept.join("; ");
 }

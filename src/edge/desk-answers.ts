@@ -9,6 +9,7 @@ import type { ClaimOutcome, SeatEnd } from "../policy/lease.ts";
 import type { PolicyApplied } from "../policy/failure-policy.ts";
 import type { ChallengeOffer } from "../policy/pow.ts";
 import type { TicketClaims } from "../tokens/ticket.ts";
+import type { IdentityRefusal } from "../tokens/identity.ts";
 import { prequeueStatus, queuedStatus, type RoomFacts, type StatusBody } from "../contract/status.ts";
 
 /** How a failed Durable Object call shaped an answer: the policy applied and when to try again. */
@@ -35,7 +36,9 @@ export type FlowAnswer =
   /** Under-attack mode: no place without a solved challenge; here is one to solve. */
   | { kind: "challenge"; code: "challenge_required" | "challenge_failed" | "challenge_used"; challenge: ChallengeOffer }
   /** Under-attack mode: this client has taken too many places lately. */
-  | { kind: "limited"; retryAfterSeconds: number };
+  | { kind: "limited"; retryAfterSeconds: number }
+  /** The identity token presented with a join was refused: nothing was taken. */
+  | { kind: "identity_refused"; reason: IdentityRefusal };
 
 /** What the answers tell about a room whose view is not known. */
 export const UNKNOWN_ROOM: RoomFacts = { startsAt: null, recordingUrl: null };

@@ -19,6 +19,8 @@
 import type { EdgeArrivals, GlobalView } from "../policy/protocol.ts";
 import { estimatePlace } from "../policy/estimate.ts";
 import { shardOf } from "../policy/shard.ts";
+import { laneShard, slotOf } from "../policy/lanes.ts";
+import { laneNameAt, laneOfArrival } from "./lane-arrival.ts";
 import { offerAtArrival, offerInLine, type OverflowOffer } from "../policy/overflow.ts";
 import type { ClaimOutcome, Lease, RenewOutcome } from "../policy/lease.ts";
 import { passTrustMs } from "../policy/pass-trust.ts";
@@ -189,10 +191,24 @@ export class RoomDesk {
     const view = await this.#tryView();
     if (view instanceof DurableFailure) return this.#refuseArrival();
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
+    // The listener's lane, from the deployer's identity token (none: the general line).
+    const lane = await laneOfArrival(view, headers, {
+      env: this.#env,
+      now: this.now,
+      background: this.#background,
+    });
+    if (lane.kind === "refused") return { kind: "identity_refused", reason: lane.reason };
+    if (lane.kind === "general" && view.inviteOnly === true) {
+      return this.#offer(crypto.randomUUID(), { reason: "invite_only", canKeepPlace: false, etaSeconds: null }, view);
+    }
     const gate = await gateArrival({ ...this.#gateBase(view), headers, limiter: joinLimiter(this.#env) });
     if (gate.kind === "challenge" || gate.kind === "limited") return gate;
     const solved = gate.kind === "solved" ? gate : null;
     const sub = solved?.sub ?? crypto.randomUUID();
+    if (lane.kind === "lane") {
+      const shard = laneShard(lane.view.slot, shardOf(sub, lane.view.shards));
+      return this.#placeOn(shard, sub, solved?.until ?? null, view, lane.name);
+    }
     if (!this.#beforeStart(view)) {
       const offer = offerAtArrival(view, this.now);
       if (offer !== null && !(keep && offer.canKeepPlace)) {
@@ -204,8 +220,24 @@ export class RoomDesk {
         return this.#offer(sub, offer, view);
       }
     }
-    const shard = shardOf(sub, view.shards);
-    const joined = await this.#takePlace(shard, sub, solved?.until ?? null);
+    return this.#placeOn(shardOf(sub, view.shards), sub, solved?.until ?? null, view, null);
+  }
+
+  /**
+   * Take a place on `shard` and answer with its ticket (and the seat, when
+   * one is free at once). A lane's listener (`lane`: its name) takes one on
+   * its lane's shards, where the general line's rules (the prequeue,
+   * `maxQueue`, `maxWaitSeconds`, overflow mode) do not apply; only `hold`
+   * and `closed` stop it.
+   */
+  async #placeOn(
+    shard: number,
+    sub: string,
+    until: number | null,
+    view: GlobalView,
+    lane: string | null,
+  ): Promise<FlowAnswer> {
+    const joined = await this.#takePlace(shard, sub, until);
     if (joined instanceof DurableFailure) return this.#refuseArrival();
     if (joined === null) {
       // The solution was spent before: refused, with a new challenge.
@@ -228,6 +260,7 @@ export class RoomDesk {
     const answer = await this.#fromClaim(joined.claim, sub, claims, joined.view ?? view);
     if (answer.kind === "status") {
       answer.status.ticket = ticket;
+      if (lane !== null) answer.status.lane = lane;
       answer.newTicket = ticket;
     }
     return answer;
@@ -279,10 +312,18 @@ export class RoomDesk {
     const view = await this.#tryView();
     if (view instanceof DurableFailure) return this.#stillWaiting(ticket, this.lastView(), false);
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
-    if (this.#beforeStart(view)) return { kind: "status", status: prequeueStatus(this.room, this.now, view) };
+    const answer = await this.#statusInLine(ticket, view, keep, holding);
+    // A lane's listener is told its lane (null: one the room no longer has).
+    if (answer.kind === "status" && slotOf(ticket.shard) !== 0) answer.status.lane = laneNameAt(view, ticket.shard);
+    return answer;
+  }
+
+  async #statusInLine(ticket: TicketClaims, view: GlobalView, keep: boolean, holding?: string): Promise<FlowAnswer> {
+    const lane = slotOf(ticket.shard) !== 0;
+    if (!lane && this.#beforeStart(view)) return { kind: "status", status: prequeueStatus(this.room, this.now, view) };
     const place = estimatePlace(ticket, view, this.now);
     if (place.position !== null) {
-      const offer = keep ? null : offerInLine(place, view);
+      const offer = keep || lane ? null : offerInLine(place, view);
       if (offer !== null) return this.#offer(ticket.sub, offer, view);
       const eta = etaOf(place.etaSeconds);
       return { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) };

@@ -4,7 +4,7 @@
  * An origin that cannot be reached gives a 502 with Retry-After; the seat
  * stays with its listener until the pass expires, so nothing leaks.
  */
-import { foreignCookies } from "./credentials.ts";
+import { foreignCookies, IDENTITY_HEADER } from "./credentials.ts";
 import { readCompactJws } from "../tokens/compact-jws.ts";
 
 export const PASS_HEADER = "Spillway-Pass";
@@ -13,8 +13,8 @@ const RETRY_AFTER_SECONDS = "5";
 /** Hop-by-hop headers that must not be forwarded. */
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
-/** Request headers that are Spillway's business only (under-attack mode's challenge and solution). */
-const SPILLWAY_REQUEST_HEADERS = ["spillway-challenge", "spillway-solution"];
+/** Request headers that are Spillway's business only (under-attack mode's challenge and solution, the identity token). */
+const SPILLWAY_REQUEST_HEADERS = ["spillway-challenge", "spillway-solution", IDENTITY_HEADER];
 
 /** Does this Authorization value carry one of Spillway's tokens (any kind: its JOSE `typ` says so)? */
 export function carriesSpillwayToken(authorization: string | null): boolean {

@@ -10,7 +10,7 @@
  */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { parsePatch } from "../policy/config.ts";
+import { type FieldError, parsePatch } from "../policy/config.ts";
 import { addObjectRequests } from "../objects/request-counts.ts";
 import { durableCall } from "../edge/durable-call.ts";
 import { shardName } from "../objects/room-shard.ts";
@@ -18,7 +18,7 @@ import type { OriginHealth } from "../objects/icecast-seats.ts";
 import { forgetViews } from "../edge/view-cache.ts";
 import { DIRECTORY_NAME } from "../objects/room-directory.ts";
 import { type AdminIdentity, identify, preparedTokens } from "../edge/admin-tokens.ts";
-import type { RoomStats } from "../contract/schemas.ts";
+import type { ConfigState, RoomStats } from "../contract/schemas.ts";
 import { bearerOf } from "./cookies.ts";
 import { dashboardPage } from "../pages/dashboard/page.tsx";
 import { prometheusText } from "../contract/metrics.ts";
@@ -108,9 +108,13 @@ admin.patch("/rooms/:room", async (c) => {
   const coordinator = c.env.ROOM_COORDINATOR.getByName(room);
   const name = c.get("admin").name;
   // Not retried: a change applied twice would be audited twice.
-  const state = await durableCall("patchConfig", () => coordinator.patchConfig(room, parsed.patch, name), {
-    retry: false,
-  });
+  const state: ConfigState | { room: string; errors: FieldError[] } = await durableCall(
+    "patchConfig",
+    async () =>
+      (await coordinator.patchConfig(room, parsed.patch, name)) as ConfigState | { room: string; errors: FieldError[] },
+    { retry: false },
+  );
+  if ("errors" in state) return fail(c, "invalid_body", { fields: state.errors });
   forgetViews(room);
   return c.json(state);
 });

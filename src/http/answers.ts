@@ -95,6 +95,8 @@ export function answerJson(c: Context<AppEnv>, answer: FlowAnswer): Response {
       return fail(c, answer.code, { challenge: answer.challenge });
     case "limited":
       return fail(c, "too_many_joins", undefined, { "retry-after": String(answer.retryAfterSeconds) });
+    case "identity_refused":
+      return fail(c, "identity_refused", { identity: answer.reason });
   }
 }
 

@@ -8,7 +8,16 @@
  * together or not at all.
  */
 import { DurableObject } from "cloudflare:workers";
-import { defaultsFromVars, effectiveConfig, type RoomConfig, type RoomConfigPatch } from "../policy/config.ts";
+import {
+  configProblems,
+  defaultsFromVars,
+  effectiveConfig,
+  type FieldError,
+  type RoomConfig,
+  type RoomConfigPatch,
+} from "../policy/config.ts";
+import { assignSlots, GENERAL } from "../policy/lanes.ts";
+import type { LineTotals } from "../policy/totals.ts";
 import { Coordinator } from "../policy/coordinator.ts";
 import type { EdgeArrivals, GlobalView, ShardOrder, ShardReport } from "../policy/protocol.ts";
 import type { OriginHealth, OriginSignal } from "../policy/health.ts";
@@ -16,7 +25,7 @@ import { seedFrom } from "../policy/shuffle.ts";
 import { waitQuantile } from "../policy/waits.ts";
 import { clock } from "../policy/clock.ts";
 import { countObjectRequest, objectRequests, type ObjectRequestKind } from "./request-counts.ts";
-import type { AuditEntry, ConfigState, RoomStats, Sample } from "../contract/schemas.ts";
+import type { AuditEntry, ConfigState, LaneStats, RoomStats, Sample } from "../contract/schemas.ts";
 import { migrateCoordinator, SqlCoordinatorStore } from "./coordinator-store.ts";
 
 /** The dashboard's charts: a sample every 10 s, kept for an hour. */
@@ -45,6 +54,30 @@ export interface ChallengeStats {
   limited: number;
   /** Arrivals that took a place without a challenge (mode off when they came). */
   unchallenged: number;
+}
+
+/** Each line's numbers for stats: general first, then the lanes in rank order. */
+function laneStats(lines: readonly LineTotals[]): LaneStats[] {
+  return lines.map((l) => ({
+    lane: l.lane,
+    live: l.live,
+    queued: l.waiting,
+    admittedTotal: l.admittedTotal,
+    waitP50Seconds: waitQuantile(l.waits, 0.5),
+    waitP90Seconds: waitQuantile(l.waits, 0.9),
+    reserved: l.reserved,
+    cap: l.cap,
+    strict: l.strict,
+    share: l.share,
+    admissionsPerMinute: l.admissionsPerSecond === null ? null : Math.round(l.admissionsPerSecond * 600) / 10,
+  }));
+}
+
+/** The lanes' live and queued for a sample (general left out: it is the room's less these); undefined without lanes. */
+function laneSample(lines: readonly LineTotals[]): Sample["lanes"] {
+  const lanes = lines.filter((l) => l.lane !== GENERAL);
+  if (lanes.length === 0) return undefined;
+  return Object.fromEntries(lanes.map((l) => [l.lane, { live: l.live, queued: l.waiting }]));
 }
 
 /** The room's admission and arrival rates a minute, to a tenth (samples and stats say the same). */
@@ -83,14 +116,18 @@ export class RoomCoordinator extends DurableObject<Env> {
   }
 
   /** The config plus the recorded shuffle seed, drawn (with the injected randomness) when first needed. */
-  #coordinatorConfig(): RoomConfig & { shuffleSeed: number | null } {
+  #coordinatorConfig(): RoomConfig & { shuffleSeed: number | null; laneSlots: Record<string, number> } {
     const config = this.#config();
     let seed = this.#store.getMeta<number>("shuffleSeed");
     if (config.shuffleAtStart && seed === null) {
       seed = seedFrom(clock.random);
       this.#store.setMeta("shuffleSeed", seed);
     }
-    return { ...config, shuffleSeed: seed };
+    // A lane keeps its shards' numbers for the room's life: tickets carry them.
+    const known = this.#store.getMeta<Record<string, number>>("laneSlots") ?? {};
+    const laneSlots = assignSlots(known, config.lanes);
+    if (Object.keys(laneSlots).length !== Object.keys(known).length) this.#store.setMeta("laneSlots", laneSlots);
+    return { ...config, shuffleSeed: seed, laneSlots };
   }
 
   #run<T>(kind: ObjectRequestKind, room: string, op: (now: number) => T): T {
@@ -132,6 +169,8 @@ export class RoomCoordinator extends DurableObject<Env> {
       ...perMinute(t),
       originFactor: Math.round(t.originFactor * 1000) / 1000,
     };
+    const lanes = laneSample(t.lines);
+    if (lanes !== undefined) sample.lanes = lanes;
     this.#store.addSample(now, sample, HISTORY_MS);
     const room = this.#store.getMeta<string>("room");
     if (room !== null) writeAnalytics(this.env as Env & { ANALYTICS?: AnalyticsEngineDataset }, room, sample);
@@ -164,15 +203,28 @@ export class RoomCoordinator extends DurableObject<Env> {
     return this.#run("admin", room, () => this.#state(room));
   }
 
-  /** Apply a validated patch, all of it or nothing, and record who changed what; shards see it at their next sync. */
-  async patchConfig(room: string, patch: RoomConfigPatch, by = "admin"): Promise<ConfigState> {
+  /**
+   * Apply a validated patch, all of it or nothing, and record who changed
+   * what; shards see it at their next sync. A patch whose config could not
+   * run as asked (configProblems) changes nothing: its problems come back.
+   */
+  async patchConfig(
+    room: string,
+    patch: RoomConfigPatch,
+    by = "admin",
+  ): Promise<ConfigState | { room: string; errors: FieldError[] }> {
     return this.#run("admin", room, (now) => {
       const before = this.#config();
       const overrides = { ...this.#overrides, ...patch };
       const after = effectiveConfig(this.#defaults, overrides);
+      const errors = configProblems(after);
+      if (errors.length > 0) return { room, errors };
       const changes: AuditEntry["changes"] = {};
       for (const key of Object.keys(patch) as (keyof RoomConfig)[]) {
-        if (before[key] !== after[key]) changes[key] = { from: before[key], to: after[key] };
+        // Lanes and identity settings are objects: compared by value.
+        if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
+          changes[key] = { from: before[key], to: after[key] };
+        }
       }
       if (Object.keys(changes).length > 0) this.#store.addAudit(now, by, changes);
       this.#store.setMeta("overrides", overrides);
@@ -228,6 +280,7 @@ export class RoomCoordinator extends DurableObject<Env> {
         allowance: t.allowance,
         shardIndices: this.#coordinator.shardIndices(),
         doCalls: objectRequests(this.#store),
+        lanes: laneStats(t.lines),
         challenge: {
           bits: config.challengeBits,
           issued: t.edge.challenged,

@@ -7,6 +7,8 @@
  */
 import * as v from "valibot";
 import { MAX_CHALLENGE_BITS } from "./pow.ts";
+import { type Lanes, LanesSchema, reservedTotal } from "./lanes.ts";
+import { type IdentityConfig, IdentityConfigSchema } from "./identity-config.ts";
 
 export const MODES = ["open", "hold", "overflow", "closed"] as const;
 export type Mode = (typeof MODES)[number];
@@ -83,7 +85,20 @@ export interface OriginChoice {
   originRoom: string | null;
 }
 
-export interface RoomConfig extends AdmissionLimits, ListenerRules, Branding, Protection, OriginChoice {
+/**
+ * Lanes (lanes.ts): lines of their own inside the cap, for listeners whose
+ * identity token (the deployer's login, identity.ts) puts them there.
+ */
+export interface LaneChoice {
+  /** The room's lanes by name, first outranking the rest (null: none, everyone is in the general line). */
+  lanes: Lanes | null;
+  /** How identity tokens are verified and their claims mapped to lanes (null: tokens are not read). */
+  identity: IdentityConfig | null;
+  /** Admit only listeners in one of `lanes`: everyone else is offered the recording (or told the room is closed). */
+  inviteOnly: boolean;
+}
+
+export interface RoomConfig extends AdmissionLimits, ListenerRules, Branding, Protection, OriginChoice, LaneChoice {
   /** Shard objects new arrivals are spread over (by a stable hash of the listener). */
   shards: number;
 }
@@ -206,6 +221,9 @@ const originRoom = v.nullable(
     v.regex(/^[A-Za-z0-9_.-]{1,128}$/u, "must be 1-128 letters, digits, '_', '.' or '-', a room number, or null"),
   ),
 );
+const lanes = LanesSchema;
+const identity = v.nullable(IdentityConfigSchema);
+const inviteOnly = v.boolean("must be true or false");
 /** A PATCH body: any subset of the fields, nothing else. */
 export const RoomConfigPatchSchema = v.strictObject({
   capacity: v.optional(capacity),
@@ -224,6 +242,9 @@ export const RoomConfigPatchSchema = v.strictObject({
   challengeBits: v.optional(challengeBits),
   origin: v.optional(origin),
   originRoom: v.optional(originRoom),
+  lanes: v.optional(lanes),
+  identity: v.optional(identity),
+  inviteOnly: v.optional(inviteOnly),
 });
 
 export type RoomConfigPatch = v.InferOutput<typeof RoomConfigPatchSchema>;
@@ -245,6 +266,9 @@ const FullConfigSchema = v.object({
   challengeBits,
   origin,
   originRoom,
+  lanes,
+  identity,
+  inviteOnly,
 });
 
 export interface FieldError {
@@ -265,6 +289,10 @@ export function parsePatch(input: unknown): PatchResult {
       ok: false,
       errors: unknown.map((field) => ({ field, message: "is not a config field" })),
     };
+  }
+  // A list is not lanes by name (valibot's record would read an empty one as no lanes).
+  if (Array.isArray((input as { lanes?: unknown }).lanes)) {
+    return { ok: false, errors: [{ field: "lanes", message: "must be an object of lanes by name, or null" }] };
   }
   // A Janus room id typed as a number (the CLI reads `originRoom=1234` as JSON would) is its digits.
   const room = (input as { originRoom?: unknown }).originRoom;
@@ -300,7 +328,29 @@ export function effectiveConfig(defaults: RoomConfig, overrides: RoomConfigPatch
     challengeBits: overrides.challengeBits ?? defaults.challengeBits,
     origin: overrides.origin ?? defaults.origin,
     originRoom: overrides.originRoom !== undefined ? overrides.originRoom : defaults.originRoom,
+    lanes: overrides.lanes !== undefined ? overrides.lanes : defaults.lanes,
+    identity: overrides.identity !== undefined ? overrides.identity : defaults.identity,
+    inviteOnly: overrides.inviteOnly ?? defaults.inviteOnly,
   };
+}
+
+/**
+ * What no single field shows: a whole config that cannot run as asked
+ * (checked on the config a patch would give, before it applies).
+ */
+export function configProblems(config: RoomConfig): FieldError[] {
+  const problems: FieldError[] = [];
+  const reserved = reservedTotal(config.lanes);
+  if (reserved > config.capacity) {
+    problems.push({
+      field: "lanes",
+      message: `reserved seats (${reserved}) must not exceed capacity (${config.capacity}): they are taken from it`,
+    });
+  }
+  if (config.inviteOnly && Object.keys(config.lanes ?? {}).length === 0) {
+    problems.push({ field: "inviteOnly", message: "needs at least one lane to admit" });
+  }
+  return problems;
 }
 
 export interface ConfigVars {
@@ -345,6 +395,9 @@ export function defaultsFromVars(vars: ConfigVars): RoomConfig {
     challengeBits: 0,
     origin: "proxy",
     originRoom: null,
+    lanes: null,
+    identity: null,
+    inviteOnly: false,
   };
   const result = v.safeParse(FullConfigSchema, raw);
   if (!result.success) {

@@ -66,6 +66,8 @@ export interface CoordinatorCore {
   health?: OriginHealth;
   /** Arrivals as edges saw them in under-attack mode (absent: none reported yet). */
   edge?: EdgeArrivals;
+  /** Admissions per lane (by slot), lately: the flow a lane's listeners wait on (absent: none yet). */
+  laneFlows?: Record<number, Flow>;
 }
 
 /** Storage for the coordinator: write-through of its in-memory state. */

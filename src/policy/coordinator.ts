@@ -49,12 +49,24 @@ import {
   newRecord,
   type ShardRecord,
 } from "./coordinator-state.ts";
-import { activeRatePerSecond, record, ratePerSecond } from "./flow.ts";
+import { activeRatePerSecond, emptyFlow as emptyFlowAt, record, ratePerSecond } from "./flow.ts";
+import { uncalledIn } from "./arrivals.ts";
+import {
+  holdsAgainst,
+  type Lanes,
+  type LaneSettings,
+  type LineState,
+  type PlannedLane,
+  sharePart,
+  slotOf,
+  unusedReserve,
+} from "./lanes.ts";
 import { current, effectiveLimits, healthy, observe, type OriginHealth, type OriginSignal } from "./health.ts";
 import { isActive, planCalls } from "./plan.ts";
 import {
   type EdgeArrivals,
   type GlobalView,
+  type LaneView,
   MAX_VIEW_SECONDS,
   noEdgeArrivals,
   type ShardOrder,
@@ -64,12 +76,18 @@ import { refill } from "./rate.ts";
 import { RevocationList } from "./revocations.ts";
 import { type Pace, paceWindow, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
 import type { Draw } from "./shuffle.ts";
-import { type RoomTotals, sumShards } from "./totals.ts";
+import { type LineTotals, type RoomTotals, sumShards } from "./totals.ts";
+import type { IdentityConfig } from "./identity-config.ts";
 
 /** What the coordinator runs with: the room's limits and, for the edge, its shard count and listener rules. */
 export type CoordinatorConfig = AdmissionLimits & {
   shards?: number;
   shuffleSeed?: number | null;
+  /** Lanes (lanes.ts) and the slot each lane's shards are numbered from (kept for the room's life). */
+  lanes?: Lanes | null;
+  laneSlots?: Record<string, number>;
+  inviteOnly?: boolean;
+  identity?: IdentityConfig | null;
 } & Partial<ListenerRules> &
   Partial<Branding> &
   Partial<Protection> &
@@ -90,6 +108,11 @@ export class Coordinator {
   #stale = false;
   /** The room's revocation list. */
   readonly #revocations: RevocationList;
+  /**
+   * Share lanes' balances against the general line, by slot (PlannedLane.owed).
+   * Memory only: a restart starts them at 0, which costs a few seats of fairness, never a seat of the cap.
+   */
+  readonly #owed = new Map<number, number>();
 
   constructor(store: CoordinatorStore, config: CoordinatorConfig, now: number) {
     this.#store = store;
@@ -189,11 +212,17 @@ export class Coordinator {
     // struggles, as of the round's start (every sync of a round alike).
     const limits = this.limits(roundStart(now));
 
+    // The shard's line: the general one (slot 0) or a lane's. Lanes are not
+    // held back by the prequeue, only by `hold` mode.
+    const slot = slotOf(report.shard);
+    const lanes = this.#plannedLanes(now);
+    const lane = lanes.find((l) => l.slot === slot) ?? null;
+
     // Calls of the last order still being paced stay ordered and keep their
     // seats and tokens (as far as the allowance in force and the room still
     // hold them); any other listener ordered but not called (no seat came
     // free) is walked again.
-    const mode = this.#modeAt(now);
+    const mode = slot === 0 ? this.#modeAt(now) : this.#config.mode;
     const open = modeCalls(mode);
     const others = this.#othersAccounted(report.shard);
     const seated = report.live + report.reserved;
@@ -201,18 +230,31 @@ export class Coordinator {
     const room = Math.min(report.capacity, limits.capacity - others.seats) - seated;
     const pending = pacing ? Math.max(0, Math.min(rec.through - rec.cursor, room)) : 0;
     const held = seated + pending;
-    const avail = Math.max(0, limits.capacity - others.seats - held);
+    // What other lines keep (their reserves, their priority listeners waiting), and this lane's cap.
+    const free = Math.max(0, limits.capacity - others.seats - held);
+    const holds = holdsAgainst(slot, lanes, free);
+    let avail = Math.max(0, free - holds);
+    if (lane !== null && lane.settings.cap !== null) {
+      avail = Math.min(avail, Math.max(0, lane.settings.cap - this.#lineAccounted(slot, report.shard) - held));
+    }
+    // While the general line waits too, a share lane takes only its part of what is free (its reserve aside):
+    // without this a share lane syncing before the general line (or freeing seats of its own) took them all.
+    if (lane !== null && lane.settings.share !== null && lane.owed !== undefined) {
+      avail = Math.min(avail, Math.max(unusedReserve(lane), sharePart(lane.settings.share, avail, lane.owed)));
+    }
     // With several shards active, every sync of a round sees the tokens of the
     // round's start, walks the same seconds and paces its calls over the same
     // window (see rounds.ts), so shards that sync later in the round do not
     // call further than earlier ones. A lone shard needs none of that.
     const rounds = this.#activeCount(now, report.shard) > 1;
     this.#core.bucket = refill(this.#core.bucket, limits.admitPerMinute, rounds ? roundStart(now) : now);
-    const tokens = Math.max(0, Math.floor(this.#core.bucket.tokens - others.earmarked - report.reserved - pending));
+    let tokens = Math.max(0, Math.floor(this.#core.bucket.tokens - others.earmarked - report.reserved - pending));
+    // A lane's reserved seats are taken at once, whatever the rate (the rate's documented burst).
+    if (lane !== null) tokens = Math.max(tokens, this.#reservePerShard(lane.settings));
 
     // Seats others could take now exclude those this shard has freed but not
     // yet given back (they are released only once the shard confirms).
-    const shared = Math.max(0, limits.capacity - others.seats - Math.max(report.capacity, held));
+    const shared = Math.max(0, limits.capacity - others.seats - Math.max(report.capacity, held) - holds);
     const pools = open
       ? {
           shared: Math.min(shared, avail),
@@ -223,7 +265,8 @@ export class Coordinator {
           othersTokens: Math.max(0, tokens - Math.max(0, report.capacity - held)),
         }
       : { shared: 0, own: 0, tokens: 0, othersTokens: 0 };
-    const plan = planCalls(this.#shards, this.#arrivals, pools, report.shard, now, rounds);
+    // Each line is walked on its own: first in first out within it.
+    const plan = planCalls(this.#lineShards(slot), this.#arrivals, pools, report.shard, now, rounds);
     const calls = plan.mine;
     let spare = 0;
     const quiet = rec.arrivalRate === 0 && report.tail === report.cursor;
@@ -234,11 +277,26 @@ export class Coordinator {
       // about two seconds' worth, and no more than its share of what is free.
       // Shards that have not reported their newest arrivals may need seats too:
       // share over every shard of the room, not only the busy ones.
-      const among = Math.max(1, this.#config.shards ?? 1, this.#shards.size);
+      const lineShards = slot === 0 ? (this.#config.shards ?? 1) : (lane?.settings.shards ?? 1);
+      const among = Math.max(1, lineShards, this.#lineShards(slot).size);
       const share = Math.floor(plan.left / among);
       const demand = Math.ceil(2 * rec.arrivalRate);
       spare = Math.min(plan.left, share, Math.max(SPARE_FLOOR, demand));
     }
+    if (lane !== null && open && plan.othersWaiting === 0) {
+      // A lane's reserve is at its shards ahead of its listeners, so they are seated as they
+      // arrive — while nobody of the lane waits on its other shards: then first in first out
+      // comes first, and a shard's arrivals wait a sync (a lane of one shard never does). A lane that lends its reserve keeps only a few seats ahead (the rest stay free
+      // for the general line to borrow): a burst beyond them waits a sync.
+      const reserve = this.#reservePerShard(lane.settings);
+      const kept = lane.settings.lend
+        ? Math.min(reserve, Math.max(SPARE_FLOOR, Math.ceil(2 * rec.arrivalRate)))
+        : reserve;
+      const ahead = Math.max(0, kept - held - calls);
+      spare = Math.max(spare, Math.min(plan.left, ahead));
+    }
+
+    this.#noteShares(slot, lanes, calls + spare);
 
     const target = held + calls + spare;
     // Seats this shard may fill with new leases: below what the room can still
@@ -262,8 +320,9 @@ export class Coordinator {
       callThrough: spare > 0 ? null : rec.through,
       pace: rec.pace,
       openUntil: spare > 0 ? paceWindow(now).end : null,
-      startsAt: this.#startsAt(),
-      shuffleSeed: this.#shuffleSeed(report.shard),
+      // The prequeue and its draw are the general line's.
+      startsAt: slot === 0 ? this.#startsAt() : null,
+      shuffleSeed: slot === 0 ? this.#shuffleSeed(report.shard) : null,
       mode,
       view: this.view(now),
       confirmed: confirmed.sids,
@@ -283,8 +342,10 @@ export class Coordinator {
       // count in the last one, so the view stays small whatever the spread.
       const span = seconds.length > 0 ? Math.min(MAX_VIEW_SECONDS, seconds[seconds.length - 1]! - binStart + 1) : 0;
       const remaining: number[] = new Array<number>(span).fill(0);
+      const general = this.#hasLaneShards() ? this.#lineShards(0) : null;
       for (const second of seconds)
-        remaining[Math.min(second - binStart, span - 1)]! += this.#arrivals.uncalledAt(second);
+        remaining[Math.min(second - binStart, span - 1)]! +=
+          general === null ? this.#arrivals.uncalledAt(second) : this.#uncalledIn(general, second);
       this.#view = {
         mode: this.#modeAt(now),
         capacity: limits.capacity,
@@ -303,6 +364,8 @@ export class Coordinator {
         challengeBits: this.#config.challengeBits ?? 0,
         origin: this.#config.origin ?? "proxy",
         originRoom: this.#config.originRoom ?? null,
+        inviteOnly: this.#config.inviteOnly ?? false,
+        identity: this.#config.identity ?? null,
         ...this.#current(now),
         binStart,
         remaining,
@@ -323,7 +386,7 @@ export class Coordinator {
   }
 
   /** The parts of the view that change with every sync. */
-  #current(now: number): Pick<GlobalView, "cursors" | "paces" | "draws" | "live" | "revoked"> {
+  #current(now: number): Pick<GlobalView, "cursors" | "paces" | "draws" | "live" | "revoked" | "lanes"> {
     const cursors: Record<number, number> = {};
     const paces: Record<number, Pace> = {};
     const draws: Record<number, Draw> = {};
@@ -338,7 +401,38 @@ export class Coordinator {
       if (r.draw !== undefined && r.draw !== null && r.through < r.draw.to) draws[r.shard] = r.draw;
       live += r.live;
     }
-    return { cursors, paces, draws, live, revoked };
+    return { cursors, paces, draws, live, revoked, lanes: this.#laneViews(now) };
+  }
+
+  /** Listeners of these shards not yet called, of one second. */
+  #uncalledIn(line: ReadonlyMap<number, ShardRecord>, second: number): number {
+    let n = 0;
+    for (const [shard, b] of this.#arrivals.binsAt(second) ?? []) {
+      const r = line.get(shard);
+      if (r !== undefined) n += uncalledIn(b, r.through);
+    }
+    return n;
+  }
+
+  /** The lanes as edges see them. */
+  #laneViews(now: number): Record<string, LaneView> {
+    const views: Record<string, LaneView> = {};
+    for (const lane of this.#plannedLanes(now)) {
+      let live = 0;
+      for (const r of this.#shards.values()) if (slotOf(r.shard) === lane.slot) live += r.live;
+      const flow = this.#core.laneFlows?.[lane.slot];
+      views[lane.name] = {
+        slot: lane.slot,
+        shards: lane.settings.shards,
+        strict: lane.settings.share === null,
+        reserved: lane.settings.reserved,
+        cap: lane.settings.cap,
+        waiting: lane.state.waiting,
+        live,
+        flowPerSecond: flow === undefined ? 0 : activeRatePerSecond(flow, now),
+      };
+    }
+    return views;
   }
 
   /** Room-wide totals, as of each shard's last report. */
@@ -359,7 +453,38 @@ export class Coordinator {
       originFactor: health.factor,
       originDistress: health.distress,
       edge: { ...(this.#core.edge ?? noEdgeArrivals()) },
+      lines: this.#lineTotals(now),
     };
+  }
+
+  /** Per line: the general one, then each lane in rank order (a lane's shards that synced, summed). */
+  #lineTotals(now: number): LineTotals[] {
+    const lanes = this.#plannedLanes(now);
+    const bySlot = new Map<number, ShardRecord[]>();
+    for (const r of this.#shards.values()) {
+      const slot = slotOf(r.shard);
+      bySlot.set(slot, [...(bySlot.get(slot) ?? []), r]);
+    }
+    const flowOf = (slot: number) => {
+      const flow = slot === 0 ? null : this.#core.laneFlows?.[slot];
+      return flow === undefined || flow === null ? null : ratePerSecond(flow, now);
+    };
+    const line = (name: string, slot: number, settings: LaneSettings | null): LineTotals => {
+      const sums = sumShards(bySlot.get(slot) ?? []);
+      return {
+        lane: name,
+        live: sums.live,
+        waiting: sums.waiting,
+        admittedTotal: sums.admittedTotal,
+        waits: sums.waits,
+        reserved: settings?.reserved ?? 0,
+        cap: settings?.cap ?? null,
+        strict: settings === null ? null : settings.share === null,
+        share: settings?.share ?? null,
+        admissionsPerSecond: flowOf(slot),
+      };
+    };
+    return [line("general", 0, null), ...lanes.map((l) => line(l.name, l.slot, l.settings))];
   }
 
   /** Indices of the shards that have synced, ascending. */
@@ -377,6 +502,12 @@ export class Coordinator {
   #absorb(rec: ShardRecord, report: ShardReport, now: number): void {
     // Admissions since the last report spend their earmarked tokens.
     const admitted = Math.max(0, report.admittedTotal - rec.admittedTotal);
+    const slot = slotOf(rec.shard);
+    if (admitted > 0 && slot !== 0) {
+      const flows = { ...(this.#core.laneFlows ?? {}) };
+      flows[slot] = record(flows[slot] ?? emptyFlowAt(now), now, admitted);
+      this.#core.laneFlows = flows;
+    }
     if (admitted > 0) {
       this.#core.bucket = refill(this.#core.bucket, this.limits(now).admitPerMinute, roundStart(now));
       this.#core.bucket = { tokens: this.#core.bucket.tokens - admitted, at: this.#core.bucket.at };
@@ -422,6 +553,85 @@ export class Coordinator {
     const old = rec.through;
     rec.through = through;
     this.#arrivals.moveThrough(rec.shard, old, through, rec.cursor);
+  }
+
+  /** The shards of one line (slot 0: the general line), for the walk. */
+  #lineShards(slot: number): ReadonlyMap<number, ShardRecord> {
+    if (slot === 0 && !this.#hasLaneShards()) return this.#shards;
+    const line = new Map<number, ShardRecord>();
+    for (const [index, r] of this.#shards) if (slotOf(index) === slot) line.set(index, r);
+    return line;
+  }
+
+  #hasLaneShards(): boolean {
+    for (const index of this.#shards.keys()) if (slotOf(index) !== 0) return true;
+    return false;
+  }
+
+  /** Seats given out to a line's shards other than `except`. */
+  #lineAccounted(slot: number, except = -1): number {
+    let n = 0;
+    for (const r of this.#shards.values()) {
+      if (r.shard !== except && slotOf(r.shard) === slot) n += Math.max(r.confirmed, r.sent);
+    }
+    return n;
+  }
+
+  /** A line's state now: seats given out to its shards, listeners waiting on its active ones. */
+  #lineState(slot: number, now: number): LineState {
+    let accounted = 0;
+    let waiting = 0;
+    for (const r of this.#shards.values()) {
+      if (slotOf(r.shard) !== slot) continue;
+      accounted += Math.max(r.confirmed, r.sent);
+      if (isActive(r, now)) waiting += Math.max(0, r.tail - r.through);
+    }
+    return { accounted, waiting };
+  }
+
+  /** The room's lanes as the planner sees them, in rank order. */
+  #plannedLanes(now: number): PlannedLane[] {
+    const lanes = this.#config.lanes ?? {};
+    const slots = this.#config.laneSlots ?? {};
+    const planned: PlannedLane[] = [];
+    let generalWaiting: number | null = null;
+    for (const [name, settings] of Object.entries(lanes)) {
+      const slot = slots[name];
+      if (slot === undefined || slot <= 0) continue;
+      const lane: PlannedLane = { name, slot, rank: planned.length, settings, state: this.#lineState(slot, now) };
+      if (settings.share !== null) {
+        // A balance is kept only while both lines wait; either running dry settles it.
+        generalWaiting ??= this.#lineState(0, now).waiting;
+        if (lane.state.waiting > 0 && generalWaiting > 0) lane.owed = this.#owed.get(slot) ?? 0;
+        else this.#owed.delete(slot);
+      }
+      planned.push(lane);
+    }
+    return planned;
+  }
+
+  /**
+   * Share lanes' balances after a sync of line `slot` handed out `taken` seats:
+   * the general line's seats earn each waiting share lane `share / (1 - share)`
+   * of a seat each (no more than it has waiting); a share lane's own, beyond
+   * its unused reserve, are paid from its balance.
+   */
+  #noteShares(slot: number, lanes: readonly PlannedLane[], taken: number): void {
+    if (taken <= 0) return;
+    for (const lane of lanes) {
+      const share = lane.settings.share;
+      if (share === null || lane.owed === undefined) continue;
+      if (slot === 0) {
+        this.#owed.set(lane.slot, Math.min(lane.state.waiting, lane.owed + (taken * share) / (1 - share)));
+      } else if (lane.slot === slot) {
+        this.#owed.set(lane.slot, lane.owed - Math.max(0, taken - unusedReserve(lane)));
+      }
+    }
+  }
+
+  /** A lane's reserve as each of its shards holds it ahead of arrivals. */
+  #reservePerShard(settings: LaneSettings): number {
+    return Math.ceil(settings.reserved / Math.max(1, settings.shards));
   }
 
   #othersAccounted(shard: number): { seats: number; earmarked: number } {

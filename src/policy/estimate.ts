@@ -22,7 +22,8 @@
  * the estimate is.
  */
 import { calls } from "./config.ts";
-import { EDGE_VIEW_TTL_MS, type GlobalView } from "./protocol.ts";
+import { slotOf } from "./lanes.ts";
+import { EDGE_VIEW_TTL_MS, type GlobalView, type LaneView } from "./protocol.ts";
 import { pacedThrough, SYNC_INTERVAL_MS } from "./rounds.ts";
 import { type Draw, rankOf } from "./shuffle.ts";
 
@@ -94,6 +95,13 @@ export function estimatePlace(ticket: TicketPlace, view: GlobalView, now: number
   // Those ahead on its own shard are known exactly: that is the answer when
   // the room has one shard, and a floor for the estimate otherwise.
   const local = rank - cursor - 1;
+  const slot = slotOf(ticket.shard);
+  if (slot !== 0) {
+    // A lane's line: its own shards, its own flow.
+    const lane = laneAt(view, slot);
+    const ahead = lane === null || lane.shards <= 1 ? local : local * lane.shards;
+    return { position: ahead + 1, ahead, etaSeconds: lane === null ? null : laneEta(ahead + 1, lane, view) };
+  }
   const single = view.shards <= 1;
   const ahead = single ? local : Math.max(aheadOf(placeInDraw(ticket, rank, draw, view), view), local);
   const position = ahead + 1;
@@ -111,10 +119,35 @@ function placeInDraw(ticket: TicketPlace, rank: number, draw: Draw | undefined, 
   return { ...ticket, at: second * 1000 + Math.floor(999 * share) };
 }
 
-/** Seconds until the listener at `position` holds a seat, by the view; null when nothing flows or nobody is admitted. */
+/**
+ * Seconds until the general listener at `position` holds a seat, by the
+ * view; null when nothing flows or nobody is admitted. Listeners waiting in
+ * lanes with strict priority go first, so they count as ahead of it.
+ */
 export function etaAt(position: number, view: GlobalView): number | null {
   // Nothing flowed lately but seats are free: the configured rate is the honest guess.
   let perSecond = view.flowPerSecond;
   if (perSecond <= 0 && view.live < view.capacity) perSecond = view.admitPerMinute / 60;
-  return calls(view.mode) && perSecond > 0 ? position / perSecond + NOTICE_SECONDS : null;
+  const before = position + priorityAhead(view);
+  return calls(view.mode) && perSecond > 0 ? before / perSecond + NOTICE_SECONDS : null;
+}
+
+/** Listeners waiting in lanes with strict priority over the general line. */
+export function priorityAhead(view: GlobalView): number {
+  let n = 0;
+  for (const lane of Object.values(view.lanes ?? {})) if (lane.strict) n += lane.waiting;
+  return n;
+}
+
+/** The lane whose shards are numbered from `slot`, by the view; null when the room no longer has it. */
+export function laneAt(view: GlobalView, slot: number): LaneView | null {
+  for (const lane of Object.values(view.lanes ?? {})) if (lane.slot === slot) return lane;
+  return null;
+}
+
+/** Seconds until a lane's listener at `position` holds a seat: by the lane's own flow (or the rate, before it flows). */
+function laneEta(position: number, lane: LaneView, view: GlobalView): number | null {
+  let perSecond = lane.flowPerSecond;
+  if (perSecond <= 0 && view.live < view.capacity) perSecond = view.admitPerMinute / 60;
+  return view.mode !== "hold" && view.mode !== "closed" && perSecond > 0 ? position / perSecond + NOTICE_SECONDS : null;
 }

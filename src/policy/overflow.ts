@@ -19,7 +19,7 @@ import { aheadOf, etaAt, type PlaceEstimate } from "./estimate.ts";
  * Why the recording is offered. The one list: the contract's schema and the
  * overflow token's claim check read it from here.
  */
-export const OVERFLOW_REASONS = ["mode", "max_wait", "max_queue"] as const;
+export const OVERFLOW_REASONS = ["mode", "max_wait", "max_queue", "invite_only"] as const;
 export type OverflowReason = (typeof OVERFLOW_REASONS)[number];
 
 export interface OverflowOffer {

@@ -16,6 +16,7 @@
  */
 import type { ArrivalBin } from "./arrivals.ts";
 import type { AdmissionLimits, Branding, OriginKind } from "./config.ts";
+import type { IdentityConfig } from "./identity-config.ts";
 import type { Pace } from "./rounds.ts";
 import type { Draw } from "./shuffle.ts";
 
@@ -120,13 +121,19 @@ export interface GlobalView {
   origin?: OriginKind;
   /** The origin's own name for the room in direct mode (absent or null: the room id). */
   originRoom?: string | null;
+  /** The room's lanes by name, in rank order (absent or empty: none; `remaining` is then the whole room's). */
+  lanes?: Record<string, LaneView>;
+  /** Only lane listeners are admitted (others are offered the recording or told the room is closed). */
+  inviteOnly?: boolean;
+  /** How identity tokens are verified and mapped to lanes (absent or null: not read). */
+  identity?: IdentityConfig | null;
   /** Per shard: sequence numbers up to this one have been called, or are being called (see `paces`). */
   cursors: Record<number, number>;
   /** Shards calling a batch paced over a window: the cursor at `now` is `pacedThrough(cursors[shard], pace, now)`. */
   paces: Record<number, Pace>;
   /** Shards whose prequeue was drawn in a random order at the start: a sequence number's place is `rankOf(seq, draw)`. */
   draws?: Record<number, Draw>;
-  /** Listeners not yet called, per second of arrival, from `binStart` (at most MAX_VIEW_SECONDS). */
+  /** General listeners not yet called, per second of arrival, from `binStart` (at most MAX_VIEW_SECONDS). */
   binStart: number;
   remaining: number[];
   /** Arrivals and calls per second lately: over the last minute, or since they started if later. */
@@ -139,6 +146,22 @@ export interface GlobalView {
   at: number;
   /** When the coordinator answered with this view: the revocations are complete as of then (ms). */
   asOf: number;
+}
+
+/** A lane as edges see it: where its listeners go, and how its line moves. */
+export interface LaneView {
+  /** Its shards are numbered from `slot × LANE_BLOCK` (lanes.ts). */
+  slot: number;
+  shards: number;
+  /** Strict priority over the general line (no share). */
+  strict: boolean;
+  reserved: number;
+  cap: number | null;
+  /** Its listeners waiting, and holding seats, by the shards' last reports. */
+  waiting: number;
+  live: number;
+  /** Its admissions per second lately. */
+  flowPerSecond: number;
 }
 
 /** What edges saw of new arrivals in under-attack mode (reported in batches, see arrival-tally.ts). */

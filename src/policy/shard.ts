@@ -32,6 +32,12 @@ export interface ShardLocal {
   startsAt?: number | null;
   shuffleSeed?: number | null;
   mode: ShardOrder["mode"];
+  /**
+   * The last order cut the allowance below what was reported: report once
+   * more, so the coordinator stops counting seats this shard no longer holds
+   * (an idle shard would otherwise never sync again).
+   */
+  reportAgain?: boolean;
 }
 
 export interface ShardLocalStore {
@@ -117,8 +123,9 @@ export class Shard {
   }
 
   /** Apply the order answering `report`; lowering the allowance evicts nobody. */
-  apply(order: ShardOrder, _report: ShardReport, now: number): void {
+  apply(order: ShardOrder, report: ShardReport, now: number): void {
     this.#local = {
+      reportAgain: order.capacity < report.capacity,
       appliedVersion: order.version,
       capacity: order.capacity,
       liveLimit: order.liveLimit,
@@ -139,7 +146,7 @@ export class Shard {
   /** Does this shard need to sync on its own (anything waiting, held or allowed)? */
   busy(): boolean {
     const c = this.ledger.counters;
-    return c.tail > c.cursor || c.live + c.reserved > 0 || this.#local.capacity > 0;
+    return c.tail > c.cursor || c.live + c.reserved > 0 || this.#local.capacity > 0 || this.#local.reportAgain === true;
   }
 }
 

@@ -8,6 +8,24 @@ import type { ShardRecord } from "./coordinator-state.ts";
 import type { EdgeArrivals } from "./protocol.ts";
 import { addWaits, noWaits } from "./waits.ts";
 
+/** One line's numbers: the general line's, or a lane's (lanes.ts). */
+export interface LineTotals {
+  /** `general`, or the lane's name. */
+  lane: string;
+  live: number;
+  waiting: number;
+  admittedTotal: number;
+  /** Waits of its admitted listeners (waits.ts). */
+  waits: number[];
+  /** Its rules (general: no reserve, no cap; `strict` and `share` null). */
+  reserved: number;
+  cap: number | null;
+  strict: boolean | null;
+  share: number | null;
+  /** Its admissions per second over the last minute (general: null, the room's flow is the general line's and the lanes'). */
+  admissionsPerSecond: number | null;
+}
+
 /** Room-wide totals for stats, as of each shard's last report. */
 export interface RoomTotals {
   live: number;
@@ -42,6 +60,8 @@ export interface RoomTotals {
   /** Arrivals that took a place with a solved challenge (exact), and what edges reported of the rest. */
   solved: number;
   edge: EdgeArrivals;
+  /** Per line: the general one first, then the lanes in rank order. */
+  lines: LineTotals[];
 }
 
 /** The parts of the totals that are sums over the shards. */

@@ -297,6 +297,72 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
     expect(await p().locator("#f-logoUrl").getAttribute("aria-invalid")).toBeNull();
   });
 
+  it("sets lanes as JSON and invite-only as a checkbox, shows each line in the lanes table, and refuses what cannot run next to the lanes field", async () => {
+    const trail = await adminCall<AuditJson>(w().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/audit`);
+    // No lanes yet: the general line alone, and a note that says so.
+    await p().locator("#lanes tr th", { hasText: "general" }).waitFor();
+    expect(await p().locator("#lanes tr").count()).toBe(1);
+    expect(await p().locator("#lanes-note").isHidden()).toBe(false);
+
+    // Not JSON: said under the field, and nothing is sent.
+    await p().locator("#f-lanes").fill("{stage: {reserved: 1}}");
+    await p().locator("#review").click();
+    await p().locator("#err-lanes", { hasText: "lanes is not valid JSON" }).waitFor();
+    expect(await p().locator("#confirm").isVisible()).toBe(false);
+    expect(await p().locator("#f-lanes").getAttribute("aria-invalid")).toBe("true");
+
+    // More seats reserved than the room has (2): the Worker refuses it on the lanes field.
+    await p().locator("#f-lanes").fill('{"stage": {"reserved": 5}}');
+    await p().locator("#review").click();
+    await p().locator("#confirm-apply").click();
+    await p().locator("#err-lanes", { hasText: "must not exceed capacity (2)" }).waitFor();
+    expect(await p().locator("#controls-msg").textContent()).toContain("Nothing was changed");
+    // A setting inside a lane: its path, under the lanes field.
+    await p().locator("#f-lanes").fill('{"stage": {"reserved": -1}}');
+    await p().locator("#review").click();
+    await p().locator("#confirm-apply").click();
+    await p().locator("#err-lanes", { hasText: "lanes.stage.reserved must be at least 0" }).waitFor();
+    expect((await roomConfig()).config).toMatchObject({ lanes: null, inviteOnly: false });
+
+    await p().locator("#f-lanes").fill('{"stage": {"reserved": 1, "cap": 2}}');
+    await p().locator("#f-inviteOnly").check();
+    await p().locator("#review").click();
+    await p().locator("#confirm-list li", { hasText: 'lanes none → {"stage":{"reserved":1,"cap":2}}' }).waitFor();
+    await p().locator("#confirm-list li", { hasText: "inviteOnly false → true" }).waitFor();
+    await p().locator("#confirm-apply").click();
+    await p().locator("#controls-msg", { hasText: "Applied: " }).waitFor();
+    const stage = { reserved: 1, cap: 2, share: null, lend: true, shards: 1 };
+    expect((await roomConfig()).config).toMatchObject({ lanes: { stage }, inviteOnly: true });
+
+    // The table: general, then stage with its reserve and cap; the audit shows the lanes as JSON.
+    await p().locator("#lanes tr th", { hasText: "stage" }).waitFor();
+    const cells = await p()
+      .locator("#lanes tr")
+      .evaluateAll((rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+    expect(cells.map((row) => row[0])).toEqual(["general", "stage"]);
+    expect(cells[1]!.slice(1, 6)).toEqual(["0", "1", "2", "0", "0"]);
+    expect(cells[1]![7]).toBe("strict");
+    expect(await p().locator("#lanes-note").isHidden()).toBe(true);
+    await p()
+      .locator("#audit tr", { hasText: `lanes none → ${JSON.stringify({ stage })}` })
+      .first()
+      .waitFor();
+    await p().locator("#audit tr", { hasText: "inviteOnly false → true" }).first().waitFor();
+    // The field holds the lanes in force, defaults filled in, as JSON to edit.
+    expect(JSON.parse(await p().locator("#f-lanes").inputValue())).toEqual({ stage });
+
+    // Back to no lanes: empty is none.
+    await p().locator("#f-lanes").fill("");
+    await p().locator("#f-inviteOnly").uncheck();
+    await p().locator("#review").click();
+    await p().locator("#confirm-apply").click();
+    await p().locator("#controls-msg", { hasText: "Applied: " }).waitFor();
+    expect((await roomConfig()).config).toMatchObject({ lanes: null, inviteOnly: false });
+    const after = await adminCall<AuditJson>(w().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/audit`);
+    // The two changes applied, and nothing for the refused ones.
+    expect(after.json.entries).toHaveLength(trail.json.entries.length + 2);
+  });
+
   it("draws lines across several samples, and the screenshot shows it", async () => {
     // A second sample comes 10 s after the first while the page watches the room.
     await expect

@@ -71,6 +71,49 @@ describe("spillway config", () => {
         "challengeBits   0      default",
         "origin          proxy  default",
         "originRoom      null   default",
+        "lanes           null   default",
+        "identity        null   default",
+        "inviteOnly      false  default",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("set: a value that starts with { goes as a JSON object (lanes, identity); get shows each lane on a line", async () => {
+    const lanes = '{"stage":{"reserved":20},"priority":{"share":0.3,"cap":100}}';
+    const { code, out, err } = await run(["config", "set", "lanes-room", `lanes=${lanes}`, "inviteOnly=true"]);
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    expect(standIn().requests[0]).toMatchObject({
+      method: "PATCH",
+      body: { lanes: { stage: { reserved: 20 }, priority: { share: 0.3, cap: 100 } }, inviteOnly: true },
+    });
+    expect(out).toMatch(
+      /^lanes-room: set lanes=\{"stage":\{"reserved":20\},"priority":\{"share":0\.3,"cap":100\}\}, inviteOnly=true\n/,
+    );
+    // The table stays narrow; the lanes follow it in rank order, defaults filled in.
+    expect(out).toMatch(/^lanes {11}\(below\) {2}room$/m);
+    expect(out).toMatch(/^inviteOnly {6}true {5}room$/m);
+    expect(
+      out.endsWith(
+        [
+          "lanes:",
+          '  stage     {"reserved":20,"cap":null,"share":null,"lend":true,"shards":1}',
+          '  priority  {"reserved":0,"cap":100,"share":0.3,"lend":true,"shards":1}',
+          "",
+        ].join("\n"),
+      ),
+    ).toBe(true);
+    const got = await run(["config", "get", "lanes-room"]);
+    expect(got.out).toContain('\n\nlanes:\n  stage     {"reserved":20,');
+  });
+
+  it("set: a lane setting the Worker refuses is named by its path, with nothing changed", async () => {
+    const { code, err } = await run(["config", "set", "demo", 'lanes={"stage":{"reserved":-1}}']);
+    expect(code).toBe(1);
+    expect(err).toBe(
+      [
+        "spillway: the change to demo was refused, and nothing was changed:",
+        "  lanes.stage.reserved: must be at least 0",
         "",
       ].join("\n"),
     );
@@ -151,6 +194,9 @@ describe("spillway config", () => {
       ["config", "set", "demo", "capacity"],
       ["config", "set", "demo", "capacity=1", "capacity=2"],
       ["config", "set", "demo", "capacity=1e999"],
+      // Not JSON (the shell ate the quotes), and JSON that is not an object.
+      ["config", "set", "demo", "lanes={stage:{reserved:20}}"],
+      ["config", "set", "demo", 'lanes={"stage":1'],
       ["config", "set"],
       ["config"],
     ]) {
@@ -377,7 +423,7 @@ describe("usage", () => {
       expect((await run(["help", ...command.split(" ")])).out).toBe(help.out);
     }
     expect((await run(["config", "set", "-h"])).out).toContain(
-      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl, title, logoUrl, accentColor, message, challengeBits, origin, originRoom.",
+      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl, title, logoUrl, accentColor, message, challengeBits, origin, originRoom, lanes, identity, inviteOnly.",
     );
   });
 

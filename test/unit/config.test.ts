@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  configProblems,
   defaultsFromVars,
   effectiveConfig,
   type FieldError,
@@ -190,6 +191,9 @@ const rules = {
   challengeBits: 0,
   origin: "proxy" as const,
   originRoom: null,
+  lanes: null,
+  identity: null,
+  inviteOnly: false,
 };
 
 describe("origin", () => {
@@ -377,5 +381,53 @@ describe("parsePatch: branding", () => {
     expect(fields({ accentColor: "#12345g" })).toEqual(["accentColor"]);
     expect(fields({ message: "x".repeat(501) })).toEqual(["message"]);
     expect(fields({ message: 5 })).toEqual(["message"]);
+  });
+});
+
+describe("lanes, identity and inviteOnly", () => {
+  it("take lanes by name with defaults filled in, in the order given", () => {
+    const parsed = parsePatch({ lanes: { stage: { reserved: 20, lend: false }, priority: { share: 0.25, cap: 100 } } });
+    expect(parsed).toEqual({
+      ok: true,
+      patch: {
+        lanes: {
+          stage: { reserved: 20, cap: null, share: null, lend: false, shards: 1 },
+          priority: { reserved: 0, cap: 100, share: 0.25, lend: true, shards: 1 },
+        },
+      },
+    });
+    expect(Object.keys((parsed as { patch: { lanes: object } }).patch.lanes)).toEqual(["stage", "priority"]);
+  });
+
+  it("refuse what is not a lane config, naming the field", () => {
+    const bad: unknown[] = [
+      [],
+      "stage",
+      { general: {} },
+      { Stage: {} },
+      { stage: { reserved: -1 } },
+      { stage: { cap: 0 } },
+      { stage: { reserved: 5, cap: 4 } },
+      { stage: { share: 1 } },
+      { stage: { shards: 65 } },
+      { stage: { vip: true } },
+      Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`lane${i}`, {}])),
+    ];
+    for (const lanes of bad) {
+      const result = parsePatch({ lanes });
+      expect(result.ok, JSON.stringify(lanes)).toBe(false);
+      if (!result.ok) expect(result.errors[0]!.field.startsWith("lanes")).toBe(true);
+    }
+    expect(parsePatch({ inviteOnly: "yes" })).toMatchObject({ ok: false, errors: [{ field: "inviteOnly" }] });
+    expect(parsePatch({ identity: { issuer: "x" } })).toMatchObject({ ok: false });
+  });
+
+  it("refuse a whole config whose reserves exceed capacity, or that is invite-only with no lane", () => {
+    const base = effectiveConfig(defaultsFromVars({}), {});
+    const lanes = { stage: { reserved: 600, cap: null, share: null, lend: true, shards: 1 } };
+    expect(configProblems({ ...base, capacity: 1000, lanes })).toEqual([]);
+    expect(configProblems({ ...base, capacity: 500, lanes })).toMatchObject([{ field: "lanes" }]);
+    expect(configProblems({ ...base, inviteOnly: true })).toMatchObject([{ field: "inviteOnly" }]);
+    expect(configProblems({ ...base, inviteOnly: true, lanes })).toEqual([]);
   });
 });

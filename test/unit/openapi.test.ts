@@ -16,7 +16,7 @@ import {
   statusExamples,
   directStatusExamples,
 } from "../../src/contract/openapi.ts";
-import { ErrorBodySchema, LISTENER_STATES, StatusSchema } from "../../src/contract/schemas.ts";
+import { ErrorBodySchema, LaneStatsSchema, LISTENER_STATES, StatusSchema } from "../../src/contract/schemas.ts";
 import { deref, documentedOperations, refsIn, resolvePointer, schemaErrors, templateOf } from "../openapi-check.ts";
 
 const doc = openApiDocument();
@@ -262,6 +262,7 @@ describe("errors", () => {
       challenge_failed: 401,
       challenge_used: 409,
       too_many_joins: 429,
+      identity_refused: 401,
     };
     expect([...ERROR_CODES]).toEqual(Object.keys(statuses));
     expect(Object.fromEntries(ERROR_CODES.map((code) => [code, statusOf(code)]))).toEqual(statuses);
@@ -318,11 +319,74 @@ describe("the admin API", () => {
       { title: "two\nlines" },
       { capacity: 1, extra: true },
       {},
+      { lanes: { stage: { reserved: 20 }, priority: { share: 0.3, cap: 100 } }, inviteOnly: true },
+      { lanes: null, identity: null, inviteOnly: false },
+      { lanes: { stage: { reserved: -1 } } },
+      { lanes: { stage: { share: 1.5 } } },
+      { lanes: { stage: { seats: 3 } } },
+      { lanes: { Stage: {} } },
+      { inviteOnly: "yes" },
+      {
+        identity: {
+          issuer: "https://login.example.com",
+          audience: "spillway",
+          keys: { jwksUrl: "https://login.example.com/jwks.json" },
+          lanes: [{ lane: "stage", claim: "role", anyOf: ["host", 1, true] }],
+        },
+      },
+      { identity: { issuer: "https://login.example.com", audience: "spillway", lanes: [] } },
+      {
+        identity: {
+          issuer: "https://login.example.com",
+          audience: "spillway",
+          keys: { hmacSecretName: "IDENTITY_LOGIN" },
+          lanes: [{ lane: "stage", claim: "role", anyOf: [{}] }],
+        },
+      },
     ];
     for (const sample of samples) {
       const valid = v.safeParse(RoomConfigPatchSchema, sample).success;
       expect(schemaErrors(doc, "RoomConfigPatch", sample).length === 0, JSON.stringify(sample)).toBe(valid);
     }
+  });
+
+  it("documents each line's numbers in the stats, and the lanes' in the samples", () => {
+    const stats = component("RoomStats");
+    expect(stats["required"]).toContain("lanes");
+    expect((stats["properties"] as JsonObject)["lanes"]).toMatchObject({
+      type: "array",
+      items: { $ref: "#/components/schemas/LaneStats" },
+    });
+    const lane = component("LaneStats");
+    expect(Object.keys(lane["properties"] as JsonObject)).toEqual(Object.keys(LaneStatsSchema.entries));
+    expect(lane["required"]).toEqual(Object.keys(LaneStatsSchema.entries));
+    for (const property of Object.values(lane["properties"] as Record<string, { description?: string }>)) {
+      expect(property.description).toMatch(/^[A-Z`].*\.$/);
+    }
+    const general = {
+      lane: "general",
+      live: 3,
+      queued: 0,
+      admittedTotal: 3,
+      waitP50Seconds: 1,
+      waitP90Seconds: null,
+      reserved: 0,
+      cap: null,
+      strict: null,
+      share: null,
+      admissionsPerMinute: null,
+    };
+    expect(schemaErrors(doc, "LaneStats", general)).toEqual([]);
+    expect(v.safeParse(LaneStatsSchema, general).success).toBe(true);
+    for (const wrong of [
+      { ...general, live: -1 },
+      { ...general, cap: 0 },
+      { ...general, strict: "yes" },
+    ]) {
+      expect(schemaErrors(doc, "LaneStats", wrong), JSON.stringify(wrong)).not.toEqual([]);
+      expect(v.safeParse(LaneStatsSchema, wrong).success).toBe(false);
+    }
+    expect(component("Sample")["required"]).not.toContain("lanes");
   });
 
   it("answers the config in force with every field of the patch, each required", () => {

@@ -1,9 +1,13 @@
 /**
  * The admin API: who may do what (401 without a token, 403 for a read-only
- * token that writes), the audit trail, the room list, releasing a seat, and
- * invalid bodies that change nothing.
+ * token that writes), the audit trail, the room list, releasing a seat,
+ * invalid bodies that change nothing, and each lane's numbers in the stats
+ * and the metrics.
  */
+import { env } from "cloudflare:workers";
+import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import type { Sample } from "../../src/contract/schemas.ts";
 import {
   ADMIN,
   call,
@@ -29,6 +33,12 @@ function admin(path: string, auth: string | null, init: RequestInit = {}): Promi
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (auth !== null) headers["authorization"] = auth;
   return call(`/_spillway/admin${path}`, { ...init, headers: { ...headers, ...(init.headers as object) } });
+}
+
+async function history(room: string): Promise<Sample[]> {
+  const res = await admin(`/rooms/${room}/history`, ADMIN);
+  expect(res.status).toBe(200);
+  return (await res.json<{ samples: Sample[] }>()).samples;
 }
 
 async function audit(room: string) {
@@ -114,6 +124,145 @@ describe("the audit trail", () => {
     }
     expect(await getConfig(room)).toEqual(before);
     expect((await audit(room)).length).toBe(1);
+  });
+});
+
+describe("lanes in the audit trail", () => {
+  const lanes = { stage: { reserved: 20 }, priority: { share: 0.3 } };
+  const filled = {
+    stage: { reserved: 20, cap: null, share: null, lend: true, shards: 1 },
+    priority: { reserved: 0, cap: null, share: 0.3, lend: true, shards: 1 },
+  };
+
+  it("records a change of lanes once, from → to as objects, and nothing for the same lanes again", async () => {
+    const room = roomName("adm-lanes");
+    await patchRoom(room, { capacity: 100 });
+    const set = await admin(`/rooms/${room}`, ALICE, { method: "PATCH", body: JSON.stringify({ lanes }) });
+    expect(set.status).toBe(200);
+    // The same value, written in another key order inside a lane: still the same lanes.
+    const again = { stage: { reserved: 20 }, priority: { share: 0.3 } };
+    expect(
+      (await admin(`/rooms/${room}`, ALICE, { method: "PATCH", body: JSON.stringify({ lanes: again }) })).status,
+    ).toBe(200);
+    const entries = await audit(room);
+    expect(entries).toHaveLength(2);
+    expect(entries[1]!.by).toBe("ops-alice");
+    expect(entries[1]!.changes).toEqual({ lanes: { from: null, to: filled } });
+
+    // inviteOnly and a new lane order are changes: one entry with both.
+    const reordered = { priority: { share: 0.3 }, stage: { reserved: 20 } };
+    await admin(`/rooms/${room}`, ALICE, {
+      method: "PATCH",
+      body: JSON.stringify({ lanes: reordered, inviteOnly: true }),
+    });
+    const last = (await audit(room)).at(-1)!;
+    expect(Object.keys(last.changes).sort()).toEqual(["inviteOnly", "lanes"]);
+    expect(last.changes["inviteOnly"]).toEqual({ from: false, to: true });
+    expect(Object.keys((last.changes["lanes"] as { to: object }).to)).toEqual(["priority", "stage"]);
+  });
+
+  it("refuses lanes whose reserves exceed capacity as invalid_body on the lanes field, changing and recording nothing", async () => {
+    const room = roomName("adm-lanes-bad");
+    await patchRoom(room, { capacity: 10 });
+    const before = await getConfig(room);
+    const res = await admin(`/rooms/${room}`, ALICE, {
+      method: "PATCH",
+      body: JSON.stringify({ lanes: { stage: { reserved: 11 } } }),
+    });
+    expect(res.status).toBe(400);
+    const body = await res.json<ErrorJson>();
+    expect(body.error.code).toBe("invalid_body");
+    expect(body.error.fields).toEqual([{ field: "lanes", message: expect.stringContaining("capacity (10)") }]);
+    const invite = await admin(`/rooms/${room}`, ALICE, {
+      method: "PATCH",
+      body: JSON.stringify({ inviteOnly: true }),
+    });
+    expect(invite.status).toBe(400);
+    expect((await invite.json<ErrorJson>()).error.fields?.map((f) => f.field)).toEqual(["inviteOnly"]);
+    expect(await getConfig(room)).toEqual(before);
+    expect(await audit(room)).toHaveLength(1);
+  });
+});
+
+describe("lanes in the stats and the metrics", () => {
+  const SECRET = (env as unknown as Record<string, string>)["IDENTITY_LANES_TEST"]!;
+  const identity = {
+    issuer: "https://login.example.com",
+    audience: "spillway-admin-test",
+    keys: { hmacSecretName: "IDENTITY_LANES_TEST" },
+    lanes: [{ lane: "stage", claim: "role", anyOf: ["host"] }],
+  };
+  const hostToken = () =>
+    new SignJWT({
+      iss: identity.issuer,
+      aud: identity.audience,
+      sub: `host-${crypto.randomUUID()}`,
+      role: "host",
+      exp: Math.floor(t.clock.now() / 1000) + 600,
+    })
+      .setProtectedHeader({ alg: "HS256" })
+      .sign(new TextEncoder().encode(SECRET));
+
+  it("gives general first, then each lane in rank order, with its rules and its listeners", async () => {
+    const room = roomName("adm-lane-stats");
+    await patchRoom(room, {
+      capacity: 10,
+      lanes: { stage: { reserved: 3, cap: 5 }, priority: { share: 0.25 } },
+      identity,
+    });
+    await join(room);
+    const host = await join(room, { "spillway-identity": await hostToken() });
+    expect(host.body.lane).toBe("stage");
+    const s = await stats(room);
+    expect(s.lanes.map((l) => l.lane)).toEqual(["general", "stage", "priority"]);
+    const [general, stage, priority] = s.lanes;
+    expect(general).toMatchObject({ reserved: 0, cap: null, strict: null, share: null, admissionsPerMinute: null });
+    expect(general!.live + general!.queued).toBe(1);
+    expect(stage).toMatchObject({ reserved: 3, cap: 5, strict: true, share: null });
+    expect(stage!.live + stage!.queued).toBe(1);
+    expect(priority).toMatchObject({ live: 0, queued: 0, admittedTotal: 0, reserved: 0, cap: null, strict: false });
+    expect(priority!.share).toBe(0.25);
+    expect(priority!.waitP50Seconds).toBeNull();
+    // The lines add up to the room.
+    expect(s.lanes.reduce((n, l) => n + l.live, 0)).toBe(s.active);
+    expect(s.lanes.reduce((n, l) => n + l.admittedTotal, 0)).toBe(s.admittedTotal);
+
+    const text = await (await admin(`/metrics?room=${room}`, READ_ONLY)).text();
+    expect(text).toContain("# TYPE spillway_lane_live gauge");
+    expect(text).toContain("# TYPE spillway_lane_admitted_total counter");
+    expect(text).toContain(`spillway_lane_live{room="${room}",lane="stage"} ${stage!.live}`);
+    expect(text).toContain(`spillway_lane_queued{room="${room}",lane="general"} ${general!.queued}`);
+    expect(text).toContain(`spillway_lane_reserved{room="${room}",lane="stage"} 3`);
+    expect(text).toContain(`spillway_lane_cap{room="${room}",lane="stage"} 5`);
+    // No cap, no series; no admitted listener yet, no wait.
+    expect(text).not.toContain(`spillway_lane_cap{room="${room}",lane="priority"}`);
+    expect(text).not.toContain(`spillway_lane_wait_p50_seconds{room="${room}",lane="priority"}`);
+  });
+
+  it("has only the general line, with the room's numbers, in a room without lanes", async () => {
+    const room = roomName("adm-no-lanes");
+    await patchRoom(room, { capacity: 4 });
+    await join(room);
+    const s = await stats(room);
+    expect(s.lanes).toEqual([
+      expect.objectContaining({ lane: "general", live: s.active, queued: s.queued, admittedTotal: s.admittedTotal }),
+    ]);
+    const samples = await history(room);
+    expect(samples.length).toBeGreaterThan(0);
+    for (const sample of samples) expect(sample).not.toHaveProperty("lanes");
+  });
+
+  it("keeps each lane's live and queued in the history samples", async () => {
+    const room = roomName("adm-lane-history");
+    await patchRoom(room, { capacity: 10, lanes: { stage: { reserved: 2 }, priority: {} }, identity });
+    await join(room, { "spillway-identity": await hostToken() });
+    // A sample every 10 s: the next one sees the host's seat.
+    advance(t.clock, 11_000);
+    await stats(room);
+    const last = (await history(room)).at(-1)!;
+    expect(Object.keys(last.lanes ?? {})).toEqual(["stage", "priority"]);
+    expect(last.lanes!["stage"]!.live + last.lanes!["stage"]!.queued).toBe(1);
+    expect(last.lanes!["priority"]).toEqual({ live: 0, queued: 0 });
   });
 });
 

@@ -13,8 +13,12 @@ import { ADMIN, call, type ErrorJson, join, patchRoom, roomName } from "./helper
 const PAGE_PATHS = ["/_spillway/admin/", "/_spillway/admin"];
 /** Every admin token the Workers tests configure (vitest.config.ts). */
 const TOKENS = ["test-admin-token", "test-token-ops-alice", "test-token-read-only"];
-/** The size the page is meant to stay under, HTML, CSS and script together. */
-const MAX_PAGE_BYTES = 40 * 1024;
+/**
+ * The size the page is meant to stay under, HTML, CSS and script together
+ * (the script is bundled unminified). 40 KB until the lanes table and
+ * controls came (about 6 KB).
+ */
+const MAX_PAGE_BYTES = 48 * 1024;
 
 async function page(path: string, init?: RequestInit): Promise<{ res: Response; html: string }> {
   const res = await call(path, init);
@@ -142,6 +146,9 @@ describe("the dashboard's controls", () => {
       challengeBits: /<input id="f-challengeBits" type="number" min="0"/,
       title: /<input id="f-title" type="text"/,
       originRoom: /<input id="f-originRoom" type="text"/,
+      lanes: /<textarea id="f-lanes" rows="6" spellcheck="false"/,
+      identity: /<textarea id="f-identity" rows="6" spellcheck="false"/,
+      inviteOnly: /<input id="f-inviteOnly" type="checkbox"/,
     };
     for (const [field, pattern] of Object.entries(kinds)) expect(html, field).toMatch(pattern);
     // A colour can be cleared back to none.
@@ -154,9 +161,31 @@ describe("the dashboard's controls", () => {
       expect(select, field).not.toBeNull();
       expect([...select![1]!.matchAll(/<option value="([^"]*)">/g)].map((m) => m[1])).toEqual([...values]);
     }
-    for (const legend of ["Admission", "Waiting", "Branding", "Protection", "Origin"]) {
+    for (const legend of ["Admission", "Waiting", "Branding", "Protection", "Origin", "Lanes"]) {
       expect(html).toContain(`<legend>${legend}</legend>`);
     }
+    // The lane settings together, in their own group.
+    const group = /<fieldset id="group-lanes">(.*?)<\/fieldset>/s.exec(html)?.[1] ?? "";
+    expect([...group.matchAll(/ id="f-([A-Za-z]+)"/g)].map((m) => m[1])).toEqual(["lanes", "identity", "inviteOnly"]);
+  });
+
+  it("has a lanes table with a column for each line's live, reserved, cap, queued, admitted and waits", async () => {
+    const { html } = await page("/_spillway/admin/");
+    const head = /<section aria-labelledby="lanes-title">.*?<thead>(.*?)<\/thead>.*?<tbody id="lanes"><\/tbody>/s.exec(
+      html,
+    );
+    expect(head).not.toBeNull();
+    expect([...head![1]!.matchAll(/<th scope="col"[^>]*>([^<]+)<\/th>/g)].map((m) => m[1])).toEqual([
+      "Line",
+      "Live",
+      "Reserved",
+      "Cap",
+      "Queued",
+      "Admitted",
+      "Wait p50 / p90",
+      "Priority",
+      "Admissions / min",
+    ]);
   });
 });
 

@@ -197,6 +197,9 @@ describe("admin PATCH validation", () => {
       challengeBits: 0,
       origin: "proxy",
       originRoom: null,
+      lanes: null,
+      identity: null,
+      inviteOnly: false,
     });
     expect((await getConfig(room)).overrides).toEqual({ capacity: 4, admitPerMinute: 30, mode: "hold" });
     expect((await stats(room)).capacity).toBe(4);

@@ -108,15 +108,18 @@ describe("nothing of Spillway's reaches the origin", () => {
     await callWith(ORIGIN, `/rooms/${room}/live.m3u8`, {
       headers: {
         ...bearer(listener.pass!),
-        cookie: `theme=dark, spillway-ticket-${room}=${listener.ticket}; session=abc, __Host-spillway-pass-x=y`,
+        cookie: `theme=dark, spillway-ticket-${room}=${listener.ticket}; session=abc, __Host-spillway-pass-x=y; spillway_identity=platform.jwt.token`,
         "spillway-challenge": "c",
         "spillway-solution": "s",
+        "spillway-identity": "platform.jwt.token",
       },
     });
     expect(seen).toHaveLength(1);
+    // The deployer's identity token is read at join only, and never passed on.
     expect(seen[0]!.headers.get("cookie")).toBe("theme=dark; session=abc");
     expect(seen[0]!.headers.get("spillway-challenge")).toBeNull();
     expect(seen[0]!.headers.get("spillway-solution")).toBeNull();
+    expect(seen[0]!.headers.get("spillway-identity")).toBeNull();
   });
 });
 

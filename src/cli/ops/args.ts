@@ -28,7 +28,8 @@ export type Command =
   | { name: "audit"; room: string }
   | { name: "release"; room: string; pass: string };
 
-export type ConfigValue = string | number | boolean | null;
+/** What `key=value` gives a field: JSON's scalars, or an object (lanes, identity) written as JSON. */
+export type ConfigValue = string | number | boolean | null | { [key: string]: unknown };
 
 /** Where the Worker is and how to be let in; the sources are named in error messages. */
 export interface Connection {
@@ -119,9 +120,13 @@ ${CONNECTION_HELP}`;
       return `Usage: spillway config set <room> key=value ... [--json]
 
 Changes a room's config: every field or none (an invalid value changes nothing).
-Values: numbers (50), true / false, null (clears a field), anything else a string.
+Values: numbers (50), true / false, null (clears a field), a JSON object ({...}, for
+lanes and identity; quote it for the shell), anything else a string.
 Fields: ${configFields()}.
-Example: spillway config set demo capacity=500 mode=overflow recordingUrl=https://example.com/rec
+Examples: spillway config set demo capacity=500 mode=overflow recordingUrl=https://example.com/rec
+          spillway config set demo lanes='{"stage":{"reserved":20},"priority":{"share":0.3}}' inviteOnly=true
+An object replaces the field's whole value (every lane, or all the identity settings): give
+it in full. Lanes are ranked in the order written, the first outranking the rest.
 ${ROOM_HELP}
 
 ${CONNECTION_HELP}`;
@@ -274,8 +279,14 @@ export function parsePatchArgs(words: readonly string[]): Record<string, ConfigV
   return patch;
 }
 
-/** A value as JSON would have it: number, boolean, null, or else the string as typed. */
+/**
+ * A value as JSON would have it: number, boolean, null, an object (text that
+ * starts with "{": lanes, identity), or else the string as typed. An object
+ * that is not valid JSON is a usage error: sent as a string it would only
+ * come back as "must be an object".
+ */
 export function parseValue(key: string, text: string): ConfigValue {
+  if (text.trimStart().startsWith("{")) return parseObject(key, text);
   if (text === "null") return null;
   if (text === "true") return true;
   if (text === "false") return false;
@@ -286,6 +297,23 @@ export function parseValue(key: string, text: string): ConfigValue {
     return n;
   }
   return text;
+}
+
+function parseObject(key: string, text: string): { [key: string]: unknown } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new UsageError(
+      `${key} is not valid JSON (${why}); quote the object for the shell: ${key}='{...}'`,
+      "config set",
+    );
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`${key}=${text} is not a JSON object`, "config set");
+  }
+  return parsed as { [key: string]: unknown };
 }
 
 function parseInterval(text: string | undefined): number {

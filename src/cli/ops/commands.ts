@@ -70,16 +70,39 @@ export function roomsText(list: RoomList, now: Date): string {
   return table(rows, ["ROOM", "FIRST SEEN (UTC)", ""]);
 }
 
-/** Every field in force, and whether this room sets it or takes the Worker's default. */
+/**
+ * Every field in force, and whether this room sets it or takes the Worker's
+ * default. An object value (lanes, identity) would make the table as wide as
+ * its JSON: the table says "(below)" and the object follows it, one entry a
+ * line (each lane with its settings, in rank order), as JSON that `config
+ * set` takes back inside the field's object.
+ */
 export function configText(state: ConfigAnswer): string {
   const fields = [...new Set([...Object.keys(state.config), ...Object.keys(state.overrides)])];
-  const rows = fields.map((field) => [
-    field,
-    value(Object.hasOwn(state.config, field) ? state.config[field] : state.overrides[field]),
-    Object.hasOwn(state.overrides, field) ? "room" : "default",
-  ]);
+  const blocks: string[] = [];
+  const rows = fields.map((field) => {
+    const v: unknown = Object.hasOwn(state.config, field) ? state.config[field] : state.overrides[field];
+    const entries = objectEntries(v);
+    if (entries !== null) blocks.push(`${field}:\n${indent(table(entries.map(([k, e]) => [k, value(e)])))}`);
+    return [field, entries === null ? value(v) : "(below)", Object.hasOwn(state.overrides, field) ? "room" : "default"];
+  });
   const seed = state.shuffleSeed === null ? "none" : String(state.shuffleSeed);
-  return `room ${state.room} (shuffle seed: ${seed})\n\n${table(rows, ["FIELD", "VALUE", "SET BY"])}`;
+  const head = `room ${state.room} (shuffle seed: ${seed})\n\n${table(rows, ["FIELD", "VALUE", "SET BY"])}`;
+  return [head, ...blocks].join("\n\n");
+}
+
+/** A non-empty plain object's entries, in order (the lanes' order is their rank); null for anything else. */
+function objectEntries(v: unknown): [string, unknown][] | null {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
+  const entries = Object.entries(v);
+  return entries.length === 0 ? null : entries;
+}
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => `  ${line}`)
+    .join("\n");
 }
 
 function assignments(patch: Record<string, ConfigValue>): string {

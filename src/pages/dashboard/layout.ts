@@ -76,9 +76,12 @@ export const CHARTS: ChartDef[] = [
  * The kind of input a setting takes: `number` a whole number (`min`); `mode`
  * and `origin` one of MODES or ORIGINS; `url` and `text` a line of text,
  * `message` a few lines; `color` a colour with a "none" box; `time` a local
- * date and time sent as UTC; `flag` a checkbox.
+ * date and time sent as UTC; `flag` a checkbox; `json` an object written as
+ * JSON (lanes, identity), checked for JSON syntax in the browser and for
+ * everything else by the server, empty meaning null.
  */
-export type ControlKind = "number" | "mode" | "origin" | "url" | "text" | "message" | "color" | "time" | "flag";
+export type ControlKind =
+  "number" | "mode" | "origin" | "url" | "text" | "message" | "color" | "time" | "flag" | "json";
 
 /** A room setting the dashboard can change, and the kind of input it takes. */
 export interface ControlDef {
@@ -178,7 +181,47 @@ export const CONTROL_GROUPS: ControlGroup[] = [
       },
     ],
   },
+  {
+    id: "lanes",
+    legend: "Lanes",
+    controls: [
+      {
+        field: "lanes",
+        label: "Lanes (JSON, first outranks the rest)",
+        kind: "json",
+        nullable: true,
+        hint: 'E.g. {"stage": {"reserved": 20}, "priority": {"share": 0.3}}. Empty: none. See docs/lanes.md.',
+      },
+      {
+        field: "identity",
+        label: "Identity tokens (JSON)",
+        kind: "json",
+        nullable: true,
+        hint: "issuer, audience, keys, lanes (rules). Empty: tokens are not read.",
+      },
+      { field: "inviteOnly", label: "Invite only: admit lane listeners only", kind: "flag" },
+    ],
+  },
 ];
 
 /** Every setting, in the page's order. */
 export const CONTROLS: ControlDef[] = CONTROL_GROUPS.flatMap((group) => group.controls);
+
+/** A column of the lanes table: its heading, and what it shows of a line (general or a lane). */
+export interface LaneColumn {
+  label: string;
+  /** The fields of the stats' `lanes` entries the column shows. */
+  show: "lane" | "live" | "reserved" | "cap" | "queued" | "admittedTotal" | "waits" | "rule" | "admissionsPerMinute";
+}
+
+export const LANE_COLUMNS: LaneColumn[] = [
+  { label: "Line", show: "lane" },
+  { label: "Live", show: "live" },
+  { label: "Reserved", show: "reserved" },
+  { label: "Cap", show: "cap" },
+  { label: "Queued", show: "queued" },
+  { label: "Admitted", show: "admittedTotal" },
+  { label: "Wait p50 / p90", show: "waits" },
+  { label: "Priority", show: "rule" },
+  { label: "Admissions / min", show: "admissionsPerMinute" },
+];

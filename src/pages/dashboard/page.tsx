@@ -16,7 +16,15 @@ import { raw } from "hono/html";
 import { MODES, ORIGINS } from "../../policy/config.ts";
 import { newNonce, pageHeaders, pagePolicy } from "../csp.ts";
 import { DASHBOARD_SCRIPT } from "../generated/scripts.ts";
-import { type ChartDef, CHARTS, CHART_HEIGHT, CHART_WIDTH, type ControlDef, CONTROL_GROUPS } from "./layout.ts";
+import {
+  type ChartDef,
+  CHARTS,
+  CHART_HEIGHT,
+  CHART_WIDTH,
+  type ControlDef,
+  CONTROL_GROUPS,
+  LANE_COLUMNS,
+} from "./layout.ts";
 
 const STYLE = `
 :root{color-scheme:light dark;--bg:#f4f5f7;--card:#fff;--ink:#16181d;--muted:#5b6270;--line:#d9dce3;--accent:#1f4fd1;--on-accent:#fff;--bad:#b42318;--good:#067647}
@@ -63,6 +71,8 @@ fieldset{border:1px solid var(--line);border-radius:8px;margin:0 0 .75rem;paddin
 .field.flag{flex-direction:row;flex-wrap:wrap;align-items:center}.field.flag .now,.field.flag .err{flex-basis:100%}
 .field .none{font-weight:400;font-size:.88rem}input[type=color]{height:2.3rem;padding:.15rem}
 .field .err{color:var(--bad);font-size:.85rem;min-height:1.1em;margin:0}
+.field.json{grid-column:1/-1}.field.json textarea{font:.85rem/1.4 ui-monospace,monospace}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 [aria-invalid=true]{border-color:var(--bad)}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;padding:.35rem .5rem;border-top:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
@@ -149,6 +159,30 @@ function Numbers() {
   );
 }
 
+/** Each line's numbers: the general one, then the lanes in rank order (rows written by the script). */
+function Lanes() {
+  return (
+    <section aria-labelledby="lanes-title">
+      <h2 id="lanes-title">Lanes</h2>
+      <table>
+        <thead>
+          <tr>
+            {LANE_COLUMNS.map((col) => (
+              <th scope="col" class={col.show === "lane" || col.show === "rule" ? undefined : "n"}>
+                {col.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody id="lanes"></tbody>
+      </table>
+      <p id="lanes-note" class="note">
+        No lanes: everyone is in the general line. Set them under Lanes below.
+      </p>
+    </section>
+  );
+}
+
 function Chart(props: { chart: ChartDef }) {
   const { id, title, series } = props.chart;
   return (
@@ -196,6 +230,8 @@ function Input(props: { control: ControlDef; id: string; described: string }) {
       return <input id={id} type="text" spellcheck={false} aria-describedby={described} />;
     case "message":
       return <textarea id={id} rows={3} aria-describedby={described}></textarea>;
+    case "json":
+      return <textarea id={id} rows={6} spellcheck={false} aria-describedby={described}></textarea>;
     case "color":
       return <input id={id} type="color" aria-describedby={described} />;
     case "time":
@@ -213,7 +249,7 @@ function Field(props: { control: ControlDef }) {
   const id = `f-${field}`;
   const described = `now-${field}${hint ? ` hint-${field}` : ""} err-${field}`;
   return (
-    <div class={kind === "flag" ? "field flag" : "field"}>
+    <div class={kind === "flag" ? "field flag" : kind === "json" ? "field json" : "field"}>
       <label for={id}>{label}</label>
       <Input control={control} id={id} described={described} />
       {kind === "color" ? (
@@ -347,6 +383,7 @@ export function DashboardPage(props: { nonce: string }) {
               </section>
               <div id="room-view" hidden>
                 <Numbers />
+                <Lanes />
                 <section aria-labelledby="charts-title">
                   <h2 id="charts-title">The last hour</h2>
                   <div class="charts">

@@ -32,7 +32,8 @@ export function clock(t: string | number): string {
   return new Date(t).toLocaleTimeString();
 }
 
-/** A setting's value as the audit trail and the confirmation show it. */
+/** A setting's value as the audit trail and the confirmation show it: an object (lanes, identity) as its JSON. */
 export function shown(v: unknown): string {
-  return v === null || v === undefined || v === "" ? "none" : String(v);
+  if (v === null || v === undefined || v === "") return "none";
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
 }

@@ -17,7 +17,7 @@ import { type ControlDef, CONTROLS } from "../layout.ts";
 import { api, type ApiError, type ApiInit, explain } from "./api.ts";
 import { renderCharts, resetCharts } from "./charts.ts";
 import { $, clock, message, setText, shown } from "./dom.ts";
-import { change, renderAudit, renderStats } from "./render.ts";
+import { change, renderAudit, renderLanes, renderStats } from "./render.ts";
 
 type Field = ControlDef["field"];
 type Config = ConfigState["config"];
@@ -180,6 +180,7 @@ function refresh(): void {
       ([stats, history, audit, state]) => {
         if (mine !== generation) return;
         renderStats(stats);
+        renderLanes(stats.lanes);
         renderCharts(history.samples);
         renderAudit(audit.entries);
         renderConfig(state);
@@ -235,6 +236,7 @@ function write(control: ControlDef, v: unknown): void {
     noneBox(control.field)!.checked = v === null || v === undefined;
     el.value = typeof v === "string" && /^#[0-9a-f]{6}$/i.test(v) ? v : "#000000";
   } else if (control.kind === "time") el.value = typeof v === "string" ? localTime(v) : "";
+  else if (control.kind === "json") el.value = v === null || v === undefined ? "" : JSON.stringify(v, null, 2);
   else el.value = v === null || v === undefined ? "" : String(v);
 }
 
@@ -263,9 +265,22 @@ function renderConfig(answer: ConfigState): void {
   $<HTMLButtonElement>("review").disabled = readOnly;
 }
 
+/** Text a `json` control holds that is not JSON: refused here, since it could only go as a string. */
+class NotJson {
+  constructor(readonly message: string) {}
+}
+
 /** What the operator entered, as the PATCH body wants it (a wrong entry goes as typed: the server says why). */
-function parsed(control: ControlDef, raw: string): string | number | boolean | null {
+function parsed(control: ControlDef, raw: string): unknown {
   if (control.kind === "flag") return raw === "true";
+  if (control.kind === "json") {
+    if (raw.trim() === "") return null;
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch (err) {
+      return new NotJson("is not valid JSON: " + (err instanceof Error ? err.message : String(err)));
+    }
+  }
   if (control.kind === "message") return raw.trim() === "" ? null : raw;
   const text = raw.trim();
   if (control.kind === "mode" || control.kind === "origin") return text;
@@ -307,15 +322,27 @@ function review(event: Event): void {
   }
   const patch: Partial<Record<Field, unknown>> = {};
   const lines: string[] = [];
+  const notJson: Field[] = [];
   CONTROLS.forEach((control) => {
     const f = control.field;
     const raw = read(control);
     if (raw === baseline[f]) return;
     const next = parsed(control, raw);
-    if (next === current[f]) return;
+    if (next instanceof NotJson) {
+      fieldError(f, f + " " + next.message);
+      notJson.push(f);
+      return;
+    }
+    // Lanes and identity settings are objects: the same JSON is the same value (a lane's place is its rank).
+    if (next === current[f] || (control.kind === "json" && JSON.stringify(next) === JSON.stringify(current[f]))) return;
     patch[f] = next;
     lines.push(change(f, current[f], next));
   });
+  if (notJson.length) {
+    $("f-" + notJson[0]!).focus();
+    message("controls-msg", "Nothing was sent: " + notJson.join(", ") + " must be JSON (or empty for none).", "bad");
+    return;
+  }
   if (!lines.length) {
     message("controls-msg", "Nothing to change: edit a field first.");
     return;
@@ -387,20 +414,28 @@ function refused(err: ApiError): void {
   }
   const fields = (err.body && err.body.error && err.body.error.fields) || [];
   const unplaced: string[] = [];
+  // A setting inside lanes or identity comes as a path ("lanes.stage.reserved"): shown at its field, path and all.
+  const fieldOf = (path: string) => path.split(".")[0]!;
   fields.forEach((fe) => {
-    const slot = document.getElementById("err-" + fe.field);
-    if (slot && document.getElementById("f-" + fe.field)) {
-      slot.textContent = fe.field + " " + fe.message;
-      input(fe.field).setAttribute("aria-invalid", "true");
-    } else unplaced.push(fe.field + " " + fe.message);
+    if (!fieldError(fieldOf(fe.field), fe.field + " " + fe.message)) unplaced.push(fe.field + " " + fe.message);
   });
-  const first = fields.length ? document.getElementById("f-" + fields[0]!.field) : null;
+  const first = fields.length ? document.getElementById("f-" + fieldOf(fields[0]!.field)) : null;
   if (first) first.focus();
   message(
     "controls-msg",
     "Nothing was changed: " + (unplaced.length ? unplaced.join("; ") : explain(err)) + ".",
     "bad",
   );
+}
+
+/** A problem shown under its field (several for one field, one a line); false when the page has no such field. */
+function fieldError(field: string, text: string): boolean {
+  const slot = document.getElementById("err-" + field);
+  if (!slot || !document.getElementById("f-" + field)) return false;
+  if (slot.textContent) slot.append(document.createElement("br"));
+  slot.append(text);
+  input(field).setAttribute("aria-invalid", "true");
+  return true;
 }
 
 function revert(event: Event): void {

@@ -1,5 +1,6 @@
 /** The dashboard's numbers and audit trail, written as text from the admin API's answers. */
-import type { AuditEntry, RoomStats } from "../../../contract/schemas.ts";
+import type { AuditEntry, LaneStats, RoomStats } from "../../../contract/schemas.ts";
+import { type LaneColumn, LANE_COLUMNS } from "../layout.ts";
 import { $, clock, num, setText, shown } from "./dom.ts";
 
 const ARROW = " \u2192 ";
@@ -48,6 +49,47 @@ export function renderStats(s: RoomStats): void {
   meter.value = Math.min(s.active, meter.max);
 }
 
+/** Seconds as the lanes table shows a wait ("–" before anyone was admitted). */
+function seconds(v: number | null): string {
+  return v === null ? "\u2013" : num(v) + " s";
+}
+
+/** One cell of a line's row. */
+function laneCell(l: LaneStats, show: LaneColumn["show"]): string {
+  switch (show) {
+    case "lane":
+      return l.lane;
+    case "cap":
+      return l.cap === null ? "none" : num(l.cap);
+    case "waits":
+      return seconds(l.waitP50Seconds) + " / " + seconds(l.waitP90Seconds);
+    case "rule":
+      return l.strict === null ? "\u2013" : l.strict ? "strict" : "share " + Math.round((l.share ?? 0) * 100) + "%";
+    case "admissionsPerMinute":
+      return l.admissionsPerMinute === null ? "\u2013" : num(l.admissionsPerMinute);
+    default:
+      return num(l[show]);
+  }
+}
+
+/** Each line: general first, then the lanes in rank order (the order the stats give). */
+export function renderLanes(lanes: LaneStats[] | undefined): void {
+  const lines = lanes ?? [];
+  const rows = lines.map((l) => {
+    const tr = document.createElement("tr");
+    LANE_COLUMNS.forEach((col) => {
+      const td = document.createElement(col.show === "lane" ? "th" : "td");
+      if (col.show === "lane") td.setAttribute("scope", "row");
+      else if (col.show !== "rule") td.className = "n";
+      td.textContent = laneCell(l, col.show);
+      tr.append(td);
+    });
+    return tr;
+  });
+  $("lanes").replaceChildren(...rows);
+  $("lanes-note").hidden = lines.length > 1;
+}
+
 /** The trail, newest first. */
 export function renderAudit(entries: AuditEntry[]): void {
   const rows = entries
@@ -56,11 +98,18 @@ export function renderAudit(entries: AuditEntry[]): void {
     .map((e) => {
       const tr = document.createElement("tr");
       const changes = Object.keys(e.changes).map((k) => change(k, e.changes[k]!.from, e.changes[k]!.to));
-      [new Date(e.at).toLocaleString(), e.by, changes.join("; ")].forEach((text) => {
+      [new Date(e.at).toLocaleString(), e.by].forEach((text) => {
         const td = document.createElement("td");
         td.textContent = text;
         tr.append(td);
       });
+      // One change a line: a change of lanes or identity settings is long JSON of its own.
+      const td = document.createElement("td");
+      changes.forEach((line, i) => {
+        if (i > 0) td.append(document.createElement("br"));
+        td.append(line);
+      });
+      tr.append(td);
       return tr;
     });
   $("audit").replaceChildren(...rows);
