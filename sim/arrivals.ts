@@ -1,25 +1,36 @@
 /**
  * Listeners arriving: each second's count spread over its milliseconds at
- * random (seeded), numbered in arrival order, each hashed to its shard the
+ * random (seeded), numbered in arrival order, each in its line (with lanes:
+ * picked at random by the lanes' shares) and hashed to its line's shard the
  * way the edge does it, and some of them impatient.
  */
-import { shardOf } from "../src/policy/shard.ts";
+import type { LineLayout } from "./lines.ts";
 import { Listeners } from "./listeners.ts";
 import type { Scenario } from "./scenarios.ts";
 
 export class Arrivals {
   readonly #l: Listeners;
   readonly #counts: Int32Array;
-  readonly #shards: number;
+  readonly #layout: LineLayout;
   readonly #impatient: Scenario["impatient"];
   readonly #rand: () => number;
+  /** Draws that pick lines (a stream of their own, see lineDraws). */
+  readonly #lineRand: () => number;
   readonly #hist = new Int32Array(1000);
   #next = 0;
 
-  constructor(l: Listeners, counts: Int32Array, shards: number, scenario: Scenario, rand: () => number) {
+  constructor(
+    l: Listeners,
+    counts: Int32Array,
+    layout: LineLayout,
+    scenario: Scenario,
+    rand: () => number,
+    lineRand: () => number,
+  ) {
     this.#l = l;
+    this.#lineRand = lineRand;
     this.#counts = counts;
-    this.#shards = shards;
+    this.#layout = layout;
     this.#impatient = scenario.impatient;
     this.#rand = rand;
   }
@@ -31,13 +42,17 @@ export class Arrivals {
     for (let i = this.#counts[sec]!; i > 0; i--) hist[Math.floor(this.#rand() * 1000)]! += 1;
     const l = this.#l;
     const { share, meanSeconds } = this.#impatient;
+    const layout = this.#layout;
+    const lanes = layout.hasLanes;
     for (let ms = 0; ms < 1000; ms++) {
       for (let k = hist[ms]!; k > 0; k--) {
         const id = this.#next++;
         const sub = Listeners.sub(id);
         l.subs[id] = sub;
         l.at[id] = sec * 1000 + ms;
-        l.shard[id] = shardOf(sub, this.#shards);
+        const line = lanes ? layout.pick(this.#lineRand()) : 0;
+        l.line[id] = line;
+        l.shard[id] = layout.posOf(line, sub);
         if (this.#rand() < share) {
           const patience = -Math.log(1 - this.#rand()) * meanSeconds * 1000;
           l.patienceMs[id] = Math.max(1, Math.round(patience));

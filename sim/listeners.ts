@@ -23,7 +23,10 @@ export class Listeners {
   readonly size: number;
   /** Arrival (ms since the start). */
   readonly at: Int32Array;
+  /** Its shard: a position in the world's shells (general shards first, then each lane's; see lines.ts). */
   readonly shard: Uint16Array;
+  /** Its line: 0 the general one, k the k-th lane in rank order (see lines.ts). */
+  readonly line: Uint8Array;
   readonly seq: Int32Array;
   /** When its shard took the join (ms): the ticket's `at`. */
   readonly joinedAt: Int32Array;
@@ -50,6 +53,7 @@ export class Listeners {
     this.size = size;
     this.at = new Int32Array(size);
     this.shard = new Uint16Array(size);
+    this.line = new Uint8Array(size);
     this.seq = new Int32Array(size);
     this.joinedAt = new Int32Array(size);
     this.state = new Uint8Array(size);
@@ -75,12 +79,15 @@ export class Listeners {
  * First-in-first-out displacement: when a listener gets in, how much earlier
  * the earliest listener still waiting arrived (0 when nobody earlier waits).
  * "Still waiting" is decided by `done` (not yet called, or not yet seated);
- * listeners of `exclude` (a shard) can be left out of the comparison.
+ * listeners of `exclude` (a shard) can be left out of the comparison, and
+ * with `line` (≥ 0) only that line's listeners are compared (first in first
+ * out within a lane: lanes go ahead of the general line by design).
  */
 export class FifoTracker {
   readonly #listeners: Listeners;
   readonly #done: (id: number) => boolean;
   readonly #exclude: number;
+  readonly #line: number;
   #head = 0;
   readonly samples: Float32Array;
   count = 0;
@@ -88,10 +95,11 @@ export class FifoTracker {
   readonly overHead: number[] = [];
   readonly overAt: number[] = [];
 
-  constructor(listeners: Listeners, done: (id: number) => boolean, exclude = -1) {
+  constructor(listeners: Listeners, done: (id: number) => boolean, exclude = -1, line = -1) {
     this.#listeners = listeners;
     this.#done = done;
     this.#exclude = exclude;
+    this.#line = line;
     this.samples = new Float32Array(listeners.size);
   }
 
@@ -100,14 +108,17 @@ export class FifoTracker {
     const l = this.#listeners;
     while (
       this.#head < l.reached &&
-      (this.#done(this.#head) || outOfLine(l.state[this.#head]!) || l.shard[this.#head] === this.#exclude)
+      (this.#done(this.#head) ||
+        outOfLine(l.state[this.#head]!) ||
+        l.shard[this.#head] === this.#exclude ||
+        (this.#line >= 0 && l.line[this.#head] !== this.#line))
     ) {
       this.#head++;
     }
     const earliest = this.#head < l.reached ? l.at[this.#head]! : Infinity;
     for (let k = from; k < to; k++) {
       const id = ids[k]!;
-      if (l.shard[id] === this.#exclude) continue;
+      if (l.shard[id] === this.#exclude || (this.#line >= 0 && l.line[id] !== this.#line)) continue;
       const d = Math.max(0, l.at[id]! - earliest) / 1000;
       this.samples[this.count++] = d;
       if (d > 1) {

@@ -5,12 +5,17 @@
 import { PASS_VIEW_MAX_AGE_MS } from "../src/policy/pass-trust.ts";
 import { costOf, perMillion, PRICES } from "./cost.ts";
 import { countAbove, quantiles } from "./listeners.ts";
+import type { LineStats } from "./lines.ts";
 import type { MassLeave } from "./mass-leave.ts";
 import type { Origin } from "./origin.ts";
 import type { Overflow } from "./overflow.ts";
 import { SYNC_ROUND_MS, T0, type World } from "./world.ts";
 
-export type Result = Record<string, number | string | boolean | null>;
+/** One line's results (with lanes): the general line's, or a lane's. */
+export type LineResult = Record<string, number | string | boolean | null>;
+
+/** The results; with lanes, `lines` holds each line's by name (general first, then the lanes in rank order). */
+export type Result = Record<string, number | string | boolean | null | Record<string, LineResult>>;
 
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
@@ -46,7 +51,7 @@ export function resultOf(w: World, wallSeconds: number, peakRssMb: number): Resu
   const cost = costOf({
     workerRequests,
     doRequests,
-    objects: w.o.shards + 1,
+    objects: w.layout.size + 1,
     eventSeconds: sc.durationSeconds,
     rowsRead: w.rows.read,
     rowsWritten: w.rows.written,
@@ -133,6 +138,7 @@ export function resultOf(w: World, wallSeconds: number, peakRssMb: number): Resu
   if (w.origin !== null) Object.assign(r, originResult(w, w.origin));
   if (w.overflow !== null) Object.assign(r, overflowResult(w, w.overflow));
   if (w.massLeave !== null) Object.assign(r, massLeaveResult(w, w.massLeave));
+  if (w.lines !== null) Object.assign(r, linesResult(w, w.lines));
   r.costWorkersUsd = round(cost.workersUsd, 2);
   r.costDoRequestsUsd = round(cost.doRequestsUsd, 2);
   r.costDoDurationUsd = round(cost.doDurationUsd, 2);
@@ -179,6 +185,70 @@ function overflowResult(w: World, f: Overflow): Result {
     sentToRecording: f.sentToRecording,
     sentToRecordingAtArrival: f.sentAtArrival,
     sentToRecordingFromLine: f.sentFromLine,
+  };
+}
+
+/** Each line: its seats against its cap, its waits, its estimates, first in first out within it (lines.ts). */
+function linesResult(w: World, lines: LineStats): Result {
+  const k = w.o.cohort;
+  const layout = lines.layout;
+  const waiting = lines.waiting();
+  const byName: Record<string, LineResult> = {};
+  let laneCapViolations = 0;
+  for (const [line, m] of lines.lines.entries()) {
+    const [p50, p90, p99, max] = quantiles(m.waits, m.nWaits, [0.5, 0.9, 0.99, 1]);
+    const [etaP50, etaP90] = quantiles(m.etaErrors, m.nEta, [0.5, 0.9]);
+    const [fifoP99, fifoMax] = quantiles(m.fifoCall.samples, m.fifoCall.count, [0.99, 1]);
+    const [fifoPassP99, fifoPassMax] = quantiles(m.fifoPass.samples, m.fifoPass.count, [0.99, 1]);
+    const name = layout.names[line]!;
+    const settings = line === 0 ? null : w.sc.lanes!.lanes[name]!;
+    if (line > 0) laneCapViolations += m.capViolations;
+    byName[name] = {
+      slot: layout.slots[line]!,
+      shards: layout.shards[line]!,
+      strict: settings === null ? null : settings.share === null,
+      share: settings?.share ?? null,
+      reserved: settings?.reserved ?? 0,
+      lend: settings?.lend ?? null,
+      cap: settings?.cap ?? null,
+      arrivals: m.arrived * k,
+      admitted: m.admitted * k,
+      admittedAtJoin: m.admittedAtJoin * k,
+      gaveUp: m.gaveUp * k,
+      waitingAtEnd: waiting[line]! * k,
+      peakLive: m.peakLive * k,
+      liveAtEnd: m.live * k,
+      capViolations: m.capViolations,
+      maxOverCap: m.maxOverCap * k,
+      waitP50Seconds: round(p50, 2),
+      waitP90Seconds: round(p90, 2),
+      waitP99Seconds: round(p99, 2),
+      waitMaxSeconds: round(max, 2),
+      fifoDisplacementP99Seconds: round(fifoP99),
+      fifoDisplacementMaxSeconds: round(fifoMax),
+      fifoDisplacedOver1sShare: round(
+        countAbove(m.fifoCall.samples, m.fifoCall.count, 1) / Math.max(1, m.fifoCall.count),
+        4,
+      ),
+      fifoOver1sBeyondOneSyncShare: round(
+        m.fifoCall.overBeyond(SYNC_ROUND_MS, w.sc.durationSeconds * 1000) / Math.max(1, m.fifoCall.count),
+        5,
+      ),
+      fifoDisplacementAtPassP99Seconds: round(fifoPassP99),
+      fifoDisplacementAtPassMaxSeconds: round(fifoPassMax),
+      etaSamples: m.nEta * k,
+      etaErrorP50: round(etaP50),
+      etaErrorP90: round(etaP90),
+    };
+  }
+  const busiest = w.stats.peakShardAt.shard;
+  return {
+    lanes: layout.names.slice(1).join(","),
+    laneCapViolations,
+    busiestShard: layout.indexAt(busiest),
+    busiestShardLine: layout.names[layout.lineOfPos[busiest]!]!,
+    busiestShardAtSecond: w.stats.peakShardAt.second,
+    lines: byName,
   };
 }
 
@@ -294,6 +364,37 @@ function massLeaveLines(r: Result, cohort: number): string[] {
   ];
 }
 
+function laneLines(r: Result, cohort: number): string[] {
+  const lines = r.lines as Record<string, LineResult>;
+  const rows = Object.entries(lines).map(([name, x]) => {
+    const rule =
+      x.strict === null
+        ? "everyone else"
+        : `${x.strict ? "strict priority" : `share ${x.share}`}, reserved ${n(x.reserved)}` +
+          `${x.reserved === 0 ? "" : x.lend ? " (lent)" : " (kept)"}, cap ${x.cap === null ? "none" : n(x.cap)}`;
+    return [
+      `  ${name} (${rule}; ${x.shards} shard${x.shards === 1 ? "" : "s"})`,
+      `    arrivals ${n(x.arrivals)}, admitted ${n(x.admitted)} (${n(x.admittedAtJoin)} as they joined), gave up ` +
+        `${n(x.gaveUp)}, waiting at the end ${n(x.waitingAtEnd)}; peak live ${n(x.peakLive)}, at the end ${n(x.liveAtEnd)}`,
+      `    live over its cap after ${n(x.capViolations)} operations` +
+        (x.cap === null ? " (no cap)" : ` (by at most ${n(x.maxOverCap)}; must be 0)`),
+      `    wait p50 ${x.waitP50Seconds} s, p90 ${x.waitP90Seconds} s, p99 ${x.waitP99Seconds} s, max ${x.waitMaxSeconds} s`,
+      `    FIFO within the line when called: p99 ${x.fifoDisplacementP99Seconds} s, max ${x.fifoDisplacementMaxSeconds} s ` +
+        `(${x.fifoDisplacedOver1sShare} of calls over 1 s, ${x.fifoOver1sBeyondOneSyncShare} with the one earlier still ` +
+        `waiting a sync round later); when seated: p99 ${x.fifoDisplacementAtPassP99Seconds} s, ` +
+        `max ${x.fifoDisplacementAtPassMaxSeconds} s`,
+      `    estimate error over ${n(x.etaSamples)} who waited: p50 ${x.etaErrorP50}, p90 ${x.etaErrorP90}`,
+    ];
+  });
+  return [
+    `Lanes (${r.lanes}; a listener's line picked at arrival; the room's cap holds over all lines)`,
+    ...rows.flat(),
+    `  busiest shard ${r.busiestShard} (${r.busiestShardLine}) at second ${r.busiestShardAtSecond}; ` +
+      `lane cap violations in all ${n(r.laneCapViolations)} (must be 0)` +
+      (cohort === 1 ? "" : `; reserved seats and caps divided by ${cohort} like the capacity`),
+  ];
+}
+
 function overflowLines(r: Result): string[] {
   return [
     `Overflow (maxWaitSeconds ${r.maxWaitSeconds ?? "none"}, maxQueue ${r.maxQueue ?? "none"}; ` +
@@ -329,7 +430,8 @@ export function textOf(r: Result, w: World): string {
     `  max live / capacity ${r.maxLiveOverCapacity} (checked after every operation; violations ${r.capViolations})`,
     `  FIFO displacement when called: p99 ${r.fifoDisplacementP99Seconds} s, max ${r.fifoDisplacementMaxSeconds} s` +
       ` (${r.fifoDisplacedOver1sShare} of calls over 1 s, ${r.fifoOver1sBeyondOneSyncShare} with the one earlier` +
-      ` still waiting a sync round later; when seated, poll timing included: p99 ${r.fifoDisplacementAtPassP99Seconds} s)`,
+      ` still waiting a sync round later; when seated, poll timing included: p99 ${r.fifoDisplacementAtPassP99Seconds} s)` +
+      (w.lines === null ? "" : "; across lines, lanes go first by design: see each line below"),
   ];
   if (r.capacityAfterCut !== undefined) {
     lines.push(
@@ -347,6 +449,7 @@ export function textOf(r: Result, w: World): string {
   if (w.origin !== null) lines.push("", ...originLines(r, w.origin, w.o.isolates));
   if (w.overflow !== null) lines.push("", ...overflowLines(r));
   if (w.massLeave !== null) lines.push("", ...massLeaveLines(r, w.o.cohort));
+  if (w.lines !== null) lines.push("", ...laneLines(r, w.o.cohort));
   lines.push(
     "",
     "Waits and estimates",
@@ -365,7 +468,7 @@ export function textOf(r: Result, w: World): string {
     "Cost (list prices, beyond included usage)",
     `  $${r.costUsd} = Workers requests $${r.costWorkersUsd} (${n(r.workerRequests)} × $${PRICES.workerRequestPerMillion}/M)` +
       ` + DO requests $${r.costDoRequestsUsd} (× $${PRICES.doRequestPerMillion}/M)` +
-      ` + DO duration $${r.costDoDurationUsd} (${r.shards}+1 objects × 128 MB × ${r.simulatedSeconds} s × $${PRICES.doGbSecondPerMillion}/M GB-s)` +
+      ` + DO duration $${r.costDoDurationUsd} (${w.layout.size}+1 objects × 128 MB × ${r.simulatedSeconds} s × $${PRICES.doGbSecondPerMillion}/M GB-s)` +
       ` + SQLite rows $${r.costRowsUsd} (${n(r.rowsRead)} read, ${n(r.rowsWritten)} written)`,
     `  $${r.costPerMillionListenersUsd} per million listeners, $${r.costPerMillionAdmittedUsd} per million admitted`,
   );

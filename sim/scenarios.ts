@@ -5,6 +5,7 @@
  * for every seed (the seed moves arrivals within their second, network
  * delays, poll jitter, listening times and patience).
  */
+import type { LaneModel } from "./lines.ts";
 import type { MassLeaveModel } from "./mass-leave.ts";
 import { melting, type OriginModel } from "./origin.ts";
 import type { OverflowModel } from "./overflow.ts";
@@ -46,6 +47,8 @@ export interface Scenario {
   overflow: OverflowModel | null;
   /** Everyone seated leaves at once, and left listeners keep presenting their passes (null: none; see mass-leave.ts). */
   massLeave: MassLeaveModel | null;
+  /** Lanes of the room and each one's share of arrivals (absent or null: everyone in the general line; see lines.ts). */
+  lanes?: LaneModel | null;
 }
 
 const MINUTE = 60;
@@ -252,6 +255,57 @@ export const SCENARIOS: Record<string, Scenario> = {
     origin: null,
     overflow: null,
     massLeave: { atSecond: 150, overSeconds: 30, retryMs: 1_000, isolatesPerLocation: 4 },
+  },
+  // The flash crowd with lanes (src/policy/lanes.ts): hosts, speakers and
+  // press on `stage` with seats reserved for all of them and kept for them
+  // (lend: false), subscribers with strict priority (and a cap) over the
+  // general line.
+  lanes: {
+    name: "lanes",
+    summary:
+      "1.5M arrive within 4 min for 1M seats, admitted at 480k/min: 2 % on stage (32k seats reserved and kept), " +
+      "10 % subscribers with strict priority (cap 120k), the rest general",
+    cohort: 10,
+    shards: 128,
+    shardsWhy:
+      "as flash: peak ~16k general joins/s + claims, heartbeats and view reads over 128 shards; the stage's " +
+      "~370 joins/s at the peak over its 2 shards, the subscribers' ~1.8k joins/s and their claims over 16",
+    capacity: 1_000_000,
+    admitPerMinute: 480_000,
+    rate: surge(1_500_000, 4 * MINUTE, 20, 60, 0.05),
+    arrivalSeconds: 4 * MINUTE,
+    durationSeconds: 10 * MINUTE,
+    passTtlMs: 15 * 60_000,
+    claimWindowMs: 30_000,
+    meanListenSeconds: 30 * MINUTE,
+    impatient: { share: 0.1, meanSeconds: 180 },
+    capacityChanges: [],
+    outage: null,
+    origin: null,
+    overflow: null,
+    massLeave: null,
+    lanes: {
+      lanes: {
+        // 2 % of 1.5M is 30k; each of its 2 shards holds half the reserve, with room for hash imbalance.
+        stage: { reserved: 32_000, cap: null, share: null, lend: false, shards: 2 },
+        priority: { reserved: 0, cap: 120_000, share: null, lend: true, shards: 16 },
+      },
+      shares: { stage: 0.02, priority: 0.1 },
+    },
+  },
+};
+
+// The same crowd with the stage's reserve lent to the general line (lend:
+// true): the general line fills the room, and a stage listener who comes
+// once it is full waits for a seat to be freed (minutes, with 15 min passes).
+SCENARIOS["lanes-lent"] = {
+  ...SCENARIOS.lanes!,
+  name: "lanes-lent",
+  summary:
+    "as lanes, with the stage's 32k reserved seats lent to the general line (lend: true) until stage listeners come",
+  lanes: {
+    ...SCENARIOS.lanes!.lanes!,
+    lanes: { ...SCENARIOS.lanes!.lanes!.lanes, stage: { ...SCENARIOS.lanes!.lanes!.lanes.stage!, lend: true } },
   },
 };
 

@@ -48,7 +48,10 @@ export interface ShardWorld {
 }
 
 export class ShardShell implements ShardPlatform {
+  /** The shard's index (a lane's shards are numbered from its slot × LANE_BLOCK, see lanes.ts). */
   readonly index: number;
+  /** Its place among the world's shells (the general shards' is their index; see lines.ts). */
+  readonly pos: number;
   readonly store: CountingLedgerStore;
   readonly runner: ShardRunner;
   /** A sync is out: requests wait. */
@@ -67,9 +70,17 @@ export class ShardShell implements ShardPlatform {
   #ownLast: readonly string[] = [];
   readonly #world: ShardWorld;
 
-  /** `maxOwnRevoked`: MAX_VIEW_REVOKED in simulated listeners. */
-  constructor(index: number, shard: Shard, store: CountingLedgerStore, world: ShardWorld, maxOwnRevoked: number) {
+  /** `maxOwnRevoked`: MAX_VIEW_REVOKED in simulated listeners; `pos`: its place among the world's shells. */
+  constructor(
+    index: number,
+    shard: Shard,
+    store: CountingLedgerStore,
+    world: ShardWorld,
+    maxOwnRevoked: number,
+    pos = index,
+  ) {
     this.index = index;
+    this.pos = pos;
     this.store = store;
     this.#world = world;
     this.runner = new ShardRunner(shard, store, this, { maxOwnRevoked });

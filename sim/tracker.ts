@@ -3,9 +3,12 @@
  * simulator looks at its ledger's cursor and live leases. Listeners whose
  * sequence numbers the cursor passed were called (their turn came, a seat
  * is reserved for them) at that moment; the room's live leases are checked
- * against the capacity at every change.
+ * against the capacity at every change (and, with lanes, each lane's
+ * against its cap: see lines.ts). Shards are their places in the world's
+ * shells.
  */
 import type { Counters } from "../src/policy/ledger-state.ts";
+import type { LineStats } from "./lines.ts";
 import { FifoTracker, type Listeners, NEVER } from "./listeners.ts";
 import type { Stats } from "./stats.ts";
 
@@ -21,11 +24,20 @@ export class CallTracker {
   readonly fifoPass: FifoTracker;
   /** When called, leaving out a lost shard's listeners (null: no shard is lost). */
   readonly fifoCallOthers: FifoTracker | null;
+  /** Per line measures (null: no lanes). */
+  readonly #lines: LineStats | null;
 
-  constructor(listeners: Listeners, stats: Stats, shards: number, lostShard: number | null) {
+  constructor(
+    listeners: Listeners,
+    stats: Stats,
+    shards: number,
+    lostShard: number | null,
+    lines: LineStats | null = null,
+  ) {
     const l = listeners;
     this.#l = l;
     this.#stats = stats;
+    this.#lines = lines;
     this.#seqIds = Array.from({ length: shards }, () => new Int32Array(1024));
     this.#lastCursor = new Int32Array(shards);
     this.#lastLive = new Float64Array(shards);
@@ -55,10 +67,12 @@ export class CallTracker {
       for (let q = last; q < c.cursor; q++) if (l.calledAt[ids[q]!] === NEVER) l.calledAt[ids[q]!] = t;
       this.fifoCall.record(ids, last, c.cursor, t);
       this.fifoCallOthers?.record(ids, last, c.cursor, t);
+      this.#lines?.called(shard, ids, last, c.cursor, t);
       this.#lastCursor[shard] = c.cursor;
     }
     if (c.live !== this.#lastLive[shard]) {
       this.#stats.liveChanged(c.live - this.#lastLive[shard]!, t);
+      this.#lines?.liveChanged(shard, c.live - this.#lastLive[shard]!);
       this.#lastLive[shard] = c.live;
     }
   }

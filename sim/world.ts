@@ -30,7 +30,9 @@
  * The edge↔shard hop is not delayed (it adds the same ~0.1 s to everyone).
  * Scenarios may add the origin and its failures (origin.ts), the offer of
  * the recording to a full room (overflow.ts), and a mass leave whose left
- * listeners keep presenting their passes at the edge (mass-leave.ts).
+ * listeners keep presenting their passes at the edge (mass-leave.ts), and
+ * lanes: lines of their own on shards of their own, each listener's picked
+ * at arrival (lines.ts).
  */
 import { Coordinator } from "../src/policy/coordinator.ts";
 import { CLOCK_SKEW_MS, passTrustMs } from "../src/policy/pass-trust.ts";
@@ -46,6 +48,7 @@ import { ManualClock } from "../src/policy/clock.ts";
 import { vouchesForPasses } from "../src/edge/view-cache.ts";
 import { Calendar, KINDS } from "./calendar.ts";
 import { Arrivals } from "./arrivals.ts";
+import { lineDraws, LineLayout, LineStats } from "./lines.ts";
 import { ADMITTED, GAVE_UP, LEFT, Listeners, WAITING } from "./listeners.ts";
 import { MassLeave } from "./mass-leave.ts";
 import { arrivalCounts, type Scenario } from "./scenarios.ts";
@@ -123,6 +126,10 @@ export class World {
   readonly origin: Origin | null;
   readonly overflow: Overflow | null;
   readonly massLeave: MassLeave | null;
+  /** The lines and where their shards are (without lanes: the general line's shards alone). */
+  readonly layout: LineLayout;
+  /** Measures per line (null: no lanes). */
+  readonly lines: LineStats | null;
   /** Most revocations the room lists, and a shard reports, in simulated listeners (MAX_VIEW_REVOKED ÷ cohort). */
   readonly revocationListSize: number;
   readonly #coordinatorStore: CountingCoordinatorStore;
@@ -154,12 +161,22 @@ export class World {
     const total = this.counts.reduce((a, c) => a + c, 0);
     this.l = new Listeners(total);
     this.capacity = this.#scaled(this.sc.capacity);
-    this.stats = new Stats(this.l, o.shards, this.capacity, SYNC_ROUND_MS, w);
+    if (this.sc.lanes && this.sc.overflow !== null) throw new Error("lanes with overflow rules are not modelled");
+    this.layout = new LineLayout(this.sc.lanes ?? null, o.shards, w);
+    this.lines = this.layout.hasLanes ? new LineStats(this.layout, this.l) : null;
+    this.stats = new Stats(this.l, this.layout.size, this.capacity, SYNC_ROUND_MS, w);
     this.#clock = new ManualClock(T0, o.seed);
     this.#rand = () => this.#clock.random();
     const admitPerMinute = Math.max(1, this.#scaled(this.sc.admitPerMinute));
     const rules = this.sc.overflow === null ? {} : scaledRules(this.sc.overflow, w);
-    const config = { capacity: this.capacity, admitPerMinute, mode: "open" as const, shards: o.shards, ...rules };
+    const config = {
+      capacity: this.capacity,
+      admitPerMinute,
+      mode: "open" as const,
+      shards: o.shards,
+      ...rules,
+      ...this.layout.config,
+    };
     this.#coordinatorStore = new CountingCoordinatorStore(this.rows);
     this.coordinator = new Coordinator(this.#coordinatorStore, config, T0);
     this.revocationListSize = Math.max(1, Math.floor(MAX_VIEW_REVOKED / w));
@@ -167,9 +184,11 @@ export class World {
     const deps = { newId: () => "s" + (++sid).toString(36) };
     const timings = { passTtlMs: this.sc.passTtlMs, claimWindowMs: this.sc.claimWindowMs, ticketTtlMs: 6 * 3_600_000 };
     const world = this.#shardWorld();
-    this.shells = Array.from({ length: o.shards }, (_, i) => {
+    this.shells = Array.from({ length: this.layout.size }, (_, pos) => {
       const store = new CountingLedgerStore(this.rows);
-      return new ShardShell(i, new Shard(i, store, store, timings, deps, T0), store, world, this.revocationListSize);
+      const i = this.layout.indexAt(pos);
+      const shard = new Shard(i, store, store, timings, deps, T0);
+      return new ShardShell(i, shard, store, world, this.revocationListSize, pos);
     });
     this.#views = new Array<null>(o.isolates).fill(null);
     this.#viewReplies = Array.from({ length: o.isolates }, (_, x) => ({
@@ -178,8 +197,8 @@ export class World {
       },
       fail: raise,
     }));
-    this.calls = new CallTracker(this.l, this.stats, o.shards, this.sc.outage?.shard ?? null);
-    this.#arrivals = new Arrivals(this.l, this.counts, o.shards, this.sc, this.#rand);
+    this.calls = new CallTracker(this.l, this.stats, this.layout.size, this.sc.outage?.shard ?? null, this.lines);
+    this.#arrivals = new Arrivals(this.l, this.counts, this.layout, this.sc, this.#rand, lineDraws(o.seed));
     const room = { coordinator: this.coordinator, stats: this.stats, listeners: this.l, shells: this.shells };
     const sentToRecording = () => this.overflow?.sentToRecording ?? 0;
     const edge = { rand: this.#rand, t0: T0, cohort: w, isolates: o.isolates, sentToRecording };
@@ -235,11 +254,17 @@ export class World {
     this.massLeave?.second(sec);
     if (this.sc.massLeave?.atSecond === sec) this.#massLeave(sec);
     const arrive = this.overflow === null ? JOIN : ARRIVE;
-    this.#arrivals.second(sec, (id) => this.#at(this.l.at[id]!, arrive, id));
+    this.#arrivals.second(sec, (id) => {
+      this.lines?.arrived(id);
+      this.#at(this.l.at[id]!, arrive, id);
+    });
     this.origin?.second(sec, (t, isolate) => this.#at(t, ORIGIN_REPORT, isolate));
     const I = this.o.isolates;
     for (let k = 0; k < I; k++) this.#at(sec * 1000 + Math.floor((k * 1000) / I), READ_TICK, k);
-    if (sec > 0 && sec % 60 === 0) st.progress(sec, (performance.now() - this.#wallStart) / 1000, this.o.progress);
+    if (sec > 0 && sec % 60 === 0) {
+      st.progress(sec, (performance.now() - this.#wallStart) / 1000, this.o.progress);
+      if (this.lines !== null) this.#laneProgress();
+    }
   }
 
   #dispatch(code: number, t: number): void {
@@ -341,7 +366,7 @@ export class World {
       this.#serving = -1;
       return;
     }
-    if (lease === null) this.stats.request(shell.index, "renew");
+    if (lease === null) this.stats.request(shell.pos, "renew");
     const out = lease === null ? null : shell.runner.renew(lease.sid, sub, undefined);
     if (out?.kind !== "renewed") {
       this.stats.lostSeats += 1;
@@ -422,7 +447,7 @@ export class World {
       beforeStep: (shell, step) => this.#beforeStep(shell, step),
       afterStep: (shell, step) => this.#afterStep(shell, step),
       send: (shell) => this.#send(shell),
-      wakeAt: (shell, t) => this.#at(t, ALARM, shell.index),
+      wakeAt: (shell, t) => this.#at(t, ALARM, shell.pos),
       seatEnded: (shell, reason) => this.#seatEnded(reason),
     };
   }
@@ -430,16 +455,16 @@ export class World {
   /** A shard's step: count its request; a listener's request counts rows for its whole cohort. */
   #beforeStep(shell: ShardShell, step: ShardRequest | ShardWork): void {
     this.rows.weight = COHORT_STEPS.has(step) ? this.o.cohort : 1;
-    if (COUNTED.has(step)) this.stats.request(shell.index, step as ShardRequestKind);
+    if (COUNTED.has(step)) this.stats.request(shell.pos, step as ShardRequestKind);
   }
 
   #afterStep(shell: ShardShell, step: ShardRequest | ShardWork): void {
     if (step === "join" && this.#serving >= 0) {
       const seq = shell.shard.ledger.counters.tail;
       this.l.seq[this.#serving] = seq;
-      this.calls.joined(shell.index, seq, this.#serving);
+      this.calls.joined(shell.pos, seq, this.#serving);
     }
-    this.#afterOp(shell.index, this.#cal.now);
+    this.#afterOp(shell.pos, this.#cal.now);
   }
 
   /** A seat ended at a leave: with a mass leave, the listener comes back with its old pass. */
@@ -467,8 +492,8 @@ export class World {
     // ones are lost on the way there.
     if (this.#inOutage(shell.index, t) && this.stats.lostReplies > 0) {
       this.stats.lostSyncs += 1;
-      this.#at(shell.replyAt, REPLY, shell.index);
-    } else this.#at(t + there, AT_COORDINATOR, shell.index);
+      this.#at(shell.replyAt, REPLY, shell.pos);
+    } else this.#at(t + there, AT_COORDINATOR, shell.pos);
   }
 
   #atCoordinator(shell: ShardShell, t: number): void {
@@ -478,7 +503,7 @@ export class World {
     this.massLeave?.listedNow(this.coordinator.publishedCount(), t);
     if (this.#inOutage(shell.index, shell.replyAt) || this.#inOutage(shell.index, t)) this.stats.lostReplies += 1;
     else shell.order = order;
-    this.#at(shell.replyAt, REPLY, shell.index);
+    this.#at(shell.replyAt, REPLY, shell.pos);
   }
 
   /**
@@ -523,13 +548,18 @@ export class World {
     if (patience > 0 && t - l.at[id]! >= patience) {
       l.state[id] = GAVE_UP;
       this.stats.gaveUp += 1;
+      this.lines?.gaveUp(id);
       return;
     }
     const view = this.#edgeView();
     const e =
       view === null
         ? null
-        : estimatePlace({ shard: l.shard[id]!, seq: l.seq[id]!, at: T0 + l.joinedAt[id]! }, view, T0 + t);
+        : estimatePlace(
+            { shard: this.shells[l.shard[id]!]!.index, seq: l.seq[id]!, at: T0 + l.joinedAt[id]! },
+            view,
+            T0 + t,
+          );
     if (e !== null && e.position === null) return this.#dispatch(CLAIM + KINDS * id, t);
     this.stats.edgePolls += this.o.cohort;
     if (this.overflow !== null && view !== null && e !== null && !this.overflow.inLine(id, e, view)) return;
@@ -552,10 +582,22 @@ export class World {
     l.admittedAt[id] = t;
     this.calls.fifoPass.one(id, t);
     this.stats.admitted(id, t, atJoin);
+    this.lines?.admitted(id, t, atJoin);
     this.massLeave?.admitted(id, lease.sid, lease.expiresAt - T0, t);
     const leaveAt = t + this.#exp(this.sc.meanListenSeconds * 1000);
     if (leaveAt < this.#end) this.#at(leaveAt, LEAVE, id);
     if (t + this.#renewEvery < this.#end) this.#at(t + this.#renewEvery, RENEW, id);
+  }
+
+  /** Each lane's and the general line's seats and line, once a minute (stderr). */
+  #laneProgress(): void {
+    const lines = this.lines!;
+    const waiting = lines.waiting();
+    const f = (n: number) => Math.round(n * this.o.cohort).toLocaleString("en-US");
+    const parts = lines.lines.map(
+      (m, line) => `${lines.layout.names[line]} live ${f(m.live)} waiting ${f(waiting[line]!)}`,
+    );
+    this.o.progress(`         ${parts.join(" | ")}`);
   }
 
   #afterOp(s: number, t: number): void {
