@@ -17,7 +17,8 @@
  * pass signed without the shard's seat.
  */
 import type { EdgeArrivals, GlobalView } from "../policy/protocol.ts";
-import { estimatePlace } from "../policy/estimate.ts";
+import { calledThrough, estimatePlace } from "../policy/estimate.ts";
+import { markOf, noteClaim, standingRefusal } from "./repeat-claims.ts";
 import { shardOf } from "../policy/shard.ts";
 import { laneShard, slotOf } from "../policy/lanes.ts";
 import { laneNameAt, laneOfArrival } from "./lane-arrival.ts";
@@ -328,6 +329,11 @@ export class RoomDesk {
       const eta = etaOf(place.etaSeconds);
       return { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) };
     }
+    // A device without a seat of its own that asked a moment ago, the room unchanged since: the
+    // same "not yet", without asking the shard again (repeat-claims.ts).
+    const mark = markOf(view.live, calledThrough(view, ticket.shard, this.now));
+    const standing = holding === undefined ? standingRefusal(this.room, ticket, mark, this.now) : null;
+    if (standing !== null) return this.#fromClaim(standing, ticket.sub, ticket, view);
     let claim: ClaimOutcome;
     // This device's seat: the one its lapsed pass names, else a new id for the seat this claim may take.
     const key = holding ?? crypto.randomUUID();
@@ -340,6 +346,7 @@ export class RoomDesk {
       failureOf(err);
       return this.#stillWaiting(ticket, view, true);
     }
+    if (holding === undefined) noteClaim(this.room, ticket, claim, mark, this.now);
     return this.#fromClaim(claim, ticket.sub, ticket, view);
   }
 
