@@ -1,19 +1,25 @@
 /**
  * The benchmark's readable output: a table of requests/s, p50 and p99 per
- * case with the ratio to the baseline of the same run, then the SPEC's
- * performance targets next to the measured values (✓/✗, informative only).
+ * case with the ratio to its baseline of the same run (and which baseline),
+ * the CPU each request cost the Worker's processes and the load generator,
+ * then the SPEC's performance targets next to the measured values (✓/✗,
+ * informative only).
  */
-import type { LoadResult } from "./load.ts";
+import type { LoadResult } from "./wrk.ts";
 
 export interface CaseRow {
   label: string;
-  result: LoadResult;
-  /** requests/s divided by the mean baseline; null for baseline rows. */
+  result: Pick<LoadResult, "rps" | "p50Ms" | "p99Ms" | "non2xx" | "errors">;
+  /** requests/s divided by its baseline's; null for baseline rows. */
   ratio: number | null;
+  /** What the ratio is to ("hello", "proxy"). */
+  ratioTo: string | null;
   /** Durable Object calls per request in this case; null when not counted. */
   doCallsPerRequest: number | null;
-  /** CPU µs per request of the Worker's processes (wrangler + workerd); null when not measured. */
+  /** CPU µs per request of the Worker's processes (workerd; with wrangler in dev mode); null when not measured. */
   cpuUsPerRequest: number | null;
+  /** CPU µs per request of the load generator (wrk); null when not measured. */
+  generatorCpuUsPerRequest: number | null;
 }
 
 export interface Target {
@@ -22,7 +28,17 @@ export interface Target {
   measured: string;
 }
 
-const COLUMNS = ["case", "req/s", "p50 ms", "p99 ms", "× baseline", "CPU µs/req", "DO calls/req", "non-2xx"] as const;
+const COLUMNS = [
+  "case",
+  "req/s",
+  "p50 ms",
+  "p99 ms",
+  "× baseline",
+  "Worker CPU µs/req",
+  "wrk CPU µs/req",
+  "DO calls/req",
+  "failed",
+] as const;
 
 function fixed(n: number | null, digits: number): string {
   return n === null || !Number.isFinite(n) ? "—" : n.toFixed(digits);
@@ -35,8 +51,9 @@ function rowCells(row: CaseRow): string[] {
     fixed(r.rps, 0),
     fixed(r.p50Ms, 2),
     fixed(r.p99Ms, 2),
-    row.ratio === null ? "—" : `${row.ratio.toFixed(2)}×`,
+    row.ratio === null ? "—" : `${row.ratio.toFixed(3)}× ${row.ratioTo ?? ""}`.trimEnd(),
     fixed(row.cpuUsPerRequest, 0),
+    fixed(row.generatorCpuUsPerRequest, 1),
     row.doCallsPerRequest === null ? "—" : row.doCallsPerRequest.toFixed(4),
     String(r.non2xx + r.errors),
   ];

@@ -1,8 +1,10 @@
 /**
- * The two Workers under load, both started the same way, `wrangler dev` in
- * local workerd on 127.0.0.1 with a throw-away state directory: Spillway
- * (./wrangler.toml, fresh keys from src/cli/keys.ts in a temporary env file)
- * and the hello-world baseline (bench/hello/wrangler.toml).
+ * The Workers under load in `npm run bench -- --dev`, all started the same
+ * way, `wrangler dev` in local workerd on 127.0.0.1 with a throw-away state
+ * directory: Spillway (./wrangler.toml, fresh keys from src/cli/keys.ts in a
+ * temporary env file), the hello-world baseline (bench/hello/wrangler.toml)
+ * and the plain proxy baseline (bench/proxy/wrangler.toml). The default,
+ * raw workerd, is bench/lib/workerd.ts.
  *
  * Spillway is not started through `npm start` (src/cli/start.ts) here: that
  * script relays every wrangler log line through one more Node process, a cost
@@ -128,4 +130,12 @@ export function startSpillway(options: { adminToken: string; originUrl: string }
 /** The hello-world baseline. */
 export function startHello(): Promise<RunningWorker> {
   return startWrangler("hello-world baseline (bench/hello)", "bench/hello/wrangler.toml", async () => []);
+}
+
+/** The plain proxy baseline, forwarding to the given origin. */
+export function startProxy(originUrl: string): Promise<RunningWorker> {
+  return startWrangler("plain proxy baseline (bench/proxy)", "bench/proxy/wrangler.toml", async () => [
+    "--var",
+    `ORIGIN_URL:${originUrl}`,
+  ]);
 }
