@@ -9,6 +9,7 @@ import type { LineStats } from "./lines.ts";
 import type { MassLeave } from "./mass-leave.ts";
 import type { Origin } from "./origin.ts";
 import type { Overflow } from "./overflow.ts";
+import { SAMPLE_EVERY_S } from "./staleness.ts";
 import { SYNC_ROUND_MS, T0, type World } from "./world.ts";
 
 /** One line's results (with lanes): the general line's, or a lane's. */
@@ -31,6 +32,7 @@ export function resultOf(w: World, wallSeconds: number, peakRssMb: number): Resu
   const [fifoPassP99] = quantiles(w.calls.fifoPass.samples, w.calls.fifoPass.count, [0.99]);
   const fifoOver1 = countAbove(w.calls.fifoCall.samples, w.calls.fifoCall.count, 1);
   const fifoBeyond = w.calls.fifoCall.overBeyond(SYNC_ROUND_MS, sc.durationSeconds * 1000);
+  const stale = w.staleness.result();
   const c = st.requests;
   // Origin reports are coordinator requests; arrivals sent to the recording
   // are Worker requests answered at the edge, and so are left passes
@@ -94,6 +96,11 @@ export function resultOf(w: World, wallSeconds: number, peakRssMb: number): Resu
     etaErrorP50: round(etaP50),
     etaErrorP90: round(etaP90),
     etaErrorToCallP90: round(etaCallP90),
+    positionStalenessSamples: stale.samples,
+    positionStalenessP50: round(stale.p50),
+    positionStalenessP90: round(stale.p90),
+    positionAgeP50Seconds: round(stale.ageP50, 2),
+    positionAgeP90Seconds: round(stale.ageP90, 2),
     peakDoRequestsPerSecond: Math.ceil(Math.max(st.peakShardRps, st.peakCoordinatorRps)),
     peakShardRequestsPerSecond: Math.ceil(st.peakShardRps),
     peakCoordinatorRequestsPerSecond: st.peakCoordinatorRps,
@@ -456,6 +463,10 @@ export function textOf(r: Result, w: World): string {
     `  wait p50 ${r.waitP50Seconds} s, p90 ${r.waitP90Seconds} s, p99 ${r.waitP99Seconds} s, max ${r.waitMaxSeconds} s (admitted listeners)`,
     `  estimate error |eta - wait| / max(wait, 1 s) over ${n(r.etaSamples)} who waited: p50 ${r.etaErrorP50}, p90 ${r.etaErrorP90}` +
       ` (against the time to their turn: p90 ${r.etaErrorToCallP90})`,
+    `  position staleness |shown - now| / shown over ${n(r.positionStalenessSamples)} samples of waiting listeners ` +
+      `(every ${SAMPLE_EVERY_S} s; shown: the position of their last answer, now: what a poll would be told from the ` +
+      `freshest edge view, 0 once their turn came): p50 ${r.positionStalenessP50}, p90 ${r.positionStalenessP90}; ` +
+      `age of the position shown p50 ${r.positionAgeP50Seconds} s, p90 ${r.positionAgeP90Seconds} s`,
     "",
     "Load",
     `  busiest Durable Object ${n(r.peakDoRequestsPerSecond)} req/s (shards ${n(r.peakShardRequestsPerSecond)}, coordinator ${n(r.peakCoordinatorRequestsPerSecond)})`,

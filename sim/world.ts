@@ -57,6 +57,7 @@ import { Overflow, scaledRules } from "./overflow.ts";
 import { type EdgeView, listed, ShardShell, type ShardWorld } from "./shell.ts";
 import { type ShardRequestKind, Stats } from "./stats.ts";
 import { CallTracker } from "./tracker.ts";
+import { SAMPLE_EVERY_S, Staleness } from "./staleness.ts";
 import { CountingCoordinatorStore, CountingLedgerStore, type Rows } from "./stores.ts";
 
 // Event kinds. Shard requests (JOIN..PASS_RENEW) wait while their shard syncs.
@@ -130,6 +131,8 @@ export class World {
   readonly layout: LineLayout;
   /** Measures per line (null: no lanes). */
   readonly lines: LineStats | null;
+  /** How out of date waiting listeners' positions are (a measure only: see staleness.ts). */
+  readonly staleness: Staleness;
   /** Most revocations the room lists, and a shard reports, in simulated listeners (MAX_VIEW_REVOKED ÷ cohort). */
   readonly revocationListSize: number;
   readonly #coordinatorStore: CountingCoordinatorStore;
@@ -138,6 +141,8 @@ export class World {
   readonly #cal = new Calendar();
   /** The view cached in each edge isolate (null: none yet). */
   readonly #views: (EdgeView | null)[];
+  /** The newest view any edge isolate holds (for the staleness measure only). */
+  #freshest: GlobalView | null = null;
   /** Where each isolate's view read is answered. */
   readonly #viewReplies: Reply<ShardView | null>[];
   /** The listener whose join or leave a shard is serving (-1: none). */
@@ -160,6 +165,7 @@ export class World {
     this.counts = arrivalCounts(this.sc, w);
     const total = this.counts.reduce((a, c) => a + c, 0);
     this.l = new Listeners(total);
+    this.staleness = new Staleness(total);
     this.capacity = this.#scaled(this.sc.capacity);
     if (this.sc.lanes && this.sc.overflow !== null) throw new Error("lanes with overflow rules are not modelled");
     this.layout = new LineLayout(this.sc.lanes ?? null, o.shards, w);
@@ -193,7 +199,10 @@ export class World {
     this.#views = new Array<null>(o.isolates).fill(null);
     this.#viewReplies = Array.from({ length: o.isolates }, (_, x) => ({
       answer: (parts: ShardView | null) => {
-        this.#views[x] = this.shells[x % o.shards]!.edgeView(parts, this.massLeave !== null);
+        const cached = this.shells[x % o.shards]!.edgeView(parts, this.massLeave !== null);
+        this.#views[x] = cached;
+        if (cached !== null && (this.#freshest === null || cached.view.asOf >= this.#freshest.asOf))
+          this.#freshest = cached.view;
       },
       fail: raise,
     }));
@@ -261,6 +270,7 @@ export class World {
     this.origin?.second(sec, (t, isolate) => this.#at(t, ORIGIN_REPORT, isolate));
     const I = this.o.isolates;
     for (let k = 0; k < I; k++) this.#at(sec * 1000 + Math.floor((k * 1000) / I), READ_TICK, k);
+    if (sec > 0 && sec % SAMPLE_EVERY_S === 0) this.#sampleStaleness(sec * 1000);
     if (sec > 0 && sec % 60 === 0) {
       st.progress(sec, (performance.now() - this.#wallStart) / 1000, this.o.progress);
       if (this.lines !== null) this.#laneProgress();
@@ -534,8 +544,25 @@ export class World {
     }
   }
 
+  /** Waiting listeners' positions against what a poll would be told now (staleness.ts; reads only). */
+  #sampleStaleness(t: number): void {
+    const view = this.#freshest;
+    if (view === null) return;
+    const l = this.l;
+    this.staleness.sample(
+      l.reached,
+      t,
+      (id) => l.state[id] === WAITING,
+      (id) => {
+        const ticket = { shard: this.shells[l.shard[id]!]!.index, seq: l.seq[id]!, at: T0 + l.joinedAt[id]! };
+        return estimatePlace(ticket, view, T0 + t).position ?? 0;
+      },
+    );
+  }
+
   /** The next poll, as the edge tells it (from the place in real listeners, not cohorts). */
   #schedulePoll(id: number, t: number, position: number | null, eta: number | null): void {
+    this.staleness.told(id, position, t);
     const place = position === null ? null : position * this.o.cohort;
     this.#at(t + pollAfterSeconds(place, eta, this.#rand) * 1000, POLL, id);
   }
