@@ -12,6 +12,7 @@
  * Fields may be added to a shape; renaming or removing one is a breaking
  * change of the contract.
  */
+import { IDENTITY_REFUSALS } from "../tokens/identity.ts";
 import * as v from "valibot";
 import { type FieldError, MODES, RoomConfigPatchSchema } from "../policy/config.ts";
 import { OVERFLOW_REASONS } from "../policy/overflow.ts";
@@ -276,17 +277,7 @@ export const ErrorBodySchema = v.pipe(
       ),
       identity: v.optional(
         v.pipe(
-          v.picklist([
-            "malformed",
-            "bad_signature",
-            "expired",
-            "not_yet_valid",
-            "wrong_issuer",
-            "wrong_audience",
-            "unknown_key",
-            "alg_not_allowed",
-            "keys_unavailable",
-          ]),
+          v.picklist(IDENTITY_REFUSALS),
           v.description(
             "With `identity_refused`: why the identity token was refused (docs/lanes.md). Nothing was taken; " +
               "joining without the token takes a place in the general line.",

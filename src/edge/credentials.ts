@@ -48,6 +48,16 @@ export function clearStrayCookies(headers: Headers, room: string, kinds: TokenKi
 }
 
 /**
+ * The `name=value` pairs of a Cookie header. Several Cookie lines may arrive
+ * merged with ", " (as the runtime joins repeated headers), so a pair is also
+ * cut where ", " is followed by a cookie name (cookie values never hold a
+ * comma, RFC 6265).
+ */
+export function cookiePairs(header: string): string[] {
+  return header.split(/;|,\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)/);
+}
+
+/**
  * Where an arrival shows the deployer's identity token (lane-arrival.ts):
  * read by Spillway at join, and never passed on to the origin.
  */
@@ -55,15 +65,12 @@ export const IDENTITY_HEADER = "spillway-identity";
 export const IDENTITY_COOKIE = "spillway_identity";
 
 /**
- * The Cookie header without Spillway's own cookies (and the identity cookie), or null when nothing is
- * left. Several Cookie lines may arrive merged with ", " (as the runtime
- * joins repeated headers), so a pair is also cut where ", " is followed by a
- * cookie name (cookie values never hold a comma, RFC 6265).
+ * The Cookie header without Spillway's own cookies (and the identity
+ * cookie), or null when nothing is left.
  */
 export function foreignCookies(header: string | null): string | null {
   if (header === null) return null;
-  const kept = header
-    .split(/;|,\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)/)
+  const kept = cookiePairs(header)
     .map((p) => p.trim())
     .filter((p) => {
       const name = p.split("=", 1)[0]!.trim();

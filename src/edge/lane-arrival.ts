@@ -29,9 +29,7 @@ import {
   verifyIdentity,
 } from "../tokens/identity.ts";
 
-import { IDENTITY_COOKIE, IDENTITY_HEADER } from "./credentials.ts";
-
-export { IDENTITY_COOKIE, IDENTITY_HEADER };
+import { cookiePairs, IDENTITY_COOKIE, IDENTITY_HEADER } from "./credentials.ts";
 
 /** An arrival a lane takes: its name and how the view sees it. */
 export interface LaneArrival {
@@ -57,12 +55,12 @@ export function identityTokenOf(headers: Headers): { token: string; from: "heade
 
 /**
  * A cookie's value from a Cookie header (the first of that name), or null.
- * Several Cookie lines may arrive merged with ", ", as in credentials.ts
- * foreignCookies; a quoted value is unquoted, a percent-encoded one decoded.
+ * Pairs are cut as credentials.ts cuts them (`cookiePairs`); a quoted value
+ * is unquoted, a percent-encoded one decoded.
  */
 function cookieValue(header: string | null, name: string): string | null {
   if (header === null || header.length > 16 * 1024) return null;
-  for (const pair of header.split(/;|,\s*(?=[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)/)) {
+  for (const pair of cookiePairs(header)) {
     const eq = pair.indexOf("=");
     if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
     let value = pair.slice(eq + 1).trim();

@@ -418,8 +418,6 @@ export class Coordinator {
   #laneViews(now: number): Record<string, LaneView> {
     const views: Record<string, LaneView> = {};
     for (const lane of this.#plannedLanes(now)) {
-      let live = 0;
-      for (const r of this.#shards.values()) if (slotOf(r.shard) === lane.slot) live += r.live;
       const flow = this.#core.laneFlows?.[lane.slot];
       views[lane.name] = {
         slot: lane.slot,
@@ -428,7 +426,7 @@ export class Coordinator {
         reserved: lane.settings.reserved,
         cap: lane.settings.cap,
         waiting: lane.state.waiting,
-        live,
+        live: lane.state.live,
         flowPerSecond: flow === undefined ? 0 : activeRatePerSecond(flow, now),
       };
     }
@@ -581,12 +579,14 @@ export class Coordinator {
   #lineState(slot: number, now: number): LineState {
     let accounted = 0;
     let waiting = 0;
+    let live = 0;
     for (const r of this.#shards.values()) {
       if (slotOf(r.shard) !== slot) continue;
       accounted += Math.max(r.confirmed, r.sent);
+      live += r.live;
       if (isActive(r, now)) waiting += Math.max(0, r.tail - r.through);
     }
-    return { accounted, waiting };
+    return { accounted, waiting, live };
   }
 
   /** The room's lanes as the planner sees them, in rank order. */

@@ -132,6 +132,8 @@ export interface LineState {
   accounted: number;
   /** Listeners waiting on the line's active shards (not yet called). */
   waiting: number;
+  /** Seats held by a lease on the line's shards, as last reported. */
+  live: number;
 }
 
 /** A lane as the planner sees it: its rules, its rank (0 first) and its state. */

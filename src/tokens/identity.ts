@@ -26,16 +26,19 @@ import { jwksCacheFor, type FetchLike, type IdentityKeySource } from "./jwks-cac
 // The settings and their rules live with the room's config; re-exported for the callers of verification.
 export * from "../policy/identity-config.ts";
 
-export type IdentityRefusal =
-  | "malformed"
-  | "bad_signature"
-  | "expired"
-  | "not_yet_valid"
-  | "wrong_issuer"
-  | "wrong_audience"
-  | "unknown_key"
-  | "alg_not_allowed"
-  | "keys_unavailable";
+/** Why an identity token is refused: the one list (the contract's error schema reads it too). */
+export const IDENTITY_REFUSALS = [
+  "malformed",
+  "bad_signature",
+  "expired",
+  "not_yet_valid",
+  "wrong_issuer",
+  "wrong_audience",
+  "unknown_key",
+  "alg_not_allowed",
+  "keys_unavailable",
+] as const;
+export type IdentityRefusal = (typeof IDENTITY_REFUSALS)[number];
 
 export type IdentityResult =
   { ok: true; lane: string | null; sub: string; exp: number } | { ok: false; reason: IdentityRefusal };
