@@ -47,6 +47,9 @@ export function clearStrayCookies(headers: Headers, room: string, kinds: TokenKi
   }
 }
 
+/** Largest Cookie or Authorization header accepted. */
+export const MAX_CREDENTIAL_HEADER = 8 * 1024;
+
 /**
  * The `name=value` pairs of a Cookie header. Several Cookie lines may arrive
  * merged with ", " (as the runtime joins repeated headers), so a pair is also

@@ -37,6 +37,7 @@ import { keyRing, type KeyRing } from "../tokens/keys.ts";
 import { issueOverflow, type OverflowClaims, verifyOverflow } from "../tokens/overflow.ts";
 import { issuePass, type PassClaims, verifyPass, verifyPassAnyAge } from "../tokens/pass.ts";
 import { issueTicket, type TicketClaims, verifyTicket } from "../tokens/ticket.ts";
+import { verifiedOnce } from "../tokens/verified-memo.ts";
 import { failureRetryAfter, POLICY, type PolicyApplied } from "../policy/failure-policy.ts";
 import { joinLimiter } from "./join-limit.ts";
 import { type Settings, settingsOf } from "./settings.ts";
@@ -120,15 +121,18 @@ export class RoomDesk {
   async checkTicket(
     token: string | CompactJws,
   ): Promise<{ ok: true; claims: TicketClaims } | { ok: false; reason: TokenRefusal }> {
-    return verifyTicket(this.#keys, token, this.#opts());
+    const text = typeof token === "string" ? token : token.token;
+    return verifiedOnce("ticket", this.#keys, text, this.#opts(), () => verifyTicket(this.#keys, token, this.#opts()));
   }
 
   async checkOverflow(token: string) {
-    return verifyOverflow(this.#keys, token, this.#opts());
+    return verifiedOnce("overflow", this.#keys, token, this.#opts(), () =>
+      verifyOverflow(this.#keys, token, this.#opts()),
+    );
   }
 
   async checkPass(token: string): Promise<{ ok: true; claims: PassClaims } | { ok: false; reason: TokenRefusal }> {
-    return verifyPass(this.#keys, token, this.#opts());
+    return verifiedOnce("pass", this.#keys, token, this.#opts(), () => verifyPass(this.#keys, token, this.#opts()));
   }
 
   /** A pass presented to give its seat back: accepted past its `exp` (a held stream outlives it). */

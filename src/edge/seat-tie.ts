@@ -27,7 +27,9 @@
  *   never shared.
  *
  * Responses of known length start holding only when they are still streaming
- * after HOLD_AFTER_MS, so an ordinary page or segment costs no call at all.
+ * after HOLD_AFTER_MS, so an ordinary page or segment costs no call at all;
+ * short ones (WHOLE_ANSWER_BYTES) are read whole before they go on, so most
+ * need no pipe either (tieAnswer).
  */
 import { CONFIRM_AFTER_MS } from "../policy/pass-trust.ts";
 import { ANSWER_SLACK_MS, ownedUntil, SAFETY_MARGIN_MS } from "../policy/hold-round.ts";
@@ -235,6 +237,80 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
   });
   opts.background(watched);
   return new Response(readable, response);
+}
+
+/** Answers of declared length up to this many bytes are read whole before they go on (tieAnswer). */
+export const WHOLE_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * The origin's answer tied to its seat, as tieStream does, except that a
+ * short answer of declared length (a playlist, an audio segment, a JSON
+ * answer) is read whole first and then goes on as it is: the origin is done
+ * with it before the listener gets it, so nothing is left to tie and no pipe
+ * is kept open per request. One still arriving after HOLD_AFTER_MS holds its
+ * seat as a live stream does, and is cancelled at the origin if the seat
+ * ends; the listener then gets `ended(reason)` instead.
+ */
+export async function tieAnswer(
+  response: Response,
+  opts: TieOptions,
+  ended: (reason: SeatEnd) => Response,
+): Promise<Response> {
+  const length = declaredLength(response);
+  const encoding = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+  const body = response.body;
+  if (body === null || length === null || length > WHOLE_ANSWER_BYTES || encoding !== "identity") {
+    return tieStream(response, opts);
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  const whole = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      chunks.push(value);
+    }
+  })();
+  const arrived = whole.then(
+    () => true,
+    (err: unknown) => err,
+  );
+  const settled = arrived.then(() => undefined);
+  const sleep = opts.sleep ?? timerSleep;
+  let cut: SeatEnd | null = null;
+  const late = await Promise.race([arrived, sleep(HOLD_AFTER_MS, settled).then(() => "late" as const)]);
+  if (late === "late") {
+    // Still arriving: hold the seat until it is in, and cancel it at the origin if the seat ends first.
+    const holder = opts.newId();
+    const held = holding(opts);
+    const watched = watchSeat(held.opts, holder, true, settled).then(async (reason) => {
+      if (reason !== null) {
+        cut = reason;
+        await reader.cancel(new SeatEnded(reason)).catch(() => undefined);
+      }
+      if (held.called()) await opts.keeper.letGo(holder);
+    });
+    opts.background(watched);
+  }
+  const outcome = await arrived;
+  if (cut !== null) return ended(cut);
+  if (outcome !== true) {
+    // The origin's body broke off: so does the listener's, as it would have through a pipe.
+    const broken = new ReadableStream<Uint8Array>({ start: (controller) => controller.error(outcome) });
+    return new Response(broken, response);
+  }
+  return new Response(chunks.length === 1 ? chunks[0]! : concatBytes(chunks), response);
+}
+
+/** The chunks as one array. */
+function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 /** Close codes a relay may pass on as they are; anything else becomes 1000. */

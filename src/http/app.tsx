@@ -7,6 +7,7 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { MAX_CREDENTIAL_HEADER } from "../edge/credentials.ts";
 import { keyRing } from "../tokens/keys.ts";
 import { admin } from "./admin.ts";
 import { DurableFailure } from "../edge/durable-call.ts";
@@ -20,9 +21,6 @@ import { guarded } from "./guarded.ts";
 import { listener } from "./listener.ts";
 import { originHooks } from "./origin-hooks.ts";
 import { type AppEnv, withRoom } from "./room-request.ts";
-
-/** Largest Cookie or Authorization header accepted. */
-const MAX_CREDENTIAL_HEADER = 8 * 1024;
 
 export const app = new Hono<AppEnv>();
 

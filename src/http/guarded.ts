@@ -134,6 +134,8 @@ interface SeatOpen {
   expiresAt: number;
   /** The room's view could not be read: only the pass let this through (policy `pass`). */
   onPass: boolean;
+  /** Renewed on the way: the new pass's cookie is set. */
+  renewed: boolean;
 }
 
 /** A seat that is no longer this pass's, and why when its shard said. */
@@ -158,7 +160,7 @@ async function seatOfPass(c: Context<AppEnv>, pass: PassClaims, token: string): 
   const known = await desk.viewOrLast();
   const revoked = known.view !== null && isRevoked(known.view, pass.sid);
   if (revoked || endedHere(desk.room, pass.sid, desk.now)) return { open: false, reason: undefined };
-  let seat: SeatOpen = { open: true, token, expiresAt: pass.exp * 1000, onPass: known.degraded };
+  let seat: SeatOpen = { open: true, token, expiresAt: pass.exp * 1000, onPass: known.degraded, renewed: false };
   const vouched = known.view !== null && vouchesForPasses(known.view, desk.now);
   if (!vouched || desk.wantsRenewal(pass)) {
     const renewed = await renewOnTheWay(c, pass, seat);
@@ -179,7 +181,7 @@ async function renewOnTheWay(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpe
   const renewed = await desk.heartbeat(pass);
   if (renewed.kind === "status" && renewed.newPass !== undefined) {
     applyTokens(c, renewed);
-    return { ...seat, token: renewed.newPass.token, expiresAt: renewed.newPass.exp * 1000 };
+    return { ...seat, token: renewed.newPass.token, expiresAt: renewed.newPass.exp * 1000, renewed: true };
   }
   if (renewed.kind === "unavailable") {
     return wantsJson(c) ? answerJson(c, renewed) : reconnecting(c, renewed.degraded, false);
@@ -200,7 +202,7 @@ async function socketSeat(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpen):
 async function toSeat(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpen, bearer: boolean): Promise<Response> {
   const { response, reached } = await toOrigin(c, pass, seat.token, bearer);
   c.set("fromOrigin", true);
-  return seatBound(c, response, reached ? pass : null, seat.expiresAt, seat.onPass);
+  return seatBound(c, response, reached ? pass : null, seat.expiresAt, seat.onPass, seat.renewed);
 }
 
 /** 409 `seat_ended`, with the reason when the shard gave one. */

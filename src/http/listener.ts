@@ -10,6 +10,7 @@ import { POLICY } from "../policy/failure-policy.ts";
 import { answerJson, plainStatusJson, unavailable } from "./answers.ts";
 import { clearTokenCookie, presented } from "./cookies.ts";
 import { fail } from "./fail.ts";
+import { handedOn } from "./hot-paths.ts";
 import { type AppEnv, heldOverflow, heldPass, heldTicket, holdingSeat, keepsPlace, withRoom } from "./room-request.ts";
 
 /** Mounted at /_spillway/rooms. */
@@ -30,6 +31,9 @@ listener.post("/:room/join", withRoom, async (c) => {
 });
 
 listener.get("/:room/status", withRoom, async (c) => {
+  // Asked already on the hot path, which left the answer to render here.
+  const asked = handedOn.get(c.req.raw);
+  if (asked !== undefined) return plainStatusJson(asked) ?? answerJson(c, asked);
   const held = await heldTicket(c);
   if (held.error !== null) return fail(c, held.error);
   if (held.ticket === null) {

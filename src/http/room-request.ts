@@ -27,7 +27,7 @@ export type AppEnv = { Bindings: Env; Variables: { desk: RoomDesk; fromOrigin: b
 export async function withRoom(c: Context<AppEnv>, next: () => Promise<void>) {
   const room = c.req.param("room") ?? "";
   if (!ROOM_ID.test(room)) return fail(c, "bad_room");
-  const served = await servesRoom(c, room);
+  const served = await servesRoom(c.env, room);
   if (served !== true) return served === false ? fail(c, "not_found") : unavailable(c, null);
   c.set("desk", await RoomDesk.open(c.env, room, (work) => c.executionCtx.waitUntil(work)));
   await next();
@@ -38,13 +38,13 @@ export async function withRoom(c: Context<AppEnv>, next: () => Promise<void>) {
 }
 
 /** Does this deployment serve `room` (ROOMS, room-gate.ts)? null when the room directory cannot be read. */
-async function servesRoom(c: Context<AppEnv>, room: string): Promise<boolean | null> {
+export async function servesRoom(env: Env, room: string): Promise<boolean | null> {
   const load = async () => {
-    const directory = c.env.ROOM_DIRECTORY.getByName(DIRECTORY_NAME);
+    const directory = env.ROOM_DIRECTORY.getByName(DIRECTORY_NAME);
     return (await durableCall("rooms", () => directory.list())).map((entry) => entry.room);
   };
   try {
-    return await knownRooms.serves(settingsOf(c.env).rooms, room, clock.now(), load);
+    return await knownRooms.serves(settingsOf(env).rooms, room, clock.now(), load);
   } catch (err) {
     if (!(err instanceof DurableFailure)) throw err;
     return null;

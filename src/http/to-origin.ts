@@ -8,7 +8,8 @@ import { demoOrigin } from "../demo/demo.tsx";
 import { durableCall, DurableFailure } from "../edge/durable-call.ts";
 import { originTally, readAnswer, withoutSignals } from "../edge/origin-signals.ts";
 import { proxy, RETRY_AFTER_SECONDS } from "../edge/proxy.ts";
-import { answerSlackMs, holdRoundMs, type TieOptions, tieSocket, tieStream } from "../edge/seat-tie.ts";
+import { answerSlackMs, holdRoundMs, type TieOptions, tieAnswer, tieSocket } from "../edge/seat-tie.ts";
+import type { SeatEnd } from "../policy/lease.ts";
 import type { HoldAnswer } from "../objects/seat-holds.ts";
 import { clock } from "../policy/clock.ts";
 import { POLICY, POLICY_HEADER } from "../policy/failure-policy.ts";
@@ -84,17 +85,20 @@ export async function firstRound(c: Context<AppEnv>, pass: PassClaims): Promise<
 /**
  * The origin's answer as the listener gets it, living no longer than the
  * seat (edge/seat-tie.ts): a WebSocket is relayed and closed when the seat
- * ends, a body still streaming is cut. A renewal's cookie rides along.
+ * ends, a body still streaming is cut. A renewal's cookie (`renewed`: one was
+ * set on the way) rides along.
  */
-export function seatBound(
+export async function seatBound(
   c: Context<AppEnv>,
   response: Response,
   pass: PassClaims | null,
   expiresAt: number,
   onPass: boolean,
-): Response {
+  renewed: boolean,
+): Promise<Response> {
   const desk = c.get("desk");
-  const cookies = c.res.headers.getSetCookie();
+  // Only a renewal on the way set a cookie (reading the context's answer would build one).
+  const cookies = renewed ? c.res.headers.getSetCookie() : [];
   if (pass === null) {
     // Spillway's own answer (the origin could not be reached): nothing to tie.
     return withRenewal(new Response(response.body, response), cookies, onPass);
@@ -116,7 +120,8 @@ export function seatBound(
     for (const cookie of cookies) headers.append("set-cookie", cookie);
     return tieSocket(response.webSocket, tie, headers);
   }
-  return withRenewal(tieStream(response, tie), cookies, onPass);
+  const ended = (reason: SeatEnd) => fail(c, "seat_ended", { reason });
+  return withRenewal(await tieAnswer(response, tie, ended), cookies, onPass);
 }
 
 /** Keep the Set-Cookie of a renewal on the answer; name the policy when the pass alone let it through. */

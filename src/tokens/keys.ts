@@ -37,17 +37,27 @@ export interface KeyVars {
   CHALLENGE_KEY: string;
 }
 
-let cached: { source: string; ring: Promise<KeyRing> } | null = null;
+let cached: { vars: KeyVars; ring: Promise<KeyRing> } | null = null;
+
+/** The same four secrets (compared one by one: no string is built per request). */
+function sameSecrets(a: KeyVars, b: KeyVars): boolean {
+  return (
+    a.TICKET_KEY === b.TICKET_KEY &&
+    a.PASS_KEYS === b.PASS_KEYS &&
+    a.OVERFLOW_KEY === b.OVERFLOW_KEY &&
+    a.CHALLENGE_KEY === b.CHALLENGE_KEY
+  );
+}
 
 /** The key ring for these secrets; imported on first use in the isolate. */
 export function keyRing(vars: KeyVars): Promise<KeyRing> {
-  const source = `${vars.TICKET_KEY}\u0000${vars.PASS_KEYS}\u0000${vars.OVERFLOW_KEY}\u0000${vars.CHALLENGE_KEY}`;
-  if (cached?.source !== source) {
+  if (cached === null || !sameSecrets(cached.vars, vars)) {
     const ring = importRing(vars);
     ring.catch(() => {
       if (cached?.ring === ring) cached = null;
     });
-    cached = { source, ring };
+    const { TICKET_KEY, PASS_KEYS, OVERFLOW_KEY, CHALLENGE_KEY } = vars;
+    cached = { vars: { TICKET_KEY, PASS_KEYS, OVERFLOW_KEY, CHALLENGE_KEY }, ring };
   }
   return cached.ring;
 }

@@ -17,7 +17,9 @@ import {
   SAFETY_MARGIN_MS,
   type SeatKeeper,
   type TieOptions,
+  tieAnswer,
   tieStream,
+  WHOLE_ANSWER_BYTES,
   watchSeat,
 } from "../../src/edge/seat-tie.ts";
 import type { HoldAnswer } from "../../src/objects/seat-holds.ts";
@@ -302,5 +304,93 @@ describe("tieStream", () => {
     const shard = new FakeShard();
     const res = new Response(null, { status: 204 });
     expect(tieStream(res, options(shard))).toBe(res);
+  });
+});
+
+describe("tieAnswer", () => {
+  const ended = (reason: SeatEnd) => new Response(`ended:${reason}`, { status: 409 });
+
+  /** A body of `bytes` bytes, sent in two halves `gapMs` apart; `cancelled` settles if the proxy cancels it. */
+  function slowBody(bytes: number, gapMs: number) {
+    let cancelled!: (reason: unknown) => void;
+    const wasCancelled = new Promise<unknown>((r) => (cancelled = r));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent > 0) await new Promise((r) => setTimeout(r, gapMs));
+        const half = Math.ceil(bytes / 2);
+        const n = Math.min(half, bytes - sent);
+        controller.enqueue(new Uint8Array(n).fill(7));
+        sent += n;
+        if (sent >= bytes) controller.close();
+      },
+      cancel: (reason) => cancelled(reason),
+    });
+    return { body, wasCancelled, headers: { "content-length": String(bytes), "content-type": "audio/aac" } };
+  }
+
+  it("reads a short answer of known length whole, with no call and no pipe: the same status, headers and bytes", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const origin = slowBody(1000, 10);
+    const out = tieAnswer(
+      new Response(origin.body, { status: 206, headers: origin.headers }),
+      options(shard, work),
+      ended,
+    );
+    await vi.advanceTimersByTimeAsync(20);
+    const res = await out;
+    expect(res.status).toBe(206);
+    expect(res.headers.get("content-type")).toBe("audio/aac");
+    expect(res.headers.get("content-length")).toBe("1000");
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect(bytes).toHaveLength(1000);
+    expect(bytes.every((b) => b === 7)).toBe(true);
+    await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS * 2);
+    await Promise.all(work);
+    expect(shard.calls).toEqual([]);
+    expect(work).toEqual([]);
+  });
+
+  it("holds the seat of a short answer still arriving after HOLD_AFTER_MS, and lets go once it is in", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const origin = slowBody(1000, HOLD_AFTER_MS + 1_000);
+    const out = tieAnswer(new Response(origin.body, { headers: origin.headers }), options(shard, work), ended);
+    await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS + 10);
+    expect(shard.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const res = await out;
+    expect(await res.arrayBuffer()).toHaveProperty("byteLength", 1000);
+    await Promise.all(work);
+    expect(shard.letGoes).toEqual(["holder-1"]);
+  });
+
+  it("cancels a short answer at the origin when its seat ends before it is in, and answers `ended`", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const origin = slowBody(1000, 60_000);
+    const out = tieAnswer(new Response(origin.body, { headers: origin.headers }), options(shard, work), ended);
+    await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS + 10);
+    shard.end("left");
+    await vi.advanceTimersByTimeAsync(10);
+    const res = await out;
+    expect(res.status).toBe(409);
+    expect(await res.text()).toBe("ended:left");
+    expect(await state(origin.wasCancelled)).toMatchObject({ settled: true });
+    await Promise.all(work);
+    expect(shard.letGoes).toEqual(["holder-1"]);
+  });
+
+  it("streams an answer without a length, or longer than WHOLE_ANSWER_BYTES, through the tie as before", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const big = slowBody(WHOLE_ANSWER_BYTES + 1, 10);
+    const out = await tieAnswer(new Response(big.body, { headers: big.headers }), options(shard, work), ended);
+    // Handed on before the body is in: the listener reads it as it comes.
+    const reading = out.arrayBuffer();
+    await vi.advanceTimersByTimeAsync(20);
+    expect(await reading).toHaveProperty("byteLength", WHOLE_ANSWER_BYTES + 1);
+    expect(work).toHaveLength(1);
   });
 });

@@ -1,0 +1,117 @@
+/**
+ * The requests that come by the thousand, answered before the router: the
+ * JWKS and the OpenAPI document (static), and an app's waiting poll (`GET
+ * /_spillway/rooms/:room/status` with its ticket as the bearer and no
+ * cookie). Each answer here is exactly what the routed app gives (same
+ * status, body and headers); building a router context per request cost
+ * more than such a request does itself (docs/scale.md, "Benchmark").
+ *
+ * Anything off the common case (a cookie, an oversized header, a bad
+ * ticket, an answer that hands out a token or names a failure policy) goes
+ * on to the app. A poll that already reached the desk hands its answer on
+ * (`handedOn`), so the app answers it without asking the room again.
+ */
+import type { FlowAnswer } from "../edge/desk.ts";
+import { RoomDesk } from "../edge/desk.ts";
+import { OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
+import { ROOM_ID } from "../policy/room-id.ts";
+import { keyRing, type KeyRing } from "../tokens/keys.ts";
+import { claimedKind, MAX_CREDENTIAL_HEADER } from "../edge/credentials.ts";
+import { readCompactJws } from "../tokens/compact-jws.ts";
+import { OWN_ANSWER_CSP } from "../pages/csp.ts";
+import { plainStatusJson } from "./answers.ts";
+import { servesRoom } from "./room-request.ts";
+
+/** Headers of Spillway's own JSON that may be cached a while (the JWKS, the OpenAPI document). */
+const CACHEABLE_JSON = {
+  "content-type": "application/json",
+  "cache-control": "public, max-age=300",
+  "content-security-policy": OWN_ANSWER_CSP,
+  "x-content-type-options": "nosniff",
+};
+
+/** The JWKS text of each key ring, made once. */
+const jwksText = new WeakMap<KeyRing, string>();
+
+const POLL_PREFIX = "/_spillway/rooms/";
+const POLL_SUFFIX = "/status";
+
+/** Polls answered in part here: the app renders the desk's answer instead of asking again. */
+export const handedOn = new WeakMap<Request, FlowAnswer>();
+
+/**
+ * The answer to a request on a hot path, or null when it is not one (the
+ * app answers it). `app` answers what this hands on.
+ */
+export async function hotPath(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  app: (request: Request) => Response | Promise<Response>,
+): Promise<Response | null> {
+  if (request.method !== "GET") return null;
+  const url = request.url;
+  const pathAt = url.indexOf("/", url.indexOf("//") + 2);
+  const query = url.indexOf("?", pathAt);
+  const path = query === -1 ? url.slice(pathAt) : url.slice(pathAt, query);
+  if (path === "/_spillway/jwks.json") {
+    if (tooLarge(request.headers)) return null;
+    const keys = await keyRing(env);
+    let text = jwksText.get(keys);
+    if (text === undefined) jwksText.set(keys, (text = JSON.stringify(keys.jwks)));
+    return new Response(text, { headers: CACHEABLE_JSON });
+  }
+  if (path === OPENAPI_PATH) {
+    if (tooLarge(request.headers)) return null;
+    return new Response(openApiJson(), { headers: CACHEABLE_JSON });
+  }
+  if (path.startsWith(POLL_PREFIX) && path.endsWith(POLL_SUFFIX)) {
+    const room = path.slice(POLL_PREFIX.length, path.length - POLL_SUFFIX.length);
+    try {
+      return await appPoll(request, env, ctx, room, query === -1 ? "" : url.slice(query), app);
+    } catch {
+      // A fault on the way (the room's objects out of reach): the app answers it from the start, as it does faults.
+      return null;
+    }
+  }
+  return null;
+}
+
+/** A Cookie or Authorization header too large: the app refuses it. */
+function tooLarge(headers: Headers): boolean {
+  return (
+    (headers.get("cookie")?.length ?? 0) > MAX_CREDENTIAL_HEADER ||
+    (headers.get("authorization")?.length ?? 0) > MAX_CREDENTIAL_HEADER
+  );
+}
+
+/**
+ * An app's waiting poll: its ticket as the bearer, no cookie (so nothing
+ * else is presented, and no stray cookie to clear). Null for any other poll.
+ */
+async function appPoll(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  room: string,
+  search: string,
+  app: (request: Request) => Response | Promise<Response>,
+): Promise<Response | null> {
+  const headers = request.headers;
+  if (headers.has("cookie") || !ROOM_ID.test(room)) return null;
+  const auth = headers.get("authorization");
+  if (auth === null || auth.length > MAX_CREDENTIAL_HEADER) return null;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+  const jws = bearer === null ? null : readCompactJws(bearer[1]!);
+  if (jws === null || claimedKind(jws) !== "ticket") return null;
+  if ((await servesRoom(env, room)) !== true) return null;
+  const desk = await RoomDesk.open(env, room, (work) => ctx.waitUntil(work));
+  const ticket = await desk.checkTicket(jws);
+  if (!ticket.ok) return null;
+  const keep = search === "" ? null : new URLSearchParams(search).get("keep");
+  const answer = await desk.status(ticket.claims, keep === "1" || keep === "true", undefined);
+  const plain = plainStatusJson(answer);
+  if (plain !== null) return plain;
+  handedOn.set(request, answer);
+  return app(request);
+}

@@ -1,0 +1,69 @@
+/**
+ * Tokens this isolate has already verified, remembered by their text.
+ *
+ * A waiting listener polls with the same ticket every few seconds, and a
+ * listener on the pass path sends the same pass with every segment it
+ * fetches: checking the same signature again and again is most of what such
+ * a request costs (an HMAC for a ticket, ECDSA for a pass). A token's
+ * verification depends only on its text, the keys, the issuer, the room and
+ * the time; so a token verified here once is taken as verified again while
+ * the same key ring is in use, for the same issuer and room, and while it is
+ * still comfortably inside its lifetime. Near its `exp` (within
+ * RECHECK_BEFORE_EXP_S) it is verified in full again, so the exact edge of
+ * expiry is always decided by the verifier itself; a clock that went back
+ * also means a full check. Refusals are never remembered.
+ *
+ * Each key ring has its own memo (a rotated secret means a new ring and an
+ * empty memo), holding at most MAX_REMEMBERED tokens: the oldest go first.
+ */
+import type { Verified } from "./claims.ts";
+import type { KeyRing } from "./keys.ts";
+
+/** Most tokens remembered per key ring and kind (a few kB each at most). */
+export const MAX_REMEMBERED = 4096;
+/** Within this many seconds of its `exp`, a token is verified in full every time. */
+export const RECHECK_BEFORE_EXP_S = 2;
+
+interface Remembered {
+  claims: { exp: number };
+  issuer: string;
+  room: string;
+  /** When (ms) it was verified: a clock behind that means a full check. */
+  at: number;
+}
+
+const memos = new WeakMap<KeyRing, Map<string, Map<string, Remembered>>>();
+
+/**
+ * `verify(keys, token, opts)`, or what it said of the same token before when
+ * that still holds. `kind` keeps tickets, passes and offers apart.
+ */
+export async function verifiedOnce<C extends { exp: number }>(
+  kind: string,
+  keys: KeyRing,
+  token: string,
+  opts: { issuer: string; room: string; now: number },
+  verify: () => Promise<Verified<C>>,
+): Promise<Verified<C>> {
+  let byKind = memos.get(keys);
+  if (byKind === undefined) memos.set(keys, (byKind = new Map()));
+  let memo = byKind.get(kind);
+  if (memo === undefined) byKind.set(kind, (memo = new Map()));
+  const known = memo.get(token);
+  if (
+    known !== undefined &&
+    known.issuer === opts.issuer &&
+    known.room === opts.room &&
+    opts.now >= known.at &&
+    Math.floor(opts.now / 1000) < known.claims.exp - RECHECK_BEFORE_EXP_S
+  ) {
+    return { ok: true, claims: { ...known.claims } as C };
+  }
+  const verified = await verify();
+  if (verified.ok) {
+    if (known !== undefined) memo.delete(token);
+    else if (memo.size >= MAX_REMEMBERED) memo.delete(memo.keys().next().value!);
+    memo.set(token, { claims: verified.claims, issuer: opts.issuer, room: opts.room, at: opts.now });
+  }
+  return verified;
+}

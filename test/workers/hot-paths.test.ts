@@ -1,0 +1,96 @@
+/**
+ * The hot paths (src/http/hot-paths.ts) answer exactly what the routed app
+ * answers, and leave to the app everything off their common case.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { app } from "../../src/http/app.tsx";
+import { hotPath } from "../../src/http/hot-paths.ts";
+import { cookieName } from "../../src/edge/credentials.ts";
+import { REPEAT_CLAIM_MS } from "../../src/edge/repeat-claims.ts";
+import { advance, BASE, bearer, join, letRevocationsThrough, patchRoom, roomName, useManualClock } from "./helpers.ts";
+
+const t = useManualClock();
+
+/** The routed app's answer, as if there were no hot path. */
+async function routed(path: string, headers?: Record<string, string>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(BASE + path, { headers }), env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** The hot path's answer, or null when it leaves the request to the app. */
+async function hot(path: string, headers?: Record<string, string>): Promise<Response | null> {
+  const ctx = createExecutionContext();
+  const res = await hotPath(new Request(BASE + path, { headers }), env, ctx, (again) => app.fetch(again, env, ctx));
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** Status, headers and body, to compare two answers. */
+async function whole(res: Response) {
+  return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+}
+
+describe("hot paths", () => {
+  it("answer the JWKS and the OpenAPI document as the app does", async () => {
+    for (const path of ["/_spillway/jwks.json", "/_spillway/openapi.json"]) {
+      const fast = await hot(path);
+      expect(fast, path).not.toBeNull();
+      expect(await whole(fast!)).toEqual(await whole(await routed(path)));
+    }
+  });
+
+  it("answer an app's waiting poll as the app does, headers and all", async () => {
+    const room = roomName("hot-poll");
+    await patchRoom(room, { capacity: 1 });
+    await join(room);
+    const waiting = (await join(room)).body;
+    expect(waiting.state).toBe("queued");
+    const path = `/_spillway/rooms/${room}/status`;
+    const fast = await hot(path, bearer(waiting.ticket!));
+    expect(fast).not.toBeNull();
+    const a = await whole(fast!);
+    const b = await whole(await routed(path, bearer(waiting.ticket!)));
+    expect(a).toEqual(b);
+    expect(JSON.parse(a.body)).toMatchObject({ state: "queued", position: 1 });
+    expect(a.headers["retry-after"]).toMatch(/^\d+$/);
+    expect(a.headers["content-security-policy"]).toContain("frame-ancestors");
+  });
+
+  it("hand an answer that carries a token on to the app, which sets its cookie", async () => {
+    const room = roomName("hot-admit");
+    await patchRoom(room, { capacity: 1 });
+    const first = (await join(room)).body;
+    expect(first.state).toBe("admitted");
+    // The ticket alone is another device: its claim moves the seat, then the seat is its own.
+    const path = `/_spillway/rooms/${room}/status`;
+    expect(await (await hot(path, bearer(first.ticket!)))!.json()).toMatchObject({ state: "queued" });
+    await letRevocationsThrough(t.clock, room);
+    advance(t.clock, REPEAT_CLAIM_MS);
+    const fast = await hot(path, bearer(first.ticket!));
+    expect(fast).not.toBeNull();
+    const body = await fast!.json<{ state: string; pass?: string }>();
+    expect(body.state).toBe("admitted");
+    expect(body.pass).toBeTruthy();
+    expect(fast!.headers.getSetCookie().join()).toContain(`${cookieName("pass", room, false)}=${body.pass}`);
+    expect(fast!.headers.get("content-security-policy")).not.toBeNull();
+  });
+
+  it("leave to the app a poll with a cookie, a refused ticket, an oversized header or another method", async () => {
+    const room = roomName("hot-off");
+    await patchRoom(room, { capacity: 1 });
+    await join(room);
+    const waiting = (await join(room)).body;
+    const path = `/_spillway/rooms/${room}/status`;
+    expect(await hot(path, { ...bearer(waiting.ticket!), cookie: "theme=dark" })).toBeNull();
+    expect(await hot(path, bearer(`${waiting.ticket!.slice(0, -4)}AAAA`))).toBeNull();
+    expect(await hot(path)).toBeNull();
+    expect(await hot("/_spillway/jwks.json", { cookie: `a=${"x".repeat(9000)}` })).toBeNull();
+    const ctx = createExecutionContext();
+    const post = new Request(BASE + "/_spillway/jwks.json", { method: "POST" });
+    expect(await hotPath(post, env, ctx, (again) => app.fetch(again, env, ctx))).toBeNull();
+  });
+});
