@@ -12,7 +12,7 @@ import { clock } from "../policy/clock.ts";
 import { failureRetryAfter, POLICY_HEADER, type PolicyApplied } from "../policy/failure-policy.ts";
 import { chooseLanguage } from "../pages/waiting/language.ts";
 import { reconnectingPage } from "../pages/waiting/reconnecting.ts";
-import { OWN_ANSWER_CSP } from "../pages/csp.ts";
+import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
 import { clearTokenCookie, setTokenCookie } from "./cookies.ts";
 import { fail } from "./fail.ts";
 import type { AppEnv } from "./room-request.ts";
@@ -110,16 +110,12 @@ export function answerJson(c: Context<AppEnv>, answer: FlowAnswer): Response {
  * answers (answerJson keeps those).
  */
 /** What the app's middleware adds to Spillway's own JSON, set here at once. */
-const OWN_JSON = {
-  "content-type": "application/json",
-  "content-security-policy": OWN_ANSWER_CSP,
-  "x-content-type-options": "nosniff",
-};
+const OWN_JSON = { ...OWN_ANSWER_HEADERS, "content-type": "application/json" };
 
 export function plainStatusJson(answer: FlowAnswer): Response | null {
   if (answer.kind !== "status") return null;
   if (answer.newTicket !== undefined || answer.newPass !== undefined || answer.newOverflow !== undefined) return null;
-  const headers = { ...answerHeaders(answer), ...OWN_JSON };
+  const headers = { ...OWN_JSON, ...answerHeaders(answer) };
   return new Response(JSON.stringify(answer.status), { headers });
 }
 

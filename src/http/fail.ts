@@ -1,6 +1,7 @@
 /** Errors answered through Hono: the contract's shape and status (src/contract/errors.ts). */
 import type { Context } from "hono";
 import { type ErrorBody, type ErrorCode, errorBody, statusOf } from "../contract/errors.ts";
+import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
 
 /** Answer with the JSON error shape and the status of `code`. */
 export function fail(
@@ -10,4 +11,19 @@ export function fail(
   headers?: Record<string, string>,
 ): Response {
   return c.json(errorBody(code, extra), statusOf(code), headers);
+}
+
+/**
+ * The same answer outside the router (the hot paths, hot-paths.ts), with the
+ * headers the app adds to every answer of its own.
+ */
+export function failResponse(
+  code: ErrorCode,
+  headers: Record<string, string> = {},
+  extra?: Partial<ErrorBody["error"]>,
+): Response {
+  return new Response(JSON.stringify(errorBody(code, extra)), {
+    status: statusOf(code),
+    headers: { "content-type": "application/json", ...OWN_ANSWER_HEADERS, ...headers },
+  });
 }

@@ -7,7 +7,7 @@
  * state or the admitted status, with where to connect (./direct.ts).
  */
 import type { Context } from "hono";
-import type { FlowAnswer } from "../edge/desk.ts";
+import type { FlowAnswer, RoomDesk } from "../edge/desk.ts";
 import { isWebSocketUpgrade } from "../edge/proxy.ts";
 import { endedHere, isRevoked, noteEnded, vouchesForPasses } from "../edge/view-cache.ts";
 import { POLICY_HEADER } from "../policy/failure-policy.ts";
@@ -29,7 +29,7 @@ import {
   keepsPlace,
   wantsJson,
 } from "./room-request.ts";
-import { firstRound, seatBound, toOrigin } from "./to-origin.ts";
+import { firstRound, routedCall, seatBound, toOrigin } from "./to-origin.ts";
 
 /**
  * The guarded room path, step by step: refuse a path that hides a separator;
@@ -74,7 +74,7 @@ const TOKEN_PARAMS = ["ticket", "pass", "token", "overflow"];
  * backslash: an origin that decodes before it routes could read another
  * room's path in it (`/rooms/a/..%2Fb/x`), so it is refused, never forwarded.
  */
-const HIDDEN_SEPARATOR = /%2f|%5c|\\/i;
+export const HIDDEN_SEPARATOR = /%2f|%5c|\\/i;
 
 /**
  * A token found in the URL is moved out of it: a valid ticket or pass of this
@@ -128,7 +128,7 @@ async function passInHand(c: Context<AppEnv>): Promise<PassInHand | Response> {
 }
 
 /** A seat that is still this pass's: the pass to send on (renewed or not), until when, and whether the view vouched. */
-interface SeatOpen {
+export interface SeatOpen {
   open: true;
   token: string;
   expiresAt: number;
@@ -139,7 +139,7 @@ interface SeatOpen {
 }
 
 /** A seat that is no longer this pass's, and why when its shard said. */
-interface SeatGone {
+export interface SeatGone {
   open: false;
   reason: SeatEnd | undefined;
 }
@@ -156,19 +156,35 @@ type SeatFound = SeatOpen | SeatGone | Response;
  * the way. A Response when nothing can tell.
  */
 async function seatOfPass(c: Context<AppEnv>, pass: PassClaims, token: string): Promise<SeatFound> {
-  const desk = c.get("desk");
-  const known = await desk.viewOrLast();
-  const revoked = known.view !== null && isRevoked(known.view, pass.sid);
-  if (revoked || endedHere(desk.room, pass.sid, desk.now)) return { open: false, reason: undefined };
-  let seat: SeatOpen = { open: true, token, expiresAt: pass.exp * 1000, onPass: known.degraded, renewed: false };
-  const vouched = known.view !== null && vouchesForPasses(known.view, desk.now);
-  if (!vouched || desk.wantsRenewal(pass)) {
+  const byView = await seatByView(c.get("desk"), pass, token);
+  if (!byView.open) return byView;
+  let seat: SeatOpen = byView;
+  if (byView.renew) {
     const renewed = await renewOnTheWay(c, pass, seat);
     if (renewed instanceof Response || !renewed.open) return renewed;
     seat = renewed;
   }
   // A socket is held from its first message: its seat is checked before the origin hears of it.
   return isWebSocketUpgrade(c.req.raw) ? socketSeat(c, pass, seat) : seat;
+}
+
+/**
+ * What the room's view alone says of a pass's seat: gone (its revocation is
+ * listed, or this isolate saw it end), or open, and then whether only its
+ * shard can tell (`renew`: no recent view vouches for it, or the pass is old
+ * enough to renew), as it renews the pass on the way.
+ */
+export async function seatByView(
+  desk: RoomDesk,
+  pass: PassClaims,
+  token: string,
+): Promise<(SeatOpen & { renew: boolean }) | SeatGone> {
+  const known = await desk.viewOrLast();
+  const revoked = known.view !== null && isRevoked(known.view, pass.sid);
+  if (revoked || endedHere(desk.room, pass.sid, desk.now)) return { open: false, reason: undefined };
+  const vouched = known.view !== null && vouchesForPasses(known.view, desk.now);
+  const renew = !vouched || desk.wantsRenewal(pass);
+  return { open: true, token, expiresAt: pass.exp * 1000, onPass: known.degraded, renewed: false, renew };
 }
 
 /**
@@ -200,9 +216,10 @@ async function socketSeat(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpen):
 
 /** To the origin, the answer tied to the seat. */
 async function toSeat(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpen, bearer: boolean): Promise<Response> {
-  const { response, reached } = await toOrigin(c, pass, seat.token, bearer);
+  const call = routedCall(c, seat.renewed);
+  const { response, reached } = await toOrigin(call, pass, seat.token, bearer);
   c.set("fromOrigin", true);
-  return seatBound(c, response, reached ? pass : null, seat.expiresAt, seat.onPass, seat.renewed);
+  return seatBound(call, response, reached ? pass : null, seat.expiresAt, seat.onPass);
 }
 
 /** 409 `seat_ended`, with the reason when the shard gave one. */

@@ -1,8 +1,10 @@
 /**
  * The requests that come by the thousand, answered before the router: the
- * JWKS and the OpenAPI document (static), and an app's waiting poll (`GET
+ * JWKS and the OpenAPI document (static), an app's waiting poll (`GET
  * /_spillway/rooms/:room/status` with its ticket as the bearer and no
- * cookie). Each answer here is exactly what the routed app gives (same
+ * cookie), and an app's request with its pass as the bearer (`GET
+ * /rooms/:room/...`: a playlist, a segment, a stream) while the room's view
+ * vouches for the pass. Each answer here is exactly what the routed app gives (same
  * status, body and headers); building a router context per request cost
  * more than such a request does itself (docs/scale.md, "Benchmark").
  *
@@ -16,24 +18,26 @@ import { RoomDesk } from "../edge/desk.ts";
 import { OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
 import { ROOM_ID } from "../policy/room-id.ts";
 import { keyRing, type KeyRing } from "../tokens/keys.ts";
-import { claimedKind, MAX_CREDENTIAL_HEADER } from "../edge/credentials.ts";
-import { readCompactJws } from "../tokens/compact-jws.ts";
-import { OWN_ANSWER_CSP } from "../pages/csp.ts";
+import { MAX_CREDENTIAL_HEADER } from "../edge/credentials.ts";
+import { isWebSocketUpgrade } from "../edge/proxy.ts";
+import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
 import { plainStatusJson } from "./answers.ts";
+import { HIDDEN_SEPARATOR, seatByView } from "./guarded.ts";
 import { servesRoom } from "./room-request.ts";
+import { plainCall, seatBound, toOrigin } from "./to-origin.ts";
 
 /** Headers of Spillway's own JSON that may be cached a while (the JWKS, the OpenAPI document). */
 const CACHEABLE_JSON = {
+  ...OWN_ANSWER_HEADERS,
   "content-type": "application/json",
   "cache-control": "public, max-age=300",
-  "content-security-policy": OWN_ANSWER_CSP,
-  "x-content-type-options": "nosniff",
 };
 
 /** The JWKS text of each key ring, made once. */
 const jwksText = new WeakMap<KeyRing, string>();
 
 const POLL_PREFIX = "/_spillway/rooms/";
+const ROOM_PREFIX = "/rooms/";
 const POLL_SUFFIX = "/status";
 
 /** Polls answered in part here: the app renders the desk's answer instead of asking again. */
@@ -64,6 +68,15 @@ export async function hotPath(
   if (path === OPENAPI_PATH) {
     if (tooLarge(request.headers)) return null;
     return new Response(openApiJson(), { headers: CACHEABLE_JSON });
+  }
+  if (path.startsWith(ROOM_PREFIX) && query === -1) {
+    const end = path.indexOf("/", ROOM_PREFIX.length);
+    const room = end === -1 ? path.slice(ROOM_PREFIX.length) : path.slice(ROOM_PREFIX.length, end);
+    try {
+      return await passToOrigin(request, env, ctx, room, path);
+    } catch {
+      return null;
+    }
   }
   if (path.startsWith(POLL_PREFIX) && path.endsWith(POLL_SUFFIX)) {
     const room = path.slice(POLL_PREFIX.length, path.length - POLL_SUFFIX.length);
@@ -99,14 +112,12 @@ async function appPoll(
 ): Promise<Response | null> {
   const headers = request.headers;
   if (headers.has("cookie") || !ROOM_ID.test(room)) return null;
-  const auth = headers.get("authorization");
-  if (auth === null || auth.length > MAX_CREDENTIAL_HEADER) return null;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-  const jws = bearer === null ? null : readCompactJws(bearer[1]!);
-  if (jws === null || claimedKind(jws) !== "ticket") return null;
+  const token = bearerToken(headers);
+  if (token === null) return null;
   if ((await servesRoom(env, room)) !== true) return null;
   const desk = await RoomDesk.open(env, room, (work) => ctx.waitUntil(work));
-  const ticket = await desk.checkTicket(jws);
+  // Any other kind of token is refused by the ticket's check (`wrong_kind`), and left to the app.
+  const ticket = await desk.checkTicket(token);
   if (!ticket.ok) return null;
   const keep = search === "" ? null : new URLSearchParams(search).get("keep");
   const answer = await desk.status(ticket.claims, keep === "1" || keep === "true", undefined);
@@ -114,4 +125,42 @@ async function appPoll(
   if (plain !== null) return plain;
   handedOn.set(request, answer);
   return app(request);
+}
+
+/**
+ * An app's request with its pass as the bearer, no cookie, no query (where a
+ * token could hide) and no WebSocket, while the room's view vouches for the
+ * pass and it needs no renewal: to the origin, tied to its seat, as the
+ * routed app does (guarded.ts, to-origin.ts). Null for anything else,
+ * before anything was done.
+ */
+async function passToOrigin(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  room: string,
+  path: string,
+): Promise<Response | null> {
+  const headers = request.headers;
+  if (headers.has("cookie") || !ROOM_ID.test(room) || HIDDEN_SEPARATOR.test(path)) return null;
+  if (isWebSocketUpgrade(request) || (headers.get("accept") ?? "").includes("application/json")) return null;
+  const token = bearerToken(headers);
+  if (token === null) return null;
+  if ((await servesRoom(env, room)) !== true) return null;
+  const desk = await RoomDesk.open(env, room, (work) => ctx.waitUntil(work));
+  const pass = await desk.checkPass(token);
+  if (!pass.ok) return null;
+  const seat = await seatByView(desk, pass.claims, token);
+  if (!seat.open || seat.renew) return null;
+  const call = plainCall(request, desk, env, ctx);
+  const { response, reached } = await toOrigin(call, pass.claims, token, true);
+  return seatBound(call, response, reached ? pass.claims : null, seat.expiresAt, seat.onPass);
+}
+
+/** The bearer token, when the Authorization header is one of a sane size. */
+function bearerToken(headers: Headers): string | null {
+  const auth = headers.get("authorization");
+  if (auth === null || auth.length > MAX_CREDENTIAL_HEADER) return null;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+  return bearer === null ? null : bearer[1]!;
 }

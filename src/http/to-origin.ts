@@ -4,6 +4,8 @@
  * than the seat (edge/seat-tie.ts).
  */
 import type { Context } from "hono";
+import type { ErrorCode } from "../contract/errors.ts";
+import type { RoomDesk } from "../edge/desk.ts";
 import { demoOrigin } from "../demo/demo.tsx";
 import { durableCall, DurableFailure } from "../edge/durable-call.ts";
 import { originTally, readAnswer, withoutSignals } from "../edge/origin-signals.ts";
@@ -14,45 +16,83 @@ import type { HoldAnswer } from "../objects/seat-holds.ts";
 import { clock } from "../policy/clock.ts";
 import { POLICY, POLICY_HEADER } from "../policy/failure-policy.ts";
 import type { PassClaims } from "../tokens/pass.ts";
-import { fail } from "./fail.ts";
+import { failResponse } from "./fail.ts";
 import type { AppEnv } from "./room-request.ts";
+
+/** An admitted request on its way, as the routed app and the hot paths (hot-paths.ts) both see it. */
+export interface OriginCall {
+  request: Request;
+  desk: RoomDesk;
+  env: Env;
+  /** Work that outlives the answer. */
+  waitUntil: (work: Promise<unknown>) => void;
+  /** An error answer of Spillway's own (the origin could not be reached). */
+  fail: (code: ErrorCode, headers: Record<string, string>) => Response;
+  /** The Set-Cookie lines set on the way (a renewal's), to go along with the answer. */
+  cookies: () => string[];
+}
+
+/** The request as the routed app has it; `renewed`: a renewal on the way set its cookie. */
+export function routedCall(c: Context<AppEnv>, renewed: boolean): OriginCall {
+  return {
+    request: c.req.raw,
+    desk: c.get("desk"),
+    env: c.env,
+    waitUntil: (work) => c.executionCtx.waitUntil(work),
+    fail: (code, headers) => failResponse(code, headers),
+    // Reading the context's answer would build one: only a renewal set a cookie.
+    cookies: () => (renewed ? c.res.headers.getSetCookie() : []),
+  };
+}
+
+/** The same outside the router: nothing was set on the way. */
+export function plainCall(request: Request, desk: RoomDesk, env: Env, ctx: ExecutionContext): OriginCall {
+  return {
+    request,
+    desk,
+    env,
+    waitUntil: (work) => ctx.waitUntil(work),
+    fail: (code, headers) => failResponse(code, headers),
+    cookies: () => [],
+  };
+}
 
 /** Forward an admitted request to the origin (or the demo origin), and heed what the origin signals. */
 export async function toOrigin(
-  c: Context<AppEnv>,
+  call: OriginCall,
   pass: PassClaims,
   token: string,
   bearerWasPass: boolean,
 ): Promise<{ response: Response; reached: boolean }> {
-  const { response, reached } = await forward(c, token, bearerWasPass);
-  const desk = c.get("desk");
+  const { response, reached } = await forward(call, token, bearerWasPass);
+  const desk = call.desk;
   const answer = readAnswer(reached ? response : null);
   const distress = originTally.add(desk.room, answer, desk.now);
   if (distress !== null) {
     // Not retried: a report counted twice would cut the limits twice.
-    const coordinator = c.env.ROOM_COORDINATOR.getByName(desk.room);
+    const coordinator = call.env.ROOM_COORDINATOR.getByName(desk.room);
     const report = durableCall("reportOrigin", () => coordinator.reportOrigin(desk.room, distress), { retry: false });
-    c.executionCtx.waitUntil(report.catch((err: unknown) => console.warn("origin report failed", String(err))));
+    call.waitUntil(report.catch((err: unknown) => console.warn("origin report failed", String(err))));
   }
   if (answer.release) {
     // The origin says this listener has left: free the seat, as a leave would.
-    c.executionCtx.waitUntil(desk.leave(pass).catch((err: unknown) => console.warn("release failed", String(err))));
+    call.waitUntil(desk.leave(pass).catch((err: unknown) => console.warn("release failed", String(err))));
   }
   return { response: withoutSignals(response), reached };
 }
 
 /** The request as the origin gets it (the demo origin when none is set); `reached` false when it could not be. */
 async function forward(
-  c: Context<AppEnv>,
+  call: OriginCall,
   token: string,
   bearerWasPass: boolean,
 ): Promise<{ response: Response; reached: boolean }> {
-  const desk = c.get("desk");
+  const desk = call.desk;
   const origin = desk.settings.origin;
   if (origin === null) {
-    const req = new Request(c.req.raw.url, {
-      method: c.req.method,
-      headers: { "spillway-pass": token, accept: c.req.header("accept") ?? "" },
+    const req = new Request(call.request.url, {
+      method: call.request.method,
+      headers: { "spillway-pass": token, accept: call.request.headers.get("accept") ?? "" },
     });
     const response = await demoOrigin(req, {
       jwks: desk.keys.jwks,
@@ -62,10 +102,10 @@ async function forward(
     });
     return { response, reached: true };
   }
-  const result = await proxy(c.req.raw, origin, token, bearerWasPass);
+  const result = await proxy(call.request, origin, token, bearerWasPass);
   if (result.ok) return { response: result.response, reached: true };
   console.warn("origin unreachable", String(result.error));
-  return { response: fail(c, "origin_unreachable", undefined, { "retry-after": RETRY_AFTER_SECONDS }), reached: false };
+  return { response: call.fail("origin_unreachable", { "retry-after": RETRY_AFTER_SECONDS }), reached: false };
 }
 
 /**
@@ -85,20 +125,17 @@ export async function firstRound(c: Context<AppEnv>, pass: PassClaims): Promise<
 /**
  * The origin's answer as the listener gets it, living no longer than the
  * seat (edge/seat-tie.ts): a WebSocket is relayed and closed when the seat
- * ends, a body still streaming is cut. A renewal's cookie (`renewed`: one was
- * set on the way) rides along.
+ * ends, a body still streaming is cut. A renewal's cookie rides along.
  */
 export async function seatBound(
-  c: Context<AppEnv>,
+  call: OriginCall,
   response: Response,
   pass: PassClaims | null,
   expiresAt: number,
   onPass: boolean,
-  renewed: boolean,
 ): Promise<Response> {
-  const desk = c.get("desk");
-  // Only a renewal on the way set a cookie (reading the context's answer would build one).
-  const cookies = renewed ? c.res.headers.getSetCookie() : [];
+  const desk = call.desk;
+  const cookies = call.cookies();
   if (pass === null) {
     // Spillway's own answer (the origin could not be reached): nothing to tie.
     return withRenewal(new Response(response.body, response), cookies, onPass);
@@ -111,7 +148,7 @@ export async function seatBound(
     slackMs: answerSlackMs(desk.settings.timings.passTtlMs),
     now: () => clock.now(),
     newId: () => crypto.randomUUID(),
-    background: (work) => c.executionCtx.waitUntil(work.catch((err: unknown) => console.warn("seat tie", String(err)))),
+    background: (work) => call.waitUntil(work.catch((err: unknown) => console.warn("seat tie", String(err)))),
   };
   if (response.webSocket !== null && response.webSocket !== undefined) {
     const headers = new Headers();
@@ -120,7 +157,7 @@ export async function seatBound(
     for (const cookie of cookies) headers.append("set-cookie", cookie);
     return tieSocket(response.webSocket, tie, headers);
   }
-  const ended = (reason: SeatEnd) => fail(c, "seat_ended", { reason });
+  const ended = (reason: SeatEnd) => failResponse("seat_ended", {}, { reason });
   return withRenewal(await tieAnswer(response, tie, ended), cookies, onPass);
 }
 

@@ -20,6 +20,17 @@ export const WORKER_SCRIPT_POLICY = NOTHING;
 /** Spillway's own answers that are not pages with a script (errors, JSON, the reconnecting page): nothing runs, nothing frames them. */
 export const OWN_ANSWER_CSP = `${NOTHING}; ${NO_FRAMING}`;
 
+/**
+ * The security headers of an answer of Spillway's own that sets none itself
+ * (the app's middleware adds the same to every routed answer): never cached
+ * unless it says so.
+ */
+export const OWN_ANSWER_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": OWN_ANSWER_CSP,
+  "x-content-type-options": "nosniff",
+  "cache-control": "no-store",
+};
+
 /** A fresh nonce for one response. */
 export function newNonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(18));
