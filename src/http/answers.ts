@@ -115,8 +115,26 @@ const OWN_JSON = { ...OWN_ANSWER_HEADERS, "content-type": "application/json" };
 export function plainStatusJson(answer: FlowAnswer): Response | null {
   if (answer.kind !== "status") return null;
   if (answer.newTicket !== undefined || answer.newPass !== undefined || answer.newOverflow !== undefined) return null;
-  const headers = { ...OWN_JSON, ...answerHeaders(answer) };
-  return new Response(JSON.stringify(answer.status), { headers });
+  return new Response(JSON.stringify(answer.status), { headers: statusHeaders(answer) });
+}
+
+/**
+ * The headers of a plain status answer. Those of an answer no failure shaped
+ * differ only in Retry-After, so each is built once and reused: the runtime
+ * copies a Headers object into a Response for less than it reads a plain one.
+ */
+const STATUS_HEADERS = new Map<string, Headers>();
+function statusHeaders(answer: FlowAnswer & { kind: "status" }): Headers | Record<string, string> {
+  if (answer.degraded !== undefined) return { ...OWN_JSON, ...answerHeaders(answer) };
+  const { state, pollAfterSeconds } = answer.status;
+  const key = state === "admitted" || state === "closed" ? "" : String(pollAfterSeconds);
+  let built = STATUS_HEADERS.get(key);
+  if (built === undefined) {
+    const headers = { ...OWN_JSON, ...answerHeaders(answer) };
+    if (STATUS_HEADERS.size >= 64) return headers;
+    STATUS_HEADERS.set(key, (built = new Headers(headers)));
+  }
+  return built;
 }
 
 /** Refuse a bad token; a bad cookie is also cleared so that a reload starts afresh. */

@@ -27,11 +27,11 @@ import { servesRoom } from "./room-request.ts";
 import { plainCall, seatBound, toOrigin } from "./to-origin.ts";
 
 /** Headers of Spillway's own JSON that may be cached a while (the JWKS, the OpenAPI document). */
-const CACHEABLE_JSON = {
+const CACHEABLE_JSON = new Headers({
   ...OWN_ANSWER_HEADERS,
   "content-type": "application/json",
   "cache-control": "public, max-age=300",
-};
+});
 
 /** The JWKS text of each key ring, made once. */
 const jwksText = new WeakMap<KeyRing, string>();

@@ -34,6 +34,12 @@ async function hot(path: string, headers?: Record<string, string>): Promise<Resp
   return res === null ? null : read(res, ctx);
 }
 
+/** The hot path's answer as it made it (its body unread, nothing waited for). */
+function unread(path: string, headers?: Record<string, string>): Promise<Response | null> {
+  const ctx = createExecutionContext();
+  return hotPath(new Request(BASE + path, { headers }), env, ctx, (again) => app.fetch(again, env, ctx));
+}
+
 /** Status, headers and body, to compare two answers. */
 async function whole(res: Response) {
   return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
@@ -62,6 +68,14 @@ describe("hot paths", () => {
     expect(a).toEqual(b);
     expect(JSON.parse(a.body)).toMatchObject({ state: "queued", position: 1 });
     expect(a.headers["retry-after"]).toMatch(/^\d+$/);
+    // Each answer has headers of its own: changing one answer's changes no other.
+    const again = (await unread(path, bearer(waiting.ticket!)))!;
+    again.headers.set("x-content-type-options", "changed");
+    again.headers.delete("content-security-policy");
+    expect(await whole((await hot(path, bearer(waiting.ticket!)))!)).toEqual(a);
+    const jwks = (await unread("/_spillway/jwks.json"))!;
+    jwks.headers.delete("cache-control");
+    expect((await hot("/_spillway/jwks.json"))!.headers.get("cache-control")).toBe("public, max-age=300");
     expect(a.headers["content-security-policy"]).toContain("frame-ancestors");
   });
 
