@@ -32,8 +32,9 @@ export function isWebSocketUpgrade(request: Request): boolean {
 
 /** The request as the origin should see it (a WebSocket handshake keeps its `Upgrade`). */
 export function originRequest(request: Request, origin: URL, pass: string, bearerWasPass: boolean): Request {
-  const url = new URL(request.url);
-  const target = new URL(url.pathname + url.search, origin);
+  // The request's path and query on the origin's host (the origin's own path is not kept, as a URL resolves).
+  const url = request.url;
+  const target = origin.origin + url.slice(url.indexOf("/", url.indexOf("//") + 2));
   const headers = new Headers(request.headers);
   const upgrade = isWebSocketUpgrade(request);
   for (const h of HOP_BY_HOP) headers.delete(h);

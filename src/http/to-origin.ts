@@ -10,7 +10,14 @@ import { demoOrigin } from "../demo/demo.tsx";
 import { durableCall, DurableFailure } from "../edge/durable-call.ts";
 import { originTally, readAnswer, withoutSignals } from "../edge/origin-signals.ts";
 import { proxy, RETRY_AFTER_SECONDS } from "../edge/proxy.ts";
-import { answerSlackMs, holdRoundMs, type TieOptions, tieAnswer, tieSocket } from "../edge/seat-tie.ts";
+import {
+  answerSlackMs,
+  holdRoundMs,
+  type SeatKeeper,
+  type TieOptions,
+  tieAnswer,
+  tieSocket,
+} from "../edge/seat-tie.ts";
 import type { SeatEnd } from "../policy/lease.ts";
 import type { HoldAnswer } from "../objects/seat-holds.ts";
 import { clock } from "../policy/clock.ts";
@@ -140,8 +147,12 @@ export async function seatBound(
     // Spillway's own answer (the origin could not be reached): nothing to tie.
     return withRenewal(new Response(response.body, response), cookies, onPass);
   }
+  let keeper: SeatKeeper | undefined;
   const tie: TieOptions = {
-    keeper: desk.keeper(pass),
+    // Made when first held: most short answers are in before they would be.
+    get keeper() {
+      return (keeper ??= desk.keeper(pass));
+    },
     expiresAt,
     roundMs: holdRoundMs(desk.settings.timings.passTtlMs),
     passTtlMs: desk.settings.timings.passTtlMs,
