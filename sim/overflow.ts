@@ -7,7 +7,9 @@
  * - At arrival, before it joins: offerAtArrival. With no offer the listener
  *   joins. Offered, one who may keep (take) a place does so with probability
  *   `keepPlaceShare` (seeded); the others go to the recording and never join.
- *   Those offered no place (maxQueue) all go.
+ *   Those offered no place (maxQueue) all go, and so do those their shard
+ *   gives no place (its queue allowance is full: the edge offers them the
+ *   recording with no place).
  * - At each waiting poll, for listeners who have not chosen to keep their
  *   place: offerInLine, and the same choice. One who goes stops polling; a
  *   seat reserved for it later lapses after the claim window, as it would.
@@ -75,6 +77,13 @@ export class Overflow {
     this.sentAtArrival += this.#w;
     this.#l.state[id] = TO_RECORDING;
     return false;
+  }
+
+  /** Listener `id` got no place from its shard (the line is full there): it goes to the recording. */
+  turnedAway(id: number): void {
+    this.offered.max_queue += this.#w;
+    this.sentAtArrival += this.#w;
+    this.#l.state[id] = TO_RECORDING;
   }
 
   /** A waiting poll of listener `id`, not yet called: does it go on waiting? */

@@ -37,7 +37,7 @@
 import { Coordinator } from "../src/policy/coordinator.ts";
 import { CLOCK_SKEW_MS, passTrustMs } from "../src/policy/pass-trust.ts";
 import type { GlobalView, ShardReport } from "../src/policy/protocol.ts";
-import type { Reply, ShardRequest, ShardView, ShardWork } from "../src/policy/shard-runner.ts";
+import type { JoinAnswer, NoPlace, Reply, ShardRequest, ShardView, ShardWork } from "../src/policy/shard-runner.ts";
 import { MAX_VIEW_REVOKED } from "../src/policy/revocations.ts";
 import { SYNC_INTERVAL_MS } from "../src/policy/rounds.ts";
 import { estimatePlace } from "../src/policy/estimate.ts";
@@ -49,7 +49,7 @@ import { vouchesForPasses } from "../src/edge/view-cache.ts";
 import { Calendar, KINDS } from "./calendar.ts";
 import { Arrivals } from "./arrivals.ts";
 import { lineDraws, LineLayout, LineStats } from "./lines.ts";
-import { ADMITTED, GAVE_UP, LEFT, Listeners, WAITING } from "./listeners.ts";
+import { ADMITTED, GAVE_UP, LEFT, Listeners, TO_RECORDING, WAITING } from "./listeners.ts";
 import { MassLeave } from "./mass-leave.ts";
 import { arrivalCounts, type Scenario } from "./scenarios.ts";
 import { Origin } from "./origin.ts";
@@ -91,7 +91,14 @@ const MAX_DELAY_MS = 80;
 export const SYNC_ROUND_MS = SYNC_INTERVAL_MS + 2 * MAX_DELAY_MS + 40;
 
 /** Steps that serve a listener's request: their rows count for its whole cohort. */
-const COHORT_STEPS: ReadonlySet<ShardRequest | ShardWork> = new Set(["join", "claim", "renew", "leave", "reclaim"]);
+const COHORT_STEPS: ReadonlySet<ShardRequest | ShardWork> = new Set([
+  "join",
+  "claim",
+  "renew",
+  "leave",
+  "reclaim",
+  "rejoin",
+]);
 /** Steps counted as requests to a shard (a step of its own is not one). */
 const COUNTED: ReadonlySet<ShardRequest | ShardWork> = new Set(["join", "claim", "renew", "leave", "view", "alarm"]);
 /** An answer nobody waits for (the listener has moved on). */
@@ -147,6 +154,10 @@ export class World {
   readonly #viewReplies: Reply<ShardView | null>[];
   /** The listener whose join or leave a shard is serving (-1: none). */
   #serving = -1;
+  /** Per shard (by position): listeners whose join waits on a sync for a place, in order. */
+  readonly #askers = new Map<number, number[]>();
+  /** The shard's tail before the step being run. */
+  #tailBefore = 0;
   readonly #arrivals: Arrivals;
   readonly #end: number;
   /** How often a seated listener renews: once its pass is too old to be honoured from a view (passTrustMs). */
@@ -319,7 +330,11 @@ export class World {
         l.state[x] = WAITING;
         l.joinedAt[x] = t;
         this.#serving = x;
-        const answer = (out: { claim: ClaimOutcome } | null) => this.#joined(shell, x, this.#cal.now, out!.claim);
+        const answer = (out: JoinAnswer | NoPlace | null) => {
+          this.#answered(shell, x);
+          if (out !== null && "noPlace" in out) return this.#noPlace(x);
+          this.#joined(shell, x, this.#cal.now, out!.claim);
+        };
         runner.join(l.subs[x]!, null, { answer, fail: raise });
         this.#serving = -1;
         return;
@@ -346,6 +361,20 @@ export class World {
     if (claim.kind === "admitted") return this.#admit(id, t, false, claim.lease);
     this.stats.claimsWaiting += this.o.cohort;
     this.#schedulePoll(id, t, null, null);
+  }
+
+  /** A join was answered: it waits on no sync any more. */
+  #answered(shell: ShardShell, id: number): void {
+    const askers = this.#askers.get(shell.pos);
+    const i = askers === undefined ? -1 : askers.lastIndexOf(id);
+    if (i >= 0) askers!.splice(i, 1);
+  }
+
+  /** The shard gave no place (its line is full): the listener goes to the recording, never having joined. */
+  #noPlace(id: number): void {
+    this.l.joined -= 1;
+    if (this.overflow !== null) this.overflow.turnedAway(id);
+    else this.l.state[id] = TO_RECORDING;
   }
 
   /** The join's answer: seated, or a position, an estimate and when to poll. */
@@ -464,15 +493,24 @@ export class World {
 
   /** A shard's step: count its request; a listener's request counts rows for its whole cohort. */
   #beforeStep(shell: ShardShell, step: ShardRequest | ShardWork): void {
+    this.#tailBefore = shell.shard.ledger.counters.tail;
     this.rows.weight = COHORT_STEPS.has(step) ? this.o.cohort : 1;
     if (COUNTED.has(step)) this.stats.request(shell.pos, step as ShardRequestKind);
   }
 
   #afterStep(shell: ShardShell, step: ShardRequest | ShardWork): void {
-    if (step === "join" && this.#serving >= 0) {
+    if ((step === "join" && this.#serving >= 0) || step === "rejoin") {
+      // A join that took no place may be waiting on a sync to try again (its `rejoin`, in order).
+      const askers = this.#askers.get(shell.pos) ?? [];
+      const id = step === "join" ? this.#serving : (askers.shift() ?? -1);
       const seq = shell.shard.ledger.counters.tail;
-      this.l.seq[this.#serving] = seq;
-      this.calls.joined(shell.pos, seq, this.#serving);
+      if (id >= 0 && seq > this.#tailBefore) {
+        this.l.seq[id] = seq;
+        this.calls.joined(shell.pos, seq, id);
+      } else if (step === "join") {
+        askers.push(id);
+        this.#askers.set(shell.pos, askers);
+      }
     }
     this.#afterOp(shell.pos, this.#cal.now);
   }

@@ -22,7 +22,7 @@ import { markOf, noteClaim, standingRefusal } from "./repeat-claims.ts";
 import { shardOf } from "../policy/shard.ts";
 import { laneShard, slotOf } from "../policy/lanes.ts";
 import { laneNameAt, laneOfArrival } from "./lane-arrival.ts";
-import { offerAtArrival, offerInLine, type OverflowOffer } from "../policy/overflow.ts";
+import { offerAtArrival, offerInLine, type OverflowOffer, queueFullOffer } from "../policy/overflow.ts";
 import type { ClaimOutcome, Lease, RenewOutcome } from "../policy/lease.ts";
 import { passTrustMs } from "../policy/pass-trust.ts";
 import { clock } from "../policy/clock.ts";
@@ -233,7 +233,8 @@ export class RoomDesk {
    * one is free at once). A lane's listener (`lane`: its name) takes one on
    * its lane's shards, where the general line's rules (the prequeue,
    * `maxQueue`, `maxWaitSeconds`, overflow mode) do not apply; only `hold`
-   * and `closed` stop it.
+   * and `closed` stop it. A general arrival beyond its shard's queue
+   * allowance gets no place: it is offered the recording (`max_queue`).
    */
   async #placeOn(
     shard: number,
@@ -251,6 +252,12 @@ export class RoomDesk {
       return { kind: "challenge", code: "challenge_used", challenge: await newChallenge(base) };
     }
     if (joined.view !== null) rememberView(this.room, joined.view, this.now);
+    if ("noPlace" in joined) {
+      // The line is full at the shard (it counted the offer), or it could not ask for room.
+      if (joined.noPlace === "unavailable") return this.#refuseArrival();
+      const seen = joined.view ?? view;
+      return this.#offer(sub, queueFullOffer(seen, this.now), seen);
+    }
     const ticket = await issueTicket(this.#keys, {
       issuer: this.settings.issuer,
       room: this.room,
@@ -279,9 +286,12 @@ export class RoomDesk {
   async #takePlace(shard: number, sub: string, until: number | null): Promise<ShardJoin | null | DurableFailure> {
     const stub = this.#shard(shard);
     try {
+      // Awaited inside: the RPC stub types a union answer as a union of promises.
       return until === null
-        ? await durableCall("join", () => stub.join(this.room, shard, sub), { retry: false })
-        : await durableCall("join", () => stub.joinSolved(this.room, shard, sub, until), { retry: false });
+        ? await durableCall<ShardJoin>("join", async () => await stub.join(this.room, shard, sub), { retry: false })
+        : await durableCall<ShardJoin | null>("join", async () => await stub.joinSolved(this.room, shard, sub, until), {
+            retry: false,
+          });
     } catch (err) {
       return failureOf(err);
     }

@@ -19,6 +19,7 @@ import { Shard } from "../policy/shard.ts";
 import {
   type ClaimAnswer,
   type JoinAnswer,
+  type NoPlace,
   type Reply,
   type ShardPlatform,
   type ShardRequest,
@@ -54,10 +55,8 @@ export type OriginCredential =
   | { kind: "refused"; reason: string }
   | { kind: "unavailable"; reason: string };
 
-export interface ShardJoin extends JoinAnswer {
-  /** The room-wide view, with this shard's cursor as it is now. */
-  view: GlobalView | null;
-}
+/** A join's answer (a place, or none: NoPlace) with the room-wide view, this shard's cursor as it is now. */
+export type ShardJoin = (JoinAnswer | NoPlace) & { view: GlobalView | null };
 
 interface Identity {
   room: string;
@@ -71,7 +70,9 @@ export function shardName(room: string, index: number): string {
 
 /** The request a runner's step is counted under (null: work of the shard's own, not a request). */
 function requestOf(step: ShardRequest | ShardWork): ObjectRequestKind | null {
-  return step === "report" || step === "apply" || step === "reclaim" || step === "origin-check" ? null : step;
+  return step === "report" || step === "apply" || step === "reclaim" || step === "rejoin" || step === "origin-check"
+    ? null
+    : step;
 }
 
 export class RoomShard extends DurableObject<Env> {
@@ -194,7 +195,10 @@ export class RoomShard extends DurableObject<Env> {
     return value;
   }
 
-  /** Take a place in line; admitted at once when this shard has a free seat and nobody waits. */
+  /**
+   * Take a place in line; admitted at once when this shard has a free seat
+   * and nobody waits; no place beyond the queue allowance (NoPlace).
+   */
   async join(room: string, index: number, sub: string): Promise<ShardJoin> {
     return (await this.#join(room, index, sub, null))!;
   }
@@ -207,14 +211,15 @@ export class RoomShard extends DurableObject<Env> {
     spend: ((now: number) => boolean) | null,
   ): Promise<ShardJoin | null> {
     const runner = this.#ensure(room, index);
-    const out = await this.#ask<JoinAnswer | null>((reply) => runner.join(sub, spend, reply));
+    const out = await this.#ask<JoinAnswer | NoPlace | null>((reply) => runner.join(sub, spend, reply));
     return out === null ? null : { ...out, view: runner.freshView() };
   }
 
   /**
    * Take a place with a solved challenge (under-attack mode): the challenge
    * id is the listener's id, and it works once — null when it was used
-   * before (until `until`, when the edge refuses it anyway).
+   * before (until `until`, when the edge refuses it anyway). A join that
+   * gets no place (NoPlace) leaves it unspent.
    */
   async joinSolved(room: string, index: number, sub: string, until: number): Promise<ShardJoin | null> {
     return this.#join(room, index, sub, (now) => {

@@ -52,6 +52,14 @@ export interface ShardRecord extends Pick<ShardReport, Reported> {
   arrivalRate: number;
   /** Ended leases still holding their seat (revocation not yet confirmed), as last reported. */
   ending?: number;
+  /**
+   * The queue allowance the shard last confirmed having, and the one last
+   * ordered (null: no limit; absent: a record from before they were kept).
+   */
+  queueConfirmed?: number | null;
+  queueSent?: number | null;
+  /** Arrivals that waited on its last sync for a waiting place. */
+  asking?: number;
 }
 
 export interface CoordinatorCore {

@@ -28,6 +28,14 @@
  * more than a second earlier still waits (except on a shard that is lost,
  * whose listeners are called when it is back).
  *
+ * Strict `maxQueue`, the same way: each general-line shard gets a queue
+ * allowance (the waiting places it may hold; see queue-allowance.ts), and the
+ * coordinator counts for every shard the largest of the allowance ordered,
+ * the one confirmed and the listeners it last reported waiting, never
+ * ordering past `maxQueue` in all. A shard gives a waiting place only below
+ * its allowance, so the room never has more than `maxQueue` waiting because
+ * of places given under it, whatever the burst and however it is spread.
+ *
  * Seats of ended leases are freed only once their revocation is confirmed
  * (revocations.ts). Pure: every call takes `now`; state lives in memory and
  * is written through the injected store (coordinator-state.ts).
@@ -72,6 +80,7 @@ import {
   type ShardOrder,
   type ShardReport,
 } from "./protocol.ts";
+import { queueAccounted, queueGrant } from "./queue-allowance.ts";
 import { refill } from "./rate.ts";
 import { RevocationList } from "./revocations.ts";
 import { type Pace, paceWindow, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
@@ -269,7 +278,7 @@ export class Coordinator {
     const plan = planCalls(this.#lineShards(slot), this.#arrivals, pools, report.shard, now, rounds);
     const calls = plan.mine;
     let spare = 0;
-    const quiet = rec.arrivalRate === 0 && report.tail === report.cursor;
+    const quiet = rec.arrivalRate === 0 && report.tail === report.cursor && (report.asking ?? 0) === 0;
     // Spare comes only out of what the plan left over (seats it gave to
     // other shards' listeners stay theirs until those shards sync).
     if (plan.othersWaiting === 0 && plan.left > 0 && !quiet) {
@@ -297,6 +306,12 @@ export class Coordinator {
     }
 
     this.#noteShares(slot, lanes, calls + spare);
+    const queue =
+      slot === 0
+        ? queueGrant(rec, this.#lineShards(0).values(), this.#config.maxQueue ?? null, this.#config.shards ?? 1, quiet)
+        : quiet
+          ? 0
+          : null;
 
     const target = held + calls + spare;
     // Seats this shard may fill with new leases: below what the room can still
@@ -304,6 +319,7 @@ export class Coordinator {
     const liveLimit = Math.max(0, limits.capacity - others.seats);
     this.#core.version += 1;
     rec.sent = target;
+    rec.queueSent = queue;
     rec.sentVersion = this.#core.version;
     const through = rec.cursor + pending + calls;
     this.#setThrough(rec, through);
@@ -326,7 +342,13 @@ export class Coordinator {
       mode,
       view: this.view(now),
       confirmed: confirmed.sids,
+      queue,
     };
+  }
+
+  /** Waiting places the coordinator counts as given out, general line (null: no limit; tests, stats). */
+  accountedQueue(): number | null {
+    return queueAccounted(this.#lineShards(0).values());
   }
 
   /** The room-wide view (recomputed at most once per change). */
@@ -516,6 +538,11 @@ export class Coordinator {
 
     rec.confirmed = report.capacity;
     if (report.appliedVersion === rec.sentVersion) rec.sent = report.capacity;
+    // A report without it comes from a shard that gives places without limit.
+    const queue = report.queue === undefined ? null : report.queue;
+    rec.queueConfirmed = queue;
+    if (report.appliedVersion === rec.sentVersion) rec.queueSent = queue;
+    rec.asking = report.asking ?? 0;
     // An order that never arrived: the shard calls only as far as it was told before.
     const through = report.appliedVersion === rec.sentVersion ? Math.max(rec.through, report.cursor) : report.cursor;
     rec.live = report.live;

@@ -67,6 +67,9 @@ import { withWait } from "./waits.ts";
 
 const EXPIRE_BATCH = 500;
 
+/** Whether an arrival may take its place, told whether it would be called at once (Ledger.join). */
+export type JoinGate = (atOnce: boolean) => "place" | "refuse" | "overflow";
+
 export class Ledger {
   readonly #store: LedgerStore;
   readonly #deps: LedgerDeps;
@@ -101,9 +104,23 @@ export class Ledger {
     this.settle(now);
   }
 
-  /** Take the next place in line; claims at once when the turn has already come. */
-  join(sub: string, now: number): JoinOutcome {
+  /**
+   * Take the next place in line; claims at once when the turn has already
+   * come. With `gate`, asked (after settling) whether the arrival may take
+   * its place, told whether it would be called at once (taking no waiting
+   * place): `refuse` or `overflow` (counted as offered the recording) take
+   * nothing, and the join answers null.
+   */
+  join(sub: string, now: number): JoinOutcome;
+  join(sub: string, now: number, gate: JoinGate): JoinOutcome | null;
+  join(sub: string, now: number, gate?: JoinGate): JoinOutcome | null {
     this.#settleNoSave(now);
+    const verdict = gate === undefined ? "place" : gate(this.#callsNext(now));
+    if (verdict !== "place") {
+      if (verdict === "overflow") this.#c.overflowed = (this.#c.overflowed ?? 0) + 1;
+      this.#save();
+      return null;
+    }
     this.#c.tail += 1;
     const seq = this.#c.tail;
     this.#store.recordArrival(arrivalSecond(this.#config, now), seq);
@@ -111,6 +128,23 @@ export class Ledger {
     const claim = this.#claim(sub, seq, now, now);
     this.#save();
     return { seq, claim };
+  }
+
+  /** Would an arrival at `now` be called at once (a seat, or one reserved for it)? Read after settling. */
+  #callsNext(now: number): boolean {
+    if (!calls(this.#config.mode)) return false;
+    const next = { ...this.#c, tail: this.#c.tail + 1 };
+    const n = Math.min(
+      callable(this.#config, next, now),
+      freeSeats(this.#config, next),
+      Math.floor(next.bucket.tokens - next.reserved),
+    );
+    return next.cursor + n >= next.tail;
+  }
+
+  /** Listeners in line not yet called. */
+  get waiting(): number {
+    return this.#c.tail - this.#c.cursor;
   }
 
   /**

@@ -3,7 +3,9 @@
  *
  * - In `overflow` mode every new arrival is offered it.
  * - An arrival who would be beyond `maxQueue` in line is offered it with no
- *   place in line.
+ *   place in line. The view at the edge answers most of them; its shard
+ *   has the last word (its queue allowance, coordinator.ts), so a burst
+ *   faster than the view never gets more than `maxQueue` places.
  * - An arrival, or a listener already in line, whose honest estimate exceeds
  *   `maxWaitSeconds` is offered it, and may keep (or take) a place instead.
  *
@@ -45,6 +47,11 @@ export function offerAtArrival(view: GlobalView, now: number): OverflowOffer | n
   if (full) return { reason: "max_queue", canKeepPlace: false, etaSeconds };
   if (tooLong(etaSeconds, view)) return { reason: "max_wait", canKeepPlace: true, etaSeconds };
   return null;
+}
+
+/** For an arrival its shard gave no place (the line is full there): the offer, with no place to keep. */
+export function queueFullOffer(view: GlobalView, now: number): OverflowOffer {
+  return { reason: "max_queue", canKeepPlace: false, etaSeconds: etaAt(queueLength(view, now) + 1, view) };
 }
 
 /** Is a wait of `eta` longer than the room allows? An unknown one is, while the room is full. */

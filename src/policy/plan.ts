@@ -19,7 +19,8 @@ export const LOST_AFTER_MS = 5 * SYNC_INTERVAL_MS;
 
 /** A shard that takes part in the walk: it has anything to do, and has synced lately. */
 export function isActive(r: ShardRecord, now: number): boolean {
-  const idle = r.tail === r.cursor && r.live + r.reserved === 0 && Math.max(r.confirmed, r.sent) === 0;
+  const idle =
+    r.tail === r.cursor && (r.asking ?? 0) === 0 && r.live + r.reserved === 0 && Math.max(r.confirmed, r.sent) === 0;
   return !idle && now - r.lastSync < LOST_AFTER_MS;
 }
 
@@ -70,7 +71,8 @@ export function planCalls(
     if (!isActive(r, now)) continue;
     active.add(r.shard);
     completeBefore = Math.min(completeBefore, r.completeBefore);
-    if (r.shard !== self) othersWaiting += Math.max(0, r.tail - r.through);
+    // A join that asked for a place (queue-allowance.ts) waits too, though its shard has not numbered it yet.
+    if (r.shard !== self) othersWaiting += Math.max(0, r.tail - r.through) + (r.asking ?? 0);
   }
   let { shared, own, tokens, othersTokens } = pools;
   let mine = 0;

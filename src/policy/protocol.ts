@@ -13,6 +13,9 @@
  *   last one called.
  * - allowance: the seats a shard may hold (live + reserved), as ordered by
  *   the coordinator; every shard's together never exceed the room's capacity.
+ * - queue allowance: the waiting places (listeners not yet called) a shard
+ *   may hold, as ordered by the coordinator; with a `maxQueue`, every
+ *   general-line shard's together never exceed it (null: no limit).
  */
 import type { ArrivalBin } from "./arrivals.ts";
 import type { AdmissionLimits, Branding, OriginKind } from "./config.ts";
@@ -69,6 +72,10 @@ export interface ShardReport {
   overflowed?: number;
   /** Arrivals that took their place with a solved challenge (under-attack mode). */
   solved?: number;
+  /** The queue allowance in force at the shard (null: no limit; absent: a shard from before it was kept, no limit). */
+  queue?: number | null;
+  /** Arrivals waiting on this sync for a waiting place the queue allowance did not have. */
+  asking?: number;
 }
 
 /** What the coordinator tells a shard. */
@@ -98,6 +105,8 @@ export interface ShardOrder {
   view: GlobalView;
   /** Ended leases of this shard whose passes no edge can still honour: free their seats. */
   confirmed: string[];
+  /** The queue allowance: give a waiting place only while fewer than this many wait here (null: no limit). */
+  queue: number | null;
 }
 
 /** The room-wide picture an edge answers waiting polls from. */

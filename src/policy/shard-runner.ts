@@ -18,6 +18,11 @@
  *   it answer once it is back (whether it succeeded or not).
  * - The alarm is kept at the earlier of the ledger's next wake-up and, while
  *   the shard is busy, the start of the next round.
+ * - A join that finds neither a seat nor room in the queue allowance asks
+ *   the coordinator: it waits on a sync (at once, at most one such sync a
+ *   round, counted in the report as `asking`) and takes its place only if
+ *   the order brings room; otherwise it is answered `queue_full` and takes
+ *   nothing. So the edge's one call per join stays one call.
  * - A view answered to an edge is the last room-wide view with what this
  *   shard knows better: its own cursor, and its own revoked passes (read at
  *   most once a sync interval, and again after a seat here ends).
@@ -33,9 +38,10 @@ import type { Shard } from "./shard.ts";
 export type ShardRequest = "join" | "claim" | "renew" | "hold" | "leave" | "view" | "alarm" | "origin";
 /**
  * Steps of the shard's own: a sync's report and order, a join's second claim
- * once a sync is back, and what the origin's own list says (direct mode).
+ * once a sync is back, a join's second try for a place once the sync it asked
+ * for is back, and what the origin's own list says (direct mode).
  */
-export type ShardWork = "report" | "apply" | "reclaim" | "origin-check";
+export type ShardWork = "report" | "apply" | "reclaim" | "rejoin" | "origin-check";
 
 /** What a platform provides a shard. */
 export interface ShardPlatform {
@@ -71,6 +77,15 @@ export interface JoinAnswer {
   claim: ClaimOutcome;
 }
 
+/**
+ * A join that took no place: the queue allowance is full here
+ * (`queue_full`: the edge offers the recording), or the coordinator could not
+ * be asked for room while the room's `maxQueue` binds (`unavailable`).
+ */
+export interface NoPlace {
+  noPlace: "queue_full" | "unavailable";
+}
+
 export interface ClaimAnswer {
   claim: ClaimOutcome;
   /** A seat that moved here whose other device's connections must go before this answer (null: none). */
@@ -92,6 +107,9 @@ export interface ShardRunnerOptions {
   maxOwnRevoked?: number;
 }
 
+/** A join's try found no room, and the coordinator may be asked. */
+const ASK = Symbol("ask");
+
 interface Waiter {
   run(): void;
   fail(err: unknown): void;
@@ -110,6 +128,11 @@ export class ShardRunner {
   #waiting: Waiter[] = [];
   /** Own revoked lease ids as last read: at most once a sync interval, and after a seat here ends. */
   #ownRevoked: { at: number; sids: string[] } | null = null;
+  /** Joins waiting on the next report for a waiting place, and the round of the last sync one asked for. */
+  #asking = 0;
+  #askedRound = -1;
+  /** The last sync brought no order (it failed). */
+  #missed = false;
 
   constructor(shard: Shard, store: LedgerStore, platform: ShardPlatform, options: ShardRunnerOptions = {}) {
     this.shard = shard;
@@ -136,14 +159,20 @@ export class ShardRunner {
   /**
    * Take a place in line; admitted at once when this shard has a free seat
    * and nobody waits. With `spend`, only when spending (in the same step)
-   * succeeds — null when it does not.
+   * succeeds — null when it does not. No place beyond the queue allowance
+   * (see the header): NoPlace, with the challenge unspent.
    */
-  join(sub: string, spend: ((now: number) => boolean) | null, reply: Reply<JoinAnswer | null>): void {
+  join(sub: string, spend: ((now: number) => boolean) | null, reply: Reply<JoinAnswer | NoPlace | null>): void {
     const ledger = this.shard.ledger;
-    const out = this.#p.atomically("join", (now) =>
-      spend !== null && !spend(now) ? null : { ...ledger.join(sub, now), at: now },
-    );
-    if (out === null) return reply.answer(null);
+    const round = Math.floor(this.#p.now() / SYNC_INTERVAL_MS);
+    const mayAsk = this.#syncing || this.#askedRound !== round;
+    const out = this.#p.atomically("join", (now) => this.#place(sub, spend, now, mayAsk ? "ask" : "final"));
+    if (out === ASK) {
+      this.#asking += 1;
+      this.#askedRound = round;
+      return this.#afterSync(reply, () => this.#p.atomically("rejoin", (now) => this.#place(sub, spend, now, "final")));
+    }
+    if (out === null || "noPlace" in out) return reply.answer(out);
     const alone = ledger.counters.tail - ledger.counters.cursor === 1;
     if (out.claim.kind === "waiting" && (alone || this.syncDue(this.#p.now()))) {
       // No free seat here: ask the coordinator now rather than at the next
@@ -153,6 +182,37 @@ export class ShardRunner {
     }
     this.schedule();
     reply.answer(out);
+  }
+
+  /**
+   * One try at a place, in one step. Without room: ASK when the coordinator
+   * may still be asked; else, as a last word, while `maxQueue` binds this
+   * shard, `queue_full` (counted as offered the recording), or `unavailable`
+   * when the sync asked for failed; with no limit known, the place.
+   */
+  #place(
+    sub: string,
+    spend: ((now: number) => boolean) | null,
+    now: number,
+    last: "ask" | "final",
+  ): JoinAnswer | NoPlace | typeof ASK | null {
+    const shard = this.shard;
+    let refused: NoPlace | typeof ASK | null = null;
+    const out = shard.ledger.join(sub, now, (atOnce) => {
+      if (!atOnce && !shard.queueRoom()) {
+        if (last === "ask") {
+          refused = ASK;
+          return "refuse";
+        }
+        // Without a limit (a lane's shard, or no `maxQueue` by the last view) the place is given anyway.
+        if (shard.lineLimited()) {
+          refused = { noPlace: this.#missed ? "unavailable" : "queue_full" };
+          return this.#missed ? "refuse" : "overflow";
+        }
+      }
+      return spend === null || spend(now) ? "place" : "refuse";
+    });
+    return out === null ? refused : { ...out, at: now };
   }
 
   /**
@@ -298,7 +358,8 @@ export class ShardRunner {
     let report: ShardReport;
     try {
       // The coordinator counts the sync; the shard's own steps are not requests to it.
-      report = this.#p.atomically("report", (now) => this.shard.report(now));
+      report = this.#p.atomically("report", (now) => this.shard.report(now, this.#asking));
+      this.#asking = 0;
     } catch (err) {
       this.#syncing = false;
       for (const w of this.#takeWaiting()) w.fail(err);
@@ -310,6 +371,7 @@ export class ShardRunner {
   /** The sync is back (or failed): apply its order, answer who waited, set the alarm. */
   #synced(order: ShardOrder | null, report: ShardReport): void {
     try {
+      this.#missed = order === null;
       if (order !== null) this.#p.atomically("apply", (now) => this.shard.apply(order, report, now));
     } finally {
       // A failed sync counts as this round's too: the next is tried a round later.

@@ -6,10 +6,16 @@
  * The shard's ledger runs with the allowance and call limit of its last
  * order; the admission rate is the coordinator's business, so the ledger's
  * own bucket is unlimited.
+ *
+ * The queue allowance of the last order bounds the waiting places this
+ * shard gives (`queueRoom`): an arrival not called at once gets one only
+ * while fewer than the allowance wait here. A shard that never synced has
+ * none (it asks first), and lowering it takes nobody's place.
  */
 import type { Timings } from "./config.ts";
 import type { GlobalView, ShardOrder, ShardReport } from "./protocol.ts";
 import { MAX_VIEW_REVOKED } from "./revocations.ts";
+import { slotOf } from "./lanes.ts";
 import { Ledger } from "./ledger.ts";
 import type { LedgerDeps } from "./ledger-state.ts";
 import type { LedgerStore } from "./ledger-state.ts";
@@ -38,6 +44,8 @@ export interface ShardLocal {
    * (an idle shard would otherwise never sync again).
    */
   reportAgain?: boolean;
+  /** The queue allowance (null: no limit; absent: none granted yet, as 0). */
+  queue?: number | null;
 }
 
 export interface ShardLocalStore {
@@ -46,7 +54,7 @@ export interface ShardLocalStore {
 }
 
 function initialLocal(): ShardLocal {
-  return { appliedVersion: 0, capacity: 0, liveLimit: 0, callThrough: 0, mode: "open" };
+  return { appliedVersion: 0, capacity: 0, liveLimit: 0, callThrough: 0, mode: "open", queue: 0 };
 }
 
 export class Shard {
@@ -91,8 +99,28 @@ export class Shard {
     };
   }
 
-  /** The report for a sync at `now` (settles the ledger first). */
-  report(now: number): ShardReport {
+  /** The queue allowance in force (null: no limit). */
+  get queue(): number | null {
+    const q = this.#local.queue;
+    return q === undefined ? 0 : q;
+  }
+
+  /** Is there room for one more waiting place here (fewer than the queue allowance wait)? */
+  queueRoom(): boolean {
+    const q = this.queue;
+    return q === null || this.ledger.waiting < q;
+  }
+
+  /**
+   * Does `maxQueue` bound this shard's line, as far as its last view says?
+   * Not a lane's shard, and not before any view (a shard that never synced).
+   */
+  lineLimited(): boolean {
+    return slotOf(this.index) === 0 && (this.view === null || this.view.maxQueue !== null);
+  }
+
+  /** The report for a sync at `now` (settles the ledger first); `asking`: arrivals waiting on it for a place. */
+  report(now: number, asking = 0): ShardReport {
     this.ledger.settle(now);
     const c = this.ledger.counters;
     return {
@@ -119,13 +147,16 @@ export class Shard {
       waits: c.waits ?? [],
       overflowed: c.overflowed ?? 0,
       solved: c.solved ?? 0,
+      queue: this.queue,
+      asking,
     };
   }
 
   /** Apply the order answering `report`; lowering the allowance evicts nobody. */
   apply(order: ShardOrder, report: ShardReport, now: number): void {
+    const queue = order.queue === undefined ? null : order.queue;
     this.#local = {
-      reportAgain: order.capacity < report.capacity,
+      reportAgain: order.capacity < report.capacity || lower(queue, report.queue ?? null),
       appliedVersion: order.version,
       capacity: order.capacity,
       liveLimit: order.liveLimit,
@@ -135,6 +166,7 @@ export class Shard {
       startsAt: order.startsAt,
       shuffleSeed: order.shuffleSeed,
       mode: order.mode,
+      queue,
     };
     this.#localStore.saveLocal(this.#local);
     this.view = order.view;
@@ -146,8 +178,19 @@ export class Shard {
   /** Does this shard need to sync on its own (anything waiting, held or allowed)? */
   busy(): boolean {
     const c = this.ledger.counters;
-    return c.tail > c.cursor || c.live + c.reserved > 0 || this.#local.capacity > 0 || this.#local.reportAgain === true;
+    return (
+      c.tail > c.cursor ||
+      c.live + c.reserved > 0 ||
+      this.#local.capacity > 0 ||
+      this.queue !== 0 ||
+      this.#local.reportAgain === true
+    );
   }
+}
+
+/** Is queue allowance `a` below `b` (null: no limit)? */
+function lower(a: number | null, b: number | null): boolean {
+  return a !== null && (b === null || a < b);
 }
 
 /** A listener id's shard: FNV-1a of the id, modulo the shard count (the edge routes by it; the simulator too). */

@@ -5,7 +5,19 @@ import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/policy/memo
 import type { ShardOrder, ShardReport } from "../../src/policy/protocol.ts";
 import { SYNC_INTERVAL_MS } from "../../src/policy/rounds.ts";
 import { Shard } from "../../src/policy/shard.ts";
-import { type Reply, type ShardPlatform, ShardRunner, withOwnRevoked } from "../../src/policy/shard-runner.ts";
+import {
+  type JoinAnswer,
+  type NoPlace,
+  type Reply,
+  type ShardPlatform,
+  ShardRunner,
+  withOwnRevoked,
+} from "../../src/policy/shard-runner.ts";
+
+/** The claim a join was answered with (undefined: none, or no place). */
+function claimOf(value: JoinAnswer | NoPlace | null | undefined) {
+  return value === null || value === undefined || "noPlace" in value ? undefined : value.claim;
+}
 
 // The shard logic both the Durable Object and the simulator run, on a
 // platform whose syncs are answered by hand.
@@ -62,23 +74,24 @@ function answer<T>(): { reply: Reply<T>; got: { value?: T; answered: boolean } }
 
 /** Seat a listener through a first sync (a new shard has no allowance yet). */
 function seated(s: ReturnType<typeof setup>, sub: string) {
-  const join = answer<{ seq: number; claim: { kind: string } } | null>();
+  const join = answer<JoinAnswer | NoPlace | null>();
   s.runner.join(sub, null, join.reply);
   if (s.out.length > 0) s.deliver();
-  expect(join.got.value?.claim.kind).toBe("admitted");
+  expect(claimOf(join.got.value)?.kind).toBe("admitted");
   return s.store.leaseBySub(sub)!;
 }
 
 describe("a shard's runner", () => {
-  it("answers a join that finds no free seat only once the sync it starts is back, with its claim made again", () => {
+  it("answers a join that finds neither a seat nor a waiting place only once the sync it asks for is back, placed then", () => {
     const s = setup();
-    const join = answer<{ seq: number; claim: { kind: string } } | null>();
+    const join = answer<JoinAnswer | NoPlace | null>();
     s.runner.join("a", null, join.reply);
     expect(s.out).toHaveLength(1);
     expect(join.got.answered).toBe(false);
     s.deliver();
-    expect(join.got.value?.claim.kind).toBe("admitted");
-    expect(s.steps).toEqual(["join", "report", "apply", "reclaim"]);
+    expect(claimOf(join.got.value)?.kind).toBe("admitted");
+    // A new shard has no allowance yet: the join asked for one, and took its place (a seat) after the order.
+    expect(s.steps).toEqual(["join", "report", "apply", "rejoin"]);
   });
 
   it("lets a request that needs a sync while one is out wait for that same sync", () => {

@@ -18,11 +18,13 @@ import {
   join,
   patchRoom,
   roomName,
+  shardStub,
   stats,
   useManualClock,
   advance,
   letRevocationsThrough,
 } from "./helpers.ts";
+import { laneShard } from "../../src/policy/lanes.ts";
 
 const t = useManualClock();
 
@@ -256,8 +258,11 @@ describe("lanes in the stats and the metrics", () => {
     const room = roomName("adm-lane-history");
     await patchRoom(room, { capacity: 10, lanes: { stage: { reserved: 2 }, priority: {} }, identity });
     await join(room, { "spillway-identity": await hostToken() });
-    // A sample every 10 s: the next one sees the host's seat.
+    // A sample every 10 s: the next one sees the host's seat once its shard has reported it (its
+    // join asked the coordinator for a place first; the next round's sync reports the seat).
     advance(t.clock, 11_000);
+    const stage = laneShard(1, 0);
+    await shardStub(room, stage).syncNow(room, stage);
     await stats(room);
     const last = (await history(room)).at(-1)!;
     expect(Object.keys(last.lanes ?? {})).toEqual(["stage", "priority"]);
