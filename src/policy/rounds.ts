@@ -12,10 +12,10 @@
  * Shards hear their orders at slightly different moments, so calling a
  * batch the moment it arrives would call one shard's younger listeners
  * while another shard's older ones still wait for their order. So a shard
- * calls its batch evenly over a window that is the same for every order of
- * a round: from PACE_DELAY_MS after the round starts (by then every shard
- * has its order) to the start of the next round. Every shard walks through
- * the same seconds of arrival at the same pace, on the clock, and the edge
+ * calls its batch over a window that is the same for every order of a
+ * round: from PACE_DELAY_MS after the round starts (by then every shard has
+ * its order) to the start of the next round. Every shard walks through the
+ * same seconds of arrival together, on the clock, and the edge
  * computes the same paced cursor from the view without asking anyone.
  *
  * A batch is paced by arrival, not by count: its `steps` say how far the
