@@ -53,6 +53,11 @@ export class ArrivalIndex {
     return this.#seconds;
   }
 
+  /** A shard's bins with listeners it has not called yet, oldest first. */
+  binsOf(shard: number): readonly ArrivalBin[] {
+    return this.#bins.get(shard) ?? [];
+  }
+
   /** The bins of this second, by shard (kept until their shards have called them). */
   binsAt(second: number): ReadonlyMap<number, ArrivalBin> | undefined {
     return this.#bySecond.get(second);

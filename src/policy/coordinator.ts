@@ -41,6 +41,7 @@
  * is written through the injected store (coordinator-state.ts).
  */
 import { ArrivalIndex } from "./arrival-index.ts";
+import { callAtOnce, lastArrivedBefore, oldestLeftBehind, oldestWaiting, paceByArrival } from "./arrival-pace.ts";
 import {
   type AdmissionLimits,
   type Branding,
@@ -70,7 +71,7 @@ import {
   unusedReserve,
 } from "./lanes.ts";
 import { current, effectiveLimits, healthy, observe, type OriginHealth, type OriginSignal } from "./health.ts";
-import { isActive, planCalls } from "./plan.ts";
+import { isActive, planCalls, uncalledElsewhere } from "./plan.ts";
 import {
   type EdgeArrivals,
   type GlobalView,
@@ -122,6 +123,14 @@ export class Coordinator {
    * Memory only: a restart starts them at 0, which costs a few seats of fairness, never a seat of the cap.
    */
   readonly #owed = new Map<number, number>();
+  /**
+   * Shards whose last order was a spare allowance: they seat their own
+   * arrivals as those come, so their uncalled listeners as last reported do
+   * not hold back another's spare (see uncalledElsewhere). Memory only: after
+   * a restart no shard is in it, which withholds a spare a round longer,
+   * never a seat of the cap.
+   */
+  readonly #spared = new Set<number>();
 
   constructor(store: CoordinatorStore, config: CoordinatorConfig, now: number) {
     this.#store = store;
@@ -275,24 +284,32 @@ export class Coordinator {
         }
       : { shared: 0, own: 0, tokens: 0, othersTokens: 0 };
     // Each line is walked on its own: first in first out within it.
-    const plan = planCalls(this.#lineShards(slot), this.#arrivals, pools, report.shard, now, rounds);
-    const calls = plan.mine;
+    const line = this.#lineShards(slot);
+    const plan = planCalls(line, this.#arrivals, pools, report.shard, now, rounds);
+    const calls = rounds ? this.#withinASecond(rec, line, pending, plan.mine, now) : plan.mine;
     let spare = 0;
     const quiet = rec.arrivalRate === 0 && report.tail === report.cursor && (report.asking ?? 0) === 0;
     // Spare comes only out of what the plan left over (seats it gave to
-    // other shards' listeners stay theirs until those shards sync).
-    if (plan.othersWaiting === 0 && plan.left > 0 && !quiet) {
+    // other shards' listeners stay theirs until those shards sync). The walk
+    // counts the listeners it hands to other shards as served, but they are
+    // called only once those shards sync, paced over the round after: seating
+    // arrivals here at once meanwhile passed them by up to two seconds (at low
+    // load the first shard to sync in each round did). So nobody may be left
+    // uncalled, as far as the coordinator knows, on a shard that calls by the
+    // walk (a shard on a spare allowance seats its own arrivals as they come).
+    const nobodyElsewhere = plan.othersWaiting === 0 && uncalledElsewhere(line, report.shard, this.#spared, now) === 0;
+    if (nobodyElsewhere && plan.left > 0 && !quiet) {
       // Nobody waits elsewhere: let this shard seat its own arrivals at once,
       // about two seconds' worth, and no more than its share of what is free.
       // Shards that have not reported their newest arrivals may need seats too:
       // share over every shard of the room, not only the busy ones.
       const lineShards = slot === 0 ? (this.#config.shards ?? 1) : (lane?.settings.shards ?? 1);
-      const among = Math.max(1, lineShards, this.#lineShards(slot).size);
+      const among = Math.max(1, lineShards, line.size);
       const share = Math.floor(plan.left / among);
       const demand = Math.ceil(2 * rec.arrivalRate);
       spare = Math.min(plan.left, share, Math.max(SPARE_FLOOR, demand));
     }
-    if (lane !== null && open && plan.othersWaiting === 0) {
+    if (lane !== null && open && nobodyElsewhere) {
       // A lane's reserve is at its shards ahead of its listeners, so they are seated as they
       // arrive — while nobody of the lane waits on its other shards: then first in first out
       // comes first, and a shard's arrivals wait a sync (a lane of one shard never does). A lane that lends its reserve keeps only a few seats ahead (the rest stay free
@@ -306,6 +323,8 @@ export class Coordinator {
     }
 
     this.#noteShares(slot, lanes, calls + spare);
+    if (open && spare > 0) this.#spared.add(report.shard);
+    else this.#spared.delete(report.shard);
     const queue =
       slot === 0
         ? queueGrant(rec, this.#lineShards(0).values(), this.#config.maxQueue ?? null, this.#config.shards ?? 1, quiet)
@@ -323,7 +342,7 @@ export class Coordinator {
     rec.sentVersion = this.#core.version;
     const through = rec.cursor + pending + calls;
     this.#setThrough(rec, through);
-    rec.pace = rounds && through > rec.cursor && spare === 0 ? { from: rec.cursor, ...paceWindow(now) } : null;
+    rec.pace = rounds && through > rec.cursor && spare === 0 ? this.#paceOf(rec, line, plan.othersWaiting, now) : null;
     if (calls > 0) this.#core.calls = record(this.#core.calls, now, calls);
 
     this.#store.saveShard(rec);
@@ -578,6 +597,42 @@ export class Coordinator {
     const old = rec.through;
     rec.through = through;
     this.#arrivals.moveThrough(rec.shard, old, through, rec.cursor);
+  }
+
+  /**
+   * The walk's `calls` for a shard, cut so that none of them arrived a second
+   * or more after a listener that a shard of its line already ordered this
+   * round leaves waiting. The walk shares out what is free at each sync, and
+   * seats given back earlier in the round free up as their shards sync, so
+   * shards that sync later in a round can reach further; the seats not taken
+   * stay free for the next round, which starts with the oldest.
+   */
+  #withinASecond(
+    rec: ShardRecord,
+    line: ReadonlyMap<number, ShardRecord>,
+    pending: number,
+    calls: number,
+    now: number,
+  ): number {
+    if (calls === 0) return 0;
+    const binsOf = (shard: number) => this.#arrivals.binsOf(shard);
+    const behind = oldestLeftBehind(line, binsOf, rec.shard, now);
+    if (behind === null) return calls;
+    const from = rec.cursor + pending;
+    return Math.min(calls, lastArrivedBefore(binsOf(rec.shard), from, behind + 1) - from);
+  }
+
+  /**
+   * How a shard calls the batch it was just ordered (through `rec.through`):
+   * by arrival, in step with every shard of its line (arrival-pace.ts), or at
+   * once when pacing protects nobody.
+   */
+  #paceOf(rec: ShardRecord, line: ReadonlyMap<number, ShardRecord>, othersWaiting: number, now: number): Pace | null {
+    const binsOf = (shard: number) => this.#arrivals.binsOf(shard);
+    const oldest = oldestWaiting(line, binsOf, rec.shard, rec.cursor, now);
+    const bins = binsOf(rec.shard);
+    if (callAtOnce(bins, rec.through, oldest, othersWaiting === 0 && rec.through >= rec.tail)) return null;
+    return paceByArrival(bins, rec.cursor, rec.through, oldest, paceWindow(now));
   }
 
   /** The shards of one line (slot 0: the general line), for the walk. */

@@ -12,7 +12,7 @@
 import type { ArrivalIndex } from "./arrival-index.ts";
 import { uncalledIn } from "./arrivals.ts";
 import type { ShardRecord } from "./coordinator-state.ts";
-import { roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
+import { pacedThrough, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
 
 /** A shard silent for this long no longer holds back the order of others. */
 export const LOST_AFTER_MS = 5 * SYNC_INTERVAL_MS;
@@ -146,4 +146,27 @@ function shareOut(
     }
   }
   return shares;
+}
+
+/**
+ * Listeners on the other active shards that are not called yet, as far as
+ * the coordinator knows (a paced batch counts as called only as far as its
+ * pace has reached at `now`), leaving out the shards in `spared`: their last
+ * order let them seat their own arrivals at once. A spare allowance is given
+ * only while this is 0, because the walk (planCalls) counts the listeners it
+ * hands to other shards as served although they are called only when those
+ * shards sync, and over the round after that.
+ */
+export function uncalledElsewhere(
+  shards: ReadonlyMap<number, ShardRecord>,
+  self: number,
+  spared: ReadonlySet<number>,
+  now: number,
+): number {
+  let n = 0;
+  for (const r of shards.values()) {
+    if (r.shard === self || spared.has(r.shard) || !isActive(r, now)) continue;
+    n += Math.max(0, r.tail - pacedThrough(r.through, r.pace, now));
+  }
+  return n;
 }

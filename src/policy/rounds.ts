@@ -12,11 +12,19 @@
  * Shards hear their orders at slightly different moments, so calling a
  * batch the moment it arrives would call one shard's younger listeners
  * while another shard's older ones still wait for their order. So a shard
- * calls its batch evenly over a window that is the same for every order of
- * a round: from PACE_DELAY_MS after the round starts (by then every shard
- * has its order) to the start of the next round. Every shard walks through
- * the same seconds of arrival at the same pace, on the clock, and the edge
+ * calls its batch over a window that is the same for every order of a
+ * round: from PACE_DELAY_MS after the round starts (by then every shard has
+ * its order) to the start of the next round. Every shard walks through the
+ * same seconds of arrival together, on the clock, and the edge
  * computes the same paced cursor from the view without asking anyone.
+ *
+ * A batch is paced by arrival, not by count: its `steps` say how far the
+ * shard has called at points of the window, so that at any moment every
+ * shard has called its listeners up to the same moment of arrival (within a
+ * second, arrivals are taken as evenly spread). A shard whose batch starts
+ * later in arrival than another's waits until the window reaches it, and one
+ * left behind calls its older listeners first. Without steps, a batch is
+ * paced evenly by count.
  */
 
 /** Shards sync this often while they have anything to do. */
@@ -42,12 +50,21 @@ export const PACE_DELAY_MS = 200;
 /** While a batch is being paced, a shard wakes at least this often to go on calling. */
 export const PACE_STEP_MS = 100;
 
-/** A batch of calls spread over a window: from cursor `from` at `start` to the ordered cursor at `end` (ms). */
+/**
+ * A batch of calls spread over a window: from cursor `from` at `start` to the
+ * ordered cursor at `end` (ms). `steps` (absent: none) are the points in
+ * between, as pairs `ms after start, calls after from` one after the other,
+ * both ascending; the cursor moves evenly from one point to the next.
+ */
 export interface Pace {
   from: number;
   start: number;
   end: number;
+  steps?: number[];
 }
+
+/** Most points a paced batch carries (every shard's pace is in the view edges read). */
+export const MAX_PACE_STEPS = 8;
 
 /** The pacing window of an order given at `now`: the rest of its round, after PACE_DELAY_MS. */
 export function paceWindow(now: number): { start: number; end: number } {
@@ -59,7 +76,17 @@ export function paceWindow(now: number): { start: number; end: number } {
 export function pacedThrough(through: number, pace: Pace | null | undefined, now: number): number {
   if (pace === null || pace === undefined || now >= pace.end || through <= pace.from) return through;
   if (now <= pace.start) return pace.from;
-  return pace.from + Math.floor(((through - pace.from) * (now - pace.start)) / (pace.end - pace.start));
+  let t0 = pace.start;
+  let q0 = pace.from;
+  const steps = pace.steps ?? [];
+  for (let i = 0; i + 1 < steps.length; i += 2) {
+    const t1 = pace.start + steps[i]!;
+    const q1 = Math.min(through, pace.from + steps[i + 1]!);
+    if (now < t1) return q0 + Math.floor(((q1 - q0) * (now - t0)) / Math.max(1, t1 - t0));
+    t0 = t1;
+    q0 = q1;
+  }
+  return q0 + Math.floor(((through - q0) * (now - t0)) / Math.max(1, pace.end - t0));
 }
 
 /** When a paced batch should next call more, or null when it has nothing left to pace. */

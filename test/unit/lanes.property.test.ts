@@ -404,26 +404,30 @@ function scenarioArb(opts: { lend: boolean | null; lower: boolean }): fc.Arbitra
  * Known violations of first in first out within a line, found by these properties with other
  * seeds; each runs one shrunk counterexample and is expected to fail until it is fixed.
  */
-const KNOWN: Record<string, Scenario> = {
-  // A strict lane syncing late in a round takes the seat the general line's walk promised to a
-  // general shard yet to sync, after another general shard opened its gate counting on it.
-  crossLine: {
-    capacity: 15,
-    admitPerMinute: 240,
-    general: 2,
-    lanes: [{ reserved: 0, cap: null, share: null, lend: false, shards: 1 }],
-    cmds: [
-      { t: "join", line: 0, pick: 3, count: 2 },
-      { t: "tick", ms: 770, order: 0 },
-      { t: "tick", ms: 384, order: 0 },
-      { t: "join", line: 1, pick: 0, count: 4 },
-      { t: "tick", ms: 76, order: 0 },
-      { t: "join", line: 0, pick: 0, count: 2 },
-      { t: "tick", ms: 770, order: 16 },
-      { t: "tick", ms: 1, order: 0 },
-      { t: "leave", who: 0 },
-    ],
-  },
+const KNOWN: Record<string, Scenario> = {};
+
+/**
+ * Found by the properties, then fixed: a strict lane syncing late in a round took the seat the
+ * general line's walk promised to a general shard yet to sync, after another general shard opened
+ * its gate (a spare allowance) counting on it. A shard now gets a spare allowance only while no
+ * listener of its line waits uncalled on a shard that calls by the walk (plan.ts, uncalledElsewhere).
+ */
+const CROSS_LINE: Scenario = {
+  capacity: 15,
+  admitPerMinute: 240,
+  general: 2,
+  lanes: [{ reserved: 0, cap: null, share: null, lend: false, shards: 1 }],
+  cmds: [
+    { t: "join", line: 0, pick: 3, count: 2 },
+    { t: "tick", ms: 770, order: 0 },
+    { t: "tick", ms: 384, order: 0 },
+    { t: "join", line: 1, pick: 0, count: 4 },
+    { t: "tick", ms: 76, order: 0 },
+    { t: "join", line: 0, pick: 0, count: 2 },
+    { t: "tick", ms: 770, order: 16 },
+    { t: "tick", ms: 1, order: 0 },
+    { t: "leave", who: 0 },
+  ],
 };
 
 /**
@@ -487,8 +491,17 @@ describe("a shard whose allowance was cut", () => {
   });
 });
 
-describe("known violations of first in first out within a line (see KNOWN)", () => {
-  it.fails.each(Object.keys(KNOWN))("%s", (name) => {
-    run(KNOWN[name]!);
+describe("a spare allowance", () => {
+  it("is not opened on a general shard while the walk's promised calls elsewhere are still to be made", () => {
+    run(CROSS_LINE);
   });
 });
+
+// None known at present; a new one goes into KNOWN, expected to fail until fixed.
+if (Object.keys(KNOWN).length > 0) {
+  describe("known violations of first in first out within a line (see KNOWN)", () => {
+    it.fails.each(Object.keys(KNOWN))("%s", (name) => {
+      run(KNOWN[name]!);
+    });
+  });
+}

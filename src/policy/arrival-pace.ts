@@ -1,0 +1,167 @@
+/**
+ * Pacing a batch of calls by arrival (see rounds.ts): the points of a
+ * shard's pace, so that over the round's window every shard calls its
+ * listeners in step with the moment they arrived, from the oldest listener
+ * of the line not called when the round began.
+ *
+ * A moment of arrival is known to the second (the bins, arrivals.ts); within
+ * a second, a bin's listeners are taken as evenly spread over it. Pure.
+ */
+import type { ArrivalBin } from "./arrivals.ts";
+import type { ShardRecord } from "./coordinator-state.ts";
+import { isActive } from "./plan.ts";
+import { MAX_PACE_STEPS, type Pace, roundStart } from "./rounds.ts";
+
+/** When listener `seq` arrived, in seconds (its bin's second and its share of it); null when no bin holds it. */
+export function arrivalPoint(bins: readonly ArrivalBin[], seq: number): number | null {
+  return momentOf(bins, seq, 0);
+}
+
+/** The moment just after listener `seq` arrived (the end of its share of its second); null when no bin holds it. */
+export function arrivalEnd(bins: readonly ArrivalBin[], seq: number): number | null {
+  return momentOf(bins, seq, 1);
+}
+
+function momentOf(bins: readonly ArrivalBin[], seq: number, after: 0 | 1): number | null {
+  for (const b of bins) {
+    if (seq >= b.firstSeq && seq < b.firstSeq + b.count) return b.bin + (seq - b.firstSeq + after) / b.count;
+  }
+  return null;
+}
+
+/**
+ * The oldest moment of arrival, over the active shards of a line, of the
+ * listener after the sequence number `after` gives for each (null: leave
+ * that shard out); null when there is none.
+ */
+function oldestAfter(
+  shards: ReadonlyMap<number, ShardRecord>,
+  binsOf: (shard: number) => readonly ArrivalBin[],
+  after: (r: ShardRecord) => number | null,
+): number | null {
+  let oldest: number | null = null;
+  for (const r of shards.values()) {
+    const from = after(r);
+    if (from === null || from >= r.tail) continue;
+    const at = arrivalPoint(binsOf(r.shard), from + 1);
+    if (at !== null && (oldest === null || at < oldest)) oldest = at;
+  }
+  return oldest;
+}
+
+/**
+ * The oldest moment of arrival of a listener of these shards (a line) that
+ * was not called when the round of `now` began: a shard ordered in this
+ * round counts from where its paced batch started, any other from how far
+ * it has called or been ordered to (`cursor` for the syncing shard `self`).
+ * Null when nobody waits. Every sync of a round finds the same moment as
+ * long as no arrival older than it is reported meanwhile.
+ */
+export function oldestWaiting(
+  shards: ReadonlyMap<number, ShardRecord>,
+  binsOf: (shard: number) => readonly ArrivalBin[],
+  self: number,
+  cursor: number,
+  now: number,
+): number | null {
+  const round = roundStart(now);
+  return oldestAfter(shards, binsOf, (r) => {
+    if (r.shard !== self && !isActive(r, now)) return null;
+    if (r.pace !== undefined && r.pace !== null && r.pace.end > round) return r.pace.from;
+    return r.shard === self ? cursor : r.through;
+  });
+}
+
+/**
+ * The pace of a batch from `cursor` to `through` on a shard with these bins,
+ * over `window`: the window runs through the moments of arrival from
+ * `oldest` to the end of the batch's last listener, and the shard calls each
+ * listener as the window reaches the moment it arrived. Without bins for the
+ * batch, an even pace by count.
+ */
+export function paceByArrival(
+  bins: readonly ArrivalBin[],
+  cursor: number,
+  through: number,
+  oldest: number | null,
+  window: { start: number; end: number },
+): Pace {
+  const even: Pace = { from: cursor, ...window };
+  const first = arrivalPoint(bins, cursor + 1);
+  const last = arrivalEnd(bins, through);
+  if (first === null || last === null) return even;
+  const from = oldest === null ? first : Math.min(oldest, first);
+  const span = last - from;
+  if (!(span > 0)) return even;
+  // The points (moment of arrival, called through): where the batch starts,
+  // and where each second it spans begins and ends.
+  const points: [number, number][] = [[first, cursor]];
+  for (const b of bins) {
+    const end = b.firstSeq + b.count - 1;
+    if (b.firstSeq > cursor + 1 && b.firstSeq <= through) points.push([b.bin, b.firstSeq - 1]);
+    if (end > cursor && end < through) points.push([b.bin + 1, end]);
+  }
+  points.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const length = window.end - window.start;
+  let steps: [number, number][] = [];
+  for (const [at, calledThrough] of points) {
+    const dt = Math.round(((at - from) / span) * length);
+    const dq = calledThrough - cursor;
+    if (dt <= 0 && dq <= 0) continue;
+    if (dt >= length) break;
+    const prev = steps[steps.length - 1];
+    if (prev !== undefined && prev[0] === dt) prev[1] = Math.max(prev[1], dq);
+    else if (prev === undefined || dq >= prev[1]) steps.push([dt, dq]);
+  }
+  if (steps.length > MAX_PACE_STEPS) {
+    const all = steps;
+    steps = Array.from(
+      { length: MAX_PACE_STEPS },
+      (_, i) => all[Math.round((i * (all.length - 1)) / (MAX_PACE_STEPS - 1))]!,
+    );
+  }
+  return steps.length === 0 ? even : { ...even, steps: steps.flat() };
+}
+
+/**
+ * A batch that pacing protects nobody from: the last of its line's listeners
+ * not ordered yet (`finishesLine`), all of them arrived in the second of the
+ * oldest listener still waiting (`oldest`). Called at once, nobody is called
+ * ahead of anyone who arrived a second or more earlier.
+ */
+export function callAtOnce(
+  bins: readonly ArrivalBin[],
+  through: number,
+  oldest: number | null,
+  finishesLine: boolean,
+): boolean {
+  const last = arrivalEnd(bins, through);
+  return finishesLine && oldest !== null && last !== null && Math.ceil(last) - 1 <= Math.floor(oldest);
+}
+
+/**
+ * The oldest moment of arrival of a listener left waiting by this round's
+ * orders, on the shards of the line (other than `self`) that have had their
+ * order of the round of `now`; null when none is left waiting.
+ */
+export function oldestLeftBehind(
+  shards: ReadonlyMap<number, ShardRecord>,
+  binsOf: (shard: number) => readonly ArrivalBin[],
+  self: number,
+  now: number,
+): number | null {
+  const round = roundStart(now);
+  return oldestAfter(shards, binsOf, (r) =>
+    r.shard === self || r.lastSync < round || !isActive(r, now) ? null : r.through,
+  );
+}
+
+/** The last of a shard's listeners that arrived before `limit` (seconds); `from` when none after it did. */
+export function lastArrivedBefore(bins: readonly ArrivalBin[], from: number, limit: number): number {
+  let last = from;
+  for (const b of bins) {
+    const n = Math.min(b.count, Math.max(0, Math.ceil((limit - b.bin) * b.count)));
+    if (n > 0) last = Math.max(last, b.firstSeq + n - 1);
+  }
+  return last;
+}
