@@ -18,7 +18,8 @@ import { RoomDesk } from "../edge/desk.ts";
 import { OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
 import { ROOM_ID } from "../policy/room-id.ts";
 import { keyRing, type KeyRing } from "../tokens/keys.ts";
-import { MAX_CREDENTIAL_HEADER } from "../edge/credentials.ts";
+import { claimedKind, MAX_CREDENTIAL_HEADER, type TokenKind } from "../edge/credentials.ts";
+import { type CompactJws, readCompactJws } from "../tokens/compact-jws.ts";
 import { isWebSocketUpgrade } from "../edge/proxy.ts";
 import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
 import { plainStatusJson } from "./answers.ts";
@@ -112,12 +113,11 @@ async function appPoll(
 ): Promise<Response | null> {
   const headers = request.headers;
   if (headers.has("cookie") || !ROOM_ID.test(room)) return null;
-  const token = bearerToken(headers);
-  if (token === null) return null;
+  const jws = bearerOf(headers, "ticket");
+  if (jws === null) return null;
   if ((await servesRoom(env, room)) !== true) return null;
   const desk = await RoomDesk.open(env, room, (work) => ctx.waitUntil(work));
-  // Any other kind of token is refused by the ticket's check (`wrong_kind`), and left to the app.
-  const ticket = await desk.checkTicket(token);
+  const ticket = await desk.checkTicket(jws);
   if (!ticket.ok) return null;
   const keep = search === "" ? null : new URLSearchParams(search).get("keep");
   const answer = await desk.status(ticket.claims, keep === "1" || keep === "true", undefined);
@@ -144,8 +144,9 @@ async function passToOrigin(
   const headers = request.headers;
   if (headers.has("cookie") || !ROOM_ID.test(room) || HIDDEN_SEPARATOR.test(path)) return null;
   if (isWebSocketUpgrade(request) || (headers.get("accept") ?? "").includes("application/json")) return null;
-  const token = bearerToken(headers);
-  if (token === null) return null;
+  const jws = bearerOf(headers, "pass");
+  if (jws === null) return null;
+  const token = jws.token;
   if ((await servesRoom(env, room)) !== true) return null;
   const desk = await RoomDesk.open(env, room, (work) => ctx.waitUntil(work));
   const pass = await desk.checkPass(token);
@@ -157,10 +158,15 @@ async function passToOrigin(
   return seatBound(call, response, reached ? pass.claims : null, seat.expiresAt, seat.onPass);
 }
 
-/** The bearer token, when the Authorization header is one of a sane size. */
-function bearerToken(headers: Headers): string | null {
+/**
+ * The bearer token, when the Authorization header is one of a sane size and
+ * the token says it is of this kind (as the app routes a bearer to its
+ * verifier: credentials.ts `claimedKind`).
+ */
+function bearerOf(headers: Headers, kind: TokenKind): CompactJws | null {
   const auth = headers.get("authorization");
   if (auth === null || auth.length > MAX_CREDENTIAL_HEADER) return null;
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-  return bearer === null ? null : bearer[1]!;
+  const jws = bearer === null ? null : readCompactJws(bearer[1]!);
+  return jws !== null && claimedKind(jws) === kind ? jws : null;
 }
