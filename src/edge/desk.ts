@@ -18,7 +18,15 @@
  */
 import type { EdgeArrivals, GlobalView } from "../policy/protocol.ts";
 import { calledThrough, estimatePlace } from "../policy/estimate.ts";
-import { forgetSeat, markOf, noteClaim, repeatClaim, type SeatAnswer } from "./repeat-claims.ts";
+import {
+  claimFailed,
+  claimStarted,
+  forgetSeat,
+  markOf,
+  noteClaim,
+  repeatClaim,
+  type SeatAnswer,
+} from "./repeat-claims.ts";
 import { shardOf } from "../policy/shard.ts";
 import { laneShard, slotOf } from "../policy/lanes.ts";
 import { laneNameAt, laneOfArrival } from "./lane-arrival.ts";
@@ -342,12 +350,14 @@ export class RoomDesk {
     let claim: ClaimOutcome;
     // This device's seat: the one its lapsed pass names, else a new id for the seat this claim may take.
     const key = holding ?? crypto.randomUUID();
+    claimStarted(this.room, ticket, this.now);
     try {
       // Safe to repeat: a claim never takes a second seat, and its retry (same key) gets the same one.
       claim = await durableCall<ClaimOutcome>("claim", () =>
         this.#shard(ticket.shard).claim(this.room, ticket.shard, ticket.sub, ticket.seq, ticket.at, key),
       );
     } catch (err) {
+      claimFailed(this.room, ticket);
       failureOf(err);
       return this.#stillWaiting(ticket, view, true);
     }

@@ -23,9 +23,14 @@
  *   would move the seat, and a seat moved twice a second is nobody's.
  *
  * A device is the seat its pass names: a pass of a seat granted to a device
- * that sent none is that device's from its next poll on. So a ticket costs
- * its shard at most one claim per REPEAT_CLAIM_MS per isolate whatever asks,
- * and one per view refresh (EDGE_VIEW_TTL_MS) while a "not yet" changes.
+ * that sent none is that device's from its next poll on. While a claim of
+ * the ticket is under way in this isolate (`claimStarted`, until its answer
+ * is noted), no other request of the ticket claims: the same device gets
+ * the answer it had, even a little past REPEAT_CLAIM_MS, anyone else "try
+ * again shortly" (an isolate serves many requests at once, and a request
+ * must not wait on another's call). So a ticket costs its shard at most one
+ * claim per REPEAT_CLAIM_MS per isolate whatever asks, and one per view
+ * refresh (EDGE_VIEW_TTL_MS) while a "not yet" changes.
  */
 import type { ClaimOutcome } from "../policy/lease.ts";
 import type { FlowAnswer } from "./desk-answers.ts";
@@ -34,6 +39,10 @@ import type { FlowAnswer } from "./desk-answers.ts";
 export const REPEAT_CLAIM_MS = 2_000;
 /** Tickets remembered per isolate (the oldest go first). */
 const MAX_ENTRIES = 10_000;
+/** A claim under way longer than this is taken for lost (its request ended without an answer). */
+const CLAIM_LOST_MS = 5_000;
+/** When to try again while another request's claim of the ticket is under way. */
+const WHILE_CLAIMING_MS = 1_000;
 
 /** An admitted answer as it was given: its status and the pass the shard's claim had signed. */
 export type SeatAnswer = FlowAnswer & { kind: "status"; newPass: { token: string; exp: number } };
@@ -66,6 +75,8 @@ interface Entry {
 type Ticket = { shard: number; seq: number; sub: string };
 
 const entries = new Map<string, Entry>();
+/** Per ticket: when the claim under way in this isolate started. */
+const claiming = new Map<string, number>();
 /** Per room and lease id: the ticket whose remembered seat it is. */
 const seats = new Map<string, string>();
 
@@ -99,16 +110,31 @@ export function repeatClaim(
   stands: (sid: string, exp: number) => boolean,
 ): Repeat | null {
   const key = keyOf(room, ticket);
+  const started = claiming.get(key);
+  const underWay = started !== undefined && asking.now >= started && asking.now - started < CLAIM_LOST_MS;
+  if (started !== undefined && !underWay) claiming.delete(key);
+  const repeat = fromEntry(key, asking, stands, underWay);
+  return repeat ?? (underWay ? { kind: "shortly", afterMs: WHILE_CLAIMING_MS } : null);
+}
+
+/** The remembered answer's repeat, or null; `underWay`: a claim of the ticket is, so it is kept past its time. */
+function fromEntry(
+  key: string,
+  asking: Asking,
+  stands: (sid: string, exp: number) => boolean,
+  underWay: boolean,
+): Repeat | null {
   const entry = entries.get(key);
   if (entry === undefined) return null;
   const age = asking.now - entry.at;
-  if (age >= REPEAT_CLAIM_MS || age < 0) {
+  if (age < 0 || (age >= REPEAT_CLAIM_MS && !underWay)) {
     drop(key, entry);
     return null;
   }
+  const afterMs = Math.max(REPEAT_CLAIM_MS - age, WHILE_CLAIMING_MS);
   const { outcome } = entry;
   if (outcome.kind === "admitted") {
-    if (asking.holding !== outcome.lease.sid) return { kind: "shortly", afterMs: REPEAT_CLAIM_MS - age };
+    if (asking.holding !== outcome.lease.sid) return { kind: "shortly", afterMs };
     if (entry.seat !== null && stands(outcome.lease.sid, entry.seat.newPass.exp)) {
       return { kind: "again", outcome, seat: copyOf(entry.seat) };
     }
@@ -120,13 +146,26 @@ export function repeatClaim(
     drop(key, entry);
     return null;
   }
-  if (asking.holding !== entry.device) return { kind: "shortly", afterMs: REPEAT_CLAIM_MS - age };
+  if (asking.holding !== entry.device) return { kind: "shortly", afterMs };
   return { kind: "again", outcome, seat: null };
 }
 
 /** An answer's own copy: callers add to a status (its lane, its ticket). */
 function copyOf(seat: SeatAnswer): SeatAnswer {
   return { ...seat, status: { ...seat.status } };
+}
+
+/** A request of this isolate is about to claim the ticket: until its answer is noted, no other does. */
+export function claimStarted(room: string, ticket: Ticket, now: number): void {
+  const key = keyOf(room, ticket);
+  claiming.delete(key);
+  if (claiming.size >= MAX_ENTRIES) claiming.delete(claiming.keys().next().value!);
+  claiming.set(key, now);
+}
+
+/** The claim got no answer (its shard could not be reached): the next request claims. */
+export function claimFailed(room: string, ticket: Ticket): void {
+  claiming.delete(keyOf(room, ticket));
 }
 
 /**
@@ -141,6 +180,7 @@ export function noteClaim(
   seat: SeatAnswer | null,
 ): void {
   const key = keyOf(room, ticket);
+  claiming.delete(key);
   const previous = entries.get(key);
   if (previous !== undefined) drop(key, previous);
   // "Not called yet" is the shard's cursor catching up with the view within a round (its own
@@ -176,4 +216,5 @@ export function forgetSeat(room: string, sid: string): void {
 export function forgetRepeatClaims(): void {
   entries.clear();
   seats.clear();
+  claiming.clear();
 }

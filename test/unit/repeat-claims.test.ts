@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   type Asking,
+  claimFailed,
+  claimStarted,
   forgetRepeatClaims,
   forgetSeat,
   markOf,
@@ -138,5 +140,33 @@ describe("repeat claims", () => {
   it("never give a seat again without the answer that carried its pass", () => {
     noteClaim("r", ticket, admitted, asking(0, "seat-1"), null);
     expect(repeatClaim("r", ticket, asking(1, "seat-1"), always)).toBeNull();
+  });
+
+  it("let one request of an isolate claim a ticket at a time: the others get the answer they had, or try again shortly", () => {
+    claimStarted("r", ticket, 0);
+    // Nothing remembered yet: whoever asks meanwhile waits for the claim under way.
+    expect(repeatClaim("r", ticket, asking(10, "seat-1"), always)).toEqual({ kind: "shortly", afterMs: 1_000 });
+    expect(repeatClaim("r", ticket, asking(10), always)?.kind).toBe("shortly");
+    noteClaim("r", ticket, admitted, asking(0, "seat-1"), seatAnswer);
+    // Its answer noted, the claim is over: past the pause the shard is asked again.
+    expect(repeatClaim("r", ticket, asking(REPEAT_CLAIM_MS, "seat-1"), always)).toBeNull();
+
+    noteClaim("r", ticket, admitted, asking(REPEAT_CLAIM_MS, "seat-1"), seatAnswer);
+    claimStarted("r", ticket, 2 * REPEAT_CLAIM_MS);
+    // While that claim is under way the seat's device still gets its seat, past the pause.
+    const late = repeatClaim("r", ticket, asking(2 * REPEAT_CLAIM_MS + 500, "seat-1"), always);
+    expect(late?.kind === "again" && late.seat?.newPass).toEqual(pass);
+    // Unless the seat is known to have ended.
+    expect(repeatClaim("r", ticket, asking(2 * REPEAT_CLAIM_MS + 600, "seat-1"), () => false)?.kind).toBe("shortly");
+    // A claim that got no answer lets the next request claim.
+    claimFailed("r", ticket);
+    expect(repeatClaim("r", ticket, asking(2 * REPEAT_CLAIM_MS + 700, "seat-1"), always)).toBeNull();
+  });
+
+  it("take a claim under way for lost after a while", () => {
+    claimStarted("r", ticket, 0);
+    expect(repeatClaim("r", ticket, asking(4_999), always)?.kind).toBe("shortly");
+    expect(repeatClaim("r", ticket, asking(5_000), always)).toBeNull();
+    expect(repeatClaim("r", ticket, asking(5_001), always)).toBeNull();
   });
 });
