@@ -576,7 +576,8 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       measured: versus(summary.static),
     },
   ];
-  // A called ticket polled as fast as wrk can: its claims (one isolate) within one per REPEAT_CLAIM_MS.
+  // A called ticket polled as fast as wrk can: its claims (one isolate) within one per REPEAT_CLAIM_MS,
+  // counting a pause the run began or ended inside.
   const claimsOf = (s: CaseSummary) => {
     const n = s.m.calls?.byKind["claim"] ?? 0;
     const allowed = Math.floor((s.m.result.durationSeconds * 1000) / REPEAT_CLAIM_MS) + 1;
@@ -591,8 +592,8 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       label: `${what}: ≤ 1 claim per ${REPEAT_CLAIM_MS / 1000} s`,
       met: c.n <= c.allowed,
       measured:
-        `${c.n} claims in ${s.m.result.durationSeconds.toFixed(1)} s (${c.per.toFixed(2)} per ${REPEAT_CLAIM_MS / 1000} s)` +
-        ` for ${s.m.result.requests} polls: ${(s.doCallsPerRequest ?? Number.NaN).toFixed(5)} Durable Object calls per poll`,
+        `${c.n} claims in ${s.m.result.durationSeconds.toFixed(1)} s (at most ${c.allowed}: its ${REPEAT_CLAIM_MS / 1000} s pauses, begun or whole)` +
+        ` for ${s.m.result.requests} polls; all Durable Object calls, the room's own included: ${(s.doCallsPerRequest ?? Number.NaN).toFixed(5)} per poll`,
     };
   };
   targets.push(
