@@ -111,7 +111,8 @@ export function repeatClaim(
 ): Repeat | null {
   const key = keyOf(room, ticket);
   const started = claiming.get(key);
-  const underWay = started !== undefined && asking.now >= started && asking.now - started < CLAIM_LOST_MS;
+  // A request's `now` is when it began: one that began before the claim did sees it under way too.
+  const underWay = started !== undefined && asking.now - started < CLAIM_LOST_MS;
   if (started !== undefined && !underWay) claiming.delete(key);
   const repeat = fromEntry(key, asking, stands, underWay);
   return repeat ?? (underWay ? { kind: "shortly", afterMs: WHILE_CLAIMING_MS } : null);
@@ -126,8 +127,9 @@ function fromEntry(
 ): Repeat | null {
   const entry = entries.get(key);
   if (entry === undefined) return null;
-  const age = asking.now - entry.at;
-  if (age < 0 || (age >= REPEAT_CLAIM_MS && !underWay)) {
+  // A request that began before the answer came (concurrent ones do) finds it fresh.
+  const age = Math.max(0, asking.now - entry.at);
+  if (age >= REPEAT_CLAIM_MS && !underWay) {
     drop(key, entry);
     return null;
   }

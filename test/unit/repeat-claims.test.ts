@@ -169,4 +169,14 @@ describe("repeat claims", () => {
     expect(repeatClaim("r", ticket, asking(5_000), always)).toBeNull();
     expect(repeatClaim("r", ticket, asking(5_001), always)).toBeNull();
   });
+
+  it("count a request that began before the claim it meets (requests of an isolate overlap)", () => {
+    claimStarted("r", ticket, 1_000);
+    expect(repeatClaim("r", ticket, asking(990), always)?.kind).toBe("shortly");
+    // The marker stayed: a later request still sees the claim under way.
+    expect(repeatClaim("r", ticket, asking(1_010), always)?.kind).toBe("shortly");
+    noteClaim("r", ticket, admitted, asking(1_000, "seat-1"), seatAnswer);
+    expect(repeatClaim("r", ticket, asking(995, "seat-1"), always)?.kind).toBe("again");
+    expect(repeatClaim("r", ticket, asking(995), always)).toEqual({ kind: "shortly", afterMs: REPEAT_CLAIM_MS });
+  });
 });
