@@ -25,12 +25,15 @@
  * A device is the seat its pass names: a pass of a seat granted to a device
  * that sent none is that device's from its next poll on. While a claim of
  * the ticket is under way in this isolate (`claimStarted`, until its answer
- * is noted), no other request of the ticket claims: the same device gets
- * the answer it had, even a little past REPEAT_CLAIM_MS, anyone else "try
- * again shortly" (an isolate serves many requests at once, and a request
- * must not wait on another's call). So a ticket costs its shard at most one
- * claim per REPEAT_CLAIM_MS per isolate whatever asks, and one per view
- * refresh (EDGE_VIEW_TTL_MS) while a "not yet" changes.
+ * is noted), other requests of the ticket do not claim: the same device
+ * gets the answer it had, even a little past REPEAT_CLAIM_MS, anyone else
+ * "try again shortly" (an isolate serves many requests at once, and a
+ * request must not wait on another's call). Only a device with a pass of the
+ * ticket that has no answer to be given asks too: its own claims keep its
+ * seat, and it is not told to queue for a seat it holds. So a ticket costs
+ * its shard at most one claim per REPEAT_CLAIM_MS per isolate once answered,
+ * whatever asks, and one per view refresh (EDGE_VIEW_TTL_MS) while a "not
+ * yet" changes.
  */
 import type { ClaimOutcome } from "../policy/lease.ts";
 import type { FlowAnswer } from "./desk-answers.ts";
@@ -115,7 +118,10 @@ export function repeatClaim(
   const underWay = started !== undefined && asking.now - started < CLAIM_LOST_MS;
   if (started !== undefined && !underWay) claiming.delete(key);
   const repeat = fromEntry(key, asking, stands, underWay);
-  return repeat ?? (underWay ? { kind: "shortly", afterMs: WHILE_CLAIMING_MS } : null);
+  if (repeat !== null || !underWay) return repeat;
+  // Nothing to give again while a claim is under way: a device with a pass of the ticket asks too
+  // (its own claims keep its seat, and it is not told to queue for a seat it holds), anyone else waits.
+  return asking.holding === undefined ? { kind: "shortly", afterMs: WHILE_CLAIMING_MS } : null;
 }
 
 /** The remembered answer's repeat, or null; `underWay`: a claim of the ticket is, so it is kept past its time. */
