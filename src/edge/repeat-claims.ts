@@ -135,10 +135,13 @@ function fromEntry(
   if (entry === undefined) return null;
   // A request that began before the answer came (concurrent ones do) finds it fresh.
   const age = Math.max(0, asking.now - entry.at);
-  if (age >= REPEAT_CLAIM_MS && !underWay) {
+  if (age >= REPEAT_CLAIM_MS + CLAIM_LOST_MS) {
     drop(key, entry);
     return null;
   }
+  // Past its time the answer is kept, not given: the request that finds it so claims, and the
+  // requests that meet that claim under way are given it meanwhile.
+  if (age >= REPEAT_CLAIM_MS && !underWay) return null;
   const afterMs = Math.max(REPEAT_CLAIM_MS - age, WHILE_CLAIMING_MS);
   const { outcome } = entry;
   if (outcome.kind === "admitted") {

@@ -181,4 +181,18 @@ describe("repeat claims", () => {
     expect(repeatClaim("r", ticket, asking(995, "seat-1"), always)?.kind).toBe("again");
     expect(repeatClaim("r", ticket, asking(995), always)).toEqual({ kind: "shortly", afterMs: REPEAT_CLAIM_MS });
   });
+
+  it("keep an answer past its time for the requests that meet the claim renewing it", () => {
+    noteClaim("r", ticket, admitted, asking(0, "seat-1"), seatAnswer);
+    // Past the pause: this request claims...
+    expect(repeatClaim("r", ticket, asking(REPEAT_CLAIM_MS, "seat-1"), always)).toBeNull();
+    claimStarted("r", ticket, REPEAT_CLAIM_MS);
+    // ...and the seat's device, asking meanwhile, gets the answer it had.
+    expect(repeatClaim("r", ticket, asking(REPEAT_CLAIM_MS + 5, "seat-1"), always)?.kind).toBe("again");
+    claimFailed("r", ticket);
+    // Not given once no claim is under way, nor long past its time whatever is.
+    expect(repeatClaim("r", ticket, asking(REPEAT_CLAIM_MS + 10, "seat-1"), always)).toBeNull();
+    claimStarted("r", ticket, 7_000);
+    expect(repeatClaim("r", ticket, asking(7_000, "seat-1"), always)).toBeNull();
+  });
 });
