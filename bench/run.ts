@@ -9,8 +9,10 @@
  * origin. Then loads each case with wrk (bench/lib/wrk.ts) for the same
  * connections and duration, each Spillway case between two runs of hello
  * world: the static JWKS, a waiting poll, a request with a pass proxied to
- * the origin (right after the plain proxy through the same origin), a join
- * and a claim. Durable Object calls are counted from the admin stats around
+ * the origin (right after the plain proxy through the same origin), a join,
+ * and a called listener's status polled as fast as wrk can from the device
+ * that holds its seat and from a device without its pass (one that drops its
+ * cookies). Durable Object calls are counted from the admin stats around
  * each case; for the waiting poll also for as long without any load, to tell
  * the room's background calls (alarms, syncs) from those polls cause. CPU
  * per request is read for the Worker's processes and for wrk itself, to
@@ -40,6 +42,7 @@ import {
   warmUp,
 } from "./lib/wrk.ts";
 import { PRICES } from "../sim/cost.ts";
+import { REPEAT_CLAIM_MS } from "../src/edge/repeat-claims.ts";
 import { type HeldResult, measureHeld, ROWS_WRITTEN_PER_ROUND } from "./lib/held.ts";
 import { startOrigin, type BenchOrigin } from "./lib/origin.ts";
 import { cpuSecondsBetween, killAllNow, stopAll } from "./lib/processes.ts";
@@ -96,7 +99,13 @@ const HELD_SECONDS = positiveNumber("held-seconds", flags["held-seconds"]);
 const QUEUED_LISTENERS = 200;
 /** Admitted listeners in the pass and claim rooms (the load is the first one's). */
 const ADMITTED_LISTENERS = 50;
-const ROOMS = { poll: "bench-poll", pass: "bench-pass", join: "bench-join", claim: "bench-claim" } as const;
+const ROOMS = {
+  poll: "bench-poll",
+  pass: "bench-pass",
+  join: "bench-join",
+  claim: "bench-claim",
+  rotation: "bench-rotation",
+} as const;
 const HELD_ROOM = "bench-held";
 /** A wrk thread busier than this share of a core may have held the Worker back. */
 const GENERATOR_BUSY = 0.8;
@@ -257,7 +266,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const round = (n: number, digits: number) => Number(n.toFixed(digits));
 const num = (n: number | null, digits: number) => (n === null || !Number.isFinite(n) ? null : round(n, digits));
 
-type CaseKey = "static" | "poll" | "pass" | "join" | "claim";
+type CaseKey = "static" | "poll" | "pass" | "join" | "claim" | "rotation";
 
 /** One mode's results: its table, its targets, and its JSON. */
 interface SuiteResult {
@@ -300,17 +309,29 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   /** The poll room's Durable Object calls in DURATION_S seconds without any load (alarms, syncs). */
   let idleCalls: { total: number; byKind: CallCounts } = { total: 0, byKind: {} };
   let claimer: StatusJson | null = null;
+  let rotator: StatusJson | null = null;
   let servedBefore = origin!.counts();
-  /** A listener's state; with its pass, asked from the device that holds the seat. */
-  const stateOf = async (room: string, ticket: string, pass?: string) =>
-    (
-      await send<{ state?: string }>(`${spillway.url}/_spillway/rooms/${room}/status`, {
-        headers: {
-          authorization: `Bearer ${ticket}`,
-          ...(pass === undefined ? {} : { cookie: `spillway-pass-${room}=${pass}` }),
-        },
-      })
-    ).json?.state;
+  /** A listener's status poll; with its pass, from the device that holds the seat (a browser's cookie). */
+  const statusRequest = (room: string, ticket: string, pass?: string) =>
+    ({
+      method: "GET",
+      path: `/_spillway/rooms/${room}/status`,
+      headers: {
+        authorization: `Bearer ${ticket}`,
+        ...(pass === undefined ? {} : { cookie: `spillway-pass-${room}=${pass}` }),
+      },
+    }) satisfies LoadRequest;
+  /** A listener's state, asked as `statusRequest` asks. */
+  const stateOf = async (room: string, ticket: string, pass?: string) => {
+    const { path, headers } = statusRequest(room, ticket, pass);
+    return (await send<{ state?: string }>(`${spillway.url}${path}`, { headers })).json?.state;
+  };
+  /** A room of `count` seated listeners, set up afresh; the first of them. */
+  const firstSeated = async (room: string, count = ADMITTED_LISTENERS) => {
+    progress(`setting up room ${room}: ${count} admitted listeners`);
+    await rooms.configure(room, { capacity: 1_000, admitPerMinute: 60_000, mode: "open" });
+    return (await rooms.joinMany(room, count, "admitted"))[0]!;
+  };
   const spillwayCases: SpillwayCase[] = [
     {
       key: "static",
@@ -332,11 +353,7 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
         if (interrupted) throw new Interrupted();
         idleCalls = callsBetween(before, await rooms.doCalls(ROOMS.poll));
         progress(`  ${idleCalls.total} Durable Object calls without load`);
-        return {
-          method: "GET",
-          path: `/_spillway/rooms/${ROOMS.poll}/status`,
-          headers: { authorization: `Bearer ${queued.ticket!}` },
-        };
+        return statusRequest(ROOMS.poll, queued.ticket!);
       },
       check: async () => {
         const state = await stateOf(ROOMS.poll, queued!.ticket!);
@@ -348,13 +365,11 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       label: "request with a pass (proxied)",
       proxied: true,
       prepare: async () => {
-        progress(`setting up room ${ROOMS.pass}: ${ADMITTED_LISTENERS} admitted listeners with passes`);
-        await rooms.configure(ROOMS.pass, { capacity: 1_000, admitPerMinute: 60_000, mode: "open" });
-        const holders = await rooms.joinMany(ROOMS.pass, ADMITTED_LISTENERS, "admitted");
+        const holder = await firstSeated(ROOMS.pass);
         return {
           method: "GET",
           path: `/rooms/${ROOMS.pass}/live.m3u8`,
-          headers: { authorization: `Bearer ${holders[0]!.pass!}` },
+          headers: { authorization: `Bearer ${holder.pass!}` },
         };
       },
       check: async () => {
@@ -374,28 +389,38 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       },
     },
     {
-      // Each status call of an admitted listener is a Durable Object claim
-      // that returns the seat it holds (and a freshly signed pass).
+      // A status call of an admitted listener is a claim on its shard that
+      // returns the seat it holds; repeats within REPEAT_CLAIM_MS are
+      // answered by the isolate with the same pass (src/edge/repeat-claims.ts).
       key: "claim",
       label: "claim (admitted, existing seat)",
       prepare: async () => {
-        progress(`setting up room ${ROOMS.claim}: ${ADMITTED_LISTENERS} admitted listeners`);
-        await rooms.configure(ROOMS.claim, { capacity: 1_000, admitPerMinute: 60_000, mode: "open" });
-        claimer = (await rooms.joinMany(ROOMS.claim, ADMITTED_LISTENERS, "admitted"))[0]!;
+        claimer = await firstSeated(ROOMS.claim);
         // From the device that holds the seat: its pass goes along as a browser's cookie does
         // (the ticket alone would be another device's, and move the seat).
-        return {
-          method: "GET",
-          path: `/_spillway/rooms/${ROOMS.claim}/status`,
-          headers: {
-            authorization: `Bearer ${claimer.ticket!}`,
-            cookie: `spillway-pass-${ROOMS.claim}=${claimer.pass!}`,
-          },
-        };
+        return statusRequest(ROOMS.claim, claimer.ticket!, claimer.pass!);
       },
       check: async () => {
         const state = await stateOf(ROOMS.claim, claimer!.ticket!, claimer!.pass!);
         if (state !== "admitted") warnings.push(`${mode}: after the claim load the claimer is "${state}"`);
+      },
+    },
+    {
+      // The same ticket without its pass cookie: each poll is another device's (a client that
+      // drops its cookies), whose claim would move the seat; within REPEAT_CLAIM_MS of the
+      // ticket's last claim it is told to try again shortly instead.
+      key: "rotation",
+      label: "claim from another device (no pass cookie)",
+      prepare: async () => {
+        // Fewer listeners: the room's first second of admissions must seat them all, on a busy machine too.
+        rotator = await firstSeated(ROOMS.rotation, 10);
+        return statusRequest(ROOMS.rotation, rotator.ticket!);
+      },
+      check: async () => {
+        const state = await stateOf(ROOMS.rotation, rotator!.ticket!);
+        if (state !== "admitted" && state !== "queued") {
+          warnings.push(`${mode}: after the load without a pass cookie the ticket is "${state}"`);
+        }
       },
     },
   ];
@@ -552,6 +577,30 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       measured: versus(summary.static),
     },
   ];
+  // A called ticket polled as fast as wrk can: its claims (one isolate) within one per REPEAT_CLAIM_MS,
+  // counting a pause the run began or ended inside.
+  const claimsOf = (s: CaseSummary) => {
+    const n = s.m.calls?.byKind["claim"] ?? 0;
+    const allowed = Math.floor((s.m.result.durationSeconds * 1000) / REPEAT_CLAIM_MS) + 1;
+    const per = (n * REPEAT_CLAIM_MS) / (s.m.result.durationSeconds * 1000);
+    return { n, allowed, per };
+  };
+  const claimRepeat = { claim: claimsOf(summary.claim), rotation: claimsOf(summary.rotation) };
+  const repeatTarget = (key: "claim" | "rotation", what: string): Target => {
+    const c = claimRepeat[key];
+    const s = summary[key];
+    return {
+      label: `${what}: ≤ 1 claim per ${REPEAT_CLAIM_MS / 1000} s`,
+      met: c.n <= c.allowed,
+      measured:
+        `${c.n} claims in ${s.m.result.durationSeconds.toFixed(1)} s (at most ${c.allowed}: its ${REPEAT_CLAIM_MS / 1000} s pauses, begun or whole)` +
+        ` for ${s.m.result.requests} polls; all Durable Object calls, the room's own included: ${(s.doCallsPerRequest ?? Number.NaN).toFixed(5)} per poll`,
+    };
+  };
+  targets.push(
+    repeatTarget("claim", "a called ticket polled by its seat's device"),
+    repeatTarget("rotation", "a called ticket polled without its pass"),
+  );
   const idleNote =
     `    without any load the poll room made ${idleCalls.total} calls in ${DURATION_S} s` +
     `${idleCalls.total ? ` (${kinds(idleCalls.byKind)})` : ""}; net of those: ${doCallsPerPollNet.toFixed(5)} per poll`;
@@ -625,10 +674,26 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
     ...caseJson("join"),
     joinMode: "hold",
     ...caseJson("claim"),
+    ...caseJson("rotation"),
     doCallsPerRequest: {
       pass: num(summary.pass.doCallsPerRequest, 5),
       join: num(summary.join.doCallsPerRequest, 5),
       claim: num(summary.claim.doCallsPerRequest, 5),
+      rotation: num(summary.rotation.doCallsPerRequest, 5),
+    },
+    // Claims of the one polled ticket during the measured run, and per REPEAT_CLAIM_MS.
+    repeatClaimMs: REPEAT_CLAIM_MS,
+    claimsOfPolledTicket: {
+      claim: {
+        claims: claimRepeat.claim.n,
+        perRepeatClaimMs: round(claimRepeat.claim.per, 3),
+        byKind: summary.claim.m.calls?.byKind ?? null,
+      },
+      rotation: {
+        claims: claimRepeat.rotation.n,
+        perRepeatClaimMs: round(claimRepeat.rotation.per, 3),
+        byKind: summary.rotation.m.calls?.byKind ?? null,
+      },
     },
     // CPU of the Worker's own processes (workerd; in dev mode wrangler too) per request.
     cpuUsPerRequest: cpuJson((m) => m.cpuUsPerRequest, 0),
@@ -656,6 +721,8 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       doCallsPerPoll: { target: "<= 0.01", met: targets[2]!.met },
       passRatio: { target: ">= 0.8 (to the plain proxy)", met: targets[3]!.met },
       staticRatio: { target: ">= 0.95 (to hello)", met: targets[4]!.met },
+      claimRepeat: { target: `<= 1 claim per ${REPEAT_CLAIM_MS} ms (seat's device)`, met: targets[5]!.met },
+      rotationRepeat: { target: `<= 1 claim per ${REPEAT_CLAIM_MS} ms (no pass cookie)`, met: targets[6]!.met },
     },
   };
 

@@ -64,6 +64,8 @@ export function listenerPaths(): Record<string, PathItem> {
           "The device that holds the seat sends its pass along (a browser's cookie) and keeps it; the ticket alone " +
           "is another device's: the seat moves to it, answered `queued` (position 1) until no edge can honour the " +
           "other device's pass (a few seconds). " +
+          "Asked again within 2 s, the edge answers without a new claim: the same device gets the same answer " +
+          "(the same `pass`), another device `queued` (position 1) until the 2 s are over, and the seat stays. " +
           "Sent with an overflow token instead, it answers `overflow` (or `closed`) with the current " +
           "`recordingUrl`. Poll again after `pollAfterSeconds` (`Retry-After`).",
         parameters: [parameterRef("Keep")],

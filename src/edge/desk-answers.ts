@@ -106,3 +106,19 @@ export function notSeatedStatus(
   const eta = e.position === null ? null : etaOf(e.etaSeconds);
   return queuedStatus(at.room, position, eta, at.random, view);
 }
+
+/**
+ * A claim from another device a moment after its ticket's last (repeat-claims.ts):
+ * still at the front, as a claim that got no seat, to ask again once the
+ * pause is over (`afterMs`).
+ */
+export function shortlyStatus(
+  at: InLine,
+  place: { shard: number; seq: number; at: number },
+  view: GlobalView,
+  afterMs: number,
+): StatusBody {
+  const status = notSeatedStatus(at, "moving", place, view);
+  status.pollAfterSeconds = Math.max(1, Math.ceil(afterMs / 1000));
+  return status;
+}

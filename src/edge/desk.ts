@@ -18,7 +18,15 @@
  */
 import type { EdgeArrivals, GlobalView } from "../policy/protocol.ts";
 import { calledThrough, estimatePlace } from "../policy/estimate.ts";
-import { markOf, noteClaim, standingRefusal } from "./repeat-claims.ts";
+import {
+  claimFailed,
+  claimStarted,
+  forgetSeat,
+  markOf,
+  noteClaim,
+  repeatClaim,
+  type SeatAnswer,
+} from "./repeat-claims.ts";
 import { shardOf } from "../policy/shard.ts";
 import { laneShard, slotOf } from "../policy/lanes.ts";
 import { laneNameAt, laneOfArrival } from "./lane-arrival.ts";
@@ -30,7 +38,7 @@ import { durableCall, DurableFailure } from "./durable-call.ts";
 import type { SeatKeeper } from "./seat-tie.ts";
 import type { HoldAnswer } from "../objects/seat-holds.ts";
 import { shardName, type ShardJoin } from "../objects/room-shard.ts";
-import { cachedView, lastKnownView, rememberView } from "./view-cache.ts";
+import { cachedView, endedHere, isRevoked, lastKnownView, noteEnded, rememberView } from "./view-cache.ts";
 import type { TokenRefusal } from "../tokens/claims.ts";
 import type { CompactJws } from "../tokens/compact-jws.ts";
 import { keyRing, type KeyRing } from "../tokens/keys.ts";
@@ -58,6 +66,7 @@ import {
   type FlowAnswer,
   type InLine,
   notSeatedStatus,
+  shortlyStatus,
   stillWaitingStatus,
   UNKNOWN_ROOM,
 } from "./desk-answers.ts";
@@ -343,25 +352,53 @@ export class RoomDesk {
       const eta = etaOf(place.etaSeconds);
       return { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) };
     }
-    // A device without a seat of its own that asked a moment ago, the room unchanged since: the
-    // same "not yet", without asking the shard again (repeat-claims.ts).
-    const mark = markOf(view.live, calledThrough(view, ticket.shard, this.now));
-    const standing = holding === undefined ? standingRefusal(this.room, ticket, mark, this.now) : null;
-    if (standing !== null) return this.#fromClaim(standing, ticket.sub, ticket, view);
+    // The ticket claimed a moment ago: the same device gets the same answer (its seat with the same
+    // pass, or the same "not yet" while the room stands still), another "try again shortly",
+    // without asking the shard again (repeat-claims.ts).
+    const asking = { holding, mark: markOf(view.live, calledThrough(view, ticket.shard, this.now)), now: this.now };
+    const repeat = repeatClaim(this.room, ticket, asking, (sid, exp) => this.#seatStands(view, sid, exp));
+    if (repeat?.kind === "shortly") {
+      return { kind: "status", status: shortlyStatus(this.#inLine(), ticket, view, repeat.afterMs) };
+    }
+    if (repeat?.kind === "again") return repeat.seat ?? this.#fromClaim(repeat.outcome, ticket.sub, ticket, view);
     let claim: ClaimOutcome;
     // This device's seat: the one its lapsed pass names, else a new id for the seat this claim may take.
     const key = holding ?? crypto.randomUUID();
+    claimStarted(this.room, ticket, this.now);
     try {
       // Safe to repeat: a claim never takes a second seat, and its retry (same key) gets the same one.
       claim = await durableCall<ClaimOutcome>("claim", () =>
         this.#shard(ticket.shard).claim(this.room, ticket.shard, ticket.sub, ticket.seq, ticket.at, key),
       );
     } catch (err) {
+      claimFailed(this.room, ticket);
       failureOf(err);
       return this.#stillWaiting(ticket, view, true);
     }
-    if (holding === undefined) noteClaim(this.room, ticket, claim, mark, this.now);
-    return this.#fromClaim(claim, ticket.sub, ticket, view);
+    const answer = await this.#fromClaim(claim, ticket.sub, ticket, view);
+    noteClaim(this.room, ticket, claim, asking, this.#toGiveAgain(claim, answer, view));
+    return answer;
+  }
+
+  /**
+   * An admitted answer that may be given again: its seat stands, and it is
+   * not one without where to connect in a room whose origin says where (the
+   * next poll asks for that again).
+   */
+  #toGiveAgain(claim: ClaimOutcome, answer: FlowAnswer, view: GlobalView): SeatAnswer | null {
+    if (claim.kind !== "admitted" || answer.kind !== "status" || answer.newPass === undefined) return null;
+    if ((view.origin ?? "proxy") !== "proxy" && answer.status.connect === undefined) return null;
+    if (!this.#seatStands(view, claim.lease.sid, answer.newPass.exp)) return null;
+    return { ...answer, newPass: answer.newPass };
+  }
+
+  /**
+   * May the seat `sid` be given again with the pass its claim carried
+   * (expiring at `exp`, s)? Not once this isolate knows it ended (listed as
+   * revoked, or its shard said so), nor once that pass is due for renewal.
+   */
+  #seatStands(view: GlobalView, sid: string, exp: number): boolean {
+    return !isRevoked(view, sid) && !endedHere(this.room, sid, this.now) && !this.wantsRenewal({ exp });
   }
 
   /** A ticket holder when its shard or the view cannot be reached: still waiting (desk-answers.ts). */
@@ -417,6 +454,8 @@ export class RoomDesk {
    * honoured only while a recent view vouches for it and it is young.
    */
   async heartbeat(pass: PassClaims): Promise<FlowAnswer> {
+    // A claim's answer remembered for this seat carries the pass being renewed: no longer given again.
+    forgetSeat(this.room, pass.sid);
     let renewed: RenewOutcome;
     try {
       renewed = await durableCall<RenewOutcome>("renew", () =>
@@ -469,7 +508,14 @@ export class RoomDesk {
 
   /** Give the seat back (safe to repeat). Throws a DurableFailure when the shard cannot be reached. */
   async leave(pass: PassClaims): Promise<boolean> {
-    return durableCall("leave", () => this.#shard(pass.shard).leave(this.room, pass.shard, pass.sid, pass.sub));
+    // Never given again from a claim's remembered answer (repeat-claims.ts), even by a claim
+    // under way now: this isolate knows the seat ended until any pass of it has expired.
+    forgetSeat(this.room, pass.sid);
+    const released = await durableCall("leave", () =>
+      this.#shard(pass.shard).leave(this.room, pass.shard, pass.sid, pass.sub),
+    );
+    noteEnded(this.room, pass.sid, Math.max(pass.exp * 1000, this.now + this.settings.timings.passTtlMs));
+    return released;
   }
 
   /** The seat of `pass` as a held connection keeps it (origin/seat-tie.ts). */
@@ -495,7 +541,7 @@ export class RoomDesk {
    * half its life, pass-trust.ts passTrustMs)? Then it is renewed on the way:
    * its shard decides, and a seat freed without confirmation relies on that.
    */
-  wantsRenewal(pass: PassClaims): boolean {
+  wantsRenewal(pass: Pick<PassClaims, "exp">): boolean {
     const ttl = this.settings.timings.passTtlMs;
     // At the very moment the trust ends the seat may be freed: then it is too old already.
     return pass.exp * 1000 - this.now <= ttl - passTrustMs(ttl);
