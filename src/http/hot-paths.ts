@@ -19,7 +19,7 @@ import { OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
 import { ROOM_ID } from "../policy/room-id.ts";
 import { keyRing, type KeyRing } from "../tokens/keys.ts";
 import { claimedKind, MAX_CREDENTIAL_HEADER, type TokenKind } from "../edge/credentials.ts";
-import { type CompactJws, readCompactJws } from "../tokens/compact-jws.ts";
+import { readCompactJws } from "../tokens/compact-jws.ts";
 import { isWebSocketUpgrade } from "../edge/proxy.ts";
 import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
 import { plainStatusJson } from "./answers.ts";
@@ -113,11 +113,11 @@ async function appPoll(
 ): Promise<Response | null> {
   const headers = request.headers;
   if (headers.has("cookie") || !ROOM_ID.test(room)) return null;
-  const jws = bearerOf(headers, "ticket");
-  if (jws === null) return null;
+  const token = bearerOf(headers, "ticket");
+  if (token === null) return null;
   if ((await servesRoom(env, room)) !== true) return null;
   const desk = await RoomDesk.open(env, room, (work) => ctx.waitUntil(work));
-  const ticket = await desk.checkTicket(jws);
+  const ticket = await desk.checkTicket(token);
   if (!ticket.ok) return null;
   const keep = search === "" ? null : new URLSearchParams(search).get("keep");
   const answer = await desk.status(ticket.claims, keep === "1" || keep === "true", undefined);
@@ -144,9 +144,8 @@ async function passToOrigin(
   const headers = request.headers;
   if (headers.has("cookie") || !ROOM_ID.test(room) || HIDDEN_SEPARATOR.test(path)) return null;
   if (isWebSocketUpgrade(request) || (headers.get("accept") ?? "").includes("application/json")) return null;
-  const jws = bearerOf(headers, "pass");
-  if (jws === null) return null;
-  const token = jws.token;
+  const token = bearerOf(headers, "pass");
+  if (token === null) return null;
   if ((await servesRoom(env, room)) !== true) return null;
   const desk = await RoomDesk.open(env, room, (work) => ctx.waitUntil(work));
   const pass = await desk.checkPass(token);
@@ -161,12 +160,23 @@ async function passToOrigin(
 /**
  * The bearer token, when the Authorization header is one of a sane size and
  * the token says it is of this kind (as the app routes a bearer to its
- * verifier: credentials.ts `claimedKind`).
+ * verifier: credentials.ts `claimedKind`). What a header says is remembered
+ * (BEARER_KINDS): a client sends the same one again and again.
  */
-function bearerOf(headers: Headers, kind: TokenKind): CompactJws | null {
+function bearerOf(headers: Headers, kind: TokenKind): string | null {
   const auth = headers.get("authorization");
   if (auth === null || auth.length > MAX_CREDENTIAL_HEADER) return null;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-  const jws = bearer === null ? null : readCompactJws(bearer[1]!);
-  return jws !== null && claimedKind(jws) === kind ? jws : null;
+  let known = bearerKinds.get(auth);
+  if (known === undefined) {
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    const jws = bearer === null ? null : readCompactJws(bearer[1]!);
+    known = { token: jws?.token ?? "", kind: jws === null ? null : claimedKind(jws) };
+    if (bearerKinds.size >= BEARER_KINDS) bearerKinds.delete(bearerKinds.keys().next().value!);
+    bearerKinds.set(auth, known);
+  }
+  return known.kind === kind ? known.token : null;
 }
+
+/** Authorization headers remembered with the token and the kind it claims (the oldest go first). */
+const BEARER_KINDS = 4096;
+const bearerKinds = new Map<string, { token: string; kind: TokenKind | null }>();
