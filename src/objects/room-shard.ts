@@ -311,7 +311,11 @@ export class RoomShard extends DurableObject<Env> {
     // A connection of an older generation still held here goes now.
     void this.#holds.end(sid, "moved", gen);
     const round = Math.max(0, Math.min(waitMs, MAX_HOLD_ROUND_MS));
-    return this.#holds.wait(sid, holder, gen, round, out.lease.expiresAt);
+    const answer = this.#holds.wait(sid, holder, gen, round, out.lease.expiresAt);
+    // The seat ended while the renewal waited for its commit: this round ends now, as if it had been held then.
+    const ended = seatEnd(runner.shard.ledger.lease(sid), sub, gen);
+    if (ended !== null) void this.#holds.end(sid, ended);
+    return answer;
   }
 
   /** The edge closed a held connection of seat `sid` (safe to repeat). */
