@@ -308,13 +308,22 @@ export class RoomShard extends DurableObject<Env> {
   ): Promise<HoldAnswer> {
     const runner = this.#ensure(room, index);
     const out = runner.renew(sid, sub, gen, "hold");
-    await this.#durable();
+    // The edge may let go of this connection while the renewal waits for its commit.
+    const arrived = this.#holds.arriving(sid, holder);
+    let there: boolean;
+    try {
+      await this.#durable();
+    } finally {
+      there = arrived();
+    }
     if (out.kind === "gone") {
       this.#holds.letGo(sid, holder);
       return { kind: "ended", reason: out.reason };
     }
     // A connection of an older generation still held here goes now.
     void this.#holds.end(sid, "moved", gen);
+    // Closed meanwhile: nothing to hold (a holder registered now would stand for no connection).
+    if (!there) return { kind: "ended", reason: "left" };
     const round = Math.max(0, Math.min(waitMs, MAX_HOLD_ROUND_MS));
     const answer = this.#holds.wait(sid, holder, gen, round, out.lease.expiresAt);
     // The seat ended while the renewal waited for its commit: this round ends now, as if it had been held then.
