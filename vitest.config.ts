@@ -36,7 +36,15 @@ export default defineConfig({
             // Explicit bindings win over a developer's .dev.vars.
             // Any room id is served, as in the local demo (tests of ROOMS set it per call).
             miniflare: {
-              bindings: { ...keys, ADMIN_TOKEN: "test-admin-token", ADMIN_TOKENS, ROOMS: "*", IDENTITY_LANES_TEST },
+              bindings: {
+                ...keys,
+                ADMIN_TOKEN: "test-admin-token",
+                ADMIN_TOKENS,
+                ROOMS: "*",
+                IDENTITY_LANES_TEST,
+                // Shards commit at once: the tests make their requests one after another, each would wait a window.
+                COMMIT_EVERY_MS: "0",
+              },
             },
           }),
         ],

@@ -6,7 +6,10 @@
  *
  * - storage: the in-memory store, counting the SQLite rows the Durable
  *   Object would read and write (stores.ts); a step is not a transaction
- *   (nothing fails halfway here);
+ *   (nothing fails halfway here); changes are written at group commits, at
+ *   once when the shard was quiet for COMMIT_EVERY_MS, else that long after
+ *   the last (the wait it adds to answers is not modelled, like the
+ *   edge↔shard hop);
  * - time: the clock reads T0 plus the simulated millisecond being run;
  * - the gate (blockConcurrencyWhile): while a sync is out, requests wait in
  *   `deferred` and run afterwards, in order;
@@ -27,6 +30,7 @@ import {
   type ShardView,
   type ShardWork,
 } from "../src/policy/shard-runner.ts";
+import { commitAt } from "../src/policy/commits.ts";
 import type { CountingLedgerStore } from "./stores.ts";
 
 /** What a simulated shard needs of the world around it. */
@@ -95,10 +99,24 @@ export class ShardShell implements ShardPlatform {
   }
 
   atomically<T>(step: ShardRequest | ShardWork, op: (now: number) => T): T {
+    const now = this.now();
+    const store = this.store;
+    // The commit due by now ran before this step (nothing changed in between).
+    if (store.commitDue !== null && store.commitDue <= now) this.commit();
     this.#world.beforeStep(this, step);
-    const out = op(this.now());
+    const out = op(now);
     this.#world.afterStep(this, step);
+    if (store.commitDue === null && store.dirty) store.commitDue = commitAt(store.lastCommit, now);
     return out;
+  }
+
+  /** Run the commit that is due (its rows are counted when it runs). */
+  commit(): void {
+    const store = this.store;
+    if (store.commitDue === null) return;
+    store.lastCommit = store.commitDue;
+    store.commitDue = null;
+    store.commit();
   }
 
   sync(report: ShardReport, done: (order: ShardOrder | null) => void): void {

@@ -1,10 +1,13 @@
 /**
- * The in-memory stores of src/admission, counting the SQLite rows the
- * Durable Objects' stores would read and write for the same calls (for the
- * cost model). One row per row-sized call; a query counts the rows it
- * returns (at least one, for the index lookup); an insert into a table that
- * is pruned later (spent listeners, revoked passes, published revocations)
- * counts its delete too.
+ * The in-memory stores of src/policy, counting the SQLite rows the Durable
+ * Objects' stores would read and write for the same calls (for the cost
+ * model). Reads: one row per row-sized call; a query counts the rows it
+ * returns (at least one, for the index lookup). Writes: a shard writes its
+ * changed rows at its group commits (write-behind.ts, at most one per
+ * COMMIT_EVERY_MS), so a row counts once per commit that changed it, and a
+ * row made and deleted between two commits not at all; the coordinator
+ * writes at every call. An insert into a table that is pruned later (spent
+ * listeners, revoked passes, published revocations) counts its delete too.
  */
 import type { ArrivalBin } from "../src/policy/arrivals.ts";
 import type { CoordinatorCore, ShardRecord } from "../src/policy/coordinator-state.ts";
@@ -12,17 +15,26 @@ import { CLOCK_SKEW_MS } from "../src/policy/pass-trust.ts";
 import type { Publication } from "../src/policy/revocations.ts";
 import type { Lease } from "../src/policy/lease.ts";
 import type { CallBatch, Counters } from "../src/policy/ledger-state.ts";
-import { MemoryCoordinatorStore, MemoryLedgerStore } from "../src/policy/memory-store.ts";
-import type { ShardLocal } from "../src/policy/shard.ts";
+import { MemoryCoordinatorStore } from "../src/policy/memory-store.ts";
+import { type ChangedTable, WriteBehindLedgerStore } from "../src/policy/write-behind.ts";
 
 export interface Rows {
   read: number;
   written: number;
-  /** Rows counted per row touched (the cohort size while a listener's request runs, else 1). */
+  /**
+   * Rows counted per row of a listener's own (lease, spent ticket, revoked
+   * pass) touched: the cohort size while a listener's request runs, else 1.
+   * Rows shared by every listener of a shard (counters, arrival bins, the
+   * row of its batches, its local state) count 1: one simulated listener or
+   * ten, the shard writes them once per commit.
+   */
   weight: number;
 }
 
-export class CountingLedgerStore extends MemoryLedgerStore {
+/** Tables whose rows are a listener's own: they count for its cohort. */
+const OWN_ROWS: ReadonlySet<ChangedTable> = new Set(["leases", "spent", "revoked"]);
+
+export class CountingLedgerStore extends WriteBehindLedgerStore {
   readonly rows: Rows;
   /**
    * Ended leases (given back) whose seat was freed since the simulator last
@@ -30,10 +42,50 @@ export class CountingLedgerStore extends MemoryLedgerStore {
    * operation's time). The simulator drains it after every operation.
    */
   readonly freedEnded: Lease[] = [];
+  /** The weight of each row changed since the last commit, by table and key. */
+  readonly #weights = new Map<string, number>();
+  /** Leases and arrival bins that are in the database. */
+  readonly #written = new Set<string>();
+  /** When the last commit ran (ms; null: none yet), and when the next is due (null: nothing to write). */
+  lastCommit: number | null = null;
+  commitDue: number | null = null;
 
   constructor(rows: Rows) {
     super();
     this.rows = rows;
+  }
+
+  protected override touched(table: ChangedTable, key: string | number): void {
+    const k = `${table}:${key}`;
+    const w = OWN_ROWS.has(table) ? this.rows.weight : 1;
+    this.#weights.set(k, Math.max(w, this.#weights.get(k) ?? 0));
+  }
+
+  /**
+   * The group commit: count the rows it writes. An upsert is a row; a delete
+   * is a row when the row was written before; a spent ticket or a revoked
+   * pass counts its later prune too.
+   */
+  commit(): void {
+    const c = this.takeChanges();
+    const weights = this.#weights;
+    const count = (table: ChangedTable, key: string | number, present: boolean, perRow = 1) => {
+      const k = `${table}:${key}`;
+      const w = weights.get(k) ?? 1;
+      if (present) {
+        this.rows.written += perRow * w;
+        this.#written.add(k);
+      } else if (this.#written.delete(k)) this.rows.written += w;
+    };
+    for (const [sid, l] of c.leases) count("leases", sid, l !== null);
+    // The batches being claimed are one row, written when any of them changed.
+    if (c.batches.size > 0) this.rows.written += 1;
+    for (const [bin, b] of c.arrivals) count("arrivals", bin, b !== null);
+    for (const sub of c.spent.keys()) this.rows.written += 2 * (weights.get(`spent:${sub}`) ?? 1);
+    for (const sid of c.revoked.keys()) this.rows.written += 2 * (weights.get(`revoked:${sid}`) ?? 1);
+    if (c.counters !== null) this.rows.written += 1;
+    if (c.local !== null) this.rows.written += 1;
+    weights.clear();
   }
 
   /** The listener's lease, looked up by the simulator itself (not counted). */
@@ -45,10 +97,6 @@ export class CountingLedgerStore extends MemoryLedgerStore {
     this.rows.read += this.rows.weight;
     return super.loadCounters();
   }
-  override saveCounters(counters: Counters): void {
-    this.rows.written += this.rows.weight;
-    super.saveCounters(counters);
-  }
   override leaseBySub(sub: string): Lease | null {
     this.rows.read += this.rows.weight;
     return super.leaseBySub(sub);
@@ -57,12 +105,7 @@ export class CountingLedgerStore extends MemoryLedgerStore {
     this.rows.read += this.rows.weight;
     return super.leaseBySid(sid);
   }
-  override putLease(lease: Lease): void {
-    this.rows.written += this.rows.weight;
-    super.putLease(lease);
-  }
   override deleteLease(sid: string): void {
-    this.rows.written += this.rows.weight;
     const lease = super.leaseBySid(sid);
     if (lease !== null && lease.leftAt !== null) this.freedEnded.push(lease);
     super.deleteLease(sid);
@@ -80,18 +123,6 @@ export class CountingLedgerStore extends MemoryLedgerStore {
     this.rows.read += this.rows.weight;
     return super.batchContaining(seq);
   }
-  override addBatch(batch: Omit<CallBatch, "id">): void {
-    this.rows.written += this.rows.weight;
-    super.addBatch(batch);
-  }
-  override setBatchOutstanding(id: number, outstanding: number): void {
-    this.rows.written += this.rows.weight;
-    super.setBatchOutstanding(id, outstanding);
-  }
-  override deleteBatch(id: number): void {
-    this.rows.written += this.rows.weight;
-    super.deleteBatch(id);
-  }
   override expiredBatches(now: number, limit: number): CallBatch[] {
     const due = super.expiredBatches(now, limit);
     this.rows.read += Math.max(1, due.length) * this.rows.weight;
@@ -101,10 +132,6 @@ export class CountingLedgerStore extends MemoryLedgerStore {
     this.rows.read += this.rows.weight;
     return super.earliestBatchExpiry();
   }
-  override markSpent(sub: string, until: number): void {
-    this.rows.written += 2 * this.rows.weight;
-    super.markSpent(sub, until);
-  }
   override isSpent(sub: string, now: number): boolean {
     this.rows.read += this.rows.weight;
     return super.isSpent(sub, now);
@@ -112,10 +139,6 @@ export class CountingLedgerStore extends MemoryLedgerStore {
   override pruneSpent(now: number): void {
     this.rows.read += this.rows.weight;
     super.pruneSpent(now);
-  }
-  override revoke(sid: string, until: number, reason: "left" | "moved"): void {
-    this.rows.written += 2 * this.rows.weight;
-    super.revoke(sid, until, reason);
   }
   override revocation(sid: string, now: number): "left" | "moved" | null {
     this.rows.read += this.rows.weight;
@@ -141,24 +164,14 @@ export class CountingLedgerStore extends MemoryLedgerStore {
     this.rows.read += this.rows.weight;
     super.pruneRevoked(now);
   }
-  override recordArrival(bin: number, seq: number): void {
-    this.rows.written += this.rows.weight;
-    super.recordArrival(bin, seq);
-  }
   override arrivalBins(fromBin: number): ArrivalBin[] {
     const bins = super.arrivalBins(fromBin);
     this.rows.read += Math.max(1, bins.length) * this.rows.weight;
     return bins;
   }
   override pruneArrivals(cursor: number): void {
-    const before = this.bins.length;
-    super.pruneArrivals(cursor);
     this.rows.read += this.rows.weight;
-    this.rows.written += (before - this.bins.length) * this.rows.weight;
-  }
-  override saveLocal(local: ShardLocal): void {
-    this.rows.written += this.rows.weight;
-    super.saveLocal(local);
+    super.pruneArrivals(cursor);
   }
 }
 

@@ -234,6 +234,7 @@ export class World {
     const onSecond = (s: number) => this.#second(s);
     const dispatch = (code: number, ms: number) => this.#dispatch(code, ms);
     for (let ms = 0; ms < this.#end; ms++) this.#cal.run(ms, onSecond, dispatch);
+    for (const shell of this.shells) shell.commit();
     this.stats.closeSecond();
     this.stats.finish(this.#end);
     this.origin?.finish(this.#end);

@@ -5,11 +5,12 @@
  * A thin shell around ShardRunner (src/policy/shard-runner.ts), which
  * decides when to sync with the coordinator, keeps the alarm and builds the
  * view an edge gets; the simulator runs that same code. What this object
- * adds is the platform: every step runs in one synchronous SQLite
- * transaction, a sync runs under blockConcurrencyWhile (so the order it
- * brings back applies to exactly the state that was reported), the alarm is
- * the object's own, and the connections holding seats (seat-holds.ts) are
- * cut when their seat ends.
+ * adds is the platform: its state is in memory and written behind to SQLite
+ * (sql-store.ts), every answer waiting for the group commit that writes its
+ * changes (group-commit.ts: at most one every COMMIT_EVERY_MS), a sync runs
+ * under blockConcurrencyWhile (so the order it brings back applies to
+ * exactly the state that was reported), the alarm is the object's own, and
+ * the connections holding seats (seat-holds.ts) are cut when their seat ends.
  */
 import { DurableObject } from "cloudflare:workers";
 import { timingsFromVars } from "../policy/config.ts";
@@ -41,7 +42,9 @@ import { JANUS_PREFIX, type JanusSeats, janusSeatsFor, newJanusToken } from "./j
 import { LIVEKIT_PREFIX, liveKitIdentity, type LiveKitSeats, liveKitSeatsFor } from "./livekit-seats.ts";
 import { addHealth, type OriginChecks, type OriginHealth, type OriginLedger } from "./origin-checks.ts";
 import type { OriginAttach } from "../policy/ledger-state.ts";
-import { migrate, SqlLedgerStore } from "./sql-store.ts";
+import { SqlLedgerStore } from "./sql-store.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { commitEveryMs } from "../policy/commits.ts";
 
 /** The most seats with an origin connection a shard checks at once (a shard holds far fewer). */
 const MAX_ORIGIN_LEASES = 10_000;
@@ -91,12 +94,22 @@ export class RoomShard extends DurableObject<Env> {
   #edgeFailures: OriginHealth = { failures: 0, kills: 0, lastFailure: null, lastListAt: null };
   /** Alarm writes not yet awaited: a request answers once they are done. */
   #alarmWrites: Promise<unknown> | null = null;
+  /** Writes the store's changes; answers wait for it. */
+  readonly #commits: GroupCommit;
+  /** Counts restarts from what was committed (a failed step or commit): an answer from before one is not given. */
+  #generation = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#commits = new GroupCommit(
+      () => ctx.storage.transactionSync(() => this.#store.commit()),
+      (err) => this.#restart(err),
+      commitEveryMs(env.COMMIT_EVERY_MS),
+      (run, ms) => void setTimeout(run, ms),
+      () => clock.now(),
+    );
     void ctx.blockConcurrencyWhile(async () => {
       try {
-        migrate(ctx.storage.sql);
         this.#store = new SqlLedgerStore(ctx.storage.sql);
         this.#startAlarm = await ctx.storage.getAlarm();
         const identity = this.#store.getMeta<Identity>("identity");
@@ -123,7 +136,7 @@ export class RoomShard extends DurableObject<Env> {
   #platform(shard: Shard, room: string): ShardPlatform {
     return {
       now: () => clock.now(),
-      atomically: (step, op) => this.#run(requestOf(step), shard, op),
+      atomically: (step, op) => this.#run(requestOf(step), op),
       sync: (report, done) => void this.ctx.blockConcurrencyWhile(() => this.#sync(room, shard, report, done)),
       setAlarm: (at) => this.#setAlarm(at),
       seatEnded: (sid, reason) => {
@@ -145,18 +158,43 @@ export class RoomShard extends DurableObject<Env> {
     return this.#runner;
   }
 
-  /** One transaction; `kind` names the incoming request it serves (null: work of its own, like a sync). */
-  #run<T>(kind: ObjectRequestKind | null, shard: Shard, op: (now: number) => T): T {
+  /**
+   * One step on the state in memory, written at the next commit; `kind` names
+   * the incoming request it serves (null: work of its own, like a sync). A
+   * step that fails halfway leaves memory unknown: the object starts again
+   * from what was committed.
+   */
+  #run<T>(kind: ObjectRequestKind | null, op: (now: number) => T): T {
     const now = clock.now();
     try {
-      return this.ctx.storage.transactionSync(() => {
-        if (kind !== null) countObjectRequest(this.#store, kind);
-        return op(now);
-      });
+      if (kind !== null) countObjectRequest(this.#store, kind);
+      return op(now);
     } catch (err) {
-      shard.ledger.reload(now);
+      this.#restart(err);
       throw err;
+    } finally {
+      this.#commits.soon();
     }
+  }
+
+  /**
+   * Drop memory and load what was committed: the changes not yet written go,
+   * and so do the answers waiting for them (they fail; nothing of theirs was
+   * answered).
+   */
+  #restart(err: unknown): void {
+    console.warn("shard restarts from its committed state", String(err));
+    this.#generation += 1;
+    this.#commits.abandon(err);
+    this.#store = new SqlLedgerStore(this.ctx.storage.sql);
+    const identity = this.#store.getMeta<Identity>("identity");
+    this.#runner = identity === null ? null : this.#newRunner(identity);
+  }
+
+  /** Everything changed so far is written (and the alarm set). */
+  async #durable(): Promise<void> {
+    await this.#commits.committed();
+    await this.#alarmsWritten();
   }
 
   /** Report to the coordinator and hand its order (null: none came) to the runner, inside the gate. */
@@ -188,10 +226,12 @@ export class RoomShard extends DurableObject<Env> {
     }
   }
 
-  /** Start a runner's operation and wait for its answer (after a sync, when it asked for one). */
+  /** Start a runner's operation and wait for its answer (after a sync, when it asked for one) and its commit. */
   async #ask<T>(start: (reply: Reply<T>) => void): Promise<T> {
+    const generation = this.#generation;
     const value = await new Promise<T>((answer, fail) => start({ answer, fail }));
-    await this.#alarmsWritten();
+    await this.#durable();
+    if (this.#generation !== generation) throw new Error("the shard restarted: try again");
     return value;
   }
 
@@ -268,21 +308,34 @@ export class RoomShard extends DurableObject<Env> {
   ): Promise<HoldAnswer> {
     const runner = this.#ensure(room, index);
     const out = runner.renew(sid, sub, gen, "hold");
-    await this.#alarmsWritten();
+    // The edge may let go of this connection while the renewal waits for its commit.
+    const arrived = this.#holds.arriving(sid, holder);
+    let there: boolean;
+    try {
+      await this.#durable();
+    } finally {
+      there = arrived();
+    }
     if (out.kind === "gone") {
       this.#holds.letGo(sid, holder);
       return { kind: "ended", reason: out.reason };
     }
     // A connection of an older generation still held here goes now.
     void this.#holds.end(sid, "moved", gen);
+    // Closed meanwhile: nothing to hold (a holder registered now would stand for no connection).
+    if (!there) return { kind: "ended", reason: "left" };
     const round = Math.max(0, Math.min(waitMs, MAX_HOLD_ROUND_MS));
-    return this.#holds.wait(sid, holder, gen, round, out.lease.expiresAt);
+    const answer = this.#holds.wait(sid, holder, gen, round, out.lease.expiresAt);
+    // The seat ended while the renewal waited for its commit: this round ends now, as if it had been held then.
+    const ended = seatEnd(runner.shard.ledger.lease(sid), sub, gen);
+    if (ended !== null) void this.#holds.end(sid, ended);
+    return answer;
   }
 
   /** The edge closed a held connection of seat `sid` (safe to repeat). */
   async letGo(room: string, index: number, sid: string, holder: string): Promise<void> {
-    const runner = this.#ensure(room, index);
-    this.#run("hold", runner.shard, () => undefined);
+    this.#ensure(room, index);
+    this.#run("hold", () => undefined);
     this.#holds.letGo(sid, holder);
   }
 
@@ -294,13 +347,14 @@ export class RoomShard extends DurableObject<Env> {
   /** Count an arrival the edge offered the recording instead of a place (for the room's stats). */
   async noteOverflow(room: string, index: number): Promise<void> {
     const { shard } = this.#ensure(room, index);
-    this.#run("overflow", shard, () => shard.ledger.noteOverflow());
+    this.#run("overflow", () => shard.ledger.noteOverflow());
+    await this.#durable();
   }
 
   /** Renew a seat; a pass of an older generation (the seat moved to another device) cannot. */
   async renew(room: string, index: number, sid: string, sub: string, gen?: number): Promise<RenewOutcome> {
     const out = this.#ensure(room, index).renew(sid, sub, gen);
-    await this.#alarmsWritten();
+    await this.#durable();
     return out;
   }
 
@@ -383,6 +437,7 @@ export class RoomShard extends DurableObject<Env> {
   #rememberOriginRoom(kind: "janus" | "livekit", originRoom: string): void {
     if (this.#store.getMeta<string>(`originRoom:${kind}`) !== originRoom) {
       this.#store.setMeta(`originRoom:${kind}`, originRoom);
+      this.#commits.soon();
     }
   }
 
@@ -417,7 +472,7 @@ export class RoomShard extends DurableObject<Env> {
     }
     try {
       await Promise.all([...checks].map((c) => c.run(this.#originLedger(runner, c))));
-      await this.#alarmsWritten();
+      await this.#durable();
     } catch (err) {
       console.warn("origin seats check failed", room, String(err));
     }
@@ -450,7 +505,7 @@ export class RoomShard extends DurableObject<Env> {
     const fresh =
       kind === "janus" ? `${JANUS_PREFIX}${newJanusToken()}` : `${LIVEKIT_PREFIX}${liveKitIdentity(room, index, sid)}`;
     const out = runner.originStep("origin", (now) => ledger.issueOrigin(sid, sub, gen, kind, fresh, now));
-    await this.#alarmsWritten();
+    await this.#durable();
     if (out.kind === "refused") return { kind: "refused", reason: out.reason };
     const client = out.lease.originClient!;
     this.#rememberOriginRoom(kind, originRoom);
@@ -482,7 +537,7 @@ export class RoomShard extends DurableObject<Env> {
     const checks = this.#liveKitSeats(room, this.#originRoomOf("livekit", room));
     if (event === "joined") checks.joined(client.slice(LIVEKIT_PREFIX.length));
     else runner.originStep("origin", (now) => runner.shard.ledger.originEnded(sid, client, now));
-    await this.#alarmsWritten();
+    await this.#durable();
     if (event === "left" || lease.leftAt !== null) this.#checkOrigin(room);
     return true;
   }
@@ -514,7 +569,7 @@ export class RoomShard extends DurableObject<Env> {
     const runner = this.#ensure(room, index);
     const out = runner.originStep("origin", (now) => runner.shard.ledger.attachOrigin(sid, sub, gen, client, now));
     if (out.kind === "admitted") this.#icecastSeats(room).admitted(client);
-    await this.#alarmsWritten();
+    await this.#durable();
     return out;
   }
 
@@ -522,7 +577,7 @@ export class RoomShard extends DurableObject<Env> {
   async originGone(room: string, index: number, sid: string, client: string): Promise<boolean> {
     const runner = this.#ensure(room, index);
     const out = runner.originStep("origin", (now) => runner.shard.ledger.originGone(sid, client, now));
-    await this.#alarmsWritten();
+    await this.#durable();
     return out;
   }
 

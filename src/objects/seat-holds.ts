@@ -37,9 +37,17 @@ interface Holder {
   ended: boolean;
 }
 
+/** A holder's call on its way here (its renewal waits for its commit): whether the edge let go meanwhile. */
+interface Arriving {
+  calls: number;
+  gone: boolean;
+}
+
 export class SeatHolds {
   /** sid → holder id → holder. */
   readonly #seats = new Map<string, Map<string, Holder>>();
+  /** Holders' calls not yet registered, by seat and holder (arrivalKey). */
+  readonly #arriving = new Map<string, Arriving>();
 
   /** Seats that have holders (for the alarm's check of lapsed leases). */
   sids(): string[] {
@@ -51,6 +59,27 @@ export class SeatHolds {
     let n = 0;
     for (const holders of this.#seats.values()) n += holders.size;
     return n;
+  }
+
+  /**
+   * A call of `holderId` on seat `sid` is on its way, to be registered (wait)
+   * once its renewal is committed. The edge may close the connection before
+   * that and let go of a holder not registered yet: the function returned says
+   * whether the connection is still there (call it once, when the call goes
+   * on or gives up). A call that went on anyway would register a holder no
+   * connection stands for, and a claim moving the seat would wait
+   * LET_GO_WAIT_MS for it to let go.
+   */
+  arriving(sid: string, holderId: string): () => boolean {
+    const key = arrivalKey(sid, holderId);
+    const arriving = this.#arriving.get(key) ?? { calls: 0, gone: false };
+    arriving.calls += 1;
+    this.#arriving.set(key, arriving);
+    return () => {
+      arriving.calls -= 1;
+      if (arriving.calls === 0 && this.#arriving.get(key) === arriving) this.#arriving.delete(key);
+      return !arriving.gone;
+    };
   }
 
   /**
@@ -126,12 +155,18 @@ export class SeatHolds {
     if (holders.size === 0) this.#seats.delete(sid);
   }
 
-  /** The edge closed `holderId`'s connection: forget it. */
+  /** The edge closed `holderId`'s connection: forget it (and its call on its way, if any). */
   letGo(sid: string, holderId: string): void {
+    const arriving = this.#arriving.get(arrivalKey(sid, holderId));
+    if (arriving !== undefined) arriving.gone = true;
     const holder = this.#seats.get(sid)?.get(holderId);
     if (holder === undefined) return;
     if (!holder.ended) holder.answer({ kind: "ended", reason: "left" });
     holder.letGo();
     this.#forget(sid, holderId, holder);
   }
+}
+
+function arrivalKey(sid: string, holderId: string): string {
+  return `${sid}\n${holderId}`;
 }

@@ -1,15 +1,18 @@
 /**
- * The ledger's store on a Durable Object's SQLite database.
+ * The ledger's store on a Durable Object's SQLite database, write-behind:
+ * everything is loaded into memory when the object starts, served from
+ * there, and the rows changed since the last commit are written in one
+ * transaction at `commit` (write-behind.ts). The object answers a request only
+ * once the commit that holds its changes is done (group-commit.ts).
  *
  * Schema changes are numbered migrations applied in order at construction;
  * a shipped migration is never edited, the next one is added.
  */
-import type { ArrivalBin } from "../policy/arrivals.ts";
 import type { Lease } from "../policy/lease.ts";
-import type { CallBatch, Counters, LedgerStore } from "../policy/ledger-state.ts";
-import type { ShardLocal, ShardLocalStore } from "../policy/shard.ts";
+import type { CallBatch, Counters } from "../policy/ledger-state.ts";
+import type { ShardLocal } from "../policy/shard.ts";
+import { WriteBehindLedgerStore } from "../policy/write-behind.ts";
 
-import { MetaTable } from "./meta-table.ts";
 import { runMigrations } from "./migrations.ts";
 
 const MIGRATIONS: readonly string[] = [
@@ -95,173 +98,176 @@ function toBatch(r: BatchRow): CallBatch {
   return { id: r.id, fromSeq: r.from_seq, toSeq: r.to_seq, expiresAt: r.expires_at, outstanding: r.outstanding };
 }
 
-export class SqlLedgerStore extends MetaTable implements LedgerStore, ShardLocalStore {
-  loadCounters(): Counters | null {
-    return this.getMeta<Counters>("counters");
+/** The meta key of the batches of calls still being claimed, all in one row. */
+const BATCHES_KEY = "batches";
+
+export class SqlLedgerStore extends WriteBehindLedgerStore {
+  readonly #sql: SqlStorage;
+  /** The meta table's values other than the counters and the shard's local state, by key. */
+  readonly #meta = new Map<string, string>();
+  readonly #metaChanged = new Set<string>();
+  /** Solved challenges not yet expired: id → until. */
+  readonly #challenges = new Map<string, number>();
+  readonly #challengesAdded = new Map<string, number>();
+  #challengesPruned: number | null = null;
+  /** Batches still in their table of old (moved into one row at the next commit that changes one). */
+  #batchTable = false;
+
+  /** Load everything the database holds (migrated first). */
+  constructor(sql: SqlStorage) {
+    super();
+    this.#sql = sql;
+    migrate(sql);
+    this.tracking = false;
+    for (const r of sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta")) {
+      if (r.key === "counters") super.saveCounters(JSON.parse(r.value) as Counters);
+      else if (r.key === "local") super.saveLocal(JSON.parse(r.value) as ShardLocal);
+      else this.#meta.set(r.key, r.value);
+    }
+    for (const r of sql.exec<LeaseRow>("SELECT * FROM leases ORDER BY left_at")) super.putLease(toLease(r));
+    // The batches of calls still being claimed are one row (`batches` in meta); a database
+    // from before keeps them in their own table, moved into that row at the next commit.
+    const batches = this.#meta.get(BATCHES_KEY);
+    if (batches === undefined) {
+      for (const r of sql.exec<BatchRow>("SELECT * FROM batches ORDER BY id")) {
+        super.restoreBatch(toBatch(r));
+        this.#batchTable = true;
+      }
+    } else {
+      this.#meta.delete(BATCHES_KEY);
+      for (const b of JSON.parse(batches) as CallBatch[]) super.restoreBatch(b);
+    }
+    for (const r of sql.exec<{ sub: string; until: number }>("SELECT sub, until FROM spent")) {
+      super.markSpent(r.sub, r.until);
+    }
+    for (const r of sql.exec<{ sid: string; until: number; reason: string }>("SELECT * FROM revoked")) {
+      super.revoke(r.sid, r.until, r.reason === "moved" ? "moved" : "left");
+    }
+    for (const r of sql.exec<{ bin: number; first_seq: number; count: number }>(
+      "SELECT * FROM arrivals ORDER BY bin",
+    )) {
+      this.bins.push({ bin: r.bin, firstSeq: r.first_seq, count: r.count });
+    }
+    for (const r of sql.exec<{ id: string; until: number }>("SELECT id, until FROM challenges")) {
+      this.#challenges.set(r.id, r.until);
+    }
+    this.tracking = true;
   }
-  saveCounters(counters: Counters): void {
-    this.setMeta("counters", counters);
+
+  /** Anything not yet written? */
+  override get dirty(): boolean {
+    return super.dirty || this.#metaChanged.size > 0 || this.#challengesAdded.size > 0;
   }
-  leaseBySub(sub: string): Lease | null {
-    const r = this.sql.exec<LeaseRow>("SELECT * FROM leases WHERE sub = ?", sub).toArray()[0];
-    return r === undefined ? null : toLease(r);
+
+  getMeta<T>(key: string): T | null {
+    const value = this.#meta.get(key);
+    return value === undefined ? null : (JSON.parse(value) as T);
   }
-  leaseBySid(sid: string): Lease | null {
-    const r = this.sql.exec<LeaseRow>("SELECT * FROM leases WHERE sid = ?", sid).toArray()[0];
-    return r === undefined ? null : toLease(r);
+
+  setMeta(key: string, value: unknown): void {
+    this.#meta.set(key, JSON.stringify(value));
+    this.#metaChanged.add(key);
   }
-  putLease(l: Lease): void {
-    this.sql.exec(
-      `INSERT INTO leases (sid, sub, seq, granted_at, expires_at, left_at, gen, ended_by, moved_from,
-         origin_client, awaiting_drop)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(sid) DO UPDATE SET granted_at = excluded.granted_at, expires_at = excluded.expires_at,
-         left_at = excluded.left_at, gen = excluded.gen, ended_by = excluded.ended_by, moved_from = excluded.moved_from,
-         origin_client = excluded.origin_client, awaiting_drop = excluded.awaiting_drop`,
-      l.sid,
-      l.sub,
-      l.seq,
-      l.grantedAt,
-      l.expiresAt,
-      l.leftAt,
-      l.gen ?? 0,
-      l.leftAt === null ? null : (l.endedBy ?? "left"),
-      l.movedFrom ?? null,
-      l.originClient ?? null,
-      l.awaitingDrop === true ? 1 : 0,
-    );
-  }
-  deleteLease(sid: string): void {
-    this.sql.exec("DELETE FROM leases WHERE sid = ?", sid);
-  }
-  expiredLeases(now: number, limit: number): Lease[] {
-    return this.sql
-      .exec<LeaseRow>("SELECT * FROM leases WHERE expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit)
-      .toArray()
-      .map(toLease);
-  }
-  earliestLeaseExpiry(): number | null {
-    return this.sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM leases").one().t;
-  }
-  batchContaining(seq: number): CallBatch | null {
-    const r = this.sql
-      .exec<BatchRow>("SELECT * FROM batches WHERE to_seq >= ? ORDER BY to_seq LIMIT 1", seq)
-      .toArray()[0];
-    return r === undefined || r.from_seq > seq ? null : toBatch(r);
-  }
-  addBatch(b: Omit<CallBatch, "id">): void {
-    this.sql.exec(
-      "INSERT INTO batches (from_seq, to_seq, expires_at, outstanding) VALUES (?, ?, ?, ?)",
-      b.fromSeq,
-      b.toSeq,
-      b.expiresAt,
-      b.outstanding,
-    );
-  }
-  setBatchOutstanding(id: number, outstanding: number): void {
-    this.sql.exec("UPDATE batches SET outstanding = ? WHERE id = ?", outstanding, id);
-  }
-  deleteBatch(id: number): void {
-    this.sql.exec("DELETE FROM batches WHERE id = ?", id);
-  }
-  expiredBatches(now: number, limit: number): CallBatch[] {
-    return this.sql
-      .exec<BatchRow>("SELECT * FROM batches WHERE expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit)
-      .toArray()
-      .map(toBatch);
-  }
-  earliestBatchExpiry(): number | null {
-    return this.sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM batches").one().t;
-  }
-  markSpent(sub: string, until: number): void {
-    this.sql.exec(
-      "INSERT INTO spent (sub, until) VALUES (?, ?) ON CONFLICT(sub) DO UPDATE SET until = excluded.until",
-      sub,
-      until,
-    );
-  }
-  isSpent(sub: string, now: number): boolean {
-    return this.sql.exec("SELECT 1 FROM spent WHERE sub = ? AND until > ?", sub, now).toArray().length > 0;
-  }
-  pruneSpent(now: number): void {
-    this.sql.exec("DELETE FROM spent WHERE until <= ?", now);
-  }
+
   /**
    * Spend a solved challenge: true the first time its id is seen, false
    * after. Ids are kept until the challenge expires (it is refused at the
    * edge after that anyway), and expired ones are pruned here.
    */
   spendChallenge(id: string, until: number, now: number): boolean {
-    this.sql.exec("DELETE FROM challenges WHERE until <= ?", now);
-    if (this.sql.exec("SELECT 1 FROM challenges WHERE id = ?", id).toArray().length > 0) return false;
-    this.sql.exec("INSERT INTO challenges (id, until) VALUES (?, ?)", id, until);
+    for (const [known, at] of this.#challenges) if (at <= now) this.#challenges.delete(known);
+    this.#challengesPruned = now;
+    if (this.#challenges.has(id)) return false;
+    this.#challenges.set(id, until);
+    this.#challengesAdded.set(id, until);
     return true;
   }
-  revoke(sid: string, until: number, reason: "left" | "moved"): void {
-    this.sql.exec(
-      `INSERT INTO revoked (sid, until, reason) VALUES (?, ?, ?)
-       ON CONFLICT(sid) DO UPDATE SET until = excluded.until, reason = excluded.reason`,
-      sid,
-      until,
-      reason,
-    );
+
+  /** Write every row changed since the last commit (call it inside a transaction). */
+  commit(): void {
+    const sql = this.#sql;
+    const c = this.takeChanges();
+    for (const [sid, l] of c.leases) {
+      if (l === null) sql.exec("DELETE FROM leases WHERE sid = ?", sid);
+      else putLease(sql, l);
+    }
+    if (c.batches.size > 0) {
+      // Every batch in one row: claims touch a few, and a busy shard makes many.
+      const live = [...this.batches.values()].sort((a, b) => a.id - b.id);
+      setMeta(sql, BATCHES_KEY, JSON.stringify(live));
+      if (this.#batchTable) sql.exec("DELETE FROM batches");
+      this.#batchTable = false;
+    }
+    for (const [sub, until] of c.spent) {
+      sql.exec(
+        "INSERT INTO spent (sub, until) VALUES (?, ?) ON CONFLICT(sub) DO UPDATE SET until = excluded.until",
+        sub,
+        until,
+      );
+    }
+    for (const [sid, r] of c.revoked) {
+      sql.exec(
+        `INSERT INTO revoked (sid, until, reason) VALUES (?, ?, ?)
+         ON CONFLICT(sid) DO UPDATE SET until = excluded.until, reason = excluded.reason`,
+        sid,
+        r.until,
+        r.reason,
+      );
+    }
+    if (c.prunedBefore !== null) {
+      sql.exec("DELETE FROM spent WHERE until <= ?", c.prunedBefore);
+      sql.exec("DELETE FROM revoked WHERE until <= ?", c.prunedBefore);
+    }
+    for (const [bin, b] of c.arrivals) {
+      if (b === null) sql.exec("DELETE FROM arrivals WHERE bin = ?", bin);
+      else {
+        sql.exec(
+          "INSERT OR REPLACE INTO arrivals (bin, first_seq, count) VALUES (?, ?, ?)",
+          b.bin,
+          b.firstSeq,
+          b.count,
+        );
+      }
+    }
+    if (c.counters !== null) setMeta(sql, "counters", JSON.stringify(c.counters));
+    if (c.local !== null) setMeta(sql, "local", JSON.stringify(c.local));
+    for (const key of this.#metaChanged) setMeta(sql, key, this.#meta.get(key)!);
+    this.#metaChanged.clear();
+    if (this.#challengesPruned !== null) sql.exec("DELETE FROM challenges WHERE until <= ?", this.#challengesPruned);
+    this.#challengesPruned = null;
+    for (const [id, until] of this.#challengesAdded) {
+      sql.exec("INSERT OR REPLACE INTO challenges (id, until) VALUES (?, ?)", id, until);
+    }
+    this.#challengesAdded.clear();
   }
-  revokedSids(now: number, limit: number): string[] {
-    return this.sql
-      .exec<{ sid: string }>("SELECT sid FROM revoked WHERE until > ? LIMIT ?", now, limit)
-      .toArray()
-      .map((r) => r.sid);
-  }
-  revocation(sid: string, now: number): "left" | "moved" | null {
-    const r = this.sql
-      .exec<{ reason: string }>("SELECT reason FROM revoked WHERE sid = ? AND until > ?", sid, now)
-      .toArray()[0];
-    if (r === undefined) return null;
-    return r.reason === "moved" ? "moved" : "left";
-  }
-  endingCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE left_at IS NOT NULL").one().n;
-  }
-  /** Ended leases are indexed (left_at is null for every other). */
-  endingLeases(limit: number): Lease[] {
-    return this.sql
-      .exec<LeaseRow>("SELECT * FROM leases WHERE left_at IS NOT NULL ORDER BY left_at LIMIT ?", limit)
-      .toArray()
-      .map(toLease);
-  }
-  originLeases(limit: number): Lease[] {
-    return this.sql
-      .exec<LeaseRow>("SELECT * FROM leases WHERE origin_client IS NOT NULL LIMIT ?", limit)
-      .toArray()
-      .map(toLease);
-  }
-  pruneRevoked(now: number): void {
-    this.sql.exec("DELETE FROM revoked WHERE until <= ?", now);
-  }
-  recordArrival(bin: number, seq: number): void {
-    this.sql.exec(
-      `INSERT INTO arrivals (bin, first_seq, count) VALUES (?, ?, 1)
-       ON CONFLICT(bin) DO UPDATE SET count = count + 1`,
-      bin,
-      seq,
-    );
-  }
-  arrivalBins(fromBin: number): ArrivalBin[] {
-    return this.sql
-      .exec<{ bin: number; first_seq: number; count: number }>(
-        "SELECT bin, first_seq, count FROM arrivals WHERE bin >= ? ORDER BY bin",
-        fromBin,
-      )
-      .toArray()
-      .map((r) => ({ bin: r.bin, firstSeq: r.first_seq, count: r.count }));
-  }
-  pruneArrivals(cursor: number): void {
-    this.sql.exec("DELETE FROM arrivals WHERE first_seq + count - 1 <= ?", cursor);
-  }
-  loadLocal(): ShardLocal | null {
-    return this.getMeta<ShardLocal>("local");
-  }
-  saveLocal(local: ShardLocal): void {
-    this.setMeta("local", local);
-  }
+}
+
+function setMeta(sql: SqlStorage, key: string, value: string): void {
+  sql.exec(
+    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    key,
+    value,
+  );
+}
+
+function putLease(sql: SqlStorage, l: Lease): void {
+  sql.exec(
+    `INSERT INTO leases (sid, sub, seq, granted_at, expires_at, left_at, gen, ended_by, moved_from,
+       origin_client, awaiting_drop)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(sid) DO UPDATE SET granted_at = excluded.granted_at, expires_at = excluded.expires_at,
+       left_at = excluded.left_at, gen = excluded.gen, ended_by = excluded.ended_by, moved_from = excluded.moved_from,
+       origin_client = excluded.origin_client, awaiting_drop = excluded.awaiting_drop`,
+    l.sid,
+    l.sub,
+    l.seq,
+    l.grantedAt,
+    l.expiresAt,
+    l.leftAt,
+    l.gen ?? 0,
+    l.leftAt === null ? null : (l.endedBy ?? "left"),
+    l.movedFrom ?? null,
+    l.originClient ?? null,
+    l.awaitingDrop === true ? 1 : 0,
+  );
 }

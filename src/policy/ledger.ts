@@ -93,11 +93,6 @@ export class Ledger {
     return this.#c;
   }
 
-  /** Re-read counters from the store (after a failed operation was rolled back). */
-  reload(now: number): void {
-    this.#c = this.#store.loadCounters() ?? initialCounters(now, this.#config.admitPerMinute);
-  }
-
   /** Apply a new config; lowering capacity evicts nobody, it only stops calls. */
   setConfig(config: LedgerConfig, now: number): void {
     this.#config = config;

@@ -208,8 +208,13 @@ export class MemoryLedgerStore implements LedgerStore, ShardLocalStore {
     return null;
   }
   addBatch(batch: Omit<CallBatch, "id">): void {
-    const id = this.#nextBatchId++;
-    const b = { ...batch, id };
+    this.restoreBatch({ ...batch, id: this.#nextBatchId });
+  }
+  /** A batch with its own id (loading a store that keeps them); later batches get higher ids. */
+  restoreBatch(batch: CallBatch): void {
+    const id = batch.id;
+    this.#nextBatchId = Math.max(this.#nextBatchId, id + 1);
+    const b = { ...batch };
     this.batches.set(id, b);
     const order = this.#batchOrder;
     const last = order[order.length - 1];

@@ -2,7 +2,8 @@
  * The shard's registry of held connections, on fake timers: a round answers
  * `held` when it is over, a seat that ends answers its holders at once, a
  * newer generation ends only the older ones, and whoever waits for holders to
- * let go waits no longer than it said.
+ * let go waits no longer than it said; a connection let go of while its call
+ * was on its way is not registered.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LET_GO_WAIT_MS, SeatHolds } from "../../src/objects/seat-holds.ts";
@@ -88,5 +89,29 @@ describe("SeatHolds", () => {
       await vi.advanceTimersByTimeAsync(500);
     }
     expect(holds.size).toBe(1);
+  });
+
+  it("tells a call on its way that its connection let go meanwhile, and only that one", async () => {
+    const holds = new SeatHolds();
+    const closed = holds.arriving("sid-1", "phone");
+    const open = holds.arriving("sid-1", "laptop");
+    holds.letGo("sid-1", "phone");
+    expect(closed()).toBe(false);
+    expect(open()).toBe(true);
+    // A later call of the same connection starts afresh.
+    expect(holds.arriving("sid-1", "phone")()).toBe(true);
+  });
+
+  it("a holder let go of while its next call was on its way is not waited for by a moved seat", async () => {
+    const holds = new SeatHolds();
+    void holds.wait("sid-1", "phone", 0, 30_000, 1);
+    const next = holds.arriving("sid-1", "phone");
+    holds.letGo("sid-1", "phone");
+    expect(next()).toBe(false);
+    expect(holds.size).toBe(0);
+    let done = false;
+    void holds.end("sid-1", "moved", 1).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(done).toBe(true);
   });
 });
