@@ -26,7 +26,9 @@ export function commitEveryMs(value: string | undefined): number {
  * When a change made at `now` is committed, the last commit having run at
  * `last` (ms; null: none yet): at once, or once COMMIT_EVERY_MS has passed
  * since the last (what GroupCommit does with timers, for the simulator).
+ * A clock that went back behind the last commit commits at once: the wait is
+ * never more than `everyMs`.
  */
 export function commitAt(last: number | null, now: number, everyMs: number = COMMIT_EVERY_MS): number {
-  return last === null ? now : Math.max(now, last + everyMs);
+  return last === null || last > now ? now : Math.max(now, last + everyMs);
 }

@@ -110,5 +110,7 @@ describe("commit pacing", () => {
     expect(commitAt(1_000, 1_100, 250)).toBe(1_250);
     expect(commitAt(1_000, 1_250, 250)).toBe(1_250);
     expect(commitAt(1_000, 2_000, 250)).toBe(2_000);
+    // A clock gone back behind the last commit (a restored snapshot, a test clock) commits at once.
+    expect(commitAt(3_600_000, 2_000, 250)).toBe(2_000);
   });
 });
