@@ -111,12 +111,9 @@ async function appPoll(
   search: string,
   app: (request: Request) => Response | Promise<Response>,
 ): Promise<Response | null> {
-  const headers = request.headers;
-  if (headers.has("cookie") || !ROOM_ID.test(room)) return null;
-  const token = bearerOf(headers, "ticket");
-  if (token === null) return null;
-  if ((await servesRoom(env, room)) !== true) return null;
-  const desk = await RoomDesk.open(env, room, (work) => ctx.waitUntil(work));
+  const opened = await deskWithBearer(request, env, ctx, room, "ticket");
+  if (opened === null) return null;
+  const { desk, token } = opened;
   const ticket = await desk.checkTicket(token);
   if (!ticket.ok) return null;
   const keep = search === "" ? null : new URLSearchParams(search).get("keep");
@@ -141,13 +138,11 @@ async function passToOrigin(
   room: string,
   path: string,
 ): Promise<Response | null> {
-  const headers = request.headers;
-  if (headers.has("cookie") || !ROOM_ID.test(room) || HIDDEN_SEPARATOR.test(path)) return null;
-  if (isWebSocketUpgrade(request) || (headers.get("accept") ?? "").includes("application/json")) return null;
-  const token = bearerOf(headers, "pass");
-  if (token === null) return null;
-  if ((await servesRoom(env, room)) !== true) return null;
-  const desk = await RoomDesk.open(env, room, (work) => ctx.waitUntil(work));
+  if (HIDDEN_SEPARATOR.test(path) || isWebSocketUpgrade(request)) return null;
+  if ((request.headers.get("accept") ?? "").includes("application/json")) return null;
+  const opened = await deskWithBearer(request, env, ctx, room, "pass");
+  if (opened === null) return null;
+  const { desk, token } = opened;
   const pass = await desk.checkPass(token);
   if (!pass.ok) return null;
   const seat = await seatByView(desk, pass.claims, token);
@@ -155,6 +150,24 @@ async function passToOrigin(
   const call = plainCall(request, desk, env, ctx);
   const { response, reached } = await toOrigin(call, pass.claims, token, true);
   return seatBound(call, response, reached ? pass.claims : null, seat.expiresAt, seat.onPass);
+}
+
+/**
+ * What both app paths start with: no cookie (nothing else presented, no stray
+ * cookie to clear), a served room, and a bearer of `kind`; the room's desk
+ * and the token, or null (nothing done).
+ */
+async function deskWithBearer(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  room: string,
+  kind: TokenKind,
+): Promise<{ desk: RoomDesk; token: string } | null> {
+  if (request.headers.has("cookie") || !ROOM_ID.test(room)) return null;
+  const token = bearerOf(request.headers, kind);
+  if (token === null || (await servesRoom(env, room)) !== true) return null;
+  return { desk: await RoomDesk.open(env, room, (work) => ctx.waitUntil(work)), token };
 }
 
 /**
