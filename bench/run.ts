@@ -9,7 +9,7 @@
  * origin. Then loads each case with wrk (bench/lib/wrk.ts) for the same
  * connections and duration, each Spillway case between two runs of hello
  * world: the static JWKS, a waiting poll, a request with a pass proxied to
- * the origin (right after the plain proxy through the same origin), a join,
+ * the origin (between runs of the plain proxy through the same origin), a join,
  * and a called listener's status polled as fast as wrk can from the device
  * that holds its seat and from a device without its pass (one that drops its
  * cookies). Durable Object calls are counted from the admin stats around
@@ -17,6 +17,11 @@
  * the room's background calls (alarms, syncs) from those polls cause. CPU
  * per request is read for the Worker's processes and for wrk itself, to
  * show the generator is not the bottleneck.
+ *
+ * The cases with a ratio target (static JWKS, waiting poll, request with a
+ * pass) run in `--rounds` rounds, each right after a run of its baseline:
+ * on a shared machine the speed of one 8 s run drifts by tens of per cent,
+ * and the median of several paired rounds is steadier than one pair.
  *
  * `--dev` runs the same cases again with the Workers under `wrangler dev`
  * and prints that as a second table. Prints each case's ratio to its
@@ -58,6 +63,8 @@ const USAGE = `Usage: npm run bench [-- --json] [--dev] [--connections N] [--dur
   --connections N  concurrent connections per case (default 10)
   --duration S     measured seconds per case (default 8)
   --warmup S       unmeasured seconds before each case (default 2)
+  --rounds N       rounds of each case with a ratio target (static JWKS, waiting poll, request with a
+                   pass), each a baseline run then the case; its ratio is the median of the rounds' (default 3)
   --held N         listeners holding a live stream in the held-stream case (default 100; 0 skips it)
   --held-seconds S how long they hold it, measured (default 60)`;
 
@@ -68,6 +75,7 @@ const { values: flags } = parseArgs({
     connections: { type: "string", default: "10" },
     duration: { type: "string", default: "8" },
     warmup: { type: "string", default: "2" },
+    rounds: { type: "string", default: "3" },
     held: { type: "string", default: "100" },
     "held-seconds": { type: "string", default: "60" },
     help: { type: "boolean", short: "h", default: false },
@@ -92,6 +100,7 @@ const CONNECTIONS = Math.round(positiveNumber("connections", flags.connections))
 // wrk takes whole seconds.
 const DURATION_S = Math.max(1, Math.round(positiveNumber("duration", flags.duration)));
 const WARMUP_S = Math.round(positiveNumber("warmup", flags.warmup, true));
+const ROUNDS = Math.max(1, Math.round(positiveNumber("rounds", flags.rounds)));
 const HELD_LISTENERS = Math.round(positiveNumber("held", flags.held, true));
 const HELD_SECONDS = positiveNumber("held-seconds", flags["held-seconds"]);
 
@@ -219,6 +228,22 @@ interface Measured {
   generatorCpuUsPerRequest: number;
 }
 
+/** One case's runs and the baseline runs around them: baselines[i] and baselines[i + 1] are around runs[i]. */
+interface CaseRuns {
+  runs: Measured[];
+  baselines: Measured[];
+  /** The hello runs before and after all of it. */
+  hellos: [Measured, Measured];
+}
+
+/** Durable Object calls of several runs together; null when any was not counted. */
+function callsOf(runs: Measured[]): { total: number; byKind: CallCounts } | null {
+  if (runs.some((m) => m.calls === null)) return null;
+  const byKind: CallCounts = {};
+  for (const m of runs) for (const [k, n] of Object.entries(m.calls!.byKind)) byKind[k] = (byKind[k] ?? 0) + n;
+  return { total: runs.reduce((sum, m) => sum + m.calls!.total, 0), byKind };
+}
+
 async function runCase(
   label: string,
   worker: RunningWorker,
@@ -263,6 +288,11 @@ async function runCase(
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** The index of the median of xs (the lower middle one of an even count). */
+const medianIndex = (xs: number[]) => {
+  const order = xs.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
+  return order[Math.floor((order.length - 1) / 2)]![1];
+};
 const round = (n: number, digits: number) => Number(n.toFixed(digits));
 const num = (n: number | null, digits: number) => (n === null || !Number.isFinite(n) ? null : round(n, digits));
 
@@ -296,14 +326,19 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
    * The Spillway cases. Each sets up its room just before it runs (passes
    * and seats lapse after a minute) and checks afterwards that it measured
    * what it says. `proxied` cases are compared with the plain proxy, run
-   * just before with the same request; the others with hello world.
+   * around it with the same request; the others with hello world. A case
+   * with a ratio target runs ROUNDS times, each after a run of its baseline.
    */
   interface SpillwayCase {
     key: CaseKey;
     label: string;
     proxied?: boolean;
+    /** Measured in ROUNDS rounds (its ratio has a target). */
+    rounds?: boolean;
+    /** Set up afresh for each round (its tokens lapse within a minute); otherwise once. */
+    fresh?: boolean;
     prepare(): Promise<LoadRequest>;
-    check?(): Promise<void>;
+    check?(run: Measured): Promise<void>;
   }
   let queued: StatusJson | null = null;
   /** The poll room's Durable Object calls in DURATION_S seconds without any load (alarms, syncs). */
@@ -336,11 +371,13 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
     {
       key: "static",
       label: "static JWKS (GET /_spillway/jwks.json)",
+      rounds: true,
       prepare: async () => ({ method: "GET", path: "/_spillway/jwks.json" }),
     },
     {
       key: "poll",
       label: "waiting poll",
+      rounds: true,
       prepare: async () => {
         progress(`setting up room ${ROOMS.poll}: capacity 1, 1 admitted, ${QUEUED_LISTENERS} queued`);
         await rooms.configure(ROOMS.poll, { capacity: 1, mode: "open" });
@@ -364,6 +401,8 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       key: "pass",
       label: "request with a pass (proxied)",
       proxied: true,
+      rounds: true,
+      fresh: true,
       prepare: async () => {
         const holder = await firstSeated(ROOMS.pass);
         return {
@@ -372,9 +411,9 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
           headers: { authorization: `Bearer ${holder.pass!}` },
         };
       },
-      check: async () => {
+      check: async (run) => {
         const proxied = origin!.counts().withPass - servedBefore.withPass;
-        const answered = measured.pass!.result.requests;
+        const answered = run.result.requests;
         if (proxied < answered)
           warnings.push(`${mode}: the origin saw ${proxied} requests with a pass for ${answered} answered`);
       },
@@ -426,24 +465,41 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   ];
 
   // Hello world and Spillway cases alternate, starting and ending with hello,
-  // so that each case sits between two hello runs; a proxied case right after
-  // the plain proxy with the same request.
+  // so that each case sits between two hello runs; a case with rounds runs
+  // after its baseline each round (hello, or the plain proxy with the same
+  // request), and once more after the last.
   const hellos: Measured[] = [];
-  const measured: Partial<Record<CaseKey, Measured>> = {};
-  let proxyRun: Measured | null = null;
-  const runs = spillwayCases.length + 1;
-  const helloRun = async () =>
-    hellos.push(await runCase(`${mode}: hello world (run ${hellos.length + 1} of ${runs})`, hello, helloRequest, null));
+  const measured: Partial<Record<CaseKey, CaseRuns>> = {};
+  const proxyRuns: Measured[] = [];
+  const helloRun = async () => {
+    const m = await runCase(`${mode}: hello world (run ${hellos.length + 1})`, hello, helloRequest, null);
+    hellos.push(m);
+    return m;
+  };
+  let lastHello = await helloRun();
   for (const c of spillwayCases) {
-    await helloRun();
-    const request = await c.prepare();
-    if (c.proxied) proxyRun = await runCase(`${mode}: plain proxy`, proxy, request, null);
-    servedBefore = origin!.counts();
-    const counted = c.key === "static" ? null : { rooms, room: ROOMS[c.key] };
-    measured[c.key] = await runCase(`${mode}: ${c.label}`, spillway, request, counted);
-    await c.check?.();
+    const rounds = c.rounds ? ROUNDS : 1;
+    const helloBefore = lastHello;
+    const runs: Measured[] = [];
+    const baselines: Measured[] = [];
+    let request: LoadRequest | null = null;
+    for (let r = 0; r < rounds; r++) {
+      const of = rounds > 1 ? ` (round ${r + 1} of ${rounds})` : "";
+      if (request === null || c.fresh) request = await c.prepare();
+      if (c.proxied) baselines.push(await runCase(`${mode}: plain proxy${of}`, proxy, request, null));
+      else baselines.push(r === 0 ? helloBefore : await helloRun());
+      servedBefore = origin!.counts();
+      const counted = c.key === "static" ? null : { rooms, room: ROOMS[c.key] };
+      const run = await runCase(`${mode}: ${c.label}${of}`, spillway, request, counted);
+      runs.push(run);
+      await c.check?.(run);
+    }
+    if (c.proxied) baselines.push(await runCase(`${mode}: plain proxy (after)`, proxy, request!, null));
+    lastHello = await helloRun();
+    if (!c.proxied) baselines.push(lastHello);
+    if (c.proxied) proxyRuns.push(...baselines);
+    measured[c.key] = { runs, baselines, hellos: [helloBefore, lastHello] };
   }
-  await helloRun();
 
   // The held-stream case: no load, only connected listeners, so it runs on its own.
   let held: HeldResult | null = null;
@@ -477,8 +533,6 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
     generatorCpuUsPerRequest: mean(ms.map((m) => m.generatorCpuUsPerRequest)),
   });
   const base = stats(hellos);
-  /** The hello runs just before and after case i. */
-  const around = (i: number) => stats([hellos[i]!, hellos[i + 1]!]);
   const perRequest = (m: Measured) => (m.calls === null ? null : m.calls.total / m.result.requests);
 
   const helloRps = hellos.map((b) => b.result.rps);
@@ -487,35 +541,57 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
     warnings.push(`${mode}: the hello runs differ by up to ${rpsSpread.toFixed(0)} % (a noisy machine)`);
 
   interface CaseSummary {
+    /** The run of the median round (the only run of a case without rounds). */
     m: Measured;
-    /** What the ratio is to: the two hello runs around it, or the plain proxy. */
+    runs: Measured[];
+    /** What the ratio is to: the two baseline runs around the median round. */
     baseline: ReturnType<typeof stats>;
     baselineName: "hello" | "proxy";
-    /** The two hello runs around it (also for a proxied case). */
+    /** The hello runs before and after the whole case (also for a proxied case). */
     around: ReturnType<typeof stats>;
+    /** The median of the rounds' ratios. */
     ratio: number;
+    /** Each round's requests/s over the mean of its two baseline runs. */
+    ratios: number[];
+    /** Each round's Worker CPU per request over its baselines'; null without /proc. */
+    cpuRatios: number[] | null;
+    /** All rounds' Durable Object calls together. */
+    calls: { total: number; byKind: CallCounts } | null;
     doCallsPerRequest: number | null;
   }
   const summary = {} as Record<CaseKey, CaseSummary>;
-  spillwayCases.forEach((c, i) => {
-    const m = measured[c.key]!;
-    const a = around(i);
-    const b = c.proxied ? stats([proxyRun!]) : a;
+  for (const c of spillwayCases) {
+    const { runs, baselines, hellos: around } = measured[c.key]!;
+    const pair = (i: number) => stats([baselines[i]!, baselines[i + 1]!]);
+    const ratios = runs.map((m, i) => m.result.rps / pair(i).rps);
+    const cpuRatios = runs.every((m, i) => m.cpuUsPerRequest !== null && pair(i).cpuUsPerRequest !== null)
+      ? runs.map((m, i) => m.cpuUsPerRequest! / pair(i).cpuUsPerRequest!)
+      : null;
+    const mid = medianIndex(ratios);
+    const calls = callsOf(runs);
+    const requests = runs.reduce((sum, m) => sum + m.result.requests, 0);
     summary[c.key] = {
-      m,
-      baseline: b,
+      m: runs[mid]!,
+      runs,
+      baseline: pair(mid),
       baselineName: c.proxied ? "proxy" : "hello",
-      around: a,
-      ratio: m.result.rps / b.rps,
-      doCallsPerRequest: perRequest(m),
+      around: stats(around),
+      ratio: ratios[mid]!,
+      ratios,
+      cpuRatios,
+      calls,
+      doCallsPerRequest: calls === null ? null : calls.total / requests,
     };
-    const bad = m.result.non2xx + m.result.errors;
-    if (bad > 0) {
+    for (const [i, m] of runs.entries()) {
+      const bad = m.result.non2xx + m.result.errors;
+      if (bad === 0) continue;
+      const of = runs.length > 1 ? ` (round ${i + 1})` : "";
       warnings.push(
-        `${mode}: ${c.label}: ${bad} of ${m.result.requests} requests failed (${m.result.non2xx} with status ≥ 400, ${m.result.errors} errors)`,
+        `${mode}: ${c.label}${of}: ${bad} of ${m.result.requests} requests failed (${m.result.non2xx} with status ≥ 400, ${m.result.errors} errors)`,
       );
     }
-  });
+  }
+  const proxyStats = stats(proxyRuns);
 
   const row = (label: string, m: Measured, ratio: number | null, ratioTo: string | null): CaseRow => ({
     label,
@@ -537,34 +613,50 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       cpuUsPerRequest: base.cpuUsPerRequest,
       generatorCpuUsPerRequest: base.generatorCpuUsPerRequest,
     },
-    row("plain proxy (bench/proxy)", proxyRun!, proxyRun!.result.rps / summary.pass.around.rps, "hello"),
-    ...spillwayCases.map((c) => row(c.label, summary[c.key].m, summary[c.key].ratio, summary[c.key].baselineName)),
+    ...proxyRuns.map((m, i) =>
+      row(`plain proxy (bench/proxy), run ${i + 1}`, m, m.result.rps / summary.pass.around.rps, "hello"),
+    ),
+    ...spillwayCases.flatMap((c) => {
+      const { runs, ratios, baselineName } = summary[c.key];
+      return runs.map((m, i) =>
+        row(runs.length > 1 ? `${c.label}, round ${i + 1}` : c.label, m, ratios[i]!, baselineName),
+      );
+    }),
   ];
 
   const poll = summary.poll;
-  const p99Delta = poll.m.result.p99Ms - poll.around.p99Ms;
+  const p99Delta = poll.m.result.p99Ms - poll.baseline.p99Ms;
   const doCallsPerPoll = poll.doCallsPerRequest ?? Number.NaN;
-  const pollCalls = poll.m.calls!;
+  const pollCalls = poll.calls!;
+  const pollRequests = poll.runs.reduce((sum, m) => sum + m.result.requests, 0);
+  const pollSeconds = poll.runs.reduce((sum, m) => sum + m.result.durationSeconds, 0);
   const kinds = (c: CallCounts) =>
     Object.entries(c)
       .map(([k, n]) => `${k} ${n}`)
       .join(", ");
   // The same room's calls in as much time without load (alarms, syncs) are not caused by polls.
-  const idleShare = idleCalls.total * (poll.m.result.durationSeconds / DURATION_S);
-  const doCallsPerPollNet = Math.max(0, pollCalls.total - idleShare) / poll.m.result.requests;
+  const idleShare = idleCalls.total * (pollSeconds / DURATION_S);
+  const doCallsPerPollNet = Math.max(0, pollCalls.total - idleShare) / pollRequests;
   const versus = (s: CaseSummary) =>
-    `${s.ratio.toFixed(3)}× (${s.m.result.rps.toFixed(0)} vs ${s.baseline.rps.toFixed(0)} req/s)`;
+    s.runs.length === 1
+      ? `${s.ratio.toFixed(3)}× (${s.m.result.rps.toFixed(0)} vs ${s.baseline.rps.toFixed(0)} req/s)`
+      : `${s.ratio.toFixed(3)}×, the median of ${s.runs.length} rounds (${s.ratios.map((r) => r.toFixed(3)).join(", ")}; ` +
+        `median round ${s.m.result.rps.toFixed(0)} vs ${s.baseline.rps.toFixed(0)} req/s` +
+        (s.cpuRatios === null
+          ? ""
+          : `; Worker CPU per request ${s.cpuRatios.map((r) => r.toFixed(2)).join(", ")}× the baseline's`) +
+        ")";
   const targets: Target[] = [
     { label: "waiting poll ≥ 0.85 × hello requests/s", met: poll.ratio >= 0.85, measured: versus(poll) },
     {
       label: "waiting poll p99 ≤ hello p99 + 2 ms",
       met: p99Delta <= 2,
-      measured: `${p99Delta >= 0 ? "+" : ""}${p99Delta.toFixed(2)} ms (${poll.m.result.p99Ms.toFixed(2)} vs ${poll.around.p99Ms.toFixed(2)} ms)`,
+      measured: `${p99Delta >= 0 ? "+" : ""}${p99Delta.toFixed(2)} ms (${poll.m.result.p99Ms.toFixed(2)} vs ${poll.baseline.p99Ms.toFixed(2)} ms, the median round)`,
     },
     {
       label: "Durable Object calls per waiting poll ≤ 0.01",
       met: doCallsPerPoll <= 0.01,
-      measured: `${doCallsPerPoll.toFixed(5)} (${pollCalls.total} calls${pollCalls.total ? `: ${kinds(pollCalls.byKind)}` : ""} / ${poll.m.result.requests} polls)`,
+      measured: `${doCallsPerPoll.toFixed(5)} (${pollCalls.total} calls${pollCalls.total ? `: ${kinds(pollCalls.byKind)}` : ""} / ${pollRequests} polls)`,
     },
     {
       label: "request with a pass ≥ 0.8 × plain proxy requests/s",
@@ -580,7 +672,7 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   // A called ticket polled as fast as wrk can: its claims (one isolate) within one per REPEAT_CLAIM_MS,
   // counting a pause the run began or ended inside.
   const claimsOf = (s: CaseSummary) => {
-    const n = s.m.calls?.byKind["claim"] ?? 0;
+    const n = s.calls?.byKind["claim"] ?? 0;
     const allowed = Math.floor((s.m.result.durationSeconds * 1000) / REPEAT_CLAIM_MS) + 1;
     const per = (n * REPEAT_CLAIM_MS) / (s.m.result.durationSeconds * 1000);
     return { n, allowed, per };
@@ -606,7 +698,7 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
     `${idleCalls.total ? ` (${kinds(idleCalls.byKind)})` : ""}; net of those: ${doCallsPerPollNet.toFixed(5)} per poll`;
 
   // The generator's share: how busy wrk was, and its CPU per request next to the Worker's.
-  const all = [...hellos, proxyRun!, ...Object.values(measured)];
+  const all = [...hellos, ...proxyRuns, ...Object.values(summary).flatMap((c) => c.runs)];
   const busiest = Math.max(...all.map((m) => m.result.generatorCpuSeconds / m.result.durationSeconds));
   const cpuRatios = all
     .filter((m) => m.cpuUsPerRequest !== null)
@@ -632,7 +724,10 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       [`${key}Rps`]: round(c.m.result.rps, 1),
       [`${key}P50Ms`]: round(c.m.result.p50Ms, 2),
       [`${key}P99Ms`]: round(c.m.result.p99Ms, 2),
+      // The median of the rounds' ratios (the only one without rounds); the rest are of the median round.
       [`${key}Ratio`]: round(c.ratio, 3),
+      [`${key}Ratios`]: c.ratios.map((r) => round(r, 3)),
+      [`${key}CpuRatios`]: c.cpuRatios?.map((r) => round(r, 3)) ?? null,
       [`${key}RatioTo`]: c.baselineName,
       [`${key}BaselineRps`]: round(c.baseline.rps, 1),
       [`${key}BaselineP99Ms`]: round(c.baseline.p99Ms, 2),
@@ -644,7 +739,7 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   };
   const cpuJson = (pick: (m: Measured) => number | null, digits: number) => ({
     hello: num(mean(hellos.map((h) => pick(h) ?? Number.NaN)), digits),
-    proxy: num(pick(proxyRun!), digits),
+    proxy: num(mean(proxyRuns.map((m) => pick(m) ?? Number.NaN)), digits),
     ...Object.fromEntries(spillwayCases.map((c) => [c.key, num(pick(summary[c.key].m), digits)])),
   });
   const json = {
@@ -661,8 +756,8 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       cpuUsPerRequest: num(b.cpuUsPerRequest, 0),
     })),
     helloFirstToLast: round(hellos.at(-1)!.result.rps / hellos[0]!.result.rps, 3),
-    proxyRps: round(proxyRun!.result.rps, 1),
-    proxyP99Ms: round(proxyRun!.result.p99Ms, 2),
+    proxyRps: round(proxyStats.rps, 1),
+    proxyP99Ms: round(proxyStats.p99Ms, 2),
     ...caseJson("static"),
     ...caseJson("poll"),
     pollP99DeltaMs: round(p99Delta, 2),
@@ -687,12 +782,12 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       claim: {
         claims: claimRepeat.claim.n,
         perRepeatClaimMs: round(claimRepeat.claim.per, 3),
-        byKind: summary.claim.m.calls?.byKind ?? null,
+        byKind: summary.claim.calls?.byKind ?? null,
       },
       rotation: {
         claims: claimRepeat.rotation.n,
         perRepeatClaimMs: round(claimRepeat.rotation.per, 3),
-        byKind: summary.rotation.m.calls?.byKind ?? null,
+        byKind: summary.rotation.calls?.byKind ?? null,
       },
     },
     // CPU of the Worker's own processes (workerd; in dev mode wrangler too) per request.
@@ -728,11 +823,12 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
 
   const text = [
     "",
-    `${MODE_TEXT[mode]}: ${CONNECTIONS} connections (wrk, 1 thread), ${WARMUP_S} s warm-up + ${DURATION_S} s per case`,
+    `${MODE_TEXT[mode]}: ${CONNECTIONS} connections (wrk, 1 thread), ${WARMUP_S} s warm-up + ${DURATION_S} s per run`,
     "× baseline: requests/s divided by the mean of the two hello runs just before and after the case (hello),",
-    "            or by the plain proxy's, run just before with the same request (proxy)",
+    "            or of the two plain proxy runs around it with the same request (proxy); the static JWKS, the",
+    `            waiting poll and the request with a pass run ${ROUNDS} round${ROUNDS === 1 ? "" : "s"} each, and their target is read on the median round`,
     "",
-    table(rows, new Set([hellos.length + 1, hellos.length + 2])),
+    table(rows, new Set([hellos.length + 1, hellos.length + 1 + proxyRuns.length])),
     `Worker CPU µs/req: the Worker's own processes (${mode === "raw" ? "its workerd" : "wrangler and workerd"}) per request; wrk CPU µs/req: the load generator's.`,
     generatorNote,
     "",
