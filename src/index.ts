@@ -12,7 +12,10 @@ export { RoomShard } from "./objects/room-shard.ts";
 export { RoomDirectory } from "./objects/room-directory.ts";
 
 export default {
-  async fetch(request, env, ctx) {
-    return (await hotPath(request, env, ctx, (again) => app.fetch(again, env, ctx))) ?? app.fetch(request, env, ctx);
+  fetch(request, env, ctx) {
+    const hot = hotPath(request, env, ctx, (again) => app.fetch(again, env, ctx));
+    if (hot === null) return app.fetch(request, env, ctx);
+    if (hot instanceof Response) return hot;
+    return hot.then((answer) => answer ?? app.fetch(request, env, ctx));
   },
 } satisfies ExportedHandler<Env>;

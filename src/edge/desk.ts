@@ -38,14 +38,14 @@ import { durableCall, DurableFailure } from "./durable-call.ts";
 import type { SeatKeeper } from "./seat-tie.ts";
 import type { HoldAnswer } from "../objects/seat-holds.ts";
 import { shardName, type ShardJoin } from "../objects/room-shard.ts";
-import { cachedView, endedHere, isRevoked, lastKnownView, noteEnded, rememberView } from "./view-cache.ts";
+import { cachedView, endedHere, isRevoked, lastKnownView, noteEnded, rememberView, viewInHand } from "./view-cache.ts";
 import type { TokenRefusal } from "../tokens/claims.ts";
 import type { CompactJws } from "../tokens/compact-jws.ts";
-import { keyRing, type KeyRing } from "../tokens/keys.ts";
+import { keyRing, type KeyRing, readyKeyRing } from "../tokens/keys.ts";
 import { issueOverflow, type OverflowClaims, verifyOverflow } from "../tokens/overflow.ts";
 import { issuePass, type PassClaims, verifyPass, verifyPassAnyAge } from "../tokens/pass.ts";
 import { issueTicket, type TicketClaims, verifyTicket } from "../tokens/ticket.ts";
-import { verifiedOnce } from "../tokens/verified-memo.ts";
+import { rememberedClaims, verifiedOnce } from "../tokens/verified-memo.ts";
 import { failureRetryAfter, POLICY, type PolicyApplied } from "../policy/failure-policy.ts";
 import { joinLimiter } from "./join-limit.ts";
 import { type Settings, settingsOf } from "./settings.ts";
@@ -115,6 +115,12 @@ export class RoomDesk {
     return new RoomDesk(env, room, await keyRing(env), clock.now(), background ?? ((work) => void work));
   }
 
+  /** `open` without waiting: null while the keys are not yet imported (then `open`). */
+  static openNow(env: Env, room: string, background: (work: Promise<unknown>) => void): RoomDesk | null {
+    const keys = readyKeyRing(env);
+    return keys === null ? null : new RoomDesk(env, room, keys, clock.now(), background);
+  }
+
   get keys(): KeyRing {
     return this.#keys;
   }
@@ -132,6 +138,11 @@ export class RoomDesk {
   ): Promise<{ ok: true; claims: TicketClaims } | { ok: false; reason: TokenRefusal }> {
     const text = typeof token === "string" ? token : token.token;
     return verifiedOnce("ticket", this.#keys, text, this.#opts(), () => verifyTicket(this.#keys, token, this.#opts()));
+  }
+
+  /** The ticket's claims when this isolate verified it before and that still holds, else null (then `checkTicket`). */
+  checkedTicket(token: string): TicketClaims | null {
+    return rememberedClaims<TicketClaims>("ticket", this.#keys, token, this.#opts());
   }
 
   async checkOverflow(token: string) {
@@ -336,22 +347,58 @@ export class RoomDesk {
     const view = await this.#tryView();
     if (view instanceof DurableFailure) return this.#stillWaiting(ticket, this.lastView(), false);
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
-    const answer = await this.#statusInLine(ticket, view, keep, holding);
-    // A lane's listener is told its lane (null: one the room no longer has).
+    const byView = this.#byView(ticket, view, keep);
+    const answer =
+      byView.kind === "answer"
+        ? byView.answer
+        : byView.kind === "offer"
+          ? await this.#offer(ticket.sub, byView.offer, view)
+          : await this.#claimTurn(ticket, view, holding);
+    return this.#laneTold(ticket, view, answer);
+  }
+
+  /**
+   * `status` without waiting, for a listener the view alone answers (still in
+   * line, before the start, a closed room) while a view is in hand; null
+   * otherwise (no view in hand, an offer to sign, a turn to claim): then `status`.
+   */
+  statusNow(ticket: TicketClaims, keep = false): FlowAnswer | null {
+    const view = viewInHand(this.room, this.now);
+    if (view === null) return null;
+    if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
+    const byView = this.#byView(ticket, view, keep);
+    return byView.kind === "answer" ? this.#laneTold(ticket, view, byView.answer) : null;
+  }
+
+  /** A lane's listener is told its lane (null: one the room no longer has). */
+  #laneTold(ticket: TicketClaims, view: GlobalView, answer: FlowAnswer): FlowAnswer {
     if (answer.kind === "status" && slotOf(ticket.shard) !== 0) answer.status.lane = laneNameAt(view, ticket.shard);
     return answer;
   }
 
-  async #statusInLine(ticket: TicketClaims, view: GlobalView, keep: boolean, holding?: string): Promise<FlowAnswer> {
+  /** What the view alone says of a ticket: an answer, an offer of the recording, or its turn came (a claim). */
+  #byView(
+    ticket: TicketClaims,
+    view: GlobalView,
+    keep: boolean,
+  ): { kind: "answer"; answer: FlowAnswer } | { kind: "offer"; offer: OverflowOffer } | { kind: "called" } {
     const lane = slotOf(ticket.shard) !== 0;
-    if (!lane && this.#beforeStart(view)) return { kind: "status", status: prequeueStatus(this.room, this.now, view) };
-    const place = estimatePlace(ticket, view, this.now);
-    if (place.position !== null) {
-      const offer = keep || lane ? null : offerInLine(place, view);
-      if (offer !== null) return this.#offer(ticket.sub, offer, view);
-      const eta = etaOf(place.etaSeconds);
-      return { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) };
+    if (!lane && this.#beforeStart(view)) {
+      return { kind: "answer", answer: { kind: "status", status: prequeueStatus(this.room, this.now, view) } };
     }
+    const place = estimatePlace(ticket, view, this.now);
+    if (place.position === null) return { kind: "called" };
+    const offer = keep || lane ? null : offerInLine(place, view);
+    if (offer !== null) return { kind: "offer", offer };
+    const eta = etaOf(place.etaSeconds);
+    return {
+      kind: "answer",
+      answer: { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) },
+    };
+  }
+
+  /** The ticket's turn came: claim its seat (or give the answer a claim a moment ago got again). */
+  async #claimTurn(ticket: TicketClaims, view: GlobalView, holding?: string): Promise<FlowAnswer> {
     // The ticket claimed a moment ago: the same device gets the same answer (its seat with the same
     // pass, or the same "not yet" while the room stands still), another "try again shortly",
     // without asking the shard again (repeat-claims.ts).

@@ -50,16 +50,23 @@ export class KnownRooms {
    * under way. Throws what `load` throws.
    */
   async serves(policy: RoomsPolicy, room: string, now: number, load: () => Promise<string[]>): Promise<boolean> {
-    if (policy.any || policy.listed.has(room)) return true;
-    if (!policy.byOps) return false;
-    if (this.#rooms?.has(room) === true) return true;
-    if (this.#rooms !== null && now - this.#readAt < ROOMS_REFRESH_MS) return false;
+    const known = this.servesNow(policy, room, now);
+    if (known !== null) return known;
     const rooms = new Set(await load());
     if (now >= this.#readAt) {
       this.#rooms = rooms;
       this.#readAt = now;
     }
     return rooms.has(room);
+  }
+
+  /** What `serves` answers without reading the list of rooms; null when it would read it. */
+  servesNow(policy: RoomsPolicy, room: string, now: number): boolean | null {
+    if (policy.any || policy.listed.has(room)) return true;
+    if (!policy.byOps) return false;
+    if (this.#rooms?.has(room) === true) return true;
+    if (this.#rooms !== null && now - this.#readAt < ROOMS_REFRESH_MS) return false;
+    return null;
   }
 }
 

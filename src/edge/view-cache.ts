@@ -58,13 +58,9 @@ export async function cachedView(
   now: number,
   load: (previous: GlobalView | null) => Promise<GlobalView>,
 ): Promise<GlobalView> {
+  const inHand = viewInHand(room, now);
+  if (inHand !== null) return inHand;
   const existing = entries.get(room);
-  if (existing?.view && existing.fresh && now - existing.fetchedAt < VIEW_TTL_MS) return existing.view;
-  // A fetch under way was started by another request: answer from the view in hand
-  // rather than wait on that request's I/O (a request must not await another's).
-  if (existing?.pending && existing.view !== null && now - existing.fetchedAt < STALE_VIEW_MAX_MS) {
-    return existing.view;
-  }
   if (existing !== undefined && now < existing.retryAt) throw existing.failure;
   const e = existing ?? entryOf(room);
   e.pending = load(e.view).then(
@@ -85,6 +81,20 @@ export async function cachedView(
     },
   );
   return e.pending;
+}
+
+/**
+ * The view `cachedView` answers with without reading one, else null: a
+ * fresh one, or while a read is under way the one in hand (a fetch started
+ * by another request is not waited on: a request must not await another's I/O).
+ */
+export function viewInHand(room: string, now: number): GlobalView | null {
+  const existing = entries.get(room);
+  if (existing?.view && existing.fresh && now - existing.fetchedAt < VIEW_TTL_MS) return existing.view;
+  if (existing?.pending && existing.view !== null && now - existing.fetchedAt < STALE_VIEW_MAX_MS) {
+    return existing.view;
+  }
+  return null;
 }
 
 /** The last view fetched for the room if it is at most STALE_VIEW_MAX_MS old, else null (for the failure policy). */

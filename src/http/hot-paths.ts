@@ -17,14 +17,14 @@ import type { FlowAnswer } from "../edge/desk.ts";
 import { RoomDesk } from "../edge/desk.ts";
 import { OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
 import { ROOM_ID } from "../policy/room-id.ts";
-import { keyRing, type KeyRing } from "../tokens/keys.ts";
+import { keyRing, readyKeyRing, type KeyRing } from "../tokens/keys.ts";
 import { claimedKind, MAX_CREDENTIAL_HEADER, type TokenKind } from "../edge/credentials.ts";
 import { readCompactJws } from "../tokens/compact-jws.ts";
 import { isWebSocketUpgrade } from "../edge/proxy.ts";
 import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
 import { plainStatusJson } from "./answers.ts";
 import { HIDDEN_SEPARATOR, seatByView } from "./guarded.ts";
-import { servesRoom } from "./room-request.ts";
+import { servesRoom, servesRoomNow } from "./room-request.ts";
 import { plainCall, seatBound, toOrigin } from "./to-origin.ts";
 
 /** Headers of Spillway's own JSON that may be cached a while (the JWKS, the OpenAPI document). */
@@ -46,14 +46,16 @@ export const handedOn = new WeakMap<Request, FlowAnswer>();
 
 /**
  * The answer to a request on a hot path, or null when it is not one (the
- * app answers it). `app` answers what this hands on.
+ * app answers it). `app` answers what this hands on. The static answers come
+ * back as they are, with no promise to wait for, once the keys are
+ * imported; a promise of null also leaves the request to the app.
  */
-export async function hotPath(
+export function hotPath(
   request: Request,
   env: Env,
   ctx: ExecutionContext,
   app: (request: Request) => Response | Promise<Response>,
-): Promise<Response | null> {
+): Response | Promise<Response | null> | null {
   if (request.method !== "GET") return null;
   const url = request.url;
   const pathAt = url.indexOf("/", url.indexOf("//") + 2);
@@ -61,34 +63,35 @@ export async function hotPath(
   const path = query === -1 ? url.slice(pathAt) : url.slice(pathAt, query);
   if (path === "/_spillway/jwks.json") {
     if (tooLarge(request.headers)) return null;
-    const keys = await keyRing(env);
-    let text = jwksText.get(keys);
-    if (text === undefined) jwksText.set(keys, (text = JSON.stringify(keys.jwks)));
-    return new Response(text, { headers: CACHEABLE_JSON });
+    const ready = readyKeyRing(env);
+    // Keys that cannot be imported: the app answers, as it answers that fault.
+    return ready !== null ? jwksAnswer(ready) : keyRing(env).then(jwksAnswer, () => null);
   }
   if (path === OPENAPI_PATH) {
     if (tooLarge(request.headers)) return null;
     return new Response(openApiJson(), { headers: CACHEABLE_JSON });
   }
+  // A fault on the way (the room's objects out of reach): the app answers it from the start, as it does faults.
   if (path.startsWith(ROOM_PREFIX) && query === -1) {
     const end = path.indexOf("/", ROOM_PREFIX.length);
     const room = end === -1 ? path.slice(ROOM_PREFIX.length) : path.slice(ROOM_PREFIX.length, end);
-    try {
-      return await passToOrigin(request, env, ctx, room, path);
-    } catch {
-      return null;
-    }
+    return passToOrigin(request, env, ctx, room, path).catch(() => null);
   }
   if (path.startsWith(POLL_PREFIX) && path.endsWith(POLL_SUFFIX)) {
     const room = path.slice(POLL_PREFIX.length, path.length - POLL_SUFFIX.length);
-    try {
-      return await appPoll(request, env, ctx, room, query === -1 ? "" : url.slice(query), app);
-    } catch {
-      // A fault on the way (the room's objects out of reach): the app answers it from the start, as it does faults.
-      return null;
-    }
+    const search = query === -1 ? "" : url.slice(query);
+    return (
+      appPollNow(request, env, ctx, room, search) ?? appPoll(request, env, ctx, room, search, app).catch(() => null)
+    );
   }
   return null;
+}
+
+/** The JWKS of this key ring, its text made once. */
+function jwksAnswer(keys: KeyRing): Response {
+  let text = jwksText.get(keys);
+  if (text === undefined) jwksText.set(keys, (text = JSON.stringify(keys.jwks)));
+  return new Response(text, { headers: CACHEABLE_JSON });
 }
 
 /** A Cookie or Authorization header too large: the app refuses it. */
@@ -97,6 +100,29 @@ function tooLarge(headers: Headers): boolean {
     (headers.get("cookie")?.length ?? 0) > MAX_CREDENTIAL_HEADER ||
     (headers.get("authorization")?.length ?? 0) > MAX_CREDENTIAL_HEADER
   );
+}
+
+/** `?keep=1` (or `true`): the listener keeps its place over the recording offer. */
+function keepOf(search: string): boolean {
+  if (search === "") return false;
+  const keep = new URLSearchParams(search).get("keep");
+  return keep === "1" || keep === "true";
+}
+
+/**
+ * `appPoll` with nothing to wait for: the room known to be served, the keys
+ * imported, the ticket verified here before, a view in hand and a plain
+ * answer (still in line). Null for anything else, before anything was done.
+ */
+function appPollNow(request: Request, env: Env, ctx: ExecutionContext, room: string, search: string): Response | null {
+  const token = bearerFor(request, room, "ticket");
+  if (token === null || servesRoomNow(env, room) !== true) return null;
+  const desk = RoomDesk.openNow(env, room, (work) => ctx.waitUntil(work));
+  if (desk === null) return null;
+  const ticket = desk.checkedTicket(token);
+  if (ticket === null) return null;
+  const answer = desk.statusNow(ticket, keepOf(search));
+  return answer === null ? null : plainStatusJson(answer);
 }
 
 /**
@@ -116,8 +142,7 @@ async function appPoll(
   const { desk, token } = opened;
   const ticket = await desk.checkTicket(token);
   if (!ticket.ok) return null;
-  const keep = search === "" ? null : new URLSearchParams(search).get("keep");
-  const answer = await desk.status(ticket.claims, keep === "1" || keep === "true", undefined);
+  const answer = await desk.status(ticket.claims, keepOf(search), undefined);
   const plain = plainStatusJson(answer);
   if (plain !== null) return plain;
   handedOn.set(request, answer);
@@ -164,10 +189,15 @@ async function deskWithBearer(
   room: string,
   kind: TokenKind,
 ): Promise<{ desk: RoomDesk; token: string } | null> {
-  if (request.headers.has("cookie") || !ROOM_ID.test(room)) return null;
-  const token = bearerOf(request.headers, kind);
+  const token = bearerFor(request, room, kind);
   if (token === null || (await servesRoom(env, room)) !== true) return null;
   return { desk: await RoomDesk.open(env, room, (work) => ctx.waitUntil(work)), token };
+}
+
+/** No cookie, a room id and a bearer of `kind`: the token, else null. */
+function bearerFor(request: Request, room: string, kind: TokenKind): string | null {
+  if (request.headers.has("cookie") || !ROOM_ID.test(room)) return null;
+  return bearerOf(request.headers, kind);
 }
 
 /**

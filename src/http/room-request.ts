@@ -51,6 +51,11 @@ export async function servesRoom(env: Env, room: string): Promise<boolean | null
   }
 }
 
+/** What `servesRoom` answers without reading the directory; null when it would read it. */
+export function servesRoomNow(env: Env, room: string): boolean | null {
+  return knownRooms.servesNow(settingsOf(env).rooms, room, clock.now());
+}
+
 /** Has the listener chosen to keep (or take) a place in line over the recording offer? (`?keep=1`) */
 export function keepsPlace(c: Context<AppEnv>): boolean {
   const keep = c.req.query("keep");

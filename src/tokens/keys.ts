@@ -37,7 +37,7 @@ export interface KeyVars {
   CHALLENGE_KEY: string;
 }
 
-let cached: { vars: KeyVars; ring: Promise<KeyRing> } | null = null;
+let cached: { vars: KeyVars; ring: Promise<KeyRing>; ready: KeyRing | null } | null = null;
 
 /** The same four secrets (compared one by one: no string is built per request). */
 function sameSecrets(a: KeyVars, b: KeyVars): boolean {
@@ -53,13 +53,31 @@ function sameSecrets(a: KeyVars, b: KeyVars): boolean {
 export function keyRing(vars: KeyVars): Promise<KeyRing> {
   if (cached === null || !sameSecrets(cached.vars, vars)) {
     const ring = importRing(vars);
-    ring.catch(() => {
-      if (cached?.ring === ring) cached = null;
-    });
     const { TICKET_KEY, PASS_KEYS, OVERFLOW_KEY, CHALLENGE_KEY } = vars;
-    cached = { vars: { TICKET_KEY, PASS_KEYS, OVERFLOW_KEY, CHALLENGE_KEY }, ring };
+    const entry: NonNullable<typeof cached> = {
+      vars: { TICKET_KEY, PASS_KEYS, OVERFLOW_KEY, CHALLENGE_KEY },
+      ring,
+      ready: null,
+    };
+    ring.then(
+      (imported) => {
+        entry.ready = imported;
+      },
+      () => {
+        if (cached === entry) cached = null;
+      },
+    );
+    cached = entry;
   }
   return cached.ring;
+}
+
+/**
+ * The key ring for these secrets when it is already imported, else null
+ * (then `keyRing` imports it): for an answer that must not wait.
+ */
+export function readyKeyRing(vars: KeyVars): KeyRing | null {
+  return cached !== null && sameSecrets(cached.vars, vars) ? cached.ready : null;
 }
 
 const PUBLIC_EC_FIELDS = ["kty", "crv", "x", "y", "kid"] as const;

@@ -45,20 +45,9 @@ export async function verifiedOnce<C extends { exp: number }>(
   opts: { issuer: string; room: string; now: number },
   verify: () => Promise<Verified<C>>,
 ): Promise<Verified<C>> {
-  let byKind = memos.get(keys);
-  if (byKind === undefined) memos.set(keys, (byKind = new Map()));
-  let memo = byKind.get(kind);
-  if (memo === undefined) byKind.set(kind, (memo = new Map()));
+  const memo = memoOf(keys, kind);
   const known = memo.get(token);
-  if (
-    known !== undefined &&
-    known.issuer === opts.issuer &&
-    known.room === opts.room &&
-    opts.now >= known.at &&
-    Math.floor(opts.now / 1000) < known.claims.exp - RECHECK_BEFORE_EXP_S
-  ) {
-    return { ok: true, claims: { ...known.claims } as C };
-  }
+  if (known !== undefined && stillHolds(known, opts)) return { ok: true, claims: { ...known.claims } as C };
   const verified = await verify();
   if (verified.ok) {
     if (known !== undefined) memo.delete(token);
@@ -66,4 +55,36 @@ export async function verifiedOnce<C extends { exp: number }>(
     memo.set(token, { claims: verified.claims, issuer: opts.issuer, room: opts.room, at: opts.now });
   }
   return verified;
+}
+
+/**
+ * The claims of a token verified here before while that still holds (as
+ * `verifiedOnce` would take them), else null: then it must be verified.
+ */
+export function rememberedClaims<C extends { exp: number }>(
+  kind: string,
+  keys: KeyRing,
+  token: string,
+  opts: { issuer: string; room: string; now: number },
+): C | null {
+  const known = memos.get(keys)?.get(kind)?.get(token);
+  return known !== undefined && stillHolds(known, opts) ? ({ ...known.claims } as C) : null;
+}
+
+function memoOf(keys: KeyRing, kind: string): Map<string, Remembered> {
+  let byKind = memos.get(keys);
+  if (byKind === undefined) memos.set(keys, (byKind = new Map()));
+  let memo = byKind.get(kind);
+  if (memo === undefined) byKind.set(kind, (memo = new Map()));
+  return memo;
+}
+
+/** Same issuer and room, a clock not behind the check, and comfortably inside its lifetime. */
+function stillHolds(known: Remembered, opts: { issuer: string; room: string; now: number }): boolean {
+  return (
+    known.issuer === opts.issuer &&
+    known.room === opts.room &&
+    opts.now >= known.at &&
+    Math.floor(opts.now / 1000) < known.claims.exp - RECHECK_BEFORE_EXP_S
+  );
 }

@@ -35,9 +35,9 @@ async function hot(path: string, headers?: Record<string, string>): Promise<Resp
 }
 
 /** The hot path's answer as it made it (its body unread, nothing waited for). */
-function unread(path: string, headers?: Record<string, string>): Promise<Response | null> {
+async function unread(path: string, headers?: Record<string, string>): Promise<Response | null> {
   const ctx = createExecutionContext();
-  return hotPath(new Request(BASE + path, { headers }), env, ctx, (again) => app.fetch(again, env, ctx));
+  return await hotPath(new Request(BASE + path, { headers }), env, ctx, (again) => app.fetch(again, env, ctx));
 }
 
 /** Status, headers and body, to compare two answers. */
@@ -52,6 +52,23 @@ describe("hot paths", () => {
       expect(fast, path).not.toBeNull();
       expect(await whole(fast!)).toEqual(await whole(await routed(path)));
     }
+  });
+
+  it("answer the JWKS at once, with no promise, once the keys are imported; keys that fail leave it to the app", async () => {
+    await hot("/_spillway/jwks.json");
+    const ctx = createExecutionContext();
+    const now = hotPath(new Request(BASE + "/_spillway/jwks.json"), env, ctx, (again) => app.fetch(again, env, ctx));
+    expect(now).toBeInstanceOf(Response);
+    expect(await whole(now as Response)).toEqual(await whole(await routed("/_spillway/jwks.json")));
+
+    const broken = { ...env, PASS_KEYS: "not json" };
+    const later = hotPath(new Request(BASE + "/_spillway/jwks.json"), broken, ctx, (again) =>
+      app.fetch(again, broken, ctx),
+    );
+    expect(later).toBeInstanceOf(Promise);
+    expect(await later).toBeNull();
+    // The good keys are imported again and answered as before.
+    expect(await hot("/_spillway/jwks.json")).not.toBeNull();
   });
 
   it("answer an app's waiting poll as the app does, headers and all", async () => {
@@ -77,6 +94,41 @@ describe("hot paths", () => {
     jwks.headers.delete("cache-control");
     expect((await hot("/_spillway/jwks.json"))!.headers.get("cache-control")).toBe("public, max-age=300");
     expect(a.headers["content-security-policy"]).toContain("frame-ancestors");
+  });
+
+  it("answer a waiting poll at once, with no promise, once its ticket, room and view are known here", async () => {
+    const room = roomName("hot-poll-now");
+    await patchRoom(room, { capacity: 1 });
+    await join(room);
+    const waiting = (await join(room)).body;
+    const path = `/_spillway/rooms/${room}/status`;
+    const ask = () => {
+      const ctx = createExecutionContext();
+      return hotPath(new Request(BASE + path, { headers: bearer(waiting.ticket!) }), env, ctx, (again) =>
+        app.fetch(again, env, ctx),
+      );
+    };
+    // The first poll verifies the ticket and reads the view: it waits.
+    const first = ask();
+    expect(first).toBeInstanceOf(Promise);
+    const firstAnswer = await whole((await first)!);
+    const now = ask();
+    expect(now).toBeInstanceOf(Response);
+    const answer = await whole(now as Response);
+    expect(answer).toEqual(firstAnswer);
+    expect(answer).toEqual(await whole(await routed(path, bearer(waiting.ticket!))));
+    expect(JSON.parse(answer.body)).toMatchObject({ state: "queued", position: 1 });
+    // Without a view in hand (this isolate forgot it), the poll reads one again: it waits.
+    advance(t.clock, 10);
+    expect(ask()).toBeInstanceOf(Promise);
+    // Another ticket, not verified here yet, is verified first.
+    const other = (await join(room)).body;
+    const ctx = createExecutionContext();
+    const unverified = hotPath(new Request(BASE + path, { headers: bearer(other.ticket!) }), env, ctx, (again) =>
+      app.fetch(again, env, ctx),
+    );
+    expect(unverified).toBeInstanceOf(Promise);
+    expect(JSON.parse((await whole((await unverified)!)).body)).toMatchObject({ state: "queued", position: 2 });
   });
 
   it("hand an answer that carries a token on to the app, which sets its cookie", async () => {
