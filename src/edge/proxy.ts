@@ -55,21 +55,25 @@ export function originRequest(request: Request, origin: URL, pass: string, beare
   });
 }
 
-export type ProxyResult = { ok: true; response: Response } | { ok: false; error: unknown };
+/** `cancel` aborts the origin request, its body still arriving included. */
+export type ProxyResult =
+  { ok: true; response: Response; cancel: (reason: Error) => void } | { ok: false; error: unknown };
 
 /** Send to the origin; a network failure is a result, not a throw. */
 export async function proxy(request: Request, origin: URL, pass: string, bearerWasPass: boolean): Promise<ProxyResult> {
   try {
-    const response = await fetch(originRequest(request, origin, pass, bearerWasPass));
+    const abort = new AbortController();
+    const cancel = (reason: Error) => abort.abort(reason);
+    const response = await fetch(originRequest(request, origin, pass, bearerWasPass), { signal: abort.signal });
     if (
       (response.status === 502 || response.status === 503 || response.status === 504) &&
       !response.headers.has("retry-after")
     ) {
       const withRetry = new Response(response.body, response);
       withRetry.headers.set("retry-after", RETRY_AFTER_SECONDS);
-      return { ok: true, response: withRetry };
+      return { ok: true, response: withRetry, cancel };
     }
-    return { ok: true, response };
+    return { ok: true, response, cancel };
   } catch (error) {
     return { ok: false, error };
   }

@@ -249,12 +249,14 @@ export const WHOLE_ANSWER_BYTES = 64 * 1024;
  * with it before the listener gets it, so nothing is left to tie and no pipe
  * is kept open per request. One still arriving after HOLD_AFTER_MS holds its
  * seat as a live stream does, and is cancelled at the origin if the seat
- * ends; the listener then gets `ended(reason)` instead.
+ * ends (`cancel`: the origin request's abort); the listener then gets
+ * `ended(reason)` at once instead.
  */
 export async function tieAnswer(
   response: Response,
   opts: TieOptions,
   ended: (reason: SeatEnd) => Response,
+  cancel: (reason: SeatEnded) => void = () => undefined,
 ): Promise<Response> {
   const length = declaredLength(response);
   const encoding = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
@@ -262,55 +264,39 @@ export async function tieAnswer(
   if (body === null || length === null || length > WHOLE_ANSWER_BYTES || encoding !== "identity") {
     return tieStream(response, opts);
   }
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  const whole = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      chunks.push(value);
-    }
-  })();
-  const arrived = whole.then(
-    () => true,
-    (err: unknown) => err,
+  // Read natively in one go (a reader loop in the isolate cost more than the rest of the tie).
+  const arrived: Promise<{ bytes: ArrayBuffer } | { broken: unknown }> = response.arrayBuffer().then(
+    (bytes) => ({ bytes }),
+    (broken: unknown) => ({ broken }),
   );
   const settled = arrived.then(() => undefined);
   const sleep = opts.sleep ?? timerSleep;
-  let cut: SeatEnd | null = null;
-  const late = await Promise.race([arrived, sleep(HOLD_AFTER_MS, settled).then(() => "late" as const)]);
-  if (late === "late") {
-    // Still arriving: hold the seat until it is in, and cancel it at the origin if the seat ends first.
+  let outcome = await Promise.race([arrived, sleep(HOLD_AFTER_MS, settled).then(() => null)]);
+  if (outcome === null) {
+    // Still arriving: hold the seat until it is in; if the seat ends first, cancel it at the origin.
+    let seatEnded!: (reason: SeatEnd) => void;
+    const cut = new Promise<{ cut: SeatEnd }>((resolve) => (seatEnded = (reason) => resolve({ cut: reason })));
     const holder = opts.newId();
     const held = holding(opts);
     const watched = watchSeat(held.opts, holder, true, settled).then(async (reason) => {
       if (reason !== null) {
-        cut = reason;
-        await reader.cancel(new SeatEnded(reason)).catch(() => undefined);
+        seatEnded(reason);
+        cancel(new SeatEnded(reason));
       }
       if (held.called()) await opts.keeper.letGo(holder);
     });
     opts.background(watched);
+    const first = await Promise.race([arrived, cut]);
+    if ("cut" in first) return ended(first.cut);
+    outcome = first;
   }
-  const outcome = await arrived;
-  if (cut !== null) return ended(cut);
-  if (outcome !== true) {
+  if ("broken" in outcome) {
     // The origin's body broke off: so does the listener's, as it would have through a pipe.
-    const broken = new ReadableStream<Uint8Array>({ start: (controller) => controller.error(outcome) });
+    const error = outcome.broken;
+    const broken = new ReadableStream<Uint8Array>({ start: (controller) => controller.error(error) });
     return new Response(broken, response);
   }
-  return new Response(chunks.length === 1 ? chunks[0]! : concatBytes(chunks), response);
-}
-
-/** The chunks as one array. */
-function concatBytes(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return new Response(outcome.bytes, response);
 }
 
 /** Close codes a relay may pass on as they are; anything else becomes 1000. */

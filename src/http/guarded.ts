@@ -217,9 +217,9 @@ async function socketSeat(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpen):
 /** To the origin, the answer tied to the seat. */
 async function toSeat(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpen, bearer: boolean): Promise<Response> {
   const call = routedCall(c, seat.renewed);
-  const { response, reached } = await toOrigin(call, pass, seat.token, bearer);
+  const sent = await toOrigin(call, pass, seat.token, bearer);
   c.set("fromOrigin", true);
-  return seatBound(call, response, reached ? pass : null, seat.expiresAt, seat.onPass);
+  return seatBound(call, sent, pass, seat.expiresAt, seat.onPass);
 }
 
 /** 409 `seat_ended`, with the reason when the shard gave one. */

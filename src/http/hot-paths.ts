@@ -173,8 +173,7 @@ async function passToOrigin(
   const seat = await seatByView(desk, pass.claims, token);
   if (!seat.open || seat.renew) return null;
   const call = plainCall(request, desk, env, ctx);
-  const { response, reached } = await toOrigin(call, pass.claims, token, true);
-  return seatBound(call, response, reached ? pass.claims : null, seat.expiresAt, seat.onPass);
+  return seatBound(call, await toOrigin(call, pass.claims, token, true), pass.claims, seat.expiresAt, seat.onPass);
 }
 
 /**

@@ -64,14 +64,24 @@ export function plainCall(request: Request, desk: RoomDesk, env: Env, ctx: Execu
   };
 }
 
+/**
+ * What the origin answered; `reached` false when it could not be (the answer
+ * is Spillway's own); `cancel` aborts the origin request, body and all.
+ */
+export interface Sent {
+  response: Response;
+  reached: boolean;
+  cancel?: (reason: Error) => void;
+}
+
 /** Forward an admitted request to the origin (or the demo origin), and heed what the origin signals. */
 export async function toOrigin(
   call: OriginCall,
   pass: PassClaims,
   token: string,
   bearerWasPass: boolean,
-): Promise<{ response: Response; reached: boolean }> {
-  const { response, reached } = await forward(call, token, bearerWasPass);
+): Promise<Sent> {
+  const { response, reached, cancel } = await forward(call, token, bearerWasPass);
   const desk = call.desk;
   const answer = readAnswer(reached ? response : null);
   const distress = originTally.add(desk.room, answer, desk.now);
@@ -85,15 +95,11 @@ export async function toOrigin(
     // The origin says this listener has left: free the seat, as a leave would.
     call.waitUntil(desk.leave(pass).catch((err: unknown) => console.warn("release failed", String(err))));
   }
-  return { response: withoutSignals(response), reached };
+  return { response: withoutSignals(response), reached, ...(cancel === undefined ? {} : { cancel }) };
 }
 
 /** The request as the origin gets it (the demo origin when none is set); `reached` false when it could not be. */
-async function forward(
-  call: OriginCall,
-  token: string,
-  bearerWasPass: boolean,
-): Promise<{ response: Response; reached: boolean }> {
+async function forward(call: OriginCall, token: string, bearerWasPass: boolean): Promise<Sent> {
   const desk = call.desk;
   const origin = desk.settings.origin;
   if (origin === null) {
@@ -110,7 +116,7 @@ async function forward(
     return { response, reached: true };
   }
   const result = await proxy(call.request, origin, token, bearerWasPass);
-  if (result.ok) return { response: result.response, reached: true };
+  if (result.ok) return { response: result.response, reached: true, cancel: result.cancel };
   console.warn("origin unreachable", String(result.error));
   return { response: call.fail("origin_unreachable", { "retry-after": RETRY_AFTER_SECONDS }), reached: false };
 }
@@ -136,14 +142,15 @@ export async function firstRound(c: Context<AppEnv>, pass: PassClaims): Promise<
  */
 export async function seatBound(
   call: OriginCall,
-  response: Response,
-  pass: PassClaims | null,
+  sent: Sent,
+  pass: PassClaims,
   expiresAt: number,
   onPass: boolean,
 ): Promise<Response> {
   const desk = call.desk;
   const cookies = call.cookies();
-  if (pass === null) {
+  const { response, reached, cancel } = sent;
+  if (!reached) {
     // Spillway's own answer (the origin could not be reached): nothing to tie.
     return withRenewal(new Response(response.body, response), cookies, onPass);
   }
@@ -169,7 +176,7 @@ export async function seatBound(
     return tieSocket(response.webSocket, tie, headers);
   }
   const ended = (reason: SeatEnd) => failResponse("seat_ended", {}, { reason });
-  return withRenewal(await tieAnswer(response, tie, ended), cookies, onPass);
+  return withRenewal(await tieAnswer(response, tie, ended, cancel), cookies, onPass);
 }
 
 /** Keep the Set-Cookie of a renewal on the answer; name the policy when the pass alone let it through. */

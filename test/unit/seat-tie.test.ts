@@ -15,6 +15,7 @@ import {
   ORIGIN_NOTICE_MS,
   ownedUntil,
   SAFETY_MARGIN_MS,
+  SeatEnded,
   type SeatKeeper,
   type TieOptions,
   tieAnswer,
@@ -310,12 +311,17 @@ describe("tieStream", () => {
 describe("tieAnswer", () => {
   const ended = (reason: SeatEnd) => new Response(`ended:${reason}`, { status: 409 });
 
-  /** A body of `bytes` bytes, sent in two halves `gapMs` apart; `cancelled` settles if the proxy cancels it. */
+  /**
+   * A body of `bytes` bytes, sent in two halves `gapMs` apart. `abort` breaks
+   * it off as an aborted origin request does (`aborted` settles with why).
+   */
   function slowBody(bytes: number, gapMs: number) {
     let cancelled!: (reason: unknown) => void;
-    const wasCancelled = new Promise<unknown>((r) => (cancelled = r));
+    const aborted = new Promise<unknown>((r) => (cancelled = r));
+    let source!: ReadableStreamDefaultController<Uint8Array>;
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
+      start: (controller) => void (source = controller),
       async pull(controller) {
         if (sent > 0) await new Promise((r) => setTimeout(r, gapMs));
         const half = Math.ceil(bytes / 2);
@@ -324,9 +330,12 @@ describe("tieAnswer", () => {
         sent += n;
         if (sent >= bytes) controller.close();
       },
-      cancel: (reason) => cancelled(reason),
     });
-    return { body, wasCancelled, headers: { "content-length": String(bytes), "content-type": "audio/aac" } };
+    const abort = (reason: Error) => {
+      cancelled(reason);
+      source.error(reason);
+    };
+    return { body, aborted, abort, headers: { "content-length": String(bytes), "content-type": "audio/aac" } };
   }
 
   it("reads a short answer of known length whole, with no call and no pipe: the same status, headers and bytes", async () => {
@@ -370,16 +379,49 @@ describe("tieAnswer", () => {
     const shard = new FakeShard();
     const work: Promise<unknown>[] = [];
     const origin = slowBody(1000, 60_000);
-    const out = tieAnswer(new Response(origin.body, { headers: origin.headers }), options(shard, work), ended);
+    const out = tieAnswer(
+      new Response(origin.body, { headers: origin.headers }),
+      options(shard, work),
+      ended,
+      origin.abort,
+    );
     await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS + 10);
+    expect(await state(origin.aborted)).toMatchObject({ settled: false });
     shard.end("left");
     await vi.advanceTimersByTimeAsync(10);
     const res = await out;
     expect(res.status).toBe(409);
     expect(await res.text()).toBe("ended:left");
-    expect(await state(origin.wasCancelled)).toMatchObject({ settled: true });
+    const why = await origin.aborted;
+    expect(why).toBeInstanceOf(SeatEnded);
+    expect((why as SeatEnded).reason).toBe("left");
     await Promise.all(work);
     expect(shard.letGoes).toEqual(["holder-1"]);
+  });
+
+  it("answers `ended` at once when the seat ends, even if the origin's body goes on arriving", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const origin = slowBody(1000, 60_000);
+    // No way to cancel it (nothing aborts the origin's body): the listener is still answered at once.
+    const out = tieAnswer(new Response(origin.body, { headers: origin.headers }), options(shard, work), ended);
+    await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS + 10);
+    shard.end("moved");
+    await vi.advanceTimersByTimeAsync(10);
+    expect(await state(out)).toMatchObject({ settled: true });
+    expect(await (await out).text()).toBe("ended:moved");
+  });
+
+  it("breaks the listener's body off when the origin's breaks off", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const origin = slowBody(1000, 100);
+    const out = tieAnswer(new Response(origin.body, { headers: origin.headers }), options(shard, work), ended);
+    origin.abort(new Error("connection reset"));
+    await vi.advanceTimersByTimeAsync(10);
+    const res = await out;
+    expect(res.status).toBe(200);
+    await expect(res.arrayBuffer()).rejects.toThrow("connection reset");
   });
 
   it("streams an answer without a length, or longer than WHOLE_ANSWER_BYTES, through the tie as before", async () => {
