@@ -131,6 +131,15 @@ export class Coordinator {
    * never a seat of the cap.
    */
   readonly #spared = new Set<number>();
+  /**
+   * Seats freed at each shard by the revocations its last order confirmed
+   * (until its next report). They earmark no token: if the shard applied the
+   * order its allowance no longer holds them, and if the order was lost they
+   * are still taken by the leases it did not free. Memory only: after a
+   * restart they earmark tokens until the shard's next report, which costs
+   * calls a round later, never a token of the rate.
+   */
+  readonly #freedByOrder = new Map<number, number>();
 
   constructor(store: CoordinatorStore, config: CoordinatorConfig, now: number) {
     this.#store = store;
@@ -226,6 +235,8 @@ export class Coordinator {
       report = { ...report, live: Math.max(0, report.live - confirmed.freed), endingCount: Math.max(0, ending) };
     }
     this.#absorb(rec, report, now);
+    if (confirmed.freed > 0) this.#freedByOrder.set(report.shard, confirmed.freed);
+    else this.#freedByOrder.delete(report.shard);
     // The limits in force: the configured ones, lowered while the origin
     // struggles, as of the round's start (every sync of a round alike).
     const limits = this.limits(roundStart(now));
@@ -279,8 +290,9 @@ export class Coordinator {
           own: avail - Math.min(shared, avail),
           tokens,
           // Tokens earmarked for seats this shard has not given back yet stay
-          // earmarked for other shards until it confirms, like the seats.
-          othersTokens: Math.max(0, tokens - Math.max(0, report.capacity - held)),
+          // earmarked for other shards until it confirms, like the seats
+          // (but for those this order frees by confirming revocations, see #freedByOrder).
+          othersTokens: Math.max(0, tokens - Math.max(0, report.capacity - confirmed.freed - held)),
         }
       : { shared: 0, own: 0, tokens: 0, othersTokens: 0 };
     // Each line is walked on its own: first in first out within it.
@@ -723,7 +735,11 @@ export class Coordinator {
       if (r.shard === shard) continue;
       const accounted = Math.max(r.confirmed, r.sent);
       seats += accounted;
-      earmarked += r.reserved + Math.max(0, accounted - r.live - r.reserved);
+      // Seats its last order freed by confirming revocations count as seats
+      // (were the order lost, their leases still hold them) but earmark no
+      // token: no new listener can take them before the shard reports again.
+      const fillable = Math.max(r.sent, r.confirmed - (this.#freedByOrder.get(r.shard) ?? 0));
+      earmarked += r.reserved + Math.max(0, fillable - r.live - r.reserved);
     }
     return { seats, earmarked };
   }
