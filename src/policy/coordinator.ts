@@ -263,8 +263,11 @@ export class Coordinator {
     const free = Math.max(0, limits.capacity - others.seats - held);
     const holds = holdsAgainst(slot, lanes, free);
     let avail = Math.max(0, free - holds);
+    let capShared = Infinity;
     if (lane !== null && lane.settings.cap !== null) {
-      avail = Math.min(avail, Math.max(0, lane.settings.cap - this.#lineAccounted(slot, report.shard) - held));
+      const lineOthers = this.#lineAccounted(slot, report.shard);
+      avail = Math.min(avail, Math.max(0, lane.settings.cap - lineOthers - held));
+      capShared = Math.max(0, lane.settings.cap - lineOthers - Math.max(report.capacity, held));
     }
     // While the general line waits too, a share lane takes only its part of what is free (its reserve aside):
     // without this a share lane syncing before the general line (or freeing seats of its own) took them all.
@@ -282,8 +285,14 @@ export class Coordinator {
     if (lane !== null) tokens = Math.max(tokens, this.#reservePerShard(lane.settings));
 
     // Seats others could take now exclude those this shard has freed but not
-    // yet given back (they are released only once the shard confirms).
-    const shared = Math.max(0, limits.capacity - others.seats - Math.max(report.capacity, held) - holds);
+    // yet given back (they are released only once the shard confirms), under
+    // the room's capacity and under a lane's cap alike: counted for the other
+    // shards of the lane, they had the walk order this shard listeners a
+    // second or more newer than those the others were left with.
+    const shared = Math.min(
+      capShared,
+      Math.max(0, limits.capacity - others.seats - Math.max(report.capacity, held) - holds),
+    );
     const pools = open
       ? {
           shared: Math.min(shared, avail),
