@@ -434,18 +434,22 @@ describe("priority", () => {
 });
 
 describe("first in first out within a lane", () => {
-  it("holds across the lane's two shards, to one second", () => {
-    const room = new LaneRoom(
+  /** One general shard and a stage lane of two shards under `cap`. */
+  const stageOverTwoShards = (cap: number) =>
+    new LaneRoom(
       {
         capacity: 100,
         admitPerMinute: 6_000,
         mode: "open",
         shards: 1,
-        lanes: { stage: lane({ cap: 3, shards: 2 }) },
+        lanes: { stage: lane({ cap, shards: 2 }) },
         laneSlots: { stage: STAGE },
       },
       1,
     );
+
+  it("holds across the lane's two shards, to one second", () => {
+    const room = stageOverTwoShards(3);
     room.run(60_000, (r) => {
       if (r.now < T0 + 8_000 && r.now % 500 === 0) {
         r.join(stageShard((r.now / 500) % 3 === 0 ? 1 : 0));
@@ -462,18 +466,9 @@ describe("first in first out within a lane", () => {
       for (const b of onLane) if (b.at < a.at - 1_000) expect(b.calledAt!).toBeLessThanOrEqual(a.calledAt!);
     }
   });
+
   it("holds under the lane's cap when the seats that come back were freed on one of its shards", () => {
-    const room = new LaneRoom(
-      {
-        capacity: 100,
-        admitPerMinute: 6_000,
-        mode: "open",
-        shards: 1,
-        lanes: { stage: lane({ cap: 6, shards: 2 }) },
-        laneSlots: { stage: STAGE },
-      },
-      1,
-    );
+    const room = stageOverTwoShards(6);
     // The cap is taken: 4 seats on the lane's first shard, 2 on its second.
     const first = Array.from({ length: 4 }, () => room.join(stageShard(0)));
     room.run(3_000, (r) => {
