@@ -131,6 +131,15 @@ export class Coordinator {
    * never a seat of the cap.
    */
   readonly #spared = new Set<number>();
+  /**
+   * Seats freed at each shard by the revocations its last order confirmed
+   * (until its next report). They earmark no token: if the shard applied the
+   * order its allowance no longer holds them, and if the order was lost they
+   * are still taken by the leases it did not free. Memory only: after a
+   * restart they earmark tokens until the shard's next report, which costs
+   * calls a round later, never a token of the rate.
+   */
+  readonly #freedByOrder = new Map<number, number>();
 
   constructor(store: CoordinatorStore, config: CoordinatorConfig, now: number) {
     this.#store = store;
@@ -226,6 +235,8 @@ export class Coordinator {
       report = { ...report, live: Math.max(0, report.live - confirmed.freed), endingCount: Math.max(0, ending) };
     }
     this.#absorb(rec, report, now);
+    if (confirmed.freed > 0) this.#freedByOrder.set(report.shard, confirmed.freed);
+    else this.#freedByOrder.delete(report.shard);
     // The limits in force: the configured ones, lowered while the origin
     // struggles, as of the round's start (every sync of a round alike).
     const limits = this.limits(roundStart(now));
@@ -252,8 +263,11 @@ export class Coordinator {
     const free = Math.max(0, limits.capacity - others.seats - held);
     const holds = holdsAgainst(slot, lanes, free);
     let avail = Math.max(0, free - holds);
+    let capShared = Infinity;
     if (lane !== null && lane.settings.cap !== null) {
-      avail = Math.min(avail, Math.max(0, lane.settings.cap - this.#lineAccounted(slot, report.shard) - held));
+      const lineOthers = this.#lineAccounted(slot, report.shard);
+      avail = Math.min(avail, Math.max(0, lane.settings.cap - lineOthers - held));
+      capShared = Math.max(0, lane.settings.cap - lineOthers - Math.max(report.capacity, held));
     }
     // While the general line waits too, a share lane takes only its part of what is free (its reserve aside):
     // without this a share lane syncing before the general line (or freeing seats of its own) took them all.
@@ -271,16 +285,23 @@ export class Coordinator {
     if (lane !== null) tokens = Math.max(tokens, this.#reservePerShard(lane.settings));
 
     // Seats others could take now exclude those this shard has freed but not
-    // yet given back (they are released only once the shard confirms).
-    const shared = Math.max(0, limits.capacity - others.seats - Math.max(report.capacity, held) - holds);
+    // yet given back (they are released only once the shard confirms), under
+    // the room's capacity and under a lane's cap alike: counted for the other
+    // shards of the lane, they had the walk order this shard listeners a
+    // second or more newer than those the others were left with.
+    const shared = Math.min(
+      capShared,
+      Math.max(0, limits.capacity - others.seats - Math.max(report.capacity, held) - holds),
+    );
     const pools = open
       ? {
           shared: Math.min(shared, avail),
           own: avail - Math.min(shared, avail),
           tokens,
           // Tokens earmarked for seats this shard has not given back yet stay
-          // earmarked for other shards until it confirms, like the seats.
-          othersTokens: Math.max(0, tokens - Math.max(0, report.capacity - held)),
+          // earmarked for other shards until it confirms, like the seats
+          // (but for those this order frees by confirming revocations, see #freedByOrder).
+          othersTokens: Math.max(0, tokens - Math.max(0, report.capacity - confirmed.freed - held)),
         }
       : { shared: 0, own: 0, tokens: 0, othersTokens: 0 };
     // Each line is walked on its own: first in first out within it.
@@ -723,7 +744,11 @@ export class Coordinator {
       if (r.shard === shard) continue;
       const accounted = Math.max(r.confirmed, r.sent);
       seats += accounted;
-      earmarked += r.reserved + Math.max(0, accounted - r.live - r.reserved);
+      // Seats its last order freed by confirming revocations count as seats
+      // (were the order lost, their leases still hold them) but earmark no
+      // token: no new listener can take them before the shard reports again.
+      const fillable = Math.max(r.sent, r.confirmed - (this.#freedByOrder.get(r.shard) ?? 0));
+      earmarked += r.reserved + Math.max(0, fillable - r.live - r.reserved);
     }
     return { seats, earmarked };
   }

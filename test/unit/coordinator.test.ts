@@ -267,6 +267,39 @@ describe("Coordinator", () => {
     expect(r.cursor(0) < a6.seq || r.cursor(1) >= b1.seq).toBe(true);
   });
 
+  it("leaves no shard of a round a second or more behind another when a shard frees seats by confirming revocations, and tokens are short", () => {
+    const r = room(3, { capacity: 100, admitPerMinute: 60, mode: "open" });
+    // Shard 1 seats 8 listeners; the room holds its calls while a line builds up.
+    const seated = Array.from({ length: 8 }, () => r.join(1, 0));
+    r.sync(1, 1_000);
+    r.settleAll(1_000);
+    const leases = seated.map((l) => {
+      const out = r.claim(1, l, 1_100);
+      if (out.kind !== "admitted") throw new Error("not admitted");
+      return out.lease;
+    });
+    r.setLimits({ mode: "hold" });
+    // One arrival a second on each shard, from second 2 to 9.
+    const waiting: { shard: number; seq: number; at: number }[] = [];
+    for (let s = 2; s <= 10; s++) {
+      if (s <= 9)
+        for (let i = 0; i < 3; i++)
+          waiting.push({ shard: i, seq: r.join(i, s * 1_000 + 100 * i).seq, at: s * 1_000 + 100 * i });
+      for (let i = 0; i < 3; i++) r.sync(i, s * 1_000 + 500);
+      // The 8 leave at 6.6 s; their revocations are listed at 7.5 s and can be confirmed from 11.5 s.
+      if (s === 6) seated.forEach((l, k) => r.shards[1]!.ledger.leave(leases[k]!.sid, l.sub, 6_600));
+    }
+    r.setLimits({ mode: "open" });
+    // A full bucket (10 tokens) for 24 waiting. Shard 1's sync confirms the revocations; the seats
+    // they free take no token, so shard 2, syncing last, still gets its part of the round.
+    for (const i of [0, 1, 2]) expect(r.sync(i, 11_600 + 20 * i).confirmed.length).toBe(i === 1 ? 8 : 0);
+    r.settleAll(12_000);
+    const called = waiting.filter((w) => w.seq <= r.cursor(w.shard)).map((w) => w.at);
+    const left = waiting.filter((w) => w.seq > r.cursor(w.shard)).map((w) => w.at);
+    expect(Math.max(...called) - Math.min(...left)).toBeLessThan(1_000);
+    expect(called.length).toBe(10);
+  });
+
   it("seats a newcomer on its own only if nobody who came more than a second earlier still waits elsewhere", () => {
     const r = room(2, { capacity: 2, admitPerMinute: 30, mode: "open" });
     r.sync(0, 0);

@@ -434,18 +434,22 @@ describe("priority", () => {
 });
 
 describe("first in first out within a lane", () => {
-  it("holds across the lane's two shards, to one second", () => {
-    const room = new LaneRoom(
+  /** One general shard and a stage lane of two shards under `cap`. */
+  const stageOverTwoShards = (cap: number) =>
+    new LaneRoom(
       {
         capacity: 100,
         admitPerMinute: 6_000,
         mode: "open",
         shards: 1,
-        lanes: { stage: lane({ cap: 3, shards: 2 }) },
+        lanes: { stage: lane({ cap, shards: 2 }) },
         laneSlots: { stage: STAGE },
       },
       1,
     );
+
+  it("holds across the lane's two shards, to one second", () => {
+    const room = stageOverTwoShards(3);
     room.run(60_000, (r) => {
       if (r.now < T0 + 8_000 && r.now % 500 === 0) {
         r.join(stageShard((r.now / 500) % 3 === 0 ? 1 : 0));
@@ -460,6 +464,32 @@ describe("first in first out within a lane", () => {
     // Nobody on the lane was called while someone on it who arrived more than a second earlier still waited.
     for (const a of onLane) {
       for (const b of onLane) if (b.at < a.at - 1_000) expect(b.calledAt!).toBeLessThanOrEqual(a.calledAt!);
+    }
+  });
+
+  it("holds under the lane's cap when the seats that come back were freed on one of its shards", () => {
+    const room = stageOverTwoShards(6);
+    // The cap is taken: 4 seats on the lane's first shard, 2 on its second.
+    const first = Array.from({ length: 4 }, () => room.join(stageShard(0)));
+    room.run(3_000, (r) => {
+      if (r.now === T0 + 250) for (let k = 0; k < 2; k++) r.join(stageShard(1));
+    });
+    expect(room.live(STAGE)).toBe(6);
+    // A line: each second, one on the second shard at its start, one on the first shard late in it.
+    room.run(7_000, (r) => {
+      const ms = (r.now - T0) % 1_000;
+      if (ms === 0) r.join(stageShard(1));
+      if (ms === 750) r.join(stageShard(0));
+    });
+    // The first shard's 4 leave: their seats come back on that shard alone.
+    for (const l of first) room.leave(l);
+    room.run(30_000);
+    const onLane = room.listeners.filter((l) => l.slot === STAGE && l.leftAt === null);
+    expect(onLane.filter((l) => l.admittedAt !== null).length).toBeGreaterThanOrEqual(4);
+    // Nobody on the lane was called while someone on it who arrived a second or more earlier still waited.
+    for (const a of onLane) {
+      if (a.calledAt === null) continue;
+      for (const b of onLane) if (b.at <= a.at - 1_000) expect(b.calledAt ?? Infinity).toBeLessThanOrEqual(a.calledAt);
     }
   });
 });
