@@ -14,6 +14,7 @@ import type { OriginHealth } from "./health.ts";
 import type { EdgeArrivals, ShardReport } from "./protocol.ts";
 import { type Bucket, burstOf } from "./rate.ts";
 import type { PublicationStore } from "./revocations.ts";
+import type { Returns } from "./returns.ts";
 import type { Pace } from "./rounds.ts";
 
 /** The fields of a shard's report that the coordinator keeps as reported. */
@@ -60,6 +61,8 @@ export interface ShardRecord extends Pick<ShardReport, Reported> {
   queueSent?: number | null;
   /** Arrivals that waited on its last sync for a waiting place. */
   asking?: number;
+  /** Seats given back and not free yet, by when they come free, as last reported (absent: none). */
+  returns?: Returns;
 }
 
 export interface CoordinatorCore {
@@ -76,6 +79,11 @@ export interface CoordinatorCore {
   edge?: EdgeArrivals;
   /** Admissions per lane (by slot), lately: the flow a lane's listeners wait on (absent: none yet). */
   laneFlows?: Record<number, Flow>;
+  /** Seats given back, and leases lapsed or calls never claimed, lately (absent: none yet). */
+  leaves?: Flow;
+  lapses?: Flow;
+  /** The longest a seat given back takes to come free, as shards last reported (ms; absent: none reported). */
+  releaseMs?: number;
 }
 
 /** Storage for the coordinator: write-through of its in-memory state. */

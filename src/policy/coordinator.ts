@@ -58,7 +58,7 @@ import {
   newRecord,
   type ShardRecord,
 } from "./coordinator-state.ts";
-import { activeRatePerSecond, emptyFlow as emptyFlowAt, record, ratePerSecond } from "./flow.ts";
+import { activeRatePerSecond, emptyFlow as emptyFlowAt, type Flow, record, ratePerSecond } from "./flow.ts";
 import { uncalledIn } from "./arrivals.ts";
 import {
   holdsAgainst,
@@ -84,6 +84,7 @@ import {
 import { queueAccounted, queueGrant } from "./queue-allowance.ts";
 import { refill } from "./rate.ts";
 import { RevocationList } from "./revocations.ts";
+import { type SeatSupply, sumReturns } from "./returns.ts";
 import { type Pace, paceWindow, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
 import type { Draw } from "./shuffle.ts";
 import { type LineTotals, type RoomTotals, sumShards } from "./totals.ts";
@@ -433,6 +434,7 @@ export class Coordinator {
         remaining,
         arrivalsPerSecond: activeRatePerSecond(this.#core.arrivals, now),
         flowPerSecond: activeRatePerSecond(this.#core.calls, now),
+        supply: this.#supply(now),
         at: now,
         asOf: now,
       };
@@ -445,6 +447,23 @@ export class Coordinator {
       this.#view = { ...this.#view, asOf: now };
     }
     return this.#view;
+  }
+
+  /** How seats come free in the room (returns.ts), for the estimate. */
+  #supply(now: number): SeatSupply {
+    let reserved = 0;
+    for (const r of this.#shards.values()) reserved += r.reserved;
+    const rate = (flow: Flow | undefined) => (flow === undefined ? 0 : ratePerSecond(flow, now));
+    return {
+      reserved,
+      ...sumReturns(
+        Array.from(this.#shards.values(), (r) => r.returns),
+        now,
+      ),
+      leavesPerSecond: rate(this.#core.leaves),
+      releaseMs: this.#core.releaseMs ?? 0,
+      lapsesPerSecond: rate(this.#core.lapses),
+    };
   }
 
   /** The parts of the view that change with every sync. */
@@ -572,6 +591,13 @@ export class Coordinator {
       this.#core.bucket = refill(this.#core.bucket, this.limits(now).admitPerMinute, roundStart(now));
       this.#core.bucket = { tokens: this.#core.bucket.tokens - admitted, at: this.#core.bucket.at };
     }
+    // Seats given back, and lapsed, since the last report: how fast seats will come free.
+    const leaves = Math.max(0, report.left - rec.left);
+    const lapses = Math.max(0, report.expired - rec.expired) + Math.max(0, report.abandoned - rec.abandoned);
+    if (leaves > 0) this.#core.leaves = record(this.#core.leaves ?? emptyFlowAt(now), now, leaves);
+    if (lapses > 0) this.#core.lapses = record(this.#core.lapses ?? emptyFlowAt(now), now, lapses);
+    if (report.releaseMs !== undefined) this.#core.releaseMs = report.releaseMs;
+    rec.returns = report.returns;
     const joined = Math.max(0, report.tail - rec.tail);
     if (joined > 0) this.#core.arrivals = record(this.#core.arrivals, now, joined);
     rec.arrivalRate = (joined * 1000) / Math.max(1000, now - rec.lastSync);

@@ -12,11 +12,16 @@
  *   (`(at % 1000) / 1000` of that second's count). Seconds the view does not
  *   reach yet are counted at the view's arrival rate.
  * - Never fewer than the listeners ahead of it on its own shard.
- * - The estimate is its position divided by the measured flow (listeners
- *   called per second lately), or by the configured rate while seats are
- *   free and nothing has flowed yet, plus the couple of seconds it takes the
- *   listener to notice its turn and claim (NOTICE_SECONDS); unknown (null)
- *   when nothing flows or the room is not open.
+ * - The estimate is the later of two times, plus the couple of seconds it
+ *   takes the listener to notice its turn and claim (NOTICE_SECONDS):
+ *   its position divided by the rate calls go at (the measured flow,
+ *   listeners called per second lately, while seats are free; the
+ *   configured rate once the room is full, or while nothing has flowed
+ *   yet), and the time until enough seats have come free for everyone up
+ *   to it (the seats free now, then those given back as they come free,
+ *   and those the room will give back: returns.ts). Unknown (null) when
+ *   nothing flows, when no seat is foreseen to come free for it, or when
+ *   the room is not open.
  *
  * Pure; the simulator (sim/) runs this very function to measure how honest
  * the estimate is.
@@ -24,6 +29,7 @@
 import { calls } from "./config.ts";
 import { slotOf } from "./lanes.ts";
 import { EDGE_VIEW_TTL_MS, type GlobalView, type LaneView } from "./protocol.ts";
+import { secondsUntilSeats } from "./returns.ts";
 import { pacedThrough, SYNC_INTERVAL_MS } from "./rounds.ts";
 import { type Draw, rankOf } from "./shuffle.ts";
 
@@ -105,7 +111,7 @@ export function estimatePlace(ticket: TicketPlace, view: GlobalView, now: number
   const single = view.shards <= 1;
   const ahead = single ? local : Math.max(aheadOf(placeInDraw(ticket, rank, draw, view), view), local);
   const position = ahead + 1;
-  return { position, ahead, etaSeconds: etaAt(position, view) };
+  return { position, ahead, etaSeconds: etaAt(position, view, now) };
 }
 
 /**
@@ -121,15 +127,28 @@ function placeInDraw(ticket: TicketPlace, rank: number, draw: Draw | undefined, 
 
 /**
  * Seconds until the general listener at `position` holds a seat, by the
- * view; null when nothing flows or nobody is admitted. Listeners waiting in
- * lanes with strict priority go first, so they count as ahead of it.
+ * view at `now`; null when nothing flows, no seat is foreseen for it or
+ * nobody is admitted. Listeners waiting in lanes with strict priority go
+ * first, so they count as ahead of it.
  */
-export function etaAt(position: number, view: GlobalView): number | null {
-  // Nothing flowed lately but seats are free: the configured rate is the honest guess.
-  let perSecond = view.flowPerSecond;
-  if (perSecond <= 0 && view.live < view.capacity) perSecond = view.admitPerMinute / 60;
+export function etaAt(position: number, view: GlobalView, now: number): number | null {
+  if (!calls(view.mode)) return null;
   const before = position + priorityAhead(view);
-  return calls(view.mode) && perSecond > 0 ? before / perSecond + NOTICE_SECONDS : null;
+  const supply = view.supply;
+  if (supply === undefined) {
+    // A view from before the room counted seats coming free: the flow alone.
+    let perSecond = view.flowPerSecond;
+    if (perSecond <= 0 && view.live < view.capacity) perSecond = view.admitPerMinute / 60;
+    return perSecond > 0 ? before / perSecond + NOTICE_SECONDS : null;
+  }
+  const free = view.capacity - view.live - supply.reserved;
+  // While seats are free the flow is the pace of calls; once the room is
+  // full it is only the pace of seats coming free (counted below), and the
+  // rate is what calls could go at. Nothing flowed lately: the rate too.
+  let perSecond = free > 0 ? view.flowPerSecond : Math.max(view.flowPerSecond, view.admitPerMinute / 60);
+  if (perSecond <= 0) perSecond = view.admitPerMinute / 60;
+  const seats = secondsUntilSeats(supply, before - free, now);
+  return perSecond > 0 && seats !== null ? Math.max(before / perSecond, seats) + NOTICE_SECONDS : null;
 }
 
 /** Listeners waiting in lanes with strict priority over the general line. */

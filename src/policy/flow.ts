@@ -1,8 +1,8 @@
 /**
  * How fast the queue moves: listeners called to a seat over the last minute,
- * kept as six 10-second bins. The estimate of wait times is built on this
- * measured flow rather than on the configured rate, so it stays honest when
- * the room is full and seats free only as listeners leave.
+ * kept as six 10-second bins. While seats are free, the estimate of wait
+ * times is built on this measured flow rather than on the configured rate;
+ * once the room is full, on the seats coming free (returns.ts).
  */
 
 export const BIN_MS = 10_000;

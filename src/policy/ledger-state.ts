@@ -13,6 +13,7 @@ import type { AdmissionLimits } from "./config.ts";
 import { emptyFlow, type Flow, ratePerSecond } from "./flow.ts";
 import type { ClaimOutcome, Lease, SeatEnd } from "./lease.ts";
 import { type Bucket, burstOf } from "./rate.ts";
+import type { Returns } from "./returns.ts";
 import type { Pace } from "./rounds.ts";
 import type { Draw } from "./shuffle.ts";
 
@@ -72,6 +73,8 @@ export interface Counters {
   overflowed?: number;
   /** Arrivals that took their place with a solved challenge (under-attack mode). */
   solved?: number;
+  /** Seats given back and not yet free, by when they come free (returns.ts; absent: none). */
+  returns?: Returns;
 }
 
 export function initialCounters(now: number, admitPerMinute: number): Counters {

@@ -62,6 +62,7 @@ import {
 } from "./ledger-state.ts";
 import { arrivalSecond, callable, freeSeats, nextCallAt, pacedAhead } from "./queue.ts";
 import { refill } from "./rate.ts";
+import { withReturn } from "./returns.ts";
 import { rankOf } from "./shuffle.ts";
 import { withWait } from "./waits.ts";
 
@@ -196,6 +197,7 @@ export class Ledger {
         // It was moving: the seat now goes to nobody.
         this.#store.putLease({ ...lease, endedBy: "left" });
         this.#c.left += 1;
+        this.#c.returns = withReturn(this.#c.returns, lease.expiresAt, 1, now);
       }
       released = true;
     }
@@ -285,6 +287,7 @@ export class Ledger {
     const expiresAt = releaseAt(lease, this.#timings.passTtlMs, now);
     this.#store.putLease({ ...lease, leftAt: now, endedBy: "left", expiresAt });
     this.#c.left += 1;
+    this.#c.returns = withReturn(this.#c.returns, expiresAt, 1, now);
   }
 
   /**
@@ -405,6 +408,9 @@ export class Ledger {
     this.#store.deleteLease(lease.sid);
     this.#store.markSpent(lease.sub, now + this.#timings.ticketTtlMs);
     this.#c.live -= 1;
+    // A seat given back that comes free before its time (confirmed) is no longer to come.
+    if (lease.endedBy === "left" && lease.awaitingDrop !== true && lease.expiresAt > now)
+      this.#c.returns = withReturn(this.#c.returns, lease.expiresAt, -1, now);
   }
 
   /**

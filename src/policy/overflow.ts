@@ -40,7 +40,7 @@ export function queueLength(view: GlobalView, now: number): number {
 /** For an arrival, before it takes a place: the offer, or null to let it join. */
 export function offerAtArrival(view: GlobalView, now: number): OverflowOffer | null {
   const ahead = queueLength(view, now);
-  const etaSeconds = etaAt(ahead + 1, view);
+  const etaSeconds = etaAt(ahead + 1, view, now);
   const full = view.maxQueue !== null && ahead >= view.maxQueue;
   if (view.mode === "overflow") return { reason: "mode", canKeepPlace: !full, etaSeconds };
   if (view.mode !== "open") return null;
@@ -51,7 +51,7 @@ export function offerAtArrival(view: GlobalView, now: number): OverflowOffer | n
 
 /** For an arrival its shard gave no place (the line is full there): the offer, with no place to keep. */
 export function queueFullOffer(view: GlobalView, now: number): OverflowOffer {
-  return { reason: "max_queue", canKeepPlace: false, etaSeconds: etaAt(queueLength(view, now) + 1, view) };
+  return { reason: "max_queue", canKeepPlace: false, etaSeconds: etaAt(queueLength(view, now) + 1, view, now) };
 }
 
 /** Is a wait of `eta` longer than the room allows? An unknown one is, while the room is full. */

@@ -9,7 +9,8 @@
  * that is a few polls a minute, near it every couple of seconds.
  *
  * Two bounds keep that safe when the estimate is wrong (it extrapolates the
- * recent flow, and seats can come back in a lump):
+ * recent flow and the seats foreseen to come free, and seats can come back
+ * in a lump):
  * - the step of its position (short near the front, at most MAX_POLL_SECONDS
  *   far back): a listener a few places from the front keeps asking every
  *   couple of seconds even when the flow has stalled and the estimate is an

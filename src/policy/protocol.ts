@@ -20,6 +20,7 @@
 import type { ArrivalBin } from "./arrivals.ts";
 import type { AdmissionLimits, Branding, OriginKind } from "./config.ts";
 import type { IdentityConfig } from "./identity-config.ts";
+import type { Returns, SeatSupply } from "./returns.ts";
 import type { Pace } from "./rounds.ts";
 import type { Draw } from "./shuffle.ts";
 
@@ -65,6 +66,10 @@ export interface ShardReport {
   ending: RevokedPass[];
   /** How many there are (the list above may be cut short). */
   endingCount?: number;
+  /** Seats given back and not free yet, by when they come free (returns.ts; absent: a shard from before it was kept). */
+  returns?: Returns;
+  /** The longest a seat given back takes to come free (ms). */
+  releaseMs?: number;
   /** The prequeue's random order, once drawn at the start (absent or null: none). */
   draw?: Draw | null;
   /** How long its admitted listeners waited (waits.ts), and arrivals it counted as offered the recording. */
@@ -149,6 +154,8 @@ export interface GlobalView {
   arrivalsPerSecond: number;
   flowPerSecond: number;
   live: number;
+  /** How seats come free, for the wait estimate (returns.ts; absent: a view from before it was kept). */
+  supply?: SeatSupply;
   /** Lease ids whose passes must be refused: every revocation published up to `asOf` whose passes are unexpired. */
   revoked: string[];
   /** When the per-second counts were taken (ms). */

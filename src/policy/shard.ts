@@ -14,7 +14,9 @@
  */
 import type { Timings } from "./config.ts";
 import type { GlobalView, ShardOrder, ShardReport } from "./protocol.ts";
+import { CLOCK_SKEW_MS, passTrustMs } from "./pass-trust.ts";
 import { MAX_VIEW_REVOKED } from "./revocations.ts";
+import { upcomingReturns } from "./returns.ts";
 import { slotOf } from "./lanes.ts";
 import { Ledger } from "./ledger.ts";
 import type { LedgerDeps } from "./ledger-state.ts";
@@ -63,6 +65,8 @@ export class Shard {
   readonly #store: LedgerStore;
   readonly #localStore: ShardLocalStore;
   #local: ShardLocal;
+  /** The longest a seat given back takes to come free (releaseAt, lease.ts). */
+  readonly #releaseMs: number;
   /** The latest room-wide view, as of the last order (memory only). */
   view: GlobalView | null = null;
 
@@ -78,6 +82,7 @@ export class Shard {
     this.#store = store;
     this.#localStore = localStore;
     this.#local = localStore.loadLocal() ?? initialLocal();
+    this.#releaseMs = passTrustMs(timings.passTtlMs) + CLOCK_SKEW_MS;
     this.ledger = new Ledger(store, this.#ledgerConfig(), timings, deps, now);
   }
 
@@ -143,6 +148,8 @@ export class Shard {
       ending: this.ledger
         .ending(MAX_VIEW_REVOKED)
         .map((l) => ({ sid: l.sid, until: l.expiresAt, moved: l.endedBy === "moved" })),
+      returns: upcomingReturns(c.returns, now),
+      releaseMs: this.#releaseMs,
       draw: c.draw ?? null,
       waits: c.waits ?? [],
       overflowed: c.overflowed ?? 0,

@@ -22,6 +22,7 @@ function room(n: number, limits: AdmissionLimits) {
   return {
     coordinator,
     shards,
+    stores,
     /** Report, order, apply; with `lost`, the order never reaches the shard. */
     sync(i: number, at: number, lost = false): ShardOrder {
       const s = shards[i]!;
@@ -329,5 +330,46 @@ describe("the view's arrival seconds", () => {
     expect(view.remaining.length).toBeLessThanOrEqual(MAX_VIEW_SECONDS);
     expect(view.remaining.reduce((a, b) => a + b, 0)).toBe(3);
     expect(view.remaining[0]).toBe(2);
+  });
+});
+
+describe("Coordinator: seats coming free (the view's supply)", () => {
+  it("adds up every shard's seats given back by when they come free, and how fast seats were given back", () => {
+    const r = room(2, { capacity: 4, admitPerMinute: 600, mode: "open" });
+    const stores = r.stores;
+    // Three listeners seated, two on shard 0, one on shard 1.
+    const [a, b, c] = [r.join(0, 0), r.join(0, 100), r.join(1, 100)];
+    for (const t of [1_000, 2_000, 3_000]) {
+      r.sync(0, t);
+      r.sync(1, t + 10);
+      r.settleAll(t + 500);
+    }
+    for (const [i, l] of [
+      [0, a],
+      [0, b],
+      [1, c],
+    ] as const)
+      r.claim(i, l, 3_500);
+    const leases = [stores[0]!.leaseBySub(a.sub)!, stores[0]!.leaseBySub(b.sub)!, stores[1]!.leaseBySub(c.sub)!];
+    expect(leases.every((l) => l !== null && l.leftAt === null)).toBe(true);
+    r.shards[0]!.ledger.leave(leases[0]!.sid, a.sub, T0 + 4_000);
+    r.shards[0]!.ledger.leave(leases[1]!.sid, b.sub, T0 + 4_000);
+    r.shards[1]!.ledger.leave(leases[2]!.sid, c.sub, T0 + 4_500);
+    r.sync(0, 5_000);
+    r.sync(1, 5_100);
+    const supply = r.coordinator.view(T0 + 6_000).supply!;
+    // Passes of 10 minutes: a seat given back comes free at most 5 min and a second after its last renewal.
+    const release = 300_000 + 1_000;
+    expect(supply.releaseMs).toBe(release);
+    const bin = (t: number) => Math.floor(t / 10_000) * 10_000;
+    const at = (l: { expiresAt: number }) => bin(l.expiresAt - timings.passTtlMs + release);
+    const counts = new Map<number, number>();
+    for (const l of leases) counts.set(at(l), (counts.get(at(l)) ?? 0) + 1);
+    const returning = new Map<number, number>();
+    supply.returning.forEach((n, i) => n > 0 && returning.set(supply.from + i * 10_000, n));
+    expect(returning).toEqual(counts);
+    // Three seats given back within the last minute (over the minute and the 6 s of this bin).
+    expect(supply.leavesPerSecond).toBeCloseTo(3_000 / 56_000);
+    expect(supply.lapsesPerSecond).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { GlobalView } from "../../src/policy/protocol.ts";
 import { aheadOf, estimatePlace, NOTICE_SECONDS } from "../../src/policy/estimate.ts";
+import type { SeatSupply } from "../../src/policy/returns.ts";
 
 const S0 = 1_767_225_600; // a whole second (epoch seconds)
 const ms = (second: number, offset = 0) => (S0 + second) * 1000 + offset;
@@ -88,6 +89,46 @@ describe("estimatePlace", () => {
     const e = estimatePlace({ shard: 0, seq: 11, at: ms(0) }, free, NOW);
     expect(e.etaSeconds).toBeCloseTo(e.position! / 2 + NOTICE_SECONDS);
     expect(estimatePlace({ shard: 0, seq: 11, at: ms(0) }, view({ flowPerSecond: 0 }), NOW).etaSeconds).toBeNull();
+  });
+
+  describe("with the seats coming free (the view's supply)", () => {
+    /** Second 2, a quarter of the way in: 376th in line (as above). */
+    const ticket = { shard: 0, seq: 11, at: ms(2, 250) };
+    const supply = (over: Partial<SeatSupply> = {}): SeatSupply => ({
+      reserved: 0,
+      from: ms(0),
+      returning: [],
+      leavesPerSecond: 0,
+      releaseMs: 30_000,
+      lapsesPerSecond: 0,
+      ...over,
+    });
+
+    it("is the flow's estimate while the seats free now are enough for everyone up to it", () => {
+      const e = estimatePlace(ticket, view({ live: 500, supply: supply({ reserved: 100 }) }), NOW);
+      expect(e.etaSeconds).toBeCloseTo(376 / 25 + NOTICE_SECONDS);
+    });
+
+    it("waits for seats given back to come free when the line reaches beyond the free ones", () => {
+      // 100 seats free now; the other 276 come free over 10 s to 20 s: by 20 s, 16.5 s from now
+      // (the flow alone would say 15 s).
+      const v = view({ live: 850, supply: supply({ reserved: 50, returning: [0, 276] }) });
+      expect(estimatePlace(ticket, v, NOW).etaSeconds).toBeCloseTo(16.5 + NOTICE_SECONDS, 1);
+    });
+
+    it("once the room is full, moves at the pace seats come free, not at the flow of the last minute", () => {
+      // 10 seats given back a second, each free within 30 s: 376 seats take 15 + 37.6 s.
+      const v = view({ live: 1_000, supply: supply({ leavesPerSecond: 10 }) });
+      expect(estimatePlace(ticket, v, NOW).etaSeconds).toBeCloseTo(52.6 + NOTICE_SECONDS, 1);
+      // And the rate bounds it even if nothing flowed lately.
+      const idle = view({ live: 1_000, flowPerSecond: 0, supply: supply({ lapsesPerSecond: 1_000 }) });
+      expect(estimatePlace(ticket, idle, NOW).etaSeconds).toBeCloseTo(376 / 10 + NOTICE_SECONDS);
+    });
+
+    it("has no estimate when the room is full and no seat is foreseen to come free", () => {
+      const v = view({ live: 1_000, supply: supply({ returning: [0, 100] }) });
+      expect(estimatePlace(ticket, v, NOW).etaSeconds).toBeNull();
+    });
   });
 
   it("gives the same answer for the same view, time after time", () => {

@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import type { Timings } from "../../src/policy/config.ts";
 import { Coordinator, type CoordinatorConfig } from "../../src/policy/coordinator.ts";
-import { estimatePlace } from "../../src/policy/estimate.ts";
+import { estimatePlace, etaAt } from "../../src/policy/estimate.ts";
 import { type LaneSettings, laneShard, slotOf } from "../../src/policy/lanes.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import type { GlobalView } from "../../src/policy/protocol.ts";
@@ -603,8 +603,9 @@ describe("estimates with lanes", () => {
     const without = estimatePlace(ticket, noStage, room.now);
     expect(withLanes.position).toBe(without.position);
     expect(without.etaSeconds).not.toBeNull();
-    const perSecond = view.flowPerSecond > 0 ? view.flowPerSecond : view.admitPerMinute / 60;
-    expect(withLanes.etaSeconds! - without.etaSeconds!).toBeCloseTo(4 / perSecond, 6);
+    // As if it stood 4 places further back.
+    expect(withLanes.etaSeconds!).toBeGreaterThan(without.etaSeconds!);
+    expect(withLanes.etaSeconds).toBe(etaAt(without.position! + 4, noStage, room.now));
     const noSubs: GlobalView = {
       ...view,
       lanes: { ...view.lanes, subscribers: { ...view.lanes!["subscribers"]!, waiting: 0 } },

@@ -6,6 +6,7 @@ import { MAX_OWN_REVOKED } from "../../src/policy/ledger-state.ts";
 import { CLOCK_SKEW_MS, passTrustMs } from "../../src/policy/pass-trust.ts";
 import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import { burstOf } from "../../src/policy/rate.ts";
+import { RETURN_BIN_MS, upcomingReturns } from "../../src/policy/returns.ts";
 
 const T0 = 1_700_000_000_000;
 const PASS_TTL = 60_000;
@@ -187,6 +188,25 @@ describe("leave", () => {
     expect(ledger.counters.live).toBe(0);
     expect(ledger.counters.expired).toBe(2);
     expectConsistent(ledger, store);
+  });
+
+  it("counts each seat given back by when it comes free, until it does or is confirmed earlier", () => {
+    const { ledger, joins } = fiveJoined();
+    const [a, b] = joins.slice(0, 2).map((j) => admitted(j.claim));
+    ledger.renew(b!.sid, "b", T0 + 12_000);
+    ledger.leave(a!.sid, "a", T0 + 1_000);
+    ledger.leave(b!.sid, "b", T0 + 13_000);
+    const bin = (t: number) => Math.floor(t / RETURN_BIN_MS) * RETURN_BIN_MS;
+    const aFree = T0 + RELEASE_AFTER;
+    const bFree = T0 + 12_000 + RELEASE_AFTER;
+    expect(bin(aFree)).not.toBe(bin(bFree));
+    expect(upcomingReturns(ledger.counters.returns, T0 + 13_000)).toEqual({ [bin(aFree)]: 1, [bin(bFree)]: 1 });
+    // b's revocation is confirmed: its seat is free now, no longer to come.
+    ledger.confirmRevoked([b!.sid], T0 + 18_000);
+    expect(upcomingReturns(ledger.counters.returns, T0 + 18_000)).toEqual({ [bin(aFree)]: 1 });
+    // a's comes free at its release; once its bin has passed it is not counted.
+    ledger.settle(aFree);
+    expect(upcomingReturns(ledger.counters.returns, bin(aFree) + RETURN_BIN_MS)).toEqual({});
   });
 
   it("confirming an unknown, live or already freed lease id changes nothing", () => {

@@ -80,7 +80,8 @@ describe("the simulator's mass leave", () => {
     expect(c.askedShardToRenew).toBeGreaterThan(1_000);
     expect(c.refusedByShard).toBe(c.askedShardToRenew);
     expect(m.shardRenewals).toBe(c.askedShardToRenew);
-    expect(m.maxShardRenewalsPerLeaver).toBe(4);
+    expect(m.maxShardRenewalsPerLeaver).toBeGreaterThan(1);
+    expect(m.maxShardRenewalsPerLeaver).toBeLessThanOrEqual(4);
     expect(c.refusedInIsolate).toBeGreaterThan(3 * m.shardRenewals);
     // Every seat was freed: on confirmation (the list had room for all), or released once its passes
     // were too old for any view, whichever came first — never later than that.
