@@ -75,8 +75,9 @@ export function oldestWaiting(
 /**
  * The pace of a batch from `cursor` to `through` on a shard with these bins,
  * over `window`: the window runs through the moments of arrival from
- * `oldest` to the end of the batch's last listener, and the shard calls each
- * listener as the window reaches the moment it arrived. Without bins for the
+ * `oldest` to `until` (by default the end of the batch's last listener), and
+ * the shard calls each listener as the window reaches the moment it arrived
+ * (any who arrived after `until` as the window ends). Without bins for the
  * batch, an even pace by count.
  */
 export function paceByArrival(
@@ -85,22 +86,25 @@ export function paceByArrival(
   through: number,
   oldest: number | null,
   window: { start: number; end: number },
+  until: number | null = null,
 ): Pace {
   const even: Pace = { from: cursor, ...window };
   const first = arrivalPoint(bins, cursor + 1);
   const last = arrivalEnd(bins, through);
   if (first === null || last === null) return even;
   const from = oldest === null ? first : Math.min(oldest, first);
-  const span = last - from;
+  const span = (until ?? last) - from;
   if (!(span > 0)) return even;
   // The points (moment of arrival, called through): where the batch starts,
-  // and where each second it spans begins and ends.
+  // where each second it spans begins and ends, and where it ends when the
+  // window runs on past it.
   const points: [number, number][] = [[first, cursor]];
   for (const b of bins) {
     const end = b.firstSeq + b.count - 1;
     if (b.firstSeq > cursor + 1 && b.firstSeq <= through) points.push([b.bin, b.firstSeq - 1]);
     if (end > cursor && end < through) points.push([b.bin + 1, end]);
   }
+  if (until !== null && until > last) points.push([last, through]);
   points.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const length = window.end - window.start;
   let steps: [number, number][] = [];

@@ -41,7 +41,14 @@
  * is written through the injected store (coordinator-state.ts).
  */
 import { ArrivalIndex } from "./arrival-index.ts";
-import { callAtOnce, lastArrivedBefore, oldestLeftBehind, oldestWaiting, paceByArrival } from "./arrival-pace.ts";
+import {
+  arrivalEnd,
+  callAtOnce,
+  lastArrivedBefore,
+  oldestLeftBehind,
+  oldestWaiting,
+  paceByArrival,
+} from "./arrival-pace.ts";
 import {
   type AdmissionLimits,
   type Branding,
@@ -679,7 +686,18 @@ export class Coordinator {
     const oldest = oldestWaiting(line, binsOf, rec.shard, rec.cursor, now);
     const bins = binsOf(rec.shard);
     if (callAtOnce(bins, rec.through, oldest, othersWaiting === 0 && rec.through >= rec.tail)) return null;
-    return paceByArrival(bins, rec.cursor, rec.through, oldest, paceWindow(now));
+    // The window runs up to the furthest batch the line's shards were already ordered this
+    // round, so a shard calls a listener when they call theirs who arrived at the same moment:
+    // each over its own batch, one whose batch ended later was ahead of the others in arrival
+    // throughout the round. The first shard to sync in a round paces its own batch.
+    const round = roundStart(now);
+    let until: number | null = null;
+    for (const r of line.values()) {
+      if (r.shard === rec.shard || r.pace === undefined || r.pace === null || r.pace.end <= round) continue;
+      const end = arrivalEnd(binsOf(r.shard), r.through);
+      if (end !== null && (until === null || end > until)) until = end;
+    }
+    return paceByArrival(bins, rec.cursor, rec.through, oldest, paceWindow(now), until);
   }
 
   /** The shards of one line (slot 0: the general line), for the walk. */

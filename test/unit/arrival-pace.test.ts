@@ -88,6 +88,19 @@ describe("a batch paced by arrival", () => {
     expect(pacedThrough(120, pace, WINDOW.start)).toBe(0);
   });
 
+  it("maps the same moments of arrival onto the window as a batch already ordered this round", () => {
+    // Shards C and D: 4 listeners each in second 7; D is ordered all 4, then C its first.
+    const c: ArrivalBin[] = [{ bin: S0 + 7, firstSeq: 1, count: 4 }];
+    const d: ArrivalBin[] = [{ bin: S0 + 7, firstSeq: 1, count: 4 }];
+    const ms = [0, 100, 200, 300, 400, 500, 600, 700, 800];
+    expect(cursorsAt(4, paceByArrival(d, 0, 4, S0 + 7, WINDOW), ms)).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4]);
+    // Over its own batch only, C calls its listener (the first quarter of second 7) at the end
+    // of the window, after D has called 3 of its 4, arrived up to 3/4 of a second later.
+    expect(cursorsAt(1, paceByArrival(c, 0, 1, S0 + 7, WINDOW), ms)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    // Up to the end of D's batch: C calls its listener when D calls its own first.
+    expect(cursorsAt(1, paceByArrival(c, 0, 1, S0 + 7, WINDOW, S0 + 8), ms)).toEqual([0, 0, 1, 1, 1, 1, 1, 1, 1]);
+  });
+
   it("falls back to an even pace by count when the bins do not hold the batch", () => {
     expect(paceByArrival([], 0, 5, null, WINDOW)).toEqual({ from: 0, ...WINDOW });
   });
