@@ -30,12 +30,30 @@ export function isWebSocketUpgrade(request: Request): boolean {
   return (request.headers.get("upgrade") ?? "").trim().toLowerCase() === "websocket";
 }
 
-/** The request as the origin should see it (a WebSocket handshake keeps its `Upgrade`). */
-export function originRequest(request: Request, origin: URL, pass: string, bearerWasPass: boolean): Request {
+/**
+ * The request as the origin should see it (a WebSocket handshake keeps its
+ * `Upgrade`); `signal` aborts it. Its headers are the listener's, copied once
+ * into the new request and trimmed there.
+ */
+export function originRequest(
+  request: Request,
+  origin: URL,
+  pass: string,
+  bearerWasPass: boolean,
+  signal?: AbortSignal,
+): Request {
   // The request's path and query on the origin's host (the origin's own path is not kept, as a URL resolves).
   const url = request.url;
   const target = origin.origin + url.slice(url.indexOf("/", url.indexOf("//") + 2));
-  const headers = new Headers(request.headers);
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  const out = new Request(target, {
+    method: request.method,
+    headers: request.headers,
+    body: hasBody ? request.body : null,
+    redirect: "manual",
+    ...(signal === undefined ? {} : { signal }),
+  });
+  const headers = out.headers;
   const upgrade = isWebSocketUpgrade(request);
   for (const h of HOP_BY_HOP) headers.delete(h);
   if (upgrade) headers.set("upgrade", "websocket");
@@ -46,13 +64,7 @@ export function originRequest(request: Request, origin: URL, pass: string, beare
   if (bearerWasPass || carriesSpillwayToken(headers.get("authorization"))) headers.delete("authorization");
   for (const h of SPILLWAY_REQUEST_HEADERS) headers.delete(h);
   headers.set(PASS_HEADER, pass);
-  const hasBody = request.method !== "GET" && request.method !== "HEAD";
-  return new Request(target, {
-    method: request.method,
-    headers,
-    body: hasBody ? request.body : null,
-    redirect: "manual",
-  });
+  return out;
 }
 
 /** `cancel` aborts the origin request, its body still arriving included. */
@@ -64,7 +76,7 @@ export async function proxy(request: Request, origin: URL, pass: string, bearerW
   try {
     const abort = new AbortController();
     const cancel = (reason: Error) => abort.abort(reason);
-    const response = await fetch(originRequest(request, origin, pass, bearerWasPass), { signal: abort.signal });
+    const response = await fetch(originRequest(request, origin, pass, bearerWasPass, abort.signal));
     if (
       (response.status === 502 || response.status === 503 || response.status === 504) &&
       !response.headers.has("retry-after")

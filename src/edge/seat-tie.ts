@@ -96,12 +96,24 @@ export interface TieOptions {
   sleep?: (ms: number, signal: Promise<void>) => Promise<void>;
 }
 
+/**
+ * A pause of `ms`. In the Workers runtime it is `scheduler.wait`: a native
+ * timer with nothing to clear (the runtime drops what is left of it with the
+ * request), where `setTimeout` under nodejs_compat goes through Node's timer
+ * objects and needs a `clearTimeout` as well. Elsewhere (Node), a timer that
+ * is cleared once `stop` settles, so none keeps the process alive.
+ */
+function pause(ms: number, stop: () => Promise<void>): Promise<void> {
+  if (typeof scheduler !== "undefined") return scheduler.wait(Math.max(0, ms));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const clear = () => clearTimeout(timer);
+  void stop().then(clear, clear);
+  return new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))));
+}
+
 /** A timer that also ends when `stop` settles. */
 function timerSleep(ms: number, stop: Promise<void>): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms)))), stop]).finally(
-    () => clearTimeout(timer),
-  );
+  return Promise.race([pause(ms, () => stop), stop]);
 }
 
 type Step = { kind: "answer"; answer: HoldAnswer } | { kind: "failed" } | { kind: "closed" } | { kind: "deadline" };
@@ -269,16 +281,17 @@ export async function tieAnswer(
     (bytes) => ({ bytes }),
     (broken: unknown) => ({ broken }),
   );
-  const settled = arrived.then(() => undefined);
-  const sleep = opts.sleep ?? timerSleep;
-  let outcome = await Promise.race([arrived, sleep(HOLD_AFTER_MS, settled).then(() => null)]);
-  if (outcome === null) {
+  const settled = () => arrived.then(() => undefined);
+  // In the Workers runtime the timer is left to lapse, with no promise made to clear it (pause).
+  const later = opts.sleep === undefined ? pause(HOLD_AFTER_MS, settled) : opts.sleep(HOLD_AFTER_MS, settled());
+  let outcome = await Promise.race([arrived, later]);
+  if (outcome === undefined) {
     // Still arriving: hold the seat until it is in; if the seat ends first, cancel it at the origin.
     let seatEnded!: (reason: SeatEnd) => void;
     const cut = new Promise<{ cut: SeatEnd }>((resolve) => (seatEnded = (reason) => resolve({ cut: reason })));
     const holder = opts.newId();
     const held = holding(opts);
-    const watched = watchSeat(held.opts, holder, true, settled).then(async (reason) => {
+    const watched = watchSeat(held.opts, holder, true, settled()).then(async (reason) => {
       if (reason !== null) {
         seatEnded(reason);
         cancel(new SeatEnded(reason));

@@ -233,6 +233,27 @@ describe("a live stream through Spillway", () => {
     expect(await res.text()).toBe(PACKED_TEXT);
   });
 
+  it("a short answer still arriving when its seat is given back is cut at the origin and answered seat_ended", async () => {
+    const name = await room(1);
+    const a = await admitted(name);
+    const started = Date.now();
+    const answer = fetch(`${base()}/rooms/${name}/slow`, { headers: bearer(a.pass) });
+    await eventually(() => origin.listeners() === 1, 5_000, "the origin is sending the answer");
+    // Past the first HOLD_AFTER_MS (2 s) the answer holds its seat like a live stream.
+    await pause(2_500);
+    const left = await send<{ released: boolean }>(`${base()}/_spillway/rooms/${name}/leave`, {
+      method: "POST",
+      headers: bearer(a.pass),
+    });
+    expect(left.json.released).toBe(true);
+    const res = await answer;
+    expect(Date.now() - started).toBeLessThan(2_500 + CUT_WITHIN_MS + 2_000);
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as ErrorJson).error.code).toBe("seat_ended");
+    await eventually(() => origin.listeners() === 0, CUT_WITHIN_MS, "the origin's request is cancelled");
+    expect(origin.peak).toBe(1);
+  });
+
   it("is cut when ops release the seat", async () => {
     const name = await room(1);
     const a = await admitted(name);

@@ -8,6 +8,8 @@
  *   chunk every STREAM_TICK_MS), like an Icecast mount.
  * - `GET /rooms/<room>/bye`: answers with `Spillway-Command: release`.
  * - `GET /rooms/<room>/packed`: a gzipped answer with its (compressed) length.
+ * - `GET /rooms/<room>/slow`: an answer of known length (SLOW_LENGTH) that
+ *   sends its first half and then nothing more; one listener until it closes.
  * - WebSocket on `/rooms/<room>/socket`: answers each message with
  *   `echo:<message>` (binary echoed as is), and records how each closed.
  * - anything else: a small JSON answer of known length.
@@ -22,6 +24,8 @@ export const STREAM_TICK_MS = 100;
 /** What `…/packed` answers, gzipped. */
 export const PACKED_TEXT = "#EXTM3U\n".repeat(2_000);
 const CHUNK = Buffer.alloc(1_000, 0x55);
+/** The declared length of `…/slow`, which never sends its second half. */
+export const SLOW_LENGTH = 2 * CHUNK.length;
 
 export interface ClosedSocket {
   code: number;
@@ -66,6 +70,18 @@ export async function startLiveOrigin(): Promise<LiveOrigin> {
         clearInterval(tick);
         streams.delete(res);
       };
+      res.on("close", end);
+      req.on("close", end);
+      return;
+    }
+    if (/^\/rooms\/[^/]+\/slow$/.test(path)) {
+      // A short answer of declared length whose end never comes (a stalled origin).
+      passes.push(String(req.headers["spillway-pass"] ?? ""));
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(SLOW_LENGTH) });
+      streams.add(res);
+      note();
+      res.write(CHUNK);
+      const end = () => streams.delete(res);
       res.on("close", end);
       req.on("close", end);
       return;
