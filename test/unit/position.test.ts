@@ -33,10 +33,11 @@ describe("pollAfterSeconds", () => {
     expect(pollAfterSeconds(null, 600, middle)).toBe(2);
   });
 
-  it("asks again after half the estimated wait, within the position's step and at least 2 s", () => {
-    expect(ETA_SHARE).toBe(1 / 2);
-    expect(pollAfterSeconds(10_000, 30, middle)).toBe(15);
-    expect(pollAfterSeconds(10_000, 20, middle)).toBe(10);
+  it("asks again after 45 % of the estimated wait, within the position's step and at least 2 s", () => {
+    expect(ETA_SHARE).toBe(0.45);
+    expect(pollAfterSeconds(10_000, 40, middle)).toBe(18);
+    expect(pollAfterSeconds(10_000, 30, middle)).toBe(14);
+    expect(pollAfterSeconds(10_000, 20, middle)).toBe(9);
     expect(pollAfterSeconds(10_000, 6, middle)).toBe(3);
     expect(pollAfterSeconds(10_000, 3, middle)).toBe(MIN_POLL_SECONDS);
     expect(pollAfterSeconds(10_000, 1, middle)).toBe(MIN_POLL_SECONDS);
@@ -67,8 +68,8 @@ describe("pollAfterSeconds", () => {
     expect(pollAfterSeconds(10_000, null, () => 0)).toBe(24);
     expect(pollAfterSeconds(10_000, null, () => 0.999_999)).toBe(36);
     expect(pollAfterSeconds(1_000, null, () => 0)).toBe(12);
-    expect(pollAfterSeconds(10_000, 30, () => 0)).toBe(12);
-    expect(pollAfterSeconds(10_000, 30, () => 0.999_999)).toBe(18);
+    expect(pollAfterSeconds(10_000, 40, () => 0)).toBe(14);
+    expect(pollAfterSeconds(10_000, 40, () => 0.999_999)).toBe(22);
   });
 
   it("grows with position for the same estimate and random draw (property)", () => {
