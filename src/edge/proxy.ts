@@ -40,7 +40,7 @@ export function originRequest(
   origin: URL,
   pass: string,
   bearerWasPass: boolean,
-  signal?: AbortSignal,
+  signal: AbortSignal,
 ): Request {
   // The request's path and query on the origin's host (the origin's own path is not kept, as a URL resolves).
   const url = request.url;
@@ -51,7 +51,7 @@ export function originRequest(
     headers: request.headers,
     body: hasBody ? request.body : null,
     redirect: "manual",
-    ...(signal === undefined ? {} : { signal }),
+    signal,
   });
   const headers = out.headers;
   const upgrade = isWebSocketUpgrade(request);

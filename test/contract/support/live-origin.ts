@@ -25,7 +25,7 @@ export const STREAM_TICK_MS = 100;
 export const PACKED_TEXT = "#EXTM3U\n".repeat(2_000);
 const CHUNK = Buffer.alloc(1_000, 0x55);
 /** The declared length of `…/slow`, which never sends its second half. */
-export const SLOW_LENGTH = 2 * CHUNK.length;
+const SLOW_LENGTH = 2 * CHUNK.length;
 
 export interface ClosedSocket {
   code: number;
