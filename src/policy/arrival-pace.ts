@@ -10,7 +10,7 @@
 import type { ArrivalBin } from "./arrivals.ts";
 import type { ShardRecord } from "./coordinator-state.ts";
 import { isActive } from "./plan.ts";
-import { MAX_PACE_STEPS, type Pace, roundStart } from "./rounds.ts";
+import { MAX_PACE_STEPS, type Pace, roundStart, SYNC_INTERVAL_MS } from "./rounds.ts";
 
 /** When listener `seq` arrived, in seconds (its bin's second and its share of it); null when no bin holds it. */
 export function arrivalPoint(bins: readonly ArrivalBin[], seq: number): number | null {
@@ -117,14 +117,30 @@ export function paceByArrival(
     if (prev !== undefined && prev[0] === dt) prev[1] = Math.max(prev[1], dq);
     else if (prev === undefined || dq >= prev[1]) steps.push([dt, dq]);
   }
-  if (steps.length > MAX_PACE_STEPS) {
-    const all = steps;
-    steps = Array.from(
-      { length: MAX_PACE_STEPS },
-      (_, i) => all[Math.round((i * (all.length - 1)) / (MAX_PACE_STEPS - 1))]!,
-    );
-  }
+  if (steps.length > MAX_PACE_STEPS) steps = onGrid(steps, through - cursor, length);
   return steps.length === 0 ? even : { ...even, steps: steps.flat() };
+}
+
+/**
+ * A pace of more than MAX_PACE_STEPS points, kept at MAX_PACE_STEPS moments
+ * evenly over the window: the same moments for every shard's batch, so
+ * shards that call listeners who arrived at the same moment still do so
+ * together where the points between are dropped. Each kept point is where
+ * the full pace has called through at that moment.
+ */
+function onGrid(steps: [number, number][], batch: number, length: number): [number, number][] {
+  const grid: [number, number][] = [];
+  let i = 0;
+  let t0 = 0;
+  let q0 = 0;
+  for (let k = 1; k <= MAX_PACE_STEPS; k++) {
+    const dt = Math.round((k * length) / (MAX_PACE_STEPS + 1));
+    while (i < steps.length && steps[i]![0] <= dt) [t0, q0] = steps[i++]!;
+    const [t1, q1] = i < steps.length ? steps[i]! : [length, batch];
+    const dq = q0 + Math.floor(((q1 - q0) * (dt - t0)) / Math.max(1, t1 - t0));
+    grid.push([dt, dq]);
+  }
+  return grid;
 }
 
 /**
@@ -160,12 +176,49 @@ export function oldestLeftBehind(
   );
 }
 
-/** The last of a shard's listeners that arrived before `limit` (seconds); `from` when none after it did. */
+/**
+ * The last of a shard's listeners that arrived before `limit` (seconds):
+ * the last whose share of its second ends by then, since any of that share
+ * may be the moment it came. `from` when none after it did.
+ */
 export function lastArrivedBefore(bins: readonly ArrivalBin[], from: number, limit: number): number {
   let last = from;
   for (const b of bins) {
-    const n = Math.min(b.count, Math.max(0, Math.ceil((limit - b.bin) * b.count)));
+    // A millionth of a share over: seconds since 1970 carry rounding errors that size.
+    const n = Math.min(b.count, Math.max(0, Math.floor((limit - b.bin) * b.count + 1e-6)));
     if (n > 0) last = Math.max(last, b.firstSeq + n - 1);
   }
   return last;
+}
+
+/**
+ * How far a line's paced batches reach in one round: from the oldest
+ * listener waiting when the round began (`from`) to the end of the furthest
+ * batch ordered so far (`reach`), both moments of arrival in seconds.
+ */
+export interface LineReach {
+  round: number;
+  from: number;
+  reach: number;
+  /** How far the round just before reached past its own `from` (seconds); null when it paced nothing. */
+  lastSpan: number | null;
+}
+
+/**
+ * A line's reach for the round of `now`: `known` while it is this round's,
+ * else a new one that remembers the span of the round just before. The
+ * first shards to sync in a round cannot know how far the round's later
+ * orders will reach; pacing to that span (`expectedUntil`) makes them call
+ * a listener when the later ones call theirs of the same moment.
+ */
+export function lineReach(known: LineReach | undefined, now: number, from: number): LineReach {
+  const round = roundStart(now);
+  if (known !== undefined && known.round === round) return known;
+  const last = known !== undefined && known.round === round - SYNC_INTERVAL_MS ? known.reach - known.from : 0;
+  return { round, from, reach: from, lastSpan: last > 0 ? last : null };
+}
+
+/** The moment a round's batches are expected to reach: its start plus the span of the round before, or null. */
+export function expectedUntil(reach: LineReach): number | null {
+  return reach.lastSpan === null ? null : reach.from + reach.lastSpan;
 }

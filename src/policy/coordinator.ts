@@ -43,8 +43,12 @@
 import { ArrivalIndex } from "./arrival-index.ts";
 import {
   arrivalEnd,
+  arrivalPoint,
   callAtOnce,
+  expectedUntil,
   lastArrivedBefore,
+  type LineReach,
+  lineReach,
   oldestLeftBehind,
   oldestWaiting,
   paceByArrival,
@@ -148,6 +152,13 @@ export class Coordinator {
    * calls a round later, never a token of the rate.
    */
   readonly #freedByOrder = new Map<number, number>();
+  /**
+   * How far each line's paced batches reached in this round and the one
+   * before, by slot (arrival-pace.ts `lineReach`). Memory only: after a
+   * restart the first syncs of a round pace to their own batches, as if the
+   * line had just started.
+   */
+  readonly #reach = new Map<number, LineReach>();
 
   constructor(store: CoordinatorStore, config: CoordinatorConfig, now: number) {
     this.#store = store;
@@ -687,15 +698,28 @@ export class Coordinator {
     const bins = binsOf(rec.shard);
     if (callAtOnce(bins, rec.through, oldest, othersWaiting === 0 && rec.through >= rec.tail)) return null;
     // The window runs up to the furthest batch the line's shards were already ordered this
-    // round, so a shard calls a listener when they call theirs who arrived at the same moment:
-    // each over its own batch, one whose batch ended later was ahead of the others in arrival
-    // throughout the round. The first shard to sync in a round paces its own batch.
+    // round, and at least as far past the line's oldest waiting listener as the round before
+    // reached, so a shard calls a listener when the others call theirs who arrived at the same
+    // moment. Each over its own batch, one whose batch ended later was ahead of the others in
+    // arrival throughout the round; the first to sync in a round, over its own batch only,
+    // called its last listeners as the window closed, after later shards called younger ones.
     const round = roundStart(now);
+    const slot = slotOf(rec.shard);
+    const first = arrivalPoint(bins, rec.cursor + 1);
+    const reach = first === null ? undefined : lineReach(this.#reach.get(slot), now, oldest ?? first);
     let until: number | null = null;
     for (const r of line.values()) {
       if (r.shard === rec.shard || r.pace === undefined || r.pace === null || r.pace.end <= round) continue;
       const end = arrivalEnd(binsOf(r.shard), r.through);
       if (end !== null && (until === null || end > until)) until = end;
+    }
+    const end = arrivalEnd(bins, rec.through);
+    // The first to sync in the round: its own batch, or as far as the round before reached.
+    const expected = reach === undefined ? null : expectedUntil(reach);
+    if (expected !== null) until = Math.max(expected, until ?? end ?? expected);
+    if (reach !== undefined) {
+      if (end !== null) reach.reach = Math.max(reach.reach, end);
+      this.#reach.set(slot, reach);
     }
     return paceByArrival(bins, rec.cursor, rec.through, oldest, paceWindow(now), until);
   }

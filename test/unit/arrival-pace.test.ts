@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   arrivalPoint,
   callAtOnce,
+  expectedUntil,
   lastArrivedBefore,
+  lineReach,
   oldestLeftBehind,
   oldestWaiting,
   paceByArrival,
@@ -88,6 +90,25 @@ describe("a batch paced by arrival", () => {
     expect(pacedThrough(120, pace, WINDOW.start)).toBe(0);
   });
 
+  it("keeps the points of a long batch at the same moments for every shard", () => {
+    // A backlog of 40 s drained in one round: shard X had 3 listeners a second in the
+    // first 10 s and the last 10, none between; Y 5 a second throughout.
+    const seconds = [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 30 + i)];
+    const x: ArrivalBin[] = seconds.map((second, i) => ({ bin: S0 + second, firstSeq: 1 + 3 * i, count: 3 }));
+    const y: ArrivalBin[] = Array.from({ length: 40 }, (_, i) => ({ bin: S0 + i, firstSeq: 1 + 5 * i, count: 5 }));
+    const paceX = paceByArrival(x, 0, 60, S0, WINDOW, S0 + 40);
+    const paceY = paceByArrival(y, 0, 200, S0, WINDOW, S0 + 40);
+    const at = (p: typeof paceX) => p.steps!.filter((_, i) => i % 2 === 0);
+    expect(at(paceX)).toEqual(at(paceY));
+    // X calls none of its last 10 s before Y has called through about second 30.
+    for (let ms = 0; ms <= 800; ms += 10) {
+      const calledX = pacedThrough(60, paceX, WINDOW.start + ms);
+      const secondY = pacedThrough(200, paceY, WINDOW.start + ms) / 5;
+      if (calledX > 30) expect(secondY).toBeGreaterThan(30 - 5);
+      if (secondY < 10) expect(calledX / 3).toBeLessThanOrEqual(secondY + 5);
+    }
+  });
+
   it("maps the same moments of arrival onto the window as a batch already ordered this round", () => {
     // Shards C and D: 4 listeners each in second 7; D is ordered all 4, then C its first.
     const c: ArrivalBin[] = [{ bin: S0 + 7, firstSeq: 1, count: 4 }];
@@ -103,6 +124,48 @@ describe("a batch paced by arrival", () => {
 
   it("falls back to an even pace by count when the bins do not hold the batch", () => {
     expect(paceByArrival([], 0, 5, null, WINDOW)).toEqual({ from: 0, ...WINDOW });
+  });
+});
+
+describe("how far a line's batches reach in a round", () => {
+  const ROUND = T0 + 10_000;
+
+  it("starts each round from its oldest waiting listener, remembering how far the round before reached", () => {
+    const first = lineReach(undefined, ROUND + 30, S0 + 5);
+    expect(first).toEqual({ round: ROUND, from: S0 + 5, reach: S0 + 5, lastSpan: null });
+    expect(expectedUntil(first)).toBeNull();
+    // Later syncs of the round find the same reach, and move it on.
+    first.reach = S0 + 7.5;
+    expect(lineReach(first, ROUND + 900, S0 + 6)).toBe(first);
+    const next = lineReach(first, ROUND + 1_020, S0 + 7);
+    expect(next).toEqual({ round: ROUND + 1_000, from: S0 + 7, reach: S0 + 7, lastSpan: 2.5 });
+    expect(expectedUntil(next)).toBe(S0 + 9.5);
+  });
+
+  it("forgets a round that is not the one just before, or that paced nobody", () => {
+    const old = { round: ROUND - 2_000, from: S0 + 3, reach: S0 + 6, lastSpan: null };
+    expect(lineReach(old, ROUND + 10, S0 + 6).lastSpan).toBeNull();
+    const idle = { round: ROUND - 1_000, from: S0 + 3, reach: S0 + 3, lastSpan: 1 };
+    expect(lineReach(idle, ROUND + 10, S0 + 3).lastSpan).toBeNull();
+  });
+
+  it("has the first batch of a round call its listeners with the later, longer batches of the round", () => {
+    // Shard E is first to sync: one listener, at 7.2 s. Shard F syncs later, ordered through
+    // 8.5 s; the round before reached 2 s past its oldest, as this one does.
+    const e: ArrivalBin[] = [{ bin: S0 + 7, firstSeq: 1, count: 1 }];
+    const f: ArrivalBin[] = [
+      { bin: S0 + 7, firstSeq: 1, count: 1 },
+      { bin: S0 + 8, firstSeq: 2, count: 2 },
+    ];
+    const reach = lineReach({ round: T0 + 9_000, from: S0 + 5, reach: S0 + 7, lastSpan: null }, T0 + 10_010, S0 + 7);
+    const ms = [0, 200, 400, 600, 800];
+    const paceF = paceByArrival(f, 0, 3, S0 + 7, WINDOW, S0 + 9);
+    expect(cursorsAt(3, paceF, ms)).toEqual([0, 0, 1, 2, 3]);
+    // Over its own batch, E calls its listener only as the window closes, after F has called
+    // one who arrived 1.5 s later.
+    expect(cursorsAt(1, paceByArrival(e, 0, 1, S0 + 7, WINDOW), ms)).toEqual([0, 0, 0, 0, 1]);
+    // Paced to where the round is expected to reach, E calls it when F calls its own of second 7.
+    expect(cursorsAt(1, paceByArrival(e, 0, 1, S0 + 7, WINDOW, expectedUntil(reach)), ms)).toEqual([0, 0, 1, 1, 1]);
   });
 });
 
@@ -147,8 +210,13 @@ describe("cutting a batch at a moment of arrival", () => {
   it("keeps the listeners who arrived before the moment", () => {
     expect(lastArrivedBefore(bins, 0, S0 + 3.5)).toBe(5);
     expect(lastArrivedBefore(bins, 0, S0 + 4)).toBe(10);
-    expect(lastArrivedBefore(bins, 0, S0 + 4.05)).toBe(11);
+    // The 11th's share of second 4 (its first tenth) ends only at 4.1 s.
+    expect(lastArrivedBefore(bins, 0, S0 + 4.05)).toBe(10);
+    expect(lastArrivedBefore(bins, 0, S0 + 4.1)).toBe(11);
     expect(lastArrivedBefore(bins, 12, S0 + 4.05)).toBe(12);
+    // The only listener of a second may have come at any moment of it.
+    expect(lastArrivedBefore([{ bin: S0 + 5, firstSeq: 1, count: 1 }], 0, S0 + 5.9)).toBe(0);
+    expect(lastArrivedBefore([{ bin: S0 + 5, firstSeq: 1, count: 1 }], 0, S0 + 6)).toBe(1);
     expect(lastArrivedBefore(bins, 0, S0 + 9)).toBe(20);
   });
 

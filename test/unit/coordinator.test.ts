@@ -315,6 +315,46 @@ describe("Coordinator", () => {
     // Either the newcomer waited, or b0 has been called by its shard's next sync.
     expect(!late.admitted || r.cursor(1) >= b0.seq).toBe(true);
   });
+
+  it("has the first shard of a round call its listener before later shards call younger ones", () => {
+    const r = room(3, { capacity: 0, admitPerMinute: 60_000, mode: "open" });
+    // Seconds of arrival: shard 0 has one listener in second 1 and one in 3; shard 1 two in
+    // each of seconds 1 to 4 and one in 5; shard 2 one in second 3 and two in 4.
+    const joins: [number, number][] = [
+      [0, 1_100],
+      [1, 1_200],
+      [1, 1_300],
+      [1, 2_200],
+      [1, 2_300],
+      [0, 3_100],
+      [1, 3_200],
+      [1, 3_300],
+      [2, 3_400],
+      [1, 4_200],
+      [1, 4_300],
+      [2, 4_400],
+      [2, 4_500],
+    ];
+    for (const [shard, at] of joins) r.join(shard, at);
+    for (const shard of [0, 1, 2]) r.sync(shard, 5_000);
+    r.join(1, 5_100);
+    // Round 6: seats for seconds 1 and 2, called over the round; it reaches 2 s past its oldest.
+    r.setLimits({ capacity: 5 });
+    for (const shard of [1, 0, 2]) r.sync(shard, 6_010 + 10 * shard);
+    r.settleAll(7_000);
+    expect([r.cursor(0), r.cursor(1), r.cursor(2)]).toEqual([1, 4, 0]);
+    // Round 7: seats for seconds 3 and 4, not 5. Shard 0 syncs first, its batch one listener of
+    // second 3; the later shards' batches run to the end of second 4.
+    r.setLimits({ capacity: 13 });
+    for (const shard of [0, 1, 2]) r.sync(shard, 7_010 + 10 * shard);
+    for (let at = 7_000; at <= 8_000; at += 20) {
+      r.settleAll(at);
+      // Shard 2 calls its listeners of second 4 only once shard 0 has called its one of second 3.
+      if (r.cursor(2) > 1) expect(r.cursor(0)).toBe(2);
+      if (r.cursor(1) > 6) expect(r.cursor(0)).toBe(2);
+    }
+    expect([r.cursor(0), r.cursor(1), r.cursor(2)]).toEqual([2, 8, 3]);
+  });
 });
 
 describe("the view's arrival seconds", () => {
