@@ -87,6 +87,7 @@ export function paceByArrival(
   oldest: number | null,
   window: { start: number; end: number },
   until: number | null = null,
+  maxSteps = MAX_PACE_STEPS,
 ): Pace {
   const even: Pace = { from: cursor, ...window };
   const first = arrivalPoint(bins, cursor + 1);
@@ -117,8 +118,24 @@ export function paceByArrival(
     if (prev !== undefined && prev[0] === dt) prev[1] = Math.max(prev[1], dq);
     else if (prev === undefined || dq >= prev[1]) steps.push([dt, dq]);
   }
-  if (steps.length > MAX_PACE_STEPS) steps = onGrid(steps, through - cursor, length);
-  return steps.length === 0 ? even : { ...even, steps: steps.flat() };
+  if (steps.length > maxSteps) steps = onGrid(steps, through - cursor, length);
+  return steps.length === 0 ? even : { ...even, steps: steps.flat(), arrival: { from, until: from + span } };
+}
+
+/**
+ * The pace a shard calls its batch by: its order's, made again from the
+ * shard's own arrival bins with a point at every second the batch spans.
+ * Between the order's few points a shard calls by count, so two shards
+ * draining many seconds of arrivals in one window pass each other's
+ * listeners by up to the seconds between points; at every second they
+ * call in step. The order's pace as it is when it carries no moments of
+ * arrival or the bins do not hold the batch.
+ */
+export function fullPace(bins: readonly ArrivalBin[], pace: Pace, through: number | null): Pace {
+  if (pace.arrival === undefined || through === null || through <= pace.from) return pace;
+  const window = { start: pace.start, end: pace.end };
+  const full = paceByArrival(bins, pace.from, through, pace.arrival.from, window, pace.arrival.until, Infinity);
+  return full.steps === undefined ? pace : full;
 }
 
 /**

@@ -47,7 +47,7 @@ export function nextSyncAt(lastSync: number, now: number): number {
 
 /** Calls of a round start this long after it begins: long enough for every shard's order to arrive. */
 export const PACE_DELAY_MS = 200;
-/** While a batch is being paced, a shard wakes at least this often to go on calling. */
+/** While a batch is being paced, a shard wakes at least this often to go on calling (see paceStepMs). */
 export const PACE_STEP_MS = 100;
 
 /**
@@ -61,6 +61,13 @@ export interface Pace {
   start: number;
   end: number;
   steps?: number[];
+  /**
+   * The moments of arrival (seconds) the window runs through, when the pace
+   * was made from the shard's arrival bins: the shard makes its own pace
+   * again from them with a point at every second (arrival-pace.ts
+   * `fullPace`); the steps, at most MAX_PACE_STEPS, are what edges read.
+   */
+  arrival?: { from: number; until: number };
 }
 
 /** Most points a paced batch carries (every shard's pace is in the view edges read). */
@@ -89,8 +96,27 @@ export function pacedThrough(through: number, pace: Pace | null | undefined, now
   return q0 + Math.floor(((through - q0) * (now - t0)) / Math.max(1, pace.end - t0));
 }
 
+/**
+ * At most this many seconds of arrival go by between two wakes of a shard
+ * pacing a batch: one that drains many seconds of arrivals in a window wakes
+ * more often than every PACE_STEP_MS, or shards that wake at other moments
+ * would call listeners seconds apart in arrival.
+ */
+export const MAX_SECONDS_PER_STEP = 0.25;
+/** The shortest wait between two wakes of a shard pacing a batch. */
+export const MIN_PACE_STEP_MS = 10;
+
+/** How long a shard pacing this batch waits between wakes. */
+export function paceStepMs(pace: Pace): number {
+  const arrival = pace.arrival;
+  if (arrival === undefined) return PACE_STEP_MS;
+  const secondsPerMs = (arrival.until - arrival.from) / Math.max(1, pace.end - pace.start);
+  if (secondsPerMs * PACE_STEP_MS <= MAX_SECONDS_PER_STEP) return PACE_STEP_MS;
+  return Math.max(MIN_PACE_STEP_MS, Math.floor(MAX_SECONDS_PER_STEP / secondsPerMs));
+}
+
 /** When a paced batch should next call more, or null when it has nothing left to pace. */
 export function nextPaceStep(through: number, pace: Pace | null | undefined, now: number): number | null {
   if (pace === null || pace === undefined || through <= pace.from || now >= pace.end) return null;
-  return Math.min(pace.end, Math.max(pace.start, now + PACE_STEP_MS));
+  return Math.min(pace.end, Math.max(pace.start, now + paceStepMs(pace)));
 }

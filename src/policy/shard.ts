@@ -22,6 +22,7 @@ import { Ledger } from "./ledger.ts";
 import type { LedgerDeps } from "./ledger-state.ts";
 import type { LedgerStore } from "./ledger-state.ts";
 import type { Pace } from "./rounds.ts";
+import { fullPace } from "./arrival-pace.ts";
 
 /** A shard's ledger never limits the rate itself. */
 export const UNLIMITED_RATE = 1e12;
@@ -168,7 +169,7 @@ export class Shard {
       capacity: order.capacity,
       liveLimit: order.liveLimit,
       callThrough: order.callThrough,
-      pace: order.pace,
+      pace: order.pace === null ? null : fullPace(this.#store.arrivalBins(0), order.pace, order.callThrough),
       openUntil: order.openUntil,
       startsAt: order.startsAt,
       shuffleSeed: order.shuffleSeed,

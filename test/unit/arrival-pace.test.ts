@@ -3,6 +3,7 @@ import {
   arrivalPoint,
   callAtOnce,
   expectedUntil,
+  fullPace,
   lastArrivedBefore,
   lineReach,
   oldestLeftBehind,
@@ -107,6 +108,32 @@ describe("a batch paced by arrival", () => {
       if (calledX > 30) expect(secondY).toBeGreaterThan(30 - 5);
       if (secondY < 10) expect(calledX / 3).toBeLessThanOrEqual(secondY + 5);
     }
+  });
+
+  it("has each shard call a long batch in step at every second, from its own bins", () => {
+    // As above: X's arrivals in the first and the last 10 s of 40, Y's throughout.
+    const seconds = [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 30 + i)];
+    const x: ArrivalBin[] = seconds.map((second, i) => ({ bin: S0 + second, firstSeq: 1 + 3 * i, count: 3 }));
+    const y: ArrivalBin[] = Array.from({ length: 40 }, (_, i) => ({ bin: S0 + i, firstSeq: 1 + 5 * i, count: 5 }));
+    const orderX = paceByArrival(x, 0, 60, S0, WINDOW, S0 + 40);
+    const orderY = paceByArrival(y, 0, 200, S0, WINDOW, S0 + 40);
+    expect(orderX.arrival).toEqual({ from: S0, until: S0 + 40 });
+    const fullX = fullPace(x, orderX, 60);
+    const fullY = fullPace(y, orderY, 200);
+    expect(fullY.steps!.length / 2).toBeGreaterThan(MAX_PACE_STEPS);
+    // The second each has called through, at every 10 ms: never a second apart.
+    const secondOf = (bins: ArrivalBin[], called: number) => (called === 0 ? 0 : arrivalPoint(bins, called)! - S0);
+    for (let ms = 0; ms <= 800; ms += 10) {
+      const calledX = pacedThrough(60, fullX, WINDOW.start + ms);
+      const calledY = pacedThrough(200, fullY, WINDOW.start + ms);
+      // X's next to call arrived no later than a second after Y's last called, and the other way round.
+      if (calledX > 0 && calledY < 200) expect(secondOf(x, calledX)).toBeLessThan(secondOf(y, calledY + 1) + 1);
+      if (calledY > 0 && calledX < 60) expect(secondOf(y, calledY)).toBeLessThan(secondOf(x, calledX + 1) + 1);
+    }
+    // Without moments of arrival, or without the batch in its bins, a shard keeps its order's pace.
+    const { arrival: _arrival, ...plain } = orderX;
+    expect(fullPace(x, plain, 60)).toBe(plain);
+    expect(fullPace([], orderX, 60)).toBe(orderX);
   });
 
   it("maps the same moments of arrival onto the window as a batch already ordered this round", () => {

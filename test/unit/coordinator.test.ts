@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { AdmissionLimits, Timings } from "../../src/policy/config.ts";
 import { Coordinator, SPARE_FLOOR } from "../../src/policy/coordinator.ts";
 import { LOST_AFTER_MS } from "../../src/policy/plan.ts";
+import { MAX_PACE_STEPS } from "../../src/policy/rounds.ts";
 import { MAX_VIEW_SECONDS, type ShardOrder } from "../../src/policy/protocol.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import { Shard } from "../../src/policy/shard.ts";
@@ -354,6 +355,42 @@ describe("Coordinator", () => {
       if (r.cursor(1) > 6) expect(r.cursor(0)).toBe(2);
     }
     expect([r.cursor(0), r.cursor(1), r.cursor(2)]).toEqual([2, 8, 3]);
+  });
+
+  it("has the shards drain many seconds of arrivals in one round in step, each by its own bins", () => {
+    const r = room(2, { capacity: 0, admitPerMinute: 60_000, mode: "open" });
+    // 20 s of arrivals: shard 0 one a second, shard 1 six every third second.
+    const arrived: number[][] = [[], []];
+    for (let second = 1; second <= 20; second++) {
+      arrived[0]!.push(second * 1_000 + 500);
+      if (second % 3 === 1) for (let k = 0; k < 6; k++) arrived[1]!.push(second * 1_000 + 100 * k + 100);
+    }
+    for (const [shard, times] of arrived.entries()) for (const at of times) r.join(shard, at);
+    r.join(1, 21_500); // one left waiting, so the batches are paced
+    r.sync(0, 22_000);
+    r.sync(1, 22_000);
+    r.setLimits({ capacity: 62 });
+    const orders = [r.sync(0, 23_010), r.sync(1, 23_020)];
+    // The orders carry at most MAX_PACE_STEPS points (edges read them); each shard calls by a point a second.
+    for (const [i, order] of orders.entries()) {
+      expect(order.pace!.steps!.length / 2).toBeLessThanOrEqual(MAX_PACE_STEPS);
+      expect(r.shards[i]!.local.pace!.steps!.length / 2).toBeGreaterThan(MAX_PACE_STEPS);
+    }
+    // Nobody is called while someone of the other shard who arrived a second or more earlier waits.
+    for (let at = 23_000; at <= 24_000; at += 10) {
+      r.settleAll(at);
+      for (const [a, b] of [
+        [0, 1],
+        [1, 0],
+      ] as const) {
+        const lastCalled = arrived[a]![r.cursor(a) - 1];
+        const nextWaiting = arrived[b]![r.cursor(b)];
+        if (lastCalled !== undefined && nextWaiting !== undefined) {
+          expect(lastCalled - nextWaiting).toBeLessThan(1_000);
+        }
+      }
+    }
+    expect([r.cursor(0), r.cursor(1)]).toEqual([20, 42]);
   });
 });
 

@@ -3,10 +3,13 @@ import { describe, expect, it } from "vitest";
 import { Ledger } from "../../src/policy/ledger.ts";
 import { MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import {
+  MAX_SECONDS_PER_STEP,
+  MIN_PACE_STEP_MS,
   nextPaceStep,
   nextSyncAt,
   PACE_DELAY_MS,
   PACE_STEP_MS,
+  paceStepMs,
   pacedThrough,
   paceWindow,
   roundStart,
@@ -70,6 +73,19 @@ describe("paced calls", () => {
     expect(nextPaceStep(30, pace, T0 + 950)).toBe(pace.end);
     expect(nextPaceStep(30, pace, pace.end)).toBeNull();
     expect(nextPaceStep(10, pace, T0 + 500)).toBeNull(); // nothing to pace
+  });
+
+  it("wakes a shard draining many seconds of arrivals often enough to call a quarter second of them at a time", () => {
+    // A round's usual batch: 2 s of arrivals over the 800 ms window.
+    const usual = { ...pace, arrival: { from: 100, until: 102 } };
+    expect(paceStepMs(usual)).toBe(PACE_STEP_MS);
+    // 30 s of arrivals in one window: 0.25 s of them every 6.7 ms, so every MIN_PACE_STEP_MS.
+    expect(paceStepMs({ ...pace, arrival: { from: 100, until: 130 } })).toBe(MIN_PACE_STEP_MS);
+    // 5 s: a quarter second every 40 ms.
+    const drain = { ...pace, arrival: { from: 100, until: 105 } };
+    expect(paceStepMs(drain)).toBe(40);
+    expect(nextPaceStep(30, drain, T0 + 500)).toBe(T0 + 540);
+    expect(paceStepMs({ ...pace, arrival: { from: 100, until: 100 + MAX_SECONDS_PER_STEP * 8 } })).toBe(PACE_STEP_MS);
   });
 });
 
