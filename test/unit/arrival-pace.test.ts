@@ -91,12 +91,13 @@ describe("a batch paced by arrival", () => {
     expect(pacedThrough(120, pace, WINDOW.start)).toBe(0);
   });
 
+  // A backlog of 40 s drained in one round: shard X had 3 listeners a second in the first
+  // 10 s and the last 10, none between; Y 5 a second throughout.
+  const gapped = [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 30 + i)];
+  const x: ArrivalBin[] = gapped.map((second, i) => ({ bin: S0 + second, firstSeq: 1 + 3 * i, count: 3 }));
+  const y: ArrivalBin[] = Array.from({ length: 40 }, (_, i) => ({ bin: S0 + i, firstSeq: 1 + 5 * i, count: 5 }));
+
   it("keeps the points of a long batch at the same moments for every shard", () => {
-    // A backlog of 40 s drained in one round: shard X had 3 listeners a second in the
-    // first 10 s and the last 10, none between; Y 5 a second throughout.
-    const seconds = [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 30 + i)];
-    const x: ArrivalBin[] = seconds.map((second, i) => ({ bin: S0 + second, firstSeq: 1 + 3 * i, count: 3 }));
-    const y: ArrivalBin[] = Array.from({ length: 40 }, (_, i) => ({ bin: S0 + i, firstSeq: 1 + 5 * i, count: 5 }));
     const paceX = paceByArrival(x, 0, 60, S0, WINDOW, S0 + 40);
     const paceY = paceByArrival(y, 0, 200, S0, WINDOW, S0 + 40);
     const at = (p: typeof paceX) => p.steps!.filter((_, i) => i % 2 === 0);
@@ -111,10 +112,6 @@ describe("a batch paced by arrival", () => {
   });
 
   it("has each shard call a long batch in step at every second, from its own bins", () => {
-    // As above: X's arrivals in the first and the last 10 s of 40, Y's throughout.
-    const seconds = [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 30 + i)];
-    const x: ArrivalBin[] = seconds.map((second, i) => ({ bin: S0 + second, firstSeq: 1 + 3 * i, count: 3 }));
-    const y: ArrivalBin[] = Array.from({ length: 40 }, (_, i) => ({ bin: S0 + i, firstSeq: 1 + 5 * i, count: 5 }));
     const orderX = paceByArrival(x, 0, 60, S0, WINDOW, S0 + 40);
     const orderY = paceByArrival(y, 0, 200, S0, WINDOW, S0 + 40);
     expect(orderX.arrival).toEqual({ from: S0, until: S0 + 40 });
