@@ -118,7 +118,7 @@ export function paceByArrival(
     if (prev !== undefined && prev[0] === dt) prev[1] = Math.max(prev[1], dq);
     else if (prev === undefined || dq >= prev[1]) steps.push([dt, dq]);
   }
-  if (steps.length > maxSteps) steps = onGrid(steps, through - cursor, length);
+  if (steps.length > maxSteps) steps = onGrid(steps, through - cursor, length, maxSteps);
   return steps.length === 0 ? even : { ...even, steps: steps.flat(), arrival: { from, until: from + span } };
 }
 
@@ -139,19 +139,19 @@ export function fullPace(bins: readonly ArrivalBin[], pace: Pace, through: numbe
 }
 
 /**
- * A pace of more than MAX_PACE_STEPS points, kept at MAX_PACE_STEPS moments
- * evenly over the window: the same moments for every shard's batch, so
+ * A pace of more than `count` points, kept at `count` moments evenly over
+ * the window: the same moments for every shard's batch, so
  * shards that call listeners who arrived at the same moment still do so
  * together where the points between are dropped. Each kept point is where
  * the full pace has called through at that moment.
  */
-function onGrid(steps: [number, number][], batch: number, length: number): [number, number][] {
+function onGrid(steps: [number, number][], batch: number, length: number, count: number): [number, number][] {
   const grid: [number, number][] = [];
   let i = 0;
   let t0 = 0;
   let q0 = 0;
-  for (let k = 1; k <= MAX_PACE_STEPS; k++) {
-    const dt = Math.round((k * length) / (MAX_PACE_STEPS + 1));
+  for (let k = 1; k <= count; k++) {
+    const dt = Math.round((k * length) / (count + 1));
     while (i < steps.length && steps[i]![0] <= dt) [t0, q0] = steps[i++]!;
     const [t1, q1] = i < steps.length ? steps[i]! : [length, batch];
     const dq = q0 + Math.floor(((q1 - q0) * (dt - t0)) / Math.max(1, t1 - t0));

@@ -169,7 +169,8 @@ export class Shard {
       capacity: order.capacity,
       liveLimit: order.liveLimit,
       callThrough: order.callThrough,
-      pace: order.pace === null ? null : fullPace(this.#store.arrivalBins(0), order.pace, order.callThrough),
+      // The bins the coordinator paced by: the report's, not read again.
+      pace: order.pace === null ? null : fullPace(report.bins, order.pace, order.callThrough),
       openUntil: order.openUntil,
       startsAt: order.startsAt,
       shuffleSeed: order.shuffleSeed,
