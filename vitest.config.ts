@@ -21,6 +21,9 @@ const IDENTITY_LANES_TEST = `lanes-test-secret-${crypto.randomUUID()}`;
 export default defineConfig({
   test: {
     passWithNoTests: false,
+    // Most files wait on real time (lease lifetimes, real origins, a browser) rather than the CPU:
+    // three at a time keep a 2-core machine busy (the default there, one worker, ran them in turn).
+    maxWorkers: 3,
     projects: [
       {
         test: {
@@ -60,7 +63,6 @@ export default defineConfig({
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 90_000,
-          fileParallelism: false,
         },
       },
     ],

@@ -572,18 +572,19 @@ describe("lanes config changes (real time)", () => {
 
     since = Date.now();
     await patchRoom(room, { inviteOnly: false, lanes: { stage: { reserved: 1 }, priority: {} } });
-    const open = await within(
+    // One change, two effects: each attempt asks both ways, so neither's delay counts the other's wait.
+    let open: Status | null = null;
+    let back: Status | null = null;
+    const reopened = await within(
       since,
-      async () => (await join(room)).body,
-      (s) => s.state === "admitted",
+      async () => {
+        if (open?.state !== "admitted") open = (await join(room)).body;
+        if (back?.lane !== "stage") back = (await joinAs(room, await token({ role: "host" }))).body;
+        return { ...open, lane: back.lane };
+      },
+      (s) => s.state === "admitted" && s.lane === "stage",
     );
-    expect(open.delayMs).toBeLessThanOrEqual(2_000);
-    const back = await within(
-      since,
-      async () => (await joinAs(room, await token({ role: "host" }))).body,
-      (s) => s.lane === "stage",
-    );
-    expect(back.last).toMatchObject({ state: "admitted", lane: "stage" });
-    expect(back.delayMs).toBeLessThanOrEqual(2_000);
+    expect(reopened.delayMs).toBeLessThanOrEqual(2_000);
+    expect(back).toMatchObject({ state: "admitted", lane: "stage" });
   }, 30_000);
 });

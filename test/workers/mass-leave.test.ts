@@ -83,6 +83,7 @@ const ORIGIN = { ORIGIN_URL: "http://origin.test" };
  */
 async function servedSeats(room: string, passes: string[]): Promise<Set<string>> {
   const served = new Set<string>();
+  const statuses = new Set<number>();
   const origin = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const pass = new Request(input as RequestInfo, init).headers.get("spillway-pass");
     if (pass !== null) served.add(passClaims(pass).sid);
@@ -92,10 +93,13 @@ async function servedSeats(room: string, passes: string[]): Promise<Set<string>>
     await inBatches(passes, 100, async (pass) => {
       const res = await callWith(ORIGIN, `/rooms/${room}/live`, { headers: bearer(pass) });
       await res.arrayBuffer();
+      statuses.add(res.status);
     });
   } finally {
     origin.mockRestore();
   }
+  // Every pass was served (200) or refused (409); none failed, as a fault would also keep it from the origin.
+  expect([...statuses].filter((status) => status !== 200 && status !== 409)).toEqual([]);
   return served;
 }
 
