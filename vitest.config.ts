@@ -30,6 +30,8 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          // Property tests run hundreds of cases; on a busy 2-core machine 5 s was too close.
+          testTimeout: 30_000,
         },
       },
       {
@@ -54,6 +56,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/workers/**/*.test.{ts,tsx}"],
+          testTimeout: 30_000,
         },
       },
       {

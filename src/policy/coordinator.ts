@@ -159,6 +159,19 @@ export class Coordinator {
    * line had just started.
    */
   readonly #reach = new Map<number, LineReach>();
+  /**
+   * Calls the walk of a shard's line counted for each shard in this round,
+   * by shard (the most any sync of the round counted): the shard may take
+   * them when it syncs whatever other lines hold back by then. Without this
+   * a shard syncing later in a round could find what its line's walk had
+   * counted for its oldest listeners gone to another line (the general line
+   * borrowing a lent reserve the lane may not), and its younger listeners on
+   * shards that synced earlier were called first. Never past the seats
+   * free: a promise only lifts the holds of other lines, never the cap.
+   * Memory only: a restart drops them, which costs a seat's order for a
+   * round, never a seat of the cap.
+   */
+  readonly #promised = new Map<number, { round: number; calls: number }>();
 
   constructor(store: CoordinatorStore, config: CoordinatorConfig, now: number) {
     this.#store = store;
@@ -281,7 +294,11 @@ export class Coordinator {
     // What other lines keep (their reserves, their priority listeners waiting), and this lane's cap.
     const free = Math.max(0, limits.capacity - others.seats - held);
     const holds = holdsAgainst(slot, lanes, free);
-    let avail = Math.max(0, free - holds);
+    const round = roundStart(now);
+    const promise = this.#promised.get(report.shard);
+    const promisedHere = promise !== undefined && promise.round === round ? Math.min(promise.calls, free) : 0;
+    this.#promised.delete(report.shard);
+    let avail = Math.max(0, free - holds, promisedHere);
     let capShared = Infinity;
     if (lane !== null && lane.settings.cap !== null) {
       const lineOthers = this.#lineAccounted(slot, report.shard);
@@ -326,6 +343,7 @@ export class Coordinator {
     // Each line is walked on its own: first in first out within it.
     const line = this.#lineShards(slot);
     const plan = planCalls(line, this.#arrivals, pools, report.shard, now, rounds);
+    if (rounds) this.#promise(plan.promised, round);
     const calls = rounds ? this.#withinASecond(rec, line, pending, plan.mine, now) : plan.mine;
     let spare = 0;
     const quiet = rec.arrivalRate === 0 && report.tail === report.cursor && (report.asking ?? 0) === 0;
@@ -692,6 +710,17 @@ export class Coordinator {
    * by arrival, in step with every shard of its line (arrival-pace.ts), or at
    * once when pacing protects nobody.
    */
+  /** Note what a walk counted for other shards of the line in this round (the most counted stays). */
+  #promise(counted: ReadonlyMap<number, number>, round: number): void {
+    for (const [shard, calls] of counted) {
+      const before = this.#promised.get(shard);
+      const kept = before !== undefined && before.round === round ? before.calls : 0;
+      this.#promised.set(shard, { round, calls: Math.max(kept, calls) });
+    }
+    // Promises of rounds gone by are dropped (a shard that did not sync in its round).
+    for (const [shard, p] of this.#promised) if (p.round < round) this.#promised.delete(shard);
+  }
+
   #paceOf(rec: ShardRecord, line: ReadonlyMap<number, ShardRecord>, othersWaiting: number, now: number): Pace | null {
     const binsOf = (shard: number) => this.#arrivals.binsOf(shard);
     const oldest = oldestWaiting(line, binsOf, rec.shard, rec.cursor, now);

@@ -45,6 +45,8 @@ export interface Plan {
   mine: number;
   othersWaiting: number;
   left: number;
+  /** Calls the walk counted for other shards (by shard): theirs when they sync (see Coordinator's promises). */
+  promised: Map<number, number>;
 }
 
 /**
@@ -76,6 +78,7 @@ export function planCalls(
   }
   let { shared, own, tokens, othersTokens } = pools;
   let mine = 0;
+  const promised = new Map<number, number>();
   walk: for (const second of arrivals.seconds) {
     if (tokens === 0 || second >= completeBefore) break;
     const entries = arrivals.binsAt(second);
@@ -102,6 +105,7 @@ export function planCalls(
         othersTokens -= take;
         shared -= take;
         othersWaiting -= take;
+        if (take > 0) promised.set(w.shard, (promised.get(w.shard) ?? 0) + take);
       }
       tokens -= take;
       othersTokens = Math.min(othersTokens, tokens);
@@ -109,7 +113,7 @@ export function planCalls(
     }
     if (partial !== null) break;
   }
-  return { mine, othersWaiting: Math.max(0, othersWaiting), left: Math.min(own + shared, tokens) };
+  return { mine, othersWaiting: Math.max(0, othersWaiting), left: Math.min(own + shared, tokens), promised };
 }
 
 /**

@@ -39,8 +39,8 @@ interface Listener {
   leftAt: number | null;
 }
 
-/** In what order the shards due sync within a round. */
-type SyncOrder = "general-first" | "lanes-first";
+/** In what order the shards due sync within a round (or these shard indices first, in this order). */
+type SyncOrder = "general-first" | "lanes-first" | readonly number[];
 
 class LaneRoom {
   now = T0;
@@ -56,7 +56,7 @@ class LaneRoom {
   readonly deps = { newId: () => `sid-${++this.#ids}` };
 
   constructor(
-    readonly config: CoordinatorConfig,
+    public config: CoordinatorConfig,
     general: number,
     readonly order: SyncOrder = "general-first",
   ) {
@@ -72,6 +72,12 @@ class LaneRoom {
       this.shards.set(index, new Shard(index, store, store, timings, this.deps, this.now));
       this.lastSync.set(index, 0);
     }
+  }
+
+  /** A config change (the invariants check the new capacity and caps from now on). */
+  configure(config: CoordinatorConfig): void {
+    this.config = config;
+    this.coordinator.setConfig(config);
   }
 
   shard(index: number): Shard {
@@ -114,6 +120,13 @@ class LaneRoom {
   round(): void {
     const indices = [...this.shards.keys()].sort((a, b) => a - b);
     if (this.order === "lanes-first") indices.sort((a, b) => slotOf(b) - slotOf(a) || a - b);
+    if (typeof this.order !== "string") {
+      const place = (index: number) => {
+        const at = (this.order as readonly number[]).indexOf(index);
+        return at === -1 ? Infinity : at;
+      };
+      indices.sort((a, b) => place(a) - place(b) || a - b);
+    }
     for (const index of indices) {
       if (this.shard(index).busy() && syncDue(this.lastSync.get(index)!, this.now)) this.sync(index);
     }
@@ -491,6 +504,46 @@ describe("first in first out within a lane", () => {
       if (a.calledAt === null) continue;
       for (const b of onLane) if (b.at <= a.at - 1_000) expect(b.calledAt ?? Infinity).toBeLessThanOrEqual(a.calledAt);
     }
+  });
+});
+
+describe("first in first out within a lane beside a lent reserve", () => {
+  it("holds when the general line borrows the reserve between the lane's two shards' syncs of a round", () => {
+    // A lent stage reserve of 10 in a room of 20, a strict priority lane over two shards, one general shard.
+    // Each round syncs the lane's second shard first, then the general shard, then the lane's first shard.
+    const PRIORITY = 2;
+    const [p0, p1] = [laneShard(PRIORITY, 0), laneShard(PRIORITY, 1)];
+    const config: CoordinatorConfig = {
+      capacity: 20,
+      admitPerMinute: 60_000,
+      mode: "open",
+      shards: 1,
+      lanes: { stage: lane({ reserved: 10 }), priority: lane({ shards: 2 }) },
+      laneSlots: { stage: STAGE, priority: PRIORITY },
+    };
+    const room = new LaneRoom(config, 1, [p1, 0, p0]);
+    // General listeners borrow the whole room, the stage's reserve too, and more of them wait.
+    room.run(4_000, (r) => {
+      for (let k = 0; k < 10; k++) r.join(0);
+    });
+    expect(room.live(0)).toBe(20);
+    // Priority listeners wait: the older on the lane's first shard, one 1.5 s younger on its second.
+    const older = room.join(p0);
+    room.run(1_500);
+    const younger = room.join(p1);
+    room.run(3_000);
+    expect([older.calledAt, younger.calledAt]).toEqual([null, null]);
+    // Twelve more seats: two beyond the stage's unused reserve, which the priority lane may not borrow and
+    // the general line may. The second shard's walk counts one for the older listener and one for its own;
+    // the general line then borrows the reserve, leaving the lane's waiting listeners their two seats.
+    room.configure({ ...config, capacity: 32 });
+    room.run(5_000);
+    expect(room.live()).toBe(32);
+    expect(younger.admittedAt).not.toBeNull();
+    // The older listener got the seat the walk counted for it, in the same round.
+    expect(older.admittedAt).not.toBeNull();
+    expect(older.calledAt!).toBeLessThanOrEqual(younger.calledAt! + 1_000);
+    expect(room.ended()).toBe(0);
   });
 });
 
