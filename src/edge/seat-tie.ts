@@ -97,21 +97,14 @@ export interface TieOptions {
 }
 
 /**
- * A pause of `ms` that is cleared once `stop` settles. In the Workers runtime
- * it is `scheduler.wait`, a native timer (`setTimeout` under nodejs_compat
- * goes through Node's timer objects), cleared through its abort signal: a
- * request context holds at most 10,000 timers, and a timer left to lapse
- * counts against them for its whole `ms` (one context serving many requests
- * then refuses the next timer with QuotaExceededError). Elsewhere (Node), a
- * `setTimeout` cleared the same way, so none keeps the process alive.
+ * A pause of `ms`. In the Workers runtime it is `scheduler.wait`: a native
+ * timer with nothing to clear (the runtime drops what is left of it with the
+ * request), where `setTimeout` under nodejs_compat goes through Node's timer
+ * objects and needs a `clearTimeout` as well. Elsewhere (Node), a timer that
+ * is cleared once `stop` settles, so none keeps the process alive.
  */
 function pause(ms: number, stop: () => Promise<void>): Promise<void> {
-  if (typeof scheduler !== "undefined") {
-    const cancel = new AbortController();
-    const abort = () => cancel.abort();
-    void stop().then(abort, abort);
-    return scheduler.wait(Math.max(0, ms), { signal: cancel.signal }).catch(() => undefined);
-  }
+  if (typeof scheduler !== "undefined") return scheduler.wait(Math.max(0, ms));
   let timer: ReturnType<typeof setTimeout> | undefined;
   const clear = () => clearTimeout(timer);
   void stop().then(clear, clear);
@@ -289,7 +282,7 @@ export async function tieAnswer(
     (broken: unknown) => ({ broken }),
   );
   const settled = () => arrived.then(() => undefined);
-  // Cleared as soon as the answer is in (pause).
+  // In the Workers runtime the timer is left to lapse, with no promise made to clear it (pause).
   const later = opts.sleep === undefined ? pause(HOLD_AFTER_MS, settled) : opts.sleep(HOLD_AFTER_MS, settled());
   let outcome = await Promise.race([arrived, later]);
   if (outcome === undefined) {
