@@ -4,7 +4,10 @@
  * admin stats.
  */
 import { ROOMS_REFRESH_MS } from "../../src/edge/room-gate.ts";
-import { adminCall, join, type StatusJson } from "../../test/contract/support/http.ts";
+import { adminCall, bearer, join, send, type StatusJson } from "../../test/contract/support/http.ts";
+
+/** How long a listener of a room with seats free may wait for its first sync to be seated. */
+const SEATED_WITHIN_MS = 10_000;
 
 /** Durable Object calls by kind, as `GET /_spillway/admin/rooms/:room/stats` reports them. */
 export type CallCounts = Record<string, number>;
@@ -43,7 +46,11 @@ export class Rooms {
       const replies = await Promise.all(
         Array.from({ length: Math.min(batch, count - i) }, () => join(this.base, room)),
       );
-      for (const reply of replies) {
+      for (let reply of replies) {
+        // A burst of joins on a fresh shard may outrun the seats it holds ahead: those wait a sync.
+        if (expected === "admitted" && reply.status === 200 && reply.json?.state === "queued") {
+          reply = await this.#seated(room, reply);
+        }
         const state = reply.json?.state;
         if (reply.status !== 200 || state !== expected || reply.json.ticket === undefined) {
           throw new Error(`join in room ${room}: expected ${expected}, got ${reply.status} ${reply.text}`);
@@ -55,6 +62,19 @@ export class Rooms {
       }
     }
     return out;
+  }
+
+  /** A queued listener polls until it is seated (or SEATED_WITHIN_MS pass: its last answer). */
+  async #seated(room: string, joined: Awaited<ReturnType<typeof join>>): Promise<Awaited<ReturnType<typeof join>>> {
+    const ticket = joined.json.ticket!;
+    const until = Date.now() + SEATED_WITHIN_MS;
+    let reply = joined;
+    while (reply.status === 200 && reply.json?.state === "queued" && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 250));
+      reply = await send<StatusJson>(`${this.base}/_spillway/rooms/${room}/status`, { headers: bearer(ticket) });
+    }
+    // A poll's answer need not repeat the ticket: the listener keeps the one it joined with.
+    return reply.json === undefined || reply.json === null ? reply : { ...reply, json: { ticket, ...reply.json } };
   }
 
   /** The room's Durable Object calls so far, by kind. */
