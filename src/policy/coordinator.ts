@@ -705,11 +705,6 @@ export class Coordinator {
     return Math.min(calls, lastArrivedBefore(binsOf(rec.shard), from, behind + 1) - from);
   }
 
-  /**
-   * How a shard calls the batch it was just ordered (through `rec.through`):
-   * by arrival, in step with every shard of its line (arrival-pace.ts), or at
-   * once when pacing protects nobody.
-   */
   /** Note what a walk counted for other shards of the line in this round (the most counted stays). */
   #promise(counted: ReadonlyMap<number, number>, round: number): void {
     for (const [shard, calls] of counted) {
@@ -721,6 +716,11 @@ export class Coordinator {
     for (const [shard, p] of this.#promised) if (p.round < round) this.#promised.delete(shard);
   }
 
+  /**
+   * How a shard calls the batch it was just ordered (through `rec.through`):
+   * by arrival, in step with every shard of its line (arrival-pace.ts), or at
+   * once when pacing protects nobody.
+   */
   #paceOf(rec: ShardRecord, line: ReadonlyMap<number, ShardRecord>, othersWaiting: number, now: number): Pace | null {
     const binsOf = (shard: number) => this.#arrivals.binsOf(shard);
     const oldest = oldestWaiting(line, binsOf, rec.shard, rec.cursor, now);

@@ -66,7 +66,8 @@ export function planCalls(
   now: number,
   rounds: boolean,
 ): Plan {
-  let completeBefore = rounds ? Math.floor(roundStart(now) / 1000) - 1 : Infinity;
+  const roundStartMs = roundStart(now);
+  let completeBefore = rounds ? Math.floor(roundStartMs / 1000) - 1 : Infinity;
   let othersWaiting = 0;
   const active = new Set<number>();
   for (const r of shards.values()) {
@@ -100,6 +101,9 @@ export function planCalls(
         own -= fromOwn;
         shared -= take - fromOwn;
         mine += take;
+      } else if (rounds && (shards.get(w.shard)?.lastSync ?? 0) >= roundStartMs) {
+        // Synced already in this round: it calls only at its next sync, so nobody younger is called now.
+        take = 0;
       } else {
         take = Math.min(w.n, shared, tokens, othersTokens);
         othersTokens -= take;
