@@ -4,7 +4,7 @@
  * admin stats.
  */
 import { ROOMS_REFRESH_MS } from "../../src/edge/room-gate.ts";
-import { adminCall, bearer, join, send, type StatusJson } from "../../test/contract/support/http.ts";
+import { adminCall, bearer, join, type Reply, send, type StatusJson } from "../../test/contract/support/http.ts";
 
 /** How long a listener of a room with seats free may wait for its first sync to be seated. */
 const SEATED_WITHIN_MS = 10_000;
@@ -65,7 +65,7 @@ export class Rooms {
   }
 
   /** A queued listener polls until it is seated (or SEATED_WITHIN_MS pass: its last answer). */
-  async #seated(room: string, joined: Awaited<ReturnType<typeof join>>): Promise<Awaited<ReturnType<typeof join>>> {
+  async #seated(room: string, joined: Reply<StatusJson>): Promise<Reply<StatusJson>> {
     const ticket = joined.json.ticket!;
     const until = Date.now() + SEATED_WITHIN_MS;
     let reply = joined;
@@ -74,7 +74,7 @@ export class Rooms {
       reply = await send<StatusJson>(`${this.base}/_spillway/rooms/${room}/status`, { headers: bearer(ticket) });
     }
     // A poll's answer need not repeat the ticket: the listener keeps the one it joined with.
-    return reply.json === undefined || reply.json === null ? reply : { ...reply, json: { ticket, ...reply.json } };
+    return { ...reply, json: { ticket, ...reply.json } };
   }
 
   /** The room's Durable Object calls so far, by kind. */

@@ -705,15 +705,17 @@ export class Coordinator {
     return Math.min(calls, lastArrivedBefore(binsOf(rec.shard), from, behind + 1) - from);
   }
 
-  /** Note what a walk counted for other shards of the line in this round (the most counted stays). */
+  /**
+   * Note what a walk counted for other shards of the line in this round (the
+   * most counted stays). A promise of a round gone by is ignored when read;
+   * there is at most one per shard, so none needs sweeping.
+   */
   #promise(counted: ReadonlyMap<number, number>, round: number): void {
     for (const [shard, calls] of counted) {
       const before = this.#promised.get(shard);
       const kept = before !== undefined && before.round === round ? before.calls : 0;
       this.#promised.set(shard, { round, calls: Math.max(kept, calls) });
     }
-    // Promises of rounds gone by are dropped (a shard that did not sync in its round).
-    for (const [shard, p] of this.#promised) if (p.round < round) this.#promised.delete(shard);
   }
 
   /**
