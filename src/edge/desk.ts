@@ -155,6 +155,11 @@ export class RoomDesk {
     return verifiedOnce("pass", this.#keys, token, this.#opts(), () => verifyPass(this.#keys, token, this.#opts()));
   }
 
+  /** The pass's claims when this isolate verified it before and that still holds, else null (then `checkPass`). */
+  checkedPass(token: string): PassClaims | null {
+    return rememberedClaims<PassClaims>("pass", this.#keys, token, this.#opts());
+  }
+
   /** A pass presented to give its seat back: accepted past its `exp` (a held stream outlives it). */
   async checkLeavingPass(
     token: string,
@@ -185,6 +190,11 @@ export class RoomDesk {
     } catch (err) {
       return failureOf(err);
     }
+  }
+
+  /** The room-wide view while one is in hand (as `view` would answer it at once), else null (then `viewOrLast`). */
+  viewNow(): GlobalView | null {
+    return viewInHand(this.room, this.now);
   }
 
   /** The last known view, up to a few minutes old, for answers the failure policy makes; null when none. */

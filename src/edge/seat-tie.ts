@@ -277,39 +277,47 @@ export async function tieAnswer(
     return tieStream(response, opts);
   }
   // Read natively in one go (a reader loop in the isolate cost more than the rest of the tie).
-  const arrived: Promise<{ bytes: ArrayBuffer } | { broken: unknown }> = response.arrayBuffer().then(
+  const read = response.arrayBuffer();
+  const settled = () => read.then(noop, noop);
+  // In the Workers runtime the timer is left to lapse, with no promise made to clear it (pause).
+  const later = opts.sleep === undefined ? pause(HOLD_AFTER_MS, settled) : opts.sleep(HOLD_AFTER_MS, settled());
+  // The common case, in before the timer: nothing more to make.
+  let first: ArrayBuffer | void;
+  try {
+    first = await Promise.race([read, later]);
+  } catch (broken) {
+    return brokenAnswer(broken, response);
+  }
+  if (first !== undefined) return new Response(first, response);
+  const arrived: Promise<{ bytes: ArrayBuffer } | { broken: unknown }> = read.then(
     (bytes) => ({ bytes }),
     (broken: unknown) => ({ broken }),
   );
-  const settled = () => arrived.then(() => undefined);
-  // In the Workers runtime the timer is left to lapse, with no promise made to clear it (pause).
-  const later = opts.sleep === undefined ? pause(HOLD_AFTER_MS, settled) : opts.sleep(HOLD_AFTER_MS, settled());
-  let outcome = await Promise.race([arrived, later]);
-  if (outcome === undefined) {
-    // Still arriving: hold the seat until it is in; if the seat ends first, cancel it at the origin.
-    let seatEnded!: (reason: SeatEnd) => void;
-    const cut = new Promise<{ cut: SeatEnd }>((resolve) => (seatEnded = (reason) => resolve({ cut: reason })));
-    const holder = opts.newId();
-    const held = holding(opts);
-    const watched = watchSeat(held.opts, holder, true, settled()).then(async (reason) => {
-      if (reason !== null) {
-        seatEnded(reason);
-        cancel(new SeatEnded(reason));
-      }
-      if (held.called()) await opts.keeper.letGo(holder);
-    });
-    opts.background(watched);
-    const first = await Promise.race([arrived, cut]);
-    if ("cut" in first) return ended(first.cut);
-    outcome = first;
-  }
-  if ("broken" in outcome) {
-    // The origin's body broke off: so does the listener's, as it would have through a pipe.
-    const error = outcome.broken;
-    const broken = new ReadableStream<Uint8Array>({ start: (controller) => controller.error(error) });
-    return new Response(broken, response);
-  }
+  // Still arriving: hold the seat until it is in; if the seat ends first, cancel it at the origin.
+  let seatEnded!: (reason: SeatEnd) => void;
+  const cut = new Promise<{ cut: SeatEnd }>((resolve) => (seatEnded = (reason) => resolve({ cut: reason })));
+  const holder = opts.newId();
+  const held = holding(opts);
+  const watched = watchSeat(held.opts, holder, true, settled()).then(async (reason) => {
+    if (reason !== null) {
+      seatEnded(reason);
+      cancel(new SeatEnded(reason));
+    }
+    if (held.called()) await opts.keeper.letGo(holder);
+  });
+  opts.background(watched);
+  const outcome = await Promise.race([arrived, cut]);
+  if ("cut" in outcome) return ended(outcome.cut);
+  if ("broken" in outcome) return brokenAnswer(outcome.broken, response);
   return new Response(outcome.bytes, response);
+}
+
+const noop = () => undefined;
+
+/** The origin's body broke off: so does the listener's, as it would have through a pipe. */
+function brokenAnswer(error: unknown, response: Response): Response {
+  const broken = new ReadableStream<Uint8Array>({ start: (controller) => controller.error(error) });
+  return new Response(broken, response);
 }
 
 /** Close codes a relay may pass on as they are; anything else becomes 1000. */

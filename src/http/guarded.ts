@@ -12,6 +12,7 @@ import { isWebSocketUpgrade } from "../edge/proxy.ts";
 import { endedHere, isRevoked, noteEnded, vouchesForPasses } from "../edge/view-cache.ts";
 import { POLICY_HEADER } from "../policy/failure-policy.ts";
 import type { SeatEnd } from "../policy/lease.ts";
+import type { GlobalView } from "../policy/protocol.ts";
 import type { PassClaims } from "../tokens/pass.ts";
 import { challengePage } from "../pages/challenge/page.tsx";
 import { chooseLanguage } from "../pages/waiting/language.ts";
@@ -180,11 +181,25 @@ export async function seatByView(
   token: string,
 ): Promise<(SeatOpen & { renew: boolean }) | SeatGone> {
   const known = await desk.viewOrLast();
-  const revoked = known.view !== null && isRevoked(known.view, pass.sid);
+  return seatInView(desk, pass, token, known.view, known.degraded);
+}
+
+/**
+ * `seatByView` with the view in hand: `view` null when none could be had,
+ * `degraded` when it is the last known one (the view could not be read).
+ */
+export function seatInView(
+  desk: RoomDesk,
+  pass: PassClaims,
+  token: string,
+  view: GlobalView | null,
+  degraded: boolean,
+): (SeatOpen & { renew: boolean }) | SeatGone {
+  const revoked = view !== null && isRevoked(view, pass.sid);
   if (revoked || endedHere(desk.room, pass.sid, desk.now)) return { open: false, reason: undefined };
-  const vouched = known.view !== null && vouchesForPasses(known.view, desk.now);
+  const vouched = view !== null && vouchesForPasses(view, desk.now);
   const renew = !vouched || desk.wantsRenewal(pass);
-  return { open: true, token, expiresAt: pass.exp * 1000, onPass: known.degraded, renewed: false, renew };
+  return { open: true, token, expiresAt: pass.exp * 1000, onPass: degraded, renewed: false, renew };
 }
 
 /**

@@ -20,10 +20,11 @@ import { ROOM_ID } from "../policy/room-id.ts";
 import { keyRing, readyKeyRing, type KeyRing } from "../tokens/keys.ts";
 import { claimedKind, MAX_CREDENTIAL_HEADER, type TokenKind } from "../edge/credentials.ts";
 import { readCompactJws } from "../tokens/compact-jws.ts";
+import type { PassClaims } from "../tokens/pass.ts";
 import { isWebSocketUpgrade } from "../edge/proxy.ts";
 import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
 import { plainStatusJson } from "./answers.ts";
-import { HIDDEN_SEPARATOR, seatByView } from "./guarded.ts";
+import { HIDDEN_SEPARATOR, type SeatOpen, seatByView, seatInView } from "./guarded.ts";
 import { servesRoom, servesRoomNow } from "./room-request.ts";
 import { plainCall, seatBound, toOrigin } from "./to-origin.ts";
 
@@ -75,7 +76,9 @@ export function hotPath(
   if (path.startsWith(ROOM_PREFIX) && query === -1) {
     const end = path.indexOf("/", ROOM_PREFIX.length);
     const room = end === -1 ? path.slice(ROOM_PREFIX.length) : path.slice(ROOM_PREFIX.length, end);
-    return passToOrigin(request, env, ctx, room, path).catch(() => null);
+    return (passToOriginNow(request, env, ctx, room, path) ?? passToOrigin(request, env, ctx, room, path)).catch(
+      () => null,
+    );
   }
   if (path.startsWith(POLL_PREFIX) && path.endsWith(POLL_SUFFIX)) {
     const room = path.slice(POLL_PREFIX.length, path.length - POLL_SUFFIX.length);
@@ -163,8 +166,7 @@ async function passToOrigin(
   room: string,
   path: string,
 ): Promise<Response | null> {
-  if (HIDDEN_SEPARATOR.test(path) || isWebSocketUpgrade(request)) return null;
-  if ((request.headers.get("accept") ?? "").includes("application/json")) return null;
+  if (!passRequest(request, path)) return null;
   const opened = await deskWithBearer(request, env, ctx, room, "pass");
   if (opened === null) return null;
   const { desk, token } = opened;
@@ -172,8 +174,52 @@ async function passToOrigin(
   if (!pass.ok) return null;
   const seat = await seatByView(desk, pass.claims, token);
   if (!seat.open || seat.renew) return null;
+  return originAnswer(request, desk, env, ctx, pass.claims, seat);
+}
+
+/**
+ * `passToOrigin` with nothing to wait for before the origin is asked: the
+ * room known to be served, the keys imported, the pass verified here before
+ * and a view in hand that vouches for it. Null for anything else, before
+ * anything was done (then `passToOrigin`).
+ */
+function passToOriginNow(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  room: string,
+  path: string,
+): Promise<Response> | null {
+  if (!passRequest(request, path)) return null;
+  const token = bearerFor(request, room, "pass");
+  if (token === null || servesRoomNow(env, room) !== true) return null;
+  const desk = RoomDesk.openNow(env, room, (work) => ctx.waitUntil(work));
+  if (desk === null) return null;
+  const claims = desk.checkedPass(token);
+  const view = claims === null ? null : desk.viewNow();
+  if (claims === null || view === null) return null;
+  const seat = seatInView(desk, claims, token, view, false);
+  if (!seat.open || seat.renew) return null;
+  return originAnswer(request, desk, env, ctx, claims, seat);
+}
+
+/** Is this a request the pass path may take: no hidden separator, no WebSocket, not asking JSON? */
+function passRequest(request: Request, path: string): boolean {
+  if (HIDDEN_SEPARATOR.test(path) || isWebSocketUpgrade(request)) return false;
+  return !(request.headers.get("accept") ?? "").includes("application/json");
+}
+
+/** To the origin with a pass whose seat is open, the answer tied to the seat. */
+async function originAnswer(
+  request: Request,
+  desk: RoomDesk,
+  env: Env,
+  ctx: ExecutionContext,
+  claims: PassClaims,
+  seat: SeatOpen,
+): Promise<Response> {
   const call = plainCall(request, desk, env, ctx);
-  return seatBound(call, await toOrigin(call, pass.claims, token, true), pass.claims, seat.expiresAt, seat.onPass);
+  return seatBound(call, await toOrigin(call, claims, seat.token, true), claims, seat.expiresAt, seat.onPass);
 }
 
 /**

@@ -375,6 +375,25 @@ describe("tieAnswer", () => {
     expect(shard.letGoes).toEqual(["holder-1"]);
   });
 
+  it("breaks the listener's answer off where the origin's broke off, before HOLD_AFTER_MS or after", async () => {
+    for (const afterMs of [5, HOLD_AFTER_MS + 500]) {
+      const shard = new FakeShard();
+      const work: Promise<unknown>[] = [];
+      const body = new ReadableStream<Uint8Array>({
+        start: (controller) => void setTimeout(() => controller.error(new Error("origin reset")), afterMs),
+      });
+      const headers = { "content-length": "1000", "x-origin": "kept" };
+      const out = tieAnswer(new Response(body, { status: 206, headers }), options(shard, work), ended);
+      await vi.advanceTimersByTimeAsync(afterMs + 10);
+      const res = await out;
+      expect([res.status, res.headers.get("x-origin")]).toEqual([206, "kept"]);
+      await expect(res.arrayBuffer()).rejects.toThrow("origin reset");
+      await Promise.all(work);
+      // Held only while it was still arriving after HOLD_AFTER_MS, and let go once it broke off.
+      expect(shard.letGoes).toEqual(afterMs > HOLD_AFTER_MS ? ["holder-1"] : []);
+    }
+  });
+
   it("cancels a short answer at the origin when its seat ends before it is in, and answers `ended`", async () => {
     const shard = new FakeShard();
     const work: Promise<unknown>[] = [];

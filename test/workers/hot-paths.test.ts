@@ -9,7 +9,17 @@ import { app } from "../../src/http/app.tsx";
 import { hotPath } from "../../src/http/hot-paths.ts";
 import { cookieName } from "../../src/edge/credentials.ts";
 import { REPEAT_CLAIM_MS } from "../../src/edge/repeat-claims.ts";
-import { advance, BASE, bearer, join, letRevocationsThrough, patchRoom, roomName, useManualClock } from "./helpers.ts";
+import {
+  advance,
+  BASE,
+  bearer,
+  join,
+  leave,
+  letRevocationsThrough,
+  patchRoom,
+  roomName,
+  useManualClock,
+} from "./helpers.ts";
 
 const t = useManualClock();
 const PASS_TTL_MS = Number(env.PASS_TTL_SECONDS) * 1000;
@@ -187,5 +197,22 @@ describe("hot paths", () => {
     // A pass old enough to renew goes by its shard, through the app.
     advance(t.clock, PASS_TTL_MS / 2 + 1_000);
     expect(await hot(path, bearer(seated.pass!))).toBeNull();
+  });
+
+  it("never send a pass whose seat ended, once the pass and the room's view are known here too", async () => {
+    const room = roomName("hot-pass-ended");
+    const seated = (await join(room)).body;
+    const path = `/rooms/${room}/notes/today`;
+    // The first verifies the pass and reads the view; the next finds both in hand.
+    for (let i = 0; i < 3; i++) expect((await hot(path, bearer(seated.pass!)))?.status).toBe(200);
+    expect((await leave(room, seated.pass!)).status).toBe(200);
+    // Refused by the first, which reads the view again, and by the next, with the view in hand.
+    for (let i = 0; i < 3; i++) expect(await hot(path, bearer(seated.pass!))).toBeNull();
+    const refused = await routed(path, bearer(seated.pass!));
+    expect(refused.status).toBe(409);
+    expect(await refused.text()).toContain("seat_ended");
+    // Still so once the room's view lists the revocation.
+    await letRevocationsThrough(t.clock, room);
+    for (let i = 0; i < 3; i++) expect(await hot(path, bearer(seated.pass!))).toBeNull();
   });
 });
