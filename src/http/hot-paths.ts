@@ -118,10 +118,9 @@ function keepOf(search: string): boolean {
  * answer (still in line). Null for anything else, before anything was done.
  */
 function appPollNow(request: Request, env: Env, ctx: ExecutionContext, room: string, search: string): Response | null {
-  const token = bearerFor(request, room, "ticket");
-  if (token === null || servesRoomNow(env, room) !== true) return null;
-  const desk = RoomDesk.openNow(env, room, (work) => ctx.waitUntil(work));
-  if (desk === null) return null;
+  const opened = deskWithBearerNow(request, env, ctx, room, "ticket");
+  if (opened === null) return null;
+  const { desk, token } = opened;
   const ticket = desk.checkedTicket(token);
   if (ticket === null) return null;
   const answer = desk.statusNow(ticket, keepOf(search));
@@ -191,10 +190,9 @@ function passToOriginNow(
   path: string,
 ): Promise<Response> | null {
   if (!passRequest(request, path)) return null;
-  const token = bearerFor(request, room, "pass");
-  if (token === null || servesRoomNow(env, room) !== true) return null;
-  const desk = RoomDesk.openNow(env, room, (work) => ctx.waitUntil(work));
-  if (desk === null) return null;
+  const opened = deskWithBearerNow(request, env, ctx, room, "pass");
+  if (opened === null) return null;
+  const { desk, token } = opened;
   const claims = desk.checkedPass(token);
   const view = claims === null ? null : desk.viewNow();
   if (claims === null || view === null) return null;
@@ -237,6 +235,29 @@ async function deskWithBearer(
   const token = bearerFor(request, room, kind);
   if (token === null || (await servesRoom(env, room)) !== true) return null;
   return { desk: await RoomDesk.open(env, room, (work) => ctx.waitUntil(work)), token };
+}
+
+/**
+ * `deskWithBearer` with nothing to wait for: null as well while the room's
+ * service or the keys are not yet known here (then `deskWithBearer`), or when
+ * the deployment's settings cannot be read (the app answers that fault).
+ */
+function deskWithBearerNow(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  room: string,
+  kind: TokenKind,
+): { desk: RoomDesk; token: string } | null {
+  const token = bearerFor(request, room, kind);
+  if (token === null) return null;
+  try {
+    if (servesRoomNow(env, room) !== true) return null;
+    const desk = RoomDesk.openNow(env, room, (work) => ctx.waitUntil(work));
+    return desk === null ? null : { desk, token };
+  } catch {
+    return null;
+  }
 }
 
 /** No cookie, a room id and a bearer of `kind`: the token, else null. */

@@ -199,6 +199,27 @@ describe("hot paths", () => {
     expect(await hot(path, bearer(seated.pass!))).toBeNull();
   });
 
+  it("leave to the app, never throw, when the deployment's settings cannot be read", async () => {
+    const room = roomName("hot-bad-settings");
+    await patchRoom(room, { capacity: 1 });
+    const seated = (await join(room)).body;
+    const waiting = (await join(room)).body;
+    const pass = { path: `/rooms/${room}/notes/today`, token: seated.pass! };
+    const poll = { path: `/_spillway/rooms/${room}/status`, token: waiting.ticket! };
+    // Known here first: the pass verified, the ticket too, a view in hand.
+    for (const { path, token } of [pass, poll, pass, poll]) expect((await hot(path, bearer(token)))?.status).toBe(200);
+    const broken = { ...env, ORIGIN_URL: "ftp://origin.invalid/" };
+    for (const { path, token } of [pass, poll]) {
+      const ctx = createExecutionContext();
+      const ask = () =>
+        hotPath(new Request(BASE + path, { headers: bearer(token) }), broken, ctx, (again) =>
+          app.fetch(again, broken, ctx),
+        );
+      expect(ask).not.toThrow();
+      expect(await ask()).toBeNull();
+    }
+  });
+
   it("never send a pass whose seat ended, once the pass and the room's view are known here too", async () => {
     const room = roomName("hot-pass-ended");
     const seated = (await join(room)).body;
