@@ -23,6 +23,8 @@ import {
 import type { Operation, PathItem } from "./openapi-types.ts";
 
 export const OPENAPI_PATH = "/_spillway/openapi.json";
+/** The public keys that verify passes. */
+export const JWKS_PATH = "/_spillway/jwks.json";
 
 /** The document's tags: whom each operation is for. */
 export const LISTENER = "listener";
@@ -144,7 +146,7 @@ export function listenerPaths(): Record<string, PathItem> {
         },
       },
     },
-    "/_spillway/jwks.json": {
+    [JWKS_PATH]: {
       get: {
         operationId: "jwks",
         tags: [ORIGIN],
@@ -158,7 +160,8 @@ export function listenerPaths(): Record<string, PathItem> {
             headers: { "Cache-Control": headerRef("PublicCache") },
             content: json(schemaRef("Jwks")),
           },
-          ...errorResponses(["headers_too_large", "internal"]),
+          // No credential is read here, so none is too large.
+          ...errorResponses(["internal"]),
         },
       },
     },
@@ -174,7 +177,8 @@ export function listenerPaths(): Record<string, PathItem> {
             headers: { "Cache-Control": headerRef("PublicCache") },
             content: { "application/json": { schema: { type: "object" } } },
           },
-          ...errorResponses(["headers_too_large", "internal"]),
+          // No credential is read here, so none is too large.
+          ...errorResponses(["internal"]),
         },
       },
     },

@@ -20,7 +20,7 @@ import { CONVERSION, examples, HEADERS, PARAMETERS, SCHEMAS, SECURITY_SCHEMES } 
 import { ADMIN, adminPaths, LISTENER, listenerPaths, ORIGIN } from "./openapi-paths.ts";
 import type { OpenApiDocument } from "./openapi-types.ts";
 
-export { OPENAPI_PATH } from "./openapi-paths.ts";
+export { JWKS_PATH, OPENAPI_PATH } from "./openapi-paths.ts";
 export { directStatusExamples, type SchemaName, statusExamples } from "./openapi-components.ts";
 export type { OpenApiDocument } from "./openapi-types.ts";
 

@@ -13,7 +13,7 @@ import { admin } from "./admin.ts";
 import { DurableFailure } from "../edge/durable-call.ts";
 import type { ErrorCode } from "../contract/errors.ts";
 import { fail } from "./fail.ts";
-import { OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
+import { JWKS_PATH, OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
 import { CHALLENGE_WORKER_PATH, challengeWorkerResponse } from "../pages/challenge/worker.ts";
 import { OWN_ANSWER_CSP } from "../pages/csp.ts";
 import { unavailable } from "./answers.ts";
@@ -24,17 +24,24 @@ import { type AppEnv, withRoom } from "./room-request.ts";
 
 export const app = new Hono<AppEnv>();
 
+/** The documents anyone may fetch, answered the same whatever the request carries (no credential is read). */
+const PUBLIC_DOCUMENTS: ReadonlySet<string> = new Set([JWKS_PATH, OPENAPI_PATH]);
+
 /**
  * Headers every answer of Spillway's own carries (not the origin's answers it
  * forwards): nothing in it may run or be framed unless the answer says
  * otherwise (pages set a CSP with their script nonce), no type sniffing, and
- * no caching unless the answer says it may be.
+ * no caching unless the answer says it may be. A Cookie or Authorization
+ * header over MAX_CREDENTIAL_HEADER is refused before anything reads it,
+ * except on the public documents, which read none.
  */
 app.use("*", async (c, next) => {
-  const cookie = c.req.header("cookie");
-  const auth = c.req.header("authorization");
-  if ((cookie?.length ?? 0) > MAX_CREDENTIAL_HEADER || (auth?.length ?? 0) > MAX_CREDENTIAL_HEADER) {
-    return fail(c, "headers_too_large");
+  if (!PUBLIC_DOCUMENTS.has(c.req.path)) {
+    const cookie = c.req.header("cookie");
+    const auth = c.req.header("authorization");
+    if ((cookie?.length ?? 0) > MAX_CREDENTIAL_HEADER || (auth?.length ?? 0) > MAX_CREDENTIAL_HEADER) {
+      return fail(c, "headers_too_large");
+    }
   }
   await next();
   if (c.get("fromOrigin") === true) return;
@@ -45,7 +52,7 @@ app.use("*", async (c, next) => {
   if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
 });
 
-app.get("/_spillway/jwks.json", async (c) => {
+app.get(JWKS_PATH, async (c) => {
   const keys = await keyRing(c.env);
   return c.json(keys.jwks, 200, { "cache-control": "public, max-age=300" });
 });

@@ -8,14 +8,14 @@
  * status, body and headers); building a router context per request cost
  * more than such a request does itself (docs/scale.md, "Benchmark").
  *
- * Anything off the common case (a cookie, an oversized header, a bad
+ * Anything off the common case (a cookie, an oversized credential, a bad
  * ticket, an answer that hands out a token or names a failure policy) goes
  * on to the app. A poll that already reached the desk hands its answer on
  * (`handedOn`), so the app answers it without asking the room again.
  */
 import type { FlowAnswer } from "../edge/desk.ts";
 import { RoomDesk } from "../edge/desk.ts";
-import { OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
+import { JWKS_PATH, OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
 import { ROOM_ID } from "../policy/room-id.ts";
 import { keyRing, readyKeyRing, type KeyRing } from "../tokens/keys.ts";
 import { claimedKind, MAX_CREDENTIAL_HEADER, type TokenKind } from "../edge/credentials.ts";
@@ -62,14 +62,13 @@ export function hotPath(
   const pathAt = url.indexOf("/", url.indexOf("//") + 2);
   const query = url.indexOf("?", pathAt);
   const path = query === -1 ? url.slice(pathAt) : url.slice(pathAt, query);
-  if (path === "/_spillway/jwks.json") {
-    if (tooLarge(request.headers)) return null;
+  // The public documents read no header: nothing of the request but its method and path is looked at.
+  if (path === JWKS_PATH) {
     const ready = readyKeyRing(env);
     // Keys that cannot be imported: the app answers, as it answers that fault.
     return ready !== null ? jwksAnswer(ready) : keyRing(env).then(jwksAnswer, () => null);
   }
   if (path === OPENAPI_PATH) {
-    if (tooLarge(request.headers)) return null;
     return new Response(openApiJson(), { headers: CACHEABLE_JSON });
   }
   // A fault on the way (the room's objects out of reach): the app answers it from the start, as it does faults.
@@ -95,14 +94,6 @@ function jwksAnswer(keys: KeyRing): Response {
   let text = jwksText.get(keys);
   if (text === undefined) jwksText.set(keys, (text = JSON.stringify(keys.jwks)));
   return new Response(text, { headers: CACHEABLE_JSON });
-}
-
-/** A Cookie or Authorization header too large: the app refuses it. */
-function tooLarge(headers: Headers): boolean {
-  return (
-    (headers.get("cookie")?.length ?? 0) > MAX_CREDENTIAL_HEADER ||
-    (headers.get("authorization")?.length ?? 0) > MAX_CREDENTIAL_HEADER
-  );
 }
 
 /** `?keep=1` (or `true`): the listener keeps its place over the recording offer. */
@@ -262,8 +253,9 @@ function deskWithBearerNow(
 
 /** No cookie, a room id and a bearer of `kind`: the token, else null. */
 function bearerFor(request: Request, room: string, kind: TokenKind): string | null {
-  if (request.headers.has("cookie") || !ROOM_ID.test(room)) return null;
-  return bearerOf(request.headers, kind);
+  const headers = request.headers;
+  if (headers.has("cookie") || !ROOM_ID.test(room)) return null;
+  return bearerOf(headers, kind);
 }
 
 /**

@@ -64,6 +64,21 @@ describe("hot paths", () => {
     }
   });
 
+  it("answer the public documents whatever credentials come along, as the app does (they read none)", async () => {
+    const huge = { cookie: `a=${"x".repeat(9000)}`, authorization: `Bearer ${"y".repeat(9000)}` };
+    for (const path of ["/_spillway/jwks.json", "/_spillway/openapi.json"]) {
+      const fast = await hot(path, huge);
+      expect(fast, path).not.toBeNull();
+      const app = await whole(await routed(path, huge));
+      expect(app.status, path).toBe(200);
+      expect(await whole(fast!)).toEqual(app);
+    }
+    // Anywhere a credential is read, an oversized one is still refused.
+    const refused = await routed("/_spillway/rooms/hot-huge/status", huge);
+    expect(refused.status).toBe(431);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("headers_too_large");
+  });
+
   it("answer the JWKS at once, with no promise, once the keys are imported; keys that fail leave it to the app", async () => {
     await hot("/_spillway/jwks.json");
     const ctx = createExecutionContext();
@@ -169,7 +184,7 @@ describe("hot paths", () => {
     expect(await hot(path, { ...bearer(waiting.ticket!), cookie: "theme=dark" })).toBeNull();
     expect(await hot(path, bearer(`${waiting.ticket!.slice(0, -4)}AAAA`))).toBeNull();
     expect(await hot(path)).toBeNull();
-    expect(await hot("/_spillway/jwks.json", { cookie: `a=${"x".repeat(9000)}` })).toBeNull();
+    expect(await hot(path, { ...bearer(waiting.ticket!), cookie: `a=${"x".repeat(9000)}` })).toBeNull();
     const ctx = createExecutionContext();
     const post = new Request(BASE + "/_spillway/jwks.json", { method: "POST" });
     expect(await hotPath(post, env, ctx, (again) => app.fetch(again, env, ctx))).toBeNull();
