@@ -27,21 +27,36 @@ export interface OriginAnswer {
   overloaded: boolean;
   load: number | null;
   release: boolean;
+  /** Did it carry either header (then `withoutSignals` has them to remove)? */
+  signalled: boolean;
 }
 
 /** Read one answer (null: the origin could not be reached). */
 export function readAnswer(response: Response | null): OriginAnswer {
-  if (response === null) return { overloaded: true, load: null, release: false };
-  const raw = response.headers.get(LOAD_HEADER);
+  if (response === null) return { overloaded: true, load: null, release: false, signalled: false };
+  const headers = response.headers;
+  const raw = headers.get(LOAD_HEADER);
+  const said = headers.get(COMMAND_HEADER);
   const parsed = raw === null ? NaN : Number(raw.trim());
   const load = Number.isFinite(parsed) && raw!.trim() !== "" ? Math.min(1, Math.max(0, parsed)) : null;
-  const command = (response.headers.get(COMMAND_HEADER) ?? "").trim().toLowerCase();
-  return { overloaded: response.status === 503 || response.status === 429, load, release: command === "release" };
+  const command = (said ?? "").trim().toLowerCase();
+  return {
+    overloaded: response.status === 503 || response.status === 429,
+    load,
+    release: command === "release",
+    signalled: raw !== null || said !== null,
+  };
 }
 
-/** The answer as the listener gets it: without Spillway's own headers. */
-export function withoutSignals(response: Response): Response {
-  if (!response.headers.has(LOAD_HEADER) && !response.headers.has(COMMAND_HEADER)) return response;
+/**
+ * The answer as the listener gets it: without Spillway's own headers.
+ * `signalled` is what `readAnswer` found, when it read this answer already.
+ */
+export function withoutSignals(
+  response: Response,
+  signalled = response.headers.has(LOAD_HEADER) || response.headers.has(COMMAND_HEADER),
+): Response {
+  if (!signalled) return response;
   const out = new Response(response.body, response);
   out.headers.delete(LOAD_HEADER);
   out.headers.delete(COMMAND_HEADER);

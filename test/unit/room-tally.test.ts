@@ -46,7 +46,7 @@ describe("a room tally", () => {
     const origin = new OriginTally();
     for (let i = 0; i <= MAX_TALLIED_ROOMS; i++) {
       arrivals.add(`room-${i}`, "challenged", 0);
-      origin.add(`room-${i}`, { overloaded: true, load: null, release: false }, 0);
+      origin.add(`room-${i}`, { overloaded: true, load: null, release: false, signalled: false }, 0);
     }
     expect(arrivals.rooms).toBe(MAX_TALLIED_ROOMS);
     expect(origin.rooms).toBe(MAX_TALLIED_ROOMS);

@@ -10,7 +10,7 @@ describe("reading the origin's answers", () => {
     expect(answer(503).overloaded).toBe(true);
     expect(answer(429).overloaded).toBe(true);
     expect(readAnswer(null).overloaded).toBe(true);
-    expect(answer(200)).toEqual({ overloaded: false, load: null, release: false });
+    expect(answer(200)).toEqual({ overloaded: false, load: null, release: false, signalled: false });
     expect(answer(500).overloaded).toBe(false);
   });
 
@@ -30,6 +30,19 @@ describe("reading the origin's answers", () => {
     expect(out.headers.has("spillway-load")).toBe(false);
     expect(out.headers.has("spillway-command")).toBe(false);
     expect(out.headers.get("a")).toBe("b");
+  });
+
+  it("says whether an answer carried either header, and strips by what it read", () => {
+    expect(answer(200, { "spillway-load": "lots" }).signalled).toBe(true);
+    expect(answer(200, { "spillway-command": "" }).signalled).toBe(true);
+    expect(answer(200, { a: "b" }).signalled).toBe(false);
+    expect(readAnswer(null).signalled).toBe(false);
+    const signalled = new Response("x", { headers: { "spillway-load": "0.5", a: "b" } });
+    const out = withoutSignals(signalled, readAnswer(signalled).signalled);
+    expect(out.headers.has("spillway-load")).toBe(false);
+    expect(out.headers.get("a")).toBe("b");
+    const plain = new Response("x", { headers: { a: "b" } });
+    expect(withoutSignals(plain, readAnswer(plain).signalled)).toBe(plain);
   });
 });
 
