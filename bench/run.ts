@@ -64,7 +64,7 @@ const USAGE = `Usage: npm run bench [-- --json] [--dev] [--connections N] [--dur
   --duration S     measured seconds per case (default 8)
   --warmup S       unmeasured seconds before each case (default 2)
   --rounds N       rounds of each case with a ratio target (static JWKS, waiting poll, request with a
-                   pass), each a baseline run then the case; its ratio is the median of the rounds' (default 5)
+                   pass), each a baseline run then the case; its ratio is the median of the rounds' (default 7)
   --held N         listeners holding a live stream in the held-stream case (default 100; 0 skips it)
   --held-seconds S how long they hold it, measured (default 60)`;
 
@@ -75,7 +75,7 @@ const { values: flags } = parseArgs({
     connections: { type: "string", default: "10" },
     duration: { type: "string", default: "8" },
     warmup: { type: "string", default: "2" },
-    rounds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "7" },
     held: { type: "string", default: "100" },
     "held-seconds": { type: "string", default: "60" },
     help: { type: "boolean", short: "h", default: false },
