@@ -48,15 +48,9 @@ export function readAnswer(response: Response | null): OriginAnswer {
   };
 }
 
-/**
- * The answer as the listener gets it: without Spillway's own headers.
- * `signalled` is what `readAnswer` found, when it read this answer already.
- */
-export function withoutSignals(
-  response: Response,
-  signalled = response.headers.has(LOAD_HEADER) || response.headers.has(COMMAND_HEADER),
-): Response {
-  if (!signalled) return response;
+/** The answer as the listener gets it: without Spillway's own headers (`read`: what `readAnswer` found in it). */
+export function withoutSignals(response: Response, read: OriginAnswer): Response {
+  if (!read.signalled) return response;
   const out = new Response(response.body, response);
   out.headers.delete(LOAD_HEADER);
   out.headers.delete(COMMAND_HEADER);

@@ -95,7 +95,7 @@ export async function toOrigin(
     // The origin says this listener has left: free the seat, as a leave would.
     call.waitUntil(desk.leave(pass).catch((err: unknown) => console.warn("release failed", String(err))));
   }
-  return { response: withoutSignals(response, answer.signalled), reached, ...(cancel === undefined ? {} : { cancel }) };
+  return { response: withoutSignals(response, answer), reached, ...(cancel === undefined ? {} : { cancel }) };
 }
 
 /** The request as the origin gets it (the demo origin when none is set); `reached` false when it could not be. */
