@@ -97,14 +97,14 @@ export interface TieOptions {
 }
 
 /**
- * A pause of `ms`. In the Workers runtime it is `scheduler.wait`: a native
- * timer with nothing to clear (the runtime drops what is left of it with the
- * request), where `setTimeout` under nodejs_compat goes through Node's timer
- * objects and needs a `clearTimeout` as well. Elsewhere (Node), a timer that
- * is cleared once `stop` settles, so none keeps the process alive.
+ * A pause of `ms`, its timer cleared once `stop` settles. Every short answer
+ * of known length starts one (tieAnswer) and is in long before it lapses: a
+ * timer left to lapse (`scheduler.wait` has nothing to clear) still wakes the
+ * isolate once more per request when it does, which cost the pass path about
+ * 8 % of its requests a second in workerd (docs/scale.md). Clearing it costs
+ * less than that wake-up, and in Node no timer keeps the process alive.
  */
 function pause(ms: number, stop: () => Promise<void>): Promise<void> {
-  if (typeof scheduler !== "undefined") return scheduler.wait(Math.max(0, ms));
   let timer: ReturnType<typeof setTimeout> | undefined;
   const clear = () => clearTimeout(timer);
   void stop().then(clear, clear);
@@ -279,7 +279,7 @@ export async function tieAnswer(
   // Read natively in one go (a reader loop in the isolate cost more than the rest of the tie).
   const read = response.arrayBuffer();
   const settled = () => read.then(noop, noop);
-  // In the Workers runtime the timer is left to lapse, with no promise made to clear it (pause).
+  // The timer is cleared once the body is in (pause): one left to lapse would wake the isolate again.
   const later = opts.sleep === undefined ? pause(HOLD_AFTER_MS, settled) : opts.sleep(HOLD_AFTER_MS, settled());
   // The common case, in before the timer: nothing more to make.
   let first: ArrayBuffer | void;

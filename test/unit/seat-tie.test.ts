@@ -361,6 +361,27 @@ describe("tieAnswer", () => {
     expect(work).toEqual([]);
   });
 
+  it("leaves no timer behind once a short answer is in, even where the runtime has a scheduler to wait on", async () => {
+    // The Workers runtime's `scheduler.wait` has nothing to clear: a timer made with it would lapse
+    // HOLD_AFTER_MS after every short answer and wake the isolate once more for each.
+    const waits: number[] = [];
+    vi.stubGlobal("scheduler", {
+      wait: (ms: number) => (waits.push(ms), new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    });
+    try {
+      const origin = slowBody(1000, 10);
+      const out = tieAnswer(new Response(origin.body, { headers: origin.headers }), options(new FakeShard()), ended);
+      expect(vi.getTimerCount()).toBe(1);
+      await vi.advanceTimersByTimeAsync(20);
+      expect(new Uint8Array(await (await out).arrayBuffer())).toHaveLength(1000);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(vi.getTimerCount()).toBe(0);
+      expect(waits).toEqual([]);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it("holds the seat of a short answer still arriving after HOLD_AFTER_MS, and lets go once it is in", async () => {
     const shard = new FakeShard();
     const work: Promise<unknown>[] = [];
