@@ -97,12 +97,9 @@ export interface TieOptions {
 }
 
 /**
- * A pause of `ms`, its timer cleared once `stop` settles. Every short answer
- * of known length starts one (tieAnswer) and is in long before it lapses: a
- * timer left to lapse (`scheduler.wait` has nothing to clear) still wakes the
- * isolate once more per request when it does, which cost the pass path about
- * 8 % of its requests a second in workerd (docs/scale.md). Clearing it costs
- * less than that wake-up, and in Node no timer keeps the process alive.
+ * A pause of `ms`, its timer cleared once `stop` settles: a timer left to
+ * lapse (`scheduler.wait` has nothing to clear) wakes the isolate once more
+ * after what it waited on is over, and in Node it would keep the process alive.
  */
 function pause(ms: number, stop: () => Promise<void>): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -279,16 +276,24 @@ export async function tieAnswer(
   // Read natively in one go (a reader loop in the isolate cost more than the rest of the tie).
   const read = response.arrayBuffer();
   const settled = () => read.then(noop, noop);
-  // The timer is cleared once the body is in (pause): one left to lapse would wake the isolate again.
-  const later = opts.sleep === undefined ? pause(HOLD_AFTER_MS, settled) : opts.sleep(HOLD_AFTER_MS, settled());
+  // The timer is cleared once the body is in: one left to lapse would wake the isolate again per answer.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const later =
+    opts.sleep === undefined
+      ? new Promise<void>((resolve) => (timer = setTimeout(resolve, HOLD_AFTER_MS)))
+      : opts.sleep(HOLD_AFTER_MS, settled());
   // The common case, in before the timer: nothing more to make.
   let first: ArrayBuffer | void;
   try {
     first = await Promise.race([read, later]);
   } catch (broken) {
+    clearTimeout(timer);
     return brokenAnswer(broken, response);
   }
-  if (first !== undefined) return new Response(first, response);
+  if (first !== undefined) {
+    clearTimeout(timer);
+    return new Response(first, response);
+  }
   const arrived: Promise<{ bytes: ArrayBuffer } | { broken: unknown }> = read.then(
     (bytes) => ({ bytes }),
     (broken: unknown) => ({ broken }),

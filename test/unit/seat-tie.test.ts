@@ -409,6 +409,8 @@ describe("tieAnswer", () => {
       const res = await out;
       expect([res.status, res.headers.get("x-origin")]).toEqual([206, "kept"]);
       await expect(res.arrayBuffer()).rejects.toThrow("origin reset");
+      // Broken off before HOLD_AFTER_MS: its timer is cleared, none left to lapse.
+      if (afterMs < HOLD_AFTER_MS) expect(vi.getTimerCount()).toBe(0);
       await Promise.all(work);
       // Held only while it was still arriving after HOLD_AFTER_MS, and let go once it broke off.
       expect(shard.letGoes).toEqual(afterMs > HOLD_AFTER_MS ? ["holder-1"] : []);
