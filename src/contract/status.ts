@@ -22,7 +22,19 @@ export interface RoomFacts {
 }
 
 function facts(f: RoomFacts): Pick<StatusBody, "startsAt" | "recordingUrl"> {
-  return { startsAt: f.startsAt === null ? null : new Date(f.startsAt).toISOString(), recordingUrl: f.recordingUrl };
+  return { startsAt: startsAtText(f.startsAt), recordingUrl: f.recordingUrl };
+}
+
+/** The last start time written out, and its text: a room's start time is the same poll after poll. */
+let lastStartsAt: number | null = null;
+let lastStartsAtText: string | null = null;
+
+function startsAtText(startsAt: number | null): string | null {
+  if (startsAt !== lastStartsAt) {
+    lastStartsAtText = startsAt === null ? null : new Date(startsAt).toISOString();
+    lastStartsAt = startsAt;
+  }
+  return lastStartsAtText;
 }
 
 /** A waiting listener's status: its place (1 at the front) and the estimated wait. */
@@ -40,7 +52,9 @@ export function queuedStatus(
     ahead: position - 1,
     etaSeconds: eta,
     pollAfterSeconds: pollAfterSeconds(position, eta, random),
-    ...facts(f),
+    // The facts written out in place (not spread from facts()): this answer is the one polled the most.
+    startsAt: startsAtText(f.startsAt),
+    recordingUrl: f.recordingUrl,
   };
 }
 
