@@ -13,7 +13,8 @@ export { RoomDirectory } from "./objects/room-directory.ts";
 
 export default {
   fetch(request, env, ctx) {
-    const hot = hotPath(request, env, ctx, (again) => app.fetch(again, env, ctx));
+    // The app itself, not a closure over this request: nothing is made for a request the hot paths answer.
+    const hot = hotPath(request, env, ctx, app);
     if (hot === null) return app.fetch(request, env, ctx);
     if (hot instanceof Response) return hot;
     return hot.then((answer) => answer ?? app.fetch(request, env, ctx));

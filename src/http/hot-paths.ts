@@ -13,6 +13,11 @@
  * on to the app. A poll that already reached the desk hands its answer on
  * (`handedOn`), so the app answers it without asking the room again.
  */
+
+/** What answers what the hot paths hand on: the routed app (its `fetch`, called with the request's env and context). */
+export interface App {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+}
 import type { FlowAnswer } from "../edge/desk.ts";
 import { RoomDesk } from "../edge/desk.ts";
 import { JWKS_PATH, OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
@@ -55,7 +60,7 @@ export function hotPath(
   request: Request,
   env: Env,
   ctx: ExecutionContext,
-  app: (request: Request) => Response | Promise<Response>,
+  app: App,
 ): Response | Promise<Response | null> | null {
   if (request.method !== "GET") return null;
   const url = request.url;
@@ -128,7 +133,7 @@ async function appPoll(
   ctx: ExecutionContext,
   room: string,
   search: string,
-  app: (request: Request) => Response | Promise<Response>,
+  app: App,
 ): Promise<Response | null> {
   const opened = await deskWithBearer(request, env, ctx, room, "ticket");
   if (opened === null) return null;
@@ -139,7 +144,7 @@ async function appPoll(
   const plain = plainStatusJson(answer);
   if (plain !== null) return plain;
   handedOn.set(request, answer);
-  return app(request);
+  return app.fetch(request, env, ctx);
 }
 
 /**

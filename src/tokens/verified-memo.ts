@@ -47,12 +47,13 @@ export async function verifiedOnce<C extends { exp: number }>(
 ): Promise<Verified<C>> {
   const memo = memoOf(keys, kind);
   const known = memo.get(token);
-  if (known !== undefined && stillHolds(known, opts)) return { ok: true, claims: { ...known.claims } as C };
+  if (known !== undefined && stillHolds(known, opts)) return { ok: true, claims: known.claims as C };
   const verified = await verify();
   if (verified.ok) {
     if (known !== undefined) memo.delete(token);
     else if (memo.size >= MAX_REMEMBERED) memo.delete(memo.keys().next().value!);
-    memo.set(token, { claims: verified.claims, issuer: opts.issuer, room: opts.room, at: opts.now });
+    // Frozen, so that the remembered claims can be handed out as they are (no copy per request).
+    memo.set(token, { claims: Object.freeze(verified.claims), issuer: opts.issuer, room: opts.room, at: opts.now });
   }
   return verified;
 }
@@ -68,7 +69,7 @@ export function rememberedClaims<C extends { exp: number }>(
   opts: { issuer: string; room: string; now: number },
 ): C | null {
   const known = memos.get(keys)?.get(kind)?.get(token);
-  return known !== undefined && stillHolds(known, opts) ? ({ ...known.claims } as C) : null;
+  return known !== undefined && stillHolds(known, opts) ? (known.claims as C) : null;
 }
 
 function memoOf(keys: KeyRing, kind: string): Map<string, Remembered> {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { KeyRing } from "../../src/tokens/keys.ts";
-import { MAX_REMEMBERED, RECHECK_BEFORE_EXP_S, verifiedOnce } from "../../src/tokens/verified-memo.ts";
+import {
+  MAX_REMEMBERED,
+  RECHECK_BEFORE_EXP_S,
+  rememberedClaims,
+  verifiedOnce,
+} from "../../src/tokens/verified-memo.ts";
 
 const T0 = 1_800_000_000_000;
 const EXP = T0 / 1000 + 60;
@@ -58,14 +63,19 @@ describe("verifiedOnce", () => {
     expect(calls).toHaveLength(7);
   });
 
-  it("hands out a copy: a caller changing its claims changes nothing remembered", async () => {
+  it("hands out the remembered claims frozen: no caller changes them, the one that verified them included", async () => {
     const keys = ring();
     const { verifier } = counting(() => true);
-    await verifiedOnce("ticket", keys, "t", opts(T0), verifier("t"));
-    const first = await verifiedOnce("ticket", keys, "t", opts(T0), verifier("t"));
-    if (first.ok) (first.claims as { sub: string }).sub = "changed";
-    const second = await verifiedOnce("ticket", keys, "t", opts(T0), verifier("t"));
-    expect(second.ok && second.claims).toMatchObject({ sub: "t" });
+    const verified = await verifiedOnce("ticket", keys, "t", opts(T0), verifier("t"));
+    const remembered = await verifiedOnce("ticket", keys, "t", opts(T0), verifier("t"));
+    for (const v of [verified, remembered]) {
+      if (!v.ok) throw new Error("expected the claims");
+      expect(Object.isFrozen(v.claims)).toBe(true);
+      expect(() => ((v.claims as { sub: string }).sub = "changed")).toThrow(TypeError);
+    }
+    const again = await verifiedOnce("ticket", keys, "t", opts(T0), verifier("t"));
+    expect(again.ok && again.claims).toMatchObject({ sub: "t" });
+    expect(rememberedClaims("ticket", keys, "t", opts(T0))).toMatchObject({ sub: "t" });
   });
 
   it(`keeps at most ${MAX_REMEMBERED} tokens, forgetting the oldest first`, async () => {

@@ -40,14 +40,14 @@ async function routed(path: string, headers?: Record<string, string>): Promise<R
 /** The hot path's answer, or null when it leaves the request to the app. */
 async function hot(path: string, headers?: Record<string, string>): Promise<Response | null> {
   const ctx = createExecutionContext();
-  const res = await hotPath(new Request(BASE + path, { headers }), env, ctx, (again) => app.fetch(again, env, ctx));
+  const res = await hotPath(new Request(BASE + path, { headers }), env, ctx, app);
   return res === null ? null : read(res, ctx);
 }
 
 /** The hot path's answer as it made it (its body unread, nothing waited for). */
 async function unread(path: string, headers?: Record<string, string>): Promise<Response | null> {
   const ctx = createExecutionContext();
-  return await hotPath(new Request(BASE + path, { headers }), env, ctx, (again) => app.fetch(again, env, ctx));
+  return await hotPath(new Request(BASE + path, { headers }), env, ctx, app);
 }
 
 /** Status, headers and body, to compare two answers. */
@@ -82,14 +82,12 @@ describe("hot paths", () => {
   it("answer the JWKS at once, with no promise, once the keys are imported; keys that fail leave it to the app", async () => {
     await hot("/_spillway/jwks.json");
     const ctx = createExecutionContext();
-    const now = hotPath(new Request(BASE + "/_spillway/jwks.json"), env, ctx, (again) => app.fetch(again, env, ctx));
+    const now = hotPath(new Request(BASE + "/_spillway/jwks.json"), env, ctx, app);
     expect(now).toBeInstanceOf(Response);
     expect(await whole(now as Response)).toEqual(await whole(await routed("/_spillway/jwks.json")));
 
     const broken = { ...env, PASS_KEYS: "not json" };
-    const later = hotPath(new Request(BASE + "/_spillway/jwks.json"), broken, ctx, (again) =>
-      app.fetch(again, broken, ctx),
-    );
+    const later = hotPath(new Request(BASE + "/_spillway/jwks.json"), broken, ctx, app);
     expect(later).toBeInstanceOf(Promise);
     expect(await later).toBeNull();
     // The good keys are imported again and answered as before.
@@ -129,9 +127,7 @@ describe("hot paths", () => {
     const path = `/_spillway/rooms/${room}/status`;
     const ask = () => {
       const ctx = createExecutionContext();
-      return hotPath(new Request(BASE + path, { headers: bearer(waiting.ticket!) }), env, ctx, (again) =>
-        app.fetch(again, env, ctx),
-      );
+      return hotPath(new Request(BASE + path, { headers: bearer(waiting.ticket!) }), env, ctx, app);
     };
     // The first poll verifies the ticket and reads the view: it waits.
     const first = ask();
@@ -149,9 +145,7 @@ describe("hot paths", () => {
     // Another ticket, not verified here yet, is verified first.
     const other = (await join(room)).body;
     const ctx = createExecutionContext();
-    const unverified = hotPath(new Request(BASE + path, { headers: bearer(other.ticket!) }), env, ctx, (again) =>
-      app.fetch(again, env, ctx),
-    );
+    const unverified = hotPath(new Request(BASE + path, { headers: bearer(other.ticket!) }), env, ctx, app);
     expect(unverified).toBeInstanceOf(Promise);
     expect(JSON.parse((await whole((await unverified)!)).body)).toMatchObject({ state: "queued", position: 2 });
   });
@@ -187,7 +181,7 @@ describe("hot paths", () => {
     expect(await hot(path, { ...bearer(waiting.ticket!), cookie: `a=${"x".repeat(9000)}` })).toBeNull();
     const ctx = createExecutionContext();
     const post = new Request(BASE + "/_spillway/jwks.json", { method: "POST" });
-    expect(await hotPath(post, env, ctx, (again) => app.fetch(again, env, ctx))).toBeNull();
+    expect(await hotPath(post, env, ctx, app)).toBeNull();
   });
 
   it("send an app's request with a pass to the origin as the app does, and leave the rest to the app", async () => {
@@ -226,10 +220,7 @@ describe("hot paths", () => {
     const broken = { ...env, ORIGIN_URL: "ftp://origin.invalid/" };
     for (const { path, token } of [pass, poll]) {
       const ctx = createExecutionContext();
-      const ask = () =>
-        hotPath(new Request(BASE + path, { headers: bearer(token) }), broken, ctx, (again) =>
-          app.fetch(again, broken, ctx),
-        );
+      const ask = () => hotPath(new Request(BASE + path, { headers: bearer(token) }), broken, ctx, app);
       expect(ask).not.toThrow();
       expect(await ask()).toBeNull();
     }
