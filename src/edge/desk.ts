@@ -84,41 +84,53 @@ function failureOf(err: unknown): DurableFailure {
   throw err;
 }
 
+/**
+ * What takes work that goes on after the answer: the request's
+ * ExecutionContext itself, so that opening a desk makes no closure.
+ */
+export interface AfterAnswer {
+  waitUntil(work: Promise<unknown>): void;
+}
+
+/** No context: the work runs unawaited. */
+const UNAWAITED: AfterAnswer = { waitUntil: (work) => void work };
+
 export class RoomDesk {
   readonly room: string;
   readonly settings: Settings;
   readonly #env: Env;
   readonly #keys: KeyRing;
   readonly now: number;
+  /** Tokens' issuer (the settings'): with `room` and `now`, what a token is checked against, the desk itself. */
+  readonly issuer: string;
 
-  /** Work to finish after the answer (the request's waitUntil). */
-  readonly #background: (work: Promise<unknown>) => void;
+  /** Where work to finish after the answer goes (the request's context). */
+  readonly #after: AfterAnswer;
 
-  private constructor(
-    env: Env,
-    room: string,
-    keys: KeyRing,
-    now: number,
-    background: (work: Promise<unknown>) => void,
-  ) {
+  private constructor(env: Env, room: string, keys: KeyRing, now: number, after: AfterAnswer) {
     this.#env = env;
-    this.#background = (work) =>
-      background(work.catch((err: unknown) => console.warn("background work failed", String(err))));
+    this.#after = after;
     this.room = room;
     this.settings = settingsOf(env);
+    this.issuer = this.settings.issuer;
     this.#keys = keys;
     this.now = now;
   }
 
-  /** `background` runs work after the answer (the request's waitUntil); without one, it runs unawaited. */
-  static async open(env: Env, room: string, background?: (work: Promise<unknown>) => void): Promise<RoomDesk> {
-    return new RoomDesk(env, room, await keyRing(env), clock.now(), background ?? ((work) => void work));
+  /** Work to finish after the answer (the request's waitUntil); a failure is logged, never thrown. */
+  #background(work: Promise<unknown>): void {
+    this.#after.waitUntil(work.catch((err: unknown) => console.warn("background work failed", String(err))));
+  }
+
+  /** `after` runs work after the answer (the request's context); without one, it runs unawaited. */
+  static async open(env: Env, room: string, after: AfterAnswer = UNAWAITED): Promise<RoomDesk> {
+    return new RoomDesk(env, room, await keyRing(env), clock.now(), after);
   }
 
   /** `open` without waiting: null while the keys are not yet imported (then `open`). */
-  static openNow(env: Env, room: string, background: (work: Promise<unknown>) => void): RoomDesk | null {
+  static openNow(env: Env, room: string, after: AfterAnswer): RoomDesk | null {
     const keys = readyKeyRing(env);
-    return keys === null ? null : new RoomDesk(env, room, keys, clock.now(), background);
+    return keys === null ? null : new RoomDesk(env, room, keys, clock.now(), after);
   }
 
   get keys(): KeyRing {
@@ -142,7 +154,7 @@ export class RoomDesk {
 
   /** The ticket's claims when this isolate verified it before and that still holds, else null (then `checkTicket`). */
   checkedTicket(token: string): TicketClaims | null {
-    return rememberedClaims<TicketClaims>("ticket", this.#keys, token, this.#opts());
+    return rememberedClaims<TicketClaims>("ticket", this.#keys, token, this);
   }
 
   async checkOverflow(token: string) {
@@ -157,7 +169,7 @@ export class RoomDesk {
 
   /** The pass's claims when this isolate verified it before and that still holds, else null (then `checkPass`). */
   checkedPass(token: string): PassClaims | null {
-    return rememberedClaims<PassClaims>("pass", this.#keys, token, this.#opts());
+    return rememberedClaims<PassClaims>("pass", this.#keys, token, this);
   }
 
   /** A pass presented to give its seat back: accepted past its `exp` (a held stream outlives it). */
@@ -230,7 +242,7 @@ export class RoomDesk {
     const lane = await laneOfArrival(view, headers, {
       env: this.#env,
       now: this.now,
-      background: this.#background,
+      background: (work) => this.#background(work),
     });
     if (lane.kind === "refused") return { kind: "identity_refused", reason: lane.reason };
     if (lane.kind === "general" && view.inviteOnly === true) {

@@ -230,7 +230,7 @@ async function deskWithBearer(
 ): Promise<{ desk: RoomDesk; token: string } | null> {
   const token = bearerFor(request, room, kind);
   if (token === null || (await servesRoom(env, room)) !== true) return null;
-  return { desk: await RoomDesk.open(env, room, (work) => ctx.waitUntil(work)), token };
+  return { desk: await RoomDesk.open(env, room, ctx), token };
 }
 
 /**
@@ -249,7 +249,7 @@ function deskWithBearerNow(
   if (token === null) return null;
   try {
     if (servesRoomNow(env, room) !== true) return null;
-    const desk = RoomDesk.openNow(env, room, (work) => ctx.waitUntil(work));
+    const desk = RoomDesk.openNow(env, room, ctx);
     return desk === null ? null : { desk, token };
   } catch {
     return null;

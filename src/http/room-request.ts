@@ -29,7 +29,7 @@ export async function withRoom(c: Context<AppEnv>, next: () => Promise<void>) {
   if (!ROOM_ID.test(room)) return fail(c, "bad_room");
   const served = await servesRoom(c.env, room);
   if (served !== true) return served === false ? fail(c, "not_found") : unavailable(c, null);
-  c.set("desk", await RoomDesk.open(c.env, room, (work) => c.executionCtx.waitUntil(work)));
+  c.set("desk", await RoomDesk.open(c.env, room, { waitUntil: (work) => c.executionCtx.waitUntil(work) }));
   await next();
   // Plain-named cookies tossed from a sibling subdomain are ignored, and cleared here.
   const stray = strayCookies(c, room);
