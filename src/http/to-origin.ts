@@ -4,8 +4,7 @@
  * than the seat (edge/seat-tie.ts).
  */
 import type { Context } from "hono";
-import type { ErrorCode } from "../contract/errors.ts";
-import type { RoomDesk } from "../edge/desk.ts";
+import type { AfterAnswer, RoomDesk } from "../edge/desk.ts";
 import { demoOrigin } from "../demo/demo.tsx";
 import { durableCall, DurableFailure } from "../edge/durable-call.ts";
 import { originTally, readAnswer, withoutSignals } from "../edge/origin-signals.ts";
@@ -31,13 +30,14 @@ export interface OriginCall {
   request: Request;
   desk: RoomDesk;
   env: Env;
-  /** Work that outlives the answer. */
-  waitUntil: (work: Promise<unknown>) => void;
-  /** An error answer of Spillway's own (the origin could not be reached). */
-  fail: (code: ErrorCode, headers: Record<string, string>) => Response;
+  /** Where work that outlives the answer goes (the request's context). */
+  after: AfterAnswer;
   /** The Set-Cookie lines set on the way (a renewal's), to go along with the answer. */
   cookies: () => string[];
 }
+
+/** Nothing was set on the way. */
+const NO_COOKIES = (): string[] => [];
 
 /** The request as the routed app has it; `renewed`: a renewal on the way set its cookie. */
 export function routedCall(c: Context<AppEnv>, renewed: boolean): OriginCall {
@@ -45,8 +45,7 @@ export function routedCall(c: Context<AppEnv>, renewed: boolean): OriginCall {
     request: c.req.raw,
     desk: c.get("desk"),
     env: c.env,
-    waitUntil: (work) => c.executionCtx.waitUntil(work),
-    fail: (code, headers) => failResponse(code, headers),
+    after: { waitUntil: (work) => c.executionCtx.waitUntil(work) },
     // Reading the context's answer would build one: only a renewal set a cookie.
     cookies: () => (renewed ? c.res.headers.getSetCookie() : []),
   };
@@ -54,14 +53,7 @@ export function routedCall(c: Context<AppEnv>, renewed: boolean): OriginCall {
 
 /** The same outside the router: nothing was set on the way. */
 export function plainCall(request: Request, desk: RoomDesk, env: Env, ctx: ExecutionContext): OriginCall {
-  return {
-    request,
-    desk,
-    env,
-    waitUntil: (work) => ctx.waitUntil(work),
-    fail: (code, headers) => failResponse(code, headers),
-    cookies: () => [],
-  };
+  return { request, desk, env, after: ctx, cookies: NO_COOKIES };
 }
 
 /**
@@ -89,13 +81,13 @@ export async function toOrigin(
     // Not retried: a report counted twice would cut the limits twice.
     const coordinator = call.env.ROOM_COORDINATOR.getByName(desk.room);
     const report = durableCall("reportOrigin", () => coordinator.reportOrigin(desk.room, distress), { retry: false });
-    call.waitUntil(report.catch((err: unknown) => console.warn("origin report failed", String(err))));
+    call.after.waitUntil(report.catch((err: unknown) => console.warn("origin report failed", String(err))));
   }
   if (answer.release) {
     // The origin says this listener has left: free the seat, as a leave would.
-    call.waitUntil(desk.leave(pass).catch((err: unknown) => console.warn("release failed", String(err))));
+    call.after.waitUntil(desk.leave(pass).catch((err: unknown) => console.warn("release failed", String(err))));
   }
-  return { response: withoutSignals(response, answer), reached, ...(cancel === undefined ? {} : { cancel }) };
+  return { response: withoutSignals(response, answer), reached, cancel };
 }
 
 /** The request as the origin gets it (the demo origin when none is set); `reached` false when it could not be. */
@@ -118,7 +110,7 @@ async function forward(call: OriginCall, token: string, bearerWasPass: boolean):
   const result = await proxy(call.request, origin, token, bearerWasPass);
   if (result.ok) return { response: result.response, reached: true, cancel: result.cancel };
   console.warn("origin unreachable", String(result.error));
-  return { response: call.fail("origin_unreachable", { "retry-after": RETRY_AFTER_SECONDS }), reached: false };
+  return { response: failResponse("origin_unreachable", { "retry-after": RETRY_AFTER_SECONDS }), reached: false };
 }
 
 /**
@@ -164,9 +156,9 @@ export async function seatBound(
     roundMs: holdRoundMs(desk.settings.timings.passTtlMs),
     passTtlMs: desk.settings.timings.passTtlMs,
     slackMs: answerSlackMs(desk.settings.timings.passTtlMs),
-    now: () => clock.now(),
-    newId: () => crypto.randomUUID(),
-    background: (work) => call.waitUntil(work.catch((err: unknown) => console.warn("seat tie", String(err)))),
+    now: NOW,
+    newId: NEW_ID,
+    background: (work) => call.after.waitUntil(work.catch((err: unknown) => console.warn("seat tie", String(err)))),
   };
   if (response.webSocket !== null && response.webSocket !== undefined) {
     const headers = new Headers();
@@ -175,8 +167,15 @@ export async function seatBound(
     for (const cookie of cookies) headers.append("set-cookie", cookie);
     return tieSocket(response.webSocket, tie, headers);
   }
-  const ended = (reason: SeatEnd) => failResponse("seat_ended", {}, { reason });
-  return withRenewal(await tieAnswer(response, tie, ended, cancel), cookies, onPass);
+  return withRenewal(await tieAnswer(response, tie, seatEndedAnswer, cancel), cookies, onPass);
+}
+
+const NOW = () => clock.now();
+const NEW_ID = () => crypto.randomUUID();
+
+/** What the listener gets when its seat ends before its answer is in. */
+function seatEndedAnswer(reason: SeatEnd): Response {
+  return failResponse("seat_ended", {}, { reason });
 }
 
 /** Keep the Set-Cookie of a renewal on the answer; name the policy when the pass alone let it through. */
