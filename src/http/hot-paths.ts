@@ -40,8 +40,13 @@ const CACHEABLE_JSON = new Headers({
   "cache-control": "public, max-age=300",
 });
 
-/** The JWKS text of each key ring, made once. */
-const jwksText = new WeakMap<KeyRing, string>();
+/**
+ * The public documents' answers: their bytes, encoded once (a Response copies
+ * bytes for less than it encodes a string each time), and one init for all.
+ */
+const CACHEABLE_JSON_INIT: ResponseInit = { headers: CACHEABLE_JSON };
+const jwksBytes = new WeakMap<KeyRing, Uint8Array>();
+let openApiBytes: Uint8Array | null = null;
 
 const POLL_PREFIX = "/_spillway/rooms/";
 const ROOM_PREFIX = "/rooms/";
@@ -74,7 +79,8 @@ export function hotPath(
     return ready !== null ? jwksAnswer(ready) : keyRing(env).then(jwksAnswer, () => null);
   }
   if (path === OPENAPI_PATH) {
-    return new Response(openApiJson(), { headers: CACHEABLE_JSON });
+    openApiBytes ??= new TextEncoder().encode(openApiJson());
+    return new Response(openApiBytes, CACHEABLE_JSON_INIT);
   }
   // A fault on the way (the room's objects out of reach): the app answers it from the start, as it does faults.
   if (path.startsWith(ROOM_PREFIX) && query === -1) {
@@ -94,11 +100,11 @@ export function hotPath(
   return null;
 }
 
-/** The JWKS of this key ring, its text made once. */
+/** The JWKS of this key ring, its bytes made once. */
 function jwksAnswer(keys: KeyRing): Response {
-  let text = jwksText.get(keys);
-  if (text === undefined) jwksText.set(keys, (text = JSON.stringify(keys.jwks)));
-  return new Response(text, { headers: CACHEABLE_JSON });
+  let bytes = jwksBytes.get(keys);
+  if (bytes === undefined) jwksBytes.set(keys, (bytes = new TextEncoder().encode(JSON.stringify(keys.jwks))));
+  return new Response(bytes, CACHEABLE_JSON_INIT);
 }
 
 /** `?keep=1` (or `true`): the listener keeps its place over the recording offer. */
