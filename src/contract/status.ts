@@ -52,9 +52,7 @@ export function queuedStatus(
     ahead: position - 1,
     etaSeconds: eta,
     pollAfterSeconds: pollAfterSeconds(position, eta, random),
-    // The facts written out in place (not spread from facts()): this answer is the one polled the most.
-    startsAt: startsAtText(f.startsAt),
-    recordingUrl: f.recordingUrl,
+    ...facts(f),
   };
 }
 

@@ -101,7 +101,11 @@ export class RoomDesk {
   readonly #env: Env;
   readonly #keys: KeyRing;
   readonly now: number;
-  /** Tokens' issuer (the settings'): with `room` and `now`, what a token is checked against, the desk itself. */
+  /**
+   * Tokens' issuer (the settings'). With `room` and `now` it makes the desk
+   * itself the options a token is checked against (an own field, so a copy
+   * of those options keeps it).
+   */
   readonly issuer: string;
 
   /** Where work to finish after the answer goes (the request's context). */
@@ -141,15 +145,11 @@ export class RoomDesk {
     return this.#env.ROOM_SHARD.getByName(shardName(this.room, index));
   }
 
-  #opts() {
-    return { issuer: this.settings.issuer, room: this.room, now: this.now };
-  }
-
   async checkTicket(
     token: string | CompactJws,
   ): Promise<{ ok: true; claims: TicketClaims } | { ok: false; reason: TokenRefusal }> {
     const text = typeof token === "string" ? token : token.token;
-    return verifiedOnce("ticket", this.#keys, text, this.#opts(), () => verifyTicket(this.#keys, token, this.#opts()));
+    return verifiedOnce("ticket", this.#keys, text, this, () => verifyTicket(this.#keys, token, this));
   }
 
   /** The ticket's claims when this isolate verified it before and that still holds, else null (then `checkTicket`). */
@@ -158,13 +158,11 @@ export class RoomDesk {
   }
 
   async checkOverflow(token: string) {
-    return verifiedOnce("overflow", this.#keys, token, this.#opts(), () =>
-      verifyOverflow(this.#keys, token, this.#opts()),
-    );
+    return verifiedOnce("overflow", this.#keys, token, this, () => verifyOverflow(this.#keys, token, this));
   }
 
   async checkPass(token: string): Promise<{ ok: true; claims: PassClaims } | { ok: false; reason: TokenRefusal }> {
-    return verifiedOnce("pass", this.#keys, token, this.#opts(), () => verifyPass(this.#keys, token, this.#opts()));
+    return verifiedOnce("pass", this.#keys, token, this, () => verifyPass(this.#keys, token, this));
   }
 
   /** The pass's claims when this isolate verified it before and that still holds, else null (then `checkPass`). */
@@ -176,7 +174,7 @@ export class RoomDesk {
   async checkLeavingPass(
     token: string,
   ): Promise<{ ok: true; claims: PassClaims } | { ok: false; reason: TokenRefusal }> {
-    return verifyPassAnyAge(this.#keys, token, this.#opts());
+    return verifyPassAnyAge(this.#keys, token, this);
   }
 
   /**

@@ -13,11 +13,6 @@
  * on to the app. A poll that already reached the desk hands its answer on
  * (`handedOn`), so the app answers it without asking the room again.
  */
-
-/** What answers what the hot paths hand on: the routed app (its `fetch`, called with the request's env and context). */
-export interface App {
-  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
-}
 import type { FlowAnswer } from "../edge/desk.ts";
 import { RoomDesk } from "../edge/desk.ts";
 import { JWKS_PATH, OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
@@ -32,6 +27,11 @@ import { plainStatusJson } from "./answers.ts";
 import { HIDDEN_SEPARATOR, type SeatOpen, seatByView, seatInView } from "./guarded.ts";
 import { servesRoom, servesRoomNow } from "./room-request.ts";
 import { plainCall, seatBound, toOrigin } from "./to-origin.ts";
+
+/** What answers what the hot paths hand on: the routed app (its `fetch`, called with the request's env and context). */
+export interface App {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+}
 
 /** Headers of Spillway's own JSON that may be cached a while (the JWKS, the OpenAPI document). */
 const CACHEABLE_JSON = new Headers({

@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import { tokenError } from "../contract/errors.ts";
 import { clearStrayCookies } from "../edge/credentials.ts";
-import { RoomDesk } from "../edge/desk.ts";
+import { type AfterAnswer, RoomDesk } from "../edge/desk.ts";
 import { durableCall, DurableFailure } from "../edge/durable-call.ts";
 import { knownRooms } from "../edge/room-gate.ts";
 import { settingsOf } from "../edge/settings.ts";
@@ -29,7 +29,7 @@ export async function withRoom(c: Context<AppEnv>, next: () => Promise<void>) {
   if (!ROOM_ID.test(room)) return fail(c, "bad_room");
   const served = await servesRoom(c.env, room);
   if (served !== true) return served === false ? fail(c, "not_found") : unavailable(c, null);
-  c.set("desk", await RoomDesk.open(c.env, room, { waitUntil: (work) => c.executionCtx.waitUntil(work) }));
+  c.set("desk", await RoomDesk.open(c.env, room, afterAnswerOf(c)));
   await next();
   // Plain-named cookies tossed from a sibling subdomain are ignored, and cleared here.
   const stray = strayCookies(c, room);
@@ -54,6 +54,11 @@ export async function servesRoom(env: Env, room: string): Promise<boolean | null
 /** What `servesRoom` answers without reading the directory; null when it would read it. */
 export function servesRoomNow(env: Env, room: string): boolean | null {
   return knownRooms.servesNow(settingsOf(env).rooms, room, clock.now());
+}
+
+/** The request's context for work after the answer, read when the work comes (not every route has one). */
+export function afterAnswerOf(c: Context<AppEnv>): AfterAnswer {
+  return { waitUntil: (work) => c.executionCtx.waitUntil(work) };
 }
 
 /** Has the listener chosen to keep (or take) a place in line over the recording offer? (`?keep=1`) */

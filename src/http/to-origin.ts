@@ -23,7 +23,7 @@ import { clock } from "../policy/clock.ts";
 import { POLICY, POLICY_HEADER } from "../policy/failure-policy.ts";
 import type { PassClaims } from "../tokens/pass.ts";
 import { failResponse } from "./fail.ts";
-import type { AppEnv } from "./room-request.ts";
+import { type AppEnv, afterAnswerOf } from "./room-request.ts";
 
 /** An admitted request on its way, as the routed app and the hot paths (hot-paths.ts) both see it. */
 export interface OriginCall {
@@ -45,7 +45,7 @@ export function routedCall(c: Context<AppEnv>, renewed: boolean): OriginCall {
     request: c.req.raw,
     desk: c.get("desk"),
     env: c.env,
-    after: { waitUntil: (work) => c.executionCtx.waitUntil(work) },
+    after: afterAnswerOf(c),
     // Reading the context's answer would build one: only a renewal set a cookie.
     cookies: () => (renewed ? c.res.headers.getSetCookie() : []),
   };
