@@ -19,9 +19,12 @@
  * show the generator is not the bottleneck.
  *
  * The cases with a ratio target (static JWKS, waiting poll, request with a
- * pass) run in `--rounds` rounds, each right after a run of its baseline:
- * on a shared machine the speed of one 8 s run drifts by tens of per cent,
- * and the median of several paired rounds is steadier than one pair.
+ * pass) run in `--rounds` rounds, each between two runs of its baseline: on
+ * a shared machine the speed of one 8 s run drifts by tens of per cent, and
+ * the median of several rounds is steadier than one. In raw mode each round
+ * starts Spillway and its baseline in new workerd processes: two processes
+ * of the same build differ by a few per cent, so rounds on one pair of
+ * processes all carry that pair's luck, and only new ones even it out.
  *
  * `--dev` runs the same cases again with the Workers under `wrangler dev`
  * and prints that as a second table. Prints each case's ratio to its
@@ -64,7 +67,10 @@ const USAGE = `Usage: npm run bench [-- --json] [--dev] [--connections N] [--dur
   --duration S     measured seconds per case (default 8)
   --warmup S       unmeasured seconds before each case (default 2)
   --rounds N       rounds of each case with a ratio target (static JWKS, waiting poll, request with a
-                   pass), each a baseline run then the case; its ratio is the median of the rounds' (default 7)
+                   pass), each a baseline run, the case, a baseline run, in raw mode on new processes;
+                   its ratio is the median of the rounds' (default 5)
+  --fresh-warmup S unmeasured seconds of load on each round's new processes before its runs, so
+                   that they are measured as a long-lived isolate runs, not while it compiles (default 6)
   --held N         listeners holding a live stream in the held-stream case (default 100; 0 skips it)
   --held-seconds S how long they hold it, measured (default 60)`;
 
@@ -75,7 +81,8 @@ const { values: flags } = parseArgs({
     connections: { type: "string", default: "10" },
     duration: { type: "string", default: "8" },
     warmup: { type: "string", default: "2" },
-    rounds: { type: "string", default: "7" },
+    rounds: { type: "string", default: "5" },
+    "fresh-warmup": { type: "string", default: "6" },
     held: { type: "string", default: "100" },
     "held-seconds": { type: "string", default: "60" },
     help: { type: "boolean", short: "h", default: false },
@@ -101,6 +108,7 @@ const CONNECTIONS = Math.round(positiveNumber("connections", flags.connections))
 const DURATION_S = Math.max(1, Math.round(positiveNumber("duration", flags.duration)));
 const WARMUP_S = Math.round(positiveNumber("warmup", flags.warmup, true));
 const ROUNDS = Math.max(1, Math.round(positiveNumber("rounds", flags.rounds)));
+const FRESH_WARMUP_S = Math.round(positiveNumber("fresh-warmup", flags["fresh-warmup"], true));
 const HELD_LISTENERS = Math.round(positiveNumber("held", flags.held, true));
 const HELD_SECONDS = positiveNumber("held-seconds", flags["held-seconds"]);
 
@@ -210,9 +218,9 @@ async function startSet(mode: Mode, adminToken: string, originUrl: string): Prom
   }
 }
 
-async function stopSet(set: WorkerSet): Promise<void> {
+async function stopWorkers(list: RunningWorker[]): Promise<void> {
   await Promise.allSettled(
-    [set.spillway, set.hello, set.proxy].map(async (w) => {
+    list.map(async (w) => {
       workers.delete(w);
       await w.stop();
     }),
@@ -231,10 +239,10 @@ interface Measured {
   generatorCpuUsPerRequest: number;
 }
 
-/** One case's runs and the baseline runs around them: baselines[i] and baselines[i + 1] are around runs[i]. */
+/** One case's runs and the baseline runs around them: around[i] holds the two around runs[i]. */
 interface CaseRuns {
   runs: Measured[];
-  baselines: Measured[];
+  around: [Measured, Measured][];
   /** The hello runs before and after all of it. */
   hellos: [Measured, Measured];
 }
@@ -313,10 +321,30 @@ interface SuiteResult {
  */
 async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise<SuiteResult> {
   progress(`starting Spillway, hello world and the plain proxy in ${MODE_TEXT[mode]}…`);
-  const set = await startSet(mode, adminToken, origin!.url);
-  const { spillway, hello, proxy } = set;
+  let { spillway, hello, proxy } = await startSet(mode, adminToken, origin!.url);
   progress(`ready: Spillway ${spillway.url}, hello ${hello.url}, proxy ${proxy.url}, origin ${origin!.url}`);
-  const rooms = new Rooms(spillway.url, adminToken);
+  let rooms = new Rooms(spillway.url, adminToken);
+  /**
+   * Raw mode: Spillway and `baseline` in new workerd processes (new
+   * isolates, empty state). Two processes of one build differ in speed by a
+   * few per cent, and which way is luck; a round on processes of its own
+   * puts that luck in the rounds, where their median evens it out, instead
+   * of in every round of a run alike.
+   */
+  const renew = async (baseline: "hello" | "proxy") => {
+    await stopWorkers([spillway, baseline === "hello" ? hello : proxy]);
+    try {
+      spillway = await track(startRawSpillway({ adminToken, originUrl: origin!.url }));
+      if (baseline === "hello") hello = await track(startRawHello());
+      else proxy = await track(startRawProxy(origin!.url));
+    } catch (err) {
+      throw new StartError(err);
+    }
+    rooms = new Rooms(spillway.url, adminToken);
+    progress(`  new processes: Spillway ${spillway.url}, ${baseline} ${(baseline === "hello" ? hello : proxy).url}`);
+  };
+  /** Each round of a case with a target on new processes (raw mode; wrangler dev restarts too slowly for it). */
+  const freshProcesses = mode === "raw";
 
   // Hello world gets requests of the same shape as a waiting poll.
   const helloRequest: LoadRequest = {
@@ -330,7 +358,8 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
    * and seats lapse after a minute) and checks afterwards that it measured
    * what it says. `proxied` cases are compared with the plain proxy, run
    * around it with the same request; the others with hello world. A case
-   * with a ratio target runs ROUNDS times, each after a run of its baseline.
+   * with a ratio target runs ROUNDS times, each between two runs of its
+   * baseline (in raw mode on new processes, so set up again each round).
    */
   interface SpillwayCase {
     key: CaseKey;
@@ -338,9 +367,10 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
     proxied?: boolean;
     /** Measured in ROUNDS rounds (its ratio has a target). */
     rounds?: boolean;
-    /** Set up afresh for each round (its tokens lapse within a minute); otherwise once. */
+    /** Set up afresh for each round (its tokens lapse within a minute); otherwise once (on the same processes). */
     fresh?: boolean;
-    prepare(): Promise<LoadRequest>;
+    /** Set up the case's room, on Spillway as it is now; `first`: the case's first round. */
+    prepare(first: boolean): Promise<LoadRequest>;
     check?(run: Measured): Promise<void>;
   }
   let queued: StatusJson | null = null;
@@ -381,19 +411,22 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       key: "poll",
       label: "waiting poll",
       rounds: true,
-      prepare: async () => {
+      prepare: async (first) => {
         progress(`setting up room ${ROOMS.poll}: capacity 1, 1 admitted, ${QUEUED_LISTENERS} queued`);
         await rooms.configure(ROOMS.poll, { capacity: 1, mode: "open" });
         await rooms.joinMany(ROOMS.poll, 1, "admitted");
         // The last in line: the first would be admitted once the admitted listener's pass lapses.
         queued = (await rooms.joinMany(ROOMS.poll, QUEUED_LISTENERS, "queued")).at(-1)!;
+        const request = statusRequest(ROOMS.poll, queued.ticket!);
+        // The room's own calls without load: once is enough (every round's room is set up alike).
+        if (!first) return request;
         progress(`counting room ${ROOMS.poll}'s Durable Object calls for ${DURATION_S} s without any load`);
         const before = await rooms.doCalls(ROOMS.poll);
         await new Promise((r) => setTimeout(r, DURATION_S * 1000));
         if (interrupted) throw new Interrupted();
         idleCalls = callsBetween(before, await rooms.doCalls(ROOMS.poll));
         progress(`  ${idleCalls.total} Durable Object calls without load`);
-        return statusRequest(ROOMS.poll, queued.ticket!);
+        return request;
       },
       check: async () => {
         const state = await stateOf(ROOMS.poll, queued!.ticket!);
@@ -468,9 +501,9 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   ];
 
   // Hello world and Spillway cases alternate, starting and ending with hello,
-  // so that each case sits between two hello runs; a case with rounds runs
-  // after its baseline each round (hello, or the plain proxy with the same
-  // request), and once more after the last.
+  // so that each case sits between two hello runs. A case with rounds runs
+  // each round between two runs of its baseline (hello, or the plain proxy
+  // with the same request); in raw mode each round on new processes.
   const hellos: Measured[] = [];
   const measured: Partial<Record<CaseKey, CaseRuns>> = {};
   const proxyRuns: Measured[] = [];
@@ -481,27 +514,51 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   };
   let lastHello = await helloRun();
   for (const c of spillwayCases) {
-    const rounds = c.rounds ? ROUNDS : 1;
     const helloBefore = lastHello;
     const runs: Measured[] = [];
-    const baselines: Measured[] = [];
-    let request: LoadRequest | null = null;
-    for (let r = 0; r < rounds; r++) {
-      const of = rounds > 1 ? ` (round ${r + 1} of ${rounds})` : "";
-      if (request === null || c.fresh) request = await c.prepare();
-      if (c.proxied) baselines.push(await runCase(`${mode}: plain proxy${of}`, proxy, request, null));
-      else baselines.push(r === 0 ? helloBefore : await helloRun());
+    const around: [Measured, Measured][] = [];
+    const counted = () => (c.key === "static" ? null : { rooms, room: ROOMS[c.key] });
+    if (!c.rounds) {
+      const request = await c.prepare(true);
       servedBefore = origin!.counts();
-      const counted = c.key === "static" ? null : { rooms, room: ROOMS[c.key] };
-      const run = await runCase(`${mode}: ${c.label}${of}`, spillway, request, counted);
+      const run = await runCase(`${mode}: ${c.label}`, spillway, request, counted());
       runs.push(run);
       await c.check?.(run);
+      lastHello = await helloRun();
+      around.push([helloBefore, lastHello]);
+    } else {
+      let request: LoadRequest | null = null;
+      for (let r = 0; r < ROUNDS; r++) {
+        const of = ` (round ${r + 1} of ${ROUNDS})`;
+        if (freshProcesses) {
+          progress(
+            `${mode}: ${c.label}${of}: new processes for Spillway and the ${c.proxied ? "plain proxy" : "hello world"} baseline`,
+          );
+          await renew(c.proxied ? "proxy" : "hello");
+        }
+        if (request === null || c.fresh || freshProcesses) request = await c.prepare(r === 0);
+        if (freshProcesses && FRESH_WARMUP_S > 0) {
+          progress(`  warming the new processes up: ${FRESH_WARMUP_S} s of load each, not measured`);
+          const load = { connections: CONNECTIONS, durationSeconds: FRESH_WARMUP_S };
+          await warmUp({ ...load, url: spillway.url, request }, FRESH_WARMUP_S);
+          const base = c.proxied ? { url: proxy.url, request } : { url: hello.url, request: helloRequest };
+          await warmUp({ ...load, ...base }, FRESH_WARMUP_S);
+          // Tokens that lapse within a minute: new ones for the measured runs.
+          if (c.fresh) request = await c.prepare(false);
+        }
+        const baseline = c.proxied ? () => runCase(`${mode}: plain proxy${of}`, proxy, request!, null) : helloRun;
+        const before = await baseline();
+        servedBefore = origin!.counts();
+        const run = await runCase(`${mode}: ${c.label}${of}`, spillway, request, counted());
+        runs.push(run);
+        await c.check?.(run);
+        const after = await baseline();
+        around.push([before, after]);
+        if (c.proxied) proxyRuns.push(before, after);
+      }
+      lastHello = c.proxied ? await helloRun() : hellos.at(-1)!;
     }
-    if (c.proxied) baselines.push(await runCase(`${mode}: plain proxy (after)`, proxy, request!, null));
-    lastHello = await helloRun();
-    if (!c.proxied) baselines.push(lastHello);
-    if (c.proxied) proxyRuns.push(...baselines);
-    measured[c.key] = { runs, baselines, hellos: [helloBefore, lastHello] };
+    measured[c.key] = { runs, around, hellos: [helloBefore, lastHello] };
   }
 
   // The held-stream case: no load, only connected listeners, so it runs on its own.
@@ -525,7 +582,7 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   }
 
   progress(`stopping the ${mode} Workers`);
-  await stopSet(set);
+  await stopWorkers([spillway, hello, proxy]);
 
   // ------------------------------------------------------------ results
   const stats = (ms: Measured[]) => ({
@@ -564,8 +621,8 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   }
   const summary = {} as Record<CaseKey, CaseSummary>;
   for (const c of spillwayCases) {
-    const { runs, baselines, hellos: around } = measured[c.key]!;
-    const pair = (i: number) => stats([baselines[i]!, baselines[i + 1]!]);
+    const { runs, around: pairs, hellos: around } = measured[c.key]!;
+    const pair = (i: number) => stats(pairs[i]!);
     const ratios = runs.map((m, i) => m.result.rps / pair(i).rps);
     const cpuRatios = runs.every((m, i) => m.cpuUsPerRequest !== null && pair(i).cpuUsPerRequest !== null)
       ? runs.map((m, i) => m.cpuUsPerRequest! / pair(i).cpuUsPerRequest!)
@@ -839,7 +896,9 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
     `${MODE_TEXT[mode]}: ${CONNECTIONS} connections (wrk, 1 thread), ${WARMUP_S} s warm-up + ${DURATION_S} s per run`,
     "× baseline: requests/s divided by the mean of the two hello runs just before and after the case (hello),",
     "            or of the two plain proxy runs around it with the same request (proxy); the static JWKS, the",
-    `            waiting poll and the request with a pass run ${ROUNDS} round${ROUNDS === 1 ? "" : "s"} each, and their target is read on the median round`,
+    `            waiting poll and the request with a pass run ${ROUNDS} round${ROUNDS === 1 ? "" : "s"} each` +
+      (mode === "raw" ? ` (each on new workerd processes, after ${FRESH_WARMUP_S} s of load on each)` : "") +
+      ", and their target is read on the median round",
     "",
     table(rows, new Set([hellos.length + 1, hellos.length + 1 + proxyRuns.length])),
     `Worker CPU µs/req: the Worker's own processes (${mode === "raw" ? "its workerd" : "wrangler and workerd"}) per request; wrk CPU µs/req: the load generator's.`,
@@ -890,6 +949,8 @@ async function main(): Promise<void> {
     connections: CONNECTIONS,
     durationSeconds: DURATION_S,
     warmupSeconds: WARMUP_S,
+    rounds: ROUNDS,
+    freshWarmupSeconds: FRESH_WARMUP_S,
     generator: "wrk",
     ...raw.json,
     dev: dev?.json ?? null,
