@@ -196,17 +196,27 @@ async function track(start: Promise<RunningWorker>): Promise<RunningWorker> {
 }
 
 /**
- * The three Workers in `mode`. Raw Workers start one after another (each is
- * told apart by its new workerd process); wrangler dev ones all at once.
+ * One Worker of the set in raw workerd, remembered for cleanup. Raw Workers
+ * start one after another: each is told apart by its new workerd process.
  */
-async function startSet(mode: Mode, adminToken: string, originUrl: string): Promise<WorkerSet> {
+async function startRawWorker(kind: keyof WorkerSet, adminToken: string, originUrl: string): Promise<RunningWorker> {
   try {
-    if (mode === "raw") {
-      const spillway = await track(startRawSpillway({ adminToken, originUrl }));
-      const hello = await track(startRawHello());
-      const proxy = await track(startRawProxy(originUrl));
-      return { spillway, hello, proxy };
-    }
+    if (kind === "spillway") return await track(startRawSpillway({ adminToken, originUrl }));
+    return await track(kind === "hello" ? startRawHello() : startRawProxy(originUrl));
+  } catch (err) {
+    throw new StartError(err);
+  }
+}
+
+/** The three Workers in `mode`: raw ones one after another, wrangler dev ones all at once. */
+async function startSet(mode: Mode, adminToken: string, originUrl: string): Promise<WorkerSet> {
+  if (mode === "raw") {
+    const spillway = await startRawWorker("spillway", adminToken, originUrl);
+    const hello = await startRawWorker("hello", adminToken, originUrl);
+    const proxy = await startRawWorker("proxy", adminToken, originUrl);
+    return { spillway, hello, proxy };
+  }
+  try {
     const [spillway, hello, proxy] = await Promise.all([
       track(startSpillway({ adminToken, originUrl })),
       track(startHello()),
@@ -333,13 +343,9 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
    */
   const renew = async (baseline: "hello" | "proxy") => {
     await stopWorkers([spillway, baseline === "hello" ? hello : proxy]);
-    try {
-      spillway = await track(startRawSpillway({ adminToken, originUrl: origin!.url }));
-      if (baseline === "hello") hello = await track(startRawHello());
-      else proxy = await track(startRawProxy(origin!.url));
-    } catch (err) {
-      throw new StartError(err);
-    }
+    spillway = await startRawWorker("spillway", adminToken, origin!.url);
+    if (baseline === "hello") hello = await startRawWorker("hello", adminToken, origin!.url);
+    else proxy = await startRawWorker("proxy", adminToken, origin!.url);
     rooms = new Rooms(spillway.url, adminToken);
     progress(`  new processes: Spillway ${spillway.url}, ${baseline} ${(baseline === "hello" ? hello : proxy).url}`);
   };
