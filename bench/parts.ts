@@ -62,6 +62,10 @@ const positive = (name: string, raw: string): number => {
 const ROUNDS = positive("rounds", args.rounds);
 const SECONDS = positive("seconds", args.seconds);
 const WARMUP = Number(args.warmup);
+if (!Number.isFinite(WARMUP) || WARMUP < 0) {
+  console.error(`--warmup must be a number of seconds, 0 or more (got "${args.warmup}")\n${USAGE}`);
+  process.exit(2);
+}
 const CONNECTIONS = positive("connections", args.connections);
 
 const progress = (message: string) => process.stderr.write(`${message}\n`);
