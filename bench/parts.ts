@@ -24,19 +24,6 @@ import { ensureWrk, type LoadOptions, measure, stopLoad, warmUp } from "./lib/wr
 
 const USAGE = "Usage: npm run bench:parts [-- --rounds N] [--seconds S] [--warmup S] [--json]";
 
-/** What each part stands for, beside the plain proxy (pass parts) or hello world (poll parts). */
-const MEANING: Record<string, string> = {
-  "abort-signal": "an AbortController for the origin request (cancels a short answer whose seat ends)",
-  "origin-request": "the origin request (trimmed headers, Spillway-Pass, abort signal) over a plain copy",
-  "origin-signals": "reading Spillway-Load / Spillway-Command off the origin's answer, and the tally",
-  "read-whole": "reading a short answer whole (arrayBuffer)",
-  "read-and-answer-anew": "reading it whole and answering it as a new Response",
-  "seat-tie": "the whole seat tie of a short answer (tieAnswer: read, timer, new Response)",
-  "pass-path": "all of a pass's own work around the fetch (origin request, signals, seat tie)",
-  "bearer-read": "reading the Authorization header (a ticket or pass of ~400 characters)",
-  "status-answer": "a waiting listener's status JSON with its headers, over hello world's Response",
-};
-
 const { values: args } = parseArgs({
   options: {
     rounds: { type: "string", default: "7" },
@@ -97,8 +84,14 @@ const loadBefore = loadavg()[0]!;
 progress(`starting the parts Worker in raw workerd (load average ${loadBefore.toFixed(2)})…`);
 const worker = await startRaw({ name: "parts Worker (bench/parts, raw workerd)", config: "bench/parts/wrangler.toml" });
 try {
-  const listing = (await (await fetch(`${worker.url}/parts.json`)).json()) as { repeat: number; parts: string[] };
-  const { repeat, parts } = listing;
+  // The Worker says which parts it has, what each stands for, and how often one runs in a request.
+  const listing = (await (await fetch(`${worker.url}/parts.json`)).json()) as {
+    repeat: number;
+    parts: { part: string; meaning: string }[];
+  };
+  const { repeat } = listing;
+  const parts = listing.parts.map((p) => p.part);
+  const meaningOf = new Map(listing.parts.map((p) => [p.part, p.meaning]));
   // A header of the size of a real ticket or pass, as wrk sends it with every request.
   const headers = { authorization: `Bearer ${"x".repeat(400)}` };
   const load = (part: string): LoadOptions => ({
@@ -138,7 +131,7 @@ try {
       const rounds = cpuPerRequest.get(part)!.map((cpu, i) => (cpu - baseline[i]!) / repeat);
       return {
         part,
-        meaning: MEANING[part] ?? "",
+        meaning: meaningOf.get(part)!,
         microseconds: median(rounds),
         low: Math.min(...rounds),
         high: Math.max(...rounds),

@@ -6,8 +6,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-
-const PLAYLIST = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nsegment-1.aac\n";
+import { PLAYLIST, PLAYLIST_HEADERS } from "./playlist.ts";
 
 const STREAM_CHUNK = Buffer.alloc(1_000, 0xff);
 
@@ -40,11 +39,7 @@ export async function startOrigin(): Promise<BenchOrigin> {
       });
       return;
     }
-    res.writeHead(200, {
-      "content-type": "application/vnd.apple.mpegurl",
-      "content-length": Buffer.byteLength(PLAYLIST),
-      "cache-control": "no-store",
-    });
+    res.writeHead(200, PLAYLIST_HEADERS);
     res.end(PLAYLIST);
   });
   await new Promise<void>((resolve, reject) => {

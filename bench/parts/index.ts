@@ -17,19 +17,16 @@ import { plainStatusJson } from "../../src/http/answers.ts";
 import { originTally, readAnswer, withoutSignals } from "../../src/edge/origin-signals.ts";
 import { originRequest } from "../../src/edge/proxy.ts";
 import { type SeatKeeper, tieAnswer, type TieOptions } from "../../src/edge/seat-tie.ts";
+import { PLAYLIST, PLAYLIST_HEADERS } from "../lib/playlist.ts";
 
 /** How often a part runs in one request. */
 const REPEAT = 20;
 
 const ORIGIN = new URL("http://127.0.0.1:9/");
-/** The bench origin's playlist, and the headers a Node origin sends with it. */
-const PLAYLIST = new TextEncoder().encode(
-  "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nsegment-1.aac\n",
-);
+/** The bench origin's playlist with its headers, and those a Node origin adds on the wire. */
+const BODY = new TextEncoder().encode(PLAYLIST);
 const ORIGIN_HEADERS = {
-  "content-type": "application/vnd.apple.mpegurl",
-  "content-length": String(PLAYLIST.byteLength),
-  "cache-control": "no-store",
+  ...PLAYLIST_HEADERS,
   date: "Sat, 05 Dec 2026 00:00:00 GMT",
   connection: "keep-alive",
   "keep-alive": "timeout=5",
@@ -39,7 +36,7 @@ const ROOM = "parts";
 
 /** An origin's answer as fetch would hand it over (a fresh one each time: a body is read once). */
 function originAnswer(): Response {
-  return new Response(PLAYLIST, { headers: ORIGIN_HEADERS });
+  return new Response(BODY, { headers: ORIGIN_HEADERS });
 }
 
 /** The plain proxy's own request to the origin (bench/proxy). */
@@ -79,79 +76,109 @@ function queuedAnswer() {
 /** Keeps what a part made reachable, so that no part is optimised away. */
 let kept: unknown;
 
+/** One run of a part, and what it stands for beside the baseline. */
+interface Part {
+  meaning: string;
+  run: (request: Request, ctx: ExecutionContext) => unknown;
+}
+
+const HELLO = "Hello World!";
+
 /**
- * One run of each part, on top of the baseline's work (a plain request and
- * an origin answer, or for the poll's parts a hello-world Response): what
- * the part adds is what the bench reports.
+ * Each part does the baseline's work (the plain proxy's request, an origin
+ * answer, hello world's Response) with its own in place of, or beside, one
+ * piece of it: what the part adds is what the bench reports.
  */
-const PARTS: Record<string, (request: Request, ctx: ExecutionContext) => unknown> = {
-  baseline: (request) => [plainRequest(request), originAnswer(), new Response("Hello World!")],
-  // The pass path, part by part.
-  "abort-signal": (request) => [
-    plainRequest(request),
-    originAnswer(),
-    new Response("Hello World!"),
-    new AbortController(),
-  ],
-  "origin-request": (request) => [
-    originRequest(request, ORIGIN, PASS, true, new AbortController().signal),
-    originAnswer(),
-    new Response("Hello World!"),
-  ],
-  "origin-signals": (request) => {
-    const answer = originAnswer();
-    const read = readAnswer(answer);
-    return [
+const PARTS: Record<string, Part> = {
+  baseline: {
+    meaning: "the work every part's loop does besides the part",
+    run: (request) => [plainRequest(request), originAnswer(), new Response(HELLO)],
+  },
+  // The pass path, part by part, beside the plain proxy's work.
+  "abort-signal": {
+    meaning: "an AbortController for the origin request (cancels a short answer whose seat ends)",
+    run: (request) => [plainRequest(request), originAnswer(), new Response(HELLO), new AbortController()],
+  },
+  "origin-request": {
+    meaning: "the origin request (trimmed headers, Spillway-Pass, abort signal) over a plain copy",
+    run: (request) => [
+      originRequest(request, ORIGIN, PASS, true, new AbortController().signal),
+      originAnswer(),
+      new Response(HELLO),
+    ],
+  },
+  "origin-signals": {
+    meaning: "reading Spillway-Load / Spillway-Command off the origin's answer, and the tally",
+    run: (request) => {
+      const answer = originAnswer();
+      const read = readAnswer(answer);
+      const tallied = originTally.add(ROOM, read, Date.now());
+      return [plainRequest(request), tallied, withoutSignals(answer, read), new Response(HELLO)];
+    },
+  },
+  "read-whole": {
+    meaning: "reading a short answer whole (arrayBuffer)",
+    run: async (request) => [plainRequest(request), await originAnswer().arrayBuffer(), new Response(HELLO)],
+  },
+  "read-and-answer-anew": {
+    meaning: "reading it whole and answering it as a new Response",
+    run: async (request) => {
+      const answer = originAnswer();
+      return [plainRequest(request), new Response(await answer.arrayBuffer(), answer), new Response(HELLO)];
+    },
+  },
+  "seat-tie": {
+    meaning: "the whole seat tie of a short answer (tieAnswer: read, timer, new Response), its options made",
+    run: async (request, ctx) => [
       plainRequest(request),
-      originTally.add(ROOM, read, Date.now()),
-      withoutSignals(answer, read),
-      new Response("Hello World!"),
-    ];
+      await tieAnswer(originAnswer(), tieOptions(ctx), seatEnded),
+      new Response(HELLO),
+    ],
   },
-  "read-whole": async (request) => {
-    const answer = originAnswer();
-    return [plainRequest(request), await answer.arrayBuffer(), new Response("Hello World!")];
+  "pass-path": {
+    meaning: "all of a pass's own work around the fetch (origin request, signals, seat tie)",
+    run: async (request, ctx) => {
+      const abort = new AbortController();
+      const sent = originRequest(request, ORIGIN, PASS, true, abort.signal);
+      const answer = originAnswer();
+      const read = readAnswer(answer);
+      originTally.add(ROOM, read, Date.now());
+      const cancel = (why: Error) => abort.abort(why);
+      const tied = await tieAnswer(withoutSignals(answer, read), tieOptions(ctx), seatEnded, cancel);
+      return [sent, tied, new Response(HELLO)];
+    },
   },
-  "read-and-answer-anew": async (request) => {
-    const answer = originAnswer();
-    return [plainRequest(request), new Response(await answer.arrayBuffer(), answer), new Response("Hello World!")];
+  // The waiting poll's own parts, beside hello world's Response.
+  "bearer-read": {
+    meaning: "reading the Authorization header (a ticket or pass of ~400 characters)",
+    run: (request) => [
+      plainRequest(request),
+      originAnswer(),
+      new Response(HELLO),
+      request.headers.get("authorization"),
+    ],
   },
-  "seat-tie": async (request, ctx) => [
-    plainRequest(request),
-    await tieAnswer(originAnswer(), tieOptions(ctx), seatEnded),
-    new Response("Hello World!"),
-  ],
-  "pass-path": async (request, ctx) => {
-    const abort = new AbortController();
-    const sent = originRequest(request, ORIGIN, PASS, true, abort.signal);
-    const answer = originAnswer();
-    const read = readAnswer(answer);
-    originTally.add(ROOM, read, Date.now());
-    const tied = await tieAnswer(withoutSignals(answer, read), tieOptions(ctx), seatEnded, (why) => abort.abort(why));
-    return [sent, tied, new Response("Hello World!")];
+  "status-answer": {
+    meaning: "a waiting listener's status JSON with its headers, over hello world's Response",
+    run: (request) => [plainRequest(request), originAnswer(), plainStatusJson(queuedAnswer())],
   },
-  // The waiting poll's own parts beside hello world's Response.
-  "bearer-read": (request) => [
-    plainRequest(request),
-    originAnswer(),
-    new Response("Hello World!"),
-    request.headers.get("authorization"),
-  ],
-  "status-answer": (request) => [plainRequest(request), originAnswer(), plainStatusJson(queuedAnswer())],
 };
 
 export default {
   async fetch(request: Request, _env: unknown, ctx: ExecutionContext): Promise<Response> {
     const name = new URL(request.url).pathname.slice(1);
-    if (name === "parts.json") return Response.json({ repeat: REPEAT, parts: Object.keys(PARTS) });
+    if (name === "parts.json") {
+      const parts = Object.entries(PARTS).map(([part, { meaning }]) => ({ part, meaning }));
+      return Response.json({ repeat: REPEAT, parts });
+    }
     const part = PARTS[name];
     if (part === undefined) return new Response(`no part "${name}" (GET /parts.json lists them)\n`, { status: 404 });
     kept = undefined;
     try {
-      for (let i = 0; i < REPEAT; i++) kept = await part(request, ctx);
+      for (let i = 0; i < REPEAT; i++) kept = await part.run(request, ctx);
     } catch (err) {
       return new Response(`part "${name}" failed: ${String(err)}\n`, { status: 500 });
     }
-    return kept === undefined ? new Response("the part made nothing\n", { status: 500 }) : new Response("Hello World!");
+    return kept === undefined ? new Response("the part made nothing\n", { status: 500 }) : new Response(HELLO);
   },
 } satisfies ExportedHandler;
