@@ -585,6 +585,9 @@ describe("lanes config changes (real time)", () => {
       (s) => s.state === "admitted" && s.lane === "stage",
     );
     expect(reopened.delayMs).toBeLessThanOrEqual(2_000);
-    expect(back).toMatchObject({ state: "admitted", lane: "stage" });
+    // The host is in the stage lane again: seated at once, or first in its line until its shard
+    // syncs the lane's seats (as the priority listener above).
+    expect(back).toMatchObject({ lane: "stage" });
+    expect(["admitted", "queued"]).toContain(back!.state);
   }, 30_000);
 });
