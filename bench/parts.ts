@@ -19,6 +19,7 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { cpuSecondsBetween } from "./lib/processes.ts";
+import { median } from "./lib/median.ts";
 import { startRaw } from "./lib/workerd.ts";
 import { ensureWrk, type LoadOptions, measure, stopLoad, warmUp } from "./lib/wrk.ts";
 
@@ -66,12 +67,6 @@ interface PartResult {
   high: number;
   rounds: number[];
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 let interrupted = false;
 process.on("SIGINT", () => {

@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { newKeySet } from "../src/cli/keys.ts";
 import { makeCases, PATHS, type PathName, runBatch } from "./lib/hs256-cases.ts";
+import { median } from "./lib/median.ts";
 
 const USAGE = `Usage: npm run bench:verify [-- --runtime node|workerd|both] [--rounds N] [--round-ms MS] [--json]`;
 
@@ -65,12 +66,6 @@ interface CaseResult {
   ratio: { median: number; min: number; max: number };
   rounds: { hand: number; jose: number }[];
 }
-
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 const log = (line: string) => console.error(line);
 

@@ -16,7 +16,9 @@ import { queuedStatus } from "../../src/contract/status.ts";
 import { plainStatusJson } from "../../src/http/answers.ts";
 import { originTally, readAnswer, withoutSignals } from "../../src/edge/origin-signals.ts";
 import { originRequest } from "../../src/edge/proxy.ts";
-import { type SeatKeeper, tieAnswer, type TieOptions } from "../../src/edge/seat-tie.ts";
+import { type SeatKeeper, tieAnswer } from "../../src/edge/seat-tie.ts";
+import { PassTie, type TieDesk } from "../../src/http/to-origin.ts";
+import type { PassClaims } from "../../src/tokens/pass.ts";
 import { PLAYLIST, PLAYLIST_HEADERS } from "../lib/playlist.ts";
 
 /** How often a part runs in one request. */
@@ -50,17 +52,11 @@ const KEEPER: SeatKeeper = {
   letGo: () => Promise.resolve(),
 };
 
-function tieOptions(ctx: ExecutionContext): TieOptions {
-  return {
-    keeper: KEEPER,
-    expiresAt: Date.now() + 60_000,
-    roundMs: 27_000,
-    passTtlMs: 60_000,
-    slackMs: 3_000,
-    now: () => Date.now(),
-    newId: () => crypto.randomUUID(),
-    background: (work) => ctx.waitUntil(work.catch(() => undefined)),
-  };
+/** The options a request with a pass ties its answer with (src/http/to-origin.ts), around a keeper never called. */
+const TIE_DESK: TieDesk = { settings: { timings: { passTtlMs: 60_000 } }, keeper: () => KEEPER };
+const TIE_PASS = {} as PassClaims;
+function tieOptions(ctx: ExecutionContext): PassTie {
+  return new PassTie({ desk: TIE_DESK, after: ctx }, TIE_PASS, Date.now() + 60_000);
 }
 
 const seatEnded = () => new Response("seat ended", { status: 409 });
@@ -128,7 +124,8 @@ const PARTS: Record<string, Part> = {
     },
   },
   "seat-tie": {
-    meaning: "the whole seat tie of a short answer (tieAnswer: read, timer, new Response), its options made",
+    meaning:
+      "the whole seat tie of a short answer (tieAnswer: read, timer, new Response), its options made as a pass makes them",
     run: async (request, ctx) => [
       plainRequest(request),
       await tieAnswer(originAnswer(), tieOptions(ctx), seatEnded),

@@ -159,15 +159,22 @@ export async function seatBound(
 const NOW = () => clock.now();
 const NEW_ID = () => crypto.randomUUID();
 
+/** What a pass's tie needs of its room's desk (a RoomDesk has it). */
+export interface TieDesk {
+  readonly settings: { readonly timings: { readonly passTtlMs: number } };
+  keeper(pass: PassClaims): SeatKeeper;
+}
+
 /**
  * The seat tie's options for one admitted request; its keeper is made when
  * first held (most short answers are in before they would be). A class, not
  * an object literal: a literal with a getter is built on the runtime's slow
  * path, about 2 µs a request in workerd against a fraction of one for this.
  * Everything a tie reads is an own property, so a copy (`{ ...tie }`) keeps
- * it all but the keeper, which the copy gives its own.
+ * it all but the keeper, which the copy gives its own. bench:parts makes
+ * these very options (bench/parts/index.ts).
  */
-class PassTie implements TieOptions {
+export class PassTie implements TieOptions {
   readonly expiresAt: number;
   readonly roundMs: number;
   readonly passTtlMs: number;
@@ -175,11 +182,11 @@ class PassTie implements TieOptions {
   readonly now = NOW;
   readonly newId = NEW_ID;
   readonly background: (work: Promise<unknown>) => void;
-  readonly #desk: RoomDesk;
+  readonly #desk: TieDesk;
   readonly #pass: PassClaims;
   #keeper: SeatKeeper | undefined;
 
-  constructor(call: OriginCall, pass: PassClaims, expiresAt: number) {
+  constructor(call: { desk: TieDesk; after: AfterAnswer }, pass: PassClaims, expiresAt: number) {
     const passTtlMs = call.desk.settings.timings.passTtlMs;
     this.expiresAt = expiresAt;
     this.roundMs = holdRoundMs(passTtlMs);
