@@ -415,8 +415,13 @@ export async function startIcecast(options: IcecastOptions = {}): Promise<Runnin
     try {
       return await startOnce(icecast2!, options);
     } catch (err) {
-      // freePort() can lose a race for its port; anything else is final.
-      if (attempt >= 3 || !(err instanceof Error && /could not create listener socket/i.test(err.message))) throw err;
+      // freePort() can lose a race for its port, and Icecast now and then crashes as it starts
+      // (a signal before it ever answered); either is tried again, anything else is final.
+      const again =
+        err instanceof Error &&
+        (/could not create listener socket/i.test(err.message) ||
+          /exited before it answered \(code null, signal SIG/.test(err.message));
+      if (attempt >= 3 || !again) throw err;
     }
   }
 }
