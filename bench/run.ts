@@ -51,6 +51,7 @@ import {
 } from "./lib/wrk.ts";
 import { PRICES } from "../sim/cost.ts";
 import { REPEAT_CLAIM_MS } from "../src/edge/repeat-claims.ts";
+import { REPEAT_RENEWAL_MS } from "../src/edge/repeat-renewals.ts";
 import { type HeldResult, measureHeld, ROWS_WRITTEN_PER_ROUND } from "./lib/held.ts";
 import { startOrigin, type BenchOrigin } from "./lib/origin.ts";
 import { cpuSecondsBetween, killAllNow, stopAll } from "./lib/processes.ts";
@@ -122,6 +123,7 @@ const ROOMS = {
   join: "bench-join",
   claim: "bench-claim",
   rotation: "bench-rotation",
+  renewal: "bench-renewal",
 } as const;
 const HELD_ROOM = "bench-held";
 /** A wrk thread busier than this share of a core may have held the Worker back. */
@@ -317,7 +319,7 @@ const medianIndex = (xs: number[]) => {
 const round = (n: number, digits: number) => Number(n.toFixed(digits));
 const num = (n: number | null, digits: number) => (n === null || !Number.isFinite(n) ? null : round(n, digits));
 
-type CaseKey = "static" | "poll" | "pass" | "join" | "claim" | "rotation";
+type CaseKey = "static" | "poll" | "pass" | "join" | "claim" | "rotation" | "renewal";
 
 /** One mode's results: its table, its targets, and its JSON. */
 interface SuiteResult {
@@ -384,6 +386,7 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   let idleCalls: { total: number; byKind: CallCounts } = { total: 0, byKind: {} };
   let claimer: StatusJson | null = null;
   let rotator: StatusJson | null = null;
+  let beating: StatusJson | null = null;
   let servedBefore = origin!.counts();
   /** A listener's status poll; with its pass, from the device that holds the seat (a browser's cookie). */
   const statusRequest = (room: string, ticket: string, pass?: string) =>
@@ -502,6 +505,24 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
         if (state !== "admitted" && state !== "queued") {
           warnings.push(`${mode}: after the load without a pass cookie the ticket is "${state}"`);
         }
+      },
+    },
+    {
+      // A seated listener's heartbeat sent as fast as wrk can, always with the pass it was first given:
+      // each renewal is a call to its seat's shard, repeated within REPEAT_RENEWAL_MS it is answered here.
+      key: "renewal",
+      label: "heartbeat (admitted, the same pass again and again)",
+      prepare: async () => {
+        beating = await firstSeated(ROOMS.renewal, 10);
+        return {
+          method: "POST",
+          path: `/_spillway/rooms/${ROOMS.renewal}/heartbeat`,
+          headers: { authorization: `Bearer ${beating.pass!}` },
+        };
+      },
+      check: async () => {
+        const state = await stateOf(ROOMS.renewal, beating!.ticket!, beating!.pass!);
+        if (state !== "admitted") warnings.push(`${mode}: after the heartbeat load the listener is "${state}"`);
       },
     },
   ];
@@ -766,6 +787,20 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
     repeatTarget("claim", "a called ticket polled by its seat's device"),
     repeatTarget("rotation", "a called ticket polled without its pass"),
   );
+  // A seated listener's heartbeat sent as fast as wrk can: its renewals within one per REPEAT_RENEWAL_MS.
+  const renewalRepeat = (() => {
+    const s = summary.renewal;
+    const n = s.calls?.byKind["renew"] ?? 0;
+    const allowed = Math.floor((s.m.result.durationSeconds * 1000) / REPEAT_RENEWAL_MS) + 1;
+    return { n, allowed, per: (n * REPEAT_RENEWAL_MS) / (s.m.result.durationSeconds * 1000) };
+  })();
+  targets.push({
+    label: `a seated listener's heartbeat as fast as it can: ≤ 1 renewal per ${REPEAT_RENEWAL_MS / 1000} s`,
+    met: renewalRepeat.n <= renewalRepeat.allowed,
+    measured:
+      `${renewalRepeat.n} renewals in ${summary.renewal.m.result.durationSeconds.toFixed(1)} s (at most ${renewalRepeat.allowed})` +
+      ` for ${summary.renewal.m.result.requests} heartbeats; all Durable Object calls: ${(summary.renewal.doCallsPerRequest ?? Number.NaN).toFixed(5)} per heartbeat`,
+  });
   const idleNote =
     `    without any load the poll room made ${idleCalls.total} calls in ${DURATION_S} s` +
     `${idleCalls.total ? ` (${kinds(idleCalls.byKind)})` : ""}; net of those: ${doCallsPerPollNet.toFixed(5)} per poll`;
@@ -846,11 +881,13 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
     joinMode: "hold",
     ...caseJson("claim"),
     ...caseJson("rotation"),
+    ...caseJson("renewal"),
     doCallsPerRequest: {
       pass: num(summary.pass.doCallsPerRequest, 5),
       join: num(summary.join.doCallsPerRequest, 5),
       claim: num(summary.claim.doCallsPerRequest, 5),
       rotation: num(summary.rotation.doCallsPerRequest, 5),
+      renewal: num(summary.renewal.doCallsPerRequest, 5),
     },
     // Claims of the one polled ticket during the measured run, and per REPEAT_CLAIM_MS.
     repeatClaimMs: REPEAT_CLAIM_MS,
@@ -865,6 +902,13 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
         perRepeatClaimMs: round(claimRepeat.rotation.per, 3),
         byKind: summary.rotation.calls?.byKind ?? null,
       },
+    },
+    // Renewals of the one seat whose heartbeat was sent as fast as wrk could, and per REPEAT_RENEWAL_MS.
+    repeatRenewalMs: REPEAT_RENEWAL_MS,
+    renewalsOfHeartbeatingSeat: {
+      renewals: renewalRepeat.n,
+      perRepeatRenewalMs: round(renewalRepeat.per, 3),
+      byKind: summary.renewal.calls?.byKind ?? null,
     },
     // CPU of the Worker's own processes (workerd; in dev mode wrangler too) per request.
     cpuUsPerRequest: cpuJson((m) => m.cpuUsPerRequest, 0),

@@ -27,6 +27,15 @@ import {
   repeatClaim,
   type SeatAnswer,
 } from "./repeat-claims.ts";
+import {
+  awaitRenewal,
+  forgetRenewal,
+  noteRenewal,
+  type RenewalAnswer,
+  renewalStarted,
+  renewalUnderWay,
+  repeatRenewal,
+} from "./repeat-renewals.ts";
 import { shardOf } from "../policy/shard.ts";
 import { laneShard, slotOf } from "../policy/lanes.ts";
 import { laneNameAt, laneOfArrival } from "./lane-arrival.ts";
@@ -518,11 +527,37 @@ export class RoomDesk {
   /**
    * Renew a seat's pass; `seat_ended` when the lease is gone; `unavailable`
    * (policy `pass`) when the shard cannot be reached: the current pass is
-   * honoured only while a recent view vouches for it and it is young.
+   * honoured only while a recent view vouches for it and it is young. The
+   * seat's shard is asked at most once per REPEAT_RENEWAL_MS in this isolate
+   * (repeat-renewals.ts): a pass of the seat presented again within it gets
+   * the same answer, the pass that renewal signed.
    */
   async heartbeat(pass: PassClaims): Promise<FlowAnswer> {
+    const seat = { sid: pass.sid, gen: pass.gen, sub: pass.sub };
+    const view = await this.#tryView();
+    const stands = (sid: string, exp: number) => !(view instanceof DurableFailure) && this.#seatStands(view, sid, exp);
+    const again = repeatRenewal(this.room, seat, this.now, stands);
+    if (again !== null) return again;
+    if (renewalUnderWay(this.room, seat.sid, this.now)) {
+      const waited = await awaitRenewal(this.room, seat, this.now, stands);
+      if (waited !== null) return waited;
+    }
     // A claim's answer remembered for this seat carries the pass being renewed: no longer given again.
     forgetSeat(this.room, pass.sid);
+    renewalStarted(this.room, seat.sid, this.now);
+    let answer: FlowAnswer;
+    try {
+      answer = await this.#renew(pass, view);
+    } catch (err) {
+      noteRenewal(this.room, seat, null, this.now);
+      throw err;
+    }
+    noteRenewal(this.room, seat, this.#renewalToGiveAgain(answer, view), this.now);
+    return answer;
+  }
+
+  /** The shard's renewal of the seat, as `heartbeat` answers it; `view`: as read before it. */
+  async #renew(pass: PassClaims, view: GlobalView | DurableFailure): Promise<FlowAnswer> {
     let renewed: RenewOutcome;
     try {
       renewed = await durableCall<RenewOutcome>("renew", () =>
@@ -534,13 +569,25 @@ export class RoomDesk {
     }
     if (renewed.kind === "gone") return { kind: "seat_ended", reason: renewed.reason };
     const newPass = await this.#signPass(pass.sub, pass.shard, renewed.lease);
-    // The seat is renewed: a view that cannot be read only leaves the room's facts out of date.
-    const facts = (await this.viewOrLast()).view ?? UNKNOWN_ROOM;
+    // The seat is renewed: a view that could not be read only leaves the room's facts out of date.
+    const facts = (view instanceof DurableFailure ? this.lastView() : view) ?? UNKNOWN_ROOM;
     return {
       kind: "status",
       status: await this.#admitted(newPass, renewed.lease, pass.shard, facts),
       newPass,
     };
+  }
+
+  /**
+   * A renewal's answer that may be given again: the seat ended, or renewed
+   * while it stands and, in a room whose origin says where to connect, with
+   * where (as a claim's, `#toGiveAgain`). Not without a view to tell.
+   */
+  #renewalToGiveAgain(answer: FlowAnswer, view: GlobalView | DurableFailure): RenewalAnswer | null {
+    if (answer.kind === "seat_ended") return answer;
+    if (answer.kind !== "status" || answer.newPass === undefined || view instanceof DurableFailure) return null;
+    if ((view.origin ?? "proxy") !== "proxy" && answer.status.connect === undefined) return null;
+    return { ...answer, newPass: answer.newPass };
   }
 
   /** An admitted answer; in a room whose origin enforces the seat, with where to connect to it. */
@@ -578,6 +625,7 @@ export class RoomDesk {
     // Never given again from a claim's remembered answer (repeat-claims.ts), even by a claim
     // under way now: this isolate knows the seat ended until any pass of it has expired.
     forgetSeat(this.room, pass.sid);
+    forgetRenewal(this.room, pass.sid);
     const released = await durableCall("leave", () =>
       this.#shard(pass.shard).leave(this.room, pass.shard, pass.sid, pass.sub),
     );

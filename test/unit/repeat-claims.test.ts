@@ -12,28 +12,14 @@ import {
   type SeatAnswer,
 } from "../../src/edge/repeat-claims.ts";
 import type { ClaimOutcome, Lease } from "../../src/policy/lease.ts";
+import { admittedAnswer } from "../support/admitted-answer.ts";
 
 const ticket = { shard: 2, seq: 41, sub: "listener-a" };
 const full = { kind: "waiting", reason: "full" } as const;
 const lease: Lease = { sid: "seat-1", sub: "listener-a", seq: 41, grantedAt: 0, expiresAt: 60_000, leftAt: null };
 const admitted: ClaimOutcome = { kind: "admitted", lease, fresh: false };
 const pass = { token: "pass-token-1", exp: 60 };
-const seatAnswer: SeatAnswer = {
-  kind: "status",
-  status: {
-    room: "r",
-    state: "admitted",
-    position: null,
-    ahead: null,
-    etaSeconds: null,
-    pollAfterSeconds: 20,
-    pass: pass.token,
-    passExpiresAt: new Date(pass.exp * 1000).toISOString(),
-    startsAt: null,
-    recordingUrl: null,
-  },
-  newPass: pass,
-};
+const seatAnswer: SeatAnswer = admittedAnswer("r", pass);
 
 /** A device (`holding`: the seat its pass names) asking at `now`, the view showing `mark`. */
 const asking = (now: number, holding?: string, mark = markOf(10, 5)): Asking => ({ holding, mark, now });
