@@ -47,7 +47,17 @@ import { durableCall, DurableFailure } from "./durable-call.ts";
 import type { SeatKeeper } from "./seat-tie.ts";
 import type { HoldAnswer } from "../objects/seat-holds.ts";
 import { shardName, type ShardJoin } from "../objects/room-shard.ts";
-import { cachedView, endedHere, isRevoked, lastKnownView, noteEnded, rememberView, viewInHand } from "./view-cache.ts";
+import {
+  cachedView,
+  endedHere,
+  givenBackHere,
+  isRevoked,
+  lastKnownView,
+  noteEnded,
+  noteGivenBack,
+  rememberView,
+  viewInHand,
+} from "./view-cache.ts";
 import type { TokenRefusal } from "../tokens/claims.ts";
 import type { CompactJws } from "../tokens/compact-jws.ts";
 import { keyRing, type KeyRing, readyKeyRing } from "../tokens/keys.ts";
@@ -620,16 +630,23 @@ export class RoomDesk {
     return { kind: "status", status, newOverflow: token };
   }
 
-  /** Give the seat back (safe to repeat). Throws a DurableFailure when the shard cannot be reached. */
+  /**
+   * Give the seat back (safe to repeat: a repeat through this isolate is answered here,
+   * without a call). Throws a DurableFailure when the shard cannot be reached.
+   */
   async leave(pass: PassClaims): Promise<boolean> {
     // Never given again from a claim's remembered answer (repeat-claims.ts), even by a claim
     // under way now: this isolate knows the seat ended until any pass of it has expired.
     forgetSeat(this.room, pass.sid);
     forgetRenewal(this.room, pass.sid);
+    // Given back through this isolate already: its shard would change nothing, and say so.
+    if (givenBackHere(this.room, pass.sid, pass.sub, this.now)) return false;
     const released = await durableCall("leave", () =>
       this.#shard(pass.shard).leave(this.room, pass.shard, pass.sid, pass.sub),
     );
-    noteEnded(this.room, pass.sid, Math.max(pass.exp * 1000, this.now + this.settings.timings.passTtlMs));
+    const until = Math.max(pass.exp * 1000, this.now + this.settings.timings.passTtlMs);
+    noteEnded(this.room, pass.sid, until);
+    noteGivenBack(this.room, pass.sid, pass.sub, until);
     return released;
   }
 

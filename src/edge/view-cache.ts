@@ -141,7 +141,9 @@ export function expireView(room: string, revokedSid: string): void {
   const entry = entries.get(room);
   if (entry?.view == null) return;
   const view = entry.view;
-  if (!view.revoked.includes(revokedSid)) entry.view = { ...view, revoked: [...view.revoked, revokedSid] };
+  // Listed already (a leave repeated): the view refuses the pass as it is, and stays as fresh as it was.
+  if (view.revoked.includes(revokedSid)) return;
+  entry.view = { ...view, revoked: [...view.revoked, revokedSid] };
   entry.fresh = false;
 }
 
@@ -150,9 +152,11 @@ export function forgetViews(room?: string): void {
   if (room === undefined) {
     entries.clear();
     ended.clear();
+    givenBack.clear();
   } else {
     entries.delete(room);
     ended.delete(room);
+    givenBack.delete(room);
   }
 }
 
@@ -192,6 +196,18 @@ export class EndedSeats<K> {
 
 /** Per room: the lease ids this isolate learnt have ended. */
 const ended = new Map<string, EndedSeats<string>>();
+/** Per room: the seats (lease id and listener) given back through this isolate. */
+const givenBack = new Map<string, EndedSeats<string>>();
+
+function seatsOf(rooms: Map<string, EndedSeats<string>>, room: string): EndedSeats<string> {
+  let seats = rooms.get(room);
+  if (seats === undefined) {
+    if (rooms.size >= MAX_ROOMS) rooms.delete(rooms.keys().next().value!);
+    seats = new EndedSeats();
+    rooms.set(room, seats);
+  }
+  return seats;
+}
 
 /**
  * A shard said this seat has ended: refuse its passes here until `until`
@@ -199,18 +215,28 @@ const ended = new Map<string, EndedSeats<string>>();
  * over and over costs its shard one call per isolate, not one per request.
  */
 export function noteEnded(room: string, sid: string, until: number): void {
-  let seats = ended.get(room);
-  if (seats === undefined) {
-    if (ended.size >= MAX_ROOMS) ended.delete(ended.keys().next().value!);
-    seats = new EndedSeats();
-    ended.set(room, seats);
-  }
-  seats.note(sid, until);
+  seatsOf(ended, room).note(sid, until);
 }
 
 /** Has this isolate learnt that the seat ended (and may its passes still be presented)? */
 export function endedHere(room: string, sid: string, now: number): boolean {
   return ended.get(room)?.has(sid, now) ?? false;
+}
+
+/**
+ * Listener `sub` gave seat `sid` back through this isolate (its shard
+ * answered the leave): until `until` (its passes' expiry) a leave repeated
+ * here is answered as the shard would answer it, with nothing to release,
+ * without a call. A leave changes a seat for good (the ledger's leave is
+ * idempotent), so a repeat never has anything to do.
+ */
+export function noteGivenBack(room: string, sid: string, sub: string, until: number): void {
+  seatsOf(givenBack, room).note(`${sid}\n${sub}`, until);
+}
+
+/** Did listener `sub` give seat `sid` back through this isolate (`noteGivenBack`)? */
+export function givenBackHere(room: string, sid: string, sub: string, now: number): boolean {
+  return givenBack.get(room)?.has(`${sid}\n${sub}`, now) ?? false;
 }
 
 const revokedSets = new WeakMap<GlobalView, Set<string>>();

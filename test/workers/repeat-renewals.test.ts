@@ -4,7 +4,8 @@
  * a player that keeps fetching with a pass past half its life — costs its
  * seat's shard one renewal per couple of seconds, and each request gets the
  * pass that renewal signed. A seat given back is never renewed again, and a
- * seat that ended is told so with its reason.
+ * seat that ended is told so with its reason. A leave repeated costs its
+ * shard nothing more once the seat was given back through the isolate.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -136,5 +137,38 @@ describe("a pass presented for renewal as fast as it can be", () => {
       expect((await res.json<ErrorJson>()).error).toMatchObject({ code: "seat_ended", reason: "moved" });
     }
     expect((await renewals(room)) - before).toBe(1);
+  });
+});
+
+describe("a leave repeated as fast as it can be", () => {
+  /** Leaves the room's shards have served so far. */
+  const leaves = async (room: string) => (await stats(room)).doCalls.leave ?? 0;
+
+  it("is one call to the shard: it released the seat, the rest had nothing to release", async () => {
+    const { room, pass } = await seated("leave-again");
+    const before = await leaves(room);
+    const released: boolean[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await leave(room, pass);
+      expect(res.status).toBe(200);
+      const body = await res.json<{ left: boolean; released: boolean }>();
+      expect(body.left).toBe(true);
+      released.push(body.released);
+    }
+    expect(released).toEqual([true, ...Array.from({ length: 9 }, () => false)]);
+    expect((await leaves(room)) - before).toBe(1);
+    // The seat is gone for good: its pass renews nothing.
+    expect((await heartbeat(room, pass)).status).toBe(409);
+  });
+
+  it("of one seat leaves another seat's leave to its shard", async () => {
+    const { room, pass } = await seated("leave-other");
+    const other = (await join(room)).body;
+    expect(other.state).toBe("admitted");
+    const before = await leaves(room);
+    expect((await leave(room, pass)).status).toBe(200);
+    expect((await leave(room, other.pass!)).status).toBe(200);
+    expect((await leaves(room)) - before).toBe(2);
+    expect((await heartbeat(room, other.pass!)).status).toBe(409);
   });
 });
