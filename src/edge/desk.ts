@@ -466,16 +466,11 @@ export class RoomDesk {
     return answer;
   }
 
-  /**
-   * An admitted answer that may be given again: its seat stands, and it is
-   * not one without where to connect in a room whose origin says where (the
-   * next poll asks for that again).
-   */
+  /** A claim's admitted answer that may be given again: `#seatAnswer`'s, while its seat stands. */
   #toGiveAgain(claim: ClaimOutcome, answer: FlowAnswer, view: GlobalView): SeatAnswer | null {
-    if (claim.kind !== "admitted" || answer.kind !== "status" || answer.newPass === undefined) return null;
-    if ((view.origin ?? "proxy") !== "proxy" && answer.status.connect === undefined) return null;
-    if (!this.#seatStands(view, claim.lease.sid, answer.newPass.exp)) return null;
-    return { ...answer, newPass: answer.newPass };
+    if (claim.kind !== "admitted") return null;
+    const seat = seatAnswer(answer, view);
+    return seat !== null && this.#seatStands(view, claim.lease.sid, seat.newPass.exp) ? seat : null;
   }
 
   /**
@@ -588,16 +583,10 @@ export class RoomDesk {
     };
   }
 
-  /**
-   * A renewal's answer that may be given again: the seat ended, or renewed
-   * while it stands and, in a room whose origin says where to connect, with
-   * where (as a claim's, `#toGiveAgain`). Not without a view to tell.
-   */
+  /** A renewal's answer that may be given again: the seat ended, or `seatAnswer`'s (not without a view to tell). */
   #renewalToGiveAgain(answer: FlowAnswer, view: GlobalView | DurableFailure): RenewalAnswer | null {
     if (answer.kind === "seat_ended") return answer;
-    if (answer.kind !== "status" || answer.newPass === undefined || view instanceof DurableFailure) return null;
-    if ((view.origin ?? "proxy") !== "proxy" && answer.status.connect === undefined) return null;
-    return { ...answer, newPass: answer.newPass };
+    return view instanceof DurableFailure ? null : seatAnswer(answer, view);
   }
 
   /** An admitted answer; in a room whose origin enforces the seat, with where to connect to it. */
@@ -717,4 +706,15 @@ export class RoomDesk {
         return { kind: "spent" };
     }
   }
+}
+
+/**
+ * An answer that hands out a seat, as it may be given again (a claim's or a
+ * renewal's): with its pass, and not one without where to connect in a room
+ * whose origin says where (the next request asks for that again).
+ */
+function seatAnswer(answer: FlowAnswer, view: GlobalView): SeatAnswer | null {
+  if (answer.kind !== "status" || answer.newPass === undefined) return null;
+  if ((view.origin ?? "proxy") !== "proxy" && answer.status.connect === undefined) return null;
+  return { ...answer, newPass: answer.newPass };
 }

@@ -87,7 +87,8 @@ export function backoffMs(n: number, spentMs: number, random: () => number): num
   return Math.floor(random() * bound);
 }
 
-const timerSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A real pause of `ms` (the default wherever a sleep is injected). */
+export const timerSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Run one Durable Object call (`call` makes it afresh on each attempt);

@@ -147,7 +147,7 @@ function fromEntry(
   if (outcome.kind === "admitted") {
     if (asking.holding !== outcome.lease.sid) return { kind: "shortly", afterMs };
     if (entry.seat !== null && stands(outcome.lease.sid, entry.seat.newPass.exp)) {
-      return { kind: "again", outcome, seat: copyOf(entry.seat) };
+      return { kind: "again", outcome, seat: copySeatAnswer(entry.seat) };
     }
     drop(key, entry);
     return null;
@@ -162,7 +162,7 @@ function fromEntry(
 }
 
 /** An answer's own copy: callers add to a status (its lane, its ticket). */
-function copyOf(seat: SeatAnswer): SeatAnswer {
+export function copySeatAnswer(seat: SeatAnswer): SeatAnswer {
   return { ...seat, status: { ...seat.status } };
 }
 
@@ -207,7 +207,7 @@ export function noteClaim(
     mark: asking.mark,
     device: asking.holding,
     outcome,
-    seat: seated !== null && seat !== null ? copyOf(seat) : null,
+    seat: seated !== null && seat !== null ? copySeatAnswer(seat) : null,
     seatKey: seated,
   });
   if (seated !== null) seats.set(seated, key);

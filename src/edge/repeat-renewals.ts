@@ -28,6 +28,8 @@
  * often it is presented.
  */
 import type { FlowAnswer } from "./desk-answers.ts";
+import { timerSleep } from "./durable-call.ts";
+import { copySeatAnswer, type SeatAnswer } from "./repeat-claims.ts";
 
 /** How long the shard's renewal of a seat stands in an isolate. */
 export const REPEAT_RENEWAL_MS = 2_000;
@@ -39,10 +41,8 @@ const RENEWAL_LOST_MS = 5_000;
 export const WAIT_STEP_MS = 25;
 export const WAIT_STEPS = 40;
 
-/** A renewed answer as it was given: its status and the pass the renewal signed. */
-export type RenewedAnswer = FlowAnswer & { kind: "status"; newPass: { token: string; exp: number } };
-/** What a renewal answered that may be given again: the renewed pass, or that the seat has ended. */
-export type RenewalAnswer = RenewedAnswer | (FlowAnswer & { kind: "seat_ended" });
+/** What a renewal answered that may be given again: the renewed pass (as a claim's seat), or that the seat has ended. */
+export type RenewalAnswer = SeatAnswer | (FlowAnswer & { kind: "seat_ended" });
 
 /** The seat a pass names: its lease, the device's generation and the listener. */
 export interface PassSeat {
@@ -62,8 +62,6 @@ interface Entry {
 const entries = new Map<string, Entry>();
 /** Per room and lease id: when the renewal under way in this isolate started. */
 const renewing = new Map<string, number>();
-
-const timerSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function keyOf(room: string, sid: string): string {
   return `${room}\n${sid}`;
@@ -96,7 +94,7 @@ export function repeatRenewal(
     entries.delete(key);
     return null;
   }
-  return copyOf(answer);
+  return copySeatAnswer(answer);
 }
 
 /** Is a renewal of this seat under way in this isolate (started at most RENEWAL_LOST_MS before `now`)? */
@@ -153,18 +151,13 @@ export function noteRenewal(room: string, seat: PassSeat, answer: RenewalAnswer 
     at: now,
     gen: seat.gen,
     sub: seat.sub,
-    answer: answer.kind === "status" ? copyOf(answer) : { ...answer },
+    answer: answer.kind === "status" ? copySeatAnswer(answer) : { ...answer },
   });
 }
 
 /** The seat `sid` was given back through this isolate: its renewal is never given again. */
 export function forgetRenewal(room: string, sid: string): void {
   entries.delete(keyOf(room, sid));
-}
-
-/** An answer's own copy: callers add to a status. */
-function copyOf(answer: RenewedAnswer): RenewedAnswer {
-  return { ...answer, status: { ...answer.status } };
 }
 
 /** Forget every remembered renewal (tests). */

@@ -5,18 +5,18 @@ import {
   forgetRepeatRenewals,
   noteRenewal,
   REPEAT_RENEWAL_MS,
-  type RenewedAnswer,
   renewalStarted,
   renewalUnderWay,
   repeatRenewal,
   WAIT_STEP_MS,
   WAIT_STEPS,
 } from "../../src/edge/repeat-renewals.ts";
+import type { SeatAnswer } from "../../src/edge/repeat-claims.ts";
 import { admittedAnswer } from "../support/admitted-answer.ts";
 
 const seat = { sid: "seat-1", gen: 0, sub: "listener-a" };
 const pass = { token: "pass-token-2", exp: 90 };
-const renewed: RenewedAnswer = admittedAnswer("r", pass);
+const renewed: SeatAnswer = admittedAnswer("r", pass);
 const moved = { kind: "seat_ended", reason: "moved" } as const;
 const always = () => true;
 
@@ -35,11 +35,11 @@ describe("repeat renewals", () => {
 
   it("give the shard's renewal of a seat again, as a copy, for REPEAT_RENEWAL_MS", () => {
     noteRenewal("r", seat, renewed, 1_000);
-    const again = repeatRenewal("r", seat, 1_000 + REPEAT_RENEWAL_MS - 1, always) as RenewedAnswer;
+    const again = repeatRenewal("r", seat, 1_000 + REPEAT_RENEWAL_MS - 1, always) as SeatAnswer;
     expect(again).toEqual(renewed);
     // The caller's changes to its answer stay its own.
     again.status.lane = "stage";
-    expect((repeatRenewal("r", seat, 1_001, always) as RenewedAnswer).status.lane).toBeUndefined();
+    expect((repeatRenewal("r", seat, 1_001, always) as SeatAnswer).status.lane).toBeUndefined();
     expect(repeatRenewal("r", seat, 1_000 + REPEAT_RENEWAL_MS, always)).toBeNull();
     // Gone with its time: not given even to a request that began earlier.
     expect(repeatRenewal("r", seat, 1_001, always)).toBeNull();

@@ -161,6 +161,25 @@ describe("a leave repeated as fast as it can be", () => {
     expect((await heartbeat(room, pass)).status).toBe(409);
   });
 
+  it("reads the room's view again after the first leave only", async () => {
+    const { room, pass } = await seated("leave-view", 1);
+    const waiting = (await join(room)).body;
+    expect(waiting.state).toBe("queued");
+    const views = async () => (await stats(room)).doCalls.view ?? 0;
+    const poll = async () => expect((await status(room, waiting.ticket!)).res.status).toBe(200);
+    await poll();
+    const before = await views();
+    // The first leave: this isolate's view is read again at the next request that needs it.
+    expect((await leave(room, pass)).status).toBe(200);
+    await poll();
+    const afterFirst = await views();
+    expect(afterFirst - before).toBe(1);
+    // A repeat: the view lists the seat already, and is not read again for it.
+    expect((await leave(room, pass)).status).toBe(200);
+    await poll();
+    expect((await views()) - afterFirst).toBe(0);
+  });
+
   it("of one seat leaves another seat's leave to its shard", async () => {
     const { room, pass } = await seated("leave-other");
     const other = (await join(room)).body;
