@@ -27,6 +27,10 @@ const ERRORS = {
   not_found: { status: 404, message: "There is nothing here." },
   method_not_allowed: { status: 405, message: "This method is not allowed here." },
   seat_ended: { status: 409, message: "This seat has ended; join the room again." },
+  connection_replaced: {
+    status: 409,
+    message: "A newer live connection of this seat took its place: one seat, one live stream or WebSocket.",
+  },
   body_too_large: { status: 413, message: "The request body is too large." },
   headers_too_large: { status: 431, message: "The request headers are too large." },
   internal: { status: 500, message: "Something went wrong in Spillway." },

@@ -139,6 +139,7 @@ export function listenerPaths(): Record<string, PathItem> {
             "bad_path",
             ...TOKEN_ERRORS,
             "seat_ended",
+            "connection_replaced",
             "origin_unreachable",
             ...ARRIVAL_ERRORS,
             "unavailable",

@@ -639,16 +639,19 @@ export class RoomDesk {
     return released;
   }
 
-  /** The seat of `pass` as a held connection keeps it (origin/seat-tie.ts). */
-  keeper(pass: PassClaims): SeatKeeper {
+  /**
+   * The seat of `pass` as a held connection keeps it (origin/seat-tie.ts);
+   * `path`: the request's, the key of a live connection (one per seat and path).
+   */
+  keeper(pass: PassClaims, path = ""): SeatKeeper {
     const stub = this.#shard(pass.shard);
     const { room } = this;
     return {
       // One round is a long call: not retried here, the connection's own loop calls again.
-      hold: (holder, waitMs) =>
+      hold: (holder, waitMs, live = false) =>
         durableCall<HoldAnswer>(
           "hold",
-          () => stub.hold(room, pass.shard, pass.sid, pass.sub, pass.gen, holder, waitMs),
+          () => stub.hold(room, pass.shard, pass.sid, pass.sub, pass.gen, holder, waitMs, live ? path : null),
           {
             retry: false,
           },

@@ -19,6 +19,12 @@
  *   answers the pending call at once, and the connection is cut: the origin's
  *   body is cancelled (the origin sees its client go) and the listener's
  *   stream ends; a WebSocket is closed on both sides with a 4001–4003 code.
+ * - One seat, one live connection per path: a live stream (isLiveAnswer) or
+ *   a WebSocket is what an origin counts as a listener, so a newer one of the
+ *   same seat on the same path replaces the older (`replaced`: cut, 4004, the
+ *   seat goes on).
+ *   One known to be live before the origin is asked (a WebSocket, a path seen
+ *   streaming: live-paths.ts) is held first, so the origin never counts both.
  * - When the shard cannot be reached, the connection goes on only as long as
  *   the seat is certainly still its own, were it to have ended unseen: its
  *   revocation confirmed (CONFIRM_AFTER_MS after the failure) or its passes too
@@ -63,13 +69,31 @@ export const ORIGIN_NOTICE_MS = 1_500;
 /** A wait that nothing cuts short. */
 const NEVER = new Promise<void>(() => undefined);
 
-/** WebSocket close codes for a seat that ended (the reason text is `seat_ended:<reason>`). */
-export const SEAT_CLOSE_CODES: Record<SeatEnd, number> = { left: 4001, moved: 4002, lapsed: 4003 };
+/**
+ * Why a connection was cut: its seat ended, or (`replaced`) a newer live
+ * connection of the same seat took its place (one seat, one live connection).
+ */
+export type Cut = SeatEnd | "replaced";
+
+/**
+ * WebSocket close codes for a cut connection (the reason text is
+ * `seat_ended:<reason>`, or `connection_replaced`).
+ */
+export const SEAT_CLOSE_CODES: Record<Cut, number> = { left: 4001, moved: 4002, lapsed: 4003, replaced: 4004 };
+
+/** The close reason that goes with SEAT_CLOSE_CODES. */
+export function cutText(cut: Cut): string {
+  return cut === "replaced" ? "connection_replaced" : `seat_ended:${cut}`;
+}
 
 /** The seat as a held connection keeps it: the shard's hold call and its goodbye. */
 export interface SeatKeeper {
-  /** Renew the seat and wait up to `waitMs` for it to end. Throws when the shard cannot be reached. */
-  hold(holder: string, waitMs: number): Promise<HoldAnswer>;
+  /**
+   * Renew the seat and wait up to `waitMs` for it to end. `live`: a
+   * connection an origin counts as a listener (a seat's only one, see
+   * objects/seat-holds.ts). Throws when the shard cannot be reached.
+   */
+  hold(holder: string, waitMs: number, live?: boolean): Promise<HoldAnswer>;
   /** The connection is closed (safe to repeat). */
   letGo(holder: string): Promise<void>;
 }
@@ -94,6 +118,8 @@ export interface TieOptions {
   background: (work: Promise<unknown>) => void;
   /** Wait (a timer by default; tests inject one). */
   sleep?: (ms: number, signal: Promise<void>) => Promise<void>;
+  /** Hears that the answer is a live stream (isLiveAnswer). */
+  onLive?(): void;
 }
 
 /**
@@ -116,11 +142,19 @@ function timerSleep(ms: number, stop: Promise<void>): Promise<void> {
 type Step = { kind: "answer"; answer: HoldAnswer } | { kind: "failed" } | { kind: "closed" } | { kind: "deadline" };
 
 /**
- * Keep the seat while `closed` has not settled. Resolves with why the seat
- * ended (cut the connection), or null when the connection closed first.
- * `holdNow`: a live stream (hold at once); otherwise after HOLD_AFTER_MS.
+ * Keep the seat while `closed` has not settled. Resolves with why the
+ * connection is to be cut, or null when it closed first. `holdNow`: hold at
+ * once; otherwise after HOLD_AFTER_MS. `live`: what an origin counts as a
+ * listener (a live stream, a WebSocket), held as the seat's only one: a newer
+ * one replaces it.
  */
-export async function watchSeat(opts: TieOptions, holder: string, holdNow: boolean, closed: Promise<void>) {
+export async function watchSeat(
+  opts: TieOptions,
+  holder: string,
+  holdNow: boolean,
+  closed: Promise<void>,
+  live = holdNow,
+): Promise<Cut | null> {
   const sleep = opts.sleep ?? timerSleep;
   let isClosed = false;
   const done = closed.then(() => {
@@ -149,7 +183,7 @@ export async function watchSeat(opts: TieOptions, holder: string, holdNow: boole
       deadline = Math.max(certain, now + (certain <= now ? LAST_CALL_GRACE_MS : 0));
       round = Math.max(0, Math.min(opts.roundMs, deadline - now - slack));
     }
-    const call: Promise<Step> = opts.keeper.hold(holder, round).then(
+    const call: Promise<Step> = opts.keeper.hold(holder, round, live).then(
       (answer) => ({ kind: "answer", answer }),
       () => ({ kind: "failed" }),
     );
@@ -160,16 +194,17 @@ export async function watchSeat(opts: TieOptions, holder: string, holdNow: boole
       sleep(deadline - now, Promise.race([stop, done])).then(() => ({ kind: "deadline" })),
     ]);
     if (step.kind === "closed" || isClosed) return null;
-    if (step.kind === "deadline") return "lapsed" as SeatEnd;
+    if (step.kind === "deadline") return "lapsed";
     if (step.kind === "answer") {
       if (step.answer.kind === "ended") return step.answer.reason;
+      if (step.answer.kind === "replaced") return "replaced";
       expiresAt = step.answer.expiresAt;
       doubtedUntil = Infinity;
       continue;
     }
     // Not reached this time: try again shortly, while the seat is known to be ours.
     if (doubtedUntil === Infinity) doubtedUntil = opts.now() + CONFIRM_AFTER_MS;
-    if (opts.now() >= owned() - SAFETY_MARGIN_MS) return "lapsed" as SeatEnd;
+    if (opts.now() >= owned() - SAFETY_MARGIN_MS) return "lapsed";
     await sleep(Math.min(RETRY_AFTER_FAILURE_MS, owned() - SAFETY_MARGIN_MS - opts.now()), done);
     if (isClosed) return null;
   }
@@ -177,9 +212,9 @@ export async function watchSeat(opts: TieOptions, holder: string, holdNow: boole
 
 /** Why a connection was cut: carried as the abort reason of a stream. */
 export class SeatEnded extends Error {
-  readonly reason: SeatEnd;
-  constructor(reason: SeatEnd) {
-    super(`seat_ended:${reason}`);
+  readonly reason: Cut;
+  constructor(reason: Cut) {
+    super(cutText(reason));
     this.name = "SeatEnded";
     this.reason = reason;
   }
@@ -189,9 +224,9 @@ export class SeatEnded extends Error {
 function holding(opts: TieOptions): { opts: TieOptions; called: () => boolean } {
   let called = false;
   const keeper: SeatKeeper = {
-    hold: (holder, waitMs) => {
+    hold: (holder, waitMs, live) => {
       called = true;
-      return opts.keeper.hold(holder, waitMs);
+      return opts.keeper.hold(holder, waitMs, live);
     },
     letGo: (holder) => opts.keeper.letGo(holder),
   };
@@ -204,6 +239,24 @@ function passThrough(length: number | null): TransformStream<Uint8Array, Uint8Ar
   return new TransformStream<Uint8Array, Uint8Array>();
 }
 
+/** Media an origin counts a listener of while it streams: audio, video, Ogg, server-sent events. */
+const LIVE_TYPE = /^\s*(?:audio\/|video\/|application\/ogg\b|text\/event-stream\b)/i;
+
+/**
+ * Is this answer what an origin counts as a listener while it lasts: a
+ * WebSocket, or a live stream (audio, video or server-sent events with no
+ * declared length)? The tie holds it as its seat's only live connection on
+ * its path. A page or API answer sent in chunks is not one.
+ */
+export function isLiveAnswer(response: Response): boolean {
+  if (response.webSocket !== null && response.webSocket !== undefined) return true;
+  return response.body !== null && declaredLength(response) === null && isLiveType(response);
+}
+
+function isLiveType(response: Response): boolean {
+  return LIVE_TYPE.test(response.headers.get("content-type") ?? "");
+}
+
 /** The declared body length, or null when the answer streams without one. */
 function declaredLength(response: Response): number | null {
   const raw = response.headers.get("content-length");
@@ -214,7 +267,7 @@ function declaredLength(response: Response): number | null {
  * The origin's answer with its body tied to the seat: the body streams as it
  * comes (piped natively), and is cut when the seat ends. `onCut` hears why.
  */
-export function tieStream(response: Response, opts: TieOptions, onCut?: (reason: SeatEnd) => void): Response {
+export function tieStream(response: Response, opts: TieOptions, onCut?: (reason: Cut) => void): Response {
   const body = response.body;
   if (body === null) return response;
   const length = declaredLength(response);
@@ -228,9 +281,11 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
     () => undefined,
     () => undefined,
   );
+  const live = length === null && isLiveType(response);
+  if (live) opts.onLive?.();
   const holder = opts.newId();
   const held = holding(opts);
-  const watched = watchSeat(held.opts, holder, length === null, piped).then(async (reason) => {
+  const watched = watchSeat(held.opts, holder, length === null, piped, live).then(async (reason) => {
     if (reason !== null) {
       onCut?.(reason);
       abort.abort(new SeatEnded(reason));
@@ -239,8 +294,8 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
       // as a broken answer when a length was promised and not met.
       const writer = writable.getWriter();
       await (length === null ? writer.close() : writer.abort(new SeatEnded(reason))).catch(() => undefined);
-      // Moved: the origin counts this connection out before the newer device is answered.
-      if (reason === "moved") await (opts.sleep ?? timerSleep)(ORIGIN_NOTICE_MS, NEVER);
+      // Moved or replaced: the origin counts this connection out before the newer one is answered.
+      if (reason === "moved" || reason === "replaced") await (opts.sleep ?? timerSleep)(ORIGIN_NOTICE_MS, NEVER);
     }
     if (held.called()) await opts.keeper.letGo(holder);
   });
@@ -264,7 +319,7 @@ export const WHOLE_ANSWER_BYTES = 64 * 1024;
 export async function tieAnswer(
   response: Response,
   opts: TieOptions,
-  ended: (reason: SeatEnd) => Response,
+  ended: (reason: Cut) => Response,
   cancel: (reason: SeatEnded) => void = () => undefined,
 ): Promise<Response> {
   const length = declaredLength(response);
@@ -299,11 +354,12 @@ export async function tieAnswer(
     (broken: unknown) => ({ broken }),
   );
   // Still arriving: hold the seat until it is in; if the seat ends first, cancel it at the origin.
-  let seatEnded!: (reason: SeatEnd) => void;
-  const cut = new Promise<{ cut: SeatEnd }>((resolve) => (seatEnded = (reason) => resolve({ cut: reason })));
+  let seatEnded!: (reason: Cut) => void;
+  const cut = new Promise<{ cut: Cut }>((resolve) => (seatEnded = (reason) => resolve({ cut: reason })));
   const holder = opts.newId();
   const held = holding(opts);
-  const watched = watchSeat(held.opts, holder, true, settled()).then(async (reason) => {
+  // Not live: an answer of known length ends by itself, and is never replaced.
+  const watched = watchSeat(held.opts, holder, true, settled(), false).then(async (reason) => {
     if (reason !== null) {
       seatEnded(reason);
       cancel(new SeatEnded(reason));
@@ -351,8 +407,9 @@ function sendQuietly(socket: WebSocket, data: string | ArrayBuffer): void {
 /**
  * Relay a WebSocket between the listener and the origin (`upstream`, the
  * origin's accepted socket), messages both ways unchanged, tied to the seat:
- * when the seat ends both sides are closed with SEAT_CLOSE_CODES and the
- * reason `seat_ended:<reason>`. Returns the 101 answer for the listener.
+ * when the seat ends, or a newer live connection of the seat replaces it,
+ * both sides are closed with SEAT_CLOSE_CODES and `cutText`. Returns the 101
+ * answer for the listener.
  */
 export function tieSocket(upstream: WebSocket, opts: TieOptions, headers?: HeadersInit): Response {
   const pair = new WebSocketPair();
@@ -384,8 +441,8 @@ export function tieSocket(upstream: WebSocket, opts: TieOptions, headers?: Heade
   const watched = watchSeat(opts, holder, true, closed).then(async (reason) => {
     if (reason !== null) {
       const code = SEAT_CLOSE_CODES[reason];
-      closeQuietly(listener, code, `seat_ended:${reason}`);
-      closeQuietly(upstream, code, `seat_ended:${reason}`);
+      closeQuietly(listener, code, cutText(reason));
+      closeQuietly(upstream, code, cutText(reason));
       finish();
     }
     await opts.keeper.letGo(holder);

@@ -9,9 +9,10 @@
 import type { Context } from "hono";
 import type { FlowAnswer, RoomDesk } from "../edge/desk.ts";
 import { isWebSocketUpgrade } from "../edge/proxy.ts";
+import { isLiveUrl } from "../edge/live-paths.ts";
+import type { Cut } from "../edge/seat-tie.ts";
 import { endedHere, isRevoked, noteEnded, vouchesForPasses } from "../edge/view-cache.ts";
 import { POLICY_HEADER } from "../policy/failure-policy.ts";
-import type { SeatEnd } from "../policy/lease.ts";
 import type { GlobalView } from "../policy/protocol.ts";
 import type { PassClaims } from "../tokens/pass.ts";
 import { challengePage } from "../pages/challenge/page.tsx";
@@ -56,6 +57,8 @@ export async function guarded(c: Context<AppEnv>): Promise<Response> {
       if (direct !== null) return directAnswer(c, direct, held.pass, seat, json);
       return toSeat(c, held.pass, seat, held.from === "bearer");
     }
+    // Only this connection is cut: the seat, its pass and its cookie are still the listener's.
+    if (seat.reason === "replaced") return fail(c, "connection_replaced");
     ended = seat;
     clearTokenCookie(c, "pass", c.get("desk").room);
     if (held.from === "bearer") return seatEnded(c, ended.reason);
@@ -137,12 +140,15 @@ export interface SeatOpen {
   onPass: boolean;
   /** Renewed on the way: the new pass's cookie is set. */
   renewed: boolean;
+  /** Held as the seat's live connection before the origin was asked: the holder's id (firstRound). */
+  preHeld?: string;
 }
 
 /** A seat that is no longer this pass's, and why when its shard said. */
 export interface SeatGone {
   open: false;
-  reason: SeatEnd | undefined;
+  /** `replaced`: not the seat, only this live connection is refused (a newer one of the seat came). */
+  reason: Cut | undefined;
 }
 
 /** What a look at the seat finds: still this pass's, gone, or a Response when nothing can tell. */
@@ -165,8 +171,9 @@ async function seatOfPass(c: Context<AppEnv>, pass: PassClaims, token: string): 
     if (renewed instanceof Response || !renewed.open) return renewed;
     seat = renewed;
   }
-  // A socket is held from its first message: its seat is checked before the origin hears of it.
-  return isWebSocketUpgrade(c.req.raw) ? socketSeat(c, pass, seat) : seat;
+  // A live connection (a socket, a path known to stream) is held from its first byte: its seat is checked, and
+  // the seat's older live connection cut, before the origin hears of it.
+  return isWebSocketUpgrade(c.req.raw) || isLiveUrl(c.req.url) ? liveSeat(c, pass, seat) : seat;
 }
 
 /**
@@ -222,11 +229,17 @@ async function renewOnTheWay(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpe
   return { open: false, reason: renewed.kind === "seat_ended" ? renewed.reason : undefined };
 }
 
-/** A WebSocket's first round on the seat: ended, or held until when the shard says. */
-async function socketSeat(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpen): Promise<SeatOpen | SeatGone> {
-  const first = await firstRound(c, pass);
+/**
+ * A live connection's first round on the seat, before the origin is asked:
+ * ended, replaced by a newer one, or held (as `preHeld`, until when the
+ * shard says). When the shard cannot say, the seat as the view saw it.
+ */
+async function liveSeat(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpen): Promise<SeatOpen | SeatGone> {
+  const holder = crypto.randomUUID();
+  const first = await firstRound(c, pass, holder);
   if (first.kind === "ended") return { open: false, reason: first.reason };
-  return first.kind === "held" ? { ...seat, expiresAt: first.expiresAt } : seat;
+  if (first.kind === "replaced") return { open: false, reason: "replaced" };
+  return first.kind === "held" ? { ...seat, expiresAt: first.expiresAt, preHeld: holder } : seat;
 }
 
 /** To the origin, the answer tied to the seat. */
@@ -234,11 +247,12 @@ async function toSeat(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpen, bear
   const call = routedCall(c, seat.renewed);
   const sent = await toOrigin(call, pass, seat.token, bearer);
   c.set("fromOrigin", true);
-  return seatBound(call, sent, pass, seat.expiresAt, seat.onPass);
+  return seatBound(call, sent, pass, seat.expiresAt, seat.onPass, seat.preHeld);
 }
 
-/** 409 `seat_ended`, with the reason when the shard gave one. */
-function seatEnded(c: Context<AppEnv>, reason: SeatEnd | undefined): Response {
+/** 409 `seat_ended`, with the reason when the shard gave one; 409 `connection_replaced` for a replaced one. */
+function seatEnded(c: Context<AppEnv>, reason: Cut | undefined): Response {
+  if (reason === "replaced") return fail(c, "connection_replaced");
   return fail(c, "seat_ended", reason === undefined ? undefined : { reason });
 }
 

@@ -22,6 +22,7 @@ import { claimedKind, MAX_CREDENTIAL_HEADER, type TokenKind } from "../edge/cred
 import { readCompactJws } from "../tokens/compact-jws.ts";
 import type { PassClaims } from "../tokens/pass.ts";
 import { isWebSocketUpgrade } from "../edge/proxy.ts";
+import { isLivePath } from "../edge/live-paths.ts";
 import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
 import { plainStatusJson } from "./answers.ts";
 import { HIDDEN_SEPARATOR, type SeatOpen, seatByView, seatInView } from "./guarded.ts";
@@ -203,9 +204,13 @@ function passToOriginNow(
   return originAnswer(request, desk, env, ctx, claims, seat);
 }
 
-/** Is this a request the pass path may take: no hidden separator, no WebSocket, not asking JSON? */
+/**
+ * Is this a request the pass path may take: no hidden separator, no
+ * WebSocket, not a path known to stream live (held before the origin is
+ * asked: live-paths.ts), not asking JSON?
+ */
 function passRequest(request: Request, path: string): boolean {
-  if (HIDDEN_SEPARATOR.test(path) || isWebSocketUpgrade(request)) return false;
+  if (HIDDEN_SEPARATOR.test(path) || isWebSocketUpgrade(request) || isLivePath(path)) return false;
   return !(request.headers.get("accept") ?? "").includes("application/json");
 }
 

@@ -7,17 +7,19 @@ import type { Context } from "hono";
 import type { AfterAnswer, RoomDesk } from "../edge/desk.ts";
 import { demoOrigin } from "../demo/demo.tsx";
 import { durableCall, DurableFailure } from "../edge/durable-call.ts";
+import { noteLivePath, pathOf } from "../edge/live-paths.ts";
 import { originTally, readAnswer, withoutSignals } from "../edge/origin-signals.ts";
 import { proxy, RETRY_AFTER_SECONDS } from "../edge/proxy.ts";
 import {
   answerSlackMs,
+  type Cut,
   holdRoundMs,
+  isLiveAnswer,
   type SeatKeeper,
   type TieOptions,
   tieAnswer,
   tieSocket,
 } from "../edge/seat-tie.ts";
-import type { SeatEnd } from "../policy/lease.ts";
 import type { HoldAnswer } from "../objects/seat-holds.ts";
 import { clock } from "../policy/clock.ts";
 import { POLICY, POLICY_HEADER } from "../policy/failure-policy.ts";
@@ -114,13 +116,20 @@ async function forward(call: OriginCall, token: string, bearerWasPass: boolean):
 }
 
 /**
- * A zero-length hold: is the seat still this pass's, and until when?
+ * A zero-length hold of a live connection, before the origin hears of it
+ * (`holder`: the id its tie goes on with): is the seat still this pass's,
+ * and until when? The seat's older live connection is cut and has let go
+ * when it answers `held`; `replaced` when a newer one asked meanwhile.
  * `unknown` when the shard cannot say. (The shard forgets a holder that does
- * not call again, so this one needs no goodbye.)
+ * not call again; seatBound lets go of one whose answer is not live.)
  */
-export async function firstRound(c: Context<AppEnv>, pass: PassClaims): Promise<HoldAnswer | { kind: "unknown" }> {
+export async function firstRound(
+  c: Context<AppEnv>,
+  pass: PassClaims,
+  holder: string,
+): Promise<HoldAnswer | { kind: "unknown" }> {
   try {
-    return await c.get("desk").keeper(pass).hold(crypto.randomUUID(), 0);
+    return await c.get("desk").keeper(pass, pathOf(c.req.url)).hold(holder, 0, true);
   } catch (err) {
     if (!(err instanceof DurableFailure)) throw err;
     return { kind: "unknown" };
@@ -138,14 +147,26 @@ export async function seatBound(
   pass: PassClaims,
   expiresAt: number,
   onPass: boolean,
+  preHeld?: string,
 ): Promise<Response> {
   const cookies = call.cookies();
   const { response, reached, cancel } = sent;
+  // Held before the origin was asked (firstRound), as a live connection: the tie goes on with that holder,
+  // and an answer that is not live lets go of it (a newer live connection of the seat need not wait for it).
+  const live = preHeld !== undefined && reached && isLiveAnswer(response);
+  if (preHeld !== undefined && !live) {
+    call.after.waitUntil(
+      call.desk
+        .keeper(pass)
+        .letGo(preHeld)
+        .catch(() => undefined),
+    );
+  }
   if (!reached) {
     // Spillway's own answer (the origin could not be reached): nothing to tie.
     return withRenewal(new Response(response.body, response), cookies, onPass);
   }
-  const tie = new PassTie(call, pass, expiresAt);
+  const tie = new PassTie(call, pass, expiresAt, live ? preHeld : undefined);
   if (response.webSocket !== null && response.webSocket !== undefined) {
     const headers = new Headers();
     const protocol = response.headers.get("sec-websocket-protocol");
@@ -162,7 +183,7 @@ const NEW_ID = () => crypto.randomUUID();
 /** What a pass's tie needs of its room's desk (a RoomDesk has it). */
 export interface TieDesk {
   readonly settings: { readonly timings: { readonly passTtlMs: number } };
-  keeper(pass: PassClaims): SeatKeeper;
+  keeper(pass: PassClaims, path?: string): SeatKeeper;
 }
 
 /**
@@ -180,32 +201,50 @@ export class PassTie implements TieOptions {
   readonly passTtlMs: number;
   readonly slackMs: number;
   readonly now = NOW;
-  readonly newId = NEW_ID;
+  readonly newId: () => string = NEW_ID;
   readonly background: (work: Promise<unknown>) => void;
+  readonly #request: Request | undefined;
   readonly #desk: TieDesk;
   readonly #pass: PassClaims;
   #keeper: SeatKeeper | undefined;
 
-  constructor(call: { desk: TieDesk; after: AfterAnswer }, pass: PassClaims, expiresAt: number) {
+  /** `holder`: the id the tie holds with (one already held before the origin was asked), else a new one. */
+  constructor(
+    call: { desk: TieDesk; after: AfterAnswer; request?: Request },
+    pass: PassClaims,
+    expiresAt: number,
+    holder?: string,
+  ) {
     const passTtlMs = call.desk.settings.timings.passTtlMs;
+    if (holder !== undefined) this.newId = () => holder;
     this.expiresAt = expiresAt;
     this.roundMs = holdRoundMs(passTtlMs);
     this.passTtlMs = passTtlMs;
     this.slackMs = answerSlackMs(passTtlMs);
     this.background = (work) =>
       call.after.waitUntil(work.catch((err: unknown) => console.warn("seat tie", String(err))));
+    this.#request = call.request;
     this.#desk = call.desk;
     this.#pass = pass;
   }
 
+  /** The answer is a live stream: its path is one (live-paths.ts), held before the origin is asked next time. */
+  onLive(): void {
+    if (this.#request !== undefined) noteLivePath(this.#request.url);
+  }
+
   get keeper(): SeatKeeper {
-    return (this.#keeper ??= this.#desk.keeper(this.#pass));
+    // Keyed by the request's path: a seat holds one live connection per path.
+    return (this.#keeper ??= this.#desk.keeper(
+      this.#pass,
+      this.#request === undefined ? "" : pathOf(this.#request.url),
+    ));
   }
 }
 
-/** What the listener gets when its seat ends before its answer is in. */
-function seatEndedAnswer(reason: SeatEnd): Response {
-  return failResponse("seat_ended", {}, { reason });
+/** What the listener gets when its seat ends (or a newer live connection replaces it) before its answer is in. */
+function seatEndedAnswer(reason: Cut): Response {
+  return reason === "replaced" ? failResponse("connection_replaced") : failResponse("seat_ended", {}, { reason });
 }
 
 /** Keep the Set-Cookie of a renewal on the answer; name the policy when the pass alone let it through. */

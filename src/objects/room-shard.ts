@@ -295,7 +295,11 @@ export class RoomShard extends DurableObject<Env> {
   /**
    * One round of a held connection (a proxied stream or WebSocket) on seat
    * `sid`: renews the lease, then answers after `waitMs` (`held`: call again
-   * before `expiresAt`) or as soon as the seat ends (`ended`: cut it).
+   * before `expiresAt`) or as soon as the seat ends (`ended`: cut it). A
+   * `live` connection (what an origin counts as a listener; `live` is its
+   * path) is the seat's only one on that path: its first call replaces the
+   * seat's older live connection there and is answered once it has let go,
+   * or `replaced` at once when a newer one asked meanwhile (seat-holds.ts).
    */
   async hold(
     room: string,
@@ -305,14 +309,21 @@ export class RoomShard extends DurableObject<Env> {
     gen: number,
     holder: string,
     waitMs: number,
+    live: string | null = null,
   ): Promise<HoldAnswer> {
     const runner = this.#ensure(room, index);
     const out = runner.renew(sid, sub, gen, "hold");
-    // The edge may let go of this connection while the renewal waits for its commit.
+    // The edge may let go of this connection while the renewal waits for its commit
+    // (or while the seat's older live connection lets go).
     const arrived = this.#holds.arriving(sid, holder);
     let there: boolean;
+    let asked: ReturnType<SeatHolds["askLive"]> | null = null;
     try {
       await this.#durable();
+      if (out.kind !== "gone" && live !== null) {
+        asked = this.#holds.askLive(sid, holder, gen, live);
+        if ("handover" in asked) await asked.handover;
+      }
     } finally {
       there = arrived();
     }
@@ -322,10 +333,15 @@ export class RoomShard extends DurableObject<Env> {
     }
     // A connection of an older generation still held here goes now.
     void this.#holds.end(sid, "moved", gen);
+    if (asked !== null) {
+      // Cut between two of its calls, or replaced by a newer live connection that asked meanwhile.
+      if ("own" in asked && asked.own !== null) return asked.own;
+      if ("turn" in asked && !this.#holds.isNewestLive(sid, live!, asked.turn)) return { kind: "replaced" };
+    }
     // Closed meanwhile: nothing to hold (a holder registered now would stand for no connection).
     if (!there) return { kind: "ended", reason: "left" };
     const round = Math.max(0, Math.min(waitMs, MAX_HOLD_ROUND_MS));
-    const answer = this.#holds.wait(sid, holder, gen, round, out.lease.expiresAt);
+    const answer = this.#holds.wait(sid, holder, gen, round, out.lease.expiresAt, live);
     // The seat ended while the renewal waited for its commit: this round ends now, as if it had been held then.
     const ended = seatEnd(runner.shard.ledger.lease(sid), sub, gen);
     if (ended !== null) void this.#holds.end(sid, ended);

@@ -12,6 +12,14 @@
  * they have let go (or after LET_GO_WAIT_MS), so the origin never serves both
  * devices of one seat.
  *
+ * One seat, one live connection per path: a live stream (audio, video or
+ * server-sent events of no declared length) or a WebSocket is what an origin
+ * counts as a listener, so a seat holds at most one on each path (its `live`
+ * key: the mount, the socket's endpoint). A newer one replaces the older
+ * (`replaced`: cut, the seat itself goes on), and its first call is answered
+ * only once the older has let go (or after LET_GO_WAIT_MS), as a moving claim
+ * is; of several arriving at once only the newest is held.
+ *
  * Memory only, by design: a holder is a live connection, which a restart of
  * this object or of the edge ends anyway; the holder calls again and is
  * registered anew (or told its seat is gone).
@@ -23,11 +31,22 @@ export const LET_GO_WAIT_MS = 2_000;
 /** A holder that has not called again this long after its round ended is forgotten. */
 const FORGET_GRACE_MS = 5_000;
 
-/** What a holder's call answers: keep holding until `expiresAt` (call again before), or cut. */
-export type HoldAnswer = { kind: "held"; expiresAt: number } | { kind: "ended"; reason: SeatEnd };
+/**
+ * What a holder's call answers: keep holding until `expiresAt` (call again
+ * before), or cut: the seat ended, or (`replaced`) a newer live connection of
+ * the seat took its place while the seat goes on.
+ */
+export type HoldAnswer =
+  { kind: "held"; expiresAt: number } | { kind: "ended"; reason: SeatEnd } | { kind: "replaced" };
+
+const REPLACED: HoldAnswer = Object.freeze({ kind: "replaced" });
 
 interface Holder {
   gen: number;
+  /** A live connection's key (its path: one per seat and key), or null. */
+  live: string | null;
+  /** What it was cut with (its seat ended, or it was replaced), once it was. */
+  cutWith: HoldAnswer | null;
   /** Answers the holder's pending call. */
   answer: (a: HoldAnswer) => void;
   round: ReturnType<typeof setTimeout> | null;
@@ -48,6 +67,9 @@ export class SeatHolds {
   readonly #seats = new Map<string, Map<string, Holder>>();
   /** Holders' calls not yet registered, by seat and holder (arrivalKey). */
   readonly #arriving = new Map<string, Arriving>();
+  /** Seat and live key (liveKey) → the newest live connection on its way in (its turn). */
+  readonly #liveTurns = new Map<string, number>();
+  #turns = 0;
 
   /** Seats that have holders (for the alarm's check of lapsed leases). */
   sids(): string[] {
@@ -83,10 +105,64 @@ export class SeatHolds {
   }
 
   /**
-   * Register `holder` of seat `sid` (generation `gen`) for one round: the
-   * answer comes after `waitMs` (`held` until `expiresAt`) or when the seat ends.
+   * A live connection `holderId` of seat `sid` (generation `gen`) on `key`
+   * (its path) asks to be held. One already held here is its own (`own`:
+   * null, or what it was cut with between two of its calls). A new one takes
+   * the newest turn of the seat's key, and the seat's other live connections
+   * on that key of its generation or older are replaced (their calls answer
+   * `replaced` now); `handover` settles once they have let go, or after
+   * `timeoutMs`. Then `isNewestLive` says whether it is still the newest:
+   * register it (`wait`) in the same turn of the event loop, or answer it
+   * `replaced`.
    */
-  wait(sid: string, holderId: string, gen: number, waitMs: number, expiresAt: number): Promise<HoldAnswer> {
+  askLive(
+    sid: string,
+    holderId: string,
+    gen: number,
+    key: string,
+    timeoutMs = LET_GO_WAIT_MS,
+  ): { own: HoldAnswer | null } | { turn: number; handover: Promise<void> } {
+    const holders = this.#seats.get(sid);
+    const own = holders?.get(holderId);
+    if (own !== undefined && own.live !== null) return { own: own.cutWith };
+    const turn = ++this.#turns;
+    this.#liveTurns.set(liveKey(sid, key), turn);
+    const older: Promise<void>[] = [];
+    for (const [id, holder] of holders ?? []) {
+      if (id === holderId || holder.live !== key || holder.gen > gen) continue;
+      this.#cut(holder, REPLACED);
+      older.push(holder.gone);
+    }
+    if (older.length === 0) return { turn, handover: Promise.resolve() };
+    const handover = settledOrLate(Promise.all(older), timeoutMs).then(() => {
+      // Replaced connections that never said so (their edge is gone) are not kept.
+      for (const [id, holder] of this.#seats.get(sid) ?? [])
+        if (holder.ended && holder.live === key) this.#forget(sid, id, holder);
+    });
+    return { turn, handover };
+  }
+
+  /** Is `turn` (askLive) still the newest live connection of `sid` on `key`? If so it is taken: register it now. */
+  isNewestLive(sid: string, key: string, turn: number): boolean {
+    const at = liveKey(sid, key);
+    if (this.#liveTurns.get(at) !== turn) return false;
+    this.#liveTurns.delete(at);
+    return true;
+  }
+
+  /**
+   * Register `holder` of seat `sid` (generation `gen`) for one round: the
+   * answer comes after `waitMs` (`held` until `expiresAt`) or when the seat
+   * ends. `live`: a live connection's key (registered after `askLive`).
+   */
+  wait(
+    sid: string,
+    holderId: string,
+    gen: number,
+    waitMs: number,
+    expiresAt: number,
+    live: string | null = null,
+  ): Promise<HoldAnswer> {
     let holders = this.#seats.get(sid);
     if (holders === undefined) {
       holders = new Map();
@@ -103,6 +179,8 @@ export class SeatHolds {
     return new Promise<HoldAnswer>((resolve) => {
       const holder: Holder = {
         gen,
+        live: live ?? previous?.live ?? null,
+        cutWith: null,
         answer: resolve,
         round: null,
         gone,
@@ -129,22 +207,24 @@ export class SeatHolds {
     const waiting: Promise<void>[] = [];
     for (const holder of holders.values()) {
       if (holder.gen >= belowGen) continue;
-      if (!holder.ended) {
-        holder.ended = true;
-        if (holder.round !== null) clearTimeout(holder.round);
-        holder.round = null;
-        holder.answer({ kind: "ended", reason });
-      }
+      this.#cut(holder, { kind: "ended", reason });
       waiting.push(holder.gone);
     }
     if (waiting.length === 0) return Promise.resolve();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    return Promise.race([Promise.all(waiting).then(() => undefined), timeout]).finally(() => {
-      clearTimeout(timer);
+    return settledOrLate(Promise.all(waiting), timeoutMs).finally(() => {
       // Ended holders that never said so (their edge is gone) are not kept.
       for (const [id, holder] of holders) if (holder.ended) this.#forget(sid, id, holder);
     });
+  }
+
+  /** Answer a holder's pending call with `answer`, once: it is to be cut. */
+  #cut(holder: Holder, answer: HoldAnswer): void {
+    if (holder.ended) return;
+    holder.ended = true;
+    holder.cutWith = answer;
+    if (holder.round !== null) clearTimeout(holder.round);
+    holder.round = null;
+    holder.answer(answer);
   }
 
   #forget(sid: string, holderId: string, holder: Holder): void {
@@ -165,6 +245,17 @@ export class SeatHolds {
     holder.letGo();
     this.#forget(sid, holderId, holder);
   }
+}
+
+/** Resolves when `work` has, or after `ms`, whichever comes first (its timer cleared). */
+function settledOrLate(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([work.then(() => undefined), late]).finally(() => clearTimeout(timer));
+}
+
+function liveKey(sid: string, key: string): string {
+  return `${sid}\n${key}`;
 }
 
 function arrivalKey(sid: string, holderId: string): string {

@@ -23,7 +23,16 @@
 import { rm } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eventually, pause } from "./support/held.ts";
-import { adminCall, bearer, claimsOf, join, send, type StatsJson, type StatusJson } from "./support/http.ts";
+import {
+  adminCall,
+  bearer,
+  claimsOf,
+  heartbeatWith,
+  join,
+  send,
+  type StatsJson,
+  type StatusJson,
+} from "./support/http.ts";
 import {
   audioSummary,
   ffprobe,
@@ -72,6 +81,7 @@ const ROOMS = [
   "live-shrink",
   "live-late",
   "live-restart",
+  "live-twice",
 ];
 
 let icecast: RunningIcecast | undefined;
@@ -249,6 +259,14 @@ async function admittedLater(s: Scenario, ticket: string, withinMs: number, what
     what,
   );
   return { pass: pass!, ms: Date.now() - start };
+}
+
+/** A heartbeat with `pass`: the renewed pass of the same seat. */
+async function renewedPass(s: Scenario, pass: string, w = s.worker): Promise<string> {
+  const res = await heartbeatWith(w.url, s.room, pass);
+  expect(res.status).toBe(200);
+  expect(claimsOf(res.json.pass!).sid).toBe(claimsOf(pass).sid);
+  return res.json.pass!;
 }
 
 /** How long until `check` holds (ms). */
@@ -496,6 +514,48 @@ describe("Spillway in front of a real Icecast", () => {
     await holdFor(s, LIFETIME_MS + 1_500, [streams[1]!], [c], 1);
     expect(await stats(s)).toMatchObject({ active: 1, capacity: 1 });
     s.notes.maxAfterOneClosed = capHeld(s, 1, atOne);
+    capHeld(s);
+  });
+
+  it("i. one seat, one live stream: a second stream of the seat cuts the first, and a loop of them never adds to Icecast's count", async () => {
+    const s = await liveRoom("i. the same pass, streams again", "live-twice", 1);
+    const a = await admitted(s);
+    const first = await tune(s, a.pass);
+    await plays(first);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+
+    // The same pass opens the mount again (a player reconnecting, or a client after more streams):
+    // the newer connection plays, the older one is cut before Icecast hears of the newer.
+    // (Its pass renewed first, as a player does: the test's passes live 4 s.)
+    const renewed = await renewedPass(s, a.pass);
+    const askedAt = Date.now();
+    const second = await tune(s, renewed);
+    s.notes.secondAnsweredMs = Date.now() - askedAt;
+    expect(first.isEnded(), "the older stream is cut before the newer one is answered").toBe(true);
+    await plays(second);
+    await ice().waitForListeners(s.mount, 1, 5_000);
+
+    // A client that keeps opening the mount with one pass, each before the last is answered:
+    // only the newest plays, and Icecast never counts more than the room's one seat.
+    const pass = await renewedPass(s, renewed);
+    const loop = await Promise.all(
+      [0, 1, 2, 3].map(async (i) => {
+        await pause(i * 250);
+        return tune(s, pass);
+      }),
+    );
+    const newest = loop[loop.length - 1]!;
+    await plays(newest);
+    await eventually(() => second.isEnded(), CUT_WITHIN_MS, "the second stream is cut");
+    for (const earlier of loop.slice(0, -1)) {
+      // Refused before the origin heard of it (409), or cut once a newer one came.
+      if (earlier.status === 200) await timed(() => earlier.isEnded(), CUT_WITHIN_MS, "an older stream is cut");
+      else expect(earlier.status).toBe(409);
+    }
+    s.notes.loopStatuses = loop.map((l) => l.status).join("/");
+    await holdFor(s, LIFETIME_MS, [newest], [], 1);
+    // The seat is still the listener's: nobody waiting was let in, and the pass still opens the mount.
+    expect((await stats(s)).active).toBe(1);
     capHeld(s);
   });
 

@@ -8,7 +8,16 @@
  */
 import { request } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { adminCall, bearer, claimsOf, type ErrorJson, join, send, type StatusJson } from "./support/http.ts";
+import {
+  adminCall,
+  bearer,
+  claimsOf,
+  type ErrorJson,
+  heartbeatWith,
+  join,
+  send,
+  type StatusJson,
+} from "./support/http.ts";
 import { eventually, holdSocket, holdStream, pause } from "./support/held.ts";
 import { type LiveOrigin, PACKED_TEXT, startLiveOrigin } from "./support/live-origin.ts";
 import { type RunningWorker, startWorker } from "./support/worker.ts";
@@ -88,6 +97,14 @@ function handshake(url: string): Promise<{ status: number; body: string }> {
     req.on("error", reject);
     req.end();
   });
+}
+
+/** A heartbeat with `pass`: the renewed pass of the same seat (the tests' passes live 4 s). */
+async function renewed(name: string, pass: string): Promise<string> {
+  const res = await heartbeatWith(base(), name, pass);
+  expect(res.status).toBe(200);
+  expect(claimsOf(res.json.pass!).sid).toBe(claimsOf(pass).sid);
+  return res.json.pass!;
 }
 
 async function statusOf(name: string, ticket: string) {
@@ -210,6 +227,46 @@ describe("a live stream through Spillway", () => {
     expect(second.isEnded()).toBe(false);
     expect(origin.peak).toBe(1);
     second.close();
+  });
+
+  it("one seat, one live stream: the same pass streaming again cuts the older stream before the origin hears of the newer", async () => {
+    const name = await room(1);
+    const a = await admitted(name);
+    const first = await holdStream(streamUrl(name), bearer(a.pass));
+    await eventually(() => first.bytes() > 0, 5_000, "the first stream flows");
+
+    // A player reconnecting (or a client after more streams) on a path Spillway has seen stream.
+    const second = await holdStream(streamUrl(name), bearer(await renewed(name, a.pass)));
+    expect(second.status).toBe(200);
+    expect(first.isEnded(), "the older stream is cut before the newer one is answered").toBe(true);
+    await eventually(() => second.bytes() > 0, 5_000, "the newer stream flows");
+    expect(origin.peak, "the origin never counted both").toBe(1);
+
+    // Four more at once, a quarter second apart: the newest plays, the others are cut or refused
+    // (409 connection_replaced) before the origin hears of them; the seat is still the listener's.
+    const pass = await renewed(name, a.pass);
+    const loop = await Promise.all(
+      [0, 1, 2, 3].map(async (i) => {
+        await pause(i * 250);
+        return holdStream(streamUrl(name), bearer(pass));
+      }),
+    );
+    const newest = loop.at(-1)!;
+    expect(newest.status).toBe(200);
+    await eventually(() => second.isEnded(), CUT_WITHIN_MS, "the second stream is cut");
+    for (const earlier of loop.slice(0, -1)) {
+      if (earlier.status === 200) await eventually(() => earlier.isEnded(), CUT_WITHIN_MS, "an older stream is cut");
+      else expect(earlier.status).toBe(409);
+    }
+    const before = newest.bytes();
+    await pause(LIFETIME_MS);
+    expect(newest.isEnded()).toBe(false);
+    expect(newest.bytes()).toBeGreaterThan(before);
+    expect(origin.listeners()).toBe(1);
+    expect(origin.peak, "the origin never counted two of the seat's streams").toBe(1);
+    const waiting = await join(base(), name);
+    expect(waiting.json.state, "the seat is still taken").toBe("queued");
+    newest.close();
   });
 
   it("is cut when the origin answers Spillway-Command: release for its pass", async () => {
@@ -358,6 +415,23 @@ describe("a WebSocket through Spillway", () => {
     expect(await newer.ask("again")).toBe("echo:again");
     expect(origin.peak).toBe(1);
     newer.socket.close(1000, "done");
+  });
+
+  it("is closed with 4004 connection_replaced when the same pass opens another socket, before the origin hears of it", async () => {
+    const name = await room(1);
+    const a = await admitted(name);
+    const first = await holdSocket(socketUrl(name), bearer(a.pass));
+    expect(await first.ask("one")).toBe("echo:one");
+    const handshakes = origin.handshakes;
+
+    const second = await holdSocket(socketUrl(name), bearer(await renewed(name, a.pass)));
+    expect(first.isClosed(), "the older socket is closed before the newer one is answered").toBe(true);
+    expect(await first.closed).toEqual({ code: 4004, reason: "connection_replaced" });
+    expect(origin.closedSockets).toContainEqual({ code: 4004, reason: "connection_replaced" });
+    expect(origin.handshakes).toBe(handshakes + 1);
+    expect(await second.ask("two")).toBe("echo:two");
+    expect(origin.peak, "the origin never counted both").toBe(1);
+    second.socket.close(1000, "done");
   });
 
   it("is closed when ops release the seat", async () => {

@@ -253,6 +253,7 @@ describe("errors", () => {
       not_found: 404,
       method_not_allowed: 405,
       seat_ended: 409,
+      connection_replaced: 409,
       body_too_large: 413,
       headers_too_large: 431,
       internal: 500,

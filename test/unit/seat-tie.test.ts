@@ -10,6 +10,7 @@ import { CONFIRM_AFTER_MS } from "../../src/policy/pass-trust.ts";
 import type { SeatEnd } from "../../src/policy/lease.ts";
 import {
   answerSlackMs,
+  type Cut,
   HOLD_AFTER_MS,
   holdRoundMs,
   ORIGIN_NOTICE_MS,
@@ -30,15 +31,15 @@ const T0 = Date.UTC(2026, 0, 1);
 
 /** A shard stand-in: renews on each call and answers after the round, or ends the seat when told. */
 class FakeShard implements SeatKeeper {
-  calls: { holder: string; waitMs: number; at: number }[] = [];
+  calls: { holder: string; waitMs: number; at: number; live: boolean }[] = [];
   letGoes: string[] = [];
   mode: "up" | "down" | "silent" = "up";
   /** How late each answer comes after its round (a stalled runtime). */
   lateMs = 0;
   #pending: { resolve: (a: HoldAnswer) => void; reject: (e: Error) => void }[] = [];
 
-  hold(holder: string, waitMs: number): Promise<HoldAnswer> {
-    this.calls.push({ holder, waitMs, at: Date.now() });
+  hold(holder: string, waitMs: number, live = false): Promise<HoldAnswer> {
+    this.calls.push({ holder, waitMs, at: Date.now(), live });
     if (this.mode === "down") return Promise.reject(new Error("unreachable"));
     if (this.mode === "silent") return new Promise(() => undefined);
     const expiresAt = Date.now() + PASS_TTL_MS;
@@ -54,6 +55,11 @@ class FakeShard implements SeatKeeper {
 
   end(reason: SeatEnd): void {
     for (const answer of this.#pending.splice(0)) answer.resolve({ kind: "ended", reason });
+  }
+
+  /** A newer live connection of the seat took the place of the pending calls' (the seat goes on). */
+  replace(): void {
+    for (const answer of this.#pending.splice(0)) answer.resolve({ kind: "replaced" });
   }
 
   /** The connection to the shard is lost: pending calls fail, whatever the shard was about to say. */
@@ -207,6 +213,17 @@ describe("watchSeat", () => {
     await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS + 1);
     expect(shard.calls).toHaveLength(1);
     expect(shard.calls[0]!.at).toBe(T0 + HOLD_AFTER_MS);
+    // An answer of known length ends by itself: not the seat's live connection.
+    expect(shard.calls[0]!.live).toBe(false);
+  });
+
+  it("holds a live connection as one (each round), and is cut `replaced` when a newer one takes its place", async () => {
+    const shard = new FakeShard();
+    const watching = watchSeat(options(shard), "h", true, new Promise(() => undefined));
+    await vi.advanceTimersByTimeAsync(holdRoundMs(PASS_TTL_MS) + 1);
+    expect(shard.calls.map((c) => c.live)).toEqual([true, true]);
+    shard.replace();
+    expect(await watching).toBe("replaced");
   });
 });
 
@@ -230,7 +247,7 @@ describe("tieStream", () => {
     const shard = new FakeShard();
     const work: Promise<unknown>[] = [];
     const origin = endlessBody();
-    const cuts: SeatEnd[] = [];
+    const cuts: Cut[] = [];
     const out = tieStream(
       new Response(origin.body, { headers: { "content-type": "audio/mpeg" } }),
       options(shard, work),
@@ -275,11 +292,72 @@ describe("tieStream", () => {
     expect(shard.letGoes).toEqual(["holder-1"]);
   });
 
+  it("a live stream says so, and when a newer one replaces it is cut at once and says goodbye once the origin counted it out", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const origin = endlessBody();
+    const cuts: Cut[] = [];
+    let live = 0;
+    const opts = { ...options(shard, work), onLive: () => void live++ };
+    const out = tieStream(new Response(origin.body, { headers: { "content-type": "audio/mpeg" } }), opts, (r) =>
+      cuts.push(r),
+    );
+    expect(live).toBe(1);
+    const reading = out.body!.pipeTo(new WritableStream());
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(shard.calls.map((c) => c.live)).toEqual([true]);
+    shard.replace();
+    await vi.advanceTimersByTimeAsync(200);
+    // A live stream ends cleanly for its listener; the origin's side is cancelled.
+    expect(await state(reading)).toEqual({ settled: true, value: undefined });
+    expect(await state(origin.wasCancelled)).toMatchObject({ settled: true });
+    expect(cuts).toEqual(["replaced"]);
+    // The newer connection goes to the origin once this one has let go: not before the origin could count it out.
+    expect(shard.letGoes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(ORIGIN_NOTICE_MS);
+    await Promise.all(work);
+    expect(shard.letGoes).toEqual(["holder-1"]);
+  });
+
+  it("a page or JSON sent in chunks is held at once, but is not a live connection (never replaced)", async () => {
+    for (const type of ["text/html; charset=utf-8", "application/json", "application/octet-stream", null]) {
+      const shard = new FakeShard();
+      let live = 0;
+      const opts = { ...options(shard), onLive: () => void live++ };
+      const headers: Record<string, string> = type === null ? {} : { "content-type": type };
+      void tieStream(new Response(endlessBody().body, { headers }), opts);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(live, String(type)).toBe(0);
+      expect(shard.calls.map((c) => c.live)).toEqual([false]);
+    }
+    for (const type of ["audio/mpeg", "audio/ogg", "application/ogg", "video/webm", "text/event-stream"]) {
+      const shard = new FakeShard();
+      void tieStream(new Response(endlessBody().body, { headers: { "content-type": type } }), options(shard));
+      await vi.advanceTimersByTimeAsync(10);
+      expect(
+        shard.calls.map((c) => c.live),
+        type,
+      ).toEqual([true]);
+    }
+  });
+
+  it("an answer of known length is not live: nothing said, and held (if at all) as not live", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    let live = 0;
+    const opts = { ...options(shard, work), onLive: () => void live++ };
+    const origin = endlessBody();
+    void tieStream(new Response(origin.body, { headers: { "content-length": "10000000" } }), opts);
+    await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS + 10);
+    expect(live).toBe(0);
+    expect(shard.calls.map((c) => c.live)).toEqual([false]);
+  });
+
   it("lets go of the seat's hold when the listener goes away, and cancels the origin", async () => {
     const shard = new FakeShard();
     const work: Promise<unknown>[] = [];
     const origin = endlessBody();
-    const cuts: SeatEnd[] = [];
+    const cuts: Cut[] = [];
     const out = tieStream(new Response(origin.body), options(shard, work), (r) => cuts.push(r));
     await vi.advanceTimersByTimeAsync(1_000);
     await out.body!.cancel("listener went away");
@@ -309,7 +387,7 @@ describe("tieStream", () => {
 });
 
 describe("tieAnswer", () => {
-  const ended = (reason: SeatEnd) => new Response(`ended:${reason}`, { status: 409 });
+  const ended = (reason: Cut) => new Response(`ended:${reason}`, { status: 409 });
 
   /**
    * A body of `bytes` bytes, sent in two halves `gapMs` apart. `abort` breaks
@@ -389,6 +467,8 @@ describe("tieAnswer", () => {
     const out = tieAnswer(new Response(origin.body, { headers: origin.headers }), options(shard, work), ended);
     await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS + 10);
     expect(shard.calls).toHaveLength(1);
+    // A short answer still arriving is held, but is not the seat's live connection (nothing replaces it).
+    expect(shard.calls[0]!.live).toBe(false);
     await vi.advanceTimersByTimeAsync(1_000);
     const res = await out;
     expect(await res.arrayBuffer()).toHaveProperty("byteLength", 1000);

@@ -37,8 +37,24 @@ async function seated(prefix: string) {
   return { room, body, claims, shard: shardStub(room, claims.shard) };
 }
 
-function holdOf(s: Awaited<ReturnType<typeof seated>>, holder: string, waitMs: number, gen = s.claims.gen) {
-  return s.shard.hold(s.room, s.claims.shard, s.claims.sid, s.claims.sub, gen, holder, waitMs) as Promise<HoldAnswer>;
+function holdOf(
+  s: Awaited<ReturnType<typeof seated>>,
+  holder: string,
+  waitMs: number,
+  gen = s.claims.gen,
+  live: string | null = null,
+) {
+  const { room, claims } = s;
+  return s.shard.hold(room, claims.shard, claims.sid, claims.sub, gen, holder, waitMs, live) as Promise<HoldAnswer>;
+}
+
+/** The path of the live connections here. */
+const MOUNT = "/rooms/live/stream.mp3";
+
+/** Until the shard holds `n` connections (a call registers once its renewal is committed). */
+async function registered(s: Awaited<ReturnType<typeof seated>>, n: number): Promise<void> {
+  for (let i = 0; i < 100 && (await s.shard.holders()) !== n; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(await s.shard.holders()).toBe(n);
 }
 
 describe("RoomShard.hold", () => {
@@ -115,6 +131,45 @@ describe("RoomShard.hold", () => {
     ).toMatchObject({
       kind: "held",
     });
+  });
+
+  it("one seat, one live connection: a newer one replaces the older, and is held once the older let go", async () => {
+    const s = await seated("hold-live");
+    const stream = holdOf(s, "stream", 60_000, s.claims.gen, MOUNT);
+    const segment = holdOf(s, "segment", 60_000);
+    await registered(s, 2);
+    const order: string[] = [];
+    const replaced = stream.then((answer) => order.push(`stream:${answer.kind}`));
+    const newer = holdOf(s, "reconnect", 0, s.claims.gen, MOUNT).then((answer) => {
+      order.push(`reconnect:${answer.kind}`);
+      return answer;
+    });
+    await replaced;
+    // Calling again before it let go, the replaced one is told so.
+    expect(await holdOf(s, "stream", 60_000, s.claims.gen, MOUNT)).toEqual({ kind: "replaced" });
+    // The newer connection is answered (and so goes to the origin) only once the older one let go.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(order).toEqual(["stream:replaced"]);
+    order.push("stream let go");
+    await s.shard.letGo(s.room, s.claims.shard, s.claims.sid, "stream");
+    expect(await newer).toMatchObject({ kind: "held" });
+    expect(order).toEqual(["stream:replaced", "stream let go", "reconnect:held"]);
+    // The newer one and the answer of known length are held (it was left alone); the seat goes on.
+    expect(await s.shard.holders()).toBe(2);
+    expect((await join(s.room)).body.state).toBe("queued");
+    expect((await leave(s.room, s.body.pass!)).status).toBe(200);
+    expect(await segment).toEqual({ kind: "ended", reason: "left" });
+  });
+
+  it("of live connections asking at once only the newest is held; the others are `replaced` before any is", async () => {
+    const s = await seated("hold-live-burst");
+    const asks = ["a", "b", "c"].map((id) => holdOf(s, id, 0, s.claims.gen, MOUNT));
+    const answers = await Promise.all(asks);
+    // Whichever way their calls interleave, only the last to ask stands (each earlier one was replaced
+    // before it was held, or once a newer one asked; none of them waits for one that never was).
+    expect(answers.filter((a) => a.kind === "held")).toHaveLength(1);
+    expect(answers.at(-1)).toMatchObject({ kind: "held" });
+    expect(answers.slice(0, -1)).toEqual([{ kind: "replaced" }, { kind: "replaced" }]);
   });
 
   it("ends the holders of a lease that lapsed when the alarm runs", async () => {

@@ -69,6 +69,14 @@ export async function join(base: string, room: string): Promise<Reply<StatusJson
   });
 }
 
+/** A heartbeat with `pass`: the status JSON, with the renewed pass of the same seat. */
+export async function heartbeatWith(base: string, room: string, pass: string): Promise<Reply<StatusJson>> {
+  return send<StatusJson>(`${base}/_spillway/rooms/${room}/heartbeat`, {
+    method: "POST",
+    headers: { ...bearer(pass), accept: "application/json" },
+  });
+}
+
 /** Admin API call with a JSON body. */
 export async function adminCall<T = unknown>(
   base: string,

@@ -1,0 +1,55 @@
+/**
+ * The paths this isolate has seen answered with a live stream (audio, video
+ * or server-sent events of no declared length: an Icecast mount, progressive
+ * audio, an event stream; seat-tie.ts `isLiveAnswer`).
+ *
+ * A seat holds one live connection per path at a time
+ * (objects/seat-holds.ts), and an origin counts a listener from the moment
+ * it is asked. So a request on a
+ * path known to stream is held as its seat's live connection *before* the
+ * origin is asked (as a WebSocket is): the seat's older live connection is
+ * cut and counted out first. A path not known yet (its first request
+ * through this isolate) is held once its answer shows that it streams, and
+ * then replaces the seat's older live connection as soon as it can.
+ *
+ * Memory only, at most MAX_LIVE_PATHS paths (the oldest noted goes first).
+ */
+
+/** How many live paths an isolate remembers. */
+export const MAX_LIVE_PATHS = 1_024;
+
+const livePaths = new Set<string>();
+
+/** The path of a request URL (no query). */
+export function pathOf(url: string): string {
+  const pathAt = url.indexOf("/", url.indexOf("//") + 2);
+  if (pathAt === -1) return "/";
+  const query = url.indexOf("?", pathAt);
+  return query === -1 ? url.slice(pathAt) : url.slice(pathAt, query);
+}
+
+/** The request to `url` was answered with a live stream. */
+export function noteLivePath(url: string): void {
+  const path = pathOf(url);
+  if (livePaths.has(path)) return;
+  if (livePaths.size >= MAX_LIVE_PATHS) {
+    const oldest = livePaths.values().next();
+    if (oldest.done !== true) livePaths.delete(oldest.value);
+  }
+  livePaths.add(path);
+}
+
+/** Has `path` (a URL's path, no query) been answered with a live stream here? */
+export function isLivePath(path: string): boolean {
+  return livePaths.size !== 0 && livePaths.has(path);
+}
+
+/** Has the path of `url` been answered with a live stream here? */
+export function isLiveUrl(url: string): boolean {
+  return livePaths.size !== 0 && livePaths.has(pathOf(url));
+}
+
+/** Forget every live path (tests). */
+export function forgetLivePaths(): void {
+  livePaths.clear();
+}
