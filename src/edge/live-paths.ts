@@ -5,12 +5,12 @@
  *
  * A seat holds one live connection per path at a time
  * (objects/seat-holds.ts), and an origin counts a listener from the moment
- * it is asked. So a request on a
- * path known to stream is held as its seat's live connection *before* the
- * origin is asked (as a WebSocket is): the seat's older live connection is
- * cut and counted out first. A path not known yet (its first request
- * through this isolate) is held once its answer shows that it streams, and
- * then replaces the seat's older live connection as soon as it can.
+ * it is asked. So a request on a path known to stream is held as its seat's
+ * live connection *before* the origin is asked (as a WebSocket is): the
+ * seat's older live connection there is cut and counted out first. A path
+ * not known yet (its first request through this isolate) is held once its
+ * answer shows that it streams, and then replaces the seat's older live
+ * connection there as soon as it can.
  *
  * Memory only, at most MAX_LIVE_PATHS paths (the oldest noted goes first).
  */

@@ -90,7 +90,7 @@ export function cutText(cut: Cut): string {
 export interface SeatKeeper {
   /**
    * Renew the seat and wait up to `waitMs` for it to end. `live`: a
-   * connection an origin counts as a listener (a seat's only one, see
+   * connection an origin counts as a listener (one per seat and path, see
    * objects/seat-holds.ts). Throws when the shard cannot be reached.
    */
   hold(holder: string, waitMs: number, live?: boolean): Promise<HoldAnswer>;
@@ -145,8 +145,8 @@ type Step = { kind: "answer"; answer: HoldAnswer } | { kind: "failed" } | { kind
  * Keep the seat while `closed` has not settled. Resolves with why the
  * connection is to be cut, or null when it closed first. `holdNow`: hold at
  * once; otherwise after HOLD_AFTER_MS. `live`: what an origin counts as a
- * listener (a live stream, a WebSocket), held as the seat's only one: a newer
- * one replaces it.
+ * listener (a live stream, a WebSocket), held as the seat's only one on its
+ * path: a newer one there replaces it.
  */
 export async function watchSeat(
   opts: TieOptions,

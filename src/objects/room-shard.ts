@@ -317,12 +317,12 @@ export class RoomShard extends DurableObject<Env> {
     // (or while the seat's older live connection lets go).
     const arrived = this.#holds.arriving(sid, holder);
     let there: boolean;
-    let asked: ReturnType<SeatHolds["askLive"]> | null = null;
+    let asked: { key: string; ask: ReturnType<SeatHolds["askLive"]> } | null = null;
     try {
       await this.#durable();
       if (out.kind !== "gone" && live !== null) {
-        asked = this.#holds.askLive(sid, holder, gen, live);
-        if ("handover" in asked) await asked.handover;
+        asked = { key: live, ask: this.#holds.askLive(sid, holder, gen, live) };
+        if ("handover" in asked.ask) await asked.ask.handover;
       }
     } finally {
       there = arrived();
@@ -335,8 +335,9 @@ export class RoomShard extends DurableObject<Env> {
     void this.#holds.end(sid, "moved", gen);
     if (asked !== null) {
       // Cut between two of its calls, or replaced by a newer live connection that asked meanwhile.
-      if ("own" in asked && asked.own !== null) return asked.own;
-      if ("turn" in asked && !this.#holds.isNewestLive(sid, live!, asked.turn)) return { kind: "replaced" };
+      const { key, ask } = asked;
+      if ("own" in ask && ask.own !== null) return ask.own;
+      if ("turn" in ask && !this.#holds.isNewestLive(sid, key, ask.turn)) return { kind: "replaced" };
     }
     // Closed meanwhile: nothing to hold (a holder registered now would stand for no connection).
     if (!there) return { kind: "ended", reason: "left" };
