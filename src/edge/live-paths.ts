@@ -32,10 +32,7 @@ export function pathOf(url: string): string {
 export function noteLivePath(url: string): void {
   const path = pathOf(url);
   if (livePaths.has(path)) return;
-  if (livePaths.size >= MAX_LIVE_PATHS) {
-    const oldest = livePaths.values().next();
-    if (oldest.done !== true) livePaths.delete(oldest.value);
-  }
+  if (livePaths.size >= MAX_LIVE_PATHS) livePaths.delete(livePaths.values().next().value!);
   livePaths.add(path);
 }
 

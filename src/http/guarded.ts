@@ -21,7 +21,7 @@ import { waitingPage } from "../pages/waiting/page.tsx";
 import { answerJson, applyTokens, reconnecting, refuseCookie } from "./answers.ts";
 import { clearTokenCookie, setTokenCookie } from "./cookies.ts";
 import { directAnswer, directKind, directPage } from "./direct.ts";
-import { fail } from "./fail.ts";
+import { cutError, fail } from "./fail.ts";
 import {
   type AppEnv,
   heldOverflow,
@@ -58,7 +58,7 @@ export async function guarded(c: Context<AppEnv>): Promise<Response> {
       return toSeat(c, held.pass, seat, held.from === "bearer");
     }
     // Only this connection is cut: the seat, its pass and its cookie are still the listener's.
-    if (seat.reason === "replaced") return fail(c, "connection_replaced");
+    if (seat.reason === "replaced") return seatEnded(c, seat.reason);
     ended = seat;
     clearTokenCookie(c, "pass", c.get("desk").room);
     if (held.from === "bearer") return seatEnded(c, ended.reason);
@@ -250,10 +250,10 @@ async function toSeat(c: Context<AppEnv>, pass: PassClaims, seat: SeatOpen, bear
   return seatBound(call, sent, pass, seat.expiresAt, seat.onPass, seat.preHeld);
 }
 
-/** 409 `seat_ended`, with the reason when the shard gave one; 409 `connection_replaced` for a replaced one. */
+/** 409 `seat_ended` (with the shard's reason), or `connection_replaced` (cutError). */
 function seatEnded(c: Context<AppEnv>, reason: Cut | undefined): Response {
-  if (reason === "replaced") return fail(c, "connection_replaced");
-  return fail(c, "seat_ended", reason === undefined ? undefined : { reason });
+  const { code, extra } = cutError(reason);
+  return fail(c, code, extra);
 }
 
 /**

@@ -24,7 +24,7 @@ import type { HoldAnswer } from "../objects/seat-holds.ts";
 import { clock } from "../policy/clock.ts";
 import { POLICY, POLICY_HEADER } from "../policy/failure-policy.ts";
 import type { PassClaims } from "../tokens/pass.ts";
-import { failResponse } from "./fail.ts";
+import { cutError, failResponse } from "./fail.ts";
 import { type AppEnv, afterAnswerOf } from "./room-request.ts";
 
 /** An admitted request on its way, as the routed app and the hot paths (hot-paths.ts) both see it. */
@@ -244,7 +244,8 @@ export class PassTie implements TieOptions {
 
 /** What the listener gets when its seat ends (or a newer live connection replaces it) before its answer is in. */
 function seatEndedAnswer(reason: Cut): Response {
-  return reason === "replaced" ? failResponse("connection_replaced") : failResponse("seat_ended", {}, { reason });
+  const { code, extra } = cutError(reason);
+  return failResponse(code, {}, extra);
 }
 
 /** Keep the Set-Cookie of a renewal on the answer; name the policy when the pass alone let it through. */
