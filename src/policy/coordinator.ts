@@ -728,12 +728,13 @@ export class Coordinator {
     const oldest = oldestWaiting(line, binsOf, rec.shard, rec.cursor, now);
     const bins = binsOf(rec.shard);
     if (callAtOnce(bins, rec.through, oldest, othersWaiting === 0 && rec.through >= rec.tail)) return null;
-    // The window runs up to the furthest batch the line's shards were already ordered this
-    // round, and at least as far past the line's oldest waiting listener as the round before
-    // reached, so a shard calls a listener when the others call theirs who arrived at the same
-    // moment. Each over its own batch, one whose batch ended later was ahead of the others in
-    // arrival throughout the round; the first to sync in a round, over its own batch only,
-    // called its last listeners as the window closed, after later shards called younger ones.
+    // The window runs as far as the windows the line's shards were already ordered this round
+    // (theirs, not their batches: a batch that seats found later in the round made longer runs
+    // past its window too), and at least as far past the line's oldest waiting listener as the
+    // round before reached, so a shard calls a listener when the others call theirs who arrived
+    // at the same moment. Each over its own batch, one whose batch ended later was ahead of the
+    // others in arrival throughout the round; the first to sync in a round, over its own batch
+    // only, called its last listeners as the window closed, after later shards called younger ones.
     const round = roundStart(now);
     const slot = slotOf(rec.shard);
     const first = arrivalPoint(bins, rec.cursor + 1);
@@ -741,7 +742,7 @@ export class Coordinator {
     let until: number | null = null;
     for (const r of line.values()) {
       if (r.shard === rec.shard || r.pace === undefined || r.pace === null || r.pace.end <= round) continue;
-      const end = arrivalEnd(binsOf(r.shard), r.through);
+      const end = r.pace.arrival?.until ?? arrivalEnd(binsOf(r.shard), r.through);
       if (end !== null && (until === null || end > until)) until = end;
     }
     const end = arrivalEnd(bins, rec.through);

@@ -55,6 +55,26 @@ function room(n: number, limits: AdmissionLimits) {
   };
 }
 
+/**
+ * Through the round of `round` (ms after T0), every shard's alarm firing every 10 ms: nobody
+ * on one of `shards` is called while someone on another of them who arrived a second or
+ * more earlier waits. `arrived[i]`: shard i's listeners' arrival times in join order.
+ */
+function expectInStep(r: ReturnType<typeof room>, arrived: number[][], shards: number[], round: number): void {
+  for (let at = round; at <= round + 1_000; at += 10) {
+    r.settleAll(at);
+    for (const a of shards) {
+      const lastCalled = arrived[a]![r.cursor(a) - 1];
+      for (const b of shards) {
+        const nextWaiting = arrived[b]![r.cursor(b)];
+        if (b !== a && lastCalled !== undefined && nextWaiting !== undefined) {
+          expect(lastCalled - nextWaiting).toBeLessThan(1_000);
+        }
+      }
+    }
+  }
+}
+
 describe("Coordinator", () => {
   it("does not let a lost order take the room over its cap", () => {
     const r = room(2, { capacity: 4, admitPerMinute: 600, mode: "open" });
@@ -357,6 +377,27 @@ describe("Coordinator", () => {
     expect([r.cursor(0), r.cursor(1), r.cursor(2)]).toEqual([2, 8, 3]);
   });
 
+  it("has every shard of a round pace by the first one's window when seats found later order longer batches", () => {
+    const r = room(3, { capacity: 0, admitPerMinute: 60_000, mode: "open" });
+    // Shard 0: one listener in each of seconds 1 and 2, one in 7; shards 1 and 2: one a second, 1 to 6.
+    const arrived: number[][] = [[1_050, 2_050, 7_050], [], []];
+    for (let second = 1; second <= 6; second++)
+      for (const shard of [1, 2]) arrived[shard]!.push(second * 1_000 + 100 * shard);
+    for (const [shard, times] of arrived.entries()) for (const at of times) r.join(shard, at);
+    for (const shard of [0, 1, 2]) r.sync(shard, 7_500);
+    // Round 8: shard 0 syncs first while seats serve seconds 1 and 2; more come free before the
+    // others sync, and their batches run to the end of second 6. Both pace by the window of the
+    // round's first order, through second 2; shard 2 not by shard 1's whole batch, which would
+    // have it call listeners of seconds 3 to 5 while shard 1's older ones wait.
+    r.setLimits({ capacity: 6 });
+    const first = r.sync(0, 8_010);
+    r.setLimits({ capacity: 14 });
+    const orders = [first, r.sync(1, 8_020), r.sync(2, 8_030)];
+    expect(orders.map((o) => o.pace?.arrival?.until)).toEqual(Array(3).fill(first.pace!.arrival!.until));
+    expectInStep(r, arrived, [1, 2], 8_000);
+    expect([r.cursor(0), r.cursor(1), r.cursor(2)]).toEqual([2, 6, 6]);
+  });
+
   it("has the shards drain many seconds of arrivals in one round in step, each by its own bins", () => {
     const r = room(2, { capacity: 0, admitPerMinute: 60_000, mode: "open" });
     // 20 s of arrivals: shard 0 one a second, shard 1 six every third second.
@@ -376,20 +417,7 @@ describe("Coordinator", () => {
       expect(order.pace!.steps!.length / 2).toBeLessThanOrEqual(MAX_PACE_STEPS);
       expect(r.shards[i]!.local.pace!.steps!.length / 2).toBeGreaterThan(MAX_PACE_STEPS);
     }
-    // Nobody is called while someone of the other shard who arrived a second or more earlier waits.
-    for (let at = 23_000; at <= 24_000; at += 10) {
-      r.settleAll(at);
-      for (const [a, b] of [
-        [0, 1],
-        [1, 0],
-      ] as const) {
-        const lastCalled = arrived[a]![r.cursor(a) - 1];
-        const nextWaiting = arrived[b]![r.cursor(b)];
-        if (lastCalled !== undefined && nextWaiting !== undefined) {
-          expect(lastCalled - nextWaiting).toBeLessThan(1_000);
-        }
-      }
-    }
+    expectInStep(r, arrived, [0, 1], 23_000);
     expect([r.cursor(0), r.cursor(1)]).toEqual([20, 42]);
   });
 });
