@@ -43,7 +43,7 @@ export function isLivePath(path: string): boolean {
 
 /** Has the path of `url` been answered with a live stream here? */
 export function isLiveUrl(url: string): boolean {
-  return livePaths.size !== 0 && livePaths.has(pathOf(url));
+  return livePaths.size !== 0 && isLivePath(pathOf(url));
 }
 
 /** Forget every live path (tests). */

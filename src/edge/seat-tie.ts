@@ -250,10 +250,7 @@ const LIVE_TYPE = /^\s*(?:audio\/|video\/|application\/ogg\b|text\/event-stream\
  */
 export function isLiveAnswer(response: Response): boolean {
   if (response.webSocket !== null && response.webSocket !== undefined) return true;
-  return response.body !== null && declaredLength(response) === null && isLiveType(response);
-}
-
-function isLiveType(response: Response): boolean {
+  if (response.body === null || declaredLength(response) !== null) return false;
   return LIVE_TYPE.test(response.headers.get("content-type") ?? "");
 }
 
@@ -281,7 +278,7 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
     () => undefined,
     () => undefined,
   );
-  const live = length === null && isLiveType(response);
+  const live = isLiveAnswer(response);
   if (live) opts.onLive?.();
   const holder = opts.newId();
   const held = holding(opts);

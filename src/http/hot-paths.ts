@@ -22,7 +22,7 @@ import { claimedKind, MAX_CREDENTIAL_HEADER, type TokenKind } from "../edge/cred
 import { readCompactJws } from "../tokens/compact-jws.ts";
 import type { PassClaims } from "../tokens/pass.ts";
 import { isWebSocketUpgrade } from "../edge/proxy.ts";
-import { isLivePath } from "../edge/live-paths.ts";
+import { isLivePath, pathOf } from "../edge/live-paths.ts";
 import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
 import { plainStatusJson } from "./answers.ts";
 import { HIDDEN_SEPARATOR, type SeatOpen, seatByView, seatInView } from "./guarded.ts";
@@ -70,9 +70,9 @@ export function hotPath(
 ): Response | Promise<Response | null> | null {
   if (request.method !== "GET") return null;
   const url = request.url;
-  const pathAt = url.indexOf("/", url.indexOf("//") + 2);
-  const query = url.indexOf("?", pathAt);
-  const path = query === -1 ? url.slice(pathAt) : url.slice(pathAt, query);
+  const path = pathOf(url);
+  // Neither the scheme nor the host holds a "?": the first is the query's.
+  const query = url.indexOf("?");
   // The public documents read no header: nothing of the request but its method and path is looked at.
   if (path === JWKS_PATH) {
     const ready = readyKeyRing(env);

@@ -65,9 +65,9 @@ interface Arriving {
 export class SeatHolds {
   /** sid → holder id → holder. */
   readonly #seats = new Map<string, Map<string, Holder>>();
-  /** Holders' calls not yet registered, by seat and holder (arrivalKey). */
+  /** Holders' calls not yet registered, by seat and holder (seatKey). */
   readonly #arriving = new Map<string, Arriving>();
-  /** Seat and live key (liveKey) → the newest live connection on its way in (its turn). */
+  /** Seat and live key (seatKey) → the newest live connection on its way in (its turn). */
   readonly #liveTurns = new Map<string, number>();
   #turns = 0;
 
@@ -93,7 +93,7 @@ export class SeatHolds {
    * LET_GO_WAIT_MS for it to let go.
    */
   arriving(sid: string, holderId: string): () => boolean {
-    const key = arrivalKey(sid, holderId);
+    const key = seatKey(sid, holderId);
     const arriving = this.#arriving.get(key) ?? { calls: 0, gone: false };
     arriving.calls += 1;
     this.#arriving.set(key, arriving);
@@ -126,7 +126,7 @@ export class SeatHolds {
     const own = holders?.get(holderId);
     if (own !== undefined && own.live !== null) return { own: own.cutWith };
     const turn = ++this.#turns;
-    this.#liveTurns.set(liveKey(sid, key), turn);
+    this.#liveTurns.set(seatKey(sid, key), turn);
     const older: Promise<void>[] = [];
     for (const [id, holder] of holders ?? []) {
       if (id === holderId || holder.live !== key || holder.gen > gen) continue;
@@ -144,7 +144,7 @@ export class SeatHolds {
 
   /** Is `turn` (askLive) still the newest live connection of `sid` on `key`? If so it is taken: register it now. */
   isNewestLive(sid: string, key: string, turn: number): boolean {
-    const at = liveKey(sid, key);
+    const at = seatKey(sid, key);
     if (this.#liveTurns.get(at) !== turn) return false;
     this.#liveTurns.delete(at);
     return true;
@@ -237,7 +237,7 @@ export class SeatHolds {
 
   /** The edge closed `holderId`'s connection: forget it (and its call on its way, if any). */
   letGo(sid: string, holderId: string): void {
-    const arriving = this.#arriving.get(arrivalKey(sid, holderId));
+    const arriving = this.#arriving.get(seatKey(sid, holderId));
     if (arriving !== undefined) arriving.gone = true;
     const holder = this.#seats.get(sid)?.get(holderId);
     if (holder === undefined) return;
@@ -254,10 +254,7 @@ function settledOrLate(work: Promise<unknown>, ms: number): Promise<void> {
   return Promise.race([work.then(() => undefined), late]).finally(() => clearTimeout(timer));
 }
 
-function liveKey(sid: string, key: string): string {
+/** A key of one seat's: a holder's arriving call (its id), the newest live connection on a path (the path). */
+function seatKey(sid: string, key: string): string {
   return `${sid}\n${key}`;
-}
-
-function arrivalKey(sid: string, holderId: string): string {
-  return `${sid}\n${holderId}`;
 }

@@ -194,6 +194,18 @@ async function plays(listener: Tuned): Promise<void> {
   expect(audio.sampleRate).toBeGreaterThan(0);
 }
 
+/** `plays`, and Icecast counts this listener as the mount's only one. */
+async function playsAlone(s: Scenario, listener: Tuned): Promise<Tuned> {
+  await plays(listener);
+  await ice().waitForListeners(s.mount, 1, 5_000);
+  return listener;
+}
+
+/** A listener tuned in with `pass` that plays as the mount's only one (`playsAlone`). */
+async function tunedAlone(s: Scenario, pass: string): Promise<Tuned> {
+  return playsAlone(s, await tune(s, pass));
+}
+
 /**
  * The strict cap as Icecast counts it: the most listeners it ever counted on
  * the room's mount since `since` is at most `capacity`. Recorded for the report.
@@ -353,9 +365,7 @@ describe("Spillway in front of a real Icecast", () => {
   it("a. delivers real MP3 audio from Icecast, and goes on delivering it past a lease lifetime", async () => {
     const s = await liveRoom("a. audio arrives", "live", 1);
     const a = await admitted(s);
-    const listener = await tune(s, a.pass);
-    await plays(listener);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    const listener = await tunedAlone(s, a.pass);
 
     // No heartbeat: the stream itself keeps the seat, and the audio keeps coming (64 kbit/s ≈ 8 kB/s).
     const before = listener.received();
@@ -371,9 +381,7 @@ describe("Spillway in front of a real Icecast", () => {
   it("b. keeps held streams seated without heartbeats; the next listener waits until the stream closes", async () => {
     const s = await liveRoom("b. held without heartbeats", "live-held", 1);
     const a = await admitted(s);
-    const first = await tune(s, a.pass);
-    await plays(first);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    const first = await tunedAlone(s, a.pass);
     const next = await queued(s);
 
     // Three lease lifetimes and more, with no heartbeat: A is never cut, B never admitted.
@@ -385,18 +393,14 @@ describe("Spillway in front of a real Icecast", () => {
     // The lease, last renewed by the stream, lapses; then B's turn comes.
     const turn = await admittedLater(s, next, 3 * LIFETIME_MS, "the waiting listener is admitted after A closed");
     s.notes.admittedAfterCloseMs = turn.ms;
-    const second = await tune(s, turn.pass);
-    await plays(second);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    await tunedAlone(s, turn.pass);
     capHeld(s);
   });
 
   it("c. cuts the stream when the seat is given back from another device; the next listener then plays", async () => {
     const s = await liveRoom("c. leave from another device", "live-leave", 1);
     const a = await admitted(s);
-    const phone = await tune(s, a.pass);
-    await plays(phone);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    const phone = await tunedAlone(s, a.pass);
     const next = await queued(s);
 
     // Another device (no connection of the stream's) leaves with the same pass, while it is
@@ -412,18 +416,14 @@ describe("Spillway in front of a real Icecast", () => {
 
     const turn = await admittedLater(s, next, 3 * LIFETIME_MS, "the next listener gets the seat");
     s.notes.nextAdmittedMs = turn.ms;
-    const second = await tune(s, turn.pass);
-    await plays(second);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    await tunedAlone(s, turn.pass);
     capHeld(s);
   });
 
   it("d. moves the seat to a newer device: the older device's stream ends, the newer one plays", async () => {
     const s = await liveRoom("d. ticket claimed on a newer device", "live-moved", 1);
     const a = await admitted(s);
-    const laptop = await tune(s, a.pass);
-    await plays(laptop);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    const laptop = await tunedAlone(s, a.pass);
     await holdFor(s, LIFETIME_MS + 500, [laptop], [], 1);
 
     const claimedAt = Date.now();
@@ -454,9 +454,7 @@ describe("Spillway in front of a real Icecast", () => {
   it("e. cuts the stream when the origin answers Spillway-Command: release for its pass", async () => {
     const s = await liveRoom("e. origin says release", "live-bye", 1);
     const a = await admitted(s);
-    const listener = await tune(s, a.pass);
-    await plays(listener);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    const listener = await tunedAlone(s, a.pass);
 
     // Within the pass's lifetime: a request with an expired pass is refused by Spillway and
     // never reaches the origin (so the origin cannot answer it with a release).
@@ -474,9 +472,7 @@ describe("Spillway in front of a real Icecast", () => {
   it("f. cuts the stream when ops release the seat", async () => {
     const s = await liveRoom("f. ops release", "live-ops", 1);
     const a = await admitted(s);
-    const listener = await tune(s, a.pass);
-    await plays(listener);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    const listener = await tunedAlone(s, a.pass);
     // While the pass is valid (past its exp too: see "past its pass's exp" below).
     const res = await adminCall<{ released: boolean }>(
       s.worker.url,
@@ -520,9 +516,7 @@ describe("Spillway in front of a real Icecast", () => {
   it("i. one seat, one live stream: a second stream of the seat cuts the first, and a loop of them never adds to Icecast's count", async () => {
     const s = await liveRoom("i. the same pass, streams again", "live-twice", 1);
     const a = await admitted(s);
-    const first = await tune(s, a.pass);
-    await plays(first);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    const first = await tunedAlone(s, a.pass);
 
     // The same pass opens the mount again (a player reconnecting, or a client after more streams):
     // the newer connection plays, the older one is cut before Icecast hears of the newer.
@@ -532,8 +526,7 @@ describe("Spillway in front of a real Icecast", () => {
     const second = await tune(s, renewed);
     s.notes.secondAnsweredMs = Date.now() - askedAt;
     expect(first.isEnded(), "the older stream is cut before the newer one is answered").toBe(true);
-    await plays(second);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    await playsAlone(s, second);
 
     // A client that keeps opening the mount with one pass, each before the last is answered:
     // only the newest plays, and Icecast never counts more than the room's one seat.
@@ -572,9 +565,7 @@ describe("Spillway in front of a real Icecast", () => {
   it("past its pass's exp, a held stream's seat can still be given back (leave, ops release), and the stream is cut", async () => {
     const s = await liveRoom("give back, pass expired", "live-late", 1);
     const a = await admitted(s);
-    const listener = await tune(s, a.pass);
-    await plays(listener);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    const listener = await tunedAlone(s, a.pass);
     // No heartbeat, as the tie allows: the pass expires, the seat does not.
     await holdFor(s, LIFETIME_MS + 500, [listener], [], 1);
     expect(claimsOf(a.pass).exp as number).toBeLessThan(Date.now() / 1000);
@@ -626,9 +617,7 @@ describe("Spillway restarted while streams play", () => {
     restarted = await start();
     const s = await liveRoom("h. Spillway restart", "live-restart", 1, restarted);
     const a = await admitted(s);
-    const before = await tune(s, a.pass);
-    await plays(before);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    const before = await tunedAlone(s, a.pass);
     const next = await queued(s);
 
     // Spillway goes away: the stream through it breaks, and Icecast counts nobody.
@@ -653,8 +642,7 @@ describe("Spillway restarted while streams play", () => {
       s.notes.reconnectedWith = "ticket";
     }
     const reconnectedAt = Date.now();
-    await plays(again);
-    await ice().waitForListeners(s.mount, 1, 5_000);
+    await playsAlone(s, again);
     expect((await statusOf(s, next)).json.state).toBe("queued");
 
     // Past every lease the seat had before the restart or got by the reconnect itself:
