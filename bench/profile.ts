@@ -1,6 +1,6 @@
 /**
- * `node bench/profile.ts [--path P | --poll | --pass] [--seconds S] [--out FILE]`: where
- * one request path's CPU goes in Spillway, in raw workerd under wrk load.
+ * `node bench/profile.ts [--path P | --poll | --pass] [--seconds S] [--out FILE] [--heap]`:
+ * where one request path's CPU goes in Spillway, in raw workerd under wrk load.
  *
  * Starts Spillway's deploy bundle in workerd (bench/lib/workerd.ts) with its
  * DevTools inspector on, warms the path up, then records a V8 CPU profile of
@@ -12,7 +12,9 @@
  * every request pays: routing, middleware, the response and workerd itself.
  * `--poll` profiles a waiting poll instead (a room with one seat taken and
  * listeners queued; the last one in line polls), `--pass` a request with a
- * pass proxied to the local origin.
+ * pass proxied to the local origin. `--heap` reports instead what one
+ * request allocates, by function (V8's sampling heap profiler): bytes a
+ * request, which unlike a time does not move with the machine's load.
  */
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
@@ -25,7 +27,7 @@ import { startOrigin } from "./lib/origin.ts";
 import { cpuSecondsBetween } from "./lib/processes.ts";
 import { Rooms } from "./lib/rooms.ts";
 import { startRawSpillway } from "./lib/workerd.ts";
-import { ensureWrk, type LoadRequest, measure, warmUp } from "./lib/wrk.ts";
+import { ensureWrk, type LoadOptions, type LoadRequest, measure, warmUp } from "./lib/wrk.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -35,6 +37,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "8" },
     out: { type: "string", default: join(tmpdir(), `spillway-${Date.now()}.cpuprofile`) },
     top: { type: "string", default: "25" },
+    heap: { type: "boolean", default: false },
   },
 });
 
@@ -111,6 +114,86 @@ function top(map: Map<string, number>, samples: number, n: number): string {
     .join("\n");
 }
 
+/** One profile taken: through this inspector, under this load, for so many seconds; the top rows printed. */
+interface ProfileRun {
+  client: Awaited<ReturnType<typeof inspector>>;
+  load: Omit<LoadOptions, "durationSeconds">;
+  seconds: number;
+  top: number;
+}
+
+interface HeapNode {
+  callFrame: ProfileNode["callFrame"];
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/**
+ * `--heap`: what one request allocates, by function (V8's sampling heap
+ * profiler, one sample per 64 bytes on average, kept objects and collected
+ * ones alike), as bytes a request.
+ */
+async function allocations({ client, load, seconds, top: n }: ProfileRun): Promise<void> {
+  await client.call("HeapProfiler.enable");
+  await client.call("HeapProfiler.startSampling", {
+    samplingInterval: 64,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  const result = await measure({ ...load, durationSeconds: seconds });
+  const { profile } = await client.call<{ profile: { head: HeapNode } }>("HeapProfiler.stopSampling");
+  client.close();
+  const self = new Map<string, number>();
+  const walk = (node: HeapNode) => {
+    const key = frameKey(node as unknown as ProfileNode);
+    self.set(key, (self.get(key) ?? 0) + node.selfSize);
+    for (const child of node.children) walk(child);
+  };
+  walk(profile.head);
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const rows = [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `  ${(v / result.requests).toFixed(0).padStart(6)} B  ${k}`);
+  console.log(
+    [
+      `GET ${load.request.path}: ${result.requests} requests, ${(total / result.requests).toFixed(0)} bytes allocated a request`,
+      "",
+      ...rows,
+    ].join("\n"),
+  );
+}
+
+/** The CPU profile of the Worker's isolate under load: its top functions, and the profile written out. */
+async function cpuProfile({ client, load, seconds, top: n }: ProfileRun): Promise<void> {
+  await client.call("Profiler.enable");
+  await client.call("Profiler.setSamplingInterval", { interval: 100 });
+  await client.call("Profiler.start");
+  const cpuBefore = spillway.cpuTicks();
+  const result = await measure({ ...load, durationSeconds: seconds });
+  const cpuAfter = spillway.cpuTicks();
+  const { profile } = await client.call<{ profile: Profile }>("Profiler.stop");
+  client.close();
+  await writeFile(flags.out, JSON.stringify(profile));
+  const { self, total, samples } = summarise(profile);
+  const idle = self.get("(idle) (native):0") ?? 0;
+  const cpu =
+    cpuBefore && cpuAfter ? ((cpuSecondsBetween(cpuBefore, cpuAfter) * 1e6) / result.requests).toFixed(0) : "?";
+  console.log(
+    [
+      `GET ${load.request.path}: ${result.rps.toFixed(0)} req/s while profiled (sampling every 100 µs slows it),` +
+        ` workerd ${cpu} µs CPU/request; ${samples} samples, ${((idle / samples) * 100).toFixed(1)} % idle`,
+      `profile: ${flags.out}`,
+      "",
+      "self (own code):",
+      top(self, samples, n),
+      "",
+      "total (on the stack):",
+      top(total, samples, n),
+    ].join("\n"),
+  );
+}
+
 ensureWrk((m) => process.stderr.write(`${m}\n`));
 const origin = await startOrigin();
 const inspectorPort = await freePort();
@@ -149,33 +232,8 @@ try {
   const target = targets.find((t) => t.id.startsWith("core:user:"));
   if (target === undefined) throw new Error("no user Worker among the inspector's targets");
   const client = await inspector(target.webSocketDebuggerUrl);
-  await client.call("Profiler.enable");
-  await client.call("Profiler.setSamplingInterval", { interval: 100 });
-  await client.call("Profiler.start");
-  const cpuBefore = spillway.cpuTicks();
-  const result = await measure({ ...load, durationSeconds: seconds });
-  const cpuAfter = spillway.cpuTicks();
-  const { profile } = await client.call<{ profile: Profile }>("Profiler.stop");
-  client.close();
-  await writeFile(flags.out, JSON.stringify(profile));
-  const { self, total, samples } = summarise(profile);
-  const idle = self.get("(idle) (native):0") ?? 0;
-  const n = Number(flags.top);
-  const cpu =
-    cpuBefore && cpuAfter ? ((cpuSecondsBetween(cpuBefore, cpuAfter) * 1e6) / result.requests).toFixed(0) : "?";
-  console.log(
-    [
-      `GET ${request.path}: ${result.rps.toFixed(0)} req/s while profiled (sampling every 100 µs slows it),` +
-        ` workerd ${cpu} µs CPU/request; ${samples} samples, ${((idle / samples) * 100).toFixed(1)} % idle`,
-      `profile: ${flags.out}`,
-      "",
-      "self (own code):",
-      top(self, samples, n),
-      "",
-      "total (on the stack):",
-      top(total, samples, n),
-    ].join("\n"),
-  );
+  const run: ProfileRun = { client, load, seconds, top: Number(flags.top) };
+  await (flags.heap ? allocations(run) : cpuProfile(run));
 } finally {
   await spillway.stop();
   await origin.close();

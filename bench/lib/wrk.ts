@@ -29,6 +29,8 @@ export interface LoadOptions {
   request: LoadRequest;
   connections: number;
   durationSeconds: number;
+  /** Run wrk on these CPUs only (`taskset -c`, e.g. "0"); anywhere when absent. */
+  cpus?: string;
 }
 
 export interface LoadResult {
@@ -109,11 +111,12 @@ export function ensureWrk(progress: (message: string) => void): void {
   );
 }
 
-let current: ReturnType<typeof spawn> | null = null;
+/** The wrk runs in progress (two at once when Workers are loaded side by side). */
+const current = new Set<ReturnType<typeof spawn>>();
 
 /** Stop the load run in progress, if any (on Ctrl-C). */
 export function stopLoad(): void {
-  current?.kill("SIGINT");
+  for (const child of current) child.kill("SIGINT");
 }
 
 /** One wrk run of `seconds`, on one thread. */
@@ -136,15 +139,16 @@ async function fire(options: LoadOptions, seconds: number): Promise<LoadResult> 
     for (const [name, value] of Object.entries(request.headers ?? {})) args.push("-H", `${name}: ${value}`);
     args.push(options.url + request.path);
     let out = "";
+    const [command, argv] =
+      options.cpus === undefined ? ["wrk", args] : ["taskset", ["-c", options.cpus, "wrk", ...args]];
+    const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    current.add(child);
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
-      current = child;
       child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
       child.stderr.on("data", (c: Buffer) => (out += c.toString("utf8")));
       child.once("error", reject);
       child.once("exit", resolve);
-    });
-    current = null;
+    }).finally(() => current.delete(child));
     const line = out.split("\n").find((l) => l.startsWith(MARK));
     if (code !== 0 || line === undefined) throw new Error(`wrk exited with ${code}:\n${out.slice(-2000)}`);
     const j = JSON.parse(line.slice(MARK.length)) as Record<string, number>;

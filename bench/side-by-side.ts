@@ -1,0 +1,381 @@
+/**
+ * `npm run bench:side [-- --json] [--rounds N] [--duration S] [--warmup S] [--cases static,poll,pass]`:
+ * the three cases with a ratio target, each measured side by side with its
+ * baseline on one CPU.
+ *
+ * `npm run bench` loads a case and its baseline one after the other, and
+ * this shared machine's speed drifts between two runs by more than the
+ * difference being measured (hello world's own runs in one bench differ by
+ * up to a third). Here each round starts Spillway and its baseline (hello
+ * world, or the plain proxy for a request with a pass) in new workerd
+ * processes, pins every thread of both to the same CPU, and loads both at
+ * once, each with its own wrk on the other CPUs (with this process and the
+ * bench origin). The kernel gives two busy processes on one CPU equal
+ * time, so both are measured in the same moments on the same core, and
+ * whatever the machine does then, it does to both: the ratio of their
+ * requests a second is the ratio of what a request costs each. The CPU
+ * each process got is read too, and a round whose CPU was not shared about
+ * evenly, or not kept busy, is reported as such. Each round's ratio is also
+ * given per CPU second, which does not depend on that share.
+ *
+ * What a round cannot remove is the few per cent by which two workerd
+ * processes of one build differ for as long as they run (docs/scale.md,
+ * "Two processes of one build"): new processes each round, and the median
+ * over rounds, are for that.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { median } from "./lib/median.ts";
+import { startOrigin } from "./lib/origin.ts";
+import { cpuSecondsBetween } from "./lib/processes.ts";
+import { Rooms } from "./lib/rooms.ts";
+import { type RawWorker, startRawHello, startRawProxy, startRawSpillway } from "./lib/workerd.ts";
+import { ensureWrk, type LoadRequest, type LoadResult, measure, stopLoad, warmUp } from "./lib/wrk.ts";
+
+const USAGE = `Usage: npm run bench:side [-- --json] [--rounds N] [--duration S] [--warmup S] [--cases LIST]
+
+  --json        also print the results as one JSON object (the last stdout line)
+  --rounds N    rounds of each case, each on new processes (default 7); the verdict is the median round
+  --duration S  measured seconds of each round (default 8)
+  --warmup S    unmeasured seconds of load on each round's new processes first (default 6)
+  --cases LIST  which of static, poll, pass (default all three)`;
+
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: "boolean", default: false },
+    rounds: { type: "string", default: "7" },
+    duration: { type: "string", default: "8" },
+    warmup: { type: "string", default: "6" },
+    cases: { type: "string", default: "static,poll,pass" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (flags.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+function wholeNumber(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`bench:side: --${name} must be a whole number of at least ${min}, got "${text}"\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const ROUNDS = wholeNumber("rounds", flags.rounds, 1);
+const DURATION_S = wholeNumber("duration", flags.duration, 1);
+const WARMUP_S = wholeNumber("warmup", flags.warmup, 0);
+const CONNECTIONS = 10;
+/** The SPEC's ratio targets, as `npm run bench` reads them. */
+const TARGETS = { static: 0.95, poll: 0.85, pass: 0.8 } as const;
+type CaseKey = keyof typeof TARGETS;
+const CASES = flags.cases.split(",").map((c) => c.trim());
+for (const c of CASES) {
+  if (!(c in TARGETS)) {
+    console.error(`bench:side: unknown case "${c}" (static, poll, pass)\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+/** Below this share of the CPU kept busy, something else (a generator, the origin) held a round back. */
+const BUSY_AT_LEAST = 0.9;
+/** Two busy processes on one CPU get about half each; a round further off than this is flagged. */
+const SHARE_SKEW_AT_MOST = 0.1;
+
+const cpus = availableParallelism();
+if (cpus < 2) {
+  console.error("bench:side needs at least two CPUs: one for the Workers, one for the load generators.");
+  process.exit(2);
+}
+/** The CPU both Workers share; the load generators, this process and the origin get the others. */
+const SHARED_CPU = String(cpus - 1);
+const OTHER_CPUS = cpus === 2 ? "0" : `0-${cpus - 2}`;
+
+const progress = (message: string) => process.stderr.write(`${message}\n`);
+
+/** Every thread of a process onto `list` (threads it starts later inherit it). */
+function pinProcess(pid: number, list: string): void {
+  try {
+    execFileSync("taskset", ["-a", "-c", "-p", list, String(pid)], { stdio: "ignore" });
+  } catch (err) {
+    throw new Error(
+      `could not pin process ${pid} to CPU ${list} with taskset (Debian package util-linux): ${String(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+interface Side {
+  worker: RawWorker;
+  request: LoadRequest;
+}
+
+interface Round {
+  caseRps: number;
+  baselineRps: number;
+  /**
+   * The verdict: requests a second of CPU on each one's main thread (the
+   * thread its isolate runs on, which is what limits it), the case's over the
+   * baseline's. That is the ratio of requests a second either would serve
+   * with a CPU to itself, as `npm run bench` measures it, and it does not
+   * depend on how evenly the kernel shared the CPU out.
+   */
+  ratio: number;
+  /** caseRps / baselineRps, as the two ran together. */
+  rpsRatio: number;
+  /** Requests per CPU second of each whole process (the runtime's helper threads too). */
+  ratioPerCpu: number;
+  /** The share of the shared CPU each got, and how busy it was kept in all. */
+  caseShare: number;
+  baselineShare: number;
+  /** The share each one's main thread (its isolate's) got: what the kernel shares out evenly. */
+  caseMainShare: number;
+  baselineMainShare: number;
+  busy: number;
+  caseCpuUs: number;
+  baselineCpuUs: number;
+  failed: number;
+}
+
+/** CPU ticks of a process's main thread (the one running its isolate), null once it is gone. */
+function mainThreadTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
+}
+
+/** Seconds of CPU between two tick counts. */
+const TICK_S = 1 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/**
+ * Load both at once for `seconds`, each with its own wrk off the shared CPU:
+ * their results, the CPU seconds each process used, and those of each one's main thread.
+ */
+async function together(
+  a: Side,
+  b: Side,
+  seconds: number,
+): Promise<{ a: LoadResult; b: LoadResult; cpuA: number; cpuB: number; mainA: number; mainB: number }> {
+  const load = (s: Side) => ({
+    url: s.worker.url,
+    request: s.request,
+    connections: CONNECTIONS,
+    durationSeconds: seconds,
+    cpus: OTHER_CPUS,
+  });
+  const ticksA = a.worker.cpuTicks();
+  const ticksB = b.worker.cpuTicks();
+  const mainBeforeA = mainThreadTicks(a.worker.pid);
+  const mainBeforeB = mainThreadTicks(b.worker.pid);
+  const [ra, rb] = await Promise.all([measure(load(a)), measure(load(b))]);
+  const main = (pid: number, before: number | null) => {
+    const after = mainThreadTicks(pid);
+    return before === null || after === null ? Number.NaN : (after - before) * TICK_S;
+  };
+  return {
+    a: ra,
+    b: rb,
+    cpuA: ticksA === null ? Number.NaN : cpuSecondsBetween(ticksA, a.worker.cpuTicks()!),
+    cpuB: ticksB === null ? Number.NaN : cpuSecondsBetween(ticksB, b.worker.cpuTicks()!),
+    mainA: main(a.worker.pid, mainBeforeA),
+    mainB: main(b.worker.pid, mainBeforeB),
+  };
+}
+
+ensureWrk(progress);
+pinProcess(process.pid, OTHER_CPUS);
+const origin = await startOrigin();
+const adminToken = randomBytes(24).toString("base64url");
+const started = new Set<RawWorker>();
+let interrupted = false;
+process.once("SIGINT", () => {
+  interrupted = true;
+  stopLoad();
+});
+
+/** Hello world gets requests of the same shape as a waiting poll (as in `npm run bench`). */
+const helloRequest: LoadRequest = {
+  method: "GET",
+  path: "/_spillway/rooms/bench-poll/status",
+  headers: { authorization: `Bearer ${randomBytes(180).toString("base64url")}` },
+};
+
+/** The case's request, its room set up on this Spillway. */
+async function caseRequest(key: CaseKey, spillway: RawWorker): Promise<LoadRequest> {
+  const rooms = new Rooms(spillway.url, adminToken);
+  if (key === "static") return { method: "GET", path: "/_spillway/jwks.json" };
+  if (key === "poll") {
+    await rooms.configure("bench-poll", { capacity: 1, mode: "open" });
+    await rooms.joinMany("bench-poll", 1, "admitted");
+    // The last of 200 in line, as in `npm run bench`.
+    const last = (await rooms.joinMany("bench-poll", 200, "queued")).at(-1)!;
+    return {
+      method: "GET",
+      path: "/_spillway/rooms/bench-poll/status",
+      headers: { authorization: `Bearer ${last.ticket!}` },
+    };
+  }
+  await rooms.configure("bench-pass", { capacity: 1_000, admitPerMinute: 60_000, mode: "open" });
+  const holder = (await rooms.joinMany("bench-pass", 50, "admitted"))[0]!;
+  return { method: "GET", path: "/rooms/bench-pass/live.m3u8", headers: { authorization: `Bearer ${holder.pass!}` } };
+}
+
+async function start(worker: Promise<RawWorker>): Promise<RawWorker> {
+  const w = await worker;
+  started.add(w);
+  return w;
+}
+
+async function stop(worker: RawWorker): Promise<void> {
+  started.delete(worker);
+  await worker.stop();
+}
+
+async function round(key: CaseKey, index: number): Promise<Round> {
+  const proxied = key === "pass";
+  // Which starts first alternates, lest the order favour one.
+  const startBaseline = () => start(proxied ? startRawProxy(origin.url) : startRawHello());
+  const startSpillway = () => start(startRawSpillway({ adminToken, originUrl: origin.url }));
+  let spillway: RawWorker | undefined;
+  let baseline: RawWorker | undefined;
+  try {
+    if (index % 2 === 0) {
+      spillway = await startSpillway();
+      baseline = await startBaseline();
+    } else {
+      baseline = await startBaseline();
+      spillway = await startSpillway();
+    }
+    const request = await caseRequest(key, spillway);
+    const subject: Side = { worker: spillway, request };
+    const base: Side = { worker: baseline, request: proxied ? request : helloRequest };
+    pinProcess(spillway.pid, SHARED_CPU);
+    pinProcess(baseline.pid, SHARED_CPU);
+    if (WARMUP_S > 0) {
+      await Promise.all(
+        [subject, base].map((s) =>
+          warmUp(
+            {
+              url: s.worker.url,
+              request: s.request,
+              connections: CONNECTIONS,
+              durationSeconds: WARMUP_S,
+              cpus: OTHER_CPUS,
+            },
+            WARMUP_S,
+          ),
+        ),
+      );
+    }
+    const servedBefore = origin.counts().withPass;
+    const { a: rc, b: rb, cpuA: cpuC, cpuB, mainA: mainC, mainB } = await together(subject, base, DURATION_S);
+    const failed = rc.non2xx + rc.errors + rb.non2xx + rb.errors;
+    if (proxied) {
+      // Both proxies reach the origin; Spillway's answers each carried the pass there.
+      const withPass = origin.counts().withPass - servedBefore;
+      if (withPass < rc.requests) throw new Error(`the origin saw ${withPass} passes for ${rc.requests} answers`);
+    }
+    const wall = (rc.durationSeconds + rb.durationSeconds) / 2;
+    return {
+      caseRps: rc.rps,
+      baselineRps: rb.rps,
+      ratio: rc.requests / mainC / (rb.requests / mainB),
+      rpsRatio: rc.rps / rb.rps,
+      ratioPerCpu: rc.requests / cpuC / (rb.requests / cpuB),
+      caseShare: cpuC / wall,
+      baselineShare: cpuB / wall,
+      caseMainShare: mainC / wall,
+      baselineMainShare: mainB / wall,
+      busy: (cpuC + cpuB) / wall,
+      caseCpuUs: (cpuC * 1e6) / rc.requests,
+      baselineCpuUs: (cpuB * 1e6) / rb.requests,
+      failed,
+    };
+  } finally {
+    if (spillway !== undefined) await stop(spillway);
+    if (baseline !== undefined) await stop(baseline);
+  }
+}
+
+const fixed = (n: number, digits = 3) => (Number.isFinite(n) ? n.toFixed(digits) : "?");
+/** Per case: the median round's ratio (the verdict), and the medians of the other two readings. */
+const results: Record<
+  string,
+  { target: number; median: number; medianRps: number; medianPerProcessCpu: number; rounds: Round[] }
+> = {};
+try {
+  progress(
+    `bench:side: ${CASES.join(", ")}; ${ROUNDS} rounds each, ${WARMUP_S} s warm-up and ${DURATION_S} s measured;` +
+      ` both Workers on CPU ${SHARED_CPU}, wrk, the origin and this process on CPU ${OTHER_CPUS}`,
+  );
+  for (const key of CASES as CaseKey[]) {
+    const rounds: Round[] = [];
+    for (let i = 0; i < ROUNDS && !interrupted; i++) {
+      const r = await round(key, i);
+      rounds.push(r);
+      const flags: string[] = [];
+      if (r.busy < BUSY_AT_LEAST) flags.push(`CPU only ${Math.round(r.busy * 100)} % busy`);
+      if (Math.abs(r.caseMainShare - r.baselineMainShare) > SHARE_SKEW_AT_MOST * r.busy) flags.push("uneven share");
+      if (r.failed > 0) flags.push(`${r.failed} failed`);
+      progress(
+        `  ${key} round ${i + 1}/${ROUNDS}: ${r.caseRps.toFixed(0)} against ${r.baselineRps.toFixed(0)} req/s,` +
+          ` ${fixed(r.rpsRatio)}×; per second of its isolate's thread ${fixed(r.ratio)}×` +
+          ` (of the whole process ${fixed(r.ratioPerCpu)}×);` +
+          ` ${r.caseCpuUs.toFixed(0)} against ${r.baselineCpuUs.toFixed(0)} µs CPU a request;` +
+          ` CPU shares ${fixed(r.caseShare, 2)} / ${fixed(r.baselineShare, 2)}` +
+          ` (main threads ${fixed(r.caseMainShare, 2)} / ${fixed(r.baselineMainShare, 2)})` +
+          (flags.length > 0 ? ` — ${flags.join(", ")}` : ""),
+      );
+    }
+    if (rounds.length === 0) break;
+    results[key] = {
+      target: TARGETS[key],
+      median: median(rounds.map((r) => r.ratio)),
+      medianRps: median(rounds.map((r) => r.rpsRatio)),
+      medianPerProcessCpu: median(rounds.map((r) => r.ratioPerCpu)),
+      rounds,
+    };
+  }
+} finally {
+  for (const w of [...started]) await stop(w).catch(() => undefined);
+  await origin.close();
+}
+
+const BASELINE: Record<CaseKey, string> = { static: "hello", poll: "hello", pass: "plain proxy" };
+const LABEL: Record<CaseKey, string> = {
+  static: "static JWKS",
+  poll: "waiting poll",
+  pass: "request with a pass",
+};
+console.log(
+  "\nEach case's median round: requests per second of its isolate's thread over its baseline's" +
+    " (the verdict), and as both ran together.\n",
+);
+console.log("case                  × baseline         together  rounds meeting it  target");
+for (const [key, r] of Object.entries(results) as [CaseKey, (typeof results)[string]][]) {
+  const meeting = r.rounds.filter((x) => x.ratio >= r.target).length;
+  console.log(
+    `${LABEL[key].padEnd(21)} ${`${fixed(r.median)} ${BASELINE[key]}`.padEnd(18)} ${fixed(r.medianRps).padEnd(9)}` +
+      ` ${`${meeting} of ${r.rounds.length}`.padEnd(18)} ≥ ${r.target} ${r.median >= r.target ? "✓" : "✗"}`,
+  );
+}
+if (flags.json) {
+  console.log(
+    JSON.stringify({
+      sharedCpu: SHARED_CPU,
+      generatorCpus: OTHER_CPUS,
+      rounds: ROUNDS,
+      durationSeconds: DURATION_S,
+      cases: results,
+    }),
+  );
+}
+if (interrupted) process.exit(130);
