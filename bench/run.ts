@@ -52,6 +52,15 @@ import {
 import { PRICES } from "../sim/cost.ts";
 import { REPEAT_CLAIM_MS } from "../src/edge/repeat-claims.ts";
 import { REPEAT_RENEWAL_MS } from "../src/edge/repeat-renewals.ts";
+import {
+  ADMITTED_LISTENERS,
+  firstSeated as seatedFirst,
+  helloRequest as helloRequestOf,
+  lastInLine,
+  passRequest,
+  QUEUED_LISTENERS,
+  statusRequest,
+} from "./lib/cases.ts";
 import { type HeldResult, measureHeld, ROWS_WRITTEN_PER_ROUND } from "./lib/held.ts";
 import { startOrigin, type BenchOrigin } from "./lib/origin.ts";
 import { cpuSecondsBetween, killAllNow, stopAll } from "./lib/processes.ts";
@@ -113,10 +122,6 @@ const FRESH_WARMUP_S = Math.round(positiveNumber("fresh-warmup", flags["fresh-wa
 const HELD_LISTENERS = Math.round(positiveNumber("held", flags.held, true));
 const HELD_SECONDS = positiveNumber("held-seconds", flags["held-seconds"]);
 
-/** Queued listeners in the waiting-poll room (the polls are the last one's). */
-const QUEUED_LISTENERS = 200;
-/** Admitted listeners in the pass and claim rooms (the load is the first one's). */
-const ADMITTED_LISTENERS = 50;
 const ROOMS = {
   poll: "bench-poll",
   pass: "bench-pass",
@@ -355,11 +360,7 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   const freshProcesses = mode === "raw";
 
   // Hello world gets requests of the same shape as a waiting poll.
-  const helloRequest: LoadRequest = {
-    method: "GET",
-    path: `/_spillway/rooms/${ROOMS.poll}/status`,
-    headers: { authorization: `Bearer ${randomBytes(180).toString("base64url")}` },
-  };
+  const helloRequest = helloRequestOf(ROOMS.poll);
 
   /**
    * The Spillway cases. Each sets up its room just before it runs (passes
@@ -388,16 +389,6 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   let rotator: StatusJson | null = null;
   let beating: StatusJson | null = null;
   let servedBefore = origin!.counts();
-  /** A listener's status poll; with its pass, from the device that holds the seat (a browser's cookie). */
-  const statusRequest = (room: string, ticket: string, pass?: string) =>
-    ({
-      method: "GET",
-      path: `/_spillway/rooms/${room}/status`,
-      headers: {
-        authorization: `Bearer ${ticket}`,
-        ...(pass === undefined ? {} : { cookie: `spillway-pass-${room}=${pass}` }),
-      },
-    }) satisfies LoadRequest;
   /** A listener's state, asked as `statusRequest` asks. */
   const stateOf = async (room: string, ticket: string, pass?: string) => {
     const { path, headers } = statusRequest(room, ticket, pass);
@@ -406,8 +397,7 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   /** A room of `count` seated listeners, set up afresh; the first of them. */
   const firstSeated = async (room: string, count = ADMITTED_LISTENERS) => {
     progress(`setting up room ${room}: ${count} admitted listeners`);
-    await rooms.configure(room, { capacity: 1_000, admitPerMinute: 60_000, mode: "open" });
-    return (await rooms.joinMany(room, count, "admitted"))[0]!;
+    return seatedFirst(rooms, room, count);
   };
   const spillwayCases: SpillwayCase[] = [
     {
@@ -422,10 +412,7 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       rounds: true,
       prepare: async (first) => {
         progress(`setting up room ${ROOMS.poll}: capacity 1, 1 admitted, ${QUEUED_LISTENERS} queued`);
-        await rooms.configure(ROOMS.poll, { capacity: 1, mode: "open" });
-        await rooms.joinMany(ROOMS.poll, 1, "admitted");
-        // The last in line: the first would be admitted once the admitted listener's pass lapses.
-        queued = (await rooms.joinMany(ROOMS.poll, QUEUED_LISTENERS, "queued")).at(-1)!;
+        queued = await lastInLine(rooms, ROOMS.poll);
         const request = statusRequest(ROOMS.poll, queued.ticket!);
         // The room's own calls without load: once is enough (every round's room is set up alike).
         if (!first) return request;
@@ -450,11 +437,7 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
       fresh: true,
       prepare: async () => {
         const holder = await firstSeated(ROOMS.pass);
-        return {
-          method: "GET",
-          path: `/rooms/${ROOMS.pass}/live.m3u8`,
-          headers: { authorization: `Bearer ${holder.pass!}` },
-        };
+        return passRequest(ROOMS.pass, holder.pass!);
       },
       check: async (run) => {
         const proxied = origin!.counts().withPass - servedBefore.withPass;

@@ -28,9 +28,10 @@ import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { firstSeated, helloRequest as helloRequestOf, lastInLine, passRequest, statusRequest } from "./lib/cases.ts";
 import { median } from "./lib/median.ts";
 import { startOrigin } from "./lib/origin.ts";
-import { cpuSecondsBetween } from "./lib/processes.ts";
+import { cpuSecondsBetween, statTicks, TICKS_PER_SECOND } from "./lib/processes.ts";
 import { Rooms } from "./lib/rooms.ts";
 import { type RawWorker, startRawHello, startRawProxy, startRawSpillway } from "./lib/workerd.ts";
 import { ensureWrk, type LoadRequest, type LoadResult, measure, stopLoad, warmUp } from "./lib/wrk.ts";
@@ -144,16 +145,11 @@ interface Round {
 /** CPU ticks of a process's main thread (the one running its isolate), null once it is gone. */
 function mainThreadTicks(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]);
+    return statTicks(readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8"));
   } catch {
     return null;
   }
 }
-
-/** Seconds of CPU between two tick counts. */
-const TICK_S = 1 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
 /**
  * Load both at once for `seconds`, each with its own wrk off the shared CPU:
@@ -178,7 +174,7 @@ async function together(
   const [ra, rb] = await Promise.all([measure(load(a)), measure(load(b))]);
   const main = (pid: number, before: number | null) => {
     const after = mainThreadTicks(pid);
-    return before === null || after === null ? Number.NaN : (after - before) * TICK_S;
+    return before === null || after === null ? Number.NaN : (after - before) / TICKS_PER_SECOND;
   };
   return {
     a: ra,
@@ -202,30 +198,14 @@ process.once("SIGINT", () => {
 });
 
 /** Hello world gets requests of the same shape as a waiting poll (as in `npm run bench`). */
-const helloRequest: LoadRequest = {
-  method: "GET",
-  path: "/_spillway/rooms/bench-poll/status",
-  headers: { authorization: `Bearer ${randomBytes(180).toString("base64url")}` },
-};
+const helloRequest = helloRequestOf("bench-poll");
 
-/** The case's request, its room set up on this Spillway. */
+/** The case's request, its room set up on this Spillway as `npm run bench` sets it up. */
 async function caseRequest(key: CaseKey, spillway: RawWorker): Promise<LoadRequest> {
   const rooms = new Rooms(spillway.url, adminToken);
   if (key === "static") return { method: "GET", path: "/_spillway/jwks.json" };
-  if (key === "poll") {
-    await rooms.configure("bench-poll", { capacity: 1, mode: "open" });
-    await rooms.joinMany("bench-poll", 1, "admitted");
-    // The last of 200 in line, as in `npm run bench`.
-    const last = (await rooms.joinMany("bench-poll", 200, "queued")).at(-1)!;
-    return {
-      method: "GET",
-      path: "/_spillway/rooms/bench-poll/status",
-      headers: { authorization: `Bearer ${last.ticket!}` },
-    };
-  }
-  await rooms.configure("bench-pass", { capacity: 1_000, admitPerMinute: 60_000, mode: "open" });
-  const holder = (await rooms.joinMany("bench-pass", 50, "admitted"))[0]!;
-  return { method: "GET", path: "/rooms/bench-pass/live.m3u8", headers: { authorization: `Bearer ${holder.pass!}` } };
+  if (key === "poll") return statusRequest("bench-poll", (await lastInLine(rooms, "bench-poll")).ticket!);
+  return passRequest("bench-pass", (await firstSeated(rooms, "bench-pass")).pass!);
 }
 
 async function start(worker: Promise<RawWorker>): Promise<RawWorker> {

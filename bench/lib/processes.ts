@@ -130,12 +130,21 @@ export function groupCpuTicks(pgid: number): Map<number, number> | null {
     } catch {
       continue; // exited meanwhile
     }
-    // Fields after the parenthesised command name: state ppid pgrp … utime(14) stime(15).
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) !== pgid) continue;
-    out.set(Number(pid), Number(fields[11]) + Number(fields[12]));
+    if (Number(statFields(stat)[2]) !== pgid) continue;
+    out.set(Number(pid), statTicks(stat));
   }
   return out;
+}
+
+/** The fields of a /proc stat line after the parenthesised command name: state ppid pgrp … utime(14) stime(15). */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** User + system CPU ticks in a /proc/<pid>/stat (or /proc/<pid>/task/<tid>/stat) line. */
+export function statTicks(stat: string): number {
+  const fields = statFields(stat);
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 /**

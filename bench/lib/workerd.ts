@@ -21,6 +21,7 @@ import { convertV4MiniflareOptions, Miniflare, NoOpLog } from "miniflare";
 import { unstable_readConfig } from "wrangler";
 import { freePort, PROJECT_ROOT, tempDir } from "../../test/contract/support/worker.ts";
 import { newKeySet } from "../../src/cli/keys.ts";
+import { statTicks } from "./processes.ts";
 import type { RunningWorker } from "./servers.ts";
 
 /** How much of a Worker's log output is kept for error messages. */
@@ -150,9 +151,7 @@ function workerdChildren(): Set<number> {
 /** User + system CPU ticks of one process; null once it is gone. */
 function processTicks(pid: number): Map<number, number> | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return new Map([[pid, Number(fields[11]) + Number(fields[12])]]);
+    return new Map([[pid, statTicks(readFileSync(`/proc/${pid}/stat`, "utf8"))]]);
   } catch {
     return null;
   }
