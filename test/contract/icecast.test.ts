@@ -21,7 +21,7 @@
  * (ORIGIN_NOTICE_MS in src/edge/seat-tie.ts).
  */
 import { rm } from "node:fs/promises";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { eventually, pause } from "./support/held.ts";
 import {
   adminCall,
@@ -29,24 +29,20 @@ import {
   claimsOf,
   heartbeatWith,
   join,
+  leaveWith,
   send,
   type StatsJson,
-  type StatusJson,
+  statusJson,
 } from "./support/http.ts";
+import { listen, type StreamListener } from "./support/icecast.ts";
 import {
-  audioSummary,
-  ffprobe,
-  listen,
-  type ReleasingFront,
-  requireDebian,
-  type RunningIcecast,
-  type RunningSource,
-  startIcecast,
-  startReleasingFront,
-  startSource,
-  type StreamListener,
-} from "./support/icecast.ts";
-import { type ListenerSampler, sampleListeners } from "./support/listener-count.ts";
+  CUT_WITHIN_MS,
+  DROP_WITHIN_MS,
+  mountOf,
+  playsMp3,
+  SAMPLE_GAP_LIMIT_MS,
+  useLiveStage,
+} from "./support/icecast-stage.ts";
 import { freePort, type RunningWorker, startWorker, tempDir } from "./support/worker.ts";
 
 /** Short leases, so that several lifetimes pass within a test. */
@@ -59,16 +55,8 @@ const LIFETIME_MS = PASS_TTL_SECONDS * 1000;
  * lifetime).
  */
 const RESTART_PASS_TTL_SECONDS = 12;
-/** How soon Spillway must cut a stream whose seat ended. */
-const CUT_WITHIN_MS = 3_000;
-/** How soon Icecast must count a cut listener out (it notices at its next write). */
-const DROP_WITHIN_MS = 5_000;
 /** About how long until a seat given back or moved can be reused (its revocation listed, then confirmed). */
 const CONFIRM_MS = 6_000;
-/** The sampler's period. */
-const SAMPLE_EVERY_MS = 150;
-/** The longest the sampler may go without an answer from Icecast, for its peak to mean anything. */
-const SAMPLE_GAP_LIMIT_MS = 2_000;
 
 /** Every room these tests use; each has its own mount, `/rooms/<room>/stream.mp3`. */
 const ROOMS = [
@@ -84,27 +72,15 @@ const ROOMS = [
   "live-twice",
 ];
 
-let icecast: RunningIcecast | undefined;
-/** The show on each room's mount, started before the tests so that Icecast has a burst to send at once. */
-const shows = new Map<string, RunningSource>();
-let front: ReleasingFront | undefined;
-let worker: RunningWorker | undefined;
-let sampler: ListenerSampler | undefined;
-
-function ice(): RunningIcecast {
-  if (icecast === undefined) throw new Error("Icecast did not start");
-  return icecast;
-}
-
-function spillway(): RunningWorker {
-  if (worker === undefined) throw new Error("Spillway did not start");
-  return worker;
-}
-
-function counts(): ListenerSampler {
-  if (sampler === undefined) throw new Error("the sampler did not start");
-  return sampler;
-}
+/** Icecast with a show on each room's mount (on before the tests: Icecast has a burst to send at once), the front, Spillway. */
+const started = useLiveStage({
+  rooms: ROOMS,
+  adminToken: `icecast-${crypto.randomUUID()}`,
+  passTtlSeconds: PASS_TTL_SECONDS,
+});
+const ice = () => started().icecast;
+const spillway = () => started().worker;
+const counts = () => started().sampler;
 
 // ---------------------------------------------------------------------------
 // One live room per test: its mount, its show, its listeners, its peak.
@@ -133,14 +109,10 @@ interface Scenario {
 const scenarios: Scenario[] = [];
 let current: Scenario | undefined;
 
-function mountOf(room: string): string {
-  return `/rooms/${room}/stream.mp3`;
-}
-
 /** Configure `room` (capacity, fast admissions) and start judging the peak on its mount (its show is on). */
 async function liveRoom(title: string, room: string, capacity: number, w = spillway()): Promise<Scenario> {
   const mount = mountOf(room);
-  expect(shows.has(room), `${room} has a show`).toBe(true);
+  expect(started().shows.has(room), `${room} has a show`).toBe(true);
   expect(await ice().listeners(mount), "nobody listens before the test").toBe(0);
   const res = await adminCall(w.url, w.adminToken, "PATCH", `/rooms/${room}`, { capacity, admitPerMinute: 600 });
   expect(res.status).toBe(200);
@@ -185,18 +157,9 @@ async function expectRefused(s: Scenario, pass: string): Promise<void> {
   expect(attempt.status).toBe(expired ? 401 : 409);
 }
 
-/** The stream is MP3 audio a decoder reads. */
-async function plays(listener: Tuned): Promise<void> {
-  expect(listener.status).toBe(200);
-  expect(listener.headers["content-type"]).toBe("audio/mpeg");
-  const audio = audioSummary(await ffprobe(await listener.bytes(32_000), { format: "mp3" }));
-  expect(audio.codec).toBe("mp3");
-  expect(audio.sampleRate).toBeGreaterThan(0);
-}
-
-/** `plays`, and Icecast counts this listener as the mount's only one. */
+/** `playsMp3`, and Icecast counts this listener as the mount's only one. */
 async function playsAlone(s: Scenario, listener: Tuned): Promise<Tuned> {
-  await plays(listener);
+  await playsMp3(listener);
   await ice().waitForListeners(s.mount, 1, 5_000);
   return listener;
 }
@@ -246,10 +209,8 @@ async function queued(s: Scenario, w = s.worker): Promise<string> {
   return res.json.ticket!;
 }
 
-async function statusOf(s: Scenario, ticket: string, w = s.worker) {
-  return send<StatusJson>(`${w.url}/_spillway/rooms/${s.room}/status`, {
-    headers: { ...bearer(ticket), accept: "application/json" },
-  });
+function statusOf(s: Scenario, ticket: string, w = s.worker) {
+  return statusJson(w.url, s.room, ticket);
 }
 
 async function stats(s: Scenario, w = s.worker): Promise<StatsJson> {
@@ -314,20 +275,6 @@ async function holdFor(
   }
 }
 
-beforeAll(async () => {
-  await requireDebian(["icecast2", "ffmpeg", "ffprobe"]);
-  icecast = await startIcecast({ maxSources: ROOMS.length + 2 });
-  sampler = sampleListeners(icecast, SAMPLE_EVERY_MS);
-  const started = await Promise.all(ROOMS.map((room) => startSource(icecast!, mountOf(room))));
-  started.forEach((show, i) => shows.set(ROOMS[i]!, show));
-  front = await startReleasingFront(icecast);
-  worker = await startWorker({
-    adminToken: `icecast-${crypto.randomUUID()}`,
-    originUrl: front.url,
-    vars: { PASS_TTL_SECONDS: String(PASS_TTL_SECONDS) },
-  });
-});
-
 afterEach(async () => {
   const s = current;
   current = undefined;
@@ -345,12 +292,6 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await sampler?.stop();
-  try {
-    await worker?.stop();
-  } finally {
-    await icecast?.stop();
-  }
   const lines = scenarios.map((s) => {
     const notes = Object.entries(s.notes).map(([k, v]) => `${k}=${v}`);
     return (
@@ -405,10 +346,7 @@ describe("Spillway in front of a real Icecast", () => {
 
     // Another device (no connection of the stream's) leaves with the same pass, while it is
     // valid (past its exp too: see "past its pass's exp" below).
-    const left = await send<{ released: boolean }>(`${s.worker.url}/_spillway/rooms/${s.room}/leave`, {
-      method: "POST",
-      headers: bearer(a.pass),
-    });
+    const left = await leaveWith(s.worker.url, s.room, a.pass);
     expect(left.json.released).toBe(true);
     s.notes.cutMs = await timed(() => phone.isEnded(), CUT_WITHIN_MS, "the stream ends after the leave");
     s.notes.droppedMs = await ice().waitForListeners(s.mount, 0, DROP_WITHIN_MS);
@@ -443,7 +381,7 @@ describe("Spillway in front of a real Icecast", () => {
 
     const phone = await tune(s, pass);
     s.notes.newerStreamAt = Date.now() - s.startedAt;
-    await plays(phone);
+    await playsMp3(phone);
     await ice().waitForListeners(s.mount, 1, DROP_WITHIN_MS);
     await expectRefused(s, a.pass);
     // The newer device keeps it across a lifetime.
@@ -462,7 +400,7 @@ describe("Spillway in front of a real Icecast", () => {
     const bye = await send(`${s.worker.url}/rooms/${s.room}/bye`, { headers: bearer(a.pass) });
     expect(bye.status).toBe(200);
     expect(bye.headers.get("spillway-command")).toBeNull();
-    expect(front!.releases).toContain(`/rooms/${s.room}/bye`);
+    expect(started().front.releases).toContain(`/rooms/${s.room}/bye`);
     s.notes.cutMs = await timed(() => listener.isEnded(), CUT_WITHIN_MS, "the stream ends after the release");
     s.notes.droppedMs = await ice().waitForListeners(s.mount, 0, DROP_WITHIN_MS);
     await expectRefused(s, a.pass);
@@ -493,7 +431,7 @@ describe("Spillway in front of a real Icecast", () => {
     const a = await admitted(s);
     const b = await admitted(s);
     const streams = [await tune(s, a.pass), await tune(s, b.pass)];
-    for (const l of streams) await plays(l);
+    for (const l of streams) await playsMp3(l);
     await ice().waitForListeners(s.mount, 2, 5_000);
 
     const patched = await adminCall(s.worker.url, s.worker.adminToken, "PATCH", `/rooms/${s.room}`, { capacity: 1 });
@@ -538,7 +476,7 @@ describe("Spillway in front of a real Icecast", () => {
       }),
     );
     const newest = loop[loop.length - 1]!;
-    await plays(newest);
+    await playsMp3(newest);
     await eventually(() => second.isEnded(), CUT_WITHIN_MS, "the second stream is cut");
     for (const earlier of loop.slice(0, -1)) {
       // Refused before the origin heard of it (409), or cut once a newer one came.
@@ -571,10 +509,7 @@ describe("Spillway in front of a real Icecast", () => {
     expect(claimsOf(a.pass).exp as number).toBeLessThan(Date.now() / 1000);
 
     // Leave from another device with the expired pass: the seat is given back and the stream cut.
-    const left = await send<{ released: boolean }>(`${s.worker.url}/_spillway/rooms/${s.room}/leave`, {
-      method: "POST",
-      headers: bearer(a.pass),
-    });
+    const left = await leaveWith(s.worker.url, s.room, a.pass);
     s.notes.leave = `${left.status} ${JSON.stringify(left.json)}`;
     expect(left.status).toBe(200);
     expect(left.json.released).toBe(true);

@@ -69,6 +69,21 @@ export async function join(base: string, room: string): Promise<Reply<StatusJson
   });
 }
 
+/** A waiting poll with `ticket` as the bearer: the status JSON (the seat's pass once its turn came). */
+export async function statusJson(base: string, room: string, ticket: string): Promise<Reply<StatusJson>> {
+  return send<StatusJson>(`${base}/_spillway/rooms/${room}/status`, {
+    headers: { ...bearer(ticket), accept: "application/json" },
+  });
+}
+
+/** Give the seat of `pass` back (as another device of its listener may): `released` says whether it was. */
+export async function leaveWith(base: string, room: string, pass: string): Promise<Reply<{ released: boolean }>> {
+  return send<{ released: boolean }>(`${base}/_spillway/rooms/${room}/leave`, {
+    method: "POST",
+    headers: bearer(pass),
+  });
+}
+
 /** A heartbeat with `pass`: the status JSON, with the renewed pass of the same seat. */
 export async function heartbeatWith(base: string, room: string, pass: string): Promise<Reply<StatusJson>> {
   return send<StatusJson>(`${base}/_spillway/rooms/${room}/heartbeat`, {

@@ -755,7 +755,56 @@ export interface ReleasingFront {
   readonly releases: string[];
   /** Requests proxied to Icecast right now. */
   active(): number;
+  /**
+   * The most requests on `path` that were proxied to Icecast at one instant
+   * since `since` (ms; default: ever), counted exactly as each one opened and
+   * closed: no sampling gap can hide an overlap. `bySeat` counts, instead,
+   * the most at one instant that carried one seat's `Spillway-Pass` (its `sid`).
+   */
+  peakStreams(path: string, since?: number, bySeat?: boolean): number;
+  /** The seats (`sid`s of the Spillway-Pass, or null without one) of the requests on `path` passed to Icecast since `since`. */
+  seatsSeen(path: string, since?: number): Set<string | null>;
   close(): Promise<void>;
+}
+
+/** A request proxied to Icecast: its path, its seat (the `sid` of its Spillway-Pass) and when it was open. */
+interface Upstream {
+  path: string;
+  sid: string | null;
+  openedAt: number;
+  closedAt: number | null;
+}
+
+/** The `sid` of a Spillway-Pass header, read without verifying (the front only counts). */
+function sidOf(pass: string | string[] | undefined): string | null {
+  const payload = typeof pass === "string" ? pass.split(".")[1] : undefined;
+  if (payload === undefined) return null;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { sid?: unknown };
+    return typeof claims.sid === "string" ? claims.sid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The most of `upstreams` open at one instant since `since`, grouped by `group` (the largest group's). */
+function mostAtOnce(upstreams: Upstream[], since: number, group: (u: Upstream) => string): number {
+  const events: { at: number; delta: number; key: string }[] = [];
+  for (const u of upstreams) {
+    if (u.closedAt !== null && u.closedAt < since) continue;
+    events.push({ at: Math.max(u.openedAt, since), delta: 1, key: group(u) });
+    if (u.closedAt !== null) events.push({ at: u.closedAt, delta: -1, key: group(u) });
+  }
+  // At one instant a close counts before an open: a stream cut as the next one opens never overlapped it.
+  events.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  const open = new Map<string, number>();
+  let most = 0;
+  for (const e of events) {
+    const n = (open.get(e.key) ?? 0) + e.delta;
+    open.set(e.key, n);
+    most = Math.max(most, n);
+  }
+  return most;
 }
 
 const HOP_BY_HOP = new Set([
@@ -788,6 +837,7 @@ export async function startReleasingFront(
   const releasePath = options.path ?? /^\/rooms\/[^/]+\/bye$/;
   const releases: string[] = [];
   const upstreams = new Set<ReturnType<typeof request>>();
+  const history: Upstream[] = [];
 
   const server: Server = createServer((req, res) => {
     const target = req.url ?? "/";
@@ -814,7 +864,17 @@ export async function startReleasingFront(
       agent: false,
     });
     upstreams.add(upstream);
-    upstream.once("close", () => upstreams.delete(upstream));
+    const seen: Upstream = {
+      path: pathname,
+      sid: sidOf(req.headers["spillway-pass"]),
+      openedAt: Date.now(),
+      closedAt: null,
+    };
+    history.push(seen);
+    upstream.once("close", () => {
+      upstreams.delete(upstream);
+      seen.closedAt = Date.now();
+    });
     upstream.setNoDelay(true);
 
     upstream.once("response", (answer: IncomingMessage) => {
@@ -857,7 +917,23 @@ export async function startReleasingFront(
     }));
   const detach = attach(icecast, close);
 
-  return { url: `http://127.0.0.1:${port}`, port, releases, active: () => upstreams.size, close };
+  const peakStreams = (path: string, since = 0, bySeat = false) =>
+    mostAtOnce(
+      history.filter((u) => u.path === path),
+      since,
+      (u) => (bySeat ? (u.sid ?? "no seat") : path),
+    );
+  const seatsSeen = (path: string, since = 0) =>
+    new Set(history.filter((u) => u.path === path && (u.closedAt ?? Infinity) >= since).map((u) => u.sid));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    releases,
+    active: () => upstreams.size,
+    peakStreams,
+    seatsSeen,
+    close,
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,380 @@
+/**
+ * Crowds at a real Icecast (Debian's icecast2, fed live MP3 by ffmpeg):
+ * the strict cap as the origin counts it when many listeners do the same
+ * thing at once, and when their clients misbehave. Each room has its own
+ * mount, `/rooms/<room>/stream.mp3`, reached through Spillway and the
+ * releasing front (test/contract/support/icecast.ts).
+ *
+ * Two counts judge every scenario, both the origin's side:
+ * - Icecast's own listener count, read every 150 ms (listener-count.ts);
+ * - the front's exact record of the streams it passed to Icecast, each
+ *   counted from its first byte to its close, so no overlap between two
+ *   samples can hide: at no instant more streams on the mount than the
+ *   capacity, nor more than one of any seat (the `sid` of the Spillway-Pass
+ *   it carried).
+ *
+ * The scenarios: every seated listener leaves at once, while their old
+ * devices keep reconnecting, and the room refills from the line; every
+ * seat moves to a newer device at once, the older devices reconnecting
+ * too; and seated listeners that present their passes in every way a
+ * hostile client can (duplicate cookies, cookie and bearer at once, a
+ * forged Spillway-Pass header, a ticket in the pass's cookie).
+ */
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { eventually, pause } from "./support/held.ts";
+import { adminCall, bearer, claimsOf, heartbeatWith, join, leaveWith, statusJson } from "./support/http.ts";
+import {
+  CUT_WITHIN_MS,
+  DROP_WITHIN_MS,
+  mountOf,
+  playsMp3,
+  SAMPLE_GAP_LIMIT_MS,
+  useLiveStage,
+} from "./support/icecast-stage.ts";
+import { listen, type StreamListener } from "./support/icecast.ts";
+
+/** Short passes, so that a held stream outlives several of them within a test. */
+const PASS_TTL_SECONDS = 4;
+/** How long a crowd has to take the seats given back or moved (revocations listed, then confirmed, then called). */
+const REFILL_WITHIN_MS = 30_000;
+/** How often a client of these tests asks again (a player faster than any app is asked to be). */
+const EVERY_MS = 250;
+
+/** A Spillway-Pass a client made up, for a seat nobody holds (never signed by Spillway). */
+const FORGED_PASS = [
+  Buffer.from(JSON.stringify({ alg: "ES256", typ: "pass+jwt" })).toString("base64url"),
+  Buffer.from(JSON.stringify({ sid: "forged-seat", sub: "someone" })).toString("base64url"),
+  "c2lnbmF0dXJl",
+].join(".");
+
+const ROOMS = ["crowd-leave", "crowd-move", "crowd-cookies"];
+
+/** Icecast with a show on each room's mount (on before the tests: Icecast has a burst to send at once), the front, Spillway. */
+const started = useLiveStage({
+  rooms: ROOMS,
+  adminToken: `crowd-${crypto.randomUUID()}`,
+  passTtlSeconds: PASS_TTL_SECONDS,
+});
+const ice = () => started().icecast;
+const spillway = () => started().worker;
+const counts = () => started().sampler;
+const origin = () => started().front;
+
+/** One scenario's room, its listeners and what the origin counted. */
+interface Crowd {
+  title: string;
+  room: string;
+  mount: string;
+  capacity: number;
+  startedAt: number;
+  /** Every stream opened, so that each is closed after the test. */
+  streams: StreamListener[];
+  /** Background loops to stop after the test. */
+  stops: (() => Promise<void>)[];
+  notes: Record<string, string | number>;
+  judged?: { icecast: number; front: number; perSeat: number; samples: number; gapMs: number };
+}
+
+const crowds: Crowd[] = [];
+let current: Crowd | undefined;
+
+async function crowdRoom(title: string, room: string, capacity: number): Promise<Crowd> {
+  const mount = mountOf(room);
+  expect(await ice().listeners(mount), "nobody listens before the test").toBe(0);
+  const w = spillway();
+  // Admissions fast enough that a refill is not held back by the rate (invariant 2 is tested elsewhere).
+  const res = await adminCall(w.url, w.adminToken, "PATCH", `/rooms/${room}`, { capacity, admitPerMinute: 6000 });
+  expect(res.status).toBe(200);
+  const crowd: Crowd = { title, room, mount, capacity, startedAt: Date.now(), streams: [], stops: [], notes: {} };
+  crowds.push(crowd);
+  current = crowd;
+  return crowd;
+}
+
+/** Open the room's stream through Spillway with these headers, and keep reading it. */
+async function tune(c: Crowd, headers: Record<string, string>): Promise<StreamListener & { isEnded(): boolean }> {
+  const listener = await listen(`${spillway().url}${c.mount}`, { headers, keepBytes: 32_000 });
+  let ended = false;
+  void listener.ended.then(() => (ended = true));
+  c.streams.push(listener);
+  return Object.assign(listener, { isEnded: () => ended });
+}
+
+type Tuned = Awaited<ReturnType<typeof tune>>;
+
+function statusOf(c: Crowd, ticket: string) {
+  return statusJson(spillway().url, c.room, ticket);
+}
+
+/** `count` listeners seated one after another (each at its join, or at its first poll at the front). */
+async function seated(c: Crowd, count: number): Promise<{ ticket: string; pass: string }[]> {
+  const out: { ticket: string; pass: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await join(spillway().url, c.room);
+    expect(res.status).toBe(200);
+    const ticket = res.json.ticket!;
+    let pass = res.json.pass;
+    if (pass === undefined) {
+      await eventually(
+        async () => (pass = (await statusOf(c, ticket)).json.pass) !== undefined,
+        5_000,
+        `listener ${i + 1} of a room with a free seat is seated`,
+      );
+    }
+    out.push({ ticket, pass: pass! });
+  }
+  return out;
+}
+
+/** Each of `seats` tuned in with its pass presented as `present` says: all play, and Icecast counts them all. */
+async function allPlaying(
+  c: Crowd,
+  seats: { pass: string }[],
+  present: (pass: string) => Record<string, string>,
+): Promise<Tuned[]> {
+  const streams = await Promise.all(seats.map((l) => tune(c, present(l.pass))));
+  for (const s of streams) await playsMp3(s);
+  await ice().waitForListeners(c.mount, seats.length, DROP_WITHIN_MS);
+  return streams;
+}
+
+/** `count` listeners in line behind a full room. */
+async function waiting(c: Crowd, count: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await join(spillway().url, c.room);
+    expect(res.status).toBe(200);
+    expect(res.json.state).toBe("queued");
+    out.push(res.json.ticket!);
+  }
+  return out;
+}
+
+/**
+ * A player that polls its ticket every EVERY_MS and tunes in with its pass
+ * the moment it gets one: resolves with the playing stream.
+ */
+function player(c: Crowd, ticket: string, what: string): Promise<Tuned> {
+  return (async () => {
+    let pass: string | undefined;
+    await eventually(
+      async () => {
+        pass = (await statusOf(c, ticket)).json.pass;
+        if (pass === undefined) await pause(EVERY_MS);
+        return pass !== undefined;
+      },
+      REFILL_WITHIN_MS,
+      what,
+    );
+    const stream = await tune(c, bearer(pass!));
+    await playsMp3(stream, 16_000);
+    return stream;
+  })();
+}
+
+/**
+ * An old device that will not let go: from now on, it opens the stream
+ * with `pass` every EVERY_MS (whatever it opens it holds), and records when
+ * it asked and what it was answered.
+ */
+function reconnecting(c: Crowd, pass: string): { tries: { askedAt: number; status: number }[] } {
+  const tries: { askedAt: number; status: number }[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const askedAt = Date.now();
+      try {
+        const attempt = await tune(c, bearer(pass));
+        tries.push({ askedAt, status: attempt.status });
+        if (attempt.status !== 200) attempt.close();
+      } catch {
+        tries.push({ askedAt, status: -1 });
+      }
+      await pause(EVERY_MS);
+    }
+  })();
+  c.stops.push(async () => {
+    stopped = true;
+    await loop;
+  });
+  return { tries };
+}
+
+/**
+ * The strict cap as the origin counts it since the scenario began: Icecast's
+ * own count never above the capacity, and at no instant more streams passed
+ * to Icecast than the capacity, nor two of one seat, nor one without a seat.
+ */
+function capHeld(c: Crowd): void {
+  const judged = {
+    icecast: counts().peak(c.mount, c.startedAt),
+    front: origin().peakStreams(c.mount, c.startedAt),
+    perSeat: origin().peakStreams(c.mount, c.startedAt, true),
+    samples: counts().samples(c.startedAt),
+    gapMs: counts().longestGapMs(c.startedAt),
+  };
+  c.judged = judged;
+  expect(judged.samples, "the sampler read Icecast's count").toBeGreaterThan(0);
+  expect(judged.gapMs, "the sampler read Icecast's count without long gaps").toBeLessThan(SAMPLE_GAP_LIMIT_MS);
+  expect(judged.icecast, `Icecast counted ${judged.icecast} on ${c.mount}`).toBeLessThanOrEqual(c.capacity);
+  expect(judged.front, `${judged.front} streams reached Icecast at once`).toBeLessThanOrEqual(c.capacity);
+  expect(judged.perSeat, `${judged.perSeat} streams of one seat reached Icecast at once`).toBe(1);
+  // Every stream that reached Icecast carried a pass of a seat Spillway gave (it sets Spillway-Pass itself).
+  for (const sid of origin().seatsSeen(c.mount, c.startedAt)) expect(sid).toMatch(/^(?!forged-seat$)[\w-]+$/);
+}
+
+/** Each of these streams is cut by Spillway within CUT_WITHIN_MS; the slowest cut's time. */
+async function allCut(streams: Tuned[], what: string): Promise<number> {
+  const start = Date.now();
+  await eventually(() => streams.every((s) => s.isEnded()), CUT_WITHIN_MS, what);
+  return Date.now() - start;
+}
+
+afterEach(async () => {
+  const c = current;
+  current = undefined;
+  if (c === undefined) return;
+  for (const stop of c.stops) await stop();
+  if (c.judged === undefined) c.notes.failed = "yes";
+  for (const s of c.streams) s.close();
+  await ice().waitForListeners(c.mount, 0, DROP_WITHIN_MS);
+});
+
+afterAll(async () => {
+  const lines = crowds.map((c) => {
+    const j = c.judged;
+    const seen =
+      j === undefined ? "not judged" : `Icecast max ${j.icecast}, at the front max ${j.front} (per seat ${j.perSeat})`;
+    const notes = Object.entries(c.notes).map(([k, v]) => `${k}=${v}`);
+    return `  ${c.title.padEnd(30)} capacity ${c.capacity}  ${seen}  ${notes.join(" ")}`;
+  });
+  console.log(`The origin's own counts, per crowd:\n${lines.join("\n")}`);
+});
+
+describe("crowds at a real Icecast", () => {
+  it("everyone seated leaves at once while their old devices reconnect: the line refills the room, never past the cap", async () => {
+    const c = await crowdRoom("everyone leaves at once", "crowd-leave", 6);
+    const first = await seated(c, 6);
+    const streams = await allPlaying(c, first, (pass) => bearer(pass));
+    const line = await waiting(c, 6);
+    const players = line.map((ticket, i) => player(c, ticket, `listener ${i + 1} in line is seated after the leaves`));
+
+    // Every seated listener gives its seat back from another device at the same moment; each one's
+    // first device, meanwhile, keeps opening the stream with the pass it holds.
+    const leftAt = Date.now();
+    const leaving = Promise.all(first.map((l) => leaveWith(spillway().url, c.room, l.pass)));
+    const oldDevices = first.map((l) => reconnecting(c, l.pass));
+    const left = await leaving;
+    const answeredAt = Date.now();
+    for (const l of left) expect(l.json.released).toBe(true);
+    c.notes.leavesMs = answeredAt - leftAt;
+
+    c.notes.cutMs = await allCut(streams, "every stream of a seat given back is cut");
+    const refilled = await Promise.all(players);
+    c.notes.refilledMs = Date.now() - answeredAt;
+    await ice().waitForListeners(c.mount, 6, DROP_WITHIN_MS);
+    // The old devices go on trying a while longer, with the room full again.
+    await pause(2_000);
+    for (const stop of c.stops.splice(0)) await stop();
+
+    // Whatever an old device opened before its leave was answered was cut; nothing after it got in.
+    const tries = oldDevices.flatMap((l) => l.tries);
+    const after = tries.filter((t) => t.askedAt > answeredAt);
+    expect(after.length, "the old devices kept trying after the leaves").toBeGreaterThan(6);
+    for (const t of after) expect([401, 409]).toContain(t.status);
+    c.notes.oldDeviceTries = `${tries.length} (${after.length} after the leaves: ${[...new Set(after.map((t) => t.status))].join("/")})`;
+    for (const s of c.streams.filter((s) => !refilled.includes(s as Tuned))) {
+      await eventually(() => (s as Tuned).isEnded(), CUT_WITHIN_MS, "every stream of an old device is cut");
+    }
+    for (const s of refilled) expect(s.isEnded()).toBe(false);
+    expect(await ice().listeners(c.mount)).toBe(6);
+    capHeld(c);
+  }, 90_000);
+
+  it("every seat moves to a newer device at once while the older devices reconnect: nobody else gets in, never two of a seat", async () => {
+    const c = await crowdRoom("every seat moves at once", "crowd-move", 5);
+    const first = await seated(c, 5);
+    const laptops = await allPlaying(c, first, (pass) => bearer(pass));
+    const outsiders = await waiting(c, 3);
+
+    // Each ticket is claimed on a newer device at the same moment; the older devices keep opening
+    // the stream with their older passes.
+    const claimedAt = Date.now();
+    const moving = await Promise.all(first.map((l) => statusOf(c, l.ticket)));
+    const answeredAt = Date.now();
+    const older = first.map((l) => reconnecting(c, l.pass));
+    for (const m of moving) expect(m.json).toMatchObject({ state: "queued", position: 1 });
+    c.notes.claimsMs = answeredAt - claimedAt;
+
+    c.notes.cutMs = await allCut(laptops, "every older device's stream is cut");
+    const phones = await Promise.all(
+      first.map((l, i) => player(c, l.ticket, `the newer device of seat ${i + 1} gets it`)),
+    );
+    c.notes.movedMs = Date.now() - answeredAt;
+    await ice().waitForListeners(c.mount, 5, DROP_WITHIN_MS);
+    await pause(2_000);
+    for (const stop of c.stops.splice(0)) await stop();
+
+    const tries = older.flatMap((o) => o.tries);
+    expect(tries.length, "the older devices kept trying").toBeGreaterThan(5);
+    for (const t of tries) expect([401, 409]).toContain(t.status);
+    c.notes.olderDeviceTries = `${tries.length}: ${[...new Set(tries.map((t) => t.status))].join("/")}`;
+    for (const p of phones) expect(p.isEnded()).toBe(false);
+    // The seats stayed their listeners': those in line still wait.
+    for (const ticket of outsiders) expect((await statusOf(c, ticket)).json.state).toBe("queued");
+    expect(await ice().listeners(c.mount)).toBe(5);
+    capHeld(c);
+  }, 90_000);
+
+  it("seated listeners presenting their passes every way a hostile client can: one stream a seat, never past the cap", async () => {
+    const c = await crowdRoom("hostile cookies and headers", "crowd-cookies", 3);
+    const cookie = (token: string) => `spillway-pass-${c.room}=${token}`;
+    const first = await seated(c, 3);
+    const inLine = await waiting(c, 2);
+    const originals = await allPlaying(c, first, (pass) => ({ cookie: cookie(pass) }));
+    // Each seat, at once: the pass's cookie twice; the cookie and the bearer; the pass in the cookie
+    // with a pass of a seat nobody has forged into Spillway-Pass; then a ticket in the pass's cookie.
+    // Before each, the pass is renewed (the test's passes live 4 s), as a player renews it.
+    const ways: ((pass: string) => Record<string, string>)[] = [
+      (pass) => ({ cookie: `${cookie(pass)}; ${cookie(pass)}` }),
+      (pass) => ({ cookie: cookie(pass), ...bearer(pass) }),
+      (pass) => ({ cookie: cookie(pass), "spillway-pass": FORGED_PASS }),
+    ];
+    const opened = await Promise.all(
+      first.map(async (l) => {
+        const out: Tuned[] = [];
+        let pass = l.pass;
+        for (const way of ways) {
+          const renewed = await heartbeatWith(spillway().url, c.room, pass);
+          expect(claimsOf(renewed.json.pass!).sid).toBe(claimsOf(l.pass).sid);
+          pass = renewed.json.pass!;
+          out.push(await tune(c, way(pass)));
+          await pause(100);
+        }
+        out.push(await tune(c, { cookie: `${cookie(inLine[0]!)}; theme=dark` }));
+        return out;
+      }),
+    );
+    c.notes.statuses = opened.map((o) => o.map((s) => s.status).join("/")).join(" ");
+
+    for (const [i, o] of opened.entries()) {
+      // Each way of presenting the seat's pass opens the stream, and cuts the seat's older one.
+      for (const s of o.slice(0, 3)) expect(s.headers["content-type"], `seat ${i + 1}`).toBe("audio/mpeg");
+      const newest = o[2]!;
+      await playsMp3(newest);
+      for (const older of [originals[i]!, o[0]!, o[1]!]) {
+        await eventually(() => older.isEnded(), CUT_WITHIN_MS, `an older stream of seat ${i + 1} is cut`);
+      }
+      expect(newest.isEnded()).toBe(false);
+      // A ticket where the pass belongs is refused by Spillway, and never reaches Icecast.
+      expect(o[3]!.status).toBe(401);
+    }
+    // Icecast heard only of the room's seats: Spillway's own Spillway-Pass, never the forged one.
+    const sids = new Set(first.map((l) => claimsOf(l.pass).sid as string));
+    expect(origin().seatsSeen(c.mount, c.startedAt)).toEqual(sids);
+    await pause(1_500);
+    for (const ticket of inLine) expect((await statusOf(c, ticket)).json.state).toBe("queued");
+    expect(await ice().listeners(c.mount)).toBe(3);
+    capHeld(c);
+  }, 90_000);
+});
