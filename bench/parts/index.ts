@@ -53,7 +53,11 @@ const KEEPER: SeatKeeper = {
 };
 
 /** The options a request with a pass ties its answer with (src/http/to-origin.ts), around a keeper never called. */
-const TIE_DESK: TieDesk = { settings: { timings: { passTtlMs: 60_000 } }, keeper: () => KEEPER };
+const TIE_DESK: TieDesk = {
+  settings: { timings: { passTtlMs: 60_000 } },
+  keeper: () => KEEPER,
+  noteLivePath: () => undefined,
+};
 const TIE_PASS = {} as PassClaims;
 function tieOptions(ctx: ExecutionContext): PassTie {
   return new PassTie({ desk: TIE_DESK, after: ctx }, TIE_PASS, Date.now() + 60_000);

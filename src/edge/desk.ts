@@ -16,7 +16,7 @@
  * renewal is refused while the current pass goes on working; never is a
  * pass signed without the shard's seat.
  */
-import type { EdgeArrivals, GlobalView } from "../policy/protocol.ts";
+import { type EdgeArrivals, type GlobalView, isListablePath } from "../policy/protocol.ts";
 import { calledThrough, estimatePlace } from "../policy/estimate.ts";
 import {
   claimFailed,
@@ -658,6 +658,19 @@ export class RoomDesk {
         ),
       letGo: (holder) => durableCall("letGo", () => stub.letGo(room, pass.shard, pass.sid, holder)),
     };
+  }
+
+  /**
+   * A path of this room newly seen answered with a live stream in this
+   * isolate: the coordinator lists it in the room's view, so that every
+   * isolate holds a request on it before the origin is asked
+   * (edge/live-paths.ts). After the answer, not retried: an isolate that
+   * fails to tell still holds the path itself, and the next to see it tells.
+   */
+  noteLivePath(path: string): void {
+    if (!isListablePath(path)) return;
+    const coordinator = this.#env.ROOM_COORDINATOR.getByName(this.room);
+    this.#background(durableCall("noteLivePath", () => coordinator.noteLivePath(this.room, path), { retry: false }));
   }
 
   /**

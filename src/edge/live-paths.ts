@@ -8,9 +8,14 @@
  * it is asked. So a request on a path known to stream is held as its seat's
  * live connection *before* the origin is asked (as a WebSocket is): the
  * seat's older live connection there is cut and counted out first. A path
- * not known yet (its first request through this isolate) is held once its
- * answer shows that it streams, and then replaces the seat's older live
- * connection there as soon as it can.
+ * not known yet is held once its answer shows that it streams, and then
+ * replaces the seat's older live connection there as soon as it can.
+ *
+ * A path is known here once this isolate saw it stream, or once the room's
+ * view lists it (`learnLivePaths`): an isolate that notes a path the view
+ * did not list tells the room's coordinator (RoomDesk `noteLivePath`), so
+ * that a path streams unheld only until the room's view spreads it (about
+ * two seconds), not once in every isolate.
  *
  * Memory only, at most MAX_LIVE_PATHS paths (the oldest noted goes first).
  */
@@ -28,10 +33,21 @@ export function pathOf(url: string): string {
   return query === -1 ? url.slice(pathAt) : url.slice(pathAt, query);
 }
 
-/** The request to `url` was answered with a live stream. */
-export function noteLivePath(url: string): void {
+/** The request to `url` was answered with a live stream: its path, when this isolate did not know it yet, else null. */
+export function noteLivePath(url: string): string | null {
   const path = pathOf(url);
-  if (livePaths.has(path)) return;
+  if (livePaths.has(path)) return null;
+  remember(path);
+  return path;
+}
+
+/** The live paths a room's view lists (GlobalView `livePaths`), known here from now on. */
+export function learnLivePaths(paths: readonly string[] | undefined): void {
+  if (paths === undefined) return;
+  for (const path of paths) if (!livePaths.has(path)) remember(path);
+}
+
+function remember(path: string): void {
   if (livePaths.size >= MAX_LIVE_PATHS) livePaths.delete(livePaths.values().next().value!);
   livePaths.add(path);
 }

@@ -16,6 +16,7 @@
 import { PASS_VIEW_MAX_AGE_MS } from "../policy/pass-trust.ts";
 import { EDGE_VIEW_TTL_MS, type GlobalView } from "../policy/protocol.ts";
 import { clock } from "../policy/clock.ts";
+import { learnLivePaths } from "./live-paths.ts";
 
 export const VIEW_TTL_MS = EDGE_VIEW_TTL_MS;
 /** How old a view may be and still serve the failure policy (never a normal answer). */
@@ -65,6 +66,7 @@ export async function cachedView(
   const e = existing ?? entryOf(room);
   e.pending = load(e.view).then(
     (view) => {
+      learnLivePaths(view.livePaths);
       e.view = view;
       e.fetchedAt = now;
       e.fresh = true;
@@ -119,6 +121,7 @@ export function vouchesForPasses(view: GlobalView, now: number): boolean {
  * copy may be older than the answer), so an old copy is soon read again.
  */
 export function rememberView(room: string, view: GlobalView, now: number): void {
+  learnLivePaths(view.livePaths);
   const entry = entries.get(room);
   const fetchedAt = Math.min(now, view.asOf);
   if (entry === undefined)

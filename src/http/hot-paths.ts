@@ -175,7 +175,8 @@ async function passToOrigin(
   const pass = await desk.checkPass(token);
   if (!pass.ok) return null;
   const seat = await seatByView(desk, pass.claims, token);
-  if (!seat.open || seat.renew) return null;
+  // The view just read may list the path as live (live-paths.ts): then the app holds it before the origin.
+  if (!seat.open || seat.renew || isLivePath(path)) return null;
   return originAnswer(request, desk, env, ctx, pass.claims, seat);
 }
 

@@ -184,6 +184,8 @@ const NEW_ID = () => crypto.randomUUID();
 export interface TieDesk {
   readonly settings: { readonly timings: { readonly passTtlMs: number } };
   keeper(pass: PassClaims, path?: string): SeatKeeper;
+  /** A path of the room newly seen streaming here: the room's other edges are to know it too. */
+  noteLivePath(path: string): void;
 }
 
 /**
@@ -228,9 +230,14 @@ export class PassTie implements TieOptions {
     this.#pass = pass;
   }
 
-  /** The answer is a live stream: its path is one (live-paths.ts), held before the origin is asked next time. */
+  /**
+   * The answer is a live stream: its path is one (live-paths.ts), held before
+   * the origin is asked next time, here and (once the room's view lists it)
+   * in every isolate.
+   */
   onLive(): void {
-    if (this.#request !== undefined) noteLivePath(this.#request.url);
+    const path = this.#request === undefined ? null : noteLivePath(this.#request.url);
+    if (path !== null) this.#desk.noteLivePath(path);
   }
 
   get keeper(): SeatKeeper {

@@ -21,7 +21,8 @@ export type ObjectRequestKind =
   | "alarm"
   | "origin"
   | "overflow"
-  | "arrivals";
+  | "arrivals"
+  | "live";
 export type ObjectRequestCounts = Partial<Record<ObjectRequestKind, number>>;
 
 interface MetaStore {

@@ -84,6 +84,8 @@ export interface CoordinatorCore {
   lapses?: Flow;
   /** The longest a seat given back takes to come free, as shards last reported (ms; absent: none reported). */
   releaseMs?: number;
+  /** The room's paths edges saw stream live, newest last (GlobalView `livePaths`; absent: none yet). */
+  livePaths?: string[];
 }
 
 /** Storage for the coordinator: write-through of its in-memory state. */

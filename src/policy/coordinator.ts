@@ -86,7 +86,9 @@ import { isActive, planCalls, uncalledElsewhere } from "./plan.ts";
 import {
   type EdgeArrivals,
   type GlobalView,
+  isListablePath,
   type LaneView,
+  MAX_ROOM_LIVE_PATHS,
   MAX_VIEW_SECONDS,
   noEdgeArrivals,
   type ShardOrder,
@@ -240,6 +242,21 @@ export class Coordinator {
     };
     this.#store.saveCore(this.#core);
     return { ...this.#core.edge };
+  }
+
+  /**
+   * An edge saw `path` answered with a live stream: from the next view on,
+   * every edge holds a request on it as its seat's live connection before
+   * the origin is asked, not only the edges that saw it stream. False when it
+   * was listed already (or is no path a view lists).
+   */
+  noteLivePath(path: string): boolean {
+    const known = this.#core.livePaths ?? [];
+    if (!isListablePath(path) || known.includes(path)) return false;
+    this.#core.livePaths = [...known, path].slice(-MAX_ROOM_LIVE_PATHS);
+    this.#store.saveCore(this.#core);
+    this.#stale = true;
+    return true;
   }
 
   /** New room config: takes effect at each shard's next sync. Lowering capacity evicts nobody. */
@@ -503,7 +520,7 @@ export class Coordinator {
   }
 
   /** The parts of the view that change with every sync. */
-  #current(now: number): Pick<GlobalView, "cursors" | "paces" | "draws" | "live" | "revoked" | "lanes"> {
+  #current(now: number): Pick<GlobalView, "cursors" | "paces" | "draws" | "live" | "revoked" | "lanes" | "livePaths"> {
     const cursors: Record<number, number> = {};
     const paces: Record<number, Pace> = {};
     const draws: Record<number, Draw> = {};
@@ -518,7 +535,8 @@ export class Coordinator {
       if (r.draw !== undefined && r.draw !== null && r.through < r.draw.to) draws[r.shard] = r.draw;
       live += r.live;
     }
-    return { cursors, paces, draws, live, revoked, lanes: this.#laneViews(now) };
+    const livePaths = this.#core.livePaths ?? [];
+    return { cursors, paces, draws, live, revoked, lanes: this.#laneViews(now), livePaths };
   }
 
   /** Listeners of these shards not yet called, of one second. */

@@ -30,6 +30,16 @@ export const EDGE_VIEW_TTL_MS = 1_000;
 /** Most seconds of arrivals the view carries one by one. */
 export const MAX_VIEW_SECONDS = 3_600;
 
+/** The most live paths a room's view lists (GlobalView `livePaths`): the oldest noted goes first. */
+export const MAX_ROOM_LIVE_PATHS = 32;
+/** The longest path a room's view lists (a longer one is not noted: no real mount is near it). */
+export const MAX_LIVE_PATH_LENGTH = 512;
+
+/** Is `path` one a room's view may list: a path (no query), of a sane length? */
+export function isListablePath(path: unknown): path is string {
+  return typeof path === "string" && path.startsWith("/") && path.length <= MAX_LIVE_PATH_LENGTH && !path.includes("?");
+}
+
 /** A pass that can no longer be honoured: its lease id and the latest `exp` any of its passes has (ms). */
 export interface RevokedPass {
   sid: string;
@@ -158,6 +168,13 @@ export interface GlobalView {
   supply?: SeatSupply;
   /** Lease ids whose passes must be refused: every revocation published up to `asOf` whose passes are unexpired. */
   revoked: string[];
+  /**
+   * The room's paths some edge saw answered with a live stream (an Icecast
+   * mount, an event stream), newest last, at most MAX_ROOM_LIVE_PATHS: every
+   * edge holds a request on one as its seat's live connection before the
+   * origin is asked (edge/live-paths.ts). Absent: a view from before it was kept.
+   */
+  livePaths?: string[];
   /** When the per-second counts were taken (ms). */
   at: number;
   /** When the coordinator answered with this view: the revocations are complete as of then (ms). */

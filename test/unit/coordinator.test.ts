@@ -3,7 +3,12 @@ import type { AdmissionLimits, Timings } from "../../src/policy/config.ts";
 import { Coordinator, SPARE_FLOOR } from "../../src/policy/coordinator.ts";
 import { LOST_AFTER_MS } from "../../src/policy/plan.ts";
 import { MAX_PACE_STEPS } from "../../src/policy/rounds.ts";
-import { MAX_VIEW_SECONDS, type ShardOrder } from "../../src/policy/protocol.ts";
+import {
+  MAX_LIVE_PATH_LENGTH,
+  MAX_ROOM_LIVE_PATHS,
+  MAX_VIEW_SECONDS,
+  type ShardOrder,
+} from "../../src/policy/protocol.ts";
 import { MemoryCoordinatorStore, MemoryLedgerStore } from "../../src/policy/memory-store.ts";
 import { Shard } from "../../src/policy/shard.ts";
 
@@ -476,5 +481,33 @@ describe("Coordinator: seats coming free (the view's supply)", () => {
     // Three seats given back within the last minute (over the minute and the 6 s of this bin).
     expect(supply.leavesPerSecond).toBeCloseTo(3_000 / 56_000);
     expect(supply.lapsesPerSecond).toBe(0);
+  });
+});
+
+describe("the room's live paths", () => {
+  const limits: AdmissionLimits = { capacity: 2, admitPerMinute: 60, mode: "open" };
+
+  it("lists a path an edge saw stream in the next view, once, and keeps it across a restart", () => {
+    const store = new MemoryCoordinatorStore();
+    const coordinator = new Coordinator(store, limits, T0);
+    expect(coordinator.view(T0).livePaths).toEqual([]);
+    expect(coordinator.noteLivePath("/rooms/r/stream.mp3")).toBe(true);
+    expect(coordinator.noteLivePath("/rooms/r/stream.mp3")).toBe(false);
+    // The next view lists it, even within the sync interval that keeps per-second counts.
+    expect(coordinator.view(T0 + 1).livePaths).toEqual(["/rooms/r/stream.mp3"]);
+    const restarted = new Coordinator(store, limits, T0 + 5_000);
+    expect(restarted.view(T0 + 5_000).livePaths).toEqual(["/rooms/r/stream.mp3"]);
+  });
+
+  it("keeps the newest MAX_ROOM_LIVE_PATHS and refuses what is not a path", () => {
+    const coordinator = new Coordinator(new MemoryCoordinatorStore(), limits, T0);
+    for (const bad of ["stream.mp3", "/rooms/r/s?pass=x", `/${"x".repeat(MAX_LIVE_PATH_LENGTH)}`]) {
+      expect(coordinator.noteLivePath(bad)).toBe(false);
+    }
+    for (let i = 0; i <= MAX_ROOM_LIVE_PATHS; i++) coordinator.noteLivePath(`/rooms/r/${i}`);
+    const listed = coordinator.view(T0 + 1).livePaths!;
+    expect(listed).toHaveLength(MAX_ROOM_LIVE_PATHS);
+    expect(listed[0]).toBe("/rooms/r/1");
+    expect(listed.at(-1)).toBe(`/rooms/r/${MAX_ROOM_LIVE_PATHS}`);
   });
 });

@@ -1,17 +1,26 @@
 /**
- * The paths an isolate has seen stream live: remembered by path alone (the
- * query is not part of it), at most MAX_LIVE_PATHS of them, the oldest
- * noted going first.
+ * The paths an isolate has seen stream live, or learnt from its room's
+ * view: remembered by path alone (the query is not part of it), at most
+ * MAX_LIVE_PATHS of them, the oldest noted going first.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { forgetLivePaths, isLivePath, isLiveUrl, MAX_LIVE_PATHS, noteLivePath } from "../../src/edge/live-paths.ts";
+import {
+  forgetLivePaths,
+  isLivePath,
+  isLiveUrl,
+  learnLivePaths,
+  MAX_LIVE_PATHS,
+  noteLivePath,
+} from "../../src/edge/live-paths.ts";
 
 afterEach(() => forgetLivePaths());
 
 describe("live paths", () => {
   it("knows a path once an answer on it streamed live, whatever the query or host", () => {
     expect(isLivePath("/rooms/live/stream.mp3")).toBe(false);
-    noteLivePath("https://edge.example/rooms/live/stream.mp3?player=1");
+    // New here: its path, for the room's coordinator to hear of; again, nothing.
+    expect(noteLivePath("https://edge.example/rooms/live/stream.mp3?player=1")).toBe("/rooms/live/stream.mp3");
+    expect(noteLivePath("https://edge.example/rooms/live/stream.mp3")).toBeNull();
     expect(isLivePath("/rooms/live/stream.mp3")).toBe(true);
     expect(isLiveUrl("http://127.0.0.1:8787/rooms/live/stream.mp3")).toBe(true);
     expect(isLiveUrl("http://127.0.0.1:8787/rooms/live/stream.mp3?again=2")).toBe(true);
@@ -24,5 +33,14 @@ describe("live paths", () => {
     expect(isLivePath("/rooms/r0/stream")).toBe(false);
     expect(isLivePath("/rooms/r1/stream")).toBe(true);
     expect(isLivePath(`/rooms/r${MAX_LIVE_PATHS}/stream`)).toBe(true);
+  });
+
+  it("learns the paths a room's view lists, and then notes none of them as new", () => {
+    learnLivePaths(undefined);
+    learnLivePaths(["/rooms/a/stream.mp3", "/rooms/a/events"]);
+    expect(isLivePath("/rooms/a/stream.mp3")).toBe(true);
+    expect(isLivePath("/rooms/a/events")).toBe(true);
+    expect(noteLivePath("https://edge.example/rooms/a/events")).toBeNull();
+    expect(noteLivePath("https://edge.example/rooms/a/low.mp3")).toBe("/rooms/a/low.mp3");
   });
 });
