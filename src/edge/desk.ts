@@ -662,15 +662,17 @@ export class RoomDesk {
 
   /**
    * A path of this room newly seen answered with a live stream in this
-   * isolate: the coordinator lists it in the room's view, so that every
-   * isolate holds a request on it before the origin is asked
-   * (edge/live-paths.ts). After the answer, not retried: an isolate that
-   * fails to tell still holds the path itself, and the next to see it tells.
+   * isolate (`media`, or events): the coordinator lists it in the room's
+   * view, so that every isolate holds a request on it before the origin is
+   * asked (edge/live-paths.ts). After the answer, not retried: an isolate
+   * that fails to tell still holds the path itself, and the next to see it tells.
    */
-  noteLivePath(path: string): void {
+  noteLivePath(path: string, media: boolean): void {
     if (!isListablePath(path)) return;
     const coordinator = this.#env.ROOM_COORDINATOR.getByName(this.room);
-    this.#background(durableCall("noteLivePath", () => coordinator.noteLivePath(this.room, path), { retry: false }));
+    this.#background(
+      durableCall("noteLivePath", () => coordinator.noteLivePath(this.room, path, media), { retry: false }),
+    );
   }
 
   /**

@@ -3,9 +3,9 @@
  * or server-sent events of no declared length: an Icecast mount, progressive
  * audio, an event stream; seat-tie.ts `isLiveAnswer`).
  *
- * A seat holds one live connection per path at a time
- * (objects/seat-holds.ts), and an origin counts a listener from the moment
- * it is asked. So a request on a path known to stream is held as its seat's
+ * A seat holds one live connection per key at a time (objects/seat-holds.ts:
+ * the path, or for media the room, `liveKeyOf`), and an origin counts a
+ * listener from the moment it is asked. So a request on a path known to stream is held as its seat's
  * live connection *before* the origin is asked (as a WebSocket is): the
  * seat's older live connection there is cut and counted out first. A path
  * not known yet is held once its answer shows that it streams, and then
@@ -17,13 +17,28 @@
  * that a path streams unheld only until the room's view spreads it (about
  * two seconds), not once in every isolate.
  *
+ * A media stream (audio, video, Ogg) is held under one key for the whole
+ * room (`liveKeyOf`), so a seat's newer media stream on another mount cuts
+ * its older one as one on the same mount does; server-sent events and
+ * WebSockets keep one per path.
+ *
  * Memory only, at most MAX_LIVE_PATHS paths (the oldest noted goes first).
  */
+import type { LivePath } from "../policy/protocol.ts";
 
 /** How many live paths an isolate remembers. */
 export const MAX_LIVE_PATHS = 1_024;
 
-const livePaths = new Set<string>();
+/**
+ * The key a seat's live media connection is held under, whatever its path: a
+ * seat holds one live media stream in the whole room (a room's mounts at two
+ * bitrates are one listener's choice of one, as an origin counts its
+ * listeners across them). Not a path (no leading `/`), so it meets none.
+ */
+export const MEDIA_KEY = "media";
+
+/** Path → is it media (else server-sent events), oldest noted first. */
+const livePaths = new Map<string, boolean>();
 
 /** The path of a request URL (no query). */
 export function pathOf(url: string): string {
@@ -33,33 +48,43 @@ export function pathOf(url: string): string {
   return query === -1 ? url.slice(pathAt) : url.slice(pathAt, query);
 }
 
-/** The request to `url` was answered with a live stream: its path, when this isolate did not know it yet, else null. */
-export function noteLivePath(url: string): string | null {
+/**
+ * The request to `url` was answered with a live stream (`media`, else
+ * events): its path, when this isolate did not know it (or knew it as the
+ * other kind), else null.
+ */
+export function noteLivePath(url: string, media: boolean): string | null {
   const path = pathOf(url);
-  if (livePaths.has(path)) return null;
-  remember(path);
+  if (livePaths.get(path) === media) return null;
+  remember(path, media);
   return path;
 }
 
 /** The live paths a room's view lists (GlobalView `livePaths`), known here from now on. */
-export function learnLivePaths(paths: readonly string[] | undefined): void {
+export function learnLivePaths(paths: readonly LivePath[] | undefined): void {
   if (paths === undefined) return;
-  for (const path of paths) if (!livePaths.has(path)) remember(path);
+  for (const { path, media } of paths) if (livePaths.get(path) !== media) remember(path, media);
 }
 
-function remember(path: string): void {
-  if (livePaths.size >= MAX_LIVE_PATHS) livePaths.delete(livePaths.values().next().value!);
-  livePaths.add(path);
+function remember(path: string, media: boolean): void {
+  livePaths.delete(path);
+  if (livePaths.size >= MAX_LIVE_PATHS) livePaths.delete(livePaths.keys().next().value!);
+  livePaths.set(path, media);
 }
 
-/** Has `path` (a URL's path, no query) been answered with a live stream here? */
+/** Has `path` (a URL's path, no query) been answered with a live stream here (or in the room, by its view)? */
 export function isLivePath(path: string): boolean {
   return livePaths.size !== 0 && livePaths.has(path);
 }
 
-/** Has the path of `url` been answered with a live stream here? */
+/** Has the path of `url` been answered with a live stream here (or in the room)? */
 export function isLiveUrl(url: string): boolean {
   return livePaths.size !== 0 && isLivePath(pathOf(url));
+}
+
+/** The key a seat's live connection on `path` is held under: MEDIA_KEY for a media path, else the path. */
+export function liveKeyOf(path: string): string {
+  return livePaths.get(path) === true ? MEDIA_KEY : path;
 }
 
 /** Forget every live path (tests). */

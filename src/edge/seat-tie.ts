@@ -118,8 +118,8 @@ export interface TieOptions {
   background: (work: Promise<unknown>) => void;
   /** Wait (a timer by default; tests inject one). */
   sleep?: (ms: number, signal: Promise<void>) => Promise<void>;
-  /** Hears that the answer is a live stream (isLiveAnswer). */
-  onLive?(): void;
+  /** Hears that the answer is a live stream (isLiveAnswer), and whether it is media (isMediaType) or events. */
+  onLive?(media: boolean): void;
 }
 
 /**
@@ -241,6 +241,13 @@ function passThrough(length: number | null): TransformStream<Uint8Array, Uint8Ar
 
 /** Media an origin counts a listener of while it streams: audio, video, Ogg, server-sent events. */
 const LIVE_TYPE = /^\s*(?:audio\/|video\/|application\/ogg\b|text\/event-stream\b)/i;
+/** Of those, the media a listener hears or watches (not server-sent events). */
+const MEDIA_TYPE = /^\s*(?:audio\/|video\/|application\/ogg\b)/i;
+
+/** Is a live answer of this content type media (audio, video, Ogg), rather than server-sent events? */
+export function isMediaType(contentType: string | null): boolean {
+  return MEDIA_TYPE.test(contentType ?? "");
+}
 
 /**
  * Is this answer what an origin counts as a listener while it lasts: a
@@ -279,7 +286,7 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
     () => undefined,
   );
   const live = isLiveAnswer(response);
-  if (live) opts.onLive?.();
+  if (live) opts.onLive?.(isMediaType(response.headers.get("content-type")));
   const holder = opts.newId();
   const held = holding(opts);
   const watched = watchSeat(held.opts, holder, length === null, piped, live).then(async (reason) => {

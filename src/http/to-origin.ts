@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import type { AfterAnswer, RoomDesk } from "../edge/desk.ts";
 import { demoOrigin } from "../demo/demo.tsx";
 import { durableCall, DurableFailure } from "../edge/durable-call.ts";
-import { noteLivePath, pathOf } from "../edge/live-paths.ts";
+import { liveKeyOf, noteLivePath, pathOf } from "../edge/live-paths.ts";
 import { originTally, readAnswer, withoutSignals } from "../edge/origin-signals.ts";
 import { proxy, RETRY_AFTER_SECONDS } from "../edge/proxy.ts";
 import {
@@ -129,7 +129,10 @@ export async function firstRound(
   holder: string,
 ): Promise<HoldAnswer | { kind: "unknown" }> {
   try {
-    return await c.get("desk").keeper(pass, pathOf(c.req.url)).hold(holder, 0, true);
+    return await c
+      .get("desk")
+      .keeper(pass, liveKeyOf(pathOf(c.req.url)))
+      .hold(holder, 0, true);
   } catch (err) {
     if (!(err instanceof DurableFailure)) throw err;
     return { kind: "unknown" };
@@ -184,8 +187,8 @@ const NEW_ID = () => crypto.randomUUID();
 export interface TieDesk {
   readonly settings: { readonly timings: { readonly passTtlMs: number } };
   keeper(pass: PassClaims, path?: string): SeatKeeper;
-  /** A path of the room newly seen streaming here: the room's other edges are to know it too. */
-  noteLivePath(path: string): void;
+  /** A path of the room newly seen streaming here (`media`, or events): the room's other edges are to know it too. */
+  noteLivePath(path: string, media: boolean): void;
 }
 
 /**
@@ -235,16 +238,16 @@ export class PassTie implements TieOptions {
    * the origin is asked next time, here and (once the room's view lists it)
    * in every isolate.
    */
-  onLive(): void {
-    const path = this.#request === undefined ? null : noteLivePath(this.#request.url);
-    if (path !== null) this.#desk.noteLivePath(path);
+  onLive(media: boolean): void {
+    const path = this.#request === undefined ? null : noteLivePath(this.#request.url, media);
+    if (path !== null) this.#desk.noteLivePath(path, media);
   }
 
   get keeper(): SeatKeeper {
-    // Keyed by the request's path: a seat holds one live connection per path.
+    // Keyed by the request's path (a media path by the room): a seat holds one live connection per key.
     return (this.#keeper ??= this.#desk.keeper(
       this.#pass,
-      this.#request === undefined ? "" : pathOf(this.#request.url),
+      this.#request === undefined ? "" : liveKeyOf(pathOf(this.#request.url)),
     ));
   }
 }

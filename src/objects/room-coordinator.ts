@@ -194,9 +194,9 @@ export class RoomCoordinator extends DurableObject<Env> {
     return this.#run("arrivals", room, () => this.#coordinator.reportArrivals(seen));
   }
 
-  /** An edge saw `path` of the room answered with a live stream: every edge's next view lists it (edge/live-paths.ts). */
-  async noteLivePath(room: string, path: string): Promise<boolean> {
-    return this.#run("live", room, () => this.#coordinator.noteLivePath(path));
+  /** An edge saw `path` of the room answered with a live stream (`media`, or events): every edge's next view lists it (edge/live-paths.ts). */
+  async noteLivePath(room: string, path: string, media: boolean): Promise<boolean> {
+    return this.#run("live", room, () => this.#coordinator.noteLivePath(path, media));
   }
 
   /** An edge's report of how the origin answered (see src/policy/health.ts). */

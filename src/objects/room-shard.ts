@@ -297,8 +297,9 @@ export class RoomShard extends DurableObject<Env> {
    * `sid`: renews the lease, then answers after `waitMs` (`held`: call again
    * before `expiresAt`) or as soon as the seat ends (`ended`: cut it). A
    * `live` connection (what an origin counts as a listener; `live` is its
-   * path) is the seat's only one on that path: its first call replaces the
-   * seat's older live connection there and is answered once it has let go,
+   * key: one for the room's media, else its path) is the seat's only one
+   * under that key: its first call replaces the seat's older live connection
+   * there and is answered once it has let go,
    * or `replaced` at once when a newer one asked meanwhile (seat-holds.ts).
    */
   async hold(

@@ -12,10 +12,11 @@
  * they have let go (or after LET_GO_WAIT_MS), so the origin never serves both
  * devices of one seat.
  *
- * One seat, one live connection per path: a live stream (audio, video or
+ * One seat, one live connection per key: a live stream (audio, video or
  * server-sent events of no declared length) or a WebSocket is what an origin
- * counts as a listener, so a seat holds at most one on each path (its `live`
- * key: the mount, the socket's endpoint). A newer one replaces the older
+ * counts as a listener, so a seat holds at most one under each `live` key
+ * (the edge's: one for all of a room's media mounts, else the path of an
+ * event stream or a socket's endpoint; edge/live-paths.ts `liveKeyOf`). A newer one replaces the older
  * (`replaced`: cut, the seat itself goes on), and its first call is answered
  * only once the older has let go (or after LET_GO_WAIT_MS), as a moving claim
  * is; of several arriving at once only the newest is held.
@@ -43,7 +44,7 @@ const REPLACED: HoldAnswer = Object.freeze({ kind: "replaced" });
 
 interface Holder {
   gen: number;
-  /** A live connection's key (its path: one per seat and key), or null. */
+  /** A live connection's key (one per seat and key: edge/live-paths.ts `liveKeyOf`), or null. */
   live: string | null;
   /** What it was cut with (its seat ended, or it was replaced), once it was. */
   cutWith: HoldAnswer | null;
@@ -106,7 +107,7 @@ export class SeatHolds {
 
   /**
    * A live connection `holderId` of seat `sid` (generation `gen`) on `key`
-   * (its path) asks to be held. One already held here is its own (`own`:
+   * (edge/live-paths.ts `liveKeyOf`) asks to be held. One already held here is its own (`own`:
    * null, or what it was cut with between two of its calls). A new one takes
    * the newest turn of the seat's key, and the seat's other live connections
    * on that key of its generation or older are replaced (their calls answer

@@ -11,7 +11,7 @@
 import type { BinStore } from "./arrival-index.ts";
 import { emptyFlow, type Flow } from "./flow.ts";
 import type { OriginHealth } from "./health.ts";
-import type { EdgeArrivals, ShardReport } from "./protocol.ts";
+import type { EdgeArrivals, LivePath, ShardReport } from "./protocol.ts";
 import { type Bucket, burstOf } from "./rate.ts";
 import type { PublicationStore } from "./revocations.ts";
 import type { Returns } from "./returns.ts";
@@ -85,7 +85,7 @@ export interface CoordinatorCore {
   /** The longest a seat given back takes to come free, as shards last reported (ms; absent: none reported). */
   releaseMs?: number;
   /** The room's paths edges saw stream live, newest last (GlobalView `livePaths`; absent: none yet). */
-  livePaths?: string[];
+  livePaths?: LivePath[];
 }
 
 /** Storage for the coordinator: write-through of its in-memory state. */

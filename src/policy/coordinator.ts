@@ -245,15 +245,18 @@ export class Coordinator {
   }
 
   /**
-   * An edge saw `path` answered with a live stream: from the next view on,
-   * every edge holds a request on it as its seat's live connection before
-   * the origin is asked, not only the edges that saw it stream. False when it
-   * was listed already (or is no path a view lists).
+   * An edge saw `path` answered with a live stream (`media`, or server-sent
+   * events): from the next view on, every edge holds a request on it as its
+   * seat's live connection before the origin is asked, not only the edges
+   * that saw it stream. False when it was listed so already (or is no path a
+   * view lists); a path listed with the other kind takes this one.
    */
-  noteLivePath(path: string): boolean {
+  noteLivePath(path: string, media: boolean): boolean {
     const known = this.#core.livePaths ?? [];
-    if (!isListablePath(path) || known.includes(path)) return false;
-    this.#core.livePaths = [...known, path].slice(-MAX_ROOM_LIVE_PATHS);
+    if (!isListablePath(path) || typeof media !== "boolean") return false;
+    if (known.some((p) => p.path === path && p.media === media)) return false;
+    const others = known.filter((p) => p.path !== path);
+    this.#core.livePaths = [...others, { path, media }].slice(-MAX_ROOM_LIVE_PATHS);
     this.#store.saveCore(this.#core);
     this.#stale = true;
     return true;

@@ -35,6 +35,16 @@ export const MAX_ROOM_LIVE_PATHS = 32;
 /** The longest path a room's view lists (a longer one is not noted: no real mount is near it). */
 export const MAX_LIVE_PATH_LENGTH = 512;
 
+/**
+ * A path of a room answered with a live stream, and whether that stream was
+ * media (audio, video, Ogg) rather than server-sent events: a seat holds one
+ * live media connection in the whole room, and one event stream per path.
+ */
+export interface LivePath {
+  path: string;
+  media: boolean;
+}
+
 /** Is `path` one a room's view may list: a path (no query), of a sane length? */
 export function isListablePath(path: unknown): path is string {
   return typeof path === "string" && path.startsWith("/") && path.length <= MAX_LIVE_PATH_LENGTH && !path.includes("?");
@@ -174,7 +184,7 @@ export interface GlobalView {
    * edge holds a request on one as its seat's live connection before the
    * origin is asked (edge/live-paths.ts). Absent: a view from before it was kept.
    */
-  livePaths?: string[];
+  livePaths?: LivePath[];
   /** When the per-second counts were taken (ms). */
   at: number;
   /** When the coordinator answered with this view: the revocations are complete as of then (ms). */

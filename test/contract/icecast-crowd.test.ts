@@ -16,9 +16,10 @@
  * The scenarios: every seated listener leaves at once, while their old
  * devices keep reconnecting, and the room refills from the line; every
  * seat moves to a newer device at once, the older devices reconnecting
- * too; and seated listeners that present their passes in every way a
- * hostile client can (duplicate cookies, cookie and bearer at once, a
- * forged Spillway-Pass header, a ticket in the pass's cookie).
+ * too; seated listeners that present their passes in every way a hostile
+ * client can (duplicate cookies, cookie and bearer at once, a forged
+ * Spillway-Pass header, a ticket in the pass's cookie); and a room with two
+ * mounts, where a seat's streams on both count as one.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { eventually, pause } from "./support/held.ts";
@@ -31,7 +32,7 @@ import {
   SAMPLE_GAP_LIMIT_MS,
   useLiveStage,
 } from "./support/icecast-stage.ts";
-import { listen, type StreamListener } from "./support/icecast.ts";
+import { listen, startSource, type StreamListener } from "./support/icecast.ts";
 
 /** Short passes, so that a held stream outlives several of them within a test. */
 const PASS_TTL_SECONDS = 4;
@@ -47,7 +48,7 @@ const FORGED_PASS = [
   "c2lnbmF0dXJl",
 ].join(".");
 
-const ROOMS = ["crowd-leave", "crowd-move", "crowd-cookies"];
+const ROOMS = ["crowd-leave", "crowd-move", "crowd-cookies", "crowd-mounts"];
 
 /** Icecast with a show on each room's mount (on before the tests: Icecast has a burst to send at once), the front, Spillway. */
 const started = useLiveStage({
@@ -64,7 +65,10 @@ const origin = () => started().front;
 interface Crowd {
   title: string;
   room: string;
+  /** Its main mount. */
   mount: string;
+  /** Every mount of the room: the cap holds for them together. */
+  mounts: string[];
   capacity: number;
   startedAt: number;
   /** Every stream opened, so that each is closed after the test. */
@@ -85,15 +89,29 @@ async function crowdRoom(title: string, room: string, capacity: number): Promise
   // Admissions fast enough that a refill is not held back by the rate (invariant 2 is tested elsewhere).
   const res = await adminCall(w.url, w.adminToken, "PATCH", `/rooms/${room}`, { capacity, admitPerMinute: 6000 });
   expect(res.status).toBe(200);
-  const crowd: Crowd = { title, room, mount, capacity, startedAt: Date.now(), streams: [], stops: [], notes: {} };
+  const crowd: Crowd = {
+    title,
+    room,
+    mount,
+    mounts: [mount],
+    capacity,
+    startedAt: Date.now(),
+    streams: [],
+    stops: [],
+    notes: {},
+  };
   crowds.push(crowd);
   current = crowd;
   return crowd;
 }
 
 /** Open the room's stream through Spillway with these headers, and keep reading it. */
-async function tune(c: Crowd, headers: Record<string, string>): Promise<StreamListener & { isEnded(): boolean }> {
-  const listener = await listen(`${spillway().url}${c.mount}`, { headers, keepBytes: 32_000 });
+async function tune(
+  c: Crowd,
+  headers: Record<string, string>,
+  mount = c.mount,
+): Promise<StreamListener & { isEnded(): boolean }> {
+  const listener = await listen(`${spillway().url}${mount}`, { headers, keepBytes: 32_000 });
   let ended = false;
   void listener.ended.then(() => (ended = true));
   c.streams.push(listener);
@@ -124,6 +142,31 @@ async function seated(c: Crowd, count: number): Promise<{ ticket: string; pass: 
     out.push({ ticket, pass: pass! });
   }
   return out;
+}
+
+/**
+ * A seat's player renewing its pass every 1.5 s while the test runs:
+ * `pass` is always its newest (of the same seat).
+ */
+function heartbeating(c: Crowd, first: string): { readonly pass: string } {
+  const seat = { pass: first };
+  const sid = claimsOf(first).sid;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      await pause(1_500);
+      if (stopped) break;
+      const renewed = await heartbeatWith(spillway().url, c.room, seat.pass);
+      expect(renewed.status, "a seat's heartbeat").toBe(200);
+      expect(claimsOf(renewed.json.pass!).sid).toBe(sid);
+      seat.pass = renewed.json.pass!;
+    }
+  })();
+  c.stops.push(async () => {
+    stopped = true;
+    await loop;
+  });
+  return seat;
 }
 
 /** Each of `seats` tuned in with its pass presented as `present` says: all play, and Icecast counts them all. */
@@ -207,20 +250,22 @@ function reconnecting(c: Crowd, pass: string): { tries: { askedAt: number; statu
  */
 function capHeld(c: Crowd): void {
   const judged = {
-    icecast: counts().peak(c.mount, c.startedAt),
-    front: origin().peakStreams(c.mount, c.startedAt),
-    perSeat: origin().peakStreams(c.mount, c.startedAt, true),
+    icecast: counts().peakTotal(c.mounts, c.startedAt),
+    front: origin().peakStreams(c.mounts, c.startedAt),
+    perSeat: origin().peakStreams(c.mounts, c.startedAt, true),
     samples: counts().samples(c.startedAt),
     gapMs: counts().longestGapMs(c.startedAt),
   };
   c.judged = judged;
   expect(judged.samples, "the sampler read Icecast's count").toBeGreaterThan(0);
   expect(judged.gapMs, "the sampler read Icecast's count without long gaps").toBeLessThan(SAMPLE_GAP_LIMIT_MS);
-  expect(judged.icecast, `Icecast counted ${judged.icecast} on ${c.mount}`).toBeLessThanOrEqual(c.capacity);
+  expect(judged.icecast, `Icecast counted ${judged.icecast} on ${c.mounts.join(" and ")}`).toBeLessThanOrEqual(
+    c.capacity,
+  );
   expect(judged.front, `${judged.front} streams reached Icecast at once`).toBeLessThanOrEqual(c.capacity);
   expect(judged.perSeat, `${judged.perSeat} streams of one seat reached Icecast at once`).toBe(1);
   // Every stream that reached Icecast carried a pass of a seat Spillway gave (it sets Spillway-Pass itself).
-  for (const sid of origin().seatsSeen(c.mount, c.startedAt)) expect(sid).toMatch(/^(?!forged-seat$)[\w-]+$/);
+  for (const sid of origin().seatsSeen(c.mounts, c.startedAt)) expect(sid).toMatch(/^(?!forged-seat$)[\w-]+$/);
 }
 
 /** Each of these streams is cut by Spillway within CUT_WITHIN_MS; the slowest cut's time. */
@@ -237,7 +282,7 @@ afterEach(async () => {
   for (const stop of c.stops) await stop();
   if (c.judged === undefined) c.notes.failed = "yes";
   for (const s of c.streams) s.close();
-  await ice().waitForListeners(c.mount, 0, DROP_WITHIN_MS);
+  for (const mount of c.mounts) await ice().waitForListeners(mount, 0, DROP_WITHIN_MS);
 });
 
 afterAll(async () => {
@@ -375,6 +420,48 @@ describe("crowds at a real Icecast", () => {
     await pause(1_500);
     for (const ticket of inLine) expect((await statusOf(c, ticket)).json.state).toBe("queued");
     expect(await ice().listeners(c.mount)).toBe(3);
+    capHeld(c);
+  }, 90_000);
+
+  it("one seat, one live stream across the room's mounts: switching or holding two bitrates never adds to Icecast's count", async () => {
+    const c = await crowdRoom("two mounts of one room", "crowd-mounts", 3);
+    const low = `/rooms/${c.room}/low.mp3`;
+    const show = await startSource(ice(), low, { bitrate: "32k" });
+    c.stops.push(() => show.stop());
+    c.mounts.push(low);
+    // Each seat's player renews its pass as it plays (the test's passes live 4 s).
+    const [a, b, cc] = (await seated(c, 3)).map((seat) => heartbeating(c, seat.pass));
+    const inLine = await waiting(c, 1);
+    // A and B on the main mount; C is the first to play the low one (the room learns it streams).
+    const onMain = await allPlaying(c, [a!, b!], (pass) => bearer(pass));
+    const third = await tune(c, bearer(cc!.pass), low);
+    await playsMp3(third, 8_000);
+    await ice().waitForListeners(low, 1, DROP_WITHIN_MS);
+
+    // A switches to the low mount as a player does; B opens it too and keeps the main one open.
+    const aLow = await tune(c, bearer(a!.pass), low);
+    onMain[0]!.close();
+    const bLow = await tune(c, bearer(b!.pass), low);
+    for (const s of [aLow, bLow]) await playsMp3(s, 8_000);
+    await eventually(() => onMain[1]!.isEnded(), CUT_WITHIN_MS, "B's stream on the main mount is cut");
+
+    // A flips between the mounts, each a quarter second after the last, never closing one.
+    const flips: Tuned[] = [];
+    for (const mount of [c.mount, low, c.mount, low]) {
+      flips.push(await tune(c, bearer(a!.pass), mount));
+      await pause(250);
+    }
+    const newest = flips.at(-1)!;
+    await playsMp3(newest, 8_000);
+    for (const older of [aLow, ...flips.slice(0, -1)]) {
+      if (older.status === 200) await eventually(() => older.isEnded(), CUT_WITHIN_MS, "A's older stream is cut");
+      else expect(older.status).toBe(409);
+    }
+    c.notes.flipStatuses = flips.map((f) => f.status).join("/");
+    await ice().waitForListeners(low, 3, DROP_WITHIN_MS);
+    expect(await ice().listeners(c.mount)).toBe(0);
+    for (const s of [third, bLow, newest]) expect(s.isEnded()).toBe(false);
+    expect((await statusOf(c, inLine[0]!)).json.state).toBe("queued");
     capHeld(c);
   }, 90_000);
 });

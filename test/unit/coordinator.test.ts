@@ -486,26 +486,35 @@ describe("Coordinator: seats coming free (the view's supply)", () => {
 
 describe("the room's live paths", () => {
   const limits: AdmissionLimits = { capacity: 2, admitPerMinute: 60, mode: "open" };
+  const stream = { path: "/rooms/r/stream.mp3", media: true };
 
   it("lists a path an edge saw stream in the next view, once, and keeps it across a restart", () => {
     const store = new MemoryCoordinatorStore();
     const coordinator = new Coordinator(store, limits, T0);
     expect(coordinator.view(T0).livePaths).toEqual([]);
-    expect(coordinator.noteLivePath("/rooms/r/stream.mp3")).toBe(true);
-    expect(coordinator.noteLivePath("/rooms/r/stream.mp3")).toBe(false);
-    // The next view lists it, even within the sync interval that keeps per-second counts.
-    expect(coordinator.view(T0 + 1).livePaths).toEqual(["/rooms/r/stream.mp3"]);
+    expect(coordinator.noteLivePath(stream.path, true)).toBe(true);
+    expect(coordinator.noteLivePath(stream.path, true)).toBe(false);
+    expect(coordinator.noteLivePath("/rooms/r/events", false)).toBe(true);
+    // The next view lists them, even within the sync interval that keeps per-second counts.
+    expect(coordinator.view(T0 + 1).livePaths).toEqual([stream, { path: "/rooms/r/events", media: false }]);
+    // A path that streamed the other kind since is listed as that kind, as the newest.
+    expect(coordinator.noteLivePath(stream.path, false)).toBe(true);
+    expect(coordinator.view(T0 + 2).livePaths).toEqual([
+      { path: "/rooms/r/events", media: false },
+      { path: stream.path, media: false },
+    ]);
     const restarted = new Coordinator(store, limits, T0 + 5_000);
-    expect(restarted.view(T0 + 5_000).livePaths).toEqual(["/rooms/r/stream.mp3"]);
+    expect(restarted.view(T0 + 5_000).livePaths).toHaveLength(2);
   });
 
   it("keeps the newest MAX_ROOM_LIVE_PATHS and refuses what is not a path", () => {
     const coordinator = new Coordinator(new MemoryCoordinatorStore(), limits, T0);
     for (const bad of ["stream.mp3", "/rooms/r/s?pass=x", `/${"x".repeat(MAX_LIVE_PATH_LENGTH)}`]) {
-      expect(coordinator.noteLivePath(bad)).toBe(false);
+      expect(coordinator.noteLivePath(bad, true)).toBe(false);
     }
-    for (let i = 0; i <= MAX_ROOM_LIVE_PATHS; i++) coordinator.noteLivePath(`/rooms/r/${i}`);
-    const listed = coordinator.view(T0 + 1).livePaths!;
+    expect(coordinator.noteLivePath("/rooms/r/x", "yes" as unknown as boolean)).toBe(false);
+    for (let i = 0; i <= MAX_ROOM_LIVE_PATHS; i++) coordinator.noteLivePath(`/rooms/r/${i}`, true);
+    const listed = coordinator.view(T0 + 1).livePaths!.map((p) => p.path);
     expect(listed).toHaveLength(MAX_ROOM_LIVE_PATHS);
     expect(listed[0]).toBe("/rooms/r/1");
     expect(listed.at(-1)).toBe(`/rooms/r/${MAX_ROOM_LIVE_PATHS}`);

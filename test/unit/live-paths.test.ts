@@ -9,7 +9,9 @@ import {
   isLivePath,
   isLiveUrl,
   learnLivePaths,
+  liveKeyOf,
   MAX_LIVE_PATHS,
+  MEDIA_KEY,
   noteLivePath,
 } from "../../src/edge/live-paths.ts";
 
@@ -19,8 +21,8 @@ describe("live paths", () => {
   it("knows a path once an answer on it streamed live, whatever the query or host", () => {
     expect(isLivePath("/rooms/live/stream.mp3")).toBe(false);
     // New here: its path, for the room's coordinator to hear of; again, nothing.
-    expect(noteLivePath("https://edge.example/rooms/live/stream.mp3?player=1")).toBe("/rooms/live/stream.mp3");
-    expect(noteLivePath("https://edge.example/rooms/live/stream.mp3")).toBeNull();
+    expect(noteLivePath("https://edge.example/rooms/live/stream.mp3?player=1", true)).toBe("/rooms/live/stream.mp3");
+    expect(noteLivePath("https://edge.example/rooms/live/stream.mp3", true)).toBeNull();
     expect(isLivePath("/rooms/live/stream.mp3")).toBe(true);
     expect(isLiveUrl("http://127.0.0.1:8787/rooms/live/stream.mp3")).toBe(true);
     expect(isLiveUrl("http://127.0.0.1:8787/rooms/live/stream.mp3?again=2")).toBe(true);
@@ -29,7 +31,7 @@ describe("live paths", () => {
   });
 
   it("keeps at most MAX_LIVE_PATHS, forgetting the oldest noted first", () => {
-    for (let i = 0; i <= MAX_LIVE_PATHS; i++) noteLivePath(`https://edge.example/rooms/r${i}/stream`);
+    for (let i = 0; i <= MAX_LIVE_PATHS; i++) noteLivePath(`https://edge.example/rooms/r${i}/stream`, true);
     expect(isLivePath("/rooms/r0/stream")).toBe(false);
     expect(isLivePath("/rooms/r1/stream")).toBe(true);
     expect(isLivePath(`/rooms/r${MAX_LIVE_PATHS}/stream`)).toBe(true);
@@ -37,10 +39,28 @@ describe("live paths", () => {
 
   it("learns the paths a room's view lists, and then notes none of them as new", () => {
     learnLivePaths(undefined);
-    learnLivePaths(["/rooms/a/stream.mp3", "/rooms/a/events"]);
+    learnLivePaths([
+      { path: "/rooms/a/stream.mp3", media: true },
+      { path: "/rooms/a/events", media: false },
+    ]);
     expect(isLivePath("/rooms/a/stream.mp3")).toBe(true);
     expect(isLivePath("/rooms/a/events")).toBe(true);
-    expect(noteLivePath("https://edge.example/rooms/a/events")).toBeNull();
-    expect(noteLivePath("https://edge.example/rooms/a/low.mp3")).toBe("/rooms/a/low.mp3");
+    expect(noteLivePath("https://edge.example/rooms/a/events", false)).toBeNull();
+    expect(noteLivePath("https://edge.example/rooms/a/low.mp3", true)).toBe("/rooms/a/low.mp3");
+  });
+
+  it("holds every media path of a room under one key, and each event stream or socket under its own path", () => {
+    noteLivePath("https://edge.example/rooms/a/high.mp3", true);
+    noteLivePath("https://edge.example/rooms/a/low.ogg", true);
+    noteLivePath("https://edge.example/rooms/a/events", false);
+    expect(liveKeyOf("/rooms/a/high.mp3")).toBe(MEDIA_KEY);
+    expect(liveKeyOf("/rooms/a/low.ogg")).toBe(MEDIA_KEY);
+    expect(liveKeyOf("/rooms/a/events")).toBe("/rooms/a/events");
+    // Not known to stream (a socket's path, a page): its own path.
+    expect(liveKeyOf("/rooms/a/chat")).toBe("/rooms/a/chat");
+    expect(MEDIA_KEY.startsWith("/")).toBe(false);
+    // A path that streamed events after media is held as events from then on.
+    expect(noteLivePath("https://edge.example/rooms/a/high.mp3", false)).toBe("/rooms/a/high.mp3");
+    expect(liveKeyOf("/rooms/a/high.mp3")).toBe("/rooms/a/high.mp3");
   });
 });

@@ -59,7 +59,10 @@ describe("live paths spread through the room's view", () => {
     const firstStream = reading(first);
     // This isolate noted the path, and told the room's coordinator: its view lists it.
     expect(isLivePath(path)).toBe(true);
-    await until(async () => (await coordinatorView(room)).livePaths?.includes(path) === true, "the view lists it");
+    await until(
+      async () => (await coordinatorView(room)).livePaths?.some((p) => p.path === path && p.media) === true,
+      "the view lists it",
+    );
     expect((await stats(room)).doCalls.live).toBe(1);
 
     // Another isolate: it has not seen the path stream. It learns it from the room's view.
@@ -87,13 +90,13 @@ describe("live paths spread through the room's view", () => {
   it("the view lists at most MAX_ROOM_LIVE_PATHS, the oldest noted going first, and never anything but a path", async () => {
     const room = roomName("live-bound");
     const coordinator = env.ROOM_COORDINATOR.getByName(room);
-    expect(await coordinator.noteLivePath(room, "/rooms/x/a")).toBe(true);
-    expect(await coordinator.noteLivePath(room, "/rooms/x/a")).toBe(false);
+    expect(await coordinator.noteLivePath(room, "/rooms/x/a", true)).toBe(true);
+    expect(await coordinator.noteLivePath(room, "/rooms/x/a", true)).toBe(false);
     for (const bad of ["rooms/x/a", "/rooms/x/a?pass=1", `/${"a".repeat(600)}`, ""]) {
-      expect(await coordinator.noteLivePath(room, bad)).toBe(false);
+      expect(await coordinator.noteLivePath(room, bad, true)).toBe(false);
     }
-    for (let i = 0; i < MAX_ROOM_LIVE_PATHS; i++) await coordinator.noteLivePath(room, `/rooms/x/${i}`);
-    const listed = (await coordinatorView(room)).livePaths!;
+    for (let i = 0; i < MAX_ROOM_LIVE_PATHS; i++) await coordinator.noteLivePath(room, `/rooms/x/${i}`, false);
+    const listed = (await coordinatorView(room)).livePaths!.map((p) => p.path);
     expect(listed).toHaveLength(MAX_ROOM_LIVE_PATHS);
     expect(listed).not.toContain("/rooms/x/a");
     expect(listed.at(-1)).toBe(`/rooms/x/${MAX_ROOM_LIVE_PATHS - 1}`);

@@ -756,14 +756,14 @@ export interface ReleasingFront {
   /** Requests proxied to Icecast right now. */
   active(): number;
   /**
-   * The most requests on `path` that were proxied to Icecast at one instant
+   * The most requests on `paths` that were proxied to Icecast at one instant
    * since `since` (ms; default: ever), counted exactly as each one opened and
    * closed: no sampling gap can hide an overlap. `bySeat` counts, instead,
    * the most at one instant that carried one seat's `Spillway-Pass` (its `sid`).
    */
-  peakStreams(path: string, since?: number, bySeat?: boolean): number;
-  /** The seats (`sid`s of the Spillway-Pass, or null without one) of the requests on `path` passed to Icecast since `since`. */
-  seatsSeen(path: string, since?: number): Set<string | null>;
+  peakStreams(paths: string | readonly string[], since?: number, bySeat?: boolean): number;
+  /** The seats (`sid`s of the Spillway-Pass, or null without one) of the requests on `paths` passed to Icecast since `since`. */
+  seatsSeen(paths: string | readonly string[], since?: number): Set<string | null>;
   close(): Promise<void>;
 }
 
@@ -917,14 +917,18 @@ export async function startReleasingFront(
     }));
   const detach = attach(icecast, close);
 
-  const peakStreams = (path: string, since = 0, bySeat = false) =>
-    mostAtOnce(
-      history.filter((u) => u.path === path),
-      since,
-      (u) => (bySeat ? (u.sid ?? "no seat") : path),
+  const on = (paths: string | readonly string[]) => {
+    const wanted = new Set(typeof paths === "string" ? [paths] : paths);
+    return history.filter((u) => wanted.has(u.path));
+  };
+  const peakStreams = (paths: string | readonly string[], since = 0, bySeat = false) =>
+    mostAtOnce(on(paths), since, (u) => (bySeat ? (u.sid ?? "no seat") : "all"));
+  const seatsSeen = (paths: string | readonly string[], since = 0) =>
+    new Set(
+      on(paths)
+        .filter((u) => (u.closedAt ?? Infinity) >= since)
+        .map((u) => u.sid),
     );
-  const seatsSeen = (path: string, since = 0) =>
-    new Set(history.filter((u) => u.path === path && (u.closedAt ?? Infinity) >= since).map((u) => u.sid));
   return {
     url: `http://127.0.0.1:${port}`,
     port,

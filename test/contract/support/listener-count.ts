@@ -21,6 +21,8 @@ export interface ListenerSampler {
   readonly intervalMs: number;
   /** The most listeners Icecast counted on `mount` since `since` (ms; default: ever); 0 without samples. */
   peak(mount: string, since?: number): number;
+  /** The most listeners Icecast counted on `mounts` together, in one read, since `since`. */
+  peakTotal(mounts: readonly string[], since?: number): number;
   /** When that peak was first sampled (ms), or null without samples. */
   peakAt(mount: string, since?: number): number | null;
   /**
@@ -88,6 +90,12 @@ export function sampleListeners(icecast: RunningIcecast, intervalMs = 150): List
   return {
     intervalMs,
     peak: (mount, from = 0) => since(mount, from).reduce((max, s) => Math.max(max, s.listeners), 0),
+    peakTotal(mounts, from = 0) {
+      const totals = new Map<number, number>();
+      for (const mount of mounts)
+        for (const s of since(mount, from)) totals.set(s.at, (totals.get(s.at) ?? 0) + s.listeners);
+      return Math.max(0, ...totals.values());
+    },
     peakAt(mount, from = 0) {
       const list = since(mount, from);
       if (list.length === 0) return null;
