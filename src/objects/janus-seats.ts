@@ -17,6 +17,9 @@
  *   no heartbeat; one whose session was seen and is gone ends as a leave,
  *   and its token is then removed. A seat never connected keeps to its
  *   lease (heartbeats, else it lapses and its token is removed).
+ * - One seat, one session: Janus lets a token open any number, and counts
+ *   each. A token listed with more than one keeps its newest (the device the
+ *   listener moved to, a page reloaded) and the others are destroyed then.
  * - Why stored tokens and not signed ones (`token_auth_secret`): a signed
  *   token works until it expires, and Janus cannot be told to refuse it;
  *   a stored one is gone the moment it is removed.
@@ -113,8 +116,8 @@ export class JanusSeats extends OriginChecks {
   readonly #added = new Set<string>();
   /** Tokens a session was seen with: its listener joined. */
   readonly #seen = new Set<string>();
-  /** Each session's token, once one of its handles showed it. */
-  readonly #sessionToken = new Map<number, string>();
+  /** Each session's token, and when its handle was attached, once one of its handles showed them. */
+  readonly #sessionToken = new Map<number, SessionSeen>();
 
   constructor(options: JanusSeatsOptions) {
     super(options);
@@ -182,7 +185,9 @@ export class JanusSeats extends OriginChecks {
       const ended = held.filter((l) => l.leftAt !== null);
       if (ended.length > 0) await this.#takeBack(admin, ledger, ended);
       if (!this.listDue()) return;
-      this.judgeListed(ledger, new Set((await this.#sessionsByToken(admin)).keys()), this.#seen);
+      const sessions = await this.#sessionsByToken(admin);
+      await this.#newestOnly(admin, ledger, sessions);
+      this.judgeListed(ledger, new Set(sessions.keys()), this.#seen);
     } catch (err) {
       const { kind, message } = failureOf(err);
       this.failed(kind, message);
@@ -205,35 +210,53 @@ export class JanusSeats extends OriginChecks {
     const sessions = await this.#sessionsByToken(admin);
     for (const l of ended) {
       const token = tokenOf(l);
-      for (const id of sessions.get(token) ?? []) {
-        if (await admin.destroySession(id)) this.health.kills += 1;
-        this.#sessionToken.delete(id);
-      }
+      for (const { id } of sessions.get(token) ?? []) await this.#destroy(admin, id);
       this.#seen.delete(token);
       ledger.gone(l.sid, l.originClient!);
     }
   }
 
+  async #destroy(admin: JanusAdmin, id: number): Promise<void> {
+    if (await admin.destroySession(id)) this.health.kills += 1;
+    this.#sessionToken.delete(id);
+  }
+
+  /**
+   * A live seat's token listed with several sessions keeps the newest (its
+   * handle attached last); the others are destroyed, their media stopped.
+   */
+  async #newestOnly(admin: JanusAdmin, ledger: OriginLedger, sessions: Map<string, SessionListed[]>): Promise<void> {
+    for (const l of ledger.leases()) {
+      const token = tokenOf(l);
+      const listed = sessions.get(token);
+      if (l.leftAt !== null || listed === undefined || listed.length < 2) continue;
+      const newest = listed.reduce((a, b) => (b.created > a.created ? b : a));
+      for (const { id } of listed) if (id !== newest.id) await this.#destroy(admin, id);
+      sessions.set(token, [newest]);
+    }
+  }
+
   /** Janus's sessions now, by the token their handles attached with (sessions with no handle yet are left out). */
-  async #sessionsByToken(admin: JanusAdmin): Promise<Map<string, number[]>> {
+  async #sessionsByToken(admin: JanusAdmin): Promise<Map<string, SessionListed[]>> {
     const ids = await admin.listSessions();
     const live = new Set(ids);
     for (const id of this.#sessionToken.keys()) if (!live.has(id)) this.#sessionToken.delete(id);
-    const out = new Map<string, number[]>();
+    const out = new Map<string, SessionListed[]>();
     for (const id of ids) {
-      const token = this.#sessionToken.get(id) ?? (await this.#tokenOfSession(admin, id));
-      if (token === null) continue;
-      this.#sessionToken.set(id, token);
-      out.set(token, [...(out.get(token) ?? []), id]);
+      const seen = this.#sessionToken.get(id) ?? (await this.#tokenOfSession(admin, id));
+      if (seen === null) continue;
+      this.#sessionToken.set(id, seen);
+      out.set(seen.token, [...(out.get(seen.token) ?? []), { id, created: seen.created }]);
     }
     return out;
   }
 
-  async #tokenOfSession(admin: JanusAdmin, id: number): Promise<string | null> {
+  async #tokenOfSession(admin: JanusAdmin, id: number): Promise<SessionSeen | null> {
     try {
       for (const handle of await admin.listHandles(id)) {
         const info = await admin.handleInfo(id, handle);
-        if (info.token !== undefined) return info.token;
+        // A Janus that does not say when counts the session as the oldest of its token.
+        if (info.token !== undefined) return { token: info.token, created: info.created ?? 0 };
       }
     } catch (err) {
       // Ended between the listing and now: nobody's.
@@ -247,6 +270,18 @@ export class JanusSeats extends OriginChecks {
     }
     return null;
   }
+}
+
+/** A session's token, and when the handle that showed it was attached (Janus's monotonic µs). */
+interface SessionSeen {
+  token: string;
+  created: number;
+}
+
+/** A session listed with its token. */
+interface SessionListed {
+  id: number;
+  created: number;
 }
 
 /** The Janus token a lease holds. */

@@ -98,6 +98,8 @@ export interface JanusHandleInfo {
   token?: string;
   /** The plugin's package name, e.g. "janus.plugin.audiobridge". */
   plugin?: string;
+  /** When the handle was attached, on Janus's monotonic clock (µs): later handles have larger values. */
+  created?: number;
   /** The plugin's own view of the handle (AudioBridge: room, participant id, muted...). */
   pluginSpecific?: Record<string, unknown>;
   /** The whole `info` object. */
@@ -194,6 +196,7 @@ export class JanusAdmin {
       handleId,
       token: typeof info.token === "string" ? info.token : undefined,
       plugin: typeof info.plugin === "string" ? info.plugin : undefined,
+      created: typeof info.created === "number" ? info.created : undefined,
       pluginSpecific: isObject(info.plugin_specific) ? info.plugin_specific : undefined,
       raw: info,
     };

@@ -84,6 +84,10 @@ const admittedLater = (ticket: string, ms: number) => admittedWithin<JanusConnec
 /** What the Worker logged once running (before that, wrangler lists its vars, secrets given as vars included). */
 const workerLogs = (w: RunningWorker) => w.output().split("Spillway is running.").slice(1).join("\n");
 
+const originAdmin = async () =>
+  (await adminCall<{ originAdmin: { kills: number } }>(sp().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/stats`)).json
+    .originAdmin;
+
 const activeSeats = async () =>
   (await adminCall<{ active: number }>(sp().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/stats`)).json.active;
 
@@ -213,6 +217,39 @@ describe("Janus enforcing Spillway's seats (origin: janus)", () => {
     expect(c.samples).toBeGreaterThan(100);
     expect(c.longestGapMs()).toBeLessThan(2_000);
   });
+
+  it("keeps one Janus session a seat: a token's older sessions are destroyed at the next listing, its newest plays on", async () => {
+    // After the file's cap check: this test makes Janus count more than the capacity, briefly.
+    const s = seated[1]!;
+    const killsBefore = (await originAdmin()).kills;
+    // The same token on a second device (a page reloaded, a phone), then a third: each a new session.
+    const second = await joinJanus(s.status.connect!, "second-device");
+    await pause(50);
+    const third = await joinJanus(s.status.connect!, "third-device");
+    const opened = Date.now();
+    expect(await janus!.sessions()).toEqual(
+      expect.arrayContaining([s.listener.session, second.session, third.session]),
+    );
+    // Within a round or two (rounds are under half a pass lifetime here), only the newest is left.
+    await eventually(
+      async () => {
+        const sessions = await janus!.sessions();
+        return !sessions.includes(s.listener.session) && !sessions.includes(second.session);
+      },
+      2 * PASS_TTL_SECONDS * 1000,
+      "Janus destroys the token's older sessions",
+    );
+    const tookMs = Date.now() - opened;
+    expect(await janus!.sessions()).toContain(third.session);
+    expect(await janus!.participants(JANUS_ROOM)).toHaveLength(await activeSeats());
+    expect((await originAdmin()).kills).toBe(killsBefore + 2);
+    // The seat is still its listener's: the newest session keeps it, with no heartbeat.
+    await pause(PASS_TTL_SECONDS * 1000);
+    expect(await janus!.sessions()).toContain(third.session);
+    expect(third.ended).toBe(false);
+    console.log(`a token's older Janus sessions destroyed ${tookMs} ms after its third opened`);
+    seated[1] = { ...s, listener: third };
+  }, 40_000);
 
   it("with a wrong admin secret, admits within the capacity without connect, no 5xx, and the stats say why", async () => {
     const misconfigured = await startWorker({

@@ -117,7 +117,12 @@ describe("Janus Admin API requests", () => {
       if (body.janus === "list_handles") return success(body, { handles: [7, 8] });
       if (body.janus === "handle_info") {
         return success(body, {
-          info: { token: "tok", plugin: "janus.plugin.audiobridge", plugin_specific: { room: 1234, muted: true } },
+          info: {
+            token: "tok",
+            plugin: "janus.plugin.audiobridge",
+            created: 66357692460,
+            plugin_specific: { room: 1234, muted: true },
+          },
         });
       }
       if (body.janus === "destroy_session") return success(body);
@@ -129,6 +134,7 @@ describe("Janus Admin API requests", () => {
       handleId: 7,
       token: "tok",
       plugin: "janus.plugin.audiobridge",
+      created: 66357692460,
       pluginSpecific: { room: 1234, muted: true },
     });
     expect(await admin.destroySession(42)).toBe(true);
