@@ -5,9 +5,10 @@
  *
  * A seat holds one live connection per key at a time (objects/seat-holds.ts:
  * the path, or for media the room, `liveKeyOf`), and an origin counts a
- * listener from the moment it is asked. So a request on a path known to stream is held as its seat's
- * live connection *before* the origin is asked (as a WebSocket is): the
- * seat's older live connection there is cut and counted out first. A path
+ * listener from the moment it is asked. So a request on a path known to
+ * stream is held as its seat's live connection *before* the origin is asked
+ * (as a WebSocket is): the seat's older live connection there is cut and
+ * counted out first. A path
  * not known yet is held once its answer shows that it streams, and then
  * replaces the seat's older live connection there as soon as it can.
  *
