@@ -20,6 +20,9 @@
  * - One seat, one session: Janus lets a token open any number, and counts
  *   each. A token listed with more than one keeps its newest (the device the
  *   listener moved to, a page reloaded) and the others are destroyed then.
+ *   For that alone the sessions are listed more often than a round, every
+ *   ONE_SESSION_EVERY_MS (one Admin API call: the tokens of sessions already
+ *   seen are cached).
  * - Why stored tokens and not signed ones (`token_auth_secret`): a signed
  *   token works until it expires, and Janus cannot be told to refuse it;
  *   a stored one is gone the moment it is removed.
@@ -61,6 +64,9 @@ export function newJanusToken(): string {
 }
 
 export const JANUS_PREFIX = "janus:";
+
+/** How often a seat's extra sessions are looked for, when a round is longer (ms). */
+export const ONE_SESSION_EVERY_MS = 5_000;
 
 /** Janus's id of a room or mountpoint: a number unless it is not one (Janus with string ids). */
 export function janusRoomId(originRoom: string): number | string {
@@ -118,6 +124,8 @@ export class JanusSeats extends OriginChecks {
   readonly #seen = new Set<string>();
   /** Each session's token, and when its handle was attached, once one of its handles showed them. */
   readonly #sessionToken = new Map<number, SessionSeen>();
+  /** When the sessions were last listed (a round's listing or the one-session check's). */
+  #listedAt = 0;
 
   constructor(options: JanusSeatsOptions) {
     super(options);
@@ -184,10 +192,12 @@ export class JanusSeats extends OriginChecks {
     try {
       const ended = held.filter((l) => l.leftAt !== null);
       if (ended.length > 0) await this.#takeBack(admin, ledger, ended);
-      if (!this.listDue()) return;
+      const round = this.listDue();
+      if (!round && this.options.now() - this.#listedAt < ONE_SESSION_EVERY_MS) return;
       const sessions = await this.#sessionsByToken(admin);
       await this.#newestOnly(admin, ledger, sessions);
-      this.judgeListed(ledger, new Set(sessions.keys()), this.#seen);
+      // Only a round's listing renews seats and ends those gone (a write per seat).
+      if (round) this.judgeListed(ledger, new Set(sessions.keys()), this.#seen);
     } catch (err) {
       const { kind, message } = failureOf(err);
       this.failed(kind, message);
@@ -238,6 +248,7 @@ export class JanusSeats extends OriginChecks {
 
   /** Janus's sessions now, by the token their handles attached with (sessions with no handle yet are left out). */
   async #sessionsByToken(admin: JanusAdmin): Promise<Map<string, SessionListed[]>> {
+    this.#listedAt = this.options.now();
     const ids = await admin.listSessions();
     const live = new Set(ids);
     for (const id of this.#sessionToken.keys()) if (!live.has(id)) this.#sessionToken.delete(id);

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JanusAdmin } from "../../src/origins/janus.ts";
-import { JanusSeats, janusSeatsFor } from "../../src/objects/janus-seats.ts";
+import { JanusSeats, janusSeatsFor, ONE_SESSION_EVERY_MS } from "../../src/objects/janus-seats.ts";
 import { liveKitIdentity, LiveKitSeats, liveKitSeatsFor, seatOfIdentity } from "../../src/objects/livekit-seats.ts";
 import type { OriginLedger } from "../../src/objects/origin-checks.ts";
 import type { Timings } from "../../src/policy/config.ts";
@@ -55,6 +55,19 @@ function world() {
   };
 }
 
+/** The checks of room `r`'s seats in AudioBridge room 1234, listed every `roundMs`. */
+function janusSeats(admin: JanusAdmin, roundMs: number, now: () => number): JanusSeats {
+  return new JanusSeats({
+    room: "r",
+    admin,
+    plugin: "janus.plugin.audiobridge",
+    janusRoom: "1234",
+    roomSecret: null,
+    roundMs,
+    now,
+  });
+}
+
 describe("Janus's checks", () => {
   it("keep every seat when the Admin API cannot be reached, and say so without the secret", async () => {
     const w = world();
@@ -62,15 +75,7 @@ describe("Janus's checks", () => {
       throw new TypeError(`connect ECONNREFUSED (sent ${SECRET})`);
     }) as typeof fetch;
     const admin = new JanusAdmin({ url: "http://127.0.0.1:9/admin", adminSecret: SECRET, fetch: refusing });
-    const seats = new JanusSeats({
-      room: "r",
-      admin,
-      plugin: "janus.plugin.audiobridge",
-      janusRoom: "1234",
-      roomSecret: null,
-      roundMs: 1_000,
-      now: w.clock,
-    });
+    const seats = janusSeats(admin, 1_000, w.clock);
     const live = w.seat("a", "janus:tok-a");
     const left = w.seat("b", "janus:tok-b");
     expect(await seats.add("tok-a")).toMatchObject({ ok: false, kind: "unreachable" });
@@ -88,6 +93,58 @@ describe("Janus's checks", () => {
     expect(seats.health.failures).toBeGreaterThanOrEqual(5);
     expect(seats.health.lastFailure).toMatchObject({ kind: "unreachable" });
     expect(JSON.stringify(seats.health)).not.toContain(SECRET);
+  });
+
+  it("keep one session a seat: a token's older sessions go within ONE_SESSION_EVERY_MS, not a round later", async () => {
+    const w = world();
+    // A Janus of sessions, each with one handle attached with a token at a time (µs on Janus's clock).
+    const sessions = new Map<number, { token: string; created: number }>();
+    const destroyed: number[] = [];
+    const janus = (async (_input: RequestInfo | URL, init?: RequestInit) => {
+      const body = JSON.parse(String(init?.body)) as { janus: string; transaction: string };
+      const path = new URL(String(_input)).pathname
+        .split("/")
+        .filter((p) => /^\d+$/.test(p))
+        .map(Number);
+      const ok = (extra: Record<string, unknown> = {}) =>
+        new Response(JSON.stringify({ janus: "success", transaction: body.transaction, ...extra }));
+      if (body.janus === "list_sessions") return ok({ sessions: [...sessions.keys()] });
+      if (body.janus === "list_handles") return ok({ handles: [path[0]! + 1] });
+      if (body.janus === "handle_info") {
+        const s = sessions.get(path[0]!)!;
+        return ok({ info: { token: s.token, created: s.created, plugin: "janus.plugin.audiobridge" } });
+      }
+      if (body.janus === "destroy_session") {
+        destroyed.push(path[0]!);
+        sessions.delete(path[0]!);
+        return ok();
+      }
+      return ok();
+    }) as typeof fetch;
+    const admin = new JanusAdmin({ url: "http://janus.test/admin", adminSecret: SECRET, fetch: janus });
+    // A default pass lifetime's round (27 s): far longer than the one-session check.
+    const seats = janusSeats(admin, 27_000, w.clock);
+    const a = w.seat("a", "janus:tok-a");
+    w.seat("b", "janus:tok-b");
+    sessions.set(100, { token: "tok-a", created: 1_000 });
+    sessions.set(200, { token: "tok-b", created: 2_000 });
+    await seats.run(w.steps);
+    expect(destroyed).toEqual([]);
+
+    // Seat a's token opens a second and a third session (a second device, then a third).
+    sessions.set(300, { token: "tok-a", created: 3_000 });
+    sessions.set(400, { token: "tok-a", created: 4_000 });
+    w.advance(ONE_SESSION_EVERY_MS - 1);
+    await seats.run(w.steps);
+    expect(destroyed).toEqual([]);
+    w.advance(1);
+    await seats.run(w.steps);
+    // Its older ones go, its newest stays; b's session is left alone, and both seats are still taken.
+    expect(destroyed.sort()).toEqual([100, 300]);
+    expect([...sessions.keys()].sort()).toEqual([200, 400]);
+    expect(seats.health.kills).toBe(2);
+    expect(w.ledger.lease(a)).toMatchObject({ leftAt: null });
+    expect(w.ledger.counters.live).toBe(2);
   });
 
   it("are not configured without the Admin API's URL and secret, or with an unknown plugin", async () => {
