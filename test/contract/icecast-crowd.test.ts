@@ -106,19 +106,25 @@ async function crowdRoom(title: string, room: string, capacity: number): Promise
 }
 
 /** Open the room's stream through Spillway with these headers, and keep reading it. */
-async function tune(
-  c: Crowd,
-  headers: Record<string, string>,
-  mount = c.mount,
-): Promise<StreamListener & { isEnded(): boolean }> {
+async function tune(c: Crowd, headers: Record<string, string>, mount = c.mount): Promise<StreamListener> {
   const listener = await listen(`${spillway().url}${mount}`, { headers, keepBytes: 32_000 });
-  let ended = false;
-  void listener.ended.then(() => (ended = true));
   c.streams.push(listener);
-  return Object.assign(listener, { isEnded: () => ended });
+  return listener;
 }
 
-type Tuned = Awaited<ReturnType<typeof tune>>;
+type Tuned = StreamListener;
+
+/** Run `step` again and again until the scenario ends (its stop waits for the step under way). */
+function untilStopped(c: Crowd, step: () => Promise<void>): void {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) await step();
+  })();
+  c.stops.push(async () => {
+    stopped = true;
+    await loop;
+  });
+}
 
 function statusOf(c: Crowd, ticket: string) {
   return statusJson(spillway().url, c.room, ticket);
@@ -151,20 +157,12 @@ async function seated(c: Crowd, count: number): Promise<{ ticket: string; pass: 
 function heartbeating(c: Crowd, first: string): { readonly pass: string } {
   const seat = { pass: first };
   const sid = claimsOf(first).sid;
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      await pause(1_500);
-      if (stopped) break;
-      const renewed = await heartbeatWith(spillway().url, c.room, seat.pass);
-      expect(renewed.status, "a seat's heartbeat").toBe(200);
-      expect(claimsOf(renewed.json.pass!).sid).toBe(sid);
-      seat.pass = renewed.json.pass!;
-    }
-  })();
-  c.stops.push(async () => {
-    stopped = true;
-    await loop;
+  untilStopped(c, async () => {
+    await pause(1_500);
+    const renewed = await heartbeatWith(spillway().url, c.room, seat.pass);
+    expect(renewed.status, "a seat's heartbeat").toBe(200);
+    expect(claimsOf(renewed.json.pass!).sid).toBe(sid);
+    seat.pass = renewed.json.pass!;
   });
   return seat;
 }
@@ -222,23 +220,16 @@ function player(c: Crowd, ticket: string, what: string): Promise<Tuned> {
  */
 function reconnecting(c: Crowd, pass: string): { tries: { askedAt: number; status: number }[] } {
   const tries: { askedAt: number; status: number }[] = [];
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      const askedAt = Date.now();
-      try {
-        const attempt = await tune(c, bearer(pass));
-        tries.push({ askedAt, status: attempt.status });
-        if (attempt.status !== 200) attempt.close();
-      } catch {
-        tries.push({ askedAt, status: -1 });
-      }
-      await pause(EVERY_MS);
+  untilStopped(c, async () => {
+    const askedAt = Date.now();
+    try {
+      const attempt = await tune(c, bearer(pass));
+      tries.push({ askedAt, status: attempt.status });
+      if (attempt.status !== 200) attempt.close();
+    } catch {
+      tries.push({ askedAt, status: -1 });
     }
-  })();
-  c.stops.push(async () => {
-    stopped = true;
-    await loop;
+    await pause(EVERY_MS);
   });
   return { tries };
 }
@@ -328,8 +319,8 @@ describe("crowds at a real Icecast", () => {
     expect(after.length, "the old devices kept trying after the leaves").toBeGreaterThan(6);
     for (const t of after) expect([401, 409]).toContain(t.status);
     c.notes.oldDeviceTries = `${tries.length} (${after.length} after the leaves: ${[...new Set(after.map((t) => t.status))].join("/")})`;
-    for (const s of c.streams.filter((s) => !refilled.includes(s as Tuned))) {
-      await eventually(() => (s as Tuned).isEnded(), CUT_WITHIN_MS, "every stream of an old device is cut");
+    for (const s of c.streams.filter((s) => !refilled.includes(s))) {
+      await eventually(() => s.isEnded(), CUT_WITHIN_MS, "every stream of an old device is cut");
     }
     for (const s of refilled) expect(s.isEnded()).toBe(false);
     expect(await ice().listeners(c.mount)).toBe(6);

@@ -163,11 +163,9 @@ describe("Icecast enforcing Spillway's seats (origin: icecast-hook)", () => {
 
   it("drops the old connection when a newer device of the same ticket claims the seat", async () => {
     const b = seated[1]!;
-    let oldEnded = false;
-    void b.stream.ended.then(() => (oldEnded = true));
     const moving = await statusOf(b.ticket);
     expect(moving.state).not.toBe("admitted");
-    await eventually(() => oldEnded, 5_000, "the old device's stream ends");
+    await eventually(() => b.stream.isEnded(), 5_000, "the old device's stream ends");
     const newer = await admittedLater(b.ticket, 20_000);
     expect(newer.pass).not.toBe(b.status.pass);
     seated[1] = { ticket: b.ticket, status: newer, stream: await plays(newer) };

@@ -86,9 +86,7 @@ const counts = () => started().sampler;
 // One live room per test: its mount, its show, its listeners, its peak.
 
 /** A listener connected through Spillway, as a player holds it. */
-interface Tuned extends StreamListener {
-  isEnded(): boolean;
-}
+type Tuned = StreamListener;
 
 interface Scenario {
   title: string;
@@ -138,11 +136,8 @@ function streamUrl(s: Scenario, w = s.worker): string {
 /** Open the room's stream through Spillway with `pass`, and keep reading it. */
 async function tune(s: Scenario, pass: string, w = s.worker): Promise<Tuned> {
   const listener = await listen(streamUrl(s, w), { headers: bearer(pass), keepBytes: 64_000 });
-  let ended = false;
-  void listener.ended.then(() => (ended = true));
-  const tuned: Tuned = Object.assign(listener, { isEnded: () => ended });
-  s.listeners.push(tuned);
-  return tuned;
+  s.listeners.push(listener);
+  return listener;
 }
 
 /**

@@ -952,6 +952,8 @@ export interface StreamListener {
   bytes(count: number, timeoutMs?: number): Promise<Buffer>;
   /** Resolves when the answer ended or was cut (by either side). */
   readonly ended: Promise<void>;
+  /** Has it ended (`ended` resolved)? */
+  isEnded(): boolean;
   /** Hang up. */
   close(): void;
 }
@@ -1028,6 +1030,7 @@ export function listen(
         headers: res.headers,
         received: () => total,
         ended,
+        isEnded: () => isEnded,
         close: () => {
           req.destroy();
           res.destroy();
