@@ -305,6 +305,8 @@ function recordingRelative(mount: string): string {
 }
 
 function configXml(o: {
+  /** Names this server in status-json (`icestats.location`), so a start can tell it from another on the port. */
+  location: string;
   port: number;
   dir: string;
   webroot: string;
@@ -339,7 +341,7 @@ function configXml(o: {
     ? `<changeowner><user>${ICECAST_USER}</user><group>${ICECAST_GROUP}</group></changeowner>`
     : "";
   return `<icecast>
-  <location>Spillway contract tests</location>
+  <location>${xml(o.location)}</location>
   <admin>tests@localhost</admin>
   <hostname>127.0.0.1</hostname>
   <limits>
@@ -435,6 +437,7 @@ async function startOnce(binary: string, options: IcecastOptions): Promise<Runni
   const adminPassword = secret();
   const sourcePassword = secret();
   const url = `http://127.0.0.1:${port}`;
+  const location = `Spillway contract tests ${secret()}`;
   let child: ChildProcess | undefined;
   let output = "";
 
@@ -452,7 +455,7 @@ async function startOnce(binary: string, options: IcecastOptions): Promise<Runni
     const config = join(dir, "icecast.xml");
     await writeFile(
       config,
-      configXml({ port, dir, webroot, adminUser, adminPassword, sourcePassword, options: { ...options } }),
+      configXml({ location, port, dir, webroot, adminUser, adminPassword, sourcePassword, options: { ...options } }),
     );
     if (isRoot()) {
       await assertIcecastUser();
@@ -474,7 +477,8 @@ async function startOnce(binary: string, options: IcecastOptions): Promise<Runni
       try {
         const res = await fetch(`${url}/status-json.xsl`, { signal: AbortSignal.timeout(1_000) });
         const text = await res.text();
-        if (res.ok && JSON.parse(text)?.icestats !== undefined) break;
+        // This server's answer, not another's that took the port first (a test's Icecast, started alongside).
+        if (res.ok && JSON.parse(text)?.icestats?.location === location) break;
       } catch {
         // not up yet
       }
