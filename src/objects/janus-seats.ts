@@ -23,6 +23,10 @@
  *   For that alone the sessions are listed more often than a round, every
  *   ONE_SESSION_EVERY_MS (one Admin API call: the tokens of sessions already
  *   seen are cached).
+ * - With Janus's event handler posting to Spillway (src/edge/janus-hook.ts),
+ *   a handle attached with a seat's token is told at once (`attached`): the
+ *   token names its room, shard and seat, and the token's other sessions go
+ *   then, not at the next listing.
  * - Why stored tokens and not signed ones (`token_auth_secret`): a signed
  *   token works until it expires, and Janus cannot be told to refuse it;
  *   a stored one is gone the moment it is removed.
@@ -36,6 +40,8 @@ import { OriginChecks, type OriginChecksOptions, type OriginLedger } from "./ori
 /** The Worker's optional secrets for direct mode with Janus (wrangler.toml). */
 export interface JanusSecrets {
   JANUS_ADMIN_SECRET?: string;
+  /** The password Janus's event handler posts its events with (basic auth): events are ignored without it. */
+  JANUS_EVENTS_SECRET?: string;
   /** The AudioBridge rooms' `secret`, when they have one (needed to change a room's allowed list). */
   JANUS_ROOM_SECRET?: string;
 }
@@ -54,13 +60,25 @@ export function janusPlugin(value: string | undefined): JanusPlugin | null {
   return Object.hasOwn(JANUS_PLUGINS, name) ? JANUS_PLUGINS[name as keyof typeof JANUS_PLUGINS] : null;
 }
 
-/** A fresh token: 32 random bytes, base64url (Janus takes any string). */
-export function newJanusToken(): string {
+/**
+ * A fresh token for seat `sid` of `room`'s shard `shard`: the seat it is for,
+ * then 32 random bytes, base64url (`<room>.<shard>.<sid>.<random>`; Janus
+ * takes any string). Janus's events carry the token a handle attached with,
+ * so an event names the seat's shard without asking anyone (`seatOfJanusToken`).
+ */
+export function newJanusToken(room: string, shard: number, sid: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes))
+  const random = btoa(String.fromCharCode(...bytes))
     .replaceAll("+", "-")
     .replaceAll("/", "_")
     .replace(/=+$/u, "");
+  return `${room}.${shard}.${sid}.${random}`;
+}
+
+/** The seat a token names, or null when it is none of Spillway's (or one made before tokens named their seat). */
+export function seatOfJanusToken(token: string): { room: string; shard: number; sid: string } | null {
+  const m = /^([A-Za-z0-9_-]{1,64})\.(\d{1,4})\.([A-Za-z0-9-]{1,64})\.[A-Za-z0-9_-]{43}$/u.exec(token);
+  return m === null ? null : { room: m[1]!, shard: Number(m[2]), sid: m[3]! };
 }
 
 export const JANUS_PREFIX = "janus:";
@@ -223,6 +241,42 @@ export class JanusSeats extends OriginChecks {
       for (const { id } of sessions.get(token) ?? []) await this.#destroy(admin, id);
       this.#seen.delete(token);
       ledger.gone(l.sid, l.originClient!);
+    }
+  }
+
+  /**
+   * Janus says (its event handler) that a handle of `session` attached with
+   * the token of a live seat of this shard: the token keeps its newest
+   * session, by Janus's own `created` of each handle, and every other one it
+   * is known to hold is destroyed now. Sessions not known here yet (their
+   * events lost) go at the next listing. The number destroyed.
+   */
+  async attached(token: string, session: number, handle: number): Promise<number> {
+    const admin = this.#admin;
+    if (!(admin instanceof JanusAdmin)) return 0;
+    try {
+      const info = await admin.handleInfo(session, handle);
+      // Janus's word on the handle, not the event's: a handle of another token is none of this seat's.
+      if (info.token !== token) return 0;
+      this.#sessionToken.set(session, { token, created: info.created ?? 0 });
+      this.#seen.add(token);
+      // Events may come out of order: the newest by Janus's clock stays, whichever was told last.
+      const held = [...this.#sessionToken].filter(([, seen]) => seen.token === token);
+      const [newest] = held.reduce((a, b) => (b[1].created > a[1].created ? b : a));
+      const before = this.health.kills;
+      for (const [id] of held) if (id !== newest) await this.#destroy(admin, id);
+      return this.health.kills - before;
+    } catch (err) {
+      // Ended meanwhile: nothing to keep. Anything else is told; the next listing looks again.
+      if (
+        err instanceof JanusAdminError &&
+        (err.code === JANUS_CODE.sessionNotFound || err.code === JANUS_CODE.handleNotFound)
+      ) {
+        return 0;
+      }
+      const { kind, message } = failureOf(err);
+      this.failed(kind, message);
+      return 0;
     }
   }
 

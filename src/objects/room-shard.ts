@@ -521,7 +521,9 @@ export class RoomShard extends DurableObject<Env> {
     const runner = this.#ensure(room, index);
     const ledger = runner.shard.ledger;
     const fresh =
-      kind === "janus" ? `${JANUS_PREFIX}${newJanusToken()}` : `${LIVEKIT_PREFIX}${liveKitIdentity(room, index, sid)}`;
+      kind === "janus"
+        ? `${JANUS_PREFIX}${newJanusToken(room, index, sid)}`
+        : `${LIVEKIT_PREFIX}${liveKitIdentity(room, index, sid)}`;
     const out = runner.originStep("origin", (now) => ledger.issueOrigin(sid, sub, gen, kind, fresh, now));
     await this.#durable();
     if (out.kind === "refused") return { kind: "refused", reason: out.reason };
@@ -557,6 +559,33 @@ export class RoomShard extends DurableObject<Env> {
     else runner.originStep("origin", (now) => runner.shard.ledger.originEnded(sid, client, now));
     await this.#durable();
     if (event === "left" || lease.leftAt !== null) this.#checkOrigin(room);
+    return true;
+  }
+
+  /**
+   * Direct mode with Janus: its event handler says a handle of `session`
+   * attached with seat `sid`'s token. A live seat keeps that token's newest
+   * session only, its others destroyed now (janus-seats.ts `attached`); an
+   * ended seat's token is taken back as it is anyway. False when the token
+   * is no seat's here.
+   */
+  async janusAttached(
+    room: string,
+    index: number,
+    sid: string,
+    token: string,
+    session: number,
+    handle: number,
+  ): Promise<boolean> {
+    // A shard that never started holds no seat (and an event does not start one).
+    if (this.#initError !== null || this.#runner === null) return false;
+    const lease = this.#runner.shard.ledger.lease(sid);
+    if (lease === null || lease.originClient !== `${JANUS_PREFIX}${token}`) return false;
+    if (lease.leftAt !== null) {
+      this.#checkOrigin(room);
+      return true;
+    }
+    await this.#janusSeats(room, this.#originRoomOf("janus", room)).attached(token, session, handle);
     return true;
   }
 

@@ -40,7 +40,7 @@ import { RECORD_PEER_CONNECTIONS, waitFor } from "./support/direct-page.ts";
 import { type JanusCounts, sampleJanus } from "./support/janus-counts.ts";
 import { toneMountpoint } from "./support/opus-tone.ts";
 import { adminCall } from "./support/http.ts";
-import { requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
+import { janusVars, requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
 import { type RunningWorker, startWorker } from "./support/worker.ts";
 
 const ROOM = `janus-listen-${randomBytes(3).toString("hex")}`;
@@ -232,10 +232,7 @@ beforeAll(async () => {
       adminToken: ADMIN_TOKEN,
       vars: {
         ROOMS: "*",
-        JANUS_URL: janus.url,
-        JANUS_ADMIN_URL: janus.adminUrl,
-        JANUS_ADMIN_SECRET: janus.adminSecret,
-        JANUS_PLUGIN: "streaming",
+        ...janusVars(janus, "streaming"),
       },
     }),
     launchChromium(["--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required"]),

@@ -9,7 +9,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JanusAdmin } from "../../src/origins/janus.ts";
-import { JanusSeats, janusSeatsFor, ONE_SESSION_EVERY_MS } from "../../src/objects/janus-seats.ts";
+import {
+  JanusSeats,
+  janusSeatsFor,
+  newJanusToken,
+  ONE_SESSION_EVERY_MS,
+  seatOfJanusToken,
+} from "../../src/objects/janus-seats.ts";
 import { liveKitIdentity, LiveKitSeats, liveKitSeatsFor, seatOfIdentity } from "../../src/objects/livekit-seats.ts";
 import type { OriginLedger } from "../../src/objects/origin-checks.ts";
 import type { Timings } from "../../src/policy/config.ts";
@@ -68,6 +74,42 @@ function janusSeats(admin: JanusAdmin, roundMs: number, now: () => number): Janu
   });
 }
 
+/**
+ * A Janus of sessions, each with one handle (its id + 1) attached with a
+ * token at a time (µs on Janus's clock), answering the Admin API calls the
+ * checks make; what was destroyed, in order.
+ */
+function stubJanus() {
+  const sessions = new Map<number, { token: string; created: number }>();
+  const destroyed: number[] = [];
+  const janus = (async (_input: RequestInfo | URL, init?: RequestInit) => {
+    const body = JSON.parse(String(init?.body)) as { janus: string; transaction: string };
+    const path = new URL(String(_input)).pathname
+      .split("/")
+      .filter((p) => /^\d+$/.test(p))
+      .map(Number);
+    const ok = (extra: Record<string, unknown> = {}) =>
+      new Response(JSON.stringify({ janus: "success", transaction: body.transaction, ...extra }));
+    if (body.janus === "list_sessions") return ok({ sessions: [...sessions.keys()] });
+    if (body.janus === "list_handles") return ok({ handles: [path[0]! + 1] });
+    if (body.janus === "handle_info") {
+      const s = sessions.get(path[0]!);
+      if (s === undefined) {
+        return new Response(JSON.stringify({ janus: "error", error: { code: 458, reason: "No such session" } }));
+      }
+      return ok({ info: { token: s.token, created: s.created, plugin: "janus.plugin.audiobridge" } });
+    }
+    if (body.janus === "destroy_session") {
+      destroyed.push(path[0]!);
+      sessions.delete(path[0]!);
+      return ok();
+    }
+    return ok();
+  }) as typeof fetch;
+  const admin = new JanusAdmin({ url: "http://janus.test/admin", adminSecret: SECRET, fetch: janus });
+  return { sessions, destroyed, admin };
+}
+
 describe("Janus's checks", () => {
   it("keep every seat when the Admin API cannot be reached, and say so without the secret", async () => {
     const w = world();
@@ -97,31 +139,7 @@ describe("Janus's checks", () => {
 
   it("keep one session a seat: a token's older sessions go within ONE_SESSION_EVERY_MS, not a round later", async () => {
     const w = world();
-    // A Janus of sessions, each with one handle attached with a token at a time (µs on Janus's clock).
-    const sessions = new Map<number, { token: string; created: number }>();
-    const destroyed: number[] = [];
-    const janus = (async (_input: RequestInfo | URL, init?: RequestInit) => {
-      const body = JSON.parse(String(init?.body)) as { janus: string; transaction: string };
-      const path = new URL(String(_input)).pathname
-        .split("/")
-        .filter((p) => /^\d+$/.test(p))
-        .map(Number);
-      const ok = (extra: Record<string, unknown> = {}) =>
-        new Response(JSON.stringify({ janus: "success", transaction: body.transaction, ...extra }));
-      if (body.janus === "list_sessions") return ok({ sessions: [...sessions.keys()] });
-      if (body.janus === "list_handles") return ok({ handles: [path[0]! + 1] });
-      if (body.janus === "handle_info") {
-        const s = sessions.get(path[0]!)!;
-        return ok({ info: { token: s.token, created: s.created, plugin: "janus.plugin.audiobridge" } });
-      }
-      if (body.janus === "destroy_session") {
-        destroyed.push(path[0]!);
-        sessions.delete(path[0]!);
-        return ok();
-      }
-      return ok();
-    }) as typeof fetch;
-    const admin = new JanusAdmin({ url: "http://janus.test/admin", adminSecret: SECRET, fetch: janus });
+    const { sessions, destroyed, admin } = stubJanus();
     // A default pass lifetime's round (27 s): far longer than the one-session check.
     const seats = janusSeats(admin, 27_000, w.clock);
     const a = w.seat("a", "janus:tok-a");
@@ -145,6 +163,51 @@ describe("Janus's checks", () => {
     expect(seats.health.kills).toBe(2);
     expect(w.ledger.lease(a)).toMatchObject({ leftAt: null });
     expect(w.ledger.counters.live).toBe(2);
+  });
+
+  it("keep one session a seat the moment Janus tells of an attach: the newest by Janus's clock, whatever the order told", async () => {
+    const w = world();
+    const { sessions, destroyed, admin } = stubJanus();
+    // A default pass lifetime's round: only an event can act before ONE_SESSION_EVERY_MS.
+    const seats = janusSeats(admin, 27_000, w.clock);
+    w.seat("a", "janus:tok-a");
+    w.seat("b", "janus:tok-b");
+    sessions.set(100, { token: "tok-a", created: 1_000 });
+    sessions.set(200, { token: "tok-b", created: 2_000 });
+    await seats.run(w.steps);
+    // A second session of a's token attaches: the older goes at once, with no time passing.
+    sessions.set(300, { token: "tok-a", created: 3_000 });
+    expect(await seats.attached("tok-a", 300, 301)).toBe(1);
+    expect(destroyed).toEqual([100]);
+    // Two more, told out of order: the later-told but older one is the one destroyed.
+    sessions.set(500, { token: "tok-a", created: 5_000 });
+    sessions.set(400, { token: "tok-a", created: 4_000 });
+    expect(await seats.attached("tok-a", 500, 501)).toBe(1);
+    expect(await seats.attached("tok-a", 400, 401)).toBe(1);
+    expect(destroyed).toEqual([100, 300, 400]);
+    expect([...sessions.keys()].sort()).toEqual([200, 500]);
+    // An event whose token is not the handle's (Janus's word wins), or a session already gone: nothing.
+    expect(await seats.attached("tok-b", 500, 501)).toBe(0);
+    expect(await seats.attached("tok-a", 999, 1000)).toBe(0);
+    expect(destroyed).toEqual([100, 300, 400]);
+    expect(seats.health).toMatchObject({ kills: 3, failures: 0 });
+    // The listing after it agrees: nothing more to destroy.
+    w.advance(ONE_SESSION_EVERY_MS);
+    await seats.run(w.steps);
+    expect(destroyed).toEqual([100, 300, 400]);
+  });
+
+  it("name the seat in a token, and read it back; anything else names none", () => {
+    const token = newJanusToken("room_1-A", 12, "0b0f8a4e-1111-4222-8333-444455556666");
+    expect(seatOfJanusToken(token)).toEqual({
+      room: "room_1-A",
+      shard: 12,
+      sid: "0b0f8a4e-1111-4222-8333-444455556666",
+    });
+    expect(newJanusToken("r", 0, "s")).not.toBe(newJanusToken("r", 0, "s"));
+    for (const other of ["made-up", "r.0.s", `${token}x`, `r.0.s.${"a".repeat(42)}`, token.replace(".12.", ".x.")]) {
+      expect(seatOfJanusToken(other)).toBeNull();
+    }
   });
 
   it("are not configured without the Admin API's URL and secret, or with an unknown plugin", async () => {

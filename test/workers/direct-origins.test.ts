@@ -99,3 +99,52 @@ describe("LiveKit's webhook route", () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe("Janus's events route", () => {
+  const EVENTS = "/_spillway/origins/janus/events";
+  const SECRET = "janus-events-secret-for-the-workers-tests";
+  const JANUS_EVENTS = { JANUS_EVENTS_SECRET: SECRET } as Partial<Env>;
+  const basic = (password: string) => `Basic ${btoa(`janus:${password}`)}`;
+  const post = (vars: Partial<Env>, body: string, authorization: string) =>
+    callWith(vars, EVENTS, { method: "POST", headers: { authorization, "content-type": "application/json" }, body });
+  const attached = (token: string) =>
+    JSON.stringify({ type: 2, session_id: 11, handle_id: 12, event: { name: "attached", token } });
+  // A token naming a seat of a room no listener ever joined: its shard never started.
+  const token = `nobody-here.0.0b0f8a4e-1111-4222-8333-444455556666.${"A".repeat(43)}`;
+
+  it("says it is not configured (503) without JANUS_EVENTS_SECRET, reading nothing", async () => {
+    const res = await post({}, attached(token), basic(SECRET));
+    expect(res.status).toBe(503);
+    expect(await res.text()).toMatch(/JANUS_EVENTS_SECRET/);
+  });
+
+  it("refuses a wrong password, no password or another scheme (401) before reading the body", async () => {
+    for (const authorization of [basic("not-the-secret"), "", `Bearer ${SECRET}`, "Basic !!!", basic("")]) {
+      const res = await post(JANUS_EVENTS, "{not even json", authorization);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/^Basic/);
+    }
+  });
+
+  it("refuses a body that is not Janus's events (400), and takes Janus's own, single or grouped", async () => {
+    const auth = basic(SECRET);
+    for (const body of ["{not json", "[1,2]", JSON.stringify({ type: "handle" }), "null"]) {
+      const res = await post(JANUS_EVENTS, body, auth);
+      expect(res.status, body).toBe(400);
+    }
+    const tooMany = JSON.stringify(Array.from({ length: 1_001 }, () => ({ type: 1 })));
+    expect((await post(JANUS_EVENTS, tooMany, auth)).status).toBe(400);
+    // A seat's token whose shard holds no such seat, a token that names none, other events: taken, no seat told.
+    const one = await post(JANUS_EVENTS, attached(token), auth);
+    expect(one.status).toBe(200);
+    expect(await one.text()).toBe("ok (1 events, 0 of seats)\n");
+    const grouped = JSON.stringify([
+      JSON.parse(attached("made-up")),
+      { type: 1, session_id: 11, event: { name: "created" } },
+      { type: 2, session_id: 11, handle_id: 12, event: { name: "detached", token } },
+    ]);
+    const many = await post(JANUS_EVENTS, grouped, auth);
+    expect(many.status).toBe(200);
+    expect(await many.text()).toBe("ok (3 events, 0 of seats)\n");
+  });
+});

@@ -101,6 +101,8 @@ const UNDOCUMENTED: Record<string, string> = {
     "Icecast's URL authentication hook, Icecast's own form protocol (docs/origins/icecast-hook.md)",
   "POST /_spillway/origins/livekit/webhook":
     "LiveKit's webhooks, LiveKit's own signed event protocol (docs/origins/livekit.md)",
+  "POST /_spillway/origins/janus/events":
+    "Janus's event handler posts, Janus's own event format (docs/origins/janus.md)",
   "ALL /rooms/:room": "the bare room: /rooms/{room}/{path} covers it (its `path` parameter says so)",
 };
 

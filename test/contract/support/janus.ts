@@ -39,6 +39,8 @@ const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
 /** The plugins and transport the tests use; every other library Janus ships is disabled. */
 const KEEP = new Set(["libjanus_audiobridge.so", "libjanus_streaming.so", "libjanus_http.so"]);
+/** The event handler kept when a test asks for Janus's events (`eventsBackend`). */
+const SAMPLE_EVH = "libjanus_sampleevh.so";
 
 /** Where Debian keeps Janus's plugins, transports, loggers and event handlers (per architecture). */
 async function janusLibDir(): Promise<string | null> {
@@ -75,10 +77,10 @@ export async function requireJanus(): Promise<{ binary: string; libDir: string }
 }
 
 /** The `disable = "..."` list for one of Janus's library folders: every `.so` but those kept. */
-async function disableList(dir: string): Promise<string> {
+async function disableList(dir: string, keep: ReadonlySet<string> = KEEP): Promise<string> {
   const files = await readdir(dir).catch(() => [] as string[]);
   return files
-    .filter((f) => f.endsWith(".so") && !KEEP.has(f))
+    .filter((f) => f.endsWith(".so") && !keep.has(f))
     .sort()
     .join(",");
 }
@@ -90,6 +92,11 @@ export interface JanusOptions {
   roomSecret?: string;
   /** Janus's `session_timeout` in seconds (default 60). */
   sessionTimeout?: number;
+  /**
+   * Where Janus's sample event handler posts its handle events (a URL with
+   * basic-auth user and password); none when undefined.
+   */
+  eventsBackend?: { url: string; user: string; password: string };
 }
 
 export interface RunningJanus {
@@ -119,6 +126,7 @@ function config(o: {
   adminSecret: string;
   sessionTimeout: number;
   disabled: Record<"plugins" | "transports" | "loggers" | "events", string>;
+  events: boolean;
 }): string {
   return `general: {
 	configs_folder = "${o.dir}"
@@ -148,8 +156,22 @@ loggers: {
 	disable = "${o.disabled.loggers}"
 }
 events: {
-	broadcast = false
+	broadcast = ${o.events}
 	disable = "${o.disabled.events}"
+}
+`;
+}
+
+/** The sample event handler: every handle event, each posted at once as plain JSON. */
+function sampleEvh(backend: { url: string; user: string; password: string }): string {
+  return `general: {
+	enabled = true
+	events = "handles"
+	grouping = false
+	json = "plain"
+	backend = "${backend.url}"
+	backend_user = "${backend.user}"
+	backend_pwd = "${backend.password}"
 }
 `;
 }
@@ -218,13 +240,20 @@ async function startOnce(found: { binary: string; libDir: string }, options: Jan
       plugins: await disableList(join(libDir, "plugins")),
       transports: await disableList(join(libDir, "transports")),
       loggers: await disableList(join(libDir, "loggers")),
-      events: await disableList(join(libDir, "events")),
+      events: await disableList(
+        join(libDir, "events"),
+        options.eventsBackend === undefined ? KEEP : new Set([...KEEP, SAMPLE_EVH]),
+      ),
     };
+    const events = options.eventsBackend !== undefined;
     const sessionTimeout = options.sessionTimeout ?? 60;
-    await writeFile(join(dir, "janus.jcfg"), config({ dir, libDir, adminSecret, sessionTimeout, disabled }));
+    await writeFile(join(dir, "janus.jcfg"), config({ dir, libDir, adminSecret, sessionTimeout, disabled, events }));
     await writeFile(join(dir, "janus.transport.http.jcfg"), httpTransport(port, adminPort));
     await writeFile(join(dir, "janus.plugin.audiobridge.jcfg"), audiobridge(room, options.roomSecret));
     await writeFile(join(dir, "janus.plugin.streaming.jcfg"), "general: {\n\tevents = false\n}\n");
+    if (options.eventsBackend !== undefined) {
+      await writeFile(join(dir, "janus.eventhandler.sampleevh.jcfg"), sampleEvh(options.eventsBackend));
+    }
 
     const args = ["-F", dir, "-C", join(dir, "janus.jcfg"), "-N", "-o", "-L", logFile];
     const started = spawn(binary, args, { cwd: dir, detached: true, stdio: "ignore" });
@@ -278,6 +307,16 @@ async function startOnce(found: { binary: string; libDir: string }, options: Jan
     },
     log,
     stop: () => (stopped ??= cleanup()),
+  };
+}
+
+/** The Worker vars that point a Spillway at this Janus for direct mode with `plugin`. */
+export function janusVars(janus: RunningJanus, plugin: "audiobridge" | "streaming"): Record<string, string> {
+  return {
+    JANUS_URL: janus.url,
+    JANUS_ADMIN_URL: janus.adminUrl,
+    JANUS_ADMIN_SECRET: janus.adminSecret,
+    JANUS_PLUGIN: plugin,
   };
 }
 
