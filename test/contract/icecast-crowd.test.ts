@@ -22,8 +22,9 @@
  * mounts, where a seat's streams on both count as one.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { EVERY_MS, FORGED_PASS, passWhenCalled, seatedIn, untilStopped, waitingIn } from "./support/crowd.ts";
 import { eventually, pause } from "./support/held.ts";
-import { adminCall, bearer, claimsOf, heartbeatWith, join, leaveWith, statusJson } from "./support/http.ts";
+import { adminCall, bearer, claimsOf, heartbeatWith, leaveWith, statusJson } from "./support/http.ts";
 import {
   CUT_WITHIN_MS,
   DROP_WITHIN_MS,
@@ -36,17 +37,6 @@ import { listen, startSource, type StreamListener } from "./support/icecast.ts";
 
 /** Short passes, so that a held stream outlives several of them within a test. */
 const PASS_TTL_SECONDS = 4;
-/** How long a crowd has to take the seats given back or moved (revocations listed, then confirmed, then called). */
-const REFILL_WITHIN_MS = 30_000;
-/** How often a client of these tests asks again (a player faster than any app is asked to be). */
-const EVERY_MS = 250;
-
-/** A Spillway-Pass a client made up, for a seat nobody holds (never signed by Spillway). */
-const FORGED_PASS = [
-  Buffer.from(JSON.stringify({ alg: "ES256", typ: "pass+jwt" })).toString("base64url"),
-  Buffer.from(JSON.stringify({ sid: "forged-seat", sub: "someone" })).toString("base64url"),
-  "c2lnbmF0dXJl",
-].join(".");
 
 const ROOMS = ["crowd-leave", "crowd-move", "crowd-cookies", "crowd-mounts"];
 
@@ -114,40 +104,8 @@ async function tune(c: Crowd, headers: Record<string, string>, mount = c.mount):
 
 type Tuned = StreamListener;
 
-/** Run `step` again and again until the scenario ends (its stop waits for the step under way). */
-function untilStopped(c: Crowd, step: () => Promise<void>): void {
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) await step();
-  })();
-  c.stops.push(async () => {
-    stopped = true;
-    await loop;
-  });
-}
-
 function statusOf(c: Crowd, ticket: string) {
   return statusJson(spillway().url, c.room, ticket);
-}
-
-/** `count` listeners seated one after another (each at its join, or at its first poll at the front). */
-async function seated(c: Crowd, count: number): Promise<{ ticket: string; pass: string }[]> {
-  const out: { ticket: string; pass: string }[] = [];
-  for (let i = 0; i < count; i++) {
-    const res = await join(spillway().url, c.room);
-    expect(res.status).toBe(200);
-    const ticket = res.json.ticket!;
-    let pass = res.json.pass;
-    if (pass === undefined) {
-      await eventually(
-        async () => (pass = (await statusOf(c, ticket)).json.pass) !== undefined,
-        5_000,
-        `listener ${i + 1} of a room with a free seat is seated`,
-      );
-    }
-    out.push({ ticket, pass: pass! });
-  }
-  return out;
 }
 
 /**
@@ -157,7 +115,7 @@ async function seated(c: Crowd, count: number): Promise<{ ticket: string; pass: 
 function heartbeating(c: Crowd, first: string): { readonly pass: string } {
   const seat = { pass: first };
   const sid = claimsOf(first).sid;
-  untilStopped(c, async () => {
+  untilStopped(c.stops, async () => {
     await pause(1_500);
     const renewed = await heartbeatWith(spillway().url, c.room, seat.pass);
     expect(renewed.status, "a seat's heartbeat").toBe(200);
@@ -179,35 +137,13 @@ async function allPlaying(
   return streams;
 }
 
-/** `count` listeners in line behind a full room. */
-async function waiting(c: Crowd, count: number): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const res = await join(spillway().url, c.room);
-    expect(res.status).toBe(200);
-    expect(res.json.state).toBe("queued");
-    out.push(res.json.ticket!);
-  }
-  return out;
-}
-
 /**
  * A player that polls its ticket every EVERY_MS and tunes in with its pass
  * the moment it gets one: resolves with the playing stream.
  */
 function player(c: Crowd, ticket: string, what: string): Promise<Tuned> {
   return (async () => {
-    let pass: string | undefined;
-    await eventually(
-      async () => {
-        pass = (await statusOf(c, ticket)).json.pass;
-        if (pass === undefined) await pause(EVERY_MS);
-        return pass !== undefined;
-      },
-      REFILL_WITHIN_MS,
-      what,
-    );
-    const stream = await tune(c, bearer(pass!));
+    const stream = await tune(c, bearer(await passWhenCalled(spillway().url, c.room, ticket, what)));
     await playsMp3(stream, 16_000);
     return stream;
   })();
@@ -220,7 +156,7 @@ function player(c: Crowd, ticket: string, what: string): Promise<Tuned> {
  */
 function reconnecting(c: Crowd, pass: string): { tries: { askedAt: number; status: number }[] } {
   const tries: { askedAt: number; status: number }[] = [];
-  untilStopped(c, async () => {
+  untilStopped(c.stops, async () => {
     const askedAt = Date.now();
     try {
       const attempt = await tune(c, bearer(pass));
@@ -290,9 +226,9 @@ afterAll(async () => {
 describe("crowds at a real Icecast", () => {
   it("everyone seated leaves at once while their old devices reconnect: the line refills the room, never past the cap", async () => {
     const c = await crowdRoom("everyone leaves at once", "crowd-leave", 6);
-    const first = await seated(c, 6);
+    const first = await seatedIn(spillway().url, c.room, 6);
     const streams = await allPlaying(c, first, (pass) => bearer(pass));
-    const line = await waiting(c, 6);
+    const line = await waitingIn(spillway().url, c.room, 6);
     const players = line.map((ticket, i) => player(c, ticket, `listener ${i + 1} in line is seated after the leaves`));
 
     // Every seated listener gives its seat back from another device at the same moment; each one's
@@ -329,9 +265,9 @@ describe("crowds at a real Icecast", () => {
 
   it("every seat moves to a newer device at once while the older devices reconnect: nobody else gets in, never two of a seat", async () => {
     const c = await crowdRoom("every seat moves at once", "crowd-move", 5);
-    const first = await seated(c, 5);
+    const first = await seatedIn(spillway().url, c.room, 5);
     const laptops = await allPlaying(c, first, (pass) => bearer(pass));
-    const outsiders = await waiting(c, 3);
+    const outsiders = await waitingIn(spillway().url, c.room, 3);
 
     // Each ticket is claimed on a newer device at the same moment; the older devices keep opening
     // the stream with their older passes.
@@ -365,8 +301,8 @@ describe("crowds at a real Icecast", () => {
   it("seated listeners presenting their passes every way a hostile client can: one stream a seat, never past the cap", async () => {
     const c = await crowdRoom("hostile cookies and headers", "crowd-cookies", 3);
     const cookie = (token: string) => `spillway-pass-${c.room}=${token}`;
-    const first = await seated(c, 3);
-    const inLine = await waiting(c, 2);
+    const first = await seatedIn(spillway().url, c.room, 3);
+    const inLine = await waitingIn(spillway().url, c.room, 2);
     const originals = await allPlaying(c, first, (pass) => ({ cookie: cookie(pass) }));
     // Each seat, at once: the pass's cookie twice; the cookie and the bearer; the pass in the cookie
     // with a pass of a seat nobody has forged into Spillway-Pass; then a ticket in the pass's cookie.
@@ -421,8 +357,8 @@ describe("crowds at a real Icecast", () => {
     c.stops.push(() => show.stop());
     c.mounts.push(low);
     // Each seat's player renews its pass as it plays (the test's passes live 4 s).
-    const [a, b, cc] = (await seated(c, 3)).map((seat) => heartbeating(c, seat.pass));
-    const inLine = await waiting(c, 1);
+    const [a, b, cc] = (await seatedIn(spillway().url, c.room, 3)).map((seat) => heartbeating(c, seat.pass));
+    const inLine = await waitingIn(spillway().url, c.room, 1);
     // A and B on the main mount; C is the first to play the low one (the room learns it streams).
     const onMain = await allPlaying(c, [a!, b!], (pass) => bearer(pass));
     const third = await tune(c, bearer(cc!.pass), low);

@@ -13,6 +13,10 @@
  * - WebSocket on `/rooms/<room>/socket`: answers each message with
  *   `echo:<message>` (binary echoed as is), and records how each closed.
  * - anything else: a small JSON answer of known length.
+ *
+ * `spans` is the exact record behind the count: each stream and socket, its
+ * `Spillway-Pass` and when the origin opened and closed it, so an overlap no
+ * sample would catch still shows (`peakOf`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -32,6 +36,28 @@ export interface ClosedSocket {
   reason: string;
 }
 
+/** One listener as the origin served it: from its open to its close (null while open). */
+export interface Span {
+  kind: "stream" | "socket";
+  path: string;
+  pass: string;
+  openedAt: number;
+  closedAt: number | null;
+}
+
+/** The most of these spans open at one instant (a close at the same millisecond as an open comes first). */
+export function peakOf(spans: readonly Span[]): number {
+  const edges = spans.flatMap((s) => [
+    { at: s.openedAt, step: 1 },
+    { at: s.closedAt ?? Infinity, step: -1 },
+  ]);
+  edges.sort((a, b) => a.at - b.at || a.step - b.step);
+  let open = 0;
+  let peak = 0;
+  for (const e of edges) peak = Math.max(peak, (open += e.step));
+  return peak;
+}
+
 export interface LiveOrigin {
   readonly url: string;
   /** Listeners connected now (streams + sockets), as the origin counts them. */
@@ -41,6 +67,8 @@ export interface LiveOrigin {
   resetPeak(): void;
   /** The `Spillway-Pass` header of every stream and socket opened, in order. */
   readonly passes: string[];
+  /** Every stream and socket the origin served, in the order opened. */
+  readonly spans: Span[];
   /** How each socket closed, as the origin saw it. */
   readonly closedSockets: ClosedSocket[];
   /** Handshakes that reached the origin (with or without a pass). */
@@ -53,7 +81,13 @@ export async function startLiveOrigin(): Promise<LiveOrigin> {
   const sockets = new Set<WebSocket>();
   const passes: string[] = [];
   const closedSockets: ClosedSocket[] = [];
+  const spans: Span[] = [];
   const state = { peak: 0, handshakes: 0 };
+  const opened = (kind: Span["kind"], path: string, pass: string): Span => {
+    const span: Span = { kind, path, pass, openedAt: Date.now(), closedAt: null };
+    spans.push(span);
+    return span;
+  };
   const count = () => streams.size + sockets.size;
   const note = () => (state.peak = Math.max(state.peak, count()));
 
@@ -64,11 +98,13 @@ export async function startLiveOrigin(): Promise<LiveOrigin> {
       res.writeHead(200, { "content-type": "audio/mpeg", "cache-control": "no-store" });
       streams.add(res);
       note();
+      const span = opened("stream", path, String(req.headers["spillway-pass"] ?? ""));
       const tick = setInterval(() => res.write(CHUNK), STREAM_TICK_MS);
       res.write(CHUNK);
       const end = () => {
         clearInterval(tick);
         streams.delete(res);
+        span.closedAt ??= Date.now();
       };
       res.on("close", end);
       req.on("close", end);
@@ -114,8 +150,10 @@ export async function startLiveOrigin(): Promise<LiveOrigin> {
       passes.push(String(req.headers["spillway-pass"] ?? ""));
       sockets.add(ws);
       note();
+      const span = opened("socket", (req.url ?? "/").split("?")[0]!, String(req.headers["spillway-pass"] ?? ""));
       ws.on("message", (data, isBinary) => ws.send(isBinary ? data : `echo:${String(data)}`, { binary: isBinary }));
       ws.on("close", (code, reason) => {
+        span.closedAt ??= Date.now();
         sockets.delete(ws);
         closedSockets.push({ code, reason: reason.toString("utf8") });
       });
@@ -132,6 +170,7 @@ export async function startLiveOrigin(): Promise<LiveOrigin> {
     },
     resetPeak: () => (state.peak = count()),
     passes,
+    spans,
     closedSockets,
     get handshakes() {
       return state.handshakes;

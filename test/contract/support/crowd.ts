@@ -1,0 +1,80 @@
+/**
+ * What the crowd tests share (icecast-crowd.test.ts, socket-crowd.test.ts):
+ * a room's seated listeners and its line, a player that polls until it is
+ * called, background loops that run until the scenario ends, and a pass a
+ * hostile client made up.
+ */
+import { expect } from "vitest";
+import { eventually, pause } from "./held.ts";
+import { join, statusJson } from "./http.ts";
+
+/** How long a crowd has to take the seats given back or moved (revocations listed, then confirmed, then called). */
+export const REFILL_WITHIN_MS = 30_000;
+/** How often a client of these tests asks again (a player faster than any app is asked to be). */
+export const EVERY_MS = 250;
+
+/** A Spillway-Pass a client made up, for a seat nobody holds (never signed by Spillway). */
+export const FORGED_PASS = [
+  Buffer.from(JSON.stringify({ alg: "ES256", typ: "pass+jwt" })).toString("base64url"),
+  Buffer.from(JSON.stringify({ sid: "forged-seat", sub: "someone" })).toString("base64url"),
+  "c2lnbmF0dXJl",
+].join(".");
+
+/** Run `step` again and again until the scenario ends: its stop, added to `stops`, waits for the step under way. */
+export function untilStopped(stops: (() => Promise<void>)[], step: () => Promise<void>): void {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) await step();
+  })();
+  stops.push(async () => {
+    stopped = true;
+    await loop;
+  });
+}
+
+/** `count` listeners of `room` seated one after another (each at its join, or at its first poll). */
+export async function seatedIn(base: string, room: string, count: number): Promise<{ ticket: string; pass: string }[]> {
+  const out: { ticket: string; pass: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await join(base, room);
+    expect(res.status).toBe(200);
+    const ticket = res.json.ticket!;
+    let pass = res.json.pass;
+    if (pass === undefined) {
+      await eventually(
+        async () => (pass = (await statusJson(base, room, ticket)).json.pass) !== undefined,
+        5_000,
+        `listener ${i + 1} of a room with a free seat is seated`,
+      );
+    }
+    out.push({ ticket, pass: pass! });
+  }
+  return out;
+}
+
+/** `count` listeners in line behind a full `room`: their tickets. */
+export async function waitingIn(base: string, room: string, count: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await join(base, room);
+    expect(res.status).toBe(200);
+    expect(res.json.state).toBe("queued");
+    out.push(res.json.ticket!);
+  }
+  return out;
+}
+
+/** Poll `ticket` every EVERY_MS until it is called: its pass (within REFILL_WITHIN_MS, else fails with `what`). */
+export async function passWhenCalled(base: string, room: string, ticket: string, what: string): Promise<string> {
+  let pass: string | undefined;
+  await eventually(
+    async () => {
+      pass = (await statusJson(base, room, ticket)).json.pass;
+      if (pass === undefined) await pause(EVERY_MS);
+      return pass !== undefined;
+    },
+    REFILL_WITHIN_MS,
+    what,
+  );
+  return pass!;
+}
