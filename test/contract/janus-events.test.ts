@@ -8,13 +8,18 @@
  * act within 5 s.
  *
  * Judged by Janus's own Admin API (its session list and the AudioBridge
- * room's participants), sampled every 20 ms while a client opens sessions
- * with one seat's token as fast as it can.
+ * room's participants), sampled every 20 ms: while a client opens sessions
+ * with one seat's token as fast as it can; while every seated listener
+ * leaves at once, their old devices opening sessions with their tokens all
+ * along, and the line takes the seats; and while every seat moves to a
+ * newer device at once, the older devices doing the same.
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JanusApi, janusVars, requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
-import { adminCall, join, send } from "./support/http.ts";
+import { JanusApi, JanusApiError, janusVars, requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
+import { EVERY_MS, REFILL_WITHIN_MS, untilStopped, waitingIn } from "./support/crowd.ts";
+import { admittedLater as admittedWithin } from "./support/direct.ts";
+import { adminCall, join, leaveWith, send, statusJson, type StatusJson } from "./support/http.ts";
 import { pause } from "./support/held.ts";
 import { type JanusCounts, sampleJanus } from "./support/janus-counts.ts";
 import { type RunningWorker, freePort, startWorker } from "./support/worker.ts";
@@ -74,11 +79,43 @@ async function goneAfter(session: number, since: number, ms = 10_000): Promise<n
   throw new Error(`Janus still lists session ${session} ${ms} ms on`);
 }
 
+/** Poll a ticket's status (as a new device) until it is admitted with a `connect`. */
+const admittedLater = (ticket: string, what: string) =>
+  admittedWithin<JanusConnect>(sp().url, ROOM, ticket, REFILL_WITHIN_MS).catch((err: unknown) => {
+    throw new Error(`${what}: ${String(err)}`);
+  });
+
+/**
+ * An old device that will not let go of its token: from now on it opens a
+ * session with it (create, attach, join) every EVERY_MS, recording when it
+ * asked and what came of it (101: a session opened; else Janus's error code).
+ */
+function oldDevice(stops: (() => Promise<void>)[], token: string): { askedAt: number; outcome: number }[] {
+  const tries: { askedAt: number; outcome: number }[] = [];
+  untilStopped(stops, async () => {
+    const askedAt = Date.now();
+    const outcome = await openSession(token, "old-device").then(
+      () => 101,
+      (err: unknown) => (err instanceof JanusApiError ? err.code : -1),
+    );
+    tries.push({ askedAt, outcome });
+    await pause(EVERY_MS);
+  });
+  return tries;
+}
+
 const originAdmin = async () =>
   (await adminCall<{ originAdmin: { kills: number } }>(sp().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/stats`)).json
     .originAdmin;
 
-const seats: { token: string; session: Session }[] = [];
+/** The room's seated listeners: ticket, pass and Janus token, and the session they play in. */
+interface Seat {
+  ticket: string;
+  pass: string;
+  token: string;
+  session: Session;
+}
+const seats: Seat[] = [];
 
 beforeAll(async () => {
   await requireJanus();
@@ -106,10 +143,10 @@ beforeAll(async () => {
   expect(patched.status).toBe(200);
   // A full room: every seat's listener in Janus.
   for (let i = 0; i < CAPACITY; i += 1) {
-    const status = (await join(sp().url, ROOM)).json as { state: string; connect?: JanusConnect };
+    const status = (await join(sp().url, ROOM)).json as StatusJson & { connect?: JanusConnect };
     expect(status.state).toBe("admitted");
     const token = status.connect!.token;
-    seats.push({ token, session: await openSession(token, `seat-${i}`) });
+    seats.push({ ticket: status.ticket!, pass: status.pass!, token, session: await openSession(token, `seat-${i}`) });
   }
   expect(await janus.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
 }, 90_000);
@@ -185,6 +222,101 @@ describe("Janus's events (origin: janus, JANUS_EVENTS_SECRET)", () => {
     for (const id of others) expect(sessions).toContain(id);
     expect(await janus!.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
   }, 60_000);
+
+  it("everyone seated leaves at once while their old devices keep opening sessions: the line takes the seats, Janus never serves more", async () => {
+    const counts = sampleJanus(janus!, 20, JANUS_ROOM);
+    const stops: (() => Promise<void>)[] = [];
+    let answeredAt = Infinity;
+    try {
+      const line = await waitingIn(sp().url, ROOM, CAPACITY);
+      const players = line.map(async (ticket, i) => {
+        const status = await admittedLater(ticket, `listener ${i + 1} in line`);
+        return {
+          ticket,
+          pass: status.pass!,
+          token: status.connect!.token,
+          session: await openSession(status.connect!.token, `next-${i}`),
+        };
+      });
+      const leaving = Promise.all(seats.map((s) => leaveWith(sp().url, ROOM, s.pass)));
+      const tries = seats.map((s) => oldDevice(stops, s.token));
+      for (const left of await leaving) expect(left.json.released).toBe(true);
+      answeredAt = Date.now();
+      const next = await Promise.all(players);
+      const seatedMs = Date.now() - answeredAt;
+      await pause(1_000);
+      for (const stop of stops.splice(0)) await stop();
+
+      // From a second after the leaves on, every old device's try was refused by Janus itself (403).
+      const late = tries.flat().filter((t) => t.askedAt > answeredAt + 1_000);
+      expect(late.length, "the old devices kept trying").toBeGreaterThan(CAPACITY);
+      for (const t of late) expect(t.outcome).toBe(403);
+      const sessions = await janus!.sessions();
+      for (const s of seats) expect(sessions).not.toContain(s.session.id);
+      for (const n of next) expect(sessions).toContain(n.session.id);
+      expect(await janus!.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
+      console.log(
+        `Janus, everyone leaves: ${tries.flat().length} tries by the old devices (${late.length} a second or more after the leaves, all 403); ` +
+          `the line in Janus ${seatedMs} ms after the leaves; Janus's most from the leaves' answer on: ` +
+          `${counts.peak("sessions", answeredAt)} sessions, ${counts.peak("participants", answeredAt)} participants ` +
+          `(before it, while the seats were still theirs: ${counts.peak("participants")}; ` +
+          `${counts.samples} samples, longest gap ${counts.longestGapMs()} ms)`,
+      );
+      seats.splice(0, seats.length, ...next);
+    } finally {
+      for (const stop of stops) await stop();
+      await counts.stop();
+    }
+    // Until the leaves are answered an old device is its seat's own, opening a session as a reloaded page
+    // does (its older one goes within milliseconds, as above); from then on its token is taken back, and
+    // the seats go to the line only once Janus holds nothing of theirs.
+    expect(counts.peak("participants", answeredAt), "Janus's participants at once").toBeLessThanOrEqual(CAPACITY);
+  }, 90_000);
+
+  it("every seat moves to a newer device at once while the older devices keep opening sessions: never two of a seat in Janus", async () => {
+    const counts = sampleJanus(janus!, 20, JANUS_ROOM);
+    const stops: (() => Promise<void>)[] = [];
+    try {
+      const outsiders = await waitingIn(sp().url, ROOM, 2);
+      const claims = await Promise.all(seats.map((s) => statusJson(sp().url, ROOM, s.ticket)));
+      const claimedAt = Date.now();
+      for (const c of claims) expect(c.json.state).toBe("queued");
+      const tries = seats.map((s) => oldDevice(stops, s.token));
+      const phones = await Promise.all(
+        seats.map(async (s, i) => {
+          const status = await admittedLater(s.ticket, `the newer device of seat ${i + 1}`);
+          expect(status.connect!.token).not.toBe(s.token);
+          return {
+            ...s,
+            token: status.connect!.token,
+            session: await openSession(status.connect!.token, `phone-${i}`),
+          };
+        }),
+      );
+      const movedMs = Date.now() - claimedAt;
+      await pause(1_000);
+      for (const stop of stops.splice(0)) await stop();
+
+      const late = tries.flat().filter((t) => t.askedAt > claimedAt + 1_000);
+      expect(late.length, "the older devices kept trying").toBeGreaterThan(CAPACITY);
+      for (const t of late) expect(t.outcome).toBe(403);
+      const sessions = await janus!.sessions();
+      for (const s of seats) expect(sessions).not.toContain(s.session.id);
+      for (const p of phones) expect(sessions).toContain(p.session.id);
+      expect(await janus!.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
+      for (const ticket of outsiders) expect((await statusJson(sp().url, ROOM, ticket)).json.state).toBe("queued");
+      console.log(
+        `Janus, every seat moves: ${tries.flat().length} tries by the older devices (${late.length} a second or more after the claims, all 403); ` +
+          `the newer devices in Janus ${movedMs} ms after the claims; Janus's most: ${counts.peak("sessions")} sessions, ` +
+          `${counts.peak("participants")} participants (${counts.samples} samples)`,
+      );
+      seats.splice(0, seats.length, ...phones);
+    } finally {
+      for (const stop of stops) await stop();
+      await counts.stop();
+    }
+    expect(counts.peak("participants"), "Janus's participants at once").toBeLessThanOrEqual(CAPACITY);
+  }, 90_000);
 
   it("refuses events without the password, changing nothing, and says why", async () => {
     const seat = seats[2]!;

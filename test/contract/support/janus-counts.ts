@@ -15,7 +15,8 @@ interface JanusSample {
 }
 
 export interface JanusCounts {
-  peak(what: "sessions" | "participants"): number;
+  /** The most Janus held in the samples taken at or after `since` (ms since the epoch; all when left out). */
+  peak(what: "sessions" | "participants", since?: number): number;
   readonly samples: number;
   longestGapMs(): number;
   stop(): Promise<void>;
@@ -41,7 +42,7 @@ export function sampleJanus(janus: RunningJanus, intervalMs: number, room?: numb
     }
   })();
   return {
-    peak: (what) => Math.max(0, ...samples.map((s) => s[what])),
+    peak: (what, since = 0) => Math.max(0, ...samples.filter((s) => s.at >= since).map((s) => s[what])),
     get samples() {
       return samples.length;
     },
