@@ -12,7 +12,8 @@ import { listen, requireDebian, type RunningIcecast, startIcecast, startSource }
 import type { RunningSource, StreamListener } from "./support/icecast.ts";
 import { urlAuthXml } from "./support/icecast-auth.ts";
 import { type ListenerSampler, sampleListeners } from "./support/listener-count.ts";
-import { adminCall, bearer, join, send, type StatusJson } from "./support/http.ts";
+import { EVERY_MS, passWhenCalled, seatedIn, untilStopped, waitingIn } from "./support/crowd.ts";
+import { adminCall, bearer, join, leaveWith, send, type StatusJson } from "./support/http.ts";
 import { eventually, pause } from "./support/held.ts";
 import { inLineOrder, startIcecastHookWorker } from "./support/direct.ts";
 import { freePort, type RunningWorker } from "./support/worker.ts";
@@ -20,8 +21,11 @@ import { freePort, type RunningWorker } from "./support/worker.ts";
 const ROOM = "direct";
 /** A second room whose mount calls the hook with a wrong key. */
 const WRONG_KEY_ROOM = "wrongkey";
+/** A third room, for a crowd: everyone leaves at once, old devices reconnecting. */
+const CROWD_ROOM = "directcrowd";
 const mountOf = (room: string) => `/rooms/${room}/stream.mp3`;
 const MOUNT = mountOf(ROOM);
+const CROWD_MOUNT = mountOf(CROWD_ROOM);
 const CAPACITY = 3;
 /** Short passes, so that holding past several lifetimes fits in the file's time. */
 const PASS_TTL_SECONDS = 6;
@@ -62,10 +66,14 @@ async function admittedLater(ticket: string, ms: number): Promise<Status> {
   }
 }
 
-/** Play a connect URL: 200 and audio bytes. */
+/** Play a status's connect URL: 200 and audio bytes. */
 async function plays(status: Status): Promise<StreamListener> {
   expect(status.connect?.kind).toBe("icecast");
-  const listener = await tuneIn(status.connect!.url);
+  return playsUrl(status.connect!.url);
+}
+
+async function playsUrl(url: string): Promise<StreamListener> {
+  const listener = await tuneIn(url);
   expect(listener.status).toBe(200);
   expect(listener.headers["content-type"]).toBe("audio/mpeg");
   expect((await listener.bytes(8_000)).length).toBe(8_000);
@@ -88,14 +96,19 @@ beforeAll(async () => {
     mountXml: {
       [MOUNT]: urlAuthXml({ listenerAdd: `${hook}?key=${HOOK_KEY}`, listenerRemove: `${hook}?key=${HOOK_KEY}` }),
       [mountOf(WRONG_KEY_ROOM)]: urlAuthXml({ listenerAdd: `${hook}?key=wrong`, listenerRemove: `${hook}?key=wrong` }),
+      [CROWD_MOUNT]: urlAuthXml({ listenerAdd: `${hook}?key=${HOOK_KEY}`, listenerRemove: `${hook}?key=${HOOK_KEY}` }),
     },
   });
-  shows.push(await startSource(icecast, MOUNT), await startSource(icecast, mountOf(WRONG_KEY_ROOM)));
+  shows.push(
+    await startSource(icecast, MOUNT),
+    await startSource(icecast, mountOf(WRONG_KEY_ROOM)),
+    await startSource(icecast, CROWD_MOUNT),
+  );
   worker = await startIcecastHookWorker(icecast, {
     adminToken: ADMIN_TOKEN,
     port,
     hookKey: HOOK_KEY,
-    rooms: [ROOM, WRONG_KEY_ROOM],
+    rooms: [ROOM, WRONG_KEY_ROOM, CROWD_ROOM],
     capacity: CAPACITY,
     vars: { PASS_TTL_SECONDS: String(PASS_TTL_SECONDS) },
   });
@@ -207,8 +220,52 @@ describe("Icecast enforcing Spillway's seats (origin: icecast-hook)", () => {
     },
   );
 
+  it("a full room whose listeners all leave at once while their old devices reconnect: Icecast admits only the line", async () => {
+    const first = await seatedIn(sp().url, CROWD_ROOM, CAPACITY);
+    const playing = await Promise.all(first.map((l) => playsUrl(connectUrl(CROWD_ROOM, l.pass))));
+    // One seat, one connection, however many a client opens at once with its pass.
+    const extra = await Promise.all(first.flatMap((l) => [1, 2, 3].map(() => tuneIn(connectUrl(CROWD_ROOM, l.pass)))));
+    for (const e of extra) expect(e.status).toBe(401);
+    const line = await waitingIn(sp().url, CROWD_ROOM, CAPACITY);
+    const players = line.map(async (ticket, i) =>
+      playsUrl(connectUrl(CROWD_ROOM, await passWhenCalled(sp().url, CROWD_ROOM, ticket, `listener ${i + 1} in line`))),
+    );
+
+    const stops: (() => Promise<void>)[] = [];
+    const tries: { askedAt: number; status: number }[] = [];
+    const leaving = Promise.all(first.map((l) => leaveWith(sp().url, CROWD_ROOM, l.pass)));
+    for (const l of first) {
+      untilStopped(stops, async () => {
+        const askedAt = Date.now();
+        const attempt = await tuneIn(connectUrl(CROWD_ROOM, l.pass));
+        tries.push({ askedAt, status: attempt.status });
+        await pause(EVERY_MS);
+      });
+    }
+    for (const left of await leaving) expect(left.json.released).toBe(true);
+    const answeredAt = Date.now();
+    await eventually(() => playing.every((p) => p.isEnded()), 5_000, "every seat given back is dropped by Icecast");
+    const next = await Promise.all(players);
+    const refilledMs = Date.now() - answeredAt;
+    await pause(1_000);
+    for (const stop of stops) await stop();
+
+    // Whatever an old device opened before the leaves were answered was dropped; nothing after got in.
+    const after = tries.filter((t) => t.askedAt > answeredAt);
+    expect(after.length, "the old devices kept trying").toBeGreaterThan(CAPACITY);
+    for (const t of after) expect(t.status).toBe(401);
+    for (const n of next) expect(n.isEnded()).toBe(false);
+    expect(await icecast!.listeners(CROWD_MOUNT)).toBe(CAPACITY);
+    expect(sampler!.peak(CROWD_MOUNT, since)).toBeLessThanOrEqual(CAPACITY);
+    console.log(
+      `Icecast direct, everyone leaves: ${after.length} reconnections after the leaves, all 401; the line playing ` +
+        `${refilledMs} ms after; Icecast's most ${sampler!.peak(CROWD_MOUNT, since)} of ${CAPACITY}`,
+    );
+  }, 60_000);
+
   it("never let Icecast count more listeners than the capacity", () => {
     expect(sampler!.peak(MOUNT, since)).toBeLessThanOrEqual(CAPACITY);
+    expect(sampler!.peak(CROWD_MOUNT, since)).toBeLessThanOrEqual(CAPACITY);
     expect(sampler!.samples(since)).toBeGreaterThan(100);
     expect(sampler!.longestGapMs(since)).toBeLessThan(2_000);
   });
