@@ -67,6 +67,19 @@ export function learnLivePaths(paths: readonly LivePath[] | undefined): void {
   for (const { path, media } of paths) if (livePaths.get(path) !== media) remember(path, media);
 }
 
+/**
+ * A room's view names its live media mounts (config `liveMounts`, paths
+ * under `/rooms/<room>/`): each is a live media path from then on, so its
+ * first stream is held before the origin is asked.
+ */
+export function learnLiveMounts(room: string, mounts: readonly string[] | null | undefined): void {
+  if (mounts == null) return;
+  for (const mount of mounts) {
+    const path = `/rooms/${room}/${mount}`;
+    if (livePaths.get(path) !== true) remember(path, true);
+  }
+}
+
 function remember(path: string, media: boolean): void {
   livePaths.delete(path);
   if (livePaths.size >= MAX_LIVE_PATHS) livePaths.delete(livePaths.keys().next().value!);

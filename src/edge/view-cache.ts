@@ -16,7 +16,7 @@
 import { PASS_VIEW_MAX_AGE_MS } from "../policy/pass-trust.ts";
 import { EDGE_VIEW_TTL_MS, type GlobalView } from "../policy/protocol.ts";
 import { clock } from "../policy/clock.ts";
-import { learnLivePaths } from "./live-paths.ts";
+import { learnLiveMounts, learnLivePaths } from "./live-paths.ts";
 
 export const VIEW_TTL_MS = EDGE_VIEW_TTL_MS;
 /** How old a view may be and still serve the failure policy (never a normal answer). */
@@ -67,6 +67,7 @@ export async function cachedView(
   e.pending = load(e.view).then(
     (view) => {
       learnLivePaths(view.livePaths);
+      learnLiveMounts(room, view.liveMounts);
       e.view = view;
       e.fetchedAt = now;
       e.fresh = true;
@@ -122,6 +123,7 @@ export function vouchesForPasses(view: GlobalView, now: number): boolean {
  */
 export function rememberView(room: string, view: GlobalView, now: number): void {
   learnLivePaths(view.livePaths);
+  learnLiveMounts(room, view.liveMounts);
   const entry = entries.get(room);
   const fetchedAt = Math.min(now, view.asOf);
   if (entry === undefined)

@@ -83,6 +83,14 @@ export interface OriginChoice {
    * Spillway room id).
    */
   originRoom: string | null;
+  /**
+   * The room's live media mounts, as paths under `/rooms/<room>/` (an Icecast
+   * mount such as `stream.mp3`): a request on one is held as its seat's live
+   * stream before the origin is asked, from the room's first request on,
+   * rather than once some edge has seen the path stream (edge/live-paths.ts).
+   * Null: none named; edges still learn the mounts they see stream.
+   */
+  liveMounts: string[] | null;
 }
 
 /**
@@ -221,6 +229,25 @@ const originRoom = v.nullable(
     v.regex(/^[A-Za-z0-9_.-]{1,128}$/u, "must be 1-128 letters, digits, '_', '.' or '-', a room number, or null"),
   ),
 );
+/** The most live mounts a room may name. */
+export const MAX_LIVE_MOUNTS = 16;
+/** A path under the room's guarded prefix: segments of URL-safe characters, no empty, `.` or `..` segment, no query. */
+const liveMount = v.pipe(
+  v.string("must be a path under the room, like stream.mp3"),
+  v.maxLength(200, "must be at most 200 characters"),
+  v.regex(
+    /^(?!\.\.?(?:\/|$))[A-Za-z0-9._~!$&'()*+,;=:@%-]+(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/u,
+    "must be a path under the room like stream.mp3 or live/low.aac: no leading '/', no empty, '.' or '..' segment, no query",
+  ),
+);
+const liveMounts = v.nullable(
+  v.pipe(
+    v.array(liveMount, "must be a list of paths under the room, or null"),
+    v.minLength(1, "must name at least one mount, or be null"),
+    v.maxLength(MAX_LIVE_MOUNTS, `must name at most ${MAX_LIVE_MOUNTS} mounts`),
+    v.check((list) => new Set(list).size === list.length, "must not name a mount twice"),
+  ),
+);
 const lanes = LanesSchema;
 const identity = v.nullable(IdentityConfigSchema);
 const inviteOnly = v.boolean("must be true or false");
@@ -242,6 +269,7 @@ export const RoomConfigPatchSchema = v.strictObject({
   challengeBits: v.optional(challengeBits),
   origin: v.optional(origin),
   originRoom: v.optional(originRoom),
+  liveMounts: v.optional(liveMounts),
   lanes: v.optional(lanes),
   identity: v.optional(identity),
   inviteOnly: v.optional(inviteOnly),
@@ -266,6 +294,7 @@ const FullConfigSchema = v.object({
   challengeBits,
   origin,
   originRoom,
+  liveMounts,
   lanes,
   identity,
   inviteOnly,
@@ -328,6 +357,7 @@ export function effectiveConfig(defaults: RoomConfig, overrides: RoomConfigPatch
     challengeBits: overrides.challengeBits ?? defaults.challengeBits,
     origin: overrides.origin ?? defaults.origin,
     originRoom: overrides.originRoom !== undefined ? overrides.originRoom : defaults.originRoom,
+    liveMounts: overrides.liveMounts !== undefined ? overrides.liveMounts : defaults.liveMounts,
     lanes: overrides.lanes !== undefined ? overrides.lanes : defaults.lanes,
     identity: overrides.identity !== undefined ? overrides.identity : defaults.identity,
     inviteOnly: overrides.inviteOnly ?? defaults.inviteOnly,
@@ -395,6 +425,7 @@ export function defaultsFromVars(vars: ConfigVars): RoomConfig {
     challengeBits: 0,
     origin: "proxy",
     originRoom: null,
+    liveMounts: null,
     lanes: null,
     identity: null,
     inviteOnly: false,

@@ -483,6 +483,7 @@ export class Coordinator {
         challengeBits: this.#config.challengeBits ?? 0,
         origin: this.#config.origin ?? "proxy",
         originRoom: this.#config.originRoom ?? null,
+        liveMounts: this.#config.liveMounts ?? null,
         inviteOnly: this.#config.inviteOnly ?? false,
         identity: this.#config.identity ?? null,
         ...this.#current(now),

@@ -155,6 +155,8 @@ export interface GlobalView {
   origin?: OriginKind;
   /** The origin's own name for the room in direct mode (absent or null: the room id). */
   originRoom?: string | null;
+  /** The room's live media mounts, paths under `/rooms/<room>/` (config `liveMounts`; absent or null: none named). */
+  liveMounts?: string[] | null;
   /** The room's lanes by name, in rank order (absent or empty: none; `remaining` is then the whole room's). */
   lanes?: Record<string, LaneView>;
   /** Only lane listeners are admitted (others are offered the recording or told the room is closed). */

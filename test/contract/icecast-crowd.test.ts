@@ -38,7 +38,7 @@ import { listen, startSource, type StreamListener } from "./support/icecast.ts";
 /** Short passes, so that a held stream outlives several of them within a test. */
 const PASS_TTL_SECONDS = 4;
 
-const ROOMS = ["crowd-leave", "crowd-move", "crowd-cookies", "crowd-mounts"];
+const ROOMS = ["crowd-leave", "crowd-move", "crowd-cookies", "crowd-mounts", "crowd-named"];
 
 /** Icecast with a show on each room's mount (on before the tests: Icecast has a burst to send at once), the front, Spillway. */
 const started = useLiveStage({
@@ -389,6 +389,36 @@ describe("crowds at a real Icecast", () => {
     expect(await ice().listeners(c.mount)).toBe(0);
     for (const s of [third, bLow, newest]) expect(s.isEnded()).toBe(false);
     expect((await statusOf(c, inLine[0]!)).json.state).toBe("queued");
+    capHeld(c);
+  }, 90_000);
+
+  it("a room that names its mounts: a seat's first stream ever on its second mount cuts the first before Icecast hears of it", async () => {
+    const c = await crowdRoom("mounts named in the config", "crowd-named", 2);
+    const low = `/rooms/${c.room}/low.mp3`;
+    const named = await adminCall(spillway().url, spillway().adminToken, "PATCH", `/rooms/${c.room}`, {
+      liveMounts: ["stream.mp3", "low.mp3"],
+    });
+    expect(named.status).toBe(200);
+    const show = await startSource(ice(), low, { bitrate: "32k" });
+    c.stops.push(() => show.stop());
+    c.mounts.push(low);
+    const [a, b] = (await seatedIn(spillway().url, c.room, 2)).map((seat) => heartbeating(c, seat.pass));
+    const onMain = await allPlaying(c, [a!, b!], (pass) => bearer(pass));
+    // Nobody has played the low mount in this room: both seats open it now, keeping the main one open.
+    const lows: Tuned[] = [];
+    for (const seat of [a!, b!]) {
+      lows.push(await tune(c, bearer(seat.pass), low));
+      await pause(250);
+    }
+    for (const s of lows) await playsMp3(s, 8_000);
+    await eventually(
+      () => onMain.every((s) => s.isEnded()),
+      CUT_WITHIN_MS,
+      "each seat's stream on the main mount is cut",
+    );
+    await ice().waitForListeners(low, 2, DROP_WITHIN_MS);
+    expect(await ice().listeners(c.mount)).toBe(0);
+    for (const s of lows) expect(s.isEnded()).toBe(false);
     capHeld(c);
   }, 90_000);
 });

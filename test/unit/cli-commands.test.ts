@@ -71,6 +71,7 @@ describe("spillway config", () => {
         "challengeBits   0      default",
         "origin          proxy  default",
         "originRoom      null   default",
+        "liveMounts      null   default",
         "lanes           null   default",
         "identity        null   default",
         "inviteOnly      false  default",
@@ -105,6 +106,17 @@ describe("spillway config", () => {
     ).toBe(true);
     const got = await run(["config", "get", "lanes-room"]);
     expect(got.out).toContain('\n\nlanes:\n  stage     {"reserved":20,');
+  });
+
+  it("set: a value that starts with [ goes as a JSON list (liveMounts); one that is not JSON is a usage error", async () => {
+    const { code, out, err } = await run(["config", "set", "mounts-room", 'liveMounts=["stream.mp3","low.mp3"]']);
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    expect(standIn().requests[0]).toMatchObject({ method: "PATCH", body: { liveMounts: ["stream.mp3", "low.mp3"] } });
+    expect(out).toMatch(/^mounts-room: set liveMounts=\["stream\.mp3","low\.mp3"\]\n/);
+    const bad = await run(["config", "set", "mounts-room", "liveMounts=[stream.mp3]"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/liveMounts is not valid JSON .*quote the list for the shell: liveMounts='\[\.\.\.\]'/);
+    expect(standIn().requests).toHaveLength(1);
   });
 
   it("set: a lane setting the Worker refuses is named by its path, with nothing changed", async () => {
@@ -423,7 +435,7 @@ describe("usage", () => {
       expect((await run(["help", ...command.split(" ")])).out).toBe(help.out);
     }
     expect((await run(["config", "set", "-h"])).out).toContain(
-      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl, title, logoUrl, accentColor, message, challengeBits, origin, originRoom, lanes, identity, inviteOnly.",
+      "Fields: capacity, admitPerMinute, mode, shards, maxWaitSeconds, maxQueue, startsAt, shuffleAtStart, recordingUrl, title, logoUrl, accentColor, message, challengeBits, origin, originRoom, liveMounts, lanes, identity, inviteOnly.",
     );
   });
 

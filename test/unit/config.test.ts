@@ -4,6 +4,7 @@ import {
   defaultsFromVars,
   effectiveConfig,
   type FieldError,
+  MAX_LIVE_MOUNTS,
   modeAt,
   parsePatch,
   type RoomConfig,
@@ -191,6 +192,7 @@ const rules = {
   challengeBits: 0,
   origin: "proxy" as const,
   originRoom: null,
+  liveMounts: null,
   lanes: null,
   identity: null,
   inviteOnly: false,
@@ -219,6 +221,35 @@ describe("origin", () => {
       expect(parsePatch({ originRoom: bad })).toMatchObject({ ok: false, errors: [{ field: "originRoom" }] });
     }
     expect(defaultsFromVars({}).originRoom).toBeNull();
+  });
+
+  it("takes the room's live mounts as paths under the room, or null; refuses anything that is not one", () => {
+    const mounts = ["stream.mp3", "live/low.aac", "hi-fi_128k.opus"];
+    expect(parsePatch({ liveMounts: mounts })).toEqual({ ok: true, patch: { liveMounts: mounts } });
+    expect(parsePatch({ liveMounts: null })).toEqual({ ok: true, patch: { liveMounts: null } });
+    const bad = [
+      [],
+      ["/stream.mp3"],
+      ["stream.mp3?x=1"],
+      ["a//b"],
+      ["../other/stream.mp3"],
+      ["live/./x"],
+      ["live/.."],
+      ["has space"],
+      [""],
+      ["x".repeat(201)],
+      ["a", "a"],
+      Array.from({ length: MAX_LIVE_MOUNTS + 1 }, (_, i) => `m${i}.mp3`),
+      "stream.mp3",
+      [1],
+    ];
+    for (const liveMounts of bad) {
+      expect(parsePatch({ liveMounts }), JSON.stringify(liveMounts)).toMatchObject({
+        ok: false,
+        errors: [{ field: expect.stringMatching(/^liveMounts/) }],
+      });
+    }
+    expect(defaultsFromVars({}).liveMounts).toBeNull();
   });
 });
 

@@ -197,6 +197,7 @@ describe("admin PATCH validation", () => {
       challengeBits: 0,
       origin: "proxy",
       originRoom: null,
+      liveMounts: null,
       lanes: null,
       identity: null,
       inviteOnly: false,

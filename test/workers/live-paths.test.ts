@@ -8,7 +8,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { forgetLivePaths, isLivePath } from "../../src/edge/live-paths.ts";
+import { forgetLivePaths, isLivePath, liveKeyOf } from "../../src/edge/live-paths.ts";
 import { forgetViews } from "../../src/edge/view-cache.ts";
 import { MAX_ROOM_LIVE_PATHS } from "../../src/policy/protocol.ts";
 import { SYNC_INTERVAL_MS } from "../../src/policy/rounds.ts";
@@ -84,6 +84,31 @@ describe("live paths spread through the room's view", () => {
     expect(secondStream.ended()).toBe(false);
     // It knew the path from the view: it did not tell the coordinator again.
     expect((await stats(room)).doCalls.live).toBe(1);
+    await secondStream.cancel();
+  }, 20_000);
+
+  it("a mount the room's config names is live from the room's view on, before any edge saw it stream", async () => {
+    const room = roomName("live-named");
+    const path = `/rooms/${room}/live.wav`;
+    await patchRoom(room, { capacity: 1, liveMounts: ["live.wav", "low/live.aac"] });
+    expect(isLivePath(path)).toBe(false);
+    const listener = (await join(room)).body;
+    expect(listener.state).toBe("admitted");
+    // The join's answer brought the room's view: both named mounts are live media paths here now.
+    expect((await coordinatorView(room)).liveMounts).toEqual(["live.wav", "low/live.aac"]);
+    expect(isLivePath(path)).toBe(true);
+    expect(isLivePath(`/rooms/${room}/low/live.aac`)).toBe(true);
+    expect(liveKeyOf(path)).toBe(liveKeyOf(`/rooms/${room}/low/live.aac`));
+
+    // Its first stream is held as the seat's live connection before the origin is asked: a second
+    // stream of the seat is answered only once the first has been cut.
+    const first = reading(await call(path, { headers: bearer(listener.pass!) }));
+    const second = await call(path, { headers: bearer(listener.pass!) });
+    expect(second.status).toBe(200);
+    expect(first.ended()).toBe(true);
+    const secondStream = reading(second);
+    // Known from the config, the path was never told to the coordinator as newly seen.
+    expect((await stats(room)).doCalls.live ?? 0).toBe(0);
     await secondStream.cancel();
   }, 20_000);
 

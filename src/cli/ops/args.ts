@@ -29,7 +29,7 @@ export type Command =
   | { name: "release"; room: string; pass: string };
 
 /** What `key=value` gives a field: JSON's scalars, or an object (lanes, identity) written as JSON. */
-export type ConfigValue = string | number | boolean | null | { [key: string]: unknown };
+export type ConfigValue = string | number | boolean | null | { [key: string]: unknown } | unknown[];
 
 /** Where the Worker is and how to be let in; the sources are named in error messages. */
 export interface Connection {
@@ -121,7 +121,8 @@ ${CONNECTION_HELP}`;
 
 Changes a room's config: every field or none (an invalid value changes nothing).
 Values: numbers (50), true / false, null (clears a field), a JSON object ({...}, for
-lanes and identity; quote it for the shell), anything else a string.
+lanes and identity) or list ([...], for liveMounts; quote either for the shell),
+anything else a string.
 Fields: ${configFields()}.
 Examples: spillway config set demo capacity=500 mode=overflow recordingUrl=https://example.com/rec
           spillway config set demo lanes='{"stage":{"reserved":20},"priority":{"share":0.3}}' inviteOnly=true
@@ -281,12 +282,14 @@ export function parsePatchArgs(words: readonly string[]): Record<string, ConfigV
 
 /**
  * A value as JSON would have it: number, boolean, null, an object (text that
- * starts with "{": lanes, identity), or else the string as typed. An object
- * that is not valid JSON is a usage error: sent as a string it would only
- * come back as "must be an object".
+ * starts with "{": lanes, identity), a list (text that starts with "[":
+ * liveMounts), or else the string as typed. An object or a list that is not
+ * valid JSON is a usage error: sent as a string it would only come back as
+ * "must be an object".
  */
 export function parseValue(key: string, text: string): ConfigValue {
-  if (text.trimStart().startsWith("{")) return parseObject(key, text);
+  const start = text.trimStart();
+  if (start.startsWith("{") || start.startsWith("[")) return parseJson(key, text, start.startsWith("["));
   if (text === "null") return null;
   if (text === "true") return true;
   if (text === "false") return false;
@@ -299,21 +302,22 @@ export function parseValue(key: string, text: string): ConfigValue {
   return text;
 }
 
-function parseObject(key: string, text: string): { [key: string]: unknown } {
+function parseJson(key: string, text: string, list: boolean): { [key: string]: unknown } | unknown[] {
   let parsed: unknown;
+  const shape = list ? "[...]" : "{...}";
   try {
     parsed = JSON.parse(text);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new UsageError(
-      `${key} is not valid JSON (${why}); quote the object for the shell: ${key}='{...}'`,
+      `${key} is not valid JSON (${why}); quote the ${list ? "list" : "object"} for the shell: ${key}='${shape}'`,
       "config set",
     );
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new UsageError(`${key}=${text} is not a JSON object`, "config set");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) !== list) {
+    throw new UsageError(`${key}=${text} is not a JSON ${list ? "list" : "object"}`, "config set");
   }
-  return parsed as { [key: string]: unknown };
+  return parsed as { [key: string]: unknown } | unknown[];
 }
 
 function parseInterval(text: string | undefined): number {

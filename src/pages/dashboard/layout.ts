@@ -179,6 +179,13 @@ export const CONTROL_GROUPS: ControlGroup[] = [
         nullable: true,
         hint: "Direct mode. Empty: the room id.",
       },
+      {
+        field: "liveMounts",
+        label: "Live mounts (JSON list)",
+        kind: "json",
+        nullable: true,
+        hint: 'Paths under the room, held as a listener\'s one live stream from the first request, e.g. ["stream.mp3", "low.mp3"]. Empty: none named.',
+      },
     ],
   },
   {
