@@ -38,7 +38,7 @@ import { listen, startSource, type StreamListener } from "./support/icecast.ts";
 /** Short passes, so that a held stream outlives several of them within a test. */
 const PASS_TTL_SECONDS = 4;
 
-const ROOMS = ["crowd-leave", "crowd-move", "crowd-cookies", "crowd-mounts", "crowd-named"];
+const ROOMS = ["crowd-leave", "crowd-move", "crowd-cookies", "crowd-mounts", "crowd-named", "crowd-unnamed"];
 
 /** Icecast with a show on each room's mount (on before the tests: Icecast has a burst to send at once), the front, Spillway. */
 const started = useLiveStage({
@@ -420,5 +420,35 @@ describe("crowds at a real Icecast", () => {
     expect(await ice().listeners(c.mount)).toBe(0);
     for (const s of lows) expect(s.isEnded()).toBe(false);
     capHeld(c);
+  }, 90_000);
+
+  it("a room that names no mounts: a seat's first stream ever on a mount plays on, and its older stream is the one cut", async () => {
+    const c = await crowdRoom("an unnamed mount's first stream", "crowd-unnamed", 1);
+    const low = `/rooms/${c.room}/low.mp3`;
+    const show = await startSource(ice(), low, { bitrate: "32k" });
+    c.stops.push(() => show.stop());
+    c.mounts.push(low);
+    const [a] = (await seatedIn(spillway().url, c.room, 1)).map((seat) => heartbeating(c, seat.pass));
+    const [onMain] = await allPlaying(c, [a!], (pass) => bearer(pass));
+    // Nobody has played the low mount: the origin answers before anyone knows it is live.
+    const onLow = await tune(c, bearer(a!.pass), low);
+    await playsMp3(onLow, 8_000);
+    await eventually(() => onMain!.isEnded(), CUT_WITHIN_MS, "the seat's older stream, on the main mount, is cut");
+    // The newer stream holds the seat past several rounds of it (the test's passes live 4 s).
+    const received = onLow.received();
+    await pause(3 * PASS_TTL_SECONDS * 1000);
+    expect(onLow.isEnded()).toBe(false);
+    expect(onLow.received()).toBeGreaterThan(received + 20_000);
+    expect(await ice().listeners(low)).toBe(1);
+    expect(await ice().listeners(c.mount)).toBe(0);
+    // The origin served both for a moment: the window a room closes by naming its mounts (above).
+    c.notes.overlap = `${origin().peakStreams(c.mounts, c.startedAt, true)} streams of the seat at once`;
+    c.judged = {
+      icecast: counts().peakTotal(c.mounts, c.startedAt),
+      front: origin().peakStreams(c.mounts, c.startedAt),
+      perSeat: origin().peakStreams(c.mounts, c.startedAt, true),
+      samples: counts().samples(c.startedAt),
+      gapMs: counts().longestGapMs(c.startedAt),
+    };
   }, 90_000);
 });
