@@ -176,14 +176,7 @@ function reconnecting(c: Crowd, pass: string): { tries: { askedAt: number; statu
  * to Icecast than the capacity, nor two of one seat, nor one without a seat.
  */
 function capHeld(c: Crowd): void {
-  const judged = {
-    icecast: counts().peakTotal(c.mounts, c.startedAt),
-    front: origin().peakStreams(c.mounts, c.startedAt),
-    perSeat: origin().peakStreams(c.mounts, c.startedAt, true),
-    samples: counts().samples(c.startedAt),
-    gapMs: counts().longestGapMs(c.startedAt),
-  };
-  c.judged = judged;
+  const judged = judgedNow(c);
   expect(judged.samples, "the sampler read Icecast's count").toBeGreaterThan(0);
   expect(judged.gapMs, "the sampler read Icecast's count without long gaps").toBeLessThan(SAMPLE_GAP_LIMIT_MS);
   expect(judged.icecast, `Icecast counted ${judged.icecast} on ${c.mounts.join(" and ")}`).toBeLessThanOrEqual(
@@ -193,6 +186,18 @@ function capHeld(c: Crowd): void {
   expect(judged.perSeat, `${judged.perSeat} streams of one seat reached Icecast at once`).toBe(1);
   // Every stream that reached Icecast carried a pass of a seat Spillway gave (it sets Spillway-Pass itself).
   for (const sid of origin().seatsSeen(c.mounts, c.startedAt)) expect(sid).toMatch(/^(?!forged-seat$)[\w-]+$/);
+}
+
+/** What the origin counted since the scenario began (kept on the crowd, for the log). */
+function judgedNow(c: Crowd): NonNullable<Crowd["judged"]> {
+  c.judged = {
+    icecast: counts().peakTotal(c.mounts, c.startedAt),
+    front: origin().peakStreams(c.mounts, c.startedAt),
+    perSeat: origin().peakStreams(c.mounts, c.startedAt, true),
+    samples: counts().samples(c.startedAt),
+    gapMs: counts().longestGapMs(c.startedAt),
+  };
+  return c.judged;
 }
 
 /** Each of these streams is cut by Spillway within CUT_WITHIN_MS; the slowest cut's time. */
@@ -442,13 +447,6 @@ describe("crowds at a real Icecast", () => {
     expect(await ice().listeners(low)).toBe(1);
     expect(await ice().listeners(c.mount)).toBe(0);
     // The origin served both for a moment: the window a room closes by naming its mounts (above).
-    c.notes.overlap = `${origin().peakStreams(c.mounts, c.startedAt, true)} streams of the seat at once`;
-    c.judged = {
-      icecast: counts().peakTotal(c.mounts, c.startedAt),
-      front: origin().peakStreams(c.mounts, c.startedAt),
-      perSeat: origin().peakStreams(c.mounts, c.startedAt, true),
-      samples: counts().samples(c.startedAt),
-      gapMs: counts().longestGapMs(c.startedAt),
-    };
+    c.notes.overlap = `${judgedNow(c).perSeat} streams of the seat at once`;
   }, 90_000);
 });
