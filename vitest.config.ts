@@ -28,6 +28,8 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          // One seed for every property test (test/unit/fast-check-seed.ts): a run is repeatable.
+          setupFiles: ["test/unit/fast-check-seed.ts"],
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
           // Property tests run hundreds of cases; on a busy 2-core machine 5 s was too close.

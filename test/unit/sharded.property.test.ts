@@ -123,6 +123,8 @@ class Room {
   readonly bySub = new Map<string, Listener>();
   /** Room capacity when each shard applied its last order: a lowering is in force at a shard from then on. */
   readonly capacityAtOrder: number[];
+  /** When (operation count) each shard applied its last order. */
+  readonly orderOp: number[];
   readonly lastReport: (ShardReport | null)[];
   readonly lastSync: number[];
   /** Times of fresh admissions (first successful claims), all shards. */
@@ -161,6 +163,7 @@ class Room {
     this.stores = Array.from({ length: n }, () => new MemoryLedgerStore());
     this.shards = this.stores.map((_, i) => this.#newShard(i));
     this.capacityAtOrder = this.stores.map(() => config.capacity);
+    this.orderOp = this.stores.map(() => 0);
     this.lastReport = this.stores.map(() => null);
     this.lastSync = this.stores.map(() => this.now);
     this.#seqs = this.stores.map(() => new Set<number>());
@@ -491,7 +494,14 @@ class Room {
       if (out.fresh && !taken) {
         if (this.checks.capLowered) {
           // Capacity changes reach a shard with its next order; a lowering is in force there from then on.
-          const inForce = Math.max(this.config.capacity, this.capacityAtOrder[l.shard]!);
+          // A shard whose order came later, under a higher capacity (raised, then lowered before the
+          // lowering reached anyone), was given seats against everything outstanding then: the room
+          // may fill to that capacity, its seats and this shard's together.
+          const inForce = Math.max(
+            this.config.capacity,
+            this.capacityAtOrder[l.shard]!,
+            ...this.capacityAtOrder.filter((_, i) => this.orderOp[i]! > this.orderOp[l.shard]!),
+          );
           const live = this.roomLive();
           check(
             live <= inForce,
@@ -629,6 +639,7 @@ class Room {
     if (!lost) {
       shard.apply(order, report, this.now);
       this.capacityAtOrder[i] = this.config.capacity;
+      this.orderOp[i] = this.op;
       check(shard.local.capacity === order.capacity, () => `shard ${i} did not take its allowance`);
     }
     this.checkReleases(leases);
