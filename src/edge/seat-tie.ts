@@ -49,7 +49,7 @@ export {
   SAFETY_MARGIN_MS,
 } from "../policy/hold-round.ts";
 import type { SeatEnd } from "../policy/lease.ts";
-import { type HoldAnswer, LET_GO_WAIT_MS } from "../objects/seat-holds.ts";
+import type { HoldAnswer } from "../objects/seat-holds.ts";
 
 /** How long a known-length answer may stream before it holds its seat like a live stream. */
 export const HOLD_AFTER_MS = 2_000;
@@ -170,24 +170,18 @@ export async function watchSeat(
   let doubtedUntil = Infinity;
   const owned = () =>
     Math.min(opts.passTtlMs === undefined ? expiresAt : ownedUntil(expiresAt, opts.passTtlMs), doubtedUntil);
-  // A live connection's first call may first wait, at the shard, for the seat's older live connection
-  // to let go (up to LET_GO_WAIT_MS: a stream the origin answered before its path was known as live).
-  // That wait is taken out of its round, not added to its deadline, which is already the last moment
-  // the seat is certainly its own.
-  let handover = live ? LET_GO_WAIT_MS : 0;
   for (;;) {
     const now = opts.now();
     const slack = opts.slackMs ?? ANSWER_SLACK_MS;
-    let round = Math.max(0, opts.roundMs - handover);
-    handover = 0;
+    let round = opts.roundMs;
     // A call that does not fail is taken to renew the seat as it arrives (the shard answers it the
     // moment the seat ends): its answer is due a round and the slack later. After a failure, or
     // without a pass lifetime to reckon with, only what is known counts: it must answer before then.
-    let deadline = now + opts.roundMs + slack;
+    let deadline = now + round + slack;
     if (doubtedUntil !== Infinity || opts.passTtlMs === undefined) {
       const certain = owned() - SAFETY_MARGIN_MS;
       deadline = Math.max(certain, now + (certain <= now ? LAST_CALL_GRACE_MS : 0));
-      round = Math.max(0, Math.min(round, deadline - now - slack));
+      round = Math.max(0, Math.min(opts.roundMs, deadline - now - slack));
     }
     const call: Promise<Step> = opts.keeper.hold(holder, round, live).then(
       (answer) => ({ kind: "answer", answer }),

@@ -313,6 +313,10 @@ export class RoomShard extends DurableObject<Env> {
     live: string | null = null,
   ): Promise<HoldAnswer> {
     const runner = this.#ensure(room, index);
+    // The round counts from the call's arrival: time spent below (the renewal's commit, the seat's
+    // older live connection letting go) comes out of it, so the answer is never later than the edge
+    // was told to expect it.
+    const arrivedAt = clock.now();
     const out = runner.renew(sid, sub, gen, "hold");
     // The edge may let go of this connection while the renewal waits for its commit
     // (or while the seat's older live connection lets go).
@@ -342,7 +346,7 @@ export class RoomShard extends DurableObject<Env> {
     }
     // Closed meanwhile: nothing to hold (a holder registered now would stand for no connection).
     if (!there) return { kind: "ended", reason: "left" };
-    const round = Math.max(0, Math.min(waitMs, MAX_HOLD_ROUND_MS));
+    const round = Math.max(0, Math.min(waitMs, MAX_HOLD_ROUND_MS) - (clock.now() - arrivedAt));
     const answer = this.#holds.wait(sid, holder, gen, round, out.lease.expiresAt, live);
     // The seat ended while the renewal waited for its commit: this round ends now, as if it had been held then.
     const ended = seatEnd(runner.shard.ledger.lease(sid), sub, gen);

@@ -95,6 +95,15 @@ async function crowdRoom(title: string, room: string, capacity: number): Promise
   return crowd;
 }
 
+/** The room's second mount, `low.mp3`, with a 32 kbit/s show on it until the scenario ends; its path. */
+async function lowMount(c: Crowd): Promise<string> {
+  const low = `/rooms/${c.room}/low.mp3`;
+  const show = await startSource(ice(), low, { bitrate: "32k" });
+  c.stops.push(() => show.stop());
+  c.mounts.push(low);
+  return low;
+}
+
 /** Open the room's stream through Spillway with these headers, and keep reading it. */
 async function tune(c: Crowd, headers: Record<string, string>, mount = c.mount): Promise<StreamListener> {
   const listener = await listen(`${spillway().url}${mount}`, { headers, keepBytes: 32_000 });
@@ -357,10 +366,7 @@ describe("crowds at a real Icecast", () => {
 
   it("one seat, one live stream across the room's mounts: switching or holding two bitrates never adds to Icecast's count", async () => {
     const c = await crowdRoom("two mounts of one room", "crowd-mounts", 3);
-    const low = `/rooms/${c.room}/low.mp3`;
-    const show = await startSource(ice(), low, { bitrate: "32k" });
-    c.stops.push(() => show.stop());
-    c.mounts.push(low);
+    const low = await lowMount(c);
     // Each seat's player renews its pass as it plays (the test's passes live 4 s).
     const [a, b, cc] = (await seatedIn(spillway().url, c.room, 3)).map((seat) => heartbeating(c, seat.pass));
     const inLine = await waitingIn(spillway().url, c.room, 1);
@@ -399,14 +405,11 @@ describe("crowds at a real Icecast", () => {
 
   it("a room that names its mounts: a seat's first stream ever on its second mount cuts the first before Icecast hears of it", async () => {
     const c = await crowdRoom("mounts named in the config", "crowd-named", 2);
-    const low = `/rooms/${c.room}/low.mp3`;
     const named = await adminCall(spillway().url, spillway().adminToken, "PATCH", `/rooms/${c.room}`, {
       liveMounts: ["stream.mp3", "low.mp3"],
     });
     expect(named.status).toBe(200);
-    const show = await startSource(ice(), low, { bitrate: "32k" });
-    c.stops.push(() => show.stop());
-    c.mounts.push(low);
+    const low = await lowMount(c);
     const [a, b] = (await seatedIn(spillway().url, c.room, 2)).map((seat) => heartbeating(c, seat.pass));
     const onMain = await allPlaying(c, [a!, b!], (pass) => bearer(pass));
     // Nobody has played the low mount in this room: both seats open it now, keeping the main one open.
@@ -429,10 +432,7 @@ describe("crowds at a real Icecast", () => {
 
   it("a room that names no mounts: a seat's first stream ever on a mount plays on, and its older stream is the one cut", async () => {
     const c = await crowdRoom("an unnamed mount's first stream", "crowd-unnamed", 1);
-    const low = `/rooms/${c.room}/low.mp3`;
-    const show = await startSource(ice(), low, { bitrate: "32k" });
-    c.stops.push(() => show.stop());
-    c.mounts.push(low);
+    const low = await lowMount(c);
     const [a] = (await seatedIn(spillway().url, c.room, 1)).map((seat) => heartbeating(c, seat.pass));
     const [onMain] = await allPlaying(c, [a!], (pass) => bearer(pass));
     // Nobody has played the low mount: the origin answers before anyone knows it is live.

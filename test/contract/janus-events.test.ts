@@ -110,6 +110,27 @@ function oldDevice(stops: (() => Promise<void>)[], token: string): { askedAt: nu
   return tries;
 }
 
+/**
+ * After seats ended at `endedAt` (their old devices trying all along): every try from
+ * TAKE_BACK_MS on was refused by Janus itself (403), none of the old seats' sessions is
+ * left, and Janus holds the new seats' sessions, a room's worth of participants. The late tries.
+ */
+async function takenBack(
+  endedAt: number,
+  tries: { askedAt: number; outcome: number }[][],
+  before: Seat[],
+  after: Seat[],
+): Promise<{ askedAt: number; outcome: number }[]> {
+  const late = tries.flat().filter((t) => t.askedAt > endedAt + TAKE_BACK_MS);
+  expect(late.length, "the old devices kept trying").toBeGreaterThan(CAPACITY);
+  for (const t of late) expect(t.outcome).toBe(403);
+  const sessions = await janus!.sessions();
+  for (const s of before) expect(sessions).not.toContain(s.session.id);
+  for (const s of after) expect(sessions).toContain(s.session.id);
+  expect(await janus!.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
+  return late;
+}
+
 const originAdmin = async () =>
   (await adminCall<{ originAdmin: { kills: number } }>(sp().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/stats`)).json
     .originAdmin;
@@ -232,7 +253,8 @@ describe("Janus's events (origin: janus, JANUS_EVENTS_SECRET)", () => {
   it("everyone seated leaves at once while their old devices keep opening sessions: the line takes the seats, Janus never serves more", async () => {
     const counts = sampleJanus(janus!, 20, JANUS_ROOM);
     const stops: (() => Promise<void>)[] = [];
-    let answeredAt = Infinity;
+    // When the seats' ends were answered (read after the sampler has stopped).
+    const answered = { at: Infinity };
     try {
       const line = await waitingIn(sp().url, ROOM, CAPACITY);
       const players = line.map(async (ticket, i) => {
@@ -247,20 +269,15 @@ describe("Janus's events (origin: janus, JANUS_EVENTS_SECRET)", () => {
       const leaving = Promise.all(seats.map((s) => leaveWith(sp().url, ROOM, s.pass)));
       const tries = seats.map((s) => oldDevice(stops, s.token));
       for (const left of await leaving) expect(left.json.released).toBe(true);
-      answeredAt = Date.now();
+      answered.at = Date.now();
+      const answeredAt = answered.at;
       const next = await Promise.all(players);
       const seatedMs = Date.now() - answeredAt;
       await pause(1_000);
       for (const stop of stops.splice(0)) await stop();
 
       // From a second after the leaves on, every old device's try was refused by Janus itself (403).
-      const late = tries.flat().filter((t) => t.askedAt > answeredAt + TAKE_BACK_MS);
-      expect(late.length, "the old devices kept trying").toBeGreaterThan(CAPACITY);
-      for (const t of late) expect(t.outcome).toBe(403);
-      const sessions = await janus!.sessions();
-      for (const s of seats) expect(sessions).not.toContain(s.session.id);
-      for (const n of next) expect(sessions).toContain(n.session.id);
-      expect(await janus!.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
+      const late = await takenBack(answeredAt, tries, seats, next);
       console.log(
         `Janus, everyone leaves: ${tries.flat().length} tries by the old devices (${late.length} a second or more after the leaves, all 403); ` +
           `the line in Janus ${seatedMs} ms after the leaves; Janus's most from a second after the leaves' answer: ` +
@@ -277,18 +294,20 @@ describe("Janus's events (origin: janus, JANUS_EVENTS_SECRET)", () => {
     // Until its token is taken back an old device is its seat's own, opening a session as a reloaded page
     // does (its older one goes within milliseconds, as above); the seats go to the line only once Janus
     // holds nothing of theirs, and the line is never let in while it does.
-    const since = answeredAt + TAKE_BACK_MS;
+    const since = answered.at + TAKE_BACK_MS;
     expect(counts.peak("participants", since), "Janus's participants at once").toBeLessThanOrEqual(CAPACITY);
   }, 90_000);
 
   it("every seat moves to a newer device at once while the older devices keep opening sessions: never two of a seat in Janus", async () => {
     const counts = sampleJanus(janus!, 20, JANUS_ROOM);
     const stops: (() => Promise<void>)[] = [];
-    let claimedAt = Infinity;
+    // When the seats' ends were answered (read after the sampler has stopped).
+    const claimed = { at: Infinity };
     try {
       const outsiders = await waitingIn(sp().url, ROOM, 2);
       const claims = await Promise.all(seats.map((s) => statusJson(sp().url, ROOM, s.ticket)));
-      claimedAt = Date.now();
+      claimed.at = Date.now();
+      const claimedAt = claimed.at;
       for (const c of claims) expect(c.json.state).toBe("queued");
       const tries = seats.map((s) => oldDevice(stops, s.token));
       const phones = await Promise.all(
@@ -306,13 +325,7 @@ describe("Janus's events (origin: janus, JANUS_EVENTS_SECRET)", () => {
       await pause(1_000);
       for (const stop of stops.splice(0)) await stop();
 
-      const late = tries.flat().filter((t) => t.askedAt > claimedAt + TAKE_BACK_MS);
-      expect(late.length, "the older devices kept trying").toBeGreaterThan(CAPACITY);
-      for (const t of late) expect(t.outcome).toBe(403);
-      const sessions = await janus!.sessions();
-      for (const s of seats) expect(sessions).not.toContain(s.session.id);
-      for (const p of phones) expect(sessions).toContain(p.session.id);
-      expect(await janus!.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
+      const late = await takenBack(claimedAt, tries, seats, phones);
       for (const ticket of outsiders) expect((await statusJson(sp().url, ROOM, ticket)).json.state).toBe("queued");
       console.log(
         `Janus, every seat moves: ${tries.flat().length} tries by the older devices (${late.length} a second or more after the claims, all 403); ` +
@@ -327,7 +340,7 @@ describe("Janus's events (origin: janus, JANUS_EVENTS_SECRET)", () => {
       await counts.stop();
     }
     // As for the leaves: the older devices' tokens are the seats' own until taken back.
-    const since = claimedAt + TAKE_BACK_MS;
+    const since = claimed.at + TAKE_BACK_MS;
     expect(counts.peak("participants", since), "Janus's participants at once").toBeLessThanOrEqual(CAPACITY);
   }, 90_000);
 

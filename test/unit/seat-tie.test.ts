@@ -24,7 +24,7 @@ import {
   WHOLE_ANSWER_BYTES,
   watchSeat,
 } from "../../src/edge/seat-tie.ts";
-import { type HoldAnswer, LET_GO_WAIT_MS } from "../../src/objects/seat-holds.ts";
+import type { HoldAnswer } from "../../src/objects/seat-holds.ts";
 
 const PASS_TTL_MS = 60_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -125,26 +125,6 @@ describe("watchSeat", () => {
     const watching = watchSeat(options(shard), "h", true, new Promise(() => undefined));
     await vi.advanceTimersByTimeAsync(10 * PASS_TTL_MS);
     expect(await state(watching)).toEqual({ settled: false });
-  });
-
-  it("gives a live connection's first call the time the shard may wait for the seat's older one to let go", async () => {
-    const shard = new FakeShard();
-    // Later than the slack allows, but within the wait: a first call asking its whole round would be cut.
-    shard.lateMs = answerSlackMs(PASS_TTL_MS) + 500;
-    expect(shard.lateMs).toBeLessThan(LET_GO_WAIT_MS + answerSlackMs(PASS_TTL_MS));
-    const watching = watchSeat(options(shard), "h", true, new Promise(() => undefined));
-    const round = holdRoundMs(PASS_TTL_MS);
-    // It asks for a round shortened by that wait, so its deadline (the last moment the seat is
-    // certainly its own) stays where it was.
-    await vi.advanceTimersByTimeAsync(0);
-    expect(shard.calls[0]).toMatchObject({ waitMs: round - LET_GO_WAIT_MS, live: true });
-    await vi.advanceTimersByTimeAsync(round - LET_GO_WAIT_MS + shard.lateMs);
-    expect(await state(watching)).toEqual({ settled: false });
-    expect(shard.calls).toHaveLength(2);
-    expect(shard.calls[1]).toMatchObject({ waitMs: round });
-    // Later calls get their whole round and the slack alone: the second, as late as the first, is cut.
-    await vi.advanceTimersByTimeAsync(round + answerSlackMs(PASS_TTL_MS) + 1);
-    expect(await state(watching)).toEqual({ settled: true, value: "lapsed" });
   });
 
   it("answers why as soon as the shard ends the seat", async () => {
