@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIN_FETCH_INTERVAL_MS } from "../../src/tokens/jwks-cache.ts";
-import { adminCall, type ErrorJson, send, type StatusJson } from "./support/http.ts";
+import { adminCall, type ErrorJson, send, statusJson, type StatusJson } from "./support/http.ts";
 import { type JwksServer, type SigningKey, signingKey, startJwksServer, stoppedJwksUrl } from "./support/jwks.ts";
 import { type RunningWorker, startWorker } from "./support/worker.ts";
 
@@ -89,6 +89,23 @@ async function joinedCount(target: RunningWorker, room: string): Promise<number>
   return res.json.joined;
 }
 
+/**
+ * Seated at its join, or at a poll within a sync or two: a room with free
+ * seats seats its first arrival at once unless the shard's first sync is
+ * slow to come back (a loaded machine), and then at the next round.
+ */
+async function seatedSoon(target: RunningWorker, joined: Joined): Promise<boolean> {
+  if (joined.state === "admitted") return true;
+  if (joined.state !== "queued" || joined.ticket === undefined) return false;
+  const until = Date.now() + 5_000;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 250));
+    const polled = await statusJson(target.url, ROOM, joined.ticket);
+    if (polled.json.state === "admitted") return true;
+  }
+  return false;
+}
+
 const host = (key: SigningKey) => key.sign({ iss: ISSUER, aud: AUDIENCE, role: "host" });
 
 describe("lanes from a platform's JWKS, over HTTP", () => {
@@ -146,20 +163,27 @@ describe("lanes from a platform's JWKS, over HTTP", () => {
     const fresh = await startWorker({ adminToken: `adm-${crypto.randomUUID()}` });
     try {
       await configure(fresh, ROOM, lanesConfig(url, { capacity: 3 }));
-      const started = Date.now();
-      const hostJoin = await joinWith(fresh, ROOM, await host(keyA));
+      // The joins themselves are quick: none waits on the unreachable key set more than once.
+      let joining = 0;
+      const timed = async <T>(join: Promise<T>): Promise<T> => {
+        const at = Date.now();
+        const out = await join;
+        joining += Date.now() - at;
+        return out;
+      };
+      const hostJoin = await timed(joinWith(fresh, ROOM, await host(keyA)));
       expect(hostJoin.status, hostJoin.text).toBe(200);
-      expect(hostJoin.json.state).toBe("admitted");
       expect(hostJoin.json.lane).toBeUndefined();
-      const general = await joinWith(fresh, ROOM);
+      expect(await seatedSoon(fresh, hostJoin.json), fresh.output().split("Spillway is running.").at(-1)).toBe(true);
+      const general = await timed(joinWith(fresh, ROOM));
       expect(general.status).toBe(200);
-      expect(general.json.state).toBe("admitted");
       expect(general.json.lane).toBeUndefined();
+      expect(await seatedSoon(fresh, general.json)).toBe(true);
       // Another host meanwhile: the JWKS is not asked again (one fetch per 30 s); general line again.
-      const again = await joinWith(fresh, ROOM, await host(keyA));
+      const again = await timed(joinWith(fresh, ROOM, await host(keyA)));
       expect(again.status).toBe(200);
       expect(again.json.lane).toBeUndefined();
-      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(joining).toBeLessThan(10_000);
       expect(await joinedCount(fresh, ROOM)).toBe(3);
 
       // Invite-only: without the platform's keys nobody is a lane listener, so the host is offered the recording.
