@@ -90,9 +90,10 @@ async function joinedCount(target: RunningWorker, room: string): Promise<number>
 }
 
 /**
- * Seated at its join, or at a poll within a sync or two: a room with free
- * seats seats its first arrival at once unless the shard's first sync is
- * slow to come back (a loaded machine), and then at the next round.
+ * Seated at its join, or at one of its polls in the seconds after (a join
+ * that lands while its shard's sync is out may wait for the next round).
+ * What the test below is about is the line a listener joins, and that it
+ * gets one of the free seats.
  */
 async function seatedSoon(target: RunningWorker, joined: Joined): Promise<boolean> {
   if (joined.state === "admitted") return true;
