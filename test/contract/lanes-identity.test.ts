@@ -90,10 +90,10 @@ async function joinedCount(target: RunningWorker, room: string): Promise<number>
 }
 
 /**
- * Seated at its join, or at one of its polls in the seconds after (a join
- * that lands while its shard's sync is out may wait for the next round).
- * What the test below is about is the line a listener joins, and that it
- * gets one of the free seats.
+ * Seated at its join, or at one of its polls in the seconds after (when the
+ * sync a join asks for fails, as it may on a loaded machine, the listener
+ * waits in line and is called at a later round). What the test below is
+ * about is the line a listener joins, and that it gets one of the free seats.
  */
 async function seatedSoon(target: RunningWorker, joined: Joined): Promise<boolean> {
   if (joined.state === "admitted") return true;
