@@ -102,7 +102,11 @@ async function seatedSoon(target: RunningWorker, joined: Joined): Promise<boolea
   while (Date.now() < until) {
     await new Promise((r) => setTimeout(r, 250));
     const polled = await statusJson(target.url, ROOM, joined.ticket);
-    if (polled.json.state === "admitted") return true;
+    if (polled.json.state === "admitted") {
+      const log = target.output().split("Spillway is running.").at(-1) ?? "";
+      console.log(`queued at its join, seated at a poll; the Worker said:\n${log.slice(-4_000)}`);
+      return true;
+    }
   }
   return false;
 }
