@@ -22,7 +22,15 @@
  * mounts, where a seat's streams on both count as one.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { EVERY_MS, FORGED_PASS, passWhenCalled, seatedIn, untilStopped, waitingIn } from "./support/crowd.ts";
+import {
+  EVERY_MS,
+  hostileWays,
+  passCookie,
+  passWhenCalled,
+  seatedIn,
+  untilStopped,
+  waitingIn,
+} from "./support/crowd.ts";
 import { eventually, pause } from "./support/held.ts";
 import { adminCall, bearer, claimsOf, heartbeatWith, leaveWith, statusJson } from "./support/http.ts";
 import {
@@ -314,18 +322,14 @@ describe("crowds at a real Icecast", () => {
 
   it("seated listeners presenting their passes every way a hostile client can: one stream a seat, never past the cap", async () => {
     const c = await crowdRoom("hostile cookies and headers", "crowd-cookies", 3);
-    const cookie = (token: string) => `spillway-pass-${c.room}=${token}`;
+    const cookie = (token: string) => passCookie(c.room, token);
     const first = await seatedIn(spillway().url, c.room, 3);
     const inLine = await waitingIn(spillway().url, c.room, 2);
     const originals = await allPlaying(c, first, (pass) => ({ cookie: cookie(pass) }));
     // Each seat, at once: the pass's cookie twice; the cookie and the bearer; the pass in the cookie
     // with a pass of a seat nobody has forged into Spillway-Pass; then a ticket in the pass's cookie.
     // Before each, the pass is renewed (the test's passes live 4 s), as a player renews it.
-    const ways: ((pass: string) => Record<string, string>)[] = [
-      (pass) => ({ cookie: `${cookie(pass)}; ${cookie(pass)}` }),
-      (pass) => ({ cookie: cookie(pass), ...bearer(pass) }),
-      (pass) => ({ cookie: cookie(pass), "spillway-pass": FORGED_PASS }),
-    ];
+    const ways = hostileWays(c.room);
     const opened = await Promise.all(
       first.map(async (l) => {
         const out: Tuned[] = [];

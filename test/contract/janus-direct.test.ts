@@ -15,7 +15,7 @@ import { adminCall, bearer, join, send, type StatusJson } from "./support/http.t
 import { eventually, pause } from "./support/held.ts";
 import { type JanusCounts, sampleJanus } from "./support/janus-counts.ts";
 import { admittedLater as admittedWithin, statusOf as directStatus, inLineOrder } from "./support/direct.ts";
-import { type RunningWorker, startWorker } from "./support/worker.ts";
+import { type RunningWorker, startWorker, workerLogs } from "./support/worker.ts";
 
 const ROOM = "janusroom";
 const JANUS_ROOM = 4321;
@@ -80,9 +80,6 @@ async function droppedWithin(l: Listener, ms: number): Promise<void> {
 
 const statusOf = (ticket: string) => directStatus<JanusConnect>(sp().url, ROOM, ticket);
 const admittedLater = (ticket: string, ms: number) => admittedWithin<JanusConnect>(sp().url, ROOM, ticket, ms);
-
-/** What the Worker logged once running (before that, wrangler lists its vars, secrets given as vars included). */
-const workerLogs = (w: RunningWorker) => w.output().split("Spillway is running.").slice(1).join("\n");
 
 const originAdmin = async () =>
   (await adminCall<{ originAdmin: { kills: number } }>(sp().url, ADMIN_TOKEN, "GET", `/rooms/${ROOM}/stats`)).json

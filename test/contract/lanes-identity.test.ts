@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIN_FETCH_INTERVAL_MS } from "../../src/tokens/jwks-cache.ts";
 import { adminCall, type ErrorJson, send, statusJson, type StatusJson } from "./support/http.ts";
 import { type JwksServer, type SigningKey, signingKey, startJwksServer, stoppedJwksUrl } from "./support/jwks.ts";
-import { type RunningWorker, startWorker } from "./support/worker.ts";
+import { type RunningWorker, startWorker, workerLogs } from "./support/worker.ts";
 
 const ROOM = "lanes-jwks";
 const ISSUER = "https://login.example.com/";
@@ -103,8 +103,7 @@ async function seatedSoon(target: RunningWorker, joined: Joined): Promise<boolea
     await new Promise((r) => setTimeout(r, 250));
     const polled = await statusJson(target.url, ROOM, joined.ticket);
     if (polled.json.state === "admitted") {
-      const log = target.output().split("Spillway is running.").at(-1) ?? "";
-      console.log(`queued at its join, seated at a poll; the Worker said:\n${log.slice(-4_000)}`);
+      console.log(`queued at its join, seated at a poll; the Worker said:\n${workerLogs(target).slice(-4_000)}`);
       return true;
     }
   }
@@ -179,7 +178,7 @@ describe("lanes from a platform's JWKS, over HTTP", () => {
       const hostJoin = await timed(joinWith(fresh, ROOM, await host(keyA)));
       expect(hostJoin.status, hostJoin.text).toBe(200);
       expect(hostJoin.json.lane).toBeUndefined();
-      expect(await seatedSoon(fresh, hostJoin.json), fresh.output().split("Spillway is running.").at(-1)).toBe(true);
+      expect(await seatedSoon(fresh, hostJoin.json), workerLogs(fresh)).toBe(true);
       const general = await timed(joinWith(fresh, ROOM));
       expect(general.status).toBe(200);
       expect(general.json.lane).toBeUndefined();

@@ -20,7 +20,15 @@
  * pass's cookie).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EVERY_MS, FORGED_PASS, passWhenCalled, seatedIn, untilStopped, waitingIn } from "./support/crowd.ts";
+import {
+  EVERY_MS,
+  hostileWays,
+  passCookie,
+  passWhenCalled,
+  seatedIn,
+  untilStopped,
+  waitingIn,
+} from "./support/crowd.ts";
 import { adminCall, bearer, claimsOf, heartbeatWith, leaveWith, statusJson } from "./support/http.ts";
 import { eventually, type HeldSocket, holdSocket, pause } from "./support/held.ts";
 import { type LiveOrigin, peakOf, type Span, startLiveOrigin } from "./support/live-origin.ts";
@@ -210,17 +218,13 @@ describe("crowds at a WebSocket origin", () => {
 
   it("seated listeners presenting their passes every way a hostile client can: one socket a seat, never past the cap", async () => {
     const c = await crowdRoom("sockets-hostile", 3);
-    const cookie = (token: string) => `spillway-pass-${c.room}=${token}`;
+    const cookie = (token: string) => passCookie(c.room, token);
     const first = await seatedIn(sp().url, c.room, 3);
     const inLine = await waitingIn(sp().url, c.room, 2);
     // Each seat in turn: its pass's cookie twice; the cookie and the bearer; the cookie with a forged
     // Spillway-Pass; then five sockets at once with its pass. The pass is renewed before each, as a
     // player renews it (the test's passes live 4 s).
-    const ways: ((pass: string) => Record<string, string>)[] = [
-      (pass) => ({ cookie: `${cookie(pass)}; ${cookie(pass)}` }),
-      (pass) => ({ cookie: cookie(pass), ...bearer(pass) }),
-      (pass) => ({ cookie: cookie(pass), "spillway-pass": FORGED_PASS }),
-    ];
+    const ways = hostileWays(c.room);
     const newest = await Promise.all(
       first.map(async (l) => {
         let pass = l.pass;

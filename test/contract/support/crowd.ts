@@ -1,12 +1,12 @@
 /**
  * What the crowd tests share (icecast-crowd.test.ts, socket-crowd.test.ts):
  * a room's seated listeners and its line, a player that polls until it is
- * called, background loops that run until the scenario ends, and a pass a
- * hostile client made up.
+ * called, background loops that run until the scenario ends, and what a
+ * hostile client sends (a pass it made up, a seat's pass every way at once).
  */
 import { expect } from "vitest";
 import { eventually, pause } from "./held.ts";
-import { join, statusJson } from "./http.ts";
+import { bearer, join, statusJson } from "./http.ts";
 
 /** How long a crowd has to take the seats given back or moved (revocations listed, then confirmed, then called). */
 export const REFILL_WITHIN_MS = 30_000;
@@ -14,11 +14,30 @@ export const REFILL_WITHIN_MS = 30_000;
 export const EVERY_MS = 250;
 
 /** A Spillway-Pass a client made up, for a seat nobody holds (never signed by Spillway). */
-export const FORGED_PASS = [
+const FORGED_PASS = [
   Buffer.from(JSON.stringify({ alg: "ES256", typ: "pass+jwt" })).toString("base64url"),
   Buffer.from(JSON.stringify({ sid: "forged-seat", sub: "someone" })).toString("base64url"),
   "c2lnbmF0dXJl",
 ].join(".");
+
+/** A room's pass cookie holding `token`, as a browser sends it. */
+export function passCookie(room: string, token: string): string {
+  return `spillway-pass-${room}=${token}`;
+}
+
+/**
+ * The headers a hostile client sends with a seat's pass, each a way around
+ * one seat, one connection: the pass's cookie twice; the cookie and the
+ * bearer; the cookie with a made-up `Spillway-Pass`.
+ */
+export function hostileWays(room: string): ((pass: string) => Record<string, string>)[] {
+  const cookie = (token: string) => passCookie(room, token);
+  return [
+    (pass) => ({ cookie: `${cookie(pass)}; ${cookie(pass)}` }),
+    (pass) => ({ cookie: cookie(pass), ...bearer(pass) }),
+    (pass) => ({ cookie: cookie(pass), "spillway-pass": FORGED_PASS }),
+  ];
+}
 
 /** Run `step` again and again until the scenario ends: its stop, added to `stops`, waits for the step under way. */
 export function untilStopped(stops: (() => Promise<void>)[], step: () => Promise<void>): void {

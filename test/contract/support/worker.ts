@@ -75,6 +75,11 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/** What the Worker logged once running (before that, wrangler lists its vars, secrets given as vars included). */
+export function workerLogs(w: RunningWorker): string {
+  return w.output().split("Spillway is running.").slice(1).join("\n");
+}
+
 function stripAnsi(text: string): string {
   return stripVTControlCharacters(text);
 }
