@@ -4,45 +4,82 @@
  * an AudioBridge room when one is named), never by what Spillway says.
  * `peak` is the most it ever held; `samples` and `longestGapMs` say how
  * densely it looked (a peak read from a handful of samples proves little).
+ *
+ * Each sample asks for the sessions first and the participants after, so a
+ * participant listed whose session was missing from that same sample's
+ * session list belonged to a session Janus had already destroyed. Janus
+ * (1.1.2) takes a session off its list at once, and from then on relays
+ * nothing to its handles (each is marked stopped); but AudioBridge hears of
+ * it later, on the handle's own event-loop thread, and only then drops the
+ * participant. Under load that lags by tens of milliseconds, and a client
+ * cycling sessions fast leaves several such participants listed at once.
+ * `peak("served")` counts only participants whose session Janus still
+ * listed; `longestTeardownMs` says how long AudioBridge lagged behind.
  */
 import type { RunningJanus } from "./janus.ts";
 import { pause } from "./held.ts";
 
 interface JanusSample {
   at: number;
-  sessions: number;
-  participants: number;
+  sessions: ReadonlySet<number>;
+  participants: readonly number[];
+  /** The participants whose session was still on Janus's list (all of them when their session is not known). */
+  served: number;
 }
 
 export interface JanusCounts {
-  /** The most Janus held in the samples taken at or after `since` (ms since the epoch; all when left out). */
-  peak(what: "sessions" | "participants", since?: number): number;
+  /**
+   * The most Janus held in the samples taken at or after `since` (ms since
+   * the epoch; all when left out): its sessions, the room's participants, or
+   * those of them whose session it still listed.
+   */
+  peak(what: "sessions" | "participants" | "served", since?: number): number;
   readonly samples: number;
   longestGapMs(): number;
+  /**
+   * The longest Janus kept listing a participant after the first sample
+   * without its session (ms, to the samples' resolution); 0 when it never did.
+   */
+  longestTeardownMs(): number;
   stop(): Promise<void>;
 }
 
-/** Start sampling now, every `intervalMs`; `room`: also count that AudioBridge room's participants. */
-export function sampleJanus(janus: RunningJanus, intervalMs: number, room?: number): JanusCounts {
+/**
+ * Start sampling now, every `intervalMs`; `room`: also count that
+ * AudioBridge room's participants. `sessionOf` names the session of each
+ * participant the test joined (read when each sample is taken, so it may
+ * grow while sampling).
+ */
+export function sampleJanus(
+  janus: RunningJanus,
+  intervalMs: number,
+  room?: number,
+  sessionOf: ReadonlyMap<number, number> = new Map(),
+): JanusCounts {
   const samples: JanusSample[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
       const at = Date.now();
       try {
-        const [sessions, participants] = await Promise.all([
-          janus.sessions(),
-          room === undefined ? Promise.resolve([]) : janus.participants(room),
-        ]);
-        samples.push({ at, sessions: sessions.length, participants: participants.length });
+        // In this order: a session gone from this list was destroyed before the participants were asked for.
+        const sessions = new Set(await janus.sessions());
+        const participants = room === undefined ? [] : (await janus.participants(room)).map((p) => Number(p.id));
+        const served = participants.filter((p) => {
+          const session = sessionOf.get(p);
+          return session === undefined || sessions.has(session);
+        }).length;
+        samples.push({ at, sessions, participants, served });
       } catch {
         // Janus busy: the gap shows in longestGapMs().
       }
       await pause(intervalMs);
     }
   })();
+  const count = (s: JanusSample, what: "sessions" | "participants" | "served"): number =>
+    what === "sessions" ? s.sessions.size : what === "participants" ? s.participants.length : s.served;
   return {
-    peak: (what, since = 0) => Math.max(0, ...samples.filter((s) => s.at >= since).map((s) => s[what])),
+    peak: (what, since = 0) => Math.max(0, ...samples.filter((s) => s.at >= since).map((s) => count(s, what))),
     get samples() {
       return samples.length;
     },
@@ -50,6 +87,21 @@ export function sampleJanus(janus: RunningJanus, intervalMs: number, room?: numb
       let gap = 0;
       for (let i = 1; i < samples.length; i += 1) gap = Math.max(gap, samples[i]!.at - samples[i - 1]!.at);
       return gap;
+    },
+    longestTeardownMs: () => {
+      // When each participant was first seen listed without its session, and last seen listed at all.
+      const firstStale = new Map<number, number>();
+      let longest = 0;
+      for (const s of samples) {
+        for (const p of s.participants) {
+          const session = sessionOf.get(p);
+          if (session === undefined || s.sessions.has(session)) continue;
+          const since = firstStale.get(p) ?? s.at;
+          firstStale.set(p, since);
+          longest = Math.max(longest, s.at - since);
+        }
+      }
+      return longest;
     },
     stop: async () => {
       running = false;
