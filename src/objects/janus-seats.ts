@@ -20,6 +20,11 @@
  * - One seat, one session: Janus lets a token open any number, and counts
  *   each. A token listed with more than one keeps its newest (the device the
  *   listener moved to, a page reloaded) and the others are destroyed then.
+ * - One session, one handle: Janus also lets a session attach any number of
+ *   handles, each joining the room as one more participant (or viewer). A
+ *   seat's session keeps its newest handle of the seat's token; every other
+ *   handle in it is detached, at the handle's attach event, or else at the
+ *   next round (one `list_handles` a seat a round).
  *   For that alone the sessions are listed more often than a round, every
  *   ONE_SESSION_EVERY_MS (one Admin API call: the tokens of sessions already
  *   seen are cached).
@@ -214,8 +219,14 @@ export class JanusSeats extends OriginChecks {
       if (!round && this.options.now() - this.#listedAt < ONE_SESSION_EVERY_MS) return;
       const sessions = await this.#sessionsByToken(admin);
       await this.#newestOnly(admin, ledger, sessions);
+      if (!round) return;
+      // A round also looks inside each live seat's session (a call a seat): one handle, as the events keep it.
+      for (const l of ledger.leases()) {
+        const kept = l.leftAt === null ? sessions.get(tokenOf(l))?.[0] : undefined;
+        if (kept !== undefined) await this.#oneHandle(admin, kept.id, tokenOf(l));
+      }
       // Only a round's listing renews seats and ends those gone (a write per seat).
-      if (round) this.judgeListed(ledger, new Set(sessions.keys()), this.#seen);
+      this.judgeListed(ledger, new Set(sessions.keys()), this.#seen);
     } catch (err) {
       const { kind, message } = failureOf(err);
       this.failed(kind, message);
@@ -258,13 +269,18 @@ export class JanusSeats extends OriginChecks {
       const info = await admin.handleInfo(session, handle);
       // Janus's word on the handle, not the event's: a handle of another token is none of this seat's.
       if (info.token !== token) return 0;
-      this.#sessionToken.set(session, { token, created: info.created ?? 0 });
+      const created = info.created ?? 0;
+      const known = this.#sessionToken.get(session);
+      // A session's newest handle of its token dates it (a handle told late does not make it older).
+      const dated = known?.token === token ? Math.max(known.created, created) : created;
+      this.#sessionToken.set(session, { token, created: dated });
       this.#seen.add(token);
       // Events may come out of order: the newest by Janus's clock stays, whichever was told last.
       const held = [...this.#sessionToken].filter(([, seen]) => seen.token === token);
       const [newest] = held.reduce((a, b) => (b[1].created > a[1].created ? b : a));
       const before = this.health.kills;
       for (const [id] of held) if (id !== newest) await this.#destroy(admin, id);
+      if (newest === session) await this.#oneHandle(admin, session, token, { id: handle, created });
       return this.health.kills - before;
     } catch (err) {
       // Ended meanwhile: nothing to keep. Anything else is told; the next listing looks again.
@@ -277,6 +293,44 @@ export class JanusSeats extends OriginChecks {
       const { kind, message } = failureOf(err);
       this.failed(kind, message);
       return 0;
+    }
+  }
+
+  /**
+   * One session, one handle: in a seat's session, the newest handle attached
+   * with the seat's token stays and every other handle is detached, whatever
+   * token it was attached with. A listener's page attaches one; each more is
+   * one more AudioBridge participant or Streaming viewer on the same seat.
+   * `told`: a handle whose info was just read (not asked for again).
+   */
+  async #oneHandle(admin: JanusAdmin, session: number, token: string, told?: HandleSeen): Promise<void> {
+    const handles: (HandleSeen & { token?: string })[] = [];
+    try {
+      const ids = await admin.listHandles(session);
+      if (ids.length < 2) return;
+      for (const id of ids) {
+        if (id === told?.id) {
+          handles.push({ ...told, token });
+          continue;
+        }
+        try {
+          const info = await admin.handleInfo(session, id);
+          handles.push({ id, created: info.created ?? 0, token: info.token });
+        } catch (err) {
+          // That handle detached meanwhile: nothing to do for it.
+          if (!(err instanceof JanusAdminError && err.code === JANUS_CODE.handleNotFound)) throw err;
+        }
+      }
+    } catch (err) {
+      // The whole session ended meanwhile: nothing to keep.
+      if (err instanceof JanusAdminError && err.code === JANUS_CODE.sessionNotFound) return;
+      throw err;
+    }
+    const own = handles.filter((h) => h.token === token);
+    if (own.length === 0) return;
+    const newest = own.reduce((a, b) => (b.created > a.created ? b : a));
+    for (const { id } of handles) {
+      if (id !== newest.id && (await admin.detachHandle(session, id))) this.health.kills += 1;
     }
   }
 
@@ -340,6 +394,12 @@ export class JanusSeats extends OriginChecks {
 /** A session's token, and when the handle that showed it was attached (Janus's monotonic µs). */
 interface SessionSeen {
   token: string;
+  created: number;
+}
+
+/** A handle of a session, and when it was attached (Janus's monotonic µs). */
+interface HandleSeen {
+  id: number;
   created: number;
 }
 

@@ -182,6 +182,21 @@ export class JanusAdmin {
     }
   }
 
+  /**
+   * Detach one handle of a session, as if its owner had sent `detach`: its
+   * plugin lets it go (an AudioBridge participant leaves, a Streaming viewer
+   * stops). False when the handle or its session was already gone.
+   */
+  async detachHandle(sessionId: number, handleId: number): Promise<boolean> {
+    try {
+      await this.#call("detach_handle", [checkId(sessionId), checkId(handleId)]);
+      return true;
+    } catch (err) {
+      if (goneMeanwhile(err)) return false;
+      throw err;
+    }
+  }
+
   /** The ids of a session's handles (plugin attachments). */
   async listHandles(sessionId: number): Promise<number[]> {
     return idList(await this.#call("list_handles", [checkId(sessionId)]), "handles", "list_handles");

@@ -268,6 +268,40 @@ describe("Janus enforcing Spillway's seats (origin: janus)", () => {
     seated[1] = { ...s, listener: third };
   }, 40_000);
 
+  it("keeps one handle in a seat's session: a second one joining the room is detached at the next round, the newest plays on", async () => {
+    // After the file's cap check: this test too makes Janus count more than the capacity, briefly.
+    const s = seated[1]!;
+    const killsBefore = (await originAdmin()).kills;
+    const handlesOf = async () =>
+      ((await janus!.admin("list_handles", {}, [s.listener.session])).handles as number[] | undefined) ?? [];
+    const [first] = await handlesOf();
+    const participantsBefore = (await janus!.participants(JANUS_ROOM)).length;
+    // The same session joins the room again through a second handle: one more participant on one seat.
+    const second = await s.listener.api.attach(AUDIOBRIDGE);
+    await s.listener.api.joinMuted(second, JANUS_ROOM, "second-handle");
+    const attached = Date.now();
+    expect(await janus!.participants(JANUS_ROOM)).toHaveLength(participantsBefore + 1);
+    // Within a round or two (no events here), the older handle is detached and its participant leaves.
+    await eventually(
+      async () => (await handlesOf()).length === 1,
+      2 * PASS_TTL_SECONDS * 1000,
+      "Janus detaches the seat's older handle",
+    );
+    const tookMs = Date.now() - attached;
+    expect(await handlesOf()).toEqual([second]);
+    expect(first).not.toBe(second);
+    await eventually(
+      async () => (await janus!.participants(JANUS_ROOM)).length === participantsBefore,
+      2_000,
+      "AudioBridge lets the detached handle's participant go",
+    );
+    // The session and the seat are still the listener's, and the detach is counted with the kills.
+    expect(await janus!.sessions()).toContain(s.listener.session);
+    expect(s.listener.ended).toBe(false);
+    expect((await originAdmin()).kills).toBe(killsBefore + 1);
+    console.log(`a seat's older Janus handle detached ${tookMs} ms after its session attached a second`);
+  }, 40_000);
+
   it("with a wrong admin secret, admits within the capacity without connect, no 5xx, and the stats say why", async () => {
     const misconfigured = await startWorker({
       adminToken: ADMIN_TOKEN,

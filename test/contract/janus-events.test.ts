@@ -9,7 +9,8 @@
  *
  * Judged by Janus's own Admin API (its session list and the AudioBridge
  * room's participants), sampled every 20 ms: while a client opens sessions
- * with one seat's token as fast as it can; while every seated listener
+ * with one seat's token as fast as it can; while a client attaches handle
+ * after handle in its seat's one session, each joining the room; while every seated listener
  * leaves at once, their old devices opening sessions with their tokens all
  * along, and the line takes the seats; and while every seat moves to a
  * newer device at once, the older devices doing the same.
@@ -21,7 +22,7 @@ import { EVERY_MS, REFILL_WITHIN_MS, untilStopped, waitingIn } from "./support/c
 import { admittedLater as admittedWithin } from "./support/direct.ts";
 import { adminCall, join, leaveWith, send, statusJson, type StatusJson } from "./support/http.ts";
 import { pause } from "./support/held.ts";
-import { type JanusCounts, sampleJanus } from "./support/janus-counts.ts";
+import { type JanusCounts, type JoinedAt, sampleJanus } from "./support/janus-counts.ts";
 import { type RunningWorker, freePort, startWorker } from "./support/worker.ts";
 
 const ROOM = "janusevents";
@@ -65,8 +66,8 @@ interface Session {
   stop(): void;
 }
 const opened: Session[] = [];
-/** The session of each AudioBridge participant joined here (the sampler tells apart a participant Janus is still tearing down). */
-const sessionOf = new Map<number, number>();
+/** Where each AudioBridge participant joined here is (the sampler tells apart a participant Janus is still tearing down). */
+const joinedAt = new Map<number, JoinedAt>();
 
 async function openSession(token: string, name: string): Promise<Session> {
   const api = new JanusApi(janus!.url, token);
@@ -80,7 +81,7 @@ async function openSession(token: string, name: string): Promise<Session> {
   opened.push(session);
   // Joined as a listener does; a session destroyed before it joined fails here, which is no test's concern.
   const participant = await api.joinMuted(handle, JANUS_ROOM, name).catch(() => null);
-  if (participant !== null) sessionOf.set(participant, id);
+  if (participant !== null) joinedAt.set(participant, { session: id, handle });
   return session;
 }
 
@@ -91,6 +92,16 @@ async function goneAfter(session: number, since: number, ms = 10_000): Promise<n
     await pause(5);
   }
   throw new Error(`Janus still lists session ${session} ${ms} ms on`);
+}
+
+/** How long after `since` Janus lists `keep` as the only handle of `session` (checked every 5 ms, for up to `ms`). */
+async function onlyHandleAfter(session: number, keep: number, since: number, ms = 10_000): Promise<number> {
+  while (Date.now() - since < ms) {
+    const handles = ((await janus!.admin("list_handles", {}, [session])).handles as number[] | undefined) ?? [];
+    if (handles.length === 1 && handles[0] === keep) return Date.now() - since;
+    await pause(5);
+  }
+  throw new Error(`Janus still lists other handles than ${keep} in session ${session} ${ms} ms on`);
 }
 
 /** Poll a ticket's status (as a new device) until it is admitted with a `connect`. */
@@ -219,7 +230,7 @@ describe("Janus's events (origin: janus, JANUS_EVENTS_SECRET)", () => {
   it("a client opening sessions with one seat's token as fast as it can gets one at a time; Janus counts the room's seats", async () => {
     const seat = seats[1]!;
     const others = [seats[0]!, seats[2]!].map((s) => s.session.id);
-    const counts: JanusCounts = sampleJanus(janus!, 20, JANUS_ROOM, sessionOf);
+    const counts: JanusCounts = sampleJanus(janus!, 20, JANUS_ROOM, joinedAt);
     const lived: number[] = [];
     const attempts: Session[] = [];
     const until = Date.now() + 3_000;
@@ -262,6 +273,57 @@ describe("Janus's events (origin: janus, JANUS_EVENTS_SECRET)", () => {
     expect(sessions).toContain(previous.id);
     for (const id of others) expect(sessions).toContain(id);
     expect(await janus!.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
+  }, 60_000);
+
+  it("a client attaching handle after handle in its seat's session, each joining the room, keeps one participant; Janus counts the room's seats", async () => {
+    const seat = seats[2]!;
+    const { api, id: session } = seat.session;
+    const others = [seats[0]!, seats[1]!].map((s) => s.session.id);
+    const counts = sampleJanus(janus!, 20, JANUS_ROOM, joinedAt, [session]);
+    const killsBefore = (await originAdmin()).kills;
+    const lived: number[] = [];
+    let handles = 0;
+    let newest = 0;
+    const until = Date.now() + 3_000;
+    try {
+      while (Date.now() < until) {
+        newest = await api.attach(AUDIOBRIDGE);
+        const attachedAt = Date.now();
+        handles += 1;
+        // Joined as the page's one handle would; one detached before it joined fails here, which is no concern.
+        const participant = await api.joinMuted(newest, JANUS_ROOM, `extra-${handles}`).catch(() => null);
+        if (participant !== null) joinedAt.set(participant, { session, handle: newest });
+        lived.push(await onlyHandleAfter(session, newest, attachedAt));
+      }
+      await pause(DESTROYED_WITHIN_MS);
+    } finally {
+      await counts.stop();
+    }
+    const sorted = [...lived].sort((a, b) => a - b);
+    console.log(
+      `${handles} handles attached in one seat's session in 3 s; the older ones detached ${sorted[0]}–${sorted.at(-1)} ms ` +
+        `after the newest attached (median ${sorted[Math.floor(sorted.length / 2)]}); Janus's most: ` +
+        `${counts.peak("sessions")} sessions, ${counts.peak("served")} participants with their handle ` +
+        `(${counts.peak("participants")} listed, a detached handle's participant listed for up to ` +
+        `${counts.longestTeardownMs()} ms more; ${counts.samples} samples, longest gap ${counts.longestGapMs()} ms)`,
+    );
+    expect(handles).toBeGreaterThanOrEqual(5);
+    for (const ms of lived) expect(ms).toBeLessThan(DESTROYED_WITHIN_MS);
+    // One participant a seat, beyond the newest one's milliseconds; no session was destroyed for it.
+    expect(counts.samples).toBeGreaterThan(20);
+    expect(counts.peak("sessions")).toBe(CAPACITY);
+    expect(counts.peak("served")).toBeLessThanOrEqual(CAPACITY + 1);
+    expect(counts.peak("served")).toBeGreaterThanOrEqual(CAPACITY);
+    expect(counts.longestTeardownMs()).toBeLessThan(TEARDOWN_MS);
+    // Afterwards the seat's session holds its newest handle, in the room; every other seat's is untouched.
+    const sessions = await janus!.sessions();
+    expect(sessions).toHaveLength(CAPACITY);
+    expect(sessions).toContain(session);
+    for (const id of others) expect(sessions).toContain(id);
+    expect((await janus!.admin("list_handles", {}, [session])).handles).toEqual([newest]);
+    expect(await janus!.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
+    // Each detach is counted with the kills.
+    expect((await originAdmin()).kills).toBeGreaterThanOrEqual(killsBefore + handles);
   }, 60_000);
 
   it("everyone seated leaves at once while their old devices keep opening sessions: the line takes the seats, Janus never serves more", async () => {

@@ -75,13 +75,18 @@ function janusSeats(admin: JanusAdmin, roundMs: number, now: () => number): Janu
 }
 
 /**
- * A Janus of sessions, each with one handle (its id + 1) attached with a
- * token at a time (µs on Janus's clock), answering the Admin API calls the
- * checks make; what was destroyed, in order.
+ * A Janus of sessions, each with a first handle (its id + 1) attached with a
+ * token at a time (µs on Janus's clock) and any more handles put in `more`,
+ * answering the Admin API calls the checks make; what was destroyed and
+ * detached, in order.
  */
 function stubJanus() {
   const sessions = new Map<number, { token: string; created: number }>();
+  const more = new Map<number, { id: number; token: string; created: number }[]>();
   const destroyed: number[] = [];
+  const detached: [number, number][] = [];
+  const fail = (code: number, reason: string) =>
+    new Response(JSON.stringify({ janus: "error", error: { code, reason } }));
   const janus = (async (_input: RequestInfo | URL, init?: RequestInit) => {
     const body = JSON.parse(String(init?.body)) as { janus: string; transaction: string };
     const path = new URL(String(_input)).pathname
@@ -91,23 +96,55 @@ function stubJanus() {
     const ok = (extra: Record<string, unknown> = {}) =>
       new Response(JSON.stringify({ janus: "success", transaction: body.transaction, ...extra }));
     if (body.janus === "list_sessions") return ok({ sessions: [...sessions.keys()] });
-    if (body.janus === "list_handles") return ok({ handles: [path[0]! + 1] });
-    if (body.janus === "handle_info") {
-      const s = sessions.get(path[0]!);
-      if (s === undefined) {
-        return new Response(JSON.stringify({ janus: "error", error: { code: 458, reason: "No such session" } }));
+    const [session, handle] = [path[0]!, path[1]];
+    // The session's handles: its first (unless detached) and the others, by id.
+    const handles = () => {
+      const s = sessions.get(session);
+      if (s === undefined) return undefined;
+      const first = detached.some(([d, h]) => d === session && h === session + 1) ? [] : [{ id: session + 1, ...s }];
+      return [...first, ...(more.get(session) ?? [])];
+    };
+    if (body.janus === "list_handles") {
+      const all = handles();
+      return all === undefined ? fail(458, "No such session") : ok({ handles: all.map((h) => h.id) });
+    }
+    if (body.janus === "handle_info" || body.janus === "detach_handle") {
+      const all = handles();
+      if (all === undefined) return fail(458, "No such session");
+      const h = all.find((x) => x.id === handle);
+      if (h === undefined) return fail(459, "No such handle");
+      if (body.janus === "handle_info") {
+        return ok({ info: { token: h.token, created: h.created, plugin: "janus.plugin.audiobridge" } });
       }
-      return ok({ info: { token: s.token, created: s.created, plugin: "janus.plugin.audiobridge" } });
+      detached.push([session, h.id]);
+      more.set(
+        session,
+        (more.get(session) ?? []).filter((x) => x.id !== h.id),
+      );
+      return ok();
     }
     if (body.janus === "destroy_session") {
-      destroyed.push(path[0]!);
-      sessions.delete(path[0]!);
+      destroyed.push(session);
+      sessions.delete(session);
       return ok();
     }
     return ok();
   }) as typeof fetch;
   const admin = new JanusAdmin({ url: "http://janus.test/admin", adminSecret: SECRET, fetch: janus });
-  return { sessions, destroyed, admin };
+  return { sessions, more, destroyed, detached, admin };
+}
+
+/** Seats a and b of a new world, each with its session in a stub Janus (100 and 200), listed once; rounds of `roundMs`. */
+async function twoSeated(roundMs: number) {
+  const w = world();
+  const janus = stubJanus();
+  const seats = janusSeats(janus.admin, roundMs, w.clock);
+  const a = w.seat("a", "janus:tok-a");
+  w.seat("b", "janus:tok-b");
+  janus.sessions.set(100, { token: "tok-a", created: 1_000 });
+  janus.sessions.set(200, { token: "tok-b", created: 2_000 });
+  await seats.run(w.steps);
+  return { ...janus, w, seats, a };
 }
 
 describe("Janus's checks", () => {
@@ -138,15 +175,8 @@ describe("Janus's checks", () => {
   });
 
   it("keep one session a seat: a token's older sessions go within ONE_SESSION_EVERY_MS, not a round later", async () => {
-    const w = world();
-    const { sessions, destroyed, admin } = stubJanus();
     // A default pass lifetime's round (27 s): far longer than the one-session check.
-    const seats = janusSeats(admin, 27_000, w.clock);
-    const a = w.seat("a", "janus:tok-a");
-    w.seat("b", "janus:tok-b");
-    sessions.set(100, { token: "tok-a", created: 1_000 });
-    sessions.set(200, { token: "tok-b", created: 2_000 });
-    await seats.run(w.steps);
+    const { w, seats, a, sessions, destroyed } = await twoSeated(27_000);
     expect(destroyed).toEqual([]);
 
     // Seat a's token opens a second and a third session (a second device, then a third).
@@ -166,15 +196,8 @@ describe("Janus's checks", () => {
   });
 
   it("keep one session a seat the moment Janus tells of an attach: the newest by Janus's clock, whatever the order told", async () => {
-    const w = world();
-    const { sessions, destroyed, admin } = stubJanus();
     // A default pass lifetime's round: only an event can act before ONE_SESSION_EVERY_MS.
-    const seats = janusSeats(admin, 27_000, w.clock);
-    w.seat("a", "janus:tok-a");
-    w.seat("b", "janus:tok-b");
-    sessions.set(100, { token: "tok-a", created: 1_000 });
-    sessions.set(200, { token: "tok-b", created: 2_000 });
-    await seats.run(w.steps);
+    const { w, seats, sessions, destroyed } = await twoSeated(27_000);
     // A second session of a's token attaches: the older goes at once, with no time passing.
     sessions.set(300, { token: "tok-a", created: 3_000 });
     expect(await seats.attached("tok-a", 300, 301)).toBe(1);
@@ -195,6 +218,60 @@ describe("Janus's checks", () => {
     w.advance(ONE_SESSION_EVERY_MS);
     await seats.run(w.steps);
     expect(destroyed).toEqual([100, 300, 400]);
+  });
+
+  it("keep one handle in a seat's session the moment Janus tells of an attach: the newest of the seat's token", async () => {
+    const { w, seats, a, more, destroyed, detached } = await twoSeated(27_000);
+    // Seat a's session attaches a second handle (a second participant on one seat): its first goes at once.
+    more.set(100, [{ id: 150, token: "tok-a", created: 1_500 }]);
+    expect(await seats.attached("tok-a", 100, 150)).toBe(1);
+    expect(detached).toEqual([[100, 101]]);
+    // Then one with seat b's token in a's session, and an older one of a's told late: both go, the newest stays.
+    more.set(100, [
+      ...more.get(100)!,
+      { id: 160, token: "tok-b", created: 1_600 },
+      { id: 170, token: "tok-a", created: 1_300 },
+    ]);
+    expect(await seats.attached("tok-a", 100, 170)).toBe(2);
+    expect(detached).toEqual([
+      [100, 101],
+      [100, 160],
+      [100, 170],
+    ]);
+    expect(more.get(100)!.map((h) => h.id)).toEqual([150]);
+    // No session was destroyed for it, and the seat is still the listener's.
+    expect(destroyed).toEqual([]);
+    expect(seats.health).toMatchObject({ kills: 3, failures: 0 });
+    expect(w.ledger.lease(a)).toMatchObject({ leftAt: null });
+    // A session holding one handle costs the event one listing of its handles, and nothing is detached.
+    expect(await seats.attached("tok-b", 200, 201)).toBe(0);
+    expect(detached).toHaveLength(3);
+  });
+
+  it("keep one handle in a seat's session without events: the next round detaches the others", async () => {
+    const w = world();
+    const { sessions, more, destroyed, detached, admin } = stubJanus();
+    // Rounds shorter than a pass (6 s), as a round renews the seats it lists.
+    const seats = janusSeats(admin, 3_000, w.clock);
+    const b = w.seat("b", "janus:tok-b");
+    sessions.set(200, { token: "tok-b", created: 2_000 });
+    // Another token's session outside this shard's seats: never looked inside.
+    sessions.set(300, { token: "speaker", created: 3_000 });
+    more.set(300, [{ id: 350, token: "speaker", created: 3_500 }]);
+    await seats.run(w.steps);
+    more.set(200, [{ id: 250, token: "tok-b", created: 2_500 }]);
+    // Nothing looks inside a session before the round is due.
+    w.advance(2_999);
+    await seats.run(w.steps);
+    expect(detached).toEqual([]);
+    w.advance(1);
+    await seats.run(w.steps);
+    expect(detached).toEqual([[200, 201]]);
+    expect(destroyed).toEqual([]);
+    expect(seats.health).toMatchObject({ kills: 1, failures: 0 });
+    // The seat is renewed by that round's listing as before.
+    expect(w.ledger.lease(b)).toMatchObject({ leftAt: null });
+    expect(w.ledger.counters.live).toBe(1);
   });
 
   it("name the seat in a token, and read it back; anything else names none", () => {

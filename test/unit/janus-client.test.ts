@@ -125,7 +125,7 @@ describe("Janus Admin API requests", () => {
           },
         });
       }
-      if (body.janus === "destroy_session") return success(body);
+      if (body.janus === "destroy_session" || body.janus === "detach_handle") return success(body);
       throw new Error(`unexpected ${url}`);
     });
     expect(await admin.listHandles(42)).toEqual([7, 8]);
@@ -137,10 +137,12 @@ describe("Janus Admin API requests", () => {
       created: 66357692460,
       pluginSpecific: { room: 1234, muted: true },
     });
+    expect(await admin.detachHandle(42, 8)).toBe(true);
     expect(await admin.destroySession(42)).toBe(true);
     expect(sent.map((s) => `${s.body.janus} ${s.url}`)).toEqual([
       `list_handles ${URL_BASE}/42`,
       `handle_info ${URL_BASE}/42/7`,
+      `detach_handle ${URL_BASE}/42/8`,
       `destroy_session ${URL_BASE}/42`,
     ]);
     await expect(admin.listHandles(0)).rejects.toThrow(RangeError);
@@ -157,14 +159,18 @@ describe("Janus Admin API requests", () => {
     expect(await admin.listSessions()).toEqual([1, 2]);
   });
 
-  it("treats an already removed token and an already destroyed session as done (false)", async () => {
-    const { admin } = stub((body) =>
+  it("treats an already removed token, an already destroyed session and an already detached handle as done (false)", async () => {
+    const { admin } = stub((body, url) =>
       body.janus === "remove_token"
         ? error(body, 490, "Error removing token")
-        : error(body, 458, `No such session ${String(body.session_id)}`),
+        : url.endsWith("/6")
+          ? error(body, 459, "No such handle 6 in session 5")
+          : error(body, 458, `No such session ${String(body.session_id)}`),
     );
     expect(await admin.removeToken("tok")).toBe(false);
     expect(await admin.destroySession(5)).toBe(false);
+    expect(await admin.detachHandle(5, 6)).toBe(false);
+    expect(await admin.detachHandle(7, 8)).toBe(false);
   });
 
   it("revokes: removes the token, then destroys only the sessions whose handles carry it", async () => {

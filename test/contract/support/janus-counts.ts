@@ -14,14 +14,26 @@
  * participant. Under load that lags by tens of milliseconds, and a client
  * cycling sessions fast leaves several such participants listed at once.
  * `peak("served")` counts only participants whose session Janus still
- * listed; `longestTeardownMs` says how long AudioBridge lagged behind.
+ * listed; `longestTeardownMs` says how long AudioBridge lagged behind. A
+ * detached handle is the same: off its session's list of handles at once,
+ * its participant dropped a moment later. For the sessions named in
+ * `watched`, each sample also lists their handles, and a participant whose
+ * handle is no longer listed is not counted as served either.
  */
 import type { RunningJanus } from "./janus.ts";
 import { pause } from "./held.ts";
 
+/** Where a participant the test joined is: its session, and its handle when the test knows it. */
+export interface JoinedAt {
+  session: number;
+  handle?: number;
+}
+
 interface JanusSample {
   at: number;
   sessions: ReadonlySet<number>;
+  /** The handles of the watched sessions still listed, as `session/handle`. */
+  handles: ReadonlySet<string>;
   participants: readonly number[];
   /** The participants whose session was still on Janus's list (all of them when their session is not known). */
   served: number;
@@ -38,7 +50,7 @@ export interface JanusCounts {
   longestGapMs(): number;
   /**
    * The longest Janus kept listing a participant after the first sample
-   * without its session (ms, to the samples' resolution); 0 when it never did.
+   * without its session or handle (ms, to the samples' resolution); 0 when it never did.
    */
   longestTeardownMs(): number;
   stop(): Promise<void>;
@@ -46,30 +58,43 @@ export interface JanusCounts {
 
 /**
  * Start sampling now, every `intervalMs`; `room`: also count that
- * AudioBridge room's participants. `sessionOf` names the session of each
- * participant the test joined (read when each sample is taken, so it may
- * grow while sampling).
+ * AudioBridge room's participants. `joined` says where each participant the
+ * test joined is (read when each sample is taken, so it may grow while
+ * sampling); `watched`: sessions whose handles each sample lists too.
  */
 export function sampleJanus(
   janus: RunningJanus,
   intervalMs: number,
   room?: number,
-  sessionOf: ReadonlyMap<number, number> = new Map(),
+  joined: ReadonlyMap<number, JoinedAt> = new Map(),
+  watched: readonly number[] = [],
 ): JanusCounts {
   const samples: JanusSample[] = [];
   let running = true;
+  // A participant Janus relays to: its session listed, and its handle too where the sample looked.
+  const isServed = (p: number, sessions: ReadonlySet<number>, handles: ReadonlySet<string>): boolean => {
+    const where = joined.get(p);
+    if (where === undefined) return true;
+    if (!sessions.has(where.session)) return false;
+    return (
+      where.handle === undefined || !watched.includes(where.session) || handles.has(`${where.session}/${where.handle}`)
+    );
+  };
   const loop = (async () => {
     while (running) {
       const at = Date.now();
       try {
-        // In this order: a session gone from this list was destroyed before the participants were asked for.
+        // In this order: a session or handle gone from these lists was gone before the participants were asked for.
         const sessions = new Set(await janus.sessions());
+        const handles = new Set<string>();
+        for (const session of watched) {
+          if (!sessions.has(session)) continue;
+          const answer = await janus.admin("list_handles", {}, [session]);
+          for (const h of (answer.handles as number[] | undefined) ?? []) handles.add(`${session}/${h}`);
+        }
         const participants = room === undefined ? [] : (await janus.participants(room)).map((p) => Number(p.id));
-        const served = participants.filter((p) => {
-          const session = sessionOf.get(p);
-          return session === undefined || sessions.has(session);
-        }).length;
-        samples.push({ at, sessions, participants, served });
+        const served = participants.filter((p) => isServed(p, sessions, handles)).length;
+        samples.push({ at, sessions, handles, participants, served });
       } catch {
         // Janus busy: the gap shows in longestGapMs().
       }
@@ -94,8 +119,7 @@ export function sampleJanus(
       let longest = 0;
       for (const s of samples) {
         for (const p of s.participants) {
-          const session = sessionOf.get(p);
-          if (session === undefined || s.sessions.has(session)) continue;
+          if (isServed(p, s.sessions, s.handles)) continue;
           const since = firstStale.get(p) ?? s.at;
           firstStale.set(p, since);
           longest = Math.max(longest, s.at - since);
