@@ -30,9 +30,10 @@ import {
   seatedIn,
   untilStopped,
   waitingIn,
+  renewing,
 } from "./support/crowd.ts";
 import { eventually, pause } from "./support/held.ts";
-import { adminCall, bearer, claimsOf, heartbeatWith, leaveWith, statusJson } from "./support/http.ts";
+import { adminCall, bearer, claimsOf, leaveWith, statusJson } from "./support/http.ts";
 import {
   CUT_WITHIN_MS,
   DROP_WITHIN_MS,
@@ -125,22 +126,8 @@ function statusOf(c: Crowd, ticket: string) {
   return statusJson(spillway().url, c.room, ticket);
 }
 
-/**
- * A seat's player renewing its pass every 1.5 s while the test runs:
- * `pass` is always its newest (of the same seat).
- */
-function heartbeating(c: Crowd, first: string): { readonly pass: string } {
-  const seat = { pass: first };
-  const sid = claimsOf(first).sid;
-  untilStopped(c.stops, async () => {
-    await pause(1_500);
-    const renewed = await heartbeatWith(spillway().url, c.room, seat.pass);
-    expect(renewed.status, "a seat's heartbeat").toBe(200);
-    expect(claimsOf(renewed.json.pass!).sid).toBe(sid);
-    seat.pass = renewed.json.pass!;
-  });
-  return seat;
-}
+/** A seat's player renewing its pass while the test runs (support/crowd.ts). */
+const heartbeating = (c: Crowd, first: string) => renewing(c.stops, spillway().url, c.room, first);
 
 /** Each of `seats` tuned in with its pass presented as `present` says: all play, and Icecast counts them all. */
 async function allPlaying(
