@@ -49,12 +49,13 @@ import { freePort, type RunningWorker, startWorker, tempDir } from "./support/wo
 const PASS_TTL_SECONDS = 4;
 const LIFETIME_MS = PASS_TTL_SECONDS * 1000;
 /**
- * The restart test's lease: Spillway is down for 3–5 s (stop ≈ 1 s, start
- * ≈ 3 s), and a seat must outlive that to still be its listener's (nothing
- * can renew it while Spillway is down; a round renews it only every half
- * lifetime).
+ * The restart test's lease: Spillway is down for 3–5 s on a quiet machine
+ * (stop ≈ 1 s, start ≈ 3 s) and 6–12 s in a full test run on a busy one,
+ * and a seat must outlive that to still be its listener's: nothing can renew
+ * it while Spillway is down, and a round renews it only every half lifetime,
+ * so a seat may go down with little more than half its lease left.
  */
-const RESTART_PASS_TTL_SECONDS = 12;
+const RESTART_PASS_TTL_SECONDS = 30;
 /** About how long until a seat given back or moved can be reused (its revocation listed, then confirmed). */
 const CONFIRM_MS = 6_000;
 
@@ -567,7 +568,9 @@ describe("Spillway restarted while streams play", () => {
     if (again.status === 401) {
       again.close();
       const claimed = await statusOf(s, a.ticket);
-      expect(claimed.json.state).toBe("admitted");
+      expect(claimed.json.state, `the ticket's claim after ${s.notes.downMs} ms down: ${claimed.text}`).toBe(
+        "admitted",
+      );
       again = await tune(s, claimed.json.pass!);
       s.notes.reconnectedWith = "ticket";
     }
