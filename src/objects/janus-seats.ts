@@ -20,14 +20,14 @@
  * - One seat, one session: Janus lets a token open any number, and counts
  *   each. A token listed with more than one keeps its newest (the device the
  *   listener moved to, a page reloaded) and the others are destroyed then.
+ *   For that alone the sessions are listed more often than a round, every
+ *   ONE_SESSION_EVERY_MS (one Admin API call: the tokens of sessions already
+ *   seen are cached).
  * - One session, one handle: Janus also lets a session attach any number of
  *   handles, each joining the room as one more participant (or viewer). A
  *   seat's session keeps its newest handle of the seat's token; every other
  *   handle in it is detached, at the handle's attach event, or else at the
  *   next round (one `list_handles` a seat a round).
- *   For that alone the sessions are listed more often than a round, every
- *   ONE_SESSION_EVERY_MS (one Admin API call: the tokens of sessions already
- *   seen are cached).
  * - With Janus's event handler posting to Spillway (src/edge/janus-hook.ts),
  *   a handle attached with a seat's token is told at once (`attached`): the
  *   token names its room, shard and seat, and the token's other sessions go
