@@ -27,10 +27,10 @@ import {
   hostileWays,
   passCookie,
   passWhenCalled,
+  renewing,
   seatedIn,
   untilStopped,
   waitingIn,
-  renewing,
 } from "./support/crowd.ts";
 import { eventually, pause } from "./support/held.ts";
 import { adminCall, bearer, claimsOf, leaveWith, statusJson } from "./support/http.ts";

@@ -272,8 +272,7 @@ describe("Janus enforcing Spillway's seats (origin: janus)", () => {
     // After the file's cap check: this test too makes Janus count more than the capacity, briefly.
     const s = seated[1]!;
     const killsBefore = (await originAdmin()).kills;
-    const handlesOf = async () =>
-      ((await janus!.admin("list_handles", {}, [s.listener.session])).handles as number[] | undefined) ?? [];
+    const handlesOf = () => janus!.handles(s.listener.session);
     const [first] = await handlesOf();
     const participantsBefore = (await janus!.participants(JANUS_ROOM)).length;
     // The same session joins the room again through a second handle: one more participant on one seat.

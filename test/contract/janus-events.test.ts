@@ -97,7 +97,7 @@ async function goneAfter(session: number, since: number, ms = 10_000): Promise<n
 /** How long after `since` Janus lists `keep` as the only handle of `session` (checked every 5 ms, for up to `ms`). */
 async function onlyHandleAfter(session: number, keep: number, since: number, ms = 10_000): Promise<number> {
   while (Date.now() - since < ms) {
-    const handles = ((await janus!.admin("list_handles", {}, [session])).handles as number[] | undefined) ?? [];
+    const handles = await janus!.handles(session);
     if (handles.length === 1 && handles[0] === keep) return Date.now() - since;
     await pause(5);
   }
@@ -320,7 +320,7 @@ describe("Janus's events (origin: janus, JANUS_EVENTS_SECRET)", () => {
     expect(sessions).toHaveLength(CAPACITY);
     expect(sessions).toContain(session);
     for (const id of others) expect(sessions).toContain(id);
-    expect((await janus!.admin("list_handles", {}, [session])).handles).toEqual([newest]);
+    expect(await janus!.handles(session)).toEqual([newest]);
     expect(await janus!.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
     // Each detach is counted with the kills.
     expect((await originAdmin()).kills).toBeGreaterThanOrEqual(killsBefore + handles);

@@ -25,10 +25,10 @@ import {
   hostileWays,
   passCookie,
   passWhenCalled,
+  renewing,
   seatedIn,
   untilStopped,
   waitingIn,
-  renewing,
 } from "./support/crowd.ts";
 import { adminCall, bearer, claimsOf, leaveWith, statusJson } from "./support/http.ts";
 import { eventually, type HeldSocket, holdSocket, pause } from "./support/held.ts";

@@ -35,7 +35,7 @@ interface JanusSample {
   /** The handles of the watched sessions still listed, as `session/handle`. */
   handles: ReadonlySet<string>;
   participants: readonly number[];
-  /** The participants whose session was still on Janus's list (all of them when their session is not known). */
+  /** The participants whose session (and, in a watched session, handle) Janus still listed; all whose place is not known. */
   served: number;
 }
 
@@ -89,8 +89,7 @@ export function sampleJanus(
         const handles = new Set<string>();
         for (const session of watched) {
           if (!sessions.has(session)) continue;
-          const answer = await janus.admin("list_handles", {}, [session]);
-          for (const h of (answer.handles as number[] | undefined) ?? []) handles.add(`${session}/${h}`);
+          for (const h of await janus.handles(session)) handles.add(`${session}/${h}`);
         }
         const participants = room === undefined ? [] : (await janus.participants(room)).map((p) => Number(p.id));
         const served = participants.filter((p) => isServed(p, sessions, handles)).length;

@@ -17,8 +17,9 @@
  *   media never leaves the host. (Janus's ICE skips loopback interfaces even
  *   when `ice_enforce_list` names them; its host candidates are those of
  *   eth0 and the like, and Chromium's too.)
- * - `sessions()` and `participants(room)` are Janus's own views (Admin API
- *   `list_sessions`, and AudioBridge `listparticipants` via `message_plugin`),
+ * - `sessions()`, `handles(session)` and `participants(room)` are Janus's own
+ *   views (Admin API `list_sessions` and `list_handles`, and AudioBridge
+ *   `listparticipants` via `message_plugin`),
  *   asked here directly, independently of src/origins/janus.ts.
  * - `JanusApi` is a tiny Janus API client over HTTP long-poll (create, attach,
  *   message, events) carrying a token: a listener without WebRTC.
@@ -114,6 +115,8 @@ export interface RunningJanus {
   admin(janus: string, body?: Record<string, unknown>, path?: number[]): Promise<Record<string, unknown>>;
   /** Janus's own session list (`list_sessions`). */
   sessions(): Promise<number[]>;
+  /** Janus's own list of a session's handles (`list_handles`); none once the session is gone. */
+  handles(session: number): Promise<number[]>;
   /** Janus's own participants of an AudioBridge room (`listparticipants` via `message_plugin`). */
   participants(room?: number): Promise<Array<Record<string, unknown>>>;
   log(): Promise<string>;
@@ -295,6 +298,10 @@ async function startOnce(found: { binary: string; libDir: string }, options: Jan
       const answer = await admin("list_sessions");
       if (!Array.isArray(answer.sessions)) throw new Error(`list_sessions: ${JSON.stringify(answer)}`);
       return answer.sessions as number[];
+    },
+    async handles(session) {
+      const answer = await admin("list_handles", {}, [session]);
+      return Array.isArray(answer.handles) ? (answer.handles as number[]) : [];
     },
     async participants(which = room) {
       const answer = await admin("message_plugin", {
