@@ -25,12 +25,11 @@ import {
   hostileWays,
   passCookie,
   passWhenCalled,
-  renewing,
   seatedIn,
   untilStopped,
   waitingIn,
 } from "./support/crowd.ts";
-import { adminCall, bearer, claimsOf, leaveWith, statusJson } from "./support/http.ts";
+import { adminCall, bearer, claimsOf, heartbeatWith, leaveWith, statusJson } from "./support/http.ts";
 import { eventually, type HeldSocket, holdSocket, pause } from "./support/held.ts";
 import { type LiveOrigin, peakOf, type Span, startLiveOrigin } from "./support/live-origin.ts";
 import { type RunningWorker, startWorker } from "./support/worker.ts";
@@ -221,24 +220,31 @@ describe("crowds at a WebSocket origin", () => {
     const c = await crowdRoom("sockets-hostile", 3);
     const cookie = (token: string) => passCookie(c.room, token);
     const first = await seatedIn(sp().url, c.room, 3);
-    // Each seat's player renews its pass from the start, as players do (the test's passes live 4 s).
-    const players = first.map((l) => renewing(c.stops, sp().url, c.room, l.pass));
     const inLine = await waitingIn(sp().url, c.room, 2);
-    // Each seat in turn, with its newest pass: its pass's cookie twice; the cookie and the bearer; the
-    // cookie with a forged Spillway-Pass; then five sockets at once with its pass.
+    // Each seat in turn: its pass's cookie twice; the cookie and the bearer; the cookie with a forged
+    // Spillway-Pass; then five sockets at once with its pass. The pass is renewed before each, as a
+    // player renews it (the test's passes live 4 s).
     const ways = hostileWays(c.room);
     const newest = await Promise.all(
-      players.map(async (p) => {
+      first.map(async (l) => {
+        let pass = l.pass;
+        const renew = async () => {
+          const renewed = await heartbeatWith(sp().url, c.room, pass);
+          expect(claimsOf(renewed.json.pass!).sid).toBe(claimsOf(l.pass).sid);
+          pass = renewed.json.pass!;
+        };
         let last: HeldSocket | undefined;
         for (const way of ways) {
+          await renew();
           const older = last;
-          last = await talking(c, way(p.pass));
+          last = await talking(c, way(pass));
           if (older !== undefined) {
             const closed = await Promise.race([older.closed, pause(CUT_WITHIN_MS).then(() => "still open")]);
             expect(closed, "the seat's older socket").toEqual({ code: 4004, reason: "connection_replaced" });
           }
         }
-        const burst = await Promise.all(Array.from({ length: 5 }, () => openSocket(c, bearer(p.pass))));
+        await renew();
+        const burst = await Promise.all(Array.from({ length: 5 }, () => openSocket(c, bearer(pass))));
         const opened = burst.filter((s): s is HeldSocket => typeof s !== "number");
         for (const s of burst) if (typeof s === "number") expect(s).toBe(409);
         expect(opened.length, "at least one of the burst opened").toBeGreaterThanOrEqual(1);

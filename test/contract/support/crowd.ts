@@ -6,7 +6,7 @@
  */
 import { expect } from "vitest";
 import { eventually, pause } from "./held.ts";
-import { bearer, claimsOf, heartbeatWith, join, statusJson } from "./http.ts";
+import { bearer, join, statusJson } from "./http.ts";
 
 /** How long a crowd has to take the seats given back or moved (revocations listed, then confirmed, then called). */
 export const REFILL_WITHIN_MS = 30_000;
@@ -49,29 +49,6 @@ export function untilStopped(stops: (() => Promise<void>)[], step: () => Promise
     stopped = true;
     await loop;
   });
-}
-
-/**
- * A seat's player renewing its pass every 1.5 s until the scenario ends (its
- * stop is added to `stops`): `pass` is always its newest, of the same seat.
- * The tests' passes live 4 s, so a pass used much after it was given needs this.
- */
-export function renewing(
-  stops: (() => Promise<void>)[],
-  base: string,
-  room: string,
-  first: string,
-): { readonly pass: string } {
-  const seat = { pass: first };
-  const sid = claimsOf(first).sid;
-  untilStopped(stops, async () => {
-    await pause(1_500);
-    const renewed = await heartbeatWith(base, room, seat.pass);
-    expect(renewed.status, "a seat's heartbeat").toBe(200);
-    expect(claimsOf(renewed.json.pass!).sid).toBe(sid);
-    seat.pass = renewed.json.pass!;
-  });
-  return seat;
 }
 
 /** `count` listeners of `room` seated one after another (each at its join, or at its first poll). */
