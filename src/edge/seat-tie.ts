@@ -66,6 +66,13 @@ export const RETRY_AFTER_FAILURE_MS = 500;
  * stream, 0.35–0.85 s at 64 kbit/s), and must never count both devices.
  */
 export const ORIGIN_NOTICE_MS = 1_500;
+/**
+ * How long a closed socket's goodbye waits once the origin has answered its
+ * close: the origin counts it out when the connection under it is gone, a
+ * moment after the closing handshake (a WebSocket origin may count a
+ * listener until then). ORIGIN_NOTICE_MS bounds the wait for the answer.
+ */
+export const SOCKET_SETTLE_MS = 100;
 /** A wait that nothing cuts short. */
 const NEVER = new Promise<void>(() => undefined);
 
@@ -290,6 +297,8 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
   const holder = opts.newId();
   const held = holding(opts);
   const watched = watchSeat(held.opts, holder, length === null, piped, live).then(async (reason) => {
+    // A live stream the listener hung up is counted by the origin until it next writes to it, as a cut one is.
+    const counted = reason === "moved" || reason === "replaced" || (reason === null && live);
     if (reason !== null) {
       onCut?.(reason);
       abort.abort(new SeatEnded(reason));
@@ -298,9 +307,9 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
       // as a broken answer when a length was promised and not met.
       const writer = writable.getWriter();
       await (length === null ? writer.close() : writer.abort(new SeatEnded(reason))).catch(() => undefined);
-      // Moved or replaced: the origin counts this connection out before the newer one is answered.
-      if (reason === "moved" || reason === "replaced") await (opts.sleep ?? timerSleep)(ORIGIN_NOTICE_MS, NEVER);
     }
+    // Moved, replaced, or a live stream hung up: the origin counts it out before the seat's next one is answered.
+    if (counted && held.called()) await (opts.sleep ?? timerSleep)(ORIGIN_NOTICE_MS, NEVER);
     if (held.called()) await opts.keeper.letGo(holder);
   });
   opts.background(watched);
@@ -423,6 +432,9 @@ export function tieSocket(upstream: WebSocket, opts: TieOptions, headers?: Heade
   listener.accept();
   let finish!: () => void;
   const closed = new Promise<void>((resolve) => (finish = resolve));
+  // The origin's side is through once its closing handshake is: it counts the socket out then.
+  let originDone!: () => void;
+  const originClosed = new Promise<void>((resolve) => (originDone = resolve));
   listener.addEventListener("message", (e) => sendQuietly(upstream, e.data));
   upstream.addEventListener("message", (e) => sendQuietly(listener, e.data));
   listener.addEventListener("close", (e) => {
@@ -431,6 +443,7 @@ export function tieSocket(upstream: WebSocket, opts: TieOptions, headers?: Heade
   });
   upstream.addEventListener("close", (e) => {
     closeQuietly(listener, e.code, e.reason);
+    originDone();
     finish();
   });
   listener.addEventListener("error", () => {
@@ -439,9 +452,11 @@ export function tieSocket(upstream: WebSocket, opts: TieOptions, headers?: Heade
   });
   upstream.addEventListener("error", () => {
     closeQuietly(listener, 1011, "origin error");
+    originDone();
     finish();
   });
   const holder = opts.newId();
+  const sleep = opts.sleep ?? timerSleep;
   const watched = watchSeat(opts, holder, true, closed).then(async (reason) => {
     if (reason !== null) {
       const code = SEAT_CLOSE_CODES[reason];
@@ -449,6 +464,11 @@ export function tieSocket(upstream: WebSocket, opts: TieOptions, headers?: Heade
       closeQuietly(upstream, code, cutText(reason));
       finish();
     }
+    // However it closed, the seat's next live connection (whose first round waits for this goodbye) goes
+    // to the origin only once the origin has closed this one, and had a moment to let its connection go:
+    // a close sent is not a close counted, and the origin would serve both for that long.
+    await sleep(ORIGIN_NOTICE_MS, originClosed);
+    await sleep(SOCKET_SETTLE_MS, NEVER);
     await opts.keeper.letGo(holder);
   });
   opts.background(watched);

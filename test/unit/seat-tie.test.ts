@@ -353,7 +353,7 @@ describe("tieStream", () => {
     expect(shard.calls.map((c) => c.live)).toEqual([false]);
   });
 
-  it("lets go of the seat's hold when the listener goes away, and cancels the origin", async () => {
+  it("lets go of the seat's hold at once when the listener of a stream that is not live goes away, and cancels the origin", async () => {
     const shard = new FakeShard();
     const work: Promise<unknown>[] = [];
     const origin = endlessBody();
@@ -363,6 +363,25 @@ describe("tieStream", () => {
     await out.body!.cancel("listener went away");
     await vi.advanceTimersByTimeAsync(100);
     expect(await state(origin.wasCancelled)).toMatchObject({ settled: true });
+    await Promise.all(work);
+    expect(cuts).toEqual([]);
+    expect(shard.letGoes).toEqual(["holder-1"]);
+  });
+
+  it("a live stream whose listener hung up says goodbye only once the origin has had time to count it out", async () => {
+    const shard = new FakeShard();
+    const work: Promise<unknown>[] = [];
+    const origin = endlessBody();
+    const cuts: Cut[] = [];
+    const live = new Response(origin.body, { headers: { "content-type": "audio/mpeg" } });
+    const out = tieStream(live, options(shard, work), (r) => cuts.push(r));
+    await vi.advanceTimersByTimeAsync(1_000);
+    await out.body!.cancel("the player reconnects");
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await state(origin.wasCancelled)).toMatchObject({ settled: true });
+    // The seat's next live connection waits for this goodbye: the origin still counts this one until it writes.
+    expect(shard.letGoes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(ORIGIN_NOTICE_MS);
     await Promise.all(work);
     expect(cuts).toEqual([]);
     expect(shard.letGoes).toEqual(["holder-1"]);

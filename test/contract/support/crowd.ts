@@ -6,7 +6,7 @@
  */
 import { expect } from "vitest";
 import { eventually, pause } from "./held.ts";
-import { bearer, join, statusJson } from "./http.ts";
+import { bearer, claimsOf, heartbeatWith, join, statusJson } from "./http.ts";
 
 /** How long a crowd has to take the seats given back or moved (revocations listed, then confirmed, then called). */
 export const REFILL_WITHIN_MS = 30_000;
@@ -39,16 +39,45 @@ export function hostileWays(room: string): ((pass: string) => Record<string, str
   ];
 }
 
-/** Run `step` again and again until the scenario ends: its stop, added to `stops`, waits for the step under way. */
-export function untilStopped(stops: (() => Promise<void>)[], step: () => Promise<void>): void {
+/**
+ * Run `step` again and again until the scenario ends: its stop, added to
+ * `stops` and returned (to stop it sooner), waits for the step under way.
+ */
+export function untilStopped(stops: (() => Promise<void>)[], step: () => Promise<void>): () => Promise<void> {
   let stopped = false;
   const loop = (async () => {
     while (!stopped) await step();
   })();
-  stops.push(async () => {
+  const stop = async () => {
     stopped = true;
     await loop;
+  };
+  stops.push(stop);
+  return stop;
+}
+
+/**
+ * A seat's player renewing its pass every 1.5 s until the scenario ends (its
+ * stop is added to `stops`), or until `stop` (before its seat is given
+ * back): `pass` is always its newest, of the same seat. The tests' passes
+ * live 4 s, so a pass used much after it was given needs this.
+ */
+export function renewing(
+  stops: (() => Promise<void>)[],
+  base: string,
+  room: string,
+  first: string,
+): { readonly pass: string; stop: () => Promise<void> } {
+  const seat = { pass: first, stop: (): Promise<void> => Promise.resolve() };
+  const sid = claimsOf(first).sid;
+  seat.stop = untilStopped(stops, async () => {
+    await pause(1_500);
+    const renewed = await heartbeatWith(base, room, seat.pass);
+    expect(renewed.status, "a seat's heartbeat").toBe(200);
+    expect(claimsOf(renewed.json.pass!).sid).toBe(sid);
+    seat.pass = renewed.json.pass!;
   });
+  return seat;
 }
 
 /** `count` listeners of `room` seated one after another (each at its join, or at its first poll). */

@@ -47,6 +47,11 @@ export interface Span {
 
 /** The most of these spans open at one instant (a close at the same millisecond as an open comes first). */
 export function peakOf(spans: readonly Span[]): number {
+  return atPeak(spans).length;
+}
+
+/** The spans open at the first instant the most of them were (peakOf): for a failure's message. */
+export function atPeak(spans: readonly Span[]): Span[] {
   const edges = spans.flatMap((s) => [
     { at: s.openedAt, step: 1 },
     { at: s.closedAt ?? Infinity, step: -1 },
@@ -54,8 +59,9 @@ export function peakOf(spans: readonly Span[]): number {
   edges.sort((a, b) => a.at - b.at || a.step - b.step);
   let open = 0;
   let peak = 0;
-  for (const e of edges) peak = Math.max(peak, (open += e.step));
-  return peak;
+  let when = 0;
+  for (const e of edges) if ((open += e.step) > peak) [peak, when] = [open, e.at];
+  return spans.filter((s) => s.openedAt <= when && (s.closedAt ?? Infinity) > when);
 }
 
 export interface LiveOrigin {
