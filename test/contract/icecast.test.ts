@@ -23,17 +23,8 @@
 import { rm } from "node:fs/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { eventually, pause } from "./support/held.ts";
-import {
-  adminCall,
-  bearer,
-  claimsOf,
-  heartbeatWith,
-  join,
-  leaveWith,
-  send,
-  type StatsJson,
-  statusJson,
-} from "./support/http.ts";
+import { adminCall, bearer, claimsOf, join, leaveWith, send, type StatsJson, statusJson } from "./support/http.ts";
+import { renewing } from "./support/crowd.ts";
 import { listen, type StreamListener } from "./support/icecast.ts";
 import {
   CUT_WITHIN_MS,
@@ -71,6 +62,7 @@ const ROOMS = [
   "live-late",
   "live-restart",
   "live-twice",
+  "live-again",
 ];
 
 /** Icecast with a show on each room's mount (on before the tests: Icecast has a burst to send at once), the front, Spillway. */
@@ -97,6 +89,8 @@ interface Scenario {
   worker: RunningWorker;
   startedAt: number;
   listeners: Tuned[];
+  /** Background loops (a player's heartbeat) to stop after the test. */
+  stops: (() => Promise<void>)[];
   /** Filled by capHeld: what the sampler saw. */
   peak?: number;
   samples?: number;
@@ -123,6 +117,7 @@ async function liveRoom(title: string, room: string, capacity: number, w = spill
     worker: w,
     startedAt: Date.now(),
     listeners: [],
+    stops: [],
     notes: {},
   };
   scenarios.push(scenario);
@@ -234,14 +229,6 @@ async function admittedLater(s: Scenario, ticket: string, withinMs: number, what
   return { pass: pass!, ms: Date.now() - start };
 }
 
-/** A heartbeat with `pass`: the renewed pass of the same seat. */
-async function renewedPass(s: Scenario, pass: string, w = s.worker): Promise<string> {
-  const res = await heartbeatWith(w.url, s.room, pass);
-  expect(res.status).toBe(200);
-  expect(claimsOf(res.json.pass!).sid).toBe(claimsOf(pass).sid);
-  return res.json.pass!;
-}
-
 /** How long until `check` holds (ms). */
 async function timed(check: () => boolean, withinMs: number, what: string): Promise<number> {
   const start = Date.now();
@@ -286,6 +273,7 @@ afterEach(async () => {
     s.gapMs = counts().longestGapMs(s.startedAt);
     s.notes.failed = "yes";
   }
+  for (const stop of s.stops) await stop();
   for (const l of s.listeners) l.close();
   // The next test on this Icecast starts with nobody listening here.
   await ice().waitForListeners(s.mount, 0, DROP_WITHIN_MS);
@@ -392,18 +380,21 @@ describe("Spillway in front of a real Icecast", () => {
   it("e. cuts the stream when the origin answers Spillway-Command: release for its pass", async () => {
     const s = await liveRoom("e. origin says release", "live-bye", 1);
     const a = await admitted(s);
+    // The player renews its pass as it plays (the test's passes live 4 s).
+    const player = renewing(s.stops, s.worker.url, s.room, a.pass);
     const listener = await tunedAlone(s, a.pass);
+    await player.stop();
 
     // Within the pass's lifetime: a request with an expired pass is refused by Spillway and
     // never reaches the origin (so the origin cannot answer it with a release).
-    expect(claimsOf(a.pass).exp as number).toBeGreaterThan(Date.now() / 1000);
-    const bye = await send(`${s.worker.url}/rooms/${s.room}/bye`, { headers: bearer(a.pass) });
+    expect(claimsOf(player.pass).exp as number).toBeGreaterThan(Date.now() / 1000);
+    const bye = await send(`${s.worker.url}/rooms/${s.room}/bye`, { headers: bearer(player.pass) });
     expect(bye.status).toBe(200);
     expect(bye.headers.get("spillway-command")).toBeNull();
     expect(started().front.releases).toContain(`/rooms/${s.room}/bye`);
     s.notes.cutMs = await timed(() => listener.isEnded(), CUT_WITHIN_MS, "the stream ends after the release");
     s.notes.droppedMs = await ice().waitForListeners(s.mount, 0, DROP_WITHIN_MS);
-    await expectRefused(s, a.pass);
+    await expectRefused(s, player.pass);
     capHeld(s);
   });
 
@@ -454,21 +445,21 @@ describe("Spillway in front of a real Icecast", () => {
   it("i. one seat, one live stream: a second stream of the seat cuts the first, and a loop of them never adds to Icecast's count", async () => {
     const s = await liveRoom("i. the same pass, streams again", "live-twice", 1);
     const a = await admitted(s);
+    // The player renews its pass as it plays (the test's passes live 4 s).
+    const player = renewing(s.stops, s.worker.url, s.room, a.pass);
     const first = await tunedAlone(s, a.pass);
 
-    // The same pass opens the mount again (a player reconnecting, or a client after more streams):
+    // The same seat opens the mount again (a player reconnecting, or a client after more streams):
     // the newer connection plays, the older one is cut before Icecast hears of the newer.
-    // (Its pass renewed first, as a player does: the test's passes live 4 s.)
-    const renewed = await renewedPass(s, a.pass);
     const askedAt = Date.now();
-    const second = await tune(s, renewed);
+    const second = await tune(s, player.pass);
     s.notes.secondAnsweredMs = Date.now() - askedAt;
     expect(first.isEnded(), "the older stream is cut before the newer one is answered").toBe(true);
     await playsAlone(s, second);
 
     // A client that keeps opening the mount with one pass, each before the last is answered:
     // only the newest plays, and Icecast never counts more than the room's one seat.
-    const pass = await renewedPass(s, renewed);
+    const pass = player.pass;
     const loop = await Promise.all(
       [0, 1, 2, 3].map(async (i) => {
         await pause(i * 250);
@@ -487,6 +478,27 @@ describe("Spillway in front of a real Icecast", () => {
     await holdFor(s, LIFETIME_MS, [newest], [], 1);
     // The seat is still the listener's: nobody waiting was let in, and the pass still opens the mount.
     expect((await stats(s)).active).toBe(1);
+    capHeld(s);
+  });
+
+  it("j. a player that hangs up and reconnects at once, again and again: Icecast never counts the old stream beside the new", async () => {
+    const s = await liveRoom("j. hang up, reconnect at once", "live-again", 1);
+    const a = await admitted(s);
+    // The player renews its pass as it plays (the test's passes live 4 s).
+    const player = renewing(s.stops, s.worker.url, s.room, a.pass);
+    let playing = await tunedAlone(s, a.pass);
+    const waits: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      // As a player does when its connection stalls: drop it and open the mount again at once.
+      playing.close();
+      const askedAt = Date.now();
+      playing = await tune(s, player.pass);
+      waits.push(Date.now() - askedAt);
+      expect(playing.status, "the reconnect plays").toBe(200);
+      await playsMp3(playing);
+    }
+    s.notes.reconnectAnsweredMs = waits.join("/");
+    await holdFor(s, 1_500, [playing], [], 1);
     capHeld(s);
   });
 

@@ -542,7 +542,8 @@ describe("lanes config changes (real time)", () => {
     const room = roomName("lanes-change");
     const token = (claims: Record<string, unknown>) => signed(Date.now(), claims);
     await patchRoom(room, { capacity: 100, lanes: { stage: { reserved: 2 }, priority: {} }, identity: identity() });
-    expect((await join(room)).body.state).toBe("admitted");
+    const first = (await join(room)).body;
+    expect(first.state, `the first join of an empty room: ${JSON.stringify(first)}`).toBe("admitted");
     expect((await joinAs(room, await token({ role: "host" }))).body.lane).toBe("stage");
 
     let since = Date.now();
