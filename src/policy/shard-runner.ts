@@ -170,7 +170,8 @@ export class ShardRunner {
     if (out === ASK) {
       this.#asking += 1;
       this.#askedRound = round;
-      return this.#afterSync(reply, () => this.#p.atomically("rejoin", (now) => this.#place(sub, spend, now, "final")));
+      const rejoin = () => this.#p.atomically("rejoin", (now) => this.#place(sub, spend, now, "final"));
+      return this.#afterSync(this.#againIfLapsed(reply, sub), rejoin);
     }
     if (out === null || "noPlace" in out) return reply.answer(out);
     const alone = ledger.counters.tail - ledger.counters.cursor === 1;
@@ -178,10 +179,41 @@ export class ShardRunner {
       // No free seat here: ask the coordinator now rather than at the next
       // round — at once for the first one waiting (the others wait behind it anyway).
       const again = (now: number) => ledger.claim(sub, out.seq, now, out.at);
-      return this.#afterSync(reply, () => ({ ...out, claim: this.#p.atomically("reclaim", again) }));
+      return this.#afterSync(this.#againIfLapsed(reply, sub), () => ({
+        ...out,
+        claim: this.#p.atomically("reclaim", again),
+      }));
     }
     this.schedule();
     reply.answer(out);
+  }
+
+  /**
+   * `reply`, except that a join left waiting because the order's spare
+   * allowance had already run out is claimed once more after another sync.
+   * The coordinator opens a spare allowance until the end of its own round
+   * (`openUntil`); when a new round has begun by the time the order is
+   * applied here (a slow answer across a second's edge), the allowance is
+   * void before anyone could use it, and a free room would queue its first
+   * arrivals until the next round. The next sync opens it for this round.
+   */
+  #againIfLapsed(reply: Reply<JoinAnswer | NoPlace | null>, sub: string): Reply<JoinAnswer | NoPlace | null> {
+    return {
+      fail: (err) => reply.fail(err),
+      answer: (got) => {
+        if (got === null || "noPlace" in got || got.claim.kind !== "waiting" || !this.#spareLapsed()) {
+          return reply.answer(got);
+        }
+        const again = (now: number) => this.shard.ledger.claim(sub, got.seq, now, got.at);
+        this.#afterSync(reply, () => ({ ...got, claim: this.#p.atomically("reclaim", again) }));
+      },
+    };
+  }
+
+  /** The last order's spare allowance (no call-through, open until a time) has run out. */
+  #spareLapsed(): boolean {
+    const local = this.shard.local;
+    return local.callThrough === null && typeof local.openUntil === "number" && this.#p.now() >= local.openUntil;
   }
 
   /**

@@ -53,9 +53,16 @@ function setup() {
     const sync = out.shift()!;
     sync.done(coordinator.sync(sync.report, clock.now));
   };
+  /** The coordinator answers the sync that is out now, and its answer is applied `ms` later. */
+  const deliverLate = (ms: number) => {
+    const sync = out.shift()!;
+    const order = coordinator.sync(sync.report, clock.now);
+    clock.now += ms;
+    sync.done(order);
+  };
   /** The sync that is out fails. */
   const lose = () => out.shift()!.done(null);
-  return { clock, store, runner, steps, alarms, out, deliver, lose };
+  return { clock, store, runner, steps, alarms, out, deliver, deliverLate, lose };
 }
 
 function answer<T>(): { reply: Reply<T>; got: { value?: T; answered: boolean } } {
@@ -92,6 +99,26 @@ describe("a shard's runner", () => {
     expect(claimOf(join.got.value)?.kind).toBe("admitted");
     // A new shard has no allowance yet: the join asked for one, and took its place (a seat) after the order.
     expect(s.steps).toEqual(["join", "report", "apply", "rejoin"]);
+  });
+
+  it("seats a free room's first arrivals at their joins when the sync's answer is applied in the next round", () => {
+    const s = setup();
+    // A fresh shard has no seats: the first join asks the coordinator, which answers at 990 ms
+    // with a spare allowance open until the end of its round; it is applied at 1,010 ms.
+    s.clock.now = T0 + 990;
+    const first = answer<JoinAnswer | NoPlace | null>();
+    s.runner.join("a", null, first.reply);
+    s.deliverLate(20);
+    // The allowance ran out before the place was taken: one more sync, and the seat is the arrival's.
+    expect(first.got.answered).toBe(false);
+    expect(s.out).toHaveLength(1);
+    s.deliver();
+    expect(claimOf(first.got.value)?.kind).toBe("admitted");
+    // The room's other seat goes to the next arrival at once.
+    const second = answer<JoinAnswer | NoPlace | null>();
+    s.runner.join("b", null, second.reply);
+    if (s.out.length > 0) s.deliver();
+    expect(claimOf(second.got.value)?.kind).toBe("admitted");
   });
 
   it("lets a request that needs a sync while one is out wait for that same sync", () => {
