@@ -88,14 +88,8 @@ const waiting: string[] = [];
 
 describe("LiveKit enforcing Spillway's seats (origin: livekit)", () => {
   it("mints a subscribe-only token per seat, for the room, that the SDK verifies; nobody else gets one", async () => {
-    const joins = await Promise.all(Array.from({ length: 6 }, () => join(sp().url, ROOM)));
-    for (const j of joins) {
-      const s = j.json as Status;
-      if (s.state !== "admitted") {
-        expect(s.connect).toBeUndefined();
-        waiting.push(s.ticket!);
-        continue;
-      }
+    /** A seat's token is LiveKit's for the room, subscribe-only: the participant joins with it. */
+    const seat = async (s: Status) => {
       expect(s.connect).toMatchObject({ kind: "livekit", url: lk().url.replace(/^http/, "ws"), room: LIVEKIT_ROOM });
       const claims = await verifier.verify(s.connect!.token);
       expect(claims.sub).toBe(s.connect!.identity);
@@ -111,10 +105,23 @@ describe("LiveKit enforcing Spillway's seats (origin: livekit)", () => {
       expect(claims.exp! - claims.nbf!).toBeLessThanOrEqual(PASS_TTL_SECONDS / 2);
       expect(new Date(s.connect!.expiresAt).getTime()).toBe(claims.exp! * 1000);
       seated.push({ ticket: s.ticket!, status: s, identity: await joinLiveKit(s) });
+    };
+    const joins = await Promise.all(Array.from({ length: 6 }, () => join(sp().url, ROOM)));
+    for (const j of joins) {
+      const s = j.json as Status;
+      if (s.state === "admitted") await seat(s);
+      else {
+        expect(s.connect).toBeUndefined();
+        waiting.push(s.ticket!);
+      }
     }
-    expect(seated).toHaveLength(CAPACITY);
-    // The next to be called first (the burst's answers come back in any order).
+    // The next to be called first (the burst's answers come back in any order). On a loaded machine
+    // a fresh shard's first joins may wait in line (the sync a join asks for failed) and be called at
+    // a poll soon after: the first in line then take the free seats.
     waiting.splice(0, waiting.length, ...(await inLineOrder(sp().url, ROOM, waiting)));
+    while (seated.length < CAPACITY && waiting.length > 0) await seat(await admittedLater(waiting.shift()!, 10_000));
+    expect(seated).toHaveLength(CAPACITY);
+    expect(waiting).toHaveLength(6 - CAPACITY);
     expect(
       lk()
         .webhooks.filter((w) => w.event === "participant_joined")
