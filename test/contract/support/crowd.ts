@@ -5,6 +5,7 @@
  * hostile client sends (a pass it made up, a seat's pass every way at once).
  */
 import { expect } from "vitest";
+import { REPEAT_RENEWAL_MS } from "../../../src/edge/repeat-renewals.ts";
 import { eventually, pause } from "./held.ts";
 import { bearer, claimsOf, heartbeatWith, join, statusJson } from "./http.ts";
 
@@ -57,10 +58,18 @@ export function untilStopped(stops: (() => Promise<void>)[], step: () => Promise
 }
 
 /**
- * A seat's player renewing its pass every 1.5 s until the scenario ends (its
- * stop is added to `stops`), or until `stop` (before its seat is given
- * back): `pass` is always its newest, of the same seat. The tests' passes
- * live 4 s, so a pass used much after it was given needs this.
+ * How often a crowd's player renews its pass: just over the time an isolate
+ * answers a seat's renewals with the pass it last signed (REPEAT_RENEWAL_MS),
+ * so that every heartbeat brings a new pass. At 1.5 s every other one got the
+ * last pass again, which left a 4 s pass 1 s of slack.
+ */
+const RENEW_EVERY_MS = REPEAT_RENEWAL_MS + 200;
+
+/**
+ * A seat's player renewing its pass now and every RENEW_EVERY_MS until the
+ * scenario ends (its stop is added to `stops`), or until `stop` (before its
+ * seat is given back): `pass` is always its newest, of the same seat. The
+ * tests' passes live 4 s, so a pass used much after it was given needs this.
  */
 export function renewing(
   stops: (() => Promise<void>)[],
@@ -70,12 +79,13 @@ export function renewing(
 ): { readonly pass: string; stop: () => Promise<void> } {
   const seat = { pass: first, stop: (): Promise<void> => Promise.resolve() };
   const sid = claimsOf(first).sid;
+  // The first renewal at once: the pass in hand may be seconds old already (seated before others).
   seat.stop = untilStopped(stops, async () => {
-    await pause(1_500);
     const renewed = await heartbeatWith(base, room, seat.pass);
     expect(renewed.status, "a seat's heartbeat").toBe(200);
     expect(claimsOf(renewed.json.pass!).sid).toBe(sid);
     seat.pass = renewed.json.pass!;
+    await pause(RENEW_EVERY_MS);
   });
   return seat;
 }
