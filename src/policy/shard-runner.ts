@@ -178,11 +178,7 @@ export class ShardRunner {
     if (out.claim.kind === "waiting" && (alone || this.syncDue(this.#p.now()))) {
       // No free seat here: ask the coordinator now rather than at the next
       // round — at once for the first one waiting (the others wait behind it anyway).
-      const again = (now: number) => ledger.claim(sub, out.seq, now, out.at);
-      return this.#afterSync(this.#againIfLapsed(reply, sub), () => ({
-        ...out,
-        claim: this.#p.atomically("reclaim", again),
-      }));
+      return this.#afterSync(this.#againIfLapsed(reply, sub), () => this.#reclaim(sub, out));
     }
     this.schedule();
     reply.answer(out);
@@ -204,10 +200,15 @@ export class ShardRunner {
         if (got === null || "noPlace" in got || got.claim.kind !== "waiting" || !this.#spareLapsed()) {
           return reply.answer(got);
         }
-        const again = (now: number) => this.shard.ledger.claim(sub, got.seq, now, got.at);
-        this.#afterSync(reply, () => ({ ...got, claim: this.#p.atomically("reclaim", again) }));
+        this.#afterSync(reply, () => this.#reclaim(sub, got));
       },
     };
+  }
+
+  /** A waiting place claimed again, in one step (after a sync). */
+  #reclaim(sub: string, placed: JoinAnswer): JoinAnswer {
+    const again = (now: number) => this.shard.ledger.claim(sub, placed.seq, now, placed.at);
+    return { ...placed, claim: this.#p.atomically("reclaim", again) };
   }
 
   /** The last order's spare allowance (no call-through, open until a time) has run out. */

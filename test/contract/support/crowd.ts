@@ -58,36 +58,47 @@ export function untilStopped(stops: (() => Promise<void>)[], step: () => Promise
 }
 
 /**
- * How often a crowd's player renews its pass: just over the time an isolate
- * answers a seat's renewals with the pass it last signed (REPEAT_RENEWAL_MS),
- * so that every heartbeat brings a new pass. At 1.5 s every other one got the
- * last pass again, which left a 4 s pass 1 s of slack.
+ * How old a crowd's player lets its pass grow before it renews it: just over
+ * the time an isolate answers a seat's renewals with the pass it last signed
+ * (REPEAT_RENEWAL_MS), so that the heartbeat brings a pass younger than that.
+ * On a fixed beat a heartbeat could be given a pass already about 2 s old
+ * (signed for another request of the seat), and the next beat came after a
+ * 4 s pass had expired.
  */
-const RENEW_EVERY_MS = REPEAT_RENEWAL_MS + 200;
+const RENEW_AT_AGE_MS = REPEAT_RENEWAL_MS + 100;
 
 /**
- * A seat's player renewing its pass now and every RENEW_EVERY_MS until the
- * scenario ends (its stop is added to `stops`), or until `stop` (before its
- * seat is given back): `pass` is always its newest, of the same seat. The
- * tests' passes live 4 s, so a pass used much after it was given needs this.
+ * A seat's player renewing its pass now and whenever it is RENEW_AT_AGE_MS
+ * old, until the scenario ends (its stop is added to `stops`), or until
+ * `stop` (before its seat is given back; it resolves just after a renewal):
+ * `pass` is always its newest, of the same seat. The tests' passes live 4 s,
+ * so a pass used much after it was given needs this.
  */
 export function renewing(
   stops: (() => Promise<void>)[],
   base: string,
   room: string,
-  first: string,
+  given: string,
 ): { readonly pass: string; stop: () => Promise<void> } {
-  const seat = { pass: first, stop: (): Promise<void> => Promise.resolve() };
-  const sid = claimsOf(first).sid;
+  let pass = given;
+  const sid = claimsOf(given).sid;
+  let renewals = 0;
   // The first renewal at once: the pass in hand may be seconds old already (seated before others).
-  seat.stop = untilStopped(stops, async () => {
-    const renewed = await heartbeatWith(base, room, seat.pass);
+  const stop = untilStopped(stops, async () => {
+    // `iat` is in whole seconds: a pass the isolate gives again is asked about at most every EVERY_MS.
+    const due = (claimsOf(pass).iat as number) * 1000 + RENEW_AT_AGE_MS - Date.now();
+    if (renewals++ > 0) await pause(Math.max(EVERY_MS, due));
+    const renewed = await heartbeatWith(base, room, pass);
     expect(renewed.status, "a seat's heartbeat").toBe(200);
     expect(claimsOf(renewed.json.pass!).sid).toBe(sid);
-    seat.pass = renewed.json.pass!;
-    await pause(RENEW_EVERY_MS);
+    pass = renewed.json.pass!;
   });
-  return seat;
+  return {
+    get pass() {
+      return pass;
+    },
+    stop,
+  };
 }
 
 /** `count` listeners of `room` seated one after another (each at its join, or at its first poll). */
