@@ -64,7 +64,8 @@ export async function buildBundle(config: string, outdir: string): Promise<strin
     child.stdout.on("data", (c: Buffer) => (output += c.toString("utf8")));
     child.stderr.on("data", (c: Buffer) => (output += c.toString("utf8")));
     child.once("error", reject);
-    child.once("exit", resolve);
+    // "close": all of its output read, for the error below.
+    child.once("close", resolve);
   });
   if (code !== 0) throw new Error(`wrangler ${args.join(" ")} exited with ${code}:\n${output.slice(-TAIL_CHARS)}`);
   // Named after the config's `main` (index.ts: index.js); one module, no chunks.
@@ -238,6 +239,11 @@ export async function startRawSpillway(options: {
 /** The hello-world baseline. */
 export function startRawHello(): Promise<RawWorker> {
   return startRaw({ name: "hello-world baseline (bench/hello, raw workerd)", config: "bench/hello/wrangler.toml" });
+}
+
+/** The waiting poll's floor (bench/floor): the least a Worker answering the poll must do. */
+export function startRawFloor(): Promise<RawWorker> {
+  return startRaw({ name: "poll floor (bench/floor, raw workerd)", config: "bench/floor/wrangler.toml" });
 }
 
 /** The plain proxy baseline, forwarding to the given origin. */

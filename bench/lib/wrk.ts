@@ -147,7 +147,9 @@ async function fire(options: LoadOptions, seconds: number): Promise<LoadResult> 
       child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
       child.stderr.on("data", (c: Buffer) => (out += c.toString("utf8")));
       child.once("error", reject);
-      child.once("exit", resolve);
+      // "close", not "exit": a process can exit before its output has all been read, and
+      // wrk's last line (its summary) was then missing from a run that succeeded.
+      child.once("close", resolve);
     }).finally(() => current.delete(child));
     const line = out.split("\n").find((l) => l.startsWith(MARK));
     if (code !== 0 || line === undefined) throw new Error(`wrk exited with ${code}:\n${out.slice(-2000)}`);
