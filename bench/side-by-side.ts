@@ -33,7 +33,7 @@ import { median } from "./lib/median.ts";
 import { startOrigin } from "./lib/origin.ts";
 import { cpuSecondsBetween, statTicks, TICKS_PER_SECOND } from "./lib/processes.ts";
 import { Rooms } from "./lib/rooms.ts";
-import { type RawWorker, startRawHello, startRawProxy, startRawSpillway } from "./lib/workerd.ts";
+import { type RawWorker, startRawFloor, startRawHello, startRawProxy, startRawSpillway } from "./lib/workerd.ts";
 import { ensureWrk, type LoadRequest, type LoadResult, measure, stopLoad, warmUp } from "./lib/wrk.ts";
 
 const USAGE = `Usage: npm run bench:side [-- --json] [--rounds N] [--duration S] [--warmup S] [--cases LIST]
@@ -42,7 +42,9 @@ const USAGE = `Usage: npm run bench:side [-- --json] [--rounds N] [--duration S]
   --rounds N    rounds of each case, each on new processes (default 7); the verdict is the median round
   --duration S  measured seconds of each round (default 8)
   --warmup S    unmeasured seconds of load on each round's new processes first (default 6)
-  --cases LIST  which of static, poll, pass (default all three)`;
+  --cases LIST  which of static, poll, pass (default all three), and of floor
+                (the poll's floor against hello world) and poll-floor (the poll
+                against its floor), which have no target`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -74,11 +76,19 @@ const WARMUP_S = wholeNumber("warmup", flags.warmup, 0);
 const CONNECTIONS = 10;
 /** The SPEC's ratio targets, as `npm run bench` reads them. */
 const TARGETS = { static: 0.95, poll: 0.85, pass: 0.8 } as const;
-type CaseKey = keyof typeof TARGETS;
+/**
+ * Cases with no target, that tell where the poll's distance from hello world
+ * is: `floor`, the poll's floor (bench/floor) against hello world, what any
+ * Worker answering the poll pays; `poll-floor`, Spillway's poll against that
+ * floor, what is Spillway's own.
+ */
+const FLOOR_CASES = { floor: null, "poll-floor": null } as const;
+type CaseKey = keyof typeof TARGETS | keyof typeof FLOOR_CASES;
+const ALL_CASES: Record<CaseKey, number | null> = { ...TARGETS, ...FLOOR_CASES };
 const CASES = flags.cases.split(",").map((c) => c.trim());
 for (const c of CASES) {
-  if (!(c in TARGETS)) {
-    console.error(`bench:side: unknown case "${c}" (static, poll, pass)\n\n${USAGE}`);
+  if (!(c in ALL_CASES)) {
+    console.error(`bench:side: unknown case "${c}" (static, poll, pass, floor, poll-floor)\n\n${USAGE}`);
     process.exit(2);
   }
 }
@@ -202,9 +212,12 @@ const helloRequest = helloRequestOf("bench-poll");
 
 /** The case's request, its room set up on this Spillway as `npm run bench` sets it up. */
 async function caseRequest(key: CaseKey, spillway: RawWorker): Promise<LoadRequest> {
+  // The floor reads no ticket: any bearer of a ticket's length will do.
+  if (key === "floor") return helloRequest;
   const rooms = new Rooms(spillway.url, adminToken);
   if (key === "static") return { method: "GET", path: "/_spillway/jwks.json" };
-  if (key === "poll") return statusRequest("bench-poll", (await lastInLine(rooms, "bench-poll")).ticket!);
+  if (key === "poll" || key === "poll-floor")
+    return statusRequest("bench-poll", (await lastInLine(rooms, "bench-poll")).ticket!);
   return passRequest("bench-pass", (await firstSeated(rooms, "bench-pass")).pass!);
 }
 
@@ -222,8 +235,11 @@ async function stop(worker: RawWorker): Promise<void> {
 async function round(key: CaseKey, index: number): Promise<Round> {
   const proxied = key === "pass";
   // Which starts first alternates, lest the order favour one.
-  const startBaseline = () => start(proxied ? startRawProxy(origin.url) : startRawHello());
-  const startSpillway = () => start(startRawSpillway({ adminToken, originUrl: origin.url }));
+  const startBaseline = () =>
+    start(proxied ? startRawProxy(origin.url) : key === "poll-floor" ? startRawFloor() : startRawHello());
+  // The case's Worker ("spillway"): Spillway, or for `floor` the floor Worker.
+  const startSpillway = () =>
+    start(key === "floor" ? startRawFloor() : startRawSpillway({ adminToken, originUrl: origin.url }));
   let spillway: RawWorker | undefined;
   let baseline: RawWorker | undefined;
   try {
@@ -236,7 +252,7 @@ async function round(key: CaseKey, index: number): Promise<Round> {
     }
     const request = await caseRequest(key, spillway);
     const subject: Side = { worker: spillway, request };
-    const base: Side = { worker: baseline, request: proxied ? request : helloRequest };
+    const base: Side = { worker: baseline, request: proxied || key === "poll-floor" ? request : helloRequest };
     pinProcess(spillway.pid, SHARED_CPU);
     pinProcess(baseline.pid, SHARED_CPU);
     if (WARMUP_S > 0) {
@@ -289,7 +305,7 @@ const fixed = (n: number, digits = 3) => (Number.isFinite(n) ? n.toFixed(digits)
 /** Per case: the median round's ratio (the verdict), and the medians of the other two readings. */
 const results: Record<
   string,
-  { target: number; median: number; medianRps: number; medianPerProcessCpu: number; rounds: Round[] }
+  { target: number | null; median: number; medianRps: number; medianPerProcessCpu: number; rounds: Round[] }
 > = {};
 try {
   progress(
@@ -317,7 +333,7 @@ try {
     }
     if (rounds.length === 0) break;
     results[key] = {
-      target: TARGETS[key],
+      target: ALL_CASES[key],
       median: median(rounds.map((r) => r.ratio)),
       medianRps: median(rounds.map((r) => r.rpsRatio)),
       medianPerProcessCpu: median(rounds.map((r) => r.ratioPerCpu)),
@@ -329,11 +345,19 @@ try {
   await origin.close();
 }
 
-const BASELINE: Record<CaseKey, string> = { static: "hello", poll: "hello", pass: "plain proxy" };
+const BASELINE: Record<CaseKey, string> = {
+  static: "hello",
+  poll: "hello",
+  pass: "plain proxy",
+  floor: "hello",
+  "poll-floor": "floor",
+};
 const LABEL: Record<CaseKey, string> = {
   static: "static JWKS",
   poll: "waiting poll",
   pass: "request with a pass",
+  floor: "the poll's floor",
+  "poll-floor": "waiting poll",
 };
 console.log(
   "\nEach case's median round: requests per second of its isolate's thread over its baseline's" +
@@ -341,10 +365,11 @@ console.log(
 );
 console.log("case                  × baseline         together  rounds meeting it  target");
 for (const [key, r] of Object.entries(results) as [CaseKey, (typeof results)[string]][]) {
-  const meeting = r.rounds.filter((x) => x.ratio >= r.target).length;
+  const target = r.target;
+  const meeting = target === null ? "—" : `${r.rounds.filter((x) => x.ratio >= target).length} of ${r.rounds.length}`;
   console.log(
     `${LABEL[key].padEnd(21)} ${`${fixed(r.median)} ${BASELINE[key]}`.padEnd(18)} ${fixed(r.medianRps).padEnd(9)}` +
-      ` ${`${meeting} of ${r.rounds.length}`.padEnd(18)} ≥ ${r.target} ${r.median >= r.target ? "✓" : "✗"}`,
+      ` ${meeting.padEnd(18)} ${target === null ? "(none)" : `≥ ${target} ${r.median >= target ? "✓" : "✗"}`}`,
   );
 }
 if (flags.json) {
