@@ -6,10 +6,12 @@
  * status JSON of the poll's shape and size, its place its own, with the
  * five headers Spillway's own answers carry (made once).
  *
- * No ticket is verified and no view is read: the distance from hello world
- * to this Worker is the answer's shape and the header read, which no
- * implementation of the contract avoids; the distance from it to Spillway's
- * poll is Spillway's own work (docs/scale.md, "The poll's floor").
+ * No ticket is verified, no view is read, and not even the method is looked
+ * at (a real poll's Worker must tell a GET from anything else). So the
+ * distance from hello world to this Worker is the answer's shape and the
+ * header read, which no implementation of the contract avoids, and the
+ * distance from it to Spillway's poll is Spillway's own work, if anything a
+ * little overstated (docs/scale.md, "The poll's floor").
  */
 import { OWN_ANSWER_HEADERS } from "../../src/pages/csp.ts";
 
