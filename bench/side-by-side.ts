@@ -87,7 +87,7 @@ type CaseKey = keyof typeof TARGETS | keyof typeof FLOOR_CASES;
 const ALL_CASES: Record<CaseKey, number | null> = { ...TARGETS, ...FLOOR_CASES };
 const CASES = flags.cases.split(",").map((c) => c.trim());
 for (const c of CASES) {
-  if (!(c in ALL_CASES)) {
+  if (!Object.hasOwn(ALL_CASES, c)) {
     console.error(`bench:side: unknown case "${c}" (static, poll, pass, floor, poll-floor)\n\n${USAGE}`);
     process.exit(2);
   }
