@@ -74,21 +74,33 @@ const ROUNDS = wholeNumber("rounds", flags.rounds, 1);
 const DURATION_S = wholeNumber("duration", flags.duration, 1);
 const WARMUP_S = wholeNumber("warmup", flags.warmup, 0);
 const CONNECTIONS = 10;
-/** The SPEC's ratio targets, as `npm run bench` reads them. */
-const TARGETS = { static: 0.95, poll: 0.85, pass: 0.8 } as const;
+/** The Workers a round loads: Spillway, and the baselines (bench/hello, bench/proxy, bench/floor). */
+type WorkerKind = "spillway" | "hello" | "proxy" | "floor";
 /**
- * Cases with no target, that tell where the poll's distance from hello world
- * is: `floor`, the poll's floor (bench/floor) against hello world, what any
- * Worker answering the poll pays; `poll-floor`, Spillway's poll against that
- * floor, what is Spillway's own.
+ * Each case: the Worker measured, the baseline it is measured against, and
+ * the SPEC's ratio target as `npm run bench` reads it. `floor` and
+ * `poll-floor` have none: they tell where the poll's distance from hello
+ * world is, the poll's floor (bench/floor) against hello world being what any
+ * Worker answering the poll pays, and Spillway's poll against that floor what
+ * is Spillway's own.
  */
-const FLOOR_CASES = { floor: null, "poll-floor": null } as const;
-type CaseKey = keyof typeof TARGETS | keyof typeof FLOOR_CASES;
-const ALL_CASES: Record<CaseKey, number | null> = { ...TARGETS, ...FLOOR_CASES };
+const CASE_TABLE = {
+  static: { label: "static JWKS", subject: "spillway", baseline: "hello", target: 0.95 },
+  poll: { label: "waiting poll", subject: "spillway", baseline: "hello", target: 0.85 },
+  pass: { label: "request with a pass", subject: "spillway", baseline: "proxy", target: 0.8 },
+  floor: { label: "the poll's floor", subject: "floor", baseline: "hello", target: null },
+  "poll-floor": { label: "waiting poll", subject: "spillway", baseline: "floor", target: null },
+} as const satisfies Record<
+  string,
+  { label: string; subject: WorkerKind; baseline: Exclude<WorkerKind, "spillway">; target: number | null }
+>;
+type CaseKey = keyof typeof CASE_TABLE;
+/** How a baseline is named in the table. */
+const BASELINE_NAME = { hello: "hello", proxy: "plain proxy", floor: "floor" } as const;
 const CASES = flags.cases.split(",").map((c) => c.trim());
 for (const c of CASES) {
-  if (!Object.hasOwn(ALL_CASES, c)) {
-    console.error(`bench:side: unknown case "${c}" (static, poll, pass, floor, poll-floor)\n\n${USAGE}`);
+  if (!Object.hasOwn(CASE_TABLE, c)) {
+    console.error(`bench:side: unknown case "${c}" (${Object.keys(CASE_TABLE).join(", ")})\n\n${USAGE}`);
     process.exit(2);
   }
 }
@@ -216,9 +228,15 @@ async function caseRequest(key: CaseKey, spillway: RawWorker): Promise<LoadReque
   if (key === "floor") return helloRequest;
   const rooms = new Rooms(spillway.url, adminToken);
   if (key === "static") return { method: "GET", path: "/_spillway/jwks.json" };
-  if (key === "poll" || key === "poll-floor")
-    return statusRequest("bench-poll", (await lastInLine(rooms, "bench-poll")).ticket!);
-  return passRequest("bench-pass", (await firstSeated(rooms, "bench-pass")).pass!);
+  if (key === "pass") return passRequest("bench-pass", (await firstSeated(rooms, "bench-pass")).pass!);
+  return statusRequest("bench-poll", (await lastInLine(rooms, "bench-poll")).ticket!);
+}
+
+/** A new process of one of the Workers a round loads. */
+function startWorker(kind: WorkerKind): Promise<RawWorker> {
+  if (kind === "spillway") return start(startRawSpillway({ adminToken, originUrl: origin.url }));
+  if (kind === "proxy") return start(startRawProxy(origin.url));
+  return start(kind === "floor" ? startRawFloor() : startRawHello());
 }
 
 async function start(worker: Promise<RawWorker>): Promise<RawWorker> {
@@ -233,13 +251,11 @@ async function stop(worker: RawWorker): Promise<void> {
 }
 
 async function round(key: CaseKey, index: number): Promise<Round> {
-  const proxied = key === "pass";
+  const { subject: subjectKind, baseline: baselineKind } = CASE_TABLE[key];
   // Which starts first alternates, lest the order favour one.
-  const startBaseline = () =>
-    start(proxied ? startRawProxy(origin.url) : key === "poll-floor" ? startRawFloor() : startRawHello());
+  const startBaseline = () => startWorker(baselineKind);
   // The case's Worker ("spillway"): Spillway, or for `floor` the floor Worker.
-  const startSpillway = () =>
-    start(key === "floor" ? startRawFloor() : startRawSpillway({ adminToken, originUrl: origin.url }));
+  const startSpillway = () => startWorker(subjectKind);
   let spillway: RawWorker | undefined;
   let baseline: RawWorker | undefined;
   try {
@@ -252,7 +268,8 @@ async function round(key: CaseKey, index: number): Promise<Round> {
     }
     const request = await caseRequest(key, spillway);
     const subject: Side = { worker: spillway, request };
-    const base: Side = { worker: baseline, request: proxied || key === "poll-floor" ? request : helloRequest };
+    // Hello world gets a poll's shape; the plain proxy and the floor the case's very request.
+    const base: Side = { worker: baseline, request: baselineKind === "hello" ? helloRequest : request };
     pinProcess(spillway.pid, SHARED_CPU);
     pinProcess(baseline.pid, SHARED_CPU);
     if (WARMUP_S > 0) {
@@ -274,7 +291,7 @@ async function round(key: CaseKey, index: number): Promise<Round> {
     const servedBefore = origin.counts().withPass;
     const { a: rc, b: rb, cpuA: cpuC, cpuB, mainA: mainC, mainB } = await together(subject, base, DURATION_S);
     const failed = rc.non2xx + rc.errors + rb.non2xx + rb.errors;
-    if (proxied) {
+    if (baselineKind === "proxy") {
       // Both proxies reach the origin; Spillway's answers each carried the pass there.
       const withPass = origin.counts().withPass - servedBefore;
       if (withPass < rc.requests) throw new Error(`the origin saw ${withPass} passes for ${rc.requests} answers`);
@@ -333,7 +350,7 @@ try {
     }
     if (rounds.length === 0) break;
     results[key] = {
-      target: ALL_CASES[key],
+      target: CASE_TABLE[key].target,
       median: median(rounds.map((r) => r.ratio)),
       medianRps: median(rounds.map((r) => r.rpsRatio)),
       medianPerProcessCpu: median(rounds.map((r) => r.ratioPerCpu)),
@@ -345,20 +362,6 @@ try {
   await origin.close();
 }
 
-const BASELINE: Record<CaseKey, string> = {
-  static: "hello",
-  poll: "hello",
-  pass: "plain proxy",
-  floor: "hello",
-  "poll-floor": "floor",
-};
-const LABEL: Record<CaseKey, string> = {
-  static: "static JWKS",
-  poll: "waiting poll",
-  pass: "request with a pass",
-  floor: "the poll's floor",
-  "poll-floor": "waiting poll",
-};
 console.log(
   "\nEach case's median round: requests per second of its isolate's thread over its baseline's" +
     " (the verdict), and as both ran together.\n",
@@ -368,7 +371,7 @@ for (const [key, r] of Object.entries(results) as [CaseKey, (typeof results)[str
   const target = r.target;
   const meeting = target === null ? "—" : `${r.rounds.filter((x) => x.ratio >= target).length} of ${r.rounds.length}`;
   console.log(
-    `${LABEL[key].padEnd(21)} ${`${fixed(r.median)} ${BASELINE[key]}`.padEnd(18)} ${fixed(r.medianRps).padEnd(9)}` +
+    `${CASE_TABLE[key].label.padEnd(21)} ${`${fixed(r.median)} ${BASELINE_NAME[CASE_TABLE[key].baseline]}`.padEnd(18)} ${fixed(r.medianRps).padEnd(9)}` +
       ` ${meeting.padEnd(18)} ${target === null ? "(none)" : `≥ ${target} ${r.median >= target ? "✓" : "✗"}`}`,
   );
 }
