@@ -11,19 +11,29 @@
  * part's own cost. Parts run in turn, in reverse order every other round,
  * and the median over rounds is reported with its spread.
  *
+ * `--poll` times a waiting poll instead, in Spillway's own isolate
+ * (bench/parts/poll.ts in front of Spillway, a room whose admissions are
+ * held with twenty-one listeners in line, the last one polling): the floor's work (what
+ * any Worker answering the poll must do) and Spillway's whole poll, each
+ * run REPEAT times on that request, and the poll's cost over the floor's,
+ * round by round.
+ *
  *   npm run bench:parts
+ *   npm run bench:parts -- --poll --rounds 15
  *   npm run bench:parts -- --rounds 9 --seconds 3 --json
  *
  * Progress goes to stderr, the table to stdout (`--json`: one JSON line).
  */
+import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { cpuSecondsBetween } from "./lib/processes.ts";
 import { median } from "./lib/median.ts";
-import { startRaw } from "./lib/workerd.ts";
+import { Rooms } from "./lib/rooms.ts";
+import { type RawWorker, startRaw, startRawSpillway } from "./lib/workerd.ts";
 import { ensureWrk, type LoadOptions, measure, stopLoad, warmUp } from "./lib/wrk.ts";
 
-const USAGE = "Usage: npm run bench:parts [-- --rounds N] [--seconds S] [--warmup S] [--json]";
+const USAGE = "Usage: npm run bench:parts [-- --poll] [--rounds N] [--seconds S] [--warmup S] [--json]";
 
 const { values: args } = parseArgs({
   options: {
@@ -32,6 +42,7 @@ const { values: args } = parseArgs({
     warmup: { type: "string", default: "2" },
     connections: { type: "string", default: "10" },
     json: { type: "boolean", default: false },
+    poll: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -74,29 +85,76 @@ process.on("SIGINT", () => {
   stopLoad();
 });
 
+/** What wrk sends for a part: its path and headers. */
+type PartRequest = (part: string) => { path: string; headers: Record<string, string> };
+
+/** The poll's room: one seat, admissions held; twenty-one listeners in line. */
+const POLL_ROOM = "bench-parts-poll";
+
+/**
+ * Spillway behind bench/parts/poll.ts, its room set up; the last listener
+ * in line polls, its part named in a header.
+ */
+async function startPollParts(): Promise<{ worker: RawWorker; listing: string; request: PartRequest }> {
+  const adminToken = randomBytes(24).toString("base64url");
+  const worker = await startRawSpillway({ adminToken, main: "bench/parts/poll.ts" });
+  try {
+    const rooms = new Rooms(worker.url, adminToken);
+    // Held: nobody is called, so the line stands still for as long as the rounds take.
+    await rooms.configure(POLL_ROOM, { capacity: 1, mode: "hold" });
+    const ticket = (await rooms.joinMany(POLL_ROOM, 21, "queued")).at(-1)?.ticket;
+    if (ticket === undefined) throw new Error(`room ${POLL_ROOM}: the last listener in line got no ticket`);
+    const path = `/_spillway/rooms/${POLL_ROOM}/status`;
+    return {
+      worker,
+      listing: "/_bench/parts.json",
+      request: (part) => ({ path, headers: { authorization: `Bearer ${ticket}`, "bench-part": part } }),
+    };
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
+}
+
+/** The parts Worker of bench/parts: a part by its path, with a header of the size of a real ticket or pass. */
+async function startParts(): Promise<{ worker: RawWorker; listing: string; request: PartRequest }> {
+  const worker = await startRaw({
+    name: "parts Worker (bench/parts, raw workerd)",
+    config: "bench/parts/wrangler.toml",
+  });
+  const headers = { authorization: `Bearer ${"x".repeat(400)}` };
+  return { worker, listing: "/parts.json", request: (part) => ({ path: `/${part}`, headers }) };
+}
+
 ensureWrk(progress);
 const loadBefore = loadavg()[0]!;
-progress(`starting the parts Worker in raw workerd (load average ${loadBefore.toFixed(2)})…`);
-const worker = await startRaw({ name: "parts Worker (bench/parts, raw workerd)", config: "bench/parts/wrangler.toml" });
+progress(
+  `starting ${args.poll ? "Spillway with the poll's parts" : "the parts Worker"} in raw workerd (load average ${loadBefore.toFixed(2)})…`,
+);
+const { worker, listing: listingPath, request } = await (args.poll ? startPollParts() : startParts());
 try {
   // The Worker says which parts it has, what each stands for, and how often one runs in a request.
-  const listing = (await (await fetch(`${worker.url}/parts.json`)).json()) as {
-    repeat: number;
-    parts: { part: string; meaning: string }[];
-  };
+  const readListing = async () =>
+    (await (await fetch(`${worker.url}${listingPath}`)).json()) as {
+      repeat: number;
+      parts: { part: string; meaning: string }[];
+      /** The poll's parts: runs that did not answer at once, of all runs. */
+      waitedRuns?: number;
+      allRuns?: number;
+    };
+  const listing = await readListing();
   const { repeat } = listing;
   const parts = listing.parts.map((p) => p.part);
   const meaningOf = new Map(listing.parts.map((p) => [p.part, p.meaning]));
-  // A header of the size of a real ticket or pass, as wrk sends it with every request.
-  const headers = { authorization: `Bearer ${"x".repeat(400)}` };
   const load = (part: string): LoadOptions => ({
     url: worker.url,
-    request: { method: "GET", path: `/${part}`, headers },
+    request: { method: "GET", ...request(part) },
     connections: CONNECTIONS,
     durationSeconds: SECONDS,
   });
   for (const part of parts) {
-    const check = await fetch(`${worker.url}/${part}`, { headers });
+    const { path, headers } = request(part);
+    const check = await fetch(`${worker.url}${path}`, { headers });
     if (!check.ok) throw new Error(`part ${part}: ${check.status} ${await check.text()}`);
     await warmUp(load(part), WARMUP);
   }
@@ -110,8 +168,13 @@ try {
       const after = worker.cpuTicks();
       if (before === null || after === null) throw new Error(`the workerd process is gone:\n${worker.tail(20)}`);
       if (result.non2xx > 0 || result.errors > 0) {
+        const { path, headers } = request(part);
+        const again = await fetch(`${worker.url}${path}`, { headers }).then(
+          async (r) => `asked again: ${r.status} ${(await r.text()).slice(0, 300)}`,
+          (err: unknown) => `asked again: ${String(err)}`,
+        );
         throw new Error(
-          `part ${part}: ${result.non2xx} error answers, ${result.errors} socket errors\n${worker.tail(20)}`,
+          `part ${part}: ${result.non2xx} error answers, ${result.errors} socket errors (${again})\n${worker.tail(20)}`,
         );
       }
       cpuPerRequest.get(part)!.push((cpuSecondsBetween(before, after) * 1e6) / result.requests);
@@ -133,6 +196,16 @@ try {
         rounds,
       };
     });
+  // Spillway's poll over the floor's work, round by round (both timed in the same isolate and round).
+  const floor = cpuPerRequest.get("floor");
+  const poll = cpuPerRequest.get("poll");
+  let pollOverFloor: { microseconds: number; low: number; high: number; rounds: number[] } | null = null;
+  if (floor !== undefined && poll !== undefined) {
+    const rounds = poll.map((cpu, i) => (cpu - floor[i]!) / repeat);
+    pollOverFloor = { microseconds: median(rounds), low: Math.min(...rounds), high: Math.max(...rounds), rounds };
+  }
+  const counts = await readListing();
+  const waited = counts.waitedRuns === undefined ? null : { runs: counts.waitedRuns, of: counts.allRuns ?? 0 };
   const loadAfter = loadavg()[0]!;
   const summary = {
     repeat,
@@ -142,6 +215,8 @@ try {
     baselineCpuMicroseconds: median(baseline),
     loadAverage: [loadBefore, loadAfter],
     parts: results,
+    pollOverFloor,
+    waited,
   };
   if (args.json) {
     console.log(JSON.stringify(summary));
@@ -155,6 +230,20 @@ try {
     );
     for (const r of results) {
       console.log(`${r.part.padEnd(22)} ${fmt(r.microseconds)} µs  (${fmt(r.low)} –${fmt(r.high)})  ${r.meaning}`);
+    }
+    if (pollOverFloor !== null) {
+      const { microseconds, low, high } = pollOverFloor;
+      console.log(
+        `${"poll − floor".padEnd(22)} ${fmt(microseconds)} µs  (${fmt(low)} –${fmt(high)})  ` +
+          "Spillway's poll over the floor's work, round by round",
+      );
+    }
+    if (waited !== null) {
+      const share = waited.of === 0 ? 0 : (waited.runs / waited.of) * 100;
+      console.log(
+        `\n${waited.runs} of ${waited.of} runs (${share.toFixed(3)} %) waited for the room's view, fetched again ` +
+          "about once a second; the others answered at once.",
+      );
     }
   }
 } catch (err) {

@@ -32,6 +32,8 @@ export interface RawWorkerOptions {
   name: string;
   /** The Worker's wrangler.toml, relative to the project root. */
   config: string;
+  /** Another entry module than the config's `main` (relative to the project root): its bindings, another front. */
+  main?: string;
   /** Bindings on top of (and over) the config's vars: secrets, ORIGIN_URL. */
   bindings?: Record<string, string>;
   /** Serve workerd's DevTools inspector on this port (CPU profiles). */
@@ -54,10 +56,14 @@ function buildEnv(): NodeJS.ProcessEnv {
   };
 }
 
-/** `wrangler deploy --dry-run --outdir <dir> -c <config>`: the deploy bundle's entry module. */
-export async function buildBundle(config: string, outdir: string): Promise<string> {
+/**
+ * `wrangler deploy --dry-run --outdir <dir> -c <config> [main]`: the deploy
+ * bundle's entry module (`main`, when given, in place of the config's).
+ */
+export async function buildBundle(config: string, outdir: string, main?: string): Promise<string> {
   const wrangler = join(PROJECT_ROOT, "node_modules", ".bin", "wrangler");
   const args = ["deploy", "--dry-run", "--outdir", outdir, "-c", join(PROJECT_ROOT, config)];
+  if (main !== undefined) args.push(join(PROJECT_ROOT, main));
   let output = "";
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(wrangler, args, { cwd: PROJECT_ROOT, env: buildEnv(), stdio: ["ignore", "pipe", "pipe"] });
@@ -68,7 +74,7 @@ export async function buildBundle(config: string, outdir: string): Promise<strin
     child.once("close", resolve);
   });
   if (code !== 0) throw new Error(`wrangler ${args.join(" ")} exited with ${code}:\n${output.slice(-TAIL_CHARS)}`);
-  // Named after the config's `main` (index.ts: index.js); one module, no chunks.
+  // Named after the entry (index.ts: index.js); one module, no chunks.
   const modules = (await readdir(outdir)).filter((f) => f.endsWith(".js"));
   if (modules.length !== 1)
     throw new Error(`${config}: expected one bundled module in ${outdir}, found ${modules.join(", ")}`);
@@ -168,7 +174,7 @@ export async function startRaw(options: RawWorkerOptions): Promise<RawWorker> {
   try {
     const configPath = join(PROJECT_ROOT, options.config);
     const config: WorkerConfig = unstable_readConfig({ config: configPath }, { hideWarnings: true });
-    const bundle = await buildBundle(options.config, outdir);
+    const bundle = await buildBundle(options.config, outdir, options.main);
     const { bindings, durableObjects, ratelimits } = bindingsOf(config, options.bindings ?? {});
     const port = await freePort();
     let tail = "";
@@ -221,18 +227,28 @@ export async function startRaw(options: RawWorkerOptions): Promise<RawWorker> {
   }
 }
 
-/** Spillway with fresh signing keys (never the developer's .dev.vars), the given admin token and origin. */
+/**
+ * Spillway with fresh signing keys (never the developer's .dev.vars), the
+ * given admin token and origin (none: the demo origin); `main`: another
+ * entry in front of it (bench/parts/poll.ts).
+ */
 export async function startRawSpillway(options: {
   adminToken: string;
-  originUrl: string;
+  originUrl?: string;
   inspectorPort?: number;
+  main?: string;
 }): Promise<RawWorker> {
   const { ADMIN_TOKEN: _admin, ...secrets } = await newKeySet();
   return startRaw({
-    name: "Spillway (wrangler.toml, raw workerd)",
+    name: options.main === undefined ? "Spillway (wrangler.toml, raw workerd)" : `Spillway behind ${options.main}`,
     config: "wrangler.toml",
-    bindings: { ...secrets, ADMIN_TOKEN: options.adminToken, ORIGIN_URL: options.originUrl },
+    bindings: {
+      ...secrets,
+      ADMIN_TOKEN: options.adminToken,
+      ...(options.originUrl === undefined ? {} : { ORIGIN_URL: options.originUrl }),
+    },
     ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
+    ...(options.main === undefined ? {} : { main: options.main }),
   });
 }
 
