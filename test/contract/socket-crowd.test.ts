@@ -35,8 +35,13 @@ import { eventually, type HeldSocket, holdSocket, pause } from "./support/held.t
 import { atPeak, type LiveOrigin, peakOf, type Span, startLiveOrigin } from "./support/live-origin.ts";
 import { type RunningWorker, startWorker } from "./support/worker.ts";
 
-/** Short passes, so that a held socket outlives several of them within a test. */
-const PASS_TTL_SECONDS = 4;
+/**
+ * Short passes, so that a held socket outlives several of them within a test;
+ * not shorter, because a held seat's renewal may answer a quarter of a pass's
+ * life late before its socket is cut as lapsed (1.5 s here): a 4 s pass left
+ * 1 s, and one loaded run stalled longer and cut a seated listener.
+ */
+const PASS_TTL_SECONDS = 6;
 /** How soon a seat's end must close its socket. */
 const CUT_WITHIN_MS = 3_000;
 
@@ -234,7 +239,7 @@ describe("crowds at a WebSocket origin", () => {
     const c = await crowdRoom("sockets-hostile", 3);
     const cookie = (token: string) => passCookie(c.room, token);
     const first = await seatedIn(sp().url, c.room, 3);
-    // Each seat's player renews its pass from the start, as players do (the test's passes live 4 s).
+    // Each seat's player renews its pass from the start, as players do (the test's passes live 6 s).
     const players = first.map((l) => renewing(c.stops, sp().url, c.room, l.pass));
     const inLine = await waitingIn(sp().url, c.room, 2);
     // Each seat in turn, with its newest pass: its pass's cookie twice; the cookie and the bearer; the
