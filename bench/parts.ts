@@ -13,10 +13,10 @@
  *
  * `--poll` times a waiting poll instead, in Spillway's own isolate
  * (bench/parts/poll.ts in front of Spillway, a room whose admissions are
- * held with twenty-one listeners in line, the last one polling): the floor's work (what
- * any Worker answering the poll must do) and Spillway's whole poll, each
- * run REPEAT times on that request, and the poll's cost over the floor's,
- * round by round.
+ * held with twenty-one listeners in line, the last one polling): the
+ * floor's work (what any Worker answering the poll must do) and Spillway's
+ * whole poll, each run REPEAT times on that request, and the poll's cost
+ * over the floor's, round by round.
  *
  *   npm run bench:parts
  *   npm run bench:parts -- --poll --rounds 15
@@ -85,8 +85,12 @@ process.on("SIGINT", () => {
   stopLoad();
 });
 
-/** What wrk sends for a part: its path and headers. */
-type PartRequest = (part: string) => { path: string; headers: Record<string, string> };
+/** A Worker whose parts are timed: where it lists them, and what wrk sends for a part (its path and headers). */
+interface PartsWorker {
+  worker: RawWorker;
+  listing: string;
+  request: (part: string) => { path: string; headers: Record<string, string> };
+}
 
 /** The poll's room: one seat, admissions held; twenty-one listeners in line. */
 const POLL_ROOM = "bench-parts-poll";
@@ -95,7 +99,7 @@ const POLL_ROOM = "bench-parts-poll";
  * Spillway behind bench/parts/poll.ts, its room set up; the last listener
  * in line polls, its part named in a header.
  */
-async function startPollParts(): Promise<{ worker: RawWorker; listing: string; request: PartRequest }> {
+async function startPollParts(): Promise<PartsWorker> {
   const adminToken = randomBytes(24).toString("base64url");
   const worker = await startRawSpillway({ adminToken, main: "bench/parts/poll.ts" });
   try {
@@ -117,7 +121,7 @@ async function startPollParts(): Promise<{ worker: RawWorker; listing: string; r
 }
 
 /** The parts Worker of bench/parts: a part by its path, with a header of the size of a real ticket or pass. */
-async function startParts(): Promise<{ worker: RawWorker; listing: string; request: PartRequest }> {
+async function startParts(): Promise<PartsWorker> {
   const worker = await startRaw({
     name: "parts Worker (bench/parts, raw workerd)",
     config: "bench/parts/wrangler.toml",
