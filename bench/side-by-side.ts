@@ -1,5 +1,5 @@
 /**
- * `npm run bench:side [-- --json] [--rounds N] [--duration S] [--warmup S] [--cases static,poll,pass]`:
+ * `npm run bench:side [-- --json] [--rounds N] [--duration S] [--warmup S] [--cases static,poll,pass] [--gc]`:
  * the three cases with a ratio target, each measured side by side with its
  * baseline on one CPU.
  *
@@ -22,6 +22,12 @@
  * processes of one build differ for as long as they run (docs/scale.md,
  * "Two processes of one build"): new processes each round, and the median
  * over rounds, are for that.
+ *
+ * `--gc` has V8 trace each garbage collection in every Worker (bench/lib/workerd.ts,
+ * `traceGcInEveryWorker`): each round then also gives the pauses' µs a request on
+ * either side, how many whole-heap collections each had (each pauses the
+ * isolate for tens to hundreds of ms, and a round has a handful, so one more
+ * or less moves a round's ratio), and the ratio of the CPU outside them.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -33,18 +39,30 @@ import { median } from "./lib/median.ts";
 import { startOrigin } from "./lib/origin.ts";
 import { cpuSecondsBetween, statTicks, TICKS_PER_SECOND } from "./lib/processes.ts";
 import { Rooms } from "./lib/rooms.ts";
-import { type RawWorker, startRawFloor, startRawHello, startRawProxy, startRawSpillway } from "./lib/workerd.ts";
+import {
+  type GcPauses,
+  type RawWorker,
+  startRawFloor,
+  startRawHello,
+  startRawProxy,
+  startRawSpillway,
+  traceGcInEveryWorker,
+} from "./lib/workerd.ts";
+import { FLOOR_PREFIX } from "./floor/answer.ts";
 import { ensureWrk, type LoadRequest, type LoadResult, measure, stopLoad, warmUp } from "./lib/wrk.ts";
 
-const USAGE = `Usage: npm run bench:side [-- --json] [--rounds N] [--duration S] [--warmup S] [--cases LIST]
+const USAGE = `Usage: npm run bench:side [-- --json] [--rounds N] [--duration S] [--warmup S] [--cases LIST] [--gc]
 
   --json        also print the results as one JSON object (the last stdout line)
   --rounds N    rounds of each case, each on new processes (default 7); the verdict is the median round
   --duration S  measured seconds of each round (default 8)
   --warmup S    unmeasured seconds of load on each round's new processes first (default 6)
   --cases LIST  which of static, poll, pass (default all three), and of floor
-                (the poll's floor against hello world) and poll-floor (the poll
-                against its floor), which have no target`;
+                (the poll's floor against hello world), poll-floor (the poll
+                against its floor) and floor-in-spillway (the floor's answer
+                served by Spillway's process, its poll room set up, against the
+                floor Worker), which have no target
+  --gc          also report each side's garbage-collection pauses (V8's --trace-gc)`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -53,6 +71,7 @@ const { values: flags } = parseArgs({
     duration: { type: "string", default: "8" },
     warmup: { type: "string", default: "6" },
     cases: { type: "string", default: "static,poll,pass" },
+    gc: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -74,15 +93,21 @@ const ROUNDS = wholeNumber("rounds", flags.rounds, 1);
 const DURATION_S = wholeNumber("duration", flags.duration, 1);
 const WARMUP_S = wholeNumber("warmup", flags.warmup, 0);
 const CONNECTIONS = 10;
-/** The Workers a round loads: Spillway, and the baselines (bench/hello, bench/proxy, bench/floor). */
-type WorkerKind = "spillway" | "hello" | "proxy" | "floor";
+/**
+ * The Workers a round loads: Spillway, the baselines (bench/hello,
+ * bench/proxy, bench/floor), and Spillway with the floor in front
+ * (bench/floor/in-spillway.ts).
+ */
+type WorkerKind = "spillway" | "hello" | "proxy" | "floor" | "floor-in-spillway";
 /**
  * Each case: the Worker measured, the baseline it is measured against, and
- * the SPEC's ratio target as `npm run bench` reads it. `floor` and
- * `poll-floor` have none: they tell where the poll's distance from hello
- * world is, the poll's floor (bench/floor) against hello world being what any
- * Worker answering the poll pays, and Spillway's poll against that floor what
- * is Spillway's own.
+ * the SPEC's ratio target as `npm run bench` reads it. `floor`, `poll-floor`
+ * and `floor-in-spillway` have none: they tell where the poll's distance
+ * from hello world is, the poll's floor (bench/floor) against hello world
+ * being what any Worker answering the poll pays, Spillway's poll against
+ * that floor what is Spillway's own, and the floor's answer in Spillway's
+ * process against the floor Worker what of that is the process (its room's
+ * objects, its module) and not the poll's code.
  */
 const CASE_TABLE = {
   static: { label: "static JWKS", subject: "spillway", baseline: "hello", target: 0.95 },
@@ -90,9 +115,15 @@ const CASE_TABLE = {
   pass: { label: "request with a pass", subject: "spillway", baseline: "proxy", target: 0.8 },
   floor: { label: "the poll's floor", subject: "floor", baseline: "hello", target: null },
   "poll-floor": { label: "waiting poll", subject: "spillway", baseline: "floor", target: null },
+  "floor-in-spillway": { label: "floor in Spillway", subject: "floor-in-spillway", baseline: "floor", target: null },
 } as const satisfies Record<
   string,
-  { label: string; subject: WorkerKind; baseline: Exclude<WorkerKind, "spillway">; target: number | null }
+  {
+    label: string;
+    subject: WorkerKind;
+    baseline: Exclude<WorkerKind, "spillway" | "floor-in-spillway">;
+    target: number | null;
+  }
 >;
 type CaseKey = keyof typeof CASE_TABLE;
 /** How a baseline is named in the table. */
@@ -162,6 +193,28 @@ interface Round {
   caseCpuUs: number;
   baselineCpuUs: number;
   failed: number;
+  /** With `--gc`: each side's garbage collection while measured. */
+  gc?: RoundGc;
+}
+
+interface RoundGc {
+  /** Collection pauses, µs a request: the case's and the baseline's. */
+  caseUs: number;
+  baselineUs: number;
+  /** Whole-heap collections (mark-compacts) while measured. */
+  caseFull: number;
+  baselineFull: number;
+  /** The verdict's ratio taken on each isolate thread's CPU outside its pauses. */
+  ratioOutsideGc: number;
+}
+
+/** The pauses between two readings of one Worker: their seconds, and how many whole-heap collections. */
+function pausesBetween(before: GcPauses, after: GcPauses): { seconds: number; young: number; full: number } {
+  return {
+    seconds: (after.youngMs - before.youngMs + after.fullMs - before.fullMs) / 1000,
+    young: after.young - before.young,
+    full: after.full - before.full,
+  };
 }
 
 /** CPU ticks of a process's main thread (the one running its isolate), null once it is gone. */
@@ -209,6 +262,7 @@ async function together(
 }
 
 ensureWrk(progress);
+if (flags.gc) traceGcInEveryWorker();
 pinProcess(process.pid, OTHER_CPUS);
 const origin = await startOrigin();
 const adminToken = randomBytes(24).toString("base64url");
@@ -229,12 +283,18 @@ async function caseRequest(key: CaseKey, spillway: RawWorker): Promise<LoadReque
   const rooms = new Rooms(spillway.url, adminToken);
   if (key === "static") return { method: "GET", path: "/_spillway/jwks.json" };
   if (key === "pass") return passRequest("bench-pass", (await firstSeated(rooms, "bench-pass")).pass!);
-  return statusRequest("bench-poll", (await lastInLine(rooms, "bench-poll")).ticket!);
+  const poll = statusRequest("bench-poll", (await lastInLine(rooms, "bench-poll")).ticket!);
+  // The same room and ticket, at the path where the front answers with the floor's work.
+  if (key === "floor-in-spillway") return { ...poll, path: poll.path.replace("/_spillway/", FLOOR_PREFIX) };
+  return poll;
 }
 
 /** A new process of one of the Workers a round loads. */
 function startWorker(kind: WorkerKind): Promise<RawWorker> {
   if (kind === "spillway") return start(startRawSpillway({ adminToken, originUrl: origin.url }));
+  if (kind === "floor-in-spillway") {
+    return start(startRawSpillway({ adminToken, originUrl: origin.url, main: "bench/floor/in-spillway.ts" }));
+  }
   if (kind === "proxy") return start(startRawProxy(origin.url));
   return start(kind === "floor" ? startRawFloor() : startRawHello());
 }
@@ -289,7 +349,16 @@ async function round(key: CaseKey, index: number): Promise<Round> {
       );
     }
     const servedBefore = origin.counts().withPass;
+    const gcBefore = { case: spillway.gcPauses(), baseline: baseline.gcPauses() };
     const { a: rc, b: rb, cpuA: cpuC, cpuB, mainA: mainC, mainB } = await together(subject, base, DURATION_S);
+    const gcC = pausesBetween(gcBefore.case, spillway.gcPauses());
+    const gcB = pausesBetween(gcBefore.baseline, baseline.gcPauses());
+    if (flags.gc && (gcC.young === 0 || gcB.young === 0)) {
+      throw new Error(
+        `--gc: no collection was traced in a ${DURATION_S} s round (case ${gcC.young}, baseline ${gcB.young});` +
+          ` did workerd take V8's flags "${process.env["MINIFLARE_WORKERD_V8_FLAGS"]}" (MINIFLARE_WORKERD_V8_FLAGS)?`,
+      );
+    }
     const failed = rc.non2xx + rc.errors + rb.non2xx + rb.errors;
     if (baselineKind === "proxy") {
       // Both proxies reach the origin; Spillway's answers each carried the pass there.
@@ -311,6 +380,17 @@ async function round(key: CaseKey, index: number): Promise<Round> {
       caseCpuUs: (cpuC * 1e6) / rc.requests,
       baselineCpuUs: (cpuB * 1e6) / rb.requests,
       failed,
+      ...(flags.gc
+        ? {
+            gc: {
+              caseUs: (gcC.seconds * 1e6) / rc.requests,
+              baselineUs: (gcB.seconds * 1e6) / rb.requests,
+              caseFull: gcC.full,
+              baselineFull: gcB.full,
+              ratioOutsideGc: rc.requests / (mainC - gcC.seconds) / (rb.requests / (mainB - gcB.seconds)),
+            },
+          }
+        : {}),
     };
   } finally {
     if (spillway !== undefined) await stop(spillway);
@@ -319,10 +399,30 @@ async function round(key: CaseKey, index: number): Promise<Round> {
 }
 
 const fixed = (n: number, digits = 3) => (Number.isFinite(n) ? n.toFixed(digits) : "?");
+
+/** Each GC reading's median over a case's rounds. */
+function gcMedians(rounds: RoundGc[]): RoundGc {
+  const of = (pick: (g: RoundGc) => number) => median(rounds.map(pick));
+  return {
+    caseUs: of((g) => g.caseUs),
+    baselineUs: of((g) => g.baselineUs),
+    caseFull: of((g) => g.caseFull),
+    baselineFull: of((g) => g.baselineFull),
+    ratioOutsideGc: of((g) => g.ratioOutsideGc),
+  };
+}
 /** Per case: the median round's ratio (the verdict), and the medians of the other two readings. */
 const results: Record<
   string,
-  { target: number | null; median: number; medianRps: number; medianPerProcessCpu: number; rounds: Round[] }
+  {
+    target: number | null;
+    median: number;
+    medianRps: number;
+    medianPerProcessCpu: number;
+    /** With `--gc`: the medians of the rounds' GC readings. */
+    gc?: { caseUs: number; baselineUs: number; caseFull: number; baselineFull: number; ratioOutsideGc: number };
+    rounds: Round[];
+  }
 > = {};
 try {
   progress(
@@ -345,6 +445,10 @@ try {
           ` ${r.caseCpuUs.toFixed(0)} against ${r.baselineCpuUs.toFixed(0)} µs CPU a request;` +
           ` CPU shares ${fixed(r.caseShare, 2)} / ${fixed(r.baselineShare, 2)}` +
           ` (main threads ${fixed(r.caseMainShare, 2)} / ${fixed(r.baselineMainShare, 2)})` +
+          (r.gc === undefined
+            ? ""
+            : `; GC ${r.gc.caseUs.toFixed(1)} against ${r.gc.baselineUs.toFixed(1)} µs a request` +
+              ` (whole-heap ${r.gc.caseFull} / ${r.gc.baselineFull}), outside GC ${fixed(r.gc.ratioOutsideGc)}×`) +
           (flags.length > 0 ? ` — ${flags.join(", ")}` : ""),
       );
     }
@@ -354,6 +458,7 @@ try {
       median: median(rounds.map((r) => r.ratio)),
       medianRps: median(rounds.map((r) => r.rpsRatio)),
       medianPerProcessCpu: median(rounds.map((r) => r.ratioPerCpu)),
+      ...(flags.gc ? { gc: gcMedians(rounds.map((r) => r.gc!)) } : {}),
       rounds,
     };
   }
@@ -374,6 +479,20 @@ for (const [key, r] of Object.entries(results) as [CaseKey, (typeof results)[str
     `${CASE_TABLE[key].label.padEnd(21)} ${`${fixed(r.median)} ${BASELINE_NAME[CASE_TABLE[key].baseline]}`.padEnd(18)} ${fixed(r.medianRps).padEnd(9)}` +
       ` ${meeting.padEnd(18)} ${target === null ? "(none)" : `≥ ${target} ${r.median >= target ? "✓" : "✗"}`}`,
   );
+}
+if (flags.gc) {
+  console.log(
+    "\nGarbage collection while measured (medians of the rounds): pauses a request, whole-heap collections," +
+      " and the verdict's ratio on the CPU outside the pauses.\n",
+  );
+  console.log("case                  GC µs a request (case / baseline)  whole-heap (case / baseline)  outside GC");
+  for (const [key, r] of Object.entries(results) as [CaseKey, (typeof results)[string]][]) {
+    const gc = r.gc!;
+    console.log(
+      `${CASE_TABLE[key].label.padEnd(21)} ${`${gc.caseUs.toFixed(1)} / ${gc.baselineUs.toFixed(1)}`.padEnd(34)}` +
+        ` ${`${gc.caseFull} / ${gc.baselineFull}`.padEnd(29)} ${fixed(gc.ratioOutsideGc)}× ${BASELINE_NAME[CASE_TABLE[key].baseline]}`,
+    );
+  }
 }
 if (flags.json) {
   console.log(

@@ -25,6 +25,12 @@ const HEADERS = new Headers({ ...OWN_ANSWER_HEADERS, "content-type": "applicatio
 const INIT: ResponseInit = { headers: HEADERS };
 let served = 0;
 
+/**
+ * Where Spillway with the floor in front (in-spillway.ts) answers with the
+ * floor: the poll's path under this prefix in place of `/_spillway/`.
+ */
+export const FLOOR_PREFIX = "/_floor/";
+
 /** The floor's answer to a poll; a 400 for anything that is not one. */
 export function floorAnswer(request: Request): Response {
   const url = request.url;

@@ -14,7 +14,7 @@
  * rather than running a Worker without it.
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { delimiter, dirname, join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare, NoOpLog } from "miniflare";
@@ -44,6 +44,71 @@ export interface RawWorkerOptions {
 export interface RawWorker extends RunningWorker {
   /** The workerd process serving it. */
   readonly pid: number;
+  /** Its isolate's garbage-collection pauses so far (all zero unless `traceGcInEveryWorker()` was called first). */
+  gcPauses(): GcPauses;
+}
+
+/**
+ * Garbage-collection pauses on a Worker's isolate thread, as V8's
+ * `--trace-gc` reports each: the young generation's (scavenges) and the
+ * whole heap's (mark-compacts), how many and their milliseconds.
+ */
+export interface GcPauses {
+  young: number;
+  youngMs: number;
+  full: number;
+  fullMs: number;
+}
+
+/** The V8 flag that has workerd print a line for each garbage collection. */
+const GC_TRACE_FLAG = "--trace-gc";
+
+/**
+ * coreutils' stdbuf library: preloaded into workerd, it makes its standard
+ * output line-buffered, so that each GC line arrives as it is printed and
+ * not in blocks of a few KiB (then a round's lines would come rounds late).
+ */
+const STDBUF_LIBRARIES = ["/usr/libexec/coreutils/libstdbuf.so", "/usr/lib/coreutils/libstdbuf.so"];
+
+/**
+ * From now on every Worker started here traces its garbage collection
+ * (`gcPauses`): V8's `--trace-gc` through Miniflare's
+ * `MINIFLARE_WORKERD_V8_FLAGS`, and workerd's output line by line. The
+ * lines are rare (about one a second under load), so tracing costs nothing
+ * that shows. Throws when stdbuf's library is missing.
+ */
+export function traceGcInEveryWorker(): void {
+  const library = STDBUF_LIBRARIES.find((path) => existsSync(path));
+  if (library === undefined) {
+    throw new Error(
+      `tracing workerd's garbage collection needs coreutils' stdbuf library (${STDBUF_LIBRARIES.join(" or ")})`,
+    );
+  }
+  lineBufferedOutput = { LD_PRELOAD: library, _STDBUF_O: "L" };
+  const flags = (process.env["MINIFLARE_WORKERD_V8_FLAGS"] ?? "").split(" ").filter(Boolean);
+  if (!flags.includes(GC_TRACE_FLAG)) flags.push(GC_TRACE_FLAG);
+  process.env["MINIFLARE_WORKERD_V8_FLAGS"] = flags.join(" ");
+}
+
+/** workerd's environment while GC is traced (stdbuf preloaded), else null. */
+let lineBufferedOutput: Record<string, string> | null = null;
+
+/** One `--trace-gc` line: its kind, and the pause (the first of its "a / b ms"). */
+const GC_LINE = /: (Scavenge|Minor Mark-Sweep|Mark-Compact|Mark-Sweep)\b[^\n]*?, ([\d.]+) \/ [\d.]+ ms/;
+
+/** Adds a log line to `pauses` when it is a `--trace-gc` line; whether it was. */
+export function countGcLine(line: string, pauses: GcPauses): boolean {
+  const m = GC_LINE.exec(line);
+  if (m === null) return false;
+  const ms = Number(m[2]);
+  if (m[1] === "Scavenge" || m[1] === "Minor Mark-Sweep") {
+    pauses.young += 1;
+    pauses.youngMs += ms;
+  } else {
+    pauses.full += 1;
+    pauses.fullMs += ms;
+  }
+  return true;
 }
 
 /** The environment of a wrangler build: this Node first on PATH, no metrics, no network look-ups. */
@@ -178,6 +243,7 @@ export async function startRaw(options: RawWorkerOptions): Promise<RawWorker> {
     const { bindings, durableObjects, ratelimits } = bindingsOf(config, options.bindings ?? {});
     const port = await freePort();
     let tail = "";
+    const gc: GcPauses = { young: 0, youngMs: 0, full: 0, fullMs: 0 };
     const before = workerdChildren();
     mf = new Miniflare(
       convertV4MiniflareOptions({
@@ -186,6 +252,7 @@ export async function startRaw(options: RawWorkerOptions): Promise<RawWorker> {
         ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
         log: new NoOpLog(),
         handleStructuredLogs: ({ level, message }) => {
+          if (countGcLine(message, gc)) return;
           tail = (tail + `[${level}] ${message}\n`).slice(-TAIL_CHARS);
         },
         name: config.name ?? "worker",
@@ -198,6 +265,7 @@ export async function startRaw(options: RawWorkerOptions): Promise<RawWorker> {
         durableObjects,
         ratelimits,
         unsafeDirectSockets: [{ host: "127.0.0.1", port }],
+        ...(lineBufferedOutput === null ? {} : { unsafeRuntimeEnv: lineBufferedOutput }),
       }),
     );
     await mf.ready;
@@ -210,6 +278,7 @@ export async function startRaw(options: RawWorkerOptions): Promise<RawWorker> {
       url: `http://127.0.0.1:${port}`,
       pid,
       cpuTicks: () => processTicks(pid),
+      gcPauses: () => ({ ...gc }),
       reloads: () => 0,
       tail: (lines) => tail.trimEnd().split("\n").slice(-lines).join("\n"),
       stop: async () => {
