@@ -16,10 +16,13 @@
  * held with twenty-one listeners in line, the last one polling): the
  * floor's work (what any Worker answering the poll must do) and Spillway's
  * whole poll, each run REPEAT times on that request, and the poll's cost
- * over the floor's, round by round.
+ * over the floor's, round by round. `--cold` (with `--poll`) has each run
+ * start with the CPU's caches emptied of it (bench/parts/poll.ts), as a
+ * poll answered once a request does, not hot from the run before.
  *
  *   npm run bench:parts
  *   npm run bench:parts -- --poll --rounds 15
+ *   npm run bench:parts -- --poll --cold --rounds 10
  *   npm run bench:parts -- --rounds 9 --seconds 3 --json
  *
  * Progress goes to stderr, the table to stdout (`--json`: one JSON line).
@@ -33,7 +36,7 @@ import { Rooms } from "./lib/rooms.ts";
 import { type RawWorker, startRaw, startRawSpillway } from "./lib/workerd.ts";
 import { ensureWrk, type LoadOptions, measure, stopLoad, warmUp } from "./lib/wrk.ts";
 
-const USAGE = "Usage: npm run bench:parts [-- --poll] [--rounds N] [--seconds S] [--warmup S] [--json]";
+const USAGE = "Usage: npm run bench:parts [-- --poll [--cold]] [--rounds N] [--seconds S] [--warmup S] [--json]";
 
 const { values: args } = parseArgs({
   options: {
@@ -43,6 +46,7 @@ const { values: args } = parseArgs({
     connections: { type: "string", default: "10" },
     json: { type: "boolean", default: false },
     poll: { type: "boolean", default: false },
+    cold: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -66,6 +70,10 @@ if (!Number.isFinite(WARMUP) || WARMUP < 0) {
   process.exit(2);
 }
 const CONNECTIONS = positive("connections", args.connections);
+if (args.cold && !args.poll) {
+  console.error(`--cold goes with --poll: only the poll's parts run cold\n${USAGE}`);
+  process.exit(2);
+}
 
 const progress = (message: string) => process.stderr.write(`${message}\n`);
 
@@ -112,7 +120,10 @@ async function startPollParts(): Promise<PartsWorker> {
     return {
       worker,
       listing: "/_bench/parts.json",
-      request: (part) => ({ path, headers: { authorization: `Bearer ${ticket}`, "bench-part": part } }),
+      request: (part) => ({
+        path,
+        headers: { authorization: `Bearer ${ticket}`, "bench-part": part, ...(args.cold ? { "bench-cold": "1" } : {}) },
+      }),
     };
   } catch (err) {
     await worker.stop();
@@ -145,6 +156,8 @@ try {
       /** The poll's parts: runs that did not answer at once, of all runs. */
       waitedRuns?: number;
       allRuns?: number;
+      /** The poll's parts: bytes a cold run writes through first. */
+      evictedBytes?: number;
     };
   const listing = await readListing();
   const { repeat } = listing;
@@ -216,6 +229,7 @@ try {
     rounds: ROUNDS,
     seconds: SECONDS,
     connections: CONNECTIONS,
+    cold: args.cold,
     baselineCpuMicroseconds: median(baseline),
     loadAverage: [loadBefore, loadAfter],
     parts: results,
@@ -229,6 +243,10 @@ try {
     console.log(
       `Each part ${repeat}× a request in one workerd process; µs of CPU per run of the part, ` +
         `over the baseline in the same round (median of ${ROUNDS} rounds, lowest–highest).\n` +
+        (args.cold
+          ? `Cold: each run starts after ${(listing.evictedBytes ?? 0) / 1024 / 1024} MiB were written through, emptying the CPU's caches of it;` +
+            " the baseline is that writing alone.\n"
+          : "") +
         `Baseline: ${summary.baselineCpuMicroseconds.toFixed(0)} µs a request. ` +
         `Load average ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}.\n`,
     );

@@ -12,6 +12,13 @@
  * So the floor's work and Spillway's are timed in the same isolate, on the
  * same request, in the same round: the difference is what Spillway's own
  * checks and look-ups cost a poll. `GET /_bench/parts.json` lists the parts.
+ *
+ * A part run again at once finds its code and data in the CPU's caches,
+ * which a poll answered once a request, between the runtime's own work on
+ * the requests around it, does not. With a `Bench-Cold` header each run
+ * first writes through `EVICTED` bytes (more than a core's level-2 cache),
+ * so that every run starts with the caches holding none of it; the baseline
+ * part then stands for that writing alone.
  */
 import worker from "../../src/index.ts";
 import { app } from "../../src/http/app.tsx";
@@ -22,6 +29,17 @@ export { RoomCoordinator, RoomDirectory, RoomShard } from "../../src/index.ts";
 
 /** How often a part runs in one request. */
 const REPEAT = 20;
+
+/** Bytes written before each run of a cold part: more than a core's level-2 cache (512 KiB–1 MiB on these CPUs). */
+const EVICTED = 2 * 1024 * 1024;
+const CACHE_LINE = 64;
+let evictee: Uint8Array | null = null;
+
+/** Write one byte of each cache line of `EVICTED` bytes: what the caches held before is gone from them. */
+function evictCaches(): void {
+  evictee ??= new Uint8Array(EVICTED);
+  for (let i = 0; i < evictee.length; i += CACHE_LINE) evictee[i]! += 1;
+}
 
 interface Part {
   meaning: string;
@@ -52,7 +70,7 @@ export default {
     if (name === null) {
       if (new URL(request.url).pathname !== "/_bench/parts.json") return worker.fetch(request, env, ctx);
       const parts = Object.entries(PARTS).map(([part, { meaning }]) => ({ part, meaning }));
-      return Response.json({ repeat: REPEAT, parts, waitedRuns, allRuns });
+      return Response.json({ repeat: REPEAT, parts, waitedRuns, allRuns, evictedBytes: EVICTED });
     }
     const part = PARTS[name];
     if (part === undefined)
@@ -60,7 +78,9 @@ export default {
     // The poll measured is the one answered at once. A run waits when the room's view is fetched
     // again (about once a second): counted, so that the report can say how often runs waited.
     allRuns += REPEAT;
+    const cold = request.headers.has("bench-cold");
     for (let i = 0; i < REPEAT; i++) {
+      if (cold) evictCaches();
       kept = part.run(request, env, ctx);
       if (kept instanceof Promise) waitedRuns++;
     }
