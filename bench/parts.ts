@@ -17,8 +17,8 @@
  * floor's work (what any Worker answering the poll must do) and Spillway's
  * whole poll, each run REPEAT times on that request, and the poll's cost
  * over the floor's, round by round. `--cold` (with `--poll`) has each run
- * start with the CPU's caches emptied of it (bench/parts/poll.ts), as a
- * poll answered once a request does, not hot from the run before.
+ * start with the CPU's level-1 and level-2 data caches emptied of it
+ * (bench/parts/poll.ts), not hot from the run before.
  *
  *   npm run bench:parts
  *   npm run bench:parts -- --poll --rounds 15
@@ -244,7 +244,7 @@ try {
       `Each part ${repeat}× a request in one workerd process; µs of CPU per run of the part, ` +
         `over the baseline in the same round (median of ${ROUNDS} rounds, lowest–highest).\n` +
         (args.cold
-          ? `Cold: each run starts after ${(listing.evictedBytes ?? 0) / 1024 / 1024} MiB were written through, emptying the CPU's caches of it;` +
+          ? `Cold: each run starts after ${(listing.evictedBytes ?? 0) / 1024 / 1024} MiB were written through, emptying the CPU's level-1 and level-2 data caches of it;` +
             " the baseline is that writing alone.\n"
           : "") +
         `Baseline: ${summary.baselineCpuMicroseconds.toFixed(0)} µs a request. ` +

@@ -97,7 +97,7 @@ let lineBufferedOutput: Record<string, string> | null = null;
 const GC_LINE = /: (Scavenge|Minor Mark-Sweep|Mark-Compact|Mark-Sweep)\b[^\n]*?, ([\d.]+) \/ [\d.]+ ms/;
 
 /** Adds a log line to `pauses` when it is a `--trace-gc` line; whether it was. */
-export function countGcLine(line: string, pauses: GcPauses): boolean {
+function countGcLine(line: string, pauses: GcPauses): boolean {
   const m = GC_LINE.exec(line);
   if (m === null) return false;
   const ms = Number(m[2]);

@@ -13,12 +13,14 @@
  * same request, in the same round: the difference is what Spillway's own
  * checks and look-ups cost a poll. `GET /_bench/parts.json` lists the parts.
  *
- * A part run again at once finds its code and data in the CPU's caches,
- * which a poll answered once a request, between the runtime's own work on
- * the requests around it, does not. With a `Bench-Cold` header each run
- * first writes through `EVICTED` bytes (more than a core's level-2 cache),
- * so that every run starts with the caches holding none of it; the baseline
- * part then stands for that writing alone.
+ * A part run again at once finds its data in the CPU's caches, which a
+ * poll answered once a request, between the runtime's own work on the
+ * requests around it, may not. With a `Bench-Cold` header each run first
+ * writes through `EVICTED` bytes (more than a core's level-2 cache), so
+ * that every run starts with none of its data in the level-1 and level-2
+ * caches (the level-1 instruction cache, the shared level-3 cache and the
+ * branch predictors keep what they held); the baseline part then stands for
+ * that writing alone.
  */
 import worker from "../../src/index.ts";
 import { app } from "../../src/http/app.tsx";
@@ -35,7 +37,7 @@ const EVICTED = 2 * 1024 * 1024;
 const CACHE_LINE = 64;
 let evictee: Uint8Array | null = null;
 
-/** Write one byte of each cache line of `EVICTED` bytes: what the caches held before is gone from them. */
+/** Write one byte of each cache line of `EVICTED` bytes: what the level-1 and level-2 data caches held is gone. */
 function evictCaches(): void {
   evictee ??= new Uint8Array(EVICTED);
   for (let i = 0; i < evictee.length; i += CACHE_LINE) evictee[i]! += 1;
