@@ -35,6 +35,7 @@ import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { firstSeated, helloRequest as helloRequestOf, lastInLine, passRequest, statusRequest } from "./lib/cases.ts";
+import { wholeNumberFlags } from "./lib/flags.ts";
 import { median } from "./lib/median.ts";
 import { startOrigin } from "./lib/origin.ts";
 import { cpuSecondsBetween, statTicks, TICKS_PER_SECOND } from "./lib/processes.ts";
@@ -80,14 +81,7 @@ if (flags.help) {
   process.exit(0);
 }
 
-function wholeNumber(name: string, text: string, min: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) {
-    console.error(`bench:side: --${name} must be a whole number of at least ${min}, got "${text}"\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return n;
-}
+const wholeNumber = wholeNumberFlags("bench:side", USAGE);
 
 const ROUNDS = wholeNumber("rounds", flags.rounds, 1);
 const DURATION_S = wholeNumber("duration", flags.duration, 1);
