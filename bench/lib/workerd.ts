@@ -212,7 +212,8 @@ function workerdChildren(): Set<number> {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid && comm.startsWith("workerd")) out.add(Number(pid));
+      // Under `npm run bench:instructions` workerd runs inside valgrind, whose tool names the process.
+      if (ppid === process.pid && (comm.startsWith("workerd") || comm.startsWith("callgrind"))) out.add(Number(pid));
     } catch {
       // exited meanwhile
     }

@@ -1,0 +1,252 @@
+/**
+ * `npm run bench:instructions [-- --requests N] [--warmup N] [--cases LIST] [--json]`:
+ * the machine instructions each Worker's request handler runs a request,
+ * counted by valgrind's callgrind, which does not move with the machine's
+ * load.
+ *
+ * Every other bench here times CPU, and this shared machine's speed drifts
+ * by as much as the differences left to find (docs/scale.md, "The poll's
+ * floor"). Instructions are not time (a cache miss costs many cycles and
+ * one instruction), but they are what a change to the code changes, and a
+ * count repeats to a fraction of a per cent on a busy machine as on a quiet
+ * one.
+ *
+ * Each Worker's deploy bundle runs in raw workerd (bench/lib/workerd.ts)
+ * under `valgrind --tool=callgrind`: Miniflare's `MINIFLARE_WORKERD_PATH`
+ * names a wrapper script that starts it so. Two settings make the count
+ * mean something:
+ *
+ * - Only what runs inside workerd's request handler is counted
+ *   (`--toggle-collect` on `ServiceWorkerGlobalScope::request`): the
+ *   Worker's JavaScript and the runtime calls it makes, the request's
+ *   headers made into an object and the response's. Parsing the HTTP
+ *   request and writing the answer out, garbage collection started outside
+ *   it and the work of Durable Objects (a room's shard syncs every second)
+ *   are not; under valgrind a second holds a few hundred requests, not
+ *   thousands, so that work would weigh tens of times what it does.
+ * - V8 compiles on its main thread (`--no-concurrent-recompilation
+ *   --no-concurrent-sparkplug`): with its compiler threads under valgrind the
+ *   JavaScript stayed in the interpreter, and a count of that says nothing
+ *   about optimized code.
+ *
+ * The case's request is sent `--warmup` times, then `--requests` times
+ * counted, `COUNTS` times over, one at a time on one kept connection with
+ * only the headers the case needs, as wrk sends them. The median count is
+ * the case's; they differ when V8 compiles a function again inside a
+ * counted request (millions of instructions at once), and counts further
+ * apart than `SPREAD_TOLERANCE` stop the bench. Cases: `hello` (bench/hello,
+ * asked a waiting poll's path), `floor` (bench/floor, the same request),
+ * `poll` (Spillway's waiting poll, the last of 200 in line) and `static`
+ * (Spillway's JWKS). A request with a pass is left out: its cost is mostly
+ * the origin fetch and the seat tie's timers, whose work runs outside the
+ * handler's frames.
+ *
+ * Progress goes to stderr, the table to stdout (`--json`: also one JSON line).
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { Agent, request as httpRequest } from "node:http";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { PROJECT_ROOT, tempDir } from "../test/contract/support/worker.ts";
+import { helloRequest, lastInLine, statusRequest } from "./lib/cases.ts";
+import { wholeNumberFlags } from "./lib/flags.ts";
+import { median } from "./lib/median.ts";
+import { Rooms } from "./lib/rooms.ts";
+import { type RawWorker, startRawFloor, startRawHello, startRawSpillway } from "./lib/workerd.ts";
+import type { LoadRequest } from "./lib/wrk.ts";
+
+const USAGE = `Usage: npm run bench:instructions [-- --requests N] [--warmup N] [--cases LIST] [--json]
+
+  --requests N  counted requests of each case, three times over (default 1000)
+  --warmup N    requests first, not counted (default 2000): the code is compiled and settled
+  --cases LIST  which of hello, floor, poll, static (default all four)
+  --json        also print the results as one JSON object (the last stdout line)`;
+
+const { values: flags } = parseArgs({
+  options: {
+    requests: { type: "string", default: "1000" },
+    warmup: { type: "string", default: "2000" },
+    cases: { type: "string", default: "hello,floor,poll,static" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (flags.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const wholeNumber = wholeNumberFlags("bench:instructions", USAGE);
+const REQUESTS = wholeNumber("requests", flags.requests, 1);
+const WARMUP = wholeNumber("warmup", flags.warmup, 0);
+/** How often each case's requests are counted; the median count is the case's. */
+const COUNTS = 3;
+/** Counts of one case further apart than this (a share of their median) mean something else ran in them. */
+const SPREAD_TOLERANCE = 0.05;
+
+/** Each case: its Worker, and the cases its ratios are taken against (their instructions over its own). */
+const CASE_TABLE = {
+  hello: { worker: "hello", against: [] },
+  floor: { worker: "floor", against: ["hello"] },
+  poll: { worker: "spillway", against: ["hello", "floor"] },
+  static: { worker: "spillway", against: ["hello"] },
+} as const satisfies Record<string, { worker: "hello" | "floor" | "spillway"; against: readonly string[] }>;
+type CaseKey = keyof typeof CASE_TABLE;
+
+const CASES = flags.cases.split(",").map((c) => c.trim());
+for (const c of CASES) {
+  if (!Object.hasOwn(CASE_TABLE, c)) {
+    console.error(`bench:instructions: unknown case "${c}" (${Object.keys(CASE_TABLE).join(", ")})\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+for (const tool of ["valgrind", "callgrind_control"]) {
+  if (spawnSync(tool, ["--version"], { stdio: "ignore" }).status !== 0) {
+    console.error(`bench:instructions needs ${tool} (Debian's package valgrind: apt-get install valgrind)`);
+    process.exit(2);
+  }
+}
+
+const progress = (message: string) => process.stderr.write(`${message}\n`);
+
+/** V8's compilers on the main thread (see above); any flags already set are kept. */
+const V8_FLAGS = ["--no-concurrent-recompilation", "--no-concurrent-sparkplug"];
+
+/** The script Miniflare starts in workerd's place: workerd under callgrind, each process's counts in `dir`. */
+async function callgrindWrapper(dir: string): Promise<string> {
+  const workerd = join(PROJECT_ROOT, "node_modules", "@cloudflare", "workerd-linux-64", "bin", "workerd");
+  const script = join(dir, "workerd");
+  const args = [
+    "--tool=callgrind",
+    `--callgrind-out-file=${dir}/callgrind.%p.out`,
+    "'--toggle-collect=*ServiceWorkerGlobalScope::request*'",
+    // V8 writes the code it compiles into memory it then runs.
+    "--smc-check=all-non-file",
+    "-q",
+  ];
+  await writeFile(script, `#!/bin/sh\nexec valgrind ${args.join(" ")} ${workerd} "$@"\n`, { mode: 0o755 });
+  return script;
+}
+
+/** Callgrind's count for `pid` since it was last zeroed (dumped as `label`), then zeroed again. */
+async function countSinceZero(dir: string, pid: number, label: string): Promise<number> {
+  const before = new Set(await readdir(dir));
+  execFileSync("callgrind_control", ["--dump", label, String(pid)], { stdio: "ignore" });
+  const dumps = (await readdir(dir)).filter((f) => f.startsWith(`callgrind.${pid}.out.`) && !before.has(f));
+  if (dumps.length !== 1) throw new Error(`callgrind wrote ${dumps.length} dumps for "${label}" (pid ${pid})`);
+  const summary = /^summary: (\d+)$/m.exec(await readFile(join(dir, dumps[0]!), "utf8"));
+  if (summary === null) throw new Error(`callgrind's dump for "${label}" has no summary line`);
+  execFileSync("callgrind_control", ["--zero", String(pid)], { stdio: "ignore" });
+  return Number(summary[1]);
+}
+
+/** Send `request` `count` times, one after another on one kept connection; an answer other than 2xx stops the bench. */
+async function send(url: string, request: LoadRequest, count: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const target = new URL(request.path, url).href;
+  try {
+    for (let i = 0; i < count; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest(target, { agent, method: request.method, headers: { ...request.headers } }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => (body += chunk));
+          res.on("end", () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve();
+            else reject(new Error(`${request.method} ${request.path} answered ${status}: ${body.slice(0, 300)}`));
+          });
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    }
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** The case's Worker, under callgrind, and its request (its room set up first). */
+async function startCase(key: CaseKey, adminToken: string): Promise<{ worker: RawWorker; request: LoadRequest }> {
+  const kind = CASE_TABLE[key].worker;
+  if (kind === "hello") return { worker: await startRawHello(), request: helloRequest("bench-poll") };
+  if (kind === "floor") return { worker: await startRawFloor(), request: helloRequest("bench-poll") };
+  const worker = await startRawSpillway({ adminToken });
+  if (key === "static") return { worker, request: { method: "GET", path: "/_spillway/jwks.json" } };
+  const ticket = (await lastInLine(new Rooms(worker.url, adminToken), "bench-poll")).ticket!;
+  return { worker, request: statusRequest("bench-poll", ticket) };
+}
+
+const dir = await tempDir("spillway-bench-callgrind-");
+const savedEnv = {
+  path: process.env["MINIFLARE_WORKERD_PATH"],
+  flags: process.env["MINIFLARE_WORKERD_V8_FLAGS"],
+};
+process.env["MINIFLARE_WORKERD_PATH"] = await callgrindWrapper(dir);
+process.env["MINIFLARE_WORKERD_V8_FLAGS"] = [savedEnv.flags ?? "", ...V8_FLAGS].join(" ").trim();
+const adminToken = randomBytes(24).toString("base64url");
+const results: Partial<Record<CaseKey, { perRequest: number; counts: number[] }>> = {};
+try {
+  progress(
+    `bench:instructions: ${CASES.join(", ")}; each Worker under callgrind, ${WARMUP} requests of warm-up,` +
+      ` then ${REQUESTS} counted, ${COUNTS} times over`,
+  );
+  for (const key of CASES as CaseKey[]) {
+    progress(`  ${key}: starting its Worker under valgrind (tens of seconds)…`);
+    const { worker, request } = await startCase(key, adminToken);
+    try {
+      await send(worker.url, request, WARMUP);
+      execFileSync("callgrind_control", ["--zero", String(worker.pid)], { stdio: "ignore" });
+      const counts: number[] = [];
+      for (let n = 1; n <= COUNTS; n++) {
+        await send(worker.url, request, REQUESTS);
+        counts.push((await countSinceZero(dir, worker.pid, `${key}-${n}`)) / REQUESTS);
+      }
+      const perRequest = median(counts);
+      const shown = counts.map((c) => Math.round(c).toLocaleString("en")).join(", ");
+      if (Math.max(...counts) - Math.min(...counts) > perRequest * SPREAD_TOLERANCE) {
+        throw new Error(
+          `${key}: counts of ${REQUESTS} requests spread over more than ${SPREAD_TOLERANCE * 100} %` +
+            ` (${shown} instructions a request): V8 was likely still compiling; raise --warmup (now ${WARMUP})`,
+        );
+      }
+      results[key] = { perRequest, counts };
+      progress(`  ${key}: ${shown} instructions a request`);
+    } finally {
+      await worker.stop();
+    }
+  }
+} finally {
+  for (const [name, value] of [
+    ["MINIFLARE_WORKERD_PATH", savedEnv.path],
+    ["MINIFLARE_WORKERD_V8_FLAGS", savedEnv.flags],
+  ] as const) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+const ratios: { case: CaseKey; against: CaseKey; ratio: number }[] = [];
+for (const key of CASES as CaseKey[]) {
+  for (const base of CASE_TABLE[key].against as readonly CaseKey[]) {
+    const mine = results[key];
+    const theirs = results[base];
+    if (mine !== undefined && theirs !== undefined) {
+      ratios.push({ case: key, against: base, ratio: theirs.perRequest / mine.perRequest });
+    }
+  }
+}
+
+console.log(
+  "\nInstructions a request in the Worker's request handler (callgrind; the median count)," +
+    " and each ratio as a throughput ratio reads: the baseline's count over the case's.\n",
+);
+for (const [key, r] of Object.entries(results)) {
+  console.log(`${key.padEnd(8)} ${Math.round(r.perRequest).toLocaleString("en").padStart(9)}`);
+}
+if (ratios.length > 0) console.log("");
+for (const r of ratios) console.log(`${`${r.case} × ${r.against}`.padEnd(16)} ${r.ratio.toFixed(3)}`);
+if (flags.json) console.log(JSON.stringify({ requests: REQUESTS, warmup: WARMUP, cases: results, ratios }));
