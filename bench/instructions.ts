@@ -47,9 +47,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { Agent, request as httpRequest } from "node:http";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { PROJECT_ROOT, tempDir } from "../test/contract/support/worker.ts";
+import { tempDir } from "../test/contract/support/worker.ts";
 import { helloRequest, lastInLine, statusRequest } from "./lib/cases.ts";
 import { wholeNumberFlags } from "./lib/flags.ts";
 import { median } from "./lib/median.ts";
@@ -116,7 +117,9 @@ const V8_FLAGS = ["--no-concurrent-recompilation", "--no-concurrent-sparkplug"];
 
 /** The script Miniflare starts in workerd's place: workerd under callgrind, each process's counts in `dir`. */
 async function callgrindWrapper(dir: string): Promise<string> {
-  const workerd = join(PROJECT_ROOT, "node_modules", "@cloudflare", "workerd-linux-64", "bin", "workerd");
+  // The binary Miniflare itself runs: its `workerd` package names the one for this platform.
+  const workerd = (createRequire(createRequire(import.meta.url).resolve("miniflare"))("workerd") as { default: string })
+    .default;
   const script = join(dir, "workerd");
   const args = [
     "--tool=callgrind",

@@ -30,6 +30,7 @@
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
+import { wholeNumberFlags } from "./lib/flags.ts";
 import { cpuSecondsBetween } from "./lib/processes.ts";
 import { median } from "./lib/median.ts";
 import { Rooms } from "./lib/rooms.ts";
@@ -54,22 +55,15 @@ if (args.help) {
   console.log(USAGE);
   process.exit(0);
 }
-const positive = (name: string, raw: string): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${name} must be a whole number of at least 1 (got "${raw}")\n${USAGE}`);
-    process.exit(2);
-  }
-  return n;
-};
-const ROUNDS = positive("rounds", args.rounds);
-const SECONDS = positive("seconds", args.seconds);
+const wholeNumber = wholeNumberFlags("bench:parts", USAGE);
+const ROUNDS = wholeNumber("rounds", args.rounds, 1);
+const SECONDS = wholeNumber("seconds", args.seconds, 1);
 const WARMUP = Number(args.warmup);
 if (!Number.isFinite(WARMUP) || WARMUP < 0) {
   console.error(`--warmup must be a number of seconds, 0 or more (got "${args.warmup}")\n${USAGE}`);
   process.exit(2);
 }
-const CONNECTIONS = positive("connections", args.connections);
+const CONNECTIONS = wholeNumber("connections", args.connections, 1);
 if (args.cold && !args.poll) {
   console.error(`--cold goes with --poll: only the poll's parts run cold\n${USAGE}`);
   process.exit(2);

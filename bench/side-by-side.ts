@@ -414,7 +414,7 @@ const results: Record<
     medianRps: number;
     medianPerProcessCpu: number;
     /** With `--gc`: the medians of the rounds' GC readings. */
-    gc?: { caseUs: number; baselineUs: number; caseFull: number; baselineFull: number; ratioOutsideGc: number };
+    gc?: RoundGc;
     rounds: Round[];
   }
 > = {};
