@@ -6,7 +6,8 @@
  * isolate. It reads the request's Cookie and Authorization headers (a poll
  * must tell a ticket from a pass cookie), takes the room from the path, and
  * answers a status JSON of the poll's shape and size, its place its own,
- * with the five headers Spillway's own answers carry (made once).
+ * with the five headers Spillway's own answers carry (made once, in the
+ * cheapest init known).
  *
  * No ticket is verified, no view is read, and not even the method is looked
  * at (a real poll's Worker must tell a GET from anything else). So the
@@ -15,14 +16,17 @@
  * distance from it to Spillway's poll is Spillway's own work, if anything a
  * little overstated (docs/scale.md, "The poll's floor").
  */
+import { reusableInit } from "../../src/http/answer-init.ts";
 import { OWN_ANSWER_HEADERS } from "../../src/pages/csp.ts";
 
 /** The poll's path is `/_spillway/rooms/:room/status`; the room is what follows `/rooms/`. */
 const PREFIX = "/rooms/";
 const SUFFIX = "/status";
-/** Spillway's own answers' headers (the same object its poll takes them from), and the poll's two. */
-const HEADERS = new Headers({ ...OWN_ANSWER_HEADERS, "content-type": "application/json", "retry-after": "5" });
-const INIT: ResponseInit = { headers: HEADERS };
+/**
+ * Spillway's own answers' headers (the same object its poll takes them from), and the poll's two,
+ * in the cheapest init known (the one Spillway's poll uses: src/http/answer-init.ts).
+ */
+const INIT = reusableInit({ ...OWN_ANSWER_HEADERS, "content-type": "application/json", "retry-after": "5" });
 let served = 0;
 
 /**

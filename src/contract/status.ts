@@ -1,6 +1,9 @@
 /**
  * The status JSON of the contract, built from what the edge knows. Every
- * answer carries the room's start time and recording link (from the view).
+ * answer carries the room's start time and recording link (from the view),
+ * written out in each literal: spread into it from an object of their own,
+ * they cost every waiting poll a copy of about 600 machine instructions
+ * (docs/scale.md, "The poll's floor").
  */
 import type { InferOutput } from "valibot";
 import { pollAfterSeconds } from "../policy/position.ts";
@@ -19,10 +22,6 @@ export type StatusBody = InferOutput<typeof StatusSchema>;
 export interface RoomFacts {
   startsAt: number | null;
   recordingUrl: string | null;
-}
-
-function facts(f: RoomFacts): Pick<StatusBody, "startsAt" | "recordingUrl"> {
-  return { startsAt: startsAtText(f.startsAt), recordingUrl: f.recordingUrl };
 }
 
 /** The last start time written out, and its text: a room's start time is the same poll after poll. */
@@ -52,7 +51,8 @@ export function queuedStatus(
     ahead: position - 1,
     etaSeconds: eta,
     pollAfterSeconds: pollAfterSeconds(position, eta, random),
-    ...facts(f),
+    startsAt: startsAtText(f.startsAt),
+    recordingUrl: f.recordingUrl,
   };
 }
 
@@ -66,7 +66,8 @@ export function prequeueStatus(room: string, now: number, f: RoomFacts & { start
     ahead: null,
     etaSeconds: untilStart,
     pollAfterSeconds: Math.min(30, Math.max(1, Math.ceil(untilStart / 2))),
-    ...facts(f),
+    startsAt: startsAtText(f.startsAt),
+    recordingUrl: f.recordingUrl,
   };
 }
 
@@ -81,7 +82,8 @@ export function overflowStatus(room: string, offer: OverflowOffer, f: RoomFacts)
     // Slow polls: the answer changes only when the recording is posted or the room closes.
     pollAfterSeconds: 30,
     offer: { reason: offer.reason, canKeepPlace: offer.canKeepPlace },
-    ...facts(f),
+    startsAt: startsAtText(f.startsAt),
+    recordingUrl: f.recordingUrl,
   };
 }
 
@@ -110,7 +112,8 @@ export function admittedStatus(
     pass,
     passExpiresAt: new Date(exp * 1000).toISOString(),
     ...(connect === undefined ? {} : { connect }),
-    ...facts(f),
+    startsAt: startsAtText(f.startsAt),
+    recordingUrl: f.recordingUrl,
   };
 }
 
@@ -122,6 +125,7 @@ export function closedStatus(room: string, f: RoomFacts): StatusBody {
     ahead: null,
     etaSeconds: null,
     pollAfterSeconds: 60,
-    ...facts(f),
+    startsAt: startsAtText(f.startsAt),
+    recordingUrl: f.recordingUrl,
   };
 }

@@ -41,13 +41,20 @@ export const MEDIA_KEY = "media";
 /** Path → is it media (else server-sent events), oldest noted first. */
 const livePaths = new Map<string, boolean>();
 
-/** The path of a request URL (no query). */
-export function pathOf(url: string): string {
-  const pathAt = url.indexOf("/", url.indexOf("//") + 2);
-  if (pathAt === -1) return "/";
-  const query = url.indexOf("?", pathAt);
+/**
+ * The path of a request URL (no query). A request's URL is absolute and
+ * http(s): its host starts at 7 (`http://`) or 8 (`https://`), and neither
+ * the scheme nor the host holds a "?" or a "/", so the first "?" is the
+ * query's (a caller that looked for it already passes where it is).
+ */
+export function pathOf(url: string, query = url.indexOf("?")): string {
+  // No search for the "//": its place follows from the scheme's length.
+  const pathAt = url.indexOf("/", url.charCodeAt(4) === COLON ? 7 : 8);
+  if (pathAt === -1 || (query !== -1 && query < pathAt)) return "/";
   return query === -1 ? url.slice(pathAt) : url.slice(pathAt, query);
 }
+
+const COLON = 0x3a;
 
 /**
  * The request to `url` was answered with a live stream (`media`, else

@@ -20,8 +20,16 @@ export interface Settings {
 }
 
 const parsed = new WeakMap<object, Settings>();
+/**
+ * The last env asked about and its settings: the runtime hands every request
+ * the same env object, and a comparison costs a hot path less than a WeakMap's
+ * lookup (it asks more than once a request).
+ */
+let lastEnv: object | null = null;
+let lastSettings: Settings | null = null;
 
 export function settingsOf(env: Env): Settings {
+  if (env === lastEnv) return lastSettings!;
   let s = parsed.get(env);
   if (s === undefined) {
     const origin = httpUrl("ORIGIN_URL", env.ORIGIN_URL);
@@ -31,6 +39,8 @@ export function settingsOf(env: Env): Settings {
     s = { issuer: env.TOKEN_ISSUER || "spillway", timings: timingsFromVars(env), origin, janus, failurePolicy, rooms };
     parsed.set(env, s);
   }
+  lastEnv = env;
+  lastSettings = s;
   return s;
 }
 

@@ -13,6 +13,7 @@ import { failureRetryAfter, POLICY_HEADER, type PolicyApplied } from "../policy/
 import { chooseLanguage } from "../pages/waiting/language.ts";
 import { reconnectingPage } from "../pages/waiting/reconnecting.ts";
 import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
+import { reusableInit } from "./answer-init.ts";
 import { clearTokenCookie, setTokenCookie } from "./cookies.ts";
 import { fail } from "./fail.ts";
 import type { AppEnv } from "./room-request.ts";
@@ -101,6 +102,9 @@ export function answerJson(c: Context<AppEnv>, answer: FlowAnswer): Response {
   }
 }
 
+/** What the app's middleware adds to Spillway's own JSON, set here at once. */
+const OWN_JSON = { ...OWN_ANSWER_HEADERS, "content-type": "application/json" };
+
 /**
  * A status answer that sets no cookie (what a waiting poll gets) as one
  * Response, built without the Context: `c.header` and `c.json` build the
@@ -109,30 +113,27 @@ export function answerJson(c: Context<AppEnv>, answer: FlowAnswer): Response {
  * for any other answer. Only for a route that sets no header before it
  * answers (answerJson keeps those).
  */
-/** What the app's middleware adds to Spillway's own JSON, set here at once. */
-const OWN_JSON = { ...OWN_ANSWER_HEADERS, "content-type": "application/json" };
-
 export function plainStatusJson(answer: FlowAnswer): Response | null {
   if (answer.kind !== "status") return null;
   if (answer.newTicket !== undefined || answer.newPass !== undefined || answer.newOverflow !== undefined) return null;
-  return new Response(JSON.stringify(answer.status), { headers: statusHeaders(answer) });
+  return new Response(JSON.stringify(answer.status), statusInit(answer));
 }
 
 /**
- * The headers of a plain status answer. Those of an answer no failure shaped
- * differ only in Retry-After, so each is built once and reused: the runtime
- * copies a Headers object into a Response for less than it reads a plain one.
+ * The init of a plain status answer. Those of an answer no failure shaped
+ * differ only in Retry-After, so each is built once and reused
+ * (answer-init.ts); an answer the failure policy shaped gets its own.
  */
-const STATUS_HEADERS = new Map<string, Headers>();
-function statusHeaders(answer: FlowAnswer & { kind: "status" }): Headers | Record<string, string> {
-  if (answer.degraded !== undefined) return { ...OWN_JSON, ...answerHeaders(answer) };
+const STATUS_INITS = new Map<string, ResponseInit>();
+function statusInit(answer: FlowAnswer & { kind: "status" }): ResponseInit {
+  if (answer.degraded !== undefined) return { headers: { ...OWN_JSON, ...answerHeaders(answer) } };
   const { state, pollAfterSeconds } = answer.status;
   const key = state === "admitted" || state === "closed" ? "" : String(pollAfterSeconds);
-  let built = STATUS_HEADERS.get(key);
+  let built = STATUS_INITS.get(key);
   if (built === undefined) {
     const headers = { ...OWN_JSON, ...answerHeaders(answer) };
-    if (STATUS_HEADERS.size >= 64) return headers;
-    STATUS_HEADERS.set(key, (built = new Headers(headers)));
+    if (STATUS_INITS.size >= 64) return { headers };
+    STATUS_INITS.set(key, (built = reusableInit(headers)));
   }
   return built;
 }

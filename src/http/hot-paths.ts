@@ -16,7 +16,8 @@
 import type { FlowAnswer } from "../edge/desk.ts";
 import { RoomDesk } from "../edge/desk.ts";
 import { JWKS_PATH, OPENAPI_PATH, openApiJson } from "../contract/openapi.ts";
-import { ROOM_ID } from "../policy/room-id.ts";
+import { clock } from "../policy/clock.ts";
+import { roomIdOf } from "../policy/room-id.ts";
 import { keyRing, readyKeyRing, type KeyRing } from "../tokens/keys.ts";
 import { claimedKind, MAX_CREDENTIAL_HEADER, type TokenKind } from "../edge/credentials.ts";
 import { readCompactJws } from "../tokens/compact-jws.ts";
@@ -24,6 +25,7 @@ import type { PassClaims } from "../tokens/pass.ts";
 import { isWebSocketUpgrade } from "../edge/proxy.ts";
 import { isLivePath, pathOf } from "../edge/live-paths.ts";
 import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
+import { reusableInit } from "./answer-init.ts";
 import { plainStatusJson } from "./answers.ts";
 import { HIDDEN_SEPARATOR, type SeatOpen, seatByView, seatInView } from "./guarded.ts";
 import { servesRoom, servesRoomNow } from "./room-request.ts";
@@ -34,18 +36,17 @@ export interface App {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
 }
 
-/** Headers of Spillway's own JSON that may be cached a while (the JWKS, the OpenAPI document). */
-const CACHEABLE_JSON = new Headers({
+/**
+ * The public documents' answers: their bytes, encoded once (a Response copies
+ * bytes for less than it encodes a string each time), and one init for all
+ * (answer-init.ts), with the headers of Spillway's own JSON that may be
+ * cached a while.
+ */
+const CACHEABLE_JSON_INIT = reusableInit({
   ...OWN_ANSWER_HEADERS,
   "content-type": "application/json",
   "cache-control": "public, max-age=300",
 });
-
-/**
- * The public documents' answers: their bytes, encoded once (a Response copies
- * bytes for less than it encodes a string each time), and one init for all.
- */
-const CACHEABLE_JSON_INIT: ResponseInit = { headers: CACHEABLE_JSON };
 const jwksBytes = new WeakMap<KeyRing, Uint8Array>();
 let openApiBytes: Uint8Array | null = null;
 
@@ -70,9 +71,9 @@ export function hotPath(
 ): Response | Promise<Response | null> | null {
   if (request.method !== "GET") return null;
   const url = request.url;
-  const path = pathOf(url);
   // Neither the scheme nor the host holds a "?": the first is the query's.
   const query = url.indexOf("?");
+  const path = pathOf(url, query);
   // The public documents read no header: nothing of the request but its method and path is looked at.
   if (path === JWKS_PATH) {
     const ready = readyKeyRing(env);
@@ -230,8 +231,8 @@ async function originAnswer(
 
 /**
  * What both app paths start with: no cookie (nothing else presented, no stray
- * cookie to clear), a served room, and a bearer of `kind`; the room's desk
- * and the token, or null (nothing done).
+ * cookie to clear), a well-formed room id of a served room, and a bearer of
+ * `kind`; the room's desk and the token, or null (nothing done).
  */
 async function deskWithBearer(
   request: Request,
@@ -240,9 +241,10 @@ async function deskWithBearer(
   room: string,
   kind: TokenKind,
 ): Promise<{ desk: RoomDesk; token: string } | null> {
-  const token = bearerFor(request, room, kind);
-  if (token === null || (await servesRoom(env, room)) !== true) return null;
-  return { desk: await RoomDesk.open(env, room, ctx), token };
+  const id = roomIdOf(room);
+  const token = id === null ? null : bearerFor(request, kind);
+  if (id === null || token === null || (await servesRoom(env, id)) !== true) return null;
+  return { desk: await RoomDesk.open(env, id, ctx), token };
 }
 
 /**
@@ -257,22 +259,24 @@ function deskWithBearerNow(
   room: string,
   kind: TokenKind,
 ): { desk: RoomDesk; token: string } | null {
-  const token = bearerFor(request, room, kind);
-  if (token === null) return null;
+  const id = roomIdOf(room);
+  const token = id === null ? null : bearerFor(request, kind);
+  if (id === null || token === null) return null;
   try {
-    if (servesRoomNow(env, room) !== true) return null;
-    const desk = RoomDesk.openNow(env, room, ctx);
+    // One read of the clock for both: each costs a call into the runtime.
+    const now = clock.now();
+    if (servesRoomNow(env, id, now) !== true) return null;
+    const desk = RoomDesk.openNow(env, id, ctx, now);
     return desk === null ? null : { desk, token };
   } catch {
     return null;
   }
 }
 
-/** No cookie, a room id and a bearer of `kind`: the token, else null. */
-function bearerFor(request: Request, room: string, kind: TokenKind): string | null {
+/** No cookie and a bearer of `kind`: the token, else null. */
+function bearerFor(request: Request, kind: TokenKind): string | null {
   const headers = request.headers;
-  if (headers.has("cookie") || !ROOM_ID.test(room)) return null;
-  return bearerOf(headers, kind);
+  return headers.has("cookie") ? null : bearerOf(headers, kind);
 }
 
 /**
@@ -280,21 +284,43 @@ function bearerFor(request: Request, room: string, kind: TokenKind): string | nu
  * the token says it is of this kind (as the app routes a bearer to its
  * verifier: credentials.ts `claimedKind`). What a header says is remembered
  * (BEARER_KINDS): a client sends the same one again and again.
+ *
+ * The header a request brings is a fresh string each time, and the first
+ * time a fresh string is looked up in a Map the engine makes a key of it
+ * (hashes and interns all of it, a few hundred bytes): that cost a waiting
+ * poll more than any of its own steps (docs/scale.md, "The poll's floor").
+ * So the headers are remembered under a number made from their last
+ * characters (a token's signature ends it), and a header found so is taken
+ * only when it is the same text. Two headers with the same number take
+ * each other's place; neither is ever taken for the other.
  */
 function bearerOf(headers: Headers, kind: TokenKind): string | null {
   const auth = headers.get("authorization");
   if (auth === null || auth.length > MAX_CREDENTIAL_HEADER) return null;
-  let known = bearerKinds.get(auth);
-  if (known === undefined) {
+  const print = tailPrint(auth);
+  let known = bearerKinds.get(print);
+  if (known === undefined || known.auth !== auth) {
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(auth);
     const jws = bearer === null ? null : readCompactJws(bearer[1]!);
-    known = { token: jws?.token ?? "", kind: jws === null ? null : claimedKind(jws) };
-    if (bearerKinds.size >= BEARER_KINDS) bearerKinds.delete(bearerKinds.keys().next().value!);
-    bearerKinds.set(auth, known);
+    if (known === undefined && bearerKinds.size >= BEARER_KINDS) bearerKinds.delete(bearerKinds.keys().next().value!);
+    known = { auth, token: jws?.token ?? "", kind: jws === null ? null : claimedKind(jws) };
+    bearerKinds.set(print, known);
   }
   return known.kind === kind ? known.token : null;
 }
 
-/** Authorization headers remembered with the token and the kind it claims (the oldest go first). */
+/** How many of a header's last characters its number is made from. */
+const PRINT_CHARS = 12;
+
+/** A 32-bit number from the text's length and its last PRINT_CHARS characters. */
+function tailPrint(text: string): number {
+  let print = text.length;
+  for (let i = Math.max(0, text.length - PRINT_CHARS); i < text.length; i++) {
+    print = (Math.imul(print, 31) + text.charCodeAt(i)) | 0;
+  }
+  return print;
+}
+
+/** Authorization headers remembered by their `tailPrint`, with the token and the kind it claims (the oldest go first). */
 const BEARER_KINDS = 4096;
-const bearerKinds = new Map<string, { token: string; kind: TokenKind | null }>();
+const bearerKinds = new Map<number, { auth: string; token: string; kind: TokenKind | null }>();

@@ -51,9 +51,9 @@ export async function servesRoom(env: Env, room: string): Promise<boolean | null
   }
 }
 
-/** What `servesRoom` answers without reading the directory; null when it would read it. */
-export function servesRoomNow(env: Env, room: string): boolean | null {
-  return knownRooms.servesNow(settingsOf(env).rooms, room, clock.now());
+/** What `servesRoom` answers at `now` without reading the directory; null when it would read it. */
+export function servesRoomNow(env: Env, room: string, now: number): boolean | null {
+  return knownRooms.servesNow(settingsOf(env).rooms, room, now);
 }
 
 /** The request's context for work after the answer, read when the work comes (not every route has one). */

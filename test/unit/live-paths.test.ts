@@ -3,6 +3,7 @@
  * view: remembered by path alone (the query is not part of it), at most
  * MAX_LIVE_PATHS of them, the oldest noted going first.
  */
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   forgetLivePaths,
@@ -13,6 +14,7 @@ import {
   MAX_LIVE_PATHS,
   MEDIA_KEY,
   noteLivePath,
+  pathOf,
 } from "../../src/edge/live-paths.ts";
 
 afterEach(() => forgetLivePaths());
@@ -62,5 +64,23 @@ describe("live paths", () => {
     // A path that streamed events after media is held as events from then on.
     expect(noteLivePath("https://edge.example/rooms/a/high.mp3", false)).toBe("/rooms/a/high.mp3");
     expect(liveKeyOf("/rooms/a/high.mp3")).toBe("/rooms/a/high.mp3");
+  });
+
+  it("reads a request URL's path as the URL standard does, with or without the query's place given", () => {
+    fc.assert(
+      fc.property(
+        fc.webUrl({ validSchemes: ["http", "https"], withQueryParameters: true, withFragments: false }),
+        (raw) => {
+          // A request's URL as the runtime hands it: parsed and written out again.
+          const url = new URL(raw).href;
+          const { pathname } = new URL(url);
+          expect(pathOf(url)).toBe(pathname);
+          expect(pathOf(url, url.indexOf("?"))).toBe(pathname);
+        },
+      ),
+    );
+    expect(pathOf("http://a/")).toBe("/");
+    expect(pathOf("https://b/?next=/x/y")).toBe("/");
+    expect(pathOf("http://127.0.0.1:8787/rooms/r/status?keep=1")).toBe("/rooms/r/status");
   });
 });

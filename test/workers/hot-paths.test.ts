@@ -184,6 +184,28 @@ describe("hot paths", () => {
     expect(await hotPath(post, env, ctx, app)).toBeNull();
   });
 
+  it("never take a bearer for one it remembers that ends the same way (same length, same signature)", async () => {
+    const room = roomName("hot-lookalike");
+    await patchRoom(room, { capacity: 1 });
+    await join(room);
+    const waiting = (await join(room)).body;
+    const ticket = waiting.ticket!;
+    const path = `/_spillway/rooms/${room}/status`;
+    expect(await hot(path, bearer(ticket))).not.toBeNull();
+    // The same length and the same last characters (the whole signature), another claim in the middle.
+    const [head, payload, signature] = ticket.split(".") as [string, string, string];
+    const at = Math.floor(payload.length / 2);
+    const swapped = payload[at] === "A" ? "B" : "A";
+    const lookalike = `${head}.${payload.slice(0, at)}${swapped}${payload.slice(at + 1)}.${signature}`;
+    expect(lookalike).toHaveLength(ticket.length);
+    expect(lookalike).not.toBe(ticket);
+    expect(await hot(path, bearer(lookalike))).toBeNull();
+    expect((await routed(path, bearer(lookalike))).status).toBe(401);
+    // Each took the other's place where they are remembered: the real one is still answered, the other still not.
+    expect(JSON.parse(await (await hot(path, bearer(ticket)))!.text())).toMatchObject({ state: "queued", position: 1 });
+    expect(await hot(path, bearer(lookalike))).toBeNull();
+  });
+
   it("send an app's request with a pass to the origin as the app does, and leave the rest to the app", async () => {
     const room = roomName("hot-pass");
     const seated = (await join(room)).body;
