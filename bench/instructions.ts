@@ -41,16 +41,24 @@
  * the origin fetch and the seat tie's timers, whose work runs outside the
  * handler's frames.
  *
+ * `--profile DIR` keeps, for each case, where its instructions went: the
+ * median count's callgrind dump (`<case>.callgrind`, for `callgrind_annotate`
+ * or KCachegrind), V8's map of the code it compiled (`<case>.perf.map`, from
+ * its `--perf-basic-prof`, which a profile run turns on) and
+ * `<case>.functions.txt`, each function's own instructions a request, the
+ * JavaScript's compiled code named by that map (`JS:+'name file:line'`).
+ *
  * Progress goes to stderr, the table to stdout (`--json`: also one JSON line).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { Agent, request as httpRequest } from "node:http";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { tempDir } from "../test/contract/support/worker.ts";
+import { functionCounts, readPerfMap } from "./lib/callgrind-functions.ts";
 import { helloRequest, lastInLine, statusRequest } from "./lib/cases.ts";
 import { wholeNumberFlags } from "./lib/flags.ts";
 import { median } from "./lib/median.ts";
@@ -58,11 +66,12 @@ import { Rooms } from "./lib/rooms.ts";
 import { type RawWorker, startRawFloor, startRawHello, startRawSpillway } from "./lib/workerd.ts";
 import type { LoadRequest } from "./lib/wrk.ts";
 
-const USAGE = `Usage: npm run bench:instructions [-- --requests N] [--warmup N] [--cases LIST] [--json]
+const USAGE = `Usage: npm run bench:instructions [-- --requests N] [--warmup N] [--cases LIST] [--profile DIR] [--json]
 
   --requests N  counted requests of each case, three times over (default 1000)
   --warmup N    requests first, not counted (default 2000): the code is compiled and settled
   --cases LIST  which of hello, floor, poll, static (default all four)
+  --profile DIR keep each case's callgrind dump, V8's code map and its functions' counts in DIR
   --json        also print the results as one JSON object (the last stdout line)`;
 
 const { values: flags } = parseArgs({
@@ -70,6 +79,7 @@ const { values: flags } = parseArgs({
     requests: { type: "string", default: "1000" },
     warmup: { type: "string", default: "2000" },
     cases: { type: "string", default: "hello,floor,poll,static" },
+    profile: { type: "string" },
     json: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -112,8 +122,36 @@ for (const tool of ["valgrind", "callgrind_control"]) {
 
 const progress = (message: string) => process.stderr.write(`${message}\n`);
 
-/** V8's compilers on the main thread (see above); any flags already set are kept. */
-const V8_FLAGS = ["--no-concurrent-recompilation", "--no-concurrent-sparkplug"];
+/** Where `--profile` keeps each case's dump, code map and functions' counts. */
+const PROFILE = flags.profile === undefined ? undefined : resolve(flags.profile);
+if (PROFILE !== undefined) await mkdir(PROFILE, { recursive: true });
+
+/**
+ * V8's compilers on the main thread (see above), and with `--profile` its map
+ * of the code it compiles; any flags already set are kept.
+ */
+const V8_FLAGS = [
+  "--no-concurrent-recompilation",
+  "--no-concurrent-sparkplug",
+  ...(PROFILE === undefined ? [] : ["--perf-basic-prof"]),
+];
+
+/** V8 writes its code map here, by the process's id (`--perf-basic-prof`). */
+const perfMapOf = (pid: number) => `/tmp/perf-${pid}.map`;
+
+/** `--profile`: the case's median dump, V8's code map and each function's own count a request, kept in PROFILE. */
+async function keepProfile(key: CaseKey, pid: number, dump: string): Promise<void> {
+  const out = (suffix: string) => join(PROFILE!, `${key}.${suffix}`);
+  await copyFile(dump, out("callgrind"));
+  await copyFile(perfMapOf(pid), out("perf.map"));
+  const functions = functionCounts(dump, REQUESTS, await readPerfMap(perfMapOf(pid)));
+  const lines = functions.map((f) => `${Math.round(f.perRequest).toLocaleString("en").padStart(9)}  ${f.name}`);
+  await writeFile(
+    out("functions.txt"),
+    `# ${key}: each function's own instructions a request (${REQUESTS} requests; the compiled JavaScript named by V8's map)\n${lines.join("\n")}\n`,
+  );
+  progress(`  ${key}: profile kept in ${out("*")}`);
+}
 
 /** The script Miniflare starts in workerd's place: workerd under callgrind, each process's counts in `dir`. */
 async function callgrindWrapper(dir: string): Promise<string> {
@@ -133,8 +171,8 @@ async function callgrindWrapper(dir: string): Promise<string> {
   return script;
 }
 
-/** Callgrind's count for `pid` since it was last zeroed (dumped as `label`), then zeroed again. */
-async function countSinceZero(dir: string, pid: number, label: string): Promise<number> {
+/** Callgrind's count for `pid` since it was last zeroed (dumped as `label`, its dump's path), then zeroed again. */
+async function countSinceZero(dir: string, pid: number, label: string): Promise<{ count: number; dump: string }> {
   const before = new Set(await readdir(dir));
   execFileSync("callgrind_control", ["--dump", label, String(pid)], { stdio: "ignore" });
   const dumps = (await readdir(dir)).filter((f) => f.startsWith(`callgrind.${pid}.out.`) && !before.has(f));
@@ -142,7 +180,7 @@ async function countSinceZero(dir: string, pid: number, label: string): Promise<
   const summary = /^summary: (\d+)$/m.exec(await readFile(join(dir, dumps[0]!), "utf8"));
   if (summary === null) throw new Error(`callgrind's dump for "${label}" has no summary line`);
   execFileSync("callgrind_control", ["--zero", String(pid)], { stdio: "ignore" });
-  return Number(summary[1]);
+  return { count: Number(summary[1]), dump: join(dir, dumps[0]!) };
 }
 
 /** Send `request` `count` times, one after another on one kept connection; an answer other than 2xx stops the bench. */
@@ -203,9 +241,12 @@ try {
       await send(worker.url, request, WARMUP);
       execFileSync("callgrind_control", ["--zero", String(worker.pid)], { stdio: "ignore" });
       const counts: number[] = [];
+      const dumps: string[] = [];
       for (let n = 1; n <= COUNTS; n++) {
         await send(worker.url, request, REQUESTS);
-        counts.push((await countSinceZero(dir, worker.pid, `${key}-${n}`)) / REQUESTS);
+        const { count, dump } = await countSinceZero(dir, worker.pid, `${key}-${n}`);
+        counts.push(count / REQUESTS);
+        dumps.push(dump);
       }
       const perRequest = median(counts);
       const shown = counts.map((c) => Math.round(c).toLocaleString("en")).join(", ");
@@ -217,8 +258,10 @@ try {
       }
       results[key] = { perRequest, counts };
       progress(`  ${key}: ${shown} instructions a request`);
+      if (PROFILE !== undefined) await keepProfile(key, worker.pid, dumps[counts.indexOf(perRequest)]!);
     } finally {
       await worker.stop();
+      if (PROFILE !== undefined) await rm(perfMapOf(worker.pid), { force: true });
     }
   }
 } finally {
