@@ -150,7 +150,10 @@ export class RoomDesk {
     return new RoomDesk(env, room, await keyRing(env), clock.now(), after);
   }
 
-  /** `open` at `now` (the caller's one read of the clock) without waiting: null while the keys are not yet imported (then `open`). */
+  /**
+   * `open` without waiting, at `now` (the caller's one read of the clock):
+   * null while the keys are not yet imported (then `open`).
+   */
   static openNow(env: Env, room: string, after: AfterAnswer, now: number): RoomDesk | null {
     const keys = readyKeyRing(env);
     return keys === null ? null : new RoomDesk(env, room, keys, now, after);
