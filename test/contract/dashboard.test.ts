@@ -23,6 +23,8 @@ const SCREENSHOT_DIR = joinPath(PROJECT_ROOT, "test/contract/screenshots");
 const SCREENSHOT = joinPath(SCREENSHOT_DIR, "dashboard.png");
 const LISTENERS = 5;
 const CAPACITY = 3;
+/** How long a step waits for the page (its script runs late on a loaded machine). */
+const PAGE_WAIT_MS = 10_000;
 
 const skipReason = browserSkipReason();
 if (skipReason !== null) console.warn(`dashboard browser test ${skipReason}`);
@@ -107,7 +109,7 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
     expect(await samplesAtLeast(1, 5_000)).toBeGreaterThanOrEqual(1);
 
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(PAGE_WAIT_MS);
     page.on("pageerror", (err) => pageErrors.push(`pageerror: ${err.message}`));
     page.on("console", (msg) => {
       // Chromium logs each refused fetch (the 401, 403 and 400 these tests provoke); everything else counts.
@@ -124,8 +126,9 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
 
   it("refuses a wrong token plainly, then signs in with the typed token, which stays out of the URL and the page", async () => {
     await p().goto(`${w().url}/_spillway/admin/`);
-    // The token field has the focus: the page can be used from the keyboard at once.
-    await expect.poll(() => p().locator("#token:focus").count()).toBe(1);
+    // The token field has the focus: the page can be used from the keyboard at once. Waited for as long
+    // as the page's other waits (a loaded machine runs its script late), not the poll's default second.
+    await expect.poll(() => p().locator("#token:focus").count(), { timeout: PAGE_WAIT_MS }).toBe(1);
 
     await signIn(`wrong-${crypto.randomUUID()}`);
     await p().locator("#signin-error", { hasText: "not accepted (401" }).waitFor();
@@ -173,7 +176,7 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
 
     const charts = { "chart-live": 3, "chart-queue": 2, "chart-rate": 2, "chart-origin": 1 };
     for (const [id, lines] of Object.entries(charts)) {
-      await expect.poll(() => pointsPerLine(id)).toHaveLength(lines);
+      await expect.poll(() => pointsPerLine(id), { timeout: PAGE_WAIT_MS }).toHaveLength(lines);
       expect(await p().locator(`#${id}-d`).textContent()).toMatch(/sample/);
     }
     expect(await p().locator("#chart-live polyline.s-cap title").textContent()).toBe("Capacity");
