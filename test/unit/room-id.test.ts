@@ -35,7 +35,7 @@ describe("roomIdOf", () => {
     expect(roomIdOf("studio-")).toBe("studio-");
   });
 
-  it("keeps at most RECENT_ROOM_IDS ids, and still answers for those it let go", () => {
+  it("answers ids it no longer keeps as it did while it kept them (three times as many ids as it keeps, in turn)", () => {
     const ids = Array.from({ length: RECENT_ROOM_IDS * 3 }, (_, i) => `room-${i}`);
     for (let round = 0; round < 3; round++) {
       for (const id of ids) expect(roomIdOf(fresh(id))).toBe(id);
