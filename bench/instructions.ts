@@ -37,9 +37,18 @@
  * apart than `SPREAD_TOLERANCE` stop the bench. Cases: `hello` (bench/hello,
  * asked a waiting poll's path), `floor` (bench/floor, the same request),
  * `poll` (Spillway's waiting poll, the last of 200 in line) and `static`
- * (Spillway's JWKS). A request with a pass is left out: its cost is mostly
- * the origin fetch and the seat tie's timers, whose work runs outside the
- * handler's frames.
+ * (Spillway's JWKS).
+ *
+ * A request with a pass does most of its work outside the handler's frames:
+ * the origin's answer arrives in a later turn of the event loop, and so does
+ * a short answer's body. Its cases count the whole process instead: `pass`
+ * (a seated listener's request with its pass, proxied by Spillway to a local
+ * origin's playlist) against `proxy` (bench/proxy, the plain proxy Worker, the
+ * same request to the same origin). The process also works when nobody asks
+ * (a room's shard syncs every second, timers lapse), so after each count of
+ * requests the process is left idle as long as they took and counted again,
+ * and that is subtracted. What either does with the origin's connection and
+ * the listener's is in these counts; so is garbage collection.
  *
  * `--profile DIR` keeps, for each case, where its instructions went: the
  * median count's callgrind dump (`<case>.callgrind`, for `callgrind_annotate`
@@ -56,21 +65,24 @@ import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promi
 import { Agent, request as httpRequest } from "node:http";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
+import { setTimeout } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { tempDir } from "../test/contract/support/worker.ts";
 import { functionCounts, readPerfMap } from "./lib/callgrind-functions.ts";
-import { helloRequest, lastInLine, statusRequest } from "./lib/cases.ts";
+import { firstSeated, helloRequest, lastInLine, passRequest, statusRequest } from "./lib/cases.ts";
 import { wholeNumberFlags } from "./lib/flags.ts";
 import { median } from "./lib/median.ts";
+import { type BenchOrigin, startOrigin } from "./lib/origin.ts";
 import { Rooms } from "./lib/rooms.ts";
-import { type RawWorker, startRawFloor, startRawHello, startRawSpillway } from "./lib/workerd.ts";
+import { type RawWorker, startRawFloor, startRawHello, startRawProxy, startRawSpillway } from "./lib/workerd.ts";
 import type { LoadRequest } from "./lib/wrk.ts";
 
 const USAGE = `Usage: npm run bench:instructions [-- --requests N] [--warmup N] [--cases LIST] [--profile DIR] [--json]
 
   --requests N  counted requests of each case, three times over (default 1000)
   --warmup N    requests first, not counted (default 2000): the code is compiled and settled
-  --cases LIST  which of hello, floor, poll, static (default all four)
+  --cases LIST  which of hello, floor, poll, static (the request handler's count), and of
+                proxy, pass (the whole process's count; see above) (default all six)
   --profile DIR keep each case's callgrind dump, V8's code map and its functions' counts in DIR
   --json        also print the results as one JSON object (the last stdout line)`;
 
@@ -78,7 +90,7 @@ const { values: flags } = parseArgs({
   options: {
     requests: { type: "string", default: "1000" },
     warmup: { type: "string", default: "2000" },
-    cases: { type: "string", default: "hello,floor,poll,static" },
+    cases: { type: "string", default: "hello,floor,poll,static,proxy,pass" },
     profile: { type: "string" },
     json: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
@@ -97,13 +109,22 @@ const COUNTS = 3;
 /** Counts of one case further apart than this (a share of their median) mean something else ran in them. */
 const SPREAD_TOLERANCE = 0.05;
 
-/** Each case: its Worker, and the cases its ratios are taken against (their instructions over its own). */
+/**
+ * Each case: its Worker, the cases its ratios are taken against (their
+ * instructions over its own), and whether the whole process is counted
+ * (`whole`) or only the request handler.
+ */
 const CASE_TABLE = {
-  hello: { worker: "hello", against: [] },
-  floor: { worker: "floor", against: ["hello"] },
-  poll: { worker: "spillway", against: ["hello", "floor"] },
-  static: { worker: "spillway", against: ["hello"] },
-} as const satisfies Record<string, { worker: "hello" | "floor" | "spillway"; against: readonly string[] }>;
+  hello: { worker: "hello", against: [], whole: false },
+  floor: { worker: "floor", against: ["hello"], whole: false },
+  poll: { worker: "spillway", against: ["hello", "floor"], whole: false },
+  static: { worker: "spillway", against: ["hello"], whole: false },
+  proxy: { worker: "proxy", against: [], whole: true },
+  pass: { worker: "spillway", against: ["proxy"], whole: true },
+} as const satisfies Record<
+  string,
+  { worker: "hello" | "floor" | "spillway" | "proxy"; against: readonly string[]; whole: boolean }
+>;
 type CaseKey = keyof typeof CASE_TABLE;
 
 const CASES = flags.cases.split(",").map((c) => c.trim());
@@ -153,16 +174,20 @@ async function keepProfile(key: CaseKey, pid: number, dump: string): Promise<voi
   progress(`  ${key}: profile kept in ${out("*")}`);
 }
 
-/** The script Miniflare starts in workerd's place: workerd under callgrind, each process's counts in `dir`. */
-async function callgrindWrapper(dir: string): Promise<string> {
+/**
+ * The script Miniflare starts in workerd's place: workerd under callgrind,
+ * each process's counts in `dir`; `whole`: all of the process's work is
+ * counted, not only its request handler's.
+ */
+async function callgrindWrapper(dir: string, whole: boolean): Promise<string> {
   // The binary Miniflare itself runs: its `workerd` package names the one for this platform.
   const workerd = (createRequire(createRequire(import.meta.url).resolve("miniflare"))("workerd") as { default: string })
     .default;
-  const script = join(dir, "workerd");
+  const script = join(dir, whole ? "workerd-whole" : "workerd");
   const args = [
     "--tool=callgrind",
     `--callgrind-out-file=${dir}/callgrind.%p.out`,
-    "'--toggle-collect=*ServiceWorkerGlobalScope::request*'",
+    ...(whole ? [] : ["'--toggle-collect=*ServiceWorkerGlobalScope::request*'"]),
     // V8 writes the code it compiles into memory it then runs.
     "--smc-check=all-non-file",
     "-q",
@@ -209,13 +234,32 @@ async function send(url: string, request: LoadRequest, count: number): Promise<v
   }
 }
 
+/** The pass lifetime in the `pass` case: a day, longer than any count. */
+const PASS_TTL_SECONDS = 24 * 3600;
+
+/** The local origin the proxied cases ask, started when first needed. */
+let origin: BenchOrigin | undefined;
+
 /** The case's Worker, under callgrind, and its request (its room set up first). */
 async function startCase(key: CaseKey, adminToken: string): Promise<{ worker: RawWorker; request: LoadRequest }> {
   const kind = CASE_TABLE[key].worker;
   if (kind === "hello") return { worker: await startRawHello(), request: helloRequest("bench-poll") };
   if (kind === "floor") return { worker: await startRawFloor(), request: helloRequest("bench-poll") };
-  const worker = await startRawSpillway({ adminToken });
+  if (kind === "proxy" || key === "pass") origin ??= await startOrigin();
+  // The plain proxy is asked exactly what Spillway is: the same path, with a bearer it does not read.
+  if (kind === "proxy") {
+    return { worker: await startRawProxy(origin!.url), request: passRequest("bench-pass", "not-a-pass") };
+  }
+  // The pass outlives the count (valgrind runs it tens of times slower): no renewal comes due in it.
+  const worker = await startRawSpillway({
+    adminToken,
+    ...(origin === undefined ? {} : { originUrl: origin.url, passTtlSeconds: PASS_TTL_SECONDS }),
+  });
   if (key === "static") return { worker, request: { method: "GET", path: "/_spillway/jwks.json" } };
+  if (key === "pass") {
+    const seated = await firstSeated(new Rooms(worker.url, adminToken), "bench-pass");
+    return { worker, request: passRequest("bench-pass", seated.pass!) };
+  }
   const ticket = (await lastInLine(new Rooms(worker.url, adminToken), "bench-poll")).ticket!;
   return { worker, request: statusRequest("bench-poll", ticket) };
 }
@@ -225,7 +269,7 @@ const savedEnv = {
   path: process.env["MINIFLARE_WORKERD_PATH"],
   flags: process.env["MINIFLARE_WORKERD_V8_FLAGS"],
 };
-process.env["MINIFLARE_WORKERD_PATH"] = await callgrindWrapper(dir);
+const wrappers = { handler: await callgrindWrapper(dir, false), whole: await callgrindWrapper(dir, true) };
 process.env["MINIFLARE_WORKERD_V8_FLAGS"] = [savedEnv.flags ?? "", ...V8_FLAGS].join(" ").trim();
 const adminToken = randomBytes(24).toString("base64url");
 const results: Partial<Record<CaseKey, { perRequest: number; counts: number[] }>> = {};
@@ -235,7 +279,9 @@ try {
       ` then ${REQUESTS} counted, ${COUNTS} times over`,
   );
   for (const key of CASES as CaseKey[]) {
+    const whole = CASE_TABLE[key].whole;
     progress(`  ${key}: starting its Worker under valgrind (tens of seconds)…`);
+    process.env["MINIFLARE_WORKERD_PATH"] = whole ? wrappers.whole : wrappers.handler;
     const { worker, request } = await startCase(key, adminToken);
     try {
       await send(worker.url, request, WARMUP);
@@ -243,9 +289,18 @@ try {
       const counts: number[] = [];
       const dumps: string[] = [];
       for (let n = 1; n <= COUNTS; n++) {
+        const started = performance.now();
         await send(worker.url, request, REQUESTS);
+        const took = performance.now() - started;
         const { count, dump } = await countSinceZero(dir, worker.pid, `${key}-${n}`);
-        counts.push(count / REQUESTS);
+        // The whole process: less what it does in as long with nobody asking.
+        let idle = 0;
+        if (whole) {
+          await setTimeout(took);
+          idle = (await countSinceZero(dir, worker.pid, `${key}-${n}-idle`)).count;
+          progress(`  ${key}: count ${n}: ${REQUESTS} requests in ${(took / 1000).toFixed(1)} s, then as long idle`);
+        }
+        counts.push((count - idle) / REQUESTS);
         dumps.push(dump);
       }
       const perRequest = median(counts);
@@ -273,6 +328,7 @@ try {
     else process.env[name] = value;
   }
   await rm(dir, { recursive: true, force: true });
+  await origin?.close();
 }
 
 const ratios: { case: CaseKey; against: CaseKey; ratio: number }[] = [];
@@ -287,11 +343,13 @@ for (const key of CASES as CaseKey[]) {
 }
 
 console.log(
-  "\nInstructions a request in the Worker's request handler (callgrind; the median count)," +
-    " and each ratio as a throughput ratio reads: the baseline's count over the case's.\n",
+  "\nInstructions a request (callgrind; the median count): in the Worker's request handler, or" +
+    " (*) in the whole process, less its idle work. Each ratio reads as a throughput ratio does:" +
+    " the baseline's count over the case's.\n",
 );
 for (const [key, r] of Object.entries(results)) {
-  console.log(`${key.padEnd(8)} ${Math.round(r.perRequest).toLocaleString("en").padStart(9)}`);
+  const mark = CASE_TABLE[key as CaseKey].whole ? " (*)" : "";
+  console.log(`${key.padEnd(8)} ${Math.round(r.perRequest).toLocaleString("en").padStart(9)}${mark}`);
 }
 if (ratios.length > 0) console.log("");
 for (const r of ratios) console.log(`${`${r.case} × ${r.against}`.padEnd(16)} ${r.ratio.toFixed(3)}`);

@@ -307,6 +307,8 @@ export async function startRawSpillway(options: {
   originUrl?: string;
   inspectorPort?: number;
   main?: string;
+  /** The pass lifetime (PASS_TTL_SECONDS), for a bench longer than the default minute. */
+  passTtlSeconds?: number;
 }): Promise<RawWorker> {
   const { ADMIN_TOKEN: _admin, ...secrets } = await newKeySet();
   return startRaw({
@@ -316,6 +318,7 @@ export async function startRawSpillway(options: {
       ...secrets,
       ADMIN_TOKEN: options.adminToken,
       ...(options.originUrl === undefined ? {} : { ORIGIN_URL: options.originUrl }),
+      ...(options.passTtlSeconds === undefined ? {} : { PASS_TTL_SECONDS: String(options.passTtlSeconds) }),
     },
     ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
     ...(options.main === undefined ? {} : { main: options.main }),
