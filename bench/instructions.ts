@@ -263,7 +263,7 @@ async function startCase(key: CaseKey, adminToken: string): Promise<{ worker: Ra
   // The pass outlives the count (valgrind runs it tens of times slower): no renewal comes due in it.
   const worker = await startRawSpillway({
     adminToken,
-    ...(origin === undefined ? {} : { originUrl: origin.url, passTtlSeconds: PASS_TTL_SECONDS }),
+    ...(key === "pass" ? { originUrl: origin!.url, passTtlSeconds: PASS_TTL_SECONDS } : {}),
   });
   if (key === "static") return { worker, request: { method: "GET", path: "/_spillway/jwks.json" } };
   if (key === "pass") {
