@@ -350,40 +350,34 @@ export function tieAnswer(
   let answered = false;
   let answer!: (out: Response) => void;
   const out = new Promise<Response>((resolve) => (answer = resolve));
+  // The timer is cleared once the body is in: one left to lapse would wake the isolate again per answer.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** Answer the listener with what comes first (the body, its break, the seat's end); false if already answered. */
+  const settle = (made: () => Response): boolean => {
+    clearTimeout(timer);
+    if (answered) return false;
+    answered = true;
+    answer(made());
+    return true;
+  };
   // Still arriving after HOLD_AFTER_MS: hold the seat until it is in; if the seat ends first,
-  // cancel it at the origin and answer `ended` at once.
+  // answer `ended` at once and cancel it at the origin.
   const late = () => {
     if (answered) return;
     const holder = opts.newId();
     const held = holding(opts);
     // Not live: an answer of known length ends by itself, and is never replaced.
     const watched = watchSeat(held.opts, holder, true, read.then(noop, noop), false).then(async (reason) => {
-      if (reason !== null && !answered) {
-        answered = true;
-        answer(ended(reason));
-        cancel(new SeatEnded(reason));
-      }
+      if (reason !== null && settle(() => ended(reason))) cancel(new SeatEnded(reason));
       if (held.called()) await opts.keeper.letGo(holder);
     });
     opts.background(watched);
   };
-  // The timer is cleared once the body is in: one left to lapse would wake the isolate again per answer.
-  let timer: ReturnType<typeof setTimeout> | undefined;
   if (opts.sleep === undefined) timer = setTimeout(late, HOLD_AFTER_MS);
   else void opts.sleep(HOLD_AFTER_MS, read.then(noop, noop)).then(late);
   read.then(
-    (bytes) => {
-      clearTimeout(timer);
-      if (answered) return;
-      answered = true;
-      answer(new Response(bytes, response));
-    },
-    (broken: unknown) => {
-      clearTimeout(timer);
-      if (answered) return;
-      answered = true;
-      answer(brokenAnswer(broken, response));
-    },
+    (bytes) => settle(() => new Response(bytes, response)),
+    (broken: unknown) => settle(() => brokenAnswer(broken, response)),
   );
   return out;
 }
