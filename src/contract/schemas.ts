@@ -428,7 +428,8 @@ export const RoomStatsSchema = v.object({
           v.nullable(v.object({ kind: v.string(), message: v.string(), at: isoTime })),
           v.description(
             "The latest failure: unreachable, timeout, unauthorized, not_configured, webhook_refused, " +
-              "janus_error, error…, and why (never a secret).",
+              "janus_error, teardown (AudioBridge still lists an ended seat's participant; the seat stays taken), " +
+              "error…, and why (never a secret).",
           ),
         ),
       }),

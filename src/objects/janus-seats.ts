@@ -9,8 +9,13 @@
  *   it holds, so only seated listeners can create a session and attach.
  * - When the seat ends, the token is removed (no new request with it works)
  *   and every session that attached with it is destroyed (its media stops).
- *   Only once both are done is the seat let go: Janus's own session list
- *   never holds more of this room's listeners than the capacity.
+ *   In an AudioBridge room the seat is let go only once AudioBridge no
+ *   longer lists the participants those sessions had: it drops a destroyed
+ *   session's participant on the handle's own thread, tens of milliseconds
+ *   later under load (hundreds on a busy machine), and until then it counts
+ *   it. So the listener the seat goes to next never finds Janus still
+ *   counting the one before. A mass leave takes its tokens back together
+ *   (TAKE_BACK_AT_ONCE Admin API calls at a time), not one seat after another.
  * - Once a round, the sessions are listed (and each new one's handles asked
  *   for the token they attached with; a session's token never changes, so
  *   that is cached): a live seat whose token has a session is renewed, with
@@ -91,6 +96,18 @@ export const JANUS_PREFIX = "janus:";
 /** How often a seat's extra sessions are looked for, when a round is longer (ms). */
 export const ONE_SESSION_EVERY_MS = 5_000;
 
+/** The most Admin API calls a take-back has on the way at once (a mass leave ends many seats together). */
+export const TAKE_BACK_AT_ONCE = 8;
+
+/**
+ * How often, and how many times in one run, AudioBridge's participants are
+ * listed while an ended seat's participant is still being dropped (ms; 80
+ * times: two seconds). Still listed after that, the seat stays taken and the
+ * next run looks again.
+ */
+export const DROPPED_EVERY_MS = 25;
+export const DROPPED_TRIES = 80;
+
 /** Janus's id of a room or mountpoint: a number unless it is not one (Janus with string ids). */
 export function janusRoomId(originRoom: string): number | string {
   return /^\d{1,15}$/u.test(originRoom) ? Number(originRoom) : originRoom;
@@ -105,6 +122,8 @@ export interface JanusSeatsOptions extends OriginChecksOptions {
   janusRoom: string;
   /** The AudioBridge room's secret, for its allowed list (null: the room has none). */
   roomSecret: string | null;
+  /** Wait `ms` (between listings of a room's participants); a timer unless a test says otherwise. */
+  pause?: (ms: number) => Promise<void>;
 }
 
 /** The seats of `room` that Janus serves, with the deployment's settings (vars and secrets). */
@@ -149,6 +168,14 @@ export class JanusSeats extends OriginChecks {
   readonly #sessionToken = new Map<number, SessionSeen>();
   /** When the sessions were last listed (a round's listing or the one-session check's). */
   #listedAt = 0;
+  /**
+   * Ended seats' AudioBridge participants (by token) whose sessions are
+   * destroyed and which AudioBridge still listed when last asked: their seats
+   * are kept until it no longer does. Memory only: after a restart they are
+   * long gone.
+   */
+  readonly #dropping = new Map<string, Set<string>>();
+  readonly #pause: (ms: number) => Promise<void>;
 
   constructor(options: JanusSeatsOptions) {
     super(options);
@@ -156,6 +183,7 @@ export class JanusSeats extends OriginChecks {
     this.#plugin = options.plugin;
     this.#roomSecret = options.roomSecret;
     this.janusRoom = options.janusRoom;
+    this.#pause = options.pause ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   /**
@@ -234,24 +262,92 @@ export class JanusSeats extends OriginChecks {
     }
   }
 
-  /** Remove the ended seats' tokens, destroy their sessions, and let the seats go once both are done. */
+  /**
+   * Remove the ended seats' tokens, destroy their sessions, and let each seat
+   * go once AudioBridge no longer lists what those sessions had in its room.
+   */
   async #takeBack(admin: JanusAdmin, ledger: OriginLedger, ended: Lease[]): Promise<void> {
-    for (const l of ended) {
-      await admin.removeToken(tokenOf(l));
-      this.#added.delete(tokenOf(l));
-      // Off the room's list too; what matters is done (Janus refuses the token everywhere), so a failure here is told, not waited on.
-      await this.#allowed(admin, "remove", tokenOf(l)).catch((err: unknown) => {
-        const { kind, message } = failureOf(err);
-        this.failed(kind, message);
-      });
-    }
-    // Listed after the removals: no session can attach with these tokens any more.
+    const tokens = ended.map(tokenOf);
+    // All of them first: from then on Janus refuses every request with one, so no session can attach with it.
+    await atMost(TAKE_BACK_AT_ONCE, tokens, (token) => admin.removeToken(token));
+    for (const token of tokens) this.#added.delete(token);
+    // Listed after the removals; each session's participant is read before it is destroyed.
     const sessions = await this.#sessionsByToken(admin);
+    const doomed = tokens.flatMap((token) => (sessions.get(token) ?? []).map(({ id }) => ({ token, id })));
+    await atMost(TAKE_BACK_AT_ONCE, doomed, async ({ token, id }) => {
+      for (const participant of await this.#participantsOf(admin, id)) {
+        this.#dropping.set(token, (this.#dropping.get(token) ?? new Set()).add(participant));
+      }
+      await this.#destroy(admin, id);
+    });
+    await this.#untilDropped(admin);
     for (const l of ended) {
       const token = tokenOf(l);
-      for (const { id } of sessions.get(token) ?? []) await this.#destroy(admin, id);
+      if (this.#dropping.has(token)) continue;
       this.#seen.delete(token);
       ledger.gone(l.sid, l.originClient!);
+    }
+    // Off the room's list too; what matters is done (Janus refuses the token everywhere), so a failure here is told, not waited on.
+    await atMost(TAKE_BACK_AT_ONCE, tokens, (token) =>
+      this.#allowed(admin, "remove", token).catch((err: unknown) => {
+        const { kind, message } = failureOf(err);
+        this.failed(kind, message);
+      }),
+    );
+    const kept = [...this.#dropping.values()].reduce((n, ids) => n + ids.size, 0);
+    if (kept > 0) {
+      this.failed(
+        "teardown",
+        `AudioBridge still lists ${kept} participant(s) of destroyed sessions; their seats stay taken`,
+      );
+    }
+  }
+
+  /**
+   * The AudioBridge participants a session has in this room (none for a
+   * Streaming room): read from each handle's plugin state before the session
+   * is destroyed, so that their going can be watched for after.
+   */
+  async #participantsOf(admin: JanusAdmin, session: number): Promise<string[]> {
+    if (this.#plugin !== JANUS_PLUGINS.audiobridge) return [];
+    const room = String(janusRoomId(this.janusRoom));
+    const found: string[] = [];
+    try {
+      for (const handle of await admin.listHandles(session)) {
+        try {
+          const state = (await admin.handleInfo(session, handle)).pluginSpecific;
+          if (state !== undefined && String(state.room) === room && state.id !== undefined)
+            found.push(String(state.id));
+        } catch (err) {
+          if (!(err instanceof JanusAdminError && err.code === JANUS_CODE.handleNotFound)) throw err;
+        }
+      }
+    } catch (err) {
+      // Gone meanwhile (its owner's destroy, or Janus's timeout): what it had is being dropped all the same, unseen here.
+      if (!(err instanceof JanusAdminError && err.code === JANUS_CODE.sessionNotFound)) throw err;
+    }
+    return found;
+  }
+
+  /**
+   * List the room's participants until none of the ended seats' is listed,
+   * DROPPED_TRIES times at most; those AudioBridge dropped are forgotten, the
+   * others kept for the next run. A room that no longer exists lists nobody.
+   */
+  async #untilDropped(admin: JanusAdmin): Promise<void> {
+    for (let tries = 0; this.#dropping.size > 0 && tries < DROPPED_TRIES; tries += 1) {
+      if (tries > 0) await this.#pause(DROPPED_EVERY_MS);
+      let listed: Set<string>;
+      try {
+        listed = new Set((await admin.audiobridgeParticipants(janusRoomId(this.janusRoom))).map((p) => String(p.id)));
+      } catch (err) {
+        if (!(err instanceof JanusAdminError && err.code === AUDIOBRIDGE_NO_SUCH_ROOM)) throw err;
+        listed = new Set();
+      }
+      for (const [token, ids] of this.#dropping) {
+        for (const id of ids) if (!listed.has(id)) ids.delete(id);
+        if (ids.size === 0) this.#dropping.delete(token);
+      }
     }
   }
 
@@ -360,11 +456,16 @@ export class JanusSeats extends OriginChecks {
     const ids = await admin.listSessions();
     const live = new Set(ids);
     for (const id of this.#sessionToken.keys()) if (!live.has(id)) this.#sessionToken.delete(id);
+    // Each new session's token is asked for once (its handles' info), several at a time.
+    const unknown = ids.filter((id) => !this.#sessionToken.has(id));
+    await atMost(TAKE_BACK_AT_ONCE, unknown, async (id) => {
+      const seen = await this.#tokenOfSession(admin, id);
+      if (seen !== null) this.#sessionToken.set(id, seen);
+    });
     const out = new Map<string, SessionListed[]>();
     for (const id of ids) {
-      const seen = this.#sessionToken.get(id) ?? (await this.#tokenOfSession(admin, id));
-      if (seen === null) continue;
-      this.#sessionToken.set(id, seen);
+      const seen = this.#sessionToken.get(id);
+      if (seen === undefined) continue;
       out.set(seen.token, [...(out.get(seen.token) ?? []), { id, created: seen.created }]);
     }
     return out;
@@ -407,6 +508,27 @@ interface HandleSeen {
 interface SessionListed {
   id: number;
   created: number;
+}
+
+/** AudioBridge's error code for a room it does not have. */
+const AUDIOBRIDGE_NO_SUCH_ROOM = 485;
+
+/**
+ * Run `work` on every item, at most `n` at a time. After a failure no more
+ * start (an unreachable Janus fails them all, each after its timeout); once
+ * those on the way have ended, the first failure is thrown.
+ */
+async function atMost<T>(n: number, items: readonly T[], work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const failures: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length && failures.length === 0) {
+      const item = items[next++]!;
+      await work(item).catch((err: unknown) => void failures.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  if (failures.length > 0) throw failures[0];
 }
 
 /** The Janus token a lease holds. */

@@ -10,11 +10,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JanusAdmin } from "../../src/origins/janus.ts";
 import {
+  DROPPED_TRIES,
   JanusSeats,
   janusSeatsFor,
   newJanusToken,
   ONE_SESSION_EVERY_MS,
   seatOfJanusToken,
+  TAKE_BACK_AT_ONCE,
 } from "../../src/objects/janus-seats.ts";
 import { liveKitIdentity, LiveKitSeats, liveKitSeatsFor, seatOfIdentity } from "../../src/objects/livekit-seats.ts";
 import type { OriginLedger } from "../../src/objects/origin-checks.ts";
@@ -29,12 +31,12 @@ const PASS_TTL = 6_000;
 const timings: Timings = { passTtlMs: PASS_TTL, claimWindowMs: 30_000, ticketTtlMs: 6 * 3_600_000 };
 const SECRET = "janus-admin-secret-for-tests";
 
-function world() {
+function world(capacity = 2) {
   let now = T0;
   let ids = 0;
   const ledger = new Ledger(
     new MemoryLedgerStore(),
-    { capacity: 2, admitPerMinute: 600, mode: "open" },
+    { capacity, admitPerMinute: 600, mode: "open" },
     timings,
     { newId: () => `sid-${++ids}` },
     T0,
@@ -61,8 +63,16 @@ function world() {
   };
 }
 
-/** The checks of room `r`'s seats in AudioBridge room 1234, listed every `roundMs`. */
-function janusSeats(admin: JanusAdmin, roundMs: number, now: () => number): JanusSeats {
+/**
+ * The checks of room `r`'s seats in AudioBridge room 1234, listed every
+ * `roundMs`; `pause` is told each wait between listings of the room's participants.
+ */
+function janusSeats(
+  admin: JanusAdmin,
+  roundMs: number,
+  now: () => number,
+  pause: (ms: number) => void = () => {},
+): JanusSeats {
   return new JanusSeats({
     room: "r",
     admin,
@@ -71,6 +81,7 @@ function janusSeats(admin: JanusAdmin, roundMs: number, now: () => number): Janu
     roomSecret: null,
     roundMs,
     now,
+    pause: async (ms) => pause(ms),
   });
 }
 
@@ -78,17 +89,42 @@ function janusSeats(admin: JanusAdmin, roundMs: number, now: () => number): Janu
  * A Janus of sessions, each with a first handle (its id + 1) attached with a
  * token at a time (µs on Janus's clock) and any more handles put in `more`,
  * answering the Admin API calls the checks make; what was destroyed and
- * detached, in order.
+ * detached, in order, and the tokens removed.
+ *
+ * AudioBridge room 1234: a session put in `joined` has its first handle in
+ * it as that participant. When the session is destroyed, AudioBridge goes on
+ * listing the participant for `lingers` more listings (default none), as the
+ * real one does while it drops it on the handle's thread. `roomGone`: the
+ * room no longer exists (AudioBridge's error 485). `mostAtOnce`: the most
+ * Admin API calls ever on the way at once.
  */
 function stubJanus() {
   const sessions = new Map<number, { token: string; created: number }>();
   const more = new Map<number, { id: number; token: string; created: number }[]>();
+  const joined = new Map<number, number>();
+  const lingers = new Map<number, number>();
+  const lingering = new Map<number, number>();
   const destroyed: number[] = [];
   const detached: [number, number][] = [];
+  const removed: string[] = [];
+  const stub = { roomGone: false, listings: 0, onWay: 0, mostAtOnce: 0 };
   const fail = (code: number, reason: string) =>
     new Response(JSON.stringify({ janus: "error", error: { code, reason } }));
-  const janus = (async (_input: RequestInfo | URL, init?: RequestInit) => {
-    const body = JSON.parse(String(init?.body)) as { janus: string; transaction: string };
+  const janus = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    // Every call is on the way until the others made in the same turn have started too.
+    stub.onWay += 1;
+    stub.mostAtOnce = Math.max(stub.mostAtOnce, stub.onWay);
+    await Promise.resolve();
+    stub.onWay -= 1;
+    return answer(input, init);
+  }) as typeof fetch;
+  const answer = (_input: RequestInfo | URL, init?: RequestInit) => {
+    const body = JSON.parse(String(init?.body)) as {
+      janus: string;
+      transaction: string;
+      token?: string;
+      request?: { request: string };
+    };
     const path = new URL(String(_input)).pathname
       .split("/")
       .filter((p) => /^\d+$/.test(p))
@@ -96,6 +132,22 @@ function stubJanus() {
     const ok = (extra: Record<string, unknown> = {}) =>
       new Response(JSON.stringify({ janus: "success", transaction: body.transaction, ...extra }));
     if (body.janus === "list_sessions") return ok({ sessions: [...sessions.keys()] });
+    if (body.janus === "remove_token") {
+      removed.push(body.token!);
+      return ok();
+    }
+    if (body.janus === "message_plugin" && body.request?.request === "listparticipants") {
+      stub.listings += 1;
+      if (stub.roomGone) return ok({ response: { error_code: 485, error: "No such room (1234)" } });
+      const listed = [...joined].filter(([session]) => sessions.has(session)).map(([, p]) => p);
+      for (const [p, left] of lingering) {
+        listed.push(p);
+        if (left <= 1) lingering.delete(p);
+        else lingering.set(p, left - 1);
+      }
+      return ok({ response: { audiobridge: "participants", room: 1234, participants: listed.map((id) => ({ id })) } });
+    }
+    if (body.janus === "message_plugin") return ok({ response: { audiobridge: "success" } });
     const [session, handle] = [path[0]!, path[1]];
     // The session's handles: its first (unless detached) and the others, by id.
     const handles = () => {
@@ -114,7 +166,10 @@ function stubJanus() {
       const h = all.find((x) => x.id === handle);
       if (h === undefined) return fail(459, "No such handle");
       if (body.janus === "handle_info") {
-        return ok({ info: { token: h.token, created: h.created, plugin: "janus.plugin.audiobridge" } });
+        const participant = h.id === session + 1 ? joined.get(session) : undefined;
+        const state =
+          participant === undefined ? {} : { plugin_specific: { state: "inroom", room: 1234, id: participant } };
+        return ok({ info: { token: h.token, created: h.created, plugin: "janus.plugin.audiobridge", ...state } });
       }
       detached.push([session, h.id]);
       more.set(
@@ -124,15 +179,27 @@ function stubJanus() {
       return ok();
     }
     if (body.janus === "destroy_session") {
+      if (!sessions.has(session)) return fail(458, "No such session");
       destroyed.push(session);
       sessions.delete(session);
+      const participant = joined.get(session);
+      if (participant !== undefined && (lingers.get(session) ?? 0) > 0)
+        lingering.set(participant, lingers.get(session)!);
+      joined.delete(session);
       return ok();
     }
     return ok();
-  }) as typeof fetch;
+  };
   const admin = new JanusAdmin({ url: "http://janus.test/admin", adminSecret: SECRET, fetch: janus });
-  return { sessions, more, destroyed, detached, admin };
+  return { sessions, more, joined, lingers, destroyed, detached, removed, stub, admin };
 }
+
+/** The seats of a world still held at the origin (live, or ended and waiting to be let go), in order. */
+const held = (w: ReturnType<typeof world>) =>
+  w.ledger
+    .originLeases(100)
+    .map((l) => l.sid)
+    .sort();
 
 /** Seats a and b of a new world, each with its session in a stub Janus (100 and 200), listed once; rounds of `roundMs`. */
 async function twoSeated(roundMs: number) {
@@ -272,6 +339,100 @@ describe("Janus's checks", () => {
     // The seat is renewed by that round's listing as before.
     expect(w.ledger.lease(b)).toMatchObject({ leftAt: null });
     expect(w.ledger.counters.live).toBe(1);
+  });
+
+  it("take back a mass leave's tokens together, and let each seat go only once AudioBridge no longer lists its participant", async () => {
+    const w = world(20);
+    const { sessions, joined, lingers, destroyed, removed, stub, admin } = stubJanus();
+    const pauses: number[] = [];
+    const seats = janusSeats(admin, 27_000, w.clock, (ms) => pauses.push(ms));
+    const sids: string[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      sids.push(w.seat(`l${i}`, `janus:tok-${i}`));
+      const session = 1_000 + i * 10;
+      sessions.set(session, { token: `tok-${i}`, created: session });
+      joined.set(session, 50_000 + i);
+    }
+    // A listener outside this shard's seats (a speaker, say) is in the room too, and stays.
+    sessions.set(9_000, { token: "speaker", created: 9_000 });
+    joined.set(9_000, 59_000);
+    await seats.run(w.steps);
+    // Everyone leaves; AudioBridge drops two of the participants only some listings after their sessions go.
+    for (let i = 0; i < 20; i += 1) w.ledger.leave(sids[i]!, `l${i}`, w.clock());
+    lingers.set(1_030, 3);
+    lingers.set(1_170, 5);
+    stub.mostAtOnce = 0;
+    stub.listings = 0;
+    await seats.run(w.steps);
+    // Taken back several at a time, never more than TAKE_BACK_AT_ONCE calls on the way.
+    expect(stub.mostAtOnce).toBe(TAKE_BACK_AT_ONCE);
+    expect(removed.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `tok-${i}`).sort());
+    expect(destroyed.sort()).toEqual(Array.from({ length: 20 }, (_, i) => 1_000 + i * 10).sort());
+    // The room was listed until the slower of the two was dropped (its fifth listing after), waiting between.
+    expect(stub.listings).toBe(6);
+    expect(pauses).toHaveLength(5);
+    // Every seat let go by the origin (and freed once its passes are known revoked), the speaker untouched, nothing failed.
+    expect(w.ledger.originLeases(100)).toEqual([]);
+    w.ledger.confirmRevoked(sids, w.clock());
+    expect(w.ledger.counters.live).toBe(0);
+    expect([...sessions.keys()]).toEqual([9_000]);
+    expect(seats.health).toMatchObject({ kills: 20, failures: 0 });
+  });
+
+  it("keep an ended seat while AudioBridge still lists its participant, say so, and let it go at a later run once dropped", async () => {
+    const w = world();
+    const { sessions, joined, lingers, destroyed, stub, admin } = stubJanus();
+    const pauses: number[] = [];
+    const seats = janusSeats(admin, 27_000, w.clock, (ms) => pauses.push(ms));
+    const a = w.seat("a", "janus:tok-a");
+    const b = w.seat("b", "janus:tok-b");
+    sessions.set(100, { token: "tok-a", created: 1_000 });
+    sessions.set(200, { token: "tok-b", created: 2_000 });
+    joined.set(100, 7_001);
+    joined.set(200, 7_002);
+    await seats.run(w.steps);
+    w.ledger.leave(a, "a", w.clock());
+    // Longer than one run waits: DROPPED_TRIES listings, and two more.
+    lingers.set(100, DROPPED_TRIES + 2);
+    stub.listings = 0;
+    await seats.run(w.steps);
+    expect(destroyed).toEqual([100]);
+    expect(stub.listings).toBe(DROPPED_TRIES);
+    expect(pauses).toHaveLength(DROPPED_TRIES - 1);
+    // The seat is still taken (the next listener would find Janus counting its participant); b is untouched.
+    w.ledger.confirmRevoked([a], w.clock());
+    expect(held(w)).toEqual([a, b]);
+    expect(w.ledger.counters.live).toBe(2);
+    expect(seats.health.lastFailure).toMatchObject({
+      kind: "teardown",
+      message: expect.stringMatching(/1 participant/),
+    });
+    // The next run finds it listed twice more, then gone: the seat goes, and the session is not destroyed twice.
+    stub.listings = 0;
+    w.advance(1_000);
+    await seats.run(w.steps);
+    expect(stub.listings).toBe(3);
+    expect(held(w)).toEqual([b]);
+    expect(w.ledger.counters.live).toBe(1);
+    expect(w.ledger.lease(b)).toMatchObject({ leftAt: null });
+    expect(destroyed).toEqual([100]);
+    expect(seats.health.kills).toBe(1);
+  });
+
+  it("let an ended seat go when its AudioBridge room no longer exists (nobody is listed in it)", async () => {
+    const w = world();
+    const { sessions, joined, destroyed, stub, admin } = stubJanus();
+    const seats = janusSeats(admin, 27_000, w.clock);
+    const a = w.seat("a", "janus:tok-a");
+    sessions.set(100, { token: "tok-a", created: 1_000 });
+    joined.set(100, 7_001);
+    await seats.run(w.steps);
+    w.ledger.leave(a, "a", w.clock());
+    stub.roomGone = true;
+    await seats.run(w.steps);
+    expect(destroyed).toEqual([100]);
+    expect(held(w)).toEqual([]);
+    expect(seats.health.failures).toBe(0);
   });
 
   it("name the seat in a token, and read it back; anything else names none", () => {
