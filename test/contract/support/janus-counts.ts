@@ -35,6 +35,8 @@ interface JanusSample {
   /** The handles of the watched sessions still listed, as `session/handle`. */
   handles: ReadonlySet<string>;
   participants: readonly number[];
+  /** Each listed participant's display name (the tests name each kind of listener apart). */
+  displays: readonly string[];
   /** The participants whose session (and, in a watched session, handle) Janus still listed; all whose place is not known. */
   served: number;
 }
@@ -46,6 +48,14 @@ export interface JanusCounts {
    * those of them whose session it still listed.
    */
   peak(what: "sessions" | "participants" | "served", since?: number): number;
+  /**
+   * The most Janus held in the samples that list a participant whose display
+   * name matches `who` (0 when none did): e.g. every participant in the
+   * room, lingering ones included, whenever a newly seated listener is in it.
+   */
+  peakWhile(what: "sessions" | "participants" | "served", who: RegExp): number;
+  /** How many samples list a participant whose display name matches `who`. */
+  samplesWith(who: RegExp): number;
   readonly samples: number;
   longestGapMs(): number;
   /**
@@ -91,9 +101,11 @@ export function sampleJanus(
           if (!sessions.has(session)) continue;
           for (const h of await janus.handles(session)) handles.add(`${session}/${h}`);
         }
-        const participants = room === undefined ? [] : (await janus.participants(room)).map((p) => Number(p.id));
+        const listed = room === undefined ? [] : await janus.participants(room);
+        const participants = listed.map((p) => Number(p.id));
+        const displays = listed.map((p) => (typeof p.display === "string" ? p.display : ""));
         const served = participants.filter((p) => isServed(p, sessions, handles)).length;
-        samples.push({ at, sessions, handles, participants, served });
+        samples.push({ at, sessions, handles, participants, displays, served });
       } catch {
         // Janus busy: the gap shows in longestGapMs().
       }
@@ -104,6 +116,9 @@ export function sampleJanus(
     what === "sessions" ? s.sessions.size : what === "participants" ? s.participants.length : s.served;
   return {
     peak: (what, since = 0) => Math.max(0, ...samples.filter((s) => s.at >= since).map((s) => count(s, what))),
+    peakWhile: (what, who) =>
+      Math.max(0, ...samples.filter((s) => s.displays.some((d) => who.test(d))).map((s) => count(s, what))),
+    samplesWith: (who) => samples.filter((s) => s.displays.some((d) => who.test(d))).length,
     get samples() {
       return samples.length;
     },
