@@ -232,6 +232,7 @@ export class JanusSeats extends OriginChecks {
     if (held.length === 0) {
       this.#seen.clear();
       this.#sessionToken.clear();
+      this.#dropping.clear();
       return;
     }
     const admin = this.#admin;
@@ -280,6 +281,8 @@ export class JanusSeats extends OriginChecks {
       }
       await this.#destroy(admin, id);
     });
+    // Only ended seats are waited for (one let go some other way, an ops reset say, is not).
+    for (const token of this.#dropping.keys()) if (!tokens.includes(token)) this.#dropping.delete(token);
     await this.#untilDropped(admin);
     for (const l of ended) {
       const token = tokenOf(l);
