@@ -44,11 +44,19 @@
  * a short answer's body. Its cases count the whole process instead: `pass`
  * (a seated listener's request with its pass, proxied by Spillway to a local
  * origin's playlist) against `proxy` (bench/proxy, the plain proxy Worker, the
- * same request to the same origin). The process also works when nobody asks
- * (a room's shard syncs every second, timers lapse), so after each count of
- * requests the process is left idle as long as they took and counted again,
- * and that is subtracted. What either does with the origin's connection and
- * the listener's is in these counts; so is garbage collection.
+ * same request to the same origin). Each of their counts takes in the
+ * requests and as long again after them, with nobody asking: the garbage
+ * they leave is mostly collected then, and a collection falling just after
+ * the requests belongs to them. The process also works when nobody asks (a
+ * room's shard syncs every second, timers lapse), so once its counts are
+ * done it is left to settle, then counted idle for twice as long as a
+ * count's requests took, and that work, at its rate a millisecond, is
+ * subtracted from each count for the time the count took. (Subtracting an
+ * idle stretch right after each count's requests, as this did before, let a
+ * collection of their garbage falling in it be subtracted too: one count in
+ * three of a pass read 7 % low.) What either does with the origin's
+ * connection and the listener's is in these counts; so is garbage
+ * collection.
  *
  * `--profile DIR` keeps, for each case, where its instructions went: the
  * median count's callgrind dump (`<case>.callgrind`, for `callgrind_annotate`
@@ -218,6 +226,21 @@ async function countSinceZero(dir: string, pid: number, label: string): Promise<
   return { count: Number(summary[1]), dump: join(dir, dumps[0]!) };
 }
 
+/**
+ * The instructions a process runs a millisecond with nobody asking: left
+ * `settleMs` first (what the last requests left to do is done, uncounted),
+ * then counted for `forMs`.
+ */
+async function idleRate(key: string, pid: number, settleMs: number, forMs: number): Promise<number> {
+  progress(`  ${key}: idle ${(settleMs / 1000).toFixed(1)} s to settle, then ${(forMs / 1000).toFixed(1)} s counted`);
+  await setTimeout(settleMs);
+  await countSinceZero(dir, pid, `${key}-settle`);
+  const zeroedAt = performance.now();
+  await setTimeout(forMs);
+  const ms = performance.now() - zeroedAt;
+  return (await countSinceZero(dir, pid, `${key}-idle`)).count / ms;
+}
+
 /** Send `request` `count` times, one after another on one kept connection; an answer other than 2xx stops the bench. */
 async function send(url: string, request: LoadRequest, count: number): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -297,23 +320,29 @@ try {
     try {
       await send(worker.url, request, WARMUP);
       execFileSync("callgrind_control", ["--zero", String(worker.pid)], { stdio: "ignore" });
-      const counts: number[] = [];
+      let zeroedAt = performance.now();
+      const raw: { count: number; ms: number }[] = [];
+      const tooks: number[] = [];
       const dumps: string[] = [];
       for (let n = 1; n <= COUNTS; n++) {
         const started = performance.now();
         await send(worker.url, request, requests);
         const took = performance.now() - started;
-        const { count, dump } = await countSinceZero(dir, worker.pid, `${key}-${n}`);
-        // The whole process: less what it does in as long with nobody asking.
-        let idle = 0;
+        tooks.push(took);
+        // The whole process: its requests and as long after them, what they left to do included.
         if (whole) {
+          progress(`  ${key}: count ${n}: ${requests} requests in ${(took / 1000).toFixed(1)} s, then as long after`);
           await setTimeout(took);
-          idle = (await countSinceZero(dir, worker.pid, `${key}-${n}-idle`)).count;
-          progress(`  ${key}: count ${n}: ${requests} requests in ${(took / 1000).toFixed(1)} s, then as long idle`);
         }
-        counts.push((count - idle) / requests);
+        const ms = performance.now() - zeroedAt;
+        const { count, dump } = await countSinceZero(dir, worker.pid, `${key}-${n}`);
+        zeroedAt = performance.now();
+        raw.push({ count, ms });
         dumps.push(dump);
       }
+      // Less what the process does with nobody asking, at its rate a millisecond (measured once it has settled).
+      const idlePerMs = whole ? await idleRate(key, worker.pid, Math.max(...tooks), 2 * median(tooks)) : 0;
+      const counts = raw.map(({ count, ms }) => (count - idlePerMs * ms) / requests);
       const perRequest = median(counts);
       const shown = counts.map((c) => Math.round(c).toLocaleString("en")).join(", ");
       if (Math.max(...counts) - Math.min(...counts) > perRequest * SPREAD_TOLERANCE) {
