@@ -380,7 +380,8 @@ describe("Janus's events (origin: janus, JANUS_EVENTS_SECRET)", () => {
     // session, and no participant AudioBridge is still dropping. So whenever a listener of the line is in
     // the room, Janus's own list (dropped ones included) holds no more than the capacity, however long
     // a loaded machine takes to get there.
-    expect(counts.samplesWith(THE_LINE), "samples with the line in the room").toBeGreaterThan(3);
+    // At least one sample saw the line in (a loaded machine samples slowly; none would prove nothing).
+    expect(counts.samplesWith(THE_LINE), "samples with the line in the room").toBeGreaterThan(0);
     expect(counts.peakWhile("participants", THE_LINE), "Janus's participants while the line is in").toBeLessThanOrEqual(
       CAPACITY,
     );
@@ -428,7 +429,7 @@ describe("Janus's events (origin: janus, JANUS_EVENTS_SECRET)", () => {
     }
     // As for the leaves: the older devices' tokens are the seats' own until taken back, and a seat goes
     // to its newer device only once Janus lists nothing of the older one's.
-    expect(counts.samplesWith(NEWER_DEVICES), "samples with the newer devices in the room").toBeGreaterThan(3);
+    expect(counts.samplesWith(NEWER_DEVICES), "samples with the newer devices in the room").toBeGreaterThan(0);
     expect(
       counts.peakWhile("participants", NEWER_DEVICES),
       "Janus's participants while a newer device is in",
