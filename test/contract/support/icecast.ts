@@ -724,7 +724,8 @@ async function startSourceOnce(icecast: RunningIcecast, mount: string, options: 
       `${mount} to go live`,
       async () => {
         if (exitedWith !== undefined) throw new Error(`ffmpeg exited (${exitedWith})`);
-        return (await icecast.source(mount)) !== undefined ? true : undefined;
+        // Listed with its format: on a busy machine Icecast lists the mount a moment before its server_type.
+        return (await icecast.source(mount))?.server_type !== undefined ? true : undefined;
       },
       options.readyTimeoutMs ?? SOURCE_READY_TIMEOUT_MS,
     );
