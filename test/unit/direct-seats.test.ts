@@ -201,6 +201,27 @@ const held = (w: ReturnType<typeof world>) =>
     .map((l) => l.sid)
     .sort();
 
+/**
+ * Seats a and b of a new world, each with its session in a stub Janus (100
+ * and 200) and that session's participant in AudioBridge room 1234 (7001 and
+ * 7002), listed once; rounds of a default pass lifetime. `pauses`: each wait
+ * between listings of the room's participants.
+ */
+async function twoInRoom() {
+  const w = world();
+  const janus = stubJanus();
+  const pauses: number[] = [];
+  const seats = janusSeats(janus.admin, 27_000, w.clock, (ms) => pauses.push(ms));
+  const a = w.seat("a", "janus:tok-a");
+  const b = w.seat("b", "janus:tok-b");
+  janus.sessions.set(100, { token: "tok-a", created: 1_000 });
+  janus.sessions.set(200, { token: "tok-b", created: 2_000 });
+  janus.joined.set(100, 7_001);
+  janus.joined.set(200, 7_002);
+  await seats.run(w.steps);
+  return { ...janus, w, seats, a, b, pauses };
+}
+
 /** Seats a and b of a new world, each with its session in a stub Janus (100 and 200), listed once; rounds of `roundMs`. */
 async function twoSeated(roundMs: number) {
   const w = world();
@@ -380,17 +401,7 @@ describe("Janus's checks", () => {
   });
 
   it("keep an ended seat while AudioBridge still lists its participant, say so, and let it go at a later run once dropped", async () => {
-    const w = world();
-    const { sessions, joined, lingers, destroyed, stub, admin } = stubJanus();
-    const pauses: number[] = [];
-    const seats = janusSeats(admin, 27_000, w.clock, (ms) => pauses.push(ms));
-    const a = w.seat("a", "janus:tok-a");
-    const b = w.seat("b", "janus:tok-b");
-    sessions.set(100, { token: "tok-a", created: 1_000 });
-    sessions.set(200, { token: "tok-b", created: 2_000 });
-    joined.set(100, 7_001);
-    joined.set(200, 7_002);
-    await seats.run(w.steps);
+    const { w, lingers, destroyed, stub, seats, a, b, pauses } = await twoInRoom();
     w.ledger.leave(a, "a", w.clock());
     // Longer than one run waits: DROPPED_TRIES listings, and two more.
     lingers.set(100, DROPPED_TRIES + 2);
@@ -417,6 +428,23 @@ describe("Janus's checks", () => {
     expect(w.ledger.lease(b)).toMatchObject({ leftAt: null });
     expect(destroyed).toEqual([100]);
     expect(seats.health.kills).toBe(1);
+  });
+
+  it("wait for ended seats' participants only: one let go some other way is not waited for again", async () => {
+    const { w, lingers, stub, seats, a, b } = await twoInRoom();
+    // a leaves and AudioBridge keeps listing its participant long after: the seat stays taken.
+    w.ledger.leave(a, "a", w.clock());
+    lingers.set(100, 10 * DROPPED_TRIES);
+    await seats.run(w.steps);
+    expect(held(w)).toEqual([a, b]);
+    // Its seat is let go some other way (as an operator's reset would); then b leaves.
+    w.ledger.originGone(a, "janus:tok-a", w.clock());
+    w.ledger.leave(b, "b", w.clock());
+    stub.listings = 0;
+    await seats.run(w.steps);
+    // One listing shows b's participant gone: a's, still listed, is not waited for.
+    expect(stub.listings).toBe(1);
+    expect(held(w)).toEqual([]);
   });
 
   it("let an ended seat go when its AudioBridge room no longer exists (nobody is listed in it)", async () => {
