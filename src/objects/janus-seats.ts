@@ -41,7 +41,7 @@
  *   token works until it expires, and Janus cannot be told to refuse it;
  *   a stored one is gone the moment it is removed.
  */
-import { JANUS_CODE, JanusAdmin, JanusAdminError } from "../origins/janus.ts";
+import { goneMeanwhile, JANUS_CODE, JanusAdmin, JanusAdminError } from "../origins/janus.ts";
 import { timingsFromVars } from "../policy/config.ts";
 import { holdRoundMs } from "../policy/hold-round.ts";
 import type { Lease } from "../policy/lease.ts";
@@ -315,19 +315,21 @@ export class JanusSeats extends OriginChecks {
     if (this.#plugin !== JANUS_PLUGINS.audiobridge) return [];
     const room = String(janusRoomId(this.janusRoom));
     const found: string[] = [];
+    // A session or handle gone meanwhile (its owner's detach or destroy, Janus's timeout): what it had is being
+    // dropped all the same, unseen here.
+    let handles: number[] = [];
     try {
-      for (const handle of await admin.listHandles(session)) {
-        try {
-          const state = (await admin.handleInfo(session, handle)).pluginSpecific;
-          if (state !== undefined && String(state.room) === room && state.id !== undefined)
-            found.push(String(state.id));
-        } catch (err) {
-          if (!(err instanceof JanusAdminError && err.code === JANUS_CODE.handleNotFound)) throw err;
-        }
-      }
+      handles = await admin.listHandles(session);
     } catch (err) {
-      // Gone meanwhile (its owner's destroy, or Janus's timeout): what it had is being dropped all the same, unseen here.
-      if (!(err instanceof JanusAdminError && err.code === JANUS_CODE.sessionNotFound)) throw err;
+      if (!goneMeanwhile(err)) throw err;
+    }
+    for (const handle of handles) {
+      try {
+        const state = (await admin.handleInfo(session, handle)).pluginSpecific;
+        if (state !== undefined && String(state.room) === room && state.id !== undefined) found.push(String(state.id));
+      } catch (err) {
+        if (!goneMeanwhile(err)) throw err;
+      }
     }
     return found;
   }
@@ -383,10 +385,7 @@ export class JanusSeats extends OriginChecks {
       return this.health.kills - before;
     } catch (err) {
       // Ended meanwhile: nothing to keep. Anything else is told; the next listing looks again.
-      if (
-        err instanceof JanusAdminError &&
-        (err.code === JANUS_CODE.sessionNotFound || err.code === JANUS_CODE.handleNotFound)
-      ) {
+      if (goneMeanwhile(err)) {
         return 0;
       }
       const { kind, message } = failureOf(err);
@@ -483,10 +482,7 @@ export class JanusSeats extends OriginChecks {
       }
     } catch (err) {
       // Ended between the listing and now: nobody's.
-      if (
-        err instanceof JanusAdminError &&
-        (err.code === JANUS_CODE.sessionNotFound || err.code === JANUS_CODE.handleNotFound)
-      ) {
+      if (goneMeanwhile(err)) {
         return null;
       }
       throw err;

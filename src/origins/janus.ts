@@ -395,8 +395,8 @@ function checkToken(token: string): void {
   if (token === "") throw new RangeError("a Janus token cannot be empty");
 }
 
-/** A session or handle that ended between listing it and asking about it. */
-function goneMeanwhile(err: unknown): boolean {
+/** A session or handle that ended between listing it and asking about it (Janus's 458 or 459). */
+export function goneMeanwhile(err: unknown): boolean {
   return (
     err instanceof JanusAdminError &&
     (err.code === JANUS_CODE.sessionNotFound || err.code === JANUS_CODE.handleNotFound)

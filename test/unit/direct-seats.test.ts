@@ -448,18 +448,12 @@ describe("Janus's checks", () => {
   });
 
   it("let an ended seat go when its AudioBridge room no longer exists (nobody is listed in it)", async () => {
-    const w = world();
-    const { sessions, joined, destroyed, stub, admin } = stubJanus();
-    const seats = janusSeats(admin, 27_000, w.clock);
-    const a = w.seat("a", "janus:tok-a");
-    sessions.set(100, { token: "tok-a", created: 1_000 });
-    joined.set(100, 7_001);
-    await seats.run(w.steps);
+    const { w, destroyed, stub, seats, a, b } = await twoInRoom();
     w.ledger.leave(a, "a", w.clock());
     stub.roomGone = true;
     await seats.run(w.steps);
     expect(destroyed).toEqual([100]);
-    expect(held(w)).toEqual([]);
+    expect(held(w)).toEqual([b]);
     expect(seats.health.failures).toBe(0);
   });
 

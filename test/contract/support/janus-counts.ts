@@ -114,11 +114,12 @@ export function sampleJanus(
   })();
   const count = (s: JanusSample, what: "sessions" | "participants" | "served"): number =>
     what === "sessions" ? s.sessions.size : what === "participants" ? s.participants.length : s.served;
+  // The samples that list a participant whose display name matches `who`.
+  const listing = (who: RegExp) => samples.filter((s) => s.displays.some((d) => who.test(d)));
   return {
     peak: (what, since = 0) => Math.max(0, ...samples.filter((s) => s.at >= since).map((s) => count(s, what))),
-    peakWhile: (what, who) =>
-      Math.max(0, ...samples.filter((s) => s.displays.some((d) => who.test(d))).map((s) => count(s, what))),
-    samplesWith: (who) => samples.filter((s) => s.displays.some((d) => who.test(d))).length,
+    peakWhile: (what, who) => Math.max(0, ...listing(who).map((s) => count(s, what))),
+    samplesWith: (who) => listing(who).length,
     get samples() {
       return samples.length;
     },
