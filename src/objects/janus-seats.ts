@@ -309,7 +309,9 @@ export class JanusSeats extends OriginChecks {
   /**
    * The AudioBridge participants a session has in this room (none for a
    * Streaming room): read from each handle's plugin state before the session
-   * is destroyed, so that their going can be watched for after.
+   * is destroyed, so that their going can be watched for after. The
+   * Streaming plugin drops a session's viewer before Janus answers its
+   * destroy (docs/origins/janus.md, "Ending"): nothing to watch for there.
    */
   async #participantsOf(admin: JanusAdmin, session: number): Promise<string[]> {
     if (this.#plugin !== JANUS_PLUGINS.audiobridge) return [];

@@ -16,8 +16,9 @@
  *   receives nothing more and says the audio ended; then B's own poll walks
  *   it in, its page joins Janus with a token of its own and hears the tone;
  *   Janus again counts exactly one.
- * - All along, Janus's session list is sampled every ~150 ms: it never held
- *   more than the capacity.
+ * - All along, Janus's session list and the mountpoint's own count of its
+ *   viewers are sampled every ~150 ms: neither ever held more than the
+ *   capacity.
  *
  * "Hears the tone" is judged from the page's getStats: the inbound audio
  * RTP's `totalAudioEnergy` (the energy of the decoded samples Chromium
@@ -68,7 +69,7 @@ let browser: Browser | undefined;
 let source: { stop(): Promise<void> } | undefined;
 const contexts: BrowserContext[] = [];
 
-/** Janus's session count, sampled in the background for the whole flow. */
+/** Janus's session count and the mountpoint's viewers, sampled in the background for the whole flow. */
 let counts: JanusCounts | undefined;
 
 /** What a page's PeerConnections received: audio RTP and the decoded audio's energy (a closed one keeps its last). */
@@ -212,10 +213,11 @@ async function janusView(): Promise<{ session: number; tokens: string[]; sent: n
   return out;
 }
 
-/** Exactly one session on Janus, attached with `token`, sending it RTP. */
+/** Exactly one session on Janus, attached with `token`, sending it RTP; the mountpoint counts one viewer. */
 async function onlyListenerIs(token: string): Promise<number> {
   const view = await janusView();
   expect(view).toHaveLength(1);
+  expect(await janus!.viewers(MOUNTPOINT)).toBe(1);
   expect(view[0]!.tokens).toEqual([token]);
   expect(view[0]!.sent).toBeGreaterThanOrEqual(50);
   return view[0]!.session;
@@ -243,7 +245,7 @@ beforeAll(async () => {
     capacity: CAPACITY,
   });
   expect(patched.status, patched.text).toBe(200);
-  counts = sampleJanus(janus, 150);
+  counts = sampleJanus(janus, 150, { mountpoint: MOUNTPOINT });
 }, 90_000);
 
 afterAll(async () => {
@@ -358,15 +360,21 @@ describe.skipIf(skipReason !== null)("a janus room's listeners, for real (Spillw
     expect((await janus!.sessions()).length).toBe(1);
   }, 60_000);
 
-  it("never let Janus hold more sessions than the capacity, and the pages broke no rule", async () => {
+  it("never let Janus hold more sessions or viewers than the capacity, and the pages broke no rule", async () => {
     await counts!.stop();
     const peak = counts!.peak("sessions");
     expect(peak).toBeLessThanOrEqual(CAPACITY);
     expect(peak).toBe(CAPACITY);
+    // The Streaming plugin's own count of the mountpoint's listeners, whatever the sessions say.
+    const viewers = counts!.peak("viewers");
+    expect(viewers).toBeLessThanOrEqual(CAPACITY);
+    expect(viewers).toBe(CAPACITY);
     expect(counts!.samples).toBeGreaterThan(50);
     expect(counts!.longestGapMs()).toBeLessThan(2_000);
     expect([...a!.problems, ...b!.problems]).toEqual([]);
-    console.info(`janus-listener: ${timings.join("; ")}; peak ${peak} session(s) in ${counts!.samples} samples`);
+    console.info(
+      `janus-listener: ${timings.join("; ")}; peak ${peak} session(s), ${viewers} viewer(s) in ${counts!.samples} samples`,
+    );
   });
 });
 

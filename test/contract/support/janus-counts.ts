@@ -1,7 +1,8 @@
 /**
  * Janus's own counts, sampled in the background: the strict cap is judged
  * by what Janus holds (its Admin API session list, and the participants of
- * an AudioBridge room when one is named), never by what Spillway says.
+ * an AudioBridge room or the viewers of a Streaming mountpoint when one is
+ * named), never by what Spillway says.
  * `peak` is the most it ever held; `samples` and `longestGapMs` say how
  * densely it looked (a peak read from a handful of samples proves little).
  *
@@ -19,6 +20,12 @@
  * its participant dropped a moment later. For the sessions named in
  * `watched`, each sample also lists their handles, and a participant whose
  * handle is no longer listed is not counted as served either.
+ *
+ * The Streaming plugin keeps no such lag: it drops a viewer while Janus
+ * destroys the session, before the destroy is answered (Janus 1.1.2: four
+ * viewers' sessions destroyed at once, five times over, and the
+ * mountpoint's next `info` counted none each time). So its count is read as
+ * it is: `peak("viewers")`.
  */
 import type { RunningJanus } from "./janus.ts";
 import { pause } from "./held.ts";
@@ -39,21 +46,29 @@ interface JanusSample {
   displays: readonly string[];
   /** The participants whose session (and, in a watched session, handle) Janus still listed; all whose place is not known. */
   served: number;
+  /** The Streaming mountpoint's own count of its viewers (0 when no mountpoint is sampled). */
+  viewers: number;
 }
+
+/** What a count is of: Janus's sessions, a room's participants (or those still served), a mountpoint's viewers. */
+type Counted = "sessions" | "participants" | "served" | "viewers";
+
+/** What is sampled besides the sessions: an AudioBridge room's participants, or a Streaming mountpoint's viewers. */
+export type Sampled = number | { mountpoint: number };
 
 export interface JanusCounts {
   /**
    * The most Janus held in the samples taken at or after `since` (ms since
-   * the epoch; all when left out): its sessions, the room's participants, or
-   * those of them whose session it still listed.
+   * the epoch; all when left out): its sessions, the room's participants,
+   * those of them whose session it still listed, or the mountpoint's viewers.
    */
-  peak(what: "sessions" | "participants" | "served", since?: number): number;
+  peak(what: Counted, since?: number): number;
   /**
    * The most Janus held in the samples that list a participant whose display
    * name matches `who` (0 when none did): e.g. every participant in the
    * room, lingering ones included, whenever a newly seated listener is in it.
    */
-  peakWhile(what: "sessions" | "participants" | "served", who: RegExp): number;
+  peakWhile(what: Counted, who: RegExp): number;
   /** How many samples list a participant whose display name matches `who`. */
   samplesWith(who: RegExp): number;
   readonly samples: number;
@@ -68,14 +83,15 @@ export interface JanusCounts {
 
 /**
  * Start sampling now, every `intervalMs`; `room`: also count that
- * AudioBridge room's participants. `joined` says where each participant the
+ * AudioBridge room's participants (a number) or that Streaming mountpoint's
+ * viewers (`{ mountpoint }`). `joined` says where each participant the
  * test joined is (read when each sample is taken, so it may grow while
  * sampling); `watched`: sessions whose handles each sample lists too.
  */
 export function sampleJanus(
   janus: RunningJanus,
   intervalMs: number,
-  room?: number,
+  room?: Sampled,
   joined: ReadonlyMap<number, JoinedAt> = new Map(),
   watched: readonly number[] = [],
 ): JanusCounts {
@@ -101,19 +117,23 @@ export function sampleJanus(
           if (!sessions.has(session)) continue;
           for (const h of await janus.handles(session)) handles.add(`${session}/${h}`);
         }
-        const listed = room === undefined ? [] : await janus.participants(room);
+        const listed = typeof room === "number" ? await janus.participants(room) : [];
+        const viewers = typeof room === "object" ? await janus.viewers(room.mountpoint) : 0;
         const participants = listed.map((p) => Number(p.id));
         const displays = listed.map((p) => (typeof p.display === "string" ? p.display : ""));
         const served = participants.filter((p) => isServed(p, sessions, handles)).length;
-        samples.push({ at, sessions, handles, participants, displays, served });
+        samples.push({ at, sessions, handles, participants, displays, served, viewers });
       } catch {
         // Janus busy: the gap shows in longestGapMs().
       }
       await pause(intervalMs);
     }
   })();
-  const count = (s: JanusSample, what: "sessions" | "participants" | "served"): number =>
-    what === "sessions" ? s.sessions.size : what === "participants" ? s.participants.length : s.served;
+  const count = (s: JanusSample, what: Counted): number => {
+    if (what === "sessions") return s.sessions.size;
+    if (what === "participants") return s.participants.length;
+    return what === "served" ? s.served : s.viewers;
+  };
   // The samples that list a participant whose display name matches `who`.
   const listing = (who: RegExp) => samples.filter((s) => s.displays.some((d) => who.test(d)));
   return {

@@ -17,9 +17,10 @@
  *   media never leaves the host. (Janus's ICE skips loopback interfaces even
  *   when `ice_enforce_list` names them; its host candidates are those of
  *   eth0 and the like, and Chromium's too.)
- * - `sessions()`, `handles(session)` and `participants(room)` are Janus's own
- *   views (Admin API `list_sessions` and `list_handles`, and AudioBridge
- *   `listparticipants` via `message_plugin`),
+ * - `sessions()`, `handles(session)`, `participants(room)` and
+ *   `viewers(mountpoint)` are Janus's own views (Admin API `list_sessions`
+ *   and `list_handles`, AudioBridge `listparticipants` and Streaming `info`
+ *   via `message_plugin`),
  *   asked here directly, independently of src/origins/janus.ts.
  * - `JanusApi` is a tiny Janus API client over HTTP long-poll (create, attach,
  *   message, events) carrying a token: a listener without WebRTC.
@@ -119,6 +120,8 @@ export interface RunningJanus {
   handles(session: number): Promise<number[]>;
   /** Janus's own participants of an AudioBridge room (`listparticipants` via `message_plugin`). */
   participants(room?: number): Promise<Array<Record<string, unknown>>>;
+  /** Janus's own count of a Streaming mountpoint's viewers (`info` via `message_plugin`). */
+  viewers(mountpoint: number): Promise<number>;
   log(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -311,6 +314,16 @@ async function startOnce(found: { binary: string; libDir: string }, options: Jan
       const response = answer.response as { participants?: Array<Record<string, unknown>> } | undefined;
       if (!Array.isArray(response?.participants)) throw new Error(`listparticipants: ${JSON.stringify(answer)}`);
       return response.participants;
+    },
+    async viewers(mountpoint) {
+      const answer = await admin("message_plugin", {
+        plugin: "janus.plugin.streaming",
+        request: { request: "info", id: mountpoint },
+      });
+      const response = answer.response as { info?: { viewers?: unknown } } | undefined;
+      const viewers = response?.info?.viewers;
+      if (typeof viewers !== "number") throw new Error(`streaming info: ${JSON.stringify(answer)}`);
+      return viewers;
     },
     log,
     stop: () => (stopped ??= cleanup()),
