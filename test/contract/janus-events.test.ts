@@ -17,12 +17,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JanusApi, JanusApiError, janusVars, requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
-import { EVERY_MS, REFILL_WITHIN_MS, untilStopped, waitingIn } from "./support/crowd.ts";
+import { JanusApi, janusVars, requireJanus, type RunningJanus, startJanus } from "./support/janus.ts";
+import { REFILL_WITHIN_MS, waitingIn } from "./support/crowd.ts";
 import { admittedLater as admittedWithin } from "./support/direct.ts";
-import { adminCall, join, leaveWith, send, statusJson, type StatusJson } from "./support/http.ts";
+import { adminCall, leaveWith, send, statusJson } from "./support/http.ts";
 import { eventually, pause } from "./support/held.ts";
 import { type JanusCounts, type JoinedAt, sampleJanus } from "./support/janus-counts.ts";
+import { filledJanusRoom, keepsOpening, refusedAfter, type Try } from "./support/janus-crowd.ts";
 import { type RunningWorker, freePort, startWorker } from "./support/worker.ts";
 
 const ROOM = "janusevents";
@@ -113,39 +114,17 @@ const admittedLater = (ticket: string, what: string) =>
     throw new Error(`${what}: ${String(err)}`);
   });
 
-/**
- * An old device that will not let go of its token: from now on it opens a
- * session with it (create, attach, join) every EVERY_MS, recording when it
- * asked and what came of it (101: a session opened; else Janus's error code).
- */
-function oldDevice(stops: (() => Promise<void>)[], token: string): { askedAt: number; outcome: number }[] {
-  const tries: { askedAt: number; outcome: number }[] = [];
-  untilStopped(stops, async () => {
-    const askedAt = Date.now();
-    const outcome = await openSession(token, "old-device").then(
-      () => 101,
-      (err: unknown) => (err instanceof JanusApiError ? err.code : -1),
-    );
-    tries.push({ askedAt, outcome });
-    await pause(EVERY_MS);
-  });
-  return tries;
-}
+/** An old device that will not let go of its token: it opens a session with it (create, attach, join) again and again. */
+const oldDevice = (stops: (() => Promise<void>)[], token: string) =>
+  keepsOpening(stops, () => openSession(token, "old-device"));
 
 /**
  * After seats ended at `endedAt` (their old devices trying all along): every try from
  * TAKE_BACK_MS on was refused by Janus itself (403), none of the old seats' sessions is
  * left, and Janus holds the new seats' sessions, a room's worth of participants. The late tries.
  */
-async function takenBack(
-  endedAt: number,
-  tries: { askedAt: number; outcome: number }[][],
-  before: Seat[],
-  after: Seat[],
-): Promise<{ askedAt: number; outcome: number }[]> {
-  const late = tries.flat().filter((t) => t.askedAt > endedAt + TAKE_BACK_MS);
-  expect(late.length, "the old devices kept trying").toBeGreaterThan(CAPACITY);
-  for (const t of late) expect(t.outcome).toBe(403);
+async function takenBack(endedAt: number, tries: Try[][], before: Seat[], after: Seat[]): Promise<Try[]> {
+  const late = refusedAfter(endedAt, TAKE_BACK_MS, tries, CAPACITY);
   const sessions = await janus!.sessions();
   for (const s of before) expect(sessions).not.toContain(s.session.id);
   for (const s of after) expect(sessions).toContain(s.session.id);
@@ -184,19 +163,13 @@ beforeAll(async () => {
       JANUS_EVENTS_SECRET: EVENTS_SECRET,
     },
   });
-  const patched = await adminCall(sp().url, ADMIN_TOKEN, "PATCH", `/rooms/${ROOM}`, {
-    origin: "janus",
-    originRoom: String(JANUS_ROOM),
-    capacity: CAPACITY,
-  });
-  expect(patched.status).toBe(200);
   // A full room: every seat's listener in Janus.
-  for (let i = 0; i < CAPACITY; i += 1) {
-    const status = (await join(sp().url, ROOM)).json as StatusJson & { connect?: JanusConnect };
-    expect(status.state).toBe("admitted");
-    const token = status.connect!.token;
-    seats.push({ ticket: status.ticket!, pass: status.pass!, token, session: await openSession(token, `seat-${i}`) });
-  }
+  const where = { originRoom: JANUS_ROOM, capacity: CAPACITY };
+  const filled = await filledJanusRoom(sp().url, ADMIN_TOKEN, ROOM, where, async (given, i) => ({
+    ...given,
+    session: await openSession(given.token, `seat-${i}`),
+  }));
+  seats.push(...filled);
   expect(await janus.participants(JANUS_ROOM)).toHaveLength(CAPACITY);
 }, 90_000);
 

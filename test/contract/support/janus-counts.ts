@@ -56,6 +56,9 @@ type Counted = "sessions" | "participants" | "served" | "viewers";
 /** What is sampled besides the sessions: an AudioBridge room's participants, or a Streaming mountpoint's viewers. */
 export type Sampled = number | { mountpoint: number };
 
+/** Whose presence picks samples: participants by display name, or sessions by id. */
+type Who = RegExp | ReadonlySet<number>;
+
 export interface JanusCounts {
   /**
    * The most Janus held in the samples taken at or after `since` (ms since
@@ -67,10 +70,12 @@ export interface JanusCounts {
    * The most Janus held in the samples that list a participant whose display
    * name matches `who` (0 when none did): e.g. every participant in the
    * room, lingering ones included, whenever a newly seated listener is in it.
+   * `who` may instead be sessions (read when asked): the samples that list
+   * one of them (a Streaming viewer has no name).
    */
-  peakWhile(what: Counted, who: RegExp): number;
-  /** How many samples list a participant whose display name matches `who`. */
-  samplesWith(who: RegExp): number;
+  peakWhile(what: Counted, who: Who): number;
+  /** How many samples list a participant whose display name matches `who` (or one of the sessions `who`). */
+  samplesWith(who: Who): number;
   readonly samples: number;
   longestGapMs(): number;
   /**
@@ -134,8 +139,11 @@ export function sampleJanus(
     if (what === "participants") return s.participants.length;
     return what === "served" ? s.served : s.viewers;
   };
-  // The samples that list a participant whose display name matches `who`.
-  const listing = (who: RegExp) => samples.filter((s) => s.displays.some((d) => who.test(d)));
+  // The samples that list a participant whose display name matches `who`, or one of the sessions `who`.
+  const listing = (who: Who) =>
+    samples.filter((s) =>
+      who instanceof RegExp ? s.displays.some((d) => who.test(d)) : [...who].some((id) => s.sessions.has(id)),
+    );
   return {
     peak: (what, since = 0) => Math.max(0, ...samples.filter((s) => s.at >= since).map((s) => count(s, what))),
     peakWhile: (what, who) => Math.max(0, ...listing(who).map((s) => count(s, what))),

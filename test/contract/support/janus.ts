@@ -367,7 +367,7 @@ export class JanusApiError extends Error {
 /**
  * A listener's side of the Janus API over HTTP long-poll, every request
  * carrying `token` (none when undefined): enough to join an AudioBridge room
- * muted, without WebRTC.
+ * muted, or watch a Streaming mountpoint, without WebRTC.
  */
 export class JanusApi {
   readonly url: string;
@@ -431,6 +431,30 @@ export class JanusApi {
       }
     }
     throw new Error(`no "joined" event for room ${room} within 10 s`);
+  }
+
+  /**
+   * Watch a Streaming mountpoint (a listener without WebRTC) and wait for the
+   * plugin's offer: Janus counts the viewer from then on, answered or not.
+   */
+  async watch(handleId: number, mountpoint: number): Promise<void> {
+    const ack = await this.message(handleId, { request: "watch", id: mountpoint });
+    if (ack.janus !== "ack") throw new Error(`watch: ${JSON.stringify(ack)}`);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const { status, events } = await this.poll();
+      if (status !== 200) throw new JanusApiError(status, `long poll answered HTTP ${status}`);
+      for (const event of events) {
+        if (event.janus === "error") {
+          const error = event.error as { code: number; reason: string };
+          throw new JanusApiError(error.code, error.reason);
+        }
+        const data = (event.plugindata as { data?: Record<string, unknown> } | undefined)?.data;
+        if (typeof data?.error_code === "number") throw new JanusApiError(data.error_code, String(data.error));
+        if (event.jsep !== undefined) return;
+      }
+    }
+    throw new Error(`no offer for mountpoint ${mountpoint} within 10 s`);
   }
 
   #session(): number {
