@@ -308,17 +308,22 @@ const EXAMPLE_TOKEN = {
   overflow: "eyJhbGciOiJIUzI1NiIsInR5cCI6InNwaWxsd2F5LW92ZXJmbG93K2p3dCJ9.eyJzdWIiOiJleGFtcGxlIn0.c2lnbmF0dXJl",
 };
 
+/** A status as the listener gets it: JSON, so a property the builder holds undefined (status.ts) is not there. */
+function asSent(body: StatusBody): StatusBody {
+  return JSON.parse(JSON.stringify(body)) as StatusBody;
+}
+
 /**
  * One example answer per state, made by the builders the Worker answers with
- * (status.ts); tests validate them against the schema.
+ * (status.ts), as sent; tests validate them against the schema.
  */
 export function statusExamples(): Record<StatusBody["state"], StatusBody> {
   const live = { startsAt: EXAMPLE_START, recordingUrl: null };
   const midway = () => 0.5;
   const { ticket, pass, overflow } = EXAMPLE_TOKEN;
   return {
-    prequeue: { ...prequeueStatus(EXAMPLE_ROOM, EXAMPLE_START - 600_000, live), ticket },
-    queued: { ...queuedStatus(EXAMPLE_ROOM, 12, 40, midway, live), ticket },
+    prequeue: asSent({ ...prequeueStatus(EXAMPLE_ROOM, EXAMPLE_START - 600_000, live), ticket }),
+    queued: asSent({ ...queuedStatus(EXAMPLE_ROOM, 12, 40, midway, live), ticket }),
     admitted: admittedStatus(EXAMPLE_ROOM, pass, EXAMPLE_START / 1000 + 120, 60_000, live),
     overflow: {
       ...overflowStatus(EXAMPLE_ROOM, { reason: "max_wait", canKeepPlace: true, etaSeconds: 1800 }, live),

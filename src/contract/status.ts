@@ -4,6 +4,12 @@
  * written out in each literal: spread into it from an object of their own,
  * they cost every waiting poll a copy of about 600 machine instructions
  * (docs/scale.md, "The poll's floor").
+ *
+ * The answers a waiting poll gets (queued, prequeue) hold `ticket` and
+ * `lane` from the start, undefined (JSON leaves them out): a join or a lane
+ * sets them later in place. Added later instead, they gave the literal's
+ * shape a transition, and V8 then wrote each key of every poll's JSON on its
+ * slower path: about 1,100 instructions a poll (bench:instructions).
  */
 import type { InferOutput } from "valibot";
 import { pollAfterSeconds } from "../policy/position.ts";
@@ -53,6 +59,8 @@ export function queuedStatus(
     pollAfterSeconds: pollAfterSeconds(position, eta, random),
     startsAt: startsAtText(f.startsAt),
     recordingUrl: f.recordingUrl,
+    ticket: undefined,
+    lane: undefined,
   };
 }
 
@@ -68,6 +76,8 @@ export function prequeueStatus(room: string, now: number, f: RoomFacts & { start
     pollAfterSeconds: Math.min(30, Math.max(1, Math.ceil(untilStart / 2))),
     startsAt: startsAtText(f.startsAt),
     recordingUrl: f.recordingUrl,
+    ticket: undefined,
+    lane: undefined,
   };
 }
 

@@ -2,9 +2,12 @@
  * The status JSON's room facts: every answer carries the room's start time
  * as ISO text, written fresh whenever the start time differs from the last
  * answer's (it is kept between answers, as a room's start time rarely moves).
+ * And the shape of a waiting poll's answer: `ticket` and `lane` held from
+ * the start, so that setting them later changes no object's shape, with the
+ * JSON as if they were added at the end.
  */
 import { describe, expect, it } from "vitest";
-import { closedStatus, queuedStatus } from "../../src/contract/status.ts";
+import { closedStatus, prequeueStatus, queuedStatus } from "../../src/contract/status.ts";
 
 const AT = Date.UTC(2026, 11, 4, 20, 0, 0);
 const random = () => 0.5;
@@ -25,5 +28,31 @@ describe("status facts", () => {
     const closed = closedStatus("r", facts);
     expect(queued.startsAt).toBe("2026-12-04T20:00:00.001Z");
     expect(closed.startsAt).toBe(queued.startsAt);
+  });
+
+  it("holds a waiting poll's ticket and lane from the start, left out of the JSON until set, then last in it", () => {
+    const facts = { startsAt: AT, recordingUrl: "https://rec.example/r" };
+    const waiting = [queuedStatus("r", 3, 10, random, facts), prequeueStatus("r", AT - 60_000, facts)];
+    for (const body of waiting) {
+      // Own keys from the start: a join or a lane sets them in place, never adding a property.
+      expect(Object.keys(body).slice(-2)).toEqual(["ticket", "lane"]);
+      expect(body.ticket).toBeUndefined();
+      expect(body.lane).toBeUndefined();
+      const plain = JSON.parse(JSON.stringify(body)) as Record<string, unknown>;
+      expect(Object.keys(plain)).toEqual([
+        "room",
+        "state",
+        "position",
+        "ahead",
+        "etaSeconds",
+        "pollAfterSeconds",
+        "startsAt",
+        "recordingUrl",
+      ]);
+      body.lane = "stage";
+      expect(Object.keys(JSON.parse(JSON.stringify(body)) as object).slice(-1)).toEqual(["lane"]);
+      body.ticket = "t.i.cket";
+      expect(Object.keys(JSON.parse(JSON.stringify(body)) as object).slice(-2)).toEqual(["ticket", "lane"]);
+    }
   });
 });
