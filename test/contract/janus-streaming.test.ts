@@ -104,6 +104,14 @@ function judged(counts: JanusCounts, newcomers: ReadonlySet<number>, what: strin
   );
 }
 
+/** What the samples saw while `who` watched, and all along: for the log. */
+function seenWhile(counts: JanusCounts, who: ReadonlySet<number>): string {
+  return (
+    `${counts.peakWhile("viewers", who)} in ${counts.samplesWith(who)} samples (all along: ${counts.peak("viewers")} viewers, ` +
+    `${counts.peak("sessions")} sessions; ${counts.samples} samples, longest gap ${counts.longestGapMs()} ms)`
+  );
+}
+
 beforeAll(async () => {
   await requireJanus();
   // Spillway's port first: Janus is told where to post before Spillway starts.
@@ -173,8 +181,7 @@ describe("a Streaming mountpoint's viewers (origin: janus, JANUS_PLUGIN streamin
       console.log(
         `Janus Streaming, everyone leaves: ${tries.flat().length} tries by the old devices (${late.length} a second or more after the leaves, all 403); ` +
           `the line watching ${seatedMs} ms after the leaves; the mountpoint's viewers while the line was in: ` +
-          `${counts.peakWhile("viewers", lineSessions)} in ${counts.samplesWith(lineSessions)} samples ` +
-          `(all along: ${counts.peak("viewers")} viewers, ${counts.peak("sessions")} sessions; ${counts.samples} samples, longest gap ${counts.longestGapMs()} ms)`,
+          seenWhile(counts, lineSessions),
       );
       seats.splice(0, seats.length, ...next);
     } finally {
@@ -211,8 +218,7 @@ describe("a Streaming mountpoint's viewers (origin: janus, JANUS_PLUGIN streamin
       console.log(
         `Janus Streaming, every seat moves: ${tries.flat().length} tries by the older devices (${late.length} a second or more after the claims, all 403); ` +
           `the newer devices watching ${movedMs} ms after the claims; the mountpoint's viewers while a newer device was in: ` +
-          `${counts.peakWhile("viewers", phoneSessions)} in ${counts.samplesWith(phoneSessions)} samples ` +
-          `(all along: ${counts.peak("viewers")} viewers, ${counts.peak("sessions")} sessions; ${counts.samples} samples)`,
+          seenWhile(counts, phoneSessions),
       );
       seats.splice(0, seats.length, ...phones);
     } finally {

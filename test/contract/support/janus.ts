@@ -419,18 +419,11 @@ export class JanusApi {
   }
 
   /** Join an AudioBridge room muted (a listener) and wait for the plugin's "joined" event; the participant id. */
-  async joinMuted(handleId: number, room: number, display: string): Promise<number> {
-    const ack = await this.message(handleId, { request: "join", room, display, muted: true, token: this.token });
-    if (ack.janus !== "ack") throw new Error(`join: ${JSON.stringify(ack)}`);
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      for (const event of (await this.poll()).events) {
-        const data = (event.plugindata as { data?: Record<string, unknown> } | undefined)?.data;
-        if (data?.audiobridge === "joined" && data.room === room) return data.id as number;
-        if (typeof data?.error_code === "number") throw new JanusApiError(data.error_code, String(data.error));
-      }
-    }
-    throw new Error(`no "joined" event for room ${room} within 10 s`);
+  joinMuted(handleId: number, room: number, display: string): Promise<number> {
+    const body = { request: "join", room, display, muted: true, token: this.token };
+    return this.#until(handleId, body, `a "joined" event for room ${room}`, (_event, data) =>
+      data?.audiobridge === "joined" && data.room === room ? (data.id as number) : undefined,
+    );
   }
 
   /**
@@ -438,8 +431,27 @@ export class JanusApi {
    * plugin's offer: Janus counts the viewer from then on, answered or not.
    */
   async watch(handleId: number, mountpoint: number): Promise<void> {
-    const ack = await this.message(handleId, { request: "watch", id: mountpoint });
-    if (ack.janus !== "ack") throw new Error(`watch: ${JSON.stringify(ack)}`);
+    await this.#until(
+      handleId,
+      { request: "watch", id: mountpoint },
+      `an offer for mountpoint ${mountpoint}`,
+      (event) => (event.jsep !== undefined ? true : undefined),
+    );
+  }
+
+  /**
+   * Send an asynchronous request to a handle, then long-poll until `found`
+   * picks an answer out of an event (10 s at most). Janus's errors, its
+   * plugin's and a poll's refused session are thrown as JanusApiError.
+   */
+  async #until<T>(
+    handleId: number,
+    body: Record<string, unknown>,
+    what: string,
+    found: (event: Record<string, unknown>, data: Record<string, unknown> | undefined) => T | undefined,
+  ): Promise<T> {
+    const ack = await this.message(handleId, body);
+    if (ack.janus !== "ack") throw new Error(`${String(body.request)}: ${JSON.stringify(ack)}`);
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       const { status, events } = await this.poll();
@@ -451,10 +463,11 @@ export class JanusApi {
         }
         const data = (event.plugindata as { data?: Record<string, unknown> } | undefined)?.data;
         if (typeof data?.error_code === "number") throw new JanusApiError(data.error_code, String(data.error));
-        if (event.jsep !== undefined) return;
+        const answer = found(event, data);
+        if (answer !== undefined) return answer;
       }
     }
-    throw new Error(`no offer for mountpoint ${mountpoint} within 10 s`);
+    throw new Error(`no ${what} within 10 s`);
   }
 
   #session(): number {
