@@ -111,6 +111,14 @@ export interface AfterAnswer {
   waitUntil(work: Promise<unknown>): void;
 }
 
+/** `#byView`'s word that a ticket's turn came: its seat is to be claimed. */
+const CALLED = Symbol("called");
+/** `#byView`'s offer of the recording to a listener in line (no FlowAnswer has this kind). */
+interface OfferInLine {
+  kind: "offer";
+  offer: OverflowOffer;
+}
+
 /** No context: the work runs unawaited. */
 const UNAWAITED: AfterAnswer = { waitUntil: (work) => void work };
 
@@ -391,11 +399,11 @@ export class RoomDesk {
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
     const byView = this.#byView(ticket, view, keep);
     const answer =
-      byView.kind === "answer"
-        ? byView.answer
+      byView === CALLED
+        ? await this.#claimTurn(ticket, view, holding)
         : byView.kind === "offer"
           ? await this.#offer(ticket.sub, byView.offer, view)
-          : await this.#claimTurn(ticket, view, holding);
+          : byView;
     return this.#laneTold(ticket, view, answer);
   }
 
@@ -409,7 +417,7 @@ export class RoomDesk {
     if (view === null) return null;
     if (view.mode === "closed") return { kind: "status", status: closedStatus(this.room, view) };
     const byView = this.#byView(ticket, view, keep);
-    return byView.kind === "answer" ? this.#laneTold(ticket, view, byView.answer) : null;
+    return byView === CALLED || byView.kind === "offer" ? null : this.#laneTold(ticket, view, byView);
   }
 
   /** A lane's listener is told its lane (null: one the room no longer has). */
@@ -418,25 +426,22 @@ export class RoomDesk {
     return answer;
   }
 
-  /** What the view alone says of a ticket: an answer, an offer of the recording, or its turn came (a claim). */
-  #byView(
-    ticket: TicketClaims,
-    view: GlobalView,
-    keep: boolean,
-  ): { kind: "answer"; answer: FlowAnswer } | { kind: "offer"; offer: OverflowOffer } | { kind: "called" } {
+  /**
+   * What the view alone says of a ticket: the answer itself, an offer of the
+   * recording, or CALLED (its turn came: a claim). The answer is not wrapped:
+   * a waiting poll makes one object less.
+   */
+  #byView(ticket: TicketClaims, view: GlobalView, keep: boolean): FlowAnswer | OfferInLine | typeof CALLED {
     const lane = slotOf(ticket.shard) !== 0;
     if (!lane && this.#beforeStart(view)) {
-      return { kind: "answer", answer: { kind: "status", status: prequeueStatus(this.room, this.now, view) } };
+      return { kind: "status", status: prequeueStatus(this.room, this.now, view) };
     }
     const place = estimatePlace(ticket, view, this.now);
-    if (place.position === null) return { kind: "called" };
+    if (place.position === null) return CALLED;
     const offer = keep || lane ? null : offerInLine(place, view);
     if (offer !== null) return { kind: "offer", offer };
     const eta = etaOf(place.etaSeconds);
-    return {
-      kind: "answer",
-      answer: { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) },
-    };
+    return { kind: "status", status: queuedStatus(this.room, place.position, eta, clock.random, view) };
   }
 
   /** The ticket's turn came: claim its seat (or give the answer a claim a moment ago got again). */

@@ -124,11 +124,12 @@ export function plainStatusJson(answer: FlowAnswer): Response | null {
  * differ only in Retry-After, so each is built once and reused
  * (answer-init.ts); an answer the failure policy shaped gets its own.
  */
-const STATUS_INITS = new Map<string, ResponseInit>();
+const STATUS_INITS = new Map<number, ResponseInit>();
 function statusInit(answer: FlowAnswer & { kind: "status" }): ResponseInit {
   if (answer.degraded !== undefined) return { headers: { ...OWN_JSON, ...answerHeaders(answer) } };
   const { state, pollAfterSeconds } = answer.status;
-  const key = state === "admitted" || state === "closed" ? "" : String(pollAfterSeconds);
+  // Keyed by the number itself (-1: no Retry-After), not its text: no string made a poll.
+  const key = state === "admitted" || state === "closed" ? -1 : pollAfterSeconds;
   let built = STATUS_INITS.get(key);
   if (built === undefined) {
     const headers = { ...OWN_JSON, ...answerHeaders(answer) };

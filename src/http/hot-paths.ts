@@ -28,7 +28,8 @@ import { OWN_ANSWER_HEADERS } from "../pages/csp.ts";
 import { reusableInit } from "./answer-init.ts";
 import { plainStatusJson } from "./answers.ts";
 import { HIDDEN_SEPARATOR, type SeatOpen, seatByView, seatInView } from "./guarded.ts";
-import { servesRoom, servesRoomNow } from "./room-request.ts";
+import { servesRoom } from "./room-request.ts";
+import { knownRooms } from "../edge/room-gate.ts";
 import { plainCall, seatBound, toOrigin } from "./to-origin.ts";
 
 /** What answers what the hot paths hand on: the routed app (its `fetch`, called with the request's env and context). */
@@ -122,9 +123,11 @@ function keepOf(search: string): boolean {
  * answer (still in line). Null for anything else, before anything was done.
  */
 function appPollNow(request: Request, env: Env, ctx: ExecutionContext, room: string, search: string): Response | null {
-  const opened = deskWithBearerNow(request, env, ctx, room, "ticket");
-  if (opened === null) return null;
-  const { desk, token } = opened;
+  const id = roomIdOf(room);
+  const token = id === null ? null : bearerFor(request, "ticket");
+  if (id === null || token === null) return null;
+  const desk = deskNow(env, ctx, id);
+  if (desk === null) return null;
   const ticket = desk.checkedTicket(token);
   if (ticket === null) return null;
   const answer = desk.statusNow(ticket, keepOf(search));
@@ -195,9 +198,11 @@ function passToOriginNow(
   path: string,
 ): Promise<Response> | null {
   if (!passRequest(request, path)) return null;
-  const opened = deskWithBearerNow(request, env, ctx, room, "pass");
-  if (opened === null) return null;
-  const { desk, token } = opened;
+  const id = roomIdOf(room);
+  const token = id === null ? null : bearerFor(request, "pass");
+  if (id === null || token === null) return null;
+  const desk = deskNow(env, ctx, id);
+  if (desk === null) return null;
   const claims = desk.checkedPass(token);
   const view = claims === null ? null : desk.viewNow();
   if (claims === null || view === null) return null;
@@ -248,26 +253,18 @@ async function deskWithBearer(
 }
 
 /**
- * `deskWithBearer` with nothing to wait for: null as well while the room's
- * service or the keys are not yet known here (then `deskWithBearer`), or when
- * the deployment's settings cannot be read (the app answers that fault).
+ * The room's desk with nothing to wait for, for a well-formed room id whose
+ * bearer was already found (the now-paths make no object to hand both back):
+ * null while the room's service or the keys are not yet known here (then
+ * `deskWithBearer`), or when the deployment's settings cannot be read (the
+ * app answers that fault).
  */
-function deskWithBearerNow(
-  request: Request,
-  env: Env,
-  ctx: ExecutionContext,
-  room: string,
-  kind: TokenKind,
-): { desk: RoomDesk; token: string } | null {
-  const id = roomIdOf(room);
-  const token = id === null ? null : bearerFor(request, kind);
-  if (id === null || token === null) return null;
+function deskNow(env: Env, ctx: ExecutionContext, id: string): RoomDesk | null {
   try {
-    // One read of the clock for both: each costs a call into the runtime.
+    // One read of the clock for both, and the settings read once, by the desk: each costs a call.
     const now = clock.now();
-    if (servesRoomNow(env, id, now) !== true) return null;
     const desk = RoomDesk.openNow(env, id, ctx, now);
-    return desk === null ? null : { desk, token };
+    return desk !== null && knownRooms.servesNow(desk.settings.rooms, id, now) === true ? desk : null;
   } catch {
     return null;
   }

@@ -51,11 +51,6 @@ export async function servesRoom(env: Env, room: string): Promise<boolean | null
   }
 }
 
-/** What `servesRoom` answers at `now` without reading the directory; null when it would read it. */
-export function servesRoomNow(env: Env, room: string, now: number): boolean | null {
-  return knownRooms.servesNow(settingsOf(env).rooms, room, now);
-}
-
 /** The request's context for work after the answer, read when the work comes (not every route has one). */
 export function afterAnswerOf(c: Context<AppEnv>): AfterAnswer {
   return { waitUntil: (work) => c.executionCtx.waitUntil(work) };

@@ -68,13 +68,23 @@ export function rememberedClaims<C extends { exp: number }>(
   token: string,
   opts: { issuer: string; room: string; now: number },
 ): C | null {
-  const known = memos.get(keys)?.get(kind)?.get(token);
+  const known = (keys === lastKeys ? lastByKind : memos.get(keys))?.get(kind)?.get(token);
   return known !== undefined && stillHolds(known, opts) ? (known.claims as C) : null;
 }
+
+/**
+ * The key ring last asked about, and its memos: an isolate uses one ring
+ * until its secrets change, so most look-ups skip the WeakMap (a few
+ * hundred machine instructions a request on the waiting poll).
+ */
+let lastKeys: KeyRing | null = null;
+let lastByKind: Map<string, Map<string, Remembered>> | undefined;
 
 function memoOf(keys: KeyRing, kind: string): Map<string, Remembered> {
   let byKind = memos.get(keys);
   if (byKind === undefined) memos.set(keys, (byKind = new Map()));
+  lastKeys = keys;
+  lastByKind = byKind;
   let memo = byKind.get(kind);
   if (memo === undefined) byKind.set(kind, (memo = new Map()));
   return memo;
