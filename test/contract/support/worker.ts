@@ -85,7 +85,7 @@ function stripAnsi(text: string): string {
 }
 
 /** How many times a start that lost a port race is tried again. */
-const PORT_RACE_RETRIES = 2;
+export const PORT_RACE_RETRIES = 2;
 
 /**
  * Start Spillway with `src/cli/start.ts` and wait for its ready banner. A
@@ -98,10 +98,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     try {
       return await startWorkerOnce(options);
     } catch (err) {
-      const lostRace = err instanceof Error && err.message.includes("Address already in use");
-      if (!lostRace || attempt >= PORT_RACE_RETRIES) throw err;
+      if (!lostPortRace(err) || attempt >= PORT_RACE_RETRIES) throw err;
     }
   }
+}
+
+/** Did this start fail because another server took its port first? */
+export function lostPortRace(err: unknown): boolean {
+  return err instanceof Error && err.message.includes("Address already in use");
 }
 
 async function startWorkerOnce(options: WorkerOptions): Promise<RunningWorker> {
