@@ -27,7 +27,10 @@
  * - V8 compiles on its main thread (`--no-concurrent-recompilation
  *   --no-concurrent-sparkplug`): with its compiler threads under valgrind the
  *   JavaScript stayed in the interpreter, and a count of that says nothing
- *   about optimized code.
+ *   about optimized code. With the default warm-up that code is V8's middle
+ *   tier's (Maglev); `--warmup 20000` brings the hottest functions to
+ *   TurboFan, as a Worker under load runs them, and moves the counts by about
+ *   1 % (docs/scale.md, "The latest runs").
  *
  * The case's request is sent `--warmup` times, then `--requests` times
  * counted, `COUNTS` times over, one at a time on one kept connection with
