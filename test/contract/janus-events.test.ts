@@ -24,7 +24,7 @@ import { adminCall, leaveWith, send, statusJson } from "./support/http.ts";
 import { eventually, pause } from "./support/held.ts";
 import { type JanusCounts, type JoinedAt, sampleJanus } from "./support/janus-counts.ts";
 import { filledJanusRoom, keepsOpening, refusedAfter, type Try } from "./support/janus-crowd.ts";
-import { type RunningWorker, freePort, startWorker } from "./support/worker.ts";
+import { type RunningWorker, onFreePort, startWorker } from "./support/worker.ts";
 
 const ROOM = "janusevents";
 const JANUS_ROOM = 4400;
@@ -147,21 +147,29 @@ const seats: Seat[] = [];
 
 beforeAll(async () => {
   await requireJanus();
-  // Spillway's port first: Janus is told where to post before Spillway starts.
-  const port = await freePort();
-  eventsUrl = `http://127.0.0.1:${port}/_spillway/origins/janus/events`;
-  janus = await startJanus({
-    room: JANUS_ROOM,
-    eventsBackend: { url: eventsUrl, user: "janus", password: EVENTS_SECRET },
-  });
-  worker = await startWorker({
-    port,
-    adminToken: ADMIN_TOKEN,
-    vars: {
-      ROOMS: "*",
-      ...janusVars(janus, "audiobridge"),
-      JANUS_EVENTS_SECRET: EVENTS_SECRET,
-    },
+  // Spillway's port first: Janus is told where to post before Spillway starts (again on a new
+  // port, with a new Janus, if another test's server takes it first).
+  janus = await onFreePort(async (port) => {
+    eventsUrl = `http://127.0.0.1:${port}/_spillway/origins/janus/events`;
+    const started = await startJanus({
+      room: JANUS_ROOM,
+      eventsBackend: { url: eventsUrl, user: "janus", password: EVENTS_SECRET },
+    });
+    try {
+      worker = await startWorker({
+        port,
+        adminToken: ADMIN_TOKEN,
+        vars: {
+          ROOMS: "*",
+          ...janusVars(started, "audiobridge"),
+          JANUS_EVENTS_SECRET: EVENTS_SECRET,
+        },
+      });
+    } catch (err) {
+      await started.stop();
+      throw err;
+    }
+    return started;
   });
   // A full room: every seat's listener in Janus.
   const where = { originRoom: JANUS_ROOM, capacity: CAPACITY };

@@ -28,7 +28,7 @@ import { leaveWith, statusJson } from "./support/http.ts";
 import { pause } from "./support/held.ts";
 import { type JanusCounts, sampleJanus } from "./support/janus-counts.ts";
 import { filledJanusRoom, keepsOpening, refusedAfter, type Try } from "./support/janus-crowd.ts";
-import { type RunningWorker, freePort, startWorker } from "./support/worker.ts";
+import { type RunningWorker, freePort, onFreePort, startWorker } from "./support/worker.ts";
 
 const ROOM = "janusstreaming";
 const MOUNTPOINT = 5500;
@@ -114,31 +114,39 @@ function seenWhile(counts: JanusCounts, who: ReadonlySet<number>): string {
 
 beforeAll(async () => {
   await requireJanus();
-  // Spillway's port first: Janus is told where to post before Spillway starts.
-  const port = await freePort();
-  janus = await startJanus({
-    eventsBackend: {
-      url: `http://127.0.0.1:${port}/_spillway/origins/janus/events`,
-      user: "janus",
-      password: EVENTS_SECRET,
-    },
-  });
-  // A mountpoint with no source: Janus counts who watches it all the same.
-  const created = await janus.admin("message_plugin", {
-    plugin: STREAMING,
-    request: {
-      request: "create",
-      type: "rtp",
-      id: MOUNTPOINT,
-      name: "streaming crowd",
-      media: [{ type: "audio", mid: "a", port: await freePort(), pt: 111, codec: "opus" }],
-    },
-  });
-  expect(JSON.stringify(created.response)).toContain('"created"');
-  worker = await startWorker({
-    port,
-    adminToken: ADMIN_TOKEN,
-    vars: { ROOMS: "*", ...janusVars(janus, "streaming"), JANUS_EVENTS_SECRET: EVENTS_SECRET },
+  // Spillway's port first: Janus is told where to post before Spillway starts (again on a new
+  // port, with a new Janus, if another test's server takes it first).
+  janus = await onFreePort(async (port) => {
+    const started = await startJanus({
+      eventsBackend: {
+        url: `http://127.0.0.1:${port}/_spillway/origins/janus/events`,
+        user: "janus",
+        password: EVENTS_SECRET,
+      },
+    });
+    try {
+      // A mountpoint with no source: Janus counts who watches it all the same.
+      const created = await started.admin("message_plugin", {
+        plugin: STREAMING,
+        request: {
+          request: "create",
+          type: "rtp",
+          id: MOUNTPOINT,
+          name: "streaming crowd",
+          media: [{ type: "audio", mid: "a", port: await freePort(), pt: 111, codec: "opus" }],
+        },
+      });
+      expect(JSON.stringify(created.response)).toContain('"created"');
+      worker = await startWorker({
+        port,
+        adminToken: ADMIN_TOKEN,
+        vars: { ROOMS: "*", ...janusVars(started, "streaming"), JANUS_EVENTS_SECRET: EVENTS_SECRET },
+      });
+    } catch (err) {
+      await started.stop();
+      throw err;
+    }
+    return started;
   });
   // A full room: every seat's listener watching.
   const where = { originRoom: MOUNTPOINT, capacity: CAPACITY };

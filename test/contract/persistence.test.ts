@@ -15,14 +15,7 @@ import {
   type StatsJson,
   type StatusJson,
 } from "./support/http.ts";
-import {
-  freePort,
-  lostPortRace,
-  PORT_RACE_RETRIES,
-  type RunningWorker,
-  startWorker,
-  tempDir,
-} from "./support/worker.ts";
+import { freePort, onFreePort, type RunningWorker, startWorker, tempDir } from "./support/worker.ts";
 
 const ADMIN = "secret-one";
 const ROOM = "persisted-room";
@@ -53,16 +46,11 @@ function start(): Promise<RunningWorker> {
 beforeAll(async () => {
   closedPort = await freePort();
   persistTo = await tempDir("spillway-persist-");
-  // The port is this test's own (each restart comes back on it), so startWorker does not pick
-  // another when the first start loses it to another test's server: a new one is picked here.
-  for (let attempt = 0; worker === undefined; attempt++) {
-    port = await freePort();
-    try {
-      worker = await start();
-    } catch (err) {
-      if (!lostPortRace(err) || attempt >= PORT_RACE_RETRIES) throw err;
-    }
-  }
+  // The port is this test's own (each restart comes back on it): a new one if the first start loses it.
+  worker = await onFreePort((free) => {
+    port = free;
+    return start();
+  });
 });
 
 afterAll(async () => {

@@ -85,7 +85,7 @@ function stripAnsi(text: string): string {
 }
 
 /** How many times a start that lost a port race is tried again. */
-export const PORT_RACE_RETRIES = 2;
+const PORT_RACE_RETRIES = 2;
 
 /**
  * Start Spillway with `src/cli/start.ts` and wait for its ready banner. A
@@ -106,6 +106,24 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 /** Did this start fail because another server took its port first? */
 export function lostPortRace(err: unknown): boolean {
   return err instanceof Error && err.message.includes("Address already in use");
+}
+
+/**
+ * `start(port)` on a port picked free, for a test that must know Spillway's
+ * port before Spillway starts (to tell an origin where to post, or to come
+ * back on it after a restart): when Spillway loses that port to another
+ * test's server, `start` runs again on a new one. `start` stops whatever it
+ * started before it throws.
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await start(port);
+    } catch (err) {
+      if (!lostPortRace(err) || attempt >= PORT_RACE_RETRIES) throw err;
+    }
+  }
 }
 
 async function startWorkerOnce(options: WorkerOptions): Promise<RunningWorker> {
