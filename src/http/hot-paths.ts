@@ -123,11 +123,9 @@ function keepOf(search: string): boolean {
  * answer (still in line). Null for anything else, before anything was done.
  */
 function appPollNow(request: Request, env: Env, ctx: ExecutionContext, room: string, search: string): Response | null {
-  const id = roomIdOf(room);
-  const token = id === null ? null : bearerFor(request, "ticket");
-  if (id === null || token === null) return null;
-  const desk = deskNow(env, ctx, id);
-  if (desk === null) return null;
+  const token = bearerFor(request, "ticket");
+  const desk = token === null ? null : deskNow(env, ctx, room);
+  if (token === null || desk === null) return null;
   const ticket = desk.checkedTicket(token);
   if (ticket === null) return null;
   const answer = desk.statusNow(ticket, keepOf(search));
@@ -198,11 +196,9 @@ function passToOriginNow(
   path: string,
 ): Promise<Response> | null {
   if (!passRequest(request, path)) return null;
-  const id = roomIdOf(room);
-  const token = id === null ? null : bearerFor(request, "pass");
-  if (id === null || token === null) return null;
-  const desk = deskNow(env, ctx, id);
-  if (desk === null) return null;
+  const token = bearerFor(request, "pass");
+  const desk = token === null ? null : deskNow(env, ctx, room);
+  if (token === null || desk === null) return null;
   const claims = desk.checkedPass(token);
   const view = claims === null ? null : desk.viewNow();
   if (claims === null || view === null) return null;
@@ -253,13 +249,15 @@ async function deskWithBearer(
 }
 
 /**
- * The room's desk with nothing to wait for, for a well-formed room id whose
- * bearer was already found (the now-paths make no object to hand both back):
- * null while the room's service or the keys are not yet known here (then
- * `deskWithBearer`), or when the deployment's settings cannot be read (the
- * app answers that fault).
+ * The room's desk with nothing to wait for, once the request's bearer was
+ * found (the now-paths make no object to hand both back): null for a room
+ * id that is not well formed, while the room's service or the keys are not
+ * yet known here (then `deskWithBearer`), or when the deployment's settings
+ * cannot be read (the app answers that fault).
  */
-function deskNow(env: Env, ctx: ExecutionContext, id: string): RoomDesk | null {
+function deskNow(env: Env, ctx: ExecutionContext, room: string): RoomDesk | null {
+  const id = roomIdOf(room);
+  if (id === null) return null;
   try {
     // One read of the clock for both, and the settings read once, by the desk: each costs a call.
     const now = clock.now();
