@@ -19,6 +19,7 @@ import { originRequest } from "../../src/edge/proxy.ts";
 import { type SeatKeeper, tieAnswer } from "../../src/edge/seat-tie.ts";
 import { PassTie, type TieDesk } from "../../src/http/to-origin.ts";
 import type { PassClaims } from "../../src/tokens/pass.ts";
+import { MAX_RETURN_BINS, type SeatSupply, secondsUntilSeats } from "../../src/policy/returns.ts";
 import { PLAYLIST, PLAYLIST_HEADERS } from "../lib/playlist.ts";
 
 /** How often a part runs in one request. */
@@ -72,6 +73,23 @@ function queuedAnswer() {
     status: queuedStatus(ROOM, 21, 40, Math.random, { startsAt: null, recordingUrl: null }),
   } as const;
 }
+
+/**
+ * How seats come free in a full room with hour-long passes, as its view tells
+ * every waiting poll (src/policy/returns.ts): an hour of seats given back
+ * (every bin of the view, 3–9 seats each), 2 more given back a second and
+ * one lapsing every 5 s.
+ */
+const FULL_ROOM_FROM = Date.UTC(2026, 11, 5);
+const FULL_ROOM: SeatSupply = {
+  reserved: 0,
+  from: FULL_ROOM_FROM,
+  returning: Array.from({ length: MAX_RETURN_BINS }, (_, i) => 3 + (i % 7)),
+  leavesPerSecond: 2,
+  releaseMs: 3_600_000,
+  lapsesPerSecond: 0.2,
+};
+let inLine = 0;
 
 /** Keeps what a part made reachable, so that no part is optimised away. */
 let kept: unknown;
@@ -157,6 +175,16 @@ const PARTS: Record<string, Part> = {
       originAnswer(),
       new Response(HELLO),
       request.headers.get("authorization"),
+    ],
+  },
+  "eta-full-room": {
+    meaning: "when a listener in line in a full room gets its seat, by the seats its view foresees coming free",
+    run: (request) => [
+      plainRequest(request),
+      originAnswer(),
+      new Response(HELLO),
+      // The 1st to the 2,000th in line, 3 s into the view's first bin.
+      secondsUntilSeats(FULL_ROOM, 1 + (inLine++ % 2_000), FULL_ROOM_FROM + 3_000),
     ],
   },
   "status-answer": {

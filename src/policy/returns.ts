@@ -107,20 +107,83 @@ export const FORESEE_SECONDS = 6 * 3600;
 /**
  * Seconds until `n` more seats than are free now have come free (0 when
  * `n` <= 0); null when the room foresees none coming within FORESEE_SECONDS.
+ *
+ * Solved, not searched: `seatsWithin` grows linearly within each bin of
+ * known returns, and the seats given back from now on add a quadratic part
+ * up to the release delay and a linear one after it. So one walk over the
+ * bins, adding up as it goes, finds the stretch in which the n-th seat comes
+ * free, and that stretch's equation gives the moment. A search calling
+ * `seatsWithin` again and again cost each waiting poll of a full room
+ * dozens of walks over up to MAX_RETURN_BINS bins.
  */
 export function secondsUntilSeats(supply: SeatSupply, n: number, now: number): number | null {
   if (n <= 0) return 0;
-  if (seatsWithin(supply, now, FORESEE_SECONDS) < n) return null;
-  let lo = 0;
-  let hi = 1;
-  while (seatsWithin(supply, now, hi) < n) {
-    lo = hi;
-    hi *= 2;
+  const walk = new SupplyWalk(supply, n);
+  const binSeconds = RETURN_BIN_MS / 1000;
+  for (let i = 0; i < supply.returning.length; i++) {
+    const start = (supply.from + i * RETURN_BIN_MS - now) / 1000;
+    const end = start + binSeconds;
+    if (end <= 0) continue;
+    if (start >= FORESEE_SECONDS) break;
+    // Nothing known comes free before a bin that starts later (a view summed ahead of this clock).
+    const found =
+      walk.to(Math.min(start, FORESEE_SECONDS), 0) ??
+      walk.to(Math.min(end, FORESEE_SECONDS), supply.returning[i]! / binSeconds);
+    if (found !== null) return found;
   }
-  for (let k = 0; k < 40 && hi - lo > 0.01; k++) {
-    const mid = (lo + hi) / 2;
-    if (seatsWithin(supply, now, mid) >= n) hi = mid;
-    else lo = mid;
+  return walk.to(FORESEE_SECONDS, 0);
+}
+
+/**
+ * `seatsWithin` followed forward from 0 s, stretch by stretch, until it
+ * reaches `n`. Within a stretch the known returns come at one rate.
+ */
+class SupplyWalk {
+  /** How far the walk has come (s), and the seats come free by then. */
+  #at = 0;
+  #seats = 0;
+  readonly #n: number;
+  readonly #release: number;
+  readonly #leaves: number;
+  readonly #lapses: number;
+
+  constructor(supply: SeatSupply, n: number) {
+    this.#n = n;
+    this.#release = Math.max(1, supply.releaseMs / 1000);
+    this.#leaves = supply.leavesPerSecond;
+    this.#lapses = supply.lapsesPerSecond;
   }
-  return hi;
+
+  /** Walk on to `t` (s) with known returns at `rate` a second: the moment the n-th seat comes free, or null. */
+  to(t: number, rate: number): number | null {
+    // The expected returns change shape at the release delay: a stretch across it is two.
+    if (this.#at < this.#release && t > this.#release) {
+      const found = this.#stretch(this.#release, rate);
+      if (found !== null) return found;
+    }
+    return this.#stretch(t, rate);
+  }
+
+  /** One stretch, from `#at` to `t`, lying wholly before or wholly after the release delay. */
+  #stretch(t: number, rate: number): number | null {
+    const a = this.#at;
+    if (t <= a) return null;
+    const u = t - a;
+    // Seats given back from now on come free as s²/(2·release) before the delay, s − release/2 after it:
+    // over this stretch, quad·u² + lin·u more of them.
+    const before = a < this.#release;
+    const quad = before ? this.#leaves / (2 * this.#release) : 0;
+    const lin = rate + this.#lapses + (before ? (this.#leaves * a) / this.#release : this.#leaves);
+    const seats = this.#seats + quad * u * u + lin * u;
+    if (seats < this.#n) {
+      this.#at = t;
+      this.#seats = seats;
+      return null;
+    }
+    // quad·x² + lin·x = missing, solved in a form that loses no precision when quad is small.
+    const missing = this.#n - this.#seats;
+    const x = (2 * missing) / (lin + Math.sqrt(lin * lin + 4 * quad * missing));
+    // To the millisecond, rounded up, as clocks here count: never a moment early.
+    return Math.min(t, Math.ceil((a + x) * 1000) / 1000);
+  }
 }

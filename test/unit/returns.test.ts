@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  FORESEE_SECONDS,
   RETURN_BIN_MS,
   type SeatSupply,
   seatsWithin,
@@ -82,26 +83,41 @@ describe("secondsUntilSeats", () => {
     expect(secondsUntilSeats(supply({ leavesPerSecond: 10, releaseMs: 30_000 }), 350, s(0))).toBeCloseTo(50, 1);
   });
 
-  it("finds the time by which that many seats have come free (property)", () => {
+  it("finds the moment, to the millisecond, by which that many seats have come free (property)", () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 0, max: 1_000 }), { maxLength: 50 }),
-        fc.integer({ min: 0, max: 100 }),
-        fc.integer({ min: 1_000, max: 900_000 }),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        fc.double({ min: 0, max: 20, noNaN: true }),
+        fc.integer({ min: 0, max: 900_000 }),
         fc.integer({ min: 1, max: 20_000 }),
-        fc.integer({ min: 0, max: RETURN_BIN_MS - 1 }),
-        (returning, leaves, releaseMs, n, into) => {
-          const sup = supply({ returning, leavesPerSecond: leaves, releaseMs });
+        // Now: anywhere in the view's first bin, or a bin or two either side of it.
+        fc.integer({ min: -2 * RETURN_BIN_MS, max: 3 * RETURN_BIN_MS - 1 }),
+        (returning, leaves, lapses, releaseMs, n, into) => {
+          const sup = supply({ returning, leavesPerSecond: leaves, lapsesPerSecond: lapses, releaseMs });
           const now = T0 + into;
           const t = secondsUntilSeats(sup, n, now);
           if (t === null) {
-            expect(leaves).toBe(0);
+            expect(seatsWithin(sup, now, FORESEE_SECONDS)).toBeLessThan(n);
             return;
           }
+          expect(t).toBeGreaterThan(0);
+          expect(t).toBeLessThanOrEqual(FORESEE_SECONDS);
           expect(seatsWithin(sup, now, t)).toBeGreaterThanOrEqual(n - 1e-6);
-          expect(seatsWithin(sup, now, Math.max(0, t - 0.02))).toBeLessThan(n);
+          expect(seatsWithin(sup, now, t - 0.002)).toBeLessThan(n);
         },
       ),
+      { numRuns: 1_000 },
     );
+  });
+
+  it("walks past bins that are over and waits out a gap before the first one", () => {
+    // Now is 25 s into the view: its first two bins are over, the third half so (50 seats in 5 s), then
+    // the fourth's 10 a second.
+    expect(secondsUntilSeats(supply({ returning: [100, 100, 100, 100] }), 100, s(25))).toBeCloseTo(10, 3);
+    // The view was summed 20 s ahead of this clock: nothing comes free before its first bin.
+    expect(secondsUntilSeats(supply({ from: s(20), returning: [100] }), 50, s(0))).toBeCloseTo(25, 3);
+    // Before the release delay the seats given back come free as s²/(2·release): 10 × 20² / 60.
+    expect(secondsUntilSeats(supply({ leavesPerSecond: 10, releaseMs: 30_000 }), 2_000 / 30, s(0))).toBeCloseTo(20, 2);
   });
 });
