@@ -3,10 +3,11 @@
  * request with a pass and on a waiting poll, run `REPEAT` times inside one
  * request, so that a part of a few microseconds shows as tens of them in the
  * workerd process's CPU time. The parts are Spillway's own functions
- * (src/edge/proxy.ts, origin-signals.ts, seat-tie.ts, src/http/answers.ts);
- * what the network would hand them is made here: the listener's request is
- * the one wrk sent, the origin's answer a Response like the bench origin's
- * (bench/lib/origin.ts: a short HLS playlist).
+ * (src/edge/proxy.ts, origin-signals.ts, seat-tie.ts, src/http/answers.ts,
+ * src/policy/returns.ts); what the network would hand them is made here: the
+ * listener's request is the one wrk sent, the origin's answer a Response like
+ * the bench origin's (bench/lib/origin.ts: a short HLS playlist), and a
+ * full room's seats coming free as a crowd's view would tell them.
  *
  * `GET /<part>` runs one part; `/baseline` runs what every part's loop
  * does besides the part itself. bench/parts.ts subtracts it and divides by
