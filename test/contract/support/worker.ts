@@ -93,10 +93,15 @@ const PORT_RACE_RETRIES = 2;
  * binds it (its own internal sockets too): such a start is tried again, on a
  * fresh port unless the caller chose one.
  */
-export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+export function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  return againIfPortLost(() => startWorkerOnce(options));
+}
+
+/** `start` again when it lost a port race, up to PORT_RACE_RETRIES times more; any other failure at once. */
+async function againIfPortLost<T>(start: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await startWorkerOnce(options);
+      return await start();
     } catch (err) {
       if (!lostPortRace(err) || attempt >= PORT_RACE_RETRIES) throw err;
     }
@@ -115,15 +120,8 @@ export function lostPortRace(err: unknown): boolean {
  * test's server, `start` runs again on a new one. `start` stops whatever it
  * started before it throws.
  */
-export async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    try {
-      return await start(port);
-    } catch (err) {
-      if (!lostPortRace(err) || attempt >= PORT_RACE_RETRIES) throw err;
-    }
-  }
+export function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  return againIfPortLost(async () => start(await freePort()));
 }
 
 async function startWorkerOnce(options: WorkerOptions): Promise<RunningWorker> {
