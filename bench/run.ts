@@ -19,12 +19,21 @@
  * show the generator is not the bottleneck.
  *
  * The cases with a ratio target (static JWKS, waiting poll, request with a
- * pass) run in `--rounds` rounds, each between two runs of its baseline: on
+ * pass) run in `--rounds` rounds, each between runs of its baseline: on
  * a shared machine the speed of one 8 s run drifts by tens of per cent, and
- * the median of several rounds is steadier than one. In raw mode each round
- * starts Spillway and its baseline in new workerd processes: two processes
- * of the same build differ by a few per cent, so rounds on one pair of
- * processes all carry that pair's luck, and only new ones even it out.
+ * the median of several rounds is steadier than one. Within a round the
+ * case and its baseline take turns in `--slices` slices of its measured
+ * seconds (the baseline first and last), so that both sample the same
+ * stretch of the machine's time, and each side's slices count as one run.
+ * In raw mode every Worker's workerd runs on the machine's last CPU, and
+ * wrk, the origin and this process on the others (`--no-pin`: wherever the
+ * system puts them): the shared machine's CPUs run at different speeds at
+ * the same moment, and a case and its baseline placed on different ones
+ * measured the CPUs as much as the code (docs/scale.md, "Benchmark").
+ * In raw mode each round starts Spillway and its baseline in new workerd
+ * processes: two processes of the same build differ by a few per cent, so
+ * rounds on one pair of processes all carry that pair's luck, and only new
+ * ones even it out.
  *
  * `--dev` runs the same cases again with the Workers under `wrangler dev`
  * and prints that as a second table. Prints each case's ratio to its
@@ -40,15 +49,7 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { send, type StatusJson } from "../test/contract/support/http.ts";
 import { PROJECT_ROOT } from "../test/contract/support/worker.ts";
-import {
-  ensureWrk,
-  type LoadOptions,
-  type LoadRequest,
-  type LoadResult,
-  measure,
-  stopLoad,
-  warmUp,
-} from "./lib/wrk.ts";
+import { ensureWrk, type LoadOptions, type LoadRequest, measure, stopLoad, warmUp } from "./lib/wrk.ts";
 import { PRICES } from "../sim/cost.ts";
 import { REPEAT_CLAIM_MS } from "../src/edge/repeat-claims.ts";
 import { REPEAT_RENEWAL_MS } from "../src/edge/repeat-renewals.ts";
@@ -62,8 +63,9 @@ import {
   statusRequest,
 } from "./lib/cases.ts";
 import { type HeldResult, measureHeld, ROWS_WRITTEN_PER_ROUND } from "./lib/held.ts";
+import { callsOf, combine, type Measured, turns } from "./lib/measured.ts";
 import { startOrigin, type BenchOrigin } from "./lib/origin.ts";
-import { cpuSecondsBetween, killAllNow, stopAll } from "./lib/processes.ts";
+import { allowedCpus, cpuSecondsBetween, killAllNow, pinProcess, stopAll } from "./lib/processes.ts";
 import { type CaseRow, table, type Target, targetLines } from "./lib/report.ts";
 import { callsBetween, type CallCounts, Rooms } from "./lib/rooms.ts";
 import { type RunningWorker, startHello, startProxy, startSpillway } from "./lib/servers.ts";
@@ -77,14 +79,21 @@ const USAGE = `Usage: npm run bench [-- --json] [--dev] [--connections N] [--dur
   --duration S     measured seconds per case (default 8)
   --warmup S       unmeasured seconds before each case (default 2)
   --rounds N       rounds of each case with a ratio target (static JWKS, waiting poll, request with a
-                   pass), each a baseline run, the case, a baseline run, in raw mode on new processes;
+                   pass), each the case between runs of its baseline, in raw mode on new processes;
                    its ratio is the median of the rounds' (default 5)
+  --slices N       a round's measured seconds in N slices, the baseline's and the case's taking turns
+                   (baseline first and last), so that the machine's drift within the round falls on
+                   both alike; 1: one baseline run, the case, one baseline run (default 4)
+  --no-pin         let the system place the Workers and wrk (by default, in raw mode on a machine of
+                   two or more CPUs, every Worker's workerd runs on the last CPU and wrk, the origin
+                   and this process on the others, so that no Worker shares a CPU with the load)
   --fresh-warmup S unmeasured seconds of load on each round's new processes before its runs, so
                    that they are measured as a long-lived isolate runs, not while it compiles (default 6)
   --held N         listeners holding a live stream in the held-stream case (default 100; 0 skips it)
   --held-seconds S how long they hold it, measured (default 60)`;
 
 const { values: flags } = parseArgs({
+  allowNegative: true,
   options: {
     json: { type: "boolean", default: false },
     dev: { type: "boolean", default: false },
@@ -92,6 +101,8 @@ const { values: flags } = parseArgs({
     duration: { type: "string", default: "8" },
     warmup: { type: "string", default: "2" },
     rounds: { type: "string", default: "5" },
+    slices: { type: "string", default: "4" },
+    pin: { type: "boolean", default: true },
     "fresh-warmup": { type: "string", default: "6" },
     held: { type: "string", default: "100" },
     "held-seconds": { type: "string", default: "60" },
@@ -118,6 +129,24 @@ const CONNECTIONS = Math.round(positiveNumber("connections", flags.connections))
 const DURATION_S = Math.max(1, Math.round(positiveNumber("duration", flags.duration)));
 const WARMUP_S = Math.round(positiveNumber("warmup", flags.warmup, true));
 const ROUNDS = Math.max(1, Math.round(positiveNumber("rounds", flags.rounds)));
+const SLICES = Math.max(1, Math.round(positiveNumber("slices", flags.slices)));
+/** A slice's measured seconds (wrk takes whole seconds). */
+const SLICE_S = SLICES === 1 ? DURATION_S : Math.max(1, Math.round(DURATION_S / SLICES));
+/** The warm-up of a slice after a Worker's first in a round: it was loaded seconds before. */
+const SLICE_WARMUP_S = SLICES === 1 ? WARMUP_S : Math.min(1, WARMUP_S);
+/**
+ * Raw Workers' CPU, and the CPUs of wrk, the origin and this process, when
+ * pinned (`--pin`): a Worker that shared a CPU with wrk ran a whole round
+ * slower than one that did not, and the system's placement differs process
+ * by process. Null: not pinned.
+ */
+const PINNED = ((): { workers: string; others: string; all: string } | null => {
+  const allowed = flags.pin ? allowedCpus() : null;
+  if (allowed === null || allowed.length < 2) return null;
+  return { workers: String(allowed.at(-1)), others: allowed.slice(0, -1).join(","), all: allowed.join(",") };
+})();
+/** This machine's CPUs for this run, counted before this process is pinned (which would count one). */
+const CORES = availableParallelism();
 const FRESH_WARMUP_S = Math.round(positiveNumber("fresh-warmup", flags["fresh-warmup"], true));
 const HELD_LISTENERS = Math.round(positiveNumber("held", flags.held, true));
 const HELD_SECONDS = positiveNumber("held-seconds", flags["held-seconds"]);
@@ -150,6 +179,8 @@ function progress(message: string): void {
 // ---------------------------------------------------------------- cleanup
 
 const workers = new Set<RunningWorker>();
+/** The Workers on PINNED.workers (raw ones): wrk loads them from the other CPUs. */
+const pinned = new WeakSet<RunningWorker>();
 let origin: BenchOrigin | null = null;
 let cleaning: Promise<void> | null = null;
 let interrupted = false;
@@ -196,7 +227,7 @@ interface WorkerSet {
 }
 
 /** Start one Worker and remember it for cleanup. */
-async function track(start: Promise<RunningWorker>): Promise<RunningWorker> {
+async function track<W extends RunningWorker>(start: Promise<W>): Promise<W> {
   const w = await start;
   workers.add(w);
   return w;
@@ -208,8 +239,18 @@ async function track(start: Promise<RunningWorker>): Promise<RunningWorker> {
  */
 async function startRawWorker(kind: keyof WorkerSet, adminToken: string, originUrl: string): Promise<RunningWorker> {
   try {
-    if (kind === "spillway") return await track(startRawSpillway({ adminToken, originUrl }));
-    return await track(kind === "hello" ? startRawHello() : startRawProxy(originUrl));
+    const start =
+      kind === "spillway"
+        ? startRawSpillway({ adminToken, originUrl })
+        : kind === "hello"
+          ? startRawHello()
+          : startRawProxy(originUrl);
+    const worker = await track(start);
+    if (PINNED !== null) {
+      pinProcess(worker.pid, PINNED.workers);
+      pinned.add(worker);
+    }
+    return worker;
   } catch (err) {
     throw new StartError(err);
   }
@@ -246,30 +287,22 @@ async function stopWorkers(list: RunningWorker[]): Promise<void> {
 
 // ---------------------------------------------------------------- cases
 
-interface Measured {
-  result: LoadResult;
-  /** Durable Object calls during the measured run (without the stats reads). */
-  calls: { total: number; byKind: CallCounts } | null;
-  /** CPU time per request of the Worker's processes (workerd; wrangler too in dev mode), in µs; null without /proc. */
-  cpuUsPerRequest: number | null;
-  /** wrk's CPU time per request, in µs. */
-  generatorCpuUsPerRequest: number;
-}
-
-/** One case's runs and the baseline runs around them: around[i] holds the two around runs[i]. */
+/**
+ * One case's runs and the baseline runs around them: around[i] holds the two
+ * around runs[i], or with slices (`--slices`) the baseline's slices of that
+ * round as one run.
+ */
 interface CaseRuns {
   runs: Measured[];
-  around: [Measured, Measured][];
+  around: Measured[][];
   /** The hello runs before and after all of it. */
   hellos: [Measured, Measured];
 }
 
-/** Durable Object calls of several runs together; null when any was not counted. */
-function callsOf(runs: Measured[]): { total: number; byKind: CallCounts } | null {
-  if (runs.some((m) => m.calls === null)) return null;
-  const byKind: CallCounts = {};
-  for (const m of runs) for (const [k, n] of Object.entries(m.calls!.byKind)) byKind[k] = (byKind[k] ?? 0) + n;
-  return { total: runs.reduce((sum, m) => sum + m.calls!.total, 0), byKind };
+/** One run's seconds: unmeasured load first, then measured. */
+interface RunTiming {
+  warmupS: number;
+  durationS: number;
 }
 
 async function runCase(
@@ -277,12 +310,20 @@ async function runCase(
   worker: RunningWorker,
   request: LoadRequest,
   counted: { rooms: Rooms; room: string } | null,
+  timing: RunTiming = { warmupS: WARMUP_S, durationS: DURATION_S },
 ): Promise<Measured> {
   if (interrupted) throw new Interrupted();
-  const options: LoadOptions = { url: worker.url, request, connections: CONNECTIONS, durationSeconds: DURATION_S };
-  progress(`${label}: ${WARMUP_S} s warm-up + ${DURATION_S} s measured, ${CONNECTIONS} connections`);
+  const { warmupS, durationS } = timing;
+  const options: LoadOptions = {
+    url: worker.url,
+    request,
+    connections: CONNECTIONS,
+    durationSeconds: durationS,
+    ...(PINNED !== null && pinned.has(worker) ? { cpus: PINNED.others } : {}),
+  };
+  progress(`${label}: ${warmupS} s warm-up + ${durationS} s measured, ${CONNECTIONS} connections`);
   const reloadsBefore = worker.reloads();
-  await warmUp(options, WARMUP_S);
+  await warmUp(options, warmupS);
   if (interrupted) throw new Interrupted();
   const before = counted ? await counted.rooms.doCalls(counted.room) : null;
   const cpuBefore = worker.cpuTicks();
@@ -526,7 +567,7 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   for (const c of spillwayCases) {
     const helloBefore = lastHello;
     const runs: Measured[] = [];
-    const around: [Measured, Measured][] = [];
+    const around: Measured[][] = [];
     const counted = () => (c.key === "static" ? null : { rooms, room: ROOMS[c.key] });
     if (!c.rounds) {
       const request = await c.prepare(true);
@@ -556,15 +597,57 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
           // Tokens that lapse within a minute: new ones for the measured runs.
           if (c.fresh) request = await c.prepare(false);
         }
-        const baseline = c.proxied ? () => runCase(`${mode}: plain proxy${of}`, proxy, request!, null) : helloRun;
-        const before = await baseline();
-        servedBefore = origin!.counts();
-        const run = await runCase(`${mode}: ${c.label}${of}`, spillway, request, counted());
+        if (SLICES === 1) {
+          const baseline = c.proxied ? () => runCase(`${mode}: plain proxy${of}`, proxy, request!, null) : helloRun;
+          const before = await baseline();
+          servedBefore = origin!.counts();
+          const run = await runCase(`${mode}: ${c.label}${of}`, spillway, request, counted());
+          runs.push(run);
+          await c.check?.(run);
+          const after = await baseline();
+          around.push([before, after]);
+          if (c.proxied) proxyRuns.push(before, after);
+          continue;
+        }
+        // Slices taking turns, the baseline's first and last: both sample the same stretch of the machine's time.
+        const slice = (i: number) => ({
+          warmupS: i === 0 ? WARMUP_S : SLICE_WARMUP_S,
+          durationS: SLICE_S,
+        });
+        const [baseName, baseWorker, baseRequest] = c.proxied
+          ? (["plain proxy", proxy, request!] as const)
+          : (["hello world", hello, helloRequest] as const);
+        const ofSlice = (i: number, of: number) => ` (round ${r + 1} of ${ROUNDS}, slice ${i + 1} of ${of})`;
+        const baseSlice = (i: number) =>
+          runCase(`${mode}: ${baseName}${ofSlice(i, SLICES + 1)}`, baseWorker, baseRequest, null, slice(i));
+        const baseSlices: Measured[] = [];
+        const caseSlices: Measured[] = [];
+        for (const side of turns(SLICES)) {
+          if (side === "baseline") {
+            baseSlices.push(await baseSlice(baseSlices.length));
+            continue;
+          }
+          const i = caseSlices.length;
+          servedBefore = origin!.counts();
+          const part = await runCase(
+            `${mode}: ${c.label}${ofSlice(i, SLICES)}`,
+            spillway,
+            request,
+            counted(),
+            slice(i),
+          );
+          await c.check?.(part);
+          caseSlices.push(part);
+        }
+        const run = combine(caseSlices, CONNECTIONS);
+        const base = combine(baseSlices, CONNECTIONS);
+        progress(
+          `  round ${r + 1}: ${run.result.rps.toFixed(0)} against ${base.result.rps.toFixed(0)} req/s over its slices, ` +
+            `${(run.result.rps / base.result.rps).toFixed(3)}× ${c.proxied ? "the plain proxy" : "hello world"}`,
+        );
         runs.push(run);
-        await c.check?.(run);
-        const after = await baseline();
-        around.push([before, after]);
-        if (c.proxied) proxyRuns.push(before, after);
+        around.push([base]);
+        (c.proxied ? proxyRuns : hellos).push(base);
       }
       lastHello = c.proxied ? await helloRun() : hellos.at(-1)!;
     }
@@ -835,6 +918,11 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
   });
   const json = {
     mode,
+    // A round's slices: the case's measured seconds in SLICES turns with its baseline's (1: one run between two).
+    slices: SLICES,
+    sliceSeconds: SLICE_S,
+    // Raw mode: the CPUs of the Workers' workerd and of wrk, the origin and the bench (null: the system's choice).
+    pinned: mode === "raw" ? PINNED : null,
     // The mean of all hello runs; each case's ratio is to the two runs around it (<case>BaselineRps),
     // a proxied one's to the plain proxy.
     baselineRps: round(base.rps, 1),
@@ -928,7 +1016,15 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
     "            or of the two plain proxy runs around it with the same request (proxy); the static JWKS, the",
     `            waiting poll and the request with a pass run ${ROUNDS} round${ROUNDS === 1 ? "" : "s"} each` +
       (mode === "raw" ? ` (each on new workerd processes, after ${FRESH_WARMUP_S} s of load on each)` : "") +
-      ", and their target is read on the median round",
+      ", and their target is read on the median round" +
+      (SLICES === 1
+        ? ""
+        : `; in a round the case and its baseline take turns, ${SLICES} slices of ${SLICE_S} s of the case` +
+          ` between ${SLICES + 1} of the baseline (each after ${SLICE_WARMUP_S} s of load, the first ${WARMUP_S} s),` +
+          " and each side's slices count as one run") +
+      (mode === "raw" && PINNED !== null
+        ? `; every Worker's workerd on CPU ${PINNED.workers}, wrk, the origin and the bench on CPU ${PINNED.others}`
+        : ""),
     "",
     table(rows, new Set([hellos.length + 1, hellos.length + 1 + proxyRuns.length])),
     `Worker CPU µs/req: the Worker's own processes (${mode === "raw" ? "its workerd" : "wrangler and workerd"}) per request; wrk CPU µs/req: the load generator's.`,
@@ -959,12 +1055,16 @@ async function main(): Promise<void> {
   progress("starting the local origin");
   origin = await startOrigin();
 
+  // The origin serves from this process: with wrk, off the Workers' CPU (which new workerd processes leave).
+  if (PINNED !== null) pinProcess(process.pid, PINNED.others);
   const raw = await suite("raw", adminToken, true);
+  // wrangler dev and its workerd go where the system puts them, as they run for anyone.
+  if (PINNED !== null) pinProcess(process.pid, PINNED.all);
   const dev = flags.dev ? await suite("dev", adminToken, false) : null;
 
-  if (loadBefore >= availableParallelism() / 2) {
+  if (loadBefore >= CORES / 2) {
     warnings.push(
-      `the load average was ${loadBefore.toFixed(2)} on ${availableParallelism()} cores before the run started: other work competed for the CPU`,
+      `the load average was ${loadBefore.toFixed(2)} on ${CORES} cores before the run started: other work competed for the CPU`,
     );
   }
   const date = new Date();
@@ -972,7 +1072,7 @@ async function main(): Promise<void> {
   const json = {
     date: date.toISOString(),
     node: process.version,
-    cores: availableParallelism(),
+    cores: CORES,
     cpuModel: cpuList[0]?.model ?? "unknown",
     loadAverageBefore: round(loadBefore, 2),
     loadAverageAfter: round(loadavg()[0]!, 2),

@@ -29,7 +29,6 @@
  * isolate for tens to hundreds of ms, and a round has a handful, so one more
  * or less moves a round's ratio), and the ratio of the CPU outside them.
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -38,7 +37,7 @@ import { firstSeated, helloRequest as helloRequestOf, lastInLine, passRequest, s
 import { wholeNumberFlags } from "./lib/flags.ts";
 import { median } from "./lib/median.ts";
 import { startOrigin } from "./lib/origin.ts";
-import { cpuSecondsBetween, statTicks, TICKS_PER_SECOND } from "./lib/processes.ts";
+import { cpuSecondsBetween, pinProcess, statTicks, TICKS_PER_SECOND } from "./lib/processes.ts";
 import { Rooms } from "./lib/rooms.ts";
 import {
   type GcPauses,
@@ -144,18 +143,6 @@ const SHARED_CPU = String(cpus - 1);
 const OTHER_CPUS = cpus === 2 ? "0" : `0-${cpus - 2}`;
 
 const progress = (message: string) => process.stderr.write(`${message}\n`);
-
-/** Every thread of a process onto `list` (threads it starts later inherit it). */
-function pinProcess(pid: number, list: string): void {
-  try {
-    execFileSync("taskset", ["-a", "-c", "-p", list, String(pid)], { stdio: "ignore" });
-  } catch (err) {
-    throw new Error(
-      `could not pin process ${pid} to CPU ${list} with taskset (Debian package util-linux): ${String(err)}`,
-      { cause: err },
-    );
-  }
-}
 
 interface Side {
   worker: RawWorker;

@@ -4,7 +4,7 @@
  * group (wrangler and workerd included). Every process started here is
  * remembered so that `stopAll` can end them on failure or Ctrl-C.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { stripVTControlCharacters } from "node:util";
 import { signalGroup, stopGroup } from "../../src/cli/process-group.ts";
@@ -167,4 +167,40 @@ export async function stopAll(): Promise<void> {
 export function killAllNow(): void {
   for (const pid of running.values()) if (pid !== undefined) signalGroup(pid, "SIGKILL");
   running.clear();
+}
+
+/** Every thread of a process onto the CPUs in `list` (`taskset -a`; threads it starts later inherit them). */
+export function pinProcess(pid: number, list: string): void {
+  try {
+    execFileSync("taskset", ["-a", "-c", "-p", list, String(pid)], { stdio: "ignore" });
+  } catch (err) {
+    throw new Error(
+      `could not pin process ${pid} to CPU ${list} with taskset (Debian package util-linux): ${String(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+/** The CPUs this process may run on (Linux's `Cpus_allowed_list`); null where it cannot be read. */
+export function allowedCpus(): number[] | null {
+  try {
+    const line = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    return line === null ? null : cpuList(line[1]!);
+  } catch {
+    return null;
+  }
+}
+
+/** A CPU list as Linux writes one ("0-3,6": 0, 1, 2, 3 and 6); null for anything else. */
+export function cpuList(text: string): number[] | null {
+  const list: number[] = [];
+  for (const part of text.split(",")) {
+    const range = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (range === null) return null;
+    const from = Number(range[1]);
+    const to = range[2] === undefined ? from : Number(range[2]);
+    if (to < from) return null;
+    for (let cpu = from; cpu <= to; cpu++) list.push(cpu);
+  }
+  return list;
 }
