@@ -86,7 +86,7 @@ const USAGE = `Usage: npm run bench [-- --json] [--dev] [--connections N] [--dur
                    both alike; 1: one baseline run, the case, one baseline run (default 4)
   --no-pin         let the system place the Workers and wrk (by default, in raw mode on a machine of
                    two or more CPUs, every Worker's workerd runs on the last CPU and wrk, the origin
-                   and this process on the others, so that no Worker shares a CPU with the load)
+                   and this process on the others, so that a case and its baseline run on one CPU)
   --fresh-warmup S unmeasured seconds of load on each round's new processes before its runs, so
                    that they are measured as a long-lived isolate runs, not while it compiles (default 6)
   --held N         listeners holding a live stream in the held-stream case (default 100; 0 skips it)
@@ -136,9 +136,9 @@ const SLICE_S = SLICES === 1 ? DURATION_S : Math.max(1, Math.round(DURATION_S / 
 const SLICE_WARMUP_S = SLICES === 1 ? WARMUP_S : Math.min(1, WARMUP_S);
 /**
  * Raw Workers' CPU, and the CPUs of wrk, the origin and this process, when
- * pinned (`--pin`): a Worker that shared a CPU with wrk ran a whole round
- * slower than one that did not, and the system's placement differs process
- * by process. Null: not pinned.
+ * pinned (`--pin`): the system places each process anew, and this machine's
+ * CPUs ran at different speeds at the same moment, so a case and its
+ * baseline are measured on the same one. Null: not pinned.
  */
 const PINNED = ((): { workers: string; others: string; all: string } | null => {
   const allowed = flags.pin ? allowedCpus() : null;
@@ -597,19 +597,8 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
           // Tokens that lapse within a minute: new ones for the measured runs.
           if (c.fresh) request = await c.prepare(false);
         }
-        if (SLICES === 1) {
-          const baseline = c.proxied ? () => runCase(`${mode}: plain proxy${of}`, proxy, request!, null) : helloRun;
-          const before = await baseline();
-          servedBefore = origin!.counts();
-          const run = await runCase(`${mode}: ${c.label}${of}`, spillway, request, counted());
-          runs.push(run);
-          await c.check?.(run);
-          const after = await baseline();
-          around.push([before, after]);
-          if (c.proxied) proxyRuns.push(before, after);
-          continue;
-        }
-        // Slices taking turns, the baseline's first and last: both sample the same stretch of the machine's time.
+        // Slices taking turns, the baseline's first and last: both sample the same stretch of the machine's time
+        // (`--slices 1`: the baseline, the case, the baseline).
         const slice = (i: number) => ({
           warmupS: i === 0 ? WARMUP_S : SLICE_WARMUP_S,
           durationS: SLICE_S,
@@ -646,8 +635,10 @@ async function suite(mode: Mode, adminToken: string, withHeld: boolean): Promise
             `${(run.result.rps / base.result.rps).toFixed(3)}× ${c.proxied ? "the plain proxy" : "hello world"}`,
         );
         runs.push(run);
-        around.push([base]);
-        (c.proxied ? proxyRuns : hellos).push(base);
+        // One slice each side of the case (`--slices 1`): the two baseline runs as they were, not merged.
+        const baseRuns = SLICES === 1 ? baseSlices : [base];
+        around.push(baseRuns);
+        (c.proxied ? proxyRuns : hellos).push(...baseRuns);
       }
       lastHello = c.proxied ? await helloRun() : hellos.at(-1)!;
     }
