@@ -43,6 +43,12 @@ function originAnswer(): Response {
   return new Response(BODY, { headers: ORIGIN_HEADERS });
 }
 
+/** The same bytes as a short audio segment: media, which the seat tie reads whole. */
+const SEGMENT_HEADERS = { ...ORIGIN_HEADERS, "content-type": "audio/aac" };
+function segmentAnswer(): Response {
+  return new Response(BODY, { headers: SEGMENT_HEADERS });
+}
+
 /** The plain proxy's own request to the origin (bench/proxy). */
 function plainRequest(request: Request): Request {
   return new Request(ORIGIN.origin + "/rooms/parts/live.m3u8", request);
@@ -148,7 +154,15 @@ const PARTS: Record<string, Part> = {
   },
   "seat-tie": {
     meaning:
-      "the whole seat tie of a short answer (tieAnswer: read, timer, new Response), its options made as a pass makes them",
+      "the whole seat tie of a short audio segment (tieAnswer: read, timer, new Response), its options made as a pass makes them",
+    run: async (request, ctx) => [
+      plainRequest(request),
+      await tieAnswer(segmentAnswer(), tieOptions(ctx), seatEnded),
+      new Response(HELLO),
+    ],
+  },
+  "seat-tie-document": {
+    meaning: "the seat tie of a short playlist (tieAnswer: handed on as the origin sent it), its options made",
     run: async (request, ctx) => [
       plainRequest(request),
       await tieAnswer(originAnswer(), tieOptions(ctx), seatEnded),
@@ -156,7 +170,7 @@ const PARTS: Record<string, Part> = {
     ],
   },
   "pass-path": {
-    meaning: "all of a pass's own work around the fetch (origin request, signals, seat tie)",
+    meaning: "all of a pass's own work around the fetch for the bench's playlist (origin request, signals, seat tie)",
     run: async (request, ctx) => {
       const abort = new AbortController();
       const sent = originRequest(request, ORIGIN, PASS, true, abort.signal);

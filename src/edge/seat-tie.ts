@@ -35,7 +35,9 @@
  * Responses of known length start holding only when they are still streaming
  * after HOLD_AFTER_MS, so an ordinary page or segment costs no call at all;
  * short ones (WHOLE_ANSWER_BYTES) are read whole before they go on, so most
- * need no pipe either (tieAnswer).
+ * need no pipe either (tieAnswer). A short document (a page, JSON, a
+ * playlist: isDocumentType) is no listener to any origin and ends by itself:
+ * it goes on as the origin sent it, untied.
  */
 import { CONFIRM_AFTER_MS } from "../policy/pass-trust.ts";
 import { ANSWER_SLACK_MS, ownedUntil, SAFETY_MARGIN_MS } from "../policy/hold-round.ts";
@@ -253,6 +255,20 @@ const LIVE_TYPE = /^\s*(?:audio\/|video\/|application\/ogg\b|text\/event-stream\
 /** Of those, the media a listener hears or watches (not server-sent events). */
 const MEDIA_TYPE = /^\s*(?:audio\/|video\/|application\/ogg\b)/i;
 
+/**
+ * What no origin counts a listener of: pages and text (not server-sent
+ * events), JSON and XML, images, and playlists (HLS, M3U, PLS, DASH and XSPF
+ * manifests, some of them typed as audio). Anything else, an answer with no
+ * type included, may be media.
+ */
+const DOCUMENT_TYPE =
+  /^\s*(?:text\/(?!event-stream\b)|image\/|application\/(?:json|xml|javascript|[\w.-]+\+(?:json|xml))\b|(?:application|audio)\/(?:vnd\.apple\.mpegurl|(?:x-)?mpegurl|x-scpls)\b)/i;
+
+/** Is an answer of this content type a document (a page, JSON, a playlist) rather than possibly media? */
+export function isDocumentType(contentType: string | null): boolean {
+  return contentType !== null && DOCUMENT_TYPE.test(contentType);
+}
+
 /** Is a live answer of this content type media (audio, video, Ogg), rather than server-sent events? */
 export function isMediaType(contentType: string | null): boolean {
   return MEDIA_TYPE.test(contentType ?? "");
@@ -322,27 +338,34 @@ export function tieStream(response: Response, opts: TieOptions, onCut?: (reason:
 export const WHOLE_ANSWER_BYTES = 64 * 1024;
 
 /**
- * The origin's answer tied to its seat, as tieStream does, except that a
- * short answer of declared length (a playlist, an audio segment, a JSON
- * answer) is read whole first and then goes on as it is: the origin is done
- * with it before the listener gets it, so nothing is left to tie and no pipe
- * is kept open per request. One still arriving after HOLD_AFTER_MS holds its
- * seat as a live stream does, and is cancelled at the origin if the seat
- * ends (`cancel`: the origin request's abort); the listener then gets
- * `ended(reason)` at once instead.
+ * The origin's answer tied to its seat, as tieStream does, except for short
+ * answers of declared length (at most WHOLE_ANSWER_BYTES):
+ *
+ * - A short document (a page, JSON, a playlist: isDocumentType) goes on as
+ *   the origin sent it, the very Response, its body unread. No origin counts
+ *   a listener of it, and it ends by itself; the seat's end refuses the
+ *   listener's next request instead.
+ * - Any other (an audio segment, an answer of no known type) is read whole
+ *   first and then goes on as it is: the origin is done with it before the
+ *   listener gets it, so nothing is left to tie and no pipe is kept open per
+ *   request. One still arriving after HOLD_AFTER_MS holds its seat as a live
+ *   stream does, and is cancelled at the origin if the seat ends (`cancel`:
+ *   the origin request's abort); the listener then gets `ended(reason)` at
+ *   once instead.
  */
 export function tieAnswer(
   response: Response,
   opts: TieOptions,
   ended: (reason: Cut) => Response,
   cancel: (reason: SeatEnded) => void = () => undefined,
-): Promise<Response> {
-  const length = declaredLength(response);
-  const encoding = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+): Response | Promise<Response> {
   const body = response.body;
-  if (body === null || length === null || length > WHOLE_ANSWER_BYTES || encoding !== "identity") {
-    return Promise.resolve(tieStream(response, opts));
-  }
+  if (body === null) return response;
+  const length = declaredLength(response);
+  if (length === null || length > WHOLE_ANSWER_BYTES) return tieStream(response, opts);
+  if (isDocumentType(response.headers.get("content-type"))) return response;
+  const encoding = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+  if (encoding !== "identity") return tieStream(response, opts);
   // Read natively in one go (a reader loop in the isolate cost more than the rest of the tie).
   const read = response.arrayBuffer();
   // One promise, settled by whichever comes first, the body or the seat's end: no race against a

@@ -177,7 +177,11 @@ export async function seatBound(
     for (const cookie of cookies) headers.append("set-cookie", cookie);
     return tieSocket(response.webSocket, tie, headers);
   }
-  return withRenewal(await tieAnswer(response, tie, seatEndedAnswer, cancel), cookies, onPass);
+  const tied = await tieAnswer(response, tie, seatEndedAnswer, cancel);
+  // A short document goes on as the origin's own answer, whose headers cannot change: a copy takes them.
+  if (tied === response && (cookies.length > 0 || onPass))
+    return withRenewal(new Response(tied.body, tied), cookies, onPass);
+  return withRenewal(tied, cookies, onPass);
 }
 
 const NOW = () => clock.now();

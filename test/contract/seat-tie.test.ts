@@ -320,6 +320,49 @@ describe("a live stream through Spillway", () => {
     expect(origin.peak).toBe(1);
   });
 
+  it("a short document goes on as the origin sent it: a playlist's first half before the origin has sent the rest", async () => {
+    const name = await room(1);
+    const a = await admitted(name);
+    const res = await fetch(`${base()}/rooms/${name}/slow.m3u8`, { headers: bearer(a.pass) });
+    // Read whole first, as an audio segment is, it would not have been answered yet.
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/vnd.apple.mpegurl");
+    expect(res.headers.get("content-length")).toBe("2000");
+    const reader = res.body!.getReader();
+    let bytes = 0;
+    while (bytes < 1000) {
+      const chunk = await reader.read();
+      expect(chunk.done).toBe(false);
+      bytes += (chunk.value as Uint8Array).byteLength;
+    }
+    expect(bytes).toBe(1000);
+    expect(origin.finishPlaylists()).toBe(1);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      bytes += (chunk.value as Uint8Array).byteLength;
+    }
+    expect(bytes).toBe(2000);
+    // A document is no listener: the origin counted nobody.
+    expect(origin.peak).toBe(0);
+  });
+
+  it("a short document renewed on the way comes back whole, with the renewed pass's cookie", async () => {
+    const name = await room(1);
+    const a = await admitted(name);
+    // Past half its life, a pass is renewed on the way; the origin's own answer then takes a cookie.
+    await pause(LIFETIME_MS / 2 + 500);
+    const res = await send<{ path: string }>(`${base()}/rooms/${name}/notes`, {
+      headers: { cookie: `spillway-pass-${name}=${a.pass}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.json).toEqual({ path: `/rooms/${name}/notes` });
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`spillway-pass-${name}=`));
+    expect(cookie).toBeDefined();
+    const renewedPass = cookie!.slice(`spillway-pass-${name}=`.length).split(";")[0]!;
+    expect(renewedPass).not.toBe(a.pass);
+    expect(claimsOf(renewedPass).sid).toBe(claimsOf(a.pass).sid);
+  });
+
   it("is cut when ops release the seat", async () => {
     const name = await room(1);
     const a = await admitted(name);

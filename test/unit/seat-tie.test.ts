@@ -13,6 +13,7 @@ import {
   type Cut,
   HOLD_AFTER_MS,
   holdRoundMs,
+  isDocumentType,
   ORIGIN_NOTICE_MS,
   ownedUntil,
   SAFETY_MARGIN_MS,
@@ -549,7 +550,7 @@ describe("tieAnswer", () => {
     await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS + 10);
     shard.end("moved");
     await vi.advanceTimersByTimeAsync(10);
-    expect(await state(out)).toMatchObject({ settled: true });
+    expect(await state(Promise.resolve(out))).toMatchObject({ settled: true });
     expect(await (await out).text()).toBe("ended:moved");
   });
 
@@ -565,6 +566,45 @@ describe("tieAnswer", () => {
     await expect(res.arrayBuffer()).rejects.toThrow("connection reset");
   });
 
+  it("hands a short document on as the origin sent it: the very answer, its body unread, no timer, no call", async () => {
+    for (const type of [
+      "application/vnd.apple.mpegurl",
+      "audio/x-mpegurl",
+      "application/json",
+      "text/html; charset=utf-8",
+    ]) {
+      const shard = new FakeShard();
+      const work: Promise<unknown>[] = [];
+      // Still arriving long after HOLD_AFTER_MS: a document is no listener, and ends by itself.
+      const origin = slowBody(1000, HOLD_AFTER_MS * 3);
+      const response = new Response(origin.body, { headers: { ...origin.headers, "content-type": type } });
+      const out = tieAnswer(response, options(shard, work), ended, origin.abort);
+      expect(out).toBe(response);
+      expect(response.bodyUsed).toBe(false);
+      expect(vi.getTimerCount()).toBe(0);
+      const reading = response.arrayBuffer();
+      await vi.advanceTimersByTimeAsync(HOLD_AFTER_MS * 3 + 10);
+      expect(await reading).toHaveProperty("byteLength", 1000);
+      expect(await state(origin.aborted)).toMatchObject({ settled: false });
+      expect([shard.calls, shard.letGoes, work]).toEqual([[], [], []]);
+    }
+  });
+
+  it("hands a short compressed document on as it is too, and still reads a short segment whole", async () => {
+    const packed = new Response("#EXTM3U\n", {
+      headers: { "content-type": "application/x-mpegurl", "content-length": "8", "content-encoding": "gzip" },
+    });
+    expect(tieAnswer(packed, options(new FakeShard()), ended)).toBe(packed);
+    const segment = slowBody(1000, 10);
+    const response = new Response(segment.body, { headers: segment.headers });
+    const out = tieAnswer(response, options(new FakeShard()), ended);
+    expect(out).not.toBe(response);
+    // Read whole before it goes on: the origin's body is taken, the listener's is a new one.
+    expect(response.bodyUsed).toBe(true);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(await (await out).arrayBuffer()).toHaveProperty("byteLength", 1000);
+  });
+
   it("streams an answer without a length, or longer than WHOLE_ANSWER_BYTES, through the tie as before", async () => {
     const shard = new FakeShard();
     const work: Promise<unknown>[] = [];
@@ -575,5 +615,43 @@ describe("tieAnswer", () => {
     await vi.advanceTimersByTimeAsync(20);
     expect(await reading).toHaveProperty("byteLength", WHOLE_ANSWER_BYTES + 1);
     expect(work).toHaveLength(1);
+  });
+});
+
+describe("isDocumentType", () => {
+  it("takes pages, text, JSON and XML, images and playlists for documents, and anything else for possible media", () => {
+    const documents = [
+      "text/html; charset=utf-8",
+      "text/plain",
+      "TEXT/CSS",
+      "application/json",
+      "application/problem+json",
+      "application/xml",
+      "application/dash+xml",
+      "application/xspf+xml",
+      "application/javascript",
+      "image/png",
+      "application/vnd.apple.mpegurl",
+      "application/x-mpegURL",
+      "audio/mpegurl",
+      "audio/x-mpegurl",
+      "audio/x-scpls",
+    ];
+    const media = [
+      null,
+      "",
+      "audio/aac",
+      "audio/mpeg",
+      "audio/ogg; codecs=opus",
+      "video/mp2t",
+      "video/mp4",
+      "application/ogg",
+      "application/octet-stream",
+      "text/event-stream",
+      "multipart/x-mixed-replace; boundary=frame",
+      "application/jsonl-audio",
+    ];
+    expect(documents.filter((t) => !isDocumentType(t))).toEqual([]);
+    expect(media.filter((t) => isDocumentType(t))).toEqual([]);
   });
 });

@@ -10,6 +10,8 @@
  * - `GET /rooms/<room>/packed`: a gzipped answer with its (compressed) length.
  * - `GET /rooms/<room>/slow`: an answer of known length (SLOW_LENGTH) that
  *   sends its first half and then nothing more; one listener until it closes.
+ *   `…/slow.m3u8` is the same typed as an HLS playlist: a document, no
+ *   listener; it waits for `finishPlaylists()` to send its second half.
  * - WebSocket on `/rooms/<room>/socket`: answers each message with
  *   `echo:<message>` (binary echoed as is), and records how each closed.
  * - anything else: a small JSON answer of known length.
@@ -79,11 +81,14 @@ export interface LiveOrigin {
   readonly closedSockets: ClosedSocket[];
   /** Handshakes that reached the origin (with or without a pass). */
   readonly handshakes: number;
+  /** Send the second half of every `…/slow.m3u8` still waiting for it; how many there were. */
+  finishPlaylists(): number;
   close(): Promise<void>;
 }
 
 export async function startLiveOrigin(): Promise<LiveOrigin> {
   const streams = new Set<ServerResponse>();
+  const playlists = new Set<ServerResponse>();
   const sockets = new Set<WebSocket>();
   const passes: string[] = [];
   const closedSockets: ClosedSocket[] = [];
@@ -114,6 +119,14 @@ export async function startLiveOrigin(): Promise<LiveOrigin> {
       };
       res.on("close", end);
       req.on("close", end);
+      return;
+    }
+    if (/^\/rooms\/[^/]+\/slow\.m3u8$/.test(path)) {
+      // A playlist whose second half comes when the test says so (a stalled origin, a document).
+      res.writeHead(200, { "content-type": "application/vnd.apple.mpegurl", "content-length": String(SLOW_LENGTH) });
+      res.write(CHUNK);
+      playlists.add(res);
+      res.on("close", () => playlists.delete(res));
       return;
     }
     if (/^\/rooms\/[^/]+\/slow$/.test(path)) {
@@ -181,9 +194,15 @@ export async function startLiveOrigin(): Promise<LiveOrigin> {
     get handshakes() {
       return state.handshakes;
     },
+    finishPlaylists: () => {
+      const waiting = [...playlists];
+      for (const res of waiting) res.end(CHUNK);
+      playlists.clear();
+      return waiting.length;
+    },
     close: async () => {
       for (const ws of sockets) ws.terminate();
-      for (const res of streams) res.destroy();
+      for (const res of [...streams, ...playlists]) res.destroy();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
