@@ -10,8 +10,14 @@ import { readCompactJws } from "../tokens/compact-jws.ts";
 export const PASS_HEADER = "Spillway-Pass";
 const RETRY_AFTER_SECONDS = "5";
 
-/** Hop-by-hop headers that must not be forwarded. */
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+/**
+ * Hop-by-hop headers that must not be forwarded, of those the runtime lets
+ * through. Connection, Keep-Alive, TE, Trailer, Transfer-Encoding and
+ * Upgrade never reach an origin through `fetch` (the connection's own, set
+ * by the runtime: test/contract/proxy.test.ts sends them all), so deleting
+ * them would cost a call each per request and change nothing.
+ */
+const HOP_BY_HOP = ["proxy-connection"];
 
 /** Request headers that are Spillway's business only (under-attack mode's challenge and solution, the identity token). */
 const SPILLWAY_REQUEST_HEADERS = ["spillway-challenge", "spillway-solution", IDENTITY_HEADER];
@@ -33,7 +39,9 @@ export function isWebSocketUpgrade(request: Request): boolean {
 /**
  * The request as the origin should see it (a WebSocket handshake keeps its
  * `Upgrade`); `signal` aborts it. Its headers are the listener's, copied once
- * into the new request and trimmed there.
+ * into the new request and trimmed there. `plain`: the request is known to
+ * carry no Cookie and to be no WebSocket handshake (the hot paths looked),
+ * so neither is looked for again.
  */
 export function originRequest(
   request: Request,
@@ -41,6 +49,7 @@ export function originRequest(
   pass: string,
   bearerWasPass: boolean,
   signal: AbortSignal,
+  plain = false,
 ): Request {
   // The request's path and query on the origin's host (the origin's own path is not kept, as a URL resolves).
   const url = request.url;
@@ -54,12 +63,13 @@ export function originRequest(
     signal,
   });
   const headers = out.headers;
-  const upgrade = isWebSocketUpgrade(request);
   for (const h of HOP_BY_HOP) headers.delete(h);
-  if (upgrade) headers.set("upgrade", "websocket");
-  const cookies = foreignCookies(headers.get("cookie"));
-  if (cookies === null) headers.delete("cookie");
-  else headers.set("cookie", cookies);
+  if (!plain) {
+    if (isWebSocketUpgrade(request)) headers.set("upgrade", "websocket");
+    const cookies = foreignCookies(headers.get("cookie"));
+    if (cookies === null) headers.delete("cookie");
+    else headers.set("cookie", cookies);
+  }
   // Nothing of Spillway's own goes on: no token of any kind in Authorization, no challenge headers.
   if (bearerWasPass || carriesSpillwayToken(headers.get("authorization"))) headers.delete("authorization");
   for (const h of SPILLWAY_REQUEST_HEADERS) headers.delete(h);
@@ -71,12 +81,18 @@ export function originRequest(
 export type ProxyResult =
   { ok: true; response: Response; cancel: (reason: Error) => void } | { ok: false; error: unknown };
 
-/** Send to the origin; a network failure is a result, not a throw. */
-export async function proxy(request: Request, origin: URL, pass: string, bearerWasPass: boolean): Promise<ProxyResult> {
+/** Send to the origin (`plain`: as originRequest takes it); a network failure is a result, not a throw. */
+export async function proxy(
+  request: Request,
+  origin: URL,
+  pass: string,
+  bearerWasPass: boolean,
+  plain = false,
+): Promise<ProxyResult> {
   try {
     const abort = new AbortController();
     const cancel = (reason: Error) => abort.abort(reason);
-    const response = await fetch(originRequest(request, origin, pass, bearerWasPass, abort.signal));
+    const response = await fetch(originRequest(request, origin, pass, bearerWasPass, abort.signal, plain));
     if (
       (response.status === 502 || response.status === 503 || response.status === 504) &&
       !response.headers.has("retry-after")

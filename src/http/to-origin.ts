@@ -36,6 +36,8 @@ export interface OriginCall {
   after: AfterAnswer;
   /** The Set-Cookie lines set on the way (a renewal's), to go along with the answer. */
   cookies: () => string[];
+  /** Known to carry no Cookie and to be no WebSocket handshake (the hot paths looked): see originRequest. */
+  plain?: boolean;
 }
 
 /** Nothing was set on the way. */
@@ -53,9 +55,12 @@ export function routedCall(c: Context<AppEnv>, renewed: boolean): OriginCall {
   };
 }
 
-/** The same outside the router: nothing was set on the way. */
+/**
+ * The same outside the router, for a hot path's request: nothing was set on
+ * the way, and it carries no Cookie and is no WebSocket handshake.
+ */
 export function plainCall(request: Request, desk: RoomDesk, env: Env, ctx: ExecutionContext): OriginCall {
-  return { request, desk, env, after: ctx, cookies: NO_COOKIES };
+  return { request, desk, env, after: ctx, cookies: NO_COOKIES, plain: true };
 }
 
 /**
@@ -109,7 +114,7 @@ async function forward(call: OriginCall, token: string, bearerWasPass: boolean):
     });
     return { response, reached: true };
   }
-  const result = await proxy(call.request, origin, token, bearerWasPass);
+  const result = await proxy(call.request, origin, token, bearerWasPass, call.plain);
   if (result.ok) return { response: result.response, reached: true, cancel: result.cancel };
   console.warn("origin unreachable", String(result.error));
   return { response: failResponse("origin_unreachable", { "retry-after": RETRY_AFTER_SECONDS }), reached: false };

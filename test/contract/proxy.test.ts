@@ -4,6 +4,7 @@
  * using a JOSE implementation other than the one that signed it.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
+import { connect } from "node:net";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearer, type ErrorJson, join, send, type StatusJson } from "./support/http.ts";
@@ -73,6 +74,30 @@ function publicKeyFor(keys: Jwk[], token: string): KeyObject {
   return createPublicKey({ key: jwk, format: "jwk" });
 }
 
+/**
+ * A GET sent as raw HTTP/1.1 (a client may put any header on the wire,
+ * hop-by-hop ones included): the status line of the answer.
+ */
+async function rawGet(path: string, lines: string[]): Promise<string> {
+  const url = new URL(base());
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => {
+      socket.write([`GET ${path} HTTP/1.1`, `Host: ${url.host}`, ...lines, "", ""].join("\r\n"));
+    });
+    let got = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      got += chunk;
+      if (got.includes("\r\n\r\n")) {
+        socket.destroy();
+        resolve(got.slice(0, got.indexOf("\r\n")));
+      }
+    });
+    socket.on("error", reject);
+    socket.setTimeout(10_000, () => reject(new Error(`no answer to ${path}`)));
+  });
+}
+
 beforeAll(async () => {
   origin = await startOrigin();
   worker = await startWorker({ adminToken: `proxy-${crypto.randomUUID()}`, originUrl: origin.url });
@@ -128,6 +153,41 @@ describe("an admitted request goes to the origin", () => {
     ]);
     // An Authorization that is not the pass belongs to the origin.
     expect(got.headers.authorization).toBe("Basic dXNlcjpwYXNz");
+  });
+});
+
+describe("hop-by-hop headers", () => {
+  it("never reach the origin, with the pass as the bearer or as a cookie; the listener's others do", async () => {
+    const { pass } = await admitted(ROOM);
+    const hops = [
+      "Connection: keep-alive, TE",
+      "Keep-Alive: timeout=5",
+      "TE: trailers",
+      "Trailer: X-Checksum",
+      "Proxy-Connection: keep-alive",
+      "X-Listener: kept",
+    ];
+    for (const credential of [`Authorization: Bearer ${pass}`, `Cookie: theme=dark; spillway-pass-${ROOM}=${pass}`]) {
+      const before = seen().length;
+      expect(await rawGet(`/rooms/${ROOM}/live.m3u8`, [credential, ...hops])).toBe("HTTP/1.1 200 OK");
+      expect(seen()).toHaveLength(before + 1);
+      const got = seen().at(-1)!.headers;
+      expect(got["spillway-pass"]).toBe(pass);
+      for (const hop of [
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+      ]) {
+        // Node's own client connection header aside: the origin's server sees what its client sent.
+        if (hop === "connection") expect(got.connection ?? "keep-alive").toMatch(/^(?:keep-alive|close)$/i);
+        else expect([hop, got[hop]]).toEqual([hop, undefined]);
+      }
+      expect(got["x-listener"]).toBe("kept");
+    }
   });
 });
 
