@@ -109,6 +109,18 @@ interface Part {
 
 const HELLO = "Hello World!";
 
+/** The seat tie of the origin's answer made by `answer`, with its options made as a pass makes them. */
+function tiePart(meaning: string, answer: () => Response): Part {
+  return {
+    meaning,
+    run: async (request, ctx) => [
+      plainRequest(request),
+      await tieAnswer(answer(), tieOptions(ctx), seatEnded),
+      new Response(HELLO),
+    ],
+  };
+}
+
 /**
  * Each part does the baseline's work (the plain proxy's request, an origin
  * answer, hello world's Response) with its own in place of, or beside, one
@@ -152,23 +164,14 @@ const PARTS: Record<string, Part> = {
       return [plainRequest(request), new Response(await answer.arrayBuffer(), answer), new Response(HELLO)];
     },
   },
-  "seat-tie": {
-    meaning:
-      "the whole seat tie of a short audio segment (tieAnswer: read, timer, new Response), its options made as a pass makes them",
-    run: async (request, ctx) => [
-      plainRequest(request),
-      await tieAnswer(segmentAnswer(), tieOptions(ctx), seatEnded),
-      new Response(HELLO),
-    ],
-  },
-  "seat-tie-document": {
-    meaning: "the seat tie of a short playlist (tieAnswer: handed on as the origin sent it), its options made",
-    run: async (request, ctx) => [
-      plainRequest(request),
-      await tieAnswer(originAnswer(), tieOptions(ctx), seatEnded),
-      new Response(HELLO),
-    ],
-  },
+  "seat-tie": tiePart(
+    "the whole seat tie of a short audio segment (tieAnswer: read, timer, new Response), its options made as a pass makes them",
+    segmentAnswer,
+  ),
+  "seat-tie-document": tiePart(
+    "the seat tie of a short playlist (tieAnswer: handed on as the origin sent it), its options made",
+    originAnswer,
+  ),
   "pass-path": {
     meaning: "all of a pass's own work around the fetch for the bench's playlist (origin request, signals, seat tie)",
     run: async (request, ctx) => {
