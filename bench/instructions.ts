@@ -1,5 +1,5 @@
 /**
- * `npm run bench:instructions [-- --requests N] [--warmup N] [--cases LIST] [--json]`:
+ * `npm run bench:instructions [-- --requests N] [--warmup N] [--cases LIST] [--whole] [--cache] [--profile DIR] [--json]`:
  * the machine instructions each Worker's request handler runs a request,
  * counted by valgrind's callgrind, which does not move with the machine's
  * load.
@@ -61,6 +61,21 @@
  * connection and the listener's is in these counts; so is garbage
  * collection.
  *
+ * `--whole` counts every case so: hello world's, the floor's, the poll's and
+ * the static JWKS's requests then take in the runtime's work around the
+ * handler too (the request parsed, the answer's headers and body written
+ * out), where answers of different shapes differ most.
+ *
+ * `--cache` has callgrind simulate the level-1 caches and the branch
+ * predictor too, and reports each case's misses and mispredictions a
+ * request. An instruction is not a cycle: a miss in the level-1 instruction
+ * or data cache, or a mispredicted branch, costs a dozen or more, and two
+ * handlers of nearly the same count can differ by more in these than in
+ * their instructions. The simulation is callgrind's (its caches sized as
+ * this machine's, a simple predictor), not the processor's own, which this
+ * virtual machine does not let a program read; it says where a handler
+ * stands against another, not what it costs.
+ *
  * `--profile DIR` keeps, for each case, where its instructions went: the
  * median count's callgrind dump (`<case>.callgrind`, for `callgrind_annotate`
  * or KCachegrind), V8's map of the code it compiled (`<case>.perf.map`, from
@@ -79,7 +94,7 @@ import { join, resolve } from "node:path";
 import { setTimeout } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { tempDir } from "../test/contract/support/worker.ts";
-import { functionCounts, readPerfMap } from "./lib/callgrind-functions.ts";
+import { functionCounts, readPerfMap, summaryEvents } from "./lib/callgrind-functions.ts";
 import { firstSeated, helloRequest, lastInLine, passRequest, statusRequest } from "./lib/cases.ts";
 import { wholeNumberFlags } from "./lib/flags.ts";
 import { median } from "./lib/median.ts";
@@ -88,13 +103,19 @@ import { Rooms } from "./lib/rooms.ts";
 import { type RawWorker, startRawFloor, startRawHello, startRawProxy, startRawSpillway } from "./lib/workerd.ts";
 import type { LoadRequest } from "./lib/wrk.ts";
 
-const USAGE = `Usage: npm run bench:instructions [-- --requests N] [--warmup N] [--cases LIST] [--profile DIR] [--json]
+const USAGE = `Usage: npm run bench:instructions [-- --requests N] [--warmup N] [--cases LIST] [--whole] [--cache] [--profile DIR] [--json]
 
   --requests N  counted requests of each case, three times over (default 1000; three
                 times as many for proxy and pass, whose counts take in garbage collection)
   --warmup N    requests first, not counted (default 2000): the code is compiled and settled
   --cases LIST  which of hello, floor, poll, static (the request handler's count), and of
                 proxy, pass (the whole process's count; see above) (default all six)
+  --whole       count every case's whole process, as proxy and pass are counted: what the
+                runtime does around the handler (parsing the request, writing the answer out)
+                is then in the count too
+  --cache       also simulate the level-1 caches and branch prediction (callgrind's
+                --cache-sim and --branch-sim; slower): each case's instruction and data cache
+                misses and mispredicted branches a request, beside its instructions
   --profile DIR keep each case's callgrind dump, V8's code map and its functions' counts in DIR
   --json        also print the results as one JSON object (the last stdout line)`;
 
@@ -104,6 +125,8 @@ const { values: flags } = parseArgs({
     warmup: { type: "string", default: "2000" },
     cases: { type: "string", default: "hello,floor,poll,static,proxy,pass" },
     profile: { type: "string" },
+    whole: { type: "boolean", default: false },
+    cache: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -123,7 +146,7 @@ const REQUESTS = wholeNumber("requests", flags.requests, 1);
  */
 const WHOLE_TIMES = 3;
 /** Requests in each count of a case. */
-const requestsOf = (key: CaseKey) => (CASE_TABLE[key].whole ? REQUESTS * WHOLE_TIMES : REQUESTS);
+const requestsOf = (key: CaseKey) => (isWhole(key) ? REQUESTS * WHOLE_TIMES : REQUESTS);
 const WARMUP = wholeNumber("warmup", flags.warmup, 0);
 /** How often each case's requests are counted; the median count is the case's. */
 const COUNTS = 3;
@@ -147,6 +170,8 @@ const CASE_TABLE = {
   { worker: "hello" | "floor" | "spillway" | "proxy"; against: readonly string[]; whole: boolean }
 >;
 type CaseKey = keyof typeof CASE_TABLE;
+/** Is the case's whole process counted (its own kind, or `--whole`)? */
+const isWhole = (key: CaseKey): boolean => flags.whole || CASE_TABLE[key].whole;
 
 const CASES = flags.cases.split(",").map((c) => c.trim());
 for (const c of CASES) {
@@ -211,37 +236,55 @@ async function callgrindWrapper(dir: string, whole: boolean): Promise<string> {
     ...(whole ? [] : ["'--toggle-collect=*ServiceWorkerGlobalScope::request*'"]),
     // V8 writes the code it compiles into memory it then runs.
     "--smc-check=all-non-file",
+    ...(flags.cache ? ["--cache-sim=yes", "--branch-sim=yes"] : []),
     "-q",
   ];
   await writeFile(script, `#!/bin/sh\nexec valgrind ${args.join(" ")} ${workerd} "$@"\n`, { mode: 0o755 });
   return script;
 }
 
-/** Callgrind's count for `pid` since it was last zeroed (dumped as `label`, its dump's path), then zeroed again. */
-async function countSinceZero(dir: string, pid: number, label: string): Promise<{ count: number; dump: string }> {
+/**
+ * What callgrind counts: instructions (`Ir`) always; with `--cache` also the
+ * level-1 instruction cache's misses (`I1mr`), the data cache's on reads and
+ * writes (`D1mr`, `D1mw`), and mispredicted conditional and indirect
+ * branches (`Bcm`, `Bim`).
+ */
+type Events = Record<string, number>;
+
+/** The events reported beside instructions with `--cache`, and what each is called in the table. */
+const CACHE_EVENTS = [
+  ["I1mr", "I1 misses"],
+  ["D1mr", "D1 read misses"],
+  ["D1mw", "D1 write misses"],
+  ["Bcm", "mispredicted conditional"],
+  ["Bim", "mispredicted indirect"],
+] as const;
+
+/** Callgrind's counts for `pid` since it was last zeroed (dumped as `label`, its dump's path), then zeroed again. */
+async function countSinceZero(dir: string, pid: number, label: string): Promise<{ events: Events; dump: string }> {
   const before = new Set(await readdir(dir));
   execFileSync("callgrind_control", ["--dump", label, String(pid)], { stdio: "ignore" });
   const dumps = (await readdir(dir)).filter((f) => f.startsWith(`callgrind.${pid}.out.`) && !before.has(f));
   if (dumps.length !== 1) throw new Error(`callgrind wrote ${dumps.length} dumps for "${label}" (pid ${pid})`);
-  const summary = /^summary: (\d+)$/m.exec(await readFile(join(dir, dumps[0]!), "utf8"));
-  if (summary === null) throw new Error(`callgrind's dump for "${label}" has no summary line`);
+  const events = summaryEvents(await readFile(join(dir, dumps[0]!), "utf8"), `"${label}"`);
   execFileSync("callgrind_control", ["--zero", String(pid)], { stdio: "ignore" });
-  return { count: Number(summary[1]), dump: join(dir, dumps[0]!) };
+  return { events, dump: join(dir, dumps[0]!) };
 }
 
 /**
- * The instructions a process runs a millisecond with nobody asking: left
- * `settleMs` first (what the last requests left to do is done, uncounted),
- * then counted for `forMs`.
+ * The instructions (and with `--cache` the other events) a process counts
+ * a millisecond with nobody asking: left `settleMs` first (what the last
+ * requests left to do is done, uncounted), then counted for `forMs`.
  */
-async function idleRate(key: string, pid: number, settleMs: number, forMs: number): Promise<number> {
+async function idleRate(key: string, pid: number, settleMs: number, forMs: number): Promise<Events> {
   progress(`  ${key}: idle ${(settleMs / 1000).toFixed(1)} s to settle, then ${(forMs / 1000).toFixed(1)} s counted`);
   await setTimeout(settleMs);
   await countSinceZero(dir, pid, `${key}-settle`);
   const zeroedAt = performance.now();
   await setTimeout(forMs);
   const ms = performance.now() - zeroedAt;
-  return (await countSinceZero(dir, pid, `${key}-idle`)).count / ms;
+  const { events } = await countSinceZero(dir, pid, `${key}-idle`);
+  return Object.fromEntries(Object.entries(events).map(([name, n]) => [name, n / ms]));
 }
 
 /** Send `request` `count` times, one after another on one kept connection; an answer other than 2xx stops the bench. */
@@ -308,14 +351,15 @@ const savedEnv = {
 const wrappers = { handler: await callgrindWrapper(dir, false), whole: await callgrindWrapper(dir, true) };
 process.env["MINIFLARE_WORKERD_V8_FLAGS"] = [savedEnv.flags ?? "", ...V8_FLAGS].join(" ").trim();
 const adminToken = randomBytes(24).toString("base64url");
-const results: Partial<Record<CaseKey, { perRequest: number; counts: number[] }>> = {};
+/** Each case's instructions a request (the median count) and its counts; with `--cache`, the median count's other events a request. */
+const results: Partial<Record<CaseKey, { perRequest: number; counts: number[]; events?: Events }>> = {};
 try {
   progress(
     `bench:instructions: ${CASES.join(", ")}; each Worker under callgrind, ${WARMUP} requests of warm-up,` +
       ` then ${REQUESTS} counted (${REQUESTS * WHOLE_TIMES} in a whole process), ${COUNTS} times over`,
   );
   for (const key of CASES as CaseKey[]) {
-    const whole = CASE_TABLE[key].whole;
+    const whole = isWhole(key);
     const requests = requestsOf(key);
     progress(`  ${key}: starting its Worker under valgrind (tens of seconds)…`);
     process.env["MINIFLARE_WORKERD_PATH"] = whole ? wrappers.whole : wrappers.handler;
@@ -324,7 +368,7 @@ try {
       await send(worker.url, request, WARMUP);
       execFileSync("callgrind_control", ["--zero", String(worker.pid)], { stdio: "ignore" });
       let zeroedAt = performance.now();
-      const raw: { count: number; ms: number }[] = [];
+      const raw: { events: Events; ms: number }[] = [];
       const tooks: number[] = [];
       const dumps: string[] = [];
       for (let n = 1; n <= COUNTS; n++) {
@@ -338,15 +382,20 @@ try {
           await setTimeout(took);
         }
         const ms = performance.now() - zeroedAt;
-        const { count, dump } = await countSinceZero(dir, worker.pid, `${key}-${n}`);
+        const { events, dump } = await countSinceZero(dir, worker.pid, `${key}-${n}`);
         zeroedAt = performance.now();
-        raw.push({ count, ms });
+        raw.push({ events, ms });
         dumps.push(dump);
       }
       // Less what the process does with nobody asking, at its rate a millisecond (measured once it has settled).
-      const idlePerMs = whole ? await idleRate(key, worker.pid, Math.max(...tooks), 2 * median(tooks)) : 0;
-      const counts = raw.map(({ count, ms }) => (count - idlePerMs * ms) / requests);
+      const idlePerMs = whole ? await idleRate(key, worker.pid, Math.max(...tooks), 2 * median(tooks)) : {};
+      const perRequestOf = ({ events, ms }: (typeof raw)[number]): Events =>
+        Object.fromEntries(
+          Object.entries(events).map(([name, n]) => [name, (n - (idlePerMs[name] ?? 0) * ms) / requests]),
+        );
+      const counts = raw.map((r) => perRequestOf(r)["Ir"]!);
       const perRequest = median(counts);
+      const medianCount = counts.indexOf(perRequest);
       const shown = counts.map((c) => Math.round(c).toLocaleString("en")).join(", ");
       if (Math.max(...counts) - Math.min(...counts) > perRequest * SPREAD_TOLERANCE) {
         throw new Error(
@@ -357,9 +406,9 @@ try {
               : `V8 was likely still compiling; raise --warmup (now ${WARMUP})`),
         );
       }
-      results[key] = { perRequest, counts };
+      results[key] = { perRequest, counts, ...(flags.cache ? { events: perRequestOf(raw[medianCount]!) } : {}) };
       progress(`  ${key}: ${shown} instructions a request`);
-      if (PROFILE !== undefined) await keepProfile(key, worker.pid, dumps[counts.indexOf(perRequest)]!);
+      if (PROFILE !== undefined) await keepProfile(key, worker.pid, dumps[medianCount]!);
     } finally {
       await worker.stop();
       if (PROFILE !== undefined) await rm(perfMapOf(worker.pid), { force: true });
@@ -393,10 +442,33 @@ console.log(
     " (*) in the whole process, less its idle work. Each ratio reads as a throughput ratio does:" +
     " the baseline's count over the case's.\n",
 );
+const whole = (n: number) => Math.round(n).toLocaleString("en");
 for (const [key, r] of Object.entries(results)) {
-  const mark = CASE_TABLE[key as CaseKey].whole ? " (*)" : "";
-  console.log(`${key.padEnd(8)} ${Math.round(r.perRequest).toLocaleString("en").padStart(9)}${mark}`);
+  const mark = isWhole(key as CaseKey) ? " (*)" : "";
+  const events = r.events;
+  const misses =
+    events === undefined
+      ? ""
+      : `   ${CACHE_EVENTS.map(([name, label]) => `${label} ${whole(events[name] ?? 0)}`).join(", ")}`;
+  console.log(`${key.padEnd(8)} ${whole(r.perRequest).padStart(9)}${mark}${misses}`);
+}
+if (flags.cache) {
+  console.log(
+    "\nWith --cache, each case's other events a request in its median count: callgrind's simulated" +
+      " level-1 caches and branch predictor, not the processor's own.",
+  );
 }
 if (ratios.length > 0) console.log("");
 for (const r of ratios) console.log(`${`${r.case} × ${r.against}`.padEnd(16)} ${r.ratio.toFixed(3)}`);
-if (flags.json) console.log(JSON.stringify({ requests: REQUESTS, warmup: WARMUP, cases: results, ratios }));
+if (flags.json) {
+  console.log(
+    JSON.stringify({
+      requests: REQUESTS,
+      warmup: WARMUP,
+      whole: flags.whole,
+      cache: flags.cache,
+      cases: results,
+      ratios,
+    }),
+  );
+}

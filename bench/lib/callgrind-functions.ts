@@ -32,6 +32,23 @@ export function codeAt(ranges: CodeRange[], address: bigint): string | null {
   return ranges.find((r) => address >= r.start && address < r.end)?.name ?? null;
 }
 
+/**
+ * The counts a callgrind dump sums up: its `events:` line's names, each with
+ * its number on the `summary:` line (`Ir`, instructions, always first).
+ * Callgrind's format lets a line of counts leave out the zeros at its end.
+ * Throws when the dump has no such lines, or a count is not a number.
+ */
+export function summaryEvents(dump: string, label = "the dump"): Record<string, number> {
+  const names = /^events: (.+)$/m.exec(dump)?.[1]?.trim().split(/\s+/);
+  const values = /^summary: (.+)$/m.exec(dump)?.[1]?.trim().split(/\s+/);
+  if (names === undefined || values === undefined || names[0] !== "Ir" || values.length > names.length) {
+    throw new Error(`callgrind's dump for ${label} has no events and summary lines of counts`);
+  }
+  const counts = values.map((v) => (/^\d+$/.test(v) ? Number(v) : NaN));
+  if (counts.some(Number.isNaN)) throw new Error(`callgrind's dump for ${label} has a summary that is not counts`);
+  return Object.fromEntries(names.map((name, i) => [name, counts[i] ?? 0]));
+}
+
 /** One function's own count. */
 export interface FunctionCount {
   /** Instructions a request. */
@@ -48,7 +65,7 @@ const ADDRESS = /\?\?\?:0x([0-9a-f]+)/i;
  * (the dump counted `requests`), most first, named by `ranges`.
  */
 export function functionCounts(dump: string, requests: number, ranges: CodeRange[], floor = 50): FunctionCount[] {
-  const text = execFileSync("callgrind_annotate", ["--inclusive=no", "--threshold=100", dump], {
+  const text = execFileSync("callgrind_annotate", ["--inclusive=no", "--threshold=100", "--show=Ir", dump], {
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
   });
