@@ -76,13 +76,15 @@ function publicKeyFor(keys: Jwk[], token: string): KeyObject {
 
 /**
  * A GET sent as raw HTTP/1.1 (a client may put any header on the wire,
- * hop-by-hop ones included): the status line of the answer.
+ * hop-by-hop ones included), its body chunked and empty: the status line
+ * of the answer.
  */
 async function rawGet(path: string, lines: string[]): Promise<string> {
   const url = new URL(base());
   return new Promise<string>((resolve, reject) => {
     const socket = connect(Number(url.port), url.hostname, () => {
-      socket.write([`GET ${path} HTTP/1.1`, `Host: ${url.host}`, ...lines, "", ""].join("\r\n"));
+      const head = [`GET ${path} HTTP/1.1`, `Host: ${url.host}`, ...lines, "Transfer-Encoding: chunked"];
+      socket.write([...head, "", "0", "", ""].join("\r\n"));
     });
     let got = "";
     socket.setEncoding("latin1");
@@ -160,7 +162,8 @@ describe("hop-by-hop headers", () => {
   it("never reach the origin, with the pass as the bearer or as a cookie; the listener's others do", async () => {
     const { pass } = await admitted(ROOM);
     const hops = [
-      "Connection: keep-alive, TE",
+      "Connection: keep-alive, TE, Upgrade",
+      "Upgrade: h2c",
       "Keep-Alive: timeout=5",
       "TE: trailers",
       "Trailer: X-Checksum",
