@@ -62,7 +62,8 @@ export class KnownRooms {
 
   /** What `serves` answers without reading the list of rooms; null when it would read it. */
   servesNow(policy: RoomsPolicy, room: string, now: number): boolean | null {
-    if (policy.any || policy.listed.has(room)) return true;
+    // Most deployments list no room (ROOMS = "ops" or "*"): no look-up in an empty set a request.
+    if (policy.any || (policy.listed.size !== 0 && policy.listed.has(room))) return true;
     if (!policy.byOps) return false;
     if (this.#rooms?.has(room) === true) return true;
     if (this.#rooms !== null && now - this.#readAt < ROOMS_REFRESH_MS) return false;

@@ -124,17 +124,22 @@ export function plainStatusJson(answer: FlowAnswer): Response | null {
  * differ only in Retry-After, so each is built once and reused
  * (answer-init.ts); an answer the failure policy shaped gets its own.
  */
-const STATUS_INITS = new Map<number, ResponseInit>();
+/** Most inits kept: those of no Retry-After and of Retry-After 1 to STATUS_INIT_SLOTS - 1 s. */
+const STATUS_INIT_SLOTS = 64;
+const STATUS_INITS = new Array<ResponseInit | undefined>(STATUS_INIT_SLOTS).fill(undefined);
 function statusInit(answer: FlowAnswer & { kind: "status" }): ResponseInit {
   if (answer.degraded !== undefined) return { headers: { ...OWN_JSON, ...answerHeaders(answer) } };
   const { state, pollAfterSeconds } = answer.status;
-  // Keyed by the number itself (-1: no Retry-After), not its text: no string made a poll.
-  const key = state === "admitted" || state === "closed" ? -1 : pollAfterSeconds;
-  let built = STATUS_INITS.get(key);
+  // Slot 0: no Retry-After; else the number itself, not its text, indexes a plain array:
+  // no string made and nothing hashed a poll.
+  const none = state === "admitted" || state === "closed";
+  const slot = none ? 0 : pollAfterSeconds;
+  const kept = Number.isInteger(slot) && slot < STATUS_INIT_SLOTS && (none || slot >= 1);
+  let built = kept ? STATUS_INITS[slot] : undefined;
   if (built === undefined) {
     const headers = { ...OWN_JSON, ...answerHeaders(answer) };
-    if (STATUS_INITS.size >= 64) return { headers };
-    STATUS_INITS.set(key, (built = reusableInit(headers)));
+    if (!kept) return { headers };
+    STATUS_INITS[slot] = built = reusableInit(headers);
   }
   return built;
 }

@@ -118,7 +118,7 @@ export const FORESEE_SECONDS = 6 * 3600;
  */
 export function secondsUntilSeats(supply: SeatSupply, n: number, now: number): number | null {
   if (n <= 0) return 0;
-  const walk = new SupplyWalk(supply, n);
+  const walk = WALK.start(supply, n);
   const binSeconds = RETURN_BIN_MS / 1000;
   for (let i = 0; i < supply.returning.length; i++) {
     const start = (supply.from + i * RETURN_BIN_MS - now) / 1000;
@@ -137,21 +137,29 @@ export function secondsUntilSeats(supply: SeatSupply, n: number, now: number): n
 /**
  * `seatsWithin` followed forward from 0 s, stretch by stretch, until it
  * reaches `n`. Within a stretch the known returns come at one rate.
+ *
+ * One walk serves every call (`start` sets it anew): a walk never outlives
+ * the call that started it, and none starts inside another, so a waiting
+ * poll makes no object (nor the numbers' boxes) for it.
  */
 class SupplyWalk {
   /** How far the walk has come (s), and the seats come free by then. */
   #at = 0;
   #seats = 0;
-  readonly #n: number;
-  readonly #release: number;
-  readonly #leaves: number;
-  readonly #lapses: number;
+  #n = 0;
+  #release = 1;
+  #leaves = 0;
+  #lapses = 0;
 
-  constructor(supply: SeatSupply, n: number) {
+  /** This walk, set to follow `supply` from 0 s until `n` seats have come free. */
+  start(supply: SeatSupply, n: number): this {
+    this.#at = 0;
+    this.#seats = 0;
     this.#n = n;
     this.#release = Math.max(1, supply.releaseMs / 1000);
     this.#leaves = supply.leavesPerSecond;
     this.#lapses = supply.lapsesPerSecond;
+    return this;
   }
 
   /** Walk on to `t` (s) with known returns at `rate` a second: the moment the n-th seat comes free, or null. */
@@ -187,3 +195,5 @@ class SupplyWalk {
     return Math.min(t, Math.ceil((a + x) * 1000) / 1000);
   }
 }
+
+const WALK = new SupplyWalk();

@@ -32,14 +32,23 @@ interface Remembered {
   at: number;
 }
 
-const memos = new WeakMap<KeyRing, Map<string, Map<string, Remembered>>>();
+/** The kinds of token remembered, each apart from the others. */
+export type MemoKind = "ticket" | "pass" | "overflow";
+
+/**
+ * Each key ring's memos by kind: an object of one fixed shape, whose field a
+ * kind given as a constant reads as any field is read, where a Map would
+ * look the kind up again on every waiting poll.
+ */
+type MemosByKind = Record<MemoKind, Map<string, Remembered>>;
+const memos = new WeakMap<KeyRing, MemosByKind>();
 
 /**
  * `verify(keys, token, opts)`, or what it said of the same token before when
  * that still holds. `kind` keeps tickets, passes and offers apart.
  */
 export async function verifiedOnce<C extends { exp: number }>(
-  kind: string,
+  kind: MemoKind,
   keys: KeyRing,
   token: string,
   opts: { issuer: string; room: string; now: number },
@@ -63,12 +72,12 @@ export async function verifiedOnce<C extends { exp: number }>(
  * `verifiedOnce` would take them), else null: then it must be verified.
  */
 export function rememberedClaims<C extends { exp: number }>(
-  kind: string,
+  kind: MemoKind,
   keys: KeyRing,
   token: string,
   opts: { issuer: string; room: string; now: number },
 ): C | null {
-  const known = (keys === lastKeys ? lastByKind : memos.get(keys))?.get(kind)?.get(token);
+  const known = (keys === lastKeys ? lastByKind : memos.get(keys))?.[kind].get(token);
   return known !== undefined && stillHolds(known, opts) ? (known.claims as C) : null;
 }
 
@@ -78,16 +87,14 @@ export function rememberedClaims<C extends { exp: number }>(
  * less on every waiting poll.
  */
 let lastKeys: KeyRing | null = null;
-let lastByKind: Map<string, Map<string, Remembered>> | undefined;
+let lastByKind: MemosByKind | undefined;
 
-function memoOf(keys: KeyRing, kind: string): Map<string, Remembered> {
+function memoOf(keys: KeyRing, kind: MemoKind): Map<string, Remembered> {
   let byKind = memos.get(keys);
-  if (byKind === undefined) memos.set(keys, (byKind = new Map()));
+  if (byKind === undefined) memos.set(keys, (byKind = { ticket: new Map(), pass: new Map(), overflow: new Map() }));
   lastKeys = keys;
   lastByKind = byKind;
-  let memo = byKind.get(kind);
-  if (memo === undefined) byKind.set(kind, (memo = new Map()));
-  return memo;
+  return byKind[kind];
 }
 
 /** Same issuer and room, a clock not behind the check, and comfortably inside its lifetime. */
