@@ -119,14 +119,15 @@ export function plainStatusJson(answer: FlowAnswer): Response | null {
   return new Response(JSON.stringify(answer.status), statusInit(answer));
 }
 
+/** Most inits kept: those of no Retry-After and of Retry-After 1 to STATUS_INIT_SLOTS - 1 s. */
+const STATUS_INIT_SLOTS = 64;
+const STATUS_INITS = new Array<ResponseInit | undefined>(STATUS_INIT_SLOTS).fill(undefined);
+
 /**
  * The init of a plain status answer. Those of an answer no failure shaped
  * differ only in Retry-After, so each is built once and reused
  * (answer-init.ts); an answer the failure policy shaped gets its own.
  */
-/** Most inits kept: those of no Retry-After and of Retry-After 1 to STATUS_INIT_SLOTS - 1 s. */
-const STATUS_INIT_SLOTS = 64;
-const STATUS_INITS = new Array<ResponseInit | undefined>(STATUS_INIT_SLOTS).fill(undefined);
 function statusInit(answer: FlowAnswer & { kind: "status" }): ResponseInit {
   if (answer.degraded !== undefined) return { headers: { ...OWN_JSON, ...answerHeaders(answer) } };
   const { state, pollAfterSeconds } = answer.status;
