@@ -1,5 +1,5 @@
 /**
- * `npm run bench:side [-- --json] [--rounds N] [--duration S] [--warmup S] [--cases static,poll,pass] [--gc]`:
+ * `npm run bench:side [-- --json] [--rounds N] [--duration S] [--warmup S] [--cases static,poll,pass] [--gc] [--log FILE]`:
  * the three cases with a ratio target, each measured side by side with its
  * baseline on one CPU.
  *
@@ -28,10 +28,17 @@
  * either side, how many whole-heap collections each had (each pauses the
  * isolate for tens to hundreds of ms, and a round has a handful, so one more
  * or less moves a round's ratio), and the ratio of the CPU outside them.
+ *
+ * `--log FILE` appends every line each Worker's workerd prints to FILE,
+ * after the Worker's name: with V8's flags in `MINIFLARE_WORKERD_V8_FLAGS`,
+ * what V8 compiled and in which tier (`--trace-opt --trace-deopt`), or each
+ * collection with the bytes allocated since the last (`--trace-gc-nvp`,
+ * without `--gc`, whose count reads the plain `--trace-gc` lines).
  */
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { firstSeated, helloRequest as helloRequestOf, lastInLine, passRequest, statusRequest } from "./lib/cases.ts";
 import { wholeNumberFlags } from "./lib/flags.ts";
@@ -46,12 +53,13 @@ import {
   startRawHello,
   startRawProxy,
   startRawSpillway,
+  logEveryWorkerTo,
   traceGcInEveryWorker,
 } from "./lib/workerd.ts";
 import { FLOOR_PREFIX } from "./floor/answer.ts";
 import { ensureWrk, type LoadRequest, type LoadResult, measure, stopLoad, warmUp } from "./lib/wrk.ts";
 
-const USAGE = `Usage: npm run bench:side [-- --json] [--rounds N] [--duration S] [--warmup S] [--cases LIST] [--gc]
+const USAGE = `Usage: npm run bench:side [-- --json] [--rounds N] [--duration S] [--warmup S] [--cases LIST] [--gc] [--log FILE]
 
   --json        also print the results as one JSON object (the last stdout line)
   --rounds N    rounds of each case, each on new processes (default 7); the verdict is the median round
@@ -62,7 +70,9 @@ const USAGE = `Usage: npm run bench:side [-- --json] [--rounds N] [--duration S]
                 against its floor) and floor-in-spillway (the floor's answer
                 served by Spillway's process, its poll room set up, against the
                 floor Worker), which have no target
-  --gc          also report each side's garbage-collection pauses (V8's --trace-gc)`;
+  --gc          also report each side's garbage-collection pauses (V8's --trace-gc)
+  --log FILE    append every line each Worker's workerd prints to FILE, after its name
+                (V8's own flags go in MINIFLARE_WORKERD_V8_FLAGS: --trace-opt, --trace-gc-nvp)`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -72,6 +82,7 @@ const { values: flags } = parseArgs({
     warmup: { type: "string", default: "6" },
     cases: { type: "string", default: "static,poll,pass" },
     gc: { type: "boolean", default: false },
+    log: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -244,6 +255,7 @@ async function together(
 
 ensureWrk(progress);
 if (flags.gc) traceGcInEveryWorker();
+if (flags.log !== undefined) logEveryWorkerTo(resolve(flags.log));
 pinProcess(process.pid, OTHER_CPUS);
 const origin = await startOrigin();
 const adminToken = randomBytes(24).toString("base64url");

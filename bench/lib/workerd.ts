@@ -14,7 +14,7 @@
  * rather than running a Worker without it.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { delimiter, dirname, join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare, NoOpLog } from "miniflare";
@@ -78,19 +78,44 @@ const STDBUF_LIBRARIES = ["/usr/libexec/coreutils/libstdbuf.so", "/usr/lib/coreu
  * that shows. Throws when stdbuf's library is missing.
  */
 export function traceGcInEveryWorker(): void {
-  const library = STDBUF_LIBRARIES.find((path) => existsSync(path));
-  if (library === undefined) {
-    throw new Error(
-      `tracing workerd's garbage collection needs coreutils' stdbuf library (${STDBUF_LIBRARIES.join(" or ")})`,
-    );
-  }
-  lineBufferedOutput = { LD_PRELOAD: library, _STDBUF_O: "L" };
+  bufferOutputByLine("tracing workerd's garbage collection");
   const flags = (process.env["MINIFLARE_WORKERD_V8_FLAGS"] ?? "").split(" ").filter(Boolean);
   if (!flags.includes(GC_TRACE_FLAG)) flags.push(GC_TRACE_FLAG);
   process.env["MINIFLARE_WORKERD_V8_FLAGS"] = flags.join(" ");
 }
 
-/** workerd's environment while GC is traced (stdbuf preloaded), else null. */
+/**
+ * From now on every Worker started here appends each line workerd prints
+ * to `path`, after its name: what V8 says with the flags given it in
+ * `MINIFLARE_WORKERD_V8_FLAGS` (`--trace-opt` for what it compiles, and
+ * in which tier; `--trace-gc-nvp` for each collection with the bytes
+ * allocated since the last), line by line as printed. Throws when stdbuf's
+ * library is missing.
+ */
+export function logEveryWorkerTo(path: string): void {
+  bufferOutputByLine("writing workerd's output to a file");
+  // A file that cannot be written is said now, not by the first Worker's first line.
+  try {
+    appendFileSync(path, "");
+  } catch (err) {
+    throw new Error(`cannot write workerd's output to ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  outputLog = path;
+}
+
+/** Where `logEveryWorkerTo` writes, else null. */
+let outputLog: string | null = null;
+
+/** Has every workerd started from now on write its output line by line (stdbuf preloaded). */
+function bufferOutputByLine(what: string): void {
+  const library = STDBUF_LIBRARIES.find((path) => existsSync(path));
+  if (library === undefined) {
+    throw new Error(`${what} needs coreutils' stdbuf library (${STDBUF_LIBRARIES.join(" or ")})`);
+  }
+  lineBufferedOutput = { LD_PRELOAD: library, _STDBUF_O: "L" };
+}
+
+/** workerd's environment while its output is wanted line by line (stdbuf preloaded), else null. */
 let lineBufferedOutput: Record<string, string> | null = null;
 
 /** One `--trace-gc` line: its kind, and the pause (the first of its "a / b ms"). */
@@ -253,6 +278,7 @@ export async function startRaw(options: RawWorkerOptions): Promise<RawWorker> {
         ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
         log: new NoOpLog(),
         handleStructuredLogs: ({ level, message }) => {
+          if (outputLog !== null) appendFileSync(outputLog, `${options.name}: ${message}\n`);
           if (countGcLine(message, gc)) return;
           tail = (tail + `[${level}] ${message}\n`).slice(-TAIL_CHARS);
         },
