@@ -442,15 +442,16 @@ console.log(
     " (*) in the whole process, less its idle work. Each ratio reads as a throughput ratio does:" +
     " the baseline's count over the case's.\n",
 );
-const whole = (n: number) => Math.round(n).toLocaleString("en");
+/** A count as the table shows it: rounded, its thousands marked. */
+const shownCount = (n: number) => Math.round(n).toLocaleString("en");
 for (const [key, r] of Object.entries(results)) {
   const mark = isWhole(key as CaseKey) ? " (*)" : "";
   const events = r.events;
   const misses =
     events === undefined
       ? ""
-      : `   ${CACHE_EVENTS.map(([name, label]) => `${label} ${whole(events[name] ?? 0)}`).join(", ")}`;
-  console.log(`${key.padEnd(8)} ${whole(r.perRequest).padStart(9)}${mark}${misses}`);
+      : `   ${CACHE_EVENTS.map(([name, label]) => `${label} ${shownCount(events[name] ?? 0)}`).join(", ")}`;
+  console.log(`${key.padEnd(8)} ${shownCount(r.perRequest).padStart(9)}${mark}${misses}`);
 }
 if (flags.cache) {
   console.log(

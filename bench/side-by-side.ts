@@ -48,12 +48,12 @@ import { cpuSecondsBetween, pinProcess, statTicks, TICKS_PER_SECOND } from "./li
 import { Rooms } from "./lib/rooms.ts";
 import {
   type GcPauses,
+  logEveryWorkerTo,
   type RawWorker,
   startRawFloor,
   startRawHello,
   startRawProxy,
   startRawSpillway,
-  logEveryWorkerTo,
   traceGcInEveryWorker,
 } from "./lib/workerd.ts";
 import { FLOOR_PREFIX } from "./floor/answer.ts";
